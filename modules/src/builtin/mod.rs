@@ -1,0 +1,3 @@
+//! The modules orc ships, one file each.
+
+pub mod ping;

@@ -1,0 +1,59 @@
+//! The connection trait: what a module may do on a managed host.
+//!
+//! Every transport (local, ssh, docker exec) implements it, so modules run unchanged over any of them.
+
+use thiserror::Error;
+
+/// The outcome of one command run through a connection's persistent shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CmdOutput {
+    /// Exit status of the command (as `$?` in sh).
+    pub rc: i32,
+    /// Everything the command wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything the command wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+impl CmdOutput {
+    /// Stdout as lossy UTF-8, for messages and registered results.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// Stderr as lossy UTF-8.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A failure of the transport itself: the host is unreachable or the channel broke.
+/// The engine marks the host unreachable; it is not a task failure.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConnError {
+    /// The host could not be reached or authenticated.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The connection dropped or the shell protocol broke mid-command.
+    #[error("connection lost: {0}")]
+    Lost(String),
+    /// A command exceeded its time limit.
+    #[error("command timed out after {0} s")]
+    Timeout(u64),
+}
+
+/// What a module may do on a managed host. One connection is used by one thread at a time.
+pub trait Connection: Send {
+    /// The inventory name of the host this connection reaches, for messages.
+    fn host(&self) -> &str;
+
+    /// Runs `cmd` with `sh` semantics in a fresh subshell of the host's persistent shell; `stdin` is
+    /// fed to the command when given (otherwise its stdin is empty).
+    fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError>;
+
+    /// Reads a whole file; `Ok(None)` when it does not exist.
+    fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError>;
+
+    /// Creates or truncates `path` with mode 0600, writes `data` and fsyncs it. Modules use this for
+    /// the temp file of an atomic write (see `fileops::atomic_write`), never on the final path.
+    fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError>;
+}

@@ -1,0 +1,257 @@
+//! The module contract: typed arguments in, Ansible-shaped result out.
+
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::connection::{ConnError, Connection};
+
+/// Where a controller-side file is looked up, as Ansible's `files/` and `templates/` search paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `copy src=`, `lookup('file')`: role `files/`, playbook `files/`, playbook dir.
+    Files,
+    /// `template src=`: role `templates/`, playbook `templates/`, playbook dir.
+    Templates,
+}
+
+/// Services the engine offers a module that need the controller side: finding files next to the
+/// playbook or role and rendering templates with the task's variables. Modules stay ignorant of
+/// playbooks; the engine supplies this per task.
+pub trait Controller: Sync {
+    /// Resolves a relative `src` the way Ansible does; an error says which paths were searched.
+    fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String>;
+    /// Renders a template file with the task's variables.
+    fn render_template(&self, path: &std::path::Path) -> Result<String, String>;
+}
+
+/// Everything a module run gets besides its arguments.
+pub struct ModuleCtx<'a> {
+    /// The host's connection, used by this thread alone for the duration of the run.
+    pub conn: &'a mut dyn Connection,
+    /// Check mode: compare and report, change nothing.
+    pub check: bool,
+    /// Diff mode: return before/after text for what changes.
+    pub diff: bool,
+    /// Controller-side services (file lookup, template rendering).
+    pub controller: &'a dyn Controller,
+}
+
+/// One before/after pair, shaped like Ansible's `diff` return value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileDiff {
+    /// Label of the old side, usually the path.
+    pub before_header: String,
+    /// Label of the new side.
+    pub after_header: String,
+    /// Old text.
+    pub before: String,
+    /// New text.
+    pub after: String,
+}
+
+impl FileDiff {
+    /// A diff of one path's content.
+    pub fn content(path: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
+        FileDiff {
+            before_header: path.to_string(),
+            after_header: path.to_string(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+
+    /// The Ansible-shaped JSON form (`before`, `after`, `before_header`, `after_header`).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "before": self.before,
+            "after": self.after,
+            "before_header": self.before_header,
+            "after_header": self.after_header,
+        })
+    }
+}
+
+/// The result of a module run: Ansible's `changed`/`failed`/`msg`/`diff` plus module fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleResult {
+    /// The host's state was (or in check mode would be) changed.
+    pub changed: bool,
+    /// The module failed; `msg` says why.
+    pub failed: bool,
+    /// The module decided not to act (e.g. `creates` exists).
+    pub skipped: bool,
+    /// Human message.
+    pub msg: Option<String>,
+    /// Before/after texts for diff mode.
+    pub diff: Vec<FileDiff>,
+    /// Module-specific return values (`rc`, `stdout`, `dest`, `checksum`, ...).
+    pub data: Map<String, Value>,
+}
+
+impl ModuleResult {
+    /// An unchanged, successful result.
+    pub fn ok() -> Self {
+        Self::default()
+    }
+    /// A result whose `changed` is `changed`.
+    pub fn changed(changed: bool) -> Self {
+        ModuleResult {
+            changed,
+            ..Self::default()
+        }
+    }
+    /// A failed result with a message.
+    pub fn failed(msg: impl Into<String>) -> Self {
+        ModuleResult {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+    /// Adds a module field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+    /// Sets the message.
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+    /// Adds a diff.
+    pub fn with_diff(mut self, diff: FileDiff) -> Self {
+        self.diff.push(diff);
+        self
+    }
+
+    /// The Ansible-shaped JSON form that `register` stores.
+    pub fn to_json(&self) -> Value {
+        let mut m = self.data.clone();
+        m.insert("changed".into(), Value::Bool(self.changed));
+        if self.failed {
+            m.insert("failed".into(), Value::Bool(true));
+        }
+        if self.skipped {
+            m.insert("skipped".into(), Value::Bool(true));
+        }
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), Value::String(msg.clone()));
+        }
+        match self.diff.len() {
+            0 => {}
+            1 => {
+                m.insert("diff".into(), self.diff[0].to_json());
+            }
+            _ => {
+                m.insert(
+                    "diff".into(),
+                    Value::Array(self.diff.iter().map(FileDiff::to_json).collect()),
+                );
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// Why a module run did not produce a result of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModuleError {
+    /// The module failed; the result carries `msg` and any fields.
+    Fail(Box<ModuleResult>),
+    /// The connection broke: the host becomes unreachable.
+    Conn(ConnError),
+}
+
+impl From<ConnError> for ModuleError {
+    fn from(e: ConnError) -> Self {
+        ModuleError::Conn(e)
+    }
+}
+
+impl ModuleError {
+    /// A module failure with just a message.
+    pub fn msg(msg: impl Into<String>) -> Self {
+        ModuleError::Fail(Box::new(ModuleResult::failed(msg)))
+    }
+}
+
+/// Short for a module's `run` return type.
+pub type RunResult = Result<ModuleResult, ModuleError>;
+
+/// An argument error: which argument, and what would be valid. The engine adds module and file:line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError {
+    /// What is wrong, naming the argument.
+    pub msg: String,
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+/// The object-safe form of a module, as the registry holds it.
+pub trait Module: Sync + Send {
+    /// The short name (`copy`); FQCN aliases are resolved by the registry.
+    fn name(&self) -> &'static str;
+    /// Checks arguments before anything runs, so a wrong argument stops the play up front.
+    fn validate(&self, args: &Map<String, Value>) -> Result<(), ArgError>;
+    /// Runs the module on one host.
+    fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult;
+}
+
+/// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
+pub trait TypedModule: Sync + Send {
+    /// The argument struct.
+    type Args: DeserializeOwned;
+    /// The short name.
+    const NAME: &'static str;
+    /// Extra checks that serde cannot express (conflicting or required-together arguments).
+    fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
+        Ok(())
+    }
+    /// Runs on one host with parsed arguments.
+    fn run(&self, args: Self::Args, ctx: &mut ModuleCtx) -> RunResult;
+}
+
+/// Parses a module's arguments, turning serde's message into one that names the argument.
+pub fn parse_args<A: DeserializeOwned>(args: &Map<String, Value>) -> Result<A, ArgError> {
+    serde_json::from_value(Value::Object(args.clone())).map_err(|e| ArgError {
+        msg: clean_serde_msg(&e.to_string()),
+    })
+}
+
+fn clean_serde_msg(msg: &str) -> String {
+    // serde_json appends " at line 0 column 0" for value-based errors; it means nothing here.
+    let msg = msg.split(" at line ").next().unwrap_or(msg);
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        // "unknown field `x`, expected one of `a`, `b`"
+        let (field, valid) = rest.split_once(", expected").unwrap_or((rest, ""));
+        return format!(
+            "unsupported argument {field}; valid arguments are{}",
+            valid.trim_start_matches(" one of")
+        );
+    }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        return format!("missing required argument {rest}");
+    }
+    msg.to_string()
+}
+
+impl<T: TypedModule> Module for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn validate(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        let a = parse_args::<T::Args>(args)?;
+        T::check_args(&a)
+    }
+    fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
+        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
+        TypedModule::run(self, a, ctx)
+    }
+}

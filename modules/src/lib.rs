@@ -1,0 +1,20 @@
+//! orc's modules: the contract every module implements, the connection trait modules talk through,
+//! Ansible-compatible argument coercion, and the registry that lists every module in one place.
+//!
+//! Modules know nothing of playbooks or inventories: they receive typed arguments, a connection and
+//! the run flags, and return an Ansible-shaped result.
+
+pub mod args;
+pub mod builtin;
+pub mod connection;
+pub mod contract;
+pub mod diff;
+pub mod fileops;
+pub mod registry;
+pub mod shell_quote;
+
+pub use connection::{CmdOutput, ConnError, Connection};
+pub use contract::{
+    Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TypedModule,
+};
+pub use registry::{lookup, names};

@@ -1,0 +1,59 @@
+//! The one place that lists every module. Adding a module touches its own file and this list.
+
+use crate::builtin;
+use crate::contract::Module;
+
+/// Every module orc ships, by short name.
+static MODULES: &[&dyn Module] = &[&builtin::ping::Ping];
+
+/// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
+const COLLECTIONS: &[&str] = &[
+    "ansible.builtin.",
+    "ansible.legacy.",
+    "ansible.posix.",
+    "community.general.",
+    "community.docker.",
+];
+
+/// The short name for a module name given by short name or FQCN.
+pub fn short_name(name: &str) -> &str {
+    COLLECTIONS
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
+/// Finds a module by short name or FQCN.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    let short = short_name(name);
+    MODULES.iter().copied().find(|m| m.name() == short)
+}
+
+/// The short names of all modules, for "did you mean" and `--help`.
+pub fn names() -> Vec<&'static str> {
+    MODULES.iter().map(|m| m.name()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqcn_and_short_names_resolve_alike() {
+        assert_eq!(lookup("ping").map(|m| m.name()), Some("ping"));
+        assert_eq!(
+            lookup("ansible.builtin.ping").map(|m| m.name()),
+            Some("ping")
+        );
+        assert!(lookup("nope").is_none());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut n = names();
+        n.sort_unstable();
+        let len = n.len();
+        n.dedup();
+        assert_eq!(n.len(), len);
+    }
+}

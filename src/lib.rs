@@ -1,0 +1,9 @@
+//! orc: agentless orchestration. Reads Ansible inventories and playbooks, renders Jinja templates,
+//! and runs idempotent modules on hosts over local, SSH or docker-exec connections.
+//!
+//! Layers, from the bottom: `yaml` and `error` (input with positions), `inventory`, `template`,
+//! `playbook` (parse), `vars`, `connection`, `executor` (emits events), `output` (renders events),
+//! and `cli` + `ops` on top.
+
+pub mod error;
+pub mod yaml;
