@@ -6,4 +6,5 @@
 //! and `cli` + `ops` on top.
 
 pub mod error;
+pub mod output;
 pub mod yaml;

@@ -1,0 +1,129 @@
+//! The event stream the engine emits and printers render. The engine never prints.
+
+use orc_modules::FileDiff;
+use serde_json::Value;
+
+/// How one host's run of one task (or one loop item) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Ran, nothing changed.
+    Ok,
+    /// Ran and changed something (or would have, in check mode).
+    Changed,
+    /// Failed; `ignored` when `ignore_errors` turned it into a pass.
+    Failed {
+        /// `ignore_errors: true` applied.
+        ignored: bool,
+    },
+    /// Not run: `when` was false, or the module skipped itself.
+    Skipped,
+    /// The host could not be reached or dropped.
+    Unreachable,
+}
+
+/// Which section a task belongs to, for the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A task in pre_tasks, roles, tasks or post_tasks.
+    Task,
+    /// A handler run at a flush.
+    Handler,
+    /// Implicit fact gathering.
+    Gather,
+}
+
+/// Per-host counters of the PLAY RECAP, as Ansible counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HostStats {
+    /// Tasks that ran (including changed ones).
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// 1 when the host became unreachable.
+    pub unreachable: u32,
+    /// Tasks that failed (not ignored, not rescued).
+    pub failed: u32,
+    /// Tasks skipped.
+    pub skipped: u32,
+    /// Blocks whose failure a rescue handled.
+    pub rescued: u32,
+    /// Failures ignored by ignore_errors.
+    pub ignored: u32,
+}
+
+/// One host's outcome of a task, or of one item of a looped task.
+#[derive(Debug, Clone)]
+pub struct HostResult {
+    /// Inventory name.
+    pub host: String,
+    /// How it ended.
+    pub status: Status,
+    /// The Ansible-shaped result (`changed`, `msg`, `rc`, module fields...), with `no_log` already
+    /// applied by the engine.
+    pub result: Value,
+    /// Diffs to show in diff mode (already filtered to diff mode by the engine).
+    pub diffs: Vec<FileDiff>,
+    /// `(item=...)` label for loop items.
+    pub item_label: Option<String>,
+    /// `delegate_to` target, printed as `[host -> target]`.
+    pub delegated_to: Option<String>,
+    /// The task's module is `debug`: its result is always printed.
+    pub show_result: bool,
+    /// The result is a loop summary after per-item lines (printed only when it failed).
+    pub loop_summary: bool,
+}
+
+/// Everything the engine reports, in order.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A playbook file starts.
+    PlaybookStart {
+        /// Path as given.
+        path: String,
+        /// Check mode is on.
+        check: bool,
+    },
+    /// A play starts on its hosts.
+    PlayStart {
+        /// The play's name (or its hosts pattern).
+        name: String,
+        /// Hosts selected.
+        hosts: Vec<String>,
+    },
+    /// No host matched the play's pattern: the play is skipped.
+    NoHostsMatched {
+        /// The play's name.
+        name: String,
+    },
+    /// A task starts.
+    TaskStart {
+        /// Displayed name (`role : name` for role tasks).
+        name: String,
+        /// Section.
+        kind: TaskKind,
+        /// `file:line` of the task, for -v output.
+        origin: String,
+    },
+    /// One host finished a task (or a loop item).
+    HostResult(Box<HostResult>),
+    /// A warning for the user.
+    Warning(String),
+    /// Retrying an `until` loop.
+    Retry {
+        /// Host.
+        host: String,
+        /// Attempts left.
+        left: u32,
+    },
+    /// The final per-host counters, in inventory order.
+    Recap {
+        /// Host and its counters.
+        stats: Vec<(String, HostStats)>,
+    },
+}
+
+/// A consumer of events: the human printer, the JSON printer, a JUnit writer, or a test recorder.
+pub trait EventSink: Sync + Send {
+    /// Handles one event. Called from worker threads; implementations serialize internally.
+    fn emit(&self, event: &Event);
+}
