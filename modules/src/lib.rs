@@ -12,6 +12,7 @@ pub mod diff;
 pub mod fileops;
 pub mod registry;
 pub mod shell_quote;
+pub mod shlex;
 pub mod testing;
 
 pub use connection::{CmdOutput, ConnError, Connection};

@@ -1,3 +1,5 @@
 //! The modules orc ships, one file each.
 
+pub mod command;
 pub mod ping;
+pub mod shell;
