@@ -8,6 +8,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::ping::Ping,
     &builtin::command::Command,
     &builtin::shell::Shell,
+    &builtin::stat::Stat,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

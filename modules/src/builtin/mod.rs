@@ -3,3 +3,4 @@
 pub mod command;
 pub mod ping;
 pub mod shell;
+pub mod stat;
