@@ -9,6 +9,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::command::Command,
     &builtin::shell::Shell,
     &builtin::stat::Stat,
+    &builtin::setup::Setup,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

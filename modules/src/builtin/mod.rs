@@ -2,5 +2,7 @@
 
 pub mod command;
 pub mod ping;
+pub mod setup;
+pub mod setup_facts;
 pub mod shell;
 pub mod stat;

@@ -1,0 +1,1139 @@
+//! `setup`: gathers host facts with one shell script (one round trip) that prints tagged sections,
+//! parsed into the facts Ansible's collectors report, under the same `ansible_`-prefixed names
+//! and values. Supports `gather_subset` and `filter` as Ansible does.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::setup_facts as facts;
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// `setup` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupArgs {
+    /// Which fact groups: `all`, `min`, `hardware`, `network`, `virtual`, a collector name
+    /// (`distribution`, `user`, ...), or any of these prefixed with `!` to exclude it.
+    #[serde(default = "all", deserialize_with = "crate::args::list")]
+    pub gather_subset: Vec<String>,
+    /// Shell-style globs on fact names (`ansible_distribution*`); only matching facts are returned.
+    #[serde(default, deserialize_with = "crate::args::list")]
+    pub filter: Vec<String>,
+}
+
+fn all() -> Vec<String> {
+    vec!["all".into()]
+}
+
+/// The fact groups orc gathers (Ansible's collector names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Platform,
+    Distribution,
+    Env,
+    User,
+    DateTime,
+    Dns,
+    Cmdline,
+    Fips,
+    Lsb,
+    PkgMgr,
+    ServiceMgr,
+    Hardware,
+    Network,
+    Virtual,
+}
+
+const MIN: &[Col] = &[
+    Col::Platform,
+    Col::Distribution,
+    Col::Env,
+    Col::User,
+    Col::DateTime,
+    Col::Dns,
+    Col::Cmdline,
+    Col::Fips,
+    Col::Lsb,
+    Col::PkgMgr,
+    Col::ServiceMgr,
+];
+const ALL: &[Col] = &[
+    Col::Platform,
+    Col::Distribution,
+    Col::Env,
+    Col::User,
+    Col::DateTime,
+    Col::Dns,
+    Col::Cmdline,
+    Col::Fips,
+    Col::Lsb,
+    Col::PkgMgr,
+    Col::ServiceMgr,
+    Col::Hardware,
+    Col::Network,
+    Col::Virtual,
+];
+
+/// Subset names Ansible accepts, and the orc collector each one selects (None: Ansible knows it
+/// but orc gathers nothing for it, e.g. `selinux` or `ohai`).
+const SUBSETS: &[(&str, Option<Col>)] = &[
+    ("all_ipv4_addresses", Some(Col::Network)),
+    ("all_ipv6_addresses", Some(Col::Network)),
+    ("apparmor", None),
+    ("architecture", Some(Col::Platform)),
+    ("caps", None),
+    ("chroot", None),
+    ("cmdline", Some(Col::Cmdline)),
+    ("date_time", Some(Col::DateTime)),
+    ("default_ipv4", Some(Col::Network)),
+    ("default_ipv6", Some(Col::Network)),
+    ("devices", Some(Col::Hardware)),
+    ("distribution", Some(Col::Distribution)),
+    ("distribution_major_version", Some(Col::Distribution)),
+    ("distribution_release", Some(Col::Distribution)),
+    ("distribution_version", Some(Col::Distribution)),
+    ("dns", Some(Col::Dns)),
+    ("effective_group_ids", Some(Col::User)),
+    ("effective_user_id", Some(Col::User)),
+    ("env", Some(Col::Env)),
+    ("facter", None),
+    ("fibre_channel_wwn", None),
+    ("fips", Some(Col::Fips)),
+    ("hardware", Some(Col::Hardware)),
+    ("interfaces", Some(Col::Network)),
+    ("is_chroot", None),
+    ("iscsi", None),
+    ("kernel", Some(Col::Platform)),
+    ("kernel_version", Some(Col::Platform)),
+    ("loadavg", None),
+    ("local", None),
+    ("lsb", Some(Col::Lsb)),
+    ("machine", Some(Col::Platform)),
+    ("machine_id", Some(Col::Platform)),
+    ("mounts", Some(Col::Hardware)),
+    ("network", Some(Col::Network)),
+    ("nvme", None),
+    ("ohai", None),
+    ("os_family", Some(Col::Distribution)),
+    ("pkg_mgr", Some(Col::PkgMgr)),
+    ("platform", Some(Col::Platform)),
+    ("processor", Some(Col::Hardware)),
+    ("processor_cores", Some(Col::Hardware)),
+    ("processor_count", Some(Col::Hardware)),
+    ("python", None),
+    ("python_version", Some(Col::Platform)),
+    ("real_user_id", Some(Col::User)),
+    ("selinux", None),
+    ("service_mgr", Some(Col::ServiceMgr)),
+    ("ssh_host_key_dsa_public", None),
+    ("ssh_host_key_ecdsa_public", None),
+    ("ssh_host_key_ed25519_public", None),
+    ("ssh_host_key_rsa_public", None),
+    ("ssh_host_pub_keys", None),
+    ("ssh_pub_keys", None),
+    ("system", Some(Col::Platform)),
+    ("system_capabilities", None),
+    ("system_capabilities_enforced", None),
+    ("systemd", None),
+    ("user", Some(Col::User)),
+    ("user_dir", Some(Col::User)),
+    ("user_gecos", Some(Col::User)),
+    ("user_gid", Some(Col::User)),
+    ("user_id", Some(Col::User)),
+    ("user_shell", Some(Col::User)),
+    ("user_uid", Some(Col::User)),
+    ("virtual", Some(Col::Virtual)),
+    ("virtualization_role", Some(Col::Virtual)),
+    ("virtualization_tech_guest", Some(Col::Virtual)),
+    ("virtualization_tech_host", Some(Col::Virtual)),
+    ("virtualization_type", Some(Col::Virtual)),
+];
+
+fn subset_cols(name: &str) -> Option<Vec<Col>> {
+    match name {
+        "all" => Some(ALL.to_vec()),
+        "min" => Some(MIN.to_vec()),
+        _ => SUBSETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| c.iter().copied().collect()),
+    }
+}
+
+/// Resolves `gather_subset` into collectors as Ansible does: `min` is always gathered unless
+/// `!min`; `!all` leaves only `min` plus what is named explicitly.
+fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
+    let mut add: Vec<Col> = Vec::new();
+    let mut exclude: Vec<Col> = Vec::new();
+    let mut exclude_all = false;
+    let mut exclude_min = false;
+    for s in subsets {
+        let s = s.trim();
+        let (neg, name) = match s.strip_prefix('!') {
+            Some(n) => (true, n),
+            None => (false, s),
+        };
+        let cols = subset_cols(name).ok_or_else(|| {
+            let mut valid: Vec<&str> = SUBSETS.iter().map(|(n, _)| *n).collect();
+            valid.push("all");
+            valid.push("min");
+            valid.sort_unstable();
+            format!(
+                "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
+                valid.join(", ")
+            )
+        })?;
+        match (neg, name) {
+            (true, "all") => exclude_all = true,
+            (true, "min") => exclude_min = true,
+            (true, _) => exclude.extend(cols),
+            (false, _) => add.extend(cols),
+        }
+    }
+    if add.is_empty() && !exclude_all {
+        add = ALL.to_vec();
+    }
+    if !exclude_min {
+        add.extend(MIN.iter().copied().filter(|c| !exclude.contains(c)));
+    }
+    Ok(ALL
+        .iter()
+        .copied()
+        .filter(|c| add.contains(c) && !exclude.contains(c))
+        .collect())
+}
+
+/// The `setup` module.
+pub struct Setup;
+
+impl TypedModule for Setup {
+    type Args = SetupArgs;
+    const NAME: &'static str = "setup";
+
+    fn check_args(a: &SetupArgs) -> Result<(), ArgError> {
+        select(&a.gather_subset).map(|_| ()).map_err(|msg| ArgError { msg })
+    }
+
+    fn run(&self, a: SetupArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let cols = select(&a.gather_subset).map_err(ModuleError::msg)?;
+        let marker = format!("@@ORCS{:08x}", fastrand::u32(..));
+        let script = build_script(&cols, &marker);
+        let out = ctx.conn.exec(&script, None)?;
+        let text = out.stdout_str();
+        let sections = split_sections(&text, &marker);
+        let mut f = gather(&cols, &sections);
+        f.insert("gather_subset".into(), a.gather_subset.clone().into());
+        f.insert("module_setup".into(), true.into());
+        if !a.filter.is_empty() {
+            let globs: Vec<regex::Regex> = a.filter.iter().filter_map(|g| glob_regex(g)).collect();
+            f.retain(|k, _| globs.iter().any(|g| g.is_match(k)));
+        }
+        Ok(ModuleResult::ok().with("ansible_facts", Value::Object(f)))
+    }
+}
+
+/// Python's `fnmatch` pattern as an anchored regex.
+fn glob_regex(glob: &str) -> Option<regex::Regex> {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::new();
+                let mut closed = false;
+                for ch in chars.by_ref() {
+                    if ch == ']' && !class.is_empty() {
+                        closed = true;
+                        break;
+                    }
+                    class.push(ch);
+                }
+                if closed {
+                    let class = class.strip_prefix('!').map(|c| format!("^{c}")).unwrap_or(class);
+                    re.push('[');
+                    re.push_str(&class.replace('\\', "\\\\"));
+                    re.push(']');
+                } else {
+                    re.push_str(&regex::escape(&format!("[{class}")));
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok()
+}
+
+/// The fact-gathering script: only the sections the selected collectors need.
+fn build_script(cols: &[Col], marker: &str) -> String {
+    let sec = |name: &str| format!("printf '\\n{marker} %s\\n' {}\n", quote(name));
+    let mut s = String::new();
+    // The environment first, before the script sets any variable.
+    if cols.contains(&Col::Env) {
+        s += &sec("env");
+        s += "if env -0 >/dev/null 2>&1; then env -0; else env; fi\n";
+    }
+    s += "LC_ALL=C; export LC_ALL\n";
+    if cols.contains(&Col::Platform) {
+        s += &sec("uname");
+        s += "uname -n; uname -s; uname -r; uname -v; uname -m\n";
+        s += &sec("fqdn");
+        s += "_h=$(uname -n); _ip=$(getent ahosts \"$_h\" 2>/dev/null | awk 'NR==1{print $1}'); if [ -n \"$_ip\" ]; then getent hosts \"$_ip\" 2>/dev/null | head -n 1; fi\n";
+        s += &sec("bits");
+        s += "getconf LONG_BIT 2>/dev/null\n";
+        s += &sec("machine_id");
+        s += "cat /var/lib/dbus/machine-id 2>/dev/null || cat /etc/machine-id 2>/dev/null\n";
+    }
+    if cols.contains(&Col::Distribution) || cols.contains(&Col::PkgMgr) {
+        s += &sec("os_release");
+        s += "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null\n";
+        s += &sec("debian_version");
+        s += "cat /etc/debian_version 2>/dev/null\n";
+    }
+    if cols.contains(&Col::User) {
+        s += &sec("user");
+        s += "_u=${LOGNAME:-${USER:-${LNAME:-${USERNAME:-}}}}; [ -n \"$_u\" ] || _u=$(id -un); echo \"$_u\"; getent passwd \"$_u\" || getent passwd \"$(id -u)\" || echo; id -ru; id -u; id -rg; id -g\n";
+    }
+    if cols.contains(&Col::DateTime) {
+        s += &sec("date");
+        s += "date '+%Y|%m|%A|%w|%W|%d|%H|%M|%S|%s|%N|%Z|%z'; _y=$(date +%Y); date -d \"$_y-01-01\" '+%z|%Z' 2>/dev/null || echo; date -d \"$_y-07-01\" '+%z|%Z' 2>/dev/null || echo\n";
+    }
+    if cols.contains(&Col::Dns) {
+        s += &sec("resolv");
+        s += "cat /etc/resolv.conf 2>/dev/null\n";
+    }
+    if cols.contains(&Col::Cmdline) {
+        s += &sec("cmdline");
+        s += "cat /proc/cmdline 2>/dev/null\n";
+    }
+    if cols.contains(&Col::Fips) {
+        s += &sec("fips");
+        s += "cat /proc/sys/crypto/fips_enabled 2>/dev/null\n";
+    }
+    if cols.contains(&Col::Lsb) {
+        s += &sec("lsb_release");
+        s += "command -v lsb_release >/dev/null 2>&1 && lsb_release -a 2>/dev/null\n";
+        s += &sec("lsb_file");
+        s += "cat /etc/lsb-release 2>/dev/null\n";
+    }
+    if cols.contains(&Col::PkgMgr) {
+        s += &sec("pkg");
+        s += "for _p in /usr/bin/rpm-ostree /usr/bin/yum /usr/bin/dnf-3 /usr/bin/dnf5 /usr/bin/apt-get /usr/bin/zypper /usr/sbin/urpmi /usr/bin/pacman /bin/opkg /usr/pkg/bin/pkgin /opt/local/bin/pkgin /opt/tools/bin/pkgin /opt/local/bin/port /usr/local/bin/brew /opt/homebrew/bin/brew /sbin/apk /usr/sbin/pkg /usr/sbin/swlist /usr/bin/emerge /usr/sbin/pkgadd /usr/bin/pkg /usr/bin/xbps-install /usr/local/sbin/pkg /usr/bin/swupd /usr/sbin/sorcery /usr/bin/installp; do [ -e \"$_p\" ] && echo \"path $_p\"; done\n";
+        s += "[ -e /run/ostree-booted ] && echo ostree\n";
+        s += "for _p in /usr/bin/dnf /usr/bin/microdnf; do [ -e \"$_p\" ] && echo \"dnf $(readlink -f \"$_p\")\"; done\n";
+        s += "[ -e /usr/bin/rpm ] && /usr/bin/rpm -q --whatprovides /usr/bin/apt-get >/dev/null 2>&1 && echo apt_rpm\n";
+    }
+    if cols.contains(&Col::ServiceMgr) {
+        s += &sec("service");
+        s += "echo \"comm $(cat /proc/1/comm 2>/dev/null)\"\n";
+        s += "[ -L /sbin/init ] && echo \"init $(readlink /sbin/init)\"\n";
+        s += "command -v systemctl >/dev/null 2>&1 && echo systemctl\n";
+        s += "for _p in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -e \"$_p\" ] && echo canary; done\n";
+        s += "command -v initctl >/dev/null 2>&1 && [ -e /etc/init/ ] && echo upstart\n";
+        s += "[ -e /sbin/openrc ] && echo openrc\n[ -e /etc/init.d/ ] && echo initd\n[ -e /etc/dinit.d/ ] && echo dinit\n";
+    }
+    if cols.contains(&Col::Hardware) {
+        s += &sec("cpuinfo");
+        s += "cat /proc/cpuinfo 2>/dev/null\n";
+        s += &sec("nproc");
+        s += "nproc 2>/dev/null\n";
+        s += &sec("meminfo");
+        s += "cat /proc/meminfo 2>/dev/null\n";
+        s += &sec("uptime");
+        s += "cat /proc/uptime 2>/dev/null\n";
+    }
+    if cols.contains(&Col::Network) {
+        s += "if command -v ip >/dev/null 2>&1; then\n";
+        s += &sec("route4");
+        s += "ip -4 route get 8.8.8.8 2>/dev/null\n";
+        s += &sec("route6");
+        s += "ip -6 route get 2404:6800:400a:800::1012 2>/dev/null\n";
+        s += "for _d in $(ls -f /sys/class/net 2>/dev/null); do\n case $_d in .|..) continue;; esac\n _p=/sys/class/net/$_d\n [ -d \"$_p\" ] || continue\n";
+        s += &format!(" printf '\\n{marker} iface %s\\n' \"$_d\"\n");
+        s += " for _f in address mtu operstate type speed flags; do [ -e \"$_p/$_f\" ] && _v=$(cat \"$_p/$_f\" 2>/dev/null) && printf '%s=%s\\n' \"$_f\" \"$_v\"; done\n";
+        s += " [ -e \"$_p/device/driver/module\" ] && printf 'module=%s\\n' \"$(basename \"$(readlink -f \"$_p/device/driver/module\")\")\"\n";
+        s += " [ -e \"$_p/device\" ] && printf 'pciid=%s\\n' \"$(basename \"$(readlink \"$_p/device\")\")\"\n";
+        s += " if [ -e \"$_p/bridge\" ]; then echo bridge=1; printf 'brif=%s\\n' \"$(ls \"$_p/brif\" 2>/dev/null | tr '\\n' ' ')\"; [ -e \"$_p/bridge/bridge_id\" ] && printf 'bridge_id=%s\\n' \"$(cat \"$_p/bridge/bridge_id\")\"; [ -e \"$_p/bridge/stp_state\" ] && printf 'stp_state=%s\\n' \"$(cat \"$_p/bridge/stp_state\")\"; fi\n";
+        s += &format!(" printf '\\n{marker} ipp\\n'; ip addr show primary dev \"$_d\" 2>/dev/null || ip addr show dev \"$_d\" 2>/dev/null\n");
+        s += &format!(" printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n");
+        s += "done\nfi\n";
+    }
+    if cols.contains(&Col::Virtual) {
+        s += &sec("cgroup");
+        s += "cat /proc/1/cgroup 2>/dev/null\n";
+        s += &sec("environ1");
+        s += "tr '\\000' '\\n' < /proc/1/environ 2>/dev/null\n";
+        s += &sec("virt");
+        s += "for _p in /proc/vz /proc/bc /proc/lve /.dockerenv /.dockerinit /proc/xen; do [ -e \"$_p\" ] && echo \"exists $_p\"; done\n";
+        s += "grep -q control_d /proc/xen/capabilities 2>/dev/null && echo xen_host\n";
+        s += "echo \"systemd_container $(cat /run/systemd/container 2>/dev/null)\"\n";
+        s += "for _f in product_name sys_vendor product_family bios_vendor; do echo \"$_f $(cat /sys/devices/virtual/dmi/id/$_f 2>/dev/null)\"; done\n";
+    }
+    s += "exit 0\n";
+    s
+}
+
+/// One tagged section of the script's output: its name and text.
+type Sections = Vec<(String, String)>;
+
+fn split_sections(text: &str, marker: &str) -> Sections {
+    let sep = format!("\n{marker} ");
+    let mut out = Vec::new();
+    for chunk in text.split(&sep).skip(1) {
+        let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
+        out.push((name.to_string(), body.to_string()));
+    }
+    out
+}
+
+fn section<'a>(s: &'a Sections, name: &str) -> &'a str {
+    s.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, b)| b.as_str())
+        .unwrap_or("")
+}
+
+/// Builds the `ansible_`-prefixed facts from the sections.
+fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
+    let mut f = Map::new();
+    let put = |f: &mut Map<String, Value>, k: &str, v: Value| {
+        f.insert(format!("ansible_{}", k.replace(['-', ':'], "_")), v);
+    };
+    let mut os_family = String::new();
+    if cols.contains(&Col::Platform) {
+        let u: Vec<&str> = section(s, "uname").lines().collect();
+        let node = u.first().copied().unwrap_or("").to_string();
+        let machine = u.get(4).copied().unwrap_or("").to_string();
+        let fqdn = fqdn(section(s, "fqdn"), &node);
+        put(&mut f, "system", u.get(1).copied().unwrap_or("").into());
+        put(&mut f, "kernel", u.get(2).copied().unwrap_or("").into());
+        put(&mut f, "kernel_version", u.get(3).copied().unwrap_or("").into());
+        put(&mut f, "machine", machine.clone().into());
+        put(&mut f, "hostname", node.split('.').next().unwrap_or("").into());
+        put(&mut f, "nodename", node.clone().into());
+        put(&mut f, "domain", fqdn.split_once('.').map(|x| x.1).unwrap_or("").into());
+        put(&mut f, "fqdn", fqdn.clone().into());
+        let bits = section(s, "bits").trim().to_string();
+        let is_x86 = machine == "x86_64";
+        let is_i86 = regex::Regex::new(r"i([3456]86|86pc)")
+            .map(|r| r.is_match(&machine))
+            .unwrap_or(false);
+        put(
+            &mut f,
+            "architecture",
+            if !is_x86 && is_i86 { "i386".into() } else { machine.clone().into() },
+        );
+        if !bits.is_empty() {
+            if is_x86 || is_i86 {
+                match bits.as_str() {
+                    "64" => put(&mut f, "userspace_architecture", "x86_64".into()),
+                    "32" => put(&mut f, "userspace_architecture", "i386".into()),
+                    _ => {}
+                }
+            }
+            put(&mut f, "userspace_bits", bits.into());
+        }
+        if let Some(id) = section(s, "machine_id").lines().next().filter(|l| !l.is_empty()) {
+            put(&mut f, "machine_id", id.into());
+        }
+    }
+    if cols.contains(&Col::Distribution) || cols.contains(&Col::PkgMgr) {
+        let dv = section(s, "debian_version");
+        let d = facts::parse_distribution(section(s, "os_release"), (!dv.is_empty()).then_some(dv));
+        os_family = d.get("os_family").and_then(Value::as_str).unwrap_or("").to_string();
+        if cols.contains(&Col::Distribution) {
+            for (k, v) in d {
+                put(&mut f, &k, v);
+            }
+        }
+    }
+    if cols.contains(&Col::Env) {
+        let body = section(s, "env");
+        let mut env = Map::new();
+        let entries: Vec<&str> = if body.contains('\0') {
+            body.split('\0').collect()
+        } else {
+            body.lines().collect()
+        };
+        for e in entries {
+            if let Some((k, v)) = e.split_once('=') {
+                env.insert(k.to_string(), v.into());
+            }
+        }
+        put(&mut f, "env", Value::Object(env));
+    }
+    if cols.contains(&Col::User) {
+        let lines: Vec<&str> = section(s, "user").lines().collect();
+        let num = |i: usize| -> Value {
+            lines
+                .get(i)
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                .map(Value::from)
+                .unwrap_or(Value::Null)
+        };
+        put(&mut f, "user_id", lines.first().copied().unwrap_or("").into());
+        let pw: Vec<&str> = lines.get(1).copied().unwrap_or("").split(':').collect();
+        if pw.len() >= 7 {
+            put(&mut f, "user_uid", pw[2].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+            put(&mut f, "user_gid", pw[3].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+            put(&mut f, "user_gecos", pw[4].into());
+            put(&mut f, "user_dir", pw[5].into());
+            put(&mut f, "user_shell", pw[6].into());
+        }
+        put(&mut f, "real_user_id", num(2));
+        put(&mut f, "effective_user_id", num(3));
+        put(&mut f, "real_group_id", num(4));
+        put(&mut f, "effective_group_id", num(5));
+    }
+    if cols.contains(&Col::DateTime) {
+        if let Some(dt) = date_time(section(s, "date")) {
+            put(&mut f, "date_time", dt);
+        }
+    }
+    if cols.contains(&Col::Dns) {
+        put(&mut f, "dns", facts::parse_resolv_conf(section(s, "resolv")));
+    }
+    if cols.contains(&Col::Cmdline) {
+        let text = section(s, "cmdline");
+        if !text.trim().is_empty() {
+            let (c, p) = facts::parse_cmdline(text);
+            put(&mut f, "cmdline", c);
+            put(&mut f, "proc_cmdline", p);
+        }
+    }
+    if cols.contains(&Col::Fips) {
+        put(&mut f, "fips", (section(s, "fips").trim() == "1").into());
+    }
+    if cols.contains(&Col::Lsb) {
+        put(&mut f, "lsb", facts::parse_lsb(section(s, "lsb_release"), section(s, "lsb_file")));
+    }
+    if cols.contains(&Col::PkgMgr) {
+        put(&mut f, "pkg_mgr", pkg_mgr(section(s, "pkg"), &os_family).into());
+    }
+    if cols.contains(&Col::ServiceMgr) {
+        put(&mut f, "service_mgr", service_mgr(section(s, "service")).into());
+    }
+    if cols.contains(&Col::Hardware) {
+        let nproc = section(s, "nproc").trim().parse().ok();
+        for (k, v) in facts::parse_cpuinfo(section(s, "cpuinfo"), nproc) {
+            put(&mut f, &k, v);
+        }
+        for (k, v) in facts::parse_meminfo(section(s, "meminfo")) {
+            put(&mut f, &k, v);
+        }
+        if let Some(up) = section(s, "uptime")
+            .split(' ')
+            .next()
+            .and_then(|x| x.trim().parse::<f64>().ok())
+        {
+            put(&mut f, "uptime_seconds", (up as u64).into());
+        }
+    }
+    if cols.contains(&Col::Network) && s.iter().any(|(n, _)| n == "route4") {
+        for (k, v) in network(s) {
+            put(&mut f, &k, v);
+        }
+    }
+    if cols.contains(&Col::Virtual) {
+        let (t, r) = virtualization(s);
+        put(&mut f, "virtualization_type", t.into());
+        put(&mut f, "virtualization_role", r.into());
+    }
+    f
+}
+
+/// Python's `socket.getfqdn()` from `getent hosts <address of hostname>`.
+fn fqdn(getent: &str, node: &str) -> String {
+    let names: Vec<&str> = getent.split_whitespace().skip(1).collect();
+    match names.first() {
+        None => node.to_string(),
+        Some(canonical) => names
+            .iter()
+            .find(|n| n.contains('.'))
+            .unwrap_or(canonical)
+            .to_string(),
+    }
+}
+
+/// `date_time` facts from the script's `date` lines.
+fn date_time(text: &str) -> Option<Value> {
+    let mut lines = text.lines();
+    let p: Vec<&str> = lines.next()?.split('|').collect();
+    if p.len() != 13 {
+        return None;
+    }
+    let (y, mo, wd, wdn, wn, d, h, mi, sec, epoch, nanos, tz, off) = (
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
+    );
+    let micros = format!("{:06}", nanos.parse::<u64>().unwrap_or(0) / 1000);
+    let epoch_i: i64 = epoch.parse().ok()?;
+    let (udate, utime) = facts::utc_parts(epoch_i);
+    let parse_tz = |l: Option<&str>| -> Option<(i64, String)> {
+        let (o, name) = l?.split_once('|')?;
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let digits = o.trim_start_matches(['+', '-']);
+        let hh: i64 = digits.get(..2)?.parse().ok()?;
+        let mm: i64 = digits.get(2..4)?.parse().ok()?;
+        Some((sign * (hh * 3600 + mm * 60), name.to_string()))
+    };
+    let jan = parse_tz(lines.next());
+    let jul = parse_tz(lines.next());
+    // CPython's time.tzname: (standard, dst), with January and July swapped in the south.
+    let tz_dst = match (jan, jul) {
+        (Some((jo, jn)), Some((uo, un))) => {
+            if jo > uo {
+                jn
+            } else {
+                un
+            }
+        }
+        _ => tz.to_string(),
+    };
+    Some(json!({
+        "date": format!("{y}-{mo}-{d}"),
+        "day": d,
+        "epoch": epoch,
+        "epoch_int": epoch,
+        "hour": h,
+        "iso8601": format!("{udate}T{utime}Z"),
+        "iso8601_basic": format!("{y}{mo}{d}T{h}{mi}{sec}{micros}"),
+        "iso8601_basic_short": format!("{y}{mo}{d}T{h}{mi}{sec}"),
+        "iso8601_micro": format!("{udate}T{utime}.{micros}Z"),
+        "minute": mi,
+        "month": mo,
+        "second": sec,
+        "time": format!("{h}:{mi}:{sec}"),
+        "tz": tz,
+        "tz_dst": tz_dst,
+        "tz_offset": off,
+        "weekday": wd,
+        "weekday_number": wdn,
+        "weeknumber": wn,
+        "year": y,
+    }))
+}
+
+/// Ansible's `pkg_mgr` choice from which package manager binaries exist.
+fn pkg_mgr(text: &str, os_family: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("/usr/bin/rpm-ostree", "atomic_container"),
+        ("/usr/bin/yum", "dnf"),
+        ("/usr/bin/dnf-3", "dnf"),
+        ("/usr/bin/dnf5", "dnf5"),
+        ("/usr/bin/apt-get", "apt"),
+        ("/usr/bin/zypper", "zypper"),
+        ("/usr/sbin/urpmi", "urpmi"),
+        ("/usr/bin/pacman", "pacman"),
+        ("/bin/opkg", "opkg"),
+        ("/usr/pkg/bin/pkgin", "pkgin"),
+        ("/opt/local/bin/pkgin", "pkgin"),
+        ("/opt/tools/bin/pkgin", "pkgin"),
+        ("/opt/local/bin/port", "macports"),
+        ("/usr/local/bin/brew", "homebrew"),
+        ("/opt/homebrew/bin/brew", "homebrew"),
+        ("/sbin/apk", "apk"),
+        ("/usr/sbin/pkg", "pkgng"),
+        ("/usr/sbin/swlist", "swdepot"),
+        ("/usr/bin/emerge", "portage"),
+        ("/usr/sbin/pkgadd", "svr4pkg"),
+        ("/usr/bin/pkg", "pkg5"),
+        ("/usr/bin/xbps-install", "xbps"),
+        ("/usr/local/sbin/pkg", "pkgng"),
+        ("/usr/bin/swupd", "swupd"),
+        ("/usr/sbin/sorcery", "sorcery"),
+        ("/usr/bin/installp", "installp"),
+    ];
+    let mut name = "unknown".to_string();
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("path ") {
+            if os_family == "Altlinux" && p == "/usr/bin/pkg" {
+                continue;
+            }
+            if let Some((_, n)) = NAMES.iter().find(|(path, _)| *path == p) {
+                name = n.to_string();
+            }
+        }
+    }
+    match os_family {
+        "RedHat" => {
+            name = if text.lines().any(|l| l == "ostree") {
+                "atomic_container".into()
+            } else {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("dnf "))
+                    .map(|real| if real == "/usr/bin/dnf5" { "dnf5" } else { "dnf" })
+                    .unwrap_or("unknown")
+                    .into()
+            }
+        }
+        "Debian" if name != "apt" => name = "apt".into(),
+        "Altlinux" if name == "apt" => name = "apt_rpm".into(),
+        _ => {}
+    }
+    if name == "apt" && text.lines().any(|l| l == "apt_rpm") {
+        name = "apt_rpm".into();
+    }
+    name
+}
+
+/// Ansible's `service_mgr` decision (Linux part).
+fn service_mgr(text: &str) -> String {
+    let has = |w: &str| text.lines().any(|l| l == w);
+    let mut proc1 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("comm "))
+        .map(str::to_string)
+        .filter(|c| !c.trim().is_empty());
+    if proc1.is_none() {
+        proc1 = text.lines().find_map(|l| l.strip_prefix("init ")).map(str::to_string);
+    }
+    let proc1 = proc1
+        .map(|p| p.rsplit('/').next().unwrap_or("").trim().to_string())
+        .filter(|p| p != "init" && !p.ends_with("sh"));
+    if let Some(p) = proc1 {
+        return match p.as_str() {
+            "procd" => "openwrt_init",
+            "runit-init" => "runit",
+            "svscan" => "svc",
+            "openrc-init" => "openrc",
+            other => other,
+        }
+        .to_string();
+    }
+    let init_is_systemd = text
+        .lines()
+        .find_map(|l| l.strip_prefix("init "))
+        .map(|t| t.rsplit('/').next() == Some("systemd"))
+        .unwrap_or(false);
+    if has("systemctl") && has("canary") {
+        "systemd"
+    } else if has("upstart") {
+        "upstart"
+    } else if has("openrc") {
+        "openrc"
+    } else if has("systemctl") && init_is_systemd {
+        "systemd"
+    } else if has("initd") {
+        "sysvinit"
+    } else if has("dinit") {
+        "dinit"
+    } else {
+        "service"
+    }
+    .to_string()
+}
+
+/// `virtualization_type` and `virtualization_role` (the container checks and the common
+/// hypervisor DMI names Ansible uses).
+fn virtualization(s: &Sections) -> (String, String) {
+    let guest = |t: &str| (t.to_string(), "guest".to_string());
+    let docker = regex::Regex::new(r"/docker(/|-[0-9a-f]+\.scope)").ok();
+    for line in section(s, "cgroup").lines() {
+        if docker.as_ref().is_some_and(|r| r.is_match(line)) {
+            return guest("docker");
+        }
+        if line.contains("/lxc/") || line.contains("/machine.slice/machine-lxc") {
+            return guest("lxc");
+        }
+        if line.contains("/system.slice/containerd.service") {
+            return guest("containerd");
+        }
+    }
+    for line in section(s, "environ1").lines() {
+        if line.contains("container=lxc") {
+            return guest("lxc");
+        }
+        if line.contains("container=podman") {
+            return guest("podman");
+        }
+        if line.starts_with("container=") && line.len() > "container=".len() {
+            return guest("container");
+        }
+    }
+    let v = section(s, "virt");
+    let exists = |p: &str| v.lines().any(|l| l == format!("exists {p}"));
+    let val = |k: &str| {
+        v.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k} ")))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    if exists("/proc/vz") && !exists("/proc/lve") {
+        let role = if exists("/proc/bc") { "host" } else { "guest" };
+        return ("openvz".into(), role.into());
+    }
+    let sc = val("systemd_container");
+    if !sc.is_empty() {
+        return guest(&sc);
+    }
+    if exists("/.dockerenv") || exists("/.dockerinit") {
+        return guest("docker");
+    }
+    if exists("/proc/xen") {
+        let role = if v.lines().any(|l| l == "xen_host") { "host" } else { "guest" };
+        return ("xen".into(), role.into());
+    }
+    let product = val("product_name");
+    let vendor = val("sys_vendor");
+    let family = val("product_family");
+    let bios = val("bios_vendor");
+    let t = if ["KVM", "KVM Server", "Bochs", "AHV", "CloudStack KVM Hypervisor"]
+        .contains(&product.as_str())
+    {
+        Some("kvm")
+    } else if vendor == "oVirt" {
+        Some("oVirt")
+    } else if vendor == "Red Hat" && family == "RHV" {
+        Some("RHV")
+    } else if vendor == "Red Hat" && product == "RHEV Hypervisor" {
+        Some("RHEV")
+    } else if product.starts_with("VMware") {
+        Some("VMware")
+    } else if ["OpenStack Compute", "OpenStack Nova"].contains(&product.as_str()) {
+        Some("openstack")
+    } else if bios == "Xen" {
+        Some("xen")
+    } else if product == "VirtualBox" || bios == "innotek GmbH" {
+        Some("virtualbox")
+    } else if ["QEMU", "Amazon EC2", "DigitalOcean", "Google", "Scaleway", "Nutanix"]
+        .contains(&vendor.as_str())
+    {
+        Some("kvm")
+    } else if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
+        Some("VirtualPC")
+    } else {
+        None
+    };
+    match t {
+        Some(t) => guest(t),
+        None => ("NA".into(), "NA".into()),
+    }
+}
+
+/// The network facts: interfaces, per-interface dicts, default routes, all addresses.
+fn network(s: &Sections) -> Map<String, Value> {
+    let mut default4 = facts::parse_route_get(section(s, "route4"), "8.8.8.8");
+    let mut default6 = facts::parse_route_get(section(s, "route6"), "2404:6800:400a:800::1012");
+    let mut ifaces: Vec<(String, Map<String, Value>)> = Vec::new();
+    let mut all4: Vec<Value> = Vec::new();
+    let mut all6: Vec<Value> = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let Some(dev) = s[i].0.strip_prefix("iface ") else {
+            i += 1;
+            continue;
+        };
+        let dev = dev.to_string();
+        let mut d = Map::new();
+        d.insert("device".into(), dev.clone().into());
+        let mut mac = String::new();
+        for line in s[i].1.lines() {
+            let Some((k, v)) = line.split_once('=') else { continue };
+            match k {
+                "address" => {
+                    mac = v.to_string();
+                    if !v.is_empty() && v != "00:00:00:00:00:00" {
+                        d.insert("macaddress".into(), v.into());
+                    }
+                }
+                "mtu" => {
+                    d.insert("mtu".into(), v.parse::<i64>().map(Value::from).unwrap_or(Value::Null));
+                }
+                "operstate" => {
+                    d.insert("active".into(), (v != "down").into());
+                }
+                "module" => {
+                    d.insert("module".into(), v.into());
+                }
+                "type" if !d.contains_key("interfaces") => {
+                    d.insert("type".into(), facts::interface_type(v).into());
+                }
+                "bridge" => {
+                    d.insert("type".into(), "bridge".into());
+                }
+                "brif" => {
+                    let l: Vec<Value> = v.split_whitespace().map(Value::from).collect();
+                    d.insert("interfaces".into(), l.into());
+                }
+                "bridge_id" => {
+                    d.insert("id".into(), v.into());
+                }
+                "stp_state" => {
+                    d.insert("stp".into(), (v == "1").into());
+                }
+                "pciid" => {
+                    d.insert("pciid".into(), v.into());
+                }
+                "speed" => {
+                    if let Ok(n) = v.trim().parse::<i64>() {
+                        d.insert("speed".into(), n.into());
+                    }
+                }
+                "flags" => {
+                    let n = i64::from_str_radix(v.trim().trim_start_matches("0x"), 16).unwrap_or(0);
+                    d.insert("promisc".into(), (n & 0x100 != 0).into());
+                }
+                _ => {}
+            }
+        }
+        let mut extra: Vec<(String, Map<String, Value>)> = Vec::new();
+        for (name, secondary) in [("ipp", false), ("ips", true)] {
+            if s.get(i + 1).map(|x| x.0.as_str()) == Some(name) {
+                i += 1;
+                parse_ip_addr(
+                    &s[i].1,
+                    secondary,
+                    &dev,
+                    &mac,
+                    &mut d,
+                    &mut extra,
+                    &mut default4,
+                    &mut default6,
+                    &mut all4,
+                    &mut all6,
+                );
+            }
+        }
+        ifaces.push((dev.clone(), d));
+        for (n, m) in extra {
+            match ifaces.iter_mut().find(|(x, _)| *x == n) {
+                Some(e) => e.1 = m,
+                None => ifaces.push((n, m)),
+            }
+        }
+        i += 1;
+    }
+    let mut out = Map::new();
+    out.insert(
+        "interfaces".into(),
+        ifaces
+            .iter()
+            .map(|(n, _)| Value::from(n.replace(':', "_")))
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    for (n, d) in ifaces {
+        out.insert(n, Value::Object(d));
+    }
+    out.insert("default_ipv4".into(), Value::Object(default4));
+    out.insert("default_ipv6".into(), Value::Object(default6));
+    out.insert("all_ipv4_addresses".into(), all4.into());
+    out.insert("all_ipv6_addresses".into(), all6.into());
+    out
+}
+
+/// Ansible's `parse_ip_output` for one device's `ip addr show` text.
+#[allow(clippy::too_many_arguments)]
+fn parse_ip_addr(
+    text: &str,
+    secondary: bool,
+    dev: &str,
+    mac: &str,
+    d: &mut Map<String, Value>,
+    extra: &mut Vec<(String, Map<String, Value>)>,
+    default4: &mut Map<String, Value>,
+    default6: &mut Map<String, Value>,
+    all4: &mut Vec<Value>,
+    all6: &mut Vec<Value>,
+) {
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.is_empty() {
+            continue;
+        }
+        if w[0] == "inet" && w.len() > 1 {
+            let (address, prefix) = match w[1].split_once('/') {
+                Some((a, p)) => (a.to_string(), p.to_string()),
+                None => (w[1].to_string(), "32".to_string()),
+            };
+            let broadcast = if w[1].contains('/') && w.len() > 3 && w[2] == "brd" {
+                w[3]
+            } else {
+                ""
+            };
+            let Some((netmask, network)) =
+                facts::ipv4_net(&address, prefix.parse().unwrap_or(32))
+            else {
+                continue;
+            };
+            let entry = json!({"address": address, "broadcast": broadcast, "netmask": netmask, "network": network, "prefix": prefix});
+            let label = w[w.len() - 1];
+            let target: &mut Map<String, Value> = if label != dev {
+                match extra.iter().position(|(n, _)| n == label) {
+                    Some(p) => &mut extra[p].1,
+                    None => {
+                        extra.push((label.to_string(), Map::new()));
+                        let last = extra.len() - 1;
+                        &mut extra[last].1
+                    }
+                }
+            } else {
+                d
+            };
+            if !secondary && !target.contains_key("ipv4") {
+                target.insert("ipv4".into(), entry.clone());
+            } else if let Value::Array(a) = target
+                .entry("ipv4_secondaries")
+                .or_insert_with(|| Value::Array(vec![]))
+            {
+                a.push(entry.clone());
+            }
+            if secondary && label != dev {
+                if let Value::Array(a) = d
+                    .entry("ipv4_secondaries")
+                    .or_insert_with(|| Value::Array(vec![]))
+                {
+                    a.push(entry.clone());
+                }
+            }
+            if default4.get("address").and_then(Value::as_str) == Some(address.as_str()) {
+                default4.insert("broadcast".into(), broadcast.into());
+                default4.insert("netmask".into(), entry["netmask"].clone());
+                default4.insert("network".into(), entry["network"].clone());
+                default4.insert("prefix".into(), prefix.clone().into());
+                default4.insert("macaddress".into(), mac.into());
+                default4.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
+                default4.insert(
+                    "type".into(),
+                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
+                );
+                default4.insert("alias".into(), label.into());
+            }
+            if !address.starts_with("127.") {
+                all4.push(address.into());
+            }
+        } else if w[0] == "inet6" && w.len() > 3 {
+            let (address, prefix, scope) = if w[2] == "peer" && w.len() > 5 {
+                let p = w[3].split_once('/').map(|x| x.1).unwrap_or("");
+                (w[1].to_string(), p.to_string(), w[5].to_string())
+            } else {
+                let (a, p) = w[1].split_once('/').unwrap_or((w[1], ""));
+                (a.to_string(), p.to_string(), w[3].to_string())
+            };
+            if let Value::Array(a) = d.entry("ipv6").or_insert_with(|| Value::Array(vec![])) {
+                a.push(json!({"address": address, "prefix": prefix, "scope": scope}));
+            }
+            if default6.get("address").and_then(Value::as_str) == Some(address.as_str()) {
+                default6.insert("prefix".into(), prefix.into());
+                default6.insert("scope".into(), scope.into());
+                default6.insert("macaddress".into(), mac.into());
+                default6.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
+                default6.insert(
+                    "type".into(),
+                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
+                );
+            }
+            if address != "::1" {
+                all6.push(address.into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::command::tests::run_module;
+
+    fn sh(cmd: &str) -> String {
+        let out = std::process::Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn gathers_this_host_in_one_round_trip() {
+        let r = run_module(&Setup, json!({}), false).unwrap();
+        let f = &r["ansible_facts"];
+        assert_eq!(f["ansible_hostname"], sh("uname -n").split('.').next().unwrap());
+        assert_eq!(f["ansible_nodename"], sh("uname -n"));
+        assert_eq!(f["ansible_kernel"], sh("uname -r"));
+        assert_eq!(f["ansible_system"], "Linux");
+        assert_eq!(f["ansible_machine"], sh("uname -m"));
+        assert_eq!(f["ansible_processor_nproc"], sh("nproc").parse::<u64>().unwrap());
+        assert_eq!(f["ansible_processor_vcpus"], sh("grep -c ^processor /proc/cpuinfo").parse::<u64>().unwrap());
+        let kb: u64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo").parse().unwrap();
+        assert_eq!(f["ansible_memtotal_mb"], kb / 1024);
+        assert!(f["ansible_memfree_mb"].as_u64().unwrap() <= kb / 1024);
+        assert_eq!(f["ansible_user_uid"], sh("id -u").parse::<u64>().unwrap());
+        assert_eq!(f["ansible_user_dir"], sh("getent passwd $(id -u) | cut -d: -f6"));
+        assert_eq!(f["ansible_env"]["PATH"], std::env::var("PATH").unwrap());
+        assert!(f["ansible_env"].get("LC_ALL").map(|v| v != "C").unwrap_or(true));
+        assert_eq!(f["ansible_date_time"]["epoch"].as_str().unwrap().len(), 10);
+        assert_eq!(f["ansible_date_time"]["year"], sh("date +%Y"));
+        assert!(f["ansible_distribution"].is_string());
+        assert!(f["ansible_os_family"].is_string());
+        assert!(f["ansible_pkg_mgr"].is_string());
+        assert!(f["ansible_virtualization_role"].is_string());
+        assert_eq!(f["gather_subset"], json!(["all"]));
+        assert_eq!(f["module_setup"], true);
+        if sh("command -v ip").is_empty() {
+            return;
+        }
+        let lo = &f["ansible_lo"];
+        assert_eq!(lo["ipv4"]["address"], "127.0.0.1");
+        assert_eq!(lo["ipv4"]["netmask"], "255.0.0.0");
+        assert_eq!(lo["type"], "loopback");
+        let ifaces = f["ansible_interfaces"].as_array().unwrap();
+        assert!(ifaces.contains(&json!("lo")));
+        let route = sh("ip -4 route get 8.8.8.8 2>/dev/null | head -n1");
+        if let Some(dev) = route.split_whitespace().skip_while(|w| *w != "dev").nth(1) {
+            assert_eq!(f["ansible_default_ipv4"]["interface"], dev);
+            assert!(f["ansible_default_ipv4"]["network"].is_string());
+        }
+    }
+
+    #[test]
+    fn subsets_and_filter() {
+        let r = run_module(
+            &Setup,
+            json!({"gather_subset": "!all", "filter": ["ansible_d*", "ansible_user_id"]}),
+            false,
+        )
+        .unwrap();
+        let f = r["ansible_facts"].as_object().unwrap();
+        assert!(f.contains_key("ansible_distribution"));
+        assert!(f.contains_key("ansible_date_time"));
+        assert!(f.contains_key("ansible_user_id"));
+        assert!(!f.contains_key("ansible_default_ipv4"), "network is not in min");
+        assert!(!f.contains_key("ansible_env"));
+        assert!(!f.contains_key("gather_subset"));
+
+        let r = run_module(&Setup, json!({"gather_subset": ["!all", "!min", "hardware"]}), false)
+            .unwrap();
+        let f = r["ansible_facts"].as_object().unwrap();
+        assert!(f.contains_key("ansible_memtotal_mb"));
+        assert!(!f.contains_key("ansible_distribution"));
+        assert!(!f.contains_key("ansible_lo"));
+    }
+
+    #[test]
+    fn subset_resolution_matches_ansible() {
+        let v = |x: &[&str]| select(&x.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&["all"]).unwrap(), ALL);
+        assert_eq!(v(&["!all"]).unwrap(), MIN);
+        assert_eq!(v(&["!hardware"]).unwrap().len(), ALL.len() - 1);
+        assert_eq!(v(&["!all", "!min", "network"]).unwrap(), vec![Col::Network]);
+        assert_eq!(v(&["!all", "!min", "selinux"]).unwrap(), vec![]);
+        assert!(v(&["bogus"]).unwrap_err().starts_with("Bad subset 'bogus'"));
+    }
+
+    #[test]
+    fn globs_and_helpers() {
+        let g = glob_regex("ansible_d*").unwrap();
+        assert!(g.is_match("ansible_dns") && !g.is_match("ansible_env"));
+        assert!(glob_regex("ansible_[!e]ns").unwrap().is_match("ansible_dns"));
+        assert_eq!(fqdn("127.0.0.1       localhost\n", "vm"), "localhost");
+        assert_eq!(fqdn("10.0.0.5 web web.example.com\n", "web"), "web.example.com");
+        assert_eq!(fqdn("", "vm"), "vm");
+        assert_eq!(service_mgr("comm systemd\nsystemctl\ncanary\n"), "systemd");
+        assert_eq!(service_mgr("comm bash\nsystemctl\ncanary\n"), "systemd");
+        assert_eq!(service_mgr("comm sh\ninitd\n"), "sysvinit");
+        assert_eq!(pkg_mgr("path /usr/bin/apt-get\n", "Debian"), "apt");
+        assert_eq!(pkg_mgr("path /usr/bin/yum\ndnf /usr/bin/dnf-3\n", "RedHat"), "dnf");
+        assert_eq!(pkg_mgr("path /sbin/apk\n", "Alpine"), "apk");
+    }
+}
