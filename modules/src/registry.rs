@@ -10,6 +10,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::shell::Shell,
     &builtin::stat::Stat,
     &builtin::setup::Setup,
+    &builtin::wait_for::WaitFor,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

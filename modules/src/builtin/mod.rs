@@ -6,3 +6,4 @@ pub mod setup;
 pub mod setup_facts;
 pub mod shell;
 pub mod stat;
+pub mod wait_for;

@@ -212,7 +212,9 @@ impl TypedModule for Setup {
     const NAME: &'static str = "setup";
 
     fn check_args(a: &SetupArgs) -> Result<(), ArgError> {
-        select(&a.gather_subset).map(|_| ()).map_err(|msg| ArgError { msg })
+        select(&a.gather_subset)
+            .map(|_| ())
+            .map_err(|msg| ArgError { msg })
     }
 
     fn run(&self, a: SetupArgs, ctx: &mut ModuleCtx) -> RunResult {
@@ -252,7 +254,10 @@ fn glob_regex(glob: &str) -> Option<regex::Regex> {
                     class.push(ch);
                 }
                 if closed {
-                    let class = class.strip_prefix('!').map(|c| format!("^{c}")).unwrap_or(class);
+                    let class = class
+                        .strip_prefix('!')
+                        .map(|c| format!("^{c}"))
+                        .unwrap_or(class);
                     re.push('[');
                     re.push_str(&class.replace('\\', "\\\\"));
                     re.push(']');
@@ -358,7 +363,9 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += " [ -e \"$_p/device\" ] && printf 'pciid=%s\\n' \"$(basename \"$(readlink \"$_p/device\")\")\"\n";
         s += " if [ -e \"$_p/bridge\" ]; then echo bridge=1; printf 'brif=%s\\n' \"$(ls \"$_p/brif\" 2>/dev/null | tr '\\n' ' ')\"; [ -e \"$_p/bridge/bridge_id\" ] && printf 'bridge_id=%s\\n' \"$(cat \"$_p/bridge/bridge_id\")\"; [ -e \"$_p/bridge/stp_state\" ] && printf 'stp_state=%s\\n' \"$(cat \"$_p/bridge/stp_state\")\"; fi\n";
         s += &format!(" printf '\\n{marker} ipp\\n'; ip addr show primary dev \"$_d\" 2>/dev/null || ip addr show dev \"$_d\" 2>/dev/null\n");
-        s += &format!(" printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n");
+        s += &format!(
+            " printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n"
+        );
         s += "done\nfi\n";
     }
     if cols.contains(&Col::Virtual) {
@@ -410,11 +417,23 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         let fqdn = fqdn(section(s, "fqdn"), &node);
         put(&mut f, "system", u.get(1).copied().unwrap_or("").into());
         put(&mut f, "kernel", u.get(2).copied().unwrap_or("").into());
-        put(&mut f, "kernel_version", u.get(3).copied().unwrap_or("").into());
+        put(
+            &mut f,
+            "kernel_version",
+            u.get(3).copied().unwrap_or("").into(),
+        );
         put(&mut f, "machine", machine.clone().into());
-        put(&mut f, "hostname", node.split('.').next().unwrap_or("").into());
+        put(
+            &mut f,
+            "hostname",
+            node.split('.').next().unwrap_or("").into(),
+        );
         put(&mut f, "nodename", node.clone().into());
-        put(&mut f, "domain", fqdn.split_once('.').map(|x| x.1).unwrap_or("").into());
+        put(
+            &mut f,
+            "domain",
+            fqdn.split_once('.').map(|x| x.1).unwrap_or("").into(),
+        );
         put(&mut f, "fqdn", fqdn.clone().into());
         let bits = section(s, "bits").trim().to_string();
         let is_x86 = machine == "x86_64";
@@ -424,7 +443,11 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         put(
             &mut f,
             "architecture",
-            if !is_x86 && is_i86 { "i386".into() } else { machine.clone().into() },
+            if !is_x86 && is_i86 {
+                "i386".into()
+            } else {
+                machine.clone().into()
+            },
         );
         if !bits.is_empty() {
             if is_x86 || is_i86 {
@@ -436,14 +459,22 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
             }
             put(&mut f, "userspace_bits", bits.into());
         }
-        if let Some(id) = section(s, "machine_id").lines().next().filter(|l| !l.is_empty()) {
+        if let Some(id) = section(s, "machine_id")
+            .lines()
+            .next()
+            .filter(|l| !l.is_empty())
+        {
             put(&mut f, "machine_id", id.into());
         }
     }
     if cols.contains(&Col::Distribution) || cols.contains(&Col::PkgMgr) {
         let dv = section(s, "debian_version");
         let d = facts::parse_distribution(section(s, "os_release"), (!dv.is_empty()).then_some(dv));
-        os_family = d.get("os_family").and_then(Value::as_str).unwrap_or("").to_string();
+        os_family = d
+            .get("os_family")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if cols.contains(&Col::Distribution) {
             for (k, v) in d {
                 put(&mut f, &k, v);
@@ -474,11 +505,23 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
                 .map(Value::from)
                 .unwrap_or(Value::Null)
         };
-        put(&mut f, "user_id", lines.first().copied().unwrap_or("").into());
+        put(
+            &mut f,
+            "user_id",
+            lines.first().copied().unwrap_or("").into(),
+        );
         let pw: Vec<&str> = lines.get(1).copied().unwrap_or("").split(':').collect();
         if pw.len() >= 7 {
-            put(&mut f, "user_uid", pw[2].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
-            put(&mut f, "user_gid", pw[3].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+            put(
+                &mut f,
+                "user_uid",
+                pw[2].parse::<u64>().map(Value::from).unwrap_or(Value::Null),
+            );
+            put(
+                &mut f,
+                "user_gid",
+                pw[3].parse::<u64>().map(Value::from).unwrap_or(Value::Null),
+            );
             put(&mut f, "user_gecos", pw[4].into());
             put(&mut f, "user_dir", pw[5].into());
             put(&mut f, "user_shell", pw[6].into());
@@ -494,7 +537,11 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         }
     }
     if cols.contains(&Col::Dns) {
-        put(&mut f, "dns", facts::parse_resolv_conf(section(s, "resolv")));
+        put(
+            &mut f,
+            "dns",
+            facts::parse_resolv_conf(section(s, "resolv")),
+        );
     }
     if cols.contains(&Col::Cmdline) {
         let text = section(s, "cmdline");
@@ -508,13 +555,25 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         put(&mut f, "fips", (section(s, "fips").trim() == "1").into());
     }
     if cols.contains(&Col::Lsb) {
-        put(&mut f, "lsb", facts::parse_lsb(section(s, "lsb_release"), section(s, "lsb_file")));
+        put(
+            &mut f,
+            "lsb",
+            facts::parse_lsb(section(s, "lsb_release"), section(s, "lsb_file")),
+        );
     }
     if cols.contains(&Col::PkgMgr) {
-        put(&mut f, "pkg_mgr", pkg_mgr(section(s, "pkg"), &os_family).into());
+        put(
+            &mut f,
+            "pkg_mgr",
+            pkg_mgr(section(s, "pkg"), &os_family).into(),
+        );
     }
     if cols.contains(&Col::ServiceMgr) {
-        put(&mut f, "service_mgr", service_mgr(section(s, "service")).into());
+        put(
+            &mut f,
+            "service_mgr",
+            service_mgr(section(s, "service")).into(),
+        );
     }
     if cols.contains(&Col::Hardware) {
         let nproc = section(s, "nproc").trim().parse().ok();
@@ -664,7 +723,13 @@ fn pkg_mgr(text: &str, os_family: &str) -> String {
             } else {
                 text.lines()
                     .find_map(|l| l.strip_prefix("dnf "))
-                    .map(|real| if real == "/usr/bin/dnf5" { "dnf5" } else { "dnf" })
+                    .map(|real| {
+                        if real == "/usr/bin/dnf5" {
+                            "dnf5"
+                        } else {
+                            "dnf"
+                        }
+                    })
                     .unwrap_or("unknown")
                     .into()
             }
@@ -688,7 +753,10 @@ fn service_mgr(text: &str) -> String {
         .map(str::to_string)
         .filter(|c| !c.trim().is_empty());
     if proc1.is_none() {
-        proc1 = text.lines().find_map(|l| l.strip_prefix("init ")).map(str::to_string);
+        proc1 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("init "))
+            .map(str::to_string);
     }
     let proc1 = proc1
         .map(|p| p.rsplit('/').next().unwrap_or("").trim().to_string())
@@ -774,15 +842,25 @@ fn virtualization(s: &Sections) -> (String, String) {
         return guest("docker");
     }
     if exists("/proc/xen") {
-        let role = if v.lines().any(|l| l == "xen_host") { "host" } else { "guest" };
+        let role = if v.lines().any(|l| l == "xen_host") {
+            "host"
+        } else {
+            "guest"
+        };
         return ("xen".into(), role.into());
     }
     let product = val("product_name");
     let vendor = val("sys_vendor");
     let family = val("product_family");
     let bios = val("bios_vendor");
-    let t = if ["KVM", "KVM Server", "Bochs", "AHV", "CloudStack KVM Hypervisor"]
-        .contains(&product.as_str())
+    let t = if [
+        "KVM",
+        "KVM Server",
+        "Bochs",
+        "AHV",
+        "CloudStack KVM Hypervisor",
+    ]
+    .contains(&product.as_str())
     {
         Some("kvm")
     } else if vendor == "oVirt" {
@@ -799,8 +877,15 @@ fn virtualization(s: &Sections) -> (String, String) {
         Some("xen")
     } else if product == "VirtualBox" || bios == "innotek GmbH" {
         Some("virtualbox")
-    } else if ["QEMU", "Amazon EC2", "DigitalOcean", "Google", "Scaleway", "Nutanix"]
-        .contains(&vendor.as_str())
+    } else if [
+        "QEMU",
+        "Amazon EC2",
+        "DigitalOcean",
+        "Google",
+        "Scaleway",
+        "Nutanix",
+    ]
+    .contains(&vendor.as_str())
     {
         Some("kvm")
     } else if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
@@ -832,7 +917,9 @@ fn network(s: &Sections) -> Map<String, Value> {
         d.insert("device".into(), dev.clone().into());
         let mut mac = String::new();
         for line in s[i].1.lines() {
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             match k {
                 "address" => {
                     mac = v.to_string();
@@ -841,7 +928,10 @@ fn network(s: &Sections) -> Map<String, Value> {
                     }
                 }
                 "mtu" => {
-                    d.insert("mtu".into(), v.parse::<i64>().map(Value::from).unwrap_or(Value::Null));
+                    d.insert(
+                        "mtu".into(),
+                        v.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
+                    );
                 }
                 "operstate" => {
                     d.insert("active".into(), (v != "down").into());
@@ -955,8 +1045,7 @@ fn parse_ip_addr(
             } else {
                 ""
             };
-            let Some((netmask, network)) =
-                facts::ipv4_net(&address, prefix.parse().unwrap_or(32))
+            let Some((netmask, network)) = facts::ipv4_net(&address, prefix.parse().unwrap_or(32))
             else {
                 continue;
             };
@@ -1040,7 +1129,11 @@ mod tests {
     use crate::builtin::command::tests::run_module;
 
     fn sh(cmd: &str) -> String {
-        let out = std::process::Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
@@ -1048,20 +1141,39 @@ mod tests {
     fn gathers_this_host_in_one_round_trip() {
         let r = run_module(&Setup, json!({}), false).unwrap();
         let f = &r["ansible_facts"];
-        assert_eq!(f["ansible_hostname"], sh("uname -n").split('.').next().unwrap());
+        assert_eq!(
+            f["ansible_hostname"],
+            sh("uname -n").split('.').next().unwrap()
+        );
         assert_eq!(f["ansible_nodename"], sh("uname -n"));
         assert_eq!(f["ansible_kernel"], sh("uname -r"));
         assert_eq!(f["ansible_system"], "Linux");
         assert_eq!(f["ansible_machine"], sh("uname -m"));
-        assert_eq!(f["ansible_processor_nproc"], sh("nproc").parse::<u64>().unwrap());
-        assert_eq!(f["ansible_processor_vcpus"], sh("grep -c ^processor /proc/cpuinfo").parse::<u64>().unwrap());
-        let kb: u64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo").parse().unwrap();
+        assert_eq!(
+            f["ansible_processor_nproc"],
+            sh("nproc").parse::<u64>().unwrap()
+        );
+        assert_eq!(
+            f["ansible_processor_vcpus"],
+            sh("grep -c ^processor /proc/cpuinfo")
+                .parse::<u64>()
+                .unwrap()
+        );
+        let kb: u64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo")
+            .parse()
+            .unwrap();
         assert_eq!(f["ansible_memtotal_mb"], kb / 1024);
         assert!(f["ansible_memfree_mb"].as_u64().unwrap() <= kb / 1024);
         assert_eq!(f["ansible_user_uid"], sh("id -u").parse::<u64>().unwrap());
-        assert_eq!(f["ansible_user_dir"], sh("getent passwd $(id -u) | cut -d: -f6"));
+        assert_eq!(
+            f["ansible_user_dir"],
+            sh("getent passwd $(id -u) | cut -d: -f6")
+        );
         assert_eq!(f["ansible_env"]["PATH"], std::env::var("PATH").unwrap());
-        assert!(f["ansible_env"].get("LC_ALL").map(|v| v != "C").unwrap_or(true));
+        assert!(f["ansible_env"]
+            .get("LC_ALL")
+            .map(|v| v != "C")
+            .unwrap_or(true));
         assert_eq!(f["ansible_date_time"]["epoch"].as_str().unwrap().len(), 10);
         assert_eq!(f["ansible_date_time"]["year"], sh("date +%Y"));
         assert!(f["ansible_distribution"].is_string());
@@ -1098,12 +1210,19 @@ mod tests {
         assert!(f.contains_key("ansible_distribution"));
         assert!(f.contains_key("ansible_date_time"));
         assert!(f.contains_key("ansible_user_id"));
-        assert!(!f.contains_key("ansible_default_ipv4"), "network is not in min");
+        assert!(
+            !f.contains_key("ansible_default_ipv4"),
+            "network is not in min"
+        );
         assert!(!f.contains_key("ansible_env"));
         assert!(!f.contains_key("gather_subset"));
 
-        let r = run_module(&Setup, json!({"gather_subset": ["!all", "!min", "hardware"]}), false)
-            .unwrap();
+        let r = run_module(
+            &Setup,
+            json!({"gather_subset": ["!all", "!min", "hardware"]}),
+            false,
+        )
+        .unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
         assert!(f.contains_key("ansible_memtotal_mb"));
         assert!(!f.contains_key("ansible_distribution"));
@@ -1125,15 +1244,23 @@ mod tests {
     fn globs_and_helpers() {
         let g = glob_regex("ansible_d*").unwrap();
         assert!(g.is_match("ansible_dns") && !g.is_match("ansible_env"));
-        assert!(glob_regex("ansible_[!e]ns").unwrap().is_match("ansible_dns"));
+        assert!(glob_regex("ansible_[!e]ns")
+            .unwrap()
+            .is_match("ansible_dns"));
         assert_eq!(fqdn("127.0.0.1       localhost\n", "vm"), "localhost");
-        assert_eq!(fqdn("10.0.0.5 web web.example.com\n", "web"), "web.example.com");
+        assert_eq!(
+            fqdn("10.0.0.5 web web.example.com\n", "web"),
+            "web.example.com"
+        );
         assert_eq!(fqdn("", "vm"), "vm");
         assert_eq!(service_mgr("comm systemd\nsystemctl\ncanary\n"), "systemd");
         assert_eq!(service_mgr("comm bash\nsystemctl\ncanary\n"), "systemd");
         assert_eq!(service_mgr("comm sh\ninitd\n"), "sysvinit");
         assert_eq!(pkg_mgr("path /usr/bin/apt-get\n", "Debian"), "apt");
-        assert_eq!(pkg_mgr("path /usr/bin/yum\ndnf /usr/bin/dnf-3\n", "RedHat"), "dnf");
+        assert_eq!(
+            pkg_mgr("path /usr/bin/yum\ndnf /usr/bin/dnf-3\n", "RedHat"),
+            "dnf"
+        );
         assert_eq!(pkg_mgr("path /sbin/apk\n", "Alpine"), "apk");
     }
 }

@@ -130,7 +130,10 @@ const OS_FAMILY: &[(&str, &[&str])] = &[
 fn python_capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(c.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -234,7 +237,9 @@ pub fn parse_lsb(lsb_release_out: &str, lsb_release_file: &str) -> Value {
     }
     for v in m.values_mut() {
         if let Some(s) = v.as_str() {
-            *v = s.trim_matches(|c| c == '"' || c == '\'' || c == '\\').into();
+            *v = s
+                .trim_matches(|c| c == '"' || c == '\'' || c == '\\')
+                .into();
         }
     }
     Value::Object(m)
@@ -310,7 +315,10 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
     m.insert("processor_count".into(), count.into());
     m.insert("processor_cores".into(), cores_per.into());
     m.insert("processor_threads_per_core".into(), threads.into());
-    m.insert("processor_vcpus".into(), (threads * count * cores_per).into());
+    m.insert(
+        "processor_vcpus".into(),
+        (threads * count * cores_per).into(),
+    );
     m.insert("processor_nproc".into(), nproc.unwrap_or(procs).into());
     m
 }
@@ -480,7 +488,12 @@ pub fn utc_parts(epoch: i64) -> (String, String) {
     let y = if m <= 2 { y + 1 } else { y };
     (
         format!("{y:04}-{m:02}-{d:02}"),
-        format!("{:02}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60),
+        format!(
+            "{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        ),
     )
 }
 
@@ -552,7 +565,17 @@ PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
     fn cpu_counts_follow_ansible() {
         let two_cores = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 0\ncpu cores\t: 2\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 1\ncpu cores\t: 2\n";
         let m = Value::Object(parse_cpuinfo(two_cores, Some(2)));
-        assert_eq!(m["processor"], json!(["0", "AuthenticAMD", "AMD EPYC", "1", "AuthenticAMD", "AMD EPYC"]));
+        assert_eq!(
+            m["processor"],
+            json!([
+                "0",
+                "AuthenticAMD",
+                "AMD EPYC",
+                "1",
+                "AuthenticAMD",
+                "AMD EPYC"
+            ])
+        );
         assert_eq!(m["processor_count"], 1);
         assert_eq!(m["processor_cores"], 2);
         assert_eq!(m["processor_threads_per_core"], 1);
@@ -587,11 +610,20 @@ PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
         assert_eq!(c, json!({"ro": true, "quiet": true, "console": "ttyS0"}));
         assert_eq!(p["console"], json!(["tty0", "ttyS0"]));
         assert_eq!(
-            Value::Object(parse_route_get("8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0 \n    cache \n", "8.8.8.8")),
+            Value::Object(parse_route_get(
+                "8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0 \n    cache \n",
+                "8.8.8.8"
+            )),
             json!({"gateway": "192.0.2.1", "interface": "eth0", "address": "192.0.2.2"})
         );
-        assert_eq!(ipv4_net("192.0.2.2", 24), Some(("255.255.255.0".into(), "192.0.2.0".into())));
-        assert_eq!(utc_parts(1_795_268_170), ("2026-11-21".into(), "13:36:10".into()));
+        assert_eq!(
+            ipv4_net("192.0.2.2", 24),
+            Some(("255.255.255.0".into(), "192.0.2.0".into()))
+        );
+        assert_eq!(
+            utc_parts(1_795_268_170),
+            ("2026-11-21".into(), "13:36:10".into())
+        );
         assert_eq!(utc_parts(0), ("1970-01-01".into(), "00:00:00".into()));
     }
 }

@@ -12,13 +12,20 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 #[serde(deny_unknown_fields)]
 pub struct StatArgs {
     /// The path to examine (`~` and `$VAR` are expanded on the host, as Ansible's `path` type).
-    #[serde(alias = "dest", alias = "name", deserialize_with = "crate::args::string")]
+    #[serde(
+        alias = "dest",
+        alias = "name",
+        deserialize_with = "crate::args::string"
+    )]
     pub path: String,
     /// Follow a symbolic link and report on its target.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub follow: bool,
     /// Compute the checksum of a readable regular file.
-    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
+    #[serde(
+        default = "crate::args::default_true",
+        deserialize_with = "crate::args::bool"
+    )]
     pub get_checksum: bool,
     /// Which hash: md5, sha1 (default), sha224, sha256, sha384, sha512.
     #[serde(
@@ -330,7 +337,9 @@ mod tests {
         assert_eq!(s["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
         assert!(s.get("lnk_source").is_none());
         assert_eq!(s["readable"], true);
-        let s = stat_of(json!({"path": f, "checksum_algorithm": "sha256", "get_mime": false, "get_attributes": false}));
+        let s = stat_of(
+            json!({"path": f, "checksum_algorithm": "sha256", "get_mime": false, "get_attributes": false}),
+        );
         assert_eq!(
             s["checksum"],
             "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
