@@ -4,6 +4,7 @@ pub mod command;
 pub mod ping;
 pub mod setup;
 pub mod setup_facts;
+pub mod setup_network;
 pub mod shell;
 pub mod stat;
 pub mod wait_for;

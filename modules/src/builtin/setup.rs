@@ -83,7 +83,7 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("apparmor", None),
     ("architecture", Some(Col::Platform)),
     ("caps", None),
-    ("chroot", None),
+    ("chroot", Some(Col::Platform)),
     ("cmdline", Some(Col::Cmdline)),
     ("date_time", Some(Col::DateTime)),
     ("default_ipv4", Some(Col::Network)),
@@ -102,7 +102,7 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("fips", Some(Col::Fips)),
     ("hardware", Some(Col::Hardware)),
     ("interfaces", Some(Col::Network)),
-    ("is_chroot", None),
+    ("is_chroot", Some(Col::Platform)),
     ("iscsi", None),
     ("kernel", Some(Col::Platform)),
     ("kernel_version", Some(Col::Platform)),
@@ -289,6 +289,8 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += "_h=$(uname -n); _ip=$(getent ahosts \"$_h\" 2>/dev/null | awk 'NR==1{print $1}'); if [ -n \"$_ip\" ]; then getent hosts \"$_ip\" 2>/dev/null | head -n 1; fi\n";
         s += &sec("bits");
         s += "getconf LONG_BIT 2>/dev/null\n";
+        s += &sec("chroot");
+        s += "echo \"env ${debian_chroot:-}\"; stat -c '%d %i' / 2>/dev/null; stat -c '%d %i' /proc/1/root/. 2>/dev/null || echo \"fstype $(stat -f -c %T / 2>/dev/null)\"\n";
         s += &sec("machine_id");
         s += "cat /var/lib/dbus/machine-id 2>/dev/null || cat /etc/machine-id 2>/dev/null\n";
     }
@@ -349,6 +351,8 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += "cat /proc/meminfo 2>/dev/null\n";
         s += &sec("uptime");
         s += "cat /proc/uptime 2>/dev/null\n";
+        s += &sec("dmi");
+        s += "for _k in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type product_name product_serial product_uuid product_version sys_vendor; do _v=$(cat /sys/devices/virtual/dmi/id/$_k 2>/dev/null) && printf '%s=%s\\n' \"$_k\" \"$_v\"; done\n";
     }
     if cols.contains(&Col::Network) {
         s += "if command -v ip >/dev/null 2>&1; then\n";
@@ -356,6 +360,8 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += "ip -4 route get 8.8.8.8 2>/dev/null\n";
         s += &sec("route6");
         s += "ip -6 route get 2404:6800:400a:800::1012 2>/dev/null\n";
+        s += &sec("local_routes");
+        s += "ip -4 route show table local 2>/dev/null; ip -6 route show table local 2>/dev/null\n";
         s += "for _d in $(ls -f /sys/class/net 2>/dev/null); do\n case $_d in .|..) continue;; esac\n _p=/sys/class/net/$_d\n [ -d \"$_p\" ] || continue\n";
         s += &format!(" printf '\\n{marker} iface %s\\n' \"$_d\"\n");
         s += " for _f in address mtu operstate type speed flags; do [ -e \"$_p/$_f\" ] && _v=$(cat \"$_p/$_f\" 2>/dev/null) && printf '%s=%s\\n' \"$_f\" \"$_v\"; done\n";
@@ -383,8 +389,8 @@ fn build_script(cols: &[Col], marker: &str) -> String {
     s
 }
 
-/// One tagged section of the script's output: its name and text.
-type Sections = Vec<(String, String)>;
+/// The script's output split into tagged sections: (name, text) in output order.
+pub(crate) type Sections = Vec<(String, String)>;
 
 fn split_sections(text: &str, marker: &str) -> Sections {
     let sep = format!("\n{marker} ");
@@ -396,7 +402,8 @@ fn split_sections(text: &str, marker: &str) -> Sections {
     out
 }
 
-fn section<'a>(s: &'a Sections, name: &str) -> &'a str {
+/// The text of the first section named `name` ("" when absent).
+pub(crate) fn section<'a>(s: &'a Sections, name: &str) -> &'a str {
     s.iter()
         .find(|(n, _)| n == name)
         .map(|(_, b)| b.as_str())
@@ -459,6 +466,29 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
             }
             put(&mut f, "userspace_bits", bits.into());
         }
+        let ch = section(s, "chroot");
+        let is_chroot = if ch.lines().next().is_some_and(|l| l.trim() != "env") {
+            Value::Bool(true)
+        } else {
+            let ids: Vec<&str> = ch.lines().skip(1).collect();
+            match ids.as_slice() {
+                [_, fs] if fs.starts_with("fstype ") => {
+                    // No access to /proc/1/root: Ansible compares the root inode with the
+                    // filesystem's root inode number.
+                    let root_ino = if fs.contains("btrfs") {
+                        "256"
+                    } else if fs.contains("xfs") {
+                        "128"
+                    } else {
+                        "2"
+                    };
+                    Value::Bool(ids[0].split_whitespace().nth(1) != Some(root_ino))
+                }
+                [a, b] => Value::Bool(a != b),
+                _ => Value::Null,
+            }
+        };
+        put(&mut f, "is_chroot", is_chroot);
         if let Some(id) = section(s, "machine_id")
             .lines()
             .next()
@@ -583,6 +613,9 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         for (k, v) in facts::parse_meminfo(section(s, "meminfo")) {
             put(&mut f, &k, v);
         }
+        for (k, v) in dmi_facts(section(s, "dmi")) {
+            put(&mut f, k, v);
+        }
         if let Some(up) = section(s, "uptime")
             .split(' ')
             .next()
@@ -592,7 +625,7 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         }
     }
     if cols.contains(&Col::Network) && s.iter().any(|(n, _)| n == "route4") {
-        for (k, v) in network(s) {
+        for (k, v) in super::setup_network::network(s) {
             put(&mut f, &k, v);
         }
     }
@@ -602,6 +635,88 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         put(&mut f, "virtualization_role", r.into());
     }
     f
+}
+
+/// Ansible's DMI facts from /sys/devices/virtual/dmi/id (`NA` for what cannot be read).
+fn dmi_facts(text: &str) -> Vec<(&'static str, Value)> {
+    const FORM_FACTOR: &[&str] = &[
+        "Unknown",
+        "Other",
+        "Unknown",
+        "Desktop",
+        "Low Profile Desktop",
+        "Pizza Box",
+        "Mini Tower",
+        "Tower",
+        "Portable",
+        "Laptop",
+        "Notebook",
+        "Hand Held",
+        "Docking Station",
+        "All In One",
+        "Sub Notebook",
+        "Space-saving",
+        "Lunch Box",
+        "Main Server Chassis",
+        "Expansion Chassis",
+        "Sub Chassis",
+        "Bus Expansion Chassis",
+        "Peripheral Chassis",
+        "RAID Chassis",
+        "Rack Mount Chassis",
+        "Sealed-case PC",
+        "Multi-system",
+        "CompactPCI",
+        "AdvancedTCA",
+        "Blade",
+        "Blade Enclosure",
+        "Tablet",
+        "Convertible",
+        "Detachable",
+        "IoT Gateway",
+        "Embedded PC",
+        "Mini PC",
+        "Stick PC",
+    ];
+    const KEYS: &[(&str, &str)] = &[
+        ("bios_date", "bios_date"),
+        ("bios_vendor", "bios_vendor"),
+        ("bios_version", "bios_version"),
+        ("board_asset_tag", "board_asset_tag"),
+        ("board_name", "board_name"),
+        ("board_serial", "board_serial"),
+        ("board_vendor", "board_vendor"),
+        ("board_version", "board_version"),
+        ("chassis_asset_tag", "chassis_asset_tag"),
+        ("chassis_serial", "chassis_serial"),
+        ("chassis_vendor", "chassis_vendor"),
+        ("chassis_version", "chassis_version"),
+        ("form_factor", "chassis_type"),
+        ("product_name", "product_name"),
+        ("product_serial", "product_serial"),
+        ("product_uuid", "product_uuid"),
+        ("product_version", "product_version"),
+        ("system_vendor", "sys_vendor"),
+    ];
+    KEYS.iter()
+        .map(|(fact, file)| {
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{file}=")))
+                .map(str::trim);
+            let v = match (v, *fact) {
+                (None, _) => "NA".to_string(),
+                (Some(t), "form_factor") => {
+                    match t.parse::<usize>().ok().and_then(|i| FORM_FACTOR.get(i)) {
+                        Some(f) => f.to_string(),
+                        None => format!("unknown ({t})"),
+                    }
+                }
+                (Some(t), _) => t.to_string(),
+            };
+            (*fact, Value::from(v))
+        })
+        .collect()
 }
 
 /// Python's `socket.getfqdn()` from `getent hosts <address of hostname>`.
@@ -899,230 +1014,6 @@ fn virtualization(s: &Sections) -> (String, String) {
     }
 }
 
-/// The network facts: interfaces, per-interface dicts, default routes, all addresses.
-fn network(s: &Sections) -> Map<String, Value> {
-    let mut default4 = facts::parse_route_get(section(s, "route4"), "8.8.8.8");
-    let mut default6 = facts::parse_route_get(section(s, "route6"), "2404:6800:400a:800::1012");
-    let mut ifaces: Vec<(String, Map<String, Value>)> = Vec::new();
-    let mut all4: Vec<Value> = Vec::new();
-    let mut all6: Vec<Value> = Vec::new();
-    let mut i = 0;
-    while i < s.len() {
-        let Some(dev) = s[i].0.strip_prefix("iface ") else {
-            i += 1;
-            continue;
-        };
-        let dev = dev.to_string();
-        let mut d = Map::new();
-        d.insert("device".into(), dev.clone().into());
-        let mut mac = String::new();
-        for line in s[i].1.lines() {
-            let Some((k, v)) = line.split_once('=') else {
-                continue;
-            };
-            match k {
-                "address" => {
-                    mac = v.to_string();
-                    if !v.is_empty() && v != "00:00:00:00:00:00" {
-                        d.insert("macaddress".into(), v.into());
-                    }
-                }
-                "mtu" => {
-                    d.insert(
-                        "mtu".into(),
-                        v.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
-                    );
-                }
-                "operstate" => {
-                    d.insert("active".into(), (v != "down").into());
-                }
-                "module" => {
-                    d.insert("module".into(), v.into());
-                }
-                "type" if !d.contains_key("interfaces") => {
-                    d.insert("type".into(), facts::interface_type(v).into());
-                }
-                "bridge" => {
-                    d.insert("type".into(), "bridge".into());
-                }
-                "brif" => {
-                    let l: Vec<Value> = v.split_whitespace().map(Value::from).collect();
-                    d.insert("interfaces".into(), l.into());
-                }
-                "bridge_id" => {
-                    d.insert("id".into(), v.into());
-                }
-                "stp_state" => {
-                    d.insert("stp".into(), (v == "1").into());
-                }
-                "pciid" => {
-                    d.insert("pciid".into(), v.into());
-                }
-                "speed" => {
-                    if let Ok(n) = v.trim().parse::<i64>() {
-                        d.insert("speed".into(), n.into());
-                    }
-                }
-                "flags" => {
-                    let n = i64::from_str_radix(v.trim().trim_start_matches("0x"), 16).unwrap_or(0);
-                    d.insert("promisc".into(), (n & 0x100 != 0).into());
-                }
-                _ => {}
-            }
-        }
-        let mut extra: Vec<(String, Map<String, Value>)> = Vec::new();
-        for (name, secondary) in [("ipp", false), ("ips", true)] {
-            if s.get(i + 1).map(|x| x.0.as_str()) == Some(name) {
-                i += 1;
-                parse_ip_addr(
-                    &s[i].1,
-                    secondary,
-                    &dev,
-                    &mac,
-                    &mut d,
-                    &mut extra,
-                    &mut default4,
-                    &mut default6,
-                    &mut all4,
-                    &mut all6,
-                );
-            }
-        }
-        ifaces.push((dev.clone(), d));
-        for (n, m) in extra {
-            match ifaces.iter_mut().find(|(x, _)| *x == n) {
-                Some(e) => e.1 = m,
-                None => ifaces.push((n, m)),
-            }
-        }
-        i += 1;
-    }
-    let mut out = Map::new();
-    out.insert(
-        "interfaces".into(),
-        ifaces
-            .iter()
-            .map(|(n, _)| Value::from(n.replace(':', "_")))
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    for (n, d) in ifaces {
-        out.insert(n, Value::Object(d));
-    }
-    out.insert("default_ipv4".into(), Value::Object(default4));
-    out.insert("default_ipv6".into(), Value::Object(default6));
-    out.insert("all_ipv4_addresses".into(), all4.into());
-    out.insert("all_ipv6_addresses".into(), all6.into());
-    out
-}
-
-/// Ansible's `parse_ip_output` for one device's `ip addr show` text.
-#[allow(clippy::too_many_arguments)]
-fn parse_ip_addr(
-    text: &str,
-    secondary: bool,
-    dev: &str,
-    mac: &str,
-    d: &mut Map<String, Value>,
-    extra: &mut Vec<(String, Map<String, Value>)>,
-    default4: &mut Map<String, Value>,
-    default6: &mut Map<String, Value>,
-    all4: &mut Vec<Value>,
-    all6: &mut Vec<Value>,
-) {
-    for line in text.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w.is_empty() {
-            continue;
-        }
-        if w[0] == "inet" && w.len() > 1 {
-            let (address, prefix) = match w[1].split_once('/') {
-                Some((a, p)) => (a.to_string(), p.to_string()),
-                None => (w[1].to_string(), "32".to_string()),
-            };
-            let broadcast = if w[1].contains('/') && w.len() > 3 && w[2] == "brd" {
-                w[3]
-            } else {
-                ""
-            };
-            let Some((netmask, network)) = facts::ipv4_net(&address, prefix.parse().unwrap_or(32))
-            else {
-                continue;
-            };
-            let entry = json!({"address": address, "broadcast": broadcast, "netmask": netmask, "network": network, "prefix": prefix});
-            let label = w[w.len() - 1];
-            let target: &mut Map<String, Value> = if label != dev {
-                match extra.iter().position(|(n, _)| n == label) {
-                    Some(p) => &mut extra[p].1,
-                    None => {
-                        extra.push((label.to_string(), Map::new()));
-                        let last = extra.len() - 1;
-                        &mut extra[last].1
-                    }
-                }
-            } else {
-                d
-            };
-            if !secondary && !target.contains_key("ipv4") {
-                target.insert("ipv4".into(), entry.clone());
-            } else if let Value::Array(a) = target
-                .entry("ipv4_secondaries")
-                .or_insert_with(|| Value::Array(vec![]))
-            {
-                a.push(entry.clone());
-            }
-            if secondary && label != dev {
-                if let Value::Array(a) = d
-                    .entry("ipv4_secondaries")
-                    .or_insert_with(|| Value::Array(vec![]))
-                {
-                    a.push(entry.clone());
-                }
-            }
-            if default4.get("address").and_then(Value::as_str) == Some(address.as_str()) {
-                default4.insert("broadcast".into(), broadcast.into());
-                default4.insert("netmask".into(), entry["netmask"].clone());
-                default4.insert("network".into(), entry["network"].clone());
-                default4.insert("prefix".into(), prefix.clone().into());
-                default4.insert("macaddress".into(), mac.into());
-                default4.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
-                default4.insert(
-                    "type".into(),
-                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
-                );
-                default4.insert("alias".into(), label.into());
-            }
-            if !address.starts_with("127.") {
-                all4.push(address.into());
-            }
-        } else if w[0] == "inet6" && w.len() > 3 {
-            let (address, prefix, scope) = if w[2] == "peer" && w.len() > 5 {
-                let p = w[3].split_once('/').map(|x| x.1).unwrap_or("");
-                (w[1].to_string(), p.to_string(), w[5].to_string())
-            } else {
-                let (a, p) = w[1].split_once('/').unwrap_or((w[1], ""));
-                (a.to_string(), p.to_string(), w[3].to_string())
-            };
-            if let Value::Array(a) = d.entry("ipv6").or_insert_with(|| Value::Array(vec![])) {
-                a.push(json!({"address": address, "prefix": prefix, "scope": scope}));
-            }
-            if default6.get("address").and_then(Value::as_str) == Some(address.as_str()) {
-                default6.insert("prefix".into(), prefix.into());
-                default6.insert("scope".into(), scope.into());
-                default6.insert("macaddress".into(), mac.into());
-                default6.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
-                default6.insert(
-                    "type".into(),
-                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
-                );
-            }
-            if address != "::1" {
-                all6.push(address.into());
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1262,5 +1153,13 @@ mod tests {
             "dnf"
         );
         assert_eq!(pkg_mgr("path /sbin/apk\n", "Alpine"), "apk");
+        let dmi: Map<String, Value> = dmi_facts("product_name=KVM\nchassis_type=1\nbios_vendor=\n")
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(dmi["product_name"], "KVM");
+        assert_eq!(dmi["form_factor"], "Other");
+        assert_eq!(dmi["bios_vendor"], "");
+        assert_eq!(dmi["product_serial"], "NA");
     }
 }

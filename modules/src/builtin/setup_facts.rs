@@ -254,6 +254,7 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
     let mut coreid = String::from("0");
     let mut sockets: Vec<(String, u64)> = Vec::new();
     let mut cores: Vec<(String, u64)> = Vec::new();
+    let mut flags: Option<Vec<Value>> = None;
     fn set(v: &mut Vec<(String, u64)>, k: &str, n: u64) {
         match v.iter_mut().find(|(key, _)| key == k) {
             Some(e) => e.1 = n,
@@ -289,6 +290,7 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
                     set(&mut cores, &coreid, 1);
                 }
             }
+            "flags" => flags = Some(val.split_whitespace().map(Value::from).collect::<Vec<_>>()),
             "cpu cores" => set(&mut sockets, &physid, val.parse().unwrap_or(0)),
             "siblings" => set(&mut cores, &coreid, val.parse().unwrap_or(0)),
             _ => {}
@@ -311,6 +313,9 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
         None => (1.0 / cores_per as f64).round_ties_even() as u64,
     };
     let mut m = Map::new();
+    if let Some(flags) = flags {
+        m.insert("flags".into(), Value::Array(flags));
+    }
     m.insert("processor".into(), Value::Array(processor));
     m.insert("processor_count".into(), count.into());
     m.insert("processor_cores".into(), cores_per.into());
