@@ -11,6 +11,7 @@ pub mod contract;
 pub mod diff;
 pub mod fileops;
 pub mod registry;
+pub mod sh_words;
 pub mod shell_quote;
 pub mod shlex;
 pub mod testing;

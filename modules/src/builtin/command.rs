@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `command` arguments.
@@ -384,124 +385,6 @@ pub(crate) fn split_lines(s: &str) -> Vec<String> {
         lines.push(cur);
     }
     lines
-}
-
-/// Builds sh words from Ansible argument strings, reproducing Python's `os.path.expandvars` (a set
-/// variable is replaced, an unset one stays literal) and `expanduser` on the host, and optionally
-/// leaving glob metacharacters active. Variable lookups go into `prelude`, run before the words.
-#[derive(Debug, Default)]
-pub(crate) struct ShWords {
-    /// sh code assigning each referenced variable's expansion to a helper variable.
-    pub prelude: String,
-    n: usize,
-}
-
-impl ShWords {
-    /// The sh word for `s`: literal except for the expansions asked for.
-    pub fn word(&mut self, s: &str, expand: bool, glob: bool) -> String {
-        let mut out = String::new();
-        let mut lit = String::new();
-        let mut rest = s;
-        if expand && rest.starts_with('~') {
-            let end = rest.find('/').unwrap_or(rest.len());
-            let name = &rest[1..end];
-            if name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            {
-                out.push('~');
-                out.push_str(name);
-                if end < rest.len() {
-                    out.push('/');
-                    rest = &rest[end + 1..];
-                } else {
-                    rest = "";
-                }
-            }
-        }
-        let flush = |out: &mut String, lit: &mut String| {
-            if !lit.is_empty() {
-                out.push_str(&quote(lit));
-                lit.clear();
-            }
-        };
-        let bytes = rest.as_bytes();
-        let mut i = 0;
-        while i < rest.len() {
-            let c = bytes[i];
-            if expand && c == b'$' {
-                if let Some((name, len)) = var_ref(&rest[i + 1..]) {
-                    let text = &rest[i..i + 1 + len];
-                    if is_sh_name(name) {
-                        self.n += 1;
-                        let v = format!("_orcv{}", self.n);
-                        self.prelude += &format!(
-                            "if [ -n \"${{{name}+x}}\" ]; then {v}=${name}; else {v}={}; fi\n",
-                            quote(text)
-                        );
-                        flush(&mut out, &mut lit);
-                        out.push_str(&format!("\"${v}\""));
-                    } else {
-                        lit.push_str(text);
-                    }
-                    i += 1 + len;
-                    continue;
-                }
-            }
-            if glob && (c == b'*' || c == b'?') {
-                flush(&mut out, &mut lit);
-                out.push(c as char);
-                i += 1;
-                continue;
-            }
-            if glob && c == b'[' {
-                if let Some(close) = rest[i + 1..].find(']') {
-                    let class = &rest[i + 1..i + 1 + close];
-                    if !class.is_empty()
-                        && class
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || "._!^-".contains(ch))
-                    {
-                        flush(&mut out, &mut lit);
-                        out.push('[');
-                        out.push_str(class);
-                        out.push(']');
-                        i += close + 2;
-                        continue;
-                    }
-                }
-            }
-            // Copy one whole UTF-8 character.
-            let ch_len = rest[i..].chars().next().map(char::len_utf8).unwrap_or(1);
-            lit.push_str(&rest[i..i + ch_len]);
-            i += ch_len;
-        }
-        flush(&mut out, &mut lit);
-        if out.is_empty() {
-            out.push_str("''");
-        }
-        out
-    }
-}
-
-/// After a `$`: `{anything-but-brace}` or a run of ASCII word characters, as Python's `_varprog`.
-/// Returns the name and the length consumed after the `$`.
-fn var_ref(s: &str) -> Option<(&str, usize)> {
-    if let Some(inner) = s.strip_prefix('{') {
-        let close = inner.find('}')?;
-        return Some((&inner[..close], close + 2));
-    }
-    let len = s
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        .count();
-    (len > 0).then(|| (&s[..len], len))
-}
-
-fn is_sh_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

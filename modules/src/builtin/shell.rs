@@ -5,8 +5,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::command::{run_spec, stdin_bytes, RunSpec, ShWords};
+use super::command::{run_spec, stdin_bytes, RunSpec};
 use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
+use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `shell` arguments.

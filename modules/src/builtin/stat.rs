@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::command::ShWords;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::sh_words::ShWords;
 
 /// `stat` arguments.
 #[derive(Debug, Deserialize)]

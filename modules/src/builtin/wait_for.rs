@@ -11,8 +11,8 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::command::ShWords;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `wait_for` arguments.
