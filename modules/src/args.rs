@@ -118,27 +118,6 @@ pub fn default_true() -> bool {
     true
 }
 
-/// An optional number (integer or decimal, or its string form), as Ansible's `float`/`int` types.
-pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let v = Value::deserialize(d)?;
-    match &v {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("{n} is not a number"))),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("'{s}' is not a number"))),
-        _ => Err(D::Error::custom(format!(
-            "expected a number, got {}",
-            short(&v)
-        ))),
-    }
-}
-
 /// An optional integer that also accepts its decimal string form.
 pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = Value::deserialize(d)?;
