@@ -69,8 +69,53 @@ pub struct HostResult {
     pub delegated_to: Option<String>,
     /// The task's module is `debug`: its result is always printed.
     pub show_result: bool,
-    /// The result is a loop summary after per-item lines (printed only when it failed).
+    /// The result is a loop summary after per-item lines. As Ansible, the human printer shows
+    /// nothing for an ok/changed/failed summary (the items were shown), `...ignoring` for an
+    /// ignored failure, `skipping: [host]` when every item was skipped.
     pub loop_summary: bool,
+    /// The `[ERROR]: ...` report ansible-core 2.19 prints above a failed or unreachable result,
+    /// once per distinct text. `None` prints none.
+    pub error: Option<ErrorReport>,
+}
+
+impl HostResult {
+    /// A result with no item, delegation, diff or error report: the common case, and a starting
+    /// point for the others (set the public fields).
+    pub fn new(host: impl Into<String>, status: Status, result: Value) -> Self {
+        HostResult {
+            host: host.into(),
+            status,
+            result,
+            diffs: Vec::new(),
+            item_label: None,
+            delegated_to: None,
+            show_result: false,
+            loop_summary: false,
+            error: None,
+        }
+    }
+}
+
+/// The error report above a failure, as ansible-core 2.19 shows it:
+///
+/// ```text
+/// [ERROR]: Task failed: Module failed: non-zero return code
+/// Origin: /path/site.yml:5:7
+///
+/// 3   gather_facts: false
+/// 4   tasks:
+/// 5     - name: Command fails
+///         ^ column 7
+/// ```
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// The message after `[ERROR]: `, e.g. `Task failed: Module failed: non-zero return code`
+    /// (Ansible says `Action failed` for action plugins such as `fail`, `assert`, `debug`, and
+    /// `Task failed: Failed to connect ...` for an unreachable host).
+    pub message: String,
+    /// Where the task is written (the start of its mapping); printed as `Origin:` followed by the
+    /// two lines before it, the line itself and a column marker. `None` for no origin (unreachable).
+    pub origin: Option<crate::error::Loc>,
 }
 
 /// Everything the engine reports, in order.
@@ -90,7 +135,9 @@ pub enum Event {
         /// Hosts selected.
         hosts: Vec<String>,
     },
-    /// No host matched the play's pattern: the play is skipped.
+    /// No host matched the play's pattern: the play is skipped. The human printer shows the play
+    /// banner (unless a `PlayStart` of the same name came just before) and `skipping: no hosts
+    /// matched`.
     NoHostsMatched {
         /// The play's name.
         name: String,
@@ -101,7 +148,7 @@ pub enum Event {
         name: String,
         /// Section.
         kind: TaskKind,
-        /// `file:line` of the task, for -v output.
+        /// `file:line` of the task, printed as `task path: ...` at -vv.
         origin: String,
     },
     /// One host finished a task (or a loop item).
@@ -115,7 +162,7 @@ pub enum Event {
         /// Attempts left.
         left: u32,
     },
-    /// The final per-host counters, in inventory order.
+    /// The final per-host counters (printers sort them by host name, as Ansible does).
     Recap {
         /// Host and its counters.
         stats: Vec<(String, HostStats)>,
