@@ -14,6 +14,8 @@ pub enum Color {
     Unreachable,
     /// `COLOR_SKIP`: cyan.
     Skip,
+    /// `COLOR_INCLUDED`: cyan.
+    Included,
     /// `COLOR_WARN`: bright purple.
     Warn,
     /// `COLOR_DEBUG`: dark gray.
@@ -34,7 +36,7 @@ impl Color {
             Color::Changed => "0;33",
             Color::Error | Color::DiffRemove => "0;31",
             Color::Unreachable => "1;31",
-            Color::Skip | Color::DiffLines => "0;36",
+            Color::Skip | Color::Included | Color::DiffLines => "0;36",
             Color::Warn => "1;35",
             Color::Debug => "1;30",
         }

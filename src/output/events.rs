@@ -162,6 +162,19 @@ pub enum Event {
         /// Attempts left.
         left: u32,
     },
+    /// An `include_tasks` / `include_role` file was loaded for some hosts (one event per loop
+    /// item for a looped include). Printed `included: PATH for h1, h2 => (item=x)`.
+    Included {
+        /// The included file's path (Ansible shows it absolute).
+        path: String,
+        /// Hosts that include it, in the order results arrived.
+        hosts: Vec<String>,
+        /// `(item=...)` label for a looped include.
+        item_label: Option<String>,
+    },
+    /// Every host of the play failed, or `max_fail_percentage` was exceeded: the play stops.
+    /// Printed as the `NO MORE HOSTS LEFT` banner.
+    NoHostsRemaining,
     /// The final per-host counters (printers sort them by host name, as Ansible does).
     Recap {
         /// Host and its counters.

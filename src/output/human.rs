@@ -207,6 +207,18 @@ impl State {
                 );
                 self.display(&mut buf, &msg, Some(Color::Debug));
             }
+            Event::Included {
+                path,
+                hosts,
+                item_label,
+            } => {
+                let mut msg = format!("included: {} for {}", path, hosts.join(", "));
+                if let Some(item) = item_label {
+                    msg.push_str(&format!(" => (item={item})"));
+                }
+                self.display(&mut buf, &msg, Some(Color::Included));
+            }
+            Event::NoHostsRemaining => self.banner(&mut buf, "NO MORE HOSTS LEFT"),
             Event::Recap { stats } => self.recap(&mut buf, stats),
         }
         self.play_banner_just_printed = just_bannered;

@@ -729,3 +729,48 @@ fn concurrent_emits_do_not_interleave_lines() {
         .lines()
         .all(|l| l.starts_with("ok: [host-") && l.ends_with(']')));
 }
+
+#[test]
+fn includes_retries_and_no_more_hosts() {
+    // ansible-playbook -i inv.ini p6.yml -f 1 (tests/fixtures/printers/p6.yml) printed these lines.
+    let events = [
+        task("ansible.builtin.include_tasks"),
+        Event::Included {
+            path: "/tmp/printers-ref/inc.yml".into(),
+            hosts: vec!["web1".into(), "web2".into()],
+            item_label: None,
+        },
+        Event::Included {
+            path: "/tmp/printers-ref/inc.yml".into(),
+            hosts: vec!["web1".into(), "web2".into()],
+            item_label: Some("1".into()),
+        },
+        task("Retry"),
+        Event::Retry {
+            host: "web1".into(),
+            left: 2,
+        },
+        Event::Retry {
+            host: "web1".into(),
+            left: 1,
+        },
+        Event::NoHostsRemaining,
+    ];
+    let (out, _) = print(&events, 0, false);
+    let stars = |n| "*".repeat(n);
+    assert_eq!(
+        out,
+        format!(
+            "\nTASK [ansible.builtin.include_tasks] {}\n\
+             included: /tmp/printers-ref/inc.yml for web1, web2\n\
+             included: /tmp/printers-ref/inc.yml for web1, web2 => (item=1)\n\
+             \nTASK [Retry] {}\n\
+             FAILED - RETRYING: [web1]: Retry (2 retries left).\n\
+             FAILED - RETRYING: [web1]: Retry (1 retries left).\n\
+             \nNO MORE HOSTS LEFT {}\n",
+            stars(43),
+            stars(67),
+            stars(61)
+        )
+    );
+}

@@ -98,6 +98,17 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
             "task": task,
             "retries_left": left,
         }),
+        Event::Included {
+            path,
+            hosts,
+            item_label,
+        } => json!({
+            "event": "included",
+            "path": path,
+            "hosts": hosts,
+            "item": item_label,
+        }),
+        Event::NoHostsRemaining => json!({"event": "no_hosts_remaining"}),
         Event::Recap { stats } => recap_json(stats),
     }
 }

@@ -80,6 +80,12 @@ fn scenario() -> Vec<Event> {
             origin: "site.yml:9".into(),
         },
         Event::Warning("careful".into()),
+        Event::Included {
+            path: "/p/inc.yml".into(),
+            hosts: vec!["web1".into(), "web2".into()],
+            item_label: Some("1".into()),
+        },
+        Event::NoHostsRemaining,
         Event::NoHostsMatched {
             name: "Nothing".into(),
         },
