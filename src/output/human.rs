@@ -77,6 +77,25 @@ impl HumanPrinter {
         }
     }
 
+    /// Whether to colour, decided as Ansible does (ansible/utils/color.py): off when `NO_COLOR`
+    /// is set (non-empty) or `ANSIBLE_NOCOLOR` is true, off when stdout is not a terminal, and on
+    /// whenever `ANSIBLE_FORCE_COLOR` is true. `env` reads a variable (`|k| std::env::var(k).ok()`).
+    pub fn color_wanted(stdout_is_tty: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        let truthy = |k: &str| {
+            env(k).is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "1" | "yes" | "y" | "on" | "true" | "t"
+                )
+            })
+        };
+        if truthy("ANSIBLE_FORCE_COLOR") {
+            return true;
+        }
+        let no_color = env("NO_COLOR").is_some_and(|v| !v.is_empty());
+        !no_color && !truthy("ANSIBLE_NOCOLOR") && stdout_is_tty
+    }
+
     /// Sets the `-v` count: 1 shows every result's JSON, 2 adds `task path:` lines and the
     /// `PLAYBOOK:` banner, 3 indents result JSON and keeps `diff` and `invocation` in it.
     pub fn with_verbosity(self, verbosity: u8) -> Self {
@@ -317,6 +336,10 @@ impl State {
             // `TaskResult.as_callback_task_result`: the status is the event, not a key.
             m.remove("failed");
             m.remove("skipped");
+            if r.loop_summary {
+                // The callback's `_process_items`: items were shown one by one.
+                m.remove("results");
+            }
             if r.show_result {
                 m.remove("invocation");
                 clean_debug(m);

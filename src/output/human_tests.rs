@@ -774,3 +774,48 @@ fn includes_retries_and_no_more_hosts() {
         )
     );
 }
+
+#[test]
+fn color_decision_like_ansible() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert!(HumanPrinter::color_wanted(true, env(&[])));
+    assert!(!HumanPrinter::color_wanted(false, env(&[])));
+    assert!(!HumanPrinter::color_wanted(true, env(&[("NO_COLOR", "1")])));
+    assert!(HumanPrinter::color_wanted(true, env(&[("NO_COLOR", "")])));
+    assert!(!HumanPrinter::color_wanted(
+        true,
+        env(&[("ANSIBLE_NOCOLOR", "yes")])
+    ));
+    assert!(HumanPrinter::color_wanted(
+        false,
+        env(&[("ANSIBLE_FORCE_COLOR", "true")])
+    ));
+}
+
+#[test]
+fn skipped_loop_summary_at_v_drops_results() {
+    // ansible-playbook -i inv.ini p7.yml -v (tests/fixtures/printers/p7.yml):
+    //   skipping: [web1] => (item=a)  => {"ansible_loop_var": "item", ...}
+    //   skipping: [web1] => {"changed": false, "msg": "All items skipped"}
+    let summary = HostResult {
+        loop_summary: true,
+        ..HostResult::new(
+            "web1",
+            Status::Skipped,
+            json!({"changed": false, "skipped": true, "msg": "All items skipped",
+                   "results": [{"item": "a", "skipped": true}]}),
+        )
+    };
+    let (out, _) = print(&[ev(summary)], 1, false);
+    assert_eq!(
+        out,
+        "skipping: [web1] => {\"changed\": false, \"msg\": \"All items skipped\"}\n"
+    );
+}
