@@ -59,9 +59,11 @@ pub struct HostResult {
     /// How it ended.
     pub status: Status,
     /// The Ansible-shaped result (`changed`, `msg`, `rc`, module fields...), with `no_log` already
-    /// applied by the engine.
+    /// applied by the engine. Its `warnings` (strings) are shown as `[WARNING]:` lines by the
+    /// human printer, as Ansible's callback does.
     pub result: Value,
-    /// Diffs to show in diff mode (already filtered to diff mode by the engine).
+    /// Diffs to show in diff mode (already filtered to diff mode by the engine). Shown before the
+    /// host line when the result succeeded and changed, as Ansible does.
     pub diffs: Vec<FileDiff>,
     /// `(item=...)` label for loop items.
     pub item_label: Option<String>,

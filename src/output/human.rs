@@ -210,12 +210,9 @@ impl State {
                 self.task_name = name.to_string();
                 self.task_kind = *kind;
             }
-            Event::HostResult(r) => self.host_result(&mut buf, r),
+            Event::HostResult(r) => self.host_result(&mut buf, &mut err, r),
             Event::Warning(msg) => {
-                let text = format_message(&format!("[WARNING]: {}", msg.trim()));
-                if self.warnings_seen.insert(text.clone()) {
-                    self.display(&mut err, &text, Some(Color::Warn));
-                }
+                self.warning(&mut err, msg);
                 // A warning goes to stderr and does not end "the banner was the last thing".
                 just_bannered = self.play_banner_just_printed.take();
             }
@@ -244,6 +241,14 @@ impl State {
         vec![(Stream::Err, err), (Stream::Out, buf)]
     }
 
+    /// `[WARNING]: msg`, once per distinct text, as `Display._warning`.
+    fn warning(&mut self, err: &mut String, msg: &str) {
+        let text = format_message(&format!("[WARNING]: {}", msg.trim()));
+        if self.warnings_seen.insert(text.clone()) {
+            self.display(err, &text, Some(Color::Warn));
+        }
+    }
+
     fn play_banner(&self, buf: &mut String, name: &str) {
         let name = name.trim();
         if name.is_empty() {
@@ -253,19 +258,28 @@ impl State {
         }
     }
 
-    fn host_result(&mut self, buf: &mut String, r: &HostResult) {
+    /// A result in Ansible's order: the diff (successful changes only: Ansible sends no diff
+    /// for failed, skipped or unreachable results), the result's `warnings`, the error report,
+    /// then the host line.
+    fn host_result(&mut self, buf: &mut String, err: &mut String, r: &HostResult) {
+        let changed = r.result.get("changed").and_then(Value::as_bool) == Some(true)
+            || r.status == Status::Changed;
+        let succeeded = matches!(r.status, Status::Ok | Status::Changed);
+        if succeeded && changed && !r.loop_summary && !r.diffs.is_empty() {
+            let diff = diff_text::render(&r.diffs, self.color);
+            if !diff.is_empty() {
+                self.display(buf, &diff, None);
+            }
+        }
+        if let Some(Value::Array(warnings)) = r.result.get("warnings") {
+            for w in warnings.iter().filter_map(Value::as_str) {
+                self.warning(err, w);
+            }
+        }
         if let Some(report) = &r.error {
             let text = error_report::render(report);
             if self.errors_seen.insert(text.clone()) {
                 self.display(buf, &text, Some(Color::Error));
-            }
-        }
-        let changed = r.status == Status::Changed
-            || r.result.get("changed").and_then(Value::as_bool) == Some(true);
-        if changed && !r.loop_summary && !r.diffs.is_empty() {
-            let diff = diff_text::render(&r.diffs, self.color);
-            if !diff.is_empty() {
-                self.display(buf, &diff, None);
             }
         }
         let label = match &r.delegated_to {

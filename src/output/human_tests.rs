@@ -690,9 +690,12 @@ fn diff_only_for_changed_results() {
     };
     let (out, _) = print(&[ev(ok)], 0, false);
     assert_eq!(out, "ok: [h]\n");
+    // Ansible's strategy sends `v2_on_file_diff` for successful results only.
     let (out, _) = print(&[ev(failed_changed)], 0, false);
-    assert!(out.starts_with("--- before: /f\n"));
-    assert!(out.ends_with("\nfatal: [h]: FAILED! => {\"changed\": true, \"msg\": \"x\"}\n"));
+    assert_eq!(
+        out,
+        "fatal: [h]: FAILED! => {\"changed\": true, \"msg\": \"x\"}\n"
+    );
 }
 
 #[test]
@@ -817,5 +820,22 @@ fn skipped_loop_summary_at_v_drops_results() {
     assert_eq!(
         out,
         "skipping: [web1] => {\"changed\": false, \"msg\": \"All items skipped\"}\n"
+    );
+}
+
+#[test]
+fn result_warnings_are_shown_once_and_not_dumped() {
+    let r = |h| {
+        ev(HostResult::new(
+            h,
+            Status::Failed { ignored: false },
+            json!({"msg": "m", "warnings": ["disk almost full"]}),
+        ))
+    };
+    let (out, err) = print(&[r("a"), r("b")], 0, false);
+    assert_eq!(err, "[WARNING]: disk almost full\n");
+    assert_eq!(
+        out,
+        "fatal: [a]: FAILED! => {\"msg\": \"m\"}\nfatal: [b]: FAILED! => {\"msg\": \"m\"}\n"
     );
 }
