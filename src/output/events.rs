@@ -189,3 +189,11 @@ pub trait EventSink: Sync + Send {
     /// Handles one event. Called from worker threads; implementations serialize internally.
     fn emit(&self, event: &Event);
 }
+
+/// A shared sink is a sink: lets a test keep an `Arc<RecordingSink>` while the engine or a
+/// [`MultiSink`](super::MultiSink) owns a clone.
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn emit(&self, event: &Event) {
+        (**self).emit(event)
+    }
+}
