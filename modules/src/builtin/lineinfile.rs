@@ -347,7 +347,7 @@ impl TypedModule for Lineinfile {
             if a.backup && exists {
                 backup_dest = filewrite::backup(ctx.conn, &probe.realpath)?;
             }
-            write(ctx, &probe.realpath, &new, &attrs, a.validate.as_deref())?;
+            write_checked(ctx, &probe.realpath, &new, &attrs, a.validate.as_deref())?;
         }
         let mut res = ModuleResult::changed(changed);
         if changed {
@@ -381,7 +381,7 @@ impl TypedModule for Lineinfile {
 }
 
 /// Writes through `write_validated`, turning a validation failure into Ansible's message.
-fn write(
+pub(crate) fn write_checked(
     ctx: &mut ModuleCtx,
     dest: &str,
     data: &[u8],

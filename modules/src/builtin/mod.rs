@@ -1,6 +1,6 @@
 //! The modules orc ships, one file each.
 
-//pub mod blockinfile;
+pub mod blockinfile;
 //pub mod copy;
 //pub mod file;
 pub mod lineinfile;
