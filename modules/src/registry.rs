@@ -8,6 +8,8 @@ static MODULES: &[&dyn Module] = &[
     &builtin::ping::Ping,
     &builtin::lineinfile::Lineinfile,
     &builtin::blockinfile::Blockinfile,
+    &builtin::copy::Copy,
+    &builtin::template::Template,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
