@@ -419,12 +419,26 @@ pub fn finish_attrs(
         let is_dir = st.file_type == FileType::Directory;
         let differs = attrs.differs(&st, is_dir);
         let after = predicted(&st, attrs);
-        (differs, if differs { attrs_diff(path, &st, &after) } else { None })
+        (
+            differs,
+            if differs {
+                attrs_diff(path, &st, &after)
+            } else {
+                None
+            },
+        )
     } else {
         match before {
             Some(st) => {
                 let (c, after) = fix_attrs(conn, path, st, attrs, check)?;
-                (c, if c { attrs_diff(path, st, &after) } else { None })
+                (
+                    c,
+                    if c {
+                        attrs_diff(path, st, &after)
+                    } else {
+                        None
+                    },
+                )
             }
             None => (false, None),
         }

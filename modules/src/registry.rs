@@ -10,6 +10,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::blockinfile::Blockinfile,
     &builtin::copy::Copy,
     &builtin::template::Template,
+    &builtin::file::File,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -80,7 +80,10 @@ pub struct Blockinfile;
 
 /// Ansible's block placement on `original` (`None` = the file does not exist); returns the new
 /// content and the message ("" when unchanged).
-pub fn edit(original: Option<&[u8]>, a: &BlockinfileArgs) -> Result<(Vec<u8>, &'static str), String> {
+pub fn edit(
+    original: Option<&[u8]>,
+    a: &BlockinfileArgs,
+) -> Result<(Vec<u8>, &'static str), String> {
     let present = a.state == PresentAbsent::Present;
     let mut lines = pyre::splitlines_keepends(original.unwrap_or_default());
     let (insertafter, insertbefore) = match (&a.insertafter, &a.insertbefore) {
@@ -231,7 +234,9 @@ impl TypedModule for Blockinfile {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
-                    let out = ctx.conn.exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
+                    let out = ctx
+                        .conn
+                        .exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
                     if out.rc != 0 {
                         return Err(ModuleError::msg(format!(
                             "Error creating {dir} Error: {}",
@@ -254,7 +259,7 @@ impl TypedModule for Blockinfile {
             }
         }
         let mut msg = msg.to_string();
-        if !(ctx.check && !exists) {
+        if !ctx.check || exists {
             let (c, m, d) = filewrite::finish_attrs(
                 ctx.conn,
                 &probe.realpath,

@@ -86,7 +86,10 @@ pub struct PutRequest {
 }
 
 fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Puts one file on the host the way Ansible's copy action does; returns Ansible's result.
@@ -104,7 +107,9 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
         let out = ctx.conn.exec(&format!("[ -d {} ]", quote(&dir)), None)?;
         if out.rc != 0 {
             if !ctx.check {
-                let mk = ctx.conn.exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
+                let mk = ctx
+                    .conn
+                    .exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
                 if mk.rc != 0 {
                     return Err(ModuleError::msg(format!(
                         "could not create {dir}: {}",
@@ -178,7 +183,12 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
                     s
                 });
         } else {
-            if req.backup && probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::File) {
+            if req.backup
+                && probe
+                    .stat
+                    .as_ref()
+                    .is_some_and(|s| s.file_type == FileType::File)
+            {
                 let b = filewrite::backup(ctx.conn, &dest)?;
                 res = res.with("backup_file", b);
             }
@@ -330,7 +340,9 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
 
 fn attrs_of(a: &CopyArgs, local_src: Option<&Path>) -> Result<Attrs, ModuleError> {
     let mode = match (&a.mode, local_src) {
-        (Some(Mode::Preserve), Some(p)) => Some(filewrite::preserve_mode(p).map_err(ModuleError::msg)?),
+        (Some(Mode::Preserve), Some(p)) => {
+            Some(filewrite::preserve_mode(p).map_err(ModuleError::msg)?)
+        }
         (Some(Mode::Preserve), None) => None,
         (m, _) => m.clone(),
     };
@@ -363,11 +375,14 @@ impl TypedModule for Copy {
     fn run(&self, a: CopyArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (data, src_label, basename) = match (&a.src, &a.content) {
             (Some(src), _) => {
-                let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
-                    ModuleError::msg(format!(
-                        "Could not find or access '{src}' on the Ansible Controller: {e}"
-                    ))
-                })?;
+                let local = ctx
+                    .controller
+                    .find_file(FileKind::Files, src)
+                    .map_err(|e| {
+                        ModuleError::msg(format!(
+                            "Could not find or access '{src}' on the Ansible Controller: {e}"
+                        ))
+                    })?;
                 if local.is_dir() {
                     return copy_dir(ctx, &a, src, &local);
                 }
@@ -375,7 +390,11 @@ impl TypedModule for Copy {
                     ModuleError::msg(format!("Source {} not readable: {e}", local.display()))
                 })?;
                 let label = local.to_string_lossy().into_owned();
-                (data, Some(label), Some(filewrite::basename(src).to_string()))
+                (
+                    data,
+                    Some(label),
+                    Some(filewrite::basename(src).to_string()),
+                )
             }
             (None, Some(c)) => (c.clone().into_bytes(), None, None),
             (None, None) => return Err(ModuleError::msg("src (or content) is required")),

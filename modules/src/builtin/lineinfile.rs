@@ -32,21 +32,13 @@ pub struct LineinfileArgs {
     #[serde(default)]
     pub state: PresentAbsent,
     /// Python regular expression selecting the line to replace or remove.
-    #[serde(
-        default,
-        alias = "regex",
-        deserialize_with = "crate::args::opt_string"
-    )]
+    #[serde(default, alias = "regex", deserialize_with = "crate::args::opt_string")]
     pub regexp: Option<String>,
     /// Literal string selecting the line to replace or remove.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub search_string: Option<String>,
     /// The line to ensure.
-    #[serde(
-        default,
-        alias = "value",
-        deserialize_with = "crate::args::opt_string"
-    )]
+    #[serde(default, alias = "value", deserialize_with = "crate::args::opt_string")]
     pub line: Option<String>,
     /// Insert after the last line matching this regex, or `EOF`/`BOF`.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
@@ -153,10 +145,7 @@ pub fn present(
             if b_line == rstrip_eol(l) {
                 index[0] = n as isize;
                 exact = true;
-            } else if bre_ins
-                .as_ref()
-                .is_some_and(|re| pyre::search_line(re, l))
-            {
+            } else if bre_ins.as_ref().is_some_and(|re| pyre::search_line(re, l)) {
                 if truthy(insertafter) {
                     index[1] = n as isize + 1;
                     if a.firstmatch {
@@ -250,9 +239,24 @@ impl TypedModule for Lineinfile {
 
     fn check_args(a: &LineinfileArgs) -> Result<(), ArgError> {
         let pairs = [
-            ("insertbefore", a.insertbefore.is_some(), "insertafter", a.insertafter.is_some()),
-            ("regexp", a.regexp.is_some(), "search_string", a.search_string.is_some()),
-            ("backrefs", a.backrefs, "search_string", a.search_string.is_some()),
+            (
+                "insertbefore",
+                a.insertbefore.is_some(),
+                "insertafter",
+                a.insertafter.is_some(),
+            ),
+            (
+                "regexp",
+                a.regexp.is_some(),
+                "search_string",
+                a.search_string.is_some(),
+            ),
+            (
+                "backrefs",
+                a.backrefs,
+                "search_string",
+                a.search_string.is_some(),
+            ),
         ];
         for (x, xs, y, ys) in pairs {
             if xs && ys {
@@ -335,7 +339,9 @@ impl TypedModule for Lineinfile {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
-                    let out = ctx.conn.exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
+                    let out = ctx
+                        .conn
+                        .exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
                     if out.rc != 0 {
                         return Err(ModuleError::msg(format!(
                             "Error creating {dir} ({})",
@@ -351,13 +357,12 @@ impl TypedModule for Lineinfile {
         }
         let mut res = ModuleResult::changed(changed);
         if changed {
-            if let Some(d) =
-                filewrite::content_diff(&format!("{path} (content)"), &original, &new)
+            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), &original, &new)
             {
                 res = res.with_diff(d);
             }
         }
-        if !(ctx.check && !exists) {
+        if !ctx.check || exists {
             let (c, m, d) = filewrite::finish_attrs(
                 ctx.conn,
                 &probe.realpath,

@@ -8,20 +8,85 @@ use crate::builtin::test_support::{fail_msg, Sandbox};
 #[test]
 fn matches_ansible_byte_for_byte() {
     let cases: &[(&str, serde_json::Value, &str, &str)] = &[
-        ("a\nb\nc\n", json!({"line": "x"}), "a\nb\nc\nx\n", "line added"),
-        ("a\nb\nc\n", json!({"regexp": "^b", "line": "B=1"}), "a\nB=1\nc\n", "line replaced"),
-        ("a\nb\nc\n", json!({"insertafter": "^a", "line": "after-a"}), "a\nafter-a\nb\nc\n", "line added"),
-        ("a\nb\nc\n", json!({"insertbefore": "^c", "line": "before-c"}), "a\nb\nbefore-c\nc\n", "line added"),
-        ("a\nb\nc\n", json!({"insertbefore": "BOF", "line": "top"}), "top\na\nb\nc\n", "line added"),
+        (
+            "a\nb\nc\n",
+            json!({"line": "x"}),
+            "a\nb\nc\nx\n",
+            "line added",
+        ),
+        (
+            "a\nb\nc\n",
+            json!({"regexp": "^b", "line": "B=1"}),
+            "a\nB=1\nc\n",
+            "line replaced",
+        ),
+        (
+            "a\nb\nc\n",
+            json!({"insertafter": "^a", "line": "after-a"}),
+            "a\nafter-a\nb\nc\n",
+            "line added",
+        ),
+        (
+            "a\nb\nc\n",
+            json!({"insertbefore": "^c", "line": "before-c"}),
+            "a\nb\nbefore-c\nc\n",
+            "line added",
+        ),
+        (
+            "a\nb\nc\n",
+            json!({"insertbefore": "BOF", "line": "top"}),
+            "top\na\nb\nc\n",
+            "line added",
+        ),
         ("a\nb", json!({"line": "x"}), "a\nb\nx\n", "line added"),
-        ("k=v\nz=1\n", json!({"regexp": r"^(\w+)=(v.*)$", "line": r#"\1 = "\2""#, "backrefs": true}), "k = \"v\"\nz=1\n", "line replaced"),
-        ("k=v\n", json!({"regexp": "^nomatch(.*)", "line": r"\1", "backrefs": "yes"}), "k=v\n", ""),
-        ("#1\nx\n#2\n", json!({"regexp": "^#", "state": "absent"}), "x\n", "2 line(s) removed"),
-        ("a\nm1\nb\nm2\nc\n", json!({"insertafter": "^m", "firstmatch": true, "line": "NEW"}), "a\nm1\nNEW\nb\nm2\nc\n", "line added"),
-        ("a\nm1\nb\nm2\nc\n", json!({"insertafter": "^m", "line": "NEW"}), "a\nm1\nb\nm2\nNEW\nc\n", "line added"),
-        ("a\nfoo bar\nc\n", json!({"search_string": "foo ", "line": "replaced"}), "a\nreplaced\nc\n", "line replaced"),
-        ("a\nb", json!({"insertafter": "^b", "line": "x"}), "a\nbx\n", "line added"),
-        ("a\nb\nc\n", json!({"insertbefore": "^zz", "line": "x"}), "a\nb\nc\nx\n", "line added"),
+        (
+            "k=v\nz=1\n",
+            json!({"regexp": r"^(\w+)=(v.*)$", "line": r#"\1 = "\2""#, "backrefs": true}),
+            "k = \"v\"\nz=1\n",
+            "line replaced",
+        ),
+        (
+            "k=v\n",
+            json!({"regexp": "^nomatch(.*)", "line": r"\1", "backrefs": "yes"}),
+            "k=v\n",
+            "",
+        ),
+        (
+            "#1\nx\n#2\n",
+            json!({"regexp": "^#", "state": "absent"}),
+            "x\n",
+            "2 line(s) removed",
+        ),
+        (
+            "a\nm1\nb\nm2\nc\n",
+            json!({"insertafter": "^m", "firstmatch": true, "line": "NEW"}),
+            "a\nm1\nNEW\nb\nm2\nc\n",
+            "line added",
+        ),
+        (
+            "a\nm1\nb\nm2\nc\n",
+            json!({"insertafter": "^m", "line": "NEW"}),
+            "a\nm1\nb\nm2\nNEW\nc\n",
+            "line added",
+        ),
+        (
+            "a\nfoo bar\nc\n",
+            json!({"search_string": "foo ", "line": "replaced"}),
+            "a\nreplaced\nc\n",
+            "line replaced",
+        ),
+        (
+            "a\nb",
+            json!({"insertafter": "^b", "line": "x"}),
+            "a\nbx\n",
+            "line added",
+        ),
+        (
+            "a\nb\nc\n",
+            json!({"insertbefore": "^zz", "line": "x"}),
+            "a\nb\nc\nx\n",
+            "line added",
+        ),
     ];
     for (init, args, want, msg) in cases {
         let mut sb = Sandbox::new();
@@ -59,7 +124,10 @@ fn create_makes_file_and_parents() {
     let p = sb.path("sub/dir/new.txt");
     let err = sb.run(&Lineinfile, json!({"path": p, "line": "x"}), false, false);
     assert!(fail_msg(err.unwrap_err()).contains("does not exist !"));
-    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "x", "create": true, "mode": "0600"}));
+    let r = sb.ok(
+        &Lineinfile,
+        json!({"path": p, "line": "x", "create": true, "mode": "0600"}),
+    );
     assert!(r.changed);
     assert_eq!(sb.read("sub/dir/new.txt"), "x\n");
     use std::os::unix::fs::PermissionsExt;
@@ -81,18 +149,36 @@ fn mode_only_change_is_reported() {
         r.msg.as_deref(),
         Some("ownership, perms or SE linux context changed")
     );
-    assert!(!sb.ok(&Lineinfile, json!({"path": p, "line": "x", "mode": "0640"})).changed);
+    assert!(
+        !sb.ok(&Lineinfile, json!({"path": p, "line": "x", "mode": "0640"}))
+            .changed
+    );
 }
 
 #[test]
 fn bad_regexp_and_bad_args_fail() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "x\n");
-    let e = sb.run(&Lineinfile, json!({"path": p, "regexp": "(", "line": "y"}), false, false);
+    let e = sb.run(
+        &Lineinfile,
+        json!({"path": p, "regexp": "(", "line": "y"}),
+        false,
+        false,
+    );
     assert!(fail_msg(e.unwrap_err()).contains("invalid regular expression"));
-    let e = sb.run(&Lineinfile, json!({"path": p, "regexp": "a", "search_string": "b", "line": "y"}), false, false);
+    let e = sb.run(
+        &Lineinfile,
+        json!({"path": p, "regexp": "a", "search_string": "b", "line": "y"}),
+        false,
+        false,
+    );
     assert!(fail_msg(e.unwrap_err()).contains("mutually exclusive"));
-    let e = sb.run(&Lineinfile, json!({"path": p, "backrefs": true, "line": "y"}), false, false);
+    let e = sb.run(
+        &Lineinfile,
+        json!({"path": p, "backrefs": true, "line": "y"}),
+        false,
+        false,
+    );
     assert!(fail_msg(e.unwrap_err()).contains("regexp is required"));
     let e = sb.run(&Lineinfile, json!({"path": p, "lines": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("unsupported argument"));
@@ -111,11 +197,17 @@ fn validate_failure_leaves_file_untouched() {
         false,
         false,
     );
-    assert_eq!(fail_msg(e.unwrap_err()), "failed to validate: rc:3 error:nope\n");
+    assert_eq!(
+        fail_msg(e.unwrap_err()),
+        "failed to validate: rc:3 error:nope\n"
+    );
     assert_eq!(sb.read("t.txt"), "x\n");
     let leftovers = std::fs::read_dir(sb.dir.path()).unwrap().count();
     assert_eq!(leftovers, 1);
-    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "y", "validate": "grep -q y %s"}));
+    let r = sb.ok(
+        &Lineinfile,
+        json!({"path": p, "line": "y", "validate": "grep -q y %s"}),
+    );
     assert!(r.changed);
     assert_eq!(sb.read("t.txt"), "x\ny\n");
 }
@@ -124,7 +216,10 @@ fn validate_failure_leaves_file_untouched() {
 fn backup_keeps_old_content() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "old\n");
-    let r = sb.ok(&Lineinfile, json!({"path": p, "regexp": "^old", "line": "new", "backup": true}));
+    let r = sb.ok(
+        &Lineinfile,
+        json!({"path": p, "regexp": "^old", "line": "new", "backup": true}),
+    );
     let b = r.data["backup"].as_str().unwrap().to_string();
     assert!(b.starts_with(&format!("{p}.")), "{b}");
     assert_eq!(std::fs::read_to_string(b).unwrap(), "old\n");
@@ -135,7 +230,10 @@ fn backup_keeps_old_content() {
 fn absent_on_missing_file_is_ok() {
     let mut sb = Sandbox::new();
     let p = sb.path("none");
-    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "x", "state": "absent"}));
+    let r = sb.ok(
+        &Lineinfile,
+        json!({"path": p, "line": "x", "state": "absent"}),
+    );
     assert!(!r.changed);
     assert_eq!(r.msg.as_deref(), Some("file not present"));
 }

@@ -2,7 +2,7 @@
 
 pub mod blockinfile;
 pub mod copy;
-//pub mod file;
+pub mod file;
 pub mod lineinfile;
 pub mod ping;
 pub mod template;

@@ -5,9 +5,7 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::builtin::copy::{put_file, PutRequest};
-use crate::contract::{
-    ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TypedModule,
-};
+use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::fileops::Attrs;
 use crate::filewrite;
 
@@ -158,7 +156,12 @@ mod tests {
             false,
         );
         assert!(fail_msg(e.unwrap_err()).contains("unsupported argument"));
-        let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y")}), false, false);
+        let e = sb.run(
+            &Template,
+            json!({"src": "x.j2", "dest": sb.path("y")}),
+            false,
+            false,
+        );
         assert!(fail_msg(e.unwrap_err()).contains("Could not find or access 'x.j2'"));
     }
 }

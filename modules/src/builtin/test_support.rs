@@ -13,13 +13,19 @@ pub struct Sandbox {
     pub conn: ShConnection,
 }
 
-impl Sandbox {
-    /// A fresh sandbox.
-    pub fn new() -> Self {
+impl Default for Sandbox {
+    fn default() -> Self {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
             conn: ShConnection::default(),
         }
+    }
+}
+
+impl Sandbox {
+    /// A fresh sandbox.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Absolute path of `rel` inside the sandbox.
