@@ -85,6 +85,9 @@ pub struct PutRequest {
     pub parent_ready: bool,
 }
 
+/// Ansible's `max_file_size_for_diff` default: larger files get no content diff.
+const MAX_DIFF_SIZE: u64 = 104_448;
+
 fn md5_hex(data: &[u8]) -> String {
     Md5::digest(data)
         .iter()
@@ -161,7 +164,9 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
     let mut final_stat = probe.stat.clone();
     if content_differs {
         changed = true;
-        if ctx.diff {
+        let small = req.data.len() as u64 <= MAX_DIFF_SIZE
+            && probe.stat.as_ref().is_none_or(|s| s.size <= MAX_DIFF_SIZE);
+        if ctx.diff && small {
             let before = match &probe.stat {
                 Some(s) if s.file_type == FileType::File => {
                     ctx.conn.read_file(&dest)?.unwrap_or_default()

@@ -174,3 +174,17 @@ fn validate_failure_keeps_old_file() {
     assert_eq!(sb.read("out.txt"), "old\n");
     assert_eq!(std::fs::read_dir(sb.dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn unchanged_copy_costs_one_command_and_big_files_get_no_diff() {
+    let mut sb = Sandbox::new();
+    let dest = sb.write("out.txt", "same\n");
+    let before = sb.conn.log.len();
+    let r = sb.ok(&Copy, json!({"content": "same\n", "dest": dest}));
+    assert!(!r.changed);
+    assert_eq!(sb.conn.log.len() - before, 1);
+    let big = "x".repeat(200_000);
+    let r = sb.ok(&Copy, json!({"content": big, "dest": dest}));
+    assert!(r.changed);
+    assert!(r.diff.is_empty());
+}

@@ -237,3 +237,78 @@ fn absent_on_missing_file_is_ok() {
     assert!(!r.changed);
     assert_eq!(r.msg.as_deref(), Some("file not present"));
 }
+
+#[test]
+fn unchanged_run_costs_one_command() {
+    let mut sb = Sandbox::new();
+    let p = sb.write("t.txt", "a\nb\n");
+    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "b"}));
+    assert!(!r.changed);
+    assert_eq!(sb.conn.log.len(), 1);
+}
+
+/// More recorded Ansible results: CRLF files, missing final newline, already-present lines.
+#[test]
+fn edge_cases_match_ansible() {
+    let cases: &[(&str, serde_json::Value, &str, &str)] = &[
+        (
+            "a\r\nb\r\n",
+            json!({"line": "b"}),
+            "a\r\nb\n",
+            "line replaced",
+        ),
+        (
+            "a\r\nb\r\n",
+            json!({"regexp": "^b", "line": "B"}),
+            "a\r\nB\n",
+            "line replaced",
+        ),
+        (
+            "a\nb",
+            json!({"regexp": "^b", "line": "B"}),
+            "a\nB\n",
+            "line replaced",
+        ),
+        (
+            "x\na\n",
+            json!({"insertafter": "^a", "line": "x"}),
+            "x\na\n",
+            "",
+        ),
+        (
+            "a\r\nb\r\n",
+            json!({"line": "a", "state": "absent"}),
+            "b\r\n",
+            "1 line(s) removed",
+        ),
+        (
+            "k: 1\n",
+            json!({"regexp": r"^(k): (\d+)", "line": r"\g<1>: 2", "backrefs": true}),
+            "k: 2\n",
+            "line replaced",
+        ),
+        (
+            "a\nb\n",
+            json!({"regexp": "^zz", "line": "b"}),
+            "a\nb\n",
+            "",
+        ),
+        ("", json!({"line": "first"}), "first\n", "line added"),
+        (
+            "a\nb\n",
+            json!({"insertbefore": "^a", "line": "b"}),
+            "a\nb\n",
+            "",
+        ),
+    ];
+    for (init, args, want, msg) in cases {
+        let mut sb = Sandbox::new();
+        let p = sb.write("t.txt", init);
+        let mut args = args.clone();
+        args["path"] = json!(p);
+        let r = sb.ok(&Lineinfile, args.clone());
+        assert_eq!(sb.read("t.txt"), *want, "{args}");
+        assert_eq!(r.msg.as_deref(), Some(*msg), "{args}");
+        assert_eq!(r.changed, init != want, "{args}");
+    }
+}
