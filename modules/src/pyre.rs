@@ -4,11 +4,90 @@
 
 use regex::bytes::{Captures, Regex};
 
-/// Compiles a Python regular expression with Rust's engine. The common syntax is shared; `\Z` is
-/// translated. Look-around and backreferences in the pattern are not supported and give an error
-/// saying so.
+/// Rewrites the Python-only spellings of a pattern for Rust's engine: `\Z` becomes `\z`, a `{`
+/// that does not start a valid quantifier is a literal (`server {`), `{,n}` means `{0,n}`, and `[`
+/// inside a character class is a literal.
+pub fn translate(pattern: &str) -> String {
+    let c: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < c.len() {
+        let ch = c[i];
+        if ch == '\\' && i + 1 < c.len() {
+            if !in_class && c[i + 1] == 'Z' {
+                out.push_str("\\z");
+            } else {
+                out.push(ch);
+                out.push(c[i + 1]);
+            }
+            i += 2;
+            continue;
+        }
+        if in_class {
+            match ch {
+                ']' => in_class = false,
+                '[' => out.push('\\'),
+                _ => {}
+            }
+            out.push(ch);
+            i += 1;
+            continue;
+        }
+        match ch {
+            '[' => {
+                in_class = true;
+                out.push('[');
+                i += 1;
+                if c.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if c.get(i) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            '{' => {
+                let mut j = i + 1;
+                let lo: String = c[j..].iter().take_while(|d| d.is_ascii_digit()).collect();
+                j += lo.len();
+                let comma = c.get(j) == Some(&',');
+                let hi: String = if comma {
+                    j += 1;
+                    let h: String = c[j..].iter().take_while(|d| d.is_ascii_digit()).collect();
+                    j += h.len();
+                    h
+                } else {
+                    String::new()
+                };
+                let closed = c.get(j) == Some(&'}');
+                if closed && (!lo.is_empty() || comma) && !out.is_empty() {
+                    let lo = if lo.is_empty() { "0".to_string() } else { lo };
+                    if comma {
+                        out.push_str(&format!("{{{lo},{hi}}}"));
+                    } else {
+                        out.push_str(&format!("{{{lo}}}"));
+                    }
+                    i = j + 1;
+                } else {
+                    out.push_str("\\{");
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(ch);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Compiles a Python regular expression with Rust's engine (after [`translate`]). Look-around and
+/// backreferences in the pattern are not supported and give an error saying so.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
-    let translated = pattern.replace(r"\Z", r"\z");
+    let translated = translate(pattern);
     Regex::new(&translated).map_err(|e| {
         let hint = if pattern.contains("(?=")
             || pattern.contains("(?!")
@@ -213,6 +292,19 @@ mod tests {
             vec![b"a\r\n".to_vec(), b"b\r".to_vec(), b"c\n".to_vec()]
         );
         assert!(readlines(b"").is_empty());
+    }
+
+    #[test]
+    fn python_only_syntax_is_translated() {
+        assert_eq!(translate("server {"), r"server \{");
+        assert_eq!(translate("{mark}"), r"\{mark}");
+        assert_eq!(translate("a{,3}b{2}c{1,}"), "a{0,3}b{2}c{1,}");
+        assert_eq!(translate(r"x\Z"), r"x\z");
+        assert_eq!(translate("[[]"), r"[\[]");
+        assert_eq!(translate("[]a]"), r"[\]a]");
+        assert_eq!(translate(r"\{"), r"\{");
+        let re = compile("^server {$").unwrap();
+        assert!(search_line(&re, b"server {\n"));
     }
 
     #[test]
