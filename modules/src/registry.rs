@@ -4,7 +4,14 @@ use crate::builtin;
 use crate::contract::Module;
 
 /// Every module orc ships, by short name.
-static MODULES: &[&dyn Module] = &[&builtin::ping::Ping];
+static MODULES: &[&dyn Module] = &[
+    &builtin::ping::Ping,
+    &builtin::lineinfile::Lineinfile,
+    &builtin::blockinfile::Blockinfile,
+    &builtin::copy::Copy,
+    &builtin::template::Template,
+    &builtin::file::File,
+];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
 const COLLECTIONS: &[&str] = &[
