@@ -53,7 +53,7 @@ fn assert_invalid(name: &str, text: &str, line: usize, mentions: &[&str]) {
     let out = p.play("site.yaml").run().code(3);
 
     let stderr = out.stderr_redacted(p.path());
-    let location = regex::Regex::new(r"--> (?:\[DIR\]/)?site\.yaml:(\d+):(\d+)").unwrap();
+    let location = regex::Regex::new(r"--> (?:\S*/)?site\.yaml:(\d+):(\d+)").unwrap();
     let caps = location
         .captures(&stderr)
         .unwrap_or_else(|| panic!("no `--> site.yaml:LINE:COL` in stderr\n{out}"));
