@@ -16,9 +16,11 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use sha1::{Digest, Sha1};
@@ -101,6 +103,7 @@ pub struct Orc {
     dir: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
     umask: Option<u32>,
+    timeout: Duration,
 }
 
 impl Orc {
@@ -111,6 +114,7 @@ impl Orc {
             dir: None,
             env: Vec::new(),
             umask: None,
+            timeout: Duration::from_secs(120),
         }
     }
 
@@ -175,6 +179,12 @@ impl Orc {
         self
     }
 
+    /// Kills orc and fails the test when it runs longer than this (default: 120 s).
+    pub fn timeout(mut self, limit: Duration) -> Orc {
+        self.timeout = limit;
+        self
+    }
+
     /// The command line, for messages.
     fn display(&self) -> String {
         let mut s = String::from("orc");
@@ -186,7 +196,8 @@ impl Orc {
     }
 
     /// Runs orc to completion with no stdin and returns what happened. The binary is the one
-    /// cargo built for this test, or `$ORC_TEST_BIN` when set (to test another build).
+    /// cargo built for this test, or `$ORC_TEST_BIN` when set (to test another build). Panics,
+    /// with the output so far, when the run exceeds its timeout.
     pub fn run(self) -> Outcome {
         let bin = std::env::var_os("ORC_TEST_BIN")
             .unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_orc")));
@@ -202,7 +213,8 @@ impl Orc {
         };
         cmd.args(&self.args)
             .stdin(Stdio::null())
-            .env_remove("ORC_OUTPUT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .env("NO_COLOR", "1");
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
@@ -210,16 +222,43 @@ impl Orc {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd
-            .output()
+        let mut child = cmd
+            .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", self.display()));
-        Outcome {
+        let stdout = drain(child.stdout.take().unwrap());
+        let stderr = drain(child.stderr.take().unwrap());
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let outcome = Outcome {
             command: self.display(),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.and_then(|s| s.code()),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        if status.is_none() {
+            panic!("timed out after {:?}\n{outcome}", self.timeout);
         }
+        outcome
     }
+}
+
+/// Reads a child's pipe to the end on a thread (so a full pipe never blocks the child).
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 impl Default for Orc {
