@@ -5,6 +5,7 @@
 //! `playbook` (parse), `vars`, `connection`, `executor` (emits events), `output` (renders events),
 //! and `cli` + `ops` on top.
 
+pub mod connection;
 pub mod error;
 pub mod output;
 pub mod yaml;

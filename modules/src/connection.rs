@@ -56,4 +56,9 @@ pub trait Connection: Send {
     /// Creates or truncates `path` with mode 0600, writes `data` and fsyncs it. Modules use this for
     /// the temp file of an atomic write (see `fileops::atomic_write`), never on the final path.
     fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError>;
+
+    /// Sets the time limit for each following `exec` (`None`: no limit). A command running past
+    /// it gives `ConnError::Timeout`, and the connection is then unusable (`ConnError::Lost`): the
+    /// engine drops it and reconnects. Transports without time limits ignore it.
+    fn set_command_timeout(&mut self, _timeout: Option<std::time::Duration>) {}
 }

@@ -10,6 +10,8 @@ pub mod connection;
 pub mod contract;
 pub mod diff;
 pub mod fileops;
+pub mod filewrite;
+pub mod pyre;
 pub mod registry;
 pub mod sh_words;
 pub mod shell_quote;

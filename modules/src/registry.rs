@@ -6,6 +6,11 @@ use crate::contract::Module;
 /// Every module orc ships, by short name.
 static MODULES: &[&dyn Module] = &[
     &builtin::ping::Ping,
+    &builtin::lineinfile::Lineinfile,
+    &builtin::blockinfile::Blockinfile,
+    &builtin::copy::Copy,
+    &builtin::template::Template,
+    &builtin::file::File,
     &builtin::command::Command,
     &builtin::shell::Shell,
     &builtin::stat::Stat,

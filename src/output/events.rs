@@ -59,9 +59,11 @@ pub struct HostResult {
     /// How it ended.
     pub status: Status,
     /// The Ansible-shaped result (`changed`, `msg`, `rc`, module fields...), with `no_log` already
-    /// applied by the engine.
+    /// applied by the engine. Its `warnings` (strings) are shown as `[WARNING]:` lines by the
+    /// human printer, as Ansible's callback does.
     pub result: Value,
-    /// Diffs to show in diff mode (already filtered to diff mode by the engine).
+    /// Diffs to show in diff mode (already filtered to diff mode by the engine). Shown before the
+    /// host line when the result succeeded and changed, as Ansible does.
     pub diffs: Vec<FileDiff>,
     /// `(item=...)` label for loop items.
     pub item_label: Option<String>,
@@ -69,8 +71,53 @@ pub struct HostResult {
     pub delegated_to: Option<String>,
     /// The task's module is `debug`: its result is always printed.
     pub show_result: bool,
-    /// The result is a loop summary after per-item lines (printed only when it failed).
+    /// The result is a loop summary after per-item lines. As Ansible, the human printer shows
+    /// nothing for an ok/changed/failed summary (the items were shown), `...ignoring` for an
+    /// ignored failure, `skipping: [host]` when every item was skipped.
     pub loop_summary: bool,
+    /// The `[ERROR]: ...` report ansible-core 2.19 prints above a failed or unreachable result,
+    /// once per distinct text. `None` prints none.
+    pub error: Option<ErrorReport>,
+}
+
+impl HostResult {
+    /// A result with no item, delegation, diff or error report: the common case, and a starting
+    /// point for the others (set the public fields).
+    pub fn new(host: impl Into<String>, status: Status, result: Value) -> Self {
+        HostResult {
+            host: host.into(),
+            status,
+            result,
+            diffs: Vec::new(),
+            item_label: None,
+            delegated_to: None,
+            show_result: false,
+            loop_summary: false,
+            error: None,
+        }
+    }
+}
+
+/// The error report above a failure, as ansible-core 2.19 shows it:
+///
+/// ```text
+/// [ERROR]: Task failed: Module failed: non-zero return code
+/// Origin: /path/site.yml:5:7
+///
+/// 3   gather_facts: false
+/// 4   tasks:
+/// 5     - name: Command fails
+///         ^ column 7
+/// ```
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// The message after `[ERROR]: `, e.g. `Task failed: Module failed: non-zero return code`
+    /// (Ansible says `Action failed` for action plugins such as `fail`, `assert`, `debug`, and
+    /// `Task failed: Failed to connect ...` for an unreachable host).
+    pub message: String,
+    /// Where the task is written (the start of its mapping); printed as `Origin:` followed by the
+    /// two lines before it, the line itself and a column marker. `None` for no origin (unreachable).
+    pub origin: Option<crate::error::Loc>,
 }
 
 /// Everything the engine reports, in order.
@@ -90,7 +137,9 @@ pub enum Event {
         /// Hosts selected.
         hosts: Vec<String>,
     },
-    /// No host matched the play's pattern: the play is skipped.
+    /// No host matched the play's pattern: the play is skipped. The human printer shows the play
+    /// banner (unless a `PlayStart` of the same name came just before) and `skipping: no hosts
+    /// matched`.
     NoHostsMatched {
         /// The play's name.
         name: String,
@@ -101,7 +150,7 @@ pub enum Event {
         name: String,
         /// Section.
         kind: TaskKind,
-        /// `file:line` of the task, for -v output.
+        /// `file:line` of the task, printed as `task path: ...` at -vv.
         origin: String,
     },
     /// One host finished a task (or a loop item).
@@ -115,7 +164,20 @@ pub enum Event {
         /// Attempts left.
         left: u32,
     },
-    /// The final per-host counters, in inventory order.
+    /// An `include_tasks` / `include_role` file was loaded for some hosts (one event per loop
+    /// item for a looped include). Printed `included: PATH for h1, h2 => (item=x)`.
+    Included {
+        /// The included file's path (Ansible shows it absolute).
+        path: String,
+        /// Hosts that include it, in the order results arrived.
+        hosts: Vec<String>,
+        /// `(item=...)` label for a looped include.
+        item_label: Option<String>,
+    },
+    /// Every host of the play failed, or `max_fail_percentage` was exceeded: the play stops.
+    /// Printed as the `NO MORE HOSTS LEFT` banner.
+    NoHostsRemaining,
+    /// The final per-host counters (printers sort them by host name, as Ansible does).
     Recap {
         /// Host and its counters.
         stats: Vec<(String, HostStats)>,
@@ -126,4 +188,12 @@ pub enum Event {
 pub trait EventSink: Sync + Send {
     /// Handles one event. Called from worker threads; implementations serialize internally.
     fn emit(&self, event: &Event);
+}
+
+/// A shared sink is a sink: lets a test keep an `Arc<RecordingSink>` while the engine or a
+/// [`MultiSink`](super::MultiSink) owns a clone.
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn emit(&self, event: &Event) {
+        (**self).emit(event)
+    }
 }

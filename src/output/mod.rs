@@ -1,5 +1,20 @@
 //! Output: the event stream and the printers that render it.
 
+mod banner;
+mod color;
+mod diff_text;
+mod error_report;
 pub mod events;
+pub mod human;
+pub mod json;
+pub mod multi;
+pub mod pyjson;
+pub mod pyrepr;
+pub mod recording;
 
-pub use events::{Event, EventSink, HostResult, HostStats, Status, TaskKind};
+pub use events::{ErrorReport, Event, EventSink, HostResult, HostStats, Status, TaskKind};
+pub use human::HumanPrinter;
+pub use json::JsonPrinter;
+pub use multi::MultiSink;
+pub use pyrepr::item_label;
+pub use recording::{RecordingSink, SharedBuffer};

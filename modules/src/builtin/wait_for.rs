@@ -216,7 +216,8 @@ impl TypedModule for WaitFor {
 
 /// Python's `re.compile(pattern, re.MULTILINE)`, as far as the regex crate can express it.
 fn py_regex(re: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(&format!("(?m){re}")).map_err(|e| format!("Invalid regular expression: {e}"))
+    regex::Regex::new(&format!("(?m){}", crate::pyre::translate(re)))
+        .map_err(|e| format!("Invalid regular expression: {e}"))
 }
 
 fn match_groups(re: &regex::Regex, c: &regex::Captures) -> (Value, Value) {

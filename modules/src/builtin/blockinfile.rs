@@ -1,0 +1,287 @@
+//! `blockinfile`: inserts, updates or removes a block of lines between marker lines, producing the
+//! same bytes as Ansible's module so that blocks written by either tool are recognised by the other.
+
+use serde::Deserialize;
+
+use crate::args::Mode;
+use crate::builtin::lineinfile::{write_checked, PresentAbsent};
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::fileops::{Attrs, FileType};
+use crate::filewrite;
+use crate::pyre;
+use crate::shell_quote::quote;
+
+/// `blockinfile` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockinfileArgs {
+    /// The file to edit.
+    #[serde(alias = "dest", alias = "destfile", alias = "name")]
+    pub path: String,
+    /// present or absent.
+    #[serde(default)]
+    pub state: PresentAbsent,
+    /// Marker line template; `{mark}` becomes `marker_begin` or `marker_end`.
+    #[serde(default = "default_marker", deserialize_with = "crate::args::string")]
+    pub marker: String,
+    /// The text between the markers.
+    #[serde(default, alias = "content", deserialize_with = "crate::args::string")]
+    pub block: String,
+    /// Insert after the last line matching this regex, or `EOF`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub insertafter: Option<String>,
+    /// Insert before the last line matching this regex, or `BOF`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub insertbefore: Option<String>,
+    /// Create the file when missing.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub create: bool,
+    /// Keep a timestamped copy of the old file.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub backup: bool,
+    /// Command run on the new content (`%s` = its path) before it replaces the file.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub validate: Option<String>,
+    /// Replaces `{mark}` in the opening marker.
+    #[serde(default = "default_begin", deserialize_with = "crate::args::string")]
+    pub marker_begin: String,
+    /// Replaces `{mark}` in the closing marker.
+    #[serde(default = "default_end", deserialize_with = "crate::args::string")]
+    pub marker_end: String,
+    /// Add a blank line after the block unless one is there.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub append_newline: bool,
+    /// Add a blank line before the block unless one is there.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub prepend_newline: bool,
+    /// Permissions of the file.
+    #[serde(default, deserialize_with = "crate::args::opt_mode")]
+    pub mode: Option<Mode>,
+    /// Owner of the file.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub owner: Option<String>,
+    /// Group of the file.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub group: Option<String>,
+}
+
+fn default_marker() -> String {
+    "# {mark} ANSIBLE MANAGED BLOCK".into()
+}
+fn default_begin() -> String {
+    "BEGIN".into()
+}
+fn default_end() -> String {
+    "END".into()
+}
+
+/// The `blockinfile` module.
+pub struct Blockinfile;
+
+/// Ansible's block placement on `original` (`None` = the file does not exist); returns the new
+/// content and the message ("" when unchanged).
+pub fn edit(
+    original: Option<&[u8]>,
+    a: &BlockinfileArgs,
+) -> Result<(Vec<u8>, &'static str), String> {
+    let present = a.state == PresentAbsent::Present;
+    let mut lines = pyre::splitlines_keepends(original.unwrap_or_default());
+    let (insertafter, insertbefore) = match (&a.insertafter, &a.insertbefore) {
+        (None, None) => (Some("EOF".to_string()), None),
+        (ia, ib) => (ia.clone(), ib.clone()),
+    };
+    let insert_pat = match (insertafter.as_deref(), insertbefore.as_deref()) {
+        (Some(ia), _) if ia != "EOF" => Some(ia.to_string()),
+        (None, Some(ib)) if ib != "BOF" => Some(ib.to_string()),
+        _ => None,
+    };
+    let insertre = insert_pat.as_deref().map(pyre::compile).transpose()?;
+    let marker0 = format!("{}\n", a.marker.replace("{mark}", &a.marker_begin)).into_bytes();
+    let marker1 = format!("{}\n", a.marker.replace("{mark}", &a.marker_end)).into_bytes();
+    let blocklines: Vec<Vec<u8>> = if present && !a.block.is_empty() {
+        let mut block = a.block.clone().into_bytes();
+        if !block.ends_with(b"\n") {
+            block.push(b'\n');
+        }
+        let mut v = vec![marker0.clone()];
+        v.extend(pyre::splitlines_keepends(&block));
+        v.push(marker1.clone());
+        v
+    } else {
+        Vec::new()
+    };
+    let (mut n0, mut n1) = (None, None);
+    for (i, l) in lines.iter().enumerate() {
+        if *l == marker0 {
+            n0 = Some(i);
+        }
+        if *l == marker1 {
+            n1 = Some(i);
+        }
+    }
+    let mut n0: usize = match (n0, n1) {
+        (Some(b), Some(e)) if b < e => {
+            lines.drain(b..=e);
+            b
+        }
+        (Some(b), Some(e)) => {
+            lines.drain(e..=b);
+            e
+        }
+        _ => match (&insertre, &insert_pat) {
+            (Some(re), Some(pat)) => {
+                let mut found = None;
+                if pyre::is_multiline(pat) {
+                    let text = original.unwrap_or_default();
+                    if let Some(m) = re.find(text) {
+                        let upto = if insertafter.is_some() {
+                            m.end()
+                        } else {
+                            m.start()
+                        };
+                        found = Some(text[..upto].iter().filter(|b| **b == b'\n').count());
+                    }
+                } else {
+                    for (i, l) in lines.iter().enumerate() {
+                        if pyre::search_line(re, l) {
+                            found = Some(i);
+                        }
+                    }
+                }
+                match found {
+                    None => lines.len(),
+                    Some(n) if insertafter.is_some() => n + 1,
+                    Some(n) => n,
+                }
+            }
+            _ if insertbefore.is_some() => 0,
+            _ => lines.len(),
+        },
+    };
+    if n0 > 0 && !lines[n0 - 1].ends_with(b"\n") {
+        lines[n0 - 1].push(b'\n');
+    }
+    if a.prepend_newline && present && n0 != 0 && lines[n0 - 1] != b"\n" {
+        lines.insert(n0, b"\n".to_vec());
+        n0 += 1;
+    }
+    let nblock = blocklines.len();
+    lines.splice(n0..n0, blocklines);
+    if a.append_newline && present {
+        let after = n0 + nblock;
+        if after < lines.len() && lines[after] != b"\n" {
+            lines.insert(after, b"\n".to_vec());
+        }
+    }
+    let result = lines.concat();
+    let msg = match original {
+        Some(o) if o == result.as_slice() => "",
+        None => "File created",
+        _ if nblock == 0 => "Block removed",
+        _ => "Block inserted",
+    };
+    Ok((result, msg))
+}
+
+impl TypedModule for Blockinfile {
+    type Args = BlockinfileArgs;
+    const NAME: &'static str = "blockinfile";
+
+    fn check_args(a: &BlockinfileArgs) -> Result<(), ArgError> {
+        if a.insertafter.is_some() && a.insertbefore.is_some() {
+            return Err(ArgError {
+                msg: "parameters are mutually exclusive: insertbefore|insertafter".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&self, a: BlockinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let path = a.path.clone();
+        let probe = filewrite::probe(ctx.conn, &path, true)?;
+        if probe
+            .stat
+            .as_ref()
+            .is_some_and(|s| s.file_type == FileType::Directory)
+        {
+            return Err(ModuleError::Fail(Box::new(
+                ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
+            )));
+        }
+        let exists = probe.stat.is_some();
+        if !exists && !a.create {
+            return Err(ModuleError::Fail(Box::new(
+                ModuleResult::failed(format!("Path {path} does not exist !")).with("rc", 257),
+            )));
+        }
+        if !exists && a.state == PresentAbsent::Absent {
+            return Ok(ModuleResult::ok().with_msg(format!("File {path} not present")));
+        }
+        let original = if exists {
+            Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default())
+        } else {
+            None
+        };
+        let (result, msg) = edit(original.as_deref(), &a).map_err(ModuleError::msg)?;
+        let changed = !msg.is_empty();
+        let attrs = Attrs {
+            mode: a.mode.clone(),
+            owner: a.owner.clone(),
+            group: a.group.clone(),
+        };
+        let mut backup_file = None;
+        if changed && !ctx.check {
+            if !exists && !probe.parent_exists {
+                let dir = filewrite::dirname(&path);
+                if !dir.is_empty() {
+                    let out = ctx
+                        .conn
+                        .exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
+                    if out.rc != 0 {
+                        return Err(ModuleError::msg(format!(
+                            "Error creating {dir} Error: {}",
+                            out.stderr_str().trim()
+                        )));
+                    }
+                }
+            }
+            if a.backup && exists {
+                backup_file = Some(filewrite::backup(ctx.conn, &probe.realpath)?);
+            }
+            write_checked(ctx, &probe.realpath, &result, &attrs, a.validate.as_deref())?;
+        }
+        let mut res = ModuleResult::changed(changed);
+        if changed {
+            let before = original.as_deref().unwrap_or_default();
+            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), before, &result)
+            {
+                res = res.with_diff(d);
+            }
+        }
+        let mut msg = msg.to_string();
+        if !ctx.check || exists {
+            let (c, m, d) = filewrite::finish_attrs(
+                ctx.conn,
+                &probe.realpath,
+                probe.stat.as_ref(),
+                &attrs,
+                ctx.check,
+                changed,
+                msg,
+            )?;
+            res.changed = c;
+            msg = m;
+            if let Some(d) = d {
+                res = res.with_diff(d);
+            }
+        }
+        if let Some(b) = backup_file {
+            res = res.with("backup_file", b);
+        }
+        Ok(res.with_msg(msg))
+    }
+}
+
+#[cfg(test)]
+#[path = "blockinfile_tests.rs"]
+mod tests;

@@ -1,0 +1,93 @@
+//! Helpers for the file modules' tests: run a module for real against a temp dir.
+
+use serde_json::{Map, Value};
+
+use crate::contract::{Module, ModuleCtx, ModuleError, ModuleResult};
+use crate::testing::{DirController, ShConnection};
+
+/// A temp dir playing both the managed host's filesystem and the playbook directory.
+pub struct Sandbox {
+    /// The temp dir (removed on drop).
+    pub dir: tempfile::TempDir,
+    /// The connection, with its command log.
+    pub conn: ShConnection,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            conn: ShConnection::default(),
+        }
+    }
+}
+
+impl Sandbox {
+    /// A fresh sandbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Absolute path of `rel` inside the sandbox.
+    pub fn path(&self, rel: &str) -> String {
+        self.dir.path().join(rel).to_str().unwrap().to_string()
+    }
+
+    /// Writes a file inside the sandbox.
+    pub fn write(&self, rel: &str, data: &str) -> String {
+        let p = self.path(rel);
+        if let Some(parent) = std::path::Path::new(&p).parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    /// Reads a file inside the sandbox.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Runs `module` with `args` (a JSON object) and the given flags.
+    pub fn run(
+        &mut self,
+        module: &dyn Module,
+        args: Value,
+        check: bool,
+        diff: bool,
+    ) -> Result<ModuleResult, ModuleError> {
+        let args: Map<String, Value> = match args {
+            Value::Object(m) => m,
+            _ => panic!("args must be an object"),
+        };
+        module
+            .validate(&args)
+            .map_err(|e| ModuleError::msg(e.msg))?;
+        let controller = DirController {
+            root: self.dir.path().to_path_buf(),
+        };
+        let mut ctx = ModuleCtx {
+            conn: &mut self.conn,
+            check,
+            diff,
+            controller: &controller,
+        };
+        module.run(&args, &mut ctx)
+    }
+
+    /// Runs and unwraps, panicking with the failure message.
+    pub fn ok(&mut self, module: &dyn Module, args: Value) -> ModuleResult {
+        match self.run(module, args, false, true) {
+            Ok(r) => r,
+            Err(e) => panic!("module failed: {e:?}"),
+        }
+    }
+}
+
+/// The failure message of a module error.
+pub fn fail_msg(e: ModuleError) -> String {
+    match e {
+        ModuleError::Fail(r) => r.msg.unwrap_or_default(),
+        ModuleError::Conn(c) => panic!("connection error {c}"),
+    }
+}

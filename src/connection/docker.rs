@@ -1,0 +1,104 @@
+//! The docker-exec transport (`ansible_connection: docker`): commands run inside a running
+//! container on this machine, through ONE persistent `docker exec -i NAME sh` for the connection's
+//! life and the same framing protocol as every other transport. Files travel through that shell
+//! too, since the container's filesystem is not ours to open.
+
+use std::process::Command;
+use std::time::Duration;
+
+use orc_modules::{CmdOutput, ConnError, Connection};
+
+use super::process::ProcessShell;
+use super::shellfs;
+
+/// A connection into a local Docker container through one persistent `docker exec` shell.
+pub struct DockerConnection {
+    host: String,
+    shell: ProcessShell,
+}
+
+impl DockerConnection {
+    /// Starts `docker exec -i [-u USER] CONTAINER sh -s` (wrapped in `sudo -H -n -u BECOME --`
+    /// inside the container when `become_user` is given) for inventory host `host`. A missing or
+    /// stopped container makes the host unreachable with docker's message.
+    pub fn new(
+        host: &str,
+        container: &str,
+        user: Option<&str>,
+        become_user: Option<&str>,
+    ) -> Result<Self, ConnError> {
+        Ok(DockerConnection {
+            host: host.to_string(),
+            shell: ProcessShell::spawn(docker_command(container, user, become_user))?,
+        })
+    }
+}
+
+/// The `docker exec` command line that runs the persistent shell.
+fn docker_command(container: &str, user: Option<&str>, become_user: Option<&str>) -> Command {
+    let mut cmd = Command::new("docker");
+    cmd.args(["exec", "-i"]);
+    if let Some(user) = user {
+        cmd.args(["-u", user]);
+    }
+    cmd.arg(container);
+    if let Some(become_user) = become_user {
+        cmd.args(["sudo", "-H", "-n", "-u", become_user, "--"]);
+    }
+    cmd.args(["sh", "-s"]);
+    cmd
+}
+
+impl Connection for DockerConnection {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+        self.shell.session.exec(cmd, stdin)
+    }
+
+    fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
+        shellfs::read_file(&mut self.shell.session, path)
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError> {
+        shellfs::write_file(&mut self.shell.session, path, data)
+    }
+
+    fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.shell.session.set_timeout(timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn command_line_carries_user_and_become() {
+        assert_eq!(
+            args(&docker_command("web1", None, None)),
+            ["exec", "-i", "web1", "sh", "-s"]
+        );
+        assert_eq!(
+            args(&docker_command("web1", Some("app"), Some("root"))),
+            [
+                "exec", "-i", "-u", "app", "web1", "sudo", "-H", "-n", "-u", "root", "--", "sh",
+                "-s"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_container_is_unreachable() {
+        let err = DockerConnection::new("c", "orc-no-such-container-x", None, None).err();
+        assert!(matches!(err, Some(ConnError::Unreachable(_))), "{err:?}");
+    }
+}

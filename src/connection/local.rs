@@ -1,0 +1,167 @@
+//! The local transport (`ansible_connection: local`): commands run on the controller itself.
+//!
+//! Like every orc transport it starts ONE persistent `sh` for its whole life and sends each command
+//! through the framing protocol, instead of forking a new shell per command: the same code path as
+//! SSH, and a command costs about as much as the command itself.
+
+use std::process::Command;
+use std::time::Duration;
+
+use orc_modules::{CmdOutput, ConnError, Connection};
+
+use super::process::ProcessShell;
+use super::shellfs;
+
+/// A connection to the controller machine through one persistent local `sh` child, optionally
+/// started through `sudo -n` as another user (become).
+pub struct LocalConnection {
+    host: String,
+    become_user: Option<String>,
+    shell: ProcessShell,
+}
+
+impl LocalConnection {
+    /// Starts the persistent shell for inventory host `host`: `/bin/sh -s`, or with `become_user`
+    /// `sudo -H -n -u USER -- /bin/sh -s` (sudo never prompts: a password requirement makes the
+    /// host unreachable with sudo's message).
+    pub fn new(host: &str, become_user: Option<&str>) -> Result<Self, ConnError> {
+        let cmd = match become_user {
+            None => {
+                let mut cmd = Command::new("/bin/sh");
+                cmd.arg("-s");
+                cmd
+            }
+            Some(user) => {
+                let mut cmd = Command::new("sudo");
+                cmd.args(["-H", "-n", "-u", user, "--", "/bin/sh", "-s"]);
+                cmd
+            }
+        };
+        Ok(LocalConnection {
+            host: host.to_string(),
+            become_user: become_user.map(str::to_string),
+            shell: ProcessShell::spawn(cmd)?,
+        })
+    }
+
+    /// The user the shell runs as through sudo, if any.
+    pub fn become_user(&self) -> Option<&str> {
+        self.become_user.as_deref()
+    }
+
+    /// The process id of the persistent shell (of sudo when becoming another user).
+    pub fn pid(&self) -> u32 {
+        self.shell.pid()
+    }
+}
+
+impl Connection for LocalConnection {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+        self.shell.session.exec(cmd, stdin)
+    }
+
+    fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
+        if self.become_user.is_some() {
+            // Only the shell has the become user's rights.
+            return shellfs::read_file(&mut self.shell.session, path);
+        }
+        match std::fs::read(path) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ConnError::Lost(format!("cannot read {path}: {e}"))),
+        }
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError> {
+        if self.become_user.is_some() {
+            return shellfs::write_file(&mut self.shell.session, path, data);
+        }
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| ConnError::Lost(format!("cannot write {path}: {e}")))?;
+        file.write_all(data)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| ConnError::Lost(format!("cannot write {path}: {e}")))
+    }
+
+    fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.shell.session.set_timeout(timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn runs_commands_in_one_persistent_shell() {
+        let mut c = LocalConnection::new("localhost", None).unwrap();
+        assert_eq!(c.host(), "localhost");
+        let first = c.exec("echo $$", None).unwrap().stdout_str();
+        let second = c.exec("echo $$", None).unwrap().stdout_str();
+        // `$$` in a subshell is the pid of the shell it was forked from: the same persistent one.
+        assert_eq!(first, second);
+        assert_eq!(first.trim(), c.pid().to_string());
+    }
+
+    #[test]
+    fn exit_and_cd_do_not_affect_later_commands() {
+        let mut c = LocalConnection::new("localhost", None).unwrap();
+        let cwd = c.exec("pwd", None).unwrap().stdout;
+        assert_eq!(c.exec("cd /tmp; exit 3", None).unwrap().rc, 3);
+        assert_eq!(c.exec("pwd", None).unwrap().stdout, cwd);
+    }
+
+    #[test]
+    fn files_round_trip_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let path = path.to_str().unwrap();
+        let mut c = LocalConnection::new("localhost", None).unwrap();
+        assert_eq!(c.read_file(path).unwrap(), None);
+        let data: Vec<u8> = (0..=255u8).collect();
+        c.write_file(path, &data).unwrap();
+        assert_eq!(c.read_file(path).unwrap(), Some(data.clone()));
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(c.exec(&format!("cat {path}"), None).unwrap().stdout, data);
+    }
+
+    #[test]
+    fn timeout_then_lost() {
+        let mut c = LocalConnection::new("localhost", None).unwrap();
+        c.set_command_timeout(Some(Duration::from_millis(200)));
+        assert_eq!(c.exec("sleep 2", None), Err(ConnError::Timeout(1)));
+        assert!(matches!(c.exec("true", None), Err(ConnError::Lost(_))));
+    }
+
+    #[test]
+    fn killing_the_shell_gives_lost() {
+        let mut c = LocalConnection::new("localhost", None).unwrap();
+        let pid = c.pid();
+        let killer = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killer.success());
+        assert!(matches!(c.exec("true", None), Err(ConnError::Lost(_))));
+    }
+
+    #[test]
+    fn become_without_a_usable_sudo_is_unreachable() {
+        // Either sudo is missing, or it needs a password (-n), or the user does not exist.
+        let err = LocalConnection::new("localhost", Some("orc-no-such-user")).err();
+        assert!(matches!(err, Some(ConnError::Unreachable(_))), "{err:?}");
+    }
+}

@@ -1,0 +1,176 @@
+//! Connections to managed hosts: the transports (local, docker exec; ssh comes later), the
+//! persistent-shell framing protocol they share, and the pool that gives each host's connection
+//! to one worker at a time.
+//!
+//! Every transport keeps ONE persistent `sh` per host for the whole run and sends all commands
+//! through it ([`framing`]): opening an SSH connection costs ~250 ms and a channel several ms, while
+//! a command in an already open shell costs about as much as the command itself.
+
+pub mod docker;
+pub mod framing;
+pub mod local;
+pub mod pipes;
+pub mod pool;
+pub mod process;
+pub mod shellfs;
+
+use orc_modules::args::{parse_bool, scalar_to_string};
+use orc_modules::{ConnError, Connection};
+use serde_json::{Map, Value};
+
+pub use docker::DockerConnection;
+pub use framing::{ShellSession, ShellStreams, Stream, StreamEvent};
+pub use local::LocalConnection;
+pub use pool::ConnectionPool;
+
+/// The transports `ansible_connection` may name, for messages.
+const KNOWN: &str = "local, ssh, docker";
+
+/// Opens the connection to inventory host `host` chosen by its `ansible_connection` variable:
+/// `local` runs on this machine, `docker` in the local container named by `ansible_host`
+/// (default: the host name) as `ansible_user`, and `ssh` (the default, also `smart` and
+/// `paramiko`) is not available yet. `ansible_become` / `ansible_become_user` (default root)
+/// start the shell through `sudo -n`.
+pub fn connect(host: &str, vars: &Map<String, Value>) -> Result<Box<dyn Connection>, ConnError> {
+    let kind = string_var(vars, "ansible_connection").unwrap_or_else(|| "ssh".to_string());
+    let become_as = become_user(vars)?;
+    let become_as = become_as.as_deref();
+    match transport_name(&kind) {
+        "local" => Ok(Box::new(LocalConnection::new(host, become_as)?)),
+        "docker" => {
+            let container = string_var(vars, "ansible_host")
+                .or_else(|| string_var(vars, "ansible_docker_host"))
+                .unwrap_or_else(|| host.to_string());
+            let user = string_var(vars, "ansible_user")
+                .or_else(|| string_var(vars, "ansible_docker_user"));
+            Ok(Box::new(DockerConnection::new(
+                host,
+                &container,
+                user.as_deref(),
+                become_as,
+            )?))
+        }
+        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => Err(ConnError::Unreachable(
+            "ssh connections are not available yet".to_string(),
+        )),
+        _ => Err(ConnError::Unreachable(format!(
+            "unknown connection type '{kind}' for host {host}; orc supports {KNOWN}"
+        ))),
+    }
+}
+
+/// The user to become from `ansible_become`, `ansible_become_user` and `ansible_become_method`
+/// (`None` when become is off). Only the sudo method is supported.
+pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnError> {
+    let on = match vars.get("ansible_become") {
+        None | Some(Value::Null) => false,
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            ConnError::Unreachable(format!(
+                "ansible_become is {v}, which is not a boolean; use yes/no or true/false"
+            ))
+        })?,
+    };
+    if !on {
+        return Ok(None);
+    }
+    if let Some(method) = string_var(vars, "ansible_become_method") {
+        if method != "sudo" && method != "ansible.builtin.sudo" {
+            return Err(ConnError::Unreachable(format!(
+                "become method '{method}' is not supported; orc supports sudo"
+            )));
+        }
+    }
+    Ok(Some(
+        string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string()),
+    ))
+}
+
+/// The short transport name of an `ansible_connection` value, without a collection prefix
+/// (`ansible.builtin.local`, `community.docker.docker`).
+fn transport_name(kind: &str) -> &str {
+    kind.strip_prefix("ansible.builtin.")
+        .or_else(|| kind.strip_prefix("community.docker."))
+        .or_else(|| kind.strip_prefix("ansible.netcommon."))
+        .unwrap_or(kind)
+}
+
+/// A scalar variable as a string; absent, null and empty values give `None`.
+fn string_var(vars: &Map<String, Value>, name: &str) -> Option<String> {
+    vars.get(name)
+        .and_then(scalar_to_string)
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn local_connection_runs_commands() {
+        let mut c = connect("box", &vars(json!({"ansible_connection": "local"}))).unwrap();
+        assert_eq!(c.host(), "box");
+        assert_eq!(c.exec("echo hi", None).unwrap().stdout, b"hi\n");
+        let mut c = connect(
+            "box",
+            &vars(json!({"ansible_connection": "ansible.builtin.local"})),
+        )
+        .unwrap();
+        assert_eq!(c.exec("exit 4", None).unwrap().rc, 4);
+    }
+
+    #[test]
+    fn ssh_is_the_default_and_not_available_yet() {
+        for v in [json!({}), json!({"ansible_connection": "ssh"})] {
+            let err = connect("web1", &vars(v)).err();
+            assert_eq!(
+                err,
+                Some(ConnError::Unreachable(
+                    "ssh connections are not available yet".into()
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_transport_names_the_valid_ones() {
+        let err = connect("w", &vars(json!({"ansible_connection": "winrm"}))).err();
+        let Some(ConnError::Unreachable(msg)) = err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            msg.contains("'winrm'") && msg.contains("local, ssh, docker"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn become_user_follows_ansible_variables() {
+        assert_eq!(become_user(&vars(json!({}))), Ok(None));
+        assert_eq!(
+            become_user(&vars(
+                json!({"ansible_become": "no", "ansible_become_user": "x"})
+            )),
+            Ok(None)
+        );
+        assert_eq!(
+            become_user(&vars(json!({"ansible_become": "yes"}))),
+            Ok(Some("root".into()))
+        );
+        assert_eq!(
+            become_user(&vars(
+                json!({"ansible_become": true, "ansible_become_user": "app"})
+            )),
+            Ok(Some("app".into()))
+        );
+        assert!(become_user(&vars(json!({"ansible_become": "maybe"}))).is_err());
+        assert!(become_user(&vars(
+            json!({"ansible_become": true, "ansible_become_method": "su"})
+        ))
+        .is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! Acceptance 5: invalid input is reported before anything runs. Each case exits 3, names
+//! file:line:col, shows the offending line (stderr is snapshotted with the temporary directory
+//! redacted), and changes nothing: every playbook starts with a task that would create
+//! `created.txt`, and the project's tree is compared before and after.
+
+mod common;
+
+use common::{assert_same_tree, Project};
+
+/// The first task of every playbook here: it would create created.txt if anything ran.
+const CREATE: &str = r#"
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Create a file (must not run)
+      copy:
+        content: "ran\n"
+        dest: "{{ playbook_dir }}/created.txt"
+"#;
+
+/// [`assert_invalid`] for a playbook whose play runs CREATE then `task` (a task list, unindented
+/// and then indented under `tasks:`); `line` counts from the first line of `task`.
+#[track_caller]
+fn invalid_task(name: &str, task: &str, line: usize, mentions: &[&str]) {
+    let mut text = common::unindent(CREATE);
+    let offset = text.lines().count();
+    for l in common::unindent(task).lines() {
+        text.push_str(&format!("    {l}\n"));
+    }
+    assert_invalid(name, &text, offset + line, mentions);
+}
+
+/// [`assert_invalid`] for a playbook of two plays: CREATE, then `play`; `line` counts from the
+/// first line of `play`.
+#[track_caller]
+fn invalid_play(name: &str, play: &str, line: usize, mentions: &[&str]) {
+    let create = common::unindent(CREATE);
+    let offset = create.lines().count();
+    let text = format!("{create}{}", common::unindent(play));
+    assert_invalid(name, &text, offset + line, mentions);
+}
+
+/// Runs `orc play site.yaml` in a project whose site.yaml is `text`, and checks: exit 3, the
+/// location is site.yaml at `line` (1-based), the offending line is shown as `N | text`, stderr
+/// names every string of `mentions`, no task ran, the stderr snapshot `name` matches (temporary
+/// directory written `[DIR]`), and the project's tree is unchanged.
+#[track_caller]
+fn assert_invalid(name: &str, text: &str, line: usize, mentions: &[&str]) {
+    let p = Project::new().file("site.yaml", text);
+    let before = p.tree();
+
+    let out = p.play("site.yaml").run().code(3);
+
+    let stderr = out.stderr_redacted(p.path());
+    let location = regex::Regex::new(r"--> (?:\S*/)?site\.yaml:(\d+):(\d+)").unwrap();
+    let caps = location
+        .captures(&stderr)
+        .unwrap_or_else(|| panic!("no `--> site.yaml:LINE:COL` in stderr\n{out}"));
+    assert_eq!(
+        caps[1].parse::<usize>().unwrap(),
+        line,
+        "wrong line in the location\n{out}"
+    );
+    let source = text.lines().nth(line - 1).unwrap();
+    assert!(
+        stderr.contains(&format!("{line} | {source}")),
+        "the offending line {line} ({source:?}) is not shown\n{out}"
+    );
+    for word in mentions {
+        assert!(
+            stderr.contains(word),
+            "stderr does not mention {word:?}\n{out}"
+        );
+    }
+    assert!(!out.stdout.contains("TASK ["), "a task ran\n{out}");
+
+    insta::assert_snapshot!(name, stderr);
+    assert_same_tree(&p.tree(), &before, "invalid input must change nothing");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    invalid_task(
+        "yaml_syntax_error",
+        r#"
+            - name: Broken mapping
+              debug:
+                msg: hello: world
+        "#,
+        3,
+        &[],
+    );
+}
+
+#[test]
+fn undefined_variable() {
+    invalid_task(
+        "undefined_variable",
+        r#"
+            - name: Uses a variable nobody defined
+              copy:
+                content: "{{ app_version }}\n"
+                dest: "{{ playbook_dir }}/version.txt"
+        "#,
+        3,
+        &["app_version"],
+    );
+}
+
+#[test]
+fn unknown_module() {
+    invalid_task(
+        "unknown_module",
+        r#"
+            - name: Misspelled module
+              copyy:
+                content: "x\n"
+                dest: "{{ playbook_dir }}/x.txt"
+        "#,
+        2,
+        &["copyy"],
+    );
+}
+
+#[test]
+fn unknown_module_argument() {
+    invalid_task(
+        "unknown_module_argument",
+        r#"
+            - name: Misspelled argument
+              copy: {dest: "{{ playbook_dir }}/x.txt", contnet: y}
+        "#,
+        2,
+        &["copy", "contnet", "content"],
+    );
+}
+
+#[test]
+fn mistyped_module_argument() {
+    invalid_task(
+        "mistyped_module_argument",
+        r#"
+            - name: A list where a mode is expected
+              file: {path: "{{ playbook_dir }}/x", mode: [1]}
+        "#,
+        2,
+        &["file", "mode"],
+    );
+}
+
+#[test]
+fn host_pattern_matching_no_host() {
+    invalid_play(
+        "host_pattern_matching_no_host",
+        r#"
+            - hosts: webservers
+              connection: local
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: never
+        "#,
+        1,
+        &["webservers"],
+    );
+}
+
+#[test]
+fn invalid_host_pattern() {
+    invalid_play(
+        "invalid_host_pattern",
+        r#"
+            - hosts: "~web[0-9"
+              connection: local
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: never
+        "#,
+        1,
+        &["web[0-9"],
+    );
+}
+
+#[test]
+fn missing_template() {
+    invalid_task(
+        "missing_template",
+        r#"
+            - name: Render a template that does not exist
+              template: {src: nope.conf.j2, dest: "{{ playbook_dir }}/nope.conf"}
+        "#,
+        2,
+        &["nope.conf.j2"],
+    );
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what the tests need, starts dockerd,
+# builds the lab image when the lab exists, then runs cargo fmt --check, clippy with warnings
+# denied, and every test. Exits non-zero when any of those fails.
+#
+# Works non-interactively (CI=true, no stdin) as root, or as a user with sudo (used only for
+# installing packages and starting dockerd).
+#
+# Environment:
+#   ORC_DOCKERD_LOG     where a dockerd started here logs (default: /tmp/orc-dockerd.log)
+#   ORC_DOCKERD_WAIT    seconds to wait for it to answer (default: 60)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() { printf '\n==== %s\n' "$*"; }
+note() { printf '  %s\n' "$*"; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "need root for: $* (run as root, or install sudo)" >&2
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+section "System packages"
+packages=(docker.io openssh-server debootstrap)
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    for pkg in "${packages[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+        if [ "$status" != "install ok installed" ]; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        note "already installed: ${packages[*]}"
+    else
+        note "installing: ${missing[*]}"
+        if as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null &&
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" </dev/null; then
+            note "installed: ${missing[*]}"
+        else
+            note "WARNING: could not install ${missing[*]}; tests that need them (the lab) will fail or skip"
+        fi
+    fi
+else
+    note "WARNING: not a Debian system (no dpkg-query); install ${packages[*]} yourself"
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "Docker daemon"
+docker_ok=false
+if ! command -v docker >/dev/null 2>&1; then
+    note "docker is not installed: skipping (the engine tests do not need it)"
+elif as_root docker info >/dev/null 2>&1; then
+    docker_ok=true
+    note "dockerd is running"
+else
+    log=${ORC_DOCKERD_LOG:-/tmp/orc-dockerd.log}
+    wait_s=${ORC_DOCKERD_WAIT:-60}
+    if ! command -v dockerd >/dev/null 2>&1; then
+        note "WARNING: dockerd not found; continuing without Docker"
+    else
+        note "starting dockerd in the background (log: $log)"
+        # setsid + nohup: the daemon outlives this script; all its output goes to the log so it
+        # holds none of our file descriptors open.
+        as_root sh -c "setsid nohup dockerd >>'$log' 2>&1 </dev/null &" || true
+        for _ in $(seq 1 "$wait_s"); do
+            if as_root docker info >/dev/null 2>&1; then
+                docker_ok=true
+                break
+            fi
+            sleep 1
+        done
+        if $docker_ok; then
+            note "dockerd is up"
+        else
+            note "WARNING: dockerd did not answer within ${wait_s}s; continuing without Docker."
+            note "last lines of $log:"
+            as_root tail -n 20 "$log" 2>/dev/null | sed 's/^/    /' || true
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "Lab image"
+if [ ! -f tests/lab/build-image.sh ]; then
+    note "no tests/lab/build-image.sh yet: nothing to build"
+elif ! $docker_ok; then
+    note "WARNING: Docker is not available: cannot build the lab image; lab tests will fail or skip"
+else
+    # build-image.sh returns at once when the image already exists.
+    bash tests/lab/build-image.sh
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "Rust toolchain"
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install a Rust toolchain (rustup, with the rustfmt and clippy components)" >&2
+    exit 1
+fi
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        if command -v rustup >/dev/null 2>&1; then
+            note "adding the $component component"
+            rustup component add "$component"
+        else
+            echo "cargo ${component/rustfmt/fmt} is missing: install the $component component" >&2
+            exit 1
+        fi
+    fi
+done
+cargo --version
+
+failed=()
+
+# ---------------------------------------------------------------------------------------------
+section "cargo fmt --check"
+cargo fmt --all --check || failed+=("cargo fmt --check")
+
+# ---------------------------------------------------------------------------------------------
+section "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings || failed+=("cargo clippy")
+
+# ---------------------------------------------------------------------------------------------
+if cargo nextest --version >/dev/null 2>&1; then
+    section "cargo nextest run --workspace"
+    cargo nextest run --workspace --no-fail-fast || failed+=("tests (cargo nextest)")
+else
+    section "cargo test --workspace"
+    cargo test --workspace --no-fail-fast || failed+=("tests (cargo test)")
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "Summary"
+if [ ${#failed[@]} -gt 0 ]; then
+    for f in "${failed[@]}"; do
+        note "FAILED: $f"
+    done
+    exit 1
+fi
+note "all checks passed"
