@@ -153,6 +153,13 @@ impl TypedModule for WaitFor {
     }
 
     fn run(&self, a: WaitForArgs, ctx: &mut ModuleCtx) -> RunResult {
+        if ctx.check {
+            // Ansible's wait_for does not support check mode: the task is skipped.
+            let mut r =
+                ModuleResult::ok().with_msg("remote module (wait_for) does not support check mode");
+            r.skipped = true;
+            return Ok(r);
+        }
         let started_at = Instant::now();
         let regex = match &a.search_regex {
             Some(r) => Some(py_regex(r).map_err(ModuleError::msg)?),
@@ -496,6 +503,21 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(r["msg"], "no file");
+    }
+
+    #[test]
+    fn check_mode_skips_as_ansible() {
+        let r = run_module(
+            &WaitFor,
+            json!({"path": "/nonexistent-orc", "timeout": 60}),
+            true,
+        )
+        .unwrap();
+        assert_eq!(r["skipped"], true);
+        assert_eq!(
+            r["msg"],
+            "remote module (wait_for) does not support check mode"
+        );
     }
 
     #[test]
