@@ -6,5 +6,6 @@
 //! and `cli` + `ops` on top.
 
 pub mod error;
+pub mod inventory;
 pub mod output;
 pub mod yaml;
