@@ -125,9 +125,7 @@ pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
     }
     let width = if beg.starts_with('0') && beg.len() > 1 {
         if beg.len() != end.len() {
-            return Err(
-                "host range must specify equal-length begin and end formats".into(),
-            );
+            return Err("host range must specify equal-length begin and end formats".into());
         }
         beg.len()
     } else {
@@ -215,7 +213,10 @@ mod tests {
         );
         assert_eq!(
             expand_hostpattern("10.0.0.[1:2]:22").unwrap(),
-            (vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()], Some(22))
+            (
+                vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()],
+                Some(22)
+            )
         );
         // not an address: kept as written
         assert_eq!(expand_hostpattern("a_").unwrap().0, ["a_"]);

@@ -37,6 +37,8 @@ pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 #[derive(Debug, Clone, Default)]
 struct Group {
     hosts: Vec<String>,
+    /// The same names as `hosts`, for fast membership tests.
+    host_set: HashSet<String>,
     children: Vec<String>,
     parents: Vec<String>,
     vars: Map<String, Value>,
@@ -152,6 +154,9 @@ impl Inventory {
             return m.clone();
         }
         if LOCALHOST_NAMES.contains(&host) {
+            if let Some(m) = self.explicit_localhost().and_then(|h| self.merged.get(h)) {
+                return m.clone();
+            }
             return self.implicit_localhost_vars(host);
         }
         Map::new()
@@ -210,10 +215,10 @@ impl Inventory {
     pub fn select(&self, pattern: &str) -> Result<Vec<String>> {
         let hosts = pattern::evaluate(self, &pattern::split_host_pattern(pattern))?;
         if hosts.is_empty() {
-            return Err(OrcError::input(format!(
-                "no hosts matched the host pattern '{pattern}'"
-            ))
-            .help(self.pattern_help()));
+            return Err(
+                OrcError::input(format!("no hosts matched the host pattern '{pattern}'"))
+                    .help(self.pattern_help()),
+            );
         }
         Ok(hosts)
     }
@@ -245,6 +250,15 @@ impl Inventory {
     /// `ansible-inventory --host NAME`: the host's merged variables as JSON.
     pub fn host_json(&self, host: &str) -> Result<Value> {
         render::host_json(self, host)
+    }
+
+    /// The first inventory host named like localhost (`127.0.0.1`, `localhost`, `::1`): Ansible
+    /// answers every localhost name with it instead of making an implicit one.
+    pub(crate) fn explicit_localhost(&self) -> Option<&str> {
+        self.hosts
+            .keys()
+            .find(|h| LOCALHOST_NAMES.contains(&h.as_str()))
+            .map(String::as_str)
     }
 
     fn pattern_help(&self) -> String {
@@ -299,7 +313,7 @@ impl Inventory {
         }
         if let Some(g) = group {
             let grp = self.groups.entry(g.to_string()).or_default();
-            if !grp.hosts.iter().any(|h| h == name) {
+            if grp.host_set.insert(name.to_string()) {
                 grp.hosts.push(name.to_string());
             }
         }
@@ -341,7 +355,11 @@ impl Inventory {
     }
 
     /// Makes `child` a child group of `parent`; refuses loops like Ansible.
-    pub(crate) fn add_child(&mut self, parent: &str, child: &str) -> std::result::Result<(), String> {
+    pub(crate) fn add_child(
+        &mut self,
+        parent: &str,
+        child: &str,
+    ) -> std::result::Result<(), String> {
         if parent == child {
             return Err(format!("can't add group '{child}' to itself"));
         }
@@ -436,23 +454,27 @@ impl Inventory {
             }
         }
         let host_names: Vec<String> = self.hosts.keys().cloned().collect();
+        let mut direct = self.direct_groups();
         for h in &host_names {
-            let groups = self.groups_of(h);
+            let groups = self.groups_of(direct.get(h).map(Vec::as_slice).unwrap_or(&[]));
             let in_ungrouped = groups.iter().any(|g| g == "ungrouped");
             if in_ungrouped {
                 if groups.iter().any(|g| g != "all" && g != "ungrouped") {
                     if let Some(u) = self.groups.get_mut("ungrouped") {
                         u.hosts.retain(|x| x != h);
+                        u.host_set.remove(h);
                     }
                 }
             } else if groups.is_empty() || groups.iter().all(|g| g == "all") {
                 if let Some(u) = self.groups.get_mut("ungrouped") {
                     u.hosts.push(h.clone());
+                    u.host_set.insert(h.clone());
                 }
             }
         }
+        direct = self.direct_groups();
         for h in &host_names {
-            let groups = self.groups_of(h);
+            let groups = self.groups_of(direct.get(h).map(Vec::as_slice).unwrap_or(&[]));
             if let Some(host) = self.hosts.get_mut(h) {
                 host.groups = groups;
             }
@@ -469,7 +491,11 @@ impl Inventory {
         if let Some(d) = memo.get(g) {
             return *d;
         }
-        let parents = self.groups.get(g).map(|x| x.parents.clone()).unwrap_or_default();
+        let parents = self
+            .groups
+            .get(g)
+            .map(|x| x.parents.clone())
+            .unwrap_or_default();
         let d = if guard > self.groups.len() {
             0
         } else {
@@ -483,11 +509,22 @@ impl Inventory {
         d
     }
 
-    /// The host's direct groups plus their ancestors.
-    fn groups_of(&self, host: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    /// Each host's direct groups, in group order.
+    fn direct_groups(&self) -> HashMap<String, Vec<String>> {
+        let mut m: HashMap<String, Vec<String>> = HashMap::new();
         for (name, g) in &self.groups {
-            if g.hosts.iter().any(|h| h == host) {
+            for h in &g.hosts {
+                m.entry(h.clone()).or_default().push(name.clone());
+            }
+        }
+        m
+    }
+
+    /// Direct groups plus their ancestors.
+    fn groups_of(&self, direct: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in direct {
+            {
                 let mut stack = vec![name.clone()];
                 while let Some(x) = stack.pop() {
                     if out.contains(&x) {
@@ -514,7 +551,12 @@ impl Inventory {
             while !level.is_empty() {
                 let mut next = Vec::new();
                 for g in level {
-                    for c in self.groups.get(g).map(|x| x.children.as_slice()).unwrap_or(&[]) {
+                    for c in self
+                        .groups
+                        .get(g)
+                        .map(|x| x.children.as_slice())
+                        .unwrap_or(&[])
+                    {
                         if seen_groups.insert(c.as_str()) {
                             order.push(c.as_str());
                             next.push(c.as_str());
@@ -526,7 +568,12 @@ impl Inventory {
             let mut seen = HashSet::new();
             let mut hosts = Vec::new();
             for g in order {
-                for h in self.groups.get(g).map(|x| x.hosts.as_slice()).unwrap_or(&[]) {
+                for h in self
+                    .groups
+                    .get(g)
+                    .map(|x| x.hosts.as_slice())
+                    .unwrap_or(&[])
+                {
                     if seen.insert(h.as_str()) {
                         hosts.push(h.clone());
                     }
@@ -614,12 +661,12 @@ impl Inventory {
             .inventory_dirs
             .iter()
             .chain(&self.playbook_dirs)
-            .any(|d| d.host(name).is_some_and(|hv| hv.contains_key("ansible_connection")));
+            .any(|d| {
+                d.host(name)
+                    .is_some_and(|hv| hv.contains_key("ansible_connection"))
+            });
         if !from_host_files {
-            m.insert(
-                "ansible_connection".into(),
-                Value::String("local".into()),
-            );
+            m.insert("ansible_connection".into(), Value::String("local".into()));
         }
         m
     }

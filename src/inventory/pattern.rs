@@ -24,7 +24,9 @@ pub fn split_host_pattern(pattern: &str) -> Vec<String> {
             Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
                 .unwrap_or_else(|_| unreachable!("constant regex"))
         });
-        re.find_iter(pattern).map(|m| m.as_str().to_string()).collect()
+        re.find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
     };
     parts
         .into_iter()
@@ -149,7 +151,11 @@ fn match_one(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
             let end = if end == -1 { n - 1 } else { end };
             let s = start.min(n) as usize;
             let e = (end + 1).clamp(0, n) as usize;
-            Ok(if s < e { hosts[s..e].to_vec() } else { Vec::new() })
+            Ok(if s < e {
+                hosts[s..e].to_vec()
+            } else {
+                Vec::new()
+            })
         }
     }
 }
@@ -268,7 +274,7 @@ fn enumerate(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
         }
     }
     if results.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
-        results.push(pattern.to_string());
+        results.push(inv.explicit_localhost().unwrap_or(pattern).to_string());
     }
     Ok(results)
 }
@@ -296,7 +302,10 @@ mod tests {
 
     #[test]
     fn split_like_ansible() {
-        assert_eq!(split_host_pattern("a,b[1], c[2:3] , d"), ["a", "b[1]", "c[2:3]", "d"]);
+        assert_eq!(
+            split_host_pattern("a,b[1], c[2:3] , d"),
+            ["a", "b[1]", "c[2:3]", "d"]
+        );
         assert_eq!(split_host_pattern("web:&prod:!db"), ["web", "&prod", "!db"]);
         assert_eq!(split_host_pattern("g[1:2]:h"), ["g[1:2]", "h"]);
         assert_eq!(split_host_pattern("fe80::1"), ["fe80::1"]);
@@ -354,7 +363,9 @@ mod tests {
         let f = d.path().join("retry");
         std::fs::write(&f, "db2\nweb1\n\n").unwrap();
         let all = inv.hosts();
-        let got = inv.limit(all.clone(), &format!("@{}", f.display())).unwrap();
+        let got = inv
+            .limit(all.clone(), &format!("@{}", f.display()))
+            .unwrap();
         assert_eq!(got, ["web1", "db2"]);
         assert_eq!(inv.limit(all.clone(), "prod:!web").unwrap(), ["db1", "db2"]);
         assert!(inv.limit(all, "nothing").is_err());

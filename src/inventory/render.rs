@@ -54,7 +54,11 @@ fn public_vars(mut vars: Map<String, Value>) -> Map<String, Value> {
 
 /// The `--list` document.
 pub fn list_json(inv: &Inventory) -> Value {
-    let available: HashSet<&str> = inv.hosts_of_group("all").iter().map(String::as_str).collect();
+    let available: HashSet<&str> = inv
+        .hosts_of_group("all")
+        .iter()
+        .map(String::as_str)
+        .collect();
     let mut out = Map::new();
     let mut seen: HashSet<String> = HashSet::new();
     format_group(inv, "all", &available, &mut seen, &mut out);

@@ -21,8 +21,11 @@ fn script_err(path: &Path, msg: impl Into<String>) -> OrcError {
 
 fn run(path: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new(path).args(args).output().map_err(|e| {
-        script_err(path, format!("could not run it with {}: {e}", args.join(" ")))
-            .help("an executable inventory must start with a #! line naming its interpreter")
+        script_err(
+            path,
+            format!("could not run it with {}: {e}", args.join(" ")),
+        )
+        .help("an executable inventory must start with a #! line naming its interpreter")
     })?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
@@ -43,10 +46,7 @@ fn run(path: &Path, args: &[&str]) -> Result<String> {
     String::from_utf8(out.stdout).map_err(|_| {
         script_err(
             path,
-            format!(
-                "the output of `{}` is not UTF-8",
-                args.join(" ")
-            ),
+            format!("the output of `{}` is not UTF-8", args.join(" ")),
         )
     })
 }
@@ -77,7 +77,10 @@ pub fn load(inv: &mut Inventory, path: &Path) -> Result<()> {
                 Some(other) => {
                     return Err(script_err(
                         path,
-                        format!("'_meta.hostvars' must be an object, not {}", json_type(other)),
+                        format!(
+                            "'_meta.hostvars' must be an object, not {}",
+                            json_type(other)
+                        ),
                     ))
                 }
                 None => {
@@ -103,7 +106,10 @@ pub fn load(inv: &mut Inventory, path: &Path) -> Result<()> {
         let Value::Object(vars) = vars else {
             return Err(script_err(
                 path,
-                format!("the variables of host '{h}' must be an object, not {}", json_type(&vars)),
+                format!(
+                    "the variables of host '{h}' must be an object, not {}",
+                    json_type(&vars)
+                ),
             ));
         };
         for (k, v) in vars {
@@ -122,11 +128,20 @@ fn load_group(
 ) -> Result<()> {
     let group = inv.add_group(group);
     let data = match data {
-        Value::Object(m) if ["hosts", "vars", "children"].iter().any(|k| m.contains_key(*k)) => m,
+        Value::Object(m)
+            if ["hosts", "vars", "children"]
+                .iter()
+                .any(|k| m.contains_key(*k)) =>
+        {
+            m
+        }
         Value::Object(m) => {
             // a bare mapping: the group is its own sole host, the mapping its vars (legacy)
             let mut d = Map::new();
-            d.insert("hosts".into(), Value::Array(vec![Value::String(group.clone())]));
+            d.insert(
+                "hosts".into(),
+                Value::Array(vec![Value::String(group.clone())]),
+            );
             d.insert("vars".into(), Value::Object(m));
             d
         }
@@ -170,7 +185,10 @@ fn load_group(
         let Value::Array(list) = children else {
             return Err(script_err(
                 path,
-                format!("'{group}.children' must be a list, not {}", json_type(children)),
+                format!(
+                    "'{group}.children' must be a list, not {}",
+                    json_type(children)
+                ),
             ));
         };
         for c in list {

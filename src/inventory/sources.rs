@@ -118,7 +118,10 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<()> {
         .help("convert it to YAML or INI"));
     }
     let text = String::from_utf8(bytes).map_err(|_| {
-        OrcError::input(format!("{}: the inventory is not UTF-8 text", path.display()))
+        OrcError::input(format!(
+            "{}: the inventory is not UTF-8 text",
+            path.display()
+        ))
     })?;
     let file = SourceFile::new(path, text);
     let yaml_ext = matches!(ext.as_str(), "yml" | "yaml" | "json");
@@ -172,7 +175,8 @@ fn looks_like_yaml(text: &str) -> bool {
         Some(l) => {
             l.starts_with("---")
                 || (l.ends_with(':') && !l.starts_with('['))
-                || l.split_once(": ").is_some_and(|(k, _)| !k.contains([' ', '=']))
+                || l.split_once(": ")
+                    .is_some_and(|(k, _)| !k.contains([' ', '=']))
         }
         None => false,
     }

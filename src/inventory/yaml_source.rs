@@ -114,6 +114,17 @@ fn group(inv: &mut Inventory, name: &str, data: &Node) -> Result<String> {
             }
             "children" => {
                 for (child, cdata) in entries {
+                    if !(cdata.is_null() || cdata.as_map().is_some()) {
+                        // Ansible skips the definition, then fails adding the unknown child
+                        return Err(OrcError::at(
+                            &cdata.loc,
+                            format!(
+                                "child group '{child}' of '{name}' must be a mapping (or empty), not {}",
+                                cdata.type_name()
+                            ),
+                        )
+                        .help("a group holds `hosts:`, `children:` and `vars:` mappings"));
+                    }
                     let child = group(inv, child, cdata)?;
                     inv.add_child(&name, &child)
                         .map_err(|e| OrcError::at(&cdata.loc, e))?;
