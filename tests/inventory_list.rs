@@ -295,3 +295,17 @@ fn missing_source_is_an_error() {
     let e = Inventory::load(&[PathBuf::from("/nonexistent/inventory")]).unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
 }
+
+#[test]
+fn list_restricted_by_limit() {
+    let inv = load("ini/hosts.ini");
+    let hosts = inv.limit(inv.hosts(), "db[0:1],bastion").unwrap();
+    assert_eq!(hosts, ["bastion", "db-a", "db-b"]);
+    let v = inv.list_json_for(&hosts);
+    assert_eq!(v["db"]["hosts"], serde_json::json!(["db-a", "db-b"]));
+    assert!(v.get("web").is_none());
+    assert_eq!(v["prod"]["children"], serde_json::json!(["web", "db"]));
+    let mut names: Vec<&String> = v["_meta"]["hostvars"].as_object().unwrap().keys().collect();
+    names.sort();
+    assert_eq!(names, ["bastion", "db-a", "db-b"]);
+}

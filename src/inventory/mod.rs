@@ -5,6 +5,17 @@
 //! The model mirrors ansible-core's `InventoryData`: groups and hosts in the order they were first
 //! seen, the implicit `all` and `ungrouped` groups, and host variables merged in Ansible's
 //! precedence once, when loading, so that [`Inventory::host_vars`] is a cheap lookup.
+//!
+//! Where orc differs from ansible-core 2.19 on purpose:
+//! - A source that cannot be read or parsed is an error naming file:line:col; Ansible warns
+//!   "Unable to parse ... as an inventory source" and goes on with what it has.
+//! - Inventory plugins (`plugin:` YAML files, constructed, toml) are not run.
+//! - An executable file is run as an inventory script only if it starts with `#!` or is binary;
+//!   Ansible runs every executable file (and falls back to YAML/INI when that fails).
+//! - Vault-encrypted group_vars/host_vars files are refused with an error.
+//! - The implicit localhost gets `ansible_connection: local` but no `ansible_python_interpreter`.
+//! - INI values: Python ints beyond 64 bits become floats, `inf`/`nan` stay text, and sets keep
+//!   their written order.
 
 mod graph;
 mod hostrange;
@@ -240,6 +251,12 @@ impl Inventory {
     /// `ansible-inventory --list`: groups with hosts/children and `_meta.hostvars`.
     pub fn list_json(&self) -> Value {
         render::list_json(self)
+    }
+
+    /// `ansible-inventory --list --limit ...`: the `--list` document restricted to `hosts` (e.g.
+    /// the result of [`Inventory::limit`]).
+    pub fn list_json_for(&self, hosts: &[String]) -> Value {
+        render::list_json_for(self, hosts)
     }
 
     /// `ansible-inventory --graph [GROUP]` text (no trailing newline).

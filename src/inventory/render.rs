@@ -54,16 +54,22 @@ fn public_vars(mut vars: Map<String, Value>) -> Map<String, Value> {
 
 /// The `--list` document.
 pub fn list_json(inv: &Inventory) -> Value {
-    let available: HashSet<&str> = inv
-        .hosts_of_group("all")
-        .iter()
-        .map(String::as_str)
-        .collect();
+    list_json_for(inv, inv.hosts_of_group("all"))
+}
+
+/// The `--list` document restricted to `hosts` (what `--list --limit` prints): group host lists
+/// and `_meta.hostvars` only name those hosts.
+pub fn list_json_for(inv: &Inventory, hosts: &[String]) -> Value {
+    let available: HashSet<&str> = hosts.iter().map(String::as_str).collect();
     let mut out = Map::new();
     let mut seen: HashSet<String> = HashSet::new();
     format_group(inv, "all", &available, &mut seen, &mut out);
     let mut hostvars = Map::new();
-    for h in inv.hosts_of_group("all") {
+    for h in inv
+        .hosts_of_group("all")
+        .iter()
+        .filter(|h| available.contains(h.as_str()))
+    {
         let vars = public_vars(inv.host_vars(h));
         if !vars.is_empty() {
             hostvars.insert(h.clone(), Value::Object(vars));

@@ -90,12 +90,16 @@ pub fn parse_source(inv: &mut Inventory, src: &Path) -> Result<()> {
     parse_file(inv, &abs)
 }
 
+/// Whether a file is an executable inventory to run.
 fn is_script(path: &Path, text_start: &[u8]) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let exec = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false);
-    exec && text_start.starts_with(b"#!")
+    // Ansible runs any executable file; orc also requires it to look like a program (a #! line or
+    // binary content), so that data files with a stray x bit (e.g. on shared mounts) still load.
+    let head = &text_start[..text_start.len().min(512)];
+    exec && (head.starts_with(b"#!") || head.contains(&0))
 }
 
 fn parse_file(inv: &mut Inventory, path: &Path) -> Result<()> {

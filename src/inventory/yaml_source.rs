@@ -76,7 +76,7 @@ fn group(inv: &mut Inventory, name: &str, data: &Node) -> Result<String> {
                     ),
                 )
                 .help(format!(
-                    "write `{section}:` as a mapping, e.g. `{section}:\\n  name:` (one key per line)"
+                    "write `{section}:` as a mapping, one `name:` per line under it (a list like [a, b] is not accepted)"
                 )));
             }
         }
