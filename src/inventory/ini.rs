@@ -270,3 +270,62 @@ fn host_line(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load(text: &str) -> Inventory {
+        let mut inv = Inventory::empty();
+        parse(&mut inv, SourceFile::new("hosts.ini", text)).unwrap_or_else(|e| panic!("{e}"));
+        inv.reconcile();
+        inv.compute_group_hosts();
+        inv.compute_merged();
+        inv
+    }
+
+    #[test]
+    fn children_and_vars_may_come_before_their_group() {
+        let inv = load(
+            "[top:children]\nmid\n[mid:vars]\nx=1\n[mid:children]\nleaf\n[leaf]\nh1 y='a b'\n",
+        );
+        assert_eq!(inv.group_names("h1"), ["leaf", "mid", "top"]);
+        let v = inv.host_vars("h1");
+        assert_eq!((&v["x"], &v["y"]), (&json!(1), &json!("a b")));
+    }
+
+    #[test]
+    fn first_port_wins_and_hosts_leave_ungrouped() {
+        let inv = load("h1:2200\n[g]\nh1:2300\nh2\n");
+        assert_eq!(inv.host_vars("h1")["ansible_port"], json!(2200));
+        assert_eq!(inv.hosts_of_group("ungrouped"), [] as [String; 0]);
+        assert_eq!(inv.hosts_of_group("g"), ["h1", "h2"]);
+    }
+
+    #[test]
+    fn group_vars_by_depth_then_priority_then_name() {
+        let inv = load(
+            "[a]\nh\n[b]\nh\n[p:children]\nb\n[a:vars]\nv=a\nansible_group_priority=9\n[b:vars]\nv=b\n[p:vars]\nv=p\n",
+        );
+        // a and p are at depth 1 (a's priority 9 puts it after p), b at depth 2
+        assert_eq!(inv.host_vars("h")["v"], json!("b"));
+        let inv = load("[a]\nh\n[b]\nh\n[a:vars]\nv=a\nansible_group_priority=9\n[b:vars]\nv=b\n");
+        assert_eq!(inv.host_vars("h")["v"], json!("a"));
+    }
+
+    #[test]
+    fn loops_are_refused() {
+        let mut inv = Inventory::empty();
+        let e = parse(
+            &mut inv,
+            SourceFile::new("hosts.ini", "[a:children]\nb\n[b:children]\na\n"),
+        )
+        .unwrap_err()
+        .report();
+        assert!(
+            e.contains("hosts.ini:4:1") && e.contains("recursive dependency loop"),
+            "{e}"
+        );
+    }
+}

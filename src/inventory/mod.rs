@@ -45,7 +45,7 @@ use vars_dirs::VarsDir;
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
 /// A group: its direct hosts and child groups in the order they were added, and its own vars.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Group {
     hosts: Vec<String>,
     /// The same names as `hosts`, for fast membership tests.
@@ -55,6 +55,21 @@ struct Group {
     vars: Map<String, Value>,
     priority: i64,
     depth: usize,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Group {
+            hosts: Vec::new(),
+            host_set: HashSet::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            vars: Map::new(),
+            // Ansible's default ansible_group_priority
+            priority: 1,
+            depth: 0,
+        }
+    }
 }
 
 /// A host: the variables set on it by inventory sources.
@@ -298,13 +313,7 @@ impl Inventory {
     /// Adds a group if new; returns its name.
     pub(crate) fn add_group(&mut self, name: &str) -> String {
         if !self.groups.contains_key(name) {
-            self.groups.insert(
-                name.to_string(),
-                Group {
-                    priority: 1,
-                    ..Group::default()
-                },
-            );
+            self.groups.insert(name.to_string(), Group::default());
         }
         name.to_string()
     }
