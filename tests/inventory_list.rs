@@ -309,3 +309,12 @@ fn list_restricted_by_limit() {
     names.sort();
     assert_eq!(names, ["bastion", "db-a", "db-b"]);
 }
+
+#[test]
+fn export_list_matches_ansible_inventory() {
+    let inv = load("ini/hosts.ini");
+    assert_same(
+        &inv.list_json_export(),
+        &expected("ini/expected_export.json"),
+    );
+}

@@ -274,6 +274,44 @@ impl Inventory {
         render::list_json_for(self, hosts)
     }
 
+    /// `ansible-inventory --list --export`: group vars under each group, hosts' own vars only.
+    pub fn list_json_export(&self) -> Value {
+        render::list_json_export(self)
+    }
+
+    /// A group's own variables: inventory file vars, then group_vars/ files (inventory-adjacent,
+    /// then playbook-adjacent), plus `ansible_group_priority` when it is not 1.
+    pub(crate) fn group_own_vars(&self, group: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        let Some(g) = self.groups.get(group) else {
+            return out;
+        };
+        out.extend(g.vars.clone());
+        for d in self.inventory_dirs.iter().chain(&self.playbook_dirs) {
+            if let Some(m) = d.group(group) {
+                out.extend(m.clone());
+            }
+        }
+        if g.priority != 1 {
+            out.insert("ansible_group_priority".into(), Value::from(g.priority));
+        }
+        out
+    }
+
+    /// A host's own variables: inventory file vars, then host_vars/ files.
+    pub(crate) fn host_own_vars(&self, host: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        if let Some(h) = self.hosts.get(host) {
+            out.extend(h.vars.clone());
+        }
+        for d in self.inventory_dirs.iter().chain(&self.playbook_dirs) {
+            if let Some(m) = d.host(host) {
+                out.extend(m.clone());
+            }
+        }
+        out
+    }
+
     /// `ansible-inventory --graph [GROUP]` text (no trailing newline).
     pub fn graph(&self, group: Option<&str>) -> Result<String> {
         graph::graph(self, group.unwrap_or("all"))

@@ -57,6 +57,39 @@ pub fn list_json(inv: &Inventory) -> Value {
     list_json_for(inv, inv.hosts_of_group("all"))
 }
 
+/// The `--list --export` document: each group's own vars (inventory file plus group_vars/ files)
+/// under its `vars`, and each host's own vars (inventory file plus host_vars/ files) in
+/// `_meta.hostvars`, without merging groups into hosts.
+pub fn list_json_export(inv: &Inventory) -> Value {
+    let mut doc = list_json(inv);
+    let Some(top) = doc.as_object_mut() else {
+        return doc;
+    };
+    for name in inv.groups.keys() {
+        let vars = public_vars(inv.group_own_vars(name));
+        if vars.is_empty() {
+            continue;
+        }
+        let entry = top
+            .entry(name.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(e) = entry {
+            e.insert("vars".into(), Value::Object(vars));
+        }
+    }
+    let mut hostvars = Map::new();
+    for h in inv.hosts_of_group("all") {
+        let vars = public_vars(inv.host_own_vars(h));
+        if !vars.is_empty() {
+            hostvars.insert(h.clone(), Value::Object(vars));
+        }
+    }
+    if let Some(Value::Object(meta)) = top.get_mut("_meta") {
+        meta.insert("hostvars".into(), Value::Object(hostvars));
+    }
+    doc
+}
+
 /// The `--list` document restricted to `hosts` (what `--list --limit` prints): group host lists
 /// and `_meta.hostvars` only name those hosts.
 pub fn list_json_for(inv: &Inventory, hosts: &[String]) -> Value {
