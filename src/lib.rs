@@ -7,5 +7,6 @@
 
 pub mod connection;
 pub mod error;
+pub mod inventory;
 pub mod output;
 pub mod yaml;
