@@ -7,4 +7,5 @@
 
 pub mod error;
 pub mod output;
+pub mod template;
 pub mod yaml;

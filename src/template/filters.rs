@@ -1,0 +1,611 @@
+//! Ansible's filters on top of minijinja's builtins: serialization (`to_json`, `to_nice_yaml`...),
+//! encoding, regular expressions, dictionaries and lists, paths, hashes, and the few builtins whose
+//! output differs in Python (`string`, `join`, `bool`).
+
+use std::path::Path;
+
+use base64::Engine as _;
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+use super::pyfmt::{self, JsonStyle};
+use super::{pyyaml, regexes, version};
+
+/// Registers every Ansible filter on `env`.
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_filter("mandatory", mandatory);
+    env.add_filter("to_json", to_json);
+    env.add_filter("to_nice_json", to_nice_json);
+    env.add_filter("to_yaml", to_yaml);
+    env.add_filter("to_nice_yaml", to_nice_yaml);
+    env.add_filter("from_json", from_json);
+    env.add_filter("from_yaml", from_yaml);
+    env.add_filter("from_yaml_all", from_yaml_all);
+    env.add_filter("b64encode", b64encode);
+    env.add_filter("b64decode", b64decode);
+    env.add_filter("regex_replace", regexes::regex_replace);
+    env.add_filter("regex_search", regexes::regex_search);
+    env.add_filter("regex_findall", regexes::regex_findall);
+    env.add_filter("regex_escape", regexes::regex_escape);
+    env.add_filter("combine", combine);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("basename", basename);
+    env.add_filter("dirname", dirname);
+    env.add_filter("splitext", splitext);
+    env.add_filter("expanduser", expanduser);
+    env.add_filter("realpath", realpath);
+    env.add_filter("path_join", path_join);
+    env.add_filter("hash", hash);
+    env.add_filter("md5", |s: String| hash_hex("md5", s.as_bytes()));
+    env.add_filter("sha1", |s: String| hash_hex("sha1", s.as_bytes()));
+    env.add_filter("checksum", |s: String| hash_hex("sha1", s.as_bytes()));
+    env.add_filter("password_hash", super::password::password_hash);
+    env.add_filter("quote", |v: Value| shell_quote(&pyfmt::to_str(&v)));
+    env.add_filter("ternary", ternary);
+    env.add_filter("bool", to_bool);
+    env.add_filter("string", |v: Value| pyfmt::to_str(&v));
+    env.add_filter("join", join);
+    env.add_filter("union", union);
+    env.add_filter("intersect", intersect);
+    env.add_filter("difference", difference);
+    env.add_filter("symmetric_difference", symmetric_difference);
+    env.add_filter("flatten", flatten);
+    env.add_filter("product", product);
+    env.add_filter("type_debug", type_debug);
+    env.add_filter("version_compare", version_compare);
+    env.add_filter("extract", extract);
+}
+
+/// A filter error with a message.
+pub(crate) fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// The items of a list-like value (error naming the filter otherwise).
+fn items(v: &Value, filter: &str) -> Result<Vec<Value>, Error> {
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => Ok(v.try_iter()?.collect()),
+        ValueKind::Undefined => Err(Error::new(ErrorKind::UndefinedError, "value is undefined")),
+        other => Err(err(format!("{filter} expects a list, got {other}"))),
+    }
+}
+
+fn mandatory(value: &Value, msg: Option<String>) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            msg.unwrap_or_else(|| "Mandatory variable not defined.".into()),
+        ));
+    }
+    Ok(value.clone())
+}
+
+fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    let ensure_ascii: Option<bool> = kwargs.get("ensure_ascii")?;
+    kwargs.assert_all_used()?;
+    pyfmt::json_dumps(
+        value,
+        JsonStyle {
+            indent,
+            sort_keys: sort_keys.unwrap_or(false),
+            ensure_ascii: ensure_ascii.unwrap_or(true),
+        },
+    )
+}
+
+fn to_nice_json(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    let indent = match indent {
+        Some(i) => i,
+        None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
+    };
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    let ensure_ascii: Option<bool> = kwargs.get("ensure_ascii")?;
+    kwargs.assert_all_used()?;
+    pyfmt::json_dumps(
+        value,
+        JsonStyle {
+            indent: Some(indent),
+            sort_keys: sort_keys.unwrap_or(true),
+            ensure_ascii: ensure_ascii.unwrap_or(true),
+        },
+    )
+}
+
+fn to_yaml(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let flow: Option<bool> = kwargs.get("default_flow_style")?;
+    let _: Option<bool> = kwargs.get("allow_unicode")?;
+    let _: Option<bool> = kwargs.get("sort_keys")?;
+    kwargs.assert_all_used()?;
+    pyyaml::dump(value, indent.unwrap_or(2), flow)
+}
+
+fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    let indent = match indent {
+        Some(i) => i,
+        None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
+    };
+    let flow: Option<bool> = kwargs.get("default_flow_style")?;
+    let _: Option<bool> = kwargs.get("allow_unicode")?;
+    let _: Option<bool> = kwargs.get("sort_keys")?;
+    kwargs.assert_all_used()?;
+    pyyaml::dump(value, indent, Some(flow.unwrap_or(false)))
+}
+
+fn from_json(s: String) -> Result<Value, Error> {
+    let v: serde_json::Value =
+        serde_json::from_str(&s).map_err(|e| err(format!("from_json: invalid JSON: {e}")))?;
+    Ok(Value::from(minijinja::value::Serde(&v)))
+}
+
+fn from_yaml(v: Value) -> Result<Value, Error> {
+    let Some(s) = v.as_str() else {
+        return Ok(v);
+    };
+    if s.trim().is_empty() {
+        return Ok(Value::from(()));
+    }
+    let parsed: serde_json::Value =
+        serde_yaml::from_str(s).map_err(|e| err(format!("from_yaml: invalid YAML: {e}")))?;
+    Ok(Value::from(minijinja::value::Serde(&parsed)))
+}
+
+fn from_yaml_all(s: String) -> Result<Value, Error> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&s) {
+        let v = serde_json::Value::deserialize(doc)
+            .map_err(|e| err(format!("from_yaml_all: invalid YAML: {e}")))?;
+        docs.push(Value::from(minijinja::value::Serde(&v)));
+    }
+    Ok(Value::from(docs))
+}
+
+fn b64encode(v: Value) -> String {
+    base64::engine::general_purpose::STANDARD.encode(pyfmt::to_str(&v).as_bytes())
+}
+
+fn b64decode(s: String) -> Result<String, Error> {
+    let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(cleaned.as_bytes())
+        .map_err(|e| err(format!("b64decode: invalid base64: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Merges `b` into `a` (Ansible's `merge_hash`).
+fn merge(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Result<Value, Error> {
+    let mut out: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::new();
+    for key in a.try_iter()? {
+        let v = a.get_item(&key)?;
+        out.insert(key, v);
+    }
+    for key in b.try_iter()? {
+        let new = b.get_item(&key)?;
+        let merged = match out.get(&key) {
+            Some(old)
+                if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map =>
+            {
+                merge(old, &new, recursive, list_merge)?
+            }
+            Some(old) if old.kind() == ValueKind::Seq && new.kind() == ValueKind::Seq => {
+                merge_lists(old, &new, list_merge)?
+            }
+            _ => new,
+        };
+        out.insert(key, merged);
+    }
+    Ok(Value::from_pairs(out))
+}
+
+fn merge_lists(old: &Value, new: &Value, list_merge: &str) -> Result<Value, Error> {
+    let old: Vec<Value> = old.try_iter()?.collect();
+    let new: Vec<Value> = new.try_iter()?.collect();
+    Ok(Value::from(match list_merge {
+        "replace" => new,
+        "keep" => old,
+        "append" => old.into_iter().chain(new).collect(),
+        "prepend" => new.into_iter().chain(old).collect(),
+        "append_rp" => {
+            let mut out: Vec<Value> = old.into_iter().filter(|x| !new.contains(x)).collect();
+            out.extend(new);
+            out
+        }
+        "prepend_rp" => {
+            let rest: Vec<Value> = old.into_iter().filter(|x| !new.contains(x)).collect();
+            new.into_iter().chain(rest).collect()
+        }
+        other => {
+            return Err(err(format!(
+                "combine: list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp; got '{other}'"
+            )))
+        }
+    }))
+}
+
+fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let recursive: Option<bool> = kwargs.get("recursive")?;
+    let list_merge: Option<String> = kwargs.get("list_merge")?;
+    kwargs.assert_all_used()?;
+    let list_merge = list_merge.unwrap_or_else(|| "replace".into());
+    let mut dicts = vec![first];
+    dicts.extend(rest.0);
+    let mut flat = Vec::new();
+    for d in dicts {
+        match d.kind() {
+            ValueKind::Map => flat.push(d),
+            ValueKind::Seq => flat.extend(d.try_iter()?),
+            other => return Err(err(format!("combine expects dictionaries, got {other}"))),
+        }
+    }
+    let mut acc = Value::from_pairs(Vec::<(Value, Value)>::new());
+    for d in flat {
+        if d.kind() != ValueKind::Map {
+            return Err(err(format!(
+                "combine expects dictionaries, got {}",
+                d.kind()
+            )));
+        }
+        acc = merge(&acc, &d, recursive.unwrap_or(false), &list_merge)?;
+    }
+    Ok(acc)
+}
+
+fn dict2items(d: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: Option<String> = kwargs.get("key_name")?;
+    let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
+    if d.kind() != ValueKind::Map {
+        return Err(err(format!(
+            "dict2items requires a dictionary, got {}",
+            d.kind()
+        )));
+    }
+    let (k, v) = (
+        key_name.unwrap_or_else(|| "key".into()),
+        value_name.unwrap_or_else(|| "value".into()),
+    );
+    let mut out = Vec::new();
+    for key in d.try_iter()? {
+        let value = d.get_item(&key)?;
+        out.push(Value::from_pairs([
+            (Value::from(k.as_str()), key),
+            (Value::from(v.as_str()), value),
+        ]));
+    }
+    Ok(Value::from(out))
+}
+
+fn items2dict(list: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: Option<String> = kwargs.get("key_name")?;
+    let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
+    let (k, v) = (
+        key_name.unwrap_or_else(|| "key".into()),
+        value_name.unwrap_or_else(|| "value".into()),
+    );
+    let mut out = Vec::new();
+    for item in items(list, "items2dict")? {
+        let key = item.get_attr(&k)?;
+        let value = item.get_attr(&v)?;
+        if key.is_undefined() || value.is_undefined() {
+            return Err(err(format!(
+                "items2dict requires each item to have '{k}' and '{v}' keys"
+            )));
+        }
+        out.push((key, value));
+    }
+    Ok(Value::from_pairs(out))
+}
+
+fn basename(p: String) -> String {
+    match p.rfind('/') {
+        Some(i) => p[i + 1..].to_string(),
+        None => p,
+    }
+}
+
+fn dirname(p: String) -> String {
+    match p.rfind('/') {
+        Some(i) => {
+            let head = &p[..=i];
+            let trimmed = head.trim_end_matches('/');
+            if trimmed.is_empty() {
+                head.to_string()
+            } else {
+                trimmed.to_string()
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn splitext(p: String) -> Value {
+    let base_start = p.rfind('/').map_or(0, |i| i + 1);
+    let base = &p[base_start..];
+    let leading_dots = base.len() - base.trim_start_matches('.').len();
+    match base[leading_dots..].rfind('.') {
+        Some(i) => {
+            let cut = base_start + leading_dots + i;
+            Value::from(vec![Value::from(&p[..cut]), Value::from(&p[cut..])])
+        }
+        None => Value::from(vec![Value::from(p.as_str()), Value::from("")]),
+    }
+}
+
+fn expanduser(p: String) -> String {
+    if p == "~" || p.starts_with("~/") {
+        if let Ok(home) = std::env::var("HOME") {
+            return format!("{}{}", home.trim_end_matches('/'), &p[1..]);
+        }
+    }
+    p
+}
+
+fn realpath(p: String) -> String {
+    match std::fs::canonicalize(&p) {
+        Ok(real) => real.to_string_lossy().into_owned(),
+        Err(_) => {
+            let path = Path::new(&p);
+            if path.is_absolute() {
+                p
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.join(path).to_string_lossy().into_owned())
+                    .unwrap_or(p)
+            }
+        }
+    }
+}
+
+fn path_join(parts: Value) -> Result<String, Error> {
+    let parts = match parts.kind() {
+        ValueKind::Seq | ValueKind::Iterable => items(&parts, "path_join")?,
+        _ => vec![parts],
+    };
+    let mut out = String::new();
+    for part in parts {
+        let s = pyfmt::to_str(&part);
+        if s.starts_with('/') || out.is_empty() {
+            out = s;
+        } else if out.ends_with('/') {
+            out.push_str(&s);
+        } else {
+            out.push('/');
+            out.push_str(&s);
+        }
+    }
+    Ok(out)
+}
+
+/// Hex digest of `data` with a hashlib algorithm name.
+pub(crate) fn hash_hex(algo: &str, data: &[u8]) -> Result<String, Error> {
+    use sha2::Digest;
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    Ok(match algo {
+        "md5" => hex(&md5::Md5::digest(data)),
+        "sha1" => hex(&sha1::Sha1::digest(data)),
+        "sha224" => hex(&sha2::Sha224::digest(data)),
+        "sha256" => hex(&sha2::Sha256::digest(data)),
+        "sha384" => hex(&sha2::Sha384::digest(data)),
+        "sha512" => hex(&sha2::Sha512::digest(data)),
+        other => {
+            return Err(err(format!(
+                "hash: unsupported algorithm '{other}' (use md5, sha1, sha224, sha256, sha384 or sha512)"
+            )))
+        }
+    })
+}
+
+fn hash(v: Value, algo: Option<String>) -> Result<String, Error> {
+    hash_hex(
+        algo.as_deref().unwrap_or("sha1"),
+        pyfmt::to_str(&v).as_bytes(),
+    )
+}
+
+/// Python's `shlex.quote`.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+fn ternary(value: &Value, true_val: Value, false_val: Value, none_val: Option<Value>) -> Value {
+    if value.is_none() {
+        if let Some(n) = none_val {
+            return n;
+        }
+    }
+    if value.is_true() {
+        true_val
+    } else {
+        false_val
+    }
+}
+
+/// Ansible's `bool` filter: `yes`/`on`/`true`/`1` (any case) are true, the rest as Python.
+fn to_bool(value: &Value) -> bool {
+    match value.kind() {
+        ValueKind::Bool => value.is_true(),
+        ValueKind::None | ValueKind::Undefined => false,
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default().to_lowercase();
+            matches!(s.as_str(), "yes" | "on" | "true" | "1")
+        }
+        ValueKind::Number => {
+            let s = pyfmt::number_str(value);
+            s == "1" || s == "1.0"
+        }
+        _ => value.is_true(),
+    }
+}
+
+fn join(value: &Value, sep: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let attribute: Option<String> = kwargs.get("attribute")?;
+    kwargs.assert_all_used()?;
+    let sep = sep.unwrap_or_default();
+    if let Some(s) = value.as_str() {
+        return Ok(s.chars().map(String::from).collect::<Vec<_>>().join(&sep));
+    }
+    let mut parts = Vec::new();
+    for item in value.try_iter()? {
+        let item = match &attribute {
+            Some(attr) => item.get_attr(attr)?,
+            None => item,
+        };
+        parts.push(pyfmt::to_str(&item));
+    }
+    Ok(parts.join(&sep))
+}
+
+/// Items of `v` without duplicates, in first-seen order.
+fn dedup(v: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(v.len());
+    for item in v {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn union(a: &Value, b: &Value) -> Result<Value, Error> {
+    let mut all = items(a, "union")?;
+    all.extend(items(b, "union")?);
+    Ok(Value::from(dedup(all)))
+}
+
+fn intersect(a: &Value, b: &Value) -> Result<Value, Error> {
+    let b = items(b, "intersect")?;
+    let out = items(a, "intersect")?
+        .into_iter()
+        .filter(|x| b.contains(x))
+        .collect();
+    Ok(Value::from(dedup(out)))
+}
+
+fn difference(a: &Value, b: &Value) -> Result<Value, Error> {
+    let b = items(b, "difference")?;
+    let out = items(a, "difference")?
+        .into_iter()
+        .filter(|x| !b.contains(x))
+        .collect();
+    Ok(Value::from(dedup(out)))
+}
+
+fn symmetric_difference(a: &Value, b: &Value) -> Result<Value, Error> {
+    let a = items(a, "symmetric_difference")?;
+    let b = items(b, "symmetric_difference")?;
+    let mut out: Vec<Value> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+    out.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+    Ok(Value::from(dedup(out)))
+}
+
+fn flatten_into(
+    out: &mut Vec<Value>,
+    v: &Value,
+    levels: Option<usize>,
+    skip_nulls: bool,
+) -> Result<(), Error> {
+    for item in v.try_iter()? {
+        match item.kind() {
+            ValueKind::Seq if levels != Some(0) => {
+                flatten_into(out, &item, levels.map(|l| l - 1), skip_nulls)?
+            }
+            ValueKind::None | ValueKind::Undefined if skip_nulls => {}
+            _ => out.push(item),
+        }
+    }
+    Ok(())
+}
+
+fn flatten(v: &Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let levels = match levels {
+        Some(l) => Some(l),
+        None => kwargs.get("levels")?,
+    };
+    let skip_nulls: Option<bool> = kwargs.get("skip_nulls")?;
+    kwargs.assert_all_used()?;
+    let mut out = Vec::new();
+    flatten_into(&mut out, v, levels, skip_nulls.unwrap_or(true))?;
+    Ok(Value::from(out))
+}
+
+fn product(first: &Value, rest: Rest<Value>) -> Result<Value, Error> {
+    let mut acc: Vec<Vec<Value>> = vec![vec![]];
+    let mut lists = vec![items(first, "product")?];
+    for r in rest.0 {
+        lists.push(items(&r, "product")?);
+    }
+    for list in lists {
+        let mut next = Vec::new();
+        for prefix in &acc {
+            for item in &list {
+                let mut row = prefix.clone();
+                row.push(item.clone());
+                next.push(row);
+            }
+        }
+        acc = next;
+    }
+    Ok(Value::from(
+        acc.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// Python's type name of a value.
+pub(crate) fn type_debug(v: &Value) -> &'static str {
+    match v.kind() {
+        ValueKind::None | ValueKind::Undefined => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if v.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Map => "dict",
+        ValueKind::Seq if v.is_tuple() => "tuple",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        _ => "object",
+    }
+}
+
+fn version_compare(
+    value: &Value,
+    other: &Value,
+    op: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    version::version_test(value, other, op.as_deref(), kwargs)
+}
+
+fn extract(
+    state: &State,
+    item: &Value,
+    container: &Value,
+    morekeys: Option<Value>,
+) -> Result<Value, Error> {
+    let _ = state;
+    let mut v = container.get_item(item)?;
+    if let Some(more) = morekeys {
+        let keys = match more.kind() {
+            ValueKind::Seq => more.try_iter()?.collect(),
+            _ => vec![more],
+        };
+        for key in keys {
+            v = v.get_item(&key)?;
+        }
+    }
+    Ok(v)
+}

@@ -1,0 +1,345 @@
+//! Jinja templating with Ansible's semantics, on minijinja.
+//!
+//! One [`Templar`] is built per run and shared by every worker thread. It renders task arguments
+//! (native values for single-expression strings, as Ansible 2.19 does), evaluates `when:`-style
+//! expressions, and renders template files. Compiled templates and expressions are cached inside
+//! the minijinja environment by their source text, so the same `when:` evaluated on a hundred hosts
+//! is compiled once.
+
+mod error;
+mod filters;
+mod lazy;
+mod lookups;
+mod password;
+mod pyfmt;
+mod pyyaml;
+mod regexes;
+mod search;
+mod tests;
+mod version;
+
+#[cfg(test)]
+mod templar_tests;
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
+
+pub use error::TemplateError;
+
+/// The value of the `omit` variable: task arguments equal to it are dropped by the engine, as
+/// Ansible does with its `__omit_place_holder__...` token.
+pub const OMIT: &str = "__omit_place_holder__orc";
+
+/// Template names starting with this are inline strings (the rest of the name is the source).
+const INLINE: &str = "\0inline\0";
+/// Template names starting with this are bare expressions (the rest of the name is the expression).
+const EXPR: &str = "\0expr\0";
+/// The variable an expression's value is stored in by the wrapper template.
+const RESULT_VAR: &str = "__orc_result";
+
+/// Renders strings, expressions and template files with Ansible's Jinja semantics.
+///
+/// It is `Send + Sync`: build it once and share it (by reference or `Arc`) across worker threads.
+pub struct Templar {
+    /// Undefined values are errors as soon as they are used.
+    env: Environment<'static>,
+    /// Undefined attributes of undefined values chain; used only to retry a failed render whose
+    /// source tests for definedness.
+    chain_env: Environment<'static>,
+}
+
+/// Builds an environment with Ansible's settings, filters, tests and lookups.
+fn build_env(undefined: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(undefined);
+    env.set_debug(true);
+    env.set_auto_reload(true);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_recursion_limit(200);
+    if let Ok(syntax) = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(false)
+        .keep_trailing_newline(false)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_formatter(|out, _state, value| {
+        if value.is_undefined() {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "undefined value printed",
+            ));
+        }
+        out.write_str(&pyfmt::to_display(value))
+            .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
+    });
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_loader(load_template);
+    env.set_path_join_callback(|name, parent| search::join_include(name, parent).into());
+    env.add_global("omit", OMIT);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env);
+    env
+}
+
+impl std::fmt::Debug for Templar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templar").finish_non_exhaustive()
+    }
+}
+
+impl Default for Templar {
+    fn default() -> Self {
+        Templar::new()
+    }
+}
+
+impl Templar {
+    /// Builds the environment: strict undefined, Ansible's whitespace rules (trim_blocks on,
+    /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
+    pub fn new() -> Templar {
+        Templar {
+            env: build_env(UndefinedBehavior::Strict),
+            chain_env: build_env(UndefinedBehavior::Chainable),
+        }
+    }
+
+    /// Runs `f` with the strict environment; when that fails on an undefined value and the
+    /// source tests for definedness (`x.y is defined`, `x.y | default(...)` with `x` undefined,
+    /// which Ansible allows), runs it again where undefined attributes chain. The first error is
+    /// kept when the second run fails too.
+    fn run<T>(
+        &self,
+        source: &str,
+        f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
+        match f(&self.env) {
+            Err(e)
+                if e.undefined.is_some()
+                    && (source.contains("defined")
+                        || source.contains("default")
+                        || source.contains("d(")) =>
+            {
+                f(&self.chain_env).map_err(|_| e)
+            }
+            result => result,
+        }
+    }
+
+    /// Renders a string with `vars`.
+    ///
+    /// A string without `{{`, `{%` or `{#` is returned unchanged without compiling anything. A
+    /// string that is exactly one `{{ expr }}` yields the expression's native value (list, dict,
+    /// int, bool...), as Ansible does; anything else renders to text.
+    pub fn render_str(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        if !has_template_syntax(s) {
+            return Ok(serde_json::Value::String(s.to_string()));
+        }
+        if let Some(expr) = single_expression(s) {
+            return self.eval(expr, vars);
+        }
+        let text = self.render_text(&format!("{INLINE}{s}"), s, vars)?;
+        Ok(serde_json::Value::String(text))
+    }
+
+    /// Renders every string inside a JSON value (maps and lists, keys too).
+    pub fn render_value(
+        &self,
+        v: &serde_json::Value,
+        vars: &Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        Ok(match v {
+            serde_json::Value::String(s) => self.render_str(s, vars)?,
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.render_value(item, vars))
+                    .collect::<Result<_, _>>()?,
+            ),
+            serde_json::Value::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (key, value) in map {
+                    let key = match self.render_str(key, vars)? {
+                        serde_json::Value::String(k) => k,
+                        other => pyfmt::to_display(&Value::from(minijinja::value::Serde(&other))),
+                    };
+                    out.insert(key, self.render_value(value, vars)?);
+                }
+                serde_json::Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates a bare Jinja expression (`when:`, `changed_when:`, `until:`, loop expressions)
+    /// to its native value. An expression written as `"{{ expr }}"` is accepted too, as Ansible
+    /// does (with a deprecation warning there).
+    pub fn eval(&self, expr: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()))
+    }
+
+    /// Evaluates a condition with Python truthiness (empty strings, lists and dicts are false).
+    pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        Ok(value.is_true())
+    }
+
+    /// Renders a template file (the `template` module, `lookup('template')`). `{% include %}` and
+    /// `{% import %}` resolve relative to the file's directory, then in the `templates/` dirs of
+    /// `role_path` and `playbook_dir`. Trailing newlines of the file are kept, as Ansible does.
+    pub fn render_file(&self, path: &Path, vars: &Value) -> Result<String, TemplateError> {
+        let name = path.to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
+            msg: format!("could not read template {}: {e}", path.display()),
+            undefined: None,
+            file: Some(path.to_path_buf()),
+            line: None,
+        })?;
+        let _guard = search::RenderScope::enter(vars, Some(path));
+        let rendered = self.run(&source, |env| {
+            env.get_template(&name)
+                .and_then(|t| t.render(vars))
+                .map_err(TemplateError::from)
+        })?;
+        Ok(keep_trailing_newlines(&source, rendered))
+    }
+
+    /// Evaluates an expression (or a `{{ expr }}` string) to a minijinja value, erroring on an
+    /// undefined result with the name of what was undefined.
+    pub(crate) fn eval_value(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
+        let expr = single_expression(expr.trim()).unwrap_or(expr).trim();
+        let name = format!("{EXPR}{expr}");
+        let _guard = search::RenderScope::enter(vars, None);
+        self.run(expr, |env| {
+            let template = env.get_template(&name).map_err(TemplateError::from)?;
+            let captured = template
+                .render_captured(vars)
+                .map_err(TemplateError::from)?;
+            let value = captured.state().lookup(RESULT_VAR).unwrap_or_default();
+            if value.is_undefined() {
+                return Err(undefined_error(expr));
+            }
+            Ok(value)
+        })
+    }
+
+    /// Renders a template known by `name` to text, keeping `source`'s trailing newlines.
+    fn render_text(&self, name: &str, source: &str, vars: &Value) -> Result<String, TemplateError> {
+        let _guard = search::RenderScope::enter(vars, None);
+        let rendered = self.run(source, |env| {
+            env.get_template(name)
+                .and_then(|t| t.render(vars))
+                .map_err(TemplateError::from)
+        })?;
+        Ok(keep_trailing_newlines(source, rendered))
+    }
+}
+
+/// Converts variables to the render context (done once per host and task by the engine).
+///
+/// Nothing is converted up front: values are read from `vars` when a template uses them, and a
+/// variable whose value is itself a template (`app_dir: "{{ base }}/app"`) is rendered on first
+/// use with the same context, as Ansible does.
+pub fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+    lazy::context(vars)
+}
+
+/// Does `s` contain Jinja syntax at all? Plain strings skip compilation entirely.
+pub fn has_template_syntax(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// If `s` is exactly one `{{ expr }}` block (nothing around it), returns `expr`.
+fn single_expression(s: &str) -> Option<&str> {
+    let body = s.strip_prefix("{{")?;
+    // Find the `}}` closing the first block: outside string literals and brackets.
+    let bytes = body.as_bytes();
+    let (mut depth, mut quote, mut i) = (0usize, None::<u8>, 0usize);
+    let end = loop {
+        let b = *bytes.get(i)?;
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' | b'[' | b'{' => depth += 1,
+                b'}' if depth == 0 && bytes.get(i + 1) == Some(&b'}') => break i,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        i += 1;
+    };
+    if end + 2 != body.len() {
+        return None;
+    }
+    let inner = &body[..end];
+    let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
+    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
+    if inner.trim().is_empty() {
+        return None;
+    }
+    Some(inner)
+}
+
+/// The error for an expression whose whole value is undefined: names the expression.
+fn undefined_error(expr: &str) -> TemplateError {
+    TemplateError {
+        msg: format!("'{expr}' is undefined"),
+        undefined: Some(expr.to_string()),
+        file: None,
+        line: None,
+    }
+}
+
+/// Ansible keeps the trailing newlines of the source that Jinja drops: appends the missing ones.
+fn keep_trailing_newlines(source: &str, mut rendered: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let wanted = count(source);
+    let have = count(&rendered);
+    for _ in have..wanted {
+        rendered.push('\n');
+    }
+    rendered
+}
+
+/// The environment's loader: inline strings and expressions come from their names, anything
+/// else is a file path (reloaded when the file changes on disk).
+fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error> {
+    if let Some(src) = name.strip_prefix(INLINE) {
+        return Ok(Some(TemplateSource::new(src)));
+    }
+    if let Some(expr) = name.strip_prefix(EXPR) {
+        return Ok(Some(TemplateSource::new(format!(
+            "{{% set {RESULT_VAR} = ({expr}) %}}"
+        ))));
+    }
+    let path = PathBuf::from(name);
+    match std::fs::read_to_string(&path) {
+        Ok(source) => {
+            let stamp = file_stamp(&path);
+            Ok(Some(
+                TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::TemplateNotFound,
+            format!("could not read template {name}: {e}"),
+        )),
+    }
+}
+
+/// Modification time and size of a file, to notice template files that changed during a run.
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
