@@ -55,6 +55,142 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("type_debug", type_debug);
     env.add_filter("version_compare", version_compare);
     env.add_filter("extract", extract);
+    env.add_filter("int", to_int);
+    env.add_filter("urlencode", urlencode);
+    env.add_filter("random", random);
+}
+
+/// Jinja's `int(default=0, base=10)`: strings that are not integers are tried as floats, and
+/// anything unconvertible gives the default instead of an error.
+fn to_int(
+    value: &Value,
+    default: Option<Value>,
+    base: Option<u32>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let default = match default {
+        Some(d) => d,
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0)),
+    };
+    let base = match base {
+        Some(b) => b,
+        None => kwargs.get::<Option<u32>>("base")?.unwrap_or(10),
+    };
+    kwargs.assert_all_used()?;
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(i64::from(value.is_true())),
+        ValueKind::Number if value.is_integer() => value.clone(),
+        ValueKind::Number => match f64::try_from(value.clone()) {
+            Ok(f) if f.is_finite() => Value::from(f.trunc() as i64),
+            _ => default,
+        },
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default().trim().replace('_', "");
+            let digits = match base {
+                16 => s.trim_start_matches("0x").trim_start_matches("0X"),
+                8 => s.trim_start_matches("0o").trim_start_matches("0O"),
+                2 => s.trim_start_matches("0b").trim_start_matches("0B"),
+                _ => s.as_str(),
+            };
+            match i64::from_str_radix(digits, base) {
+                Ok(i) => Value::from(i),
+                Err(_) => match s.parse::<f64>() {
+                    Ok(f) if f.is_finite() => Value::from(f.trunc() as i64),
+                    _ => default,
+                },
+            }
+        }
+        _ => default,
+    })
+}
+
+/// Percent-encodes like Python's `urllib.parse.quote`; `safe` are the characters kept.
+fn url_quote(s: &str, safe: &str, plus_for_space: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) || safe.as_bytes().contains(&b) {
+            out.push(b as char);
+        } else if b == b' ' && plus_for_space {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Jinja's `urlencode`: a string keeps `/`; a dict (or list of pairs) becomes a query string.
+fn urlencode(value: &Value) -> Result<String, Error> {
+    match value.kind() {
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            for key in value.try_iter()? {
+                let v = value.get_item(&key)?;
+                parts.push(format!(
+                    "{}={}",
+                    url_quote(&pyfmt::to_str(&key), "", true),
+                    url_quote(&pyfmt::to_str(&v), "", true)
+                ));
+            }
+            Ok(parts.join("&"))
+        }
+        ValueKind::Seq => {
+            let mut parts = Vec::new();
+            for pair in value.try_iter()? {
+                let k = pair.get_item_by_index(0)?;
+                let v = pair.get_item_by_index(1)?;
+                parts.push(format!(
+                    "{}={}",
+                    url_quote(&pyfmt::to_str(&k), "", true),
+                    url_quote(&pyfmt::to_str(&v), "", true)
+                ));
+            }
+            Ok(parts.join("&"))
+        }
+        _ => Ok(url_quote(&pyfmt::to_str(value), "/", false)),
+    }
+}
+
+/// Ansible's `random(start=0, step=1, seed=None)`: a random item of a list, or a random number
+/// below an integer. A seed makes it repeatable (not the same numbers as Python's generator).
+fn random(
+    value: &Value,
+    start: Option<i64>,
+    step: Option<i64>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let start = match start {
+        Some(s) => s,
+        None => kwargs.get::<Option<i64>>("start")?.unwrap_or(0),
+    };
+    let step = match step {
+        Some(s) => s,
+        None => kwargs.get::<Option<i64>>("step")?.unwrap_or(1),
+    };
+    let seed: Option<Value> = kwargs.get("seed")?;
+    kwargs.assert_all_used()?;
+    let mut rng = match seed {
+        Some(seed) => {
+            let digest = hash_hex("sha1", pyfmt::to_str(&seed).as_bytes())?;
+            fastrand::Rng::with_seed(u64::from_str_radix(&digest[..16], 16).unwrap_or(0))
+        }
+        None => fastrand::Rng::new(),
+    };
+    if value.is_integer() {
+        let end = i64::try_from(value.clone())?;
+        if step <= 0 || end <= start {
+            return Err(err("random: empty range"));
+        }
+        let count = (end - start + step - 1) / step;
+        return Ok(Value::from(start + step * rng.i64(0..count)));
+    }
+    let items: Vec<Value> = value.try_iter()?.collect();
+    if items.is_empty() {
+        return Err(err("random: cannot choose from an empty sequence"));
+    }
+    Ok(items[rng.usize(..items.len())].clone())
 }
 
 /// A filter error with a message.

@@ -42,11 +42,11 @@ struct Node {
     path: Vec<Seg>,
 }
 
-/// Builds the lazy render context over a copy of `vars`.
-pub(crate) fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+/// Builds the lazy render context over `vars`.
+pub(crate) fn context(vars: serde_json::Map<String, serde_json::Value>) -> Value {
     Value::from_object(Node {
         shared: Arc::new(Shared {
-            vars: serde_json::Value::Object(vars.clone()),
+            vars: serde_json::Value::Object(vars),
             cache: Mutex::new(HashMap::new()),
         }),
         root: None,

@@ -141,6 +141,7 @@ impl Templar {
         if !has_template_syntax(s) {
             return Ok(serde_json::Value::String(s.to_string()));
         }
+        let s = &*escape_backslashes(s);
         if let Some(expr) = single_expression(s) {
             return self.eval(expr, vars);
         }
@@ -248,12 +249,73 @@ impl Templar {
 /// variable whose value is itself a template (`app_dir: "{{ base }}/app"`) is rendered on first
 /// use with the same context, as Ansible does.
 pub fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+    lazy::context(vars.clone())
+}
+
+/// Like [`context`], taking the variables by value: saves copying them when the caller built the
+/// map for this render anyway (the usual case: merged per host and task).
+pub fn context_owned(vars: serde_json::Map<String, serde_json::Value>) -> Value {
     lazy::context(vars)
 }
 
 /// Does `s` contain Jinja syntax at all? Plain strings skip compilation entirely.
 pub fn has_template_syntax(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// Ansible's `escape_backslashes`: inside `{{ }}` of task and variable strings, backslashes in
+/// string literals are taken as they are (YAML already processed escapes), so
+/// `regex_replace('(\d+)', '\1')` reaches the filter with its backslashes. Rewrites such
+/// literals so minijinja reads them back verbatim.
+fn escape_backslashes(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let (mut in_var, mut quote, mut i) = (false, None::<char>, 0);
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match quote {
+            Some(q) => {
+                if c == '\\' {
+                    out.push_str("\\\\");
+                    match next {
+                        Some(n) if n == q => out.push_str(&format!("\\{n}")),
+                        Some('\\') => out.push_str("\\\\"),
+                        Some(n) => out.push(n),
+                        None => {}
+                    }
+                    i += 2;
+                    continue;
+                }
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if in_var => {
+                if c == '}' && next == Some('}') {
+                    in_var = false;
+                } else if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+            None => {
+                if c == '{' && next == Some('{') {
+                    in_var = true;
+                    out.push_str("{{");
+                    i += 2;
+                    continue;
+                }
+                out.push(c);
+            }
+        }
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// If `s` is exactly one `{{ expr }}` block (nothing around it), returns `expr`.

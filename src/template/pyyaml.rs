@@ -28,12 +28,10 @@ pub(crate) fn dump(
     let node = Node::from_value(v)?;
     match &node {
         Node::Scalar(s) => {
+            // PyYAML would add a "..." document end after a plain scalar; Ansible's output has none.
             let style = s.style(false, false);
             w.write_scalar(s, style, 0, false);
             w.out.push('\n');
-            if style == Style::Plain {
-                w.out.push_str("...\n");
-            }
         }
         _ => {
             w.write_node(&node, 0, Context::Root);
@@ -607,13 +605,13 @@ mod unit {
 
     #[test]
     fn scalars_are_quoted_like_pyyaml() {
-        assert_eq!(terse(serde_json::json!("abc")), "abc\n...\n");
+        assert_eq!(terse(serde_json::json!("abc")), "abc\n");
         assert_eq!(terse(serde_json::json!("yes")), "'yes'\n");
         assert_eq!(terse(serde_json::json!("123")), "'123'\n");
         assert_eq!(terse(serde_json::json!("")), "''\n");
         assert_eq!(terse(serde_json::json!("a: b")), "'a: b'\n");
         assert_eq!(terse(serde_json::json!("tab\there")), "\"tab\\there\"\n");
-        assert_eq!(terse(serde_json::json!(null)), "null\n...\n");
+        assert_eq!(terse(serde_json::json!(null)), "null\n");
         assert_eq!(
             terse(serde_json::json!(["- x", "#c", "ok"])),
             "['- x', '#c', ok]\n"

@@ -90,6 +90,14 @@ pub(crate) fn base_dirs(vars: &Value) -> Vec<PathBuf> {
 /// Finds `name` for a lookup: absolute paths as they are; else `<dir>/<subdir>/name` then
 /// `<dir>/name` for every base dir, then relative to the current directory.
 pub(crate) fn find_file(name: &str, subdir: &str, vars: &Value) -> Option<PathBuf> {
+    let expanded;
+    let name = match (name.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => {
+            expanded = format!("{}/{rest}", home.trim_end_matches('/'));
+            expanded.as_str()
+        }
+        _ => name,
+    };
     let path = Path::new(name);
     if path.is_absolute() {
         return path.exists().then(|| path.to_path_buf());

@@ -157,7 +157,7 @@ fn serialization_filters_match_ansible() {
         json!({"a": [1, true]})
     );
     assert_eq!(
-        render("{{ 'a: 1\\nb: [x]' | from_yaml }}"),
+        render("{{ 'a: 1\nb: [x]' | from_yaml }}"),
         json!({"a": 1, "b": ["x"]})
     );
 }
@@ -205,13 +205,11 @@ fn password_hash_matches_ansible() {
 #[test]
 fn regex_filters() {
     assert_eq!(
-        render("{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\\\1') }}"),
+        render(r"{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\1') }}"),
         json!("able")
     );
     assert_eq!(
-        render(
-            "{{ 'foo=bar' | regex_replace('(?P<k>\\\\w+)=(?P<v>\\\\w+)', '\\\\g<v>=\\\\g<k>') }}"
-        ),
+        render(r"{{ 'foo=bar' | regex_replace('(?P<k>\w+)=(?P<v>\w+)', '\g<v>=\g<k>') }}"),
         json!("bar=foo")
     );
     assert_eq!(
@@ -220,14 +218,14 @@ fn regex_filters() {
     );
     assert_eq!(render("{{ 'abc' | regex_search('z') }}"), json!(null));
     assert_eq!(
-        render("{{ 'k=v' | regex_search('(\\\\w)=(\\\\w)', '\\\\2', '\\\\1') }}"),
+        render(r"{{ 'k=v' | regex_search('(\w)=(\w)', '\2', '\1') }}"),
         json!(["v", "k"])
     );
     assert_eq!(
         render("{{ 'a1b22c333' | regex_findall('[0-9]+') }}"),
         json!(["1", "22", "333"])
     );
-    assert_eq!(render("{{ 'a.b*c' | regex_escape }}"), json!("a\\.b\\*c"));
+    assert_eq!(render("{{ 'a.b*c' | regex_escape }}"), json!(r"a\.b\*c"));
 }
 
 #[test]
@@ -526,4 +524,69 @@ fn attributes_of_undefined_variables_can_be_tested() {
     assert_eq!(render("{{ x.y is defined }}"), json!(false));
     assert_eq!(render("{{ x.y | default('dd') }}"), json!("dd"));
     assert!(!Templar::new().eval_bool("x.y is defined", &base()).unwrap());
+}
+
+#[test]
+fn backslashes_in_string_literals_are_literal_like_ansible() {
+    // Recorded from Ansible 2.19 (escape_backslashes): the YAML text `{{ 'it\'s' }}` gives `it\'s`.
+    assert_eq!(render(r"{{ 'it\'s' }}"), json!(r"it\'s"));
+    assert_eq!(
+        render(r"{{ 'a1b22' | regex_replace('\d+', '#') }}"),
+        json!("a#b#")
+    );
+    assert_eq!(
+        render(r"x {{ 'ab' | regex_replace('(a)(b)', '\2\1') }}"),
+        json!("x ba")
+    );
+    // Conditionals are not escaped (Ansible evaluates them with escape_backslashes=False).
+    assert!(Templar::new()
+        .eval_bool(r"'a\tb' | length == 3", &base())
+        .unwrap());
+}
+
+#[test]
+fn int_and_urlencode_follow_jinja() {
+    assert_eq!(render("{{ 'abc' | int }}"), json!(0));
+    assert_eq!(render("{{ '3.7' | int }}"), json!(3));
+    assert_eq!(render("{{ 'ff' | int(base=16) }}"), json!(255));
+    assert_eq!(render("{{ 'x' | int(7) }}"), json!(7));
+    assert_eq!(
+        render("{{ {'a': 'b c', 'd': 1} | urlencode }}"),
+        json!("a=b+c&d=1")
+    );
+    assert_eq!(render("{{ '/p q' | urlencode }}"), json!("/p%20q"));
+    assert_eq!(
+        render("{{ [1, 2, 3] | random(seed='x') in [1, 2, 3] }}"),
+        json!(true)
+    );
+}
+
+#[test]
+fn lazy_variables_behave_like_plain_values() {
+    let v = base();
+    assert_eq!(
+        render("{{ d == {'a': 1, 'b': [1, 2], 'c': {'x': 'y'}} }}"),
+        json!(true)
+    );
+    assert_eq!(render("{{ d.b + [3] }}"), json!([1, 2, 3]));
+    assert_eq!(render("{{ d.b[-1] }}/{{ d['b'][0] }}"), json!("2/1"));
+    assert_eq!(render("{{ 2 in d.b }}"), json!(true));
+    assert_eq!(
+        render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}"),
+        json!("a=1;b=[1, 2];c={'x': 'y'};")
+    );
+    assert_eq!(
+        render("{{ d.b | map('string') | list }}"),
+        json!(["1", "2"])
+    );
+    assert_eq!(
+        render("{{ users | map(attribute='uid') | sort | reverse | list }}"),
+        json!([2, 1])
+    );
+    assert_eq!(render("{{ l | select('string') | list }}"), json!(["a"]));
+    assert!(Templar::new()
+        .eval_bool("d.c.x == 'y' and d.b | length == 2", &v)
+        .unwrap());
+    let owned = context_owned(serde_json::Map::from_iter([("k".to_string(), json!([1]))]));
+    assert_eq!(Templar::new().eval("k", &owned).unwrap(), json!([1]));
 }
