@@ -117,6 +117,7 @@ impl Templar {
     fn run<T>(
         &self,
         source: &str,
+        vars: &Value,
         f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
     ) -> Result<T, TemplateError> {
         match f(&self.env) {
@@ -126,10 +127,39 @@ impl Templar {
                         || source.contains("default")
                         || source.contains("d(")) =>
             {
-                f(&self.chain_env).map_err(|_| e)
+                f(&self.chain_env).map_err(|_| self.explain_missing_attr(e, vars))
             }
-            result => result,
+            Err(e) => Err(self.explain_missing_attr(e, vars)),
+            ok => ok,
         }
+    }
+
+    /// For `d.key` / `d['key']` undefined because the dict `d` has no such key, says so in
+    /// Ansible's words: "object of type 'dict' has no attribute 'key'".
+    fn explain_missing_attr(&self, mut e: TemplateError, vars: &Value) -> TemplateError {
+        let Some(expr) = e.undefined.as_deref() else {
+            return e;
+        };
+        let (prefix, attr) = if let Some(head) = expr.strip_suffix(']') {
+            match head.rfind('[') {
+                Some(i) => (&head[..i], head[i + 1..].trim_matches(['\'', '"'])),
+                None => return e,
+            }
+        } else {
+            match expr.rsplit_once('.') {
+                Some((p, a)) => (p, a),
+                None => return e,
+            }
+        };
+        if prefix.is_empty() {
+            return e;
+        }
+        if let Ok(parent) = self.eval_value(prefix, vars) {
+            if parent.kind() == minijinja::value::ValueKind::Map {
+                e.msg = format!("object of type 'dict' has no attribute '{attr}'");
+            }
+        }
+        e
     }
 
     /// Renders a string with `vars`.
@@ -203,8 +233,9 @@ impl Templar {
             file: Some(path.to_path_buf()),
             line: None,
         })?;
+        let vars = &template_vars(path, vars);
         let _guard = search::RenderScope::enter(vars, Some(path));
-        let rendered = self.run(&source, |env| {
+        let rendered = self.run(&source, vars, |env| {
             env.get_template(&name)
                 .and_then(|t| t.render(vars))
                 .map_err(TemplateError::from)
@@ -218,7 +249,7 @@ impl Templar {
         let expr = single_expression(expr.trim()).unwrap_or(expr).trim();
         let name = format!("{EXPR}{expr}");
         let _guard = search::RenderScope::enter(vars, None);
-        self.run(expr, |env| {
+        self.run(expr, vars, |env| {
             let template = env.get_template(&name).map_err(TemplateError::from)?;
             let captured = template
                 .render_captured(vars)
@@ -234,7 +265,7 @@ impl Templar {
     /// Renders a template known by `name` to text, keeping `source`'s trailing newlines.
     fn render_text(&self, name: &str, source: &str, vars: &Value) -> Result<String, TemplateError> {
         let _guard = search::RenderScope::enter(vars, None);
-        let rendered = self.run(source, |env| {
+        let rendered = self.run(source, vars, |env| {
             env.get_template(name)
                 .and_then(|t| t.render(vars))
                 .map_err(TemplateError::from)
@@ -256,6 +287,48 @@ pub fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
 /// map for this render anyway (the usual case: merged per host and task).
 pub fn context_owned(vars: serde_json::Map<String, serde_json::Value>) -> Value {
     lazy::context(vars)
+}
+
+/// The variables of a template file render: Ansible adds `template_path`, `template_fullpath`,
+/// `template_host` and `template_uid`, and `ansible_managed` unless the user set it.
+fn template_vars(path: &Path, vars: &Value) -> Value {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let added = Value::from_pairs([
+        (
+            "template_path",
+            Value::from(path.to_string_lossy().into_owned()),
+        ),
+        (
+            "template_fullpath",
+            Value::from(full.to_string_lossy().into_owned()),
+        ),
+        ("template_host", Value::from(host)),
+        ("template_uid", Value::from(file_owner(path))),
+    ]);
+    let defaults = Value::from_pairs([("ansible_managed", Value::from("Ansible managed"))]);
+    minijinja::value::merge_maps([defaults, vars.clone(), added])
+}
+
+/// The user name owning a file (its uid when /etc/passwd has no entry).
+fn file_owner(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return String::new();
+    };
+    let uid = meta.uid().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or(uid)
 }
 
 /// Does `s` contain Jinja syntax at all? Plain strings skip compilation entirely.

@@ -590,3 +590,37 @@ fn lazy_variables_behave_like_plain_values() {
     let owned = context_owned(serde_json::Map::from_iter([("k".to_string(), json!([1]))]));
     assert_eq!(Templar::new().eval("k", &owned).unwrap(), json!([1]));
 }
+
+#[test]
+fn template_files_get_ansible_template_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.j2");
+    std::fs::write(
+        &path,
+        "# {{ ansible_managed }}\n{{ template_fullpath | basename }} {{ name }}\n",
+    )
+    .unwrap();
+    let t = Templar::new();
+    assert_eq!(
+        t.render_file(&path, &base()).unwrap(),
+        "# Ansible managed\nt.j2 web\n"
+    );
+    let v = vars(json!({"ansible_managed": "by orc", "name": "db"}));
+    assert_eq!(t.render_file(&path, &v).unwrap(), "# by orc\nt.j2 db\n");
+}
+
+#[test]
+fn missing_dict_keys_are_explained_like_ansible() {
+    // Recorded from Ansible 2.19: "object of type 'dict' has no attribute 'nokey'".
+    let t = Templar::new();
+    for src in ["{{ d.nokey }}", "{{ d['nokey'] }}", "x {{ d.nokey }}"] {
+        let e = t.render_str(src, &base()).unwrap_err();
+        assert_eq!(
+            e.msg, "object of type 'dict' has no attribute 'nokey'",
+            "{src}"
+        );
+        assert!(e.undefined.is_some());
+    }
+    let e = t.eval_bool("d.c.nope == 1", &base()).unwrap_err();
+    assert_eq!(e.msg, "object of type 'dict' has no attribute 'nope'");
+}
