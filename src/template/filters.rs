@@ -58,6 +58,23 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("int", to_int);
     env.add_filter("urlencode", urlencode);
     env.add_filter("random", random);
+    env.add_filter("wordcount", |s: String| {
+        s.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .count()
+    });
+    env.add_filter("center", |s: String, width: Option<usize>| {
+        let width = width.unwrap_or(80);
+        let len = s.chars().count();
+        if len >= width {
+            return s;
+        }
+        // Python's str.center puts the extra space on the right for odd padding of even
+        // widths, on the left otherwise.
+        let pad = width - len;
+        let left = pad / 2 + (pad & width & 1);
+        format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left))
+    });
 }
 
 /// Jinja's `int(default=0, base=10)`: strings that are not integers are tried as floats, and

@@ -624,3 +624,20 @@ fn missing_dict_keys_are_explained_like_ansible() {
     let e = t.eval_bool("d.c.nope == 1", &base()).unwrap_err();
     assert_eq!(e.msg, "object of type 'dict' has no attribute 'nope'");
 }
+
+#[test]
+fn jinja_extras_match_ansible() {
+    // Recorded from Ansible 2.19.
+    assert_eq!(render("{{ 'a b c' | wordcount }}"), json!(3));
+    assert_eq!(render("{{ 'x' | center(5) }}"), json!("  x  "));
+    assert_eq!(render("{{ 'ab' | center(3) }}"), json!(" ab"));
+    assert_eq!(render("{{ {} is sequence }}"), json!(true));
+    assert_eq!(
+        render("{{ 'a' ~ 1 ~ true ~ none ~ [1] }}"),
+        json!("a1TrueNone[1]")
+    );
+    assert_eq!(
+        render("{{ '1.2.3' is version_compare('1.10', '<') }}"),
+        json!(true)
+    );
+}

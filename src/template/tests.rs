@@ -43,6 +43,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("truthy", |v: &Value, k: Kwargs| truthy(v, k));
     env.add_test("falsy", |v: &Value, k: Kwargs| truthy(v, k).map(|t| !t));
     env.add_test("contains", contains);
+    // Jinja: anything with a length and item access (lists, dicts, strings).
+    env.add_test("sequence", |v: &Value| {
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Bytes
+        )
+    });
     env.add_test("subset", |a: &Value, b: &Value| subset(a, b));
     env.add_test("issubset", |a: &Value, b: &Value| subset(a, b));
     env.add_test("superset", |a: &Value, b: &Value| subset(b, a));
