@@ -35,7 +35,7 @@ struct Shared {
 
 /// A map or list inside the variables (the root is the empty path).
 #[derive(Debug)]
-struct Node {
+pub(crate) struct Node {
     shared: Arc<Shared>,
     /// The root context, to render templated strings with; `None` for the root itself.
     root: Option<Value>,

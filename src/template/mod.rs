@@ -68,11 +68,14 @@ fn build_env(undefined: UndefinedBehavior) -> Environment<'static> {
     {
         env.set_syntax(syntax);
     }
-    env.set_formatter(|out, _state, value| {
-        if value.is_undefined() {
+    // Undefined values reaching the formatter print as nothing: in the strict environment only
+    // the silent undefined of `x if cond` (without else) gets here; in the chaining one (a
+    // retry) the undefined values the strict run stopped at.
+    env.set_formatter(move |out, _state, value| {
+        if contains_undefined(value, 0) {
             return Err(minijinja::Error::new(
                 minijinja::ErrorKind::UndefinedError,
-                "undefined value printed",
+                UNDEFINED_IN_COLLECTION,
             ));
         }
         out.write_str(&pyfmt::to_display(value))
@@ -258,6 +261,10 @@ impl Templar {
             if value.is_undefined() {
                 return Err(undefined_error(expr));
             }
+            if contains_undefined(&value, 0) {
+                let name = undefined_variable(&template, vars).unwrap_or_else(|| expr.to_string());
+                return Err(undefined_error(&name));
+            }
             Ok(value)
         })
     }
@@ -266,9 +273,16 @@ impl Templar {
     fn render_text(&self, name: &str, source: &str, vars: &Value) -> Result<String, TemplateError> {
         let _guard = search::RenderScope::enter(vars, None);
         let rendered = self.run(source, vars, |env| {
-            env.get_template(name)
-                .and_then(|t| t.render(vars))
-                .map_err(TemplateError::from)
+            let template = env.get_template(name).map_err(TemplateError::from)?;
+            template.render(vars).map_err(|e| {
+                let mut e = TemplateError::from(e);
+                if e.msg.contains(UNDEFINED_IN_COLLECTION) {
+                    let name = undefined_variable(&template, vars).unwrap_or_default();
+                    e.msg = format!("'{name}' is undefined");
+                    e.undefined = Some(name);
+                }
+                e
+            })
         })?;
         Ok(keep_trailing_newlines(source, rendered))
     }
@@ -423,6 +437,58 @@ fn single_expression(s: &str) -> Option<&str> {
         return None;
     }
     Some(inner)
+}
+
+/// The detail of the error the formatter raises for a list or dict holding an undefined value.
+const UNDEFINED_IN_COLLECTION: &str = "undefined value inside a list or dict";
+
+/// Does a list or dict built by the template hold an undefined value (`[1, nope]`)? Ansible
+/// reports those; minijinja would turn them into null. Variables (lazy context nodes) are not
+/// searched: they hold no undefined values.
+pub(crate) fn contains_undefined(v: &Value, depth: usize) -> bool {
+    if depth > 32 || v.downcast_object_ref::<lazy::Node>().is_some() {
+        return false;
+    }
+    let bad = |item: &Value| item.is_undefined() || contains_undefined(item, depth + 1);
+    match v.kind() {
+        minijinja::value::ValueKind::Seq => v
+            .try_iter()
+            .map(|mut items| items.any(|i| bad(&i)))
+            .unwrap_or(false),
+        minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map(|mut keys| keys.any(|k| v.get_item(&k).is_ok_and(|i| bad(&i))))
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// The first variable a template uses that is neither set in `vars` nor a global: the name to
+/// report when an undefined value was found without minijinja naming it.
+fn undefined_variable(template: &minijinja::Template<'_, '_>, vars: &Value) -> Option<String> {
+    let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+    names.sort();
+    names.into_iter().find(|n| {
+        n != RESULT_VAR
+            && vars.get_attr(n).map_or(true, |v| v.is_undefined())
+            && !matches!(
+                n.as_str(),
+                "lookup"
+                    | "query"
+                    | "q"
+                    | "omit"
+                    | "range"
+                    | "dict"
+                    | "namespace"
+                    | "debug"
+                    | "true"
+                    | "false"
+                    | "none"
+                    | "True"
+                    | "False"
+                    | "None"
+            )
+    })
 }
 
 /// The error for an expression whose whole value is undefined: names the expression.

@@ -641,3 +641,23 @@ fn jinja_extras_match_ansible() {
         json!(true)
     );
 }
+
+#[test]
+fn undefined_inside_collections_is_an_error() {
+    let t = Templar::new();
+    let e = t.render_str("{{ [1, nope] }}", &base()).unwrap_err();
+    assert_eq!(e.undefined.as_deref(), Some("nope"), "{e:?}");
+    let e = t.render_str("{{ {'k': nope} }}", &base()).unwrap_err();
+    assert_eq!(e.undefined.as_deref(), Some("nope"), "{e:?}");
+    let e = t.render_str("x {{ [nope] }}", &base()).unwrap_err();
+    assert!(e.undefined.is_some(), "{e:?}");
+}
+
+#[test]
+fn if_without_else_prints_nothing() {
+    assert_eq!(render("x{{ 1 if false }}y"), json!("xy"));
+    assert_eq!(
+        render("{{ x.y | default('') }}{{ 'A' if false }}"),
+        json!("")
+    );
+}
