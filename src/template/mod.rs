@@ -10,6 +10,7 @@ mod error;
 mod filters;
 mod lazy;
 mod lookups;
+mod native;
 mod password;
 mod pyfmt;
 mod pyyaml;
@@ -78,6 +79,7 @@ fn build_env(undefined: UndefinedBehavior) -> Environment<'static> {
                 UNDEFINED_IN_COLLECTION,
             ));
         }
+        native::record(value);
         out.write_str(&pyfmt::to_display(value))
             .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
     });
@@ -178,8 +180,32 @@ impl Templar {
         if let Some(expr) = single_expression(s) {
             return self.eval(expr, vars);
         }
-        let text = self.render_text(&format!("{INLINE}{s}"), s, vars)?;
-        Ok(serde_json::Value::String(text))
+        let name = format!("{INLINE}{s}");
+        let _guard = search::RenderScope::enter(vars, None);
+        let (text, (count, first)) = self.run(s, vars, |env| {
+            let template = env.get_template(&name).map_err(TemplateError::from)?;
+            let capture = native::Capture::start();
+            let text = template
+                .render(vars)
+                .map_err(|e| undefined_in_collection(e, &template, vars))?;
+            Ok((text, capture.printed()))
+        })?;
+        // Ansible's native rendering: nothing printed at all gives None; exactly one value and
+        // no text around it gives that value; anything else is text. Strings get back the
+        // trailing newlines Jinja dropped.
+        if count == 0 && text.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        if let Some(value) = first.filter(|v| count == 1 && pyfmt::to_display(v) == text) {
+            if let Some(s2) = value.as_str() {
+                return Ok(serde_json::Value::String(keep_trailing_newlines(
+                    s,
+                    s2.into(),
+                )));
+            }
+            return serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()));
+        }
+        Ok(serde_json::Value::String(keep_trailing_newlines(s, text)))
     }
 
     /// Renders every string inside a JSON value (maps and lists, keys too).
@@ -225,6 +251,22 @@ impl Templar {
         Ok(value.is_true())
     }
 
+    /// Evaluates a condition as ansible-core 2.19 does: the result must be a boolean. Any other
+    /// type (`when: my_list`, `when: some_string`) is an error in Ansible's words, since 2.19
+    /// refuses such "broken conditionals" by default. [`Templar::eval_bool`] is the lenient form
+    /// (Python truthiness, as Ansible before 2.19).
+    pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(value.is_true());
+        }
+        Err(TemplateError::new(format!(
+            "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+            if value.is_true() { "True" } else { "False" },
+            filters::type_debug(&value)
+        )))
+    }
+
     /// Renders a template file (the `template` module, `lookup('template')`). `{% include %}` and
     /// `{% import %}` resolve relative to the file's directory, then in the `templates/` dirs of
     /// `role_path` and `playbook_dir`. Trailing newlines of the file are kept, as Ansible does.
@@ -239,9 +281,10 @@ impl Templar {
         let vars = &template_vars(path, vars);
         let _guard = search::RenderScope::enter(vars, Some(path));
         let rendered = self.run(&source, vars, |env| {
-            env.get_template(&name)
-                .and_then(|t| t.render(vars))
-                .map_err(TemplateError::from)
+            let template = env.get_template(&name).map_err(TemplateError::from)?;
+            template
+                .render(vars)
+                .map_err(|e| undefined_in_collection(e, &template, vars))
         })?;
         Ok(keep_trailing_newlines(&source, rendered))
     }
@@ -268,24 +311,22 @@ impl Templar {
             Ok(value)
         })
     }
+}
 
-    /// Renders a template known by `name` to text, keeping `source`'s trailing newlines.
-    fn render_text(&self, name: &str, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        let _guard = search::RenderScope::enter(vars, None);
-        let rendered = self.run(source, vars, |env| {
-            let template = env.get_template(name).map_err(TemplateError::from)?;
-            template.render(vars).map_err(|e| {
-                let mut e = TemplateError::from(e);
-                if e.msg.contains(UNDEFINED_IN_COLLECTION) {
-                    let name = undefined_variable(&template, vars).unwrap_or_default();
-                    e.msg = format!("'{name}' is undefined");
-                    e.undefined = Some(name);
-                }
-                e
-            })
-        })?;
-        Ok(keep_trailing_newlines(source, rendered))
+/// A render error; an undefined value inside a printed list or dict is named from the
+/// template's variables.
+fn undefined_in_collection(
+    err: minijinja::Error,
+    template: &minijinja::Template<'_, '_>,
+    vars: &Value,
+) -> TemplateError {
+    let mut e = TemplateError::from(err);
+    if e.msg.contains(UNDEFINED_IN_COLLECTION) {
+        let name = undefined_variable(template, vars).unwrap_or_default();
+        e.msg = format!("'{name}' is undefined");
+        e.undefined = Some(name);
     }
+    e
 }
 
 /// Converts variables to the render context (done once per host and task by the engine).

@@ -661,3 +661,35 @@ fn if_without_else_prints_nothing() {
         json!("")
     );
 }
+
+#[test]
+fn one_printed_value_among_statements_stays_native() {
+    // Recorded from Ansible 2.19.
+    let s = "{% set ns = namespace(c=0) %}{% for i in [1,2,3] %}{% set ns.c = ns.c + i %}{% endfor %}{{ ns.c }}";
+    assert_eq!(render(s), json!(6));
+    assert_eq!(
+        render("{{ d }}\n"),
+        json!({"a": 1, "b": [1, 2], "c": {"x": "y"}})
+    );
+    assert_eq!(render("{{ n }}\n"), json!(3));
+    assert_eq!(render("{{ n }}\n\n"), json!("3\n\n"));
+    assert_eq!(render("{% if false %}x{% endif %}"), json!(null));
+    assert_eq!(render("{% if true %}{{ d.b }}{% endif %}"), json!([1, 2]));
+    assert_eq!(render("{{ name }}\n"), json!("web\n"));
+    assert_eq!(render("x{{ n }}"), json!("x3"));
+}
+
+#[test]
+fn conditions_follow_ansible_2_19_boolean_rule() {
+    let t = Templar::new();
+    let v = base();
+    assert!(t.eval_condition("n > 1", &v).unwrap());
+    assert!(!t.eval_condition("d.b is not defined", &v).unwrap());
+    // Recorded from Ansible 2.19 (`when: empty`).
+    let e = t.eval_condition("empty", &v).unwrap_err();
+    assert_eq!(
+        e.msg,
+        "Conditional result (False) was derived from value of type 'list'. Conditionals must have a boolean result."
+    );
+    assert!(t.eval_condition("name", &v).is_err());
+}
