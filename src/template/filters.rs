@@ -270,10 +270,11 @@ fn to_nice_json(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<
 fn to_yaml(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
     let flow: Option<bool> = kwargs.get("default_flow_style")?;
+    let width: Option<usize> = kwargs.get("width")?;
     let _: Option<bool> = kwargs.get("allow_unicode")?;
     let _: Option<bool> = kwargs.get("sort_keys")?;
     kwargs.assert_all_used()?;
-    pyyaml::dump(value, indent.unwrap_or(2), flow)
+    pyyaml::dump(value, indent.unwrap_or(2), flow, width)
 }
 
 fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
@@ -282,10 +283,11 @@ fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<
         None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
     };
     let flow: Option<bool> = kwargs.get("default_flow_style")?;
+    let width: Option<usize> = kwargs.get("width")?;
     let _: Option<bool> = kwargs.get("allow_unicode")?;
     let _: Option<bool> = kwargs.get("sort_keys")?;
     kwargs.assert_all_used()?;
-    pyyaml::dump(value, indent, Some(flow.unwrap_or(false)))
+    pyyaml::dump(value, indent, Some(flow.unwrap_or(false)), width)
 }
 
 fn from_json(s: String) -> Result<Value, Error> {
@@ -301,8 +303,10 @@ fn from_yaml(v: Value) -> Result<Value, Error> {
     if s.trim().is_empty() {
         return Ok(Value::from(()));
     }
-    let parsed: serde_json::Value =
-        serde_yaml::from_str(s).map_err(|e| err(format!("from_yaml: invalid YAML: {e}")))?;
+    // The project's YAML 1.1 loader, as PyYAML reads it (`yes` is true, `0644` octal...).
+    let parsed = crate::yaml::parse_str("from_yaml", s)
+        .map_err(|e| err(format!("from_yaml: invalid YAML: {e}")))?
+        .to_value();
     Ok(Value::from(minijinja::value::Serde(&parsed)))
 }
 

@@ -13,17 +13,21 @@ use super::pyfmt;
 /// PyYAML's preferred line width.
 const BEST_WIDTH: usize = 80;
 
-/// `yaml.dump(v, indent=indent, default_flow_style=flow, allow_unicode=True)`.
+/// `yaml.dump(v, indent=indent, default_flow_style=flow, width=width, allow_unicode=True)`.
 pub(crate) fn dump(
     v: &Value,
     indent: usize,
     flow: Option<bool>,
+    width: Option<usize>,
 ) -> Result<String, minijinja::Error> {
+    let indent = indent.clamp(2, 9);
     let mut w = Writer {
         out: String::new(),
         column: 0,
-        indent: indent.clamp(2, 9),
+        indent,
         flow,
+        // PyYAML ignores widths not larger than twice the indent.
+        width: width.filter(|w| *w > indent * 2).unwrap_or(BEST_WIDTH),
     };
     let node = Node::from_value(v)?;
     match &node {
@@ -350,6 +354,7 @@ struct Writer {
     column: usize,
     indent: usize,
     flow: Option<bool>,
+    width: usize,
 }
 
 impl Writer {
@@ -443,7 +448,7 @@ impl Writer {
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         self.push(",");
-                        if self.column > BEST_WIDTH {
+                        if self.column > self.width {
                             self.newline(indent);
                         } else {
                             self.push(" ");
@@ -458,7 +463,7 @@ impl Writer {
                 for (i, (key, value)) in entries.iter().enumerate() {
                     if i > 0 {
                         self.push(",");
-                        if self.column > BEST_WIDTH {
+                        if self.column > self.width {
                             self.newline(indent);
                         } else {
                             self.push(" ");
@@ -500,7 +505,7 @@ impl Writer {
                     i += 1;
                 }
                 if i - start == 1
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && split
                     && start != 0
                     && i != chars.len()
@@ -577,11 +582,17 @@ mod unit {
     use super::*;
 
     fn nice(v: serde_json::Value) -> String {
-        dump(&Value::from(minijinja::value::Serde(v)), 4, Some(false)).unwrap()
+        dump(
+            &Value::from(minijinja::value::Serde(v)),
+            4,
+            Some(false),
+            None,
+        )
+        .unwrap()
     }
 
     fn terse(v: serde_json::Value) -> String {
-        dump(&Value::from(minijinja::value::Serde(v)), 2, None).unwrap()
+        dump(&Value::from(minijinja::value::Serde(v)), 2, None, None).unwrap()
     }
 
     // Expected values recorded from ansible-core 2.19 (`to_nice_yaml` / `to_yaml`).

@@ -693,3 +693,26 @@ fn conditions_follow_ansible_2_19_boolean_rule() {
     );
     assert!(t.eval_condition("name", &v).is_err());
 }
+
+#[test]
+fn to_nice_yaml_width_matches_ansible() {
+    // Recorded from Ansible 2.19.
+    let long = "'a very long string with lots of words that should be wrapped by pyyaml because it is longer than'";
+    assert_eq!(
+        render(&format!("{{{{ {{'key': {long}}} | to_nice_yaml(width=40) }}}}")),
+        json!("key: a very long string with lots of words\n    that should be wrapped by pyyaml because\n    it is longer than\n")
+    );
+    assert_eq!(
+        render(&format!("{{{{ {{'key': {long}}} | to_nice_yaml(width=1000) }}}}")),
+        json!("key: a very long string with lots of words that should be wrapped by pyyaml because it is longer than\n")
+    );
+}
+
+#[test]
+fn from_yaml_reads_yaml_1_1_like_ansible() {
+    // Recorded from Ansible 2.19: `'a: yes\nb: 0644\nc: ~\nd: 1.5' | from_yaml`.
+    assert_eq!(
+        render("{{ 'a: yes\nb: 0644\nc: ~\nd: 1.5' | from_yaml }}"),
+        json!({"a": true, "b": 420, "c": null, "d": 1.5})
+    );
+}
