@@ -13,57 +13,57 @@ use super::{pyyaml, regexes, version};
 
 /// Registers every Ansible filter on `env`.
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_nice_yaml);
-    env.add_filter("from_json", from_json);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("from_yaml_all", from_yaml_all);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("regex_replace", regexes::regex_replace);
-    env.add_filter("regex_search", regexes::regex_search);
-    env.add_filter("regex_findall", regexes::regex_findall);
-    env.add_filter("regex_escape", regexes::regex_escape);
-    env.add_filter("combine", combine);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("splitext", splitext);
-    env.add_filter("expanduser", expanduser);
-    env.add_filter("realpath", realpath);
-    env.add_filter("path_join", path_join);
-    env.add_filter("hash", hash);
-    env.add_filter("md5", |s: String| hash_hex("md5", s.as_bytes()));
-    env.add_filter("sha1", |s: String| hash_hex("sha1", s.as_bytes()));
-    env.add_filter("checksum", |s: String| hash_hex("sha1", s.as_bytes()));
-    env.add_filter("password_hash", super::password::password_hash);
-    env.add_filter("quote", |v: Value| shell_quote(&pyfmt::to_str(&v)));
-    env.add_filter("ternary", ternary);
-    env.add_filter("bool", to_bool);
-    env.add_filter("string", |v: Value| pyfmt::to_str(&v));
-    env.add_filter("join", join);
-    env.add_filter("union", union);
-    env.add_filter("intersect", intersect);
-    env.add_filter("difference", difference);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("flatten", flatten);
-    env.add_filter("product", product);
-    env.add_filter("type_debug", type_debug);
-    env.add_filter("version_compare", version_compare);
-    env.add_filter("extract", extract);
-    env.add_filter("int", to_int);
-    env.add_filter("urlencode", urlencode);
-    env.add_filter("random", random);
-    env.add_filter("wordcount", |s: String| {
+    filter!(env, "mandatory", mandatory);
+    filter!(env, "to_json", to_json);
+    filter!(env, "to_nice_json", to_nice_json);
+    filter!(env, "to_yaml", to_yaml);
+    filter!(env, "to_nice_yaml", to_nice_yaml);
+    filter!(env, "from_json", from_json);
+    filter!(env, "from_yaml", from_yaml);
+    filter!(env, "from_yaml_all", from_yaml_all);
+    filter!(env, "b64encode", b64encode);
+    filter!(env, "b64decode", b64decode);
+    filter!(env, "regex_replace", regexes::regex_replace);
+    filter!(env, "regex_search", regexes::regex_search);
+    filter!(env, "regex_findall", regexes::regex_findall);
+    filter!(env, "regex_escape", regexes::regex_escape);
+    filter!(env, "combine", combine);
+    filter!(env, "dict2items", dict2items);
+    filter!(env, "items2dict", items2dict);
+    filter!(env, "basename", basename);
+    filter!(env, "dirname", dirname);
+    filter!(env, "splitext", splitext);
+    filter!(env, "expanduser", expanduser);
+    filter!(env, "realpath", realpath);
+    filter!(env, "path_join", path_join);
+    filter!(env, "hash", hash);
+    filter!(env, "md5", |s: String| hash_hex("md5", s.as_bytes()));
+    filter!(env, "sha1", |s: String| hash_hex("sha1", s.as_bytes()));
+    filter!(env, "checksum", |s: String| hash_hex("sha1", s.as_bytes()));
+    filter!(env, "password_hash", super::password::password_hash);
+    filter!(env, "quote", |v: Value| shell_quote(&pyfmt::to_str(&v)));
+    filter!(env, "ternary", ternary);
+    filter!(env, "bool", to_bool);
+    filter!(env, "string", |v: Value| pyfmt::to_str(&v));
+    filter!(env, "join", join);
+    filter!(env, "union", union);
+    filter!(env, "intersect", intersect);
+    filter!(env, "difference", difference);
+    filter!(env, "symmetric_difference", symmetric_difference);
+    filter!(env, "flatten", flatten);
+    filter!(env, "product", product);
+    filter!(env, "type_debug", type_debug);
+    filter!(env, "version_compare", version_compare);
+    filter!(env, "extract", extract);
+    filter!(env, "int", to_int);
+    filter!(env, "urlencode", urlencode);
+    filter!(env, "random", random);
+    filter!(env, "wordcount", |s: String| {
         s.split(|c: char| !c.is_alphanumeric() && c != '_')
             .filter(|w| !w.is_empty())
             .count()
     });
-    env.add_filter("center", |s: String, width: Option<usize>| {
+    filter!(env, "center", |s: String, width: Option<usize>| {
         let width = width.unwrap_or(80);
         let len = s.chars().count();
         if len >= width {

@@ -170,6 +170,16 @@ fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: &Kwargs) -> Result<
                 }
             }
         }
+        "password" => {
+            let mut out = Vec::new();
+            for t in term_strings(&terms)? {
+                out.push(super::password_lookup::password(&t, kwargs, &vars)?);
+            }
+            for key in ["length", "chars"] {
+                let _: Option<Value> = kwargs.get(key)?;
+            }
+            out
+        }
         "items" | "list" | "flattened" => {
             let mut out = Vec::new();
             for t in terms {
@@ -182,7 +192,7 @@ fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: &Kwargs) -> Result<
         }
         other => {
             return Err(err(format!(
-                "lookup plugin '{other}' is not supported by orc (supported: env, file, template, vars, pipe, lines, first_found, items, list)"
+                "lookup plugin '{other}' is not supported by orc (supported: env, file, template, vars, pipe, lines, first_found, password, items, list)"
             )))
         }
     };

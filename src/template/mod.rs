@@ -6,12 +6,31 @@
 //! the minijinja environment by their source text, so the same `when:` evaluated on a hundred hosts
 //! is compiled once.
 
+/// Registers a filter under its short name and its `ansible.builtin.` name.
+macro_rules! filter {
+    ($env:expr, $name:literal, $f:expr) => {{
+        let f = $f;
+        $env.add_filter($name, f);
+        $env.add_filter(concat!("ansible.builtin.", $name), f);
+    }};
+}
+
+/// Registers a test under its short name and its `ansible.builtin.` name.
+macro_rules! test {
+    ($env:expr, $name:literal, $f:expr) => {{
+        let f = $f;
+        $env.add_test($name, f);
+        $env.add_test(concat!("ansible.builtin.", $name), f);
+    }};
+}
+
 mod error;
 mod filters;
 mod lazy;
 mod lookups;
 mod native;
 mod password;
+mod password_lookup;
 mod pyfmt;
 mod pyyaml;
 mod regexes;

@@ -716,3 +716,44 @@ fn from_yaml_reads_yaml_1_1_like_ansible() {
         json!({"a": true, "b": 420, "c": null, "d": 1.5})
     );
 }
+
+#[test]
+fn fully_qualified_names_work() {
+    assert_eq!(
+        render("{{ d | ansible.builtin.to_json }}"),
+        json!("{\"a\": 1, \"b\": [1, 2], \"c\": {\"x\": \"y\"}}")
+    );
+    assert_eq!(
+        render("{{ result is ansible.builtin.changed }}"),
+        json!(true)
+    );
+}
+
+#[test]
+fn password_lookup_creates_then_reuses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = vars(json!({"playbook_dir": dir.path()}));
+    let t = Templar::new();
+    let first = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &v,
+        )
+        .unwrap();
+    let first = first.as_str().unwrap().to_string();
+    assert_eq!(first.len(), 12);
+    assert!(first.chars().all(|c| c.is_ascii_digit()));
+    let stored = std::fs::read_to_string(dir.path().join("creds/db")).unwrap();
+    assert_eq!(stored, format!("{first}\n"));
+    let again = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &v,
+        )
+        .unwrap();
+    assert_eq!(again, json!(first));
+    let fresh = t
+        .render_str("{{ lookup('password', '/dev/null') }}", &v)
+        .unwrap();
+    assert_eq!(fresh.as_str().unwrap().len(), 20);
+}

@@ -12,56 +12,65 @@ use super::{regexes, version};
 /// Registers every Ansible test on `env` (minijinja's builtins cover `defined`, `none`, `string`,
 /// `number`, `mapping`, `iterable`, `sequence`, `boolean`, `integer`, `float`, `in`...).
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_test("changed", changed);
-    env.add_test("change", changed);
-    env.add_test("failed", |r: &Value| result_flag(r, "failed"));
-    env.add_test("failure", |r: &Value| result_flag(r, "failed"));
-    env.add_test("succeeded", |r: &Value| {
+    test!(env, "changed", changed);
+    test!(env, "change", changed);
+    test!(env, "failed", |r: &Value| result_flag(r, "failed"));
+    test!(env, "failure", |r: &Value| result_flag(r, "failed"));
+    test!(env, "succeeded", |r: &Value| {
         result_flag(r, "failed").map(|f| !f)
     });
-    env.add_test("success", |r: &Value| result_flag(r, "failed").map(|f| !f));
-    env.add_test("successful", |r: &Value| {
+    test!(env, "success", |r: &Value| result_flag(r, "failed")
+        .map(|f| !f));
+    test!(env, "successful", |r: &Value| {
         result_flag(r, "failed").map(|f| !f)
     });
-    env.add_test("skipped", |r: &Value| result_flag(r, "skipped"));
-    env.add_test("skip", |r: &Value| result_flag(r, "skipped"));
-    env.add_test("unreachable", |r: &Value| result_flag(r, "unreachable"));
-    env.add_test("reachable", |r: &Value| {
+    test!(env, "skipped", |r: &Value| result_flag(r, "skipped"));
+    test!(env, "skip", |r: &Value| result_flag(r, "skipped"));
+    test!(env, "unreachable", |r: &Value| result_flag(
+        r,
+        "unreachable"
+    ));
+    test!(env, "reachable", |r: &Value| {
         result_flag(r, "unreachable").map(|f| !f)
     });
-    env.add_test("finished", |r: &Value| result_flag_default(r, "finished"));
-    env.add_test("started", |r: &Value| result_flag_default(r, "started"));
-    env.add_test("match", |v: &Value, p: String, k: Kwargs| {
+    test!(env, "finished", |r: &Value| result_flag_default(
+        r, "finished"
+    ));
+    test!(env, "started", |r: &Value| result_flag_default(
+        r, "started"
+    ));
+    test!(env, "match", |v: &Value, p: String, k: Kwargs| {
         regex_kw(v, &p, k, true)
     });
-    env.add_test("search", |v: &Value, p: String, k: Kwargs| {
+    test!(env, "search", |v: &Value, p: String, k: Kwargs| {
         regex_kw(v, &p, k, false)
     });
-    env.add_test("regex", regex);
-    env.add_test("version", version_test);
-    env.add_test("version_compare", version_test);
-    env.add_test("truthy", |v: &Value, k: Kwargs| truthy(v, k));
-    env.add_test("falsy", |v: &Value, k: Kwargs| truthy(v, k).map(|t| !t));
-    env.add_test("contains", contains);
+    test!(env, "regex", regex);
+    test!(env, "version", version_test);
+    test!(env, "version_compare", version_test);
+    test!(env, "truthy", |v: &Value, k: Kwargs| truthy(v, k));
+    test!(env, "falsy", |v: &Value, k: Kwargs| truthy(v, k)
+        .map(|t| !t));
+    test!(env, "contains", contains);
     // Jinja: anything with a length and item access (lists, dicts, strings).
-    env.add_test("sequence", |v: &Value| {
+    test!(env, "sequence", |v: &Value| {
         matches!(
             v.kind(),
             ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Bytes
         )
     });
-    env.add_test("subset", |a: &Value, b: &Value| subset(a, b));
-    env.add_test("issubset", |a: &Value, b: &Value| subset(a, b));
-    env.add_test("superset", |a: &Value, b: &Value| subset(b, a));
-    env.add_test("issuperset", |a: &Value, b: &Value| subset(b, a));
-    env.add_test("abs", |p: String| Path::new(&p).is_absolute());
-    env.add_test("exists", |p: String| Path::new(&p).exists());
-    env.add_test("file", |p: String| Path::new(&p).is_file());
-    env.add_test("is_file", |p: String| Path::new(&p).is_file());
-    env.add_test("directory", |p: String| Path::new(&p).is_dir());
-    env.add_test("is_dir", |p: String| Path::new(&p).is_dir());
-    env.add_test("link", |p: String| Path::new(&p).is_symlink());
-    env.add_test("is_link", |p: String| Path::new(&p).is_symlink());
+    test!(env, "subset", |a: &Value, b: &Value| subset(a, b));
+    test!(env, "issubset", |a: &Value, b: &Value| subset(a, b));
+    test!(env, "superset", |a: &Value, b: &Value| subset(b, a));
+    test!(env, "issuperset", |a: &Value, b: &Value| subset(b, a));
+    test!(env, "abs", |p: String| Path::new(&p).is_absolute());
+    test!(env, "exists", |p: String| Path::new(&p).exists());
+    test!(env, "file", |p: String| Path::new(&p).is_file());
+    test!(env, "is_file", |p: String| Path::new(&p).is_file());
+    test!(env, "directory", |p: String| Path::new(&p).is_dir());
+    test!(env, "is_dir", |p: String| Path::new(&p).is_dir());
+    test!(env, "link", |p: String| Path::new(&p).is_symlink());
+    test!(env, "is_link", |p: String| Path::new(&p).is_symlink());
 }
 
 /// Checks that a task result is a dictionary, as Ansible's result tests require.
