@@ -4,7 +4,7 @@
 //! (`{{ nested.dir }}`).
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -31,6 +31,8 @@ enum Seg {
 struct Shared {
     vars: serde_json::Value,
     cache: Mutex<HashMap<Vec<Seg>, Value>>,
+    /// Top-level variables holding data, never templates (registered results, facts).
+    untrusted: HashSet<String>,
 }
 
 /// A map or list inside the variables (the root is the empty path).
@@ -42,12 +44,17 @@ pub(crate) struct Node {
     path: Vec<Seg>,
 }
 
-/// Builds the lazy render context over `vars`.
-pub(crate) fn context(vars: serde_json::Map<String, serde_json::Value>) -> Value {
+/// Builds the lazy render context over `vars`; strings under the top-level names in `untrusted`
+/// are never rendered.
+pub(crate) fn context(
+    vars: serde_json::Map<String, serde_json::Value>,
+    untrusted: HashSet<String>,
+) -> Value {
     Value::from_object(Node {
         shared: Arc::new(Shared {
             vars: serde_json::Value::Object(vars),
             cache: Mutex::new(HashMap::new()),
+            untrusted,
         }),
         root: None,
         path: Vec::new(),
@@ -93,7 +100,7 @@ impl Node {
                     path,
                 })
             }
-            serde_json::Value::String(s) if has_template_syntax(s) => {
+            serde_json::Value::String(s) if has_template_syntax(s) && self.trusted(&seg) => {
                 let mut path = self.path.clone();
                 path.push(seg);
                 if let Ok(cache) = self.shared.cache.lock() {
@@ -109,6 +116,15 @@ impl Node {
             }
             other => Value::from(minijinja::value::Serde(other)),
         }
+    }
+
+    /// Is the value at `seg` below this node a template (not data from an untrusted source)?
+    fn trusted(&self, seg: &Seg) -> bool {
+        let top = match (self.path.first(), seg) {
+            (Some(Seg::Key(k)), _) | (None, Seg::Key(k)) => k,
+            _ => return true,
+        };
+        !self.shared.untrusted.contains(top)
     }
 
     /// Renders a templated variable value with the whole context.

@@ -348,19 +348,36 @@ fn undefined_in_collection(
     e
 }
 
+/// Top-level variables that hold data rather than templates even without being declared so:
+/// gathered facts.
+const ALWAYS_UNTRUSTED: &[&str] = &["ansible_facts"];
+
 /// Converts variables to the render context (done once per host and task by the engine).
 ///
 /// Nothing is converted up front: values are read from `vars` when a template uses them, and a
 /// variable whose value is itself a template (`app_dir: "{{ base }}/app"`) is rendered on first
 /// use with the same context, as Ansible does.
 pub fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
-    lazy::context(vars.clone())
+    context_with_untrusted(vars.clone(), std::iter::empty::<String>())
 }
 
 /// Like [`context`], taking the variables by value: saves copying them when the caller built the
 /// map for this render anyway (the usual case: merged per host and task).
 pub fn context_owned(vars: serde_json::Map<String, serde_json::Value>) -> Value {
-    lazy::context(vars)
+    context_with_untrusted(vars, std::iter::empty::<String>())
+}
+
+/// Like [`context_owned`], with the top-level variables whose values are data, never templates:
+/// registered task results, `set_fact` results and facts (`ansible_facts` always is). A command's
+/// output containing `{{ ... }}` must not be rendered on the controller; Ansible 2.19 does not
+/// render such untrusted values either.
+pub fn context_with_untrusted(
+    vars: serde_json::Map<String, serde_json::Value>,
+    untrusted: impl IntoIterator<Item = String>,
+) -> Value {
+    let mut names: std::collections::HashSet<String> = untrusted.into_iter().collect();
+    names.extend(ALWAYS_UNTRUSTED.iter().map(|s| s.to_string()));
+    lazy::context(vars, names)
 }
 
 /// The variables of a template file render: Ansible adds `template_path`, `template_fullpath`,

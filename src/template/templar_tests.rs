@@ -757,3 +757,47 @@ fn password_lookup_creates_then_reuses_the_file() {
         .unwrap();
     assert_eq!(fresh.as_str().unwrap().len(), 20);
 }
+
+#[test]
+fn errors_in_included_templates_name_the_included_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.j2"), "top\n{% include 'inc.j2' %}\n").unwrap();
+    std::fs::write(dir.path().join("inc.j2"), "ok\n{{ missing }}\n").unwrap();
+    let e = Templar::new()
+        .render_file(&dir.path().join("main.j2"), &base())
+        .unwrap_err();
+    assert_eq!(
+        e.file.as_deref(),
+        Some(dir.path().join("inc.j2").as_path()),
+        "{e:?}"
+    );
+    assert_eq!(e.line, Some(2), "{e:?}");
+    assert_eq!(e.undefined.as_deref(), Some("missing"), "{e:?}");
+    let e = Templar::new()
+        .render_file(&dir.path().join("nope.j2"), &base())
+        .unwrap_err();
+    assert!(e.msg.contains("could not read template"), "{e:?}");
+}
+
+#[test]
+fn untrusted_variables_are_never_rendered() {
+    let vars = serde_json::Map::from_iter([
+        (
+            "out".to_string(),
+            json!({"stdout": "{{ lookup('pipe', 'echo pwned') }}"}),
+        ),
+        ("ansible_facts".to_string(), json!({"motd": "{{ secret }}"})),
+        ("tpl".to_string(), json!("{{ 1 + 1 }}")),
+    ]);
+    let v = context_with_untrusted(vars, ["out".to_string()]);
+    let t = Templar::new();
+    assert_eq!(
+        t.render_str("{{ out.stdout }}", &v).unwrap(),
+        json!("{{ lookup('pipe', 'echo pwned') }}")
+    );
+    assert_eq!(
+        t.render_str("{{ ansible_facts.motd }}", &v).unwrap(),
+        json!("{{ secret }}")
+    );
+    assert_eq!(t.render_str("{{ tpl }}", &v).unwrap(), json!(2));
+}
