@@ -141,13 +141,14 @@ impl Node {
         DEPTH.with(|d| d.set(depth));
         match result {
             Ok(v) => Value::from(minijinja::value::Serde(v)),
-            Err(e) => Value::from(match e.undefined {
-                Some(name) => minijinja::Error::new(
-                    minijinja::ErrorKind::UndefinedError,
-                    format!("`{name}` is undefined"),
-                ),
-                None => minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.msg),
-            }),
+            // As in Ansible, a variable whose template uses an undefined variable is itself
+            // undefined (`default` and `is defined` see it so); the Templar names the inner
+            // variable when it is used.
+            Err(e) if e.undefined.is_some() => Value::UNDEFINED,
+            Err(e) => Value::from(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                e.msg,
+            )),
         }
     }
 }
@@ -165,12 +166,12 @@ impl Object for Node {
             serde_json::Value::Object(map) => {
                 let k = key.as_str()?;
                 let json = map.get(k)?;
-                Some(self.child(Seg::Key(k.to_string()), json))
+                Some(self.child(Seg::Key(k.to_string()), json)).filter(|v| !v.is_undefined())
             }
             serde_json::Value::Array(items) => {
                 let i = key.as_usize()?;
                 let json = items.get(i)?;
-                Some(self.child(Seg::Idx(i), json))
+                Some(self.child(Seg::Idx(i), json)).filter(|v| !v.is_undefined())
             }
             _ => None,
         }
@@ -193,5 +194,79 @@ impl Object for Node {
             Some(serde_json::Value::Array(items)) => Some(items.len()),
             _ => Some(0),
         }
+    }
+}
+
+/// The raw (unrendered) value at a variable path such as `a.b`, `a['b']` or `a[0]` of a lazy
+/// context, unless it lies under an untrusted variable. Used to explain errors.
+pub(crate) fn raw_at(vars: &Value, expr: &str) -> Option<serde_json::Value> {
+    let node = vars.downcast_object_ref::<Node>()?;
+    let mut json = node.json()?;
+    let segs = parse_path(expr)?;
+    if let Some(Seg::Key(top)) = segs.first() {
+        if node.shared.untrusted.contains(top) {
+            return None;
+        }
+    }
+    for seg in segs {
+        json = match seg {
+            Seg::Key(k) => json.get(k.as_str())?,
+            Seg::Idx(i) => json.get(i)?,
+        };
+    }
+    Some(json.clone())
+}
+
+/// Splits `a.b['c'][0]` into its steps; `None` for anything that is not a plain path.
+fn parse_path(expr: &str) -> Option<Vec<Seg>> {
+    let mut segs = Vec::new();
+    let mut rest = expr.trim();
+    let ident_end = |s: &str| {
+        s.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(s.len())
+    };
+    let end = ident_end(rest);
+    if end == 0 {
+        return None;
+    }
+    segs.push(Seg::Key(rest[..end].to_string()));
+    rest = &rest[end..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = ident_end(r);
+            if end == 0 {
+                return None;
+            }
+            segs.push(Seg::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']')?;
+            let inner = r[..close].trim();
+            let quoted = inner
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
+            segs.push(match quoted {
+                Some(key) => Seg::Key(key.to_string()),
+                None => Seg::Idx(inner.parse().ok()?),
+            });
+            rest = &r[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+/// The template strings inside a raw value (at most `limit`).
+pub(crate) fn templates_in(json: &serde_json::Value, limit: usize, out: &mut Vec<String>) {
+    if out.len() >= limit {
+        return;
+    }
+    match json {
+        serde_json::Value::String(s) if has_template_syntax(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|i| templates_in(i, limit, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| templates_in(v, limit, out)),
+        _ => {}
     }
 }

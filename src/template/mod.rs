@@ -151,11 +151,29 @@ impl Templar {
                         || source.contains("default")
                         || source.contains("d(")) =>
             {
-                f(&self.chain_env).map_err(|_| self.explain_missing_attr(e, vars))
+                f(&self.chain_env).map_err(|_| self.explain(e, vars))
             }
-            Err(e) => Err(self.explain_missing_attr(e, vars)),
+            Err(e) => Err(self.explain(e, vars)),
             ok => ok,
         }
+    }
+
+    /// Makes an undefined-variable error say what Ansible says: the innermost undefined variable
+    /// when the one used is itself a template (`a: "{{ nope }}"`), and "object of type 'dict'
+    /// has no attribute" for missing keys.
+    fn explain(&self, e: TemplateError, vars: &Value) -> TemplateError {
+        if let Some(raw) = e.undefined.as_deref().and_then(|n| lazy::raw_at(vars, n)) {
+            let mut templates = Vec::new();
+            lazy::templates_in(&raw, 50, &mut templates);
+            for t in templates {
+                if let Err(inner) = self.render_str(&t, vars) {
+                    if inner.undefined.is_some() {
+                        return inner;
+                    }
+                }
+            }
+        }
+        self.explain_missing_attr(e, vars)
     }
 
     /// For `d.key` / `d['key']` undefined because the dict `d` has no such key, says so in
@@ -519,11 +537,10 @@ fn single_expression(s: &str) -> Option<&str> {
 /// The detail of the error the formatter raises for a list or dict holding an undefined value.
 const UNDEFINED_IN_COLLECTION: &str = "undefined value inside a list or dict";
 
-/// Does a list or dict built by the template hold an undefined value (`[1, nope]`)? Ansible
-/// reports those; minijinja would turn them into null. Variables (lazy context nodes) are not
-/// searched: they hold no undefined values.
+/// Does a list or dict hold an undefined value (`[1, nope]`, or a variable holding a template
+/// that uses an undefined variable)? Ansible reports those; minijinja would turn them into null.
 pub(crate) fn contains_undefined(v: &Value, depth: usize) -> bool {
-    if depth > 32 || v.downcast_object_ref::<lazy::Node>().is_some() {
+    if depth > 64 {
         return false;
     }
     let bad = |item: &Value| item.is_undefined() || contains_undefined(item, depth + 1);
@@ -545,8 +562,8 @@ pub(crate) fn contains_undefined(v: &Value, depth: usize) -> bool {
 fn undefined_variable(template: &minijinja::Template<'_, '_>, vars: &Value) -> Option<String> {
     let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
     names.sort();
-    names.into_iter().find(|n| {
-        n != RESULT_VAR
+    let undefined = names.iter().find(|n| {
+        *n != RESULT_VAR
             && vars.get_attr(n).map_or(true, |v| v.is_undefined())
             && !matches!(
                 n.as_str(),
@@ -565,6 +582,18 @@ fn undefined_variable(template: &minijinja::Template<'_, '_>, vars: &Value) -> O
                     | "False"
                     | "None"
             )
+    });
+    if let Some(name) = undefined {
+        return Some(name.clone());
+    }
+    // Else a variable holding templates (one of them uses an undefined variable): the Templar's
+    // `explain` finds the inner name from it.
+    names.into_iter().find(|n| {
+        lazy::raw_at(vars, n).is_some_and(|raw| {
+            let mut templates = Vec::new();
+            lazy::templates_in(&raw, 1, &mut templates);
+            !templates.is_empty()
+        })
     })
 }
 

@@ -801,3 +801,34 @@ fn untrusted_variables_are_never_rendered() {
     );
     assert_eq!(t.render_str("{{ tpl }}", &v).unwrap(), json!(2));
 }
+
+#[test]
+fn variables_whose_template_is_undefined_are_undefined() {
+    // Recorded from Ansible 2.19 with `broken: "{{ nope }}"`, `nested: {a: "{{ nope2 }}"}`.
+    let v = vars(
+        json!({"broken": "{{ nope }}", "nested": {"a": "{{ nope2 }}"}, "chain": "{{ broken }}"}),
+    );
+    let t = Templar::new();
+    assert_eq!(
+        t.render_str("{{ broken | default('x') }}", &v).unwrap(),
+        json!("x")
+    );
+    assert_eq!(
+        t.render_str("{{ broken is defined }}", &v).unwrap(),
+        json!(false)
+    );
+    assert_eq!(
+        t.render_str("{{ nested.a | default('y') }}", &v).unwrap(),
+        json!("y")
+    );
+    for (src, name) in [
+        ("{{ broken }}", "nope"),
+        ("{{ nested }}", "nope2"),
+        ("x {{ nested }}", "nope2"),
+        ("{{ chain }}", "nope"),
+    ] {
+        let e = t.render_str(src, &v).unwrap_err();
+        assert_eq!(e.undefined.as_deref(), Some(name), "{src}: {e:?}");
+        assert_eq!(e.msg, format!("'{name}' is undefined"), "{src}");
+    }
+}
