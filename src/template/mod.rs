@@ -24,7 +24,9 @@ macro_rules! test {
     }};
 }
 
+mod collections;
 mod error;
+mod filevars;
 mod filters;
 mod lazy;
 mod lookups;
@@ -35,7 +37,9 @@ mod pyfmt;
 mod pyyaml;
 mod regexes;
 mod search;
+mod syntax;
 mod tests;
+mod undefined;
 mod version;
 
 #[cfg(test)]
@@ -49,6 +53,13 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
 
 pub use error::TemplateError;
+
+use filevars::template_vars;
+use syntax::{escape_backslashes, single_expression};
+use undefined::{
+    contains_undefined, undefined_error, undefined_in_collection, undefined_variable,
+    UNDEFINED_IN_COLLECTION,
+};
 
 /// The value of the `omit` variable: task arguments equal to it are dropped by the engine, as
 /// Ansible does with its `__omit_place_holder__...` token.
@@ -350,22 +361,6 @@ impl Templar {
     }
 }
 
-/// A render error; an undefined value inside a printed list or dict is named from the
-/// template's variables.
-fn undefined_in_collection(
-    err: minijinja::Error,
-    template: &minijinja::Template<'_, '_>,
-    vars: &Value,
-) -> TemplateError {
-    let mut e = TemplateError::from(err);
-    if e.msg.contains(UNDEFINED_IN_COLLECTION) {
-        let name = undefined_variable(template, vars).unwrap_or_default();
-        e.msg = format!("'{name}' is undefined");
-        e.undefined = Some(name);
-    }
-    e
-}
-
 /// Top-level variables that hold data rather than templates even without being declared so:
 /// gathered facts.
 const ALWAYS_UNTRUSTED: &[&str] = &["ansible_facts"];
@@ -398,213 +393,9 @@ pub fn context_with_untrusted(
     lazy::context(vars, names)
 }
 
-/// The variables of a template file render: Ansible adds `template_path`, `template_fullpath`,
-/// `template_host` and `template_uid`, and `ansible_managed` unless the user set it.
-fn template_vars(path: &Path, vars: &Value) -> Value {
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let added = Value::from_pairs([
-        (
-            "template_path",
-            Value::from(path.to_string_lossy().into_owned()),
-        ),
-        (
-            "template_fullpath",
-            Value::from(full.to_string_lossy().into_owned()),
-        ),
-        ("template_host", Value::from(host)),
-        ("template_uid", Value::from(file_owner(path))),
-    ]);
-    let defaults = Value::from_pairs([("ansible_managed", Value::from("Ansible managed"))]);
-    minijinja::value::merge_maps([defaults, vars.clone(), added])
-}
-
-/// The user name owning a file (its uid when /etc/passwd has no entry).
-fn file_owner(path: &Path) -> String {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return String::new();
-    };
-    let uid = meta.uid().to_string();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let mut fields = line.split(':');
-                let name = fields.next()?;
-                (fields.nth(1)? == uid).then(|| name.to_string())
-            })
-        })
-        .unwrap_or(uid)
-}
-
 /// Does `s` contain Jinja syntax at all? Plain strings skip compilation entirely.
 pub fn has_template_syntax(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
-}
-
-/// Ansible's `escape_backslashes`: inside `{{ }}` of task and variable strings, backslashes in
-/// string literals are taken as they are (YAML already processed escapes), so
-/// `regex_replace('(\d+)', '\1')` reaches the filter with its backslashes. Rewrites such
-/// literals so minijinja reads them back verbatim.
-fn escape_backslashes(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('\\') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len() + 8);
-    let (mut in_var, mut quote, mut i) = (false, None::<char>, 0);
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match quote {
-            Some(q) => {
-                if c == '\\' {
-                    out.push_str("\\\\");
-                    match next {
-                        Some(n) if n == q => out.push_str(&format!("\\{n}")),
-                        Some('\\') => out.push_str("\\\\"),
-                        Some(n) => out.push(n),
-                        None => {}
-                    }
-                    i += 2;
-                    continue;
-                }
-                if c == q {
-                    quote = None;
-                }
-                out.push(c);
-            }
-            None if in_var => {
-                if c == '}' && next == Some('}') {
-                    in_var = false;
-                } else if c == '\'' || c == '"' {
-                    quote = Some(c);
-                }
-                out.push(c);
-            }
-            None => {
-                if c == '{' && next == Some('{') {
-                    in_var = true;
-                    out.push_str("{{");
-                    i += 2;
-                    continue;
-                }
-                out.push(c);
-            }
-        }
-        i += 1;
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// If `s` is exactly one `{{ expr }}` block (nothing around it), returns `expr`.
-fn single_expression(s: &str) -> Option<&str> {
-    let body = s.strip_prefix("{{")?;
-    // Find the `}}` closing the first block: outside string literals and brackets.
-    let bytes = body.as_bytes();
-    let (mut depth, mut quote, mut i) = (0usize, None::<u8>, 0usize);
-    let end = loop {
-        let b = *bytes.get(i)?;
-        match quote {
-            Some(_) if b == b'\\' => i += 1,
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None => match b {
-                b'\'' | b'"' => quote = Some(b),
-                b'(' | b'[' | b'{' => depth += 1,
-                b'}' if depth == 0 && bytes.get(i + 1) == Some(&b'}') => break i,
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-        }
-        i += 1;
-    };
-    if end + 2 != body.len() {
-        return None;
-    }
-    let inner = &body[..end];
-    let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
-    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
-    if inner.trim().is_empty() {
-        return None;
-    }
-    Some(inner)
-}
-
-/// The detail of the error the formatter raises for a list or dict holding an undefined value.
-const UNDEFINED_IN_COLLECTION: &str = "undefined value inside a list or dict";
-
-/// Does a list or dict hold an undefined value (`[1, nope]`, or a variable holding a template
-/// that uses an undefined variable)? Ansible reports those; minijinja would turn them into null.
-pub(crate) fn contains_undefined(v: &Value, depth: usize) -> bool {
-    if depth > 64 {
-        return false;
-    }
-    let bad = |item: &Value| item.is_undefined() || contains_undefined(item, depth + 1);
-    match v.kind() {
-        minijinja::value::ValueKind::Seq => v
-            .try_iter()
-            .map(|mut items| items.any(|i| bad(&i)))
-            .unwrap_or(false),
-        minijinja::value::ValueKind::Map => v
-            .try_iter()
-            .map(|mut keys| keys.any(|k| v.get_item(&k).is_ok_and(|i| bad(&i))))
-            .unwrap_or(false),
-        _ => false,
-    }
-}
-
-/// The first variable a template uses that is neither set in `vars` nor a global: the name to
-/// report when an undefined value was found without minijinja naming it.
-fn undefined_variable(template: &minijinja::Template<'_, '_>, vars: &Value) -> Option<String> {
-    let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
-    names.sort();
-    let undefined = names.iter().find(|n| {
-        *n != RESULT_VAR
-            && vars.get_attr(n).map_or(true, |v| v.is_undefined())
-            && !matches!(
-                n.as_str(),
-                "lookup"
-                    | "query"
-                    | "q"
-                    | "omit"
-                    | "range"
-                    | "dict"
-                    | "namespace"
-                    | "debug"
-                    | "true"
-                    | "false"
-                    | "none"
-                    | "True"
-                    | "False"
-                    | "None"
-            )
-    });
-    if let Some(name) = undefined {
-        return Some(name.clone());
-    }
-    // Else a variable holding templates (one of them uses an undefined variable): the Templar's
-    // `explain` finds the inner name from it.
-    names.into_iter().find(|n| {
-        lazy::raw_at(vars, n).is_some_and(|raw| {
-            let mut templates = Vec::new();
-            lazy::templates_in(&raw, 1, &mut templates);
-            !templates.is_empty()
-        })
-    })
-}
-
-/// The error for an expression whose whole value is undefined: names the expression.
-fn undefined_error(expr: &str) -> TemplateError {
-    TemplateError {
-        msg: format!("'{expr}' is undefined"),
-        undefined: Some(expr.to_string()),
-        file: None,
-        line: None,
-    }
 }
 
 /// Ansible keeps the trailing newlines of the source that Jinja drops: appends the missing ones.
