@@ -210,6 +210,7 @@ fn render_template_file(state: &State, path: &Path, vars: &Value) -> Result<Stri
     let source = std::fs::read_to_string(path)
         .map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
     let _scope = RenderScope::enter(vars, Some(path));
+    let _capture = super::native::Capture::start();
     let name = path.to_string_lossy();
     let rendered = state.env().get_template(&name)?.render(vars)?;
     Ok(keep_trailing_newlines(&source, rendered))

@@ -328,6 +328,8 @@ impl Templar {
         })?;
         let vars = &template_vars(path, vars);
         let _guard = search::RenderScope::enter(vars, Some(path));
+        // Values printed by this file do not count for an enclosing native render.
+        let _capture = native::Capture::start();
         let rendered = self.run(&source, vars, |env| {
             let template = env.get_template(&name).map_err(TemplateError::from)?;
             template

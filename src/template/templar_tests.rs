@@ -832,3 +832,14 @@ fn variables_whose_template_is_undefined_are_undefined() {
         assert_eq!(e.msg, format!("'{name}' is undefined"), "{src}");
     }
 }
+
+#[test]
+fn included_renders_do_not_disturb_native_results() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/t.j2"), "{{ 1 }}{{ 2 }}").unwrap();
+    let v = vars(json!({"playbook_dir": dir.path(), "n": 3}));
+    let t = Templar::new();
+    let s = "{% set x = lookup('template', 't.j2') %}{{ [n, x] }}";
+    assert_eq!(t.render_str(s, &v).unwrap(), json!([3, "12"]));
+}
