@@ -60,6 +60,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "version_compare", version_compare);
     filter!(env, "extract", collections::extract);
     filter!(env, "int", to_int);
+    filter!(env, "comment", super::comment::comment);
     filter!(env, "urlencode", urlencode);
     filter!(env, "random", random);
     filter!(env, "wordcount", |s: String| {

@@ -25,6 +25,7 @@ macro_rules! test {
 }
 
 mod collections;
+mod comment;
 mod error;
 mod filevars;
 mod filters;

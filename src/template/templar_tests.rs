@@ -843,3 +843,28 @@ fn included_renders_do_not_disturb_native_results() {
     let s = "{% set x = lookup('template', 't.j2') %}{{ [n, x] }}";
     assert_eq!(t.render_str(s, &v).unwrap(), json!([3, "12"]));
 }
+
+#[test]
+fn comment_filter_matches_ansible() {
+    // Recorded from Ansible 2.19.
+    assert_eq!(
+        render("{{ 'Ansible managed' | comment }}"),
+        json!("#\n# Ansible managed\n#")
+    );
+    assert_eq!(
+        render("{{ 'a\nb' | comment('c') }}"),
+        json!("//\n// a\n// b\n//")
+    );
+    assert_eq!(
+        render("{{ 'x' | comment('cblock') }}"),
+        json!("/*\n *\n * x\n *\n */")
+    );
+    assert_eq!(
+        render("{{ 'x\n\ny' | comment('xml') }}"),
+        json!("<!--\n -\n - x\n -\n - y\n -\n-->")
+    );
+    assert_eq!(
+        render("{{ 'x' | comment(decoration='; ', prefix_count=2, postfix='') }}"),
+        json!(";\n;\n; x\n")
+    );
+}
