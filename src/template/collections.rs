@@ -253,3 +253,52 @@ pub(crate) fn extract(
     }
     Ok(v)
 }
+
+/// `subelements(path, skip_missing=False)`: for each item, one `[item, sub]` pair per element of
+/// the list at `path` (dotted for nested keys) inside the item.
+pub(crate) fn subelements(
+    list: &Value,
+    path: String,
+    skip_missing: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let skip_missing = match skip_missing {
+        Some(s) => s,
+        None => kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false),
+    };
+    kwargs.assert_all_used()?;
+    let items: Vec<Value> = match list.kind() {
+        ValueKind::Map => list
+            .try_iter()?
+            .map(|k| list.get_item(&k))
+            .collect::<Result<_, _>>()?,
+        _ => items(list, "subelements")?,
+    };
+    let mut out = Vec::new();
+    'items: for item in items {
+        let mut sub = item.clone();
+        for key in path.split('.') {
+            let next = sub.get_attr(key).unwrap_or_default();
+            if next.is_undefined() {
+                if skip_missing {
+                    continue 'items;
+                }
+                return Err(err(format!(
+                    "could not find '{key}' key in iterated item {}",
+                    super::pyfmt::repr(&item)
+                )));
+            }
+            sub = next;
+        }
+        if sub.kind() != ValueKind::Seq {
+            return Err(err(format!(
+                "the key {path} should point to a list, got {}",
+                super::pyfmt::repr(&sub)
+            )));
+        }
+        for element in sub.try_iter()? {
+            out.push(Value::from(vec![item.clone(), element]));
+        }
+    }
+    Ok(Value::from(out))
+}

@@ -61,6 +61,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "extract", collections::extract);
     filter!(env, "int", to_int);
     filter!(env, "comment", super::comment::comment);
+    filter!(env, "subelements", collections::subelements);
+    filter!(env, "wordwrap", wordwrap);
     filter!(env, "urlencode", urlencode);
     filter!(env, "random", random);
     filter!(env, "wordcount", |s: String| {
@@ -530,4 +532,69 @@ fn version_compare(
     kwargs: Kwargs,
 ) -> Result<bool, Error> {
     version::version_test(value, other, op.as_deref(), kwargs)
+}
+
+/// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring='\n')`: greedy wrapping of
+/// whitespace-separated words (Python's `textwrap`, without its hyphen splitting).
+fn wordwrap(
+    s: String,
+    width: Option<usize>,
+    break_long: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let width = match width {
+        Some(w) => w,
+        None => kwargs.get::<Option<usize>>("width")?.unwrap_or(79),
+    }
+    .max(1);
+    let break_long = match break_long {
+        Some(b) => b,
+        None => kwargs
+            .get::<Option<bool>>("break_long_words")?
+            .unwrap_or(true),
+    };
+    let wrapstring: Option<String> = kwargs.get("wrapstring")?;
+    let _: Option<bool> = kwargs.get("break_on_hyphens")?;
+    kwargs.assert_all_used()?;
+    let sep = wrapstring.unwrap_or_else(|| "\n".into());
+    let mut paragraphs = Vec::new();
+    for para in s.lines() {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let mut word: Vec<char> = word.chars().collect();
+            loop {
+                let line_len = line.chars().count();
+                let needed = if line.is_empty() {
+                    word.len()
+                } else {
+                    line_len + 1 + word.len()
+                };
+                if needed <= width {
+                    if !line.is_empty() {
+                        line.push(' ');
+                    }
+                    line.extend(word.iter());
+                    break;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    continue;
+                }
+                if break_long && word.len() > width {
+                    let rest = word.split_off(width);
+                    lines.push(word.iter().collect());
+                    word = rest;
+                    continue;
+                }
+                line.extend(word.iter());
+                break;
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        paragraphs.push(lines.join(&sep));
+    }
+    Ok(paragraphs.join(&sep))
 }

@@ -868,3 +868,21 @@ fn comment_filter_matches_ansible() {
         json!(";\n;\n; x\n")
     );
 }
+
+#[test]
+fn subelements_and_wordwrap_match_ansible() {
+    // Recorded from Ansible 2.19.
+    assert_eq!(
+        render("{{ [{'n': 'x', 'k': [1, 2]}, {'n': 'y', 'k': [3]}] | subelements('k') }}"),
+        json!([[{"n": "x", "k": [1, 2]}, 1], [{"n": "x", "k": [1, 2]}, 2], [{"n": "y", "k": [3]}, 3]])
+    );
+    assert_eq!(
+        render("{{ [{'n': 'x'}] | subelements('k', skip_missing=True) }}"),
+        json!([])
+    );
+    assert!(Templar::new()
+        .render_str("{{ [{'n': 'x'}] | subelements('k') }}", &base())
+        .is_err());
+    assert_eq!(render("{{ 'a b' | wordwrap(1) }}"), json!("a\nb"));
+    assert_eq!(render("{{ 'aaa bb c' | wordwrap(4) }}"), json!("aaa\nbb c"));
+}
