@@ -46,7 +46,9 @@ mod version;
 #[cfg(test)]
 mod templar_tests;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use minijinja::syntax::SyntaxConfig;
@@ -77,15 +79,51 @@ const RESULT_VAR: &str = "__orc_result";
 ///
 /// It is `Send + Sync`: build it once and share it (by reference or `Arc`) across worker threads.
 pub struct Templar {
+    /// The environments with Ansible's default whitespace options.
+    envs: Arc<EnvPair>,
+    /// Environments for template files rendered with other whitespace options, made on demand.
+    variants: Mutex<HashMap<FileOptions, Arc<EnvPair>>>,
+}
+
+/// Jinja whitespace options for a template file: the `template` module's `trim_blocks` and
+/// `lstrip_blocks` arguments, or a `#jinja2: trim_blocks: False, lstrip_blocks: True` first line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileOptions {
+    /// Remove the first newline after a block tag (Ansible's default: true).
+    pub trim_blocks: bool,
+    /// Strip spaces and tabs before a block tag at the start of a line (default: false).
+    pub lstrip_blocks: bool,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+        }
+    }
+}
+
+/// A strict environment and its chaining twin, with the same options.
+struct EnvPair {
     /// Undefined values are errors as soon as they are used.
-    env: Environment<'static>,
+    strict: Environment<'static>,
     /// Undefined attributes of undefined values chain; used only to retry a failed render whose
     /// source tests for definedness.
-    chain_env: Environment<'static>,
+    chain: Environment<'static>,
+}
+
+impl EnvPair {
+    fn new(opts: FileOptions) -> EnvPair {
+        EnvPair {
+            strict: build_env(UndefinedBehavior::Strict, opts),
+            chain: build_env(UndefinedBehavior::Chainable, opts),
+        }
+    }
 }
 
 /// Builds an environment with Ansible's settings, filters, tests and lookups.
-fn build_env(undefined: UndefinedBehavior) -> Environment<'static> {
+fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(undefined);
     env.set_debug(true);
@@ -93,8 +131,8 @@ fn build_env(undefined: UndefinedBehavior) -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_recursion_limit(200);
     if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(false)
+        .trim_blocks(opts.trim_blocks)
+        .lstrip_blocks(opts.lstrip_blocks)
         .keep_trailing_newline(false)
         .build()
     {
@@ -141,8 +179,8 @@ impl Templar {
     /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
     pub fn new() -> Templar {
         Templar {
-            env: build_env(UndefinedBehavior::Strict),
-            chain_env: build_env(UndefinedBehavior::Chainable),
+            envs: Arc::new(EnvPair::new(FileOptions::default())),
+            variants: Mutex::new(HashMap::new()),
         }
     }
 
@@ -156,14 +194,25 @@ impl Templar {
         vars: &Value,
         f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
     ) -> Result<T, TemplateError> {
-        match f(&self.env) {
+        self.run_in(&self.envs, source, vars, f)
+    }
+
+    /// [`Templar::run`] with a given pair of environments.
+    fn run_in<T>(
+        &self,
+        envs: &EnvPair,
+        source: &str,
+        vars: &Value,
+        f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
+        match f(&envs.strict) {
             Err(e)
                 if e.undefined.is_some()
                     && (source.contains("defined")
                         || source.contains("default")
                         || source.contains("d(")) =>
             {
-                f(&self.chain_env).map_err(|_| self.explain(e, vars))
+                f(&envs.chain).map_err(|_| self.explain(e, vars))
             }
             Err(e) => Err(self.explain(e, vars)),
             ok => ok,
@@ -320,6 +369,18 @@ impl Templar {
     /// `{% import %}` resolve relative to the file's directory, then in the `templates/` dirs of
     /// `role_path` and `playbook_dir`. Trailing newlines of the file are kept, as Ansible does.
     pub fn render_file(&self, path: &Path, vars: &Value) -> Result<String, TemplateError> {
+        self.render_file_with(path, vars, FileOptions::default())
+    }
+
+    /// [`Templar::render_file`] with the `template` module's whitespace options; a
+    /// `#jinja2: trim_blocks: False, lstrip_blocks: True` first line in the file overrides them
+    /// (and is not part of the output), as in Ansible.
+    pub fn render_file_with(
+        &self,
+        path: &Path,
+        vars: &Value,
+        opts: FileOptions,
+    ) -> Result<String, TemplateError> {
         let name = path.to_string_lossy().into_owned();
         let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
             msg: format!("could not read template {}: {e}", path.display()),
@@ -327,17 +388,53 @@ impl Templar {
             file: Some(path.to_path_buf()),
             line: None,
         })?;
+        let (header, body) = syntax::split_override_header(&source);
+        let opts = match header {
+            Some(line) => {
+                syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
+                    msg,
+                    undefined: None,
+                    file: Some(path.to_path_buf()),
+                    line: Some(1),
+                })?
+            }
+            None => opts,
+        };
+        let envs = self.envs_for(opts);
         let vars = &template_vars(path, vars);
         let _guard = search::RenderScope::enter(vars, Some(path));
         // Values printed by this file do not count for an enclosing native render.
         let _capture = native::Capture::start();
-        let rendered = self.run(&source, vars, |env| {
-            let template = env.get_template(&name).map_err(TemplateError::from)?;
-            template
-                .render(vars)
-                .map_err(|e| undefined_in_collection(e, &template, vars))
-        })?;
-        Ok(keep_trailing_newlines(&source, rendered))
+        let rendered = self
+            .run_in(&envs, &source, vars, |env| {
+                let template = env.get_template(&name).map_err(TemplateError::from)?;
+                template
+                    .render(vars)
+                    .map_err(|e| undefined_in_collection(e, &template, vars))
+            })
+            .map_err(|mut e| {
+                // The loader dropped the header line: report lines of the file.
+                if header.is_some() && e.file.as_deref() == Some(path) {
+                    e.line = e.line.map(|l| l + 1);
+                }
+                e
+            })?;
+        Ok(keep_trailing_newlines(body, rendered))
+    }
+
+    /// The environments for `opts` (the default ones, or made once per set of options).
+    fn envs_for(&self, opts: FileOptions) -> Arc<EnvPair> {
+        if opts == FileOptions::default() {
+            return self.envs.clone();
+        }
+        let mut variants = match self.variants.lock() {
+            Ok(v) => v,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        variants
+            .entry(opts)
+            .or_insert_with(|| Arc::new(EnvPair::new(opts)))
+            .clone()
     }
 
     /// Evaluates an expression (or a `{{ expr }}` string) to a minijinja value, erroring on an
@@ -426,6 +523,7 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
     let path = PathBuf::from(name);
     match std::fs::read_to_string(&path) {
         Ok(source) => {
+            let source = syntax::split_override_header(&source).1.to_string();
             let stamp = file_stamp(&path);
             Ok(Some(
                 TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp),

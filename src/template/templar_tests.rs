@@ -886,3 +886,37 @@ fn subelements_and_wordwrap_match_ansible() {
     assert_eq!(render("{{ 'a b' | wordwrap(1) }}"), json!("a\nb"));
     assert_eq!(render("{{ 'aaa bb c' | wordwrap(4) }}"), json!("aaa\nbb c"));
 }
+
+#[test]
+fn template_whitespace_options_and_jinja2_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.j2");
+    let body = "a\n  {% if true %}\nb\n  {% endif %}\nc\n";
+    std::fs::write(&path, body).unwrap();
+    let t = Templar::new();
+    assert_eq!(t.render_file(&path, &base()).unwrap(), "a\n  b\n  c\n");
+    let lstrip = FileOptions {
+        trim_blocks: true,
+        lstrip_blocks: true,
+    };
+    assert_eq!(
+        t.render_file_with(&path, &base(), lstrip).unwrap(),
+        "a\nb\nc\n"
+    );
+    std::fs::write(&path, format!("#jinja2: lstrip_blocks: True\n{body}")).unwrap();
+    assert_eq!(t.render_file(&path, &base()).unwrap(), "a\nb\nc\n");
+    std::fs::write(
+        &path,
+        "#jinja2: trim_blocks: False\nx\n{% if true %}\ny\n{% endif %}\n{{ nope }}\n",
+    )
+    .unwrap();
+    let e = t.render_file(&path, &base()).unwrap_err();
+    assert_eq!(e.line, Some(6), "{e:?}");
+    std::fs::write(
+        &path,
+        "#jinja2: trim_blocks: False\nx\n{% if true %}\ny\n{% endif %}\n",
+    )
+    .unwrap();
+    // Recorded from Ansible 2.19 (template module), like the cases above.
+    assert_eq!(t.render_file(&path, &base()).unwrap(), "x\n\ny\n");
+}
