@@ -60,6 +60,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "version_compare", version_compare);
     filter!(env, "extract", collections::extract);
     filter!(env, "int", to_int);
+    filter!(env, "float", to_float);
     filter!(env, "comment", super::comment::comment);
     filter!(env, "subelements", collections::subelements);
     filter!(env, "wordwrap", wordwrap);
@@ -126,6 +127,26 @@ fn to_int(
                 },
             }
         }
+        _ => default,
+    })
+}
+
+/// Jinja's `float(default=0.0)`: anything unconvertible gives the default instead of an error.
+fn to_float(value: &Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let default = match default {
+        Some(d) => d,
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0.0)),
+    };
+    kwargs.assert_all_used()?;
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(if value.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::Number => f64::try_from(value.clone()).map_or(default, Value::from),
+        ValueKind::String => match value.as_str().unwrap_or_default().trim().parse::<f64>() {
+            Ok(f) => Value::from(f),
+            Err(_) => default,
+        },
         _ => default,
     })
 }

@@ -920,3 +920,11 @@ fn template_whitespace_options_and_jinja2_header() {
     // Recorded from Ansible 2.19 (template module), like the cases above.
     assert_eq!(t.render_file(&path, &base()).unwrap(), "x\n\ny\n");
 }
+
+#[test]
+fn float_filter_defaults_like_jinja() {
+    assert_eq!(render("{{ 'abc' | float }}"), json!(0.0));
+    assert_eq!(render("{{ '1.5' | float }}"), json!(1.5));
+    assert_eq!(render("{{ 'x' | float(2.5) }}"), json!(2.5));
+    assert_eq!(render("{{ 2 | float }}"), json!(2.0));
+}
