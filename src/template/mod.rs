@@ -44,6 +44,8 @@ mod undefined;
 mod version;
 
 #[cfg(test)]
+mod recorded_tests;
+#[cfg(test)]
 mod templar_tests;
 
 use std::collections::HashMap;
