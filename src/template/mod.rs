@@ -26,6 +26,7 @@ macro_rules! test {
 
 mod collections;
 mod comment;
+mod datetime;
 mod error;
 mod filevars;
 mod filters;
@@ -161,6 +162,7 @@ fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'st
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    datetime::register(&mut env);
     env
 }
 

@@ -928,3 +928,20 @@ fn float_filter_defaults_like_jinja() {
     assert_eq!(render("{{ 'x' | float(2.5) }}"), json!(2.5));
     assert_eq!(render("{{ 2 | float }}"), json!(2.0));
 }
+
+#[test]
+fn now_and_strftime() {
+    let year = render("{{ now(utc=true).year }}");
+    assert!(year.as_i64().unwrap() >= 2024, "{year}");
+    let text = render("{{ now(utc=true, fmt='%Y-%m-%d') }}");
+    assert_eq!(text.as_str().unwrap().len(), 10);
+    assert_eq!(
+        render("{{ now(utc=true).strftime('%Y') | int == now(utc=true).year }}"),
+        json!(true)
+    );
+    // Recorded from Ansible 2.19: `'%Y-%m-%d %H:%M:%S' | strftime(0, utc=true)`.
+    assert_eq!(
+        render("{{ '%Y-%m-%d %H:%M:%S' | strftime(0, utc=true) }}"),
+        json!("1970-01-01 00:00:00")
+    );
+}
