@@ -9,4 +9,5 @@ pub mod connection;
 pub mod error;
 pub mod inventory;
 pub mod output;
+pub mod template;
 pub mod yaml;
