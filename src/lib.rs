@@ -5,9 +5,14 @@
 //! `playbook` (parse), `vars`, `connection`, `executor` (emits events), `output` (renders events),
 //! and `cli` + `ops` on top.
 
+pub mod cli;
 pub mod connection;
 pub mod error;
+pub mod executor;
 pub mod inventory;
+pub mod ops;
 pub mod output;
+pub mod playbook;
 pub mod template;
+pub mod vars;
 pub mod yaml;

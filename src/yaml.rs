@@ -447,6 +447,12 @@ fn float_re() -> &'static regex::Regex {
     })
 }
 
+/// How Python's `str()` shows a scalar (`True`, `None`, `1.5`): Ansible turns scalars into text
+/// this way wherever a string is expected.
+pub fn display(v: &Value) -> String {
+    python_str(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,8 @@ use crate::error::{OrcError, Result};
 pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     let parts: Vec<String> = if pattern.contains(',') {
         pattern.split(',').map(str::to_string).collect()
-    } else if parse_address(pattern, true).is_some() {
+    } else if parse_address(pattern, true).is_some() || pattern.trim_start().starts_with('~') {
+        // A lone `~regex` is kept whole: its brackets and colons belong to the regex.
         vec![pattern.to_string()]
     } else {
         static R: OnceLock<Regex> = OnceLock::new();
@@ -249,9 +250,15 @@ fn compile(pattern: &str) -> Result<Regex> {
         None => glob_to_regex(pattern),
     };
     Regex::new(&src).map_err(|e| {
-        OrcError::input(format!("Invalid host list pattern: {pattern}")).help(format!(
-            "{e}; a pattern starting with ~ is a regular expression, others are globs"
-        ))
+        // regex's message is a multi-line picture; its last line says what is wrong.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .last()
+            .unwrap_or("invalid regular expression")
+            .trim_start_matches("error: ");
+        OrcError::input(format!("Invalid host list pattern: {pattern}: {reason}"))
+            .help("a pattern starting with ~ is a regular expression, others are globs")
     })
 }
 

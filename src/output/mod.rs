@@ -12,6 +12,9 @@ pub mod pyjson;
 pub mod pyrepr;
 pub mod recording;
 
+mod adhoc;
+
+pub use adhoc::AdhocPrinter;
 pub use events::{ErrorReport, Event, EventSink, HostResult, HostStats, Status, TaskKind};
 pub use human::HumanPrinter;
 pub use json::JsonPrinter;

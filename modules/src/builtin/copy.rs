@@ -144,7 +144,9 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
     if probe.stat.is_some() && !req.force {
         return Ok(res.with_msg("file already exists"));
     }
-    if probe.stat.is_none() && !probe.parent_exists && !parent_ready {
+    // In check mode Ansible's copy/template action reports a differing file as changed without
+    // asking the host module, so a directory an earlier task would have created is no failure.
+    if probe.stat.is_none() && !probe.parent_exists && !parent_ready && !ctx.check {
         return Err(ModuleError::Fail(Box::new(
             ModuleResult::failed(format!(
                 "Destination directory {} does not exist",

@@ -1,0 +1,152 @@
+//! The command line, documented in one place: every flag's help text lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// orc: agentless orchestration that runs your Ansible playbooks, faster.
+#[derive(Debug, Parser)]
+#[command(name = "orc", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run playbooks against an inventory (without PLAYBOOK: the built-in quickstart on localhost).
+    Play(PlayArgs),
+    /// Run one module ad hoc on the hosts matching PATTERN.
+    Run(RunArgs),
+    /// Show what an inventory resolves to.
+    Inventory(InventoryArgs),
+}
+
+/// Output formats for results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Ansible-like lines (colour on a terminal).
+    #[default]
+    Human,
+    /// One JSON object per event per line (docs/output-json.md).
+    Json,
+}
+
+/// Flags shared by `play` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Inventory file, directory, script or comma-separated host list (repeatable; merged in order).
+    /// Without it, the inventory is the implicit localhost.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<PathBuf>,
+    /// Further limit the hosts with a pattern (same grammar as hosts:, or @file).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Extra variables: K=V pairs, @file.yml, or JSON/YAML; always win over other variables.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Don't change anything; report what would change.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show before/after differences of files and templates.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// With --check: exit 10 when changes are pending.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// How many hosts to work on at once.
+    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
+    pub forks: usize,
+    /// Run operations with become (sudo).
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// The user to become.
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
+    /// Connect as this user.
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// More output (-v results, -vvv engine tracing).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `orc play`.
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// Playbook files, run in order.
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbooks: Vec<PathBuf>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Only run tasks tagged with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Skip tasks tagged with these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+    /// Check the playbooks, inventory and templates, run nothing.
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// List the hosts each play would run on.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List the tasks each play would run.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags in the playbooks.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Start at the task with this name.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
+}
+
+/// `orc run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Host pattern.
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+    /// Module name.
+    #[arg(
+        short = 'm',
+        long = "module-name",
+        default_value = "command",
+        value_name = "MODULE"
+    )]
+    pub module: String,
+    /// Module arguments: `k=v k2="v 2"` or JSON.
+    #[arg(short = 'a', long = "args", value_name = "ARGS")]
+    pub args: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `orc inventory`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "graph", "host"])))]
+pub struct InventoryArgs {
+    /// Inventory sources (repeatable).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<PathBuf>,
+    /// Print every group and host with variables, as `ansible-inventory --list`.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the group tree (from GROUP, default all).
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "GROUP")]
+    pub graph: Option<String>,
+    /// Print one host's variables.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Limit to hosts matching a pattern.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+}

@@ -1,0 +1,157 @@
+//! The executor: runs plays on hosts and emits events. It decides what runs where and in which
+//! order (linear strategy, blocks, handlers, loops, conditions); modules decide what changes.
+
+pub mod actions;
+mod engine_actions;
+mod host;
+mod loops;
+mod play;
+mod preflight;
+mod run_task;
+mod scope;
+mod tags;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::inventory::Inventory;
+use crate::output::{Event, EventSink, HostStats};
+use crate::playbook::Playbook;
+use crate::template::Templar;
+
+pub use host::{HostState, HostStatus};
+pub use preflight::preflight;
+pub use tags::TagFilter;
+
+/// What the user asked for on the command line that shapes a run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--check`.
+    pub check: bool,
+    /// `--diff`.
+    pub diff: bool,
+    /// `--forks` (parallel hosts).
+    pub forks: usize,
+    /// `--tags` / `--skip-tags`.
+    pub tags: TagFilter,
+    /// `-e` variables, merged in order.
+    pub extra_vars: Map<String, Value>,
+    /// `--limit`.
+    pub limit: Option<String>,
+    /// `--start-at-task`.
+    pub start_at_task: Option<String>,
+    /// `-b`.
+    pub r#become: Option<bool>,
+    /// `--become-user`.
+    pub become_user: Option<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `-v` count.
+    pub verbosity: u8,
+}
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Final counters per host, in inventory order.
+    pub stats: Vec<(String, HostStats)>,
+    /// Some task changed something (or would have, in check mode).
+    pub changed: bool,
+}
+
+impl Outcome {
+    /// DESIGN.md's exit codes: 2 when a host failed, 4 when one was unreachable (and none failed),
+    /// 10 for pending changes with `--check --detailed-exitcode`, else 0.
+    pub fn exit_code(&self, check: bool, detailed: bool) -> i32 {
+        if self.stats.iter().any(|(_, s)| s.failed > 0) {
+            2
+        } else if self.stats.iter().any(|(_, s)| s.unreachable > 0) {
+            4
+        } else if check && detailed && self.changed {
+            10
+        } else {
+            0
+        }
+    }
+}
+
+/// Everything a run shares across plays and threads.
+pub struct Runner<'a> {
+    /// The inventory.
+    pub inventory: &'a Inventory,
+    /// Run options.
+    pub opts: &'a Options,
+    /// Template engine.
+    pub templar: Arc<Templar>,
+    /// Where events go.
+    pub sink: &'a dyn EventSink,
+    /// Connections, one per host for the whole run.
+    pub pool: crate::connection::ConnectionPool,
+    /// rayon pool with `forks` threads.
+    pub workers: rayon::ThreadPool,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner for one invocation.
+    pub fn new(
+        inventory: &'a Inventory,
+        opts: &'a Options,
+        sink: &'a dyn EventSink,
+    ) -> Result<Runner<'a>> {
+        let workers = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.forks.max(1))
+            .build()
+            .map_err(|e| {
+                crate::error::OrcError::Usage(format!(
+                    "could not start {} worker threads: {e}",
+                    opts.forks
+                ))
+            })?;
+        Ok(Runner {
+            inventory,
+            opts,
+            templar: Arc::new(Templar::new()),
+            sink,
+            pool: crate::connection::ConnectionPool::default(),
+            workers,
+        })
+    }
+
+    /// Runs playbooks in order and returns the recap. Input was validated by `preflight` already.
+    pub fn run(&self, playbooks: &[Playbook]) -> Outcome {
+        let mut states: Vec<HostState> = Vec::new();
+        let mut changed = false;
+        for pb in playbooks {
+            self.sink.emit(&Event::PlaybookStart {
+                path: pb.path.display().to_string(),
+                check: self.opts.check,
+            });
+            for play in &pb.plays {
+                changed |= play::run_play(self, play, &mut states);
+            }
+        }
+        let stats: Vec<(String, HostStats)> =
+            states.iter().map(|s| (s.name.clone(), s.stats)).collect();
+        self.sink.emit(&Event::Recap {
+            stats: stats.clone(),
+        });
+        Outcome { stats, changed }
+    }
+}
+
+/// The directory a playbook's relative paths resolve against.
+pub fn playbook_dir(pb: &Playbook) -> PathBuf {
+    pb.path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
+}

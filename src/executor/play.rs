@@ -1,0 +1,694 @@
+//! One play with the linear strategy: each task on every host still in play, then the next task;
+//! blocks with rescue/always per host; handlers at the end of each section and on flush_handlers.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use super::host::{count, HostState, HostStatus};
+use super::run_task::{run_on_host, HostOutcome, PlayCtx};
+use super::scope::Scope;
+use super::Runner;
+use crate::output::{Event, Status, TaskKind};
+use crate::playbook::{self, Play, Task, TaskBody};
+use crate::vars::{merge, HostVars};
+
+/// Runs one play on its hosts; returns whether anything changed.
+pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bool {
+    let mut hosts = runner.inventory.select(&play.hosts).unwrap_or_default();
+    if let Some(limit) = &runner.opts.limit {
+        hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
+    }
+    let mut members = Vec::new();
+    for h in &hosts {
+        let idx = match states.iter().position(|s| &s.name == h) {
+            Some(i) => i,
+            None => {
+                states.push(HostState::new(h, runner.inventory.host_vars(h)));
+                states.len() - 1
+            }
+        };
+        // Hosts that failed or became unreachable in an earlier play stay out.
+        if states[idx].status == HostStatus::Active || states[idx].status == HostStatus::Ended {
+            states[idx].status = HostStatus::Active;
+            members.push(idx);
+        }
+    }
+    if members.is_empty() {
+        runner.sink.emit(&Event::NoHostsMatched {
+            name: play.name.clone(),
+        });
+        return false;
+    }
+    runner.sink.emit(&Event::PlayStart {
+        name: play.name.clone(),
+        hosts: members.iter().map(|i| states[*i].name.clone()).collect(),
+    });
+
+    let mut run = PlayRun::new(runner, play, states, &members);
+    let scope = Scope {
+        tags: play.tags.clone(),
+        r#become: play.r#become,
+        become_user: play.become_user.clone(),
+        ignore_errors: play.ignore_errors.map(Value::Bool),
+        check_mode: play.check_mode,
+        diff: play.diff,
+        any_errors_fatal: Some(play.any_errors_fatal),
+        ..Scope::default()
+    };
+    if play.gather_facts && orc_modules::lookup("setup").is_some() {
+        let gather = gather_task(play);
+        run.run_action(states, &gather, &scope, &members, TaskKind::Gather);
+    }
+    for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+        run.run_tasks(states, section, &scope, &members);
+        // roles and tasks form one section: handlers flush after both, not between them.
+        let is_roles = std::ptr::eq(section, &play.roles);
+        if !is_roles {
+            run.flush_handlers(states, &members);
+        }
+        if run.end_play {
+            break;
+        }
+    }
+    for i in &members {
+        if states[*i].status == HostStatus::Ended {
+            states[*i].status = HostStatus::Active;
+        }
+    }
+    run.changed
+}
+
+fn gather_task(play: &Play) -> Task {
+    let action = playbook::Action {
+        module: "setup".into(),
+        short: "setup".into(),
+        args: Map::new(),
+        loc: play.loc.clone(),
+    };
+    let mut t = Task::new(play.loc.clone(), TaskBody::Action(action));
+    t.name = Some("Gathering Facts".into());
+    t.tags = vec!["always".into()];
+    t
+}
+
+/// State of one play's run.
+pub(crate) struct PlayRun<'r> {
+    runner: &'r Runner<'r>,
+    play: &'r Play,
+    ctx: Arc<PlayCtx>,
+    changed: bool,
+    end_play: bool,
+    started: bool,
+}
+
+impl<'r> PlayRun<'r> {
+    fn new(
+        runner: &'r Runner<'r>,
+        play: &'r Play,
+        states: &[HostState],
+        members: &[usize],
+    ) -> PlayRun<'r> {
+        let mut role_defaults = Map::new();
+        let mut role_vars = Map::new();
+        collect_role_vars(&play.roles, &mut role_defaults, &mut role_vars);
+        let play_hosts: Vec<Value> = members
+            .iter()
+            .map(|i| Value::String(states[*i].name.clone()))
+            .collect();
+        let mut play_vars = play.vars.clone();
+        merge(
+            &mut play_vars,
+            &load_vars_files(runner, play, states, members),
+        );
+        let ctx = PlayCtx {
+            play_vars,
+            role_defaults,
+            role_vars,
+            play_hosts,
+            groups: runner.inventory.groups_var(),
+            play_dir: play.dir.clone(),
+            connection: play.connection.clone(),
+        };
+        PlayRun {
+            runner,
+            play,
+            ctx: Arc::new(ctx),
+            changed: false,
+            end_play: false,
+            started: runner.opts.start_at_task.is_none(),
+        }
+    }
+
+    /// Runs a task list for `members`; returns the hosts that failed during it.
+    fn run_tasks(
+        &mut self,
+        states: &mut [HostState],
+        tasks: &[Task],
+        scope: &Scope,
+        members: &[usize],
+    ) -> Vec<usize> {
+        let mut failed = Vec::new();
+        for task in tasks {
+            if self.end_play {
+                break;
+            }
+            let active: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|i| states[*i].status == HostStatus::Active)
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            let newly_failed = match &task.body {
+                TaskBody::Block {
+                    block,
+                    rescue,
+                    always,
+                } => self.run_block(states, task, block, rescue, always, scope, &active),
+                TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {
+                    self.run_include(states, task, scope, &active)
+                }
+                TaskBody::Action(_) => {
+                    let kind = if scope.handler {
+                        TaskKind::Handler
+                    } else {
+                        TaskKind::Task
+                    };
+                    self.run_action(states, task, scope, &active, kind)
+                }
+            };
+            failed.extend(newly_failed);
+        }
+        failed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_block(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        scope: &Scope,
+        active: &[usize],
+    ) -> Vec<usize> {
+        let inner = scope.child(task);
+        let failed = self.run_tasks(states, block, &inner, active);
+        let mut still_failed: Vec<usize> = failed.clone();
+        if !rescue.is_empty() && !failed.is_empty() {
+            // As Ansible: a failure that a rescue handles counts as rescued, not failed, as soon
+            // as the rescue starts; a failure inside the rescue counts as failed.
+            for i in &failed {
+                if states[*i].status == HostStatus::Failed {
+                    states[*i].status = HostStatus::Active;
+                    states[*i].stats.failed = states[*i].stats.failed.saturating_sub(1);
+                    states[*i].stats.rescued += 1;
+                }
+            }
+            let rescue_failed = self.run_tasks(states, rescue, &inner, &failed);
+            still_failed = rescue_failed;
+        }
+        if !always.is_empty() {
+            // always runs for every host that entered the block, including those that failed in it.
+            let mut revived = Vec::new();
+            for i in active {
+                if states[*i].status == HostStatus::Failed && still_failed.contains(i) {
+                    states[*i].status = HostStatus::Active;
+                    revived.push(*i);
+                }
+            }
+            let always_failed = self.run_tasks(states, always, &inner, active);
+            for i in revived {
+                if states[i].status == HostStatus::Active {
+                    states[i].status = HostStatus::Failed;
+                }
+            }
+            for i in always_failed {
+                if !still_failed.contains(&i) {
+                    still_failed.push(i);
+                }
+            }
+        }
+        still_failed
+    }
+
+    fn run_include(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        scope: &Scope,
+        active: &[usize],
+    ) -> Vec<usize> {
+        // Resolve the file or role per host (the name may be templated), then run each distinct
+        // expansion for the hosts that resolved to it.
+        let hostvars = self.hostvars(states);
+        let mut groups: Vec<IncludeGroup> = Vec::new();
+        for i in active {
+            let ctx = super::run_task::context_for(
+                self.runner,
+                &self.ctx,
+                &states[*i],
+                task,
+                scope,
+                &hostvars,
+            );
+            let skip = match super::run_task::conditions_hold(self.runner, &ctx, scope, task) {
+                Ok(b) => !b,
+                Err(_) => false,
+            };
+            if skip {
+                continue;
+            }
+            let (key, role_block) = match &task.body {
+                TaskBody::IncludeTasks { file, base } => {
+                    let name = self
+                        .runner
+                        .templar
+                        .render_str(file, &ctx.value())
+                        .map(|v| crate::yaml::display(&v))
+                        .map_err(|e| e.to_string());
+                    let loaded = name.and_then(|n| {
+                        let p = resolve_include(base, &n, scope);
+                        playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir)
+                            .map_err(|e| e.report())
+                    });
+                    (loaded, None)
+                }
+                TaskBody::IncludeRole {
+                    name,
+                    tasks_from,
+                    base,
+                } => {
+                    let rendered = self
+                        .runner
+                        .templar
+                        .render_str(name, &ctx.value())
+                        .map(|v| crate::yaml::display(&v))
+                        .map_err(|e| e.to_string());
+                    let block = rendered.and_then(|n| {
+                        let spec = playbook::RoleSpec {
+                            name: n,
+                            params: task.vars.clone(),
+                            loc: task.loc.clone(),
+                            tags: vec![],
+                            when: vec![],
+                            tasks_from: tasks_from.clone(),
+                        };
+                        let loaded = playbook::load_role(&spec, base).map_err(|e| e.report())?;
+                        let mut b = Task::new(
+                            task.loc.clone(),
+                            TaskBody::Block {
+                                block: loaded.tasks,
+                                rescue: vec![],
+                                always: vec![],
+                            },
+                        );
+                        b.role = Some(loaded.role.clone());
+                        b.is_role_boundary = true;
+                        Ok(b)
+                    });
+                    match block {
+                        Ok(b) => (Ok(vec![]), Some(b)),
+                        Err(e) => (Err(e), None),
+                    }
+                }
+                TaskBody::Action(_) | TaskBody::Block { .. } => continue,
+            };
+            let same = groups
+                .iter()
+                .position(|(k, _, rb)| match (k, &key, rb, &role_block) {
+                    (Ok(a), Ok(b), None, None) => {
+                        a.len() == b.len()
+                            && a.iter()
+                                .zip(b)
+                                .all(|(x, y)| x.loc.to_string() == y.loc.to_string())
+                    }
+                    _ => false,
+                });
+            match same {
+                Some(g) => groups[g].1.push(*i),
+                None => groups.push((key, vec![*i], role_block)),
+            }
+        }
+        let mut failed = Vec::new();
+        let inner = scope.child(task);
+        for (tasks, hosts, role_block) in groups {
+            match (tasks, role_block) {
+                (_, Some(b)) => {
+                    failed.extend(self.run_tasks(states, std::slice::from_ref(&b), &inner, &hosts))
+                }
+                (Ok(ts), None) => {
+                    if let TaskBody::IncludeTasks { file, base } = &task.body {
+                        let names: Vec<String> =
+                            hosts.iter().map(|i| states[*i].name.clone()).collect();
+                        let path = resolve_include(base, file, scope);
+                        let shown = std::fs::canonicalize(&path)
+                            .unwrap_or(path)
+                            .display()
+                            .to_string();
+                        self.runner.sink.emit(&Event::Included {
+                            path: shown,
+                            hosts: names,
+                            item_label: None,
+                        });
+                    }
+                    failed.extend(self.run_tasks(states, &ts, &inner, &hosts))
+                }
+                (Err(msg), None) => {
+                    self.runner.sink.emit(&Event::TaskStart {
+                        name: task.display_name(),
+                        kind: TaskKind::Task,
+                        origin: task.loc.to_string(),
+                    });
+                    for i in hosts {
+                        let mut r = crate::output::HostResult::new(
+                            states[i].name.clone(),
+                            Status::Failed { ignored: false },
+                            serde_json::json!({"changed": false, "failed": true, "msg": msg}),
+                        );
+                        r.error = Some(crate::output::ErrorReport {
+                            message: format!("Task failed: {msg}"),
+                            origin: Some(task.loc.clone()),
+                        });
+                        self.runner.sink.emit(&Event::HostResult(Box::new(r)));
+                        count(
+                            &mut states[i].stats,
+                            Status::Failed { ignored: false },
+                            false,
+                        );
+                        states[i].status = HostStatus::Failed;
+                        failed.push(i);
+                    }
+                }
+            }
+        }
+        failed
+    }
+
+    fn hostvars(&self, states: &[HostState]) -> Arc<HostVars> {
+        HostVars::new(states.iter().map(|s| (s.name.clone(), s.view())).collect())
+    }
+
+    /// Runs one action task on `active` hosts in parallel; emits results in host order.
+    pub(crate) fn run_action(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        scope: &Scope,
+        active: &[usize],
+        kind: TaskKind,
+    ) -> Vec<usize> {
+        let tags = scope.tags_of(task);
+        if kind != TaskKind::Gather && !self.runner.opts.tags.selects(&tags) {
+            return Vec::new();
+        }
+        if !self.started {
+            match (&self.runner.opts.start_at_task, &task.name) {
+                (Some(want), Some(name)) if name == want || task.display_name() == *want => {
+                    self.started = true
+                }
+                _ => return Vec::new(),
+            }
+        }
+        let short = task.action().map(|a| a.short.as_str()).unwrap_or("");
+        if short == "meta" {
+            return self.run_meta(states, task, scope, active);
+        }
+        let hostvars = self.hostvars(states);
+        let name = self.display_name(states, task, scope, active, &hostvars);
+        self.runner.sink.emit(&Event::TaskStart {
+            name,
+            kind,
+            origin: task.loc.to_string(),
+        });
+
+        let run_once = task.run_once;
+        let targets: Vec<usize> = if run_once {
+            active.iter().take(1).copied().collect()
+        } else {
+            active.to_vec()
+        };
+        let runner = self.runner;
+        let ctx = self.ctx.clone();
+        let mut outcomes: Vec<(usize, HostOutcome)> = runner.workers.install(|| {
+            states
+                .par_iter_mut()
+                .enumerate()
+                .filter(|(i, _)| targets.contains(i))
+                .map(|(i, st)| (i, run_on_host(runner, &ctx, st, task, scope, &hostvars)))
+                .collect()
+        });
+        outcomes.sort_by_key(|(i, _)| *i);
+        if run_once {
+            // The one result applies to every host of the batch, as in Ansible.
+            if let Some((first, out)) = outcomes.first() {
+                let first = *first;
+                let copy = out.clone();
+                for i in active.iter().filter(|i| **i != first) {
+                    if let Some(reg) = &task.register {
+                        if let Some(v) = &copy.registered {
+                            states[*i].set_fact(reg, v.clone());
+                        }
+                    }
+                    let mut c = copy.clone();
+                    c.events.iter_mut().for_each(|e| {
+                        if let Event::HostResult(r) = e {
+                            r.host = states[*i].name.clone();
+                        }
+                    });
+                    outcomes.push((*i, c));
+                }
+                outcomes.sort_by_key(|(i, _)| *i);
+            }
+        }
+        let mut failed = Vec::new();
+        let mut fatal = false;
+        for (i, out) in outcomes {
+            for e in &out.events {
+                self.runner.sink.emit(e);
+            }
+            count(&mut states[i].stats, out.status, out.changed);
+            if out.changed {
+                self.changed = true;
+            }
+            match out.status {
+                Status::Failed { ignored: false } => {
+                    states[i].status = HostStatus::Failed;
+                    failed.push(i);
+                    if task
+                        .any_errors_fatal
+                        .or(scope.any_errors_fatal)
+                        .unwrap_or(false)
+                    {
+                        fatal = true;
+                    }
+                }
+                Status::Unreachable if !task.ignore_unreachable.unwrap_or(false) => {
+                    states[i].status = HostStatus::Unreachable;
+                }
+                _ => {}
+            }
+        }
+        if fatal {
+            for i in active {
+                if states[*i].status == HostStatus::Active {
+                    states[*i].status = HostStatus::Failed;
+                    failed.push(*i);
+                }
+            }
+        }
+        failed
+    }
+
+    fn display_name(
+        &self,
+        states: &[HostState],
+        task: &Task,
+        scope: &Scope,
+        active: &[usize],
+        hostvars: &Arc<HostVars>,
+    ) -> String {
+        let name = task.display_name();
+        if !name.contains("{{") {
+            return name;
+        }
+        let Some(first) = active.first() else {
+            return name;
+        };
+        let ctx = super::run_task::context_for(
+            self.runner,
+            &self.ctx,
+            &states[*first],
+            task,
+            scope,
+            hostvars,
+        );
+        match self.runner.templar.render_str(&name, &ctx.value()) {
+            Ok(v) => crate::yaml::display(&v),
+            Err(_) => name,
+        }
+    }
+
+    fn run_meta(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        scope: &Scope,
+        active: &[usize],
+    ) -> Vec<usize> {
+        let what = task
+            .action()
+            .and_then(|a| {
+                a.args
+                    .get("_raw_params")
+                    .or_else(|| a.args.get("free_form"))
+            })
+            .map(crate::yaml::display)
+            .unwrap_or_default();
+        let hostvars = self.hostvars(states);
+        let holds = |st: &HostState| {
+            let ctx =
+                super::run_task::context_for(self.runner, &self.ctx, st, task, scope, &hostvars);
+            super::run_task::conditions_hold(self.runner, &ctx, scope, task).unwrap_or(false)
+        };
+        match what.as_str() {
+            "flush_handlers" => self.flush_handlers(states, active),
+            "end_play" if active.iter().any(|i| holds(&states[*i])) => self.end_play = true,
+            "end_host" => {
+                for i in active {
+                    if holds(&states[*i]) {
+                        states[*i].status = HostStatus::Ended;
+                    }
+                }
+            }
+            "clear_host_errors" => {
+                for st in states.iter_mut() {
+                    if st.status == HostStatus::Failed {
+                        st.status = HostStatus::Active;
+                    }
+                }
+            }
+            "clear_facts" => {
+                for i in active {
+                    states[*i].facts = Arc::new(Map::new());
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Runs notified handlers in definition order for the hosts that notified them.
+    fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
+        let handlers = &self.play.handlers;
+        let scope = Scope {
+            handler: true,
+            ..Scope::default()
+        };
+        for h in handlers {
+            let full = h.display_name();
+            let plain = h.name.clone().unwrap_or_default();
+            let hosts: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|i| {
+                    let st = &states[*i];
+                    (st.status == HostStatus::Active
+                        || (self.play.force_handlers && st.status == HostStatus::Failed))
+                        && st
+                            .notified
+                            .iter()
+                            .any(|n| *n == plain || *n == full || h.listen.contains(n))
+                })
+                .collect();
+            if hosts.is_empty() {
+                continue;
+            }
+            for i in &hosts {
+                states[*i]
+                    .notified
+                    .retain(|n| !(*n == plain || *n == full || h.listen.contains(n)));
+            }
+            let mut hscope = scope.clone();
+            if h.role.is_some() {
+                hscope.role = h.role.clone();
+            }
+            self.run_action(states, h, &hscope, &hosts, TaskKind::Handler);
+        }
+    }
+}
+
+/// One expansion of an include (its tasks, or why it failed; or a role block) and its hosts.
+type IncludeGroup = (Result<Vec<Task>, String>, Vec<usize>, Option<Task>);
+
+fn collect_role_vars(
+    tasks: &[Task],
+    defaults: &mut Map<String, Value>,
+    vars: &mut Map<String, Value>,
+) {
+    for t in tasks {
+        if t.is_role_boundary {
+            if let Some(r) = &t.role {
+                merge(defaults, &r.defaults);
+                merge(vars, &r.vars);
+            }
+        }
+    }
+}
+
+fn resolve_include(base: &Path, name: &str, scope: &Scope) -> std::path::PathBuf {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let mut cands = vec![base.join(name)];
+    if let Some(r) = &scope.role {
+        cands.push(r.path.join("tasks").join(name));
+    }
+    cands
+        .iter()
+        .find(|c| c.exists())
+        .cloned()
+        .unwrap_or_else(|| base.join(name))
+}
+
+fn load_vars_files(
+    runner: &Runner,
+    play: &Play,
+    states: &[HostState],
+    members: &[usize],
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    if play.vars_files.is_empty() {
+        return out;
+    }
+    let first = members.first().map(|i| &states[*i]);
+    let mut base = play.vars.clone();
+    merge(&mut base, &runner.opts.extra_vars);
+    if let Some(st) = first {
+        let mut m = (*st.inventory).clone();
+        merge(&mut m, &base);
+        base = m;
+    }
+    let hv = HostVars::new(Vec::new());
+    let ctx = crate::vars::Context::new(base, hv, runner.templar.clone());
+    for (file, _) in &play.vars_files {
+        let name = runner
+            .templar
+            .render_str(file, &ctx.value())
+            .map(|v| crate::yaml::display(&v))
+            .unwrap_or_else(|_| file.clone());
+        let path = play.dir.join(&name);
+        if let Ok(node) = crate::yaml::load_file(&path) {
+            if let Value::Object(m) = node.to_value() {
+                merge(&mut out, &m);
+            }
+        }
+    }
+    out
+}

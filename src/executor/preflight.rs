@@ -1,0 +1,484 @@
+//! Checks made before anything runs, so that invalid input changes nothing: host patterns,
+//! module names and arguments, template syntax, templates and files that do not exist, and
+//! variables that no source defines.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::Options;
+use crate::error::{Loc, OrcError, Result};
+use crate::inventory::Inventory;
+use crate::playbook::{Play, Playbook, Task, TaskBody};
+use crate::vars::has_template;
+
+/// Variables the engine always defines.
+const MAGIC: &[&str] = &[
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+    "groups",
+    "hostvars",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_batch",
+    "play_hosts",
+    "ansible_check_mode",
+    "ansible_diff_mode",
+    "ansible_verbosity",
+    "ansible_forks",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "playbook_dir",
+    "role_path",
+    "role_name",
+    "omit",
+    "ansible_version",
+    "ansible_facts",
+    "vars",
+    "item",
+    "ansible_loop",
+    "ansible_loop_var",
+    "ansible_managed",
+    "template_path",
+    "template_fullpath",
+    "template_destpath",
+    "environment",
+    "lookup",
+    "query",
+    "q",
+    "range",
+    "dict",
+    "namespace",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "now",
+    "undef",
+    "zip",
+    "debug",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+];
+
+/// Validates everything that can be validated without running; the first problem is returned.
+pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) -> Result<()> {
+    for pb in playbooks {
+        let defined = defined_names(pb, inventory, opts);
+        for play in &pb.plays {
+            let hosts = inventory
+                .select(&play.hosts)
+                .map_err(|e| e.or_at(&play.hosts_loc))?;
+            if let Some(limit) = &opts.limit {
+                inventory.limit(hosts, limit)?;
+            }
+            for (file, loc) in &play.vars_files {
+                if !file.contains("{{") && !play.dir.join(file).is_file() {
+                    return Err(OrcError::at(
+                        loc,
+                        format!("vars file {} does not exist", play.dir.join(file).display()),
+                    ));
+                }
+            }
+            for section in [
+                &play.pre_tasks,
+                &play.roles,
+                &play.tasks,
+                &play.post_tasks,
+                &play.handlers,
+            ] {
+                check_tasks(section, play, &defined, None)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every name some source may define: inventory, extra vars, play and role vars, vars files,
+/// registers, set_fact keys, loop variables. `None` when something defines names dynamically
+/// (include_vars, a templated set_fact key), which turns the undefined check off.
+fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option<HashSet<String>> {
+    let mut names: HashSet<String> = MAGIC.iter().map(|s| s.to_string()).collect();
+    names.extend(opts.extra_vars.keys().cloned());
+    for h in inventory.hosts() {
+        names.extend(inventory.host_vars(&h).keys().cloned());
+    }
+    names.extend(inventory.host_vars("localhost").keys().cloned());
+    let mut dynamic = false;
+    for play in &pb.plays {
+        names.extend(play.vars.keys().cloned());
+        for (file, _) in &play.vars_files {
+            if file.contains("{{") {
+                dynamic = true;
+                continue;
+            }
+            if let Ok(node) = crate::yaml::load_file(&play.dir.join(file)) {
+                if let Value::Object(m) = node.to_value() {
+                    names.extend(m.keys().cloned());
+                }
+            }
+        }
+        for section in [
+            &play.pre_tasks,
+            &play.roles,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ] {
+            collect_names(section, &mut names, &mut dynamic);
+        }
+    }
+    if dynamic {
+        None
+    } else {
+        Some(names)
+    }
+}
+
+fn collect_names(tasks: &[Task], names: &mut HashSet<String>, dynamic: &mut bool) {
+    for t in tasks {
+        names.extend(t.vars.keys().cloned());
+        if let Some(r) = &t.register {
+            names.insert(r.clone());
+        }
+        for k in ["loop_var", "index_var"] {
+            if let Some(Value::String(v)) = t.loop_control.get(k) {
+                names.insert(v.clone());
+            }
+        }
+        if let Some(r) = &t.role {
+            names.extend(r.defaults.keys().cloned());
+            names.extend(r.vars.keys().cloned());
+            names.extend(r.params.keys().cloned());
+        }
+        match &t.body {
+            TaskBody::Action(a) => match a.short.as_str() {
+                "set_fact" => {
+                    for k in a.args.keys() {
+                        if k.contains("{{") {
+                            *dynamic = true;
+                        }
+                        names.insert(k.clone());
+                    }
+                }
+                "include_vars" => *dynamic = true,
+                _ => {}
+            },
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                collect_names(block, names, dynamic);
+                collect_names(rescue, names, dynamic);
+                collect_names(always, names, dynamic);
+            }
+            // Included files are read at run time; what they define is unknown here.
+            TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => *dynamic = true,
+        }
+    }
+}
+
+fn check_tasks(
+    tasks: &[Task],
+    play: &Play,
+    defined: &Option<HashSet<String>>,
+    role: Option<&Path>,
+) -> Result<()> {
+    for t in tasks {
+        let role_path = t.role.as_ref().map(|r| r.path.as_path()).or(role);
+        match &t.body {
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                for list in [block, rescue, always] {
+                    check_tasks(list, play, defined, role_path)?;
+                }
+            }
+            TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {}
+            TaskBody::Action(a) => {
+                check_module_args(a)?;
+                check_src_exists(a, &play.dir, role_path)?;
+            }
+        }
+        check_templates(t, defined)?;
+    }
+    Ok(())
+}
+
+fn check_module_args(a: &crate::playbook::Action) -> Result<()> {
+    let Some(module) = orc_modules::lookup(&a.short) else {
+        return Ok(());
+    };
+    let templated: Vec<&String> = a
+        .args
+        .iter()
+        .filter(|(_, v)| has_template(v))
+        .map(|(k, _)| k)
+        .collect();
+    // Templated values cannot be type-checked before they are rendered. Check with placeholders,
+    // then without the templated arguments: an error that shows either way is about literal input.
+    let mut with_placeholders = a.args.clone();
+    for k in &templated {
+        with_placeholders.insert(
+            (*k).clone(),
+            Value::String("orc-preflight-placeholder".into()),
+        );
+    }
+    let Err(first) = module.validate(&with_placeholders) else {
+        return Ok(());
+    };
+    if !templated.is_empty() {
+        let mut without = a.args.clone();
+        without.retain(|k, _| !templated.contains(&k));
+        match module.validate(&without) {
+            Err(second) if second.msg == first.msg => {}
+            _ => return Ok(()),
+        }
+    }
+    let loc = arg_loc(&a.loc, &first.msg, &a.args);
+    Err(
+        OrcError::at(&loc, format!("module '{}': {}", a.module, first.msg)).help(format!(
+            "see the arguments of '{}' in docs/modules.md",
+            a.short
+        )),
+    )
+}
+
+/// Finds the line of the argument an error is about, so the caret points at it: the argument an
+/// "unsupported argument `x`" message names, or else an argument whose name the message uses.
+fn arg_loc(base: &Loc, msg: &str, args: &Map<String, Value>) -> Loc {
+    let named = msg
+        .strip_prefix("unsupported argument `")
+        .and_then(|r| r.split('`').next())
+        .map(str::to_string);
+    let key = named.or_else(|| {
+        args.keys()
+            .find(|k| {
+                regex::Regex::new(&format!(r"\b{}\b", regex::escape(k)))
+                    .map(|re| re.is_match(msg))
+                    .unwrap_or(false)
+            })
+            .cloned()
+    });
+    if let Some(k) = key {
+        if let Some(l) = find_in_lines(base, &format!("{k}:"), 0)
+            .or_else(|| find_in_lines(base, &format!("{k}="), 0))
+        {
+            return l;
+        }
+    }
+    base.clone()
+}
+
+/// The first occurrence of `needle` in the lines from `base` on (within 60 lines).
+fn find_in_lines(base: &Loc, needle: &str, skip_before_col: usize) -> Option<Loc> {
+    for (i, line) in base
+        .file
+        .text
+        .lines()
+        .enumerate()
+        .skip(base.line.saturating_sub(1))
+        .take(60)
+    {
+        let start = if i + 1 == base.line {
+            skip_before_col.min(line.len())
+        } else {
+            0
+        };
+        if let Some(col) = line.get(start..).and_then(|l| l.find(needle)) {
+            return Some(Loc {
+                file: base.file.clone(),
+                line: i + 1,
+                col: start + col + 1,
+            });
+        }
+    }
+    None
+}
+
+fn check_src_exists(
+    a: &crate::playbook::Action,
+    play_dir: &Path,
+    role: Option<&Path>,
+) -> Result<()> {
+    let sub = match a.short.as_str() {
+        "template" => "templates",
+        "copy" => "files",
+        _ => return Ok(()),
+    };
+    let Some(Value::String(src)) = a.args.get("src") else {
+        return Ok(());
+    };
+    if src.contains("{{")
+        || (a.short == "copy"
+            && a.args
+                .get("remote_src")
+                .and_then(orc_modules::args::parse_bool)
+                == Some(true))
+    {
+        return Ok(());
+    }
+    let p = Path::new(src);
+    let mut cands: Vec<PathBuf> = Vec::new();
+    if p.is_absolute() {
+        cands.push(p.to_path_buf());
+    } else {
+        if let Some(r) = role {
+            cands.push(r.join(sub).join(src));
+            cands.push(r.join(src));
+        }
+        cands.push(play_dir.join(sub).join(src));
+        cands.push(play_dir.join(src));
+    }
+    if cands.iter().any(|c| c.exists()) {
+        return Ok(());
+    }
+    let loc = find_in_lines(&a.loc, src, 0).unwrap_or_else(|| a.loc.clone());
+    let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
+    Err(
+        OrcError::at(&loc, format!("{} source '{src}' does not exist", a.short))
+            .help(format!("searched {}", searched.join(", "))),
+    )
+}
+
+fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
+    let env = minijinja::Environment::new();
+    let mut strings: Vec<(String, bool)> = Vec::new();
+    if let TaskBody::Action(a) = &t.body {
+        collect_strings(&Value::Object(a.args.clone()), &mut strings);
+    }
+    for c in t
+        .when
+        .iter()
+        .chain(t.changed_when.iter().flatten())
+        .chain(t.failed_when.iter().flatten())
+        .chain(t.until.iter().flatten())
+    {
+        if let Value::String(s) = c {
+            strings.push((s.clone(), !s.contains("{{")));
+        }
+    }
+    if let Some(name) = &t.name {
+        collect_strings(&Value::String(name.clone()), &mut strings);
+    }
+    let mut local: HashSet<String> = t.vars.keys().cloned().collect();
+    for k in ["loop_var", "index_var"] {
+        if let Some(Value::String(v)) = t.loop_control.get(k) {
+            local.insert(v.clone());
+        }
+    }
+    if let Some(r) = &t.register {
+        local.insert(r.clone());
+    }
+    for (s, bare) in strings {
+        let undeclared = if bare {
+            match env.compile_expression(&s) {
+                Ok(e) => e.undeclared_variables(false),
+                Err(e) => {
+                    return Err(OrcError::at(
+                        &t.loc,
+                        format!(
+                            "invalid condition '{s}': {}",
+                            e.detail().unwrap_or("syntax error")
+                        ),
+                    )
+                    .help("a condition is a bare Jinja expression, e.g. 'x is defined and x > 1'"))
+                }
+            }
+        } else {
+            match env.template_from_str(&s) {
+                Ok(tpl) => tpl.undeclared_variables(false),
+                Err(e) => {
+                    let loc = find_in_lines(&t.loc, s.lines().next().unwrap_or(&s), 0)
+                        .unwrap_or_else(|| t.loc.clone());
+                    return Err(OrcError::at(
+                        &loc,
+                        format!(
+                            "template syntax error: {}",
+                            e.detail().unwrap_or("syntax error")
+                        ),
+                    )
+                    .help("check the {{ }} and {% %} pairs and filter syntax"));
+                }
+            }
+        };
+        let Some(defined) = defined else { continue };
+        if guarded(&s) {
+            continue;
+        }
+        let mut missing: Vec<&String> = undeclared
+            .iter()
+            .filter(|n| !defined.contains(*n) && !local.contains(*n) && !n.starts_with("ansible_"))
+            .collect();
+        missing.sort();
+        if let Some(name) = missing.first() {
+            let loc = find_var(&t.loc, name).unwrap_or_else(|| t.loc.clone());
+            return Err(OrcError::at(&loc, format!("undefined variable '{name}'"))
+                .help(format!("define '{name}' in vars, inventory, vars_files or with -e {name}=..., or guard it with '{name} | default(...)'")));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a template guards against undefined variables itself.
+fn guarded(s: &str) -> bool {
+    [
+        "is defined",
+        "is not defined",
+        "is undefined",
+        "is not undefined",
+        "default(",
+        "d(",
+        "| d ",
+        "|d ",
+        "mandatory",
+    ]
+    .iter()
+    .any(|g| s.contains(g))
+}
+
+fn find_var(base: &Loc, name: &str) -> Option<Loc> {
+    let re = regex::Regex::new(&format!(r"\b{}\b", regex::escape(name))).ok()?;
+    for (i, line) in base
+        .file
+        .text
+        .lines()
+        .enumerate()
+        .skip(base.line.saturating_sub(1))
+        .take(60)
+    {
+        if let Some(m) = re.find(line) {
+            return Some(Loc {
+                file: base.file.clone(),
+                line: i + 1,
+                col: m.start() + 1,
+            });
+        }
+    }
+    None
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<(String, bool)>) {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => out.push((s.clone(), false)),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k.contains("{{") {
+                    out.push((k.clone(), false));
+                }
+                collect_strings(x, out);
+            }
+        }
+        _ => {}
+    }
+}

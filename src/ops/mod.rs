@@ -1,0 +1,68 @@
+//! Operations under the thin CLI: each takes parsed arguments and returns the exit code.
+
+mod adhoc;
+mod embedded;
+mod extra_vars;
+mod inventory_cmd;
+mod play_cmd;
+
+pub use adhoc::run;
+pub use inventory_cmd::inventory;
+pub use play_cmd::play;
+
+use std::io::IsTerminal;
+
+use crate::cli::{CommonArgs, OutputFormat};
+use crate::error::Result;
+use crate::executor::{Options, TagFilter};
+use crate::inventory::Inventory;
+use crate::output::EventSink;
+
+/// Loads the inventory sources, or the implicit localhost when none is given.
+pub(crate) fn load_inventory(sources: &[std::path::PathBuf]) -> Result<Inventory> {
+    if sources.is_empty() {
+        Ok(Inventory::implicit_localhost())
+    } else {
+        Inventory::load(sources)
+    }
+}
+
+/// Builds run options from the shared flags.
+pub(crate) fn options(
+    c: &CommonArgs,
+    tags: TagFilter,
+    start_at_task: Option<String>,
+) -> Result<Options> {
+    Ok(Options {
+        check: c.check,
+        diff: c.diff,
+        forks: c.forks.max(1),
+        tags,
+        extra_vars: extra_vars::parse_all(&c.extra_vars)?,
+        limit: c.limit.clone(),
+        start_at_task,
+        r#become: if c.r#become { Some(true) } else { None },
+        become_user: c.become_user.clone(),
+        user: c.user.clone(),
+        verbosity: c.verbose,
+    })
+}
+
+/// The printer the flags ask for, writing to stdout.
+pub(crate) fn printer(c: &CommonArgs) -> Box<dyn EventSink> {
+    let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+    match c.output {
+        OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
+        OutputFormat::Human => {
+            let color =
+                crate::output::HumanPrinter::color_wanted(std::io::stdout().is_terminal(), |k| {
+                    std::env::var(k).ok()
+                });
+            Box::new(
+                crate::output::HumanPrinter::new(out, color)
+                    .with_verbosity(c.verbose)
+                    .with_stderr(Box::new(std::io::stderr())),
+            )
+        }
+    }
+}

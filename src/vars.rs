@@ -1,0 +1,256 @@
+//! Variables: the layers Ansible merges in its documented precedence, and the render context that
+//! templates see, with variables that hold templates resolved lazily on use (as Ansible does).
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Serde};
+use minijinja::Value as JValue;
+use serde_json::{Map, Value};
+
+use crate::template::Templar;
+
+/// Merges `src` into `dst`, later keys replacing earlier ones (Ansible's default `hash_behaviour`).
+pub fn merge(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
+    for (k, v) in src {
+        dst.insert(k.clone(), v.clone());
+    }
+}
+
+/// Whether a value holds Jinja anywhere (so it must be rendered before use).
+pub fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains("{{") || has_template(v)),
+        _ => false,
+    }
+}
+
+/// One host's variables as other hosts see them through `hostvars`.
+#[derive(Debug, Clone)]
+pub struct HostView {
+    /// Inventory variables.
+    pub inventory: Arc<Map<String, Value>>,
+    /// Gathered facts (without the `ansible_` prefix).
+    pub facts: Arc<Map<String, Value>>,
+    /// set_fact and registered variables.
+    pub set_facts: Arc<Map<String, Value>>,
+}
+
+impl HostView {
+    /// The merged map `hostvars[host]` shows.
+    pub fn merged(&self, name: &str) -> Map<String, Value> {
+        let mut m = (*self.inventory).clone();
+        add_facts(&mut m, &self.facts);
+        merge(&mut m, &self.set_facts);
+        m.insert("inventory_hostname".into(), Value::String(name.to_string()));
+        m.insert(
+            "inventory_hostname_short".into(),
+            Value::String(name.split('.').next().unwrap_or(name).to_string()),
+        );
+        m
+    }
+}
+
+/// Adds facts as `ansible_facts` and as top-level `ansible_<name>` variables.
+pub fn add_facts(m: &mut Map<String, Value>, facts: &Map<String, Value>) {
+    if facts.is_empty() {
+        return;
+    }
+    for (k, v) in facts {
+        let key = if k.starts_with("ansible_") {
+            k.clone()
+        } else {
+            format!("ansible_{k}")
+        };
+        m.insert(key, v.clone());
+    }
+    m.insert("ansible_facts".into(), Value::Object(facts.clone()));
+}
+
+/// `hostvars`: every host's variables, merged only when a template asks for one.
+#[derive(Debug)]
+pub struct HostVars {
+    /// Host name to view, in inventory order.
+    pub hosts: Vec<(String, HostView)>,
+    cache: Mutex<HashMap<String, JValue>>,
+}
+
+impl HostVars {
+    /// Wraps the per-host views.
+    pub fn new(hosts: Vec<(String, HostView)>) -> Arc<HostVars> {
+        Arc::new(HostVars {
+            hosts,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let name = key.as_str()?;
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(v) = cache.get(name) {
+                return Some(v.clone());
+            }
+        }
+        let (_, view) = self.hosts.iter().find(|(h, _)| h == name)?;
+        let v = JValue::from(Serde(view.merged(name)));
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(name.to_string(), v.clone());
+        }
+        Some(v)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.hosts
+                .iter()
+                .map(|(h, _)| JValue::from(h.as_str()))
+                .collect(),
+        )
+    }
+}
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The render context: a host's merged variables for one task. A variable whose value holds a
+/// template is rendered when a template reads it, with the same context, so `a: "{{ b }}"` works
+/// however deep, as in Ansible.
+pub struct Context {
+    vars: Map<String, Value>,
+    /// Names whose values are data, never rendered (registered results, set_fact values, facts).
+    data: HashSet<String>,
+    hostvars: Arc<HostVars>,
+    templar: Arc<Templar>,
+    cache: Mutex<HashMap<String, JValue>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("vars", &self.vars.len())
+            .finish()
+    }
+}
+
+impl Context {
+    /// A context over merged variables.
+    pub fn new(
+        vars: Map<String, Value>,
+        hostvars: Arc<HostVars>,
+        templar: Arc<Templar>,
+    ) -> Arc<Context> {
+        Self::with_data(vars, HashSet::new(), hostvars, templar)
+    }
+
+    /// A context where the variables named in `data` are used as they are, never rendered.
+    pub fn with_data(
+        vars: Map<String, Value>,
+        data: HashSet<String>,
+        hostvars: Arc<HostVars>,
+        templar: Arc<Templar>,
+    ) -> Arc<Context> {
+        Arc::new(Context {
+            vars,
+            data,
+            hostvars,
+            templar,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The value templates see.
+    pub fn value(self: &Arc<Self>) -> JValue {
+        JValue::from_dyn_object(self.clone())
+    }
+
+    /// The raw (unrendered) variables.
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.vars
+    }
+
+    /// A new context with some variables added on top (loop items, registered results).
+    pub fn with(self: &Arc<Self>, extra: &Map<String, Value>) -> Arc<Context> {
+        if extra.is_empty() {
+            return self.clone();
+        }
+        let mut vars = self.vars.clone();
+        merge(&mut vars, extra);
+        Context::with_data(
+            vars,
+            self.data.clone(),
+            self.hostvars.clone(),
+            self.templar.clone(),
+        )
+    }
+
+    /// Renders a variable's value fully (templates inside resolved).
+    pub fn resolved(self: &Arc<Self>, name: &str) -> Option<Value> {
+        let v = self.get_value_by_str(name)?;
+        serde_json::to_value(&v).ok()
+    }
+}
+
+impl Object for Context {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let name = key.as_str()?;
+        match name {
+            "hostvars" => return Some(JValue::from_dyn_object(self.hostvars.clone())),
+            "vars" => return Some(JValue::from_dyn_object(self.clone())),
+            _ => {}
+        }
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(v) = cache.get(name) {
+                return Some(v.clone());
+            }
+        }
+        let raw = self.vars.get(name)?;
+        let is_data = self.data.contains(name);
+        let rendered = if !is_data && has_template(raw) {
+            let depth = DEPTH.with(|d| d.get());
+            if depth > 30 {
+                // A variable that refers to itself: give up rendering rather than recurse forever.
+                return Some(JValue::from(Serde(raw)));
+            }
+            DEPTH.with(|d| d.set(depth + 1));
+            let out = self.templar.render_value(raw, &self.value());
+            DEPTH.with(|d| d.set(depth));
+            match out {
+                Ok(v) => JValue::from(Serde(&v)),
+                // The error surfaces when the template that reads this variable is rendered.
+                Err(e) => {
+                    let msg = format!("variable '{name}' could not be rendered: {e}");
+                    return Some(JValue::from(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        msg,
+                    )));
+                }
+            }
+        } else {
+            JValue::from(Serde(raw))
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(name.to_string(), rendered.clone());
+        }
+        Some(rendered)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<JValue> = self.vars.keys().map(|k| JValue::from(k.as_str())).collect();
+        keys.push(JValue::from("hostvars"));
+        Enumerator::Values(keys)
+    }
+}
