@@ -115,12 +115,7 @@ pub struct RunArgs {
     #[arg(value_name = "PATTERN")]
     pub pattern: String,
     /// Module name.
-    #[arg(
-        short = 'm',
-        long = "module-name",
-        default_value = "command",
-        value_name = "MODULE"
-    )]
+    #[arg(short = 'm', long = "module-name", default_value = "command", value_name = "MODULE")]
     pub module: String,
     /// Module arguments: `k=v k2="v 2"` or JSON.
     #[arg(short = 'a', long = "args", value_name = "ARGS")]

@@ -37,16 +37,8 @@ fn init_tracing(cli: &Cli) {
         Command::Run(a) => a.common.verbose,
         Command::Inventory(_) => 0,
     };
-    let level = if verbose >= 3 {
-        "orc=trace"
-    } else {
-        "orc=warn"
-    };
+    let level = if verbose >= 3 { "orc=trace" } else { "orc=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
 }

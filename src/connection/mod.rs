@@ -41,18 +41,12 @@ pub fn connect(host: &str, vars: &Map<String, Value>) -> Result<Box<dyn Connecti
             let container = string_var(vars, "ansible_host")
                 .or_else(|| string_var(vars, "ansible_docker_host"))
                 .unwrap_or_else(|| host.to_string());
-            let user = string_var(vars, "ansible_user")
-                .or_else(|| string_var(vars, "ansible_docker_user"));
-            Ok(Box::new(DockerConnection::new(
-                host,
-                &container,
-                user.as_deref(),
-                become_as,
-            )?))
+            let user = string_var(vars, "ansible_user").or_else(|| string_var(vars, "ansible_docker_user"));
+            Ok(Box::new(DockerConnection::new(host, &container, user.as_deref(), become_as)?))
         }
-        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => Err(ConnError::Unreachable(
-            "ssh connections are not available yet".to_string(),
-        )),
+        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
+            Err(ConnError::Unreachable("ssh connections are not available yet".to_string()))
+        }
         _ => Err(ConnError::Unreachable(format!(
             "unknown connection type '{kind}' for host {host}; orc supports {KNOWN}"
         ))),
@@ -65,9 +59,7 @@ pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnErro
     let on = match vars.get("ansible_become") {
         None | Some(Value::Null) => false,
         Some(v) => parse_bool(v).ok_or_else(|| {
-            ConnError::Unreachable(format!(
-                "ansible_become is {v}, which is not a boolean; use yes/no or true/false"
-            ))
+            ConnError::Unreachable(format!("ansible_become is {v}, which is not a boolean; use yes/no or true/false"))
         })?,
     };
     if !on {
@@ -80,9 +72,7 @@ pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnErro
             )));
         }
     }
-    Ok(Some(
-        string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string()),
-    ))
+    Ok(Some(string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string())))
 }
 
 /// The short transport name of an `ansible_connection` value, without a collection prefix
@@ -96,9 +86,7 @@ fn transport_name(kind: &str) -> &str {
 
 /// A scalar variable as a string; absent, null and empty values give `None`.
 fn string_var(vars: &Map<String, Value>, name: &str) -> Option<String> {
-    vars.get(name)
-        .and_then(scalar_to_string)
-        .filter(|s| !s.is_empty())
+    vars.get(name).and_then(scalar_to_string).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -115,11 +103,7 @@ mod tests {
         let mut c = connect("box", &vars(json!({"ansible_connection": "local"}))).unwrap();
         assert_eq!(c.host(), "box");
         assert_eq!(c.exec("echo hi", None).unwrap().stdout, b"hi\n");
-        let mut c = connect(
-            "box",
-            &vars(json!({"ansible_connection": "ansible.builtin.local"})),
-        )
-        .unwrap();
+        let mut c = connect("box", &vars(json!({"ansible_connection": "ansible.builtin.local"}))).unwrap();
         assert_eq!(c.exec("exit 4", None).unwrap().rc, 4);
     }
 
@@ -127,50 +111,27 @@ mod tests {
     fn ssh_is_the_default_and_not_available_yet() {
         for v in [json!({}), json!({"ansible_connection": "ssh"})] {
             let err = connect("web1", &vars(v)).err();
-            assert_eq!(
-                err,
-                Some(ConnError::Unreachable(
-                    "ssh connections are not available yet".into()
-                ))
-            );
+            assert_eq!(err, Some(ConnError::Unreachable("ssh connections are not available yet".into())));
         }
     }
 
     #[test]
     fn unknown_transport_names_the_valid_ones() {
         let err = connect("w", &vars(json!({"ansible_connection": "winrm"}))).err();
-        let Some(ConnError::Unreachable(msg)) = err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            msg.contains("'winrm'") && msg.contains("local, ssh, docker"),
-            "{msg}"
-        );
+        let Some(ConnError::Unreachable(msg)) = err else { panic!("{err:?}") };
+        assert!(msg.contains("'winrm'") && msg.contains("local, ssh, docker"), "{msg}");
     }
 
     #[test]
     fn become_user_follows_ansible_variables() {
         assert_eq!(become_user(&vars(json!({}))), Ok(None));
+        assert_eq!(become_user(&vars(json!({"ansible_become": "no", "ansible_become_user": "x"}))), Ok(None));
+        assert_eq!(become_user(&vars(json!({"ansible_become": "yes"}))), Ok(Some("root".into())));
         assert_eq!(
-            become_user(&vars(
-                json!({"ansible_become": "no", "ansible_become_user": "x"})
-            )),
-            Ok(None)
-        );
-        assert_eq!(
-            become_user(&vars(json!({"ansible_become": "yes"}))),
-            Ok(Some("root".into()))
-        );
-        assert_eq!(
-            become_user(&vars(
-                json!({"ansible_become": true, "ansible_become_user": "app"})
-            )),
+            become_user(&vars(json!({"ansible_become": true, "ansible_become_user": "app"}))),
             Ok(Some("app".into()))
         );
         assert!(become_user(&vars(json!({"ansible_become": "maybe"}))).is_err());
-        assert!(become_user(&vars(
-            json!({"ansible_become": true, "ansible_become_method": "su"})
-        ))
-        .is_err());
+        assert!(become_user(&vars(json!({"ansible_become": true, "ansible_become_method": "su"}))).is_err());
     }
 }

@@ -55,11 +55,8 @@ impl ConnectionPool {
     /// `with_conn` opens a fresh one: use it after `ConnError::Timeout` or `ConnError::Lost`, since
     /// such a connection is unusable.
     pub fn discard(&self, host: &str) {
-        let slots: Vec<Slot> = lock(&self.slots)
-            .iter()
-            .filter(|((h, _), _)| h == host)
-            .map(|(_, slot)| Arc::clone(slot))
-            .collect();
+        let slots: Vec<Slot> =
+            lock(&self.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
         for slot in slots {
             *lock(&slot) = None;
         }
@@ -87,17 +84,11 @@ mod tests {
     use std::time::Duration;
 
     fn local_vars() -> Map<String, Value> {
-        json!({"ansible_connection": "local"})
-            .as_object()
-            .unwrap()
-            .clone()
+        json!({"ansible_connection": "local"}).as_object().unwrap().clone()
     }
 
     fn shell_pid(pool: &ConnectionPool, host: &str) -> String {
-        pool.with_conn(host, &local_vars(), |c| {
-            c.exec("echo $$", None).unwrap().stdout_str()
-        })
-        .unwrap()
+        pool.with_conn(host, &local_vars(), |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap()
     }
 
     #[test]
@@ -119,9 +110,7 @@ mod tests {
                 s.spawn(move || {
                     for j in 0..20 {
                         let out = pool
-                            .with_conn("h", &local_vars(), |c| {
-                                c.exec(&format!("echo {i}-{j}"), None).unwrap()
-                            })
+                            .with_conn("h", &local_vars(), |c| c.exec(&format!("echo {i}-{j}"), None).unwrap())
                             .unwrap();
                         assert_eq!(out.stdout_str(), format!("{i}-{j}\n"));
                     }
@@ -151,10 +140,7 @@ mod tests {
     #[test]
     fn connect_errors_are_returned_and_retried() {
         let pool = ConnectionPool::new();
-        let vars = json!({"ansible_connection": "ssh"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let vars = json!({"ansible_connection": "ssh"}).as_object().unwrap().clone();
         for _ in 0..2 {
             let got = pool.with_conn("web1", &vars, |_| ());
             assert!(matches!(got, Err(ConnError::Unreachable(_))));

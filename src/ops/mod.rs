@@ -28,11 +28,7 @@ pub(crate) fn load_inventory(sources: &[std::path::PathBuf]) -> Result<Inventory
 }
 
 /// Builds run options from the shared flags.
-pub(crate) fn options(
-    c: &CommonArgs,
-    tags: TagFilter,
-    start_at_task: Option<String>,
-) -> Result<Options> {
+pub(crate) fn options(c: &CommonArgs, tags: TagFilter, start_at_task: Option<String>) -> Result<Options> {
     Ok(Options {
         check: c.check,
         diff: c.diff,
@@ -55,14 +51,17 @@ pub(crate) fn printer(c: &CommonArgs) -> Box<dyn EventSink> {
         OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         OutputFormat::Human => {
             let color =
-                crate::output::HumanPrinter::color_wanted(std::io::stdout().is_terminal(), |k| {
-                    std::env::var(k).ok()
-                });
-            Box::new(
-                crate::output::HumanPrinter::new(out, color)
-                    .with_verbosity(c.verbose)
-                    .with_stderr(Box::new(std::io::stderr())),
-            )
+                crate::output::HumanPrinter::color_wanted(std::io::stdout().is_terminal(), |k| std::env::var(k).ok());
+            let printer = crate::output::HumanPrinter::new(out, color)
+                .with_verbosity(c.verbose)
+                .with_stderr(Box::new(std::io::stderr()));
+            if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+                // On a terminal, a progress bar shows hosts done while a task runs.
+                let progress = Box::new(crate::output::ProgressSink::new());
+                Box::new(crate::output::MultiSink::new().with(progress).with(Box::new(printer)))
+            } else {
+                Box::new(printer)
+            }
         }
     }
 }
