@@ -1,4 +1,4 @@
-//! Connections to managed hosts: the transports (local, docker exec; ssh comes later), the
+//! Connections to managed hosts: the transports (ssh, local, docker exec), the
 //! persistent-shell framing protocol they share, and the pool that gives each host's connection
 //! to one worker at a time.
 //!
@@ -9,10 +9,12 @@
 pub mod docker;
 pub mod framing;
 pub mod local;
+pub mod options;
 pub mod pipes;
 pub mod pool;
 pub mod process;
 pub mod shellfs;
+pub mod ssh;
 
 use orc_modules::args::{parse_bool, scalar_to_string};
 use orc_modules::{ConnError, Connection};
@@ -21,7 +23,9 @@ use serde_json::{Map, Value};
 pub use docker::DockerConnection;
 pub use framing::{ShellSession, ShellStreams, Stream, StreamEvent};
 pub use local::LocalConnection;
+pub use options::{ConnectOptions, HostKeyChecking, Secret};
 pub use pool::ConnectionPool;
+pub use ssh::SshConnection;
 
 /// The transports `ansible_connection` may name, for messages.
 const KNOWN: &str = "local, ssh, docker";
@@ -29,9 +33,28 @@ const KNOWN: &str = "local, ssh, docker";
 /// Opens the connection to inventory host `host` chosen by its `ansible_connection` variable:
 /// `local` runs on this machine, `docker` in the local container named by `ansible_host`
 /// (default: the host name) as `ansible_user`, and `ssh` (the default, also `smart` and
-/// `paramiko`) is not available yet. `ansible_become` / `ansible_become_user` (default root)
-/// start the shell through `sudo -n`.
-pub fn connect(host: &str, vars: &Map<String, Value>) -> Result<Box<dyn Connection>, ConnError> {
+/// `paramiko`) over SSH ([`SshConnection`]). `ansible_become` / `ansible_become_user` (default
+/// root) start the shell through sudo (over SSH also with a password). The run's `opts` give the
+/// host key mode, timeouts and the become password; the command time limit is applied to the new
+/// connection.
+pub fn connect(
+    host: &str,
+    vars: &Map<String, Value>,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Connection>, ConnError> {
+    let mut conn = open_transport(host, vars, opts)?;
+    if opts.command_timeout.is_some() {
+        conn.set_command_timeout(opts.command_timeout);
+    }
+    Ok(conn)
+}
+
+/// Opens the transport `ansible_connection` names (see [`connect`]).
+fn open_transport(
+    host: &str,
+    vars: &Map<String, Value>,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Connection>, ConnError> {
     let kind = string_var(vars, "ansible_connection").unwrap_or_else(|| "ssh".to_string());
     let become_as = become_user(vars)?;
     let become_as = become_as.as_deref();
@@ -50,9 +73,9 @@ pub fn connect(host: &str, vars: &Map<String, Value>) -> Result<Box<dyn Connecti
                 become_as,
             )?))
         }
-        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => Err(ConnError::Unreachable(
-            "ssh connections are not available yet".to_string(),
-        )),
+        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
+            Ok(Box::new(SshConnection::open(host, vars, become_as, opts)?))
+        }
         _ => Err(ConnError::Unreachable(format!(
             "unknown connection type '{kind}' for host {host}; orc supports {KNOWN}"
         ))),
@@ -112,25 +135,31 @@ mod tests {
 
     #[test]
     fn local_connection_runs_commands() {
-        let mut c = connect("box", &vars(json!({"ansible_connection": "local"}))).unwrap();
+        let opts = ConnectOptions::default();
+        let mut c = connect("box", &vars(json!({"ansible_connection": "local"})), &opts).unwrap();
         assert_eq!(c.host(), "box");
         assert_eq!(c.exec("echo hi", None).unwrap().stdout, b"hi\n");
         let mut c = connect(
             "box",
             &vars(json!({"ansible_connection": "ansible.builtin.local"})),
+            &opts,
         )
         .unwrap();
         assert_eq!(c.exec("exit 4", None).unwrap().rc, 4);
     }
 
     #[test]
-    fn ssh_is_the_default_and_not_available_yet() {
-        for v in [json!({}), json!({"ansible_connection": "ssh"})] {
-            let err = connect("web1", &vars(v)).err();
+    fn ssh_is_the_default_transport() {
+        // Nothing listens on port 1 of the loopback: the ssh transport reports the refusal.
+        for v in [
+            json!({"ansible_host": "127.0.0.1", "ansible_port": 1}),
+            json!({"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}),
+        ] {
+            let err = connect("web1", &vars(v), &ConnectOptions::default()).err();
             assert_eq!(
                 err,
                 Some(ConnError::Unreachable(
-                    "ssh connections are not available yet".into()
+                    "ssh: connect to 127.0.0.1:1: connection refused".into()
                 ))
             );
         }
@@ -138,7 +167,8 @@ mod tests {
 
     #[test]
     fn unknown_transport_names_the_valid_ones() {
-        let err = connect("w", &vars(json!({"ansible_connection": "winrm"}))).err();
+        let opts = ConnectOptions::default();
+        let err = connect("w", &vars(json!({"ansible_connection": "winrm"})), &opts).err();
         let Some(ConnError::Unreachable(msg)) = err else {
             panic!("{err:?}")
         };
