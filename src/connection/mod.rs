@@ -58,7 +58,14 @@ fn open_transport(
     let kind = string_var(vars, "ansible_connection").unwrap_or_else(|| "ssh".to_string());
     let become_as = become_user(vars)?;
     let become_as = become_as.as_deref();
-    match transport_name(&kind) {
+    let kind = transport_name(&kind);
+    let over_ssh = matches!(kind, "ssh" | "smart" | "paramiko" | "paramiko_ssh");
+    if become_as.is_some() && !over_ssh && become_method(vars)? == BecomeMethod::Su {
+        return Err(ConnError::Unreachable(format!(
+            "become method su works over ssh only; use sudo with connection {kind}"
+        )));
+    }
+    match kind {
         "local" => Ok(Box::new(LocalConnection::new(host, become_as)?)),
         "docker" => {
             let container = string_var(vars, "ansible_host")
@@ -82,8 +89,28 @@ fn open_transport(
     }
 }
 
+/// How the persistent shell becomes another user (`ansible_become_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BecomeMethod {
+    /// `sudo` (the default), with every transport.
+    Sudo,
+    /// `su`, over SSH only (it asks for the target user's password).
+    Su,
+}
+
+/// The become method from `ansible_become_method` (default sudo); other methods are refused.
+pub fn become_method(vars: &Map<String, Value>) -> Result<BecomeMethod, ConnError> {
+    match string_var(vars, "ansible_become_method").as_deref() {
+        None | Some("sudo" | "ansible.builtin.sudo") => Ok(BecomeMethod::Sudo),
+        Some("su" | "ansible.builtin.su") => Ok(BecomeMethod::Su),
+        Some(method) => Err(ConnError::Unreachable(format!(
+            "become method '{method}' is not supported; orc supports sudo and su"
+        ))),
+    }
+}
+
 /// The user to become from `ansible_become`, `ansible_become_user` and `ansible_become_method`
-/// (`None` when become is off). Only the sudo method is supported.
+/// (`None` when become is off). The sudo and su methods are supported.
 pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnError> {
     let on = match vars.get("ansible_become") {
         None | Some(Value::Null) => false,
@@ -96,13 +123,7 @@ pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnErro
     if !on {
         return Ok(None);
     }
-    if let Some(method) = string_var(vars, "ansible_become_method") {
-        if method != "sudo" && method != "ansible.builtin.sudo" {
-            return Err(ConnError::Unreachable(format!(
-                "become method '{method}' is not supported; orc supports sudo"
-            )));
-        }
-    }
+    become_method(vars)?;
     Ok(Some(
         string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string()),
     ))
@@ -199,8 +220,15 @@ mod tests {
         );
         assert!(become_user(&vars(json!({"ansible_become": "maybe"}))).is_err());
         assert!(become_user(&vars(
-            json!({"ansible_become": true, "ansible_become_method": "su"})
+            json!({"ansible_become": true, "ansible_become_method": "doas"})
         ))
         .is_err());
+        let su = vars(json!({"ansible_become": true, "ansible_become_method": "su"}));
+        assert_eq!(become_user(&su), Ok(Some("root".into())));
+        assert_eq!(become_method(&su), Ok(BecomeMethod::Su));
+        let mut local_su = su.clone();
+        local_su.insert("ansible_connection".into(), json!("local"));
+        let err = connect("h", &local_su, &ConnectOptions::default()).err();
+        assert!(matches!(err, Some(ConnError::Unreachable(m)) if m.contains("over ssh only")));
     }
 }

@@ -146,6 +146,31 @@ mod tests {
     }
 
     #[test]
+    fn environment_sets_the_mode_and_ansible_false_means_off() {
+        // The only test that touches these variables.
+        std::env::remove_var("ORC_HOST_KEY_CHECKING");
+        std::env::set_var("ANSIBLE_HOST_KEY_CHECKING", "False");
+        assert_eq!(HostKeyChecking::from_env(), Some(HostKeyChecking::Off));
+        assert_eq!(
+            ConnectOptions::from_env().host_key_checking,
+            HostKeyChecking::Off
+        );
+        std::env::set_var("ANSIBLE_HOST_KEY_CHECKING", "True");
+        assert_eq!(HostKeyChecking::from_env(), None);
+        std::env::set_var("ORC_HOST_KEY_CHECKING", "accept-new");
+        assert_eq!(
+            HostKeyChecking::from_env(),
+            Some(HostKeyChecking::AcceptNew)
+        );
+        std::env::remove_var("ORC_HOST_KEY_CHECKING");
+        std::env::remove_var("ANSIBLE_HOST_KEY_CHECKING");
+        assert_eq!(
+            ConnectOptions::from_env().host_key_checking,
+            HostKeyChecking::Strict
+        );
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let opts = ConnectOptions {
             become_password: Some(Secret::new("hunter2")),

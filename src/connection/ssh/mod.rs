@@ -81,14 +81,20 @@ impl SshConnection {
         let mut channel = session
             .channel_session()
             .map_err(|e| unreachable("cannot open a shell channel", e))?;
-        let plan = become_user.map(|u| BecomePlan::new(u, become_password.is_some()));
+        let method = super::become_method(vars)?;
+        let plan = become_user.map(|u| BecomePlan::new(method, u, become_password.is_some()));
         let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
         channel
             .exec(command)
             .map_err(|e| unreachable("cannot start the shell", e))?;
         let mut streams = ChannelStreams::new(session.clone(), channel, fd, &target.describe());
-        if let Some(plan) = &plan {
-            plan.handshake(&mut streams, become_password.as_ref(), &login, deadline)?;
+        if let (Some(plan), Some(user)) = (&plan, become_user) {
+            // sudo asks for the login user's password, su for the target user's.
+            let asked = match method {
+                super::BecomeMethod::Sudo => login.clone(),
+                super::BecomeMethod::Su => format!("{user}@{host}"),
+            };
+            plan.handshake(&mut streams, become_password.as_ref(), &asked, deadline)?;
         }
         let mut shell = ShellSession::new(streams);
         shell.set_timeout(Some(
@@ -281,11 +287,16 @@ fn open_session(
         let _ = session.method_pref(ssh2::MethodType::HostKey, &hostkeys::algorithms_for(&known));
     }
     session.handshake().map_err(|e| {
+        let why = match e.code() {
+            ssh2::ErrorCode::Session(-9 | -30) => format!(
+                "no SSH answer within {} s",
+                target.connect_timeout.as_secs_f64()
+            ),
+            _ => lower_first(e.message()),
+        };
         ConnError::Unreachable(format!(
-            "ssh: handshake with {}:{} failed: {}",
-            target.address,
-            target.port,
-            e.message()
+            "ssh: handshake with {}:{} failed: {why}",
+            target.address, target.port
         ))
     })?;
     check_host_key(&session, target, &entry_name, &known_text)?;

@@ -5,6 +5,11 @@
 //! on stderr and only then writes the password to the channel's stdin: it is never on a command
 //! line (so never in a process list), never in output, and never logged. The shell announces
 //! itself with READY on stdout; a second prompt means the password was wrong.
+//!
+//! `su` (`ansible_become_method: su`) works the same way with
+//! `LC_ALL=C su -s /bin/sh USER -c '...'`: su's prompt cannot be chosen, so it runs in the C
+//! locale to make its prompt `Password:` (LC_ALL is unset again inside the shell), and it asks
+//! for the target user's password. A wrong password makes su exit.
 
 use std::time::Instant;
 
@@ -14,6 +19,7 @@ use orc_modules::ConnError;
 use super::streams::ChannelStreams;
 use crate::connection::framing::{ShellStreams, Stream, StreamEvent};
 use crate::connection::options::Secret;
+use crate::connection::BecomeMethod;
 
 /// The words that start a become shell, and what the handshake waits for.
 pub struct BecomePlan {
@@ -21,15 +27,27 @@ pub struct BecomePlan {
     pub command: String,
     prompt: Option<String>,
     ready: String,
+    /// `sudo` or `su`, for messages.
+    tool: &'static str,
 }
 
 impl BecomePlan {
-    /// The plan for becoming `user`, prompting for a password when one is given.
-    pub fn new(user: &str, with_password: bool) -> Self {
+    /// The plan for becoming `user` with `method`, prompting for a password (sudo) when one is
+    /// given.
+    pub fn new(method: BecomeMethod, user: &str, with_password: bool) -> Self {
         let nonce = format!("{:016x}", fastrand::u64(..));
         let ready = format!("__orc_become_ready_{nonce}__");
-        let inner = quote(&format!("echo {ready}; exec /bin/sh -s"));
         let user_q = quote(user);
+        if method == BecomeMethod::Su {
+            let inner = quote(&format!("unset LC_ALL; echo {ready}; exec /bin/sh -s"));
+            return BecomePlan {
+                command: format!("LC_ALL=C su -s /bin/sh {user_q} -c {inner}"),
+                prompt: Some("Password:".to_string()),
+                ready,
+                tool: "su",
+            };
+        }
+        let inner = quote(&format!("echo {ready}; exec /bin/sh -s"));
         if with_password {
             let prompt = format!("[orc-become-{nonce}] password:");
             BecomePlan {
@@ -39,18 +57,20 @@ impl BecomePlan {
                 ),
                 prompt: Some(prompt),
                 ready,
+                tool: "sudo",
             }
         } else {
             BecomePlan {
                 command: format!("sudo -H -n -u {user_q} -- /bin/sh -c {inner}"),
                 prompt: None,
                 ready,
+                tool: "sudo",
             }
         }
     }
 
-    /// Waits for the shell to start, answering sudo's prompt with `password`. `login` is
-    /// `user@host` for messages. Output before READY (sudo's lecture) is dropped.
+    /// Waits for the shell to start, answering the prompt with `password`. `login` is
+    /// `user@host` for messages (the user whose password is asked). Output before READY (sudo's lecture) is dropped.
     pub fn handshake(
         &self,
         streams: &mut ChannelStreams,
@@ -61,14 +81,15 @@ impl BecomePlan {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let mut prompts_answered = 0;
+        let tool = self.tool;
         loop {
             let event = streams.recv(Some(deadline)).map_err(|e| {
-                ConnError::Unreachable(format!("sudo on {login}: the connection failed: {e}"))
+                ConnError::Unreachable(format!("{tool} on {login}: the connection failed: {e}"))
             })?;
             match event {
                 None => {
                     return Err(ConnError::Unreachable(format!(
-                        "sudo on {login} did not start a shell in time{}",
+                        "{tool} on {login} did not start a shell in time{}",
                         tail(&err)
                     )))
                 }
@@ -88,24 +109,29 @@ impl BecomePlan {
                     if prompts_answered > 0 {
                         streams.close();
                         return Err(ConnError::Unreachable(format!(
-                            "sudo: incorrect become password for {login}"
+                            "{tool}: incorrect become password for {login}"
                         )));
                     }
                     let Some(pw) = password else {
                         return Err(ConnError::Unreachable(format!(
-                            "sudo on {login} asks for a password; set ansible_become_password or use --ask-become-pass"
+                            "{tool} on {login} asks for a password; set ansible_become_password or use --ask-become-pass"
                         )));
                     };
                     let mut line = pw.expose().as_bytes().to_vec();
                     line.push(b'\n');
                     streams.send(&line).map_err(|e| {
                         ConnError::Unreachable(format!(
-                            "sudo on {login}: cannot send the password: {e}"
+                            "{tool} on {login}: cannot send the password: {e}"
                         ))
                     })?;
                     prompts_answered += 1;
                 }
                 Some(StreamEvent::Closed(_)) => {
+                    if tool == "su" && prompts_answered > 0 {
+                        return Err(ConnError::Unreachable(format!(
+                            "su: incorrect become password for {login}"
+                        )));
+                    }
                     let msg = String::from_utf8_lossy(&err);
                     let hint = if msg.contains("a password is required") {
                         "; set ansible_become_password or use --ask-become-pass"
@@ -113,7 +139,7 @@ impl BecomePlan {
                         ""
                     };
                     return Err(ConnError::Unreachable(format!(
-                        "sudo on {login} did not start a shell{}{hint}",
+                        "{tool} on {login} did not start a shell{}{hint}",
                         tail(&err)
                     )));
                 }
@@ -140,7 +166,7 @@ mod tests {
 
     #[test]
     fn plans_never_carry_the_password() {
-        let p = BecomePlan::new("app user", true);
+        let p = BecomePlan::new(BecomeMethod::Sudo, "app user", true);
         assert!(
             p.command.starts_with("sudo -H -S -p '[orc-become-"),
             "{}",
@@ -151,7 +177,7 @@ mod tests {
             "{}",
             p.command
         );
-        let p = BecomePlan::new("root", false);
+        let p = BecomePlan::new(BecomeMethod::Sudo, "root", false);
         assert!(p
             .command
             .starts_with("sudo -H -n -u root -- /bin/sh -c 'echo __orc_become_ready_"));

@@ -298,6 +298,24 @@ fn refused_connection_is_unreachable_with_a_clear_reason() {
             "ssh: connect to 127.0.0.1:{port}: connection refused"
         )))
     );
+    // A port that accepts but never speaks SSH: the handshake gives up at the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let vars = json!({"ansible_host": "127.0.0.1", "ansible_port": port});
+    let opts = ConnectOptions {
+        connect_timeout: Duration::from_millis(500),
+        ..env.options(HostKeyChecking::Strict)
+    };
+    let started = std::time::Instant::now();
+    let err = connect("web1", vars.as_object().unwrap(), &opts).err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let Some(ConnError::Unreachable(msg)) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        msg == format!("ssh: handshake with 127.0.0.1:{port} failed: no SSH answer within 0.5 s"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -374,4 +392,42 @@ fn become_through_sudo_with_and_without_a_password() {
     let msg = unreachable_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
     assert_eq!(msg, "sudo: incorrect become password for orcsshbe@web1");
     assert!(!server.log().contains("not-it"));
+}
+
+#[test]
+fn become_through_su_with_the_target_users_password() {
+    let (env, server, opts) = known_server();
+    let login = TestUser::create("orcsshsu1", "Su-login-1", false);
+    let target = TestUser::create("orcsshsu2", "Su-target-2", false);
+    let mut vars = env.vars(&server);
+    vars.insert("ansible_user".into(), json!(login.name));
+    vars.insert("ansible_become_method".into(), json!("su"));
+    vars.insert("ansible_become_password".into(), json!("Su-target-2"));
+    let mut c = SshConnection::open("web1", &vars, Some(&target.name), &opts).unwrap();
+    assert_eq!(
+        c.exec("id -un; echo \"${LC_ALL-unset}\"", None)
+            .unwrap()
+            .stdout_str(),
+        "orcsshsu2\nunset\n"
+    );
+    drop(c);
+    vars.insert("ansible_become_password".into(), json!("wrong"));
+    let msg = unreachable_msg(SshConnection::open(
+        "web1",
+        &vars,
+        Some(&target.name),
+        &opts,
+    ));
+    assert_eq!(msg, "su: incorrect become password for orcsshsu2@web1");
+    vars.remove("ansible_become_password");
+    let msg = unreachable_msg(SshConnection::open(
+        "web1",
+        &vars,
+        Some(&target.name),
+        &opts,
+    ));
+    assert!(
+        msg.starts_with("su on orcsshsu2@web1 asks for a password"),
+        "{msg}"
+    );
 }
