@@ -277,6 +277,20 @@ impl Drop for TestUser {
         if let Some(path) = &self.sudoers {
             let _ = std::fs::remove_file(path);
         }
-        let _ = Command::new("userdel").args(["-r", &self.name]).output();
+        // The user's last sshd session may still be ending: retry for a moment, then force.
+        for _ in 0..50 {
+            let _ = Command::new("userdel").args(["-r", &self.name]).output();
+            let gone = Command::new("id")
+                .arg(&self.name)
+                .output()
+                .is_ok_and(|o| !o.status.success());
+            if gone {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("userdel")
+            .args(["-r", "-f", &self.name])
+            .output();
     }
 }
