@@ -7,5 +7,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod inventory;
 pub mod output;
+pub mod template;
 pub mod yaml;

@@ -1,0 +1,47 @@
+//! The variables Ansible adds when rendering a template file (`ansible_managed`, `template_*`).
+
+use std::path::Path;
+
+use minijinja::value::Value;
+
+/// The variables of a template file render: Ansible adds `template_path`, `template_fullpath`,
+/// `template_host` and `template_uid`, and `ansible_managed` unless the user set it.
+pub(crate) fn template_vars(path: &Path, vars: &Value) -> Value {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let added = Value::from_pairs([
+        (
+            "template_path",
+            Value::from(path.to_string_lossy().into_owned()),
+        ),
+        (
+            "template_fullpath",
+            Value::from(full.to_string_lossy().into_owned()),
+        ),
+        ("template_host", Value::from(host)),
+        ("template_uid", Value::from(file_owner(path))),
+    ]);
+    let defaults = Value::from_pairs([("ansible_managed", Value::from("Ansible managed"))]);
+    minijinja::value::merge_maps([defaults, vars.clone(), added])
+}
+
+/// The user name owning a file (its uid when /etc/passwd has no entry).
+fn file_owner(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return String::new();
+    };
+    let uid = meta.uid().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or(uid)
+}

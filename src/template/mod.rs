@@ -1,0 +1,548 @@
+//! Jinja templating with Ansible's semantics, on minijinja.
+//!
+//! One [`Templar`] is built per run and shared by every worker thread. It renders task arguments
+//! (native values for single-expression strings, as Ansible 2.19 does), evaluates `when:`-style
+//! expressions, and renders template files. Compiled templates and expressions are cached inside
+//! the minijinja environment by their source text, so the same `when:` evaluated on a hundred hosts
+//! is compiled once.
+
+/// Registers a filter under its short name and its `ansible.builtin.` name.
+macro_rules! filter {
+    ($env:expr, $name:literal, $f:expr) => {{
+        let f = $f;
+        $env.add_filter($name, f);
+        $env.add_filter(concat!("ansible.builtin.", $name), f);
+    }};
+}
+
+/// Registers a test under its short name and its `ansible.builtin.` name.
+macro_rules! test {
+    ($env:expr, $name:literal, $f:expr) => {{
+        let f = $f;
+        $env.add_test($name, f);
+        $env.add_test(concat!("ansible.builtin.", $name), f);
+    }};
+}
+
+mod collections;
+mod comment;
+mod datetime;
+mod error;
+mod filevars;
+mod filters;
+mod lazy;
+mod lookups;
+mod native;
+mod password;
+mod password_lookup;
+mod pyfmt;
+mod pyyaml;
+mod regexes;
+mod search;
+mod syntax;
+mod tests;
+mod undefined;
+mod version;
+
+#[cfg(test)]
+mod recorded_tests;
+#[cfg(test)]
+mod templar_tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
+
+pub use error::TemplateError;
+
+use filevars::template_vars;
+use syntax::{escape_backslashes, single_expression};
+use undefined::{
+    contains_undefined, undefined_error, undefined_in_collection, undefined_variable,
+    UNDEFINED_IN_COLLECTION,
+};
+
+/// The value of the `omit` variable: task arguments equal to it are dropped by the engine, as
+/// Ansible does with its `__omit_place_holder__...` token.
+pub const OMIT: &str = "__omit_place_holder__orc";
+
+/// Template names starting with this are inline strings (the rest of the name is the source).
+const INLINE: &str = "\0inline\0";
+/// Template names starting with this are bare expressions (the rest of the name is the expression).
+const EXPR: &str = "\0expr\0";
+/// The variable an expression's value is stored in by the wrapper template.
+const RESULT_VAR: &str = "__orc_result";
+
+/// Renders strings, expressions and template files with Ansible's Jinja semantics.
+///
+/// It is `Send + Sync`: build it once and share it (by reference or `Arc`) across worker threads.
+pub struct Templar {
+    /// The environments with Ansible's default whitespace options.
+    envs: Arc<EnvPair>,
+    /// Environments for template files rendered with other whitespace options, made on demand.
+    variants: Mutex<HashMap<FileOptions, Arc<EnvPair>>>,
+}
+
+/// Jinja whitespace options for a template file: the `template` module's `trim_blocks` and
+/// `lstrip_blocks` arguments, or a `#jinja2: trim_blocks: False, lstrip_blocks: True` first line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileOptions {
+    /// Remove the first newline after a block tag (Ansible's default: true).
+    pub trim_blocks: bool,
+    /// Strip spaces and tabs before a block tag at the start of a line (default: false).
+    pub lstrip_blocks: bool,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+        }
+    }
+}
+
+/// A strict environment and its chaining twin, with the same options.
+struct EnvPair {
+    /// Undefined values are errors as soon as they are used.
+    strict: Environment<'static>,
+    /// Undefined attributes of undefined values chain; used only to retry a failed render whose
+    /// source tests for definedness.
+    chain: Environment<'static>,
+}
+
+impl EnvPair {
+    fn new(opts: FileOptions) -> EnvPair {
+        EnvPair {
+            strict: build_env(UndefinedBehavior::Strict, opts),
+            chain: build_env(UndefinedBehavior::Chainable, opts),
+        }
+    }
+}
+
+/// Builds an environment with Ansible's settings, filters, tests and lookups.
+fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(undefined);
+    env.set_debug(true);
+    env.set_auto_reload(true);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_recursion_limit(200);
+    if let Ok(syntax) = SyntaxConfig::builder()
+        .trim_blocks(opts.trim_blocks)
+        .lstrip_blocks(opts.lstrip_blocks)
+        .keep_trailing_newline(false)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    // Undefined values reaching the formatter print as nothing: in the strict environment only
+    // the silent undefined of `x if cond` (without else) gets here; in the chaining one (a
+    // retry) the undefined values the strict run stopped at.
+    env.set_formatter(move |out, _state, value| {
+        if contains_undefined(value, 0) {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                UNDEFINED_IN_COLLECTION,
+            ));
+        }
+        native::record(value);
+        out.write_str(&pyfmt::to_display(value))
+            .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
+    });
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_loader(load_template);
+    env.set_path_join_callback(|name, parent| search::join_include(name, parent).into());
+    env.add_global("omit", OMIT);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env);
+    datetime::register(&mut env);
+    env
+}
+
+impl std::fmt::Debug for Templar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templar").finish_non_exhaustive()
+    }
+}
+
+impl Default for Templar {
+    fn default() -> Self {
+        Templar::new()
+    }
+}
+
+impl Templar {
+    /// Builds the environment: strict undefined, Ansible's whitespace rules (trim_blocks on,
+    /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
+    pub fn new() -> Templar {
+        Templar {
+            envs: Arc::new(EnvPair::new(FileOptions::default())),
+            variants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` with the strict environment; when that fails on an undefined value and the
+    /// source tests for definedness (`x.y is defined`, `x.y | default(...)` with `x` undefined,
+    /// which Ansible allows), runs it again where undefined attributes chain. The first error is
+    /// kept when the second run fails too.
+    fn run<T>(
+        &self,
+        source: &str,
+        vars: &Value,
+        f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
+        self.run_in(&self.envs, source, vars, f)
+    }
+
+    /// [`Templar::run`] with a given pair of environments.
+    fn run_in<T>(
+        &self,
+        envs: &EnvPair,
+        source: &str,
+        vars: &Value,
+        f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
+        match f(&envs.strict) {
+            Err(e)
+                if e.undefined.is_some()
+                    && (source.contains("defined")
+                        || source.contains("default")
+                        || source.contains("d(")) =>
+            {
+                f(&envs.chain).map_err(|_| self.explain(e, vars))
+            }
+            Err(e) => Err(self.explain(e, vars)),
+            ok => ok,
+        }
+    }
+
+    /// Makes an undefined-variable error say what Ansible says: the innermost undefined variable
+    /// when the one used is itself a template (`a: "{{ nope }}"`), and "object of type 'dict'
+    /// has no attribute" for missing keys.
+    fn explain(&self, e: TemplateError, vars: &Value) -> TemplateError {
+        if let Some(raw) = e.undefined.as_deref().and_then(|n| lazy::raw_at(vars, n)) {
+            let mut templates = Vec::new();
+            lazy::templates_in(&raw, 50, &mut templates);
+            for t in templates {
+                if let Err(inner) = self.render_str(&t, vars) {
+                    if inner.undefined.is_some() {
+                        return inner;
+                    }
+                }
+            }
+        }
+        self.explain_missing_attr(e, vars)
+    }
+
+    /// For `d.key` / `d['key']` undefined because the dict `d` has no such key, says so in
+    /// Ansible's words: "object of type 'dict' has no attribute 'key'".
+    fn explain_missing_attr(&self, mut e: TemplateError, vars: &Value) -> TemplateError {
+        let Some(expr) = e.undefined.as_deref() else {
+            return e;
+        };
+        let (prefix, attr) = if let Some(head) = expr.strip_suffix(']') {
+            match head.rfind('[') {
+                Some(i) => (&head[..i], head[i + 1..].trim_matches(['\'', '"'])),
+                None => return e,
+            }
+        } else {
+            match expr.rsplit_once('.') {
+                Some((p, a)) => (p, a),
+                None => return e,
+            }
+        };
+        if prefix.is_empty() {
+            return e;
+        }
+        if let Ok(parent) = self.eval_value(prefix, vars) {
+            if parent.kind() == minijinja::value::ValueKind::Map {
+                e.msg = format!("object of type 'dict' has no attribute '{attr}'");
+            }
+        }
+        e
+    }
+
+    /// Renders a string with `vars`.
+    ///
+    /// A string without `{{`, `{%` or `{#` is returned unchanged without compiling anything. A
+    /// string that is exactly one `{{ expr }}` yields the expression's native value (list, dict,
+    /// int, bool...), as Ansible does; anything else renders to text.
+    pub fn render_str(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        if !has_template_syntax(s) {
+            return Ok(serde_json::Value::String(s.to_string()));
+        }
+        let s = &*escape_backslashes(s);
+        if let Some(expr) = single_expression(s) {
+            return self.eval(expr, vars);
+        }
+        let name = format!("{INLINE}{s}");
+        let _guard = search::RenderScope::enter(vars, None);
+        let (text, (count, first)) = self.run(s, vars, |env| {
+            let template = env.get_template(&name).map_err(TemplateError::from)?;
+            let capture = native::Capture::start();
+            let text = template
+                .render(vars)
+                .map_err(|e| undefined_in_collection(e, &template, vars))?;
+            Ok((text, capture.printed()))
+        })?;
+        // Ansible's native rendering: nothing printed at all gives None; exactly one value and
+        // no text around it gives that value; anything else is text. Strings get back the
+        // trailing newlines Jinja dropped.
+        if count == 0 && text.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        if let Some(value) = first.filter(|v| count == 1 && pyfmt::to_display(v) == text) {
+            if let Some(s2) = value.as_str() {
+                return Ok(serde_json::Value::String(keep_trailing_newlines(
+                    s,
+                    s2.into(),
+                )));
+            }
+            return serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()));
+        }
+        Ok(serde_json::Value::String(keep_trailing_newlines(s, text)))
+    }
+
+    /// Renders every string inside a JSON value (maps and lists, keys too).
+    pub fn render_value(
+        &self,
+        v: &serde_json::Value,
+        vars: &Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        Ok(match v {
+            serde_json::Value::String(s) => self.render_str(s, vars)?,
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.render_value(item, vars))
+                    .collect::<Result<_, _>>()?,
+            ),
+            serde_json::Value::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (key, value) in map {
+                    let key = match self.render_str(key, vars)? {
+                        serde_json::Value::String(k) => k,
+                        other => pyfmt::to_display(&Value::from(minijinja::value::Serde(&other))),
+                    };
+                    out.insert(key, self.render_value(value, vars)?);
+                }
+                serde_json::Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates a bare Jinja expression (`when:`, `changed_when:`, `until:`, loop expressions)
+    /// to its native value. An expression written as `"{{ expr }}"` is accepted too, as Ansible
+    /// does (with a deprecation warning there).
+    pub fn eval(&self, expr: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()))
+    }
+
+    /// Evaluates a condition with Python truthiness (empty strings, lists and dicts are false).
+    pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        Ok(value.is_true())
+    }
+
+    /// Evaluates a condition as ansible-core 2.19 does: the result must be a boolean. Any other
+    /// type (`when: my_list`, `when: some_string`) is an error in Ansible's words, since 2.19
+    /// refuses such "broken conditionals" by default. [`Templar::eval_bool`] is the lenient form
+    /// (Python truthiness, as Ansible before 2.19).
+    pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
+        let value = self.eval_value(expr, vars)?;
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(value.is_true());
+        }
+        Err(TemplateError::new(format!(
+            "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+            if value.is_true() { "True" } else { "False" },
+            filters::type_debug(&value)
+        )))
+    }
+
+    /// Renders a template file (the `template` module, `lookup('template')`). `{% include %}` and
+    /// `{% import %}` resolve relative to the file's directory, then in the `templates/` dirs of
+    /// `role_path` and `playbook_dir`. Trailing newlines of the file are kept, as Ansible does.
+    pub fn render_file(&self, path: &Path, vars: &Value) -> Result<String, TemplateError> {
+        self.render_file_with(path, vars, FileOptions::default())
+    }
+
+    /// [`Templar::render_file`] with the `template` module's whitespace options; a
+    /// `#jinja2: trim_blocks: False, lstrip_blocks: True` first line in the file overrides them
+    /// (and is not part of the output), as in Ansible.
+    pub fn render_file_with(
+        &self,
+        path: &Path,
+        vars: &Value,
+        opts: FileOptions,
+    ) -> Result<String, TemplateError> {
+        let name = path.to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
+            msg: format!("could not read template {}: {e}", path.display()),
+            undefined: None,
+            file: Some(path.to_path_buf()),
+            line: None,
+        })?;
+        let (header, body) = syntax::split_override_header(&source);
+        let opts = match header {
+            Some(line) => {
+                syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
+                    msg,
+                    undefined: None,
+                    file: Some(path.to_path_buf()),
+                    line: Some(1),
+                })?
+            }
+            None => opts,
+        };
+        let envs = self.envs_for(opts);
+        let vars = &template_vars(path, vars);
+        let _guard = search::RenderScope::enter(vars, Some(path));
+        // Values printed by this file do not count for an enclosing native render.
+        let _capture = native::Capture::start();
+        let rendered = self
+            .run_in(&envs, &source, vars, |env| {
+                let template = env.get_template(&name).map_err(TemplateError::from)?;
+                template
+                    .render(vars)
+                    .map_err(|e| undefined_in_collection(e, &template, vars))
+            })
+            .map_err(|mut e| {
+                // The loader dropped the header line: report lines of the file.
+                if header.is_some() && e.file.as_deref() == Some(path) {
+                    e.line = e.line.map(|l| l + 1);
+                }
+                e
+            })?;
+        Ok(keep_trailing_newlines(body, rendered))
+    }
+
+    /// The environments for `opts` (the default ones, or made once per set of options).
+    fn envs_for(&self, opts: FileOptions) -> Arc<EnvPair> {
+        if opts == FileOptions::default() {
+            return self.envs.clone();
+        }
+        let mut variants = match self.variants.lock() {
+            Ok(v) => v,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        variants
+            .entry(opts)
+            .or_insert_with(|| Arc::new(EnvPair::new(opts)))
+            .clone()
+    }
+
+    /// Evaluates an expression (or a `{{ expr }}` string) to a minijinja value, erroring on an
+    /// undefined result with the name of what was undefined.
+    pub(crate) fn eval_value(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
+        let expr = single_expression(expr.trim()).unwrap_or(expr).trim();
+        let name = format!("{EXPR}{expr}");
+        let _guard = search::RenderScope::enter(vars, None);
+        self.run(expr, vars, |env| {
+            let template = env.get_template(&name).map_err(TemplateError::from)?;
+            let captured = template
+                .render_captured(vars)
+                .map_err(TemplateError::from)?;
+            let value = captured.state().lookup(RESULT_VAR).unwrap_or_default();
+            if value.is_undefined() {
+                return Err(undefined_error(expr));
+            }
+            if contains_undefined(&value, 0) {
+                let name = undefined_variable(&template, vars).unwrap_or_else(|| expr.to_string());
+                return Err(undefined_error(&name));
+            }
+            Ok(value)
+        })
+    }
+}
+
+/// Top-level variables that hold data rather than templates even without being declared so:
+/// gathered facts.
+const ALWAYS_UNTRUSTED: &[&str] = &["ansible_facts"];
+
+/// Converts variables to the render context (done once per host and task by the engine).
+///
+/// Nothing is converted up front: values are read from `vars` when a template uses them, and a
+/// variable whose value is itself a template (`app_dir: "{{ base }}/app"`) is rendered on first
+/// use with the same context, as Ansible does.
+pub fn context(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+    context_with_untrusted(vars.clone(), std::iter::empty::<String>())
+}
+
+/// Like [`context`], taking the variables by value: saves copying them when the caller built the
+/// map for this render anyway (the usual case: merged per host and task).
+pub fn context_owned(vars: serde_json::Map<String, serde_json::Value>) -> Value {
+    context_with_untrusted(vars, std::iter::empty::<String>())
+}
+
+/// Like [`context_owned`], with the top-level variables whose values are data, never templates:
+/// registered task results, `set_fact` results and facts (`ansible_facts` always is). A command's
+/// output containing `{{ ... }}` must not be rendered on the controller; Ansible 2.19 does not
+/// render such untrusted values either.
+pub fn context_with_untrusted(
+    vars: serde_json::Map<String, serde_json::Value>,
+    untrusted: impl IntoIterator<Item = String>,
+) -> Value {
+    let mut names: std::collections::HashSet<String> = untrusted.into_iter().collect();
+    names.extend(ALWAYS_UNTRUSTED.iter().map(|s| s.to_string()));
+    lazy::context(vars, names)
+}
+
+/// Does `s` contain Jinja syntax at all? Plain strings skip compilation entirely.
+pub fn has_template_syntax(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// Ansible keeps the trailing newlines of the source that Jinja drops: appends the missing ones.
+fn keep_trailing_newlines(source: &str, mut rendered: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let wanted = count(source);
+    let have = count(&rendered);
+    for _ in have..wanted {
+        rendered.push('\n');
+    }
+    rendered
+}
+
+/// The environment's loader: inline strings and expressions come from their names, anything
+/// else is a file path (reloaded when the file changes on disk).
+fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error> {
+    if let Some(src) = name.strip_prefix(INLINE) {
+        return Ok(Some(TemplateSource::new(src)));
+    }
+    if let Some(expr) = name.strip_prefix(EXPR) {
+        return Ok(Some(TemplateSource::new(format!(
+            "{{% set {RESULT_VAR} = ({expr}) %}}"
+        ))));
+    }
+    let path = PathBuf::from(name);
+    match std::fs::read_to_string(&path) {
+        Ok(source) => {
+            let source = syntax::split_override_header(&source).1.to_string();
+            let stamp = file_stamp(&path);
+            Ok(Some(
+                TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::TemplateNotFound,
+            format!("could not read template {name}: {e}"),
+        )),
+    }
+}
+
+/// Modification time and size of a file, to notice template files that changed during a run.
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
