@@ -51,12 +51,17 @@ pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnErr
     if target.explicit_keys && try_keys(&mut tried, &mut notes)? {
         return Ok(());
     }
-    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+    if let Some(socket) = &target.agent {
         tried.push("agent".to_string());
-        match session.userauth_agent(user) {
-            Ok(()) if session.authenticated() => return Ok(()),
+        match try_agent(session, user, socket) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
             Err(e) if is_transport_error(&e) => return Err(lost(e)),
-            _ => {}
+            Err(e) => notes.push(format!(
+                "the ssh-agent at {} cannot be used: {}",
+                socket.display(),
+                e.message()
+            )),
         }
     }
     if !target.explicit_keys && try_keys(&mut tried, &mut notes)? {
@@ -84,6 +89,26 @@ pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnErr
         msg.push_str(&note);
     }
     Err(ConnError::Unreachable(msg))
+}
+
+/// Tries every identity of the agent at `socket` (libssh2's own helper tries only the first).
+fn try_agent(session: &Session, user: &str, socket: &Path) -> Result<bool, ssh2::Error> {
+    let mut agent = session.agent()?;
+    agent.set_identity_path(socket)?;
+    agent.connect()?;
+    agent.list_identities()?;
+    for identity in agent.identities()? {
+        match agent.userauth(user, &identity) {
+            Ok(()) if session.authenticated() => {
+                let _ = agent.disconnect();
+                return Ok(true);
+            }
+            Err(e) if is_transport_error(&e) => return Err(e),
+            _ => {}
+        }
+    }
+    let _ = agent.disconnect();
+    Ok(false)
 }
 
 /// Whether an error is the connection failing rather than the server refusing a credential.

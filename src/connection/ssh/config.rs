@@ -29,6 +29,9 @@ pub struct HostConfig {
     pub strict_host_key_checking: Option<String>,
     /// `UserKnownHostsFile` (the first file only).
     pub user_known_hosts_file: Option<String>,
+    /// `IdentityAgent`: the agent socket (`none` disables the agent, `SSH_AUTH_SOCK` means the
+    /// environment's).
+    pub identity_agent: Option<String>,
 }
 
 /// Reads `path` and returns the settings for `host`; a missing file gives no settings.
@@ -83,6 +86,7 @@ pub fn for_host(text: &str, host: &str) -> HostConfig {
             }
             "stricthostkeychecking" => set(&mut cfg.strict_host_key_checking, first),
             "userknownhostsfile" => set(&mut cfg.user_known_hosts_file, first),
+            "identityagent" => set(&mut cfg.identity_agent, first),
             _ => {}
         }
     }
@@ -225,6 +229,7 @@ Match host bastion
 Host *.lab bastion
     ProxyJump jump@bastion.example:2200
     ConnectTimeout 7
+    IdentityAgent ~/.agent.sock
     StrictHostKeyChecking accept-new
     UserKnownHostsFile "/tmp/with space/known_hosts"
 
@@ -254,6 +259,7 @@ Host *
         let c = for_host(CONFIG, "db.lab");
         assert_eq!(c.proxy_jump.as_deref(), Some("jump@bastion.example:2200"));
         assert_eq!(c.connect_timeout, Some(7));
+        assert_eq!(c.identity_agent.as_deref(), Some("~/.agent.sock"));
         assert_eq!(c.strict_host_key_checking.as_deref(), Some("accept-new"));
         assert_eq!(
             c.user_known_hosts_file.as_deref(),

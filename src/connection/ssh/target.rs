@@ -32,6 +32,8 @@ pub struct SshTarget {
     pub identity_files: Vec<PathBuf>,
     /// Whether the key files were configured (otherwise they are the defaults, tried if present).
     pub explicit_keys: bool,
+    /// The ssh-agent socket to use (`IdentityAgent`, else `SSH_AUTH_SOCK`); `None`: no agent.
+    pub agent: Option<PathBuf>,
     /// The login password (`ansible_password`, `ansible_ssh_pass`).
     pub password: Option<Secret>,
     /// Jump hosts to go through (`ProxyJump`, `-J`): `[user@]host[:port]`, comma separated.
@@ -243,8 +245,16 @@ fn resolve(
             .map(|p| expand_home(&p))
             .unwrap_or_else(|| home().join(".ssh/known_hosts"))
     });
+    let env_agent = || std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from);
+    let agent = match cfg.identity_agent.as_deref() {
+        None => env_agent(),
+        Some(a) if a.eq_ignore_ascii_case("none") => None,
+        Some("SSH_AUTH_SOCK") => env_agent(),
+        Some(a) => Some(expand_home(a)),
+    };
     Ok(SshTarget {
         name: name.to_string(),
+        agent,
         address: cfg.hostname.unwrap_or_else(|| lookup.to_string()),
         port: o.port.or(cfg.port).unwrap_or(22),
         user: o.user.or(cfg.user).unwrap_or_else(local_user),
@@ -476,7 +486,8 @@ mod tests {
 
     #[test]
     fn defaults_and_host_key_modes() {
-        let (_dir, opts) = opts_with_config("Host relaxed\n  StrictHostKeyChecking no\n");
+        let (_dir, opts) =
+            opts_with_config("Host relaxed\n  StrictHostKeyChecking no\n  IdentityAgent none\n");
         let t = SshTarget::from_vars("plain", &vars(json!({})), &opts).unwrap();
         assert_eq!(t.port, 22);
         assert!(!t.explicit_keys);
@@ -484,6 +495,7 @@ mod tests {
         assert_eq!(t.host_key_checking, HostKeyChecking::Strict);
         let t = SshTarget::from_vars("relaxed", &vars(json!({})), &opts).unwrap();
         assert_eq!(t.host_key_checking, HostKeyChecking::Off);
+        assert_eq!(t.agent, None);
         let accept = ConnectOptions {
             host_key_checking: HostKeyChecking::AcceptNew,
             ..opts.clone()

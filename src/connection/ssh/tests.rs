@@ -431,3 +431,43 @@ fn become_through_su_with_the_target_users_password() {
         "{msg}"
     );
 }
+
+#[test]
+fn agent_identities_are_all_tried() {
+    let (env, server, opts) = known_server();
+    let sock = env.tmp.path().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while !sock.exists() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stranger = env.tmp.path().join("stranger_ed25519");
+    keygen(&stranger, "ed25519", "");
+    for key in [&stranger, &env.key] {
+        run(Command::new("ssh-add")
+            .arg("-q")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &sock));
+    }
+    std::fs::write(
+        &env.ssh_config,
+        format!("Host *\n  IdentityAgent {}\n", sock.display()),
+    )
+    .unwrap();
+    let mut vars = env.vars(&server);
+    vars.remove("ansible_ssh_private_key_file");
+    let result = SshConnection::open("web1", &vars, None, &opts);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let mut c = result.unwrap();
+    assert_eq!(
+        c.exec("echo via-agent", None).unwrap().stdout,
+        b"via-agent\n"
+    );
+}
