@@ -70,6 +70,15 @@ fn first_var(vars: &Map<String, Value>, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| var(vars, n))
 }
 
+/// `ansible_host_key_checking` / `ansible_ssh_host_key_checking` as an OpenSSH
+/// `StrictHostKeyChecking` value (`yes` or `no`).
+fn host_key_var(vars: &Map<String, Value>) -> Option<String> {
+    ["ansible_ssh_host_key_checking", "ansible_host_key_checking"]
+        .iter()
+        .find_map(|n| vars.get(*n).and_then(orc_modules::args::parse_bool))
+        .map(|on| if on { "yes" } else { "no" }.to_string())
+}
+
 /// The local user's home directory.
 pub fn home() -> PathBuf {
     std::env::var_os("HOME")
@@ -131,7 +140,7 @@ impl SshTarget {
             keys,
             proxy_jump: args.proxy_jump,
             connect_timeout: timeout,
-            strict: args.strict,
+            strict: host_key_var(vars).or(args.strict),
             known_hosts: args.known_hosts,
         };
         let mut target = resolve(host, &lookup, overrides, opts)?;
@@ -502,6 +511,13 @@ mod tests {
         };
         let t = SshTarget::from_vars("relaxed", &vars(json!({})), &accept).unwrap();
         assert_eq!(t.host_key_checking, HostKeyChecking::AcceptNew);
+        let t = SshTarget::from_vars(
+            "plain",
+            &vars(json!({"ansible_host_key_checking": false})),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(t.host_key_checking, HostKeyChecking::Off);
         let bad = SshTarget::from_vars("x", &vars(json!({"ansible_port": "http"})), &opts);
         assert!(matches!(bad, Err(ConnError::Unreachable(m)) if m.contains("not a port")));
     }
