@@ -34,9 +34,9 @@ const KNOWN: &str = "local, ssh, docker";
 /// `local` runs on this machine, `docker` in the local container named by `ansible_host`
 /// (default: the host name) as `ansible_user`, and `ssh` (the default, also `smart` and
 /// `paramiko`) over SSH ([`SshConnection`]). `ansible_become` / `ansible_become_user` (default
-/// root) start the shell through sudo (over SSH also with a password, or su). The run's `opts` give the
-/// host key mode, timeouts and the become password; the command time limit is applied to the new
-/// connection.
+/// root) start the shell through sudo (over SSH also with a password, or su). The run's `opts`
+/// give the host key mode, timeouts and the become password; the command time limit is applied
+/// to the new connection.
 pub fn connect(
     host: &str,
     vars: &Map<String, Value>,
