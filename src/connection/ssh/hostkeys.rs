@@ -143,6 +143,36 @@ pub fn algorithms_for(types: &[String]) -> String {
     algs.join(",")
 }
 
+/// OpenSSH's host key algorithm order, used after the known types.
+const OPENSSH_ORDER: [&str; 7] = [
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+    "ssh-rsa",
+];
+
+/// The host key algorithm preference for the handshake: algorithms of the `known` key types
+/// first, then OpenSSH's order, then anything else libssh2 `supported`; only supported ones
+/// (all of ours when `supported` is empty), without repeats.
+pub fn preference(known: &[String], supported: &[&str]) -> String {
+    let known = algorithms_for(known);
+    let mut out: Vec<&str> = Vec::new();
+    let candidates = known
+        .split(',')
+        .chain(OPENSSH_ORDER)
+        .chain(supported.iter().copied());
+    for alg in candidates {
+        let ok = !alg.is_empty() && (supported.is_empty() || supported.contains(&alg));
+        if ok && !out.contains(&alg) {
+            out.push(alg);
+        }
+    }
+    out.join(",")
+}
+
 /// Checks the server key `blob` (the raw SSH wire key) of `name` against a known_hosts text.
 pub fn check(text: &str, name: &str, blob: &[u8]) -> KnownState {
     let Some(blob_type) = key_type(blob) else {
@@ -270,6 +300,28 @@ mod tests {
             "rsa-sha2-512,rsa-sha2-256,ssh-rsa"
         );
         assert!(known_types(&text, "other").is_empty());
+    }
+
+    #[test]
+    fn preference_puts_known_types_first_then_openssh_order() {
+        let supported = [
+            "ecdsa-sha2-nistp256",
+            "ssh-ed25519",
+            "rsa-sha2-256",
+            "ssh-dss",
+        ];
+        assert_eq!(
+            preference(&["ecdsa-sha2-nistp256".to_string()], &supported),
+            "ecdsa-sha2-nistp256,ssh-ed25519,rsa-sha2-256,ssh-dss"
+        );
+        assert_eq!(
+            preference(&[], &supported),
+            "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-256,ssh-dss"
+        );
+        assert_eq!(
+            preference(&["sk-ssh-ed25519@openssh.com".to_string()], &supported),
+            "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-256,ssh-dss"
+        );
     }
 
     #[test]

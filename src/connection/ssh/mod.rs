@@ -282,9 +282,13 @@ fn open_session(
         }
     };
     let known = hostkeys::known_types(&known_text, &entry_name);
-    if !known.is_empty() {
-        // Ask for a key type we can check (as OpenSSH does); ignore types libssh2 lacks.
-        let _ = session.method_pref(ssh2::MethodType::HostKey, &hostkeys::algorithms_for(&known));
+    // Ask for a key type known_hosts has for this host (as OpenSSH does), then OpenSSH's order.
+    let supported = session
+        .supported_algs(ssh2::MethodType::HostKey)
+        .unwrap_or_default();
+    let prefs = hostkeys::preference(&known, &supported);
+    if !prefs.is_empty() {
+        let _ = session.method_pref(ssh2::MethodType::HostKey, &prefs);
     }
     session.handshake().map_err(|e| {
         let why = match e.code() {

@@ -137,6 +137,19 @@ fn accept_new_records_the_key_then_strict_accepts_it() {
 }
 
 #[test]
+fn the_handshake_asks_for_the_key_type_known_hosts_has() {
+    let env = ClientEnv::new();
+    let server = TestSshd::start(env.tmp.path(), "sshd", &env.authorized_keys);
+    let vars = env.vars(&server);
+    let opts = env.options(HostKeyChecking::Strict);
+    // Only the ecdsa key is known (OpenSSH's default order would pick ed25519 first).
+    std::fs::write(&env.known_hosts, server.known_hosts_line_of("ecdsa")).unwrap();
+    SshConnection::open("web1", &vars, None, &opts).unwrap();
+    std::fs::write(&env.known_hosts, server.known_hosts_line_of("ed25519")).unwrap();
+    SshConnection::open("web1", &vars, None, &opts).unwrap();
+}
+
+#[test]
 fn changed_host_key_is_refused_even_with_accept_new_and_off_skips_checks() {
     let env = ClientEnv::new();
     let server = TestSshd::start(env.tmp.path(), "sshd", &env.authorized_keys);

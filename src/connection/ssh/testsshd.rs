@@ -55,16 +55,20 @@ impl TestSshd {
         std::fs::create_dir_all("/run/sshd").unwrap();
         let host_key = sdir.join("host_ed25519");
         keygen(&host_key, "ed25519", "");
+        // A second host key type, so that tests see which type the client asks for.
+        let ecdsa_key = sdir.join("host_ecdsa");
+        keygen(&ecdsa_key, "ecdsa", "");
         let port = free_port();
         let config = sdir.join("sshd_config");
         std::fs::write(
             &config,
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\n\
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nHostKey {ek}\nPidFile {pid}\n\
                  AuthorizedKeysFile {ak}\nUsePAM no\nStrictModes no\nPermitRootLogin yes\n\
                  PasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
                  AllowTcpForwarding yes\nSubsystem sftp internal-sftp\nLogLevel DEBUG\n",
                 hk = host_key.display(),
+                ek = ecdsa_key.display(),
                 pid = sdir.join("sshd.pid").display(),
                 ak = authorized_keys.display(),
             ),
@@ -112,7 +116,14 @@ impl TestSshd {
 
     /// The `[127.0.0.1]:port ssh-ed25519 AAAA...` known_hosts line of this server.
     pub fn known_hosts_line(&self) -> String {
-        let mut parts = self.host_key_pub.split_whitespace();
+        self.known_hosts_line_of("ed25519")
+    }
+
+    /// The known_hosts line of this server's host key of type `kind` (`ed25519`, `ecdsa`).
+    pub fn known_hosts_line_of(&self, kind: &str) -> String {
+        let path = self.dir.join(format!("host_{kind}.pub"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut parts = text.split_whitespace();
         let (t, k) = (parts.next().unwrap(), parts.next().unwrap());
         format!("[127.0.0.1]:{} {t} {k}\n", self.port)
     }
