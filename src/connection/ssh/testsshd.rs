@@ -15,8 +15,6 @@ use crate::connection::options::{ConnectOptions, HostKeyChecking};
 pub struct TestSshd {
     pub port: u16,
     pub dir: PathBuf,
-    /// The server's host public key line (`ssh-ed25519 AAAA... comment`).
-    pub host_key_pub: String,
     child: Child,
 }
 
@@ -88,10 +86,6 @@ impl TestSshd {
         let mut server = TestSshd {
             port,
             dir: sdir.clone(),
-            host_key_pub: std::fs::read_to_string(host_key.with_extension("pub"))
-                .unwrap()
-                .trim()
-                .to_string(),
             child,
         };
         let until = Instant::now() + Duration::from_secs(10);
