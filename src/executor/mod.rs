@@ -51,6 +51,8 @@ pub struct Options {
     pub user: Option<String>,
     /// `-v` count.
     pub verbosity: u8,
+    /// How connections are made (host key checking, timeouts, become password).
+    pub connect: crate::connection::ConnectOptions,
 }
 
 /// How a run ended, for the exit code.
@@ -105,7 +107,7 @@ impl<'a> Runner<'a> {
             opts,
             templar: Arc::new(Templar::new()),
             sink,
-            pool: crate::connection::ConnectionPool::default(),
+            pool: crate::connection::ConnectionPool::with_options(opts.connect.clone()),
             workers,
         })
     }
