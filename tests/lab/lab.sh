@@ -19,7 +19,7 @@
 #                                harness) is gone: what a killed test run left behind
 #   lab.sh ls                    list the lab containers on this machine
 #
-# Environment: ORC_LAB_OWNER="PID:STARTTIME" labels the lab with the process that owns it (for gc).
+# Environment: ORC_LAB_OWNER="PID:STARTTIME:PIDNS" labels the lab with the process that owns it (for gc).
 #
 # Everything a lab creates carries the Docker label orc-lab=NAME; `down` removes exactly that.
 set -euo pipefail
@@ -262,9 +262,15 @@ cmd_down() {
     log "lab $name removed ($(echo "$ids" | grep -c . || true) containers, $(echo "$nets" | grep -c . || true) networks)"
 }
 
-# Is the process PID:STARTTIME still alive (same pid and same start time: not a reused pid)?
+# Is the process PID:STARTTIME:PIDNS still alive (same pid and same start time: not a reused
+# pid)? An owner in another pid namespace (another CI job sharing this dockerd) cannot be checked
+# from here and counts as alive.
 owner_alive() {
-    local pid=${1%%:*} start=${1#*:} stat
+    local pid start ns stat
+    IFS=: read -r pid start ns <<<"$1"
+    if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/pid | tr -dc 0-9)" ]; then
+        return 0
+    fi
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
     [ "$(echo "$stat" | awk '{ print $20 }')" = "$start" ]
@@ -287,8 +293,11 @@ cmd_gc() {
 }
 
 cmd_ls() {
-    docker ps -a --filter label=orc-lab \
-        --format 'table {{.Label "orc-lab"}}\t{{.Names}}\t{{.Status}}\t{{.Label "orc-lab.owner"}}'
+    {
+        printf 'LAB\tCONTAINER\tSTATUS\tOWNER\n'
+        docker ps -a --filter label=orc-lab \
+            --format '{{.Label "orc-lab"}}\t{{.Names}}\t{{.Status}}\t{{.Label "orc-lab.owner"}}'
+    } | if command -v column >/dev/null 2>&1; then column -t -s "$(printf '\t')"; else cat; fi
 }
 
 case "${1:-}" in

@@ -373,13 +373,22 @@ fn unique_name() -> String {
     format!("orc-lab-{}-{n}-{:04x}", std::process::id(), nanos & 0xffff)
 }
 
-/// `PID:STARTTIME` of this process (field 22 of /proc/self/stat), with which `lab.sh gc` tells a
-/// live owner from a dead one whose pid was reused.
+/// `PID:STARTTIME:PIDNS` of this process (start time: field 22 of /proc/self/stat; PIDNS: the
+/// pid namespace's inode), with which `lab.sh gc` tells a live owner from a dead one whose pid was
+/// reused, and leaves alone the labs of processes in other pid namespaces.
 fn owner_id() -> String {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_comm = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
     let start = after_comm.split_whitespace().nth(19).unwrap_or("0");
-    format!("{}:{start}", std::process::id())
+    let ns: String = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| {
+            p.to_string_lossy()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{}:{start}:{ns}", std::process::id())
 }
 
 /// Options for the system ssh client: key only, no prompts, no host key checking or recording.
