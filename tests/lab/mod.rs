@@ -101,11 +101,7 @@ impl ExecOutput {
 
 impl std::fmt::Display for ExecOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "$ {}\nexit code: {}\n--- stdout\n{}--- stderr\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        )
+        write!(f, "$ {}\nexit code: {}\n--- stdout\n{}--- stderr\n{}", self.what, self.code, self.stdout, self.stderr)
     }
 }
 
@@ -121,10 +117,7 @@ impl Lab {
     /// Starts `n` hosts reachable from this machine. `None` only when `ORC_LAB=skip` (a SKIPPED
     /// line is printed); panics with the reason when the lab cannot start.
     pub fn start(n: usize) -> Option<Lab> {
-        Lab::start_with(LabSpec {
-            hosts: n,
-            isolated: 0,
-        })
+        Lab::start_with(LabSpec { hosts: n, isolated: 0 })
     }
 
     /// Starts the hosts `spec` describes. `None` only when `ORC_LAB=skip`; panics otherwise when
@@ -147,17 +140,10 @@ impl Lab {
             return None;
         }
         let image = prepare();
-        let dir = tempfile::Builder::new()
-            .prefix("orc-lab-")
-            .tempdir()
-            .expect("creating the lab's temporary directory");
+        let dir =
+            tempfile::Builder::new().prefix("orc-lab-").tempdir().expect("creating the lab's temporary directory");
         let inventory = dir.path().join("inventory.ini");
-        let mut lab = Lab {
-            name: unique_name(),
-            hosts: Vec::new(),
-            dir,
-            inventory,
-        };
+        let mut lab = Lab { name: unique_name(), hosts: Vec::new(), dir, inventory };
         // From here on, Drop cleans up whatever `up` managed to create.
         let mut up = Command::new("bash");
         up.arg(script("lab.sh"))
@@ -193,10 +179,7 @@ impl Lab {
     /// The host called `name`; panics when there is none.
     #[track_caller]
     pub fn host(&self, name: &str) -> &LabHost {
-        self.hosts
-            .iter()
-            .find(|h| h.name == name)
-            .unwrap_or_else(|| panic!("lab {} has no host {name}", self.name))
+        self.hosts.iter().find(|h| h.name == name).unwrap_or_else(|| panic!("lab {} has no host {name}", self.name))
     }
 
     /// Host 1: on both networks when some hosts are isolated.
@@ -262,12 +245,8 @@ impl Lab {
         let mut c = Command::new("ssh");
         c.args(ssh_options()).arg("-i").arg(&key);
         if host.isolated {
-            let jump = format!(
-                "ssh {} -i {} -W %h:%p root@{}",
-                ssh_options().join(" "),
-                key.display(),
-                self.bastion().ip
-            );
+            let jump =
+                format!("ssh {} -i {} -W %h:%p root@{}", ssh_options().join(" "), key.display(), self.bastion().ip);
             c.arg("-o").arg(format!("ProxyCommand={jump}"));
         }
         c.arg(format!("{user}@{}", host.ip)).arg(cmd);
@@ -297,11 +276,7 @@ impl Lab {
     /// Writes a known_hosts file holding every host's ed25519 key (one line per host).
     #[track_caller]
     pub fn write_known_hosts(&self, path: &Path) {
-        let text: String = self
-            .hosts
-            .iter()
-            .map(|h| self.known_hosts_line(&h.name) + "\n")
-            .collect();
+        let text: String = self.hosts.iter().map(|h| self.known_hosts_line(&h.name) + "\n").collect();
         std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }
 }
@@ -325,9 +300,7 @@ impl Drop for Lab {
 
 /// A file beside this module.
 fn script(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/lab")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab").join(rel)
 }
 
 /// Once per process: checks Docker, removes labs of dead test processes, builds the image if
@@ -366,10 +339,7 @@ fn prepare() -> String {
 fn unique_name() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("orc-lab-{}-{n}-{:04x}", std::process::id(), nanos & 0xffff)
 }
 
@@ -381,12 +351,7 @@ fn owner_id() -> String {
     let after_comm = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
     let start = after_comm.split_whitespace().nth(19).unwrap_or("0");
     let ns: String = std::fs::read_link("/proc/self/ns/pid")
-        .map(|p| {
-            p.to_string_lossy()
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect()
-        })
+        .map(|p| p.to_string_lossy().chars().filter(char::is_ascii_digit).collect())
         .unwrap_or_default();
     format!("{}:{start}:{ns}", std::process::id())
 }
@@ -410,8 +375,8 @@ fn ssh_options() -> Vec<&'static str> {
 /// Reads the hosts from the inventory lab.sh wrote: the `[lab]` section has one line per host
 /// (`name ansible_host=IP ...`), the `[isolated]` section names the isolated ones.
 fn parse_inventory(path: &Path) -> Vec<LabHost> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading the lab inventory {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading the lab inventory {}: {e}", path.display()));
     let mut section = "";
     let mut hosts: Vec<LabHost> = Vec::new();
     let mut isolated: Vec<String> = Vec::new();
@@ -452,19 +417,11 @@ fn parse_inventory(path: &Path) -> Vec<LabHost> {
 fn run(mut cmd: Command, timeout: Duration) -> ExecOutput {
     let what = format!("{cmd:?}");
     // Its own process group, so that a timeout kills what it started too (they hold the pipes).
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
-            return ExecOutput {
-                what,
-                code: -1,
-                stdout: String::new(),
-                stderr: format!("could not run it: {e}"),
-            }
+            return ExecOutput { what, code: -1, stdout: String::new(), stderr: format!("could not run it: {e}") }
         }
     };
     let stdout = reader(&mut child, true);
@@ -475,9 +432,7 @@ fn run(mut cmd: Command, timeout: Duration) -> ExecOutput {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .status();
+                let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
                 let _ = child.kill();
                 timed_out = true;
                 break child.wait().ok();
