@@ -132,7 +132,7 @@ fn interrupt_exits_130() {
         "site.yaml",
         "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n",
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orc"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_orc"))
         .args(["play", "site.yaml"])
         .current_dir(p.path())
         .env("TMPDIR", tmp.path())
