@@ -97,6 +97,10 @@ impl Node {
     }
 }
 
+/// How deep lists and mappings may nest in one YAML document. Real playbooks stay far below it;
+/// the bound keeps deeply nested input from overflowing the stack.
+pub const MAX_DEPTH: usize = 256;
+
 /// Reads and parses a YAML file.
 pub fn load_file(path: &Path) -> Result<Node> {
     let text = OrcError::read(path)?;
@@ -112,15 +116,35 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
         docs: Vec::new(),
     };
     let mut parser = Parser::new_from_str(&file.text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let m = e.marker();
-        let loc = Loc {
-            file: file.clone(),
-            line: m.line().max(1),
-            col: m.col() + 1,
+    // Events are pulled one by one instead of through `Parser::load`, whose recursion per nesting
+    // level overflows the stack on deeply nested block YAML; nesting is bounded here instead.
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(pair) => pair,
+            Err(e) => {
+                let m = e.marker();
+                let loc = builder.loc(*m);
+                return Err(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
+                    .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted"));
+            }
         };
-        return Err(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
-            .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted"));
+        match ev {
+            Event::StreamEnd | Event::DocumentEnd => break,
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(OrcError::at(
+                        &builder.loc(mark),
+                        format!("YAML nests more than {MAX_DEPTH} levels deep"),
+                    )
+                    .help("flatten the structure; is a generated file malformed?"));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        builder.on_event(ev, mark);
     }
     if let Some(pos) = builder
         .stack
@@ -421,7 +445,9 @@ pub fn resolve_plain(t: &str) -> Option<Value> {
         {
             let mut v: i64 = 0;
             for p in parts {
-                v = v * 60 + p.replace('_', "").parse::<i64>().ok()?;
+                v = v
+                    .checked_mul(60)?
+                    .checked_add(p.replace('_', "").parse::<i64>().ok()?)?;
             }
             return Some(Value::Number(Number::from(sign * v)));
         }
@@ -462,6 +488,26 @@ mod tests {
         parse_str("t.yaml", s)
             .map(|n| n.to_value())
             .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn huge_sexagesimal_stays_a_string() {
+        let t = "1:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
+        assert_eq!(resolve_plain(t), None);
+        assert_eq!(resolve_plain("1:30"), Some(json!(90)));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&" ".repeat(i * 2));
+            text.push_str("k:\n");
+        }
+        let err = parse_str("deep.yml", &text).unwrap_err().report();
+        assert!(err.contains("nests more than 256 levels"), "{err}");
+        let ok = "a:\n".to_string() + &"  ".repeat(1) + "b: [[[1]]]\n";
+        assert_eq!(v(&ok), json!({"a": {"b": [[[1]]]}}));
     }
 
     #[test]

@@ -119,9 +119,15 @@ fn to_int(
                 2 => s.trim_start_matches("0b").trim_start_matches("0B"),
                 _ => s.as_str(),
             };
-            match i64::from_str_radix(digits, base) {
-                Ok(i) => Value::from(i),
-                Err(_) => match s.parse::<f64>() {
+            // Python's int() rejects a base outside 2..=36 (0 aside) with ValueError, which Jinja
+            // answers by trying float(); from_str_radix would panic on it.
+            let parsed = (2..=36)
+                .contains(&base)
+                .then(|| i64::from_str_radix(digits, base).ok())
+                .flatten();
+            match parsed {
+                Some(i) => Value::from(i),
+                None => match s.parse::<f64>() {
                     Ok(f) if f.is_finite() => Value::from(f.trunc() as i64),
                     _ => default,
                 },
@@ -228,8 +234,13 @@ fn random(
         if step <= 0 || end <= start {
             return Err(err("random: empty range"));
         }
-        let count = (end - start + step - 1) / step;
-        return Ok(Value::from(start + step * rng.i64(0..count)));
+        // i128: the span of two i64 bounds can exceed i64.
+        let (start, step) = (i128::from(start), i128::from(step));
+        let count = (i128::from(end) - start + step - 1) / step;
+        let pick = start + step * rng.i128(0..count);
+        return i64::try_from(pick)
+            .map(Value::from)
+            .map_err(|_| err("random: result out of range"));
     }
     let items: Vec<Value> = value.try_iter()?.collect();
     if items.is_empty() {

@@ -562,6 +562,17 @@ fn int_and_urlencode_follow_jinja() {
 }
 
 #[test]
+fn extreme_filter_arguments_are_values_or_errors_not_panics() {
+    // Python's int('1', 99) raises ValueError, so Jinja falls back to float('1').
+    assert_eq!(render("{{ '1' | int(base=99) }}"), json!(1));
+    assert_eq!(render("{{ 'zz' | int(base=1) }}"), json!(0));
+    let wide = render("{{ 9223372036854775807 | random(start=-9223372036854775807) }}");
+    assert!(wide.is_i64(), "{wide}");
+    let hash = render("{{ 'x' | password_hash('sha512', salt_size=99999999999) }}");
+    assert!(hash.as_str().is_some_and(|h| h.starts_with("$6$")), "{hash}");
+}
+
+#[test]
 fn lazy_variables_behave_like_plain_values() {
     let v = base();
     assert_eq!(
