@@ -180,3 +180,16 @@ fn recursive_variables_fail_with_a_message() {
     let out = p.play("site.yml").run().code(2);
     assert!(out.stdout.to_lowercase().contains("recursive"), "{out}");
 }
+
+#[test]
+#[ignore = "src/executor/loops.rs:98 `i += stride` overflows near i64::MAX (lead's files)"]
+fn with_sequence_near_the_integer_limit_does_not_panic() {
+    let p = Project::new().file(
+        "site.yml",
+        &play("    - debug: msg={{ item }}\n      with_sequence: start=9223372036854775800 end=9223372036854775807 stride=5\n"),
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("9223372036854775805");
+}
