@@ -35,7 +35,11 @@ fn nested_blocks(depth: usize) -> String {
 #[test]
 fn deeply_nested_blocks_are_an_error_not_a_stack_overflow() {
     let p = Project::new().file("site.yml", &nested_blocks(3000));
-    fails(p.play("site.yml").run(), 3, &["nests more than 256 levels", "site.yml:"]);
+    fails(
+        p.play("site.yml").run(),
+        3,
+        &["nests more than 256 levels", "site.yml:"],
+    );
 }
 
 #[test]
@@ -115,13 +119,21 @@ fn non_utf8_playbook_is_invalid_input() {
 #[test]
 fn play_that_is_a_list_is_invalid_input() {
     let p = Project::new().file("site.yml", "- - hosts: all\n");
-    fails(p.play("site.yml").run(), 3, &["a play must be a mapping", "site.yml:1:3"]);
+    fails(
+        p.play("site.yml").run(),
+        3,
+        &["a play must be a mapping", "site.yml:1:3"],
+    );
 }
 
 #[test]
 fn tasks_given_as_a_string_is_invalid_input() {
     let p = Project::new().file("site.yml", "- hosts: localhost\n  tasks: \"string\"\n");
-    fails(p.play("site.yml").run(), 3, &["must be a list", "site.yml:2:10"]);
+    fails(
+        p.play("site.yml").run(),
+        3,
+        &["must be a list", "site.yml:2:10"],
+    );
 }
 
 #[test]

@@ -569,7 +569,10 @@ fn extreme_filter_arguments_are_values_or_errors_not_panics() {
     let wide = render("{{ 9223372036854775807 | random(start=-9223372036854775807) }}");
     assert!(wide.is_i64(), "{wide}");
     let hash = render("{{ 'x' | password_hash('sha512', salt_size=99999999999) }}");
-    assert!(hash.as_str().is_some_and(|h| h.starts_with("$6$")), "{hash}");
+    assert!(
+        hash.as_str().is_some_and(|h| h.starts_with("$6$")),
+        "{hash}"
+    );
 }
 
 #[test]
