@@ -205,3 +205,16 @@ fn with_sequence_near_the_integer_limit_does_not_panic() {
         .success()
         .stdout_has("9223372036854775805");
 }
+
+#[test]
+fn absurd_filter_widths_fail_the_task_instead_of_aborting() {
+    let p = Project::new().file(
+        "site.yml",
+        &play("    - debug: msg=\"{{ 'ab' | center(99999999999) }}\"\n"),
+    );
+    let out = p.play("site.yml").run().code(2);
+    assert!(
+        out.stderr.contains("too large") || out.stdout.contains("too large"),
+        "{out}"
+    );
+}

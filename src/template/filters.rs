@@ -73,15 +73,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     filter!(env, "center", |s: String, width: Option<usize>| {
         let width = width.unwrap_or(80);
+        check_size("center", "width", width)?;
         let len = s.chars().count();
         if len >= width {
-            return s;
+            return Ok(s);
         }
         // Python's str.center puts the extra space on the right for odd padding of even
         // widths, on the left otherwise.
         let pad = width - len;
         let left = pad / 2 + (pad & width & 1);
-        format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left))
+        Ok::<_, Error>(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
     });
 }
 
@@ -250,6 +251,21 @@ fn random(
 }
 
 /// A filter error with a message.
+/// The largest width or count a filter pads or repeats to. Python would try (and raise
+/// MemoryError); a bound turns a typo such as `center(99999999999)` into an error instead of an
+/// aborted process.
+pub(crate) const MAX_SIZE: usize = 10_000_000;
+
+/// An error when `value`, the `what` argument of `filter`, exceeds [`MAX_SIZE`].
+pub(crate) fn check_size(filter: &str, what: &str, value: usize) -> Result<(), Error> {
+    if value > MAX_SIZE {
+        return Err(err(format!(
+            "{filter}: {what} {value} is too large (at most {MAX_SIZE})"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }

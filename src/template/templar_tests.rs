@@ -573,6 +573,16 @@ fn extreme_filter_arguments_are_values_or_errors_not_panics() {
         hash.as_str().is_some_and(|h| h.starts_with("$6$")),
         "{hash}"
     );
+    assert_eq!(render("{{ 'ab' | center(6) }}"), json!("  ab  "));
+    for huge in [
+        "{{ 'ab' | center(99999999999) }}",
+        "{{ 'a' | comment(prefix_count=99999999999) }}",
+        "{{ 'a' | comment(postfix_count=99999999999) }}",
+        "{{ lookup('password', '/dev/null length=99999999999') }}",
+    ] {
+        let e = Templar::new().render_str(huge, &base()).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{huge}: {e}");
+    }
 }
 
 #[test]
