@@ -218,3 +218,16 @@ fn absurd_filter_widths_fail_the_task_instead_of_aborting() {
         "{out}"
     );
 }
+
+#[test]
+fn huge_host_subscripts_are_errors_not_panics() {
+    let p = Project::new().file("hosts", "[g]\nh1 ansible_connection=local\n");
+    let run = |pattern: &str| {
+        Orc::new()
+            .args(["run", pattern, "-i", "hosts", "-m", "ping"])
+            .dir(p.path())
+            .run()
+    };
+    run("g[0:9223372036854775807]").success();
+    fails(run("g[99999999999999999999999]"), 3, &["No hosts matched"]);
+}
