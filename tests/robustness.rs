@@ -231,3 +231,15 @@ fn huge_host_subscripts_are_errors_not_panics() {
     run("g[0:9223372036854775807]").success();
     fails(run("g[99999999999999999999999]"), 3, &["No hosts matched"]);
 }
+
+#[test]
+fn deeply_nested_ini_value_stays_text() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let p = Project::new().file("hosts", &format!("[g]\nh1 x={deep}\n"));
+    let out = Orc::new()
+        .args(["inventory", "-i", "hosts", "--host", "h1"])
+        .dir(p.path())
+        .run()
+        .success();
+    assert!(out.stdout.contains("[[[[[["), "{out}");
+}
