@@ -243,3 +243,19 @@ fn deeply_nested_ini_value_stays_text() {
         .success();
     assert!(out.stdout.contains("[[[[[["), "{out}");
 }
+
+#[test]
+fn template_extending_itself_fails_instead_of_hanging() {
+    let p = Project::new()
+        .file("templates/self.j2", "{% extends 'self.j2' %}\n")
+        .file(
+            "site.yml",
+            &play("    - template: {src: self.j2, dest: \"{{ playbook_dir }}/out\"}\n"),
+        );
+    let out = p.play("site.yml").run().code(2);
+    assert!(
+        out.stdout.contains("extend each other in a loop")
+            || out.stderr.contains("extend each other in a loop"),
+        "{out}"
+    );
+}

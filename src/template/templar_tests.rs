@@ -969,3 +969,27 @@ fn now_and_strftime() {
         json!("1970-01-01 00:00:00")
     );
 }
+
+#[test]
+fn templates_extending_each_other_fail_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("self.j2"), "{% extends 'self.j2' %}").unwrap();
+    std::fs::write(dir.path().join("a.j2"), "{% extends \"b.j2\" %}").unwrap();
+    std::fs::write(dir.path().join("b.j2"), "{%- extends 'a.j2' -%}").unwrap();
+    for name in ["self.j2", "a.j2"] {
+        let e = Templar::new()
+            .render_file(&dir.path().join(name), &base())
+            .unwrap_err();
+        assert!(e.msg.contains("extend each other in a loop"), "{e:?}");
+    }
+    std::fs::write(dir.path().join("base.j2"), "<{% block b %}{% endblock %}>").unwrap();
+    std::fs::write(
+        dir.path().join("child.j2"),
+        "{% extends 'base.j2' %}{% block b %}x{% endblock %}",
+    )
+    .unwrap();
+    let out = Templar::new()
+        .render_file(&dir.path().join("child.j2"), &base())
+        .unwrap();
+    assert_eq!(out, "<x>");
+}
