@@ -259,3 +259,14 @@ fn template_extending_itself_fails_instead_of_hanging() {
         "{out}"
     );
 }
+
+#[test]
+#[ignore = "src/executor/loops.rs:83 `start + (count - 1) * stride` overflows (lead's files)"]
+fn with_sequence_count_overflow_is_an_error_not_a_panic() {
+    let p = Project::new().file(
+        "site.yml",
+        &play("    - debug: msg={{ item }}\n      with_sequence: start=1 count=9999999999 stride=9999999999\n"),
+    );
+    let out = p.play("site.yml").run().code(2);
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
