@@ -270,3 +270,29 @@ fn with_sequence_count_overflow_is_an_error_not_a_panic() {
     let out = p.play("site.yml").run().code(2);
     assert!(!out.stderr.contains("panicked"), "{out}");
 }
+
+#[test]
+#[ignore = "src/executor/run_task.rs:248 and :595 Duration::from_secs_f64 panics on huge pause/delay (lead's files)"]
+fn huge_pause_and_delay_are_errors_not_panics() {
+    for task in [
+        "    - debug: msg={{ item }}\n      loop: [1, 2]\n      loop_control: {pause: 1.0e+300}\n",
+        "    - command: 'false'\n      register: r\n      until: r.rc == 0\n      retries: 1\n      delay: 99999999999999999999\n",
+    ] {
+        let p = Project::new().file("site.yml", &play(task));
+        let out = Orc::play("site.yml")
+            .dir(p.path())
+            .timeout(std::time::Duration::from_secs(30))
+            .run();
+        assert!(matches!(out.code, Some(2) | Some(3)), "{out}");
+    }
+}
+
+#[test]
+#[ignore = "src/executor/run_task.rs:514 `retries + 1` overflows for retries = u64::MAX (lead's files)"]
+fn huge_retries_do_not_panic() {
+    let p = Project::new().file(
+        "site.yml",
+        &play("    - command: 'true'\n      register: r\n      until: r.rc == 0\n      retries: 18446744073709551615\n"),
+    );
+    p.play("site.yml").run().success();
+}
