@@ -71,6 +71,20 @@ pub struct CommonArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+    /// Ask for the become (sudo/su) password once, on the terminal.
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+    /// Host key checking: strict (default: unknown and changed keys refused), accept-new (record
+    /// unknown keys in known_hosts; changed keys still refused) or off. Also ORC_HOST_KEY_CHECKING;
+    /// ANSIBLE_HOST_KEY_CHECKING=False means off.
+    #[arg(long, value_name = "MODE", value_parser = ["strict", "accept-new", "off"])]
+    pub host_key_checking: Option<String>,
+    /// Seconds to wait for an SSH connection.
+    #[arg(short = 'T', long = "timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds one command may run on a host before the host is given up as unreachable.
+    #[arg(long, value_name = "SECONDS")]
+    pub task_timeout: Option<u64>,
     /// More output (-v results, -vvv engine tracing).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -115,12 +129,7 @@ pub struct RunArgs {
     #[arg(value_name = "PATTERN")]
     pub pattern: String,
     /// Module name.
-    #[arg(
-        short = 'm',
-        long = "module-name",
-        default_value = "command",
-        value_name = "MODULE"
-    )]
+    #[arg(short = 'm', long = "module-name", default_value = "command", value_name = "MODULE")]
     pub module: String,
     /// Module arguments: `k=v k2="v 2"` or JSON.
     #[arg(short = 'a', long = "args", value_name = "ARGS")]

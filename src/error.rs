@@ -16,10 +16,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// Wraps a file's path and text.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
-        Arc::new(SourceFile {
-            path: path.into(),
-            text: text.into(),
-        })
+        Arc::new(SourceFile { path: path.into(), text: text.into() })
     }
 
     /// Line `n` (1-based) without its newline.
@@ -54,11 +51,7 @@ impl fmt::Display for Loc {
 impl Loc {
     /// A location at the start of a file, for whole-file problems.
     pub fn file_start(file: Arc<SourceFile>) -> Loc {
-        Loc {
-            file,
-            line: 1,
-            col: 1,
-        }
+        Loc { file, line: 1, col: 1 }
     }
 }
 
@@ -91,20 +84,12 @@ pub enum OrcError {
 impl OrcError {
     /// An input error at a location.
     pub fn at(loc: &Loc, msg: impl Into<String>) -> Self {
-        OrcError::Input {
-            msg: msg.into(),
-            loc: Some(loc.clone()),
-            help: None,
-        }
+        OrcError::Input { msg: msg.into(), loc: Some(loc.clone()), help: None }
     }
 
     /// An input error with no location (e.g. a whole command-line value).
     pub fn input(msg: impl Into<String>) -> Self {
-        OrcError::Input {
-            msg: msg.into(),
-            loc: None,
-            help: None,
-        }
+        OrcError::Input { msg: msg.into(), loc: None, help: None }
     }
 
     /// Adds what would be valid.
@@ -127,10 +112,7 @@ impl OrcError {
 
     /// Reads a file, mapping failure to a `Read` error naming the path.
     pub fn read(path: &Path) -> Result<String, OrcError> {
-        std::fs::read_to_string(path).map_err(|source| OrcError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
+        std::fs::read_to_string(path).map_err(|source| OrcError::Read { path: path.to_path_buf(), source })
     }
 
     /// The process exit code for this error (DESIGN.md: 3 invalid input, 64 usage).

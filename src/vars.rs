@@ -46,10 +46,7 @@ impl HostView {
         add_facts(&mut m, &self.facts);
         merge(&mut m, &self.set_facts);
         m.insert("inventory_hostname".into(), Value::String(name.to_string()));
-        m.insert(
-            "inventory_hostname_short".into(),
-            Value::String(name.split('.').next().unwrap_or(name).to_string()),
-        );
+        m.insert("inventory_hostname_short".into(), Value::String(name.split('.').next().unwrap_or(name).to_string()));
         m
     }
 }
@@ -60,11 +57,7 @@ pub fn add_facts(m: &mut Map<String, Value>, facts: &Map<String, Value>) {
         return;
     }
     for (k, v) in facts {
-        let key = if k.starts_with("ansible_") {
-            k.clone()
-        } else {
-            format!("ansible_{k}")
-        };
+        let key = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
         m.insert(key, v.clone());
     }
     m.insert("ansible_facts".into(), Value::Object(facts.clone()));
@@ -81,10 +74,7 @@ pub struct HostVars {
 impl HostVars {
     /// Wraps the per-host views.
     pub fn new(hosts: Vec<(String, HostView)>) -> Arc<HostVars> {
-        Arc::new(HostVars {
-            hosts,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()) })
     }
 }
 
@@ -109,12 +99,7 @@ impl Object for HostVars {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(
-            self.hosts
-                .iter()
-                .map(|(h, _)| JValue::from(h.as_str()))
-                .collect(),
-        )
+        Enumerator::Values(self.hosts.iter().map(|(h, _)| JValue::from(h.as_str())).collect())
     }
 }
 
@@ -136,19 +121,13 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("vars", &self.vars.len())
-            .finish()
+        f.debug_struct("Context").field("vars", &self.vars.len()).finish()
     }
 }
 
 impl Context {
     /// A context over merged variables.
-    pub fn new(
-        vars: Map<String, Value>,
-        hostvars: Arc<HostVars>,
-        templar: Arc<Templar>,
-    ) -> Arc<Context> {
+    pub fn new(vars: Map<String, Value>, hostvars: Arc<HostVars>, templar: Arc<Templar>) -> Arc<Context> {
         Self::with_data(vars, HashSet::new(), hostvars, templar)
     }
 
@@ -159,13 +138,7 @@ impl Context {
         hostvars: Arc<HostVars>,
         templar: Arc<Templar>,
     ) -> Arc<Context> {
-        Arc::new(Context {
-            vars,
-            data,
-            hostvars,
-            templar,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Arc::new(Context { vars, data, hostvars, templar, cache: Mutex::new(HashMap::new()) })
     }
 
     /// The value templates see.
@@ -185,12 +158,7 @@ impl Context {
         }
         let mut vars = self.vars.clone();
         merge(&mut vars, extra);
-        Context::with_data(
-            vars,
-            self.data.clone(),
-            self.hostvars.clone(),
-            self.templar.clone(),
-        )
+        Context::with_data(vars, self.data.clone(), self.hostvars.clone(), self.templar.clone())
     }
 
     /// Renders a variable's value fully (templates inside resolved).
@@ -233,10 +201,7 @@ impl Object for Context {
                 // The error surfaces when the template that reads this variable is rendered.
                 Err(e) => {
                     let msg = format!("variable '{name}' could not be rendered: {e}");
-                    return Some(JValue::from(minijinja::Error::new(
-                        minijinja::ErrorKind::UndefinedError,
-                        msg,
-                    )));
+                    return Some(JValue::from(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, msg)));
                 }
             }
         } else {

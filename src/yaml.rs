@@ -78,10 +78,7 @@ impl Node {
 
     /// Looks up a key in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// A word for the node's type in error messages.
@@ -109,12 +106,7 @@ pub fn load_file(path: &Path) -> Result<Node> {
 
 /// Parses the first document of a source file (an empty file is null).
 pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
-    let mut builder = Builder {
-        file: file.clone(),
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        docs: Vec::new(),
-    };
+    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(&file.text);
     // Events are pulled one by one instead of through `Parser::load`, whose recursion per nesting
     // level overflows the stack on deeply nested block YAML; nesting is bounded here instead.
@@ -146,19 +138,12 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
         }
         builder.on_event(ev, mark);
     }
-    if let Some(pos) = builder
-        .stack
-        .iter()
-        .position(|f| matches!(f, Frame::Error(_)))
-    {
+    if let Some(pos) = builder.stack.iter().position(|f| matches!(f, Frame::Error(_))) {
         if let Frame::Error(e) = builder.stack.swap_remove(pos) {
             return Err(e);
         }
     }
-    Ok(builder.docs.into_iter().next().unwrap_or(Node {
-        kind: Kind::Scalar(Value::Null),
-        loc: Loc::file_start(file),
-    }))
+    Ok(builder.docs.into_iter().next().unwrap_or(Node { kind: Kind::Scalar(Value::Null), loc: Loc::file_start(file) }))
 }
 
 /// Parses YAML text that did not come from a file (e.g. `-e` values), named `origin` in errors.
@@ -167,17 +152,8 @@ pub fn parse_str(origin: &str, text: &str) -> Result<Node> {
 }
 
 enum Frame {
-    Seq {
-        anchor: usize,
-        loc: Loc,
-        items: Vec<Node>,
-    },
-    Map {
-        anchor: usize,
-        loc: Loc,
-        pairs: Vec<(String, Node)>,
-        key: Option<(String, Loc)>,
-    },
+    Seq { anchor: usize, loc: Loc, items: Vec<Node> },
+    Map { anchor: usize, loc: Loc, pairs: Vec<(String, Node)>, key: Option<(String, Loc)> },
     Error(OrcError),
 }
 
@@ -190,23 +166,14 @@ struct Builder {
 
 impl Builder {
     fn loc(&self, m: Marker) -> Loc {
-        Loc {
-            file: self.file.clone(),
-            line: m.line().max(1),
-            col: m.col() + 1,
-        }
+        Loc { file: self.file.clone(), line: m.line().max(1), col: m.col() + 1 }
     }
 
     fn push_node(&mut self, node: Node) {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                pairs,
-                key,
-                loc: map_loc,
-                ..
-            }) => match key.take() {
+            Some(Frame::Map { pairs, key, loc: map_loc, .. }) => match key.take() {
                 None => {
                     if pairs.is_empty() {
                         // A block mapping's start event points past its first key; the first key's
@@ -218,10 +185,8 @@ impl Builder {
                         Kind::Scalar(Value::Null) => String::new(),
                         Kind::Scalar(v) => python_str(v),
                         _ => {
-                            let err = OrcError::at(
-                                &node.loc,
-                                "a mapping key must be a plain value, not a list or mapping",
-                            );
+                            let err =
+                                OrcError::at(&node.loc, "a mapping key must be a plain value, not a list or mapping");
                             self.stack.push(Frame::Error(err));
                             return;
                         }
@@ -279,10 +244,7 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let loc = self.loc(mark);
                 let value = resolve_scalar(text, style, tag.as_ref());
-                let node = Node {
-                    kind: Kind::Scalar(value),
-                    loc,
-                };
+                let node = Node { kind: Kind::Scalar(value), loc };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -290,39 +252,16 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceStart(anchor, _) => {
                 let loc = self.loc(mark);
-                self.stack.push(Frame::Seq {
-                    anchor,
-                    loc,
-                    items: Vec::new(),
-                });
+                self.stack.push(Frame::Seq { anchor, loc, items: Vec::new() });
             }
             Event::MappingStart(anchor, _) => {
                 let loc = self.loc(mark);
-                self.stack.push(Frame::Map {
-                    anchor,
-                    loc,
-                    pairs: Vec::new(),
-                    key: None,
-                });
+                self.stack.push(Frame::Map { anchor, loc, pairs: Vec::new(), key: None });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match self.stack.pop() {
-                    Some(Frame::Seq { anchor, loc, items }) => (
-                        anchor,
-                        Node {
-                            kind: Kind::Seq(items),
-                            loc,
-                        },
-                    ),
-                    Some(Frame::Map {
-                        anchor, loc, pairs, ..
-                    }) => (
-                        anchor,
-                        Node {
-                            kind: Kind::Map(pairs),
-                            loc,
-                        },
-                    ),
+                    Some(Frame::Seq { anchor, loc, items }) => (anchor, Node { kind: Kind::Seq(items), loc }),
+                    Some(Frame::Map { anchor, loc, pairs, .. }) => (anchor, Node { kind: Kind::Map(pairs), loc }),
                     Some(f @ Frame::Error(_)) => {
                         self.stack.push(f);
                         return;
@@ -341,10 +280,7 @@ impl MarkedEventReceiver for Builder {
                         let n = n.clone();
                         self.push_node(n);
                     }
-                    None => self.stack.push(Frame::Error(OrcError::at(
-                        &loc,
-                        "alias refers to an unknown anchor",
-                    ))),
+                    None => self.stack.push(Frame::Error(OrcError::at(&loc, "alias refers to an unknown anchor"))),
                 }
             }
             _ => {}
@@ -356,11 +292,7 @@ impl MarkedEventReceiver for Builder {
 pub fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
     if let Some(tag) = tag {
         // `!!str`, Ansible's `!unsafe` and `!vault` all keep the text as a string.
-        if tag.suffix == "str"
-            || tag.suffix == "unsafe"
-            || tag.suffix == "vault"
-            || tag.handle == "!"
-        {
+        if tag.suffix == "str" || tag.suffix == "unsafe" || tag.suffix == "vault" || tag.handle == "!" {
             return Value::String(text);
         }
     }
@@ -375,14 +307,10 @@ pub fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> V
 pub fn resolve_plain(t: &str) -> Option<Value> {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Some(Value::Bool(true))
-        }
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Some(Value::Bool(false))
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Some(Value::Bool(true)),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Some(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => {
             // JSON has no infinities or NaN; keep the text.
             return None;
         }
@@ -402,28 +330,15 @@ pub fn resolve_plain(t: &str) -> Option<Value> {
         if d.is_empty() {
             return None;
         }
-        i64::from_str_radix(&d, radix)
-            .ok()
-            .map(|v| Value::Number(Number::from(sign * v)))
+        i64::from_str_radix(&d, radix).ok().map(|v| Value::Number(Number::from(sign * v)))
     };
     if let Some(b) = body.strip_prefix("0b") {
-        return if b.chars().all(|c| c == '0' || c == '1' || c == '_') {
-            int(b, 2)
-        } else {
-            None
-        };
+        return if b.chars().all(|c| c == '0' || c == '1' || c == '_') { int(b, 2) } else { None };
     }
     if let Some(h) = body.strip_prefix("0x") {
-        return if h.chars().all(|c| c.is_ascii_hexdigit() || c == '_') {
-            int(h, 16)
-        } else {
-            None
-        };
+        return if h.chars().all(|c| c.is_ascii_hexdigit() || c == '_') { int(h, 16) } else { None };
     }
-    if body.len() > 1
-        && body.starts_with('0')
-        && body.chars().all(|c| ('0'..='7').contains(&c) || c == '_')
-    {
+    if body.len() > 1 && body.starts_with('0') && body.chars().all(|c| ('0'..='7').contains(&c) || c == '_') {
         return int(&body[1..], 8);
     }
     if body == "0" {
@@ -445,9 +360,7 @@ pub fn resolve_plain(t: &str) -> Option<Value> {
         {
             let mut v: i64 = 0;
             for p in parts {
-                v = v
-                    .checked_mul(60)?
-                    .checked_add(p.replace('_', "").parse::<i64>().ok()?)?;
+                v = v.checked_mul(60)?.checked_add(p.replace('_', "").parse::<i64>().ok()?)?;
             }
             return Some(Value::Number(Number::from(sign * v)));
         }
@@ -466,10 +379,8 @@ pub fn resolve_plain(t: &str) -> Option<Value> {
 fn float_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(
-            r"^(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?)$",
-        )
-        .unwrap_or_else(|_| unreachable!("constant regex"))
+        regex::Regex::new(r"^(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?)$")
+            .unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
 
@@ -485,9 +396,7 @@ mod tests {
     use serde_json::json;
 
     fn v(s: &str) -> Value {
-        parse_str("t.yaml", s)
-            .map(|n| n.to_value())
-            .unwrap_or(Value::Null)
+        parse_str("t.yaml", s).map(|n| n.to_value()).unwrap_or(Value::Null)
     }
 
     #[test]
@@ -520,8 +429,7 @@ mod tests {
 
     #[test]
     fn positions_are_one_based() {
-        let n = parse_str("t.yaml", "- name: x\n  debug:\n    msg: hi\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let n = parse_str("t.yaml", "- name: x\n  debug:\n    msg: hi\n").unwrap_or_else(|e| panic!("{e}"));
         let item = &n.as_seq().unwrap_or_default()[0];
         assert_eq!((item.loc.line, item.loc.col), (1, 3));
         let dbg = item.get("debug").map(|d| (d.loc.line, d.loc.col));
@@ -538,10 +446,7 @@ mod tests {
 
     #[test]
     fn syntax_error_has_position() {
-        let e = parse_str("bad.yaml", "a: b\n  c: d: e\n")
-            .err()
-            .map(|e| e.report())
-            .unwrap_or_default();
+        let e = parse_str("bad.yaml", "a: b\n  c: d: e\n").err().map(|e| e.report()).unwrap_or_default();
         assert!(e.contains("bad.yaml:2:"), "{e}");
     }
 }

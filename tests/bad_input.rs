@@ -54,24 +54,15 @@ fn assert_invalid(name: &str, text: &str, line: usize, mentions: &[&str]) {
 
     let stderr = out.stderr_redacted(p.path());
     let location = regex::Regex::new(r"--> (?:\S*/)?site\.yaml:(\d+):(\d+)").unwrap();
-    let caps = location
-        .captures(&stderr)
-        .unwrap_or_else(|| panic!("no `--> site.yaml:LINE:COL` in stderr\n{out}"));
-    assert_eq!(
-        caps[1].parse::<usize>().unwrap(),
-        line,
-        "wrong line in the location\n{out}"
-    );
+    let caps = location.captures(&stderr).unwrap_or_else(|| panic!("no `--> site.yaml:LINE:COL` in stderr\n{out}"));
+    assert_eq!(caps[1].parse::<usize>().unwrap(), line, "wrong line in the location\n{out}");
     let source = text.lines().nth(line - 1).unwrap();
     assert!(
         stderr.contains(&format!("{line} | {source}")),
         "the offending line {line} ({source:?}) is not shown\n{out}"
     );
     for word in mentions {
-        assert!(
-            stderr.contains(word),
-            "stderr does not mention {word:?}\n{out}"
-        );
+        assert!(stderr.contains(word), "stderr does not mention {word:?}\n{out}");
     }
     assert!(!out.stdout.contains("TASK ["), "a task ran\n{out}");
 

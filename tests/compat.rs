@@ -11,9 +11,7 @@ use std::path::Path;
 
 /// `orc play tests/fixtures/compat/site.yaml -e root=ROOT` under the umask record.sh used.
 fn compat(root: &Path) -> Orc {
-    Orc::play(repo("tests/fixtures/compat/site.yaml"))
-        .extra_var("root", root.to_str().unwrap())
-        .umask(0o022)
+    Orc::play(repo("tests/fixtures/compat/site.yaml")).extra_var("root", root.to_str().unwrap()).umask(0o022)
 }
 
 /// The recorded PLAY RECAP counters of `run` ("first" or "second").
@@ -29,29 +27,13 @@ fn same_tree_and_recap_as_ansible_then_idempotent() {
     let expected_tree = read_json("tests/fixtures/compat/expected_tree.json");
 
     let first = compat(root).run().success();
-    assert_same_tree(
-        &tree(root),
-        &expected_tree,
-        &format!("after the first run\n{first}"),
-    );
-    assert_eq!(
-        first.recap("localhost"),
-        expected_recap("first"),
-        "first run\n{first}"
-    );
+    assert_same_tree(&tree(root), &expected_tree, &format!("after the first run\n{first}"));
+    assert_eq!(first.recap("localhost"), expected_recap("first"), "first run\n{first}");
 
     let second = compat(root).run().success();
-    assert_eq!(
-        second.recap("localhost"),
-        expected_recap("second"),
-        "second run\n{second}"
-    );
+    assert_eq!(second.recap("localhost"), expected_recap("second"), "second run\n{second}");
     assert_eq!(second.recap("localhost").changed, 0, "{second}");
-    assert_same_tree(
-        &tree(root),
-        &expected_tree,
-        &format!("after the second run\n{second}"),
-    );
+    assert_same_tree(&tree(root), &expected_tree, &format!("after the second run\n{second}"));
 }
 
 #[test]

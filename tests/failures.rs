@@ -21,10 +21,7 @@ fn playbook(tasks: &[&str]) -> Project {
                 dest: "{{ playbook_dir }}/before.txt"
         "#,
     );
-    for line in tasks
-        .iter()
-        .flat_map(|t| unindent(t).lines().map(String::from).collect::<Vec<_>>())
-    {
+    for line in tasks.iter().flat_map(|t| unindent(t).lines().map(String::from).collect::<Vec<_>>()) {
         if !line.is_empty() {
             text.push_str("    ");
         }
@@ -57,10 +54,7 @@ fn failing_task_exits_2_and_stops_the_host() {
         .stdout_has("fatal: [localhost]: FAILED!")
         .recap_is("localhost", "ok=1 changed=1 failed=1");
     assert!(p.join("before.txt").exists());
-    assert!(
-        !p.join("after.txt").exists(),
-        "the host must stop after its failure"
-    );
+    assert!(!p.join("after.txt").exists(), "the host must stop after its failure");
 }
 
 #[test]
@@ -70,11 +64,7 @@ fn fail_module_message_is_shown() {
           fail:
             msg: disk full on /var
         "#]);
-    p.play("site.yaml")
-        .run()
-        .code(2)
-        .stdout_has("disk full on /var")
-        .recap_is("localhost", "ok=1 changed=1 failed=1");
+    p.play("site.yaml").run().code(2).stdout_has("disk full on /var").recap_is("localhost", "ok=1 changed=1 failed=1");
 }
 
 #[test]
@@ -85,10 +75,7 @@ fn failed_when_turns_success_into_failure() {
           register: out
           failed_when: "'error' in out.stdout"
         "#]);
-    p.play("site.yaml")
-        .run()
-        .code(2)
-        .recap_is("localhost", "ok=1 changed=1 failed=1");
+    p.play("site.yaml").run().code(2).recap_is("localhost", "ok=1 changed=1 failed=1");
 }
 
 #[test]
@@ -102,15 +89,8 @@ fn ignore_errors_exits_0_with_ignored_1() {
         AFTER,
     ]);
     // Ansible counts the ignored failure as ok (and, the command reporting changed, as changed).
-    p.play("site.yaml")
-        .run()
-        .code(0)
-        .stdout_has("...ignoring")
-        .recap_is("localhost", "ok=3 changed=3 ignored=1");
-    assert!(
-        p.join("after.txt").exists(),
-        "the play goes on after an ignored failure"
-    );
+    p.play("site.yaml").run().code(0).stdout_has("...ignoring").recap_is("localhost", "ok=3 changed=3 ignored=1");
+    assert!(p.join("after.txt").exists(), "the play goes on after an ignored failure");
 }
 
 #[test]
@@ -139,15 +119,9 @@ fn rescued_block_exits_0_with_rescued_1() {
         "#,
         AFTER,
     ]);
-    p.play("site.yaml")
-        .run()
-        .code(0)
-        .recap_is("localhost", "ok=4 changed=4 rescued=1");
+    p.play("site.yaml").run().code(0).recap_is("localhost", "ok=4 changed=4 rescued=1");
     assert!(!p.join("not-reached.txt").exists());
-    assert_eq!(
-        std::fs::read_to_string(p.join("rescue.txt")).unwrap(),
-        "recovered: disk full\n"
-    );
+    assert_eq!(std::fs::read_to_string(p.join("rescue.txt")).unwrap(), "recovered: disk full\n");
     assert!(p.join("always.txt").exists());
     assert!(p.join("after.txt").exists(), "a rescued host goes on");
 }

@@ -7,9 +7,7 @@ use orc::inventory::Inventory;
 use serde_json::Value;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/inventory")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory").join(rel)
 }
 
 /// Sorts every list (recursively) so that comparisons ignore list order.
@@ -20,9 +18,7 @@ fn normalized(v: &Value) -> Value {
             items.sort_by_key(|a| a.to_string());
             Value::Array(items)
         }
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), normalized(v))).collect())
-        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()),
         other => other.clone(),
     }
 }
@@ -65,11 +61,7 @@ fn list_order_matches_too() {
     for dir in ["ini", "yaml"] {
         let ext = if dir == "ini" { "ini" } else { "yml" };
         let inv = load(&format!("{dir}/hosts.{ext}"));
-        assert_eq!(
-            inv.list_json(),
-            expected(&format!("{dir}/expected_list.json")),
-            "{dir}"
-        );
+        assert_eq!(inv.list_json(), expected(&format!("{dir}/expected_list.json")), "{dir}");
     }
 }
 
@@ -78,11 +70,7 @@ fn graph_matches_ansible_inventory() {
     for (dir, ext) in [("ini", "ini"), ("yaml", "yml")] {
         let inv = load(&format!("{dir}/hosts.{ext}"));
         let want = std::fs::read_to_string(fixture(&format!("{dir}/expected_graph.txt"))).unwrap();
-        assert_eq!(
-            inv.graph(None).unwrap(),
-            want.trim_end_matches('\n'),
-            "{dir}"
-        );
+        assert_eq!(inv.graph(None).unwrap(), want.trim_end_matches('\n'), "{dir}");
     }
 }
 
@@ -100,28 +88,19 @@ fn graph_of_one_group() {
 fn rendered_text_matches_ansible_byte_for_byte() {
     let inv = load("yaml/hosts.yml");
     let want = std::fs::read_to_string(fixture("yaml/expected_list.json")).unwrap();
-    assert_eq!(
-        orc::inventory::to_ansible_json(&inv.list_json()),
-        want.trim_end_matches('\n')
-    );
+    assert_eq!(orc::inventory::to_ansible_json(&inv.list_json()), want.trim_end_matches('\n'));
 }
 
 #[test]
 fn host_json_and_magic_variables() {
     let inv = load("ini/hosts.ini");
     let want = expected("ini/expected_list.json");
-    assert_eq!(
-        inv.host_json("web01").unwrap(),
-        want["_meta"]["hostvars"]["web01"]
-    );
+    assert_eq!(inv.host_json("web01").unwrap(), want["_meta"]["hostvars"]["web01"]);
     assert!(inv.host_json("web*").is_err());
     assert_eq!(inv.group_names("web01"), ["cache", "prod", "stage", "web"]);
     assert_eq!(inv.group_names("bastion"), ["ungrouped"]);
     let vars = inv.host_vars("web01");
-    assert_eq!(
-        vars["inventory_file"],
-        Value::String(fixture("ini/hosts.ini").to_string_lossy().into_owned())
-    );
+    assert_eq!(vars["inventory_file"], Value::String(fixture("ini/hosts.ini").to_string_lossy().into_owned()));
     let groups = inv.groups_var();
     assert_eq!(
         groups["prod"],
@@ -135,14 +114,8 @@ fn several_sources_merge_in_order() {
     let inv = Inventory::load(&[fixture("ini/hosts.ini"), fixture("yaml/hosts.yml")]).unwrap();
     assert_eq!(inv.hosts().len(), 11 + 10);
     // group_vars of both directories apply; the later source's group_vars/all wins
-    assert_eq!(
-        inv.host_vars("bastion")["from_all_file"],
-        serde_json::json!(1)
-    );
-    assert_eq!(
-        inv.host_vars("pg01")["dns"],
-        serde_json::json!(["10.0.0.53"])
-    );
+    assert_eq!(inv.host_vars("bastion")["from_all_file"], serde_json::json!(1));
+    assert_eq!(inv.host_vars("pg01")["dns"], serde_json::json!(["10.0.0.53"]));
 }
 
 #[test]
@@ -151,11 +124,7 @@ fn playbook_vars_dirs_rank_above_inventory_ones() {
     let play = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(play.path().join("group_vars")).unwrap();
     std::fs::create_dir_all(play.path().join("host_vars")).unwrap();
-    std::fs::write(
-        play.path().join("group_vars/app.yml"),
-        "port: 9999\nfrom_play: yes\n",
-    )
-    .unwrap();
+    std::fs::write(play.path().join("group_vars/app.yml"), "port: 9999\nfrom_play: yes\n").unwrap();
     std::fs::write(play.path().join("host_vars/pg01.yml"), "version: '17'\n").unwrap();
     inv.add_playbook_vars_dirs(play.path()).unwrap();
     assert_eq!(inv.host_vars("app-c")["port"], serde_json::json!(9999));
@@ -185,10 +154,7 @@ fn host_list_source() {
     assert_eq!(inv.host_vars("h2")["ansible_port"], serde_json::json!(2222));
     assert_eq!(inv.host_vars("h2")["inventory_dir"], Value::Null);
     assert_eq!(inv.group_names("h1.example.com"), ["ungrouped"]);
-    assert_eq!(
-        inv.magic_vars("h1.example.com")["inventory_hostname_short"],
-        "h1"
-    );
+    assert_eq!(inv.magic_vars("h1.example.com")["inventory_hostname_short"], "h1");
 }
 
 #[test]
@@ -219,10 +185,7 @@ fn error_report(name: &str, text: &str) -> String {
 fn bad_ini_host_line_names_file_line_col() {
     let r = error_report("hosts.ini", "[web]\nweb1 ok=1 oops\n");
     assert!(r.contains("hosts.ini:2:11"), "{r}");
-    assert!(
-        r.contains("Expected key=value host variable assignment, got: oops"),
-        "{r}"
-    );
+    assert!(r.contains("Expected key=value host variable assignment, got: oops"), "{r}");
     assert!(r.contains("2 | web1 ok=1 oops"), "{r}");
     // `;` only starts a comment at the start of a line (as in Ansible)
     let r = error_report("hosts", "[cache]\ncache1 ; note\n");
@@ -233,25 +196,13 @@ fn bad_ini_host_line_names_file_line_col() {
 fn unknown_ini_section_names_file_line_col() {
     let r = error_report("hosts.ini", "[web]\nweb1\n\n  [web:hosts2]\n");
     assert!(r.contains("hosts.ini:4:8"), "{r}");
-    assert!(
-        r.contains("Section [web:hosts2] has unknown type: hosts2"),
-        "{r}"
-    );
+    assert!(r.contains("Section [web:hosts2] has unknown type: hosts2"), "{r}");
     let r = error_report("hosts.ini", "[web]\nweb1\n[db:vars]\nx=1\n");
-    assert!(
-        r.contains("hosts.ini:3:1") && r.contains("undefined group 'db'"),
-        "{r}"
-    );
+    assert!(r.contains("hosts.ini:3:1") && r.contains("undefined group 'db'"), "{r}");
     let r = error_report("hosts.ini", "[prod:children]\nweb\n");
-    assert!(
-        r.contains("hosts.ini:2:1") && r.contains("includes undefined group 'web'"),
-        "{r}"
-    );
+    assert!(r.contains("hosts.ini:2:1") && r.contains("includes undefined group 'web'"), "{r}");
     let r = error_report("hosts.ini", "[web]\nweb[01:3]\n");
-    assert!(
-        r.contains("hosts.ini:2:1") && r.contains("equal-length"),
-        "{r}"
-    );
+    assert!(r.contains("hosts.ini:2:1") && r.contains("equal-length"), "{r}");
 }
 
 #[test]
@@ -259,15 +210,9 @@ fn bad_yaml_names_file_line_col() {
     let r = error_report("hosts.yml", "all:\n  hosts:\n    web1:\n      a: b: c\n");
     assert!(r.contains("hosts.yml:4:"), "{r}");
     assert!(r.contains("YAML syntax error"), "{r}");
-    let r = error_report(
-        "hosts.yml",
-        "all:\n  children:\n    web:\n      hosts: [a, b]\n",
-    );
+    let r = error_report("hosts.yml", "all:\n  children:\n    web:\n      hosts: [a, b]\n");
     assert!(r.contains("hosts.yml:4:14"), "{r}");
-    assert!(
-        r.contains("Invalid \"hosts\" entry for \"web\" group"),
-        "{r}"
-    );
+    assert!(r.contains("Invalid \"hosts\" entry for \"web\" group"), "{r}");
 }
 
 #[test]
@@ -276,18 +221,11 @@ fn bad_vars_file_names_file_line_col() {
     std::fs::write(dir.path().join("hosts"), "web1\n").unwrap();
     std::fs::create_dir(dir.path().join("group_vars")).unwrap();
     std::fs::write(dir.path().join("group_vars/all.yml"), "a: 1\nb: [\n").unwrap();
-    let e = Inventory::load(&[dir.path().join("hosts")])
-        .unwrap_err()
-        .report();
+    let e = Inventory::load(&[dir.path().join("hosts")]).unwrap_err().report();
     assert!(e.contains("all.yml:3:1") || e.contains("all.yml:2:"), "{e}");
     std::fs::write(dir.path().join("group_vars/all.yml"), "- a\n- b\n").unwrap();
-    let e = Inventory::load(&[dir.path().join("hosts")])
-        .unwrap_err()
-        .report();
-    assert!(
-        e.contains("all.yml:1:1") && e.contains("must contain a mapping"),
-        "{e}"
-    );
+    let e = Inventory::load(&[dir.path().join("hosts")]).unwrap_err().report();
+    assert!(e.contains("all.yml:1:1") && e.contains("must contain a mapping"), "{e}");
 }
 
 #[test]
@@ -313,8 +251,5 @@ fn list_restricted_by_limit() {
 #[test]
 fn export_list_matches_ansible_inventory() {
     let inv = load("ini/hosts.ini");
-    assert_same(
-        &inv.list_json_export(),
-        &expected("ini/expected_export.json"),
-    );
+    assert_same(&inv.list_json_export(), &expected("ini/expected_export.json"));
 }

@@ -9,8 +9,7 @@ use std::path::Path;
 
 /// `orc play examples/quickstart/site.yaml -e quickstart_root=ROOT`.
 fn quickstart(root: &Path) -> Orc {
-    Orc::play(repo("examples/quickstart/site.yaml"))
-        .extra_var("quickstart_root", root.to_str().unwrap())
+    Orc::play(repo("examples/quickstart/site.yaml")).extra_var("quickstart_root", root.to_str().unwrap())
 }
 
 /// Runs the quickstart once into `root` and checks it succeeded.
@@ -25,20 +24,11 @@ fn first_run_changes_second_run_is_idempotent() {
 
     // Counts as ansible-playbook reports them for the same file: four tasks (one a loop) and the
     // handler the template notifies, all changed.
-    quickstart(&root)
-        .run()
-        .success()
-        .recap_is("localhost", "ok=5 changed=5");
+    quickstart(&root).run().success().recap_is("localhost", "ok=5 changed=5");
     let conf = std::fs::read_to_string(root.join("etc/app.conf")).unwrap();
     assert!(conf.contains("listen = 0.0.0.0:8080\n"), "{conf}");
-    assert!(
-        conf.contains("alpha = 127.0.0.1:9001\nbeta = 127.0.0.1:9002\n"),
-        "{conf}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(root.join("etc/conf.d/settings.ini")).unwrap(),
-        "log_level = info\n"
-    );
+    assert!(conf.contains("alpha = 127.0.0.1:9001\nbeta = 127.0.0.1:9002\n"), "{conf}");
+    assert_eq!(std::fs::read_to_string(root.join("etc/conf.d/settings.ini")).unwrap(), "log_level = info\n");
     assert_eq!(
         std::fs::read_to_string(root.join("run/reloads.log")).unwrap(),
         "reloaded hello\n",
@@ -47,10 +37,7 @@ fn first_run_changes_second_run_is_idempotent() {
     let after_first = tree(&root);
     assert_eq!(after_first["etc/app.env"]["mode"], "0640");
 
-    quickstart(&root)
-        .run()
-        .success()
-        .recap_is("localhost", "ok=4 changed=0");
+    quickstart(&root).run().success().recap_is("localhost", "ok=4 changed=0");
     assert_same_tree(&tree(&root), &after_first, "second run");
 }
 
@@ -80,18 +67,10 @@ fn check_diff_after_manual_edit_shows_diff_and_changes_nothing() {
         .stdout_line("+listen = 0.0.0.0:8080")
         .recap_is("localhost", "ok=4 changed=1 skipped=1");
 
-    assert_eq!(
-        std::fs::read_to_string(&conf).unwrap(),
-        edited,
-        "file left as edited"
-    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), edited, "file left as edited");
     assert_same_tree(&tree(&root), &before, "check mode");
 
-    quickstart(&root)
-        .check_diff()
-        .arg("--detailed-exitcode")
-        .run()
-        .code(10);
+    quickstart(&root).check_diff().arg("--detailed-exitcode").run().code(10);
     assert_same_tree(&tree(&root), &before, "check mode with --detailed-exitcode");
 }
 
@@ -102,10 +81,7 @@ fn detailed_exitcode_is_zero_when_nothing_is_pending() {
     first_run(&root);
     let before = tree(&root);
 
-    let out = quickstart(&root)
-        .args(["--check", "--detailed-exitcode"])
-        .run()
-        .success();
+    let out = quickstart(&root).args(["--check", "--detailed-exitcode"]).run().success();
     assert_eq!(out.recap("localhost").changed, 0, "{out}");
     assert_same_tree(&tree(&root), &before, "check mode");
 }
@@ -115,10 +91,7 @@ fn check_mode_on_a_fresh_machine_creates_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("qs");
 
-    quickstart(&root)
-        .args(["--check", "--detailed-exitcode"])
-        .run()
-        .code(10);
+    quickstart(&root).args(["--check", "--detailed-exitcode"]).run().code(10);
     assert!(!root.exists(), "check mode created {}", root.display());
 }
 
@@ -127,10 +100,7 @@ fn runs_with_the_local_inventory_example() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("qs");
 
-    let out = quickstart(&root)
-        .inventory(repo("inventories/local"))
-        .run()
-        .success();
+    let out = quickstart(&root).inventory(repo("inventories/local")).run().success();
     assert_eq!(out.recap("localhost").changed, 5, "{out}");
     assert!(root.join("etc/app.conf").is_file());
 }
@@ -139,11 +109,7 @@ fn runs_with_the_local_inventory_example() {
 fn play_without_playbook_runs_the_embedded_quickstart() {
     // The embedded playbook's default root is $TMPDIR/orc-quickstart.
     let embedded = tempfile::tempdir().unwrap();
-    let out = Orc::play_default()
-        .env("TMPDIR", embedded.path())
-        .dir(embedded.path())
-        .run()
-        .success();
+    let out = Orc::play_default().env("TMPDIR", embedded.path()).dir(embedded.path()).run().success();
     assert!(out.recap("localhost").changed > 0, "{out}");
 
     // It is the same playbook as the file in examples/quickstart: same tree.
@@ -156,9 +122,28 @@ fn play_without_playbook_runs_the_embedded_quickstart() {
         "embedded quickstart vs examples/quickstart/site.yaml",
     );
 
-    Orc::play_default()
-        .env("TMPDIR", embedded.path())
-        .run()
-        .success()
-        .stdout_has("changed=0");
+    Orc::play_default().env("TMPDIR", embedded.path()).run().success().stdout_has("changed=0");
+}
+
+#[test]
+fn interrupt_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = common::Project::new().file(
+        "site.yaml",
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orc"))
+        .args(["play", "site.yaml"])
+        .current_dir(p.path())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
 }

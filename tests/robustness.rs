@@ -35,11 +35,7 @@ fn nested_blocks(depth: usize) -> String {
 #[test]
 fn deeply_nested_blocks_are_an_error_not_a_stack_overflow() {
     let p = Project::new().file("site.yml", &nested_blocks(3000));
-    fails(
-        p.play("site.yml").run(),
-        3,
-        &["nests more than 256 levels", "site.yml:"],
-    );
+    fails(p.play("site.yml").run(), 3, &["nests more than 256 levels", "site.yml:"]);
 }
 
 #[test]
@@ -55,20 +51,14 @@ fn deeply_nested_inventory_is_an_error() {
         text.push_str(&format!("{}k:\n", "  ".repeat(i + 3)));
     }
     let p = Project::new().file("hosts.yml", &text);
-    let out = Orc::new()
-        .args(["inventory", "-i", "hosts.yml", "--list"])
-        .dir(p.path())
-        .run();
+    let out = Orc::new().args(["inventory", "-i", "hosts.yml", "--list"]).dir(p.path()).run();
     fails(out, 3, &["nests more than 256 levels"]);
 }
 
 #[test]
 fn huge_host_range_is_an_error_not_a_hang() {
     let p = Project::new().file("hosts", "[web]\nweb[1:99999999999999]\n");
-    let out = Orc::new()
-        .args(["inventory", "-i", "hosts", "--list"])
-        .dir(p.path())
-        .run();
+    let out = Orc::new().args(["inventory", "-i", "hosts", "--list"]).dir(p.path()).run();
     fails(out, 3, &["more than 1000000 hosts", "hosts:2"]);
 }
 
@@ -91,10 +81,7 @@ fn huge_sexagesimal_number_in_vars_is_a_string() {
         "site.yml",
         &play("    - debug: var=n\n      vars:\n        n: 1:00:00:00:00:00:00:00:00:00:00:00:00:00:00\n"),
     );
-    p.play("site.yml")
-        .run()
-        .success()
-        .stdout_has("\"1:00:00:00:00:00:00:00:00:00:00:00:00:00:00\"");
+    p.play("site.yml").run().success().stdout_has("\"1:00:00:00:00:00:00:00:00:00:00:00:00:00:00\"");
 }
 
 #[test]
@@ -108,39 +95,26 @@ fn binary_garbage_playbook_is_invalid_input() {
 #[test]
 fn non_utf8_playbook_is_invalid_input() {
     let p = Project::new();
-    std::fs::write(
-        p.join("site.yml"),
-        b"- hosts: localhost\n  tasks:\n    - debug: msg=\"\xff\xfe\"\n",
-    )
-    .unwrap();
+    std::fs::write(p.join("site.yml"), b"- hosts: localhost\n  tasks:\n    - debug: msg=\"\xff\xfe\"\n").unwrap();
     fails(p.play("site.yml").run(), 3, &["site.yml", "UTF-8"]);
 }
 
 #[test]
 fn play_that_is_a_list_is_invalid_input() {
     let p = Project::new().file("site.yml", "- - hosts: all\n");
-    fails(
-        p.play("site.yml").run(),
-        3,
-        &["a play must be a mapping", "site.yml:1:3"],
-    );
+    fails(p.play("site.yml").run(), 3, &["a play must be a mapping", "site.yml:1:3"]);
 }
 
 #[test]
 fn tasks_given_as_a_string_is_invalid_input() {
     let p = Project::new().file("site.yml", "- hosts: localhost\n  tasks: \"string\"\n");
-    fails(
-        p.play("site.yml").run(),
-        3,
-        &["must be a list", "site.yml:2:10"],
-    );
+    fails(p.play("site.yml").run(), 3, &["must be a list", "site.yml:2:10"]);
 }
 
 #[test]
 fn import_tasks_loop_is_invalid_input() {
-    let p = Project::new()
-        .file("a.yml", "- import_tasks: a.yml\n")
-        .file("site.yml", &play("    - import_tasks: a.yml\n"));
+    let p =
+        Project::new().file("a.yml", "- import_tasks: a.yml\n").file("site.yml", &play("    - import_tasks: a.yml\n"));
     fails(p.play("site.yml").run(), 3, &["nests more than", "a.yml:1"]);
 }
 
@@ -154,10 +128,7 @@ fn import_playbook_loop_is_invalid_input() {
 fn role_without_tasks_dir_runs() {
     let p = Project::new()
         .file("roles/empty/defaults/main.yml", "x: 1\n")
-        .file(
-            "site.yml",
-            "- hosts: localhost\n  connection: local\n  gather_facts: false\n  roles: [empty]\n",
-        );
+        .file("site.yml", "- hosts: localhost\n  connection: local\n  gather_facts: false\n  roles: [empty]\n");
     p.play("site.yml").run().success();
 }
 
@@ -169,10 +140,7 @@ fn include_tasks_loop_fails_without_stack_overflow() {
         .file("site.yml", &play("    - include_tasks: b.yml\n"));
     let out = p.play("site.yml").run();
     assert!(matches!(out.code, Some(2) | Some(3)), "{out}");
-    assert!(
-        out.stdout.contains("include_tasks") || out.stderr.contains("include_tasks"),
-        "{out}"
-    );
+    assert!(out.stdout.contains("include_tasks") || out.stderr.contains("include_tasks"), "{out}");
 }
 
 #[test]
@@ -200,34 +168,20 @@ fn with_sequence_near_the_integer_limit_does_not_panic() {
         "site.yml",
         &play("    - debug: msg={{ item }}\n      with_sequence: start=9223372036854775800 end=9223372036854775807 stride=5\n"),
     );
-    p.play("site.yml")
-        .run()
-        .success()
-        .stdout_has("9223372036854775805");
+    p.play("site.yml").run().success().stdout_has("9223372036854775805");
 }
 
 #[test]
 fn absurd_filter_widths_fail_the_task_instead_of_aborting() {
-    let p = Project::new().file(
-        "site.yml",
-        &play("    - debug: msg=\"{{ 'ab' | center(99999999999) }}\"\n"),
-    );
+    let p = Project::new().file("site.yml", &play("    - debug: msg=\"{{ 'ab' | center(99999999999) }}\"\n"));
     let out = p.play("site.yml").run().code(2);
-    assert!(
-        out.stderr.contains("too large") || out.stdout.contains("too large"),
-        "{out}"
-    );
+    assert!(out.stderr.contains("too large") || out.stdout.contains("too large"), "{out}");
 }
 
 #[test]
 fn huge_host_subscripts_are_errors_not_panics() {
     let p = Project::new().file("hosts", "[g]\nh1 ansible_connection=local\n");
-    let run = |pattern: &str| {
-        Orc::new()
-            .args(["run", pattern, "-i", "hosts", "-m", "ping"])
-            .dir(p.path())
-            .run()
-    };
+    let run = |pattern: &str| Orc::new().args(["run", pattern, "-i", "hosts", "-m", "ping"]).dir(p.path()).run();
     run("g[0:9223372036854775807]").success();
     fails(run("g[99999999999999999999999]"), 3, &["No hosts matched"]);
 }
@@ -236,11 +190,7 @@ fn huge_host_subscripts_are_errors_not_panics() {
 fn deeply_nested_ini_value_stays_text() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let p = Project::new().file("hosts", &format!("[g]\nh1 x={deep}\n"));
-    let out = Orc::new()
-        .args(["inventory", "-i", "hosts", "--host", "h1"])
-        .dir(p.path())
-        .run()
-        .success();
+    let out = Orc::new().args(["inventory", "-i", "hosts", "--host", "h1"]).dir(p.path()).run().success();
     assert!(out.stdout.contains("[[[[[["), "{out}");
 }
 
@@ -248,14 +198,10 @@ fn deeply_nested_ini_value_stays_text() {
 fn template_extending_itself_fails_instead_of_hanging() {
     let p = Project::new()
         .file("templates/self.j2", "{% extends 'self.j2' %}\n")
-        .file(
-            "site.yml",
-            &play("    - template: {src: self.j2, dest: \"{{ playbook_dir }}/out\"}\n"),
-        );
+        .file("site.yml", &play("    - template: {src: self.j2, dest: \"{{ playbook_dir }}/out\"}\n"));
     let out = p.play("site.yml").run().code(2);
     assert!(
-        out.stdout.contains("extend each other in a loop")
-            || out.stderr.contains("extend each other in a loop"),
+        out.stdout.contains("extend each other in a loop") || out.stderr.contains("extend each other in a loop"),
         "{out}"
     );
 }
@@ -292,7 +238,9 @@ fn huge_pause_and_delay_are_errors_not_panics() {
 fn huge_retries_do_not_panic() {
     let p = Project::new().file(
         "site.yml",
-        &play("    - command: 'true'\n      register: r\n      until: r.rc == 0\n      retries: 18446744073709551615\n"),
+        &play(
+            "    - command: 'true'\n      register: r\n      until: r.rc == 0\n      retries: 18446744073709551615\n",
+        ),
     );
     p.play("site.yml").run().success();
 }

@@ -27,12 +27,8 @@ pub fn parse_bool(v: &Value) -> Option<bool> {
 /// A boolean argument.
 pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = Value::deserialize(d)?;
-    parse_bool(&v).ok_or_else(|| {
-        D::Error::custom(format!(
-            "{} is not a valid boolean; use yes/no or true/false",
-            short(&v)
-        ))
-    })
+    parse_bool(&v)
+        .ok_or_else(|| D::Error::custom(format!("{} is not a valid boolean; use yes/no or true/false", short(&v))))
 }
 
 /// An optional boolean argument (absent or null = None).
@@ -41,12 +37,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     if v.is_null() {
         return Ok(None);
     }
-    parse_bool(&v).map(Some).ok_or_else(|| {
-        D::Error::custom(format!(
-            "{} is not a valid boolean; use yes/no or true/false",
-            short(&v)
-        ))
-    })
+    parse_bool(&v)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("{} is not a valid boolean; use yes/no or true/false", short(&v))))
 }
 
 /// Renders any scalar as Ansible's str() would, for string arguments given as numbers or booleans.
@@ -62,8 +55,7 @@ pub fn scalar_to_string(v: &Value) -> Option<String> {
 /// A string argument that also accepts numbers and booleans.
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    scalar_to_string(&v)
-        .ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    scalar_to_string(&v).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
 }
 
 /// An optional string argument.
@@ -72,9 +64,7 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     if v.is_null() {
         return Ok(None);
     }
-    scalar_to_string(&v)
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    scalar_to_string(&v).map(Some).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
 }
 
 /// A list argument given as a list, or as a comma-separated string.
@@ -85,21 +75,12 @@ pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         Value::Array(items) => items
             .iter()
             .map(|i| {
-                scalar_to_string(i).ok_or_else(|| {
-                    D::Error::custom(format!("list item {} is not a string", short(i)))
-                })
+                scalar_to_string(i).ok_or_else(|| D::Error::custom(format!("list item {} is not a string", short(i))))
             })
             .collect(),
         _ => match scalar_to_string(&v) {
-            Some(s) => Ok(s
-                .split(',')
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect()),
-            None => Err(D::Error::custom(format!(
-                "expected a list, got {}",
-                short(&v)
-            ))),
+            Some(s) => Ok(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()),
+            None => Err(D::Error::custom(format!("expected a list, got {}", short(&v)))),
         },
     }
 }
@@ -123,19 +104,11 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     let v = Value::deserialize(d)?;
     match &v {
         Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number"))),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("'{s}' is not a whole number"))),
-        _ => Err(D::Error::custom(format!(
-            "expected a whole number, got {}",
-            short(&v)
-        ))),
+        Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not a whole number"))),
+        Value::String(s) => {
+            s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not a whole number")))
+        }
+        _ => Err(D::Error::custom(format!("expected a whole number, got {}", short(&v)))),
     }
 }
 
@@ -182,9 +155,7 @@ pub fn parse_mode(v: &Value) -> Result<Mode, String> {
 }
 
 fn is_symbolic_mode(s: &str) -> bool {
-    let re = regex::Regex::new(
-        r"^([ugoa]*[-+=]([rwxXst]*|[ugo]))+(,([ugoa]*[-+=]([rwxXst]*|[ugo]))+)*$",
-    );
+    let re = regex::Regex::new(r"^([ugoa]*[-+=]([rwxXst]*|[ugo]))+(,([ugoa]*[-+=]([rwxXst]*|[ugo]))+)*$");
     re.map(|r| r.is_match(s)).unwrap_or(false)
 }
 
@@ -200,10 +171,7 @@ pub fn opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mode>, D::Erro
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 60 {
-        format!(
-            "{}...",
-            &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
-        )
+        format!("{}...", &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())])
     } else {
         s
     }
@@ -216,22 +184,10 @@ mod tests {
 
     #[test]
     fn ansible_booleans() {
-        for t in [
-            json!("yes"),
-            json!("True"),
-            json!("on"),
-            json!(1),
-            json!(true),
-        ] {
+        for t in [json!("yes"), json!("True"), json!("on"), json!(1), json!(true)] {
             assert_eq!(parse_bool(&t), Some(true), "{t}");
         }
-        for f in [
-            json!("no"),
-            json!("false"),
-            json!("off"),
-            json!(0),
-            json!(false),
-        ] {
+        for f in [json!("no"), json!("false"), json!("off"), json!(0), json!(false)] {
             assert_eq!(parse_bool(&f), Some(false), "{f}");
         }
         assert_eq!(parse_bool(&json!("maybe")), None);
@@ -242,10 +198,7 @@ mod tests {
         assert_eq!(parse_mode(&json!("0644")), Ok(Mode::Octal(0o644)));
         assert_eq!(parse_mode(&json!("644")), Ok(Mode::Octal(0o644)));
         assert_eq!(parse_mode(&json!(420)), Ok(Mode::Octal(0o644)));
-        assert_eq!(
-            parse_mode(&json!("u=rw,g=r,o=r")),
-            Ok(Mode::Symbolic("u=rw,g=r,o=r".into()))
-        );
+        assert_eq!(parse_mode(&json!("u=rw,g=r,o=r")), Ok(Mode::Symbolic("u=rw,g=r,o=r".into())));
         assert!(parse_mode(&json!("0899")).is_err());
         assert!(parse_mode(&json!("rwx")).is_err());
     }

@@ -97,18 +97,11 @@ impl ModuleResult {
     }
     /// A result whose `changed` is `changed`.
     pub fn changed(changed: bool) -> Self {
-        ModuleResult {
-            changed,
-            ..Self::default()
-        }
+        ModuleResult { changed, ..Self::default() }
     }
     /// A failed result with a message.
     pub fn failed(msg: impl Into<String>) -> Self {
-        ModuleResult {
-            failed: true,
-            msg: Some(msg.into()),
-            ..Self::default()
-        }
+        ModuleResult { failed: true, msg: Some(msg.into()), ..Self::default() }
     }
     /// Adds a module field.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -145,10 +138,7 @@ impl ModuleResult {
                 m.insert("diff".into(), self.diff[0].to_json());
             }
             _ => {
-                m.insert(
-                    "diff".into(),
-                    Value::Array(self.diff.iter().map(FileDiff::to_json).collect()),
-                );
+                m.insert("diff".into(), Value::Array(self.diff.iter().map(FileDiff::to_json).collect()));
             }
         }
         Value::Object(m)
@@ -219,9 +209,7 @@ pub trait TypedModule: Sync + Send {
 
 /// Parses a module's arguments, turning serde's message into one that names the argument.
 pub fn parse_args<A: DeserializeOwned>(args: &Map<String, Value>) -> Result<A, ArgError> {
-    serde_json::from_value(Value::Object(args.clone())).map_err(|e| ArgError {
-        msg: clean_serde_msg(&e.to_string()),
-    })
+    serde_json::from_value(Value::Object(args.clone())).map_err(|e| ArgError { msg: clean_serde_msg(&e.to_string()) })
 }
 
 fn clean_serde_msg(msg: &str) -> String {
@@ -230,10 +218,7 @@ fn clean_serde_msg(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         // "unknown field `x`, expected one of `a`, `b`"
         let (field, valid) = rest.split_once(", expected").unwrap_or((rest, ""));
-        return format!(
-            "unsupported argument {field}; valid arguments are{}",
-            valid.trim_start_matches(" one of")
-        );
+        return format!("unsupported argument {field}; valid arguments are{}", valid.trim_start_matches(" one of"));
     }
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return format!("missing required argument {rest}");

@@ -11,10 +11,7 @@ pub fn unified(d: &FileDiff) -> String {
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
     diff.unified_diff()
         .context_radius(3)
-        .header(
-            &format!("before: {}", d.before_header),
-            &format!("after: {}", d.after_header),
-        )
+        .header(&format!("before: {}", d.before_header), &format!("after: {}", d.after_header))
         .missing_newline_hint(true)
         .to_string()
 }

@@ -61,11 +61,7 @@ pub struct StatInfo {
 }
 
 /// Stats `path` (following links when `follow`); `None` when it does not exist.
-pub fn stat(
-    conn: &mut dyn Connection,
-    path: &str,
-    follow: bool,
-) -> Result<Option<StatInfo>, ConnError> {
+pub fn stat(conn: &mut dyn Connection, path: &str, follow: bool) -> Result<Option<StatInfo>, ConnError> {
     let flag = if follow { "-L " } else { "" };
     let cmd = format!(
         "p={q}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat {flag}-c '%F|%a|%u|%g|%U|%G|%s|%Y|%X|%h|%i' -- \"$p\" && {{ [ -L \"$p\" ] && readlink -- \"$p\" || true; }}; else echo ABSENT; fi",
@@ -88,8 +84,7 @@ pub fn stat(
         "symbolic link" => FileType::Link,
         _ => FileType::Other,
     };
-    let link_target = if file_type == FileType::Link || (!follow && lines.clone().next().is_some())
-    {
+    let link_target = if file_type == FileType::Link || (!follow && lines.clone().next().is_some()) {
         lines.next().map(str::to_string)
     } else {
         None
@@ -228,20 +223,14 @@ pub fn apply_symbolic(spec: &str, mut bits: u32, is_dir: bool) -> u32 {
 /// Writes `data` to `dest` atomically: a temp file in the same directory, fsynced, given the old
 /// file's mode and owner (or `attrs`), then renamed over `dest`. An interrupted run leaves either the
 /// old file or the new one, never half of one.
-pub fn atomic_write(
-    conn: &mut dyn Connection,
-    dest: &str,
-    data: &[u8],
-    attrs: &Attrs,
-) -> Result<(), String> {
+pub fn atomic_write(conn: &mut dyn Connection, dest: &str, data: &[u8], attrs: &Attrs) -> Result<(), String> {
     let (dir, base) = match dest.rfind('/') {
         Some(0) => ("/", &dest[1..]),
         Some(i) => (&dest[..i], &dest[i + 1..]),
         None => (".", dest),
     };
     let tmp = format!("{dir}/.{base}.orc-tmp-{:016x}", fastrand::u64(..));
-    conn.write_file(&tmp, data)
-        .map_err(|e| format!("could not write {tmp}: {e}"))?;
+    conn.write_file(&tmp, data).map_err(|e| format!("could not write {tmp}: {e}"))?;
     let qt = quote(&tmp);
     let qd = quote(dest);
     let mut cmd = format!("if [ -e {qd} ]; then chmod --reference={qd} {qt} && chown --reference={qd} {qt} 2>/dev/null; else chmod 0644 {qt}; fi; true");
@@ -250,15 +239,10 @@ pub fn atomic_write(
         cmd.push_str(" && ");
         cmd.push_str(&apply);
     }
-    cmd.push_str(&format!(
-        " && mv -f -- {qt} {qd} || {{ rc=$?; rm -f -- {qt}; exit $rc; }}"
-    ));
+    cmd.push_str(&format!(" && mv -f -- {qt} {qd} || {{ rc=$?; rm -f -- {qt}; exit $rc; }}"));
     let out = conn.exec(&cmd, None).map_err(|e| e.to_string())?;
     if out.rc != 0 {
-        return Err(format!(
-            "could not write {dest}: {}",
-            out.stderr_str().trim()
-        ));
+        return Err(format!("could not write {dest}: {}", out.stderr_str().trim()));
     }
     Ok(())
 }
@@ -278,9 +262,6 @@ mod tests {
 
     #[test]
     fn sha1_matches_known_value() {
-        assert_eq!(
-            sha1_hex(b"hello\n"),
-            "f572d396fae9206628714fb2ce00f72e94f2258f"
-        );
+        assert_eq!(sha1_hex(b"hello\n"), "f572d396fae9206628714fb2ce00f72e94f2258f");
     }
 }

@@ -87,10 +87,7 @@ pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool) -> Result<Prob
     );
     let out = conn.exec(&cmd, None)?;
     let text = out.stdout_str();
-    let mut p = Probe {
-        realpath: path.to_string(),
-        ..Probe::default()
-    };
+    let mut p = Probe { realpath: path.to_string(), ..Probe::default() };
     let mut stat_line = None;
     let mut link = None;
     for line in text.lines() {
@@ -121,10 +118,7 @@ pub fn backup(conn: &mut dyn Connection, path: &str) -> Result<String, ModuleErr
     );
     let out = conn.exec(&cmd, None)?;
     if out.rc != 0 {
-        return Err(ModuleError::msg(format!(
-            "Could not make backup of {path}: {}",
-            out.stderr_str().trim()
-        )));
+        return Err(ModuleError::msg(format!("Could not make backup of {path}: {}", out.stderr_str().trim())));
     }
     Ok(out.stdout_str())
 }
@@ -160,10 +154,7 @@ pub fn validate_command(validate: &str, path: &str) -> Result<String, String> {
     if !validate.contains("%s") {
         return Err(format!("validate must contain %s: {validate}"));
     }
-    Ok(validate
-        .replace("%%", "\u{0}")
-        .replace("%s", &quote(path))
-        .replace('\u{0}', "%"))
+    Ok(validate.replace("%%", "\u{0}").replace("%s", &quote(path)).replace('\u{0}', "%"))
 }
 
 /// Writes `data` to `dest` atomically: temp file in the same directory, `validate` run on it (the
@@ -180,12 +171,7 @@ pub fn write_validated(
         "" => ".",
         d => d,
     };
-    let tmp = format!(
-        "{}/.{}.orc-tmp-{:016x}",
-        dir.trim_end_matches('/'),
-        basename(dest),
-        fastrand::u64(..)
-    );
+    let tmp = format!("{}/.{}.orc-tmp-{:016x}", dir.trim_end_matches('/'), basename(dest), fastrand::u64(..));
     conn.write_file(&tmp, data)?;
     let qt = quote(&tmp);
     if let Some(v) = validate {
@@ -225,11 +211,7 @@ pub fn write_validated(
             out.stderr_str().trim()
         ))));
     }
-    Ok(out
-        .stdout_str()
-        .lines()
-        .last()
-        .and_then(|l| parse_stat(l, None)))
+    Ok(out.stdout_str().lines().last().and_then(|l| parse_stat(l, None)))
 }
 
 /// Applies `attrs` to `path` if they differ from `st`; returns whether anything changed (or would,
@@ -248,17 +230,10 @@ pub fn fix_attrs(
     if check {
         return Ok((true, predicted(st, attrs)));
     }
-    let cmd = format!(
-        "{} && stat -c '{STAT_FMT}' -- {}",
-        attrs.apply_cmd(path),
-        quote(path)
-    );
+    let cmd = format!("{} && stat -c '{STAT_FMT}' -- {}", attrs.apply_cmd(path), quote(path));
     let out = conn.exec(&cmd, None)?;
     if out.rc != 0 {
-        return Err(ModuleError::msg(format!(
-            "could not set attributes on {path}: {}",
-            out.stderr_str().trim()
-        )));
+        return Err(ModuleError::msg(format!("could not set attributes on {path}: {}", out.stderr_str().trim())));
     }
     let after = out
         .stdout_str()
@@ -273,9 +248,7 @@ pub fn fix_attrs(
 pub fn predicted(st: &StatInfo, attrs: &Attrs) -> StatInfo {
     let mut s = st.clone();
     if let Some(m) = &attrs.mode {
-        if let Some(bits) =
-            crate::fileops::mode_after(m, st.mode, st.file_type == FileType::Directory)
-        {
+        if let Some(bits) = crate::fileops::mode_after(m, st.mode, st.file_type == FileType::Directory) {
             s.mode = bits;
         }
     }
@@ -324,11 +297,7 @@ pub fn content_diff(header: &str, before: &[u8], after: &[u8]) -> Option<FileDif
     if is_binary(before) || is_binary(after) {
         return None;
     }
-    Some(FileDiff::content(
-        header,
-        String::from_utf8_lossy(before),
-        String::from_utf8_lossy(after),
-    ))
+    Some(FileDiff::content(header, String::from_utf8_lossy(before), String::from_utf8_lossy(after)))
 }
 
 /// The `mode` given by the user is `preserve`: the mode of the controller-side source.
@@ -345,8 +314,7 @@ pub fn json_diff_text(v: &std::collections::BTreeMap<String, serde_json::Value>)
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    let map: serde_json::Map<String, serde_json::Value> =
-        v.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let map: serde_json::Map<String, serde_json::Value> = v.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if map.serialize(&mut ser).is_err() {
         return String::new();
     }
@@ -419,26 +387,12 @@ pub fn finish_attrs(
         let is_dir = st.file_type == FileType::Directory;
         let differs = attrs.differs(&st, is_dir);
         let after = predicted(&st, attrs);
-        (
-            differs,
-            if differs {
-                attrs_diff(path, &st, &after)
-            } else {
-                None
-            },
-        )
+        (differs, if differs { attrs_diff(path, &st, &after) } else { None })
     } else {
         match before {
             Some(st) => {
                 let (c, after) = fix_attrs(conn, path, st, attrs, check)?;
-                (
-                    c,
-                    if c {
-                        attrs_diff(path, st, &after)
-                    } else {
-                        None
-                    },
-                )
+                (c, if c { attrs_diff(path, st, &after) } else { None })
             }
             None => (false, None),
         }
@@ -473,10 +427,7 @@ mod tests {
         let mut c = ShConnection::default();
         let p = probe(&mut c, f.to_str().unwrap(), false).unwrap();
         assert!(p.parent_exists);
-        assert_eq!(
-            p.sha1.as_deref(),
-            Some("f572d396fae9206628714fb2ce00f72e94f2258f")
-        );
+        assert_eq!(p.sha1.as_deref(), Some("f572d396fae9206628714fb2ce00f72e94f2258f"));
         assert_eq!(p.stat.unwrap().size, 6);
         let missing = dir.path().join("nope/y");
         let p = probe(&mut c, missing.to_str().unwrap(), false).unwrap();
@@ -499,10 +450,7 @@ mod tests {
 
     #[test]
     fn validate_substitution() {
-        assert_eq!(
-            validate_command("visudo -cf %s", "/tmp/a b").unwrap(),
-            "visudo -cf '/tmp/a b'"
-        );
+        assert_eq!(validate_command("visudo -cf %s", "/tmp/a b").unwrap(), "visudo -cf '/tmp/a b'");
         assert!(validate_command("true", "/x").is_err());
     }
 }

@@ -19,7 +19,5 @@ pub mod shlex;
 pub mod testing;
 
 pub use connection::{CmdOutput, ConnError, Connection};
-pub use contract::{
-    Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TypedModule,
-};
+pub use contract::{Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TypedModule};
 pub use registry::{lookup, names};

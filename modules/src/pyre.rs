@@ -106,10 +106,7 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
 pub fn is_multiline(pattern: &str) -> bool {
     let mut rest = pattern;
     while let Some(i) = rest.find("(?") {
-        let flags: String = rest[i + 2..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
+        let flags: String = rest[i + 2..].chars().take_while(|c| c.is_ascii_alphabetic()).collect();
         if flags.contains('m') {
             return true;
         }
@@ -161,11 +158,7 @@ pub fn splitlines_keepends(data: &[u8]) -> Vec<Vec<u8>> {
                 start = i + 1;
             }
             b'\r' => {
-                let end = if data.get(i + 1) == Some(&b'\n') {
-                    i + 1
-                } else {
-                    i
-                };
+                let end = if data.get(i + 1) == Some(&b'\n') { i + 1 } else { i };
                 out.push(data[start..=end].to_vec());
                 i = end;
                 start = end + 1;
@@ -277,20 +270,14 @@ mod tests {
     fn expand_groups_and_escapes() {
         let re = compile(r"^(?P<k>\w+)=(.*)$").unwrap();
         let caps = captures_line(&re, b"key=val\n").unwrap();
-        assert_eq!(
-            expand(&caps, br"\1 = \g<2> \g<k>\\").unwrap(),
-            b"key = val key\\".to_vec()
-        );
+        assert_eq!(expand(&caps, br"\1 = \g<2> \g<k>\\").unwrap(), b"key = val key\\".to_vec());
         assert!(expand(&caps, br"\5").is_err());
     }
 
     #[test]
     fn line_splitting_like_python() {
         assert_eq!(readlines(b"a\nb"), vec![b"a\n".to_vec(), b"b".to_vec()]);
-        assert_eq!(
-            splitlines_keepends(b"a\r\nb\rc\n"),
-            vec![b"a\r\n".to_vec(), b"b\r".to_vec(), b"c\n".to_vec()]
-        );
+        assert_eq!(splitlines_keepends(b"a\r\nb\rc\n"), vec![b"a\r\n".to_vec(), b"b\r".to_vec(), b"c\n".to_vec()]);
         assert!(readlines(b"").is_empty());
     }
 

@@ -19,20 +19,12 @@ static MODULES: &[&dyn Module] = &[
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
-const COLLECTIONS: &[&str] = &[
-    "ansible.builtin.",
-    "ansible.legacy.",
-    "ansible.posix.",
-    "community.general.",
-    "community.docker.",
-];
+const COLLECTIONS: &[&str] =
+    &["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "community.docker."];
 
 /// The short name for a module name given by short name or FQCN.
 pub fn short_name(name: &str) -> &str {
-    COLLECTIONS
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name)
+    COLLECTIONS.iter().find_map(|p| name.strip_prefix(p)).unwrap_or(name)
 }
 
 /// Finds a module by short name or FQCN.
@@ -53,10 +45,7 @@ mod tests {
     #[test]
     fn fqcn_and_short_names_resolve_alike() {
         assert_eq!(lookup("ping").map(|m| m.name()), Some("ping"));
-        assert_eq!(
-            lookup("ansible.builtin.ping").map(|m| m.name()),
-            Some("ping")
-        );
+        assert_eq!(lookup("ansible.builtin.ping").map(|m| m.name()), Some("ping"));
         assert!(lookup("nope").is_none());
     }
 

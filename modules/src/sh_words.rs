@@ -26,10 +26,7 @@ impl ShWords {
         if expand && rest.starts_with('~') {
             let end = rest.find('/').unwrap_or(rest.len());
             let name = &rest[1..end];
-            if name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            {
+            if name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
                 out.push('~');
                 out.push_str(name);
                 if end < rest.len() {
@@ -56,10 +53,8 @@ impl ShWords {
                     if is_sh_name(name) {
                         self.n += 1;
                         let v = format!("_orcv{}", self.n);
-                        self.prelude += &format!(
-                            "if [ -n \"${{{name}+x}}\" ]; then {v}=${name}; else {v}={}; fi\n",
-                            quote(text)
-                        );
+                        self.prelude +=
+                            &format!("if [ -n \"${{{name}+x}}\" ]; then {v}=${name}; else {v}={}; fi\n", quote(text));
                         flush(&mut out, &mut lit);
                         out.push_str(&format!("\"${v}\""));
                     } else {
@@ -78,11 +73,7 @@ impl ShWords {
             if glob && c == b'[' {
                 if let Some(close) = rest[i + 1..].find(']') {
                     let class = &rest[i + 1..i + 1 + close];
-                    if !class.is_empty()
-                        && class
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || "._!^-".contains(ch))
-                    {
+                    if !class.is_empty() && class.chars().all(|ch| ch.is_ascii_alphanumeric() || "._!^-".contains(ch)) {
                         flush(&mut out, &mut lit);
                         out.push('[');
                         out.push_str(class);
@@ -112,10 +103,7 @@ fn var_ref(s: &str) -> Option<(&str, usize)> {
         let close = inner.find('}')?;
         return Some((&inner[..close], close + 2));
     }
-    let len = s
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        .count();
+    let len = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     (len > 0).then(|| (&s[..len], len))
 }
 
@@ -146,15 +134,9 @@ mod tests {
     #[test]
     fn expands_set_variables_only() {
         assert_eq!(eval("x$ORC_T.${ORC_T}y", true, false), "xa b.a by|");
-        assert_eq!(
-            eval("$ORC_UNSET ${ORC_UNSET}", true, false),
-            "$ORC_UNSET ${ORC_UNSET}|"
-        );
+        assert_eq!(eval("$ORC_UNSET ${ORC_UNSET}", true, false), "$ORC_UNSET ${ORC_UNSET}|");
         assert_eq!(eval("$ORC_T", false, false), "$ORC_T|");
-        assert_eq!(
-            eval("it's; $(id) `id` *", true, false),
-            "it's; $(id) `id` *|"
-        );
+        assert_eq!(eval("it's; $(id) `id` *", true, false), "it's; $(id) `id` *|");
     }
 
     #[test]
@@ -162,14 +144,8 @@ mod tests {
         let home = std::env::var("HOME").unwrap();
         assert_eq!(eval("~/x y", true, false), format!("{home}/x y|"));
         assert_eq!(eval("a~", true, false), "a~|");
-        assert_eq!(
-            eval("/nonexistent-orc/*.none", true, true),
-            "/nonexistent-orc/*.none|"
-        );
-        assert_eq!(
-            eval("/proc/self/statu[s]", true, true),
-            "/proc/self/status|"
-        );
+        assert_eq!(eval("/nonexistent-orc/*.none", true, true), "/nonexistent-orc/*.none|");
+        assert_eq!(eval("/proc/self/statu[s]", true, true), "/proc/self/status|");
         assert_eq!(eval("", true, false), "|");
     }
 }

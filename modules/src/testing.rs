@@ -35,14 +35,8 @@ impl Connection for ShConnection {
                 let _ = input.write_all(data);
             }
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| ConnError::Lost(e.to_string()))?;
-        Ok(CmdOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        let out = child.wait_with_output().map_err(|e| ConnError::Lost(e.to_string()))?;
+        Ok(CmdOutput { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
@@ -62,9 +56,7 @@ impl Connection for ShConnection {
             .mode(0o600)
             .open(path)
             .map_err(|e| ConnError::Lost(format!("{path}: {e}")))?;
-        f.write_all(data)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| ConnError::Lost(format!("{path}: {e}")))
+        f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| ConnError::Lost(format!("{path}: {e}")))
     }
 }
 
@@ -84,22 +76,14 @@ impl Controller for DirController {
         };
         let p = Path::new(src);
         if p.is_absolute() {
-            return if p.exists() {
-                Ok(p.to_path_buf())
-            } else {
-                Err(format!("could not find {src}"))
-            };
+            return if p.exists() { Ok(p.to_path_buf()) } else { Err(format!("could not find {src}")) };
         }
         for cand in [self.root.join(sub).join(src), self.root.join(src)] {
             if cand.exists() {
                 return Ok(cand);
             }
         }
-        Err(format!(
-            "could not find {src} in {}/{sub} or {}",
-            self.root.display(),
-            self.root.display()
-        ))
+        Err(format!("could not find {src} in {}/{sub} or {}", self.root.display(), self.root.display()))
     }
 
     fn render_template(&self, path: &Path) -> Result<String, String> {

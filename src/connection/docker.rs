@@ -21,12 +21,7 @@ impl DockerConnection {
     /// Starts `docker exec -i [-u USER] CONTAINER sh -s` (wrapped in `sudo -H -n -u BECOME --`
     /// inside the container when `become_user` is given) for inventory host `host`. A missing or
     /// stopped container makes the host unreachable with docker's message.
-    pub fn new(
-        host: &str,
-        container: &str,
-        user: Option<&str>,
-        become_user: Option<&str>,
-    ) -> Result<Self, ConnError> {
+    pub fn new(host: &str, container: &str, user: Option<&str>, become_user: Option<&str>) -> Result<Self, ConnError> {
         Ok(DockerConnection {
             host: host.to_string(),
             shell: ProcessShell::spawn(docker_command(container, user, become_user))?,
@@ -76,23 +71,15 @@ mod tests {
     use super::*;
 
     fn args(cmd: &Command) -> Vec<String> {
-        cmd.get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+        cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 
     #[test]
     fn command_line_carries_user_and_become() {
-        assert_eq!(
-            args(&docker_command("web1", None, None)),
-            ["exec", "-i", "web1", "sh", "-s"]
-        );
+        assert_eq!(args(&docker_command("web1", None, None)), ["exec", "-i", "web1", "sh", "-s"]);
         assert_eq!(
             args(&docker_command("web1", Some("app"), Some("root"))),
-            [
-                "exec", "-i", "-u", "app", "web1", "sudo", "-H", "-n", "-u", "root", "--", "sh",
-                "-s"
-            ]
+            ["exec", "-i", "-u", "app", "web1", "sudo", "-H", "-n", "-u", "root", "--", "sh", "-s"]
         );
     }
 

@@ -123,8 +123,7 @@ impl<S: ShellStreams> ShellSession<S> {
     /// unusable afterwards.
     pub fn close(&mut self) {
         self.streams.close();
-        self.broken
-            .get_or_insert_with(|| "the shell session was closed".to_string());
+        self.broken.get_or_insert_with(|| "the shell session was closed".to_string());
     }
 
     /// Runs `cmd` in a subshell of the persistent shell, with `stdin` as its standard input (empty
@@ -164,20 +163,14 @@ impl<S: ShellStreams> ShellSession<S> {
             match self.streams.recv(Some(Instant::now())) {
                 Ok(None) => return Ok(()),
                 Ok(Some(StreamEvent::Data(..))) => {}
-                Ok(Some(StreamEvent::Closed(_))) => {
-                    return Err(self.lose("the shell has exited".to_string()))
-                }
+                Ok(Some(StreamEvent::Closed(_))) => return Err(self.lose("the shell has exited".to_string())),
                 Err(e) => return Err(self.lose(format!("reading from the shell failed: {e}"))),
             }
         }
     }
 
     /// Reads both streams until both end markers of the current command have arrived.
-    fn collect(
-        &mut self,
-        marker: &[u8],
-        deadline: Option<Instant>,
-    ) -> Result<CmdOutput, ConnError> {
+    fn collect(&mut self, marker: &[u8], deadline: Option<Instant>) -> Result<CmdOutput, ConnError> {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let mut out_scan = 0;
@@ -203,9 +196,7 @@ impl<S: ShellStreams> ShellSession<S> {
                             if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
                                 let status = parse_status(&rest[..nl]).ok_or_else(|| {
                                     let line = String::from_utf8_lossy(&rest[..nl]).into_owned();
-                                    self.lose(format!(
-                                        "bad exit status line from the shell: {line:?}"
-                                    ))
+                                    self.lose(format!("bad exit status line from the shell: {line:?}"))
                                 })?;
                                 rc = Some(status);
                                 out.truncate(at);
@@ -234,11 +225,7 @@ impl<S: ShellStreams> ShellSession<S> {
                 }
             }
         }
-        Ok(CmdOutput {
-            rc: rc.unwrap_or(-1),
-            stdout: out,
-            stderr: err,
-        })
+        Ok(CmdOutput { rc: rc.unwrap_or(-1), stdout: out, stderr: err })
     }
 
     /// Marks the session broken and returns the `Lost` error for it.
@@ -249,19 +236,12 @@ impl<S: ShellStreams> ShellSession<S> {
 
     /// Like [`Self::lose`], adding what the shell printed on stderr before dying (sudo's or
     /// docker's complaint, usually): `err` so far, plus whatever still arrives within a moment.
-    fn lose_with_stderr(
-        &mut self,
-        why: String,
-        mut err: Vec<u8>,
-        stderr_closed: bool,
-    ) -> ConnError {
+    fn lose_with_stderr(&mut self, why: String, mut err: Vec<u8>, stderr_closed: bool) -> ConnError {
         let deadline = Instant::now() + STDERR_GRACE;
         if !stderr_closed {
             loop {
                 match self.streams.recv(Some(deadline)) {
-                    Ok(Some(StreamEvent::Data(Stream::Stderr, bytes))) => {
-                        err.extend_from_slice(&bytes)
-                    }
+                    Ok(Some(StreamEvent::Data(Stream::Stderr, bytes))) => err.extend_from_slice(&bytes),
                     Ok(Some(StreamEvent::Closed(Stream::Stderr))) | Ok(None) | Err(_) => break,
                     Ok(Some(_)) => {}
                 }
@@ -280,9 +260,7 @@ impl<S: ShellStreams> ShellSession<S> {
     fn time_out(&mut self) -> ConnError {
         let limit = self.timeout.unwrap_or_default();
         let secs = limit.as_secs() + u64::from(limit.subsec_nanos() > 0);
-        self.broken = Some(format!(
-            "the shell was abandoned after a command timed out ({secs} s)"
-        ));
+        self.broken = Some(format!("the shell was abandoned after a command timed out ({secs} s)"));
         ConnError::Timeout(secs)
     }
 }
@@ -297,8 +275,7 @@ fn build_script(cmd: &str, stdin: Option<&[u8]>, marker: &str) -> Vec<u8> {
             // The delimiter has `_`, which base64 text never contains, so it cannot end early.
             let delim = format!("{marker}in");
             let encoded = base64::engine::general_purpose::STANDARD.encode(data);
-            let mut script =
-                format!("base64 -d <<'{delim}' | ( eval {quoted} ){tail}").into_bytes();
+            let mut script = format!("base64 -d <<'{delim}' | ( eval {quoted} ){tail}").into_bytes();
             script.reserve(encoded.len() + encoded.len() / B64_LINE + delim.len() + 2);
             for line in encoded.as_bytes().chunks(B64_LINE) {
                 script.extend_from_slice(line);
@@ -350,21 +327,16 @@ mod tests {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let streams = PipeStreams::new(
-            child.stdin.take().unwrap(),
-            child.stdout.take().unwrap(),
-            child.stderr.take().unwrap(),
-        )
-        .unwrap();
+        let streams =
+            PipeStreams::new(child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap())
+                .unwrap();
         (child, ShellSession::new(streams))
     }
 
     #[test]
     fn stdout_and_stderr_are_kept_apart() {
         let (_child, mut s) = shell();
-        let out = s
-            .exec("echo out1; echo err1 >&2; echo out2; echo err2 >&2", None)
-            .unwrap();
+        let out = s.exec("echo out1; echo err1 >&2; echo out2; echo err2 >&2", None).unwrap();
         assert_eq!(out.rc, 0);
         assert_eq!(out.stdout, b"out1\nout2\n");
         assert_eq!(out.stderr, b"err1\nerr2\n");
@@ -402,18 +374,13 @@ mod tests {
         // If the command could read the protocol stream, `cat` would swallow the next command.
         let out = s.exec("cat; echo done", None).unwrap();
         assert_eq!(out.stdout, b"done\n");
-        assert_eq!(
-            s.exec("echo still here", None).unwrap().stdout,
-            b"still here\n"
-        );
+        assert_eq!(s.exec("echo still here", None).unwrap().stdout, b"still here\n");
     }
 
     #[test]
     fn multi_line_command_with_stdin() {
         let (_child, mut s) = shell();
-        let out = s
-            .exec("read first\necho \"got $first\"\ncat", Some(b"one\ntwo\n"))
-            .unwrap();
+        let out = s.exec("read first\necho \"got $first\"\ncat", Some(b"one\ntwo\n")).unwrap();
         assert_eq!(out.stdout, b"got one\ntwo\n");
     }
 
@@ -440,12 +407,7 @@ mod tests {
     fn fake_marker_lines_do_not_confuse_the_protocol() {
         let (_child, mut s) = shell();
         let fake = "__orc_end_0000000000000000_1__ 0\n__orc_end_x__ 5\n";
-        let out = s
-            .exec(
-                &format!("printf '{fake}'; printf '{fake}' >&2; exit 7"),
-                None,
-            )
-            .unwrap();
+        let out = s.exec(&format!("printf '{fake}'; printf '{fake}' >&2; exit 7"), None).unwrap();
         assert_eq!(out.rc, 7);
         assert_eq!(out.stdout, fake.as_bytes());
         assert_eq!(out.stderr, fake.as_bytes());

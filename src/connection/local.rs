@@ -150,10 +150,7 @@ mod tests {
     fn killing_the_shell_gives_lost() {
         let mut c = LocalConnection::new("localhost", None).unwrap();
         let pid = c.pid();
-        let killer = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .unwrap();
+        let killer = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
         assert!(killer.success());
         assert!(matches!(c.exec("true", None), Err(ConnError::Lost(_))));
     }

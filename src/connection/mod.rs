@@ -1,4 +1,4 @@
-//! Connections to managed hosts: the transports (local, docker exec; ssh comes later), the
+//! Connections to managed hosts: the transports (ssh, local, docker exec), the
 //! persistent-shell framing protocol they share, and the pool that gives each host's connection
 //! to one worker at a time.
 //!
@@ -9,10 +9,12 @@
 pub mod docker;
 pub mod framing;
 pub mod local;
+pub mod options;
 pub mod pipes;
 pub mod pool;
 pub mod process;
 pub mod shellfs;
+pub mod ssh;
 
 use orc_modules::args::{parse_bool, scalar_to_string};
 use orc_modules::{ConnError, Connection};
@@ -21,7 +23,9 @@ use serde_json::{Map, Value};
 pub use docker::DockerConnection;
 pub use framing::{ShellSession, ShellStreams, Stream, StreamEvent};
 pub use local::LocalConnection;
+pub use options::{ConnectOptions, HostKeyChecking, Secret};
 pub use pool::ConnectionPool;
+pub use ssh::SshConnection;
 
 /// The transports `ansible_connection` may name, for messages.
 const KNOWN: &str = "local, ssh, docker";
@@ -29,60 +33,86 @@ const KNOWN: &str = "local, ssh, docker";
 /// Opens the connection to inventory host `host` chosen by its `ansible_connection` variable:
 /// `local` runs on this machine, `docker` in the local container named by `ansible_host`
 /// (default: the host name) as `ansible_user`, and `ssh` (the default, also `smart` and
-/// `paramiko`) is not available yet. `ansible_become` / `ansible_become_user` (default root)
-/// start the shell through `sudo -n`.
-pub fn connect(host: &str, vars: &Map<String, Value>) -> Result<Box<dyn Connection>, ConnError> {
+/// `paramiko`) over SSH ([`SshConnection`]). `ansible_become` / `ansible_become_user` (default
+/// root) start the shell through sudo (over SSH also with a password, or su). The run's `opts`
+/// give the host key mode, timeouts and the become password; the command time limit is applied
+/// to the new connection.
+pub fn connect(host: &str, vars: &Map<String, Value>, opts: &ConnectOptions) -> Result<Box<dyn Connection>, ConnError> {
+    let mut conn = open_transport(host, vars, opts)?;
+    if opts.command_timeout.is_some() {
+        conn.set_command_timeout(opts.command_timeout);
+    }
+    Ok(conn)
+}
+
+/// Opens the transport `ansible_connection` names (see [`connect`]).
+fn open_transport(
+    host: &str,
+    vars: &Map<String, Value>,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Connection>, ConnError> {
     let kind = string_var(vars, "ansible_connection").unwrap_or_else(|| "ssh".to_string());
     let become_as = become_user(vars)?;
     let become_as = become_as.as_deref();
-    match transport_name(&kind) {
+    let kind = transport_name(&kind);
+    let over_ssh = matches!(kind, "ssh" | "smart" | "paramiko" | "paramiko_ssh");
+    if become_as.is_some() && !over_ssh && become_method(vars)? == BecomeMethod::Su {
+        return Err(ConnError::Unreachable(format!(
+            "become method su works over ssh only; use sudo with connection {kind}"
+        )));
+    }
+    match kind {
         "local" => Ok(Box::new(LocalConnection::new(host, become_as)?)),
         "docker" => {
             let container = string_var(vars, "ansible_host")
                 .or_else(|| string_var(vars, "ansible_docker_host"))
                 .unwrap_or_else(|| host.to_string());
-            let user = string_var(vars, "ansible_user")
-                .or_else(|| string_var(vars, "ansible_docker_user"));
-            Ok(Box::new(DockerConnection::new(
-                host,
-                &container,
-                user.as_deref(),
-                become_as,
-            )?))
+            let user = string_var(vars, "ansible_user").or_else(|| string_var(vars, "ansible_docker_user"));
+            Ok(Box::new(DockerConnection::new(host, &container, user.as_deref(), become_as)?))
         }
-        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => Err(ConnError::Unreachable(
-            "ssh connections are not available yet".to_string(),
-        )),
+        "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
+            Ok(Box::new(SshConnection::open(host, vars, become_as, opts)?))
+        }
         _ => Err(ConnError::Unreachable(format!(
             "unknown connection type '{kind}' for host {host}; orc supports {KNOWN}"
         ))),
     }
 }
 
+/// How the persistent shell becomes another user (`ansible_become_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BecomeMethod {
+    /// `sudo` (the default), with every transport.
+    Sudo,
+    /// `su`, over SSH only (it asks for the target user's password).
+    Su,
+}
+
+/// The become method from `ansible_become_method` (default sudo); other methods are refused.
+pub fn become_method(vars: &Map<String, Value>) -> Result<BecomeMethod, ConnError> {
+    match string_var(vars, "ansible_become_method").as_deref() {
+        None | Some("sudo" | "ansible.builtin.sudo") => Ok(BecomeMethod::Sudo),
+        Some("su" | "ansible.builtin.su") => Ok(BecomeMethod::Su),
+        Some(method) => {
+            Err(ConnError::Unreachable(format!("become method '{method}' is not supported; orc supports sudo and su")))
+        }
+    }
+}
+
 /// The user to become from `ansible_become`, `ansible_become_user` and `ansible_become_method`
-/// (`None` when become is off). Only the sudo method is supported.
+/// (`None` when become is off). The sudo and su methods are supported.
 pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnError> {
     let on = match vars.get("ansible_become") {
         None | Some(Value::Null) => false,
         Some(v) => parse_bool(v).ok_or_else(|| {
-            ConnError::Unreachable(format!(
-                "ansible_become is {v}, which is not a boolean; use yes/no or true/false"
-            ))
+            ConnError::Unreachable(format!("ansible_become is {v}, which is not a boolean; use yes/no or true/false"))
         })?,
     };
     if !on {
         return Ok(None);
     }
-    if let Some(method) = string_var(vars, "ansible_become_method") {
-        if method != "sudo" && method != "ansible.builtin.sudo" {
-            return Err(ConnError::Unreachable(format!(
-                "become method '{method}' is not supported; orc supports sudo"
-            )));
-        }
-    }
-    Ok(Some(
-        string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string()),
-    ))
+    become_method(vars)?;
+    Ok(Some(string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string())))
 }
 
 /// The short transport name of an `ansible_connection` value, without a collection prefix
@@ -96,9 +126,7 @@ fn transport_name(kind: &str) -> &str {
 
 /// A scalar variable as a string; absent, null and empty values give `None`.
 fn string_var(vars: &Map<String, Value>, name: &str) -> Option<String> {
-    vars.get(name)
-        .and_then(scalar_to_string)
-        .filter(|s| !s.is_empty())
+    vars.get(name).and_then(scalar_to_string).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -112,65 +140,51 @@ mod tests {
 
     #[test]
     fn local_connection_runs_commands() {
-        let mut c = connect("box", &vars(json!({"ansible_connection": "local"}))).unwrap();
+        let opts = ConnectOptions::default();
+        let mut c = connect("box", &vars(json!({"ansible_connection": "local"})), &opts).unwrap();
         assert_eq!(c.host(), "box");
         assert_eq!(c.exec("echo hi", None).unwrap().stdout, b"hi\n");
-        let mut c = connect(
-            "box",
-            &vars(json!({"ansible_connection": "ansible.builtin.local"})),
-        )
-        .unwrap();
+        let mut c = connect("box", &vars(json!({"ansible_connection": "ansible.builtin.local"})), &opts).unwrap();
         assert_eq!(c.exec("exit 4", None).unwrap().rc, 4);
     }
 
     #[test]
-    fn ssh_is_the_default_and_not_available_yet() {
-        for v in [json!({}), json!({"ansible_connection": "ssh"})] {
-            let err = connect("web1", &vars(v)).err();
-            assert_eq!(
-                err,
-                Some(ConnError::Unreachable(
-                    "ssh connections are not available yet".into()
-                ))
-            );
+    fn ssh_is_the_default_transport() {
+        // Nothing listens on port 1 of the loopback: the ssh transport reports the refusal.
+        for v in [
+            json!({"ansible_host": "127.0.0.1", "ansible_port": 1}),
+            json!({"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}),
+        ] {
+            let err = connect("web1", &vars(v), &ConnectOptions::default()).err();
+            assert_eq!(err, Some(ConnError::Unreachable("ssh: connect to 127.0.0.1:1: connection refused".into())));
         }
     }
 
     #[test]
     fn unknown_transport_names_the_valid_ones() {
-        let err = connect("w", &vars(json!({"ansible_connection": "winrm"}))).err();
-        let Some(ConnError::Unreachable(msg)) = err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            msg.contains("'winrm'") && msg.contains("local, ssh, docker"),
-            "{msg}"
-        );
+        let opts = ConnectOptions::default();
+        let err = connect("w", &vars(json!({"ansible_connection": "winrm"})), &opts).err();
+        let Some(ConnError::Unreachable(msg)) = err else { panic!("{err:?}") };
+        assert!(msg.contains("'winrm'") && msg.contains("local, ssh, docker"), "{msg}");
     }
 
     #[test]
     fn become_user_follows_ansible_variables() {
         assert_eq!(become_user(&vars(json!({}))), Ok(None));
+        assert_eq!(become_user(&vars(json!({"ansible_become": "no", "ansible_become_user": "x"}))), Ok(None));
+        assert_eq!(become_user(&vars(json!({"ansible_become": "yes"}))), Ok(Some("root".into())));
         assert_eq!(
-            become_user(&vars(
-                json!({"ansible_become": "no", "ansible_become_user": "x"})
-            )),
-            Ok(None)
-        );
-        assert_eq!(
-            become_user(&vars(json!({"ansible_become": "yes"}))),
-            Ok(Some("root".into()))
-        );
-        assert_eq!(
-            become_user(&vars(
-                json!({"ansible_become": true, "ansible_become_user": "app"})
-            )),
+            become_user(&vars(json!({"ansible_become": true, "ansible_become_user": "app"}))),
             Ok(Some("app".into()))
         );
         assert!(become_user(&vars(json!({"ansible_become": "maybe"}))).is_err());
-        assert!(become_user(&vars(
-            json!({"ansible_become": true, "ansible_become_method": "su"})
-        ))
-        .is_err());
+        assert!(become_user(&vars(json!({"ansible_become": true, "ansible_become_method": "doas"}))).is_err());
+        let su = vars(json!({"ansible_become": true, "ansible_become_method": "su"}));
+        assert_eq!(become_user(&su), Ok(Some("root".into())));
+        assert_eq!(become_method(&su), Ok(BecomeMethod::Su));
+        let mut local_su = su.clone();
+        local_su.insert("ansible_connection".into(), json!("local"));
+        let err = connect("h", &local_su, &ConnectOptions::default()).err();
+        assert!(matches!(err, Some(ConnError::Unreachable(m)) if m.contains("over ssh only")));
     }
 }

@@ -31,10 +31,7 @@ impl PipeStreams {
         let (tx, events) = mpsc::channel();
         spawn_reader(Stream::Stdout, stdout, tx.clone())?;
         spawn_reader(Stream::Stderr, stderr, tx)?;
-        Ok(PipeStreams {
-            stdin: Some(Box::new(stdin)),
-            events,
-        })
+        Ok(PipeStreams { stdin: Some(Box::new(stdin)), events })
     }
 }
 
@@ -68,9 +65,10 @@ fn spawn_reader(
 
 impl ShellStreams for PipeStreams {
     fn send(&mut self, data: &[u8]) -> io::Result<()> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::BrokenPipe, "the shell's stdin is closed")
-        })?;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the shell's stdin is closed"))?;
         stdin.write_all(data)?;
         stdin.flush()
     }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use orc_modules::{ConnError, Connection};
 use serde_json::{Map, Value};
 
+use super::options::ConnectOptions;
 use super::{become_user, connect};
 
 /// The slot of one host's connection: empty until first use, or after it was discarded.
@@ -20,12 +21,25 @@ type Slot = Arc<Mutex<Option<Box<dyn Connection>>>>;
 #[derive(Default)]
 pub struct ConnectionPool {
     slots: Mutex<HashMap<(String, Option<String>), Slot>>,
+    options: ConnectOptions,
 }
 
 impl ConnectionPool {
-    /// An empty pool.
+    /// An empty pool with the default [`ConnectOptions`] (strict host keys, 10 s connect timeout,
+    /// no command time limit).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty pool whose connections are opened with `options` (from the command line:
+    /// `--host-key-checking`, `--task-timeout`, `--ask-become-pass`).
+    pub fn with_options(options: ConnectOptions) -> Self {
+        ConnectionPool { slots: Mutex::default(), options }
+    }
+
+    /// The options connections are opened with.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.options
     }
 
     /// Runs `f` with the connection for `host` (opened with [`connect`] from the host's `vars` on
@@ -46,7 +60,7 @@ impl ConnectionPool {
         let mut guard = lock(&slot);
         let conn = match &mut *guard {
             Some(conn) => conn,
-            empty => empty.insert(connect(host, vars)?),
+            empty => empty.insert(connect(host, vars, &self.options)?),
         };
         Ok(f(conn.as_mut()))
     }
@@ -55,11 +69,8 @@ impl ConnectionPool {
     /// `with_conn` opens a fresh one: use it after `ConnError::Timeout` or `ConnError::Lost`, since
     /// such a connection is unusable.
     pub fn discard(&self, host: &str) {
-        let slots: Vec<Slot> = lock(&self.slots)
-            .iter()
-            .filter(|((h, _), _)| h == host)
-            .map(|(_, slot)| Arc::clone(slot))
-            .collect();
+        let slots: Vec<Slot> =
+            lock(&self.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
         for slot in slots {
             *lock(&slot) = None;
         }
@@ -87,17 +98,11 @@ mod tests {
     use std::time::Duration;
 
     fn local_vars() -> Map<String, Value> {
-        json!({"ansible_connection": "local"})
-            .as_object()
-            .unwrap()
-            .clone()
+        json!({"ansible_connection": "local"}).as_object().unwrap().clone()
     }
 
     fn shell_pid(pool: &ConnectionPool, host: &str) -> String {
-        pool.with_conn(host, &local_vars(), |c| {
-            c.exec("echo $$", None).unwrap().stdout_str()
-        })
-        .unwrap()
+        pool.with_conn(host, &local_vars(), |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap()
     }
 
     #[test]
@@ -119,9 +124,7 @@ mod tests {
                 s.spawn(move || {
                     for j in 0..20 {
                         let out = pool
-                            .with_conn("h", &local_vars(), |c| {
-                                c.exec(&format!("echo {i}-{j}"), None).unwrap()
-                            })
+                            .with_conn("h", &local_vars(), |c| c.exec(&format!("echo {i}-{j}"), None).unwrap())
                             .unwrap();
                         assert_eq!(out.stdout_str(), format!("{i}-{j}\n"));
                     }
@@ -151,7 +154,7 @@ mod tests {
     #[test]
     fn connect_errors_are_returned_and_retried() {
         let pool = ConnectionPool::new();
-        let vars = json!({"ansible_connection": "ssh"})
+        let vars = json!({"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1})
             .as_object()
             .unwrap()
             .clone();

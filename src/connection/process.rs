@@ -34,27 +34,19 @@ impl ProcessShell {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| ConnError::Unreachable(format!("cannot start `{program}`: {e}")))?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             kill(&mut child);
-            return Err(ConnError::Unreachable(format!(
-                "`{program}` started without its pipes"
-            )));
+            return Err(ConnError::Unreachable(format!("`{program}` started without its pipes")));
         };
         let streams = match PipeStreams::new(stdin, stdout, stderr) {
             Ok(streams) => streams,
             Err(e) => {
                 kill(&mut child);
-                return Err(ConnError::Unreachable(format!(
-                    "cannot read the output of `{program}`: {e}"
-                )));
+                return Err(ConnError::Unreachable(format!("cannot read the output of `{program}`: {e}")));
             }
         };
-        let mut shell = ProcessShell {
-            child,
-            session: ShellSession::new(streams),
-        };
+        let mut shell = ProcessShell { child, session: ShellSession::new(streams) };
         shell.session.set_timeout(Some(CONNECT_TIMEOUT));
         match shell.session.exec("true", None) {
             Ok(out) if out.rc == 0 => {}
@@ -66,9 +58,7 @@ impl ProcessShell {
                 )))
             }
             Err(ConnError::Timeout(secs)) => {
-                return Err(ConnError::Unreachable(format!(
-                    "`{program}` did not answer within {secs} s"
-                )))
+                return Err(ConnError::Unreachable(format!("`{program}` did not answer within {secs} s")))
             }
             Err(ConnError::Lost(why) | ConnError::Unreachable(why)) => {
                 return Err(ConnError::Unreachable(format!("`{program}`: {why}")))
@@ -115,10 +105,7 @@ mod tests {
     #[test]
     fn a_missing_program_is_unreachable() {
         let err = ProcessShell::spawn(Command::new("/nonexistent/orc-sh")).err();
-        assert!(
-            matches!(&err, Some(ConnError::Unreachable(m)) if m.contains("/nonexistent/orc-sh")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Some(ConnError::Unreachable(m)) if m.contains("/nonexistent/orc-sh")), "{err:?}");
     }
 
     #[test]
@@ -126,10 +113,7 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo 'sudo: a password is required' >&2; exit 1"]);
         let err = ProcessShell::spawn(cmd).err();
-        assert!(
-            matches!(&err, Some(ConnError::Unreachable(m)) if m.contains("a password is required")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Some(ConnError::Unreachable(m)) if m.contains("a password is required")), "{err:?}");
     }
 
     #[test]

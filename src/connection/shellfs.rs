@@ -14,31 +14,18 @@ const MISSING: i32 = 3;
 
 /// Reads the whole file at `path`; `Ok(None)` when it does not exist (a dangling symlink counts
 /// as missing, as with `std::fs::read`).
-pub fn read_file<S: ShellStreams>(
-    shell: &mut ShellSession<S>,
-    path: &str,
-) -> Result<Option<Vec<u8>>, ConnError> {
+pub fn read_file<S: ShellStreams>(shell: &mut ShellSession<S>, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
     let p = quote(path);
-    let out = shell.exec(
-        &format!("[ -e {p} ] || exit {MISSING}; exec cat -- {p}"),
-        None,
-    )?;
+    let out = shell.exec(&format!("[ -e {p} ] || exit {MISSING}; exec cat -- {p}"), None)?;
     match out.rc {
         0 => Ok(Some(out.stdout)),
         MISSING => Ok(None),
-        _ => Err(ConnError::Lost(format!(
-            "cannot read {path}: {}",
-            out.stderr_str().trim()
-        ))),
+        _ => Err(ConnError::Lost(format!("cannot read {path}: {}", out.stderr_str().trim()))),
     }
 }
 
 /// Creates or truncates `path` (mode 0600 when created), writes `data` and flushes it to disk.
-pub fn write_file<S: ShellStreams>(
-    shell: &mut ShellSession<S>,
-    path: &str,
-    data: &[u8],
-) -> Result<(), ConnError> {
+pub fn write_file<S: ShellStreams>(shell: &mut ShellSession<S>, path: &str, data: &[u8]) -> Result<(), ConnError> {
     let p = quote(path);
     // `sync FILE` fsyncs one file (coreutils >= 8.24); older versions ignore the argument and sync
     // everything, which is slower but just as safe.
@@ -47,10 +34,7 @@ pub fn write_file<S: ShellStreams>(
     if out.rc == 0 {
         Ok(())
     } else {
-        Err(ConnError::Lost(format!(
-            "cannot write {path}: {}",
-            out.stderr_str().trim()
-        )))
+        Err(ConnError::Lost(format!("cannot write {path}: {}", out.stderr_str().trim())))
     }
 }
 

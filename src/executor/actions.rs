@@ -5,26 +5,11 @@
 use orc_modules::registry;
 
 /// Actions the engine runs itself, by short name.
-pub const ENGINE_ACTIONS: &[&str] = &[
-    "debug",
-    "set_fact",
-    "assert",
-    "fail",
-    "meta",
-    "include_vars",
-];
+pub const ENGINE_ACTIONS: &[&str] = &["debug", "set_fact", "assert", "fail", "meta", "include_vars"];
 
 /// Keys that may appear as `k=v` in a free-form action string; everything else is the command.
-const COMMAND_KEYS: &[&str] = &[
-    "chdir",
-    "creates",
-    "removes",
-    "executable",
-    "warn",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-];
+const COMMAND_KEYS: &[&str] =
+    &["chdir", "creates", "removes", "executable", "warn", "stdin", "stdin_add_newline", "strip_empty_ends"];
 
 /// Whether `name` (short or FQCN) names a module or engine action.
 pub fn exists(name: &str) -> bool {
@@ -34,27 +19,14 @@ pub fn exists(name: &str) -> bool {
 
 /// `include_tasks`-like keywords that parse handles itself.
 pub fn is_include(short: &str) -> bool {
-    matches!(
-        short,
-        "import_tasks"
-            | "include_tasks"
-            | "include"
-            | "import_role"
-            | "include_role"
-            | "import_playbook"
-    )
+    matches!(short, "import_tasks" | "include_tasks" | "include" | "import_role" | "include_role" | "import_playbook")
 }
 
 /// Every module and action name, for "did you mean".
 pub fn all_names() -> Vec<&'static str> {
     let mut v = registry::names();
     v.extend_from_slice(ENGINE_ACTIONS);
-    v.extend_from_slice(&[
-        "import_tasks",
-        "include_tasks",
-        "import_role",
-        "include_role",
-    ]);
+    v.extend_from_slice(&["import_tasks", "include_tasks", "import_role", "include_role"]);
     v
 }
 

@@ -44,16 +44,13 @@ pub fn run(
 fn debug(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> ActionResult {
     for k in args.keys() {
         if !["msg", "var", "verbosity"].contains(&k.as_str()) {
-            return Err(fail(format!("Unsupported parameters for (debug) module: {k}. Supported parameters include: msg, var, verbosity.")));
+            return Err(fail(format!(
+                "Unsupported parameters for (debug) module: {k}. Supported parameters include: msg, var, verbosity."
+            )));
         }
     }
-    let verbosity = args
-        .get("verbosity")
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(0);
+    let verbosity =
+        args.get("verbosity").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
     if u64::from(runner.opts.verbosity) < verbosity {
         return Ok((
             Status::Skipped,
@@ -62,11 +59,7 @@ fn debug(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> Acti
     }
     if let Some(var) = args.get("var") {
         let name = crate::yaml::display(var);
-        let expr = if name.contains("{{") {
-            name.clone()
-        } else {
-            format!("{{{{ {name} }}}}")
-        };
+        let expr = if name.contains("{{") { name.clone() } else { format!("{{{{ {name} }}}}") };
         let value = match runner.templar.render_str(&expr, &ctx.value()) {
             Ok(v) => v,
             Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
@@ -76,10 +69,7 @@ fn debug(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> Acti
         m.insert("changed".into(), json!(false));
         return Ok((Status::Ok, Value::Object(m)));
     }
-    let msg = args
-        .get("msg")
-        .cloned()
-        .unwrap_or_else(|| json!("Hello world!"));
+    let msg = args.get("msg").cloned().unwrap_or_else(|| json!("Hello world!"));
     Ok((Status::Ok, json!({"msg": msg, "changed": false})))
 }
 
@@ -91,12 +81,8 @@ fn set_fact(st: &mut HostState, args: &Map<String, Value>) -> ActionResult {
         }
         let value = match v {
             // Ansible converts "yes"/"true"-like strings given as k=v to booleans.
-            Value::String(s)
-                if ["true", "True", "yes", "false", "False", "no"].contains(&s.as_str()) =>
-            {
-                orc_modules::args::parse_bool(v)
-                    .map(Value::Bool)
-                    .unwrap_or_else(|| v.clone())
+            Value::String(s) if ["true", "True", "yes", "false", "False", "no"].contains(&s.as_str()) => {
+                orc_modules::args::parse_bool(v).map(Value::Bool).unwrap_or_else(|| v.clone())
             }
             _ => v.clone(),
         };
@@ -104,14 +90,9 @@ fn set_fact(st: &mut HostState, args: &Map<String, Value>) -> ActionResult {
         facts.insert(k.clone(), value);
     }
     if facts.is_empty() {
-        return Err(fail(
-            "No key/value pairs provided, at least one is required for this action to succeed",
-        ));
+        return Err(fail("No key/value pairs provided, at least one is required for this action to succeed"));
     }
-    Ok((
-        Status::Ok,
-        json!({"ansible_facts": facts, "changed": false}),
-    ))
+    Ok((Status::Ok, json!({"ansible_facts": facts, "changed": false})))
 }
 
 fn assert(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> ActionResult {
@@ -120,23 +101,14 @@ fn assert(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> Act
         Some(v) => vec![v.clone()],
         None => return Err(fail("conditional required in \"that\" string")),
     };
-    let quiet = args
-        .get("quiet")
-        .and_then(orc_modules::args::parse_bool)
-        .unwrap_or(false);
+    let quiet = args.get("quiet").and_then(orc_modules::args::parse_bool).unwrap_or(false);
     for cond in &that {
         let ok = super::run_task::eval_condition(&runner.templar, cond, ctx).map_err(|e| {
-            fail(format!(
-                "The conditional check '{}' failed. The error was: {e}",
-                crate::yaml::display(cond)
-            ))
+            fail(format!("The conditional check '{}' failed. The error was: {e}", crate::yaml::display(cond)))
         })?;
         if !ok {
-            let msg = args
-                .get("fail_msg")
-                .or_else(|| args.get("msg"))
-                .cloned()
-                .unwrap_or_else(|| json!("Assertion failed"));
+            let msg =
+                args.get("fail_msg").or_else(|| args.get("msg")).cloned().unwrap_or_else(|| json!("Assertion failed"));
             return Err(
                 json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg}),
             );
@@ -175,12 +147,7 @@ fn include_vars(st: &mut HostState, args: &Map<String, Value>, ctx: &Arc<Context
     let vars = match node.to_value() {
         Value::Object(m) => m,
         Value::Null => Map::new(),
-        _ => {
-            return Err(fail(format!(
-                "{} must be a mapping of names to values",
-                path.display()
-            )))
-        }
+        _ => return Err(fail(format!("{} must be a mapping of names to values", path.display()))),
     };
     let facts = match args.get("name").and_then(Value::as_str) {
         Some(name) => {

@@ -38,6 +38,8 @@ pub struct HostState {
     pub status: HostStatus,
     /// Handlers notified (names or listen topics), in notification order.
     pub notified: Vec<String>,
+    /// The host was in at least one play (only those appear in the recap).
+    pub played: bool,
 }
 
 impl HostState {
@@ -51,16 +53,13 @@ impl HostState {
             stats: HostStats::default(),
             status: HostStatus::Active,
             notified: Vec::new(),
+            played: false,
         }
     }
 
     /// The view other hosts get through `hostvars`.
     pub fn view(&self) -> HostView {
-        HostView {
-            inventory: self.inventory.clone(),
-            facts: self.facts.clone(),
-            set_facts: self.set_facts.clone(),
-        }
+        HostView { inventory: self.inventory.clone(), facts: self.facts.clone(), set_facts: self.set_facts.clone() }
     }
 
     /// Records a variable at set_fact/register precedence.

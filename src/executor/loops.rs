@@ -10,18 +10,8 @@ use crate::playbook::LoopSpec;
 use crate::vars::Context;
 
 /// The items a task loops over, templated with the host's variables.
-pub fn items(
-    runner: &Runner,
-    spec: &LoopSpec,
-    ctx: &Arc<Context>,
-    _play_dir: &Path,
-) -> Result<Vec<Value>, String> {
-    let render = |v: &Value| {
-        runner
-            .templar
-            .render_value(v, &ctx.value())
-            .map_err(|e| e.to_string())
-    };
+pub fn items(runner: &Runner, spec: &LoopSpec, ctx: &Arc<Context>, _play_dir: &Path) -> Result<Vec<Value>, String> {
+    let render = |v: &Value| runner.templar.render_value(v, &ctx.value()).map_err(|e| e.to_string());
     match spec {
         LoopSpec::Loop(v) => match render(v)? {
             Value::Array(a) => Ok(a),
@@ -65,16 +55,11 @@ fn sequence(v: &Value) -> Result<Vec<Value>, String> {
             None => Ok(d),
             Some(Value::String(s)) => {
                 let s = s.trim();
-                let parsed = if let Some(h) = s.strip_prefix("0x") {
-                    i64::from_str_radix(h, 16).ok()
-                } else {
-                    s.parse().ok()
-                };
+                let parsed =
+                    if let Some(h) = s.strip_prefix("0x") { i64::from_str_radix(h, 16).ok() } else { s.parse().ok() };
                 parsed.ok_or_else(|| format!("can't parse {k}={s} as an integer"))
             }
-            Some(other) => other
-                .as_i64()
-                .ok_or_else(|| format!("can't parse {k} as an integer")),
+            Some(other) => other.as_i64().ok_or_else(|| format!("can't parse {k} as an integer")),
         }
     };
     let start = num("start", 1)?;
@@ -86,11 +71,7 @@ fn sequence(v: &Value) -> Result<Vec<Value>, String> {
     if stride == 0 {
         return Err("stride must not be 0".into());
     }
-    let format = kv
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("%d")
-        .to_string();
+    let format = kv.get("format").and_then(Value::as_str).unwrap_or("%d").to_string();
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {

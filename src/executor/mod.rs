@@ -51,6 +51,8 @@ pub struct Options {
     pub user: Option<String>,
     /// `-v` count.
     pub verbosity: u8,
+    /// How connections are made (host key checking, timeouts, become password).
+    pub connect: crate::connection::ConnectOptions,
 }
 
 /// How a run ended, for the exit code.
@@ -96,48 +98,36 @@ pub struct Runner<'a> {
 
 impl<'a> Runner<'a> {
     /// A runner for one invocation.
-    pub fn new(
-        inventory: &'a Inventory,
-        opts: &'a Options,
-        sink: &'a dyn EventSink,
-    ) -> Result<Runner<'a>> {
-        let workers = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.forks.max(1))
-            .build()
-            .map_err(|e| {
-                crate::error::OrcError::Usage(format!(
-                    "could not start {} worker threads: {e}",
-                    opts.forks
-                ))
-            })?;
+    pub fn new(inventory: &'a Inventory, opts: &'a Options, sink: &'a dyn EventSink) -> Result<Runner<'a>> {
+        let workers = rayon::ThreadPoolBuilder::new().num_threads(opts.forks.max(1)).build().map_err(|e| {
+            crate::error::OrcError::Usage(format!("could not start {} worker threads: {e}", opts.forks))
+        })?;
         Ok(Runner {
             inventory,
             opts,
             templar: Arc::new(Templar::new()),
             sink,
-            pool: crate::connection::ConnectionPool::default(),
+            pool: crate::connection::ConnectionPool::with_options(opts.connect.clone()),
             workers,
         })
     }
 
     /// Runs playbooks in order and returns the recap. Input was validated by `preflight` already.
     pub fn run(&self, playbooks: &[Playbook]) -> Outcome {
-        let mut states: Vec<HostState> = Vec::new();
+        // Every inventory host has a state from the start, so `hostvars` and delegation see
+        // hosts outside the current play, as in Ansible.
+        let mut states: Vec<HostState> =
+            self.inventory.hosts().iter().map(|h| HostState::new(h, self.inventory.host_vars(h))).collect();
         let mut changed = false;
         for pb in playbooks {
-            self.sink.emit(&Event::PlaybookStart {
-                path: pb.path.display().to_string(),
-                check: self.opts.check,
-            });
+            self.sink.emit(&Event::PlaybookStart { path: pb.path.display().to_string(), check: self.opts.check });
             for play in &pb.plays {
                 changed |= play::run_play(self, play, &mut states);
             }
         }
         let stats: Vec<(String, HostStats)> =
-            states.iter().map(|s| (s.name.clone(), s.stats)).collect();
-        self.sink.emit(&Event::Recap {
-            stats: stats.clone(),
-        });
+            states.iter().filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
+        self.sink.emit(&Event::Recap { stats: stats.clone() });
         Outcome { stats, changed }
     }
 }
@@ -146,12 +136,6 @@ impl<'a> Runner<'a> {
 pub fn playbook_dir(pb: &Playbook) -> PathBuf {
     pb.path
         .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                p.to_path_buf()
-            }
-        })
+        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
         .unwrap_or_else(|| PathBuf::from("."))
 }

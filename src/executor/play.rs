@@ -33,43 +33,50 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bo
         // Hosts that failed or became unreachable in an earlier play stay out.
         if states[idx].status == HostStatus::Active || states[idx].status == HostStatus::Ended {
             states[idx].status = HostStatus::Active;
+            states[idx].played = true;
             members.push(idx);
         }
     }
     if members.is_empty() {
-        runner.sink.emit(&Event::NoHostsMatched {
-            name: play.name.clone(),
-        });
+        runner.sink.emit(&Event::NoHostsMatched { name: play.name.clone() });
         return false;
     }
+    order_hosts(&mut members, states, play.order.as_deref());
     runner.sink.emit(&Event::PlayStart {
         name: play.name.clone(),
         hosts: members.iter().map(|i| states[*i].name.clone()).collect(),
     });
-
-    let mut run = PlayRun::new(runner, play, states, &members);
-    let scope = Scope {
-        tags: play.tags.clone(),
-        r#become: play.r#become,
-        become_user: play.become_user.clone(),
-        ignore_errors: play.ignore_errors.map(Value::Bool),
-        check_mode: play.check_mode,
-        diff: play.diff,
-        any_errors_fatal: Some(play.any_errors_fatal),
-        ..Scope::default()
-    };
-    if play.gather_facts && orc_modules::lookup("setup").is_some() {
-        let gather = gather_task(play);
-        run.run_action(states, &gather, &scope, &members, TaskKind::Gather);
-    }
-    for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-        run.run_tasks(states, section, &scope, &members);
-        // roles and tasks form one section: handlers flush after both, not between them.
-        let is_roles = std::ptr::eq(section, &play.roles);
-        if !is_roles {
-            run.flush_handlers(states, &members);
+    let mut changed = false;
+    let mut offset = 0;
+    for size in serial_batches(play.serial.as_ref(), members.len()) {
+        let batch: Vec<usize> = members[offset..(offset + size).min(members.len())].to_vec();
+        offset += size;
+        if batch.is_empty() {
+            break;
         }
-        if run.end_play {
+        let mut run = PlayRun::new(runner, play, states, &members, &batch);
+        if play.strategy == "free" {
+            changed |= run.run_free(states, &batch);
+        } else {
+            run.run_sections(states, &batch);
+            changed |= run.changed;
+        }
+        let failed =
+            batch.iter().filter(|i| matches!(states[**i].status, HostStatus::Failed | HostStatus::Unreachable)).count();
+        let over_max = play.max_fail_percentage.is_some_and(|p| failed as f64 * 100.0 / batch.len() as f64 > p);
+        if failed == batch.len() || over_max || run.end_play {
+            if failed > 0 && offset < members.len() || over_max {
+                runner.sink.emit(&Event::NoHostsRemaining);
+            }
+            if over_max {
+                // As Ansible: exceeding max_fail_percentage fails the hosts still in play.
+                for i in &members {
+                    if states[*i].status == HostStatus::Active {
+                        states[*i].status = HostStatus::Failed;
+                        states[*i].stats.failed += 1;
+                    }
+                }
+            }
             break;
         }
     }
@@ -78,16 +85,63 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bo
             states[*i].status = HostStatus::Active;
         }
     }
-    run.changed
+    changed
+}
+
+/// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last entry repeats),
+/// as Ansible computes them; one batch of every host without it.
+pub fn serial_batches(serial: Option<&Value>, total: usize) -> Vec<usize> {
+    let size_of = |v: &Value| -> usize {
+        let n = match v {
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+            Value::String(s) => match s.trim().strip_suffix('%') {
+                Some(p) => (total as f64 * p.trim().parse::<f64>().unwrap_or(100.0) / 100.0) as usize,
+                None => s.trim().parse().unwrap_or(total),
+            },
+            _ => total,
+        };
+        if n == 0 {
+            if total == 0 {
+                0
+            } else {
+                1
+            }
+        } else {
+            n
+        }
+    };
+    let specs: Vec<Value> = match serial {
+        None | Some(Value::Null) => return vec![total],
+        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+        Some(v) => vec![v.clone()],
+    };
+    let mut out = Vec::new();
+    let mut left = total;
+    let mut idx = 0;
+    while left > 0 {
+        let spec = &specs[idx.min(specs.len() - 1)];
+        let n = size_of(spec).max(1).min(left);
+        out.push(n);
+        left -= n;
+        idx += 1;
+    }
+    out
+}
+
+/// Applies the play's `order:` to its hosts.
+fn order_hosts(members: &mut [usize], states: &[HostState], order: Option<&str>) {
+    match order {
+        Some("reverse_inventory") => members.reverse(),
+        Some("sorted") => members.sort_by(|a, b| states[*a].name.cmp(&states[*b].name)),
+        Some("reverse_sorted") => members.sort_by(|a, b| states[*b].name.cmp(&states[*a].name)),
+        Some("shuffle") => fastrand::shuffle(members),
+        _ => {}
+    }
 }
 
 fn gather_task(play: &Play) -> Task {
-    let action = playbook::Action {
-        module: "setup".into(),
-        short: "setup".into(),
-        args: Map::new(),
-        loc: play.loc.clone(),
-    };
+    let action =
+        playbook::Action { module: "setup".into(), short: "setup".into(), args: Map::new(), loc: play.loc.clone() };
     let mut t = Task::new(play.loc.clone(), TaskBody::Action(action));
     t.name = Some("Gathering Facts".into());
     t.tags = vec!["always".into()];
@@ -110,24 +164,21 @@ impl<'r> PlayRun<'r> {
         play: &'r Play,
         states: &[HostState],
         members: &[usize],
+        batch: &[usize],
     ) -> PlayRun<'r> {
         let mut role_defaults = Map::new();
         let mut role_vars = Map::new();
         collect_role_vars(&play.roles, &mut role_defaults, &mut role_vars);
-        let play_hosts: Vec<Value> = members
-            .iter()
-            .map(|i| Value::String(states[*i].name.clone()))
-            .collect();
+        let play_hosts: Vec<Value> = members.iter().map(|i| Value::String(states[*i].name.clone())).collect();
+        let play_batch: Vec<Value> = batch.iter().map(|i| Value::String(states[*i].name.clone())).collect();
         let mut play_vars = play.vars.clone();
-        merge(
-            &mut play_vars,
-            &load_vars_files(runner, play, states, members),
-        );
+        merge(&mut play_vars, &load_vars_files(runner, play, states, members));
         let ctx = PlayCtx {
             play_vars,
             role_defaults,
             role_vars,
             play_hosts,
+            play_batch,
             groups: runner.inventory.groups_var(),
             play_dir: play.dir.clone(),
             connection: play.connection.clone(),
@@ -142,42 +193,83 @@ impl<'r> PlayRun<'r> {
         }
     }
 
+    /// Gathers facts, runs every section and flushes handlers for the hosts of one batch.
+    fn run_sections(&mut self, states: &mut [HostState], batch: &[usize]) {
+        let play = self.play;
+        let scope = Scope {
+            tags: play.tags.clone(),
+            r#become: play.r#become,
+            become_user: play.become_user.clone(),
+            ignore_errors: play.ignore_errors.map(Value::Bool),
+            check_mode: play.check_mode,
+            diff: play.diff,
+            any_errors_fatal: Some(play.any_errors_fatal),
+            ..Scope::default()
+        };
+        if play.gather_facts && orc_modules::lookup("setup").is_some() {
+            let gather = gather_task(play);
+            self.run_action(states, &gather, &scope, batch, TaskKind::Gather);
+        }
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            self.run_tasks(states, section, &scope, batch);
+            // roles and tasks form one section: handlers flush after both, not between them.
+            if !std::ptr::eq(section, &play.roles) {
+                self.flush_handlers(states, batch);
+            }
+            if self.end_play {
+                break;
+            }
+        }
+    }
+
+    /// The free strategy: every host runs through the play on its own, as fast as it can; a host
+    /// sees the others' variables as they were when the batch started.
+    fn run_free(&mut self, states: &mut [HostState], batch: &[usize]) -> bool {
+        let this: &PlayRun = self;
+        let selected: Vec<(usize, &mut HostState)> =
+            states.iter_mut().enumerate().filter(|(i, _)| batch.contains(i)).collect();
+        let results: Vec<(bool, bool)> = this.runner.workers.install(|| {
+            selected
+                .into_par_iter()
+                .map(|(_, st)| {
+                    let mut sub = PlayRun {
+                        runner: this.runner,
+                        play: this.play,
+                        ctx: this.ctx.clone(),
+                        changed: false,
+                        end_play: false,
+                        started: this.started,
+                    };
+                    sub.run_sections(std::slice::from_mut(st), &[0]);
+                    (sub.changed, sub.end_play)
+                })
+                .collect()
+        });
+        self.end_play |= results.iter().any(|r| r.1);
+        results.iter().any(|r| r.0)
+    }
+
     /// Runs a task list for `members`; returns the hosts that failed during it.
-    fn run_tasks(
-        &mut self,
-        states: &mut [HostState],
-        tasks: &[Task],
-        scope: &Scope,
-        members: &[usize],
-    ) -> Vec<usize> {
+    fn run_tasks(&mut self, states: &mut [HostState], tasks: &[Task], scope: &Scope, members: &[usize]) -> Vec<usize> {
         let mut failed = Vec::new();
         for task in tasks {
             if self.end_play {
                 break;
             }
-            let active: Vec<usize> = members
-                .iter()
-                .copied()
-                .filter(|i| states[*i].status == HostStatus::Active)
-                .collect();
+            let active: Vec<usize> =
+                members.iter().copied().filter(|i| states[*i].status == HostStatus::Active).collect();
             if active.is_empty() {
                 break;
             }
             let newly_failed = match &task.body {
-                TaskBody::Block {
-                    block,
-                    rescue,
-                    always,
-                } => self.run_block(states, task, block, rescue, always, scope, &active),
+                TaskBody::Block { block, rescue, always } => {
+                    self.run_block(states, task, block, rescue, always, scope, &active)
+                }
                 TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {
                     self.run_include(states, task, scope, &active)
                 }
                 TaskBody::Action(_) => {
-                    let kind = if scope.handler {
-                        TaskKind::Handler
-                    } else {
-                        TaskKind::Task
-                    };
+                    let kind = if scope.handler { TaskKind::Handler } else { TaskKind::Task };
                     self.run_action(states, task, scope, &active, kind)
                 }
             };
@@ -237,26 +329,13 @@ impl<'r> PlayRun<'r> {
         still_failed
     }
 
-    fn run_include(
-        &mut self,
-        states: &mut [HostState],
-        task: &Task,
-        scope: &Scope,
-        active: &[usize],
-    ) -> Vec<usize> {
+    fn run_include(&mut self, states: &mut [HostState], task: &Task, scope: &Scope, active: &[usize]) -> Vec<usize> {
         // Resolve the file or role per host (the name may be templated), then run each distinct
         // expansion for the hosts that resolved to it.
         let hostvars = self.hostvars(states);
         let mut groups: Vec<IncludeGroup> = Vec::new();
         for i in active {
-            let ctx = super::run_task::context_for(
-                self.runner,
-                &self.ctx,
-                &states[*i],
-                task,
-                scope,
-                &hostvars,
-            );
+            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*i], task, scope, &hostvars);
             let skip = match super::run_task::conditions_hold(self.runner, &ctx, scope, task) {
                 Ok(b) => !b,
                 Err(_) => false,
@@ -274,16 +353,11 @@ impl<'r> PlayRun<'r> {
                         .map_err(|e| e.to_string());
                     let loaded = name.and_then(|n| {
                         let p = resolve_include(base, &n, scope);
-                        playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir)
-                            .map_err(|e| e.report())
+                        playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir).map_err(|e| e.report())
                     });
                     (loaded, None)
                 }
-                TaskBody::IncludeRole {
-                    name,
-                    tasks_from,
-                    base,
-                } => {
+                TaskBody::IncludeRole { name, tasks_from, base } => {
                     let rendered = self
                         .runner
                         .templar
@@ -302,11 +376,7 @@ impl<'r> PlayRun<'r> {
                         let loaded = playbook::load_role(&spec, base).map_err(|e| e.report())?;
                         let mut b = Task::new(
                             task.loc.clone(),
-                            TaskBody::Block {
-                                block: loaded.tasks,
-                                rescue: vec![],
-                                always: vec![],
-                            },
+                            TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
                         );
                         b.role = Some(loaded.role.clone());
                         b.is_role_boundary = true;
@@ -319,17 +389,12 @@ impl<'r> PlayRun<'r> {
                 }
                 TaskBody::Action(_) | TaskBody::Block { .. } => continue,
             };
-            let same = groups
-                .iter()
-                .position(|(k, _, rb)| match (k, &key, rb, &role_block) {
-                    (Ok(a), Ok(b), None, None) => {
-                        a.len() == b.len()
-                            && a.iter()
-                                .zip(b)
-                                .all(|(x, y)| x.loc.to_string() == y.loc.to_string())
-                    }
-                    _ => false,
-                });
+            let same = groups.iter().position(|(k, _, rb)| match (k, &key, rb, &role_block) {
+                (Ok(a), Ok(b), None, None) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loc.to_string() == y.loc.to_string())
+                }
+                _ => false,
+            });
             match same {
                 Some(g) => groups[g].1.push(*i),
                 None => groups.push((key, vec![*i], role_block)),
@@ -339,23 +404,13 @@ impl<'r> PlayRun<'r> {
         let inner = scope.child(task);
         for (tasks, hosts, role_block) in groups {
             match (tasks, role_block) {
-                (_, Some(b)) => {
-                    failed.extend(self.run_tasks(states, std::slice::from_ref(&b), &inner, &hosts))
-                }
+                (_, Some(b)) => failed.extend(self.run_tasks(states, std::slice::from_ref(&b), &inner, &hosts)),
                 (Ok(ts), None) => {
                     if let TaskBody::IncludeTasks { file, base } = &task.body {
-                        let names: Vec<String> =
-                            hosts.iter().map(|i| states[*i].name.clone()).collect();
+                        let names: Vec<String> = hosts.iter().map(|i| states[*i].name.clone()).collect();
                         let path = resolve_include(base, file, scope);
-                        let shown = std::fs::canonicalize(&path)
-                            .unwrap_or(path)
-                            .display()
-                            .to_string();
-                        self.runner.sink.emit(&Event::Included {
-                            path: shown,
-                            hosts: names,
-                            item_label: None,
-                        });
+                        let shown = std::fs::canonicalize(&path).unwrap_or(path).display().to_string();
+                        self.runner.sink.emit(&Event::Included { path: shown, hosts: names, item_label: None });
                     }
                     failed.extend(self.run_tasks(states, &ts, &inner, &hosts))
                 }
@@ -376,11 +431,7 @@ impl<'r> PlayRun<'r> {
                             origin: Some(task.loc.clone()),
                         });
                         self.runner.sink.emit(&Event::HostResult(Box::new(r)));
-                        count(
-                            &mut states[i].stats,
-                            Status::Failed { ignored: false },
-                            false,
-                        );
+                        count(&mut states[i].stats, Status::Failed { ignored: false }, false);
                         states[i].status = HostStatus::Failed;
                         failed.push(i);
                     }
@@ -409,9 +460,7 @@ impl<'r> PlayRun<'r> {
         }
         if !self.started {
             match (&self.runner.opts.start_at_task, &task.name) {
-                (Some(want), Some(name)) if name == want || task.display_name() == *want => {
-                    self.started = true
-                }
+                (Some(want), Some(name)) if name == want || task.display_name() == *want => self.started = true,
                 _ => return Vec::new(),
             }
         }
@@ -421,28 +470,40 @@ impl<'r> PlayRun<'r> {
         }
         let hostvars = self.hostvars(states);
         let name = self.display_name(states, task, scope, active, &hostvars);
-        self.runner.sink.emit(&Event::TaskStart {
-            name,
-            kind,
-            origin: task.loc.to_string(),
-        });
+        self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
 
         let run_once = task.run_once;
-        let targets: Vec<usize> = if run_once {
-            active.iter().take(1).copied().collect()
-        } else {
-            active.to_vec()
-        };
+        let targets: Vec<usize> = if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
         let runner = self.runner;
         let ctx = self.ctx.clone();
+        let total = targets.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        // `throttle:` caps how many hosts run this task at once, below --forks.
+        let slots = Throttle::new(task.throttle.map(|t| t.max(1) as usize).unwrap_or(usize::MAX));
         let mut outcomes: Vec<(usize, HostOutcome)> = runner.workers.install(|| {
             states
                 .par_iter_mut()
                 .enumerate()
                 .filter(|(i, _)| targets.contains(i))
-                .map(|(i, st)| (i, run_on_host(runner, &ctx, st, task, scope, &hostvars)))
+                .map(|(i, st)| {
+                    let _slot = slots.acquire();
+                    let out = run_on_host(runner, &ctx, st, task, scope, &hostvars);
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    runner.sink.emit(&Event::Progress { done: n, total });
+                    (i, out)
+                })
                 .collect()
         });
+        // delegate_facts: facts gathered through a delegated task belong to the delegate.
+        for (_, out) in &outcomes {
+            if let Some((target, facts)) = &out.delegated_facts {
+                // Every inventory host has a state; an implicit localhost outside the play has none
+                // and its facts are dropped.
+                if let Some(st) = states.iter_mut().find(|s| &s.name == target) {
+                    st.add_facts(facts);
+                }
+            }
+        }
         outcomes.sort_by_key(|(i, _)| *i);
         if run_once {
             // The one result applies to every host of the batch, as in Ansible.
@@ -480,11 +541,7 @@ impl<'r> PlayRun<'r> {
                 Status::Failed { ignored: false } => {
                     states[i].status = HostStatus::Failed;
                     failed.push(i);
-                    if task
-                        .any_errors_fatal
-                        .or(scope.any_errors_fatal)
-                        .unwrap_or(false)
-                    {
+                    if task.any_errors_fatal.or(scope.any_errors_fatal).unwrap_or(false) {
                         fatal = true;
                     }
                 }
@@ -520,40 +577,22 @@ impl<'r> PlayRun<'r> {
         let Some(first) = active.first() else {
             return name;
         };
-        let ctx = super::run_task::context_for(
-            self.runner,
-            &self.ctx,
-            &states[*first],
-            task,
-            scope,
-            hostvars,
-        );
+        let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*first], task, scope, hostvars);
         match self.runner.templar.render_str(&name, &ctx.value()) {
             Ok(v) => crate::yaml::display(&v),
             Err(_) => name,
         }
     }
 
-    fn run_meta(
-        &mut self,
-        states: &mut [HostState],
-        task: &Task,
-        scope: &Scope,
-        active: &[usize],
-    ) -> Vec<usize> {
+    fn run_meta(&mut self, states: &mut [HostState], task: &Task, scope: &Scope, active: &[usize]) -> Vec<usize> {
         let what = task
             .action()
-            .and_then(|a| {
-                a.args
-                    .get("_raw_params")
-                    .or_else(|| a.args.get("free_form"))
-            })
+            .and_then(|a| a.args.get("_raw_params").or_else(|| a.args.get("free_form")))
             .map(crate::yaml::display)
             .unwrap_or_default();
         let hostvars = self.hostvars(states);
         let holds = |st: &HostState| {
-            let ctx =
-                super::run_task::context_for(self.runner, &self.ctx, st, task, scope, &hostvars);
+            let ctx = super::run_task::context_for(self.runner, &self.ctx, st, task, scope, &hostvars);
             super::run_task::conditions_hold(self.runner, &ctx, scope, task).unwrap_or(false)
         };
         match what.as_str() {
@@ -586,10 +625,7 @@ impl<'r> PlayRun<'r> {
     /// Runs notified handlers in definition order for the hosts that notified them.
     fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
         let handlers = &self.play.handlers;
-        let scope = Scope {
-            handler: true,
-            ..Scope::default()
-        };
+        let scope = Scope { handler: true, ..Scope::default() };
         for h in handlers {
             let full = h.display_name();
             let plain = h.name.clone().unwrap_or_default();
@@ -598,21 +634,15 @@ impl<'r> PlayRun<'r> {
                 .copied()
                 .filter(|i| {
                     let st = &states[*i];
-                    (st.status == HostStatus::Active
-                        || (self.play.force_handlers && st.status == HostStatus::Failed))
-                        && st
-                            .notified
-                            .iter()
-                            .any(|n| *n == plain || *n == full || h.listen.contains(n))
+                    (st.status == HostStatus::Active || (self.play.force_handlers && st.status == HostStatus::Failed))
+                        && st.notified.iter().any(|n| *n == plain || *n == full || h.listen.contains(n))
                 })
                 .collect();
             if hosts.is_empty() {
                 continue;
             }
             for i in &hosts {
-                states[*i]
-                    .notified
-                    .retain(|n| !(*n == plain || *n == full || h.listen.contains(n)));
+                states[*i].notified.retain(|n| !(*n == plain || *n == full || h.listen.contains(n)));
             }
             let mut hscope = scope.clone();
             if h.role.is_some() {
@@ -623,14 +653,42 @@ impl<'r> PlayRun<'r> {
     }
 }
 
+/// A counting semaphore for `throttle:`.
+struct Throttle {
+    free: std::sync::Mutex<usize>,
+    cv: std::sync::Condvar,
+}
+
+/// A held throttle slot, given back on drop.
+struct Slot<'a>(&'a Throttle);
+
+impl Throttle {
+    fn new(n: usize) -> Throttle {
+        Throttle { free: std::sync::Mutex::new(n), cv: std::sync::Condvar::new() }
+    }
+
+    fn acquire(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.cv.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(|p| p.into_inner());
+        *free += 1;
+        self.0.cv.notify_one();
+    }
+}
+
 /// One expansion of an include (its tasks, or why it failed; or a role block) and its hosts.
 type IncludeGroup = (Result<Vec<Task>, String>, Vec<usize>, Option<Task>);
 
-fn collect_role_vars(
-    tasks: &[Task],
-    defaults: &mut Map<String, Value>,
-    vars: &mut Map<String, Value>,
-) {
+fn collect_role_vars(tasks: &[Task], defaults: &mut Map<String, Value>, vars: &mut Map<String, Value>) {
     for t in tasks {
         if t.is_role_boundary {
             if let Some(r) = &t.role {
@@ -650,19 +708,10 @@ fn resolve_include(base: &Path, name: &str, scope: &Scope) -> std::path::PathBuf
     if let Some(r) = &scope.role {
         cands.push(r.path.join("tasks").join(name));
     }
-    cands
-        .iter()
-        .find(|c| c.exists())
-        .cloned()
-        .unwrap_or_else(|| base.join(name))
+    cands.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| base.join(name))
 }
 
-fn load_vars_files(
-    runner: &Runner,
-    play: &Play,
-    states: &[HostState],
-    members: &[usize],
-) -> Map<String, Value> {
+fn load_vars_files(runner: &Runner, play: &Play, states: &[HostState], members: &[usize]) -> Map<String, Value> {
     let mut out = Map::new();
     if play.vars_files.is_empty() {
         return out;

@@ -72,9 +72,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
     for pb in playbooks {
         let defined = defined_names(pb, inventory, opts);
         for play in &pb.plays {
-            let hosts = inventory
-                .select(&play.hosts)
-                .map_err(|e| e.or_at(&play.hosts_loc))?;
+            let hosts = inventory.select(&play.hosts).map_err(|e| e.or_at(&play.hosts_loc))?;
             if let Some(limit) = &opts.limit {
                 inventory.limit(hosts, limit)?;
             }
@@ -86,13 +84,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                     ));
                 }
             }
-            for section in [
-                &play.pre_tasks,
-                &play.roles,
-                &play.tasks,
-                &play.post_tasks,
-                &play.handlers,
-            ] {
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
                 check_tasks(section, play, &defined, None)?;
             }
         }
@@ -124,13 +116,7 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option
                 }
             }
         }
-        for section in [
-            &play.pre_tasks,
-            &play.roles,
-            &play.tasks,
-            &play.post_tasks,
-            &play.handlers,
-        ] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
             collect_names(section, &mut names, &mut dynamic);
         }
     }
@@ -170,11 +156,7 @@ fn collect_names(tasks: &[Task], names: &mut HashSet<String>, dynamic: &mut bool
                 "include_vars" => *dynamic = true,
                 _ => {}
             },
-            TaskBody::Block {
-                block,
-                rescue,
-                always,
-            } => {
+            TaskBody::Block { block, rescue, always } => {
                 collect_names(block, names, dynamic);
                 collect_names(rescue, names, dynamic);
                 collect_names(always, names, dynamic);
@@ -185,20 +167,11 @@ fn collect_names(tasks: &[Task], names: &mut HashSet<String>, dynamic: &mut bool
     }
 }
 
-fn check_tasks(
-    tasks: &[Task],
-    play: &Play,
-    defined: &Option<HashSet<String>>,
-    role: Option<&Path>,
-) -> Result<()> {
+fn check_tasks(tasks: &[Task], play: &Play, defined: &Option<HashSet<String>>, role: Option<&Path>) -> Result<()> {
     for t in tasks {
         let role_path = t.role.as_ref().map(|r| r.path.as_path()).or(role);
         match &t.body {
-            TaskBody::Block {
-                block,
-                rescue,
-                always,
-            } => {
+            TaskBody::Block { block, rescue, always } => {
                 for list in [block, rescue, always] {
                     check_tasks(list, play, defined, role_path)?;
                 }
@@ -218,20 +191,12 @@ fn check_module_args(a: &crate::playbook::Action) -> Result<()> {
     let Some(module) = orc_modules::lookup(&a.short) else {
         return Ok(());
     };
-    let templated: Vec<&String> = a
-        .args
-        .iter()
-        .filter(|(_, v)| has_template(v))
-        .map(|(k, _)| k)
-        .collect();
+    let templated: Vec<&String> = a.args.iter().filter(|(_, v)| has_template(v)).map(|(k, _)| k).collect();
     // Templated values cannot be type-checked before they are rendered. Check with placeholders,
     // then without the templated arguments: an error that shows either way is about literal input.
     let mut with_placeholders = a.args.clone();
     for k in &templated {
-        with_placeholders.insert(
-            (*k).clone(),
-            Value::String("orc-preflight-placeholder".into()),
-        );
+        with_placeholders.insert((*k).clone(), Value::String("orc-preflight-placeholder".into()));
     }
     let Err(first) = module.validate(&with_placeholders) else {
         return Ok(());
@@ -245,34 +210,23 @@ fn check_module_args(a: &crate::playbook::Action) -> Result<()> {
         }
     }
     let loc = arg_loc(&a.loc, &first.msg, &a.args);
-    Err(
-        OrcError::at(&loc, format!("module '{}': {}", a.module, first.msg)).help(format!(
-            "see the arguments of '{}' in docs/modules.md",
-            a.short
-        )),
-    )
+    Err(OrcError::at(&loc, format!("module '{}': {}", a.module, first.msg))
+        .help(format!("see the arguments of '{}' in docs/modules.md", a.short)))
 }
 
 /// Finds the line of the argument an error is about, so the caret points at it: the argument an
 /// "unsupported argument `x`" message names, or else an argument whose name the message uses.
 fn arg_loc(base: &Loc, msg: &str, args: &Map<String, Value>) -> Loc {
-    let named = msg
-        .strip_prefix("unsupported argument `")
-        .and_then(|r| r.split('`').next())
-        .map(str::to_string);
+    let named = msg.strip_prefix("unsupported argument `").and_then(|r| r.split('`').next()).map(str::to_string);
     let key = named.or_else(|| {
         args.keys()
             .find(|k| {
-                regex::Regex::new(&format!(r"\b{}\b", regex::escape(k)))
-                    .map(|re| re.is_match(msg))
-                    .unwrap_or(false)
+                regex::Regex::new(&format!(r"\b{}\b", regex::escape(k))).map(|re| re.is_match(msg)).unwrap_or(false)
             })
             .cloned()
     });
     if let Some(k) = key {
-        if let Some(l) = find_in_lines(base, &format!("{k}:"), 0)
-            .or_else(|| find_in_lines(base, &format!("{k}="), 0))
-        {
+        if let Some(l) = find_in_lines(base, &format!("{k}:"), 0).or_else(|| find_in_lines(base, &format!("{k}="), 0)) {
             return l;
         }
     }
@@ -281,35 +235,16 @@ fn arg_loc(base: &Loc, msg: &str, args: &Map<String, Value>) -> Loc {
 
 /// The first occurrence of `needle` in the lines from `base` on (within 60 lines).
 fn find_in_lines(base: &Loc, needle: &str, skip_before_col: usize) -> Option<Loc> {
-    for (i, line) in base
-        .file
-        .text
-        .lines()
-        .enumerate()
-        .skip(base.line.saturating_sub(1))
-        .take(60)
-    {
-        let start = if i + 1 == base.line {
-            skip_before_col.min(line.len())
-        } else {
-            0
-        };
+    for (i, line) in base.file.text.lines().enumerate().skip(base.line.saturating_sub(1)).take(60) {
+        let start = if i + 1 == base.line { skip_before_col.min(line.len()) } else { 0 };
         if let Some(col) = line.get(start..).and_then(|l| l.find(needle)) {
-            return Some(Loc {
-                file: base.file.clone(),
-                line: i + 1,
-                col: start + col + 1,
-            });
+            return Some(Loc { file: base.file.clone(), line: i + 1, col: start + col + 1 });
         }
     }
     None
 }
 
-fn check_src_exists(
-    a: &crate::playbook::Action,
-    play_dir: &Path,
-    role: Option<&Path>,
-) -> Result<()> {
+fn check_src_exists(a: &crate::playbook::Action, play_dir: &Path, role: Option<&Path>) -> Result<()> {
     let sub = match a.short.as_str() {
         "template" => "templates",
         "copy" => "files",
@@ -319,11 +254,7 @@ fn check_src_exists(
         return Ok(());
     };
     if src.contains("{{")
-        || (a.short == "copy"
-            && a.args
-                .get("remote_src")
-                .and_then(orc_modules::args::parse_bool)
-                == Some(true))
+        || (a.short == "copy" && a.args.get("remote_src").and_then(orc_modules::args::parse_bool) == Some(true))
     {
         return Ok(());
     }
@@ -344,10 +275,8 @@ fn check_src_exists(
     }
     let loc = find_in_lines(&a.loc, src, 0).unwrap_or_else(|| a.loc.clone());
     let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
-    Err(
-        OrcError::at(&loc, format!("{} source '{src}' does not exist", a.short))
-            .help(format!("searched {}", searched.join(", "))),
-    )
+    Err(OrcError::at(&loc, format!("{} source '{src}' does not exist", a.short))
+        .help(format!("searched {}", searched.join(", "))))
 }
 
 fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
@@ -386,10 +315,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
                 Err(e) => {
                     return Err(OrcError::at(
                         &t.loc,
-                        format!(
-                            "invalid condition '{s}': {}",
-                            e.detail().unwrap_or("syntax error")
-                        ),
+                        format!("invalid condition '{s}': {}", e.detail().unwrap_or("syntax error")),
                     )
                     .help("a condition is a bare Jinja expression, e.g. 'x is defined and x > 1'"))
                 }
@@ -398,14 +324,10 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
             match env.template_from_str(&s) {
                 Ok(tpl) => tpl.undeclared_variables(false),
                 Err(e) => {
-                    let loc = find_in_lines(&t.loc, s.lines().next().unwrap_or(&s), 0)
-                        .unwrap_or_else(|| t.loc.clone());
+                    let loc = find_in_lines(&t.loc, s.lines().next().unwrap_or(&s), 0).unwrap_or_else(|| t.loc.clone());
                     return Err(OrcError::at(
                         &loc,
-                        format!(
-                            "template syntax error: {}",
-                            e.detail().unwrap_or("syntax error")
-                        ),
+                        format!("template syntax error: {}", e.detail().unwrap_or("syntax error")),
                     )
                     .help("check the {{ }} and {% %} pairs and filter syntax"));
                 }
@@ -431,37 +353,16 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
 
 /// Whether a template guards against undefined variables itself.
 fn guarded(s: &str) -> bool {
-    [
-        "is defined",
-        "is not defined",
-        "is undefined",
-        "is not undefined",
-        "default(",
-        "d(",
-        "| d ",
-        "|d ",
-        "mandatory",
-    ]
-    .iter()
-    .any(|g| s.contains(g))
+    ["is defined", "is not defined", "is undefined", "is not undefined", "default(", "d(", "| d ", "|d ", "mandatory"]
+        .iter()
+        .any(|g| s.contains(g))
 }
 
 fn find_var(base: &Loc, name: &str) -> Option<Loc> {
     let re = regex::Regex::new(&format!(r"\b{}\b", regex::escape(name))).ok()?;
-    for (i, line) in base
-        .file
-        .text
-        .lines()
-        .enumerate()
-        .skip(base.line.saturating_sub(1))
-        .take(60)
-    {
+    for (i, line) in base.file.text.lines().enumerate().skip(base.line.saturating_sub(1)).take(60) {
         if let Some(m) = re.find(line) {
-            return Some(Loc {
-                file: base.file.clone(),
-                line: i + 1,
-                col: m.start() + 1,
-            });
+            return Some(Loc { file: base.file.clone(), line: i + 1, col: m.start() + 1 });
         }
     }
     None

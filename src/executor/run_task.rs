@@ -29,6 +29,8 @@ pub struct PlayCtx {
     pub role_vars: Map<String, Value>,
     /// `ansible_play_hosts`.
     pub play_hosts: Vec<Value>,
+    /// `ansible_play_batch` (the hosts of the current `serial` batch).
+    pub play_batch: Vec<Value>,
     /// The `groups` variable.
     pub groups: Map<String, Value>,
     /// `playbook_dir`.
@@ -48,6 +50,8 @@ pub struct HostOutcome {
     pub changed: bool,
     /// The registered value, if the task registers.
     pub registered: Option<Value>,
+    /// Facts for the delegated host (`delegate_facts: true`).
+    pub delegated_facts: Option<(String, Map<String, Value>)>,
 }
 
 /// Merges a host's variables for a task in Ansible's precedence order and adds magic variables.
@@ -87,7 +91,7 @@ pub fn context_for(
         "groups": play.groups,
         "ansible_play_hosts": play.play_hosts,
         "ansible_play_hosts_all": play.play_hosts,
-        "ansible_play_batch": play.play_hosts,
+        "ansible_play_batch": play.play_batch,
         "play_hosts": play.play_hosts,
         "ansible_check_mode": runner.opts.check,
         "ansible_diff_mode": runner.opts.diff,
@@ -107,35 +111,29 @@ pub fn context_for(
         m.insert("role_name".into(), Value::String(r.name.clone()));
     }
     if let Some(c) = &play.connection {
-        m.entry("ansible_connection")
-            .or_insert_with(|| Value::String(c.clone()));
+        m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
     }
     // Registered results and set_fact values are data: rendering them again would run whatever
     // Jinja a command printed (Ansible 2.19 treats them the same way).
-    let mut data: std::collections::HashSet<String> = st
-        .set_facts
-        .keys()
-        .filter(|k| !runner.opts.extra_vars.contains_key(*k))
-        .cloned()
-        .collect();
+    let mut data: std::collections::HashSet<String> =
+        st.set_facts.keys().filter(|k| !runner.opts.extra_vars.contains_key(*k)).cloned().collect();
     if !st.facts.is_empty() {
         data.insert("ansible_facts".into());
-        data.extend(st.facts.keys().map(|k| {
-            if k.starts_with("ansible_") {
-                k.clone()
-            } else {
-                format!("ansible_{k}")
-            }
-        }));
+        data.extend(st.facts.keys().map(
+            |k| {
+                if k.starts_with("ansible_") {
+                    k.clone()
+                } else {
+                    format!("ansible_{k}")
+                }
+            },
+        ));
     }
     Context::with_data(m, data, hostvars.clone(), runner.templar.clone())
 }
 
 fn absolute(p: &Path) -> String {
-    std::fs::canonicalize(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
 }
 
 /// Evaluates `when:` of the enclosing scope and the task.
@@ -153,11 +151,7 @@ pub fn conditions_hold(
     Ok(true)
 }
 
-fn first_false(
-    runner: &Runner,
-    ctx: &Arc<Context>,
-    conds: &[&Value],
-) -> Result<Option<String>, (String, String)> {
+fn first_false(runner: &Runner, ctx: &Arc<Context>, conds: &[&Value]) -> Result<Option<String>, (String, String)> {
     for cond in conds {
         if !eval_condition(&runner.templar, cond, ctx).map_err(|e| (cond_text(cond), e))? {
             return Ok(Some(cond_text(cond)));
@@ -179,12 +173,8 @@ pub fn eval_condition(templar: &Templar, cond: &Value, ctx: &Arc<Context>) -> Re
         Value::Bool(b) => Ok(*b),
         Value::Null => Ok(false),
         Value::Number(n) => Ok(n.as_f64().map(|x| x != 0.0).unwrap_or(false)),
-        Value::String(s) => templar
-            .eval_bool(s, &ctx.value())
-            .map_err(|e| e.to_string()),
-        _ => Err(format!(
-            "a condition must be a string or a boolean, got {cond}"
-        )),
+        Value::String(s) => templar.eval_bool(s, &ctx.value()).map_err(|e| e.to_string()),
+        _ => Err(format!("a condition must be a string or a boolean, got {cond}")),
     }
 }
 
@@ -198,11 +188,8 @@ pub fn run_on_host(
     hostvars: &Arc<HostVars>,
 ) -> HostOutcome {
     let ctx = context_for(runner, play, st, task, scope, hostvars);
-    let delegated_to = task
-        .delegate_to
-        .clone()
-        .or_else(|| scope.delegate_to.clone())
-        .map(|d| render_text(&runner.templar, &d, &ctx));
+    let delegated_to =
+        task.delegate_to.clone().or_else(|| scope.delegate_to.clone()).map(|d| render_text(&runner.templar, &d, &ctx));
     let mut events = Vec::new();
     let no_log = task.no_log.or(scope.no_log).unwrap_or(false);
 
@@ -224,20 +211,10 @@ pub fn run_on_host(
                 ),
                 Ok(items) => {
                     let lc = &task.loop_control;
-                    let loop_var = lc
-                        .get("loop_var")
-                        .and_then(Value::as_str)
-                        .unwrap_or("item")
-                        .to_string();
-                    let index_var = lc
-                        .get("index_var")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
+                    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
+                    let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
                     let label_tpl = lc.get("label").cloned();
-                    let extended = lc
-                        .get("extended")
-                        .and_then(orc_modules::args::parse_bool)
-                        .unwrap_or(false);
+                    let extended = lc.get("extended").and_then(orc_modules::args::parse_bool).unwrap_or(false);
                     let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
@@ -256,15 +233,7 @@ pub fn run_on_host(
                             extra.insert("ansible_loop".into(), json!({"index": idx + 1, "index0": idx, "first": idx == 0, "last": idx + 1 == n, "length": n, "revindex": n - idx, "revindex0": n - idx - 1}));
                         }
                         let ictx = ctx.with(&extra);
-                        let r = run_item(
-                            runner,
-                            play,
-                            st,
-                            task,
-                            scope,
-                            &ictx,
-                            delegated_to.as_deref(),
-                        );
+                        let r = run_item(runner, play, st, task, scope, &ictx, delegated_to.as_deref());
                         let label = match &label_tpl {
                             Some(l) => runner
                                 .templar
@@ -275,8 +244,7 @@ pub fn run_on_host(
                         };
                         any_changed |= r.changed;
                         let failed = matches!(r.status, Status::Failed { ignored: false });
-                        any_failed |=
-                            failed || matches!(r.status, Status::Failed { ignored: true });
+                        any_failed |= failed || matches!(r.status, Status::Failed { ignored: true });
                         all_skipped &= r.status == Status::Skipped;
                         let mut item_result = r.result.clone();
                         if let Value::Object(m) = &mut item_result {
@@ -291,16 +259,8 @@ pub fn run_on_host(
                             host: st.name.clone(),
                             status: r.status,
                             result: censor(&item_result, no_log),
-                            diffs: if r.status == Status::Changed {
-                                r.diffs.clone()
-                            } else {
-                                vec![]
-                            },
-                            item_label: Some(if no_log {
-                                "(censored due to no_log)".into()
-                            } else {
-                                label
-                            }),
+                            diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
+                            item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
                             delegated_to: delegated_to.clone(),
                             show_result: is_debug(task),
                             loop_summary: false,
@@ -331,14 +291,12 @@ pub fn run_on_host(
     };
 
     let is_loop = task.loop_spec.is_some();
-    let status = if matches!(status, Status::Failed { ignored: false })
-        && !is_loop
-        && is_ignored(runner, task, scope, &ctx)
-    {
-        Status::Failed { ignored: true }
-    } else {
-        status
-    };
+    let status =
+        if matches!(status, Status::Failed { ignored: false }) && !is_loop && is_ignored(runner, task, scope, &ctx) {
+            Status::Failed { ignored: true }
+        } else {
+            status
+        };
 
     if let Some(reg) = &task.register {
         st.set_fact(reg, result.clone());
@@ -361,56 +319,37 @@ pub fn run_on_host(
     events.push(Event::HostResult(Box::new(HostResult {
         host: st.name.clone(),
         status,
-        error: if is_loop {
-            None
-        } else {
-            error_report(task, status, &result)
-        },
+        error: if is_loop { None } else { error_report(task, status, &result) },
         result: censor(&result, no_log),
-        diffs: if status == Status::Changed {
-            diffs
-        } else {
-            vec![]
-        },
+        diffs: if status == Status::Changed { diffs } else { vec![] },
         item_label: None,
-        delegated_to,
+        delegated_to: delegated_to.clone(),
         show_result: is_debug(task),
         loop_summary: is_loop,
     })));
-    HostOutcome {
-        events,
-        status,
-        changed,
-        registered: task.register.as_ref().map(|_| result),
-    }
+    let delegated_facts = match (&delegated_to, task.delegate_facts, result.get("ansible_facts")) {
+        (Some(d), true, Some(Value::Object(f))) if *d != st.name => Some((d.clone(), f.clone())),
+        _ => None,
+    };
+    HostOutcome { events, status, changed, registered: task.register.as_ref().map(|_| result), delegated_facts }
 }
 
 /// The `[ERROR]` report ansible-core 2.19 prints above a failure.
 fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::output::ErrorReport> {
-    let msg = result
-        .get("msg")
-        .map(crate::yaml::display)
-        .unwrap_or_default();
+    let msg = result.get("msg").map(crate::yaml::display).unwrap_or_default();
     match status {
         Status::Failed { .. } => {
-            let engine = task
-                .action()
-                .map(|a| super::actions::ENGINE_ACTIONS.contains(&a.short.as_str()))
-                .unwrap_or(false);
-            let kind = if engine {
-                "Action failed"
-            } else {
-                "Module failed"
-            };
+            let engine =
+                task.action().map(|a| super::actions::ENGINE_ACTIONS.contains(&a.short.as_str())).unwrap_or(false);
+            let kind = if engine { "Action failed" } else { "Module failed" };
             Some(crate::output::ErrorReport {
                 message: format!("Task failed: {kind}: {msg}"),
                 origin: Some(task.loc.clone()),
             })
         }
-        Status::Unreachable => Some(crate::output::ErrorReport {
-            message: format!("Task failed: {msg}"),
-            origin: None,
-        }),
+        Status::Unreachable => {
+            Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: None })
+        }
         _ => None,
     }
 }
@@ -441,10 +380,7 @@ fn is_ignored(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>) -
 }
 
 fn render_text(templar: &Templar, s: &str, ctx: &Arc<Context>) -> String {
-    templar
-        .render_str(s, &ctx.value())
-        .map(|v| crate::yaml::display(&v))
-        .unwrap_or_else(|_| s.to_string())
+    templar.render_str(s, &ctx.value()).map(|v| crate::yaml::display(&v)).unwrap_or_else(|_| s.to_string())
 }
 
 /// One item's (or the un-looped task's) result.
@@ -475,11 +411,7 @@ fn run_item(
 ) -> ItemResult {
     let conds: Vec<&Value> = scope.when.iter().chain(task.when.iter()).collect();
     match first_false(runner, ctx, &conds) {
-        Err((cond, e)) => {
-            return failed(format!(
-                "The conditional check '{cond}' failed. The error was: {e}"
-            ))
-        }
+        Err((cond, e)) => return failed(format!("The conditional check '{cond}' failed. The error was: {e}")),
         Ok(Some(cond)) => {
             return ItemResult {
                 status: Status::Skipped,
@@ -497,18 +429,12 @@ fn run_item(
         .retries
         .as_ref()
         .and_then(|r| runner.templar.render_value(r, &ctx.value()).ok())
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        });
+        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
     let delay = task
         .delay
         .as_ref()
         .and_then(|r| runner.templar.render_value(r, &ctx.value()).ok())
-        .and_then(|v| {
-            v.as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
+        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
         .unwrap_or(5.0);
     let attempts_max = match &task.until {
         Some(_) => retries.unwrap_or(3) + 1,
@@ -559,11 +485,7 @@ fn run_item(
                         r.status = Status::Failed { ignored: false };
                     } else {
                         r.result["failed"] = json!(false);
-                        r.status = if r.changed {
-                            Status::Changed
-                        } else {
-                            Status::Ok
-                        };
+                        r.status = if r.changed { Status::Changed } else { Status::Ok };
                     }
                 }
                 Err(e) => return failed(format!("The conditional check failed: {e}")),
@@ -588,10 +510,7 @@ fn run_item(
                 r.status = Status::Failed { ignored: false };
                 return r;
             }
-            runner.sink.emit(&Event::Retry {
-                host: st.name.clone(),
-                left: (attempts_max - attempt) as u32,
-            });
+            runner.sink.emit(&Event::Retry { host: st.name.clone(), left: (attempts_max - attempt) as u32 });
             std::thread::sleep(std::time::Duration::from_secs_f64(delay.max(0.0)));
             continue;
         }
@@ -633,41 +552,30 @@ fn run_action_once(
     ctx: &Arc<Context>,
     delegated: Option<&str>,
 ) -> ItemResult {
-    let mut args = match runner
-        .templar
-        .render_value(&Value::Object(action.args.clone()), &ctx.value())
-    {
+    let mut args = match runner.templar.render_value(&Value::Object(action.args.clone()), &ctx.value()) {
         Ok(Value::Object(m)) => m,
         Ok(_) => Map::new(),
         Err(e) => {
             let msg = match &e.undefined {
-                Some(name) => format!("The task includes an option with an undefined variable: '{name}' is undefined ({}: {})", action.loc, e),
+                Some(name) => format!(
+                    "The task includes an option with an undefined variable: '{name}' is undefined ({}: {})",
+                    action.loc, e
+                ),
                 None => format!("template error in the arguments of '{}' ({}): {e}", action.module, action.loc),
             };
             return failed(msg);
         }
     };
     strip_omit(&mut args);
-    let check = task
-        .check_mode
-        .or(scope.check_mode)
-        .unwrap_or(runner.opts.check);
+    let check = task.check_mode.or(scope.check_mode).unwrap_or(runner.opts.check);
     let diff = task.diff.or(scope.diff).unwrap_or(runner.opts.diff);
 
     if let Some(out) = engine_actions::run(runner, st, action, &args, ctx, check) {
         return match out {
-            Ok((status, result)) => ItemResult {
-                changed: status == Status::Changed,
-                status,
-                result,
-                diffs: vec![],
-            },
-            Err(result) => ItemResult {
-                status: Status::Failed { ignored: false },
-                result,
-                diffs: vec![],
-                changed: false,
-            },
+            Ok((status, result)) => ItemResult { changed: status == Status::Changed, status, result, diffs: vec![] },
+            Err(result) => {
+                ItemResult { status: Status::Failed { ignored: false }, result, diffs: vec![], changed: false }
+            }
         };
     }
     let Some(module) = orc_modules::lookup(&action.short) else {
@@ -682,12 +590,7 @@ fn run_action_once(
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, play, st, ctx, delegated, task, scope);
     let outcome = runner.pool.with_conn(&target, &conn_vars, |conn| {
-        let mut mctx = ModuleCtx {
-            conn,
-            check,
-            diff,
-            controller: &controller,
-        };
+        let mut mctx = ModuleCtx { conn, check, diff, controller: &controller };
         module.run(&args, &mut mctx)
     });
     let (res, unreachable) = match outcome {
@@ -711,10 +614,8 @@ fn run_action_once(
     let mut result = res.to_json();
     if let Some(Value::Object(facts)) = result.get("ansible_facts") {
         let facts = facts.clone();
-        if task.delegate_facts {
-            // Facts of a delegated host would go to that host; without SSH fan-out in this task,
-            // keep them on the delegating host's registered result only.
-        } else {
+        // With delegate_facts the play runner gives them to the delegated host instead.
+        if !(task.delegate_facts && delegated.is_some_and(|d| d != st.name)) {
             st.add_facts(&facts);
         }
     }
@@ -733,12 +634,7 @@ fn run_action_once(
     } else {
         Status::Ok
     };
-    ItemResult {
-        status,
-        result,
-        diffs: if diff { res.diff } else { vec![] },
-        changed: res.changed,
-    }
+    ItemResult { status, result, diffs: if diff { res.diff } else { vec![] }, changed: res.changed }
 }
 
 /// The variables a connection is built from: the target host's connection settings.
@@ -784,11 +680,8 @@ fn connection_vars(
     if let Some(b) = become_ {
         m.insert("ansible_become".into(), json!(b));
     }
-    if let Some(u) = task
-        .become_user
-        .clone()
-        .or_else(|| scope.become_user.clone())
-        .or_else(|| runner.opts.become_user.clone())
+    if let Some(u) =
+        task.become_user.clone().or_else(|| scope.become_user.clone()).or_else(|| runner.opts.become_user.clone())
     {
         m.insert("ansible_become_user".into(), json!(u));
     }
@@ -810,11 +703,7 @@ impl Controller for TaskController {
     fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String> {
         let p = Path::new(src);
         if p.is_absolute() {
-            return if p.exists() {
-                Ok(p.to_path_buf())
-            } else {
-                Err(format!("Could not find or access '{src}'"))
-            };
+            return if p.exists() { Ok(p.to_path_buf()) } else { Err(format!("Could not find or access '{src}'")) };
         }
         let sub = match kind {
             FileKind::Files => "files",
@@ -834,10 +723,7 @@ impl Controller for TaskController {
             }
         }
         let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
-        Err(format!(
-            "Could not find or access '{src}'\nSearched in:\n\t{}",
-            searched.join("\n\t")
-        ))
+        Err(format!("Could not find or access '{src}'\nSearched in:\n\t{}", searched.join("\n\t")))
     }
 
     fn render_template(&self, path: &Path) -> Result<String, String> {
@@ -847,8 +733,6 @@ impl Controller for TaskController {
         extra.insert("template_fullpath".into(), json!(absolute(path)));
         extra.insert("template_destpath".into(), Value::Null);
         let ctx = self.ctx.with(&extra);
-        self.templar
-            .render_file(path, &ctx.value())
-            .map_err(|e| e.to_string())
+        self.templar.render_file(path, &ctx.value()).map_err(|e| e.to_string())
     }
 }

@@ -57,16 +57,12 @@ pub fn ipv6() -> &'static Regex {
 
 fn label() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, || {
-        format!(r"(?i)^(?:\w|{ALNUM_RANGE})(?:[\w-]|{ALNUM_RANGE})*$")
-    })
+    re(&R, || format!(r"(?i)^(?:\w|{ALNUM_RANGE})(?:[\w-]|{ALNUM_RANGE})*$"))
 }
 
 fn is_hostname(s: &str) -> bool {
     // Python's label regex ends with (?<![_-]); labels cannot contain '.', ranges neither.
-    !s.is_empty()
-        && s.split('.')
-            .all(|l| label().is_match(l) && !l.ends_with('_') && !l.ends_with('-'))
+    !s.is_empty() && s.split('.').all(|l| label().is_match(l) && !l.ends_with('_') && !l.ends_with('-'))
 }
 
 /// Ansible's `parse_address`: splits an optional `:port` and checks the rest is a host name or
@@ -101,14 +97,10 @@ pub fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u16>), S
 /// Expands every `[begin:end(:step)]` range in a host name (Ansible's `expand_hostname_range`).
 pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
     let (Some(open), Some(close)) = (line.find('['), line.find(']')) else {
-        return Err(format!(
-            "host range in '{line}' must be written [begin:end] or [begin:end:step]"
-        ));
+        return Err(format!("host range in '{line}' must be written [begin:end] or [begin:end:step]"));
     };
     if close < open || line[open + 1..].contains('|') {
-        return Err(format!(
-            "host range in '{line}' must be written [begin:end] or [begin:end:step]"
-        ));
+        return Err(format!("host range in '{line}' must be written [begin:end] or [begin:end:step]"));
     }
     let head = &line[..open];
     let nrange = &line[open + 1..close];
@@ -133,9 +125,7 @@ pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
     };
     let step: i64 = py_int(step_text)?;
     if step <= 0 {
-        return Err(format!(
-            "host range step must be a positive number, got '{step_text}'"
-        ));
+        return Err(format!("host range step must be a positive number, got '{step_text}'"));
     }
     const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let seq: Vec<String> = match (LETTERS.find(beg), LETTERS.find(end)) {
@@ -143,11 +133,7 @@ pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
             if b > e {
                 return Err("host range must have begin <= end".into());
             }
-            LETTERS[b..=e]
-                .chars()
-                .step_by(step as usize)
-                .map(String::from)
-                .collect()
+            LETTERS[b..=e].chars().step_by(step as usize).map(String::from).collect()
         }
         _ => {
             let b = py_int(beg)?;
@@ -189,10 +175,7 @@ fn too_many() -> String {
 }
 
 fn py_int(s: &str) -> Result<i64, String> {
-    s.trim()
-        .replace('_', "")
-        .parse::<i64>()
-        .map_err(|_| format!("invalid literal for int() with base 10: '{s}'"))
+    s.trim().replace('_', "").parse::<i64>().map_err(|_| format!("invalid literal for int() with base 10: '{s}'"))
 }
 
 #[cfg(test)]
@@ -209,10 +192,7 @@ mod tests {
         assert!(err.contains("more than 1000000 hosts"), "{err}");
         let err = expand_range("h[1:1000][1:1000][1:10]").unwrap_err();
         assert!(err.contains("more than 1000000 hosts"), "{err}");
-        assert_eq!(
-            expand_range("h[9223372036854775806:9223372036854775807:5]").unwrap(),
-            vec!["h9223372036854775806"]
-        );
+        assert_eq!(expand_range("h[9223372036854775806:9223372036854775807:5]").unwrap(), vec!["h9223372036854775806"]);
     }
 
     #[test]
@@ -230,20 +210,11 @@ mod tests {
 
     #[test]
     fn ports_are_split() {
-        assert_eq!(
-            expand_hostpattern("web-x:2222").unwrap(),
-            (vec!["web-x".to_string()], Some(2222))
-        );
-        assert_eq!(
-            expand_hostpattern("[::1]:22").unwrap(),
-            (vec!["::1".to_string()], Some(22))
-        );
+        assert_eq!(expand_hostpattern("web-x:2222").unwrap(), (vec!["web-x".to_string()], Some(2222)));
+        assert_eq!(expand_hostpattern("[::1]:22").unwrap(), (vec!["::1".to_string()], Some(22)));
         assert_eq!(
             expand_hostpattern("10.0.0.[1:2]:22").unwrap(),
-            (
-                vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()],
-                Some(22)
-            )
+            (vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()], Some(22))
         );
         // not an address: kept as written
         assert_eq!(expand_hostpattern("a_").unwrap().0, ["a_"]);

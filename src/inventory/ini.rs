@@ -16,16 +16,13 @@ use crate::error::{Loc, OrcError, Result, SourceFile};
 fn section_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
-            .unwrap_or_else(|_| unreachable!("constant regex"))
+        Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
 
 fn groupname_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| {
-        Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").unwrap_or_else(|_| unreachable!("constant regex"))
-    })
+    R.get_or_init(|| Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").unwrap_or_else(|_| unreachable!("constant regex")))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -54,11 +51,7 @@ pub fn parse(inv: &mut Inventory, file: Arc<SourceFile>) -> Result<()> {
         let indent = raw.len() - raw.trim_start().len();
         let line = raw.trim();
         let col0 = raw[..indent].chars().count() + 1;
-        let at = |col: usize| Loc {
-            file: file.clone(),
-            line: lineno,
-            col,
-        };
+        let at = |col: usize| Loc { file: file.clone(), line: lineno, col };
         if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
             continue;
         }
@@ -81,15 +74,7 @@ pub fn parse(inv: &mut Inventory, file: Arc<SourceFile>) -> Result<()> {
             if !inv.has_group(&group) {
                 if state == State::Vars && !pending.contains_key(&group) {
                     pending_order.push(group.clone());
-                    pending.insert(
-                        group.clone(),
-                        Pending {
-                            line: lineno,
-                            col: col0,
-                            state,
-                            parents: Vec::new(),
-                        },
-                    );
+                    pending.insert(group.clone(), Pending { line: lineno, col: col0, state, parents: Vec::new() });
                 }
                 inv.add_group(&group);
             }
@@ -97,8 +82,7 @@ pub fn parse(inv: &mut Inventory, file: Arc<SourceFile>) -> Result<()> {
                 if let Some(p) = pending.get(&group) {
                     match p.state {
                         State::Children => {
-                            add_pending_children(inv, &group, &mut pending)
-                                .map_err(|e| OrcError::at(&at(col0), e))?;
+                            add_pending_children(inv, &group, &mut pending).map_err(|e| OrcError::at(&at(col0), e))?;
                         }
                         _ => {
                             pending.remove(&group);
@@ -119,41 +103,26 @@ pub fn parse(inv: &mut Inventory, file: Arc<SourceFile>) -> Result<()> {
             State::Hosts => host_line(inv, &group, line, &at, col0)?,
             State::Vars => {
                 let Some((k, v)) = line.split_once('=') else {
-                    return Err(OrcError::at(
-                        &at(col0),
-                        format!("Expected key=value, got: {line}"),
-                    )
-                    .help(format!("lines in [{group}:vars] are `name=value`")));
+                    return Err(OrcError::at(&at(col0), format!("Expected key=value, got: {line}"))
+                        .help(format!("lines in [{group}:vars] are `name=value`")));
                 };
-                inv.set_group_var(&group, k.trim(), parse_value(v.trim()))
-                    .map_err(|e| OrcError::at(&at(col0), e))?;
+                inv.set_group_var(&group, k.trim(), parse_value(v.trim())).map_err(|e| OrcError::at(&at(col0), e))?;
             }
             State::Children => {
                 let Some(c) = groupname_re().captures(line) else {
-                    return Err(OrcError::at(
-                        &at(col0),
-                        format!("Expected group name, got: {line}"),
-                    )
-                    .help(format!(
-                        "lines in [{group}:children] are group names, one per line"
-                    )));
+                    return Err(OrcError::at(&at(col0), format!("Expected group name, got: {line}"))
+                        .help(format!("lines in [{group}:children] are group names, one per line")));
                 };
                 let child = c.get(1).map(|m| m.as_str()).unwrap_or_default().to_string();
                 if inv.has_group(&child) {
-                    inv.add_child(&group, &child)
-                        .map_err(|e| OrcError::at(&at(col0), e))?;
+                    inv.add_child(&group, &child).map_err(|e| OrcError::at(&at(col0), e))?;
                 } else if let Some(p) = pending.get_mut(&child) {
                     p.parents.push(group.clone());
                 } else {
                     pending_order.push(child.clone());
                     pending.insert(
                         child,
-                        Pending {
-                            line: lineno,
-                            col: col0,
-                            state: State::Children,
-                            parents: vec![group.clone()],
-                        },
+                        Pending { line: lineno, col: col0, state: State::Children, parents: vec![group.clone()] },
                     );
                 }
             }
@@ -161,11 +130,7 @@ pub fn parse(inv: &mut Inventory, file: Arc<SourceFile>) -> Result<()> {
     }
     for name in pending_order {
         if let Some(p) = pending.get(&name) {
-            let loc = Loc {
-                file: file.clone(),
-                line: p.line,
-                col: p.col,
-            };
+            let loc = Loc { file: file.clone(), line: p.line, col: p.col };
             return Err(match p.state {
                 State::Vars => OrcError::at(
                     &loc,
@@ -195,16 +160,10 @@ fn add_pending_children(
     group: &str,
     pending: &mut HashMap<String, Pending>,
 ) -> std::result::Result<(), String> {
-    let parents = pending
-        .get(group)
-        .map(|p| p.parents.clone())
-        .unwrap_or_default();
+    let parents = pending.get(group).map(|p| p.parents.clone()).unwrap_or_default();
     for parent in parents {
         inv.add_child(&parent, group)?;
-        if pending
-            .get(&parent)
-            .is_some_and(|p| p.state == State::Children)
-        {
+        if pending.get(&parent).is_some_and(|p| p.state == State::Children) {
             add_pending_children(inv, &parent, pending)?;
         }
     }
@@ -212,19 +171,10 @@ fn add_pending_children(
     Ok(())
 }
 
-fn host_line(
-    inv: &mut Inventory,
-    group: &str,
-    line: &str,
-    at: &dyn Fn(usize) -> Loc,
-    col0: usize,
-) -> Result<()> {
+fn host_line(inv: &mut Inventory, group: &str, line: &str, at: &dyn Fn(usize) -> Loc, col0: usize) -> Result<()> {
     let tokens = shlex_split(line).map_err(|e| {
-        OrcError::at(
-            &at(col0),
-            format!("Error parsing host definition '{line}': {e}"),
-        )
-        .help("close every quote in the host line")
+        OrcError::at(&at(col0), format!("Error parsing host definition '{line}': {e}"))
+            .help("close every quote in the host line")
     })?;
     let Some(first) = tokens.first() else {
         return Ok(());
@@ -250,15 +200,9 @@ fn host_line(
     let mut vars = Vec::new();
     for t in &tokens[1..] {
         let Some((k, v)) = t.split_once('=') else {
-            let col = line
-                .find(t.as_str())
-                .map(|i| col0 + line[..i].chars().count())
-                .unwrap_or(col0);
-            return Err(OrcError::at(
-                &at(col),
-                format!("Expected key=value host variable assignment, got: {t}"),
-            )
-            .help("host variables are written name=value after the host name; quote values with spaces"));
+            let col = line.find(t.as_str()).map(|i| col0 + line[..i].chars().count()).unwrap_or(col0);
+            return Err(OrcError::at(&at(col), format!("Expected key=value host variable assignment, got: {t}"))
+                .help("host variables are written name=value after the host name; quote values with spaces"));
         };
         vars.push((k.to_string(), parse_value(v)));
     }
@@ -287,9 +231,7 @@ mod tests {
 
     #[test]
     fn children_and_vars_may_come_before_their_group() {
-        let inv = load(
-            "[top:children]\nmid\n[mid:vars]\nx=1\n[mid:children]\nleaf\n[leaf]\nh1 y='a b'\n",
-        );
+        let inv = load("[top:children]\nmid\n[mid:vars]\nx=1\n[mid:children]\nleaf\n[leaf]\nh1 y='a b'\n");
         assert_eq!(inv.group_names("h1"), ["leaf", "mid", "top"]);
         let v = inv.host_vars("h1");
         assert_eq!((&v["x"], &v["y"]), (&json!(1), &json!("a b")));
@@ -317,15 +259,8 @@ mod tests {
     #[test]
     fn loops_are_refused() {
         let mut inv = Inventory::empty();
-        let e = parse(
-            &mut inv,
-            SourceFile::new("hosts.ini", "[a:children]\nb\n[b:children]\na\n"),
-        )
-        .unwrap_err()
-        .report();
-        assert!(
-            e.contains("hosts.ini:4:1") && e.contains("recursive dependency loop"),
-            "{e}"
-        );
+        let e =
+            parse(&mut inv, SourceFile::new("hosts.ini", "[a:children]\nb\n[b:children]\na\n")).unwrap_err().report();
+        assert!(e.contains("hosts.ini:4:1") && e.contains("recursive dependency loop"), "{e}");
     }
 }

@@ -206,10 +206,7 @@ impl Inventory {
             .keys()
             .map(|g| {
                 let hosts = self.group_hosts.get(g).cloned().unwrap_or_default();
-                (
-                    g.clone(),
-                    Value::Array(hosts.into_iter().map(Value::String).collect()),
-                )
+                (g.clone(), Value::Array(hosts.into_iter().map(Value::String).collect()))
             })
             .collect()
     }
@@ -225,15 +222,7 @@ impl Inventory {
             host.split('.').next().unwrap_or(host).to_string()
         };
         m.insert("inventory_hostname_short".into(), Value::String(short));
-        m.insert(
-            "group_names".into(),
-            Value::Array(
-                self.group_names(host)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect(),
-            ),
-        );
+        m.insert("group_names".into(), Value::Array(self.group_names(host).into_iter().map(Value::String).collect()));
         m
     }
 
@@ -242,8 +231,7 @@ impl Inventory {
         let hosts = pattern::evaluate(self, &pattern::split_host_pattern(pattern))?;
         if hosts.is_empty() {
             return Err(
-                OrcError::input(format!("no hosts matched the host pattern '{pattern}'"))
-                    .help(self.pattern_help()),
+                OrcError::input(format!("no hosts matched the host pattern '{pattern}'")).help(self.pattern_help())
             );
         }
         Ok(hosts)
@@ -255,10 +243,8 @@ impl Inventory {
         let allowed: HashSet<String> = pattern::evaluate(self, &patterns)?.into_iter().collect();
         let out: Vec<String> = hosts.into_iter().filter(|h| allowed.contains(h)).collect();
         if out.is_empty() {
-            return Err(OrcError::input(format!(
-                "the host pattern and --limit '{limit}' leave no hosts to target"
-            ))
-            .help(self.pattern_help()));
+            return Err(OrcError::input(format!("the host pattern and --limit '{limit}' leave no hosts to target"))
+                .help(self.pattern_help()));
         }
         Ok(out)
     }
@@ -325,20 +311,12 @@ impl Inventory {
     /// The first inventory host named like localhost (`127.0.0.1`, `localhost`, `::1`): Ansible
     /// answers every localhost name with it instead of making an implicit one.
     pub(crate) fn explicit_localhost(&self) -> Option<&str> {
-        self.hosts
-            .keys()
-            .find(|h| LOCALHOST_NAMES.contains(&h.as_str()))
-            .map(String::as_str)
+        self.hosts.keys().find(|h| LOCALHOST_NAMES.contains(&h.as_str())).map(String::as_str)
     }
 
     fn pattern_help(&self) -> String {
-        let groups: Vec<&str> = self
-            .groups
-            .keys()
-            .map(String::as_str)
-            .filter(|g| !matches!(*g, "all" | "ungrouped"))
-            .take(10)
-            .collect();
+        let groups: Vec<&str> =
+            self.groups.keys().map(String::as_str).filter(|g| !matches!(*g, "all" | "ungrouped")).take(10).collect();
         format!(
             "patterns are host or group names, globs (web*), ~regex, a:b or a,b (union), &g (and), !g (not), g[0:2] (slice); groups here: all{}{}",
             if groups.is_empty() { "" } else { ", " },
@@ -365,10 +343,7 @@ impl Inventory {
                 h.vars.insert("ansible_port".into(), Value::from(p));
             }
             let (file, dir) = match &self.current_source {
-                Some((f, d)) => (
-                    Value::String(f.clone()),
-                    d.clone().map(Value::String).unwrap_or(Value::Null),
-                ),
+                Some((f, d)) => (Value::String(f.clone()), d.clone().map(Value::String).unwrap_or(Value::Null)),
                 None => (Value::Null, Value::Null),
             };
             h.vars.insert("inventory_file".into(), file);
@@ -384,12 +359,7 @@ impl Inventory {
     }
 
     /// Sets a group variable (`ansible_group_priority` sets the priority, as in Ansible).
-    pub(crate) fn set_group_var(
-        &mut self,
-        group: &str,
-        key: &str,
-        value: Value,
-    ) -> std::result::Result<(), String> {
+    pub(crate) fn set_group_var(&mut self, group: &str, key: &str, value: Value) -> std::result::Result<(), String> {
         let g = self.groups.entry(group.to_string()).or_default();
         if key == "ansible_group_priority" {
             let p = match &value {
@@ -398,8 +368,7 @@ impl Inventory {
                 Value::Bool(b) => Some(*b as i64),
                 _ => None,
             };
-            g.priority =
-                p.ok_or_else(|| format!("ansible_group_priority must be an integer, got {value}"))?;
+            g.priority = p.ok_or_else(|| format!("ansible_group_priority must be an integer, got {value}"))?;
         } else {
             g.vars.insert(key.to_string(), value);
         }
@@ -419,25 +388,15 @@ impl Inventory {
     }
 
     /// Makes `child` a child group of `parent`; refuses loops like Ansible.
-    pub(crate) fn add_child(
-        &mut self,
-        parent: &str,
-        child: &str,
-    ) -> std::result::Result<(), String> {
+    pub(crate) fn add_child(&mut self, parent: &str, child: &str) -> std::result::Result<(), String> {
         if parent == child {
             return Err(format!("can't add group '{child}' to itself"));
         }
-        if self
-            .groups
-            .get(parent)
-            .is_some_and(|g| g.children.iter().any(|c| c == child))
-        {
+        if self.groups.get(parent).is_some_and(|g| g.children.iter().any(|c| c == child)) {
             return Ok(());
         }
         if self.is_descendant(child, parent) {
-            return Err(format!(
-                "Adding group '{child}' as child to '{parent}' creates a recursive dependency loop."
-            ));
+            return Err(format!("Adding group '{child}' as child to '{parent}' creates a recursive dependency loop."));
         }
         self.add_group(parent);
         self.add_group(child);
@@ -545,8 +504,7 @@ impl Inventory {
         }
         for h in &host_names {
             if self.groups.contains_key(h) {
-                self.warnings
-                    .push(format!("Found both group and host with same name: {h}"));
+                self.warnings.push(format!("Found both group and host with same name: {h}"));
             }
         }
     }
@@ -555,19 +513,11 @@ impl Inventory {
         if let Some(d) = memo.get(g) {
             return *d;
         }
-        let parents = self
-            .groups
-            .get(g)
-            .map(|x| x.parents.clone())
-            .unwrap_or_default();
+        let parents = self.groups.get(g).map(|x| x.parents.clone()).unwrap_or_default();
         let d = if guard > self.groups.len() {
             0
         } else {
-            parents
-                .iter()
-                .map(|p| self.depth_of(p, memo, guard + 1) + 1)
-                .max()
-                .unwrap_or(0)
+            parents.iter().map(|p| self.depth_of(p, memo, guard + 1) + 1).max().unwrap_or(0)
         };
         memo.insert(g.to_string(), d);
         d
@@ -615,12 +565,7 @@ impl Inventory {
             while !level.is_empty() {
                 let mut next = Vec::new();
                 for g in level {
-                    for c in self
-                        .groups
-                        .get(g)
-                        .map(|x| x.children.as_slice())
-                        .unwrap_or(&[])
-                    {
+                    for c in self.groups.get(g).map(|x| x.children.as_slice()).unwrap_or(&[]) {
                         if seen_groups.insert(c.as_str()) {
                             order.push(c.as_str());
                             next.push(c.as_str());
@@ -632,12 +577,7 @@ impl Inventory {
             let mut seen = HashSet::new();
             let mut hosts = Vec::new();
             for g in order {
-                for h in self
-                    .groups
-                    .get(g)
-                    .map(|x| x.hosts.as_slice())
-                    .unwrap_or(&[])
-                {
+                for h in self.groups.get(g).map(|x| x.hosts.as_slice()).unwrap_or(&[]) {
                     if seen.insert(h.as_str()) {
                         hosts.push(h.clone());
                     }
@@ -650,10 +590,7 @@ impl Inventory {
 
     /// The hosts of a group including its descendants' (empty for an unknown group).
     pub(crate) fn hosts_of_group(&self, group: &str) -> &[String] {
-        self.group_hosts
-            .get(group)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.group_hosts.get(group).map(Vec::as_slice).unwrap_or(&[])
     }
 
     fn compute_merged(&mut self) {
@@ -671,12 +608,8 @@ impl Inventory {
     fn merge_for(&self, host: &str) -> Map<String, Value> {
         let empty = Host::default();
         let h = self.hosts.get(host).unwrap_or(&empty);
-        let mut sorted: Vec<(&String, &Group)> = h
-            .groups
-            .iter()
-            .filter(|g| *g != "all")
-            .filter_map(|g| self.groups.get_key_value(g))
-            .collect();
+        let mut sorted: Vec<(&String, &Group)> =
+            h.groups.iter().filter(|g| *g != "all").filter_map(|g| self.groups.get_key_value(g)).collect();
         sorted.sort_by(|a, b| (a.1.depth, a.1.priority, a.0).cmp(&(b.1.depth, b.1.priority, b.0)));
         let mut out = Map::new();
         let mut put = |m: &Map<String, Value>| {
@@ -725,10 +658,7 @@ impl Inventory {
             .inventory_dirs
             .iter()
             .chain(&self.playbook_dirs)
-            .any(|d| {
-                d.host(name)
-                    .is_some_and(|hv| hv.contains_key("ansible_connection"))
-            });
+            .any(|d| d.host(name).is_some_and(|hv| hv.contains_key("ansible_connection")));
         if !from_host_files {
             m.insert("ansible_connection".into(), Value::String("local".into()));
         }

@@ -22,18 +22,11 @@ pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     } else {
         static R: OnceLock<Regex> = OnceLock::new();
         let re = R.get_or_init(|| {
-            Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
-                .unwrap_or_else(|_| unreachable!("constant regex"))
+            Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").unwrap_or_else(|_| unreachable!("constant regex"))
         });
-        re.find_iter(pattern)
-            .map(|m| m.as_str().to_string())
-            .collect()
+        re.find_iter(pattern).map(|m| m.as_str().to_string()).collect()
     };
-    parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
+    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
 /// The patterns of a `--limit` value; `@file` entries are replaced by the file's lines.
@@ -116,10 +109,7 @@ enum Subscript {
 }
 
 fn match_one(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
-    let pattern = pattern
-        .strip_prefix('&')
-        .or_else(|| pattern.strip_prefix('!'))
-        .unwrap_or(pattern);
+    let pattern = pattern.strip_prefix('&').or_else(|| pattern.strip_prefix('!')).unwrap_or(pattern);
     let (expr, sub) = split_subscript(pattern);
     let hosts = enumerate(inv, &expr)?;
     let Some(sub) = sub else { return Ok(hosts) };
@@ -131,10 +121,8 @@ fn match_one(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
         Subscript::One(i) => {
             let idx = if i < 0 { n + i } else { i };
             if idx < 0 || idx >= n {
-                return Err(OrcError::input(format!(
-                    "No hosts matched the subscripted pattern '{pattern}'"
-                ))
-                .help(format!("'{expr}' has {n} host(s), indexed from 0")));
+                return Err(OrcError::input(format!("No hosts matched the subscripted pattern '{pattern}'"))
+                    .help(format!("'{expr}' has {n} host(s), indexed from 0")));
             }
             Ok(vec![hosts[idx as usize].clone()])
         }
@@ -143,20 +131,14 @@ fn match_one(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
                 // Ansible treats [x:0] like [x]
                 let idx = start;
                 if idx >= n {
-                    return Err(OrcError::input(format!(
-                        "No hosts matched the subscripted pattern '{pattern}'"
-                    )));
+                    return Err(OrcError::input(format!("No hosts matched the subscripted pattern '{pattern}'")));
                 }
                 return Ok(vec![hosts[idx as usize].clone()]);
             }
             let end = if end == -1 { n - 1 } else { end };
             let s = start.min(n) as usize;
             let e = end.saturating_add(1).clamp(0, n) as usize;
-            Ok(if s < e {
-                hosts[s..e].to_vec()
-            } else {
-                Vec::new()
-            })
+            Ok(if s < e { hosts[s..e].to_vec() } else { Vec::new() })
         }
     }
 }
@@ -173,11 +155,7 @@ fn split_subscript(pattern: &str) -> (String, Option<Subscript>) {
     let num = |i: usize| {
         c.get(i).map(|m| {
             let t = m.as_str();
-            t.parse::<i64>().unwrap_or(if t.starts_with('-') {
-                i64::MIN
-            } else {
-                i64::MAX
-            })
+            t.parse::<i64>().unwrap_or(if t.starts_with('-') { i64::MIN } else { i64::MAX })
         })
     };
     if let Some(idx) = num(2) {
@@ -262,11 +240,7 @@ fn compile(pattern: &str) -> Result<Regex> {
     Regex::new(&src).map_err(|e| {
         // regex's message is a multi-line picture; its last line says what is wrong.
         let text = e.to_string();
-        let reason = text
-            .lines()
-            .last()
-            .unwrap_or("invalid regular expression")
-            .trim_start_matches("error: ");
+        let reason = text.lines().last().unwrap_or("invalid regular expression").trim_start_matches("error: ");
         OrcError::input(format!("Invalid host list pattern: {pattern}: {reason}"))
             .help("a pattern starting with ~ is a regular expression, others are globs")
     })
@@ -304,11 +278,8 @@ mod tests {
     fn inv() -> (tempfile::TempDir, Inventory) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("hosts.ini");
-        std::fs::write(
-            &p,
-            "solo\n[web]\nweb[1:3]\n[db]\ndb1\ndb2\n[prod:children]\nweb\ndb\n[stage]\nweb3\nst1\n",
-        )
-        .unwrap();
+        std::fs::write(&p, "solo\n[web]\nweb[1:3]\n[db]\ndb1\ndb2\n[prod:children]\nweb\ndb\n[stage]\nweb3\nst1\n")
+            .unwrap();
         let inv = Inventory::load(&[PathBuf::from(&p)]).unwrap();
         (dir, inv)
     }
@@ -328,10 +299,7 @@ mod tests {
 
     #[test]
     fn split_like_ansible() {
-        assert_eq!(
-            split_host_pattern("a,b[1], c[2:3] , d"),
-            ["a", "b[1]", "c[2:3]", "d"]
-        );
+        assert_eq!(split_host_pattern("a,b[1], c[2:3] , d"), ["a", "b[1]", "c[2:3]", "d"]);
         assert_eq!(split_host_pattern("web:&prod:!db"), ["web", "&prod", "!db"]);
         assert_eq!(split_host_pattern("g[1:2]:h"), ["g[1:2]", "h"]);
         assert_eq!(split_host_pattern("fe80::1"), ["fe80::1"]);
@@ -376,10 +344,7 @@ mod tests {
         let e = inv.select("nope").unwrap_err().to_string();
         assert!(e.contains("no hosts matched") && e.contains("nope"), "{e}");
         assert_eq!(sel(&inv, "localhost"), ["localhost"]);
-        assert_eq!(
-            inv.host_vars("localhost").get("ansible_connection"),
-            Some(&serde_json::json!("local"))
-        );
+        assert_eq!(inv.host_vars("localhost").get("ansible_connection"), Some(&serde_json::json!("local")));
         assert!(!inv.hosts().contains(&"localhost".to_string()));
     }
 
@@ -389,9 +354,7 @@ mod tests {
         let f = d.path().join("retry");
         std::fs::write(&f, "db2\nweb1\n\n").unwrap();
         let all = inv.hosts();
-        let got = inv
-            .limit(all.clone(), &format!("@{}", f.display()))
-            .unwrap();
+        let got = inv.limit(all.clone(), &format!("@{}", f.display())).unwrap();
         assert_eq!(got, ["web1", "db2"]);
         assert_eq!(inv.limit(all.clone(), "prod:!web").unwrap(), ["db1", "db2"]);
         assert!(inv.limit(all, "nothing").is_err());

@@ -88,12 +88,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
 /// sets become lists, bytes become text, `...` and complex numbers become their Python text.
 pub fn parse_value(text: &str) -> Value {
     let trimmed = text.trim_start_matches([' ', '\t']);
-    let mut p = Parser {
-        s: trimmed.as_bytes(),
-        src: trimmed,
-        i: 0,
-        depth: 0,
-    };
+    let mut p = Parser { s: trimmed.as_bytes(), src: trimmed, i: 0, depth: 0 };
     match p.top() {
         Some(v) => v,
         None => Value::String(text.to_string()),
@@ -221,11 +216,7 @@ impl Parser<'_> {
                 match v {
                     Lit::Int(n) => Some(Lit::Int(if neg { -n } else { n })),
                     Lit::Float(f) => Some(Lit::Float(if neg { -f } else { f })),
-                    Lit::Complex(r, im) => Some(if neg {
-                        Lit::Complex(-r, -im)
-                    } else {
-                        Lit::Complex(r, im)
-                    }),
+                    Lit::Complex(r, im) => Some(if neg { Lit::Complex(-r, -im) } else { Lit::Complex(r, im) }),
                     _ => None,
                 }
             }
@@ -282,9 +273,7 @@ impl Parser<'_> {
                     return Some(v);
                 }
                 let start = self.i;
-                while self.i < self.s.len()
-                    && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
-                {
+                while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
                     self.i += 1;
                 }
                 match &self.src[start..self.i] {
@@ -451,9 +440,8 @@ fn number_re() -> &'static regex::Regex {
         let d = r"[0-9](?:_?[0-9])*";
         let exp = format!(r"[eE][-+]?{d}");
         let float = format!(r"(?:{d}\.(?:{d})?(?:{exp})?|\.{d}(?:{exp})?|{d}{exp})");
-        let pat = format!(
-            r"^(?:(?:{float}|{d})[jJ]|{float}|0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|{d})"
-        );
+        let pat =
+            format!(r"^(?:(?:{float}|{d})[jJ]|{float}|0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|{d})");
         regex::Regex::new(&pat).unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
@@ -465,11 +453,7 @@ fn decode_escapes(body: &str, raw: bool, bytes: bool) -> Option<Lit> {
         return None;
     }
     if raw {
-        return Some(if bytes {
-            Lit::Bytes(body.as_bytes().to_vec())
-        } else {
-            Lit::Str(body.to_string())
-        });
+        return Some(if bytes { Lit::Bytes(body.as_bytes().to_vec()) } else { Lit::Str(body.to_string()) });
     }
     let mut out: Vec<u8> = Vec::new();
     let push_char = |out: &mut Vec<u8>, c: char| {
@@ -541,11 +525,7 @@ fn decode_escapes(body: &str, raw: bool, bytes: bool) -> Option<Lit> {
             }
         }
     }
-    Some(if bytes {
-        Lit::Bytes(out)
-    } else {
-        Lit::Str(String::from_utf8_lossy(&out).into_owned())
-    })
+    Some(if bytes { Lit::Bytes(out) } else { Lit::Str(String::from_utf8_lossy(&out).into_owned()) })
 }
 
 /// How Python's `str()` shows a float (`1.0`, `1e+20`, `1.5e-05`).
@@ -593,11 +573,7 @@ fn complex_str(re: f64, im: f64) -> String {
     if re == 0.0 && !re.is_sign_negative() {
         format!("{}j", part(im))
     } else {
-        let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) {
-            "-"
-        } else {
-            "+"
-        };
+        let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) { "-" } else { "+" };
         format!("({}{}{}j)", part(re), sign, part(im.abs()))
     }
 }
@@ -627,14 +603,10 @@ fn to_json(l: Lit) -> Value {
             } else if let Ok(v) = u64::try_from(i) {
                 Value::Number(Number::from(v))
             } else {
-                Number::from_f64(i as f64)
-                    .map(Value::Number)
-                    .unwrap_or_else(|| Value::String(i.to_string()))
+                Number::from_f64(i as f64).map(Value::Number).unwrap_or_else(|| Value::String(i.to_string()))
             }
         }
-        Lit::Float(f) => Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(python_float(f))),
+        Lit::Float(f) => Number::from_f64(f).map(Value::Number).unwrap_or_else(|| Value::String(python_float(f))),
         Lit::Complex(r, i) => Value::String(complex_str(r, i)),
         Lit::Str(s) => Value::String(s),
         Lit::Bytes(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),

@@ -70,9 +70,7 @@ pub fn list_json_export(inv: &Inventory) -> Value {
         if vars.is_empty() {
             continue;
         }
-        let entry = top
-            .entry(name.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = top.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(e) = entry {
             e.insert("vars".into(), Value::Object(vars));
         }
@@ -98,11 +96,7 @@ pub fn list_json_for(inv: &Inventory, hosts: &[String]) -> Value {
     let mut seen: HashSet<String> = HashSet::new();
     format_group(inv, "all", &available, &mut seen, &mut out);
     let mut hostvars = Map::new();
-    for h in inv
-        .hosts_of_group("all")
-        .iter()
-        .filter(|h| available.contains(h.as_str()))
-    {
+    for h in inv.hosts_of_group("all").iter().filter(|h| available.contains(h.as_str())) {
         let vars = public_vars(inv.host_vars(h));
         if !vars.is_empty() {
             hostvars.insert(h.clone(), Value::Object(vars));
@@ -127,12 +121,8 @@ fn format_group(
     };
     let mut entry = Map::new();
     if name != "all" {
-        let hosts: Vec<Value> = g
-            .hosts
-            .iter()
-            .filter(|h| available.contains(h.as_str()))
-            .map(|h| Value::String(h.clone()))
-            .collect();
+        let hosts: Vec<Value> =
+            g.hosts.iter().filter(|h| available.contains(h.as_str())).map(|h| Value::String(h.clone())).collect();
         if !hosts.is_empty() {
             entry.insert("hosts".into(), Value::Array(hosts));
         }

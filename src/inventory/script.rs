@@ -12,43 +12,25 @@ use super::Inventory;
 use crate::error::{OrcError, Result};
 
 fn script_err(path: &Path, msg: impl Into<String>) -> OrcError {
-    OrcError::input(format!(
-        "inventory script {}: {}",
-        path.display(),
-        msg.into()
-    ))
+    OrcError::input(format!("inventory script {}: {}", path.display(), msg.into()))
 }
 
 fn run(path: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new(path).args(args).output().map_err(|e| {
-        script_err(
-            path,
-            format!("could not run it with {}: {e}", args.join(" ")),
-        )
-        .help("an executable inventory must start with a #! line naming its interpreter")
+        script_err(path, format!("could not run it with {}: {e}", args.join(" ")))
+            .help("an executable inventory must start with a #! line naming its interpreter")
     })?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        let code = out
-            .status
-            .code()
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "a signal".into());
-        let mut e = script_err(
-            path,
-            format!("`{} {}` exited with {code}", path.display(), args.join(" ")),
-        );
+        let code = out.status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
+        let mut e = script_err(path, format!("`{} {}` exited with {code}", path.display(), args.join(" ")));
         if !stderr.trim().is_empty() {
             e = e.help(format!("its standard error:\n{}", stderr.trim_end()));
         }
         return Err(e);
     }
-    String::from_utf8(out.stdout).map_err(|_| {
-        script_err(
-            path,
-            format!("the output of `{}` is not UTF-8", args.join(" ")),
-        )
-    })
+    String::from_utf8(out.stdout)
+        .map_err(|_| script_err(path, format!("the output of `{}` is not UTF-8", args.join(" "))))
 }
 
 fn parse_json(path: &Path, what: &str, text: &str) -> Result<Value> {
@@ -77,10 +59,7 @@ pub fn load(inv: &mut Inventory, path: &Path) -> Result<()> {
                 Some(other) => {
                     return Err(script_err(
                         path,
-                        format!(
-                            "'_meta.hostvars' must be an object, not {}",
-                            json_type(other)
-                        ),
+                        format!("'_meta.hostvars' must be an object, not {}", json_type(other)),
                     ))
                 }
                 None => {
@@ -106,10 +85,7 @@ pub fn load(inv: &mut Inventory, path: &Path) -> Result<()> {
         let Value::Object(vars) = vars else {
             return Err(script_err(
                 path,
-                format!(
-                    "the variables of host '{h}' must be an object, not {}",
-                    json_type(&vars)
-                ),
+                format!("the variables of host '{h}' must be an object, not {}", json_type(&vars)),
             ));
         };
         for (k, v) in vars {
@@ -119,29 +95,14 @@ pub fn load(inv: &mut Inventory, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn load_group(
-    inv: &mut Inventory,
-    path: &Path,
-    group: &str,
-    data: Value,
-    hosts_seen: &mut Vec<String>,
-) -> Result<()> {
+fn load_group(inv: &mut Inventory, path: &Path, group: &str, data: Value, hosts_seen: &mut Vec<String>) -> Result<()> {
     let group = inv.add_group(group);
     let data = match data {
-        Value::Object(m)
-            if ["hosts", "vars", "children"]
-                .iter()
-                .any(|k| m.contains_key(*k)) =>
-        {
-            m
-        }
+        Value::Object(m) if ["hosts", "vars", "children"].iter().any(|k| m.contains_key(*k)) => m,
         Value::Object(m) => {
             // a bare mapping: the group is its own sole host, the mapping its vars (legacy)
             let mut d = Map::new();
-            d.insert(
-                "hosts".into(),
-                Value::Array(vec![Value::String(group.clone())]),
-            );
+            d.insert("hosts".into(), Value::Array(vec![Value::String(group.clone())]));
             d.insert("vars".into(), Value::Object(m));
             d
         }
@@ -153,10 +114,7 @@ fn load_group(
     };
     if let Some(hosts) = data.get("hosts") {
         let Value::Array(list) = hosts else {
-            return Err(script_err(
-                path,
-                format!("'{group}.hosts' must be a list, not {}", json_type(hosts)),
-            ));
+            return Err(script_err(path, format!("'{group}.hosts' must be a list, not {}", json_type(hosts))));
         };
         for h in list {
             let name = match h {
@@ -171,25 +129,15 @@ fn load_group(
     }
     if let Some(vars) = data.get("vars") {
         let Value::Object(m) = vars else {
-            return Err(script_err(
-                path,
-                format!("'{group}.vars' must be an object, not {}", json_type(vars)),
-            ));
+            return Err(script_err(path, format!("'{group}.vars' must be an object, not {}", json_type(vars))));
         };
         for (k, v) in m {
-            inv.set_group_var(&group, k, v.clone())
-                .map_err(|e| script_err(path, e))?;
+            inv.set_group_var(&group, k, v.clone()).map_err(|e| script_err(path, e))?;
         }
     }
     if let Some(children) = data.get("children") {
         let Value::Array(list) = children else {
-            return Err(script_err(
-                path,
-                format!(
-                    "'{group}.children' must be a list, not {}",
-                    json_type(children)
-                ),
-            ));
+            return Err(script_err(path, format!("'{group}.children' must be a list, not {}", json_type(children))));
         };
         for c in list {
             let name = match c {
@@ -197,8 +145,7 @@ fn load_group(
                 other => other.to_string(),
             };
             inv.add_group(&name);
-            inv.add_child(&group, &name)
-                .map_err(|e| script_err(path, e))?;
+            inv.add_child(&group, &name).map_err(|e| script_err(path, e))?;
         }
     }
     Ok(())

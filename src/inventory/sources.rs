@@ -7,9 +7,8 @@ use super::{ini, script, vars_dirs, yaml_source, Inventory};
 use crate::error::{OrcError, Result, SourceFile};
 
 /// Extensions skipped in inventory directories (Ansible's `INVENTORY_IGNORE_EXTS`).
-const IGNORE_EXTS: [&str; 12] = [
-    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
-];
+const IGNORE_EXTS: [&str; 12] =
+    [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"];
 
 /// Whether a directory entry is skipped when a directory is the inventory (hidden files,
 /// group_vars/, host_vars/, vars_plugins/, and the ignored extensions).
@@ -62,21 +61,14 @@ pub fn parse_source(inv: &mut Inventory, src: &Path) -> Result<()> {
     }
     let abs = absolute(src);
     if !abs.exists() {
-        return Err(OrcError::input(format!(
-            "inventory source {} does not exist",
-            src.display()
-        ))
-        .help("give -i a file, a directory, an executable script, or a comma-separated host list such as 'host1,host2,'"));
+        return Err(OrcError::input(format!("inventory source {} does not exist", src.display())).help(
+            "give -i a file, a directory, an executable script, or a comma-separated host list such as 'host1,host2,'",
+        ));
     }
     if abs.is_dir() {
-        let rd = std::fs::read_dir(&abs).map_err(|source| OrcError::Read {
-            path: abs.clone(),
-            source,
-        })?;
-        let mut names: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        let rd = std::fs::read_dir(&abs).map_err(|source| OrcError::Read { path: abs.clone(), source })?;
+        let mut names: Vec<String> =
+            rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         for n in names {
             if !ignored_in_dir(&n) {
@@ -93,9 +85,7 @@ pub fn parse_source(inv: &mut Inventory, src: &Path) -> Result<()> {
 /// Whether a file is an executable inventory to run.
 fn is_script(path: &Path, text_start: &[u8]) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let exec = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false);
+    let exec = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
     // Ansible runs any executable file; orc also requires it to look like a program (a #! line or
     // binary content), so that data files with a stray x bit (e.g. on shared mounts) still load.
     let head = &text_start[..text_start.len().min(512)];
@@ -103,30 +93,17 @@ fn is_script(path: &Path, text_start: &[u8]) -> bool {
 }
 
 fn parse_file(inv: &mut Inventory, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|source| OrcError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| OrcError::Read { path: path.to_path_buf(), source })?;
     if is_script(path, &bytes) {
         return script::load(inv, path);
     }
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
     if ext == "toml" {
-        return Err(OrcError::input(format!(
-            "{}: TOML inventories are not supported",
-            path.display()
-        ))
-        .help("convert it to YAML or INI"));
+        return Err(OrcError::input(format!("{}: TOML inventories are not supported", path.display()))
+            .help("convert it to YAML or INI"));
     }
-    let text = String::from_utf8(bytes).map_err(|_| {
-        OrcError::input(format!(
-            "{}: the inventory is not UTF-8 text",
-            path.display()
-        ))
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| OrcError::input(format!("{}: the inventory is not UTF-8 text", path.display())))?;
     let file = SourceFile::new(path, text);
     let yaml_ext = matches!(ext.as_str(), "yml" | "yaml" | "json");
     if !(yaml_ext || ext.is_empty()) {
@@ -171,16 +148,12 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<()> {
 
 /// Whether text without an extension was meant as YAML (starts with `---` or `name:`).
 fn looks_like_yaml(text: &str) -> bool {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
     match first {
         Some(l) => {
             l.starts_with("---")
                 || (l.ends_with(':') && !l.starts_with('['))
-                || l.split_once(": ")
-                    .is_some_and(|(k, _)| !k.contains([' ', '=']))
+                || l.split_once(": ").is_some_and(|(k, _)| !k.contains([' ', '=']))
         }
         None => false,
     }

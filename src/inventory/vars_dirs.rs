@@ -25,19 +25,11 @@ pub struct VarsDir {
 impl VarsDir {
     /// A vars directory rooted at `base` (which holds `group_vars/` and `host_vars/`), not loaded.
     pub fn new(base: PathBuf) -> VarsDir {
-        VarsDir {
-            base,
-            groups: HashMap::new(),
-            hosts: HashMap::new(),
-        }
+        VarsDir { base, groups: HashMap::new(), hosts: HashMap::new() }
     }
 
     /// Reads the files for every named group and host.
-    pub fn load<'a>(
-        &mut self,
-        groups: impl Iterator<Item = &'a String>,
-        hosts: Vec<String>,
-    ) -> Result<()> {
+    pub fn load<'a>(&mut self, groups: impl Iterator<Item = &'a String>, hosts: Vec<String>) -> Result<()> {
         let gdir = self.base.join("group_vars");
         if gdir.is_dir() {
             for g in groups {
@@ -99,24 +91,16 @@ fn load_entity(dir: &Path, name: &str) -> Result<Option<Map<String, Value>>> {
 }
 
 fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).map_err(|source| OrcError::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut names: Vec<String> = rd
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let rd = std::fs::read_dir(dir).map_err(|source| OrcError::Read { path: dir.to_path_buf(), source })?;
+    let mut names: Vec<String> =
+        rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     for n in names {
         if n.starts_with('.') || n.ends_with('~') {
             continue;
         }
         let p = dir.join(&n);
-        let ext = Path::new(&n)
-            .extension()
-            .map(|e| format!(".{}", e.to_string_lossy()))
-            .unwrap_or_default();
+        let ext = Path::new(&n).extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
         if p.is_dir() && ext.is_empty() {
             dir_files(&p, out)?;
         } else if p.is_file() && EXTENSIONS.contains(&ext.as_str()) {
@@ -144,10 +128,7 @@ pub fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>> {
         Value::Object(m) => Ok(Some(m)),
         _ => Err(OrcError::at(
             &node.loc,
-            format!(
-                "a vars file must contain a mapping of variable names to values, not {}",
-                node.type_name()
-            ),
+            format!("a vars file must contain a mapping of variable names to values, not {}", node.type_name()),
         )
         .help("write `name: value` lines at the top level")),
     }
@@ -172,18 +153,9 @@ pub fn parse_data(file: std::sync::Arc<SourceFile>) -> Result<yaml::Node> {
 /// A JSON value as a node positioned at `loc` (for data that has no positions of its own).
 pub fn value_to_node(v: Value, loc: &Loc) -> yaml::Node {
     let kind = match v {
-        Value::Array(items) => {
-            yaml::Kind::Seq(items.into_iter().map(|i| value_to_node(i, loc)).collect())
-        }
-        Value::Object(m) => yaml::Kind::Map(
-            m.into_iter()
-                .map(|(k, v)| (k, value_to_node(v, loc)))
-                .collect(),
-        ),
+        Value::Array(items) => yaml::Kind::Seq(items.into_iter().map(|i| value_to_node(i, loc)).collect()),
+        Value::Object(m) => yaml::Kind::Map(m.into_iter().map(|(k, v)| (k, value_to_node(v, loc))).collect()),
         other => yaml::Kind::Scalar(other),
     };
-    yaml::Node {
-        kind,
-        loc: loc.clone(),
-    }
+    yaml::Node { kind, loc: loc.clone() }
 }

@@ -20,14 +20,10 @@ pub fn load(inv: &mut Inventory, doc: &Node) -> std::result::Result<(), NotYamlI
         let msg = if doc.is_null() {
             "the inventory file is empty".to_string()
         } else {
-            format!(
-                "a YAML inventory must be a mapping of group names to groups, not {}",
-                doc.type_name()
-            )
+            format!("a YAML inventory must be a mapping of group names to groups, not {}", doc.type_name())
         };
         return Err(NotYamlInventory::WrongShape(
-            OrcError::at(&doc.loc, msg)
-                .help("start with `all:` and put `hosts:`, `children:` and `vars:` under it"),
+            OrcError::at(&doc.loc, msg).help("start with `all:` and put `hosts:`, `children:` and `vars:` under it"),
         ));
     };
     if let Some(p) = doc.get("plugin") {
@@ -49,15 +45,11 @@ pub fn load(inv: &mut Inventory, doc: &Node) -> std::result::Result<(), NotYamlI
 
 fn group(inv: &mut Inventory, name: &str, data: &Node) -> Result<String> {
     if !(data.is_null() || data.as_map().is_some()) {
-        inv.warn(format!(
-            "{}: Skipping '{name}' as this is not a valid group definition",
-            data.loc
-        ));
+        inv.warn(format!("{}: Skipping '{name}' as this is not a valid group definition", data.loc));
         return Ok(name.to_string());
     }
     if name.is_empty() {
-        return Err(OrcError::at(&data.loc, "a group name cannot be empty")
-            .help("write a group name before the colon"));
+        return Err(OrcError::at(&data.loc, "a group name cannot be empty").help("write a group name before the colon"));
     }
     let name = inv.add_group(name);
     let Some(pairs) = data.as_map() else {
@@ -85,13 +77,8 @@ fn group(inv: &mut Inventory, name: &str, data: &Node) -> Result<String> {
         let single: Vec<(String, Node)>;
         let entries: &[(String, Node)] = match (&value.kind, value.as_str()) {
             (_, Some(s)) if matches!(key.as_str(), "vars" | "children" | "hosts") => {
-                single = vec![(
-                    s.to_string(),
-                    Node {
-                        kind: Kind::Scalar(serde_json::Value::Null),
-                        loc: value.loc.clone(),
-                    },
-                )];
+                single =
+                    vec![(s.to_string(), Node { kind: Kind::Scalar(serde_json::Value::Null), loc: value.loc.clone() })];
                 &single
             }
             (Kind::Map(p), _) => p,

@@ -23,11 +23,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let mut module_args: Map<String, Value> = if text.trim_start().starts_with('{') {
         match crate::yaml::parse_str("<command line -a>", &text)?.to_value() {
             Value::Object(m) => m,
-            _ => {
-                return Err(OrcError::Usage(
-                    "-a must be k=v pairs or a JSON object".into(),
-                ))
-            }
+            _ => return Err(OrcError::Usage("-a must be k=v pairs or a JSON object".into())),
         }
     } else {
         let free = executor::actions::free_form_keys(&short);
@@ -38,12 +34,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             module_args.insert("_raw_params".into(), Value::String(raw));
         }
     }
-    let action = Action {
-        module: args.module.clone(),
-        short,
-        args: module_args,
-        loc: loc.clone(),
-    };
+    let action = Action { module: args.module.clone(), short, args: module_args, loc: loc.clone() };
     let task = Task::new(loc.clone(), TaskBody::Action(action));
     let play = Play {
         name: "Ansible Ad-Hoc".to_string(),
@@ -71,11 +62,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         check_mode: None,
         diff: None,
         force_handlers: false,
+        order: None,
     };
-    let pb = Playbook {
-        path: PathBuf::from("<ad-hoc>"),
-        plays: vec![play],
-    };
+    let pb = Playbook { path: PathBuf::from("<ad-hoc>"), plays: vec![play] };
     let pbs = vec![pb];
     executor::preflight(&pbs, &inventory, &opts)?;
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());

@@ -7,14 +7,8 @@ use crate::error::{OrcError, Result};
 
 /// The quickstart's files, relative to its directory.
 const FILES: &[(&str, &str)] = &[
-    (
-        "site.yaml",
-        include_str!("../../examples/quickstart/site.yaml"),
-    ),
-    (
-        "templates/app.conf.j2",
-        include_str!("../../examples/quickstart/templates/app.conf.j2"),
-    ),
+    ("site.yaml", include_str!("../../examples/quickstart/site.yaml")),
+    ("templates/app.conf.j2", include_str!("../../examples/quickstart/templates/app.conf.j2")),
 ];
 
 /// Writes the quickstart into a fresh directory under the system temp dir; returns its playbook.
@@ -23,12 +17,10 @@ pub fn write_quickstart() -> Result<PathBuf> {
     for (rel, text) in FILES {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                OrcError::input(format!("could not create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| OrcError::input(format!("could not create {}: {e}", parent.display())))?;
         }
-        std::fs::write(&path, text)
-            .map_err(|e| OrcError::input(format!("could not write {}: {e}", path.display())))?;
+        std::fs::write(&path, text).map_err(|e| OrcError::input(format!("could not write {}: {e}", path.display())))?;
     }
     Ok(dir.join("site.yaml"))
 }

@@ -23,26 +23,19 @@ fn parse_one(v: &str) -> Result<Map<String, Value>> {
         return match node.to_value() {
             Value::Object(m) => Ok(m),
             Value::Null => Ok(Map::new()),
-            _ => Err(OrcError::at(
-                &node.loc,
-                "extra vars file must be a mapping of names to values",
-            )),
+            _ => Err(OrcError::at(&node.loc, "extra vars file must be a mapping of names to values")),
         };
     }
     if trimmed.starts_with('{') {
         let node = crate::yaml::parse_str("--extra-vars", trimmed)?;
         return match node.to_value() {
             Value::Object(m) => Ok(m),
-            _ => Err(OrcError::Usage(format!(
-                "--extra-vars '{v}' is not a mapping"
-            ))),
+            _ => Err(OrcError::Usage(format!("--extra-vars '{v}' is not a mapping"))),
         };
     }
     let m = crate::playbook::parse_kv(trimmed, false, &[]);
     if m.contains_key("_raw_params") || m.is_empty() {
-        return Err(OrcError::Usage(format!(
-            "--extra-vars '{v}': expected key=value pairs, @file or a JSON object"
-        )));
+        return Err(OrcError::Usage(format!("--extra-vars '{v}': expected key=value pairs, @file or a JSON object")));
     }
     Ok(m)
 }
@@ -62,10 +55,7 @@ mod tests {
             Value::Object(parse_all(&[r#"{"a": 1, "b": [1]}"#.into()]).unwrap_or_default()),
             json!({"a": 1, "b": [1]})
         );
-        assert_eq!(
-            Value::Object(parse_all(&["a=1".into(), "a=2".into()]).unwrap_or_default()),
-            json!({"a": "2"})
-        );
+        assert_eq!(Value::Object(parse_all(&["a=1".into(), "a=2".into()]).unwrap_or_default()), json!({"a": "2"}));
         assert!(parse_all(&["novalue".into()]).is_err());
     }
 }

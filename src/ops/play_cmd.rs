@@ -18,19 +18,13 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     let mut playbooks: Vec<Playbook> = Vec::new();
     for p in &paths {
         if !p.is_file() {
-            return Err(crate::error::OrcError::Usage(format!(
-                "the playbook {} does not exist",
-                p.display()
-            )));
+            return Err(crate::error::OrcError::Usage(format!("the playbook {} does not exist", p.display())));
         }
         let pb = playbook::load_playbook(p)?;
         inventory.add_playbook_vars_dirs(&executor::playbook_dir(&pb))?;
         playbooks.push(pb);
     }
-    let tags = TagFilter {
-        only: args.tags.clone(),
-        skip: args.skip_tags.clone(),
-    };
+    let tags = TagFilter { only: args.tags.clone(), skip: args.skip_tags.clone() };
     let opts = super::options(&args.common, tags, args.start_at_task.clone())?;
     executor::preflight(&playbooks, &inventory, &opts)?;
 
@@ -52,12 +46,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
 }
 
-fn listing(
-    pb: &Playbook,
-    inv: &crate::inventory::Inventory,
-    opts: &executor::Options,
-    args: &PlayArgs,
-) -> String {
+fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Options, args: &PlayArgs) -> String {
     let mut out = format!("\nplaybook: {}\n", pb.path.display());
     for (n, play) in pb.plays.iter().enumerate() {
         out.push_str(&format!(
@@ -72,11 +61,7 @@ fn listing(
             if let Some(l) = &opts.limit {
                 hosts = inv.limit(hosts, l).unwrap_or_default();
             }
-            out.push_str(&format!(
-                "    pattern: ['{}']\n    hosts ({}):\n",
-                play.hosts,
-                hosts.len()
-            ));
+            out.push_str(&format!("    pattern: ['{}']\n    hosts ({}):\n", play.hosts, hosts.len()));
             for h in hosts {
                 out.push_str(&format!("      {h}\n"));
             }
@@ -114,11 +99,7 @@ fn walk(
         let mut tags = inherited.to_vec();
         tags.extend(t.tags.iter().cloned());
         match &t.body {
-            TaskBody::Block {
-                block,
-                rescue,
-                always,
-            } => {
+            TaskBody::Block { block, rescue, always } => {
                 for l in [block, rescue, always] {
                     walk(l, &tags, opts, lines, all);
                 }

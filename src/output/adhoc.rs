@@ -14,9 +14,7 @@ pub struct AdhocPrinter {
 impl AdhocPrinter {
     /// A printer writing to `out`.
     pub fn new(out: Box<dyn Write + Send>) -> AdhocPrinter {
-        AdhocPrinter {
-            out: Mutex::new(out),
-        }
+        AdhocPrinter { out: Mutex::new(out) }
     }
 }
 
@@ -31,17 +29,8 @@ pub fn render(host: &str, status: Status, result: &serde_json::Value) -> String 
     };
     let is_command = result.get("rc").is_some() && result.get("stdout").is_some();
     if is_command && status != Status::Unreachable {
-        let field = |k: &str| {
-            result
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let rc = result
-            .get("rc")
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "-1".into());
+        let field = |k: &str| result.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let rc = result.get("rc").map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
         let mut buf = format!("{host} | {caption} | rc={rc} >>\n");
         buf.push_str(&field("stdout"));
         buf.push_str(&field("stderr"));
@@ -49,11 +38,7 @@ pub fn render(host: &str, status: Status, result: &serde_json::Value) -> String 
         buf.push('\n');
         return buf;
     }
-    let caption = if caption == "FAILED" {
-        "FAILED!"
-    } else {
-        caption
-    };
+    let caption = if caption == "FAILED" { "FAILED!" } else { caption };
     let json = super::pyjson::dumps_indented(result);
     format!("{host} | {caption} => {json}\n")
 }
@@ -61,9 +46,7 @@ pub fn render(host: &str, status: Status, result: &serde_json::Value) -> String 
 impl EventSink for AdhocPrinter {
     fn emit(&self, event: &Event) {
         let text = match event {
-            Event::HostResult(r)
-                if !r.loop_summary || matches!(r.status, Status::Failed { .. }) =>
-            {
+            Event::HostResult(r) if !r.loop_summary || matches!(r.status, Status::Failed { .. }) => {
                 render(&r.host, r.status, &r.result)
             }
             Event::Warning(w) => format!("[WARNING]: {w}\n"),

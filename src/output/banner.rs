@@ -74,9 +74,6 @@ mod tests {
         assert_eq!(text_width("TASK [日本]"), 11);
         assert_eq!(text_width("e\u{301}"), 1);
         assert_eq!(text_width("🚀x"), 3);
-        assert_eq!(
-            banner("TASK [日本]").chars().filter(|c| *c == '*').count(),
-            68
-        );
+        assert_eq!(banner("TASK [日本]").chars().filter(|c| *c == '*').count(), 68);
     }
 }

@@ -49,10 +49,7 @@ pub fn paint(text: &str, color: Color, on: bool) -> String {
     if !on {
         return text.to_string();
     }
-    text.split('\n')
-        .map(|line| format!("\x1b[{}m{}\x1b[0m", color.sgr(), line))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.split('\n').map(|line| format!("\x1b[{}m{}\x1b[0m", color.sgr(), line)).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -61,10 +58,7 @@ mod tests {
 
     #[test]
     fn paints_each_line() {
-        assert_eq!(
-            paint("a\nb", Color::Changed, true),
-            "\x1b[0;33ma\x1b[0m\n\x1b[0;33mb\x1b[0m"
-        );
+        assert_eq!(paint("a\nb", Color::Changed, true), "\x1b[0;33ma\x1b[0m\n\x1b[0;33mb\x1b[0m");
     }
 
     #[test]

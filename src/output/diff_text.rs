@@ -75,10 +75,7 @@ mod tests {
             before: String::new(),
             after: "a\n".into(),
         };
-        assert_eq!(
-            render(&[d], false),
-            "--- before\n+++ after: /tmp/printers-ref/web1-a.txt\n@@ -0,0 +1 @@\n+a\n\n"
-        );
+        assert_eq!(render(&[d], false), "--- before\n+++ after: /tmp/printers-ref/web1-a.txt\n@@ -0,0 +1 @@\n+a\n\n");
     }
 
     #[test]

@@ -43,10 +43,7 @@ fn annotated_lines(loc: &Loc) -> Vec<String> {
     }
     let text = &loc.file.text;
     if text.starts_with("$ANSIBLE_VAULT") {
-        return vec![
-            String::new(),
-            "(source not shown: content encrypted)".into(),
-        ];
+        return vec![String::new(), "(source not shown: content encrypted)".into()];
     }
     let start = (target - 1).saturating_sub(CONTEXT_LINES);
     let src: Vec<&str> = text.lines().skip(start).take(target - start).collect();
@@ -65,21 +62,14 @@ fn annotated_lines(loc: &Loc) -> Vec<String> {
             usable = keep;
         }
         let sep = if line.is_empty() { "" } else { " " };
-        out.push(format!(
-            "{:>width$}{sep}{line}",
-            start + i + 1,
-            width = label_width
-        ));
+        out.push(format!("{:>width$}{sep}{line}", start + i + 1, width = label_width));
     }
     let col = loc.col;
     if col >= 1 && col <= usable {
         let marker = format!("column {col}");
         let idx = col - 1;
         let marker = if idx + 2 + marker.len() > max_src {
-            format!(
-                "{}{marker} ^",
-                " ".repeat(idx.saturating_sub(marker.len() + 1))
-            )
+            format!("{}{marker} ^", " ".repeat(idx.saturating_sub(marker.len() + 1)))
         } else {
             format!("{}^ {marker}", " ".repeat(idx))
         };
@@ -94,21 +84,15 @@ mod tests {
     use crate::error::SourceFile;
 
     fn loc(text: &str, line: usize, col: usize) -> Loc {
-        Loc {
-            file: SourceFile::new("/tmp/printers-ref/p1.yml", text),
-            line,
-            col,
-        }
+        Loc { file: SourceFile::new("/tmp/printers-ref/p1.yml", text), line, col }
     }
 
     #[test]
     fn like_ansible_with_origin() {
         // From `ansible-playbook -i inv.ini p1.yml` (ansible-core 2.19), task at line 14 col 7.
         let text = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\n      when: inventory_hostname == 'web1'\n      changed_when: false\n    - name: Fail but ignore\n";
-        let r = ErrorReport {
-            message: "Task failed: Action failed: boom ignored".into(),
-            origin: Some(loc(text, 14, 7)),
-        };
+        let r =
+            ErrorReport { message: "Task failed: Action failed: boom ignored".into(), origin: Some(loc(text, 14, 7)) };
         assert_eq!(
             render(&r),
             "[ERROR]: Task failed: Action failed: boom ignored\n\
@@ -123,34 +107,19 @@ mod tests {
 
     #[test]
     fn near_file_start_and_blank_lines() {
-        let r = ErrorReport {
-            message: "m".into(),
-            origin: Some(loc("\n- x\n", 2, 3)),
-        };
-        assert_eq!(
-            render(&r),
-            "[ERROR]: m\nOrigin: /tmp/printers-ref/p1.yml:2:3\n\n1\n2 - x\n    ^ column 3\n\n"
-        );
+        let r = ErrorReport { message: "m".into(), origin: Some(loc("\n- x\n", 2, 3)) };
+        assert_eq!(render(&r), "[ERROR]: m\nOrigin: /tmp/printers-ref/p1.yml:2:3\n\n1\n2 - x\n    ^ column 3\n\n");
     }
 
     #[test]
     fn without_origin_is_one_line() {
-        let r = ErrorReport {
-            message: "Task failed: Failed to connect to the host via ssh".into(),
-            origin: None,
-        };
-        assert_eq!(
-            render(&r),
-            "[ERROR]: Task failed: Failed to connect to the host via ssh\n"
-        );
+        let r = ErrorReport { message: "Task failed: Failed to connect to the host via ssh".into(), origin: None };
+        assert_eq!(render(&r), "[ERROR]: Task failed: Failed to connect to the host via ssh\n");
     }
 
     #[test]
     fn truncated_file() {
-        let r = ErrorReport {
-            message: "m".into(),
-            origin: Some(loc("a\n", 5, 1)),
-        };
+        let r = ErrorReport { message: "m".into(), origin: Some(loc("a\n", 5, 1)) };
         assert!(render(&r).contains("(source not shown: file truncated)"));
     }
 }

@@ -177,6 +177,14 @@ pub enum Event {
     /// Every host of the play failed, or `max_fail_percentage` was exceeded: the play stops.
     /// Printed as the `NO MORE HOSTS LEFT` banner.
     NoHostsRemaining,
+    /// One more host finished the current task (emitted from worker threads as hosts finish;
+    /// drives the progress bar, printed by nothing else).
+    Progress {
+        /// Hosts done so far.
+        done: usize,
+        /// Hosts running the task.
+        total: usize,
+    },
     /// The final per-host counters (printers sort them by host name, as Ansible does).
     Recap {
         /// Host and its counters.

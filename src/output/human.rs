@@ -83,10 +83,7 @@ impl HumanPrinter {
     pub fn color_wanted(stdout_is_tty: bool, env: impl Fn(&str) -> Option<String>) -> bool {
         let truthy = |k: &str| {
             env(k).is_some_and(|v| {
-                matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "1" | "yes" | "y" | "on" | "true" | "t"
-                )
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "y" | "on" | "true" | "t")
             })
         };
         if truthy("ANSIBLE_FORCE_COLOR") {
@@ -132,12 +129,7 @@ impl EventSink for HumanPrinter {
             if text.is_empty() {
                 continue;
             }
-            let State {
-                out,
-                err,
-                write_error,
-                ..
-            } = &mut *st;
+            let State { out, err, write_error, .. } = &mut *st;
             let w: &mut Box<dyn Write + Send> = match (stream, err.as_mut()) {
                 (Stream::Err, Some(e)) => e,
                 _ => out,
@@ -201,11 +193,7 @@ impl State {
                 };
                 self.banner(&mut buf, &format!("{prefix} [{name}]"));
                 if self.verbosity >= 2 && !origin.is_empty() {
-                    self.display(
-                        &mut buf,
-                        &format!("task path: {origin}"),
-                        Some(Color::Debug),
-                    );
+                    self.display(&mut buf, &format!("task path: {origin}"), Some(Color::Debug));
                 }
                 self.task_name = name.to_string();
                 self.task_kind = *kind;
@@ -217,17 +205,10 @@ impl State {
                 just_bannered = self.play_banner_just_printed.take();
             }
             Event::Retry { host, left } => {
-                let msg = format!(
-                    "FAILED - RETRYING: [{host}]: {} ({left} retries left).",
-                    self.task_name
-                );
+                let msg = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", self.task_name);
                 self.display(&mut buf, &msg, Some(Color::Debug));
             }
-            Event::Included {
-                path,
-                hosts,
-                item_label,
-            } => {
+            Event::Included { path, hosts, item_label } => {
                 let mut msg = format!("included: {} for {}", path, hosts.join(", "));
                 if let Some(item) = item_label {
                     msg.push_str(&format!(" => (item={item})"));
@@ -235,6 +216,7 @@ impl State {
                 self.display(&mut buf, &msg, Some(Color::Included));
             }
             Event::NoHostsRemaining => self.banner(&mut buf, "NO MORE HOSTS LEFT"),
+            Event::Progress { .. } => {}
             Event::Recap { stats } => self.recap(&mut buf, stats),
         }
         self.play_banner_just_printed = just_bannered;
@@ -262,8 +244,7 @@ impl State {
     /// for failed, skipped or unreachable results), the result's `warnings`, the error report,
     /// then the host line.
     fn host_result(&mut self, buf: &mut String, err: &mut String, r: &HostResult) {
-        let changed = r.result.get("changed").and_then(Value::as_bool) == Some(true)
-            || r.status == Status::Changed;
+        let changed = r.result.get("changed").and_then(Value::as_bool) == Some(true) || r.status == Status::Changed;
         let succeeded = matches!(r.status, Status::Ok | Status::Changed);
         if succeeded && changed && !r.loop_summary && !r.diffs.is_empty() {
             let diff = diff_text::render(&r.diffs, self.color);
@@ -293,11 +274,8 @@ impl State {
         match (r.status, item, r.loop_summary) {
             (Status::Ok | Status::Changed, _, true) => {}
             (Status::Ok | Status::Changed, item, false) => {
-                let (word, color) = if r.status == Status::Changed {
-                    ("changed", Color::Changed)
-                } else {
-                    ("ok", Color::Ok)
-                };
+                let (word, color) =
+                    if r.status == Status::Changed { ("changed", Color::Changed) } else { ("ok", Color::Ok) };
                 let mut msg = format!("{word}: [{label}]");
                 if let Some(item) = item {
                     msg.push_str(&format!(" => (item={item})"));

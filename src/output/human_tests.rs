@@ -21,9 +21,8 @@ const P4: &str = include_str!("../../tests/fixtures/printers/p4.yml");
 fn print(events: &[Event], verbosity: u8, color: bool) -> (String, String) {
     let out = SharedBuffer::new();
     let err = SharedBuffer::new();
-    let p = HumanPrinter::new(Box::new(out.clone()), color)
-        .with_verbosity(verbosity)
-        .with_stderr(Box::new(err.clone()));
+    let p =
+        HumanPrinter::new(Box::new(out.clone()), color).with_verbosity(verbosity).with_stderr(Box::new(err.clone()));
     for e in events {
         p.emit(e);
     }
@@ -32,26 +31,15 @@ fn print(events: &[Event], verbosity: u8, color: bool) -> (String, String) {
 }
 
 fn play(name: &str, hosts: &[&str]) -> Event {
-    Event::PlayStart {
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-    }
+    Event::PlayStart { name: name.into(), hosts: hosts.iter().map(|h| h.to_string()).collect() }
 }
 
 fn task(name: &str) -> Event {
-    Event::TaskStart {
-        name: name.into(),
-        kind: TaskKind::Task,
-        origin: String::new(),
-    }
+    Event::TaskStart { name: name.into(), kind: TaskKind::Task, origin: String::new() }
 }
 
 fn handler(name: &str) -> Event {
-    Event::TaskStart {
-        name: name.into(),
-        kind: TaskKind::Handler,
-        origin: String::new(),
-    }
+    Event::TaskStart { name: name.into(), kind: TaskKind::Handler, origin: String::new() }
 }
 
 fn ev(r: HostResult) -> Event {
@@ -63,11 +51,7 @@ fn ok(host: &str) -> Event {
 }
 
 fn changed(host: &str) -> Event {
-    ev(HostResult::new(
-        host,
-        Status::Changed,
-        json!({"changed": true}),
-    ))
+    ev(HostResult::new(host, Status::Changed, json!({"changed": true})))
 }
 
 fn skipped(host: &str) -> Event {
@@ -108,22 +92,8 @@ fn failed(host: &str, ignored: bool, result: Value, error: Option<ErrorReport>) 
     r
 }
 
-fn stats(
-    host: &str,
-    [ok, changed, unreachable, failed, skipped, rescued, ignored]: [u32; 7],
-) -> (String, HostStats) {
-    (
-        host.to_string(),
-        HostStats {
-            ok,
-            changed,
-            unreachable,
-            failed,
-            skipped,
-            rescued,
-            ignored,
-        },
-    )
+fn stats(host: &str, [ok, changed, unreachable, failed, skipped, rescued, ignored]: [u32; 7]) -> (String, HostStats) {
+    (host.to_string(), HostStats { ok, changed, unreachable, failed, skipped, rescued, ignored })
 }
 
 /// Events for p1.yml: ok, changed, skipped, an ignored failure, loop items (some skipped), debug
@@ -149,14 +119,8 @@ fn p1_events() -> Vec<Event> {
             json!({"changed": status == Status::Changed, "item": it, "ansible_loop_var": "item"}),
         ))
     };
-    let skip_item = |host, it: &str| {
-        ev(item(
-            host,
-            Status::Skipped,
-            it,
-            json!({"changed": false, "skipped": true, "item": it}),
-        ))
-    };
+    let skip_item =
+        |host, it: &str| ev(item(host, Status::Skipped, it, json!({"changed": false, "skipped": true, "item": it})));
     vec![
         play("Basic results", &["web1", "web2"]),
         task("Say ok"),
@@ -186,14 +150,8 @@ fn p1_events() -> Vec<Event> {
         skip_item("web2", "b"),
         summary("web2", Status::Ok),
         task("Show a message"),
-        debug(
-            "web1",
-            json!({"msg": "hello web1", "changed": false, "failed": false, "_ansible_verbose_always": true}),
-        ),
-        debug(
-            "web2",
-            json!({"msg": "hello web2", "changed": false, "failed": false, "_ansible_verbose_always": true}),
-        ),
+        debug("web1", json!({"msg": "hello web1", "changed": false, "failed": false, "_ansible_verbose_always": true})),
+        debug("web2", json!({"msg": "hello web2", "changed": false, "failed": false, "_ansible_verbose_always": true})),
         task("Fail on web2"),
         skipped("web1"),
         ev(failed(
@@ -210,12 +168,7 @@ fn p1_events() -> Vec<Event> {
             "web1",
             json!({"inventory_hostname": "web1", "changed": false, "failed": false, "_ansible_verbose_always": true}),
         ),
-        Event::Recap {
-            stats: vec![
-                stats("web2", [6, 2, 0, 1, 1, 0, 1]),
-                stats("web1", [8, 2, 0, 0, 1, 0, 1]),
-            ],
-        },
+        Event::Recap { stats: vec![stats("web2", [6, 2, 0, 1, 1, 0, 1]), stats("web1", [8, 2, 0, 0, 1, 0, 1])] },
     ]
 }
 
@@ -230,10 +183,7 @@ fn p1_results_loops_debug_failures_recap() {
 #[test]
 fn p1_in_colour_matches_ansible_force_color() {
     let (out, _) = print(&p1_events(), 0, true);
-    assert_eq!(
-        out,
-        include_str!("../../tests/fixtures/printers/p1.color.out")
-    );
+    assert_eq!(out, include_str!("../../tests/fixtures/printers/p1.color.out"));
 }
 
 /// Events for p2.yml: a failed command (full result, keys sorted), a failed loop item with an
@@ -290,9 +240,7 @@ fn p2_events() -> Vec<Event> {
         skipped("db1"),
         ev(delegated),
         Event::Warning("Could not match supplied host pattern, ignoring: nomatch".into()),
-        Event::NoHostsMatched {
-            name: "Nothing".into(),
-        },
+        Event::NoHostsMatched { name: "Nothing".into() },
         Event::Recap {
             stats: vec![
                 stats("web1", [0, 0, 0, 1, 0, 0, 0]),
@@ -343,11 +291,7 @@ fn p3_events() -> Vec<Event> {
         )
     };
     let facts = |host| {
-        ev(HostResult::new(
-            host,
-            Status::Ok,
-            json!({"ansible_facts": {"ansible_hostname": host}, "changed": false}),
-        ))
+        ev(HostResult::new(host, Status::Ok, json!({"ansible_facts": {"ansible_hostname": host}, "changed": false})))
     };
     let write = |host: &str, before_header: &str, before: &str, after: &str| {
         let path = format!("/tmp/printers-ref/{host}.txt");
@@ -358,11 +302,7 @@ fn p3_events() -> Vec<Event> {
                 before: before.into(),
                 after: after.into(),
             }],
-            ..HostResult::new(
-                host,
-                Status::Changed,
-                json!({"changed": true, "dest": path}),
-            )
+            ..HostResult::new(host, Status::Changed, json!({"changed": true, "dest": path}))
         })
     };
     vec![
@@ -418,11 +358,7 @@ fn p4_events() -> Vec<Event> {
                 after: format!("{it}\n"),
             }],
             item_label: Some(it.into()),
-            ..HostResult::new(
-                host,
-                Status::Changed,
-                json!({"changed": true, "dest": path}),
-            )
+            ..HostResult::new(host, Status::Changed, json!({"changed": true, "dest": path}))
         })
     };
     let dict_item = json!({"name": "x", "n": 1, "t": true, "q": "it's"});
@@ -465,12 +401,7 @@ fn p4_events() -> Vec<Event> {
         task("Everyone fails"),
         down("web1"),
         down("web2"),
-        Event::Recap {
-            stats: vec![
-                stats("web1", [2, 1, 0, 1, 0, 0, 0]),
-                stats("web2", [2, 1, 0, 1, 0, 0, 0]),
-            ],
-        },
+        Event::Recap { stats: vec![stats("web1", [2, 1, 0, 1, 0, 0, 0]), stats("web2", [2, 1, 0, 1, 0, 0, 0])] },
     ]
 }
 
@@ -517,13 +448,8 @@ fn p5_events() -> Vec<Event> {
                    "_ansible_verbose_always": true}),
         ),
         task("Show msg list"),
-        debug(
-            "web1",
-            json!({"msg": ["a", {"k": "é"}, [], {}], "changed": false}),
-        ),
-        Event::Recap {
-            stats: vec![stats("web1", [4, 1, 0, 0, 1, 0, 0])],
-        },
+        debug("web1", json!({"msg": ["a", {"k": "é"}, [], {}], "changed": false})),
+        Event::Recap { stats: vec![stats("web1", [4, 1, 0, 0, 1, 0, 0])] },
     ]
 }
 
@@ -537,13 +463,7 @@ fn p5_verbose_results() {
 #[test]
 fn play_start_then_no_hosts_matched_prints_one_banner() {
     let (out, _) = print(
-        &[
-            play("Nothing", &[]),
-            Event::Warning("w".into()),
-            Event::NoHostsMatched {
-                name: "Nothing".into(),
-            },
-        ],
+        &[play("Nothing", &[]), Event::Warning("w".into()), Event::NoHostsMatched { name: "Nothing".into() }],
         0,
         false,
     );
@@ -554,14 +474,7 @@ fn play_start_then_no_hosts_matched_prints_one_banner() {
 #[test]
 fn unnamed_play_and_empty_gather_name() {
     let (out, _) = print(
-        &[
-            play("", &[]),
-            Event::TaskStart {
-                name: String::new(),
-                kind: TaskKind::Gather,
-                origin: String::new(),
-            },
-        ],
+        &[play("", &[]), Event::TaskStart { name: String::new(), kind: TaskKind::Gather, origin: String::new() }],
         0,
         false,
     );
@@ -587,32 +500,15 @@ fn warnings_without_stderr_go_to_out() {
 
 #[test]
 fn retry_line_names_the_task() {
-    let (out, _) = print(
-        &[
-            task("Wait for port"),
-            Event::Retry {
-                host: "web1".into(),
-                left: 2,
-            },
-        ],
-        0,
-        false,
-    );
+    let (out, _) = print(&[task("Wait for port"), Event::Retry { host: "web1".into(), left: 2 }], 0, false);
     assert!(out.ends_with("FAILED - RETRYING: [web1]: Wait for port (2 retries left).\n"));
 }
 
 #[test]
 fn verbose_levels() {
     let events = [
-        Event::PlaybookStart {
-            path: "dir/site.yml".into(),
-            check: false,
-        },
-        Event::TaskStart {
-            name: "t".into(),
-            kind: TaskKind::Task,
-            origin: "/p/site.yml:4".into(),
-        },
+        Event::PlaybookStart { path: "dir/site.yml".into(), check: false },
+        Event::TaskStart { name: "t".into(), kind: TaskKind::Task, origin: "/p/site.yml:4".into() },
         ev(HostResult {
             diffs: vec![],
             ..HostResult::new(
@@ -638,16 +534,8 @@ fn verbose_levels() {
 #[test]
 fn gather_facts_never_dumps_facts_at_v() {
     let events = [
-        Event::TaskStart {
-            name: "Gathering Facts".into(),
-            kind: TaskKind::Gather,
-            origin: String::new(),
-        },
-        ev(HostResult::new(
-            "h",
-            Status::Ok,
-            json!({"ansible_facts": {"x": 1}}),
-        )),
+        Event::TaskStart { name: "Gathering Facts".into(), kind: TaskKind::Gather, origin: String::new() },
+        ev(HostResult::new("h", Status::Ok, json!({"ansible_facts": {"x": 1}}))),
     ];
     let (out, _) = print(&events, 1, false);
     assert!(out.ends_with("\nok: [h]\n"));
@@ -656,15 +544,7 @@ fn gather_facts_never_dumps_facts_at_v() {
 #[test]
 fn error_report_printed_once_per_text() {
     let r = |h| {
-        ev(failed(
-            h,
-            false,
-            json!({"msg": "m"}),
-            Some(ErrorReport {
-                message: "Task failed: m".into(),
-                origin: None,
-            }),
-        ))
+        ev(failed(h, false, json!({"msg": "m"}), Some(ErrorReport { message: "Task failed: m".into(), origin: None })))
     };
     let (out, _) = print(&[r("a"), r("b")], 0, false);
     assert_eq!(
@@ -676,38 +556,23 @@ fn error_report_printed_once_per_text() {
 #[test]
 fn diff_only_for_changed_results() {
     let d = FileDiff::content("/f", "a\n", "b\n");
-    let ok = HostResult {
-        diffs: vec![d.clone()],
-        ..HostResult::new("h", Status::Ok, json!({"changed": false}))
-    };
+    let ok = HostResult { diffs: vec![d.clone()], ..HostResult::new("h", Status::Ok, json!({"changed": false})) };
     let failed_changed = HostResult {
         diffs: vec![d],
-        ..HostResult::new(
-            "h",
-            Status::Failed { ignored: false },
-            json!({"changed": true, "msg": "x"}),
-        )
+        ..HostResult::new("h", Status::Failed { ignored: false }, json!({"changed": true, "msg": "x"}))
     };
     let (out, _) = print(&[ev(ok)], 0, false);
     assert_eq!(out, "ok: [h]\n");
     // Ansible's strategy sends `v2_on_file_diff` for successful results only.
     let (out, _) = print(&[ev(failed_changed)], 0, false);
-    assert_eq!(
-        out,
-        "fatal: [h]: FAILED! => {\"changed\": true, \"msg\": \"x\"}\n"
-    );
+    assert_eq!(out, "fatal: [h]: FAILED! => {\"changed\": true, \"msg\": \"x\"}\n");
 }
 
 #[test]
 fn delegation_to_self_is_not_shown_and_skips_show_host_only() {
-    let to_self = HostResult {
-        delegated_to: Some("h".into()),
-        ..HostResult::new("h", Status::Ok, json!({}))
-    };
-    let skipped_delegated = HostResult {
-        delegated_to: Some("o".into()),
-        ..HostResult::new("h", Status::Skipped, json!({}))
-    };
+    let to_self = HostResult { delegated_to: Some("h".into()), ..HostResult::new("h", Status::Ok, json!({})) };
+    let skipped_delegated =
+        HostResult { delegated_to: Some("o".into()), ..HostResult::new("h", Status::Skipped, json!({})) };
     let (out, _) = print(&[ev(to_self), ev(skipped_delegated)], 0, false);
     assert_eq!(out, "ok: [h]\nskipping: [h]\n");
 }
@@ -728,9 +593,7 @@ fn concurrent_emits_do_not_interleave_lines() {
     });
     let text = out.contents();
     assert_eq!(text.lines().count(), 200);
-    assert!(text
-        .lines()
-        .all(|l| l.starts_with("ok: [host-") && l.ends_with(']')));
+    assert!(text.lines().all(|l| l.starts_with("ok: [host-") && l.ends_with(']')));
 }
 
 #[test]
@@ -749,14 +612,8 @@ fn includes_retries_and_no_more_hosts() {
             item_label: Some("1".into()),
         },
         task("Retry"),
-        Event::Retry {
-            host: "web1".into(),
-            left: 2,
-        },
-        Event::Retry {
-            host: "web1".into(),
-            left: 1,
-        },
+        Event::Retry { host: "web1".into(), left: 2 },
+        Event::Retry { host: "web1".into(), left: 1 },
         Event::NoHostsRemaining,
     ];
     let (out, _) = print(&events, 0, false);
@@ -781,25 +638,14 @@ fn includes_retries_and_no_more_hosts() {
 #[test]
 fn color_decision_like_ansible() {
     let env = |pairs: &'static [(&'static str, &'static str)]| {
-        move |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
     };
     assert!(HumanPrinter::color_wanted(true, env(&[])));
     assert!(!HumanPrinter::color_wanted(false, env(&[])));
     assert!(!HumanPrinter::color_wanted(true, env(&[("NO_COLOR", "1")])));
     assert!(HumanPrinter::color_wanted(true, env(&[("NO_COLOR", "")])));
-    assert!(!HumanPrinter::color_wanted(
-        true,
-        env(&[("ANSIBLE_NOCOLOR", "yes")])
-    ));
-    assert!(HumanPrinter::color_wanted(
-        false,
-        env(&[("ANSIBLE_FORCE_COLOR", "true")])
-    ));
+    assert!(!HumanPrinter::color_wanted(true, env(&[("ANSIBLE_NOCOLOR", "yes")])));
+    assert!(HumanPrinter::color_wanted(false, env(&[("ANSIBLE_FORCE_COLOR", "true")])));
 }
 
 #[test]
@@ -817,25 +663,15 @@ fn skipped_loop_summary_at_v_drops_results() {
         )
     };
     let (out, _) = print(&[ev(summary)], 1, false);
-    assert_eq!(
-        out,
-        "skipping: [web1] => {\"changed\": false, \"msg\": \"All items skipped\"}\n"
-    );
+    assert_eq!(out, "skipping: [web1] => {\"changed\": false, \"msg\": \"All items skipped\"}\n");
 }
 
 #[test]
 fn result_warnings_are_shown_once_and_not_dumped() {
     let r = |h| {
-        ev(HostResult::new(
-            h,
-            Status::Failed { ignored: false },
-            json!({"msg": "m", "warnings": ["disk almost full"]}),
-        ))
+        ev(HostResult::new(h, Status::Failed { ignored: false }, json!({"msg": "m", "warnings": ["disk almost full"]})))
     };
     let (out, err) = print(&[r("a"), r("b")], 0, false);
     assert_eq!(err, "[WARNING]: disk almost full\n");
-    assert_eq!(
-        out,
-        "fatal: [a]: FAILED! => {\"msg\": \"m\"}\nfatal: [b]: FAILED! => {\"msg\": \"m\"}\n"
-    );
+    assert_eq!(out, "fatal: [a]: FAILED! => {\"msg\": \"m\"}\nfatal: [b]: FAILED! => {\"msg\": \"m\"}\n");
 }

@@ -23,36 +23,27 @@ struct State {
 impl JsonPrinter {
     /// A printer writing JSON lines to `out` (stdout in production, a buffer in tests).
     pub fn new(out: Box<dyn Write + Send>) -> Self {
-        JsonPrinter {
-            state: Mutex::new(State {
-                out,
-                task: None,
-                write_error: None,
-            }),
-        }
+        JsonPrinter { state: Mutex::new(State { out, task: None, write_error: None }) }
     }
 
     /// The first error met while writing (e.g. a closed pipe), if any.
     pub fn take_write_error(&self) -> Option<std::io::Error> {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write_error
-            .take()
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).write_error.take()
     }
 }
 
 impl EventSink for JsonPrinter {
     fn emit(&self, event: &Event) {
+        if matches!(event, Event::Progress { .. }) {
+            return;
+        }
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Event::TaskStart { name, .. } = event {
             st.task = Some(name.clone());
         }
         let mut line = event_json(event, st.task.as_deref()).to_string();
         line.push('\n');
-        let State {
-            out, write_error, ..
-        } = &mut *st;
+        let State { out, write_error, .. } = &mut *st;
         if let Err(e) = out.write_all(line.as_bytes()).and_then(|_| out.flush()) {
             write_error.get_or_insert(e);
         }
@@ -98,17 +89,14 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
             "task": task,
             "retries_left": left,
         }),
-        Event::Included {
-            path,
-            hosts,
-            item_label,
-        } => json!({
+        Event::Included { path, hosts, item_label } => json!({
             "event": "included",
             "path": path,
             "hosts": hosts,
             "item": item_label,
         }),
         Event::NoHostsRemaining => json!({"event": "no_hosts_remaining"}),
+        Event::Progress { done, total } => json!({"event": "progress", "done": done, "total": total}),
         Event::Recap { stats } => recap_json(stats),
     }
 }

@@ -24,39 +24,21 @@ fn scenario() -> Vec<Event> {
             col: 7,
         }),
     });
-    let mut diffed = HostResult::new(
-        "web1",
-        Status::Changed,
-        json!({"changed": true, "dest": "/etc/motd"}),
-    );
+    let mut diffed = HostResult::new("web1", Status::Changed, json!({"changed": true, "dest": "/etc/motd"}));
     diffed.diffs = vec![FileDiff::content("/etc/motd", "a\n", "b\n")];
     diffed.delegated_to = Some("bastion".into());
     let mut summary = HostResult::new("web2", Status::Failed { ignored: true }, json!({}));
     summary.loop_summary = true;
     vec![
-        Event::PlaybookStart {
-            path: "site.yml".into(),
-            check: true,
-        },
-        Event::PlayStart {
-            name: "Web".into(),
-            hosts: vec!["web1".into(), "web2".into()],
-        },
-        Event::TaskStart {
-            name: "Gathering Facts".into(),
-            kind: TaskKind::Gather,
-            origin: "site.yml:1".into(),
-        },
+        Event::PlaybookStart { path: "site.yml".into(), check: true },
+        Event::PlayStart { name: "Web".into(), hosts: vec!["web1".into(), "web2".into()] },
+        Event::TaskStart { name: "Gathering Facts".into(), kind: TaskKind::Gather, origin: "site.yml:1".into() },
         Event::HostResult(Box::new(HostResult::new(
             "web1",
             Status::Unreachable,
             json!({"unreachable": true, "msg": "Connection refused", "changed": false}),
         ))),
-        Event::TaskStart {
-            name: "t".into(),
-            kind: TaskKind::Task,
-            origin: "site.yml:3".into(),
-        },
+        Event::TaskStart { name: "t".into(), kind: TaskKind::Task, origin: "site.yml:3".into() },
         Event::HostResult(Box::new(diffed)),
         Event::HostResult(Box::new(item)),
         Event::HostResult(Box::new(summary)),
@@ -65,20 +47,9 @@ fn scenario() -> Vec<Event> {
             Status::Skipped,
             json!({"skipped": true, "changed": false}),
         ))),
-        Event::HostResult(Box::new(HostResult::new(
-            "web4",
-            Status::Ok,
-            json!({"changed": false, "msg": "é"}),
-        ))),
-        Event::Retry {
-            host: "web1".into(),
-            left: 3,
-        },
-        Event::TaskStart {
-            name: "restart".into(),
-            kind: TaskKind::Handler,
-            origin: "site.yml:9".into(),
-        },
+        Event::HostResult(Box::new(HostResult::new("web4", Status::Ok, json!({"changed": false, "msg": "é"})))),
+        Event::Retry { host: "web1".into(), left: 3 },
+        Event::TaskStart { name: "restart".into(), kind: TaskKind::Handler, origin: "site.yml:9".into() },
         Event::Warning("careful".into()),
         Event::Included {
             path: "/p/inc.yml".into(),
@@ -86,28 +57,11 @@ fn scenario() -> Vec<Event> {
             item_label: Some("1".into()),
         },
         Event::NoHostsRemaining,
-        Event::NoHostsMatched {
-            name: "Nothing".into(),
-        },
+        Event::NoHostsMatched { name: "Nothing".into() },
         Event::Recap {
             stats: vec![
-                (
-                    "web2".into(),
-                    HostStats {
-                        ok: 1,
-                        ignored: 1,
-                        ..HostStats::default()
-                    },
-                ),
-                (
-                    "web1".into(),
-                    HostStats {
-                        unreachable: 1,
-                        changed: 1,
-                        ok: 1,
-                        ..HostStats::default()
-                    },
-                ),
+                ("web2".into(), HostStats { ok: 1, ignored: 1, ..HostStats::default() }),
+                ("web1".into(), HostStats { unreachable: 1, changed: 1, ok: 1, ..HostStats::default() }),
             ],
         },
     ]
@@ -135,23 +89,10 @@ fn one_object_per_line_for_every_event() {
 #[test]
 fn statuses_and_task_names() {
     let events = scenario();
-    let v: Vec<serde_json::Value> = events
-        .iter()
-        .map(|e| event_json(e, Some("t")))
-        .filter(|v| v["event"] == "host_result")
-        .collect();
+    let v: Vec<serde_json::Value> =
+        events.iter().map(|e| event_json(e, Some("t"))).filter(|v| v["event"] == "host_result").collect();
     let statuses: Vec<&str> = v.iter().map(|r| r["status"].as_str().unwrap()).collect();
-    assert_eq!(
-        statuses,
-        [
-            "unreachable",
-            "changed",
-            "ignored",
-            "ignored",
-            "skipped",
-            "ok"
-        ]
-    );
+    assert_eq!(statuses, ["unreachable", "changed", "ignored", "ignored", "skipped", "ok"]);
     assert!(v.iter().all(|r| r["task"] == "t"));
     // Internal keys are not part of the schema.
     assert!(v[2]["result"].get("_ansible_no_log").is_none());

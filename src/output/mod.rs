@@ -8,6 +8,7 @@ pub mod events;
 pub mod human;
 pub mod json;
 pub mod multi;
+pub mod progress;
 pub mod pyjson;
 pub mod pyrepr;
 pub mod recording;
@@ -19,5 +20,6 @@ pub use events::{ErrorReport, Event, EventSink, HostResult, HostStats, Status, T
 pub use human::HumanPrinter;
 pub use json::JsonPrinter;
 pub use multi::MultiSink;
+pub use progress::ProgressSink;
 pub use pyrepr::item_label;
 pub use recording::{RecordingSink, SharedBuffer};

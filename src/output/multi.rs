@@ -40,9 +40,7 @@ mod tests {
     fn every_sink_sees_every_event() {
         let a = Arc::new(RecordingSink::new());
         let b = Arc::new(RecordingSink::new());
-        let m = MultiSink::new()
-            .with(Box::new(a.clone()))
-            .with(Box::new(b.clone()));
+        let m = MultiSink::new().with(Box::new(a.clone())).with(Box::new(b.clone()));
         m.emit(&Event::Warning("w".into()));
         m.emit(&Event::NoHostsRemaining);
         assert_eq!(a.events().len(), 2);

@@ -161,10 +161,7 @@ mod tests {
     #[test]
     fn compact_sorts_keys_with_python_separators() {
         let v = json!({"msg": "boom", "changed": false, "list": [1, "a", null], "e": {}, "l": []});
-        assert_eq!(
-            dumps(&v),
-            r#"{"changed": false, "e": {}, "l": [], "list": [1, "a", null], "msg": "boom"}"#
-        );
+        assert_eq!(dumps(&v), r#"{"changed": false, "e": {}, "l": [], "list": [1, "a", null], "msg": "boom"}"#);
     }
 
     #[test]

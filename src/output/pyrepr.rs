@@ -61,11 +61,7 @@ fn write_repr(out: &mut String, v: &Value) {
 /// Python's string repr: single quotes unless the text has a `'` and no `"`; backslash escapes for
 /// the quote, `\`, `\n`, `\r`, `\t` and non-printable characters.
 fn write_str_repr(out: &mut String, s: &str) {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for c in s.chars() {
         match c {

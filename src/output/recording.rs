@@ -82,10 +82,7 @@ impl SharedBuffer {
 
 impl Write for SharedBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.bytes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
+        self.bytes.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -107,11 +104,7 @@ mod tests {
             for h in ["a", "b", "c"] {
                 let sink = &sink;
                 s.spawn(move || {
-                    sink.emit(&Event::HostResult(Box::new(HostResult::new(
-                        h,
-                        Status::Ok,
-                        json!({"changed": false}),
-                    ))))
+                    sink.emit(&Event::HostResult(Box::new(HostResult::new(h, Status::Ok, json!({"changed": false})))))
                 });
             }
         });

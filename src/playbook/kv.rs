@@ -101,23 +101,13 @@ mod tests {
     #[test]
     fn key_values_with_quotes() {
         let m = parse_kv(r#"src=a.j2 dest="/etc/my app.conf" mode=0644"#, false, &[]);
-        assert_eq!(
-            Value::Object(m),
-            json!({"src": "a.j2", "dest": "/etc/my app.conf", "mode": "0644"})
-        );
+        assert_eq!(Value::Object(m), json!({"src": "a.j2", "dest": "/etc/my app.conf", "mode": "0644"}));
     }
 
     #[test]
     fn free_form_keeps_command_words() {
-        let m = parse_kv(
-            "echo a=b 'x y' chdir=/tmp creates=/x",
-            true,
-            &["chdir", "creates"],
-        );
-        assert_eq!(
-            Value::Object(m),
-            json!({"_raw_params": "echo a=b 'x y'", "chdir": "/tmp", "creates": "/x"})
-        );
+        let m = parse_kv("echo a=b 'x y' chdir=/tmp creates=/x", true, &["chdir", "creates"]);
+        assert_eq!(Value::Object(m), json!({"_raw_params": "echo a=b 'x y'", "chdir": "/tmp", "creates": "/x"}));
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct Play {
     pub diff: Option<bool>,
     /// `force_handlers:`.
     pub force_handlers: bool,
+    /// `order:` (inventory, reverse_inventory, sorted, reverse_sorted, shuffle).
+    pub order: Option<String>,
 }
 
 /// Shared handle to a role, attached to the tasks it contributes.

@@ -116,38 +116,26 @@ pub(crate) struct ParseCtx {
 pub fn load_playbook(path: &Path) -> Result<Playbook> {
     let mut plays = Vec::new();
     load_into(path, &mut plays, 0)?;
-    Ok(Playbook {
-        path: path.to_path_buf(),
-        plays,
-    })
+    Ok(Playbook { path: path.to_path_buf(), plays })
 }
 
 fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
     let root = yaml::load_file(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    };
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let items = match &root.kind {
         Kind::Seq(items) => items,
         Kind::Scalar(Value::Null) => return Ok(()),
         _ => {
             return Err(OrcError::at(
                 &root.loc,
-                format!(
-                    "a playbook must be a list of plays, found {}",
-                    root.type_name()
-                ),
+                format!("a playbook must be a list of plays, found {}", root.type_name()),
             )
             .help("start each play with '- hosts: PATTERN'"))
         }
     };
     for item in items {
-        let imp = item
-            .get("import_playbook")
-            .or_else(|| item.get("ansible.builtin.import_playbook"));
+        let imp = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook"));
         if let Some(imp) = imp {
             let file = scalar_string(imp)?;
             if depth > 20 {
@@ -158,10 +146,7 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
             }
             let target = dir.join(&file);
             if !target.exists() {
-                return Err(OrcError::at(
-                    &imp.loc,
-                    format!("imported playbook {} does not exist", target.display()),
-                ));
+                return Err(OrcError::at(&imp.loc, format!("imported playbook {} does not exist", target.display())));
             }
             load_into(&target, plays, depth + 1)?;
             continue;
@@ -173,11 +158,8 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
 
 fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     let pairs = node.as_map().ok_or_else(|| {
-        OrcError::at(
-            &node.loc,
-            format!("a play must be a mapping, found {}", node.type_name()),
-        )
-        .help("a play looks like '- hosts: all\\n  tasks: [...]'")
+        OrcError::at(&node.loc, format!("a play must be a mapping, found {}", node.type_name()))
+            .help("a play looks like '- hosts: all\\n  tasks: [...]'")
     })?;
     for (k, v) in pairs {
         if !PLAY_KEYWORDS.contains(&k.as_str()) {
@@ -190,24 +172,14 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             return Err(err);
         }
     }
-    let hosts_node = node.get("hosts").ok_or_else(|| {
-        OrcError::at(&node.loc, "this play has no 'hosts:'")
-            .help("add 'hosts: all' or a group name")
-    })?;
+    let hosts_node = node
+        .get("hosts")
+        .ok_or_else(|| OrcError::at(&node.loc, "this play has no 'hosts:'").help("add 'hosts: all' or a group name"))?;
     let hosts = match &hosts_node.kind {
-        Kind::Seq(items) => items
-            .iter()
-            .map(scalar_string)
-            .collect::<Result<Vec<_>>>()?
-            .join(","),
+        Kind::Seq(items) => items.iter().map(scalar_string).collect::<Result<Vec<_>>>()?.join(","),
         _ => scalar_string(hosts_node)?,
     };
-    let ctx = ParseCtx {
-        dir: dir.to_path_buf(),
-        play_dir: dir.to_path_buf(),
-        role: None,
-        depth: 0,
-    };
+    let ctx = ParseCtx { dir: dir.to_path_buf(), play_dir: dir.to_path_buf(), role: None, depth: 0 };
     let name = match node.get("name") {
         Some(n) => scalar_string(n)?,
         None => hosts.clone(),
@@ -231,19 +203,14 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         handlers: parse_tasks(node.get("handlers"), &ctx)?,
         tags: string_list(node.get("tags"))?,
         serial: node.get("serial").map(Node::to_value),
-        strategy: node
-            .get("strategy")
-            .map(scalar_string)
-            .transpose()?
-            .unwrap_or_else(|| "linear".into()),
+        strategy: node.get("strategy").map(scalar_string).transpose()?.unwrap_or_else(|| "linear".into()),
         any_errors_fatal: opt_bool(node.get("any_errors_fatal"))?.unwrap_or(false),
-        max_fail_percentage: node
-            .get("max_fail_percentage")
-            .and_then(|n| n.to_value().as_f64()),
+        max_fail_percentage: node.get("max_fail_percentage").and_then(|n| n.to_value().as_f64()),
         ignore_errors: opt_bool(node.get("ignore_errors"))?,
         check_mode: opt_bool(node.get("check_mode"))?,
         diff: opt_bool(node.get("diff"))?,
         force_handlers: opt_bool(node.get("force_handlers"))?.unwrap_or(false),
+        order: node.get("order").map(scalar_string).transpose()?,
     };
     if let Some(vf) = node.get("vars_files") {
         let items: Vec<&Node> = match &vf.kind {
@@ -251,19 +218,13 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             _ => vec![vf],
         };
         for item in items {
-            play.vars_files
-                .push((scalar_string(item)?, item.loc.clone()));
+            play.vars_files.push((scalar_string(item)?, item.loc.clone()));
         }
     }
     if let Some(roles) = node.get("roles") {
         let specs = roles
             .as_seq()
-            .ok_or_else(|| {
-                OrcError::at(
-                    &roles.loc,
-                    "'roles:' must be a list of role names or mappings",
-                )
-            })?
+            .ok_or_else(|| OrcError::at(&roles.loc, "'roles:' must be a list of role names or mappings"))?
             .iter()
             .map(RoleSpec::from_node)
             .collect::<Result<Vec<_>>>()?;
@@ -282,20 +243,13 @@ pub(crate) fn parse_tasks(node: Option<&Node>, ctx: &ParseCtx) -> Result<Vec<Tas
     match &node.kind {
         Kind::Scalar(Value::Null) => Ok(Vec::new()),
         Kind::Seq(items) => items.iter().map(|t| parse_task(t, ctx)).collect(),
-        _ => Err(OrcError::at(
-            &node.loc,
-            format!("a task list must be a list, found {}", node.type_name()),
-        )
-        .help("start each task with '- name: ...'")),
+        _ => Err(OrcError::at(&node.loc, format!("a task list must be a list, found {}", node.type_name()))
+            .help("start each task with '- name: ...'")),
     }
 }
 
 /// Loads a file of tasks (import_tasks, include_tasks, role tasks/main.yml).
-pub fn parse_task_list_file(
-    path: &Path,
-    role: Option<RoleRef>,
-    play_dir: &Path,
-) -> Result<Vec<Task>> {
+pub fn parse_task_list_file(path: &Path, role: Option<RoleRef>, play_dir: &Path) -> Result<Vec<Task>> {
     let ctx = ParseCtx {
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         play_dir: play_dir.to_path_buf(),
@@ -307,30 +261,18 @@ pub fn parse_task_list_file(
 
 fn parse_task_file(path: &Path, ctx: &ParseCtx) -> Result<Vec<Task>> {
     let root = yaml::load_file(path)?;
-    let ctx = ParseCtx {
-        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        ..ctx.clone()
-    };
+    let ctx = ParseCtx { dir: path.parent().map(Path::to_path_buf).unwrap_or_default(), ..ctx.clone() };
     match &root.kind {
         Kind::Scalar(Value::Null) => Ok(Vec::new()),
         Kind::Seq(_) => parse_tasks(Some(&root), &ctx),
-        _ => Err(OrcError::at(
-            &root.loc,
-            format!(
-                "a task file must be a list of tasks, found {}",
-                root.type_name()
-            ),
-        )),
+        _ => Err(OrcError::at(&root.loc, format!("a task file must be a list of tasks, found {}", root.type_name()))),
     }
 }
 
 fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
     let pairs = node.as_map().ok_or_else(|| {
-        OrcError::at(
-            &node.loc,
-            format!("a task must be a mapping, found {}", node.type_name()),
-        )
-        .help("a task looks like '- name: ...\\n  module: {args}'")
+        OrcError::at(&node.loc, format!("a task must be a mapping, found {}", node.type_name()))
+            .help("a task looks like '- name: ...\\n  module: {args}'")
     })?;
     // Find the action: the one key that is not a task keyword.
     let mut action_key: Option<(&String, &Node)> = None;
@@ -339,14 +281,9 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
             continue;
         }
         if let Some((prev, _)) = action_key {
-            let (bad, bad_node) = if actions::exists(prev) {
-                (k, v)
-            } else {
-                (prev, node.get(prev).unwrap_or(v))
-            };
-            return Err(unknown_action(bad, bad_node).help(format!(
-                "a task runs one module; '{prev}' and '{k}' are both modules or unknown keywords"
-            )));
+            let (bad, bad_node) = if actions::exists(prev) { (k, v) } else { (prev, node.get(prev).unwrap_or(v)) };
+            return Err(unknown_action(bad, bad_node)
+                .help(format!("a task runs one module; '{prev}' and '{k}' are both modules or unknown keywords")));
         }
         action_key = Some((k, v));
     }
@@ -355,18 +292,9 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
         (Some(b), None) => {
             let rescue = parse_tasks(node.get("rescue"), ctx)?;
             let always = parse_tasks(node.get("always"), ctx)?;
-            Task::new(
-                node.loc.clone(),
-                TaskBody::Block {
-                    block: parse_tasks(Some(b), ctx)?,
-                    rescue,
-                    always,
-                },
-            )
+            Task::new(node.loc.clone(), TaskBody::Block { block: parse_tasks(Some(b), ctx)?, rescue, always })
         }
-        (Some(_), Some((k, v))) => {
-            return Err(unknown_action(k, v).help("a block cannot also run a module"))
-        }
+        (Some(_), Some((k, v))) => return Err(unknown_action(k, v).help("a block cannot also run a module")),
         (None, None) => {
             return Err(OrcError::at(&node.loc, "this task has no module")
                 .help("add a module such as 'debug: msg=hi' or 'command: uptime'"))
@@ -375,10 +303,7 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
     };
     for key in ["rescue", "always"] {
         if let (Some(n), None) = (node.get(key), block) {
-            return Err(OrcError::at(
-                &n.loc,
-                format!("'{key}' is only valid on a block"),
-            ));
+            return Err(OrcError::at(&n.loc, format!("'{key}' is only valid on a block")));
         }
     }
     apply_keywords(&mut task, node)?;
@@ -387,10 +312,7 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
 }
 
 fn unknown_action(k: &str, v: &Node) -> OrcError {
-    let mut err = OrcError::at(
-        &key_loc(k, v),
-        format!("unknown module or task keyword '{k}'"),
-    );
+    let mut err = OrcError::at(&key_loc(k, v), format!("unknown module or task keyword '{k}'"));
     if let Some(s) = suggest(k, &actions::all_names()).or_else(|| suggest(k, TASK_KEYWORDS)) {
         err = err.help(format!("did you mean '{s}'?"));
     } else {
@@ -406,11 +328,7 @@ fn key_loc(k: &str, v: &Node) -> crate::error::Loc {
     let needle = format!("{k}:");
     for line_no in (1..=v.loc.line.min(lines.len())).rev().take(5) {
         if let Some(col) = lines[line_no - 1].find(&needle) {
-            return crate::error::Loc {
-                file: v.loc.file.clone(),
-                line: line_no,
-                col: col + 1,
-            };
+            return crate::error::Loc { file: v.loc.file.clone(), line: line_no, col: col + 1 };
         }
     }
     v.loc.clone()
@@ -427,18 +345,12 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
             };
             if short == "import_tasks" {
                 if file.contains("{{") {
-                    return Err(OrcError::at(
-                        &value.loc,
-                        "import_tasks cannot use a templated file name",
-                    )
-                    .help("use include_tasks for dynamic file names"));
+                    return Err(OrcError::at(&value.loc, "import_tasks cannot use a templated file name")
+                        .help("use include_tasks for dynamic file names"));
                 }
                 let path = resolve_task_file(&file, ctx);
                 if !path.exists() {
-                    return Err(OrcError::at(
-                        &value.loc,
-                        format!("task file {} does not exist", path.display()),
-                    ));
+                    return Err(OrcError::at(&value.loc, format!("task file {} does not exist", path.display())));
                 }
                 if ctx.depth > 30 {
                     return Err(OrcError::at(
@@ -446,27 +358,14 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
                         "import_tasks nests more than 30 levels; is a file importing itself?",
                     ));
                 }
-                let sub = ParseCtx {
-                    depth: ctx.depth + 1,
-                    ..ctx.clone()
-                };
+                let sub = ParseCtx { depth: ctx.depth + 1, ..ctx.clone() };
                 let tasks = parse_task_file(&path, &sub)?;
                 return Ok(Task::new(
                     task.loc.clone(),
-                    TaskBody::Block {
-                        block: tasks,
-                        rescue: vec![],
-                        always: vec![],
-                    },
+                    TaskBody::Block { block: tasks, rescue: vec![], always: vec![] },
                 ));
             }
-            return Ok(Task::new(
-                task.loc.clone(),
-                TaskBody::IncludeTasks {
-                    file,
-                    base: ctx.dir.clone(),
-                },
-            ));
+            return Ok(Task::new(task.loc.clone(), TaskBody::IncludeTasks { file, base: ctx.dir.clone() }));
         }
         "import_role" | "include_role" => {
             let name = value
@@ -484,29 +383,17 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
                     when: vec![],
                     tasks_from,
                 };
-                let (mut blocks, _handlers) =
-                    expand_roles(std::slice::from_ref(&spec), &ctx.play_dir)?;
+                let (mut blocks, _handlers) = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir)?;
                 let block = if blocks.len() == 1 {
                     blocks.remove(0)
                 } else {
-                    Task::new(
-                        task.loc.clone(),
-                        TaskBody::Block {
-                            block: blocks,
-                            rescue: vec![],
-                            always: vec![],
-                        },
-                    )
+                    Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] })
                 };
                 return Ok(block);
             }
             return Ok(Task::new(
                 task.loc.clone(),
-                TaskBody::IncludeRole {
-                    name,
-                    tasks_from,
-                    base: ctx.play_dir.clone(),
-                },
+                TaskBody::IncludeRole { name, tasks_from, base: ctx.play_dir.clone() },
             ));
         }
         _ => {}
@@ -517,9 +404,7 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
     let free_form = actions::free_form_keys(&short);
     let mut args = match &value.kind {
         Kind::Scalar(Value::Null) => Map::new(),
-        Kind::Scalar(Value::String(s)) => {
-            super::kv::parse_kv(s, free_form.is_some(), free_form.unwrap_or(&[]))
-        }
+        Kind::Scalar(Value::String(s)) => super::kv::parse_kv(s, free_form.is_some(), free_form.unwrap_or(&[])),
         Kind::Scalar(v) if free_form.is_some() => {
             let mut m = Map::new();
             m.insert("_raw_params".into(), Value::String(crate::yaml::display(v)));
@@ -532,10 +417,7 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
         _ => {
             return Err(OrcError::at(
                 &value.loc,
-                format!(
-                    "arguments of '{key}' must be a mapping or a 'k=v' string, found {}",
-                    value.type_name()
-                ),
+                format!("arguments of '{key}' must be a mapping or a 'k=v' string, found {}", value.type_name()),
             ))
         }
     };
@@ -549,12 +431,7 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
             _ => return Err(OrcError::at(&extra.loc, "'args:' must be a mapping")),
         }
     }
-    let action = Action {
-        module: key.to_string(),
-        short,
-        args,
-        loc: value.loc.clone(),
-    };
+    let action = Action { module: key.to_string(), short, args, loc: value.loc.clone() };
     Ok(Task::new(task.loc.clone(), TaskBody::Action(action)))
 }
 
@@ -568,11 +445,7 @@ fn resolve_task_file(file: &str, ctx: &ParseCtx) -> PathBuf {
         cands.push(r.path.join("tasks").join(file));
     }
     cands.push(ctx.play_dir.join(file));
-    cands
-        .iter()
-        .find(|c| c.exists())
-        .cloned()
-        .unwrap_or_else(|| ctx.dir.join(file))
+    cands.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| ctx.dir.join(file))
 }
 
 fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
@@ -605,28 +478,19 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     if let Some(lc) = get("loop_control") {
         task.loop_control = match lc.to_value() {
             Value::Object(m) => m,
-            _ => return Err(OrcError::at(
-                &lc.loc,
-                "'loop_control:' must be a mapping (loop_var, index_var, label, pause, extended)",
-            )),
-        };
-        for k in task.loop_control.keys() {
-            if ![
-                "loop_var",
-                "index_var",
-                "label",
-                "pause",
-                "extended",
-                "extended_allitems",
-                "break_when",
-            ]
-            .contains(&k.as_str())
-            {
+            _ => {
                 return Err(OrcError::at(
                     &lc.loc,
-                    format!("'{k}' is not a valid loop_control option"),
-                )
-                .help("valid options: loop_var, index_var, label, pause, extended"));
+                    "'loop_control:' must be a mapping (loop_var, index_var, label, pause, extended)",
+                ))
+            }
+        };
+        for k in task.loop_control.keys() {
+            if !["loop_var", "index_var", "label", "pause", "extended", "extended_allitems", "break_when"]
+                .contains(&k.as_str())
+            {
+                return Err(OrcError::at(&lc.loc, format!("'{k}' is not a valid loop_control option"))
+                    .help("valid options: loop_var, index_var, label, pause, extended"));
             }
         }
     }
@@ -640,26 +504,21 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
             "with_fileglob" => LoopSpec::WithFileglob(v.to_value()),
             "with_sequence" => LoopSpec::WithSequence(v.to_value()),
             other if other.starts_with("with_") => {
-                return Err(OrcError::at(&v.loc, format!("'{other}' is not supported")).help("use 'loop:' with a filter, or with_items/with_list/with_dict/with_fileglob/with_sequence"))
+                return Err(OrcError::at(&v.loc, format!("'{other}' is not supported"))
+                    .help("use 'loop:' with a filter, or with_items/with_list/with_dict/with_fileglob/with_sequence"))
             }
             _ => continue,
         };
         loops.push((spec, v.loc.clone()));
     }
     if loops.len() > 1 {
-        return Err(OrcError::at(
-            &loops[1].1,
-            "a task can have only one loop (loop or one with_*)",
-        ));
+        return Err(OrcError::at(&loops[1].1, "a task can have only one loop (loop or one with_*)"));
     }
     task.loop_spec = loops.pop().map(|(s, _)| s);
     if matches!(task.body, TaskBody::Block { .. }) {
         for k in ["loop", "register", "notify", "until"] {
             if let Some(n) = get(k) {
-                return Err(OrcError::at(
-                    &n.loc,
-                    format!("'{k}' is not valid on a block"),
-                ));
+                return Err(OrcError::at(&n.loc, format!("'{k}' is not valid on a block")));
             }
         }
     }
@@ -679,10 +538,7 @@ pub(crate) fn scalar_string(n: &Node) -> Result<String> {
     match &n.kind {
         Kind::Scalar(Value::String(s)) => Ok(s.clone()),
         Kind::Scalar(v @ (Value::Number(_) | Value::Bool(_))) => Ok(crate::yaml::display(v)),
-        _ => Err(OrcError::at(
-            &n.loc,
-            format!("expected a string here, found {}", n.type_name()),
-        )),
+        _ => Err(OrcError::at(&n.loc, format!("expected a string here, found {}", n.type_name()))),
     }
 }
 
@@ -691,11 +547,9 @@ pub(crate) fn string_list(n: Option<&Node>) -> Result<Vec<String>> {
     match &n.kind {
         Kind::Scalar(Value::Null) => Ok(Vec::new()),
         Kind::Seq(items) => items.iter().map(scalar_string).collect(),
-        Kind::Scalar(Value::String(s)) => Ok(s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()),
+        Kind::Scalar(Value::String(s)) => {
+            Ok(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+        }
         _ => Ok(vec![scalar_string(n)?]),
     }
 }
@@ -707,11 +561,7 @@ pub(crate) fn opt_bool(n: Option<&Node>) -> Result<Option<bool>> {
         return Ok(None);
     }
     orc_modules::args::parse_bool(&v).map(Some).ok_or_else(|| {
-        OrcError::at(
-            &n.loc,
-            format!("expected a boolean, found {}", n.type_name()),
-        )
-        .help("use true/false or yes/no")
+        OrcError::at(&n.loc, format!("expected a boolean, found {}", n.type_name())).help("use true/false or yes/no")
     })
 }
 
@@ -722,10 +572,7 @@ pub(crate) fn opt_map(n: Option<&Node>, what: &str) -> Result<Map<String, Value>
         Value::Object(m) => Ok(m),
         _ => Err(OrcError::at(
             &n.loc,
-            format!(
-                "'{what}:' must be a mapping of names to values, found {}",
-                n.type_name()
-            ),
+            format!("'{what}:' must be a mapping of names to values, found {}", n.type_name()),
         )),
     }
 }

@@ -32,9 +32,10 @@ impl RoleSpec {
     /// Reads a `roles:` entry: a name, or a mapping with `role:`/`name:` and parameters.
     pub fn from_node(n: &Node) -> Result<RoleSpec> {
         if let Some(pairs) = n.as_map() {
-            let name_node = n.get("role").or_else(|| n.get("name")).ok_or_else(|| {
-                OrcError::at(&n.loc, "a role entry needs 'role:' with the role's name")
-            })?;
+            let name_node = n
+                .get("role")
+                .or_else(|| n.get("name"))
+                .ok_or_else(|| OrcError::at(&n.loc, "a role entry needs 'role:' with the role's name"))?;
             let mut params = Map::new();
             let mut tags = Vec::new();
             let mut when = Vec::new();
@@ -83,11 +84,7 @@ impl RoleSpec {
 pub fn find_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
     let mut cands = vec![play_dir.join("roles").join(name), play_dir.join(name)];
     if let Ok(rp) = std::env::var("ANSIBLE_ROLES_PATH") {
-        cands.extend(
-            rp.split(':')
-                .filter(|p| !p.is_empty())
-                .map(|p| Path::new(p).join(name)),
-        );
+        cands.extend(rp.split(':').filter(|p| !p.is_empty()).map(|p| Path::new(p).join(name)));
     }
     if let Ok(home) = std::env::var("HOME") {
         cands.push(Path::new(&home).join(".ansible/roles").join(name));
@@ -112,10 +109,7 @@ fn load_vars_file(dir: &Path) -> Result<Map<String, Value>> {
     match node.to_value() {
         Value::Null => Ok(Map::new()),
         Value::Object(m) => Ok(m),
-        _ => Err(OrcError::at(
-            &node.loc,
-            "a vars file must be a mapping of names to values",
-        )),
+        _ => Err(OrcError::at(&node.loc, "a vars file must be a mapping of names to values")),
     }
 }
 
@@ -134,33 +128,27 @@ pub struct LoadedRole {
 /// Loads one role's files.
 pub fn load_role(spec: &RoleSpec, play_dir: &Path) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
-        OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name))
-            .help(format!("looked in {}/roles/{}, {}/{}, ANSIBLE_ROLES_PATH, ~/.ansible/roles and /etc/ansible/roles", play_dir.display(), spec.name, play_dir.display(), spec.name))
+        OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
+            "looked in {}/roles/{}, {}/{}, ANSIBLE_ROLES_PATH, ~/.ansible/roles and /etc/ansible/roles",
+            play_dir.display(),
+            spec.name,
+            play_dir.display(),
+            spec.name
+        ))
     })?;
     let role = Arc::new(Role {
-        name: spec
-            .name
-            .rsplit('/')
-            .next()
-            .unwrap_or(&spec.name)
-            .to_string(),
+        name: spec.name.rsplit('/').next().unwrap_or(&spec.name).to_string(),
         path: path.clone(),
         defaults: load_vars_file(&path.join("defaults"))?,
         vars: load_vars_file(&path.join("vars"))?,
         params: spec.params.clone(),
     });
     let tasks_stem = spec.tasks_from.clone().unwrap_or_else(|| "main".into());
-    let tasks_stem = tasks_stem
-        .trim_end_matches(".yml")
-        .trim_end_matches(".yaml")
-        .to_string();
+    let tasks_stem = tasks_stem.trim_end_matches(".yml").trim_end_matches(".yaml").to_string();
     let tasks = match main_file(&path.join("tasks"), &tasks_stem) {
         Some(f) => parse_task_list_file(&f, Some(role.clone()), play_dir)?,
         None if spec.tasks_from.is_some() => {
-            return Err(OrcError::at(
-                &spec.loc,
-                format!("role '{}' has no tasks/{tasks_stem}.yml", spec.name),
-            ));
+            return Err(OrcError::at(&spec.loc, format!("role '{}' has no tasks/{tasks_stem}.yml", spec.name)));
         }
         None => Vec::new(),
     };
@@ -177,12 +165,7 @@ pub fn load_role(spec: &RoleSpec, play_dir: &Path) -> Result<LoadedRole> {
             }
         }
     }
-    Ok(LoadedRole {
-        role,
-        tasks,
-        handlers,
-        deps,
-    })
+    Ok(LoadedRole { role, tasks, handlers, deps })
 }
 
 /// Expands role specs into one block task per role (dependencies first, each role once per
@@ -192,16 +175,7 @@ pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path) -> Result<(Vec<Task>, V
     let mut handlers = Vec::new();
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
     for spec in specs {
-        expand_one(
-            spec,
-            play_dir,
-            &mut blocks,
-            &mut handlers,
-            &mut seen,
-            0,
-            &[],
-            &[],
-        )?;
+        expand_one(spec, play_dir, &mut blocks, &mut handlers, &mut seen, 0, &[], &[])?;
     }
     Ok((blocks, handlers))
 }
@@ -234,25 +208,10 @@ fn expand_one(
     let mut when: Vec<Value> = inherited_when.to_vec();
     when.extend(spec.when.iter().cloned());
     for dep in &loaded.deps {
-        expand_one(
-            dep,
-            play_dir,
-            blocks,
-            handlers,
-            seen,
-            depth + 1,
-            &tags,
-            &when,
-        )?;
+        expand_one(dep, play_dir, blocks, handlers, seen, depth + 1, &tags, &when)?;
     }
-    let mut block = Task::new(
-        spec.loc.clone(),
-        TaskBody::Block {
-            block: loaded.tasks,
-            rescue: vec![],
-            always: vec![],
-        },
-    );
+    let mut block =
+        Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] });
     block.role = Some(loaded.role.clone());
     block.is_role_boundary = true;
     block.tags = tags;

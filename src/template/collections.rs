@@ -16,9 +16,7 @@ fn merge(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Result<Valu
     for key in b.try_iter()? {
         let new = b.get_item(&key)?;
         let merged = match out.get(&key) {
-            Some(old)
-                if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map =>
-            {
+            Some(old) if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map => {
                 merge(old, &new, recursive, list_merge)?
             }
             Some(old) if old.kind() == ValueKind::Seq && new.kind() == ValueKind::Seq => {
@@ -50,8 +48,8 @@ fn merge_lists(old: &Value, new: &Value, list_merge: &str) -> Result<Value, Erro
         }
         other => {
             return Err(err(format!(
-                "combine: list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp; got '{other}'"
-            )))
+            "combine: list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp; got '{other}'"
+        )))
         }
     }))
 }
@@ -75,10 +73,7 @@ pub(crate) fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result
     let mut acc = Value::from_pairs(Vec::<(Value, Value)>::new());
     for d in flat {
         if d.kind() != ValueKind::Map {
-            return Err(err(format!(
-                "combine expects dictionaries, got {}",
-                d.kind()
-            )));
+            return Err(err(format!("combine expects dictionaries, got {}", d.kind())));
         }
         acc = merge(&acc, &d, recursive.unwrap_or(false), &list_merge)?;
     }
@@ -91,22 +86,13 @@ pub(crate) fn dict2items(d: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     let value_name: Option<String> = kwargs.get("value_name")?;
     kwargs.assert_all_used()?;
     if d.kind() != ValueKind::Map {
-        return Err(err(format!(
-            "dict2items requires a dictionary, got {}",
-            d.kind()
-        )));
+        return Err(err(format!("dict2items requires a dictionary, got {}", d.kind())));
     }
-    let (k, v) = (
-        key_name.unwrap_or_else(|| "key".into()),
-        value_name.unwrap_or_else(|| "value".into()),
-    );
+    let (k, v) = (key_name.unwrap_or_else(|| "key".into()), value_name.unwrap_or_else(|| "value".into()));
     let mut out = Vec::new();
     for key in d.try_iter()? {
         let value = d.get_item(&key)?;
-        out.push(Value::from_pairs([
-            (Value::from(k.as_str()), key),
-            (Value::from(v.as_str()), value),
-        ]));
+        out.push(Value::from_pairs([(Value::from(k.as_str()), key), (Value::from(v.as_str()), value)]));
     }
     Ok(Value::from(out))
 }
@@ -116,18 +102,13 @@ pub(crate) fn items2dict(list: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     let key_name: Option<String> = kwargs.get("key_name")?;
     let value_name: Option<String> = kwargs.get("value_name")?;
     kwargs.assert_all_used()?;
-    let (k, v) = (
-        key_name.unwrap_or_else(|| "key".into()),
-        value_name.unwrap_or_else(|| "value".into()),
-    );
+    let (k, v) = (key_name.unwrap_or_else(|| "key".into()), value_name.unwrap_or_else(|| "value".into()));
     let mut out = Vec::new();
     for item in items(list, "items2dict")? {
         let key = item.get_attr(&k)?;
         let value = item.get_attr(&v)?;
         if key.is_undefined() || value.is_undefined() {
-            return Err(err(format!(
-                "items2dict requires each item to have '{k}' and '{v}' keys"
-            )));
+            return Err(err(format!("items2dict requires each item to have '{k}' and '{v}' keys")));
         }
         out.push((key, value));
     }
@@ -155,20 +136,14 @@ pub(crate) fn union(a: &Value, b: &Value) -> Result<Value, Error> {
 /// Items in both lists, without duplicates.
 pub(crate) fn intersect(a: &Value, b: &Value) -> Result<Value, Error> {
     let b = items(b, "intersect")?;
-    let out = items(a, "intersect")?
-        .into_iter()
-        .filter(|x| b.contains(x))
-        .collect();
+    let out = items(a, "intersect")?.into_iter().filter(|x| b.contains(x)).collect();
     Ok(Value::from(dedup(out)))
 }
 
 /// Items of the first list not in the second, without duplicates.
 pub(crate) fn difference(a: &Value, b: &Value) -> Result<Value, Error> {
     let b = items(b, "difference")?;
-    let out = items(a, "difference")?
-        .into_iter()
-        .filter(|x| !b.contains(x))
-        .collect();
+    let out = items(a, "difference")?.into_iter().filter(|x| !b.contains(x)).collect();
     Ok(Value::from(dedup(out)))
 }
 
@@ -181,17 +156,10 @@ pub(crate) fn symmetric_difference(a: &Value, b: &Value) -> Result<Value, Error>
     Ok(Value::from(dedup(out)))
 }
 
-fn flatten_into(
-    out: &mut Vec<Value>,
-    v: &Value,
-    levels: Option<usize>,
-    skip_nulls: bool,
-) -> Result<(), Error> {
+fn flatten_into(out: &mut Vec<Value>, v: &Value, levels: Option<usize>, skip_nulls: bool) -> Result<(), Error> {
     for item in v.try_iter()? {
         match item.kind() {
-            ValueKind::Seq if levels != Some(0) => {
-                flatten_into(out, &item, levels.map(|l| l - 1), skip_nulls)?
-            }
+            ValueKind::Seq if levels != Some(0) => flatten_into(out, &item, levels.map(|l| l - 1), skip_nulls)?,
             ValueKind::None | ValueKind::Undefined if skip_nulls => {}
             _ => out.push(item),
         }
@@ -230,17 +198,11 @@ pub(crate) fn product(first: &Value, rest: Rest<Value>) -> Result<Value, Error> 
         }
         acc = next;
     }
-    Ok(Value::from(
-        acc.into_iter().map(Value::from).collect::<Vec<_>>(),
-    ))
+    Ok(Value::from(acc.into_iter().map(Value::from).collect::<Vec<_>>()))
 }
 
 /// `item | extract(container, morekeys)`: `container[item]`, then deeper keys.
-pub(crate) fn extract(
-    item: &Value,
-    container: &Value,
-    morekeys: Option<Value>,
-) -> Result<Value, Error> {
+pub(crate) fn extract(item: &Value, container: &Value, morekeys: Option<Value>) -> Result<Value, Error> {
     let mut v = container.get_item(item)?;
     if let Some(more) = morekeys {
         let keys = match more.kind() {
@@ -268,10 +230,7 @@ pub(crate) fn subelements(
     };
     kwargs.assert_all_used()?;
     let items: Vec<Value> = match list.kind() {
-        ValueKind::Map => list
-            .try_iter()?
-            .map(|k| list.get_item(&k))
-            .collect::<Result<_, _>>()?,
+        ValueKind::Map => list.try_iter()?.map(|k| list.get_item(&k)).collect::<Result<_, _>>()?,
         _ => items(list, "subelements")?,
     };
     let mut out = Vec::new();
@@ -283,18 +242,12 @@ pub(crate) fn subelements(
                 if skip_missing {
                     continue 'items;
                 }
-                return Err(err(format!(
-                    "could not find '{key}' key in iterated item {}",
-                    super::pyfmt::repr(&item)
-                )));
+                return Err(err(format!("could not find '{key}' key in iterated item {}", super::pyfmt::repr(&item))));
             }
             sub = next;
         }
         if sub.kind() != ValueKind::Seq {
-            return Err(err(format!(
-                "the key {path} should point to a list, got {}",
-                super::pyfmt::repr(&sub)
-            )));
+            return Err(err(format!("the key {path} should point to a list, got {}", super::pyfmt::repr(&sub))));
         }
         for element in sub.try_iter()? {
             out.push(Value::from(vec![item.clone(), element]));

@@ -12,9 +12,7 @@ use super::pyfmt;
 pub(crate) fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     let style = match style {
         Some(s) => s,
-        None => kwargs
-            .get::<Option<String>>("style")?
-            .unwrap_or_else(|| "plain".into()),
+        None => kwargs.get::<Option<String>>("style")?.unwrap_or_else(|| "plain".into()),
     };
     let (beginning, decoration, end) = match style.as_str() {
         "plain" => ("", "# ", ""),
@@ -22,16 +20,10 @@ pub(crate) fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Res
         "c" => ("", "// ", ""),
         "cblock" => ("/*", " * ", " */"),
         "xml" => ("<!--", " - ", "-->"),
-        other => {
-            return Err(err(format!(
-                "Invalid style '{other}'. Available styles: plain, erlang, c, cblock, xml"
-            )))
-        }
+        other => return Err(err(format!("Invalid style '{other}'. Available styles: plain, erlang, c, cblock, xml"))),
     };
     let opt = |key: &str, default: &str| -> Result<String, Error> {
-        Ok(kwargs
-            .get::<Option<Value>>(key)?
-            .map_or_else(|| default.to_string(), |v| pyfmt::to_str(&v)))
+        Ok(kwargs.get::<Option<Value>>(key)?.map_or_else(|| default.to_string(), |v| pyfmt::to_str(&v)))
     };
     let prepostfix = opt("decoration", decoration)?;
     let newline = opt("newline", "\n")?;
@@ -53,21 +45,11 @@ pub(crate) fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Res
         out.push_str(&newline);
     }
     if !prefix.is_empty() {
-        let one = if prefix != newline {
-            format!("{prefix}{newline}")
-        } else {
-            newline.clone()
-        };
+        let one = if prefix != newline { format!("{prefix}{newline}") } else { newline.clone() };
         out.push_str(&one.repeat(prefix_count));
     }
-    let body = format!(
-        "{decoration}{}",
-        text.replace(&newline, &format!("{newline}{decoration}"))
-    );
-    out.push_str(&body.replace(
-        &format!("{decoration}{newline}"),
-        &format!("{}{newline}", decoration.trim_end()),
-    ));
+    let body = format!("{decoration}{}", text.replace(&newline, &format!("{newline}{decoration}")));
+    out.push_str(&body.replace(&format!("{decoration}{newline}"), &format!("{}{newline}", decoration.trim_end())));
     for _ in 0..postfix_count {
         out.push_str(&newline);
         out.push_str(&postfix);

@@ -73,15 +73,7 @@ impl DateTime {
 
     /// Python's `strftime` for the common directives.
     pub(crate) fn strftime(&self, fmt: &str) -> String {
-        const DAYS: [&str; 7] = [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ];
+        const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
         const MONTHS: [&str; 12] = [
             "January",
             "February",
@@ -110,11 +102,7 @@ impl DateTime {
             };
             let month_name = MONTHS[(c.month - 1) as usize];
             let day_name = DAYS[c.weekday as usize];
-            let hour12 = if c.hour.is_multiple_of(12) {
-                12
-            } else {
-                c.hour % 12
-            };
+            let hour12 = if c.hour.is_multiple_of(12) { 12 } else { c.hour % 12 };
             match d {
                 'Y' => out.push_str(&c.year.to_string()),
                 'y' => out.push_str(&format!("{:02}", c.year.rem_euclid(100))),
@@ -180,12 +168,7 @@ impl Object for DateTime {
         })
     }
 
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
             "strftime" => {
                 let fmt = args.first().and_then(|a| a.as_str()).unwrap_or("");
@@ -205,11 +188,7 @@ impl Object for DateTime {
 /// The time `secs` (and `micros`) shown in UTC or in the local zone.
 fn at(secs: i64, micros: u32, utc: bool) -> DateTime {
     let offset = if utc { 0 } else { local_offset(secs) };
-    DateTime {
-        secs,
-        micros,
-        offset,
-    }
+    DateTime { secs, micros, offset }
 }
 
 /// `now(utc=False, fmt=None)`: the current time, or its `strftime(fmt)` text.
@@ -220,11 +199,7 @@ fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| err(format!("now(): system clock before 1970: {e}")))?;
-    let dt = at(
-        since.as_secs() as i64,
-        since.subsec_micros(),
-        utc.unwrap_or(false),
-    );
+    let dt = at(since.as_secs() as i64, since.subsec_micros(), utc.unwrap_or(false));
     Ok(match fmt {
         Some(fmt) => Value::from(dt.strftime(&fmt)),
         None => Value::from_object(dt),
@@ -242,10 +217,9 @@ fn strftime_filter(fmt: String, second: Option<Value>, kwargs: Kwargs) -> Result
     let (secs, micros) = match second.filter(|s| !s.is_none()) {
         Some(s) => {
             let f = match s.as_str() {
-                Some(text) => text
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| err(format!("Invalid value for epoch value ({text})")))?,
+                Some(text) => {
+                    text.trim().parse::<f64>().map_err(|_| err(format!("Invalid value for epoch value ({text})")))?
+                }
                 None => f64::try_from(s.clone())?,
             };
             (f.floor() as i64, ((f - f.floor()) * 1e6) as u32)
@@ -263,24 +237,16 @@ fn strftime_filter(fmt: String, second: Option<Value>, kwargs: Kwargs) -> Result
 /// The local UTC offset at `secs`, from /etc/localtime (the last transition at or before it);
 /// 0 when TZ says UTC or the zone file cannot be read.
 fn local_offset(secs: i64) -> i32 {
-    if matches!(
-        std::env::var("TZ").as_deref(),
-        Ok("UTC") | Ok("UTC0") | Ok(":UTC") | Ok("")
-    ) {
+    if matches!(std::env::var("TZ").as_deref(), Ok("UTC") | Ok("UTC0") | Ok(":UTC") | Ok("")) {
         return 0;
     }
-    std::fs::read("/etc/localtime")
-        .ok()
-        .and_then(|data| tzif_offset(&data, secs))
-        .unwrap_or(0)
+    std::fs::read("/etc/localtime").ok().and_then(|data| tzif_offset(&data, secs)).unwrap_or(0)
 }
 
 /// Reads the offset in force at `secs` from TZif data (version 2+ 64-bit section when present).
 fn tzif_offset(data: &[u8], secs: i64) -> Option<i32> {
     fn be32(d: &[u8], at: usize) -> Option<i64> {
-        Some(i64::from(i32::from_be_bytes(
-            d.get(at..at + 4)?.try_into().ok()?,
-        )))
+        Some(i64::from(i32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?)))
     }
     fn be64(d: &[u8], at: usize) -> Option<i64> {
         Some(i64::from_be_bytes(d.get(at..at + 8)?.try_into().ok()?))
@@ -307,11 +273,7 @@ fn tzif_offset(data: &[u8], secs: i64) -> Option<i32> {
     let types_at = idx_at + time;
     let mut kind = 0usize;
     for i in 0..time {
-        let t = if tsize == 8 {
-            be64(data, times_at + i * 8)?
-        } else {
-            be32(data, times_at + i * 4)?
-        };
+        let t = if tsize == 8 { be64(data, times_at + i * 8)? } else { be32(data, times_at + i * 4)? };
         if t > secs {
             break;
         }
@@ -330,15 +292,8 @@ mod unit {
     #[test]
     fn strftime_formats_like_python() {
         // 2024-02-29 13:05:09 UTC, a Thursday.
-        let dt = DateTime {
-            secs: 1_709_211_909,
-            micros: 42,
-            offset: 0,
-        };
-        assert_eq!(
-            dt.strftime("%Y-%m-%d %H:%M:%S %a %b %j %y %I%p %%"),
-            "2024-02-29 13:05:09 Thu Feb 060 24 01PM %"
-        );
+        let dt = DateTime { secs: 1_709_211_909, micros: 42, offset: 0 };
+        assert_eq!(dt.strftime("%Y-%m-%d %H:%M:%S %a %b %j %y %I%p %%"), "2024-02-29 13:05:09 Thu Feb 060 24 01PM %");
         assert_eq!(dt.to_string(), "2024-02-29 13:05:09.000042");
         let east = DateTime { offset: 3600, ..dt };
         assert_eq!(east.strftime("%H:%M %z"), "14:05 +0100");

@@ -26,12 +26,7 @@ pub struct TemplateError {
 impl TemplateError {
     /// An error with only a message.
     pub fn new(msg: impl Into<String>) -> TemplateError {
-        TemplateError {
-            msg: msg.into(),
-            undefined: None,
-            file: None,
-            line: None,
-        }
+        TemplateError { msg: msg.into(), undefined: None, file: None, line: None }
     }
 }
 
@@ -85,12 +80,7 @@ impl From<minijinja::Error> for TemplateError {
             cause = c.source();
         }
         let is_expr = err.name().is_some_and(|n| n.starts_with(EXPR));
-        TemplateError {
-            msg,
-            undefined,
-            file,
-            line: if is_expr { None } else { line },
-        }
+        TemplateError { msg, undefined, file, line: if is_expr { None } else { line } }
     }
 }
 

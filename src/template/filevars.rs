@@ -8,18 +8,10 @@ use minijinja::value::Value;
 /// `template_host` and `template_uid`, and `ansible_managed` unless the user set it.
 pub(crate) fn template_vars(path: &Path, vars: &Value) -> Value {
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let added = Value::from_pairs([
-        (
-            "template_path",
-            Value::from(path.to_string_lossy().into_owned()),
-        ),
-        (
-            "template_fullpath",
-            Value::from(full.to_string_lossy().into_owned()),
-        ),
+        ("template_path", Value::from(path.to_string_lossy().into_owned())),
+        ("template_fullpath", Value::from(full.to_string_lossy().into_owned())),
         ("template_host", Value::from(host)),
         ("template_uid", Value::from(file_owner(path))),
     ]);

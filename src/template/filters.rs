@@ -49,11 +49,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "union", collections::union);
     filter!(env, "intersect", collections::intersect);
     filter!(env, "difference", collections::difference);
-    filter!(
-        env,
-        "symmetric_difference",
-        collections::symmetric_difference
-    );
+    filter!(env, "symmetric_difference", collections::symmetric_difference);
     filter!(env, "flatten", collections::flatten);
     filter!(env, "product", collections::product);
     filter!(env, "type_debug", type_debug);
@@ -67,9 +63,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "urlencode", urlencode);
     filter!(env, "random", random);
     filter!(env, "wordcount", |s: String| {
-        s.split(|c: char| !c.is_alphanumeric() && c != '_')
-            .filter(|w| !w.is_empty())
-            .count()
+        s.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).count()
     });
     filter!(env, "center", |s: String, width: Option<usize>| {
         let width = width.unwrap_or(80);
@@ -88,17 +82,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
 
 /// Jinja's `int(default=0, base=10)`: strings that are not integers are tried as floats, and
 /// anything unconvertible gives the default instead of an error.
-fn to_int(
-    value: &Value,
-    default: Option<Value>,
-    base: Option<u32>,
-    kwargs: Kwargs,
-) -> Result<Value, Error> {
+fn to_int(value: &Value, default: Option<Value>, base: Option<u32>, kwargs: Kwargs) -> Result<Value, Error> {
     let default = match default {
         Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0)),
+        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0)),
     };
     let base = match base {
         Some(b) => b,
@@ -122,10 +109,7 @@ fn to_int(
             };
             // Python's int() rejects a base outside 2..=36 (0 aside) with ValueError, which Jinja
             // answers by trying float(); from_str_radix would panic on it.
-            let parsed = (2..=36)
-                .contains(&base)
-                .then(|| i64::from_str_radix(digits, base).ok())
-                .flatten();
+            let parsed = (2..=36).contains(&base).then(|| i64::from_str_radix(digits, base).ok()).flatten();
             match parsed {
                 Some(i) => Value::from(i),
                 None => match s.parse::<f64>() {
@@ -142,9 +126,7 @@ fn to_int(
 fn to_float(value: &Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let default = match default {
         Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0.0)),
+        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0.0)),
     };
     kwargs.assert_all_used()?;
     Ok(match value.kind() {
@@ -207,12 +189,7 @@ fn urlencode(value: &Value) -> Result<String, Error> {
 
 /// Ansible's `random(start=0, step=1, seed=None)`: a random item of a list, or a random number
 /// below an integer. A seed makes it repeatable (not the same numbers as Python's generator).
-fn random(
-    value: &Value,
-    start: Option<i64>,
-    step: Option<i64>,
-    kwargs: Kwargs,
-) -> Result<Value, Error> {
+fn random(value: &Value, start: Option<i64>, step: Option<i64>, kwargs: Kwargs) -> Result<Value, Error> {
     let start = match start {
         Some(s) => s,
         None => kwargs.get::<Option<i64>>("start")?.unwrap_or(0),
@@ -239,9 +216,7 @@ fn random(
         let (start, step) = (i128::from(start), i128::from(step));
         let count = (i128::from(end) - start + step - 1) / step;
         let pick = start + step * rng.i128(0..count);
-        return i64::try_from(pick)
-            .map(Value::from)
-            .map_err(|_| err("random: result out of range"));
+        return i64::try_from(pick).map(Value::from).map_err(|_| err("random: result out of range"));
     }
     let items: Vec<Value> = value.try_iter()?.collect();
     if items.is_empty() {
@@ -259,9 +234,7 @@ pub(crate) const MAX_SIZE: usize = 10_000_000;
 /// An error when `value`, the `what` argument of `filter`, exceeds [`MAX_SIZE`].
 pub(crate) fn check_size(filter: &str, what: &str, value: usize) -> Result<(), Error> {
     if value > MAX_SIZE {
-        return Err(err(format!(
-            "{filter}: {what} {value} is too large (at most {MAX_SIZE})"
-        )));
+        return Err(err(format!("{filter}: {what} {value} is too large (at most {MAX_SIZE})")));
     }
     Ok(())
 }
@@ -296,11 +269,7 @@ fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     kwargs.assert_all_used()?;
     pyfmt::json_dumps(
         value,
-        JsonStyle {
-            indent,
-            sort_keys: sort_keys.unwrap_or(false),
-            ensure_ascii: ensure_ascii.unwrap_or(true),
-        },
+        JsonStyle { indent, sort_keys: sort_keys.unwrap_or(false), ensure_ascii: ensure_ascii.unwrap_or(true) },
     )
 }
 
@@ -346,8 +315,7 @@ fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<
 }
 
 fn from_json(s: String) -> Result<Value, Error> {
-    let v: serde_json::Value =
-        serde_json::from_str(&s).map_err(|e| err(format!("from_json: invalid JSON: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&s).map_err(|e| err(format!("from_json: invalid JSON: {e}")))?;
     Ok(Value::from(minijinja::value::Serde(&v)))
 }
 
@@ -359,9 +327,8 @@ fn from_yaml(v: Value) -> Result<Value, Error> {
         return Ok(Value::from(()));
     }
     // The project's YAML 1.1 loader, as PyYAML reads it (`yes` is true, `0644` octal...).
-    let parsed = crate::yaml::parse_str("from_yaml", s)
-        .map_err(|e| err(format!("from_yaml: invalid YAML: {e}")))?
-        .to_value();
+    let parsed =
+        crate::yaml::parse_str("from_yaml", s).map_err(|e| err(format!("from_yaml: invalid YAML: {e}")))?.to_value();
     Ok(Value::from(minijinja::value::Serde(&parsed)))
 }
 
@@ -369,8 +336,7 @@ fn from_yaml_all(s: String) -> Result<Value, Error> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(&s) {
-        let v = serde_json::Value::deserialize(doc)
-            .map_err(|e| err(format!("from_yaml_all: invalid YAML: {e}")))?;
+        let v = serde_json::Value::deserialize(doc).map_err(|e| err(format!("from_yaml_all: invalid YAML: {e}")))?;
         docs.push(Value::from(minijinja::value::Serde(&v)));
     }
     Ok(Value::from(docs))
@@ -440,9 +406,7 @@ fn realpath(p: String) -> String {
             if path.is_absolute() {
                 p
             } else {
-                std::env::current_dir()
-                    .map(|d| d.join(path).to_string_lossy().into_owned())
-                    .unwrap_or(p)
+                std::env::current_dir().map(|d| d.join(path).to_string_lossy().into_owned()).unwrap_or(p)
             }
         }
     }
@@ -490,10 +454,7 @@ pub(crate) fn hash_hex(algo: &str, data: &[u8]) -> Result<String, Error> {
 }
 
 fn hash(v: Value, algo: Option<String>) -> Result<String, Error> {
-    hash_hex(
-        algo.as_deref().unwrap_or("sha1"),
-        pyfmt::to_str(&v).as_bytes(),
-    )
+    hash_hex(algo.as_deref().unwrap_or("sha1"), pyfmt::to_str(&v).as_bytes())
 }
 
 /// Python's `shlex.quote`.
@@ -501,9 +462,7 @@ pub(crate) fn shell_quote(s: &str) -> String {
     if s.is_empty() {
         return "''".into();
     }
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b))
-    {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b)) {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "'\"'\"'"))
@@ -573,23 +532,13 @@ pub(crate) fn type_debug(v: &Value) -> &'static str {
     }
 }
 
-fn version_compare(
-    value: &Value,
-    other: &Value,
-    op: Option<String>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
+fn version_compare(value: &Value, other: &Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
     version::version_test(value, other, op.as_deref(), kwargs)
 }
 
 /// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring='\n')`: greedy wrapping of
 /// whitespace-separated words (Python's `textwrap`, without its hyphen splitting).
-fn wordwrap(
-    s: String,
-    width: Option<usize>,
-    break_long: Option<bool>,
-    kwargs: Kwargs,
-) -> Result<String, Error> {
+fn wordwrap(s: String, width: Option<usize>, break_long: Option<bool>, kwargs: Kwargs) -> Result<String, Error> {
     let width = match width {
         Some(w) => w,
         None => kwargs.get::<Option<usize>>("width")?.unwrap_or(79),
@@ -597,9 +546,7 @@ fn wordwrap(
     .max(1);
     let break_long = match break_long {
         Some(b) => b,
-        None => kwargs
-            .get::<Option<bool>>("break_long_words")?
-            .unwrap_or(true),
+        None => kwargs.get::<Option<bool>>("break_long_words")?.unwrap_or(true),
     };
     let wrapstring: Option<String> = kwargs.get("wrapstring")?;
     let _: Option<bool> = kwargs.get("break_on_hyphens")?;
@@ -613,11 +560,7 @@ fn wordwrap(
             let mut word: Vec<char> = word.chars().collect();
             loop {
                 let line_len = line.chars().count();
-                let needed = if line.is_empty() {
-                    word.len()
-                } else {
-                    line_len + 1 + word.len()
-                };
+                let needed = if line.is_empty() { word.len() } else { line_len + 1 + word.len() };
                 if needed <= width {
                     if !line.is_empty() {
                         line.push(' ');

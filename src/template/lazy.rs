@@ -46,10 +46,7 @@ pub(crate) struct Node {
 
 /// Builds the lazy render context over `vars`; strings under the top-level names in `untrusted`
 /// are never rendered.
-pub(crate) fn context(
-    vars: serde_json::Map<String, serde_json::Value>,
-    untrusted: HashSet<String>,
-) -> Value {
+pub(crate) fn context(vars: serde_json::Map<String, serde_json::Value>, untrusted: HashSet<String>) -> Value {
     Value::from_object(Node {
         shared: Arc::new(Shared {
             vars: serde_json::Value::Object(vars),
@@ -94,11 +91,7 @@ impl Node {
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
                 let mut path = self.path.clone();
                 path.push(seg);
-                Value::from_object(Node {
-                    shared: self.shared.clone(),
-                    root: Some(self.root_value()),
-                    path,
-                })
+                Value::from_object(Node { shared: self.shared.clone(), root: Some(self.root_value()), path })
             }
             serde_json::Value::String(s) if has_template_syntax(s) && self.trusted(&seg) => {
                 let mut path = self.path.clone();
@@ -145,10 +138,7 @@ impl Node {
             // undefined (`default` and `is defined` see it so); the Templar names the inner
             // variable when it is used.
             Err(e) if e.undefined.is_some() => Value::UNDEFINED,
-            Err(e) => Value::from(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                e.msg,
-            )),
+            Err(e) => Value::from(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.msg)),
         }
     }
 }
@@ -221,10 +211,7 @@ pub(crate) fn raw_at(vars: &Value, expr: &str) -> Option<serde_json::Value> {
 fn parse_path(expr: &str) -> Option<Vec<Seg>> {
     let mut segs = Vec::new();
     let mut rest = expr.trim();
-    let ident_end = |s: &str| {
-        s.find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(s.len())
-    };
+    let ident_end = |s: &str| s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
     let end = ident_end(rest);
     if end == 0 {
         return None;

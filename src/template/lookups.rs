@@ -28,13 +28,9 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
     Ok(match results.len() {
         0 => Value::from(Vec::<Value>::new()),
         1 => results.into_iter().next().unwrap_or_default(),
-        _ if results.iter().all(|r| r.kind() == ValueKind::String) => Value::from(
-            results
-                .iter()
-                .map(pyfmt::to_str)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+        _ if results.iter().all(|r| r.kind() == ValueKind::String) => {
+            Value::from(results.iter().map(pyfmt::to_str).collect::<Vec<_>>().join(","))
+        }
         _ => Value::from(results),
     })
 }
@@ -54,12 +50,7 @@ fn term_strings(terms: &[Value]) -> Result<Vec<String>, Error> {
                     out.push(pyfmt::to_str(&item));
                 }
             }
-            ValueKind::Undefined => {
-                return Err(Error::new(
-                    ErrorKind::UndefinedError,
-                    "lookup term is undefined",
-                ))
-            }
+            ValueKind::Undefined => return Err(Error::new(ErrorKind::UndefinedError, "lookup term is undefined")),
             _ => out.push(pyfmt::to_str(t)),
         }
     }
@@ -207,8 +198,7 @@ fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: &Kwargs) -> Result<
 
 /// Renders a template file found by `lookup('template')` with the current variables.
 fn render_template_file(state: &State, path: &Path, vars: &Value) -> Result<String, Error> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
+    let source = std::fs::read_to_string(path).map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
     let _scope = RenderScope::enter(vars, Some(path));
     let _capture = super::native::Capture::start();
     let name = path.to_string_lossy();

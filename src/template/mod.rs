@@ -63,8 +63,7 @@ pub use error::TemplateError;
 use filevars::template_vars;
 use syntax::{escape_backslashes, single_expression};
 use undefined::{
-    contains_undefined, undefined_error, undefined_in_collection, undefined_variable,
-    UNDEFINED_IN_COLLECTION,
+    contains_undefined, undefined_error, undefined_in_collection, undefined_variable, UNDEFINED_IN_COLLECTION,
 };
 
 /// The value of the `omit` variable: task arguments equal to it are dropped by the engine, as
@@ -100,10 +99,7 @@ pub struct FileOptions {
 
 impl Default for FileOptions {
     fn default() -> Self {
-        FileOptions {
-            trim_blocks: true,
-            lstrip_blocks: false,
-        }
+        FileOptions { trim_blocks: true, lstrip_blocks: false }
     }
 }
 
@@ -146,14 +142,10 @@ fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'st
     // retry) the undefined values the strict run stopped at.
     env.set_formatter(move |out, _state, value| {
         if contains_undefined(value, 0) {
-            return Err(minijinja::Error::new(
-                minijinja::ErrorKind::UndefinedError,
-                UNDEFINED_IN_COLLECTION,
-            ));
+            return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, UNDEFINED_IN_COLLECTION));
         }
         native::record(value);
-        out.write_str(&pyfmt::to_display(value))
-            .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
+        out.write_str(&pyfmt::to_display(value)).map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
     });
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_loader(load_template);
@@ -182,10 +174,7 @@ impl Templar {
     /// Builds the environment: strict undefined, Ansible's whitespace rules (trim_blocks on,
     /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
     pub fn new() -> Templar {
-        Templar {
-            envs: Arc::new(EnvPair::new(FileOptions::default())),
-            variants: Mutex::new(HashMap::new()),
-        }
+        Templar { envs: Arc::new(EnvPair::new(FileOptions::default())), variants: Mutex::new(HashMap::new()) }
     }
 
     /// Runs `f` with the strict environment; when that fails on an undefined value and the
@@ -212,9 +201,7 @@ impl Templar {
         match f(&envs.strict) {
             Err(e)
                 if e.undefined.is_some()
-                    && (source.contains("defined")
-                        || source.contains("default")
-                        || source.contains("d(")) =>
+                    && (source.contains("defined") || source.contains("default") || source.contains("d(")) =>
             {
                 f(&envs.chain).map_err(|_| self.explain(e, vars))
             }
@@ -287,9 +274,7 @@ impl Templar {
         let (text, (count, first)) = self.run(s, vars, |env| {
             let template = env.get_template(&name).map_err(TemplateError::from)?;
             let capture = native::Capture::start();
-            let text = template
-                .render(vars)
-                .map_err(|e| undefined_in_collection(e, &template, vars))?;
+            let text = template.render(vars).map_err(|e| undefined_in_collection(e, &template, vars))?;
             Ok((text, capture.printed()))
         })?;
         // Ansible's native rendering: nothing printed at all gives None; exactly one value and
@@ -300,10 +285,7 @@ impl Templar {
         }
         if let Some(value) = first.filter(|v| count == 1 && pyfmt::to_display(v) == text) {
             if let Some(s2) = value.as_str() {
-                return Ok(serde_json::Value::String(keep_trailing_newlines(
-                    s,
-                    s2.into(),
-                )));
+                return Ok(serde_json::Value::String(keep_trailing_newlines(s, s2.into())));
             }
             return serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()));
         }
@@ -311,18 +293,11 @@ impl Templar {
     }
 
     /// Renders every string inside a JSON value (maps and lists, keys too).
-    pub fn render_value(
-        &self,
-        v: &serde_json::Value,
-        vars: &Value,
-    ) -> Result<serde_json::Value, TemplateError> {
+    pub fn render_value(&self, v: &serde_json::Value, vars: &Value) -> Result<serde_json::Value, TemplateError> {
         Ok(match v {
             serde_json::Value::String(s) => self.render_str(s, vars)?,
             serde_json::Value::Array(items) => serde_json::Value::Array(
-                items
-                    .iter()
-                    .map(|item| self.render_value(item, vars))
-                    .collect::<Result<_, _>>()?,
+                items.iter().map(|item| self.render_value(item, vars)).collect::<Result<_, _>>()?,
             ),
             serde_json::Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
@@ -379,12 +354,7 @@ impl Templar {
     /// [`Templar::render_file`] with the `template` module's whitespace options; a
     /// `#jinja2: trim_blocks: False, lstrip_blocks: True` first line in the file overrides them
     /// (and is not part of the output), as in Ansible.
-    pub fn render_file_with(
-        &self,
-        path: &Path,
-        vars: &Value,
-        opts: FileOptions,
-    ) -> Result<String, TemplateError> {
+    pub fn render_file_with(&self, path: &Path, vars: &Value, opts: FileOptions) -> Result<String, TemplateError> {
         let name = path.to_string_lossy().into_owned();
         let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
             msg: format!("could not read template {}: {e}", path.display()),
@@ -394,14 +364,12 @@ impl Templar {
         })?;
         let (header, body) = syntax::split_override_header(&source);
         let opts = match header {
-            Some(line) => {
-                syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
-                    msg,
-                    undefined: None,
-                    file: Some(path.to_path_buf()),
-                    line: Some(1),
-                })?
-            }
+            Some(line) => syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
+                msg,
+                undefined: None,
+                file: Some(path.to_path_buf()),
+                line: Some(1),
+            })?,
             None => opts,
         };
         let envs = self.envs_for(opts);
@@ -412,9 +380,7 @@ impl Templar {
         let rendered = self
             .run_in(&envs, &source, vars, |env| {
                 let template = env.get_template(&name).map_err(TemplateError::from)?;
-                template
-                    .render(vars)
-                    .map_err(|e| undefined_in_collection(e, &template, vars))
+                template.render(vars).map_err(|e| undefined_in_collection(e, &template, vars))
             })
             .map_err(|mut e| {
                 // The loader dropped the header line: report lines of the file.
@@ -435,10 +401,7 @@ impl Templar {
             Ok(v) => v,
             Err(poisoned) => poisoned.into_inner(),
         };
-        variants
-            .entry(opts)
-            .or_insert_with(|| Arc::new(EnvPair::new(opts)))
-            .clone()
+        variants.entry(opts).or_insert_with(|| Arc::new(EnvPair::new(opts))).clone()
     }
 
     /// Evaluates an expression (or a `{{ expr }}` string) to a minijinja value, erroring on an
@@ -449,9 +412,7 @@ impl Templar {
         let _guard = search::RenderScope::enter(vars, None);
         self.run(expr, vars, |env| {
             let template = env.get_template(&name).map_err(TemplateError::from)?;
-            let captured = template
-                .render_captured(vars)
-                .map_err(TemplateError::from)?;
+            let captured = template.render_captured(vars).map_err(TemplateError::from)?;
             let value = captured.state().lookup(RESULT_VAR).unwrap_or_default();
             if value.is_undefined() {
                 return Err(undefined_error(expr));
@@ -520,9 +481,7 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
         return Ok(Some(TemplateSource::new(src)));
     }
     if let Some(expr) = name.strip_prefix(EXPR) {
-        return Ok(Some(TemplateSource::new(format!(
-            "{{% set {RESULT_VAR} = ({expr}) %}}"
-        ))));
+        return Ok(Some(TemplateSource::new(format!("{{% set {RESULT_VAR} = ({expr}) %}}"))));
     }
     let path = PathBuf::from(name);
     match std::fs::read_to_string(&path) {
@@ -530,9 +489,7 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
             let source = syntax::split_override_header(&source).1.to_string();
             check_extends_cycle(name, &source)?;
             let stamp = file_stamp(&path);
-            Ok(Some(
-                TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp),
-            ))
+            Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(minijinja::Error::new(
@@ -545,14 +502,9 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
 /// The literal parent of a template (`{% extends "base.j2" %}`), if it names one.
 fn extends_target(source: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let re = RE
-        .get_or_init(|| {
-            regex::Regex::new(r#"\{%[-+]?\s*extends\s+["']([^"']+)["']\s*[-+]?%\}"#).ok()
-        })
-        .as_ref()?;
-    re.captures(source)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_string())
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"\{%[-+]?\s*extends\s+["']([^"']+)["']\s*[-+]?%\}"#).ok()).as_ref()?;
+    re.captures(source).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
 }
 
 /// Follows a template's literal `extends` chain and fails when it comes back to a template
@@ -567,18 +519,14 @@ fn check_extends_cycle(name: &str, source: &str) -> Result<(), minijinja::Error>
             chain.push(path);
             return Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
-                format!(
-                    "templates extend each other in a loop: {}",
-                    chain.join(" -> ")
-                ),
+                format!("templates extend each other in a loop: {}", chain.join(" -> ")),
             ));
         }
         if chain.len() > 50 {
             break;
         }
-        next = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| extends_target(syntax::split_override_header(&text).1));
+        next =
+            std::fs::read_to_string(&path).ok().and_then(|text| extends_target(syntax::split_override_header(&text).1));
         chain.push(path);
     }
     Ok(())

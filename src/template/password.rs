@@ -34,9 +34,7 @@ pub(crate) fn password_hash(
         None => random_salt(salt_size.unwrap_or(16).min(16)),
     };
     if !salt.bytes().all(|b| SALT_CHARS.contains(&b)) {
-        return Err(err(format!(
-            "password_hash: invalid characters in salt '{salt}' (allowed: ./0-9A-Za-z)"
-        )));
+        return Err(err(format!("password_hash: invalid characters in salt '{salt}' (allowed: ./0-9A-Za-z)")));
     }
     match hashtype.as_str() {
         "sha512" | "sha512_crypt" => {
@@ -57,9 +55,7 @@ pub(crate) fn password_hash(
                 .map_err(|e| err(format!("password_hash: {e:?}")))?;
             Ok(format_crypt("5", rounds, salt, &hash))
         }
-        other => Err(err(format!(
-            "password_hash: unsupported hash type '{other}' (orc supports sha512 and sha256)"
-        ))),
+        other => Err(err(format!("password_hash: unsupported hash type '{other}' (orc supports sha512 and sha256)"))),
     }
 }
 
@@ -74,7 +70,5 @@ fn format_crypt(id: &str, rounds: usize, salt: &str, hash: &str) -> String {
 
 /// A random salt of `len` crypt characters.
 fn random_salt(len: usize) -> String {
-    (0..len)
-        .map(|_| SALT_CHARS[fastrand::usize(..SALT_CHARS.len())] as char)
-        .collect()
+    (0..len).map(|_| SALT_CHARS[fastrand::usize(..SALT_CHARS.len())] as char).collect()
 }

@@ -27,9 +27,7 @@ pub(crate) fn password(term: &str, kwargs: &Kwargs, vars: &Value) -> Result<Valu
     };
     for param in params.split_whitespace() {
         let (key, value) = param.split_once('=').ok_or_else(|| {
-            err(format!(
-                "Unrecognized value after key=value parameters given to password lookup: {param}"
-            ))
+            err(format!("Unrecognized value after key=value parameters given to password lookup: {param}"))
         })?;
         match key {
             "length" => {
@@ -71,12 +69,7 @@ fn split_chars(spec: &str) -> Vec<String> {
     if spec.contains(",,") {
         out.push(",".to_string());
     }
-    out.extend(
-        spec.replace(",,", ",")
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_string),
-    );
+    out.extend(spec.replace(",,", ",").split(',').filter(|c| !c.is_empty()).map(str::to_string));
     out
 }
 
@@ -112,11 +105,7 @@ fn resolve(relpath: &str, vars: &Value) -> PathBuf {
     if path.is_absolute() {
         return path.to_path_buf();
     }
-    match vars
-        .get_attr("playbook_dir")
-        .ok()
-        .and_then(|v| v.as_str().map(PathBuf::from))
-    {
+    match vars.get_attr("playbook_dir").ok().and_then(|v| v.as_str().map(PathBuf::from)) {
         Some(dir) => dir.join(path),
         None => path.to_path_buf(),
     }
@@ -132,9 +121,7 @@ fn random_password(length: usize, candidates: &[char]) -> Result<String, Error> 
     let mut out = String::with_capacity(length);
     let mut buf = [0u8; 4];
     while out.chars().count() < length {
-        urandom
-            .read_exact(&mut buf)
-            .map_err(|e| err(format!("password lookup: cannot read /dev/urandom: {e}")))?;
+        urandom.read_exact(&mut buf).map_err(|e| err(format!("password lookup: cannot read /dev/urandom: {e}")))?;
         let r = u32::from_le_bytes(buf);
         if r < zone {
             out.push(candidates[(r % n as u32) as usize]);
@@ -152,12 +139,7 @@ fn write_password(path: &Path, password: &str) -> Result<(), Error> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| {
-                err(format!(
-                    "password lookup: cannot create {}: {e}",
-                    dir.display()
-                ))
-            })?;
+            .map_err(|e| err(format!("password lookup: cannot create {}: {e}", dir.display())))?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -165,17 +147,7 @@ fn write_password(path: &Path, password: &str) -> Result<(), Error> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| {
-            err(format!(
-                "password lookup: cannot write {}: {e}",
-                path.display()
-            ))
-        })?;
+        .map_err(|e| err(format!("password lookup: cannot write {}: {e}", path.display())))?;
     file.write_all(format!("{password}\n").as_bytes())
-        .map_err(|e| {
-            err(format!(
-                "password lookup: cannot write {}: {e}",
-                path.display()
-            ))
-        })
+        .map_err(|e| err(format!("password lookup: cannot write {}: {e}", path.display())))
 }

@@ -113,11 +113,7 @@ pub(crate) fn float_repr(f: f64) -> String {
 
 /// Python's `repr(str)`: single quotes unless the text has a `'` and no `"`.
 pub(crate) fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -165,12 +161,7 @@ fn newline(out: &mut String, style: JsonStyle, level: usize) {
     }
 }
 
-fn write_json(
-    out: &mut String,
-    v: &Value,
-    style: JsonStyle,
-    level: usize,
-) -> Result<(), minijinja::Error> {
+fn write_json(out: &mut String, v: &Value, style: JsonStyle, level: usize) -> Result<(), minijinja::Error> {
     let item_sep = if style.indent.is_some() { "," } else { ", " };
     match v.kind() {
         ValueKind::Undefined => {
@@ -195,11 +186,9 @@ fn write_json(
             }
         }
         ValueKind::String => json_str(out, v.as_str().unwrap_or_default(), style.ensure_ascii),
-        ValueKind::Bytes => json_str(
-            out,
-            &String::from_utf8_lossy(v.as_bytes().unwrap_or_default()),
-            style.ensure_ascii,
-        ),
+        ValueKind::Bytes => {
+            json_str(out, &String::from_utf8_lossy(v.as_bytes().unwrap_or_default()), style.ensure_ascii)
+        }
         ValueKind::Map => {
             let mut keys: Vec<Value> = v.try_iter()?.collect();
             if keys.is_empty() {
@@ -283,9 +272,7 @@ mod unit {
 
     #[test]
     fn python_repr_of_values() {
-        let v = Value::from(minijinja::value::Serde(
-            serde_json::json!([1, "a", true, null, 2.5, {"k": "it's"}]),
-        ));
+        let v = Value::from(minijinja::value::Serde(serde_json::json!([1, "a", true, null, 2.5, {"k": "it's"}])));
         assert_eq!(repr(&v), r#"[1, 'a', True, None, 2.5, {'k': "it's"}]"#);
     }
 
@@ -301,23 +288,10 @@ mod unit {
 
     #[test]
     fn json_dumps_matches_python() {
-        let v = Value::from(minijinja::value::Serde(
-            serde_json::json!({"b": [1, 2], "a": "é\n", "c": {}}),
-        ));
-        let compact = JsonStyle {
-            indent: None,
-            sort_keys: false,
-            ensure_ascii: true,
-        };
-        assert_eq!(
-            json_dumps(&v, compact).unwrap(),
-            r#"{"b": [1, 2], "a": "\u00e9\n", "c": {}}"#
-        );
-        let nice = JsonStyle {
-            indent: Some(4),
-            sort_keys: true,
-            ensure_ascii: true,
-        };
+        let v = Value::from(minijinja::value::Serde(serde_json::json!({"b": [1, 2], "a": "é\n", "c": {}})));
+        let compact = JsonStyle { indent: None, sort_keys: false, ensure_ascii: true };
+        assert_eq!(json_dumps(&v, compact).unwrap(), r#"{"b": [1, 2], "a": "\u00e9\n", "c": {}}"#);
+        let nice = JsonStyle { indent: Some(4), sort_keys: true, ensure_ascii: true };
         assert_eq!(
             json_dumps(&v, nice).unwrap(),
             "{\n    \"a\": \"\\u00e9\\n\",\n    \"b\": [\n        1,\n        2\n    ],\n    \"c\": {}\n}"

@@ -84,9 +84,7 @@ impl Node {
                 ))
             }
             ValueKind::None => Node::Scalar(Scalar::other("null")),
-            ValueKind::Bool => {
-                Node::Scalar(Scalar::other(if v.is_true() { "true" } else { "false" }))
-            }
+            ValueKind::Bool => Node::Scalar(Scalar::other(if v.is_true() { "true" } else { "false" })),
             ValueKind::Number => Node::Scalar(Scalar::other(&yaml_number(v))),
             ValueKind::String => Node::Scalar(Scalar::string(v.as_str().unwrap_or_default())),
             ValueKind::Map => {
@@ -103,11 +101,9 @@ impl Node {
                 }
                 Node::Map(entries)
             }
-            ValueKind::Seq | ValueKind::Iterable => Node::Seq(
-                v.try_iter()?
-                    .map(|item| Node::from_value(&item))
-                    .collect::<Result<_, _>>()?,
-            ),
+            ValueKind::Seq | ValueKind::Iterable => {
+                Node::Seq(v.try_iter()?.map(|item| Node::from_value(&item)).collect::<Result<_, _>>()?)
+            }
             _ => Node::Scalar(Scalar::string(&pyfmt::to_str(v))),
         })
     }
@@ -131,11 +127,7 @@ fn yaml_number(v: &Value) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            ".inf".into()
-        } else {
-            "-.inf".into()
-        };
+        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
     }
     let text = pyfmt::float_repr(f).to_lowercase();
     if !text.contains('.') && text.contains('e') {
@@ -262,12 +254,8 @@ fn analyze(text: &str) -> Analysis {
         preceded_by_ws = is_space_or_break(Some(&ch));
         followed_by_ws = is_space_or_break(chars.get(index + 2));
     }
-    let mut a = Analysis {
-        multiline: line_breaks,
-        allow_flow_plain: true,
-        allow_block_plain: true,
-        allow_single_quoted: true,
-    };
+    let mut a =
+        Analysis { multiline: line_breaks, allow_flow_plain: true, allow_block_plain: true, allow_single_quoted: true };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.allow_flow_plain = false;
         a.allow_block_plain = false;
@@ -316,17 +304,11 @@ fn resolves_to_non_string(text: &str) -> bool {
 
 impl Scalar {
     fn string(text: &str) -> Scalar {
-        Scalar {
-            text: text.to_string(),
-            is_str: true,
-        }
+        Scalar { text: text.to_string(), is_str: true }
     }
 
     fn other(text: &str) -> Scalar {
-        Scalar {
-            text: text.to_string(),
-            is_str: false,
-        }
+        Scalar { text: text.to_string(), is_str: false }
     }
 
     /// PyYAML's `choose_scalar_style` for a scalar in flow or block context.
@@ -420,9 +402,7 @@ impl Writer {
                     self.write_scalar(key, style, indent + self.indent, false);
                     self.push(":");
                     match value {
-                        Node::Seq(_) if !self.use_flow(value) => {
-                            self.write_node(value, indent, Context::MapValue)
-                        }
+                        Node::Seq(_) if !self.use_flow(value) => self.write_node(value, indent, Context::MapValue),
                         Node::Map(_) if !self.use_flow(value) => {
                             self.write_node(value, indent + self.indent, Context::MapValue)
                         }
@@ -504,12 +484,7 @@ impl Writer {
                 while i < chars.len() && chars[i] == ' ' {
                     i += 1;
                 }
-                if i - start == 1
-                    && self.column > self.width
-                    && split
-                    && start != 0
-                    && i != chars.len()
-                {
+                if i - start == 1 && self.column > self.width && split && start != 0 && i != chars.len() {
                     self.newline(indent);
                 } else {
                     let spaces: String = chars[start..i].iter().collect();
@@ -560,9 +535,7 @@ impl Writer {
                 '\u{a0}' => out.push_str("\\_"),
                 '\u{2028}' => out.push_str("\\L"),
                 '\u{2029}' => out.push_str("\\P"),
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                    out.push_str(&format!("\\x{:02X}", c as u32))
-                }
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02X}", c as u32)),
                 '\u{feff}' => out.push_str("\\uFEFF"),
                 c => out.push(c),
             }
@@ -582,13 +555,7 @@ mod unit {
     use super::*;
 
     fn nice(v: serde_json::Value) -> String {
-        dump(
-            &Value::from(minijinja::value::Serde(v)),
-            4,
-            Some(false),
-            None,
-        )
-        .unwrap()
+        dump(&Value::from(minijinja::value::Serde(v)), 4, Some(false), None).unwrap()
     }
 
     fn terse(v: serde_json::Value) -> String {
@@ -598,12 +565,8 @@ mod unit {
     // Expected values recorded from ansible-core 2.19 (`to_nice_yaml` / `to_yaml`).
     #[test]
     fn nice_yaml_matches_ansible() {
-        let v =
-            serde_json::json!({"z": 1, "a": [1, {"q": "x"}], "m": {}, "e": [], "s": "multi\nline"});
-        assert_eq!(
-            nice(v),
-            "a:\n- 1\n-   q: x\ne: []\nm: {}\ns: 'multi\n\n    line'\nz: 1\n"
-        );
+        let v = serde_json::json!({"z": 1, "a": [1, {"q": "x"}], "m": {}, "e": [], "s": "multi\nline"});
+        assert_eq!(nice(v), "a:\n- 1\n-   q: x\ne: []\nm: {}\ns: 'multi\n\n    line'\nz: 1\n");
         let v = serde_json::json!({"a": 1, "b": [1, 2], "c": {"x": "y"}});
         assert_eq!(nice(v), "a: 1\nb:\n- 1\n- 2\nc:\n    x: y\n");
     }
@@ -623,9 +586,6 @@ mod unit {
         assert_eq!(terse(serde_json::json!("a: b")), "'a: b'\n");
         assert_eq!(terse(serde_json::json!("tab\there")), "\"tab\\there\"\n");
         assert_eq!(terse(serde_json::json!(null)), "null\n");
-        assert_eq!(
-            terse(serde_json::json!(["- x", "#c", "ok"])),
-            "['- x', '#c', ok]\n"
-        );
+        assert_eq!(terse(serde_json::json!(["- x", "#c", "ok"])), "['- x', '#c', ok]\n");
     }
 }

@@ -6,8 +6,7 @@ use super::*;
 
 #[test]
 fn results_match_recorded_ansible_outputs() {
-    let data: serde_json::Value =
-        serde_json::from_str(include_str!("testdata/ansible_2_19.json")).unwrap();
+    let data: serde_json::Value = serde_json::from_str(include_str!("testdata/ansible_2_19.json")).unwrap();
     let t = Templar::new();
     let mut failures = Vec::new();
     let mut count = 0;

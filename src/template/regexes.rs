@@ -106,9 +106,7 @@ pub(crate) fn regex_replace(
     let re = compile(&pattern, i, m)?;
     let text = pyfmt::to_str(&value);
     let repl = python_replacement(&replacement.unwrap_or_default());
-    Ok(re
-        .replacen(&text, count.unwrap_or(0), repl.as_str())
-        .into_owned())
+    Ok(re.replacen(&text, count.unwrap_or(0), repl.as_str()).into_owned())
 }
 
 /// `regex_search(pattern, *groups)`: the match (or the listed groups), or None.
@@ -139,9 +137,7 @@ pub(crate) fn regex_search(
                 return Err(err(format!("regex_search: unknown group reference '{g}'")));
             }
         } else {
-            return Err(err(format!(
-                "regex_search: group arguments look like '\\\\1' or '\\\\g<name>', got '{g}'"
-            )));
+            return Err(err(format!("regex_search: group arguments look like '\\\\1' or '\\\\g<name>', got '{g}'")));
         };
         out.push(found.map_or(Value::from(()), |m| Value::from(m.as_str())));
     }
@@ -194,19 +190,10 @@ pub(crate) fn regex_escape(value: String, re_type: Option<String>) -> Result<Str
 }
 
 /// The `match`/`search`/`regex` tests: does `pattern` match `value` (at the start for `match`)?
-pub(crate) fn regex_test(
-    value: &Value,
-    pattern: &str,
-    kwargs: &Kwargs,
-    anchored: bool,
-) -> Result<bool, Error> {
+pub(crate) fn regex_test(value: &Value, pattern: &str, kwargs: &Kwargs, anchored: bool) -> Result<bool, Error> {
     let (i, m) = flags(kwargs)?;
     let text = pyfmt::to_str(value);
-    let pattern = if anchored {
-        format!(r"\A(?:{pattern})")
-    } else {
-        pattern.to_string()
-    };
+    let pattern = if anchored { format!(r"\A(?:{pattern})") } else { pattern.to_string() };
     Ok(compile(&pattern, i, m)?.is_match(&text))
 }
 

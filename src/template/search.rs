@@ -25,12 +25,7 @@ pub(crate) struct RenderScope(());
 impl RenderScope {
     /// Pushes the variables (and template file, if any) of a render that starts.
     pub(crate) fn enter(vars: &Value, file: Option<&Path>) -> RenderScope {
-        SCOPES.with(|s| {
-            s.borrow_mut().push(Scope {
-                vars: vars.clone(),
-                file: file.map(Path::to_path_buf),
-            })
-        });
+        SCOPES.with(|s| s.borrow_mut().push(Scope { vars: vars.clone(), file: file.map(Path::to_path_buf) }));
         RenderScope(())
     }
 }
@@ -45,9 +40,7 @@ impl Drop for RenderScope {
 
 /// The variables of the innermost render in progress on this thread.
 pub(crate) fn current_vars() -> Value {
-    SCOPES
-        .with(|s| s.borrow().last().map(|sc| sc.vars.clone()))
-        .unwrap_or_default()
+    SCOPES.with(|s| s.borrow().last().map(|sc| sc.vars.clone())).unwrap_or_default()
 }
 
 /// The template file of the innermost file render in progress, if any.

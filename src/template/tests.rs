@@ -16,48 +16,26 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     test!(env, "change", changed);
     test!(env, "failed", |r: &Value| result_flag(r, "failed"));
     test!(env, "failure", |r: &Value| result_flag(r, "failed"));
-    test!(env, "succeeded", |r: &Value| {
-        result_flag(r, "failed").map(|f| !f)
-    });
-    test!(env, "success", |r: &Value| result_flag(r, "failed")
-        .map(|f| !f));
-    test!(env, "successful", |r: &Value| {
-        result_flag(r, "failed").map(|f| !f)
-    });
+    test!(env, "succeeded", |r: &Value| { result_flag(r, "failed").map(|f| !f) });
+    test!(env, "success", |r: &Value| result_flag(r, "failed").map(|f| !f));
+    test!(env, "successful", |r: &Value| { result_flag(r, "failed").map(|f| !f) });
     test!(env, "skipped", |r: &Value| result_flag(r, "skipped"));
     test!(env, "skip", |r: &Value| result_flag(r, "skipped"));
-    test!(env, "unreachable", |r: &Value| result_flag(
-        r,
-        "unreachable"
-    ));
-    test!(env, "reachable", |r: &Value| {
-        result_flag(r, "unreachable").map(|f| !f)
-    });
-    test!(env, "finished", |r: &Value| result_flag_default(
-        r, "finished"
-    ));
-    test!(env, "started", |r: &Value| result_flag_default(
-        r, "started"
-    ));
-    test!(env, "match", |v: &Value, p: String, k: Kwargs| {
-        regex_kw(v, &p, k, true)
-    });
-    test!(env, "search", |v: &Value, p: String, k: Kwargs| {
-        regex_kw(v, &p, k, false)
-    });
+    test!(env, "unreachable", |r: &Value| result_flag(r, "unreachable"));
+    test!(env, "reachable", |r: &Value| { result_flag(r, "unreachable").map(|f| !f) });
+    test!(env, "finished", |r: &Value| result_flag_default(r, "finished"));
+    test!(env, "started", |r: &Value| result_flag_default(r, "started"));
+    test!(env, "match", |v: &Value, p: String, k: Kwargs| { regex_kw(v, &p, k, true) });
+    test!(env, "search", |v: &Value, p: String, k: Kwargs| { regex_kw(v, &p, k, false) });
     test!(env, "regex", regex);
     test!(env, "version", version_test);
     test!(env, "version_compare", version_test);
     test!(env, "truthy", |v: &Value, k: Kwargs| truthy(v, k));
-    test!(env, "falsy", |v: &Value, k: Kwargs| truthy(v, k)
-        .map(|t| !t));
+    test!(env, "falsy", |v: &Value, k: Kwargs| truthy(v, k).map(|t| !t));
     test!(env, "contains", contains);
     // Jinja: anything with a length and item access (lists, dicts, strings).
     test!(env, "sequence", |v: &Value| {
-        matches!(
-            v.kind(),
-            ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Bytes
-        )
+        matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Bytes)
     });
     test!(env, "subset", |a: &Value, b: &Value| subset(a, b));
     test!(env, "issubset", |a: &Value, b: &Value| subset(a, b));
@@ -126,21 +104,12 @@ fn regex(v: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
     let anchored = match match_type.as_deref() {
         None | Some("search") => false,
         Some("match") => true,
-        Some(other) => {
-            return Err(err(format!(
-                "regex: match_type must be 'search' or 'match', got '{other}'"
-            )))
-        }
+        Some(other) => return Err(err(format!("regex: match_type must be 'search' or 'match', got '{other}'"))),
     };
     regex_kw(v, &pattern, kwargs, anchored)
 }
 
-fn version_test(
-    value: &Value,
-    other: &Value,
-    op: Option<String>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
+fn version_test(value: &Value, other: &Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
     version::version_test(value, other, op.as_deref(), kwargs)
 }
 

@@ -16,24 +16,17 @@ pub(crate) fn contains_undefined(v: &Value, depth: usize) -> bool {
     }
     let bad = |item: &Value| item.is_undefined() || contains_undefined(item, depth + 1);
     match v.kind() {
-        minijinja::value::ValueKind::Seq => v
-            .try_iter()
-            .map(|mut items| items.any(|i| bad(&i)))
-            .unwrap_or(false),
-        minijinja::value::ValueKind::Map => v
-            .try_iter()
-            .map(|mut keys| keys.any(|k| v.get_item(&k).is_ok_and(|i| bad(&i))))
-            .unwrap_or(false),
+        minijinja::value::ValueKind::Seq => v.try_iter().map(|mut items| items.any(|i| bad(&i))).unwrap_or(false),
+        minijinja::value::ValueKind::Map => {
+            v.try_iter().map(|mut keys| keys.any(|k| v.get_item(&k).is_ok_and(|i| bad(&i)))).unwrap_or(false)
+        }
         _ => false,
     }
 }
 
 /// The first variable a template uses that is neither set in `vars` nor a global: the name to
 /// report when an undefined value was found without minijinja naming it.
-pub(crate) fn undefined_variable(
-    template: &minijinja::Template<'_, '_>,
-    vars: &Value,
-) -> Option<String> {
+pub(crate) fn undefined_variable(template: &minijinja::Template<'_, '_>, vars: &Value) -> Option<String> {
     let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
     names.sort();
     let undefined = names.iter().find(|n| {
@@ -73,12 +66,7 @@ pub(crate) fn undefined_variable(
 
 /// The error for an expression whose whole value is undefined: names the expression.
 pub(crate) fn undefined_error(expr: &str) -> TemplateError {
-    TemplateError {
-        msg: format!("'{expr}' is undefined"),
-        undefined: Some(expr.to_string()),
-        file: None,
-        line: None,
-    }
+    TemplateError { msg: format!("'{expr}' is undefined"), undefined: Some(expr.to_string()), file: None, line: None }
 }
 
 /// A render error; an undefined value inside a printed list or dict is named from the

@@ -80,16 +80,10 @@ pub(crate) fn version_test(
     let a = super::pyfmt::to_str(value);
     let b = super::pyfmt::to_str(other);
     if a.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "Input version value cannot be empty",
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, "Input version value cannot be empty"));
     }
     if b.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "Version parameter to compare against cannot be empty",
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, "Version parameter to compare against cannot be empty"));
     }
     let ord = compare(&a, &b);
     let op = operator.unwrap_or_else(|| "eq".into());
@@ -100,12 +94,7 @@ pub(crate) fn version_test(
         ">" | "gt" => ord == Ordering::Greater,
         ">=" | "ge" => ord != Ordering::Less,
         "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        other => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("Invalid operator type ({other})"),
-            ))
-        }
+        other => return Err(Error::new(ErrorKind::InvalidOperation, format!("Invalid operator type ({other})"))),
     })
 }
 

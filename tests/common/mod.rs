@@ -35,12 +35,8 @@ pub fn repo(rel: &str) -> PathBuf {
 /// (keeping one final newline), so playbooks can be written indented inside string literals.
 pub fn unindent(text: &str) -> String {
     let text = text.strip_prefix('\n').unwrap_or(text);
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     let mut out = String::new();
     for line in text.lines() {
         if !line.trim().is_empty() {
@@ -62,9 +58,7 @@ pub struct Project {
 impl Project {
     /// An empty project in a fresh temporary directory.
     pub fn new() -> Project {
-        Project {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Project { dir: tempfile::tempdir().unwrap() }
     }
 
     /// Writes `rel` (parents created) with `content` unindented, and returns the project.
@@ -109,13 +103,7 @@ pub struct Orc {
 impl Orc {
     /// `orc` with no arguments yet.
     pub fn new() -> Orc {
-        Orc {
-            args: Vec::new(),
-            dir: None,
-            env: Vec::new(),
-            umask: None,
-            timeout: Duration::from_secs(120),
-        }
+        Orc { args: Vec::new(), dir: None, env: Vec::new(), umask: None, timeout: Duration::from_secs(120) }
     }
 
     /// `orc play PLAYBOOK`.
@@ -136,8 +124,7 @@ impl Orc {
 
     /// Appends several arguments.
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Orc {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -167,8 +154,7 @@ impl Orc {
 
     /// Sets an environment variable for the run.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Orc {
-        self.env
-            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -199,32 +185,23 @@ impl Orc {
     /// cargo built for this test, or `$ORC_TEST_BIN` when set (to test another build). Panics,
     /// with the output so far, when the run exceeds its timeout.
     pub fn run(self) -> Outcome {
-        let bin = std::env::var_os("ORC_TEST_BIN")
-            .unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_orc")));
+        let bin = std::env::var_os("ORC_TEST_BIN").unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_orc")));
         let mut cmd = match self.umask {
             Some(mask) => {
                 let mut c = Command::new("/bin/sh");
-                c.arg("-c")
-                    .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
-                    .arg(&bin);
+                c.arg("-c").arg(format!("umask {mask:03o} && exec \"$0\" \"$@\"")).arg(&bin);
                 c
             }
             None => Command::new(&bin),
         };
-        cmd.args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("NO_COLOR", "1");
+        cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).env("NO_COLOR", "1");
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", self.display()));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {}: {e}", self.display()));
         let stdout = drain(child.stdout.take().unwrap());
         let stderr = drain(child.stderr.take().unwrap());
         let deadline = Instant::now() + self.timeout;
@@ -293,11 +270,7 @@ impl Outcome {
     /// Asserts the exit code.
     #[track_caller]
     pub fn code(self, expected: i32) -> Outcome {
-        assert_eq!(
-            self.code,
-            Some(expected),
-            "expected exit code {expected}\n{self}"
-        );
+        assert_eq!(self.code, Some(expected), "expected exit code {expected}\n{self}");
         self
     }
 
@@ -310,30 +283,21 @@ impl Outcome {
     /// Asserts that stdout contains `needle`.
     #[track_caller]
     pub fn stdout_has(self, needle: &str) -> Outcome {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n{self}"
-        );
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{self}");
         self
     }
 
     /// Asserts that stdout does not contain `needle`.
     #[track_caller]
     pub fn stdout_lacks(self, needle: &str) -> Outcome {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout has {needle:?}\n{self}"
-        );
+        assert!(!self.stdout.contains(needle), "stdout has {needle:?}\n{self}");
         self
     }
 
     /// Asserts that stderr contains `needle`.
     #[track_caller]
     pub fn stderr_has(self, needle: &str) -> Outcome {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n{self}"
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{self}");
         self
     }
 
@@ -342,20 +306,14 @@ impl Outcome {
     #[track_caller]
     pub fn stdout_matches(self, pattern: &str) -> Outcome {
         let re = regex::Regex::new(pattern).unwrap();
-        assert!(
-            re.is_match(&self.stdout),
-            "stdout does not match /{pattern}/\n{self}"
-        );
+        assert!(re.is_match(&self.stdout), "stdout does not match /{pattern}/\n{self}");
         self
     }
 
     /// Asserts that stdout has a line equal to `line` (ignoring trailing spaces).
     #[track_caller]
     pub fn stdout_line(self, line: &str) -> Outcome {
-        assert!(
-            self.stdout.lines().any(|l| l.trim_end() == line),
-            "stdout has no line {line:?}\n{self}"
-        );
+        assert!(self.stdout.lines().any(|l| l.trim_end() == line), "stdout has no line {line:?}\n{self}");
         self
     }
 
@@ -427,12 +385,8 @@ impl Recap {
     pub fn counts(spec: &str) -> Recap {
         let mut r = Recap::default();
         for field in spec.split_whitespace() {
-            let (k, v) = field
-                .split_once('=')
-                .unwrap_or_else(|| panic!("expected name=N, got {field:?}"));
-            let v: u32 = v
-                .parse()
-                .unwrap_or_else(|_| panic!("not a count: {field:?}"));
+            let (k, v) = field.split_once('=').unwrap_or_else(|| panic!("expected name=N, got {field:?}"));
+            let v: u32 = v.parse().unwrap_or_else(|_| panic!("not a count: {field:?}"));
             match k {
                 "ok" => r.ok = v,
                 "changed" => r.changed = v,
@@ -490,11 +444,7 @@ fn walk(root: &Path, dir: &Path, root_str: &str, entries: &mut BTreeMap<String, 
         .collect();
     children.sort();
     for path in children {
-        let rel = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         let mode = format!("{:04o}", meta.permissions().mode() & 0o7777);
         let norm = |s: &str| s.replace(root_str, "{root}");
@@ -530,9 +480,9 @@ pub fn assert_same_tree(got: &Value, expected: &Value, context: &str) {
     for (path, want) in e {
         match g.get(path) {
             None => problems.push(format!("missing   {path}: expected {want}")),
-            Some(have) if have != want => problems.push(format!(
-                "different {path}:\n    got      {have}\n    expected {want}"
-            )),
+            Some(have) if have != want => {
+                problems.push(format!("different {path}:\n    got      {have}\n    expected {want}"))
+            }
             Some(_) => {}
         }
     }
@@ -541,18 +491,13 @@ pub fn assert_same_tree(got: &Value, expected: &Value, context: &str) {
             problems.push(format!("unexpected {path}: {have}"));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{context}: trees differ\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "{context}: trees differ\n{}", problems.join("\n"));
 }
 
 /// Reads a JSON file of the repository.
 pub fn read_json(rel: &str) -> Value {
     let path = repo(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -565,15 +510,7 @@ mod tests {
         let line = "localhost                  : ok=5    changed=2    unreachable=0    failed=1    skipped=3    rescued=0    ignored=4   ";
         assert_eq!(
             Recap::parse_line(line, "localhost"),
-            Some(Recap {
-                ok: 5,
-                changed: 2,
-                unreachable: 0,
-                failed: 1,
-                skipped: 3,
-                rescued: 0,
-                ignored: 4
-            })
+            Some(Recap { ok: 5, changed: 2, unreachable: 0, failed: 1, skipped: 3, rescued: 0, ignored: 4 })
         );
         assert_eq!(
             Recap::parse_line(line, "localhost"),
@@ -597,13 +534,9 @@ mod tests {
         let p = Project::new().file("a/b.txt", "hi\n");
         std::os::unix::fs::symlink(p.join("a"), p.join("l")).unwrap();
         std::fs::write(p.join("bin"), [0xff, 0xfe]).unwrap();
-        std::fs::set_permissions(p.join("a/b.txt"), std::fs::Permissions::from_mode(0o640))
-            .unwrap();
+        std::fs::set_permissions(p.join("a/b.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
         let t = p.tree();
-        assert_eq!(
-            t["a/b.txt"],
-            json!({"type": "file", "mode": "0640", "content": "hi\n"})
-        );
+        assert_eq!(t["a/b.txt"], json!({"type": "file", "mode": "0640", "content": "hi\n"}));
         assert_eq!(t["l"], json!({"type": "link", "target": "{root}/a"}));
         assert_eq!(t["a"]["type"], "dir");
         assert_eq!(t["bin"]["sha1"].as_str().unwrap().len(), 40);

@@ -80,10 +80,7 @@ pub struct Blockinfile;
 
 /// Ansible's block placement on `original` (`None` = the file does not exist); returns the new
 /// content and the message ("" when unchanged).
-pub fn edit(
-    original: Option<&[u8]>,
-    a: &BlockinfileArgs,
-) -> Result<(Vec<u8>, &'static str), String> {
+pub fn edit(original: Option<&[u8]>, a: &BlockinfileArgs) -> Result<(Vec<u8>, &'static str), String> {
     let present = a.state == PresentAbsent::Present;
     let mut lines = pyre::splitlines_keepends(original.unwrap_or_default());
     let (insertafter, insertbefore) = match (&a.insertafter, &a.insertbefore) {
@@ -134,11 +131,7 @@ pub fn edit(
                 if pyre::is_multiline(pat) {
                     let text = original.unwrap_or_default();
                     if let Some(m) = re.find(text) {
-                        let upto = if insertafter.is_some() {
-                            m.end()
-                        } else {
-                            m.start()
-                        };
+                        let upto = if insertafter.is_some() { m.end() } else { m.start() };
                         found = Some(text[..upto].iter().filter(|b| **b == b'\n').count());
                     }
                 } else {
@@ -189,9 +182,7 @@ impl TypedModule for Blockinfile {
 
     fn check_args(a: &BlockinfileArgs) -> Result<(), ArgError> {
         if a.insertafter.is_some() && a.insertbefore.is_some() {
-            return Err(ArgError {
-                msg: "parameters are mutually exclusive: insertbefore|insertafter".into(),
-            });
+            return Err(ArgError { msg: "parameters are mutually exclusive: insertbefore|insertafter".into() });
         }
         Ok(())
     }
@@ -199,11 +190,7 @@ impl TypedModule for Blockinfile {
     fn run(&self, a: BlockinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         let path = a.path.clone();
         let probe = filewrite::probe(ctx.conn, &path, true)?;
-        if probe
-            .stat
-            .as_ref()
-            .is_some_and(|s| s.file_type == FileType::Directory)
-        {
+        if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
             )));
@@ -217,26 +204,16 @@ impl TypedModule for Blockinfile {
         if !exists && a.state == PresentAbsent::Absent {
             return Ok(ModuleResult::ok().with_msg(format!("File {path} not present")));
         }
-        let original = if exists {
-            Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default())
-        } else {
-            None
-        };
+        let original = if exists { Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()) } else { None };
         let (result, msg) = edit(original.as_deref(), &a).map_err(ModuleError::msg)?;
         let changed = !msg.is_empty();
-        let attrs = Attrs {
-            mode: a.mode.clone(),
-            owner: a.owner.clone(),
-            group: a.group.clone(),
-        };
+        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
         let mut backup_file = None;
         if changed && !ctx.check {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
-                    let out = ctx
-                        .conn
-                        .exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
+                    let out = ctx.conn.exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
                     if out.rc != 0 {
                         return Err(ModuleError::msg(format!(
                             "Error creating {dir} Error: {}",
@@ -253,8 +230,7 @@ impl TypedModule for Blockinfile {
         let mut res = ModuleResult::changed(changed);
         if changed {
             let before = original.as_deref().unwrap_or_default();
-            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), before, &result)
-            {
+            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), before, &result) {
                 res = res.with_diff(d);
             }
         }

@@ -27,12 +27,7 @@ fn matches_ansible_byte_for_byte() {
             "a\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nb\n",
             "Block inserted",
         ),
-        (
-            managed,
-            json!({"state": "absent"}),
-            "a\nb\n",
-            "Block removed",
-        ),
+        (managed, json!({"state": "absent"}), "a\nb\n", "Block removed"),
         (
             "a\nb\nc\n",
             json!({"block": "x", "insertafter": "^a"}),
@@ -85,17 +80,12 @@ fn matches_ansible_byte_for_byte() {
 fn check_mode_reports_diff_and_writes_nothing() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "a\n");
-    let r = sb
-        .run(&Blockinfile, json!({"dest": p, "block": "x"}), true, true)
-        .unwrap();
+    let r = sb.run(&Blockinfile, json!({"dest": p, "block": "x"}), true, true).unwrap();
     assert!(r.changed);
     assert_eq!(sb.read("t.txt"), "a\n");
     assert_eq!(r.diff.len(), 1);
     assert_eq!(r.diff[0].before, "a\n");
-    assert_eq!(
-        r.diff[0].after,
-        "a\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n"
-    );
+    assert_eq!(r.diff[0].after, "a\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n");
 }
 
 #[test]
@@ -103,44 +93,22 @@ fn create_and_missing_file() {
     let mut sb = Sandbox::new();
     let p = sb.path("d/new.txt");
     let e = sb.run(&Blockinfile, json!({"path": p, "block": "x"}), false, false);
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        format!("Path {p} does not exist !")
-    );
-    let r = sb.ok(
-        &Blockinfile,
-        json!({"path": p, "block": "x", "create": true}),
-    );
+    assert_eq!(fail_msg(e.unwrap_err()), format!("Path {p} does not exist !"));
+    let r = sb.ok(&Blockinfile, json!({"path": p, "block": "x", "create": true}));
     assert_eq!(r.msg.as_deref(), Some("File created"));
-    assert_eq!(
-        sb.read("d/new.txt"),
-        "# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n"
-    );
+    assert_eq!(sb.read("d/new.txt"), "# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n");
 }
 
 #[test]
 fn validate_failure_and_backup() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "a\n");
-    let e = sb.run(
-        &Blockinfile,
-        json!({"path": p, "block": "x", "validate": "false %s"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Blockinfile, json!({"path": p, "block": "x", "validate": "false %s"}), false, false);
     assert!(fail_msg(e.unwrap_err()).starts_with("failed to validate: rc:1"));
     assert_eq!(sb.read("t.txt"), "a\n");
-    let e = sb.run(
-        &Blockinfile,
-        json!({"path": p, "block": "x", "validate": "true"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Blockinfile, json!({"path": p, "block": "x", "validate": "true"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("validate must contain %s"));
-    let r = sb.ok(
-        &Blockinfile,
-        json!({"path": p, "block": "x", "backup": true}),
-    );
+    let r = sb.ok(&Blockinfile, json!({"path": p, "block": "x", "backup": true}));
     let b = r.data["backup_file"].as_str().unwrap();
     assert_eq!(std::fs::read_to_string(b).unwrap(), "a\n");
 }
@@ -149,11 +117,6 @@ fn validate_failure_and_backup() {
 fn bad_insertafter_regexp_fails() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "a\n");
-    let e = sb.run(
-        &Blockinfile,
-        json!({"path": p, "block": "x", "insertafter": "[a"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Blockinfile, json!({"path": p, "block": "x", "insertafter": "[a"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("invalid regular expression"));
 }

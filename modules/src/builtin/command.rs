@@ -21,11 +21,7 @@ pub struct CommandArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub cmd: Option<String>,
     /// The free-form command line given after the module name.
-    #[serde(
-        default,
-        rename = "_raw_params",
-        deserialize_with = "crate::args::opt_string"
-    )]
+    #[serde(default, rename = "_raw_params", deserialize_with = "crate::args::opt_string")]
     pub raw_params: Option<String>,
     /// The command as a list of words, taken as is.
     #[serde(default, deserialize_with = "crate::args::opt_list")]
@@ -43,22 +39,13 @@ pub struct CommandArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub stdin: Option<String>,
     /// Append a newline to `stdin`.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub stdin_add_newline: bool,
     /// Strip trailing newlines from stdout and stderr.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub strip_empty_ends: bool,
     /// Expand `$VAR`, `${VAR}` and a leading `~` in the words, as Ansible does.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub expand_argument_vars: bool,
 }
 
@@ -70,10 +57,7 @@ impl TypedModule for Command {
     const NAME: &'static str = "command";
 
     fn check_args(a: &CommandArgs) -> Result<(), ArgError> {
-        let given = [a.cmd.is_some(), a.raw_params.is_some(), a.argv.is_some()]
-            .iter()
-            .filter(|x| **x)
-            .count();
+        let given = [a.cmd.is_some(), a.raw_params.is_some(), a.argv.is_some()].iter().filter(|x| **x).count();
         match given {
             0 => Err(ArgError {
                 msg: "one of the following is required: _raw_params, cmd, argv (give the command line, e.g. `command: ls -l`)".into(),
@@ -94,9 +78,7 @@ impl TypedModule for Command {
         };
         if words.is_empty() {
             return Err(ModuleError::Fail(Box::new(
-                ModuleResult::failed("no command given")
-                    .with("rc", 256)
-                    .with("cmd", Value::Null),
+                ModuleResult::failed("no command given").with("rc", 256).with("cmd", Value::Null),
             )));
         }
         let mut sh = ShWords::default();
@@ -280,10 +262,7 @@ pub(crate) fn run_spec(spec: RunSpec, ctx: &mut ModuleCtx) -> RunResult {
     };
 
     let (stdout, stderr) = if spec.strip {
-        (
-            stdout.trim_end_matches(['\r', '\n']).to_string(),
-            cmd_stderr.trim_end_matches(['\r', '\n']).to_string(),
-        )
+        (stdout.trim_end_matches(['\r', '\n']).to_string(), cmd_stderr.trim_end_matches(['\r', '\n']).to_string())
     } else {
         (stdout, cmd_stderr)
     };
@@ -313,9 +292,7 @@ pub(crate) fn run_spec(spec: RunSpec, ctx: &mut ModuleCtx) -> RunResult {
 }
 
 fn skipped_result(base: ModuleResult, msg: String, stdout: String) -> ModuleResult {
-    base.with("stdout_lines", vec![stdout.clone()])
-        .with("stdout", stdout)
-        .with_msg(msg)
+    base.with("stdout_lines", vec![stdout.clone()]).with("stdout", stdout).with_msg(msg)
 }
 
 /// A host timestamp: Python's `str(datetime)` text and microseconds since the epoch.
@@ -335,15 +312,8 @@ pub(crate) fn parse_date(s: &str) -> Option<Stamp> {
     let secs: i64 = parts.next()?.parse().ok()?;
     let nanos: i64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
     let micro = nanos / 1000;
-    let text = if micro == 0 {
-        format!("{day} {time}")
-    } else {
-        format!("{day} {time}.{micro:06}")
-    };
-    Some(Stamp {
-        text,
-        micros: secs * 1_000_000 + micro,
-    })
+    let text = if micro == 0 { format!("{day} {time}") } else { format!("{day} {time}.{micro:06}") };
+    Some(Stamp { text, micros: secs * 1_000_000 + micro })
 }
 
 /// Formats a duration as Python's `str(timedelta)`: `0:00:00.002345`, `1 day, 2:03:04`.
@@ -394,19 +364,10 @@ pub(crate) mod tests {
     use crate::testing::{DirController, ShConnection};
     use serde_json::{json, Map};
 
-    pub(crate) fn run_module(
-        m: &dyn Module,
-        args: Value,
-        check: bool,
-    ) -> Result<Value, (Value, Vec<String>)> {
+    pub(crate) fn run_module(m: &dyn Module, args: Value, check: bool) -> Result<Value, (Value, Vec<String>)> {
         let mut conn = ShConnection::default();
         let ctl = DirController { root: ".".into() };
-        let mut ctx = ModuleCtx {
-            conn: &mut conn,
-            check,
-            diff: false,
-            controller: &ctl,
-        };
+        let mut ctx = ModuleCtx { conn: &mut conn, check, diff: false, controller: &ctl };
         let args: Map<String, Value> = serde_json::from_value(args).unwrap();
         let r = m.run(&args, &mut ctx);
         let log = conn.log.clone();
@@ -449,10 +410,7 @@ pub(crate) mod tests {
     fn set_variables_and_tilde_expand_as_in_ansible() {
         let home = std::env::var("HOME").unwrap();
         let r = ok(json!({"_raw_params": "echo $HOME ${HOME}x a$HOMEb ~ ~/d"}));
-        assert_eq!(
-            r["stdout"],
-            format!("{home} {home}x a$HOMEb {home} {home}/d")
-        );
+        assert_eq!(r["stdout"], format!("{home} {home}x a$HOMEb {home} {home}/d"));
         let r = ok(json!({"_raw_params": "echo $HOME", "expand_argument_vars": false}));
         assert_eq!(r["stdout"], "$HOME");
     }
@@ -466,31 +424,18 @@ pub(crate) mod tests {
 
     #[test]
     fn failure_carries_rc_and_output() {
-        let (r, _) = run_module(
-            &Command,
-            json!({"_raw_params": "ls /nonexistent-orc"}),
-            false,
-        )
-        .unwrap_err();
+        let (r, _) = run_module(&Command, json!({"_raw_params": "ls /nonexistent-orc"}), false).unwrap_err();
         assert_eq!(r["rc"], 2);
         assert_eq!(r["failed"], true);
         assert_eq!(r["changed"], true);
         assert_eq!(r["msg"], "non-zero return code");
-        assert!(
-            r["stderr"].as_str().unwrap().contains("nonexistent-orc"),
-            "{r}"
-        );
+        assert!(r["stderr"].as_str().unwrap().contains("nonexistent-orc"), "{r}");
         assert!(!r["stderr"].as_str().unwrap().contains("@@ORC"), "{r}");
     }
 
     #[test]
     fn missing_program_is_an_execution_error() {
-        let (r, _) = run_module(
-            &Command,
-            json!({"_raw_params": "no-such-prog-orc a"}),
-            false,
-        )
-        .unwrap_err();
+        let (r, _) = run_module(&Command, json!({"_raw_params": "no-such-prog-orc a"}), false).unwrap_err();
         assert_eq!(r["msg"], "Error executing command.");
         assert_eq!(r["rc"], 2);
         assert_eq!(r["changed"], false);
@@ -501,24 +446,15 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         let r = ok(json!({"_raw_params": "pwd", "chdir": d}));
-        assert_eq!(
-            r["stdout"],
-            std::fs::canonicalize(d).unwrap().to_str().unwrap()
-        );
+        assert_eq!(r["stdout"], std::fs::canonicalize(d).unwrap().to_str().unwrap());
         let r = ok(json!({"_raw_params": "cat", "stdin": "hello"}));
         assert_eq!(r["stdout"], "hello");
         let r = ok(json!({"_raw_params": "cat", "stdin": "hello", "strip_empty_ends": false}));
         assert_eq!(r["stdout"], "hello\n");
-        let r = ok(
-            json!({"_raw_params": "cat", "stdin": "x", "stdin_add_newline": false, "strip_empty_ends": "no"}),
-        );
+        let r = ok(json!({"_raw_params": "cat", "stdin": "x", "stdin_add_newline": false, "strip_empty_ends": "no"}));
         assert_eq!(r["stdout"], "x");
-        let (r, _) = run_module(
-            &Command,
-            json!({"_raw_params": "pwd", "chdir": "/nonexistent-orc"}),
-            false,
-        )
-        .unwrap_err();
+        let (r, _) =
+            run_module(&Command, json!({"_raw_params": "pwd", "chdir": "/nonexistent-orc"}), false).unwrap_err();
         assert_eq!(r["msg"], "Unable to change directory before execution.");
     }
 
@@ -531,26 +467,18 @@ pub(crate) mod tests {
         let r = ok(json!({"_raw_params": "touch /nonexistent-orc/x", "creates": pat}));
         assert_eq!(r["changed"], false);
         assert!(r.get("skipped").is_none());
-        assert_eq!(
-            r["msg"],
-            format!("Did not run command since '{pat}' exists")
-        );
+        assert_eq!(r["msg"], format!("Did not run command since '{pat}' exists"));
         assert_eq!(r["stdout"], format!("skipped, since {pat} exists"));
         assert_eq!(r["rc"], 0);
         assert_eq!(r["delta"], Value::Null);
 
         let gone = format!("{}/*.none", dir.path().display());
         let r = ok(json!({"_raw_params": "false", "removes": gone}));
-        assert_eq!(
-            r["msg"],
-            format!("Did not run command since '{gone}' does not exist")
-        );
+        assert_eq!(r["msg"], format!("Did not run command since '{gone}' does not exist"));
         assert_eq!(r["changed"], false);
 
         // creates is relative to chdir; removes matching lets the command run.
-        let r = ok(
-            json!({"_raw_params": "echo ran", "chdir": dir.path(), "creates": "nope", "removes": "made.txt"}),
-        );
+        let r = ok(json!({"_raw_params": "echo ran", "chdir": dir.path(), "creates": "nope", "removes": "made.txt"}));
         assert_eq!(r["stdout"], "ran");
     }
 
@@ -563,43 +491,21 @@ pub(crate) mod tests {
         assert_eq!(r["skipped"], true);
         assert_eq!(r["changed"], false);
         assert_eq!(r["msg"], "Command would have run if not in check mode");
-        let r = run_module(
-            &Command,
-            json!({"_raw_params": touch, "creates": marker}),
-            true,
-        )
-        .unwrap();
+        let r = run_module(&Command, json!({"_raw_params": touch, "creates": marker}), true).unwrap();
         assert_eq!(r["changed"], true);
         assert!(r.get("skipped").is_none());
         assert!(!marker.exists());
-        let r = run_module(
-            &Command,
-            json!({"_raw_params": touch, "removes": marker}),
-            true,
-        )
-        .unwrap();
-        assert_eq!(
-            r["msg"],
-            format!(
-                "Would not run command since '{}' does not exist",
-                marker.display()
-            )
-        );
+        let r = run_module(&Command, json!({"_raw_params": touch, "removes": marker}), true).unwrap();
+        assert_eq!(r["msg"], format!("Would not run command since '{}' does not exist", marker.display()));
         assert_eq!(r["changed"], false);
     }
 
     #[test]
     fn argument_errors() {
         assert!(Command.validate(&Map::new()).is_err());
-        let both: Map<String, Value> =
-            serde_json::from_value(json!({"cmd": "a", "argv": ["a"]})).unwrap();
-        assert!(Command
-            .validate(&both)
-            .unwrap_err()
-            .msg
-            .contains("mutually exclusive"));
-        let bad: Map<String, Value> =
-            serde_json::from_value(json!({"cmd": "a", "executable": "/bin/bash"})).unwrap();
+        let both: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "argv": ["a"]})).unwrap();
+        assert!(Command.validate(&both).unwrap_err().msg.contains("mutually exclusive"));
+        let bad: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "executable": "/bin/bash"})).unwrap();
         assert!(Command.validate(&bad).is_err());
     }
 
@@ -611,10 +517,7 @@ pub(crate) mod tests {
         let s = parse_date("2024-01-01 12:00:00 1704110400 123456789").unwrap();
         assert_eq!(s.text, "2024-01-01 12:00:00.123456");
         assert_eq!(s.micros, 1_704_110_400_123_456);
-        assert_eq!(
-            parse_date("2024-01-01 12:00:00 1704110400 N").unwrap().text,
-            "2024-01-01 12:00:00"
-        );
+        assert_eq!(parse_date("2024-01-01 12:00:00 1704110400 N").unwrap().text, "2024-01-01 12:00:00");
         assert_eq!(split_lines("a\r\nb\rc\n\nd"), ["a", "b", "c", "", "d"]);
     }
 }

@@ -7,9 +7,7 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use crate::args::Mode;
-use crate::contract::{
-    ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule,
-};
+use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite::{self, WriteError};
 use crate::shell_quote::quote;
@@ -89,10 +87,7 @@ pub struct PutRequest {
 const MAX_DIFF_SIZE: u64 = 104_448;
 
 fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Puts one file on the host the way Ansible's copy action does; returns Ansible's result.
@@ -101,23 +96,19 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
     let mut changed = false;
     let mut parent_ready = req.parent_ready;
     if dest.ends_with('/') {
-        let base = req.basename.as_deref().ok_or_else(|| {
-            ModuleError::msg("can not use content with a dir as dest".to_string())
-        })?;
+        let base = req
+            .basename
+            .as_deref()
+            .ok_or_else(|| ModuleError::msg("can not use content with a dir as dest".to_string()))?;
         let dir = dest.trim_end_matches('/').to_string();
         let dir = if dir.is_empty() { "/".to_string() } else { dir };
         dest = format!("{}/{base}", dir.trim_end_matches('/'));
         let out = ctx.conn.exec(&format!("[ -d {} ]", quote(&dir)), None)?;
         if out.rc != 0 {
             if !ctx.check {
-                let mk = ctx
-                    .conn
-                    .exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
+                let mk = ctx.conn.exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
                 if mk.rc != 0 {
-                    return Err(ModuleError::msg(format!(
-                        "could not create {dir}: {}",
-                        mk.stderr_str().trim()
-                    )));
+                    return Err(ModuleError::msg(format!("could not create {dir}: {}", mk.stderr_str().trim())));
                 }
             }
             changed = true;
@@ -125,14 +116,11 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
         }
     }
     let mut probe = filewrite::probe(ctx.conn, &dest, req.follow)?;
-    if probe
-        .stat
-        .as_ref()
-        .is_some_and(|s| s.file_type == FileType::Directory)
-    {
-        let base = req.basename.as_deref().ok_or_else(|| {
-            ModuleError::msg("can not use content with a dir as dest".to_string())
-        })?;
+    if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
+        let base = req
+            .basename
+            .as_deref()
+            .ok_or_else(|| ModuleError::msg("can not use content with a dir as dest".to_string()))?;
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
         probe = filewrite::probe(ctx.conn, &dest, req.follow)?;
     }
@@ -148,31 +136,23 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
     // asking the host module, so a directory an earlier task would have created is no failure.
     if probe.stat.is_none() && !probe.parent_exists && !parent_ready && !ctx.check {
         return Err(ModuleError::Fail(Box::new(
-            ModuleResult::failed(format!(
-                "Destination directory {} does not exist",
-                filewrite::dirname(&dest)
-            ))
-            .with("checksum", checksum),
+            ModuleResult::failed(format!("Destination directory {} does not exist", filewrite::dirname(&dest)))
+                .with("checksum", checksum),
         )));
     }
     if req.follow && probe.realpath != dest && probe.stat.is_some() {
         dest = probe.realpath.clone();
     }
-    let is_link = probe
-        .stat
-        .as_ref()
-        .is_some_and(|s| s.file_type == FileType::Link);
+    let is_link = probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Link);
     let content_differs = probe.sha1.as_deref() != Some(checksum.as_str()) || is_link;
     let mut final_stat = probe.stat.clone();
     if content_differs {
         changed = true;
-        let small = req.data.len() as u64 <= MAX_DIFF_SIZE
-            && probe.stat.as_ref().is_none_or(|s| s.size <= MAX_DIFF_SIZE);
+        let small =
+            req.data.len() as u64 <= MAX_DIFF_SIZE && probe.stat.as_ref().is_none_or(|s| s.size <= MAX_DIFF_SIZE);
         if ctx.diff && small {
             let before = match &probe.stat {
-                Some(s) if s.file_type == FileType::File => {
-                    ctx.conn.read_file(&dest)?.unwrap_or_default()
-                }
+                Some(s) if s.file_type == FileType::File => ctx.conn.read_file(&dest)?.unwrap_or_default(),
                 _ => Vec::new(),
             };
             if let Some(d) = filewrite::content_diff(&dest, &before, &req.data) {
@@ -180,35 +160,20 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
             }
         }
         if ctx.check {
-            final_stat = probe
-                .stat
-                .as_ref()
-                .filter(|s| s.file_type == FileType::File)
-                .map(|s| {
-                    let mut s = filewrite::predicted(s, &req.attrs);
-                    s.size = req.data.len() as u64;
-                    s
-                });
+            final_stat = probe.stat.as_ref().filter(|s| s.file_type == FileType::File).map(|s| {
+                let mut s = filewrite::predicted(s, &req.attrs);
+                s.size = req.data.len() as u64;
+                s
+            });
         } else {
-            if req.backup
-                && probe
-                    .stat
-                    .as_ref()
-                    .is_some_and(|s| s.file_type == FileType::File)
-            {
+            if req.backup && probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::File) {
                 let b = filewrite::backup(ctx.conn, &dest)?;
                 res = res.with("backup_file", b);
             }
             if is_link {
                 ctx.conn.exec(&format!("rm -f -- {}", quote(&dest)), None)?;
             }
-            match filewrite::write_validated(
-                ctx.conn,
-                &dest,
-                &req.data,
-                &req.attrs,
-                req.validate.as_deref(),
-            ) {
+            match filewrite::write_validated(ctx.conn, &dest, &req.data, &req.attrs, req.validate.as_deref()) {
                 Ok(st) => final_stat = st,
                 Err(WriteError::Validate(v)) => {
                     return Err(ModuleError::Fail(Box::new(
@@ -275,18 +240,11 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
     let base = if src.ends_with('/') {
         a.dest.trim_end_matches('/').to_string()
     } else {
-        format!(
-            "{}/{}",
-            a.dest.trim_end_matches('/'),
-            filewrite::basename(src.trim_end_matches('/'))
-        )
+        format!("{}/{}", a.dest.trim_end_matches('/'), filewrite::basename(src.trim_end_matches('/')))
     };
     let (dirs, files) = walk(local).map_err(ModuleError::msg)?;
     let mut all_dirs = vec![base.clone()];
-    all_dirs.extend(
-        dirs.iter()
-            .map(|d| format!("{base}/{}", d.to_string_lossy())),
-    );
+    all_dirs.extend(dirs.iter().map(|d| format!("{base}/{}", d.to_string_lossy())));
     let mut script = String::new();
     for d in &all_dirs {
         let q = quote(d);
@@ -299,9 +257,7 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
                 }
                 _ => String::new(),
             };
-            script.push_str(&format!(
-                "[ -d {q} ] || {{ mkdir -p -- {q}{chmod} && echo C || exit 1; }}; "
-            ));
+            script.push_str(&format!("[ -d {q} ] || {{ mkdir -p -- {q}{chmod} && echo C || exit 1; }}; "));
         }
     }
     let out = ctx.conn.exec(&script, None)?;
@@ -316,8 +272,7 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
     let attrs = attrs_of(a, None)?;
     for f in &files {
         let lf = local.join(f);
-        let data = std::fs::read(&lf)
-            .map_err(|e| ModuleError::msg(format!("could not read {}: {e}", lf.display())))?;
+        let data = std::fs::read(&lf).map_err(|e| ModuleError::msg(format!("could not read {}: {e}", lf.display())))?;
         let attrs = match a.mode {
             Some(Mode::Preserve) => attrs_of(a, Some(&lf))?,
             _ => attrs.clone(),
@@ -338,26 +293,18 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
         changed |= r.changed;
         diffs.extend(r.diff);
     }
-    let mut res = ModuleResult::changed(changed)
-        .with("dest", a.dest.clone())
-        .with("src", src.to_string());
+    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", src.to_string());
     res.diff = diffs;
     Ok(res)
 }
 
 fn attrs_of(a: &CopyArgs, local_src: Option<&Path>) -> Result<Attrs, ModuleError> {
     let mode = match (&a.mode, local_src) {
-        (Some(Mode::Preserve), Some(p)) => {
-            Some(filewrite::preserve_mode(p).map_err(ModuleError::msg)?)
-        }
+        (Some(Mode::Preserve), Some(p)) => Some(filewrite::preserve_mode(p).map_err(ModuleError::msg)?),
         (Some(Mode::Preserve), None) => None,
         (m, _) => m.clone(),
     };
-    Ok(Attrs {
-        mode,
-        owner: a.owner.clone(),
-        group: a.group.clone(),
-    })
+    Ok(Attrs { mode, owner: a.owner.clone(), group: a.group.clone() })
 }
 
 impl TypedModule for Copy {
@@ -366,15 +313,11 @@ impl TypedModule for Copy {
 
     fn check_args(a: &CopyArgs) -> Result<(), ArgError> {
         match (&a.src, &a.content) {
-            (None, None) => Err(ArgError {
-                msg: "src (or content) is required".into(),
-            }),
-            (Some(_), Some(_)) => Err(ArgError {
-                msg: "src and content are mutually exclusive".into(),
-            }),
-            (None, Some(_)) if a.mode == Some(Mode::Preserve) => Err(ArgError {
-                msg: "Cannot use mode=preserve with content".into(),
-            }),
+            (None, None) => Err(ArgError { msg: "src (or content) is required".into() }),
+            (Some(_), Some(_)) => Err(ArgError { msg: "src and content are mutually exclusive".into() }),
+            (None, Some(_)) if a.mode == Some(Mode::Preserve) => {
+                Err(ArgError { msg: "Cannot use mode=preserve with content".into() })
+            }
             _ => Ok(()),
         }
     }
@@ -382,26 +325,16 @@ impl TypedModule for Copy {
     fn run(&self, a: CopyArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (data, src_label, basename) = match (&a.src, &a.content) {
             (Some(src), _) => {
-                let local = ctx
-                    .controller
-                    .find_file(FileKind::Files, src)
-                    .map_err(|e| {
-                        ModuleError::msg(format!(
-                            "Could not find or access '{src}' on the Ansible Controller: {e}"
-                        ))
-                    })?;
+                let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
+                    ModuleError::msg(format!("Could not find or access '{src}' on the Ansible Controller: {e}"))
+                })?;
                 if local.is_dir() {
                     return copy_dir(ctx, &a, src, &local);
                 }
-                let data = std::fs::read(&local).map_err(|e| {
-                    ModuleError::msg(format!("Source {} not readable: {e}", local.display()))
-                })?;
+                let data = std::fs::read(&local)
+                    .map_err(|e| ModuleError::msg(format!("Source {} not readable: {e}", local.display())))?;
                 let label = local.to_string_lossy().into_owned();
-                (
-                    data,
-                    Some(label),
-                    Some(filewrite::basename(src).to_string()),
-                )
+                (data, Some(label), Some(filewrite::basename(src).to_string()))
             }
             (None, Some(c)) => (c.clone().into_bytes(), None, None),
             (None, None) => return Err(ModuleError::msg("src (or content) is required")),

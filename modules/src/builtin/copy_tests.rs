@@ -19,10 +19,7 @@ fn content_copy_is_idempotent_with_ansible_fields() {
     assert_eq!(sb.read("out.txt"), "hello\n");
     assert_eq!(mode_of(&dest), 0o640);
     // Values recorded from `ansible -m copy -a "content='hello\n' ... mode=0640"`.
-    assert_eq!(
-        r.data["checksum"],
-        "f572d396fae9206628714fb2ce00f72e94f2258f"
-    );
+    assert_eq!(r.data["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
     assert_eq!(r.data["md5sum"], "b1946ac92492d2347c6235b4d2611184");
     assert_eq!(r.data["mode"], "0640");
     assert_eq!(r.data["size"], 6);
@@ -43,21 +40,12 @@ fn content_copy_is_idempotent_with_ansible_fields() {
 fn check_mode_changes_nothing() {
     let mut sb = Sandbox::new();
     let dest = sb.write("out.txt", "old\n");
-    let r = sb
-        .run(&Copy, json!({"content": "new\n", "dest": dest}), true, true)
-        .unwrap();
+    let r = sb.run(&Copy, json!({"content": "new\n", "dest": dest}), true, true).unwrap();
     assert!(r.changed);
     assert_eq!(r.diff[0].before, "old\n");
     assert_eq!(r.diff[0].after, "new\n");
     assert_eq!(sb.read("out.txt"), "old\n");
-    let r = sb
-        .run(
-            &Copy,
-            json!({"content": "old\n", "dest": dest, "mode": "0600"}),
-            true,
-            false,
-        )
-        .unwrap();
+    let r = sb.run(&Copy, json!({"content": "old\n", "dest": dest, "mode": "0600"}), true, false).unwrap();
     assert!(r.changed);
     assert_ne!(mode_of(&dest), 0o600);
 }
@@ -68,19 +56,13 @@ fn src_file_into_directory_and_preserve() {
     let src = sb.write("files/app.conf", "x=1\n");
     std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o751)).unwrap();
     std::fs::create_dir(sb.path("etc")).unwrap();
-    let r = sb.ok(
-        &Copy,
-        json!({"src": "app.conf", "dest": sb.path("etc"), "mode": "preserve"}),
-    );
+    let r = sb.ok(&Copy, json!({"src": "app.conf", "dest": sb.path("etc"), "mode": "preserve"}));
     assert!(r.changed);
     assert_eq!(sb.read("etc/app.conf"), "x=1\n");
     assert_eq!(mode_of(&sb.path("etc/app.conf")), 0o751);
     assert_eq!(r.data["src"], src.as_str());
     // A trailing slash creates the directory.
-    let r = sb.ok(
-        &Copy,
-        json!({"src": "app.conf", "dest": format!("{}/", sb.path("new/dir"))}),
-    );
+    let r = sb.ok(&Copy, json!({"src": "app.conf", "dest": format!("{}/", sb.path("new/dir"))}));
     assert!(r.changed);
     assert_eq!(sb.read("new/dir/app.conf"), "x=1\n");
 }
@@ -91,10 +73,7 @@ fn directory_copy_with_and_without_trailing_slash() {
     sb.write("files/tree/a.txt", "hi\n");
     sb.write("files/tree/sub/b.txt", "yo\n");
     let d1 = sb.path("d1");
-    let r = sb.ok(
-        &Copy,
-        json!({"src": "tree", "dest": d1, "directory_mode": "0750"}),
-    );
+    let r = sb.ok(&Copy, json!({"src": "tree", "dest": d1, "directory_mode": "0750"}));
     assert!(r.changed);
     assert_eq!(sb.read("d1/tree/a.txt"), "hi\n");
     assert_eq!(sb.read("d1/tree/sub/b.txt"), "yo\n");
@@ -103,18 +82,8 @@ fn directory_copy_with_and_without_trailing_slash() {
     assert!(r.changed);
     assert_eq!(sb.read("d2/a.txt"), "hi\n");
     assert_eq!(sb.read("d2/sub/b.txt"), "yo\n");
-    assert!(
-        !sb.ok(&Copy, json!({"src": "tree/", "dest": sb.path("d2")}))
-            .changed
-    );
-    let r = sb
-        .run(
-            &Copy,
-            json!({"src": "tree/", "dest": sb.path("d3")}),
-            true,
-            true,
-        )
-        .unwrap();
+    assert!(!sb.ok(&Copy, json!({"src": "tree/", "dest": sb.path("d2")})).changed);
+    let r = sb.run(&Copy, json!({"src": "tree/", "dest": sb.path("d3")}), true, true).unwrap();
     assert!(r.changed);
     assert!(!std::path::Path::new(&sb.path("d3")).exists());
 }
@@ -123,30 +92,16 @@ fn directory_copy_with_and_without_trailing_slash() {
 fn force_no_backup_and_errors() {
     let mut sb = Sandbox::new();
     let dest = sb.write("out.txt", "keep\n");
-    let r = sb.ok(
-        &Copy,
-        json!({"content": "new\n", "dest": dest, "force": "no"}),
-    );
+    let r = sb.ok(&Copy, json!({"content": "new\n", "dest": dest, "force": "no"}));
     assert!(!r.changed);
     assert_eq!(sb.read("out.txt"), "keep\n");
-    let r = sb.ok(
-        &Copy,
-        json!({"content": "new\n", "dest": dest, "backup": true}),
-    );
+    let r = sb.ok(&Copy, json!({"content": "new\n", "dest": dest, "backup": true}));
     let b = r.data["backup_file"].as_str().unwrap();
     assert_eq!(std::fs::read_to_string(b).unwrap(), "keep\n");
     let e = sb.run(&Copy, json!({"src": "nope", "dest": dest}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("Could not find or access 'nope'"));
-    let e = sb.run(
-        &Copy,
-        json!({"content": "x", "dest": sb.path("zz/y")}),
-        false,
-        false,
-    );
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        format!("Destination directory {} does not exist", sb.path("zz"))
-    );
+    let e = sb.run(&Copy, json!({"content": "x", "dest": sb.path("zz/y")}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("Destination directory {} does not exist", sb.path("zz")));
     let e = sb.run(&Copy, json!({"dest": dest}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("src (or content) is required"));
 }

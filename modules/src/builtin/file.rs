@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::args::Mode;
-use crate::contract::{
-    ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule,
-};
+use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::fileops::{Attrs, FileType, StatInfo};
 use crate::filewrite::{self, STAT_FMT};
 use crate::shell_quote::quote;
@@ -42,11 +40,7 @@ pub enum FileState {
 #[serde(deny_unknown_fields)]
 pub struct FileArgs {
     /// The path to manage.
-    #[serde(
-        alias = "dest",
-        alias = "name",
-        deserialize_with = "crate::args::string"
-    )]
+    #[serde(alias = "dest", alias = "name", deserialize_with = "crate::args::string")]
     pub path: String,
     /// Desired state; defaults to the current one (or `file`).
     #[serde(default)]
@@ -144,10 +138,7 @@ fn query(
         q = quote(path)
     );
     if let Some(src) = src_check {
-        cmd.push_str(&format!(
-            "[ -e {s} ] && echo \"S:$(stat -L -c %i -- {s})\"; ",
-            s = quote(src)
-        ));
+        cmd.push_str(&format!("[ -e {s} ] && echo \"S:$(stat -L -c %i -- {s})\"; ", s = quote(src)));
     }
     for (tag, spec) in [("M", mtime), ("A", atime)] {
         if let TimeSpec::At(t) = spec {
@@ -156,10 +147,7 @@ fn query(
     }
     cmd.push_str("true");
     let out = ctx.conn.exec(&cmd, None)?;
-    let mut q = Query {
-        realpath: path.to_string(),
-        ..Query::default()
-    };
+    let mut q = Query { realpath: path.to_string(), ..Query::default() };
     let (mut t, mut l, mut f) = (None, None, None);
     for line in out.stdout_str().lines() {
         let (tag, rest) = line.split_once(':').unwrap_or((line, ""));
@@ -191,10 +179,7 @@ struct DictDiff {
 
 impl DictDiff {
     fn new(path: &str, state: &str, prev: &str) -> Self {
-        let mut d = DictDiff {
-            before: BTreeMap::new(),
-            after: BTreeMap::new(),
-        };
+        let mut d = DictDiff { before: BTreeMap::new(), after: BTreeMap::new() };
         d.before.insert("path".into(), Value::from(path));
         d.after.insert("path".into(), Value::from(path));
         if state != prev {
@@ -235,11 +220,7 @@ fn settle(
     if attrs.differs(st, is_dir) {
         changed = true;
         if after.mode != st.mode {
-            diff.set(
-                "mode",
-                filewrite::mode_string(st.mode),
-                filewrite::mode_string(after.mode),
-            );
+            diff.set("mode", filewrite::mode_string(st.mode), filewrite::mode_string(after.mode));
         }
         if after.owner != st.owner && attrs.owner.as_deref() != Some(&st.uid.to_string()) {
             diff.set("owner", st.owner.clone(), after.owner.clone());
@@ -257,10 +238,9 @@ fn settle(
             cmds.push(format!("touch -c -- {q}"));
         }
         (m, a) => {
-            for (spec, epoch, prev, flag, key) in [
-                (m, epochs.0, st.mtime, "-m", "mtime"),
-                (a, epochs.1, st.atime, "-a", "atime"),
-            ] {
+            for (spec, epoch, prev, flag, key) in
+                [(m, epochs.0, st.mtime, "-m", "mtime"), (a, epochs.1, st.atime, "-a", "atime")]
+            {
                 match spec {
                     TimeSpec::Preserve => {}
                     TimeSpec::Now => {
@@ -268,9 +248,8 @@ fn settle(
                         cmds.push(format!("touch -c {flag} -- {q}"));
                     }
                     TimeSpec::At(t) => {
-                        let want = epoch.ok_or_else(|| {
-                            ModuleError::msg(format!("the host could not read the time {t}"))
-                        })?;
+                        let want =
+                            epoch.ok_or_else(|| ModuleError::msg(format!("the host could not read the time {t}")))?;
                         if want != prev {
                             changed = true;
                             diff.set(key, prev, want);
@@ -287,17 +266,10 @@ fn settle(
     let cmd = format!("{} && stat -c '{STAT_FMT}' -- {q}", cmds.join(" && "));
     let out = ctx.conn.exec(&cmd, None)?;
     if out.rc != 0 {
-        return Err(ModuleError::msg(format!(
-            "could not set attributes of {path}: {}",
-            out.stderr_str().trim()
-        )));
+        return Err(ModuleError::msg(format!("could not set attributes of {path}: {}", out.stderr_str().trim())));
     }
-    let st2 = out
-        .stdout_str()
-        .lines()
-        .last()
-        .and_then(|l| filewrite::parse_stat(l, st.link_target.clone()))
-        .unwrap_or(after);
+    let st2 =
+        out.stdout_str().lines().last().and_then(|l| filewrite::parse_stat(l, st.link_target.clone())).unwrap_or(after);
     Ok((changed, st2))
 }
 
@@ -309,10 +281,7 @@ fn fail(msg: String, path: &str) -> ModuleError {
 fn act(ctx: &mut ModuleCtx, cmd: &str, what: &str) -> Result<(), ModuleError> {
     let out = ctx.conn.exec(cmd, None)?;
     if out.rc != 0 {
-        return Err(ModuleError::msg(format!(
-            "{what}: {}",
-            out.stderr_str().trim()
-        )));
+        return Err(ModuleError::msg(format!("{what}: {}", out.stderr_str().trim())));
     }
     Ok(())
 }
@@ -322,12 +291,7 @@ fn tmp_sibling(path: &str) -> String {
         "" => ".",
         d => d,
     };
-    format!(
-        "{}/.{}.orc-tmp-{:016x}",
-        dir.trim_end_matches('/'),
-        filewrite::basename(path),
-        fastrand::u64(..)
-    )
+    format!("{}/.{}.orc-tmp-{:016x}", dir.trim_end_matches('/'), filewrite::basename(path), fastrand::u64(..))
 }
 
 impl TypedModule for File {
@@ -335,43 +299,27 @@ impl TypedModule for File {
     const NAME: &'static str = "file";
 
     fn check_args(a: &FileArgs) -> Result<(), ArgError> {
-        if a.src.is_some()
-            && a.state
-                .is_some_and(|s| !matches!(s, FileState::Link | FileState::Hard))
-        {
-            return Err(ArgError {
-                msg: "src option requires state to be 'link' or 'hard'".into(),
-            });
+        if a.src.is_some() && a.state.is_some_and(|s| !matches!(s, FileState::Link | FileState::Hard)) {
+            return Err(ArgError { msg: "src option requires state to be 'link' or 'hard'".into() });
         }
         if a.recurse && a.state.is_some_and(|s| s != FileState::Directory) {
-            return Err(ArgError {
-                msg: "recurse option requires state to be 'directory'".into(),
-            });
+            return Err(ArgError { msg: "recurse option requires state to be 'directory'".into() });
         }
         Ok(())
     }
 
     fn run(&self, a: FileArgs, ctx: &mut ModuleCtx) -> RunResult {
         let touch = a.state == Some(FileState::Touch);
-        let mtime = time::parse(
-            a.modification_time.as_deref(),
-            &a.modification_time_format,
-            touch,
-        )
-        .map_err(ModuleError::msg)?;
-        let atime = time::parse(a.access_time.as_deref(), &a.access_time_format, touch)
+        let mtime = time::parse(a.modification_time.as_deref(), &a.modification_time_format, touch)
             .map_err(ModuleError::msg)?;
+        let atime = time::parse(a.access_time.as_deref(), &a.access_time_format, touch).map_err(ModuleError::msg)?;
         let mut path = a.path.clone();
         // The link source as Ansible resolves it (relative to the link's directory).
         let src_abs = |path: &str, src: &str, path_is_dir: bool| -> String {
             if src.starts_with('/') {
                 return src.to_string();
             }
-            let rel = if path_is_dir {
-                path
-            } else {
-                filewrite::dirname(path)
-            };
+            let rel = if path_is_dir { path } else { filewrite::dirname(path) };
             if rel.is_empty() {
                 src.to_string()
             } else {
@@ -386,19 +334,13 @@ impl TypedModule for File {
         let mut q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
         // A hard link into an existing directory lands inside it, as Ansible's path rewrite does.
         if a.state == Some(FileState::Hard) {
-            if let (Some(s), Some(FileType::Directory)) =
-                (&a.src, q.lstat.as_ref().map(|s| s.file_type))
-            {
+            if let (Some(s), Some(FileType::Directory)) = (&a.src, q.lstat.as_ref().map(|s| s.file_type)) {
                 path = format!("{}/{}", path.trim_end_matches('/'), filewrite::basename(s));
                 q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
             }
         }
         // A link to a directory named with a relative src resolves against the directory itself.
-        if a.state == Some(FileState::Link)
-            && q.lstat
-                .as_ref()
-                .is_some_and(|s| s.file_type == FileType::Directory)
-        {
+        if a.state == Some(FileState::Link) && q.lstat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             if let Some(s) = &a.src {
                 let abs = src_abs(&path, s, true);
                 q = query(ctx, &path, Some(&abs), &mtime, &atime)?;
@@ -415,22 +357,12 @@ impl TypedModule for File {
             None => FileState::File,
         };
         if a.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
-            return Err(fail(
-                "src option requires state to be 'link' or 'hard'".into(),
-                &path,
-            ));
+            return Err(fail("src option requires state to be 'link' or 'hard'".into(), &path));
         }
         if a.recurse && state != FileState::Directory {
-            return Err(fail(
-                "recurse option requires state to be 'directory'".into(),
-                &path,
-            ));
+            return Err(fail("recurse option requires state to be 'directory'".into(), &path));
         }
-        let attrs = Attrs {
-            mode: a.mode.clone(),
-            owner: a.owner.clone(),
-            group: a.group.clone(),
-        };
+        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
         let times = (&mtime, &atime);
         let epochs = (q.mtime, q.atime);
         match state {
@@ -455,13 +387,7 @@ impl TypedModule for File {
                 };
                 let mut diff = DictDiff::new(&p, "file", prev);
                 let (changed, after) = settle(ctx, &p, &st, &attrs, times, epochs, &mut diff)?;
-                Ok(finish(
-                    ModuleResult::changed(changed).with("path", p.clone()),
-                    &p,
-                    Some(&after),
-                    diff,
-                    changed,
-                ))
+                Ok(finish(ModuleResult::changed(changed).with("path", p.clone()), &p, Some(&after), diff, changed))
             }
             FileState::Directory => directory(ctx, &a, &path, &q, &attrs, times, epochs),
             FileState::Touch => {
@@ -469,26 +395,15 @@ impl TypedModule for File {
                 let res = ModuleResult::ok().with("dest", path.clone());
                 let st = match &q.lstat {
                     Some(st) => st.clone(),
-                    None if ctx.check => {
-                        return Ok(ModuleResult {
-                            changed: true,
-                            ..res
-                        })
-                    }
+                    None if ctx.check => return Ok(ModuleResult { changed: true, ..res }),
                     None => {
-                        let cmd = format!(
-                            "p={}; : >> \"$p\" && stat -c '{STAT_FMT}' -- \"$p\"",
-                            quote(&path)
-                        );
+                        let cmd = format!("p={}; : >> \"$p\" && stat -c '{STAT_FMT}' -- \"$p\"", quote(&path));
                         let out = ctx.conn.exec(&cmd, None)?;
                         match filewrite::parse_stat(out.stdout_str().trim(), None) {
                             Some(st) if out.rc == 0 => st,
                             _ => {
                                 return Err(fail(
-                                    format!(
-                                        "Error, could not touch target: {}",
-                                        out.stderr_str().trim()
-                                    ),
+                                    format!("Error, could not touch target: {}", out.stderr_str().trim()),
                                     &path,
                                 ))
                             }
@@ -513,13 +428,7 @@ impl TypedModule for File {
 }
 
 /// Adds path info and (when something changed) the dict diff.
-fn finish(
-    mut res: ModuleResult,
-    path: &str,
-    st: Option<&StatInfo>,
-    diff: DictDiff,
-    changed: bool,
-) -> ModuleResult {
+fn finish(mut res: ModuleResult, path: &str, st: Option<&StatInfo>, diff: DictDiff, changed: bool) -> ModuleResult {
     if let Some(st) = st {
         res = filewrite::with_path_info(res, st);
     }
@@ -530,9 +439,7 @@ fn finish(
 }
 
 fn absent(ctx: &mut ModuleCtx, path: &str, prev: &str) -> RunResult {
-    let res = ModuleResult::ok()
-        .with("path", path)
-        .with("state", "absent");
+    let res = ModuleResult::ok().with("path", path).with("state", "absent");
     if prev == "absent" {
         return Ok(res);
     }
@@ -549,22 +456,13 @@ fn absent(ctx: &mut ModuleCtx, path: &str, prev: &str) -> RunResult {
         let mut walk = serde_json::Map::new();
         walk.insert("directories".into(), list(dirs));
         walk.insert("files".into(), list(files));
-        diff.before
-            .insert("path_content".into(), Value::Object(walk));
+        diff.before.insert("path_content".into(), Value::Object(walk));
     }
     if !ctx.check {
-        let what = if prev == "directory" {
-            "rmtree failed"
-        } else {
-            "Unlinking failed"
-        };
+        let what = if prev == "directory" { "rmtree failed" } else { "Unlinking failed" };
         act(ctx, &format!("rm -rf -- {q}"), what)?;
     }
-    Ok(ModuleResult {
-        changed: true,
-        ..res
-    }
-    .with_diff(diff.into_diff(path)))
+    Ok(ModuleResult { changed: true, ..res }.with_diff(diff.into_diff(path)))
 }
 
 fn directory(
@@ -587,25 +485,12 @@ fn directory(
     match st {
         None => {
             if ctx.check {
-                return Ok(finish(
-                    ModuleResult {
-                        changed: true,
-                        ..res
-                    },
-                    &p,
-                    None,
-                    diff,
-                    true,
-                ));
+                return Ok(finish(ModuleResult { changed: true, ..res }, &p, None, diff, true));
             }
             // mkdir -p, one component at a time so that each created directory gets the attributes.
             let mut script = String::new();
             let mut cur = String::new();
-            let parts: Vec<&str> = p
-                .trim_matches('/')
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .collect();
+            let parts: Vec<&str> = p.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
             for (i, part) in parts.iter().enumerate() {
                 if p.starts_with('/') || !cur.is_empty() {
                     cur.push('/');
@@ -613,91 +498,47 @@ fn directory(
                 cur.push_str(part);
                 let qc = quote(&cur);
                 let apply = attrs.apply_cmd(&cur);
-                let apply = if apply.is_empty() {
-                    String::new()
-                } else {
-                    format!(" && {apply}")
-                };
+                let apply = if apply.is_empty() { String::new() } else { format!(" && {apply}") };
                 // The leaf's mode before the attributes, for the diff.
-                let before = if i + 1 == parts.len() {
-                    format!(" && echo \"B:$(stat -c %a -- {qc})\"")
-                } else {
-                    String::new()
-                };
-                script.push_str(&format!(
-                    "[ -d {qc} ] || {{ mkdir -- {qc}{before}{apply} || exit 1; }}; "
-                ));
+                let before =
+                    if i + 1 == parts.len() { format!(" && echo \"B:$(stat -c %a -- {qc})\"") } else { String::new() };
+                script.push_str(&format!("[ -d {qc} ] || {{ mkdir -- {qc}{before}{apply} || exit 1; }}; "));
             }
             script.push_str(&format!("stat -c '{STAT_FMT}' -- {}", quote(&p)));
             let out = ctx.conn.exec(&script, None)?;
             let text = out.stdout_str();
-            let created_mode = text
-                .lines()
-                .find_map(|l| l.strip_prefix("B:"))
-                .and_then(|m| u32::from_str_radix(m, 8).ok());
-            let after = match text
-                .lines()
-                .last()
-                .and_then(|l| filewrite::parse_stat(l, None))
-            {
+            let created_mode =
+                text.lines().find_map(|l| l.strip_prefix("B:")).and_then(|m| u32::from_str_radix(m, 8).ok());
+            let after = match text.lines().last().and_then(|l| filewrite::parse_stat(l, None)) {
                 Some(s) if out.rc == 0 => s,
                 _ => {
                     return Err(fail(
-                        format!(
-                            "There was an issue creating {p} as requested: {}",
-                            out.stderr_str().trim()
-                        ),
+                        format!("There was an issue creating {p} as requested: {}", out.stderr_str().trim()),
                         &p,
                     ))
                 }
             };
             if let Some(m) = created_mode {
                 if attrs.mode.is_some() && m != after.mode & 0o7777 {
-                    diff.set(
-                        "mode",
-                        filewrite::mode_string(m),
-                        filewrite::mode_string(after.mode),
-                    );
+                    diff.set("mode", filewrite::mode_string(m), filewrite::mode_string(after.mode));
                 }
             }
             let (_, after) = settle(ctx, &p, &after, &Attrs::default(), times, epochs, &mut diff)?;
-            Ok(finish(
-                ModuleResult {
-                    changed: true,
-                    ..res
-                },
-                &p,
-                Some(&after),
-                diff,
-                true,
-            ))
+            Ok(finish(ModuleResult { changed: true, ..res }, &p, Some(&after), diff, true))
         }
-        Some(st) if st.file_type != FileType::Directory => {
-            Err(fail(format!("{p} already exists as a {prev}"), &p))
-        }
+        Some(st) if st.file_type != FileType::Directory => Err(fail(format!("{p} already exists as a {prev}"), &p)),
         Some(st) => {
             let (mut changed, after) = settle(ctx, &p, &st, attrs, times, epochs, &mut diff)?;
             if a.recurse {
                 changed |= recurse(ctx, &p, attrs, a.follow)?;
             }
-            Ok(finish(
-                ModuleResult { changed, ..res },
-                &p,
-                Some(&after),
-                diff,
-                changed,
-            ))
+            Ok(finish(ModuleResult { changed, ..res }, &p, Some(&after), diff, changed))
         }
     }
 }
 
 /// Applies attributes to everything below `path`; true when anything differed.
-fn recurse(
-    ctx: &mut ModuleCtx,
-    path: &str,
-    attrs: &Attrs,
-    follow: bool,
-) -> Result<bool, ModuleError> {
+fn recurse(ctx: &mut ModuleCtx, path: &str, attrs: &Attrs, follow: bool) -> Result<bool, ModuleError> {
     let q = quote(path);
     let follow_flag = if follow { "-L " } else { "" };
     if ctx.check {
@@ -717,10 +558,7 @@ fn recurse(
             return Ok(false);
         }
         let out = ctx.conn.exec(
-            &format!(
-                "find {follow_flag}{q} -mindepth 1 \\( {} \\) -print | head -n 1",
-                tests.join(" -o ")
-            ),
+            &format!("find {follow_flag}{q} -mindepth 1 \\( {} \\) -print | head -n 1", tests.join(" -o ")),
             None,
         )?;
         return Ok(!out.stdout.is_empty());
@@ -743,10 +581,7 @@ fn recurse(
     }
     let out = ctx.conn.exec(&cmds.join(" && "), None)?;
     if out.rc != 0 {
-        return Err(ModuleError::msg(format!(
-            "could not set attributes under {path}: {}",
-            out.stderr_str().trim()
-        )));
+        return Err(ModuleError::msg(format!("could not set attributes under {path}: {}", out.stderr_str().trim())));
     }
     Ok(!out.stdout.is_empty())
 }
@@ -764,15 +599,8 @@ fn link(
     if src.is_none() && a.follow {
         src = q.lstat.as_ref().and_then(|s| s.link_target.clone());
     }
-    let is_dir = q
-        .lstat
-        .as_ref()
-        .is_some_and(|s| s.file_type == FileType::Directory);
-    let rel = if is_dir {
-        path
-    } else {
-        filewrite::dirname(path)
-    };
+    let is_dir = q.lstat.as_ref().is_some_and(|s| s.file_type == FileType::Directory);
+    let rel = if is_dir { path } else { filewrite::dirname(path) };
     if let Some(s) = &src {
         if !a.force && a.src.is_some() && !q.src_exists {
             let absrc = if s.starts_with('/') || rel.is_empty() {
@@ -791,22 +619,13 @@ fn link(
     }
     match prev {
         "directory" if !a.force => {
-            return Err(fail(
-                format!("refusing to convert from {prev} to symlink for {path}"),
-                path,
-            ))
+            return Err(fail(format!("refusing to convert from {prev} to symlink for {path}"), path))
         }
         "directory" if q.nonempty => {
-            return Err(fail(
-                format!("the directory {path} is not empty, refusing to convert it"),
-                path,
-            ))
+            return Err(fail(format!("the directory {path} is not empty, refusing to convert it"), path))
         }
         "file" | "hard" if !a.force => {
-            return Err(fail(
-                format!("refusing to convert from {prev} to symlink for {path}"),
-                path,
-            ))
+            return Err(fail(format!("refusing to convert from {prev} to symlink for {path}"), path))
         }
         _ => {}
     }
@@ -814,11 +633,7 @@ fn link(
     let mut changed = false;
     match prev {
         "link" => {
-            let old = q
-                .lstat
-                .as_ref()
-                .and_then(|s| s.link_target.clone())
-                .unwrap_or_default();
+            let old = q.lstat.as_ref().and_then(|s| s.link_target.clone()).unwrap_or_default();
             if let Some(s) = &a.src {
                 if &old != s {
                     diff.set("src", old, s.clone());
@@ -828,9 +643,7 @@ fn link(
         }
         _ => {
             if src.is_none() {
-                return Err(ModuleError::msg(
-                    "src is required for creating new symlinks",
-                ));
+                return Err(ModuleError::msg("src is required for creating new symlinks"));
             }
             changed = true;
         }
@@ -839,28 +652,21 @@ fn link(
     let qp = quote(path);
     if changed && !ctx.check {
         if prev == "absent" {
-            act(
-                ctx,
-                &format!("ln -s -- {} {qp}", quote(&src)),
-                "Error while linking",
-            )?;
+            act(ctx, &format!("ln -s -- {} {qp}", quote(&src)), "Error while linking")?;
         } else {
             let tmp = quote(&tmp_sibling(path));
-            let rmdir = if prev == "directory" {
-                format!("rmdir -- {qp} && ")
-            } else {
-                String::new()
-            };
+            let rmdir = if prev == "directory" { format!("rmdir -- {qp} && ") } else { String::new() };
             act(
                 ctx,
-                &format!("{rmdir}ln -s -- {} {tmp} && mv -Tf -- {tmp} {qp} || {{ rc=$?; rm -f -- {tmp}; exit $rc; }}", quote(&src)),
+                &format!(
+                    "{rmdir}ln -s -- {} {tmp} && mv -Tf -- {tmp} {qp} || {{ rc=$?; rm -f -- {tmp}; exit $rc; }}",
+                    quote(&src)
+                ),
                 "Error while replacing",
             )?;
         }
     }
-    let mut res = ModuleResult::ok()
-        .with("dest", path)
-        .with("src", src.clone());
+    let mut res = ModuleResult::ok().with("dest", path).with("src", src.clone());
     if ctx.check && prev == "absent" {
         res.changed = changed;
         return Ok(res.with_diff(diff.into_diff(path)));
@@ -869,10 +675,7 @@ fn link(
     let after = if ctx.check {
         q.lstat.clone()
     } else {
-        let out = ctx.conn.exec(
-            &format!("stat -c '{STAT_FMT}' -- {qp}; readlink -- {qp}"),
-            None,
-        )?;
+        let out = ctx.conn.exec(&format!("stat -c '{STAT_FMT}' -- {qp}; readlink -- {qp}"), None)?;
         let text = out.stdout_str();
         let mut lines = text.lines();
         let first = lines.next().unwrap_or("");
@@ -884,19 +687,8 @@ fn link(
     };
     let mut final_st = after.clone();
     if let (Some(st), true) = (after, target_exists) {
-        let link_attrs = Attrs {
-            mode: if a.follow { attrs.mode.clone() } else { None },
-            ..attrs.clone()
-        };
-        let (c, st2) = settle(
-            ctx,
-            path,
-            &st,
-            &link_attrs,
-            times,
-            (q.mtime, q.atime),
-            &mut diff,
-        )?;
+        let link_attrs = Attrs { mode: if a.follow { attrs.mode.clone() } else { None }, ..attrs.clone() };
+        let (c, st2) = settle(ctx, path, &st, &link_attrs, times, (q.mtime, q.atime), &mut diff)?;
         changed |= c;
         final_st = Some(st2);
     }
@@ -916,45 +708,28 @@ fn hard(
     let src = match &a.src {
         Some(s) => s.clone(),
         None if prev == "hard" => String::new(),
-        None => {
-            return Err(ModuleError::msg(
-                "src is required for creating new hardlinks",
-            ))
-        }
+        None => return Err(ModuleError::msg("src is required for creating new hardlinks")),
     };
     if a.src.is_some() && !q.src_exists {
         return Err(ModuleError::Fail(Box::new(
-            ModuleResult::failed("src does not exist")
-                .with("dest", path)
-                .with("src", src.clone()),
+            ModuleResult::failed("src does not exist").with("dest", path).with("src", src.clone()),
         )));
     }
     let mut diff = DictDiff::new(path, "hard", prev);
     let same_inode = q.lstat.as_ref().map(|s| s.inode) == q.src_inode && q.src_inode.is_some();
-    let fail_link = |msg: &str| {
-        ModuleError::Fail(Box::new(
-            ModuleResult::failed(msg)
-                .with("dest", path)
-                .with("src", src.clone()),
-        ))
-    };
+    let fail_link =
+        |msg: &str| ModuleError::Fail(Box::new(ModuleResult::failed(msg).with("dest", path).with("src", src.clone())));
     let changed = match prev {
         "absent" => true,
         "link" => {
-            let old = q
-                .lstat
-                .as_ref()
-                .and_then(|s| s.link_target.clone())
-                .unwrap_or_default();
+            let old = q.lstat.as_ref().and_then(|s| s.link_target.clone()).unwrap_or_default();
             diff.set("src", old, src.clone());
             true
         }
         "hard" => {
             let c = a.src.is_some() && !same_inode;
             if c && !a.force {
-                return Err(fail_link(
-                    "Cannot link, different hard link exists at destination",
-                ));
+                return Err(fail_link("Cannot link, different hard link exists at destination"));
             }
             c
         }
@@ -964,32 +739,25 @@ fn hard(
             }
             true
         }
-        _ => {
-            return Err(fail_link(
-                "Cannot link: different hard link exists at destination",
-            ))
-        }
+        _ => return Err(fail_link("Cannot link: different hard link exists at destination")),
     };
     let qp = quote(path);
     if changed && !ctx.check {
         if prev == "absent" {
-            act(
-                ctx,
-                &format!("ln -- {} {qp}", quote(&src)),
-                "Error while linking",
-            )?;
+            act(ctx, &format!("ln -- {} {qp}", quote(&src)), "Error while linking")?;
         } else {
             let tmp = quote(&tmp_sibling(path));
             act(
                 ctx,
-                &format!("ln -- {} {tmp} && mv -Tf -- {tmp} {qp} || {{ rc=$?; rm -f -- {tmp}; exit $rc; }}", quote(&src)),
+                &format!(
+                    "ln -- {} {tmp} && mv -Tf -- {tmp} {qp} || {{ rc=$?; rm -f -- {tmp}; exit $rc; }}",
+                    quote(&src)
+                ),
                 "Error while replacing",
             )?;
         }
     }
-    let mut res = ModuleResult::ok()
-        .with("dest", path)
-        .with("src", src.clone());
+    let mut res = ModuleResult::ok().with("dest", path).with("src", src.clone());
     if ctx.check && prev == "absent" {
         res.changed = true;
         return Ok(res.with_diff(diff.into_diff(path)));
@@ -997,9 +765,7 @@ fn hard(
     let st = if ctx.check {
         q.lstat.clone()
     } else {
-        let out = ctx
-            .conn
-            .exec(&format!("stat -c '{STAT_FMT}' -- {qp}"), None)?;
+        let out = ctx.conn.exec(&format!("stat -c '{STAT_FMT}' -- {qp}"), None)?;
         filewrite::parse_stat(out.stdout_str().trim(), None)
     };
     let mut final_st = st.clone();

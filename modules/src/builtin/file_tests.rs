@@ -43,16 +43,8 @@ fn directory_is_created_with_parents_and_ansible_diff() {
 fn directory_over_file_fails() {
     let mut sb = Sandbox::new();
     let f = sb.write("f", "x");
-    let e = sb.run(
-        &File,
-        json!({"path": f, "state": "directory"}),
-        false,
-        false,
-    );
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        format!("{f} already exists as a file")
-    );
+    let e = sb.run(&File, json!({"path": f, "state": "directory"}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("{f} already exists as a file"));
 }
 
 #[test]
@@ -80,25 +72,15 @@ fn file_state_sets_mode_and_fails_when_missing() {
     assert!(r.diff[0].before.contains("\"mode\": \"0644\""));
     assert!(!sb.ok(&File, json!({"path": f, "mode": "0600"})).changed);
     let missing = sb.path("nope");
-    let e = sb.run(
-        &File,
-        json!({"path": missing, "state": "file"}),
-        false,
-        false,
-    );
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        format!("file ({missing}) is absent, cannot continue")
-    );
+    let e = sb.run(&File, json!({"path": missing, "state": "file"}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("file ({missing}) is absent, cannot continue"));
 }
 
 #[test]
 fn touch_creates_and_sets_times() {
     let mut sb = Sandbox::new();
     let t = sb.path("t");
-    let r = sb
-        .run(&File, json!({"path": t, "state": "touch"}), true, false)
-        .unwrap();
+    let r = sb.run(&File, json!({"path": t, "state": "touch"}), true, false).unwrap();
     assert!(r.changed);
     assert!(!Path::new(&t).exists());
     let args = json!({
@@ -109,26 +91,14 @@ fn touch_creates_and_sets_times() {
     assert!(r.changed);
     assert_eq!(r.data["state"], "file");
     let want = {
-        let out = std::process::Command::new("date")
-            .args(["-d", "2023-01-02 15:04:05", "+%s"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse::<i64>()
-            .unwrap()
+        let out = std::process::Command::new("date").args(["-d", "2023-01-02 15:04:05", "+%s"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().parse::<i64>().unwrap()
     };
     assert_eq!(std::fs::metadata(&t).unwrap().mtime(), want);
     // A fixed time is idempotent; plain touch always changes (Ansible updates to now).
     assert!(!sb.ok(&File, args).changed);
     assert!(sb.ok(&File, json!({"path": t, "state": "touch"})).changed);
-    let e = sb.run(
-        &File,
-        json!({"path": t, "state": "touch", "modification_time": "yesterday"}),
-        false,
-        false,
-    );
+    let e = sb.run(&File, json!({"path": t, "state": "touch", "modification_time": "yesterday"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("Error while obtaining timestamp"));
 }
 
@@ -141,36 +111,17 @@ fn symlink_create_replace_and_refuse() {
     let r = sb.ok(&File, json!({"path": l, "src": "target1", "state": "link"}));
     assert!(r.changed);
     assert_eq!(std::fs::read_link(&l).unwrap().to_str(), Some("target1"));
-    assert!(
-        !sb.ok(&File, json!({"path": l, "src": "target1", "state": "link"}))
-            .changed
-    );
+    assert!(!sb.ok(&File, json!({"path": l, "src": "target1", "state": "link"})).changed);
     let r = sb.ok(&File, json!({"path": l, "src": "target2", "state": "link"}));
     assert!(r.changed);
     assert!(r.diff[0].before.contains("\"src\": \"target1\""));
     assert_eq!(std::fs::read_to_string(&l).unwrap(), "2");
     let f = sb.path("target1");
-    let e = sb.run(
-        &File,
-        json!({"path": f, "src": "target2", "state": "link"}),
-        false,
-        false,
-    );
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        format!("refusing to convert from file to symlink for {f}")
-    );
-    let e = sb.run(
-        &File,
-        json!({"path": sb.path("l2"), "src": "missing", "state": "link"}),
-        false,
-        false,
-    );
+    let e = sb.run(&File, json!({"path": f, "src": "target2", "state": "link"}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("refusing to convert from file to symlink for {f}"));
+    let e = sb.run(&File, json!({"path": sb.path("l2"), "src": "missing", "state": "link"}), false, false);
     assert!(fail_msg(e.unwrap_err()).starts_with("src file does not exist, use 'force=yes'"));
-    let r = sb.ok(
-        &File,
-        json!({"path": sb.path("l2"), "src": "missing", "state": "link", "force": true}),
-    );
+    let r = sb.ok(&File, json!({"path": sb.path("l2"), "src": "missing", "state": "link", "force": true}));
     assert!(r.changed);
 }
 
@@ -181,20 +132,9 @@ fn hard_link() {
     let h = sb.path("h");
     let r = sb.ok(&File, json!({"path": h, "src": src, "state": "hard"}));
     assert!(r.changed);
-    assert_eq!(
-        std::fs::metadata(&h).unwrap().ino(),
-        std::fs::metadata(&src).unwrap().ino()
-    );
-    assert!(
-        !sb.ok(&File, json!({"path": h, "src": src, "state": "hard"}))
-            .changed
-    );
-    let e = sb.run(
-        &File,
-        json!({"path": sb.path("h2"), "src": sb.path("nope"), "state": "hard"}),
-        false,
-        false,
-    );
+    assert_eq!(std::fs::metadata(&h).unwrap().ino(), std::fs::metadata(&src).unwrap().ino());
+    assert!(!sb.ok(&File, json!({"path": h, "src": src, "state": "hard"})).changed);
+    let e = sb.run(&File, json!({"path": sb.path("h2"), "src": sb.path("nope"), "state": "hard"}), false, false);
     assert_eq!(fail_msg(e.unwrap_err()), "src does not exist");
 }
 
@@ -203,9 +143,7 @@ fn absent_removes_recursively_with_path_content_diff() {
     let mut sb = Sandbox::new();
     sb.write("d/sub/f.txt", "x");
     let d = sb.path("d");
-    let r = sb
-        .run(&File, json!({"path": d, "state": "absent"}), true, true)
-        .unwrap();
+    let r = sb.run(&File, json!({"path": d, "state": "absent"}), true, true).unwrap();
     assert!(r.changed);
     assert!(Path::new(&d).exists());
     assert!(r.diff[0].before.contains("\"path_content\""));
@@ -223,12 +161,7 @@ fn absent_removes_recursively_with_path_content_diff() {
 fn argument_errors() {
     let mut sb = Sandbox::new();
     let p = sb.path("x");
-    let e = sb.run(
-        &File,
-        json!({"path": p, "state": "file", "src": "y"}),
-        false,
-        false,
-    );
+    let e = sb.run(&File, json!({"path": p, "state": "file", "src": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("src option requires state to be 'link' or 'hard'"));
     let e = sb.run(&File, json!({"path": p, "state": "directoy"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("directoy"));

@@ -18,9 +18,9 @@ pub fn parse(value: Option<&str>, format: &str, touch: bool) -> Result<TimeSpec,
         None if touch => Ok(TimeSpec::Now),
         None | Some("preserve") => Ok(TimeSpec::Preserve),
         Some("now") => Ok(TimeSpec::Now),
-        Some(v) => strptime(v, format).map(TimeSpec::At).map_err(|e| {
-            format!("Error while obtaining timestamp for time {v} using format {format}: {e}")
-        }),
+        Some(v) => strptime(v, format)
+            .map(TimeSpec::At)
+            .map_err(|e| format!("Error while obtaining timestamp for time {v} using format {format}: {e}")),
     }
 }
 
@@ -83,14 +83,8 @@ mod tests {
 
     #[test]
     fn default_format() {
-        assert_eq!(
-            strptime("202301021504.05", "%Y%m%d%H%M.%S").unwrap(),
-            "2023-01-02 15:04:05"
-        );
-        assert_eq!(
-            strptime("2023-01-02", "%Y-%m-%d").unwrap(),
-            "2023-01-02 00:00:00"
-        );
+        assert_eq!(strptime("202301021504.05", "%Y%m%d%H%M.%S").unwrap(), "2023-01-02 15:04:05");
+        assert_eq!(strptime("2023-01-02", "%Y-%m-%d").unwrap(), "2023-01-02 00:00:00");
         assert!(strptime("2023x", "%Y").is_err());
         assert!(strptime("20231302", "%Y%m%d").is_err());
     }

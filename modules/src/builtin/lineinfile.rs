@@ -98,11 +98,7 @@ fn with_nl(line: &[u8]) -> Vec<u8> {
 }
 
 /// Ansible's `present()`: edits `lines` in place; returns whether they changed and the message.
-pub fn present(
-    lines: &mut Vec<Vec<u8>>,
-    a: &LineinfileArgs,
-    line: &str,
-) -> Result<(bool, &'static str), String> {
+pub fn present(lines: &mut Vec<Vec<u8>>, a: &LineinfileArgs, line: &str) -> Result<(bool, &'static str), String> {
     let b_line = line.as_bytes();
     let insertafter = match (&a.insertafter, &a.insertbefore) {
         (None, None) => Some("EOF".to_string()),
@@ -239,46 +235,24 @@ impl TypedModule for Lineinfile {
 
     fn check_args(a: &LineinfileArgs) -> Result<(), ArgError> {
         let pairs = [
-            (
-                "insertbefore",
-                a.insertbefore.is_some(),
-                "insertafter",
-                a.insertafter.is_some(),
-            ),
-            (
-                "regexp",
-                a.regexp.is_some(),
-                "search_string",
-                a.search_string.is_some(),
-            ),
-            (
-                "backrefs",
-                a.backrefs,
-                "search_string",
-                a.search_string.is_some(),
-            ),
+            ("insertbefore", a.insertbefore.is_some(), "insertafter", a.insertafter.is_some()),
+            ("regexp", a.regexp.is_some(), "search_string", a.search_string.is_some()),
+            ("backrefs", a.backrefs, "search_string", a.search_string.is_some()),
         ];
         for (x, xs, y, ys) in pairs {
             if xs && ys {
-                return Err(ArgError {
-                    msg: format!("parameters are mutually exclusive: {x}|{y}"),
-                });
+                return Err(ArgError { msg: format!("parameters are mutually exclusive: {x}|{y}") });
             }
         }
         match a.state {
-            PresentAbsent::Present if a.backrefs && a.regexp.is_none() => Err(ArgError {
-                msg: "regexp is required with backrefs=true".into(),
-            }),
-            PresentAbsent::Present if a.line.is_none() => Err(ArgError {
-                msg: "line is required with state=present".into(),
-            }),
-            PresentAbsent::Absent
-                if a.regexp.is_none() && a.search_string.is_none() && a.line.is_none() =>
-            {
-                Err(ArgError {
-                    msg: "one of line, search_string, or regexp is required with state=absent"
-                        .into(),
-                })
+            PresentAbsent::Present if a.backrefs && a.regexp.is_none() => {
+                Err(ArgError { msg: "regexp is required with backrefs=true".into() })
+            }
+            PresentAbsent::Present if a.line.is_none() => {
+                Err(ArgError { msg: "line is required with state=present".into() })
+            }
+            PresentAbsent::Absent if a.regexp.is_none() && a.search_string.is_none() && a.line.is_none() => {
+                Err(ArgError { msg: "one of line, search_string, or regexp is required with state=absent".into() })
             }
             _ => Ok(()),
         }
@@ -287,11 +261,7 @@ impl TypedModule for Lineinfile {
     fn run(&self, a: LineinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         let path = a.path.clone();
         let probe = filewrite::probe(ctx.conn, &path, true)?;
-        if probe
-            .stat
-            .as_ref()
-            .is_some_and(|s| s.file_type == FileType::Directory)
-        {
+        if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
             )));
@@ -305,8 +275,7 @@ impl TypedModule for Lineinfile {
         } else {
             if !a.create {
                 return Err(ModuleError::Fail(Box::new(
-                    ModuleResult::failed(format!("Destination {path} does not exist !"))
-                        .with("rc", 257),
+                    ModuleResult::failed(format!("Destination {path} does not exist !")).with("rc", 257),
                 )));
             }
             Vec::new()
@@ -320,33 +289,20 @@ impl TypedModule for Lineinfile {
             }
             PresentAbsent::Absent => {
                 let n = absent(&mut lines, &a).map_err(ModuleError::msg)?;
-                let m = if n > 0 {
-                    format!("{n} line(s) removed")
-                } else {
-                    String::new()
-                };
+                let m = if n > 0 { format!("{n} line(s) removed") } else { String::new() };
                 (n > 0, m, Some(n))
             }
         };
         let new = lines.concat();
-        let attrs = Attrs {
-            mode: a.mode.clone(),
-            owner: a.owner.clone(),
-            group: a.group.clone(),
-        };
+        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
         let mut backup_dest = String::new();
         if changed && !ctx.check {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
-                    let out = ctx
-                        .conn
-                        .exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
+                    let out = ctx.conn.exec(&format!("mkdir -p -- {}", quote(dir)), None)?;
                     if out.rc != 0 {
-                        return Err(ModuleError::msg(format!(
-                            "Error creating {dir} ({})",
-                            out.stderr_str().trim()
-                        )));
+                        return Err(ModuleError::msg(format!("Error creating {dir} ({})", out.stderr_str().trim())));
                     }
                 }
             }
@@ -357,8 +313,7 @@ impl TypedModule for Lineinfile {
         }
         let mut res = ModuleResult::changed(changed);
         if changed {
-            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), &original, &new)
-            {
+            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), &original, &new) {
                 res = res.with_diff(d);
             }
         }
@@ -395,10 +350,9 @@ pub(crate) fn write_checked(
 ) -> Result<(), ModuleError> {
     match filewrite::write_validated(ctx.conn, dest, data, attrs, validate) {
         Ok(_) => Ok(()),
-        Err(WriteError::Validate(v)) => Err(ModuleError::msg(format!(
-            "failed to validate: rc:{} error:{}",
-            v.rc, v.stderr
-        ))),
+        Err(WriteError::Validate(v)) => {
+            Err(ModuleError::msg(format!("failed to validate: rc:{} error:{}", v.rc, v.stderr)))
+        }
         Err(WriteError::Module(e)) => Err(e),
     }
 }

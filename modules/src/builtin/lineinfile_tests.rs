@@ -8,36 +8,11 @@ use crate::builtin::test_support::{fail_msg, Sandbox};
 #[test]
 fn matches_ansible_byte_for_byte() {
     let cases: &[(&str, serde_json::Value, &str, &str)] = &[
-        (
-            "a\nb\nc\n",
-            json!({"line": "x"}),
-            "a\nb\nc\nx\n",
-            "line added",
-        ),
-        (
-            "a\nb\nc\n",
-            json!({"regexp": "^b", "line": "B=1"}),
-            "a\nB=1\nc\n",
-            "line replaced",
-        ),
-        (
-            "a\nb\nc\n",
-            json!({"insertafter": "^a", "line": "after-a"}),
-            "a\nafter-a\nb\nc\n",
-            "line added",
-        ),
-        (
-            "a\nb\nc\n",
-            json!({"insertbefore": "^c", "line": "before-c"}),
-            "a\nb\nbefore-c\nc\n",
-            "line added",
-        ),
-        (
-            "a\nb\nc\n",
-            json!({"insertbefore": "BOF", "line": "top"}),
-            "top\na\nb\nc\n",
-            "line added",
-        ),
+        ("a\nb\nc\n", json!({"line": "x"}), "a\nb\nc\nx\n", "line added"),
+        ("a\nb\nc\n", json!({"regexp": "^b", "line": "B=1"}), "a\nB=1\nc\n", "line replaced"),
+        ("a\nb\nc\n", json!({"insertafter": "^a", "line": "after-a"}), "a\nafter-a\nb\nc\n", "line added"),
+        ("a\nb\nc\n", json!({"insertbefore": "^c", "line": "before-c"}), "a\nb\nbefore-c\nc\n", "line added"),
+        ("a\nb\nc\n", json!({"insertbefore": "BOF", "line": "top"}), "top\na\nb\nc\n", "line added"),
         ("a\nb", json!({"line": "x"}), "a\nb\nx\n", "line added"),
         (
             "k=v\nz=1\n",
@@ -45,48 +20,18 @@ fn matches_ansible_byte_for_byte() {
             "k = \"v\"\nz=1\n",
             "line replaced",
         ),
-        (
-            "k=v\n",
-            json!({"regexp": "^nomatch(.*)", "line": r"\1", "backrefs": "yes"}),
-            "k=v\n",
-            "",
-        ),
-        (
-            "#1\nx\n#2\n",
-            json!({"regexp": "^#", "state": "absent"}),
-            "x\n",
-            "2 line(s) removed",
-        ),
+        ("k=v\n", json!({"regexp": "^nomatch(.*)", "line": r"\1", "backrefs": "yes"}), "k=v\n", ""),
+        ("#1\nx\n#2\n", json!({"regexp": "^#", "state": "absent"}), "x\n", "2 line(s) removed"),
         (
             "a\nm1\nb\nm2\nc\n",
             json!({"insertafter": "^m", "firstmatch": true, "line": "NEW"}),
             "a\nm1\nNEW\nb\nm2\nc\n",
             "line added",
         ),
-        (
-            "a\nm1\nb\nm2\nc\n",
-            json!({"insertafter": "^m", "line": "NEW"}),
-            "a\nm1\nb\nm2\nNEW\nc\n",
-            "line added",
-        ),
-        (
-            "a\nfoo bar\nc\n",
-            json!({"search_string": "foo ", "line": "replaced"}),
-            "a\nreplaced\nc\n",
-            "line replaced",
-        ),
-        (
-            "a\nb",
-            json!({"insertafter": "^b", "line": "x"}),
-            "a\nbx\n",
-            "line added",
-        ),
-        (
-            "a\nb\nc\n",
-            json!({"insertbefore": "^zz", "line": "x"}),
-            "a\nb\nc\nx\n",
-            "line added",
-        ),
+        ("a\nm1\nb\nm2\nc\n", json!({"insertafter": "^m", "line": "NEW"}), "a\nm1\nb\nm2\nNEW\nc\n", "line added"),
+        ("a\nfoo bar\nc\n", json!({"search_string": "foo ", "line": "replaced"}), "a\nreplaced\nc\n", "line replaced"),
+        ("a\nb", json!({"insertafter": "^b", "line": "x"}), "a\nbx\n", "line added"),
+        ("a\nb\nc\n", json!({"insertbefore": "^zz", "line": "x"}), "a\nb\nc\nx\n", "line added"),
     ];
     for (init, args, want, msg) in cases {
         let mut sb = Sandbox::new();
@@ -124,19 +69,13 @@ fn create_makes_file_and_parents() {
     let p = sb.path("sub/dir/new.txt");
     let err = sb.run(&Lineinfile, json!({"path": p, "line": "x"}), false, false);
     assert!(fail_msg(err.unwrap_err()).contains("does not exist !"));
-    let r = sb.ok(
-        &Lineinfile,
-        json!({"path": p, "line": "x", "create": true, "mode": "0600"}),
-    );
+    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "x", "create": true, "mode": "0600"}));
     assert!(r.changed);
     assert_eq!(sb.read("sub/dir/new.txt"), "x\n");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o600);
-    assert_eq!(
-        r.msg.as_deref(),
-        Some("line added and ownership, perms or SE linux context changed")
-    );
+    assert_eq!(r.msg.as_deref(), Some("line added and ownership, perms or SE linux context changed"));
 }
 
 #[test]
@@ -145,40 +84,19 @@ fn mode_only_change_is_reported() {
     let p = sb.write("t.txt", "x\n");
     let r = sb.ok(&Lineinfile, json!({"path": p, "line": "x", "mode": "0640"}));
     assert!(r.changed);
-    assert_eq!(
-        r.msg.as_deref(),
-        Some("ownership, perms or SE linux context changed")
-    );
-    assert!(
-        !sb.ok(&Lineinfile, json!({"path": p, "line": "x", "mode": "0640"}))
-            .changed
-    );
+    assert_eq!(r.msg.as_deref(), Some("ownership, perms or SE linux context changed"));
+    assert!(!sb.ok(&Lineinfile, json!({"path": p, "line": "x", "mode": "0640"})).changed);
 }
 
 #[test]
 fn bad_regexp_and_bad_args_fail() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "x\n");
-    let e = sb.run(
-        &Lineinfile,
-        json!({"path": p, "regexp": "(", "line": "y"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Lineinfile, json!({"path": p, "regexp": "(", "line": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("invalid regular expression"));
-    let e = sb.run(
-        &Lineinfile,
-        json!({"path": p, "regexp": "a", "search_string": "b", "line": "y"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Lineinfile, json!({"path": p, "regexp": "a", "search_string": "b", "line": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("mutually exclusive"));
-    let e = sb.run(
-        &Lineinfile,
-        json!({"path": p, "backrefs": true, "line": "y"}),
-        false,
-        false,
-    );
+    let e = sb.run(&Lineinfile, json!({"path": p, "backrefs": true, "line": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("regexp is required"));
     let e = sb.run(&Lineinfile, json!({"path": p, "lines": "y"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("unsupported argument"));
@@ -197,17 +115,11 @@ fn validate_failure_leaves_file_untouched() {
         false,
         false,
     );
-    assert_eq!(
-        fail_msg(e.unwrap_err()),
-        "failed to validate: rc:3 error:nope\n"
-    );
+    assert_eq!(fail_msg(e.unwrap_err()), "failed to validate: rc:3 error:nope\n");
     assert_eq!(sb.read("t.txt"), "x\n");
     let leftovers = std::fs::read_dir(sb.dir.path()).unwrap().count();
     assert_eq!(leftovers, 1);
-    let r = sb.ok(
-        &Lineinfile,
-        json!({"path": p, "line": "y", "validate": "grep -q y %s"}),
-    );
+    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "y", "validate": "grep -q y %s"}));
     assert!(r.changed);
     assert_eq!(sb.read("t.txt"), "x\ny\n");
 }
@@ -216,10 +128,7 @@ fn validate_failure_leaves_file_untouched() {
 fn backup_keeps_old_content() {
     let mut sb = Sandbox::new();
     let p = sb.write("t.txt", "old\n");
-    let r = sb.ok(
-        &Lineinfile,
-        json!({"path": p, "regexp": "^old", "line": "new", "backup": true}),
-    );
+    let r = sb.ok(&Lineinfile, json!({"path": p, "regexp": "^old", "line": "new", "backup": true}));
     let b = r.data["backup"].as_str().unwrap().to_string();
     assert!(b.starts_with(&format!("{p}.")), "{b}");
     assert_eq!(std::fs::read_to_string(b).unwrap(), "old\n");
@@ -230,10 +139,7 @@ fn backup_keeps_old_content() {
 fn absent_on_missing_file_is_ok() {
     let mut sb = Sandbox::new();
     let p = sb.path("none");
-    let r = sb.ok(
-        &Lineinfile,
-        json!({"path": p, "line": "x", "state": "absent"}),
-    );
+    let r = sb.ok(&Lineinfile, json!({"path": p, "line": "x", "state": "absent"}));
     assert!(!r.changed);
     assert_eq!(r.msg.as_deref(), Some("file not present"));
 }
@@ -251,55 +157,15 @@ fn unchanged_run_costs_one_command() {
 #[test]
 fn edge_cases_match_ansible() {
     let cases: &[(&str, serde_json::Value, &str, &str)] = &[
-        (
-            "a\r\nb\r\n",
-            json!({"line": "b"}),
-            "a\r\nb\n",
-            "line replaced",
-        ),
-        (
-            "a\r\nb\r\n",
-            json!({"regexp": "^b", "line": "B"}),
-            "a\r\nB\n",
-            "line replaced",
-        ),
-        (
-            "a\nb",
-            json!({"regexp": "^b", "line": "B"}),
-            "a\nB\n",
-            "line replaced",
-        ),
-        (
-            "x\na\n",
-            json!({"insertafter": "^a", "line": "x"}),
-            "x\na\n",
-            "",
-        ),
-        (
-            "a\r\nb\r\n",
-            json!({"line": "a", "state": "absent"}),
-            "b\r\n",
-            "1 line(s) removed",
-        ),
-        (
-            "k: 1\n",
-            json!({"regexp": r"^(k): (\d+)", "line": r"\g<1>: 2", "backrefs": true}),
-            "k: 2\n",
-            "line replaced",
-        ),
-        (
-            "a\nb\n",
-            json!({"regexp": "^zz", "line": "b"}),
-            "a\nb\n",
-            "",
-        ),
+        ("a\r\nb\r\n", json!({"line": "b"}), "a\r\nb\n", "line replaced"),
+        ("a\r\nb\r\n", json!({"regexp": "^b", "line": "B"}), "a\r\nB\n", "line replaced"),
+        ("a\nb", json!({"regexp": "^b", "line": "B"}), "a\nB\n", "line replaced"),
+        ("x\na\n", json!({"insertafter": "^a", "line": "x"}), "x\na\n", ""),
+        ("a\r\nb\r\n", json!({"line": "a", "state": "absent"}), "b\r\n", "1 line(s) removed"),
+        ("k: 1\n", json!({"regexp": r"^(k): (\d+)", "line": r"\g<1>: 2", "backrefs": true}), "k: 2\n", "line replaced"),
+        ("a\nb\n", json!({"regexp": "^zz", "line": "b"}), "a\nb\n", ""),
         ("", json!({"line": "first"}), "first\n", "line added"),
-        (
-            "a\nb\n",
-            json!({"insertbefore": "^a", "line": "b"}),
-            "a\nb\n",
-            "",
-        ),
+        ("a\nb\n", json!({"insertbefore": "^a", "line": "b"}), "a\nb\n", ""),
     ];
     for (init, args, want, msg) in cases {
         let mut sb = Sandbox::new();

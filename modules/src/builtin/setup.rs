@@ -155,10 +155,7 @@ fn subset_cols(name: &str) -> Option<Vec<Col>> {
     match name {
         "all" => Some(ALL.to_vec()),
         "min" => Some(MIN.to_vec()),
-        _ => SUBSETS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| c.iter().copied().collect()),
+        _ => SUBSETS.iter().find(|(n, _)| *n == name).map(|(_, c)| c.iter().copied().collect()),
     }
 }
 
@@ -180,10 +177,7 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
             valid.push("all");
             valid.push("min");
             valid.sort_unstable();
-            format!(
-                "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
-                valid.join(", ")
-            )
+            format!("Bad subset '{name}' given to Ansible. gather_subset options allowed: {}", valid.join(", "))
         })?;
         match (neg, name) {
             (true, "all") => exclude_all = true,
@@ -198,11 +192,7 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
     if !exclude_min {
         add.extend(MIN.iter().copied().filter(|c| !exclude.contains(c)));
     }
-    Ok(ALL
-        .iter()
-        .copied()
-        .filter(|c| add.contains(c) && !exclude.contains(c))
-        .collect())
+    Ok(ALL.iter().copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
 }
 
 /// The `setup` module.
@@ -213,9 +203,7 @@ impl TypedModule for Setup {
     const NAME: &'static str = "setup";
 
     fn check_args(a: &SetupArgs) -> Result<(), ArgError> {
-        select(&a.gather_subset)
-            .map(|_| ())
-            .map_err(|msg| ArgError { msg })
+        select(&a.gather_subset).map(|_| ()).map_err(|msg| ArgError { msg })
     }
 
     fn run(&self, a: SetupArgs, ctx: &mut ModuleCtx) -> RunResult {
@@ -255,10 +243,7 @@ fn glob_regex(glob: &str) -> Option<regex::Regex> {
                     class.push(ch);
                 }
                 if closed {
-                    let class = class
-                        .strip_prefix('!')
-                        .map(|c| format!("^{c}"))
-                        .unwrap_or(class);
+                    let class = class.strip_prefix('!').map(|c| format!("^{c}")).unwrap_or(class);
                     re.push('[');
                     re.push_str(&class.replace('\\', "\\\\"));
                     re.push(']');
@@ -370,9 +355,7 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += " [ -e \"$_p/device\" ] && printf 'pciid=%s\\n' \"$(basename \"$(readlink \"$_p/device\")\")\"\n";
         s += " if [ -e \"$_p/bridge\" ]; then echo bridge=1; printf 'brif=%s\\n' \"$(ls \"$_p/brif\" 2>/dev/null | tr '\\n' ' ')\"; [ -e \"$_p/bridge/bridge_id\" ] && printf 'bridge_id=%s\\n' \"$(cat \"$_p/bridge/bridge_id\")\"; [ -e \"$_p/bridge/stp_state\" ] && printf 'stp_state=%s\\n' \"$(cat \"$_p/bridge/stp_state\")\"; fi\n";
         s += &format!(" printf '\\n{marker} ipp\\n'; ip addr show primary dev \"$_d\" 2>/dev/null || ip addr show dev \"$_d\" 2>/dev/null\n");
-        s += &format!(
-            " printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n"
-        );
+        s += &format!(" printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n");
         s += "done\nfi\n";
     }
     if cols.contains(&Col::Virtual) {
@@ -405,10 +388,7 @@ fn split_sections(text: &str, marker: &str) -> Sections {
 
 /// The text of the first section named `name` ("" when absent).
 pub(crate) fn section<'a>(s: &'a Sections, name: &str) -> &'a str {
-    s.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, b)| b.as_str())
-        .unwrap_or("")
+    s.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_str()).unwrap_or("")
 }
 
 /// Builds the `ansible_`-prefixed facts from the sections.
@@ -425,38 +405,16 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         let fqdn = sys::fqdn(section(s, "fqdn"), &node);
         put(&mut f, "system", u.get(1).copied().unwrap_or("").into());
         put(&mut f, "kernel", u.get(2).copied().unwrap_or("").into());
-        put(
-            &mut f,
-            "kernel_version",
-            u.get(3).copied().unwrap_or("").into(),
-        );
+        put(&mut f, "kernel_version", u.get(3).copied().unwrap_or("").into());
         put(&mut f, "machine", machine.clone().into());
-        put(
-            &mut f,
-            "hostname",
-            node.split('.').next().unwrap_or("").into(),
-        );
+        put(&mut f, "hostname", node.split('.').next().unwrap_or("").into());
         put(&mut f, "nodename", node.clone().into());
-        put(
-            &mut f,
-            "domain",
-            fqdn.split_once('.').map(|x| x.1).unwrap_or("").into(),
-        );
+        put(&mut f, "domain", fqdn.split_once('.').map(|x| x.1).unwrap_or("").into());
         put(&mut f, "fqdn", fqdn.clone().into());
         let bits = section(s, "bits").trim().to_string();
         let is_x86 = machine == "x86_64";
-        let is_i86 = regex::Regex::new(r"i([3456]86|86pc)")
-            .map(|r| r.is_match(&machine))
-            .unwrap_or(false);
-        put(
-            &mut f,
-            "architecture",
-            if !is_x86 && is_i86 {
-                "i386".into()
-            } else {
-                machine.clone().into()
-            },
-        );
+        let is_i86 = regex::Regex::new(r"i([3456]86|86pc)").map(|r| r.is_match(&machine)).unwrap_or(false);
+        put(&mut f, "architecture", if !is_x86 && is_i86 { "i386".into() } else { machine.clone().into() });
         if !bits.is_empty() {
             if is_x86 || is_i86 {
                 match bits.as_str() {
@@ -490,22 +448,14 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
             }
         };
         put(&mut f, "is_chroot", is_chroot);
-        if let Some(id) = section(s, "machine_id")
-            .lines()
-            .next()
-            .filter(|l| !l.is_empty())
-        {
+        if let Some(id) = section(s, "machine_id").lines().next().filter(|l| !l.is_empty()) {
             put(&mut f, "machine_id", id.into());
         }
     }
     if cols.contains(&Col::Distribution) || cols.contains(&Col::PkgMgr) {
         let dv = section(s, "debian_version");
         let d = facts::parse_distribution(section(s, "os_release"), (!dv.is_empty()).then_some(dv));
-        os_family = d
-            .get("os_family")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        os_family = d.get("os_family").and_then(Value::as_str).unwrap_or("").to_string();
         if cols.contains(&Col::Distribution) {
             for (k, v) in d {
                 put(&mut f, &k, v);
@@ -515,11 +465,7 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
     if cols.contains(&Col::Env) {
         let body = section(s, "env");
         let mut env = Map::new();
-        let entries: Vec<&str> = if body.contains('\0') {
-            body.split('\0').collect()
-        } else {
-            body.lines().collect()
-        };
+        let entries: Vec<&str> = if body.contains('\0') { body.split('\0').collect() } else { body.lines().collect() };
         for e in entries {
             if let Some((k, v)) = e.split_once('=') {
                 env.insert(k.to_string(), v.into());
@@ -530,29 +476,13 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
     if cols.contains(&Col::User) {
         let lines: Vec<&str> = section(s, "user").lines().collect();
         let num = |i: usize| -> Value {
-            lines
-                .get(i)
-                .and_then(|l| l.trim().parse::<u64>().ok())
-                .map(Value::from)
-                .unwrap_or(Value::Null)
+            lines.get(i).and_then(|l| l.trim().parse::<u64>().ok()).map(Value::from).unwrap_or(Value::Null)
         };
-        put(
-            &mut f,
-            "user_id",
-            lines.first().copied().unwrap_or("").into(),
-        );
+        put(&mut f, "user_id", lines.first().copied().unwrap_or("").into());
         let pw: Vec<&str> = lines.get(1).copied().unwrap_or("").split(':').collect();
         if pw.len() >= 7 {
-            put(
-                &mut f,
-                "user_uid",
-                pw[2].parse::<u64>().map(Value::from).unwrap_or(Value::Null),
-            );
-            put(
-                &mut f,
-                "user_gid",
-                pw[3].parse::<u64>().map(Value::from).unwrap_or(Value::Null),
-            );
+            put(&mut f, "user_uid", pw[2].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+            put(&mut f, "user_gid", pw[3].parse::<u64>().map(Value::from).unwrap_or(Value::Null));
             put(&mut f, "user_gecos", pw[4].into());
             put(&mut f, "user_dir", pw[5].into());
             put(&mut f, "user_shell", pw[6].into());
@@ -568,11 +498,7 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         }
     }
     if cols.contains(&Col::Dns) {
-        put(
-            &mut f,
-            "dns",
-            facts::parse_resolv_conf(section(s, "resolv")),
-        );
+        put(&mut f, "dns", facts::parse_resolv_conf(section(s, "resolv")));
     }
     if cols.contains(&Col::Cmdline) {
         let text = section(s, "cmdline");
@@ -586,25 +512,13 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         put(&mut f, "fips", (section(s, "fips").trim() == "1").into());
     }
     if cols.contains(&Col::Lsb) {
-        put(
-            &mut f,
-            "lsb",
-            facts::parse_lsb(section(s, "lsb_release"), section(s, "lsb_file")),
-        );
+        put(&mut f, "lsb", facts::parse_lsb(section(s, "lsb_release"), section(s, "lsb_file")));
     }
     if cols.contains(&Col::PkgMgr) {
-        put(
-            &mut f,
-            "pkg_mgr",
-            sys::pkg_mgr(section(s, "pkg"), &os_family).into(),
-        );
+        put(&mut f, "pkg_mgr", sys::pkg_mgr(section(s, "pkg"), &os_family).into());
     }
     if cols.contains(&Col::ServiceMgr) {
-        put(
-            &mut f,
-            "service_mgr",
-            sys::service_mgr(section(s, "service")).into(),
-        );
+        put(&mut f, "service_mgr", sys::service_mgr(section(s, "service")).into());
     }
     if cols.contains(&Col::Hardware) {
         let nproc = section(s, "nproc").trim().parse().ok();
@@ -617,11 +531,7 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         for (k, v) in sys::dmi_facts(section(s, "dmi")) {
             put(&mut f, k, v);
         }
-        if let Some(up) = section(s, "uptime")
-            .split(' ')
-            .next()
-            .and_then(|x| x.trim().parse::<f64>().ok())
-        {
+        if let Some(up) = section(s, "uptime").split(' ').next().and_then(|x| x.trim().parse::<f64>().ok()) {
             put(&mut f, "uptime_seconds", (up as u64).into());
         }
     }
@@ -645,11 +555,7 @@ mod tests {
     use serde_json::json;
 
     fn sh(cmd: &str) -> String {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .output()
-            .unwrap();
+        let out = std::process::Command::new("sh").arg("-c").arg(cmd).output().unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
@@ -657,39 +563,20 @@ mod tests {
     fn gathers_this_host_in_one_round_trip() {
         let r = run_module(&Setup, json!({}), false).unwrap();
         let f = &r["ansible_facts"];
-        assert_eq!(
-            f["ansible_hostname"],
-            sh("uname -n").split('.').next().unwrap()
-        );
+        assert_eq!(f["ansible_hostname"], sh("uname -n").split('.').next().unwrap());
         assert_eq!(f["ansible_nodename"], sh("uname -n"));
         assert_eq!(f["ansible_kernel"], sh("uname -r"));
         assert_eq!(f["ansible_system"], "Linux");
         assert_eq!(f["ansible_machine"], sh("uname -m"));
-        assert_eq!(
-            f["ansible_processor_nproc"],
-            sh("nproc").parse::<u64>().unwrap()
-        );
-        assert_eq!(
-            f["ansible_processor_vcpus"],
-            sh("grep -c ^processor /proc/cpuinfo")
-                .parse::<u64>()
-                .unwrap()
-        );
-        let kb: u64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo")
-            .parse()
-            .unwrap();
+        assert_eq!(f["ansible_processor_nproc"], sh("nproc").parse::<u64>().unwrap());
+        assert_eq!(f["ansible_processor_vcpus"], sh("grep -c ^processor /proc/cpuinfo").parse::<u64>().unwrap());
+        let kb: u64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo").parse().unwrap();
         assert_eq!(f["ansible_memtotal_mb"], kb / 1024);
         assert!(f["ansible_memfree_mb"].as_u64().unwrap() <= kb / 1024);
         assert_eq!(f["ansible_user_uid"], sh("id -u").parse::<u64>().unwrap());
-        assert_eq!(
-            f["ansible_user_dir"],
-            sh("getent passwd $(id -u) | cut -d: -f6")
-        );
+        assert_eq!(f["ansible_user_dir"], sh("getent passwd $(id -u) | cut -d: -f6"));
         assert_eq!(f["ansible_env"]["PATH"], std::env::var("PATH").unwrap());
-        assert!(f["ansible_env"]
-            .get("LC_ALL")
-            .map(|v| v != "C")
-            .unwrap_or(true));
+        assert!(f["ansible_env"].get("LC_ALL").map(|v| v != "C").unwrap_or(true));
         assert_eq!(f["ansible_date_time"]["epoch"].as_str().unwrap().len(), 10);
         assert_eq!(f["ansible_date_time"]["year"], sh("date +%Y"));
         assert!(f["ansible_distribution"].is_string());
@@ -716,29 +603,18 @@ mod tests {
 
     #[test]
     fn subsets_and_filter() {
-        let r = run_module(
-            &Setup,
-            json!({"gather_subset": "!all", "filter": ["ansible_d*", "ansible_user_id"]}),
-            false,
-        )
-        .unwrap();
+        let r =
+            run_module(&Setup, json!({"gather_subset": "!all", "filter": ["ansible_d*", "ansible_user_id"]}), false)
+                .unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
         assert!(f.contains_key("ansible_distribution"));
         assert!(f.contains_key("ansible_date_time"));
         assert!(f.contains_key("ansible_user_id"));
-        assert!(
-            !f.contains_key("ansible_default_ipv4"),
-            "network is not in min"
-        );
+        assert!(!f.contains_key("ansible_default_ipv4"), "network is not in min");
         assert!(!f.contains_key("ansible_env"));
         assert!(!f.contains_key("gather_subset"));
 
-        let r = run_module(
-            &Setup,
-            json!({"gather_subset": ["!all", "!min", "hardware"]}),
-            false,
-        )
-        .unwrap();
+        let r = run_module(&Setup, json!({"gather_subset": ["!all", "!min", "hardware"]}), false).unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
         assert!(f.contains_key("ansible_memtotal_mb"));
         assert!(!f.contains_key("ansible_distribution"));
@@ -760,35 +636,20 @@ mod tests {
     fn globs_and_helpers() {
         let g = glob_regex("ansible_d*").unwrap();
         assert!(g.is_match("ansible_dns") && !g.is_match("ansible_env"));
-        assert!(glob_regex("ansible_[!e]ns")
-            .unwrap()
-            .is_match("ansible_dns"));
+        assert!(glob_regex("ansible_[!e]ns").unwrap().is_match("ansible_dns"));
         assert_eq!(sys::fqdn("127.0.0.1       localhost\n", "vm"), "localhost");
-        assert_eq!(
-            sys::fqdn("10.0.0.5 web web.example.com\n", "web"),
-            "web.example.com"
-        );
+        assert_eq!(sys::fqdn("10.0.0.5 web web.example.com\n", "web"), "web.example.com");
         assert_eq!(sys::fqdn("", "vm"), "vm");
-        assert_eq!(
-            sys::service_mgr("comm systemd\nsystemctl\ncanary\n"),
-            "systemd"
-        );
-        assert_eq!(
-            sys::service_mgr("comm bash\nsystemctl\ncanary\n"),
-            "systemd"
-        );
+        assert_eq!(sys::service_mgr("comm systemd\nsystemctl\ncanary\n"), "systemd");
+        assert_eq!(sys::service_mgr("comm bash\nsystemctl\ncanary\n"), "systemd");
         assert_eq!(sys::service_mgr("comm sh\ninitd\n"), "sysvinit");
         assert_eq!(sys::pkg_mgr("path /usr/bin/apt-get\n", "Debian"), "apt");
-        assert_eq!(
-            sys::pkg_mgr("path /usr/bin/yum\ndnf /usr/bin/dnf-3\n", "RedHat"),
-            "dnf"
-        );
+        assert_eq!(sys::pkg_mgr("path /usr/bin/yum\ndnf /usr/bin/dnf-3\n", "RedHat"), "dnf");
         assert_eq!(sys::pkg_mgr("path /sbin/apk\n", "Alpine"), "apk");
-        let dmi: Map<String, Value> =
-            sys::dmi_facts("product_name=KVM\nchassis_type=1\nbios_vendor=\n")
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+        let dmi: Map<String, Value> = sys::dmi_facts("product_name=KVM\nchassis_type=1\nbios_vendor=\n")
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         assert_eq!(dmi["product_name"], "KVM");
         assert_eq!(dmi["form_factor"], "Other");
         assert_eq!(dmi["bios_vendor"], "");

@@ -130,10 +130,7 @@ const OS_FAMILY: &[(&str, &[&str])] = &[
 fn python_capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f
-            .to_uppercase()
-            .chain(c.flat_map(char::to_lowercase))
-            .collect(),
+        Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
         None => String::new(),
     }
 }
@@ -143,24 +140,15 @@ fn python_capitalize(s: &str) -> String {
 /// text and, for Debian, `/etc/debian_version` (which carries the point release, `12.11`).
 pub fn parse_distribution(os_release: &str, debian_version: Option<&str>) -> Map<String, Value> {
     let kv = parse_key_values(os_release);
-    let get = |k: &str| {
-        kv.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let id = get("ID").unwrap_or_default();
-    let name = DISTRO_NAMES
-        .iter()
-        .find(|(i, _)| *i == id)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| {
-            if id.is_empty() {
-                "OtherLinux".into()
-            } else {
-                python_capitalize(&id)
-            }
-        });
+    let name = DISTRO_NAMES.iter().find(|(i, _)| *i == id).map(|(_, n)| n.to_string()).unwrap_or_else(|| {
+        if id.is_empty() {
+            "OtherLinux".into()
+        } else {
+            python_capitalize(&id)
+        }
+    });
     let mut version = get("VERSION_ID").unwrap_or_default();
     if id == "debian" {
         if let Some(dv) = debian_version.map(str::trim) {
@@ -237,9 +225,7 @@ pub fn parse_lsb(lsb_release_out: &str, lsb_release_file: &str) -> Value {
     }
     for v in m.values_mut() {
         if let Some(s) = v.as_str() {
-            *v = s
-                .trim_matches(|c| c == '"' || c == '\'' || c == '\\')
-                .into();
+            *v = s.trim_matches(|c| c == '"' || c == '\'' || c == '\\').into();
         }
     }
     Value::Object(m)
@@ -299,11 +285,7 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
     if vendor > 0 && vendor == model {
         i = vendor;
     }
-    let count = if sockets.is_empty() {
-        i
-    } else {
-        sockets.len() as u64
-    };
+    let count = if sockets.is_empty() { i } else { sockets.len() as u64 };
     let cores_per = match sockets.first() {
         Some((_, n)) if *n > 0 => *n,
         _ => 1,
@@ -320,10 +302,7 @@ pub fn parse_cpuinfo(cpuinfo: &str, nproc: Option<u64>) -> Map<String, Value> {
     m.insert("processor_count".into(), count.into());
     m.insert("processor_cores".into(), cores_per.into());
     m.insert("processor_threads_per_core".into(), threads.into());
-    m.insert(
-        "processor_vcpus".into(),
-        (threads * count * cores_per).into(),
-    );
+    m.insert("processor_vcpus".into(), (threads * count * cores_per).into());
     m.insert("processor_nproc".into(), nproc.unwrap_or(procs).into());
     m
 }
@@ -333,9 +312,7 @@ pub fn parse_meminfo(meminfo: &str) -> Map<String, Value> {
     let get = |k: &str| -> Option<u64> {
         meminfo.lines().find_map(|l| {
             let (key, rest) = l.split_once(':')?;
-            (key.trim() == k)
-                .then(|| rest.split_whitespace().next()?.parse::<u64>().ok())
-                .flatten()
+            (key.trim() == k).then(|| rest.split_whitespace().next()?.parse::<u64>().ok()).flatten()
         })
     };
     let mb = |k: &str| get(k).map(|kb| kb / 1024);
@@ -372,10 +349,7 @@ pub fn parse_resolv_conf(text: &str) -> Value {
         let rest: Vec<Value> = tokens[1..].iter().map(|t| Value::from(*t)).collect();
         match tokens[0] {
             "nameserver" => {
-                if let Value::Array(a) = m
-                    .entry("nameservers")
-                    .or_insert_with(|| Value::Array(vec![]))
-                {
+                if let Value::Array(a) = m.entry("nameservers").or_insert_with(|| Value::Array(vec![])) {
                     a.extend(rest);
                 }
             }
@@ -429,12 +403,7 @@ pub fn parse_cmdline(text: &str) -> (Value, Value) {
 /// What `ip -4 route get 8.8.8.8` (or the v6 form) says: `interface`, `address`, `gateway`.
 pub fn parse_route_get(out: &str, target: &str) -> Map<String, Value> {
     let mut m = Map::new();
-    let words: Vec<&str> = out
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
+    let words: Vec<&str> = out.lines().next().unwrap_or("").split_whitespace().collect();
     if words.first() != Some(&target) {
         return m;
     }
@@ -453,15 +422,8 @@ pub fn parse_route_get(out: &str, target: &str) -> Map<String, Value> {
 pub fn ipv4_net(address: &str, prefix: u32) -> Option<(String, String)> {
     let a: std::net::Ipv4Addr = address.parse().ok()?;
     let bits = u32::from(a);
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix.min(32))
-    };
-    Some((
-        std::net::Ipv4Addr::from(mask).to_string(),
-        std::net::Ipv4Addr::from(bits & mask).to_string(),
-    ))
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix.min(32)) };
+    Some((std::net::Ipv4Addr::from(mask).to_string(), std::net::Ipv4Addr::from(bits & mask).to_string()))
 }
 
 /// Ansible's interface `type` from /sys/class/net/X/type.
@@ -491,15 +453,7 @@ pub fn utc_parts(epoch: i64) -> (String, String) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    (
-        format!("{y:04}-{m:02}-{d:02}"),
-        format!(
-            "{:02}:{:02}:{:02}",
-            secs / 3600,
-            (secs % 3600) / 60,
-            secs % 60
-        ),
-    )
+    (format!("{y:04}-{m:02}-{d:02}"), format!("{:02}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60))
 }
 
 #[cfg(test)]
@@ -570,17 +524,7 @@ PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
     fn cpu_counts_follow_ansible() {
         let two_cores = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 0\ncpu cores\t: 2\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 1\ncpu cores\t: 2\n";
         let m = Value::Object(parse_cpuinfo(two_cores, Some(2)));
-        assert_eq!(
-            m["processor"],
-            json!([
-                "0",
-                "AuthenticAMD",
-                "AMD EPYC",
-                "1",
-                "AuthenticAMD",
-                "AMD EPYC"
-            ])
-        );
+        assert_eq!(m["processor"], json!(["0", "AuthenticAMD", "AMD EPYC", "1", "AuthenticAMD", "AMD EPYC"]));
         assert_eq!(m["processor_count"], 1);
         assert_eq!(m["processor_cores"], 2);
         assert_eq!(m["processor_threads_per_core"], 1);
@@ -621,14 +565,8 @@ PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
             )),
             json!({"gateway": "192.0.2.1", "interface": "eth0", "address": "192.0.2.2"})
         );
-        assert_eq!(
-            ipv4_net("192.0.2.2", 24),
-            Some(("255.255.255.0".into(), "192.0.2.0".into()))
-        );
-        assert_eq!(
-            utc_parts(1_795_268_170),
-            ("2026-11-21".into(), "13:36:10".into())
-        );
+        assert_eq!(ipv4_net("192.0.2.2", 24), Some(("255.255.255.0".into(), "192.0.2.0".into())));
+        assert_eq!(utc_parts(1_795_268_170), ("2026-11-21".into(), "13:36:10".into()));
         assert_eq!(utc_parts(0), ("1970-01-01".into(), "00:00:00".into()));
     }
 }

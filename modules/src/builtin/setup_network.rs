@@ -35,10 +35,7 @@ pub(crate) fn network(s: &Sections) -> Map<String, Value> {
                     }
                 }
                 "mtu" => {
-                    d.insert(
-                        "mtu".into(),
-                        v.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
-                    );
+                    d.insert("mtu".into(), v.parse::<i64>().map(Value::from).unwrap_or(Value::Null));
                 }
                 "operstate" => {
                     d.insert("active".into(), (v != "down").into());
@@ -107,11 +104,7 @@ pub(crate) fn network(s: &Sections) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert(
         "interfaces".into(),
-        ifaces
-            .iter()
-            .map(|(n, _)| Value::from(n.replace(':', "_")))
-            .collect::<Vec<_>>()
-            .into(),
+        ifaces.iter().map(|(n, _)| Value::from(n.replace(':', "_"))).collect::<Vec<_>>().into(),
     );
     for (n, d) in ifaces {
         out.insert(n, Value::Object(d));
@@ -131,10 +124,7 @@ pub(crate) fn network(s: &Sections) -> Map<String, Value> {
             list.push(w[1].into());
         }
     }
-    out.insert(
-        "locally_reachable_ips".into(),
-        json!({"ipv4": l4, "ipv6": l6}),
-    );
+    out.insert("locally_reachable_ips".into(), json!({"ipv4": l4, "ipv6": l6}));
     out
 }
 
@@ -162,13 +152,8 @@ fn parse_ip_addr(
                 Some((a, p)) => (a.to_string(), p.to_string()),
                 None => (w[1].to_string(), "32".to_string()),
             };
-            let broadcast = if w[1].contains('/') && w.len() > 3 && w[2] == "brd" {
-                w[3]
-            } else {
-                ""
-            };
-            let Some((netmask, network)) = facts::ipv4_net(&address, prefix.parse().unwrap_or(32))
-            else {
+            let broadcast = if w[1].contains('/') && w.len() > 3 && w[2] == "brd" { w[3] } else { "" };
+            let Some((netmask, network)) = facts::ipv4_net(&address, prefix.parse().unwrap_or(32)) else {
                 continue;
             };
             let entry = json!({"address": address, "broadcast": broadcast, "netmask": netmask, "network": network, "prefix": prefix});
@@ -187,17 +172,11 @@ fn parse_ip_addr(
             };
             if !secondary && !target.contains_key("ipv4") {
                 target.insert("ipv4".into(), entry.clone());
-            } else if let Value::Array(a) = target
-                .entry("ipv4_secondaries")
-                .or_insert_with(|| Value::Array(vec![]))
-            {
+            } else if let Value::Array(a) = target.entry("ipv4_secondaries").or_insert_with(|| Value::Array(vec![])) {
                 a.push(entry.clone());
             }
             if secondary && label != dev {
-                if let Value::Array(a) = d
-                    .entry("ipv4_secondaries")
-                    .or_insert_with(|| Value::Array(vec![]))
-                {
+                if let Value::Array(a) = d.entry("ipv4_secondaries").or_insert_with(|| Value::Array(vec![])) {
                     a.push(entry.clone());
                 }
             }
@@ -208,10 +187,7 @@ fn parse_ip_addr(
                 default4.insert("prefix".into(), prefix.clone().into());
                 default4.insert("macaddress".into(), mac.into());
                 default4.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
-                default4.insert(
-                    "type".into(),
-                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
-                );
+                default4.insert("type".into(), d.get("type").cloned().unwrap_or_else(|| "unknown".into()));
                 default4.insert("alias".into(), label.into());
             }
             if !address.starts_with("127.") {
@@ -233,10 +209,7 @@ fn parse_ip_addr(
                 default6.insert("scope".into(), scope.into());
                 default6.insert("macaddress".into(), mac.into());
                 default6.insert("mtu".into(), d.get("mtu").cloned().unwrap_or(Value::Null));
-                default6.insert(
-                    "type".into(),
-                    d.get("type").cloned().unwrap_or_else(|| "unknown".into()),
-                );
+                default6.insert("type".into(), d.get("type").cloned().unwrap_or_else(|| "unknown".into()));
             }
             if address != "::1" {
                 all6.push(address.into());

@@ -69,18 +69,13 @@ pub(crate) fn dmi_facts(text: &str) -> Vec<(&'static str, Value)> {
     ];
     KEYS.iter()
         .map(|(fact, file)| {
-            let v = text
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{file}=")))
-                .map(str::trim);
+            let v = text.lines().find_map(|l| l.strip_prefix(&format!("{file}="))).map(str::trim);
             let v = match (v, *fact) {
                 (None, _) => "NA".to_string(),
-                (Some(t), "form_factor") => {
-                    match t.parse::<usize>().ok().and_then(|i| FORM_FACTOR.get(i)) {
-                        Some(f) => f.to_string(),
-                        None => format!("unknown ({t})"),
-                    }
-                }
+                (Some(t), "form_factor") => match t.parse::<usize>().ok().and_then(|i| FORM_FACTOR.get(i)) {
+                    Some(f) => f.to_string(),
+                    None => format!("unknown ({t})"),
+                },
                 (Some(t), _) => t.to_string(),
             };
             (*fact, Value::from(v))
@@ -93,11 +88,7 @@ pub(crate) fn fqdn(getent: &str, node: &str) -> String {
     let names: Vec<&str> = getent.split_whitespace().skip(1).collect();
     match names.first() {
         None => node.to_string(),
-        Some(canonical) => names
-            .iter()
-            .find(|n| n.contains('.'))
-            .unwrap_or(canonical)
-            .to_string(),
+        Some(canonical) => names.iter().find(|n| n.contains('.')).unwrap_or(canonical).to_string(),
     }
 }
 
@@ -108,9 +99,8 @@ pub(crate) fn date_time(text: &str) -> Option<Value> {
     if p.len() != 13 {
         return None;
     }
-    let (y, mo, wd, wdn, wn, d, h, mi, sec, epoch, nanos, tz, off) = (
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
-    );
+    let (y, mo, wd, wdn, wn, d, h, mi, sec, epoch, nanos, tz, off) =
+        (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]);
     let micros = format!("{:06}", nanos.parse::<u64>().unwrap_or(0) / 1000);
     let epoch_i: i64 = epoch.parse().ok()?;
     let (udate, utime) = facts::utc_parts(epoch_i);
@@ -207,13 +197,7 @@ pub(crate) fn pkg_mgr(text: &str, os_family: &str) -> String {
             } else {
                 text.lines()
                     .find_map(|l| l.strip_prefix("dnf "))
-                    .map(|real| {
-                        if real == "/usr/bin/dnf5" {
-                            "dnf5"
-                        } else {
-                            "dnf"
-                        }
-                    })
+                    .map(|real| if real == "/usr/bin/dnf5" { "dnf5" } else { "dnf" })
                     .unwrap_or("unknown")
                     .into()
             }
@@ -231,16 +215,10 @@ pub(crate) fn pkg_mgr(text: &str, os_family: &str) -> String {
 /// Ansible's `service_mgr` decision (Linux part).
 pub(crate) fn service_mgr(text: &str) -> String {
     let has = |w: &str| text.lines().any(|l| l == w);
-    let mut proc1 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("comm "))
-        .map(str::to_string)
-        .filter(|c| !c.trim().is_empty());
+    let mut proc1 =
+        text.lines().find_map(|l| l.strip_prefix("comm ")).map(str::to_string).filter(|c| !c.trim().is_empty());
     if proc1.is_none() {
-        proc1 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("init "))
-            .map(str::to_string);
+        proc1 = text.lines().find_map(|l| l.strip_prefix("init ")).map(str::to_string);
     }
     let proc1 = proc1
         .map(|p| p.rsplit('/').next().unwrap_or("").trim().to_string())
@@ -307,13 +285,7 @@ pub(crate) fn virtualization(s: &Sections) -> (String, String) {
     }
     let v = section(s, "virt");
     let exists = |p: &str| v.lines().any(|l| l == format!("exists {p}"));
-    let val = |k: &str| {
-        v.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k} ")))
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
+    let val = |k: &str| v.lines().find_map(|l| l.strip_prefix(&format!("{k} "))).unwrap_or("").trim().to_string();
     if exists("/proc/vz") && !exists("/proc/lve") {
         let role = if exists("/proc/bc") { "host" } else { "guest" };
         return ("openvz".into(), role.into());
@@ -326,26 +298,14 @@ pub(crate) fn virtualization(s: &Sections) -> (String, String) {
         return guest("docker");
     }
     if exists("/proc/xen") {
-        let role = if v.lines().any(|l| l == "xen_host") {
-            "host"
-        } else {
-            "guest"
-        };
+        let role = if v.lines().any(|l| l == "xen_host") { "host" } else { "guest" };
         return ("xen".into(), role.into());
     }
     let product = val("product_name");
     let vendor = val("sys_vendor");
     let family = val("product_family");
     let bios = val("bios_vendor");
-    let t = if [
-        "KVM",
-        "KVM Server",
-        "Bochs",
-        "AHV",
-        "CloudStack KVM Hypervisor",
-    ]
-    .contains(&product.as_str())
-    {
+    let t = if ["KVM", "KVM Server", "Bochs", "AHV", "CloudStack KVM Hypervisor"].contains(&product.as_str()) {
         Some("kvm")
     } else if vendor == "oVirt" {
         Some("oVirt")
@@ -361,16 +321,7 @@ pub(crate) fn virtualization(s: &Sections) -> (String, String) {
         Some("xen")
     } else if product == "VirtualBox" || bios == "innotek GmbH" {
         Some("virtualbox")
-    } else if [
-        "QEMU",
-        "Amazon EC2",
-        "DigitalOcean",
-        "Google",
-        "Scaleway",
-        "Nutanix",
-    ]
-    .contains(&vendor.as_str())
-    {
+    } else if ["QEMU", "Amazon EC2", "DigitalOcean", "Google", "Scaleway", "Nutanix"].contains(&vendor.as_str()) {
         Some("kvm")
     } else if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
         Some("VirtualPC")

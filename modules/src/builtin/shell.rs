@@ -18,11 +18,7 @@ pub struct ShellArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub cmd: Option<String>,
     /// The free-form command line given after the module name.
-    #[serde(
-        default,
-        rename = "_raw_params",
-        deserialize_with = "crate::args::opt_string"
-    )]
+    #[serde(default, rename = "_raw_params", deserialize_with = "crate::args::opt_string")]
     pub raw_params: Option<String>,
     /// Directory to run in.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
@@ -37,16 +33,10 @@ pub struct ShellArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub stdin: Option<String>,
     /// Append a newline to `stdin`.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub stdin_add_newline: bool,
     /// Strip trailing newlines from stdout and stderr.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub strip_empty_ends: bool,
     /// The shell to run the command with (`/bin/bash`); `/bin/sh` by default.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
@@ -63,11 +53,10 @@ impl TypedModule for Shell {
     fn check_args(a: &ShellArgs) -> Result<(), ArgError> {
         match (&a.cmd, &a.raw_params) {
             (None, None) => Err(ArgError {
-                msg: "one of the following is required: _raw_params, cmd (give the command line, e.g. `shell: uptime`)".into(),
+                msg: "one of the following is required: _raw_params, cmd (give the command line, e.g. `shell: uptime`)"
+                    .into(),
             }),
-            (Some(_), Some(_)) => Err(ArgError {
-                msg: "parameters are mutually exclusive: _raw_params|cmd".into(),
-            }),
+            (Some(_), Some(_)) => Err(ArgError { msg: "parameters are mutually exclusive: _raw_params|cmd".into() }),
             _ => Ok(()),
         }
     }
@@ -99,18 +88,11 @@ mod tests {
 
     #[test]
     fn shell_syntax_is_interpreted() {
-        let r = run_module(
-            &Shell,
-            json!({"_raw_params": "V=x; echo \"a  $V\" | tr a A; echo err >&2; exit 0"}),
-            false,
-        )
-        .unwrap();
+        let r = run_module(&Shell, json!({"_raw_params": "V=x; echo \"a  $V\" | tr a A; echo err >&2; exit 0"}), false)
+            .unwrap();
         assert_eq!(r["stdout"], "A  x");
         assert_eq!(r["stderr"], "err");
-        assert_eq!(
-            r["cmd"],
-            "V=x; echo \"a  $V\" | tr a A; echo err >&2; exit 0"
-        );
+        assert_eq!(r["cmd"], "V=x; echo \"a  $V\" | tr a A; echo err >&2; exit 0");
         assert_eq!(r["changed"], true);
     }
 

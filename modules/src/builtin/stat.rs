@@ -12,28 +12,16 @@ use crate::sh_words::ShWords;
 #[serde(deny_unknown_fields)]
 pub struct StatArgs {
     /// The path to examine (`~` and `$VAR` are expanded on the host, as Ansible's `path` type).
-    #[serde(
-        alias = "dest",
-        alias = "name",
-        deserialize_with = "crate::args::string"
-    )]
+    #[serde(alias = "dest", alias = "name", deserialize_with = "crate::args::string")]
     pub path: String,
     /// Follow a symbolic link and report on its target.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub follow: bool,
     /// Compute the checksum of a readable regular file.
-    #[serde(
-        default = "crate::args::default_true",
-        deserialize_with = "crate::args::bool"
-    )]
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub get_checksum: bool,
     /// Which hash: md5, sha1 (default), sha224, sha256, sha384, sha512.
-    #[serde(
-        default = "sha1",
-        alias = "checksum",
-        alias = "checksum_algo",
-        deserialize_with = "crate::args::string"
-    )]
+    #[serde(default = "sha1", alias = "checksum", alias = "checksum_algo", deserialize_with = "crate::args::string")]
     pub checksum_algorithm: String,
     /// Report `mimetype` and `charset` (with `file`; `unknown` when it is not installed).
     #[serde(
@@ -114,9 +102,8 @@ impl TypedModule for Stat {
         match parse_output(&text, &a) {
             Some(stat) => Ok(ModuleResult::ok().with("stat", stat)),
             None => Err(ModuleError::msg(
-                format_err(&out.stderr_str()).unwrap_or_else(|| {
-                    format!("cannot stat {}: unexpected output from stat", a.path)
-                }),
+                format_err(&out.stderr_str())
+                    .unwrap_or_else(|| format!("cannot stat {}: unexpected output from stat", a.path)),
             )),
         }
     }
@@ -125,22 +112,14 @@ impl TypedModule for Stat {
 /// `stat: cannot statx 'x': Permission denied` -> `Permission denied`, as Python's strerror.
 fn format_err(stderr: &str) -> Option<String> {
     let line = stderr.lines().find(|l| !l.trim().is_empty())?;
-    Some(
-        line.rsplit_once(": ")
-            .map(|(_, e)| e.to_string())
-            .unwrap_or_else(|| line.to_string()),
-    )
+    Some(line.rsplit_once(": ").map(|(_, e)| e.to_string()).unwrap_or_else(|| line.to_string()))
 }
 
 /// The one remote script: every section on its own tagged line.
 fn build_script(a: &StatArgs) -> String {
     let mut words = ShWords::default();
     let p = words.word(&a.path, true, false);
-    let (exists, l) = if a.follow {
-        ("[ -e \"$p\" ]", "-L ")
-    } else {
-        ("{ [ -e \"$p\" ] || [ -L \"$p\" ]; }", "")
-    };
+    let (exists, l) = if a.follow { ("[ -e \"$p\" ]", "-L ") } else { ("{ [ -e \"$p\" ] || [ -L \"$p\" ]; }", "") };
     let mut s = words.prelude.clone();
     s += &format!("p={p}\n{exists} || {{ echo ABSENT; exit 0; }}\n");
     s += "printf 'P %s\\n' \"$p\"\n";
@@ -178,10 +157,7 @@ fn py_time(s: &str) -> Option<f64> {
 
 /// Linux `makedev`, for `device_type` (`st_rdev`) from stat's hex major/minor.
 fn makedev(major: u64, minor: u64) -> u64 {
-    ((major & 0xffff_f000) << 32)
-        | ((major & 0xfff) << 8)
-        | ((minor & 0xffff_ff00) << 12)
-        | (minor & 0xff)
+    ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
 }
 
 /// Turns the tagged lines into Ansible's `stat` dict.
@@ -189,8 +165,7 @@ fn parse_output(text: &str, a: &StatArgs) -> Option<Value> {
     let mut tags: Map<String, Value> = Map::new();
     for line in text.lines() {
         if let Some((tag, rest)) = line.split_once(' ') {
-            tags.entry(tag.to_string())
-                .or_insert_with(|| Value::String(rest.to_string()));
+            tags.entry(tag.to_string()).or_insert_with(|| Value::String(rest.to_string()));
         }
     }
     let get = |t: &str| tags.get(t).and_then(Value::as_str);
@@ -287,10 +262,8 @@ fn parse_output(text: &str, a: &StatArgs) -> Option<Value> {
                 flags = fl.replace('-', "");
             }
         }
-        let attrs: Vec<&str> = flags
-            .chars()
-            .filter_map(|c| FILE_ATTRIBUTES.iter().find(|(l, _)| *l == c).map(|x| x.1))
-            .collect();
+        let attrs: Vec<&str> =
+            flags.chars().filter_map(|c| FILE_ATTRIBUTES.iter().find(|(l, _)| *l == c).map(|x| x.1)).collect();
         put("version", version);
         put("attributes", attrs.into());
         put("attr_flags", flags.into());
@@ -337,13 +310,8 @@ mod tests {
         assert_eq!(s["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
         assert!(s.get("lnk_source").is_none());
         assert_eq!(s["readable"], true);
-        let s = stat_of(
-            json!({"path": f, "checksum_algorithm": "sha256", "get_mime": false, "get_attributes": false}),
-        );
-        assert_eq!(
-            s["checksum"],
-            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
-        );
+        let s = stat_of(json!({"path": f, "checksum_algorithm": "sha256", "get_mime": false, "get_attributes": false}));
+        assert_eq!(s["checksum"], "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
         assert!(s.get("mimetype").is_none());
         assert!(s.get("attributes").is_none());
         let s = stat_of(json!({"path": f, "get_checksum": "no"}));
@@ -374,10 +342,7 @@ mod tests {
         assert_eq!(s["isreg"], false);
         assert_eq!(s["mode"], "0777");
         assert_eq!(s["lnk_target"], "t");
-        assert_eq!(
-            s["lnk_source"],
-            std::fs::canonicalize(&target).unwrap().to_str().unwrap()
-        );
+        assert_eq!(s["lnk_source"], std::fs::canonicalize(&target).unwrap().to_str().unwrap());
         assert!(s.get("checksum").is_none());
         let s = stat_of(json!({"path": link, "follow": true}));
         assert_eq!(s["islnk"], false);
@@ -387,10 +352,7 @@ mod tests {
         let broken = dir.path().join("b");
         std::os::unix::fs::symlink("missing", &broken).unwrap();
         assert_eq!(stat_of(json!({"path": broken}))["islnk"], true);
-        assert_eq!(
-            stat_of(json!({"path": broken, "follow": true})),
-            json!({"exists": false})
-        );
+        assert_eq!(stat_of(json!({"path": broken, "follow": true})), json!({"exists": false}));
     }
 
     #[test]

@@ -64,9 +64,7 @@ impl TypedModule for Template {
         match a.newline_sequence.as_str() {
             "\n" | "\r" | "\r\n" => Ok(()),
             other => Err(ArgError {
-                msg: format!(
-                    "value of newline_sequence must be one of: \\n, \\r, \\r\\n, got: {other:?}"
-                ),
+                msg: format!("value of newline_sequence must be one of: \\n, \\r, \\r\\n, got: {other:?}"),
             }),
         }
     }
@@ -76,17 +74,12 @@ impl TypedModule for Template {
             .controller
             .find_file(FileKind::Templates, &a.src)
             .map_err(|e| ModuleError::msg(format!("Could not find or access '{}': {e}", a.src)))?;
-        let mut text = ctx
-            .controller
-            .render_template(&local)
-            .map_err(ModuleError::msg)?;
+        let mut text = ctx.controller.render_template(&local).map_err(ModuleError::msg)?;
         if a.newline_sequence != "\n" {
             text = text.replace('\n', &a.newline_sequence);
         }
         let mode = match &a.mode {
-            Some(Mode::Preserve) => {
-                Some(filewrite::preserve_mode(&local).map_err(ModuleError::msg)?)
-            }
+            Some(Mode::Preserve) => Some(filewrite::preserve_mode(&local).map_err(ModuleError::msg)?),
             m => m.clone(),
         };
         let req = PutRequest {
@@ -94,11 +87,7 @@ impl TypedModule for Template {
             dest: a.dest.clone(),
             src_label: Some(local.to_string_lossy().into_owned()),
             basename: Some(filewrite::basename(&a.src).to_string()),
-            attrs: Attrs {
-                mode,
-                owner: a.owner.clone(),
-                group: a.group.clone(),
-            },
+            attrs: Attrs { mode, owner: a.owner.clone(), group: a.group.clone() },
             backup: a.backup,
             force: a.force,
             validate: a.validate.clone(),
@@ -138,10 +127,7 @@ mod tests {
         let mut sb = Sandbox::new();
         sb.write("templates/x.j2", "a\nb\n");
         std::fs::create_dir(sb.path("out")).unwrap();
-        let r = sb.ok(
-            &Template,
-            json!({"src": "x.j2", "dest": sb.path("out"), "newline_sequence": "\r\n"}),
-        );
+        let r = sb.ok(&Template, json!({"src": "x.j2", "dest": sb.path("out"), "newline_sequence": "\r\n"}));
         assert!(r.changed);
         assert_eq!(sb.read("out/x.j2"), "a\r\nb\r\n");
     }
@@ -149,19 +135,9 @@ mod tests {
     #[test]
     fn rejects_unknown_options_and_missing_src() {
         let mut sb = Sandbox::new();
-        let e = sb.run(
-            &Template,
-            json!({"src": "x.j2", "dest": sb.path("y"), "trim_blocks": false}),
-            false,
-            false,
-        );
+        let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y"), "trim_blocks": false}), false, false);
         assert!(fail_msg(e.unwrap_err()).contains("unsupported argument"));
-        let e = sb.run(
-            &Template,
-            json!({"src": "x.j2", "dest": sb.path("y")}),
-            false,
-            false,
-        );
+        let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y")}), false, false);
         assert!(fail_msg(e.unwrap_err()).contains("Could not find or access 'x.j2'"));
     }
 }

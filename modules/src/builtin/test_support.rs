@@ -15,10 +15,7 @@ pub struct Sandbox {
 
 impl Default for Sandbox {
     fn default() -> Self {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-            conn: ShConnection::default(),
-        }
+        Sandbox { dir: tempfile::tempdir().unwrap(), conn: ShConnection::default() }
     }
 }
 
@@ -60,18 +57,9 @@ impl Sandbox {
             Value::Object(m) => m,
             _ => panic!("args must be an object"),
         };
-        module
-            .validate(&args)
-            .map_err(|e| ModuleError::msg(e.msg))?;
-        let controller = DirController {
-            root: self.dir.path().to_path_buf(),
-        };
-        let mut ctx = ModuleCtx {
-            conn: &mut self.conn,
-            check,
-            diff,
-            controller: &controller,
-        };
+        module.validate(&args).map_err(|e| ModuleError::msg(e.msg))?;
+        let controller = DirController { root: self.dir.path().to_path_buf() };
+        let mut ctx = ModuleCtx { conn: &mut self.conn, check, diff, controller: &controller };
         module.run(&args, &mut ctx)
     }
 

@@ -74,17 +74,10 @@ fn started() -> String {
     "started".into()
 }
 fn default_states() -> Vec<String> {
-    [
-        "ESTABLISHED",
-        "FIN_WAIT1",
-        "FIN_WAIT2",
-        "SYN_RECV",
-        "SYN_SENT",
-        "TIME_WAIT",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ["ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "SYN_RECV", "SYN_SENT", "TIME_WAIT"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn u64_arg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
@@ -127,23 +120,17 @@ impl TypedModule for WaitFor {
             return err("port and path parameter can not both be passed to wait_for");
         }
         if a.path.is_some() && a.state == "stopped" {
-            return err(
-                "state=stopped should only be used for checking a port in the wait_for module",
-            );
+            return err("state=stopped should only be used for checking a port in the wait_for module");
         }
         if a.path.is_some() && a.state == "drained" {
-            return err(
-                "state=drained should only be used for checking a port in the wait_for module",
-            );
+            return err("state=drained should only be used for checking a port in the wait_for module");
         }
         if a.exclude_hosts.is_some() && a.state != "drained" {
             return err("exclude_hosts should only be with state=drained");
         }
         for s in &a.active_connection_states {
             if !TCP_STATES.iter().any(|(n, _)| n == s) {
-                return Err(ArgError {
-                    msg: format!("unknown active_connection_state ({s}) defined"),
-                });
+                return Err(ArgError { msg: format!("unknown active_connection_state ({s}) defined") });
             }
         }
         if let Some(re) = &a.search_regex {
@@ -155,8 +142,7 @@ impl TypedModule for WaitFor {
     fn run(&self, a: WaitForArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {
             // Ansible's wait_for does not support check mode: the task is skipped.
-            let mut r =
-                ModuleResult::ok().with_msg("remote module (wait_for) does not support check mode");
+            let mut r = ModuleResult::ok().with_msg("remote module (wait_for) does not support check mode");
             r.skipped = true;
             return Ok(r);
         }
@@ -228,21 +214,11 @@ fn py_regex(re: &str) -> Result<regex::Regex, String> {
 }
 
 fn match_groups(re: &regex::Regex, c: &regex::Captures) -> (Value, Value) {
-    let groups: Vec<Value> = (1..c.len())
-        .map(|i| {
-            c.get(i)
-                .map(|m| Value::from(m.as_str()))
-                .unwrap_or(Value::Null)
-        })
-        .collect();
+    let groups: Vec<Value> =
+        (1..c.len()).map(|i| c.get(i).map(|m| Value::from(m.as_str())).unwrap_or(Value::Null)).collect();
     let mut dict = Map::new();
     for name in re.capture_names().flatten() {
-        dict.insert(
-            name.to_string(),
-            c.name(name)
-                .map(|m| Value::from(m.as_str()))
-                .unwrap_or(Value::Null),
-        );
+        dict.insert(name.to_string(), c.name(name).map(|m| Value::from(m.as_str())).unwrap_or(Value::Null));
     }
     (Value::Array(groups), Value::Object(dict))
 }
@@ -270,9 +246,7 @@ fn timeout_error(a: &WaitForArgs, elapsed: u64) -> ModuleError {
         },
         _ => "Timeout".to_string(),
     };
-    ModuleError::Fail(Box::new(
-        ModuleResult::failed(a.msg.clone().unwrap_or(default)).with("elapsed", elapsed),
-    ))
+    ModuleError::Fail(Box::new(ModuleResult::failed(a.msg.clone().unwrap_or(default)).with("elapsed", elapsed)))
 }
 
 /// /proc/net/tcp's hex form of an IPv4 (or IPv6) address, for `exclude_hosts`.
@@ -284,11 +258,7 @@ fn proc_net_hex(addr: &str) -> Option<String> {
         }
         std::net::IpAddr::V6(v6) => {
             let o = v6.octets();
-            Some(
-                o.chunks(4)
-                    .map(|w| format!("{:02X}{:02X}{:02X}{:02X}", w[3], w[2], w[1], w[0]))
-                    .collect(),
-            )
+            Some(o.chunks(4).map(|w| format!("{:02X}{:02X}{:02X}{:02X}", w[3], w[2], w[1], w[0])).collect())
         }
     }
 }
@@ -363,9 +333,7 @@ _banner() {
 "#;
     let probe = match (a.state.as_str(), &a.port, &a.path, &a.search_regex) {
         ("started" | "present", Some(_), _, None) => "_conn".to_string(),
-        ("started" | "present", Some(_), _, Some(_)) => {
-            "_banner | grep -q $_g -- \"$_re\"".to_string()
-        }
+        ("started" | "present", Some(_), _, Some(_)) => "_banner | grep -q $_g -- \"$_re\"".to_string(),
         ("started" | "present", None, Some(_), None) => "[ -e \"$_f\" ]".to_string(),
         ("started" | "present", None, Some(_), Some(_)) => {
             "{ [ -r \"$_f\" ] && grep -q $_g -- \"$_re\" \"$_f\" 2>/dev/null; }".to_string()
@@ -379,12 +347,7 @@ _banner() {
                 .iter()
                 .filter_map(|n| TCP_STATES.iter().find(|(s, _)| s == n).map(|x| x.1))
                 .collect();
-            let excl: Vec<String> = a
-                .exclude_hosts
-                .iter()
-                .flatten()
-                .filter_map(|h| proc_net_hex(h))
-                .collect();
+            let excl: Vec<String> = a.exclude_hosts.iter().flatten().filter_map(|h| proc_net_hex(h)).collect();
             format!(
                 "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=\":$(printf '%04X' \"${{_p:-0}}\")\" -v st={} -v ex={} 'BEGIN {{ns=split(st, S, \",\"); nx=split(ex, X, \",\")}} NR>0 && $2 ~ p\"$\" {{ ok=0; for (i=1;i<=ns;i++) if ($4==S[i]) ok=1; split($3, r, \":\"); for (i=1;i<=nx;i++) if (r[1]==X[i]) ok=0; if (ok) n++ }} END {{exit n>0}}'",
                 quote(&states.join(",")),
@@ -420,12 +383,8 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1200));
             std::fs::write(&f2, "booting\nlistening on port 8080\n").unwrap();
         });
-        let r = run_module(
-            &WaitFor,
-            json!({"path": f, "search_regex": "port (?P<port>\\d+)", "timeout": 10}),
-            false,
-        )
-        .unwrap();
+        let r = run_module(&WaitFor, json!({"path": f, "search_regex": "port (?P<port>\\d+)", "timeout": 10}), false)
+            .unwrap();
         t.join().unwrap();
         assert_eq!(r["changed"], false);
         assert_eq!(r["match_groups"], json!(["8080"]));
@@ -449,12 +408,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(800));
             std::fs::remove_file(&f2).unwrap();
         });
-        let r = run_module(
-            &WaitFor,
-            json!({"path": f, "state": "absent", "timeout": 10}),
-            false,
-        )
-        .unwrap();
+        let r = run_module(&WaitFor, json!({"path": f, "state": "absent", "timeout": 10}), false).unwrap();
         t.join().unwrap();
         assert_eq!(r["state"], "absent");
     }
@@ -467,75 +421,39 @@ mod tests {
         assert_eq!(r["port"], port);
         assert_eq!(r["elapsed"], 0);
         drop(l);
-        let r = run_module(
-            &WaitFor,
-            json!({"port": port, "state": "stopped", "timeout": 5}),
-            false,
-        )
-        .unwrap();
+        let r = run_module(&WaitFor, json!({"port": port, "state": "stopped", "timeout": 5}), false).unwrap();
         assert_eq!(r["state"], "stopped");
     }
 
     #[test]
     fn times_out_with_ansibles_message() {
         // Bind then drop to get a port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let (r, _) = run_module(
-            &WaitFor,
-            json!({"port": port, "timeout": 2, "connect_timeout": 1}),
-            false,
-        )
-        .unwrap_err();
-        assert_eq!(
-            r["msg"],
-            format!("Timeout when waiting for 127.0.0.1:{port}")
-        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (r, _) =
+            run_module(&WaitFor, json!({"port": port, "timeout": 2, "connect_timeout": 1}), false).unwrap_err();
+        assert_eq!(r["msg"], format!("Timeout when waiting for 127.0.0.1:{port}"));
         assert_eq!(r["failed"], true);
         assert!(r["elapsed"].as_u64().unwrap() >= 1, "{r}");
-        let (r, _) = run_module(
-            &WaitFor,
-            json!({"path": "/nonexistent-orc/x", "timeout": 1, "msg": "no file"}),
-            false,
-        )
-        .unwrap_err();
+        let (r, _) = run_module(&WaitFor, json!({"path": "/nonexistent-orc/x", "timeout": 1, "msg": "no file"}), false)
+            .unwrap_err();
         assert_eq!(r["msg"], "no file");
     }
 
     #[test]
     fn check_mode_skips_as_ansible() {
-        let r = run_module(
-            &WaitFor,
-            json!({"path": "/nonexistent-orc", "timeout": 60}),
-            true,
-        )
-        .unwrap();
+        let r = run_module(&WaitFor, json!({"path": "/nonexistent-orc", "timeout": 60}), true).unwrap();
         assert_eq!(r["skipped"], true);
-        assert_eq!(
-            r["msg"],
-            "remote module (wait_for) does not support check mode"
-        );
+        assert_eq!(r["msg"], "remote module (wait_for) does not support check mode");
     }
 
     #[test]
     fn argument_rules() {
         use crate::contract::Module;
         let m = |v: Value| -> Map<String, Value> { serde_json::from_value(v).unwrap() };
-        assert!(WaitFor
-            .validate(&m(json!({"port": 1, "path": "/x"})))
-            .is_err());
-        assert!(WaitFor
-            .validate(&m(json!({"path": "/x", "state": "stopped"})))
-            .is_err());
-        assert!(WaitFor
-            .validate(&m(json!({"port": 1, "state": "bogus"})))
-            .is_err());
-        assert!(WaitFor
-            .validate(&m(json!({"port": "22", "timeout": "5"})))
-            .is_ok());
+        assert!(WaitFor.validate(&m(json!({"port": 1, "path": "/x"}))).is_err());
+        assert!(WaitFor.validate(&m(json!({"path": "/x", "state": "stopped"}))).is_err());
+        assert!(WaitFor.validate(&m(json!({"port": 1, "state": "bogus"}))).is_err());
+        assert!(WaitFor.validate(&m(json!({"port": "22", "timeout": "5"}))).is_ok());
         assert_eq!(proc_net_hex("127.0.0.1").unwrap(), "0100007F");
     }
 }

@@ -1,0 +1,360 @@
+//! The SSH transport (libssh2 through the `ssh2` crate): ONE session per host for the whole run,
+//! over it ONE persistent shell channel carrying every command with the framing protocol, and ONE
+//! SFTP channel (opened at the first file operation) carrying files. No new connection or channel
+//! per command (DESIGN.md, "Execution").
+//!
+//! Opening a connection: resolve the target ([`target`]: inventory variables, `~/.ssh/config`,
+//! `ansible_ssh_common_args`), connect over TCP or through jump hosts ([`proxy`]), handshake
+//! preferring host key types known_hosts already has, check the host key ([`hostkeys`]),
+//! authenticate ([`auth`]), start the shell (through sudo for become, [`sudo`]) and check that it
+//! answers. Every failure is one line saying what went wrong, as `ConnError::Unreachable`.
+
+pub mod auth;
+pub mod config;
+pub mod hostkeys;
+pub mod proxy;
+pub mod streams;
+pub mod sudo;
+pub mod target;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testsshd;
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use orc_modules::{CmdOutput, ConnError, Connection};
+use serde_json::{Map, Value};
+use ssh2::{OpenFlags, OpenType, Session, Sftp};
+
+use super::framing::ShellSession;
+use super::options::{ConnectOptions, HostKeyChecking, Secret};
+use super::shellfs;
+use hostkeys::KnownState;
+use streams::{ChannelStreams, KEEPALIVE_SECS};
+use sudo::BecomePlan;
+use target::SshTarget;
+
+/// How many jump hosts may be chained (through configs that name each other).
+const MAX_JUMPS: usize = 8;
+
+/// The SFTP status code for "no such file" (LIBSSH2_FX_NO_SUCH_FILE).
+const FX_NO_SUCH_FILE: i32 = 2;
+
+/// A connection to one host over SSH: the session, its persistent shell and its SFTP channel.
+pub struct SshConnection {
+    host: String,
+    session: Session,
+    shell: ShellSession<ChannelStreams>,
+    sftp: Option<Sftp>,
+    become_user: Option<String>,
+}
+
+impl SshConnection {
+    /// Connects to inventory host `host` as its connection variables say, becoming `become_user`
+    /// (through sudo) when given, with the password from `ansible_become_password` /
+    /// `ansible_become_pass` or `opts.become_password`.
+    pub fn open(
+        host: &str,
+        vars: &Map<String, Value>,
+        become_user: Option<&str>,
+        opts: &ConnectOptions,
+    ) -> Result<Self, ConnError> {
+        let target = SshTarget::from_vars(host, vars, opts)?;
+        let (session, fd) = open_session(&target, opts, 0)?;
+        let become_password = ["ansible_become_password", "ansible_become_pass"]
+            .iter()
+            .find_map(|n| vars.get(*n).and_then(orc_modules::args::scalar_to_string))
+            .map(Secret::new)
+            .or_else(|| opts.become_password.clone());
+        let login = format!("{}@{}", target.user, host);
+        let deadline = Instant::now() + target.connect_timeout;
+        let unreachable =
+            |what: &str, e: ssh2::Error| ConnError::Unreachable(format!("ssh: {what} on {login}: {}", e.message()));
+        session.set_blocking(true);
+        let mut channel = session.channel_session().map_err(|e| unreachable("cannot open a shell channel", e))?;
+        let method = super::become_method(vars)?;
+        let plan = become_user.map(|u| BecomePlan::new(method, u, become_password.is_some()));
+        let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
+        channel.exec(command).map_err(|e| unreachable("cannot start the shell", e))?;
+        let mut streams = ChannelStreams::new(session.clone(), channel, fd, &target.describe());
+        if let (Some(plan), Some(user)) = (&plan, become_user) {
+            // sudo asks for the login user's password, su for the target user's.
+            let asked = match method {
+                super::BecomeMethod::Sudo => login.clone(),
+                super::BecomeMethod::Su => format!("{user}@{host}"),
+            };
+            plan.handshake(&mut streams, become_password.as_ref(), &asked, deadline)?;
+        }
+        let mut shell = ShellSession::new(streams);
+        shell.set_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1))));
+        match shell.exec("true", None) {
+            Ok(out) if out.rc == 0 => {}
+            Ok(out) => {
+                return Err(ConnError::Unreachable(format!(
+                    "ssh: the shell on {login} does not run commands (rc {}): {}",
+                    out.rc,
+                    out.stderr_str().trim()
+                )))
+            }
+            Err(ConnError::Timeout(secs)) => {
+                return Err(ConnError::Unreachable(format!("ssh: the shell on {login} did not answer within {secs} s")))
+            }
+            Err(ConnError::Lost(why) | ConnError::Unreachable(why)) => {
+                return Err(ConnError::Unreachable(format!("ssh: {login}: {why}")))
+            }
+        }
+        shell.set_timeout(opts.command_timeout);
+        Ok(SshConnection {
+            host: host.to_string(),
+            session,
+            shell,
+            sftp: None,
+            become_user: become_user.map(str::to_string),
+        })
+    }
+
+    /// The user the shell runs as through sudo, if any.
+    pub fn become_user(&self) -> Option<&str> {
+        self.become_user.as_deref()
+    }
+
+    /// The SFTP channel, opened on first use; blocking mode with the command time limit.
+    fn sftp(&mut self) -> Result<&Sftp, ConnError> {
+        if let Some(why) = self.shell.broken() {
+            return Err(ConnError::Lost(why.to_string()));
+        }
+        self.session.set_blocking(true);
+        let limit = self.shell.timeout().map_or(0, |t| t.as_millis());
+        self.session.set_timeout(limit.min(u32::MAX as u128) as u32);
+        if self.sftp.is_none() {
+            let sftp = self
+                .session
+                .sftp()
+                .map_err(|e| ConnError::Lost(format!("cannot open the SFTP channel: {}", e.message())))?;
+            self.sftp = Some(sftp);
+        }
+        self.sftp.as_ref().ok_or_else(|| ConnError::Lost("the SFTP channel is not open".to_string()))
+    }
+}
+
+/// A file error as `ConnError::Lost` naming the path.
+fn file_error(what: &str, path: &str, e: impl std::fmt::Display) -> ConnError {
+    ConnError::Lost(format!("cannot {what} {path}: {e}"))
+}
+
+impl Connection for SshConnection {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+        self.shell.exec(cmd, stdin)
+    }
+
+    fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
+        if self.become_user.is_some() {
+            // Only the shell has the become user's rights.
+            return shellfs::read_file(&mut self.shell, path);
+        }
+        let sftp = self.sftp()?;
+        let mut file = match sftp.open(Path::new(path)) {
+            Ok(f) => f,
+            Err(e) if e.code() == ssh2::ErrorCode::SFTP(FX_NO_SUCH_FILE) => return Ok(None),
+            Err(e) => return Err(file_error("read", path, e.message())),
+        };
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).map_err(|e| file_error("read", path, e))?;
+        Ok(Some(data))
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError> {
+        if self.become_user.is_some() {
+            return shellfs::write_file(&mut self.shell, path, data);
+        }
+        let sftp = self.sftp()?;
+        let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
+        let mut file = sftp
+            .open_mode(Path::new(path), flags, 0o600, OpenType::File)
+            .map_err(|e| file_error("write", path, e.message()))?;
+        file.write_all(data).map_err(|e| file_error("write", path, e))?;
+        // fsync@openssh.com; servers without it answer "unsupported", which is not an error here.
+        match file.fsync() {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(e.code(), ssh2::ErrorCode::SFTP(8)) => Ok(()),
+            Err(e) if e.message().contains("fsync") => Ok(()),
+            Err(e) => Err(file_error("sync", path, e.message())),
+        }
+    }
+
+    fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.shell.set_timeout(timeout);
+    }
+}
+
+impl Drop for SshConnection {
+    fn drop(&mut self) {
+        self.shell.close();
+        self.session.set_blocking(true);
+        self.session.set_timeout(1000);
+        let _ = self.session.disconnect(None, "orc: done", None);
+    }
+}
+
+/// Opens an authenticated session to `target` (through its jump hosts); returns it with the
+/// descriptor of its socket. `depth` counts jump hosts already in the chain.
+fn open_session(target: &SshTarget, opts: &ConnectOptions, depth: usize) -> Result<(Session, RawFd), ConnError> {
+    let mut session =
+        Session::new().map_err(|e| ConnError::Unreachable(format!("ssh: cannot start a session: {e}")))?;
+    let fd = match &target.proxy_jump {
+        None => {
+            let tcp = tcp_connect(target)?;
+            let fd = tcp.as_raw_fd();
+            session.set_tcp_stream(tcp);
+            fd
+        }
+        Some(jumps) => {
+            if depth >= MAX_JUMPS {
+                return Err(ConnError::Unreachable(format!(
+                    "ssh: more than {MAX_JUMPS} jump hosts to reach {} (do the ProxyJump settings loop?)",
+                    target.name
+                )));
+            }
+            // `a,b`: reach b through a, then the target through b.
+            let (rest, last) = match jumps.rsplit_once(',') {
+                Some((rest, last)) => (Some(rest.to_string()), last),
+                None => (None, jumps.as_str()),
+            };
+            let mut bastion = SshTarget::jump_host(last.trim(), opts)?;
+            if rest.is_some() {
+                bastion.proxy_jump = rest;
+            }
+            let (bastion_session, bastion_fd) = open_session(&bastion, opts, depth + 1)?;
+            let sock = proxy::tunnel(bastion_session, bastion_fd, &target.address, target.port, &bastion.describe())?;
+            let fd = sock.as_raw_fd();
+            session.set_tcp_stream(sock);
+            fd
+        }
+    };
+    session.set_timeout(target.connect_timeout.as_millis().min(u32::MAX as u128) as u32);
+    let entry_name = hostkeys::host_entry_name(&target.address, target.port);
+    let known_text = if target.host_key_checking == HostKeyChecking::Off {
+        String::new()
+    } else {
+        match std::fs::read_to_string(&target.known_hosts) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(ConnError::Unreachable(format!("ssh: cannot read {}: {e}", target.known_hosts.display())))
+            }
+        }
+    };
+    let known = hostkeys::known_types(&known_text, &entry_name);
+    // Ask for a key type known_hosts has for this host (as OpenSSH does), then OpenSSH's order.
+    let supported = session.supported_algs(ssh2::MethodType::HostKey).unwrap_or_default();
+    let prefs = hostkeys::preference(&known, &supported);
+    if !prefs.is_empty() {
+        let _ = session.method_pref(ssh2::MethodType::HostKey, &prefs);
+    }
+    session.handshake().map_err(|e| {
+        let why = match e.code() {
+            ssh2::ErrorCode::Session(-9 | -30) => {
+                format!("no SSH answer within {} s", target.connect_timeout.as_secs_f64())
+            }
+            _ => lower_first(e.message()),
+        };
+        ConnError::Unreachable(format!("ssh: handshake with {}:{} failed: {why}", target.address, target.port))
+    })?;
+    check_host_key(&session, target, &entry_name, &known_text)?;
+    auth::authenticate(&session, target)?;
+    session.set_keepalive(true, KEEPALIVE_SECS);
+    Ok((session, fd))
+}
+
+/// Connects over TCP to the target's address, trying each resolved address within the timeout.
+fn tcp_connect(target: &SshTarget) -> Result<TcpStream, ConnError> {
+    let where_ = format!("{}:{}", target.address, target.port);
+    let addrs: Vec<_> = (target.address.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| ConnError::Unreachable(format!("ssh: cannot resolve {}: {e}", target.address)))?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, target.connect_timeout) {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let why = match last {
+        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            format!("timed out after {} s", target.connect_timeout.as_secs_f64())
+        }
+        Some(e) => lower_first(&e.to_string()),
+        None => "no address found".to_string(),
+    };
+    Err(ConnError::Unreachable(format!("ssh: connect to {where_}: {why}")))
+}
+
+/// An OS error message as OpenSSH prints it ("connection refused"), without the errno suffix.
+fn lower_first(msg: &str) -> String {
+    let msg = msg.split(" (os error").next().unwrap_or(msg);
+    let mut chars = msg.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Checks the server's host key per the target's mode; accept-new records an unknown key.
+fn check_host_key(session: &Session, target: &SshTarget, entry_name: &str, known_text: &str) -> Result<(), ConnError> {
+    if target.host_key_checking == HostKeyChecking::Off {
+        return Ok(());
+    }
+    let (blob, _) =
+        session.host_key().ok_or_else(|| ConnError::Unreachable(format!("ssh: {} sent no host key", target.name)))?;
+    let fp = hostkeys::fingerprint(blob);
+    let who = if target.name == target.address {
+        target.name.clone()
+    } else {
+        format!("{} ({})", target.name, target.address)
+    };
+    let path = target.known_hosts.display();
+    match hostkeys::check(known_text, entry_name, blob) {
+        KnownState::Match => Ok(()),
+        KnownState::Changed(line) => Err(ConnError::Unreachable(format!(
+            "HOST KEY CHANGED for {who}: the server offers {fp}, which differs from {path}:{line}; \
+             this may be an attack; if the host was reinstalled, remove the old key with \
+             ssh-keygen -R '{entry_name}' -f {path}"
+        ))),
+        KnownState::Unknown if target.host_key_checking == HostKeyChecking::AcceptNew => {
+            hostkeys::append(&target.known_hosts, entry_name, blob)
+                .map_err(|e| ConnError::Unreachable(format!("ssh: cannot add the key of {who} to {path}: {e}")))
+        }
+        KnownState::Unknown => Err(ConnError::Unreachable(format!(
+            "host key for {who} is not known: {fp}; accept it with --host-key-checking accept-new \
+             or add it to {path} (ssh-keyscan -p {} {})",
+            target.port, target.address
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn os_errors_read_like_openssh() {
+        let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let raw = std::io::Error::from_raw_os_error(111);
+        assert_eq!(lower_first(&raw.to_string()), "connection refused");
+        assert!(!lower_first(&e.to_string()).is_empty());
+    }
+}
