@@ -244,3 +244,11 @@ fn huge_retries_do_not_panic() {
     );
     p.play("site.yml").run().success();
 }
+
+#[test]
+fn non_ascii_ssh_args_do_not_panic() {
+    let p = Project::new().file("hosts", "h ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_common_args=\"-éx\"\n");
+    let out = Orc::new().args(["run", "h", "-i", "hosts", "-m", "ping", "-T", "2"]).dir(p.path()).run();
+    assert_eq!(out.code, Some(4), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
