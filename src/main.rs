@@ -16,6 +16,13 @@ fn main() {
         }
     };
     init_tracing(&cli);
+    // A panic is a bug in orc: say so and exit 1 (DESIGN.md), not Rust's 101.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!("error: orc hit a bug (a panic); please report it with the command and input that caused it");
+        std::process::exit(1);
+    }));
     exit_130_on_interrupt();
     let result = match &cli.command {
         Command::Play(a) => orc::ops::play(a),
