@@ -16,6 +16,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
+    &builtin::get_url::GetUrl,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -4,6 +4,8 @@ pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod file;
+pub mod get_url;
+pub mod http_client;
 pub mod lineinfile;
 pub mod ping;
 pub mod setup;
