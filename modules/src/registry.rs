@@ -17,6 +17,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
     &builtin::get_url::GetUrl,
+    &builtin::uri::Uri,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

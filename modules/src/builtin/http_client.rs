@@ -361,7 +361,7 @@ pub fn parse_header_dump(dump: &str) -> (i64, String, Vec<(String, String)>) {
             reason = parts.next().unwrap_or("").trim().to_string();
             headers.clear();
         } else if let Some((k, v)) = line.split_once(':') {
-            if status > 0 && !k.contains(' ') {
+            if !k.is_empty() && !k.contains(' ') {
                 headers.push((k.trim().to_lowercase(), v.trim().to_string()));
             }
         }
