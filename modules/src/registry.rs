@@ -18,6 +18,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::wait_for::WaitFor,
     &builtin::get_url::GetUrl,
     &builtin::uri::Uri,
+    &builtin::unarchive::Unarchive,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
