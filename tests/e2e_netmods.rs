@@ -47,7 +47,7 @@ fn start_server(lab: &Lab, server: &str) {
          setsid nohup timeout 600 python3 /srv/echo.py >/dev/null 2>/srv/access.log </dev/null &"
     );
     lab.exec(server, &setup).ok();
-    let wait = "for i in $(seq 100); do python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8080/data.txt')\" \
+    let wait = "for i in $(seq 100); do python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')\" \
                 2>/dev/null && exit 0; sleep 0.1; done; exit 1";
     lab.exec(server, wait).ok();
 }
