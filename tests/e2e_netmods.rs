@@ -47,7 +47,8 @@ fn start_server(lab: &Lab, server: &str) {
          setsid nohup timeout 600 python3 /srv/echo.py >/dev/null 2>/srv/access.log </dev/null &"
     );
     lab.exec(server, &setup).ok();
-    let wait = "for i in $(seq 100); do python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')\" \
+    let wait =
+        "for i in $(seq 100); do python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')\" \
                 2>/dev/null && exit 0; sleep 0.1; done; exit 1";
     lab.exec(server, wait).ok();
 }
@@ -118,9 +119,7 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
             - unarchive: {{src: app.tar.gz, dest: /opt}}
         "#
     );
-    let fail = format!(
-        "- hosts: {target}\n  gather_facts: false\n  tasks:\n    - uri: {{url: \"{base}/missing\"}}\n"
-    );
+    let fail = format!("- hosts: {target}\n  gather_facts: false\n  tasks:\n    - uri: {{url: \"{base}/missing\"}}\n");
     let p = Project::new()
         .file("site.yaml", &unindent(&site))
         .file("check.yaml", &unindent(&check))
@@ -140,8 +139,11 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     // Without curl or wget on the host, get_url says so.
     let none = orc(&home, &p, &lab, "check.yaml").run().code(2);
     assert!(none.stdout.contains("get_url needs curl or wget on the managed host"), "{none}");
-    lab.exec(&target, "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null")
-        .ok();
+    lab.exec(
+        &target,
+        "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null",
+    )
+    .ok();
 
     let first = orc(&home, &p, &lab, "site.yaml").run().success();
     assert_eq!(first.recap(&target).changed, 3, "{first}");

@@ -203,7 +203,8 @@ struct DestProbe {
 }
 
 fn probe_dest(ctx: &mut ModuleCtx, dest: &str, algorithm: Option<&str>) -> Result<DestProbe, ModuleError> {
-    let hash = algorithm.map(|a| format!("echo \"A:$({} < \"$p\" 2>/dev/null)\";", hash_program(a))).unwrap_or_default();
+    let hash =
+        algorithm.map(|a| format!("echo \"A:$({} < \"$p\" 2>/dev/null)\";", hash_program(a))).unwrap_or_default();
     let cmd = format!(
         "{}; p={}; if [ -d \"$p\" ]; then echo DIR; elif [ -e \"$p\" ]; then echo EXISTS; {hash} fi",
         http_client::probe_tools_cmd(),
@@ -321,7 +322,8 @@ impl TypedModule for GetUrl {
                     .ok_or_else(|| fail_with(&res, format!("{} disappeared", a.dest)))?;
                 let (changed, _) = filewrite::fix_attrs(ctx.conn, &a.dest, &st, &attrs, ctx.check)?;
                 res.changed = changed;
-                let msg = if changed { "file already exists but file attributes changed" } else { "file already exists" };
+                let msg =
+                    if changed { "file already exists but file attributes changed" } else { "file already exists" };
                 return Ok(res.with_msg(msg));
             }
             if mismatch {
@@ -362,7 +364,10 @@ impl TypedModule for GetUrl {
         }
         if resp.status != 200 {
             ctx.conn.exec(&cleanup, None)?;
-            return Err(fail_with(&res.with("status_code", resp.status).with("response", resp.msg()), "Request failed"));
+            return Err(fail_with(
+                &res.with("status_code", resp.status).with("response", resp.msg()),
+                "Request failed",
+            ));
         }
         let mut dest = a.dest.clone();
         if probe.is_dir {
@@ -512,7 +517,12 @@ mod tests {
         let url = format!("file://{src}");
         let dest = sb.path("out/data.txt");
         // A wrong checksum fails and leaves nothing behind.
-        let bad = sb.run(&GetUrl, json!({"url": url, "dest": dest, "checksum": format!("sha256:{}", "0".repeat(64))}), false, false);
+        let bad = sb.run(
+            &GetUrl,
+            json!({"url": url, "dest": dest, "checksum": format!("sha256:{}", "0".repeat(64))}),
+            false,
+            false,
+        );
         assert!(fail_msg(bad.unwrap_err()).contains("did not match"));
         assert_eq!(std::fs::read_dir(sb.path("out")).unwrap().count(), 0);
         let real = crate::fileops::sha1_hex(b"payload\n");

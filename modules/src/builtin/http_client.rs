@@ -264,7 +264,7 @@ fn execute_wget(conn: &mut dyn Connection, req: &Request) -> Result<Response, Co
     let mut resp = parse_framed(&out.stdout, "", req);
     if resp.status < 0 {
         // wget's messages are in the dump: keep its last line as the reason.
-        let last = resp.error.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("wget failed");
+        let last = resp.error.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("wget failed");
         resp.error = last.trim().to_string();
     }
     if req.follow {
@@ -336,7 +336,8 @@ fn parse_framed(stdout: &[u8], stderr: &str, req: &Request) -> Response {
         resp.reason = reason;
         resp.headers = headers;
     } else {
-        resp.error = if stderr.trim().is_empty() { format!("client exited with {rc}") } else { stderr.trim().to_string() };
+        resp.error =
+            if stderr.trim().is_empty() { format!("client exited with {rc}") } else { stderr.trim().to_string() };
         // For wget the error text is the header dump itself.
         if resp.error.starts_with("client exited") && !hdr.is_empty() {
             resp.error = hdr;
@@ -461,7 +462,12 @@ mod tests {
         assert!(c.contains("data-raw = \"{\\\"a\\\":\\n1}\"\n"), "{c}");
         assert!(c.contains("header = \"Authorization: Basic Ym9iOnMzY3IidA==\"\n"), "{c}");
         assert!(c.contains("insecure\n") && c.contains("location\n") && c.contains("max-time = \"5\""));
-        let plain = curl_config(&Request { url: "http://h/".into(), method: "GET".into(), validate_certs: true, ..Request::default() });
+        let plain = curl_config(&Request {
+            url: "http://h/".into(),
+            method: "GET".into(),
+            validate_certs: true,
+            ..Request::default()
+        });
         assert_eq!(plain, "url = \"http://h/\"\n");
     }
 
@@ -492,8 +498,14 @@ mod tests {
 
     #[test]
     fn headers_argument_forms() {
-        assert_eq!(parse_headers(&json!({"A": "1", "B": 2})).unwrap(), vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
-        assert_eq!(parse_headers(&json!("A:1, B=x")).unwrap(), vec![("A".into(), "1".into()), ("B".into(), "x".into())]);
+        assert_eq!(
+            parse_headers(&json!({"A": "1", "B": 2})).unwrap(),
+            vec![("A".into(), "1".into()), ("B".into(), "2".into())]
+        );
+        assert_eq!(
+            parse_headers(&json!("A:1, B=x")).unwrap(),
+            vec![("A".into(), "1".into()), ("B".into(), "x".into())]
+        );
         assert!(parse_headers(&json!("nope")).is_err());
         assert_eq!(pick_tool("TOOL:wget\nTOOL:curl\n"), Some(Tool::Curl));
         assert_eq!(pick_tool(""), None);

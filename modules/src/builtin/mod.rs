@@ -15,8 +15,8 @@ pub mod setup_system;
 pub mod shell;
 pub mod stat;
 pub mod template;
-pub mod unarchive;
-pub mod uri;
 #[cfg(test)]
 pub mod test_support;
+pub mod unarchive;
+pub mod uri;
 pub mod wait_for;

@@ -304,7 +304,9 @@ impl Unarchive {
         // 2. Get the archive onto the host.
         let src = if remote && a.src.contains("://") {
             let tool = http_client::pick_tool(probe).ok_or_else(|| {
-                ModuleError::msg("unarchive needs curl or wget on the managed host to fetch a URL src; neither is in its PATH")
+                ModuleError::msg(
+                    "unarchive needs curl or wget on the managed host to fetch a URL src; neither is in its PATH",
+                )
             })?;
             let path = format!("{tmp}/{}", crate::builtin::get_url::url_filename(&a.src));
             let req = Request {
@@ -355,10 +357,8 @@ impl Unarchive {
         }
         let magic = out.lines().find_map(|l| l.strip_prefix("MAGIC:")).unwrap_or("");
         let fmt = Format::from_magic(magic);
-        let mut res = ModuleResult::ok()
-            .with("dest", a.dest.clone())
-            .with("src", src.clone())
-            .with("handler", fmt.handler());
+        let mut res =
+            ModuleResult::ok().with("dest", a.dest.clone()).with("src", src.clone()).with("handler", fmt.handler());
         let (files, unarchived) = if fmt == Format::Zip {
             if !probe.lines().any(|l| l == "TOOL:unzip") {
                 return Err(ModuleError::msg(format!(
@@ -464,12 +464,16 @@ impl Unarchive {
         let members: Vec<(String, u64, bool)> = parse_zipinfo(&o.stdout_str())
             .into_iter()
             .filter(|(n, _, _)| {
-                !a.exclude.iter().any(|e| fnmatch(n, e)) && (a.include.is_empty() || a.include.iter().any(|i| fnmatch(n, i)))
+                !a.exclude.iter().any(|e| fnmatch(n, e))
+                    && (a.include.is_empty() || a.include.iter().any(|i| fnmatch(n, i)))
             })
             .collect();
         let mut script = format!("cd {} || exit 99;", quote(&a.dest));
         for (n, _, _) in &members {
-            script.push_str(&format!(" stat -c '{STAT_FMT}' -- {} 2>/dev/null || echo MISSING;", quote(n.trim_end_matches('/'))));
+            script.push_str(&format!(
+                " stat -c '{STAT_FMT}' -- {} 2>/dev/null || echo MISSING;",
+                quote(n.trim_end_matches('/'))
+            ));
         }
         let out = ctx.conn.exec(&script, None)?.stdout_str();
         let lines: Vec<&str> = out.lines().collect();
@@ -578,7 +582,8 @@ mod tests {
         assert_eq!(m.permissions().mode() & 0o777, 0o600);
         assert!(!sb.ok(&Unarchive, with_mode).changed);
         // creates skips.
-        let r = sb.ok(&Unarchive, json!({"src": "app.tar.gz", "dest": sb.path("dest"), "creates": sb.path("dest/app")}));
+        let r =
+            sb.ok(&Unarchive, json!({"src": "app.tar.gz", "dest": sb.path("dest"), "creates": sb.path("dest/app")}));
         assert!(r.skipped);
         // Not a directory.
         let e = sb.run(&Unarchive, json!({"src": "app.tar.gz", "dest": sb.path("nope")}), false, false).unwrap_err();
@@ -590,7 +595,8 @@ mod tests {
         let mut sb = Sandbox::new();
         sb.write("z/d/one.txt", "1\n");
         sb.write("z/two.txt", "22\n");
-        let ok = Command::new("sh").arg("-c").arg(format!("cd {} && zip -qr ../a.zip .", sb.path("z"))).status().unwrap();
+        let ok =
+            Command::new("sh").arg("-c").arg(format!("cd {} && zip -qr ../a.zip .", sb.path("z"))).status().unwrap();
         assert!(ok.success());
         std::fs::create_dir_all(sb.path("dest")).unwrap();
         let args = json!({"src": sb.path("a.zip"), "dest": sb.path("dest"), "remote_src": true});

@@ -119,10 +119,10 @@ fn status_codes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::E
     items
         .iter()
         .map(|i| match i {
-            Value::Number(n) => n.as_i64().ok_or_else(|| D::Error::custom(format!("status_code {n} is not an integer"))),
-            Value::String(s) => {
-                s.parse().map_err(|_| D::Error::custom(format!("status_code '{s}' is not an integer")))
+            Value::Number(n) => {
+                n.as_i64().ok_or_else(|| D::Error::custom(format!("status_code {n} is not an integer")))
             }
+            Value::String(s) => s.parse().map_err(|_| D::Error::custom(format!("status_code '{s}' is not an integer"))),
             other => Err(D::Error::custom(format!("status_code {other} is not an integer"))),
         })
         .collect()
@@ -412,7 +412,8 @@ impl TypedModule for Uri {
         }
         if !ok {
             res.failed = true;
-            res.msg = Some(format!("Status code was {} and not {}: {}", resp.status, py_list(&a.status_code), resp.msg()));
+            res.msg =
+                Some(format!("Status code was {} and not {}: {}", resp.status, py_list(&a.status_code), resp.msg()));
             return Err(ModuleError::Fail(Box::new(res)));
         }
         Ok(res.with_msg(resp.msg()))
