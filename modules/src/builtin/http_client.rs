@@ -521,4 +521,52 @@ mod tests {
         assert_eq!(h["content_type"], "text/plain");
         assert_eq!(h["x_a"], "1");
     }
+
+    /// A python http.server on a loopback port, killed on drop.
+    struct LocalServer(std::process::Child, u16);
+    impl Drop for LocalServer {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    fn local_server(dir: &std::path::Path) -> LocalServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.split(" port ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+        LocalServer(child, port)
+    }
+
+    #[test]
+    fn curl_and_wget_agree_on_a_loopback_server() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.txt"), "hello\n").unwrap();
+        let srv = local_server(dir.path());
+        let mut conn = crate::testing::ShConnection::default();
+        for tool in [Tool::Curl, Tool::Wget] {
+            let req = Request {
+                url: format!("http://127.0.0.1:{}/f.txt", srv.1),
+                method: "GET".into(),
+                timeout: 5,
+                validate_certs: true,
+                follow: true,
+                ..Request::default()
+            };
+            let r = execute(&mut conn, tool, &req).unwrap();
+            assert_eq!((r.status, r.body.as_slice()), (200, b"hello\n".as_slice()), "{tool:?}: {r:?}");
+            assert_eq!(r.header("content-length"), Some("6"), "{tool:?}");
+            let missing = Request { url: format!("http://127.0.0.1:{}/nope", srv.1), ..req.clone() };
+            let r = execute(&mut conn, tool, &missing).unwrap();
+            assert_eq!(r.status, 404, "{tool:?}: {r:?}");
+            assert_eq!(r.msg(), "HTTP Error 404: File not found", "{tool:?}");
+        }
+    }
 }
