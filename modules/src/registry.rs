@@ -16,6 +16,9 @@ static MODULES: &[&dyn Module] = &[
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
+    &builtin::get_url::GetUrl,
+    &builtin::uri::Uri,
+    &builtin::unarchive::Unarchive,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

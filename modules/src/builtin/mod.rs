@@ -4,6 +4,8 @@ pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod file;
+pub mod get_url;
+pub mod http_client;
 pub mod lineinfile;
 pub mod ping;
 pub mod setup;
@@ -15,4 +17,6 @@ pub mod stat;
 pub mod template;
 #[cfg(test)]
 pub mod test_support;
+pub mod unarchive;
+pub mod uri;
 pub mod wait_for;
