@@ -16,6 +16,12 @@ static MODULES: &[&dyn Module] = &[
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
+    &builtin::systemd_service::SystemdService,
+    &builtin::systemd::Systemd,
+    &builtin::service::Service,
+    &builtin::hostname::Hostname,
+    &builtin::sysctl::Sysctl,
+    &builtin::cron::Cron,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
