@@ -168,7 +168,13 @@ fn sysctl_file_and_hostname() {
     let p = Project::new().file("sysctl.yaml", &unindent(SYSCTL)).file("hostname.yaml", &unindent(HOSTNAME));
     let home = home_for(&lab, &p);
     let file = "/etc/sysctl.d/90-orc.conf";
-    lab.exec(&h, &format!("printf '# kept\\nnet.ipv4.ip_forward = 0\\n  vm.swappiness = 10\\nnet.ipv4.ip_forward=0\\n' > {file}")).ok();
+    lab.exec(
+        &h,
+        &format!(
+            "printf '# kept\\nnet.ipv4.ip_forward = 0\\n  vm.swappiness = 10\\nnet.ipv4.ip_forward=0\\n' > {file}"
+        ),
+    )
+    .ok();
     let before = lab.exec(&h, &format!("cat {file}")).ok().to_string();
 
     play(&lab, &p, &home, "sysctl.yaml", &["-e", "fwd=1", "--check"]).success().recap_is(&h, "ok=1 changed=1");
@@ -187,7 +193,10 @@ fn sysctl_file_and_hostname() {
     // hostname: check mode changes nothing and shows the diff; then /etc/hostname and the kernel name.
     let old = lab.exec(&h, "hostname").ok().trim().to_string();
     let check = play(&lab, &p, &home, "hostname.yaml", &["-e", "new_name=orc-renamed", "--check", "--diff"]).success();
-    assert!(check.stdout.contains(&format!("-hostname = {old}")) && check.stdout.contains("+hostname = orc-renamed"), "{check}");
+    assert!(
+        check.stdout.contains(&format!("-hostname = {old}")) && check.stdout.contains("+hostname = orc-renamed"),
+        "{check}"
+    );
     assert_eq!(lab.exec(&h, "hostname").ok().trim(), old);
     play(&lab, &p, &home, "hostname.yaml", &["-e", "new_name=orc-renamed"]).success().recap_is(&h, "ok=2 changed=1");
     assert_eq!(lab.exec(&h, "cat /etc/hostname").ok(), "orc-renamed\n");
@@ -219,7 +228,9 @@ fn cron_entries_in_ansible_format() {
     let root_tab = || lab.exec(&h, "crontab -l").ok().to_string();
     let deploy_tab = || lab.exec(&h, "crontab -l -u deploy").stdout;
 
-    let check = play(&lab, &p, &home, "cron.yaml", &["-e", "minute=15", "--check", "--diff"]).success().recap_is(&h, "ok=6 changed=5");
+    let check = play(&lab, &p, &home, "cron.yaml", &["-e", "minute=15", "--check", "--diff"])
+        .success()
+        .recap_is(&h, "ok=6 changed=5");
     assert!(check.stdout.contains("+#Ansible: nightly backup"), "{check}");
     assert_eq!(root_tab(), "#Ansible: seeded\n0 1 * * * /bin/seeded\n");
     assert!(lab.exec(&h, "test -e /etc/cron.d/orc-app").code != 0, "check mode must not create the cron file");
@@ -254,9 +265,48 @@ fn cron_entries_in_ansible_format() {
     let bad = play(&lab, &p2, &home, "rm.yaml", &[]).code(3);
     assert!(format!("{bad}").contains("You cannot combine special_time"), "{bad}");
     assert!(root_tab().contains("nightly backup"), "nothing may run when an argument is invalid");
-    let p3 = Project::new().file("rm.yaml", &unindent(&rm.replace("        - cron: {name: bad, special_time: daily, hour: \"3\", job: /bin/x}\n", "")));
+    let p3 = Project::new().file(
+        "rm.yaml",
+        &unindent(&rm.replace("        - cron: {name: bad, special_time: daily, hour: \"3\", job: /bin/x}\n", "")),
+    );
     play(&lab, &p3, &home, "rm.yaml", &[]).success().recap_is(&h, "ok=2 changed=2");
     assert!(!root_tab().contains("nightly backup"));
     assert!(lab.exec(&h, "test -e /etc/cron.d/orc-app").code != 0);
     play(&lab, &p3, &home, "rm.yaml", &[]).success().recap_is(&h, "ok=2 changed=0");
+
+    // service's SysV path (`use: sysvinit`) on cron's init script: `service cron stop/start`,
+    // boot links through update-rc.d.
+    let sysv = r#"
+    - hosts: lab
+      gather_facts: false
+      tasks:
+        - service: {name: cron, state: "{{ st }}", enabled: "{{ en }}", use: sysvinit}
+          register: r
+        - assert: {that: ["r.name == 'cron'", "r.enabled == (en | bool)"]}
+    "#;
+    let p4 = Project::new().file("sysv.yaml", &unindent(sysv));
+    let active = || lab.exec(&h, "systemctl is-active cron").stdout.trim().to_string();
+    let links = || lab.exec(&h, "ls /etc/rc2.d/ | grep -c cron").stdout.trim().to_string();
+    assert_eq!(active(), "active");
+    let args = ["-e", "st=stopped", "-e", "en=false"];
+    play(&lab, &p4, &home, "sysv.yaml", &[&args[..], &["--check"]].concat()).success().recap_is(&h, "ok=2 changed=1");
+    assert_eq!(active(), "active");
+    play(&lab, &p4, &home, "sysv.yaml", &args).success().recap_is(&h, "ok=2 changed=1");
+    assert_eq!(active(), "inactive");
+    assert_eq!(lab.exec(&h, "ls /etc/rc2.d/S??cron 2>/dev/null | wc -l").ok().trim(), "0");
+    play(&lab, &p4, &home, "sysv.yaml", &args).success().recap_is(&h, "ok=2 changed=0");
+    play(&lab, &p4, &home, "sysv.yaml", &["-e", "st=started", "-e", "en=true"])
+        .success()
+        .recap_is(&h, "ok=2 changed=1");
+    assert_eq!(active(), "active");
+    assert_eq!(links(), "1");
+    let missing = r#"
+    - hosts: lab
+      gather_facts: false
+      tasks:
+        - service: {name: orc-nope, state: started, use: sysvinit}
+    "#;
+    let p5 = Project::new().file("m.yaml", &unindent(missing));
+    let m = play(&lab, &p5, &home, "m.yaml", &[]).code(2);
+    assert!(m.stdout.contains("Could not find the requested service orc-nope: host"), "{m}");
 }

@@ -471,7 +471,12 @@ impl TypedModule for Cron {
                     }
                 }
             }
-            res = res.with_diff(FileDiff { before_header: header.clone(), after_header: header, before: existing, after: new });
+            res = res.with_diff(FileDiff {
+                before_header: header.clone(),
+                after_header: header,
+                before: existing,
+                after: new,
+            });
         }
         if let Some(cf) = &a.cron_file {
             res = res.with("cron_file", cf.clone());

@@ -85,6 +85,11 @@ fn cron_file_is_written_idempotently_and_removed_when_empty() {
     let gone = sb.ok(&Cron, json!({"name": "backup", "cron_file": path, "state": "absent"}));
     assert!(gone.changed);
     assert!(!std::path::Path::new(&path).exists());
-    let err = sb.run(&Cron, json!({"name": "x", "job": "j", "user": "root", "cron_file": sb.path("nodir/app")}), false, false);
+    let err = sb.run(
+        &Cron,
+        json!({"name": "x", "job": "j", "user": "root", "cron_file": sb.path("nodir/app")}),
+        false,
+        false,
+    );
     assert!(fail_msg(err.unwrap_err()).contains("could not write"));
 }

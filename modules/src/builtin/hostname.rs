@@ -88,7 +88,10 @@ impl TypedModule for Hostname {
         if let Some(u) = &a.r#use {
             if !STRATEGIES.contains(&u.as_str()) {
                 return Err(ArgError {
-                    msg: format!("use: '{u}' is not a strategy orc supports; valid values are {}", STRATEGIES.join(", ")),
+                    msg: format!(
+                        "use: '{u}' is not a strategy orc supports; valid values are {}",
+                        STRATEGIES.join(", ")
+                    ),
                 });
             }
         }

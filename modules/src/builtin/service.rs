@@ -65,7 +65,8 @@ impl TypedModule for Service {
             _ => host_has_systemd(ctx.conn)?,
         };
         if systemd {
-            let sa = SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() };
+            let sa =
+                SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() };
             return run_systemd(&sa, ctx);
         }
         run_sysv(&a, ctx)
@@ -115,11 +116,16 @@ fn run_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
                     ("update-rc.d", false) => format!("update-rc.d {q} disable"),
                     ("chkconfig", true) => format!("chkconfig {q} on"),
                     ("chkconfig", false) => format!("chkconfig {q} off"),
-                    _ => return Err(fail(res, "no service or tool found for: enabling (update-rc.d, chkconfig)".into())),
+                    _ => {
+                        return Err(fail(res, "no service or tool found for: enabling (update-rc.d, chkconfig)".into()))
+                    }
                 };
                 let o = ctx.conn.exec(&cmd, None)?;
                 if o.rc != 0 {
-                    return Err(fail(res, format!("Error when trying to enable {}: rc={} {}", a.name, o.rc, o.stderr_str().trim())));
+                    return Err(fail(
+                        res,
+                        format!("Error when trying to enable {}: rc={} {}", a.name, o.rc, o.stderr_str().trim()),
+                    ));
                 }
             }
         }
@@ -162,7 +168,8 @@ mod tests {
     fn needs_state_or_enabled() {
         let a: ServiceArgs = parse_args(json!({"name": "x"}).as_object().unwrap()).unwrap();
         assert_eq!(Service::check_args(&a).unwrap_err().msg, "one of the following is required: state, enabled");
-        let a: ServiceArgs = parse_args(json!({"name": "x", "state": "started", "args": "-q"}).as_object().unwrap()).unwrap();
+        let a: ServiceArgs =
+            parse_args(json!({"name": "x", "state": "started", "args": "-q"}).as_object().unwrap()).unwrap();
         assert!(Service::check_args(&a).is_ok());
         assert_eq!(a.arguments.as_deref(), Some("-q"));
     }

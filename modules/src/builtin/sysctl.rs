@@ -6,9 +6,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::fileops::{atomic_write, Attrs};
-use crate::builtin::lineinfile::PresentAbsent;
 use crate::shell_quote::quote;
 
 /// `sysctl` arguments.
@@ -172,11 +172,8 @@ impl TypedModule for Sysctl {
             (None, false) => {}
             (Some(v), false) if !v.is_empty() => (changed, write_file) = (true, true),
             (Some(v), _) if *v != value => (changed, write_file) = (true, true),
-            _ if a.reload => {
-                if proc_value.as_deref().is_none_or(|p| !values_equal(p, &value)) {
-                    changed = true;
-                }
-            }
+            // With reload, a file already right still changes when the live value differs.
+            _ if a.reload && proc_value.as_deref().is_none_or(|p| !values_equal(p, &value)) => changed = true,
             _ => {}
         }
         if a.sysctl_set && present {

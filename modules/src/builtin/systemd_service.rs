@@ -105,7 +105,9 @@ pub fn check_systemd_args(a: &SystemdArgs) -> Result<(), ArgError> {
         });
     }
     if a.name.is_none() {
-        for (set, key) in [(a.state.is_some(), "state"), (a.enabled.is_some(), "enabled"), (a.masked.is_some(), "masked")] {
+        for (set, key) in
+            [(a.state.is_some(), "state"), (a.enabled.is_some(), "enabled"), (a.masked.is_some(), "masked")]
+        {
             if set {
                 return Err(ArgError { msg: format!("missing parameter(s) required by '{key}': name") });
             }
