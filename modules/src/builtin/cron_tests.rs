@@ -80,8 +80,17 @@ fn cron_file_is_written_idempotently_and_removed_when_empty() {
     assert_eq!(first.diff[0].before, "");
     assert_eq!(first.diff[0].after_header, path);
     assert_eq!(first.data["jobs"], json!(["backup"]));
-    let second = sb.ok(&Cron, job);
+    let second = sb.ok(&Cron, job.clone());
     assert!(!second.changed && second.diff.is_empty());
+    assert!(!second.data.contains_key("backup_file"), "no backup without a change");
+    let mut moved = job.clone();
+    moved["minute"] = json!("45");
+    moved["backup"] = json!(true);
+    let third = sb.ok(&Cron, moved);
+    let backup = third.data["backup_file"].as_str().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "#Ansible: backup\n30 2 * * * root /usr/local/bin/backup\n");
+    std::fs::remove_file(&backup).unwrap();
+    assert_eq!(sb.read("cron.d/app"), "#Ansible: backup\n45 2 * * * root /usr/local/bin/backup\n");
     let gone = sb.ok(&Cron, json!({"name": "backup", "cron_file": path, "state": "absent"}));
     assert!(gone.changed);
     assert!(!std::path::Path::new(&path).exists());
