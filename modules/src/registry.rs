@@ -19,6 +19,12 @@ static MODULES: &[&dyn Module] = &[
     &builtin::get_url::GetUrl,
     &builtin::uri::Uri,
     &builtin::unarchive::Unarchive,
+    &builtin::systemd_service::SystemdService,
+    &builtin::systemd::Systemd,
+    &builtin::service::Service,
+    &builtin::hostname::Hostname,
+    &builtin::sysctl::Sysctl,
+    &builtin::cron::Cron,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

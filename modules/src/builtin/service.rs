@@ -1,0 +1,184 @@
+//! `service`: the init-system-neutral service module. On a host run by systemd it is
+//! `systemd_service` (as Ansible's `service` action dispatches on the `service_mgr` fact, dropping
+//! `pattern`, `runlevel`, `sleep` and `arguments`); elsewhere it drives SysV init scripts with
+//! `service NAME ACTION` and `update-rc.d`/`chkconfig`.
+
+use serde::Deserialize;
+
+use crate::builtin::systemd_service::{host_has_systemd, run_systemd, ServiceState, SystemdArgs};
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// `service` arguments.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceArgs {
+    /// The service.
+    #[serde(deserialize_with = "crate::args::string")]
+    pub name: String,
+    /// started, stopped, restarted or reloaded.
+    #[serde(default)]
+    pub state: Option<ServiceState>,
+    /// Start at boot.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub enabled: Option<bool>,
+    /// Seconds between stop and start when restarting (SysV only).
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub sleep: Option<u64>,
+    /// A process pattern (`pgrep -f`) telling whether the service runs when its status lies (SysV only).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub pattern: Option<String>,
+    /// Runlevel (accepted; SysV scripts use their own LSB defaults).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub runlevel: Option<String>,
+    /// Extra arguments for the init script (SysV only).
+    #[serde(default, alias = "args", deserialize_with = "crate::args::opt_string")]
+    pub arguments: Option<String>,
+    /// The service manager module to use: auto (default), systemd, sysvinit, service.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub r#use: Option<String>,
+}
+
+/// The `service` module.
+pub struct Service;
+
+impl TypedModule for Service {
+    type Args = ServiceArgs;
+    const NAME: &'static str = "service";
+
+    fn check_args(a: &ServiceArgs) -> Result<(), ArgError> {
+        if a.state.is_none() && a.enabled.is_none() {
+            return Err(ArgError { msg: "one of the following is required: state, enabled".into() });
+        }
+        match a.r#use.as_deref() {
+            None | Some("auto" | "systemd" | "sysvinit" | "service") => Ok(()),
+            Some(other) => Err(ArgError {
+                msg: format!("use: '{other}' is not a service manager orc supports; valid values are auto, systemd, sysvinit, service"),
+            }),
+        }
+    }
+
+    fn run(&self, a: ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let systemd = match a.r#use.as_deref() {
+            Some("systemd") => true,
+            Some("sysvinit" | "service") => false,
+            _ => host_has_systemd(ctx.conn)?,
+        };
+        if systemd {
+            let sa =
+                SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() };
+            return run_systemd(&sa, ctx);
+        }
+        run_sysv(&a, ctx)
+    }
+}
+
+/// What the one SysV query prints: `running`/`stopped`, `enabled`/`disabled`, and the tools found.
+fn sysv_query(a: &ServiceArgs) -> String {
+    let q = quote(&a.name);
+    let status = match &a.pattern {
+        Some(p) => format!("pgrep -f -- {} >/dev/null 2>&1", quote(p)),
+        None => format!("service {q} status >/dev/null 2>&1"),
+    };
+    format!(
+        "if [ ! -e /etc/init.d/{q} ]; then echo missing; fi; \
+         if {status}; then echo running; else echo stopped; fi; \
+         if ls /etc/rc?.d/S??{q} >/dev/null 2>&1; then echo enabled; else echo disabled; fi; \
+         if command -v update-rc.d >/dev/null 2>&1; then echo tool=update-rc.d; \
+         elif command -v chkconfig >/dev/null 2>&1; then echo tool=chkconfig; fi"
+    )
+}
+
+fn fail(res: ModuleResult, msg: String) -> ModuleError {
+    let mut r = res.with_msg(msg);
+    r.failed = true;
+    ModuleError::Fail(Box::new(r))
+}
+
+/// The SysV path: `service NAME status` (or `pattern`), `update-rc.d`/`chkconfig` for boot links.
+fn run_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
+    let out = ctx.conn.exec(&sysv_query(a), None)?.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    let mut res = ModuleResult::ok().with("name", a.name.clone());
+    if lines.contains(&"missing") {
+        return Err(fail(res, format!("Could not find the requested service {}: host", a.name)));
+    }
+    let running = lines.contains(&"running");
+    let enabled = lines.contains(&"enabled");
+    let tool = lines.iter().find_map(|l| l.strip_prefix("tool=")).unwrap_or("");
+    let q = quote(&a.name);
+    if let Some(want) = a.enabled {
+        if want != enabled {
+            res.changed = true;
+            if !ctx.check {
+                let cmd = match (tool, want) {
+                    ("update-rc.d", true) => format!("update-rc.d {q} defaults >/dev/null && update-rc.d {q} enable"),
+                    ("update-rc.d", false) => format!("update-rc.d {q} disable"),
+                    ("chkconfig", true) => format!("chkconfig {q} on"),
+                    ("chkconfig", false) => format!("chkconfig {q} off"),
+                    _ => {
+                        return Err(fail(res, "no service or tool found for: enabling (update-rc.d, chkconfig)".into()))
+                    }
+                };
+                let o = ctx.conn.exec(&cmd, None)?;
+                if o.rc != 0 {
+                    return Err(fail(
+                        res,
+                        format!("Error when trying to enable {}: rc={} {}", a.name, o.rc, o.stderr_str().trim()),
+                    ));
+                }
+            }
+        }
+        res = res.with("enabled", want);
+    }
+    let Some(state) = a.state else { return Ok(res) };
+    let args = a.arguments.as_deref().filter(|s| !s.is_empty()).map(|s| format!(" {s}")).unwrap_or_default();
+    let cmd = match state {
+        ServiceState::Started if !running => Some(format!("service {q} start{args}")),
+        ServiceState::Stopped if running => Some(format!("service {q} stop{args}")),
+        ServiceState::Restarted => Some(match a.sleep {
+            Some(s) => format!("service {q} stop{args}; sleep {s}; service {q} start{args}"),
+            None => format!("service {q} restart{args}"),
+        }),
+        ServiceState::Reloaded if running => Some(format!("service {q} reload{args}")),
+        ServiceState::Reloaded => Some(format!("service {q} start{args}")),
+        _ => None,
+    };
+    res = res.with("state", if state == ServiceState::Stopped { "stopped" } else { "started" });
+    if let Some(cmd) = cmd {
+        res.changed = true;
+        if !ctx.check {
+            let o = ctx.conn.exec(&cmd, None)?;
+            if o.rc != 0 {
+                let err = o.stderr_str();
+                return Err(fail(res, if err.trim().is_empty() { o.stdout_str() } else { err }));
+            }
+        }
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::parse_args;
+    use serde_json::json;
+
+    #[test]
+    fn needs_state_or_enabled() {
+        let a: ServiceArgs = parse_args(json!({"name": "x"}).as_object().unwrap()).unwrap();
+        assert_eq!(Service::check_args(&a).unwrap_err().msg, "one of the following is required: state, enabled");
+        let a: ServiceArgs =
+            parse_args(json!({"name": "x", "state": "started", "args": "-q"}).as_object().unwrap()).unwrap();
+        assert!(Service::check_args(&a).is_ok());
+        assert_eq!(a.arguments.as_deref(), Some("-q"));
+    }
+
+    #[test]
+    fn sysv_query_uses_pattern_when_given() {
+        let a = ServiceArgs { name: "web".into(), pattern: Some("httpd -f".into()), ..Default::default() };
+        let q = sysv_query(&a);
+        assert!(q.contains("pgrep -f -- 'httpd -f'"), "{q}");
+        assert!(q.contains("/etc/rc?.d/S??web"), "{q}");
+    }
+}

@@ -1,0 +1,437 @@
+//! `systemd_service` (alias `systemd`): starts, stops, restarts, reloads, enables, disables, masks
+//! and unmasks systemd units with Ansible's decisions, reading the unit's whole state (`systemctl
+//! show`, `is-enabled`, its init script) in one remote command.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::connection::Connection;
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// The `state` a service should be in (`service`, `systemd_service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    /// Running; started when it is not.
+    Started,
+    /// Not running; stopped when it is.
+    Stopped,
+    /// Restarted (started when not running). Always a change.
+    Restarted,
+    /// Reloaded (started when not running). Always a change.
+    Reloaded,
+}
+
+impl ServiceState {
+    /// The name Ansible reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ServiceState::Started => "started",
+            ServiceState::Stopped => "stopped",
+            ServiceState::Restarted => "restarted",
+            ServiceState::Reloaded => "reloaded",
+        }
+    }
+}
+
+/// Which systemd instance to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The system manager (default).
+    #[default]
+    System,
+    /// The calling user's manager (`--user`).
+    User,
+    /// All users' managers (`--global`).
+    Global,
+}
+
+/// `systemd_service` arguments.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdArgs {
+    /// The unit (`.service` may be left out).
+    #[serde(default, alias = "service", alias = "unit", deserialize_with = "crate::args::opt_string")]
+    pub name: Option<String>,
+    /// started, stopped, restarted or reloaded.
+    #[serde(default)]
+    pub state: Option<ServiceState>,
+    /// Start at boot.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub enabled: Option<bool>,
+    /// Pass `--force` to systemctl.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub force: Option<bool>,
+    /// Masked (cannot be started at all).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub masked: Option<bool>,
+    /// Run `systemctl daemon-reload` first.
+    #[serde(default, alias = "daemon-reload", deserialize_with = "crate::args::bool")]
+    pub daemon_reload: bool,
+    /// Run `systemctl daemon-reexec` first.
+    #[serde(default, alias = "daemon-reexec", deserialize_with = "crate::args::bool")]
+    pub daemon_reexec: bool,
+    /// system, user or global.
+    #[serde(default)]
+    pub scope: Scope,
+    /// Do not wait for jobs to finish (`--no-block`).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub no_block: bool,
+}
+
+/// The `systemd_service` module.
+pub struct SystemdService;
+
+impl TypedModule for SystemdService {
+    type Args = SystemdArgs;
+    const NAME: &'static str = "systemd_service";
+
+    fn check_args(a: &SystemdArgs) -> Result<(), ArgError> {
+        check_systemd_args(a)
+    }
+
+    fn run(&self, a: SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
+        run_systemd(&a, ctx)
+    }
+}
+
+/// Ansible's `required_one_of` and `required_by` rules for systemd_service.
+pub fn check_systemd_args(a: &SystemdArgs) -> Result<(), ArgError> {
+    if a.state.is_none() && a.enabled.is_none() && a.masked.is_none() && !a.daemon_reload && !a.daemon_reexec {
+        return Err(ArgError {
+            msg: "one of the following is required: state, enabled, masked, daemon_reload, daemon_reexec".into(),
+        });
+    }
+    if a.name.is_none() {
+        for (set, key) in
+            [(a.state.is_some(), "state"), (a.enabled.is_some(), "enabled"), (a.masked.is_some(), "masked")]
+        {
+            if set {
+                return Err(ArgError { msg: format!("missing parameter(s) required by '{key}': name") });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ansible's `parse_systemctl_show`: `Key=value` lines; only `Exec*` values in braces may span
+/// several lines.
+pub fn parse_systemctl_show(text: &str) -> Map<String, Value> {
+    let mut parsed = Map::new();
+    let mut multival: Vec<String> = Vec::new();
+    let mut key: Option<String> = None;
+    for line in text.split('\n') {
+        match &key {
+            None => {
+                if let Some((k, v)) = line.split_once('=') {
+                    if k.starts_with("Exec") && v.trim_start().starts_with('{') && !v.trim_end().ends_with('}') {
+                        multival.push(v.to_string());
+                        key = Some(k.to_string());
+                        continue;
+                    }
+                    parsed.insert(k.to_string(), Value::String(v.trim().to_string()));
+                }
+            }
+            Some(k) => {
+                multival.push(line.to_string());
+                if line.trim_end().ends_with('}') {
+                    parsed.insert(k.clone(), Value::String(multival.join("\n").trim().to_string()));
+                    multival.clear();
+                    key = None;
+                }
+            }
+        }
+    }
+    parsed
+}
+
+/// What one query command learnt about a unit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitInfo {
+    /// `systemctl show` exit status.
+    pub show_rc: i32,
+    /// `systemctl show` output.
+    pub show: String,
+    /// `systemctl is-enabled` exit status.
+    pub enabled_rc: i32,
+    /// `systemctl is-enabled` output, trimmed.
+    pub enabled_out: String,
+    /// `/etc/init.d/NAME` exists.
+    pub initd: bool,
+    /// A `/etc/rc?.d/S??NAME` link exists.
+    pub sysv_enabled: bool,
+}
+
+const SEP: &str = "__ORC_SEP__";
+
+/// The systemctl command with the scope, `--no-block` and `--force` switches.
+fn systemctl(a: &SystemdArgs) -> String {
+    let mut s = String::from("systemctl");
+    match a.scope {
+        Scope::System => {}
+        Scope::User => s.push_str(" --user"),
+        Scope::Global => s.push_str(" --global"),
+    }
+    if a.no_block {
+        s.push_str(" --no-block");
+    }
+    if a.force == Some(true) {
+        s.push_str(" --force");
+    }
+    s
+}
+
+/// Environment prefix: a user manager needs XDG_RUNTIME_DIR, as Ansible sets it.
+const ENV: &str = "XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR; ";
+
+/// The shell code that prints everything `parse_unit_info` reads.
+pub fn query_script(a: &SystemdArgs, unit: &str) -> String {
+    let sc = systemctl(a);
+    let q = quote(unit);
+    format!(
+        "{ENV}LC_ALL=C; export LC_ALL; {sc} show -- {q} 2>&1; r=$?; echo; echo \"{SEP} $r\"; \
+         {sc} is-enabled -- {q} 2>/dev/null; r=$?; echo \"{SEP} $r\"; \
+         if [ -e /etc/init.d/{q} ]; then echo initd; fi; \
+         if ls /etc/rc?.d/S??{q} >/dev/null 2>&1; then echo sysv-enabled; fi"
+    )
+}
+
+/// Parses the output of `query_script`.
+pub fn parse_unit_info(out: &str) -> UnitInfo {
+    let sep = format!("{SEP} ");
+    let mut parts = out.splitn(3, sep.as_str());
+    let show = parts.next().unwrap_or("");
+    let rest1 = parts.next().unwrap_or("");
+    let rest2 = parts.next().unwrap_or("");
+    let (rc1, enabled_out) = rest1.split_once('\n').unwrap_or((rest1, ""));
+    let (rc2, tail) = rest2.split_once('\n').unwrap_or((rest2, ""));
+    UnitInfo {
+        show_rc: rc1.trim().parse().unwrap_or(1),
+        show: show.strip_suffix('\n').unwrap_or(show).to_string(),
+        enabled_rc: rc2.trim().parse().unwrap_or(1),
+        enabled_out: enabled_out.trim().to_string(),
+        initd: tail.lines().any(|l| l == "initd"),
+        sysv_enabled: tail.lines().any(|l| l == "sysv-enabled"),
+    }
+}
+
+fn request_was_ignored(out: &str) -> bool {
+    !out.contains('=') && (out.contains("ignoring request") || out.contains("ignoring command"))
+}
+
+const VALID_ENABLED_STATES: &[&str] = &[
+    "enabled",
+    "enabled-runtime",
+    "linked",
+    "linked-runtime",
+    "masked",
+    "masked-runtime",
+    "static",
+    "indirect",
+    "disabled",
+    "generated",
+    "transient",
+];
+
+fn fail(res: ModuleResult, msg: String) -> ModuleError {
+    let mut r = res.with_msg(msg);
+    r.failed = true;
+    ModuleError::Fail(Box::new(r))
+}
+
+fn sh(ctx: &mut ModuleCtx, cmd: &str) -> Result<(i32, String, String), ModuleError> {
+    let out = ctx.conn.exec(&format!("{ENV}{cmd}"), None)?;
+    Ok((out.rc, out.stdout_str(), out.stderr_str()))
+}
+
+/// Whether `is-enabled` output and exit status mean "enabled" the way Ansible decides it.
+pub fn is_enabled(info: &UnitInfo, scope: Scope) -> bool {
+    match info.enabled_rc {
+        0 => !matches!(info.enabled_out.as_str(), "enabled-runtime" | "indirect" | "alias"),
+        1 => scope == Scope::System && info.initd && !info.enabled_out.ends_with("disabled") && info.sysv_enabled,
+        _ => false,
+    }
+}
+
+/// Re-reads only `is-enabled` (after a mask/unmask changed it).
+fn requery_enabled(ctx: &mut ModuleCtx, a: &SystemdArgs, unit: &str, info: &mut UnitInfo) -> Result<(), ModuleError> {
+    let out = ctx.conn.exec(&format!("{ENV}{} is-enabled -- {} 2>/dev/null", systemctl(a), quote(unit)), None)?;
+    info.enabled_rc = out.rc;
+    info.enabled_out = out.stdout_str().trim().to_string();
+    Ok(())
+}
+
+/// Runs systemd_service on a host, as Ansible's module does.
+pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
+    if let Some(unit) = &a.name {
+        for g in ["*", "?", "["] {
+            if unit.contains(g) {
+                return Err(ModuleError::msg(format!(
+                    "This module does not currently support using glob patterns, found '{g}' in service name: {unit}"
+                )));
+            }
+        }
+    }
+    let sc = systemctl(a);
+    let mut res = ModuleResult::ok()
+        .with("name", a.name.clone().map(Value::String).unwrap_or(Value::Null))
+        .with("status", Value::Object(Map::new()));
+    for (want, verb) in [(a.daemon_reload, "daemon-reload"), (a.daemon_reexec, "daemon-reexec")] {
+        if want && !ctx.check {
+            let (rc, _, err) = sh(ctx, &format!("{sc} {verb}"))?;
+            if rc != 0 {
+                return Err(fail(res, format!("failure {rc} during {verb}: {err}")));
+            }
+        }
+    }
+    let Some(unit) = a.name.clone() else { return Ok(res) };
+    let out = ctx.conn.exec(&query_script(a, &unit), None)?;
+    let mut info = parse_unit_info(&out.stdout_str());
+    let mut status = Map::new();
+    let mut is_systemd = false;
+    if info.show_rc == 0 && !request_was_ignored(&info.show) {
+        status = parse_systemctl_show(&info.show);
+        let load = status.get("LoadState").and_then(Value::as_str);
+        is_systemd = load.is_some_and(|l| l != "not-found");
+        let masked = load == Some("masked");
+        if is_systemd && !masked {
+            if let Some(err) = status.get("LoadError").and_then(Value::as_str) {
+                return Err(fail(res, format!("Error loading unit file '{unit}': {err}")));
+            }
+        }
+    } else if VALID_ENABLED_STATES.contains(&info.enabled_out.as_str()) {
+        is_systemd = true;
+    }
+    res = res.with("status", Value::Object(status.clone()));
+    let found = is_systemd || info.initd;
+    let missing = || format!("Could not find the requested service {unit}: host");
+
+    if let Some(want) = a.masked {
+        let masked = info.enabled_out == "masked";
+        if masked != want {
+            res.changed = true;
+            let action = if want { "mask" } else { "unmask" };
+            if !ctx.check {
+                let (rc, _, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
+                if rc != 0 {
+                    if !found {
+                        return Err(fail(res, missing()));
+                    }
+                    return Err(fail(res, format!("Failed to {action} the service ({unit}): {}", err.trim())));
+                }
+                if a.enabled.is_some() {
+                    requery_enabled(ctx, a, &unit, &mut info)?;
+                }
+            }
+        }
+    }
+
+    if let Some(want) = a.enabled {
+        if !found {
+            return Err(fail(res, missing()));
+        }
+        let enabled = is_enabled(&info, a.scope);
+        res = res.with("enabled", enabled);
+        if enabled != want {
+            res.changed = true;
+            let action = if want { "enable" } else { "disable" };
+            if !ctx.check {
+                let (rc, o, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
+                if rc != 0 {
+                    return Err(fail(res, format!("Unable to {action} service {unit}: {o}{err}")));
+                }
+            }
+            res = res.with("enabled", !enabled);
+        }
+    }
+
+    if let Some(state) = a.state {
+        if !found {
+            return Err(fail(res, missing()));
+        }
+        let active = status.get("ActiveState").and_then(Value::as_str).map(str::to_string);
+        let Some(active) = active else {
+            return Err(fail(res, "Service is in unknown state".into()));
+        };
+        let running = active == "active" || active == "activating";
+        let mut reported = state.as_str();
+        let action = match state {
+            ServiceState::Started => (!running).then_some("start"),
+            ServiceState::Stopped => (running || active == "deactivating").then_some("stop"),
+            ServiceState::Restarted | ServiceState::Reloaded => {
+                reported = "started";
+                Some(if !running {
+                    "start"
+                } else if state == ServiceState::Restarted {
+                    "restart"
+                } else {
+                    "reload"
+                })
+            }
+        };
+        res = res.with("state", reported);
+        if let Some(action) = action {
+            res.changed = true;
+            if !ctx.check {
+                let (rc, _, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
+                if rc != 0 {
+                    return Err(fail(res, format!("Unable to {action} service {unit}: {err}")));
+                }
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// Whether the host is run by systemd (`/run/systemd/system` exists), as Ansible's `service_mgr`
+/// fact decides for the `service` action.
+pub fn host_has_systemd(conn: &mut dyn Connection) -> Result<bool, ModuleError> {
+    Ok(conn.exec("[ -d /run/systemd/system ]", None)?.rc == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn show_output_parses_like_ansible() {
+        let text = "Id=x.service\nDescription={weird\nExecStart={ path=/bin/true ; argv[]=/bin/true ;\n more }\nActiveState=active\n";
+        let m = parse_systemctl_show(text);
+        assert_eq!(m["Description"], json!("{weird"));
+        assert_eq!(m["ExecStart"], json!("{ path=/bin/true ; argv[]=/bin/true ;\n more }"));
+        assert_eq!(m["ActiveState"], json!("active"));
+    }
+
+    #[test]
+    fn query_output_splits_into_its_parts() {
+        let out = format!("LoadState=loaded\nActiveState=inactive\n\n{SEP} 0\ndisabled\n{SEP} 1\ninitd\n");
+        let i = parse_unit_info(&out);
+        assert_eq!(i.show, "LoadState=loaded\nActiveState=inactive\n");
+        assert_eq!((i.show_rc, i.enabled_rc, i.enabled_out.as_str()), (0, 1, "disabled"));
+        assert!(i.initd && !i.sysv_enabled);
+    }
+
+    #[test]
+    fn enabled_decision_follows_ansible() {
+        let mut i = UnitInfo { enabled_rc: 0, enabled_out: "static".into(), ..Default::default() };
+        assert!(is_enabled(&i, Scope::System));
+        i.enabled_out = "indirect".into();
+        assert!(!is_enabled(&i, Scope::System));
+        let sysv = UnitInfo { enabled_rc: 1, initd: true, sysv_enabled: true, ..Default::default() };
+        assert!(is_enabled(&sysv, Scope::System));
+        assert!(!is_enabled(&sysv, Scope::User));
+    }
+
+    #[test]
+    fn argument_rules() {
+        let none = SystemdArgs::default();
+        assert!(check_systemd_args(&none).unwrap_err().msg.contains("one of the following is required"));
+        let no_name = SystemdArgs { enabled: Some(true), ..Default::default() };
+        assert_eq!(check_systemd_args(&no_name).unwrap_err().msg, "missing parameter(s) required by 'enabled': name");
+        let reload = SystemdArgs { daemon_reload: true, ..Default::default() };
+        assert!(check_systemd_args(&reload).is_ok());
+    }
+}
