@@ -16,6 +16,12 @@ static MODULES: &[&dyn Module] = &[
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
+    &builtin::apt::Apt,
+    &builtin::apt_repository::AptRepository,
+    &builtin::deb822_repository::Deb822Repository,
+    &builtin::dnf::Dnf,
+    &builtin::dnf::Yum,
+    &builtin::package::Package,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

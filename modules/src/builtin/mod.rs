@@ -1,10 +1,16 @@
 //! The modules orc ships, one file each.
 
+pub mod apt;
+pub mod apt_query;
+pub mod apt_repository;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod deb822_repository;
+pub mod dnf;
 pub mod file;
 pub mod lineinfile;
+pub mod package;
 pub mod ping;
 pub mod setup;
 pub mod setup_facts;
