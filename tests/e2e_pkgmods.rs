@@ -101,7 +101,7 @@ fn ansible_reference(lab: &Lab, p: &Project, h: &str) -> Option<String> {
     if !ap.exists() {
         return None;
     }
-    lab.exec(h, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-debian >/dev/null").ok();
+    lab.exec(h, "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-debian >/dev/null").ok();
     let body = format!("- hosts: lab\n  gather_facts: false\n  tasks:\n{}", indent(&deb822_task(), 4));
     std::fs::write(p.join("ansible-deb822.yaml"), body).unwrap();
     let out = Command::new(ap)
