@@ -313,7 +313,7 @@ fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
         script.push_str("\"$B\" -q makecache || exit $?\n");
     }
     let cmds = plan(a, &installed, ctx.check);
-    if cmds.is_empty() && !(a.update_cache && !ctx.check) {
+    if cmds.is_empty() && (!a.update_cache || ctx.check) {
         return Ok(ModuleResult::changed(false)
             .with_msg("Nothing to do")
             .with("rc", 0)
