@@ -142,7 +142,9 @@ fn repositories_written_as_ansible_writes_them() {
     assert_eq!(lab.exec(&h, &format!("stat -c %a {dest}")).ok().trim(), "644");
     play(&lab, &p, &home, "deb822.yaml", &task, &[]).success().recap_is(&h, "ok=1");
     let gone = "- deb822_repository: {name: Orc Example_repo, state: absent}\n";
-    play(&lab, &p, &home, "deb822-absent.yaml", gone, &["--check"]).success().recap_is(&h, "ok=1 changed=1");
+    let check = play(&lab, &p, &home, "deb822-absent.yaml", gone, &["--check", "--diff"]).success();
+    assert_eq!(check.recap(&h).changed, 1, "{check}");
+    assert!(check.stdout.contains("-URIs: http://deb.debian.org/debian"), "the diff shows the removed text\n{check}");
     assert_eq!(lab.exec(&h, &format!("test -e {dest}")).code, 0, "check mode removed the file");
     play(&lab, &p, &home, "deb822-absent.yaml", gone, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_ne!(lab.exec(&h, &format!("test -e {dest}")).code, 0);

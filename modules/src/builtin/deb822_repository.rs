@@ -271,16 +271,19 @@ fn absent(ctx: &mut ModuleCtx, slug: &str, dest: &str) -> RunResult {
     let gpg = format!("{KEYRINGS_DIR}/{slug}.gpg");
     let paths = [dest, asc.as_str(), gpg.as_str()];
     let list: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+    // The removed paths, one a line, then the old .sources text after a \x01 marker line (for diff).
     let script = format!(
-        "for p in {}; do if [ -e \"$p\" ]; then echo \"$p\"; {}fi; done",
+        "for p in {}; do if [ -e \"$p\" ]; then echo \"$p\"; fi; done\nif [ -f {q} ]; then printf '\\001\\n'; cat {q}; fi\n{}",
         list.join(" "),
-        if ctx.check { "" } else { "rm -f -- \"$p\" || exit 1; " }
+        if ctx.check { String::new() } else { format!("rm -f -- {} || exit 1", list.join(" ")) },
+        q = quote(dest),
     );
     let out = ctx.conn.exec(&script, None)?;
     if out.rc != 0 {
         return Err(ModuleError::msg(format!("could not remove {dest}: {}", out.stderr_str().trim())));
     }
-    let removed = out.stdout_str();
+    let text = out.stdout_str();
+    let (removed, before) = text.split_once("\u{1}\n").unwrap_or((text.as_str(), ""));
     let mut r = ModuleResult::changed(!removed.trim().is_empty())
         .with("repo", Value::Null)
         .with("dest", dest)
@@ -289,7 +292,7 @@ fn absent(ctx: &mut ModuleCtx, slug: &str, dest: &str) -> RunResult {
         r = r.with_diff(FileDiff {
             before_header: dest.into(),
             after_header: "/dev/null".into(),
-            before: format!("(file {dest} removed)\n"),
+            before: before.to_string(),
             after: String::new(),
         });
     }
