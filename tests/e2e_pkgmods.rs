@@ -94,24 +94,35 @@ fn deb822_task() -> String {
     )
 }
 
-/// Runs the same task with ansible-playbook on the host (after installing python3-debian there),
-/// returning the file it wrote, then removes it. None when ansible-core is not installed here.
-fn ansible_reference(lab: &Lab, p: &Project, h: &str) -> Option<String> {
-    let ap = Path::new("/opt/ansible-venv/bin/ansible-playbook");
-    if !ap.exists() {
-        return None;
-    }
-    lab.exec(h, "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-debian >/dev/null").ok();
-    let body = format!("- hosts: lab\n  gather_facts: false\n  tasks:\n{}", indent(&deb822_task(), 4));
-    std::fs::write(p.join("ansible-deb822.yaml"), body).unwrap();
-    let out = Command::new(ap)
+const ANSIBLE_PLAYBOOK: &str = "/opt/ansible-venv/bin/ansible-playbook";
+
+/// Runs `tasks` with ansible-playbook against the lab (extra flags such as `--check`), asserting
+/// success; returns its stdout.
+fn ansible(lab: &Lab, p: &Project, name: &str, tasks: &str, flags: &[&str]) -> String {
+    let body = format!("- hosts: lab\n  gather_facts: false\n  tasks:\n{}", indent(&unindent(tasks), 4));
+    std::fs::write(p.join(name), body).unwrap();
+    let out = Command::new(ANSIBLE_PLAYBOOK)
         .arg("-i")
         .arg(lab.inventory_path())
-        .arg(p.join("ansible-deb822.yaml"))
+        .arg(p.join(name))
+        .args(flags)
         .env("ANSIBLE_HOST_KEY_CHECKING", "False")
         .output()
         .unwrap();
-    assert!(out.status.success(), "ansible-playbook failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "ansible-playbook failed:\n{stdout}");
+    stdout
+}
+
+/// Runs the same task with ansible-playbook on the host (after installing python3-debian and
+/// python3-apt there), returning the file it wrote, then removes it. None when ansible-core is not
+/// installed here.
+fn ansible_reference(lab: &Lab, p: &Project, h: &str) -> Option<String> {
+    if !Path::new(ANSIBLE_PLAYBOOK).exists() {
+        return None;
+    }
+    lab.exec(h, "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-debian python3-apt >/dev/null").ok();
+    ansible(lab, p, "ansible-deb822.yaml", &deb822_task(), &[]);
     let text = lab.exec(h, "cat /etc/apt/sources.list.d/orc-example-repo.sources").ok().to_string();
     lab.exec(h, "rm /etc/apt/sources.list.d/orc-example-repo.sources").ok();
     Some(text)
@@ -160,6 +171,11 @@ fn repositories_written_as_ansible_writes_them() {
     assert_eq!(lab.exec(&h, &format!("cat {list}")).ok(), "deb http://deb.debian.org/debian bookworm contrib\n");
     assert_eq!(lab.exec(&h, &format!("stat -c %a {list}")).ok().trim(), "644");
     play(&lab, &p, &home, "repo.yaml", repo, &[]).success().recap_is(&h, "ok=1");
+    if Path::new(ANSIBLE_PLAYBOOK).exists() {
+        // Ansible agrees that the host is converged (same file name, same line).
+        let out = ansible(&lab, &p, "ansible-repo.yaml", repo, &["--check"]);
+        assert!(out.contains("changed=0"), "ansible-playbook --check on orc's result:\n{out}");
+    }
     let remove = "- apt_repository: {repo: 'deb http://deb.debian.org/debian bookworm contrib', state: absent, update_cache: false}\n";
     play(&lab, &p, &home, "repo-absent.yaml", remove, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_ne!(lab.exec(&h, &format!("test -e {list}")).code, 0, "an emptied sources file is deleted");
