@@ -105,6 +105,8 @@ impl Object for HostVars {
 
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Variables being rendered on this thread, innermost last: a name met again is a loop.
+    static RENDERING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The render context: a host's merged variables for one task. A variable whose value holds a
@@ -189,19 +191,28 @@ impl Object for Context {
         let is_data = self.data.contains(name);
         let rendered = if !is_data && has_template(raw) {
             let depth = DEPTH.with(|d| d.get());
-            if depth > 30 {
-                // A variable that refers to itself: give up rendering rather than recurse forever.
-                return Some(JValue::from(Serde(raw)));
+            let looping = RENDERING.with(|r| r.borrow().iter().any(|n| n == name));
+            if looping || depth > 30 {
+                // A variable that refers to itself, directly or through others.
+                let msg = format!("Recursive loop detected in template: variable '{name}' refers back to itself");
+                return Some(JValue::from(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)));
             }
             DEPTH.with(|d| d.set(depth + 1));
+            RENDERING.with(|r| r.borrow_mut().push(name.to_string()));
             let out = self.templar.render_value(raw, &self.value());
+            RENDERING.with(|r| r.borrow_mut().pop());
             DEPTH.with(|d| d.set(depth));
             match out {
                 Ok(v) => JValue::from(Serde(&v)),
-                // The error surfaces when the template that reads this variable is rendered.
+                // The error surfaces when the template that reads this variable is rendered; it is
+                // cached too, so a retrying caller does not render it again.
                 Err(e) => {
-                    let msg = format!("variable '{name}' could not be rendered: {e}");
-                    return Some(JValue::from(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, msg)));
+                    let msg = if e.to_string().contains("Recursive loop detected") {
+                        e.to_string()
+                    } else {
+                        format!("variable '{name}' could not be rendered: {e}")
+                    };
+                    JValue::from(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, msg))
                 }
             }
         } else {

@@ -94,6 +94,10 @@ impl Node {
     }
 }
 
+/// How deep lists and mappings may nest in one YAML document. Real playbooks stay far below it;
+/// the bound keeps deeply nested input from overflowing the stack.
+pub const MAX_DEPTH: usize = 256;
+
 /// Reads and parses a YAML file.
 pub fn load_file(path: &Path) -> Result<Node> {
     let text = OrcError::read(path)?;
@@ -104,11 +108,35 @@ pub fn load_file(path: &Path) -> Result<Node> {
 pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
     let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(&file.text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let m = e.marker();
-        let loc = Loc { file: file.clone(), line: m.line().max(1), col: m.col() + 1 };
-        return Err(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
-            .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted"));
+    // Events are pulled one by one instead of through `Parser::load`, whose recursion per nesting
+    // level overflows the stack on deeply nested block YAML; nesting is bounded here instead.
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(pair) => pair,
+            Err(e) => {
+                let m = e.marker();
+                let loc = builder.loc(*m);
+                return Err(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
+                    .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted"));
+            }
+        };
+        match ev {
+            Event::StreamEnd | Event::DocumentEnd => break,
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(OrcError::at(
+                        &builder.loc(mark),
+                        format!("YAML nests more than {MAX_DEPTH} levels deep"),
+                    )
+                    .help("flatten the structure; is a generated file malformed?"));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        builder.on_event(ev, mark);
     }
     if let Some(pos) = builder.stack.iter().position(|f| matches!(f, Frame::Error(_))) {
         if let Frame::Error(e) = builder.stack.swap_remove(pos) {
@@ -332,7 +360,7 @@ pub fn resolve_plain(t: &str) -> Option<Value> {
         {
             let mut v: i64 = 0;
             for p in parts {
-                v = v * 60 + p.replace('_', "").parse::<i64>().ok()?;
+                v = v.checked_mul(60)?.checked_add(p.replace('_', "").parse::<i64>().ok()?)?;
             }
             return Some(Value::Number(Number::from(sign * v)));
         }
@@ -369,6 +397,26 @@ mod tests {
 
     fn v(s: &str) -> Value {
         parse_str("t.yaml", s).map(|n| n.to_value()).unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn huge_sexagesimal_stays_a_string() {
+        let t = "1:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
+        assert_eq!(resolve_plain(t), None);
+        assert_eq!(resolve_plain("1:30"), Some(json!(90)));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&" ".repeat(i * 2));
+            text.push_str("k:\n");
+        }
+        let err = parse_str("deep.yml", &text).unwrap_err().report();
+        assert!(err.contains("nests more than 256 levels"), "{err}");
+        let ok = "a:\n  b: [[[1]]]\n";
+        assert_eq!(v(ok), json!({"a": {"b": [[[1]]]}}));
     }
 
     #[test]

@@ -124,3 +124,26 @@ fn play_without_playbook_runs_the_embedded_quickstart() {
 
     Orc::play_default().env("TMPDIR", embedded.path()).run().success().stdout_has("changed=0");
 }
+
+#[test]
+fn interrupt_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = common::Project::new().file(
+        "site.yaml",
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_orc"))
+        .args(["play", "site.yaml"])
+        .current_dir(p.path())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
+}

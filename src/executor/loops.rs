@@ -65,7 +65,10 @@ fn sequence(v: &Value) -> Result<Vec<Value>, String> {
     let start = num("start", 1)?;
     let stride = num("stride", 1)?;
     let end = match kv.get("count") {
-        Some(_) => start + (num("count", 0)? - 1) * stride,
+        Some(_) => (num("count", 0)? - 1)
+            .checked_mul(stride)
+            .and_then(|span| start.checked_add(span))
+            .ok_or("with_sequence: count and stride go past the largest integer")?,
         None => num("end", start)?,
     };
     if stride == 0 {
@@ -76,7 +79,10 @@ fn sequence(v: &Value) -> Result<Vec<Value>, String> {
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         out.push(Value::String(printf_int(&format, i)));
-        i += stride;
+        i = match i.checked_add(stride) {
+            Some(next) => next,
+            None => break,
+        };
         if out.len() > 100_000 {
             return Err("with_sequence produces more than 100000 items".into());
         }
@@ -86,7 +92,7 @@ fn sequence(v: &Value) -> Result<Vec<Value>, String> {
 
 /// Formats one integer with a printf-style `%d`, `%02d`, `%x` or `%o` directive.
 fn printf_int(fmt: &str, v: i64) -> String {
-    let re = regex::Regex::new(r"%(0?)(\d*)([dxXo])").ok();
+    let re = regex::Regex::new(r"%(0?)(\d*)(?:\.\d+)?([dxXosfi])").ok();
     let Some(re) = re else { return v.to_string() };
     re.replace(fmt, |c: &regex::Captures| {
         let zero = &c[1] == "0";
@@ -95,6 +101,7 @@ fn printf_int(fmt: &str, v: i64) -> String {
             "x" => format!("{v:x}"),
             "X" => format!("{v:X}"),
             "o" => format!("{v:o}"),
+            "f" => format!("{v}.000000"),
             _ => v.to_string(),
         };
         if zero {

@@ -156,6 +156,8 @@ pub(crate) struct PlayRun<'r> {
     changed: bool,
     end_play: bool,
     started: bool,
+    /// Handlers of roles brought in by include_role at run time.
+    extra_handlers: Vec<Task>,
 }
 
 impl<'r> PlayRun<'r> {
@@ -190,6 +192,7 @@ impl<'r> PlayRun<'r> {
             changed: false,
             end_play: false,
             started: runner.opts.start_at_task.is_none(),
+            extra_handlers: Vec::new(),
         }
     }
 
@@ -239,6 +242,7 @@ impl<'r> PlayRun<'r> {
                         changed: false,
                         end_play: false,
                         started: this.started,
+                        extra_handlers: Vec::new(),
                     };
                     sub.run_sections(std::slice::from_mut(st), &[0]);
                     (sub.changed, sub.end_play)
@@ -330,115 +334,186 @@ impl<'r> PlayRun<'r> {
     }
 
     fn run_include(&mut self, states: &mut [HostState], task: &Task, scope: &Scope, active: &[usize]) -> Vec<usize> {
+        if scope.include_depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!(
+                "{} nests more than {MAX_INCLUDE_DEPTH} levels ({}); is a file including itself?",
+                task.display_name(),
+                task.loc
+            );
+            return self.fail_include(states, task, active, &msg);
+        }
+        let mut inner = scope.child(task);
+        inner.include_depth += 1;
+        if task.loop_spec.is_some() {
+            return self.run_include_loop(states, task, &inner, scope, active);
+        }
         // Resolve the file or role per host (the name may be templated), then run each distinct
         // expansion for the hosts that resolved to it.
         let hostvars = self.hostvars(states);
         let mut groups: Vec<IncludeGroup> = Vec::new();
         for i in active {
             let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*i], task, scope, &hostvars);
-            let skip = match super::run_task::conditions_hold(self.runner, &ctx, scope, task) {
-                Ok(b) => !b,
-                Err(_) => false,
-            };
-            if skip {
+            if !super::run_task::conditions_hold(self.runner, &ctx, scope, task).unwrap_or(true) {
                 continue;
             }
-            let (key, role_block) = match &task.body {
-                TaskBody::IncludeTasks { file, base } => {
-                    let name = self
-                        .runner
-                        .templar
-                        .render_str(file, &ctx.value())
-                        .map(|v| crate::yaml::display(&v))
-                        .map_err(|e| e.to_string());
-                    let loaded = name.and_then(|n| {
-                        let p = resolve_include(base, &n, scope);
-                        playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir).map_err(|e| e.report())
-                    });
-                    (loaded, None)
-                }
-                TaskBody::IncludeRole { name, tasks_from, base } => {
-                    let rendered = self
-                        .runner
-                        .templar
-                        .render_str(name, &ctx.value())
-                        .map(|v| crate::yaml::display(&v))
-                        .map_err(|e| e.to_string());
-                    let block = rendered.and_then(|n| {
-                        let spec = playbook::RoleSpec {
-                            name: n,
-                            params: task.vars.clone(),
-                            loc: task.loc.clone(),
-                            tags: vec![],
-                            when: vec![],
-                            tasks_from: tasks_from.clone(),
-                        };
-                        let loaded = playbook::load_role(&spec, base).map_err(|e| e.report())?;
-                        let mut b = Task::new(
-                            task.loc.clone(),
-                            TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
-                        );
-                        b.role = Some(loaded.role.clone());
-                        b.is_role_boundary = true;
-                        Ok(b)
-                    });
-                    match block {
-                        Ok(b) => (Ok(vec![]), Some(b)),
-                        Err(e) => (Err(e), None),
-                    }
-                }
-                TaskBody::Action(_) | TaskBody::Block { .. } => continue,
-            };
-            let same = groups.iter().position(|(k, _, rb)| match (k, &key, rb, &role_block) {
-                (Ok(a), Ok(b), None, None) => {
-                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loc.to_string() == y.loc.to_string())
-                }
-                _ => false,
-            });
+            let expansion = self.expand_include(task, scope, &ctx);
+            let same = groups.iter().position(|(k, _)| same_expansion(k, &expansion));
             match same {
                 Some(g) => groups[g].1.push(*i),
-                None => groups.push((key, vec![*i], role_block)),
+                None => groups.push((expansion, vec![*i])),
             }
         }
         let mut failed = Vec::new();
-        let inner = scope.child(task);
-        for (tasks, hosts, role_block) in groups {
-            match (tasks, role_block) {
-                (_, Some(b)) => failed.extend(self.run_tasks(states, std::slice::from_ref(&b), &inner, &hosts)),
-                (Ok(ts), None) => {
-                    if let TaskBody::IncludeTasks { file, base } = &task.body {
-                        let names: Vec<String> = hosts.iter().map(|i| states[*i].name.clone()).collect();
-                        let path = resolve_include(base, file, scope);
-                        let shown = std::fs::canonicalize(&path).unwrap_or(path).display().to_string();
-                        self.runner.sink.emit(&Event::Included { path: shown, hosts: names, item_label: None });
-                    }
-                    failed.extend(self.run_tasks(states, &ts, &inner, &hosts))
+        for (expansion, hosts) in groups {
+            failed.extend(self.run_expansion(states, task, expansion, &inner, &hosts, None));
+        }
+        failed
+    }
+
+    /// `include_tasks`/`include_role` with a loop: each host runs the include once per item, with
+    /// the loop variable set inside it.
+    fn run_include_loop(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        inner: &Scope,
+        scope: &Scope,
+        active: &[usize],
+    ) -> Vec<usize> {
+        let Some(spec) = &task.loop_spec else { return Vec::new() };
+        let loop_var = task.loop_control.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
+        let index_var = task.loop_control.get("index_var").and_then(Value::as_str).map(str::to_string);
+        let mut failed = Vec::new();
+        for i in active {
+            let hostvars = self.hostvars(states);
+            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*i], task, scope, &hostvars);
+            let items = match super::loops::items(self.runner, spec, &ctx, &self.play.dir) {
+                Ok(items) => items,
+                Err(msg) => {
+                    failed.extend(self.fail_include(states, task, &[*i], &msg));
+                    continue;
                 }
-                (Err(msg), None) => {
-                    self.runner.sink.emit(&Event::TaskStart {
-                        name: task.display_name(),
-                        kind: TaskKind::Task,
-                        origin: task.loc.to_string(),
-                    });
-                    for i in hosts {
-                        let mut r = crate::output::HostResult::new(
-                            states[i].name.clone(),
-                            Status::Failed { ignored: false },
-                            serde_json::json!({"changed": false, "failed": true, "msg": msg}),
-                        );
-                        r.error = Some(crate::output::ErrorReport {
-                            message: format!("Task failed: {msg}"),
-                            origin: Some(task.loc.clone()),
-                        });
-                        self.runner.sink.emit(&Event::HostResult(Box::new(r)));
-                        count(&mut states[i].stats, Status::Failed { ignored: false }, false);
-                        states[i].status = HostStatus::Failed;
-                        failed.push(i);
-                    }
+            };
+            for (n, item) in items.into_iter().enumerate() {
+                if states[*i].status != HostStatus::Active {
+                    break;
                 }
+                let mut layer = Map::new();
+                layer.insert(loop_var.clone(), item.clone());
+                if let Some(iv) = &index_var {
+                    layer.insert(iv.clone(), Value::from(n));
+                }
+                let ictx = ctx.with(&layer);
+                if !super::run_task::conditions_hold(self.runner, &ictx, scope, task).unwrap_or(true) {
+                    continue;
+                }
+                let expansion = self.expand_include(task, scope, &ictx);
+                let mut item_scope = inner.clone();
+                item_scope.vars.push(Arc::new(layer));
+                let label = crate::output::item_label(&item);
+                failed.extend(self.run_expansion(states, task, expansion, &item_scope, &[*i], Some(label)));
             }
         }
         failed
+    }
+
+    /// Loads what an include names for one host's variables.
+    fn expand_include(&mut self, task: &Task, scope: &Scope, ctx: &Arc<crate::vars::Context>) -> Expansion {
+        let render = |s: &str| {
+            self.runner.templar.render_str(s, &ctx.value()).map(|v| crate::yaml::display(&v)).map_err(|e| e.to_string())
+        };
+        match &task.body {
+            TaskBody::IncludeTasks { file, base } => {
+                let loaded = render(file).and_then(|n| {
+                    let p = resolve_include(base, &n, scope);
+                    let tasks = playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir)
+                        .map_err(|e| e.report())?;
+                    Ok((p, tasks))
+                });
+                match loaded {
+                    Ok((p, tasks)) => Expansion::Tasks(p, tasks),
+                    Err(e) => Expansion::Failed(e),
+                }
+            }
+            TaskBody::IncludeRole { name, tasks_from, base } => {
+                let block = render(name).and_then(|n| {
+                    let spec = playbook::RoleSpec {
+                        name: n,
+                        params: task.vars.clone(),
+                        loc: task.loc.clone(),
+                        tags: vec![],
+                        when: vec![],
+                        tasks_from: tasks_from.clone(),
+                    };
+                    let loaded = playbook::load_role(&spec, base).map_err(|e| e.report())?;
+                    let mut b = Task::new(
+                        task.loc.clone(),
+                        TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
+                    );
+                    b.role = Some(loaded.role.clone());
+                    b.is_role_boundary = true;
+                    Ok((b, loaded.handlers))
+                });
+                match block {
+                    Ok((b, handlers)) => {
+                        // The role's handlers can be notified from now on, as in Ansible.
+                        for h in handlers {
+                            if !self.extra_handlers.iter().any(|x| x.loc.to_string() == h.loc.to_string()) {
+                                self.extra_handlers.push(h);
+                            }
+                        }
+                        Expansion::Role(Box::new(b))
+                    }
+                    Err(e) => Expansion::Failed(e),
+                }
+            }
+            TaskBody::Action(_) | TaskBody::Block { .. } => Expansion::Failed("not an include".into()),
+        }
+    }
+
+    fn run_expansion(
+        &mut self,
+        states: &mut [HostState],
+        task: &Task,
+        expansion: Expansion,
+        inner: &Scope,
+        hosts: &[usize],
+        item_label: Option<String>,
+    ) -> Vec<usize> {
+        match expansion {
+            Expansion::Role(b) => self.run_tasks(states, std::slice::from_ref(&*b), inner, hosts),
+            Expansion::Tasks(path, ts) => {
+                let names: Vec<String> = hosts.iter().map(|i| states[*i].name.clone()).collect();
+                let shown = std::fs::canonicalize(&path).unwrap_or(path).display().to_string();
+                self.runner.sink.emit(&Event::Included { path: shown, hosts: names, item_label });
+                self.run_tasks(states, &ts, inner, hosts)
+            }
+            Expansion::Failed(msg) => self.fail_include(states, task, hosts, &msg),
+        }
+    }
+
+    /// Fails an include on `hosts` with `msg`.
+    fn fail_include(&mut self, states: &mut [HostState], task: &Task, hosts: &[usize], msg: &str) -> Vec<usize> {
+        self.runner.sink.emit(&Event::TaskStart {
+            name: task.display_name(),
+            kind: TaskKind::Task,
+            origin: task.loc.to_string(),
+        });
+        for i in hosts {
+            let mut r = crate::output::HostResult::new(
+                states[*i].name.clone(),
+                Status::Failed { ignored: false },
+                serde_json::json!({"changed": false, "failed": true, "msg": msg}),
+            );
+            r.error = Some(crate::output::ErrorReport {
+                message: format!("Task failed: {msg}"),
+                origin: Some(task.loc.clone()),
+            });
+            self.runner.sink.emit(&Event::HostResult(Box::new(r)));
+            count(&mut states[*i].stats, Status::Failed { ignored: false }, false);
+            states[*i].status = HostStatus::Failed;
+        }
+        hosts.to_vec()
     }
 
     fn hostvars(&self, states: &[HostState]) -> Arc<HostVars> {
@@ -624,9 +699,10 @@ impl<'r> PlayRun<'r> {
 
     /// Runs notified handlers in definition order for the hosts that notified them.
     fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
-        let handlers = &self.play.handlers;
+        let mut handlers = self.play.handlers.clone();
+        handlers.extend(self.extra_handlers.iter().cloned());
         let scope = Scope { handler: true, ..Scope::default() };
-        for h in handlers {
+        for h in &handlers {
             let full = h.display_name();
             let plain = h.name.clone().unwrap_or_default();
             let hosts: Vec<usize> = members
@@ -685,8 +761,29 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// One expansion of an include (its tasks, or why it failed; or a role block) and its hosts.
-type IncludeGroup = (Result<Vec<Task>, String>, Vec<usize>, Option<Task>);
+/// How deep include_tasks/include_role may nest before orc calls it a loop.
+const MAX_INCLUDE_DEPTH: usize = 50;
+
+/// What an include resolved to for a host.
+enum Expansion {
+    /// A task file (its path and tasks).
+    Tasks(std::path::PathBuf, Vec<Task>),
+    /// A role block.
+    Role(Box<Task>),
+    /// Why it could not be loaded.
+    Failed(String),
+}
+
+/// Whether two hosts' includes resolved to the same tasks (so they run together).
+fn same_expansion(a: &Expansion, b: &Expansion) -> bool {
+    match (a, b) {
+        (Expansion::Tasks(pa, _), Expansion::Tasks(pb, _)) => pa == pb,
+        _ => false,
+    }
+}
+
+/// One expansion of an include and the hosts that run it.
+type IncludeGroup = (Expansion, Vec<usize>);
 
 fn collect_role_vars(tasks: &[Task], defaults: &mut Map<String, Value>, vars: &mut Map<String, Value>) {
     for t in tasks {

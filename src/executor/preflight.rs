@@ -178,11 +178,55 @@ fn check_tasks(tasks: &[Task], play: &Play, defined: &Option<HashSet<String>>, r
             }
             TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {}
             TaskBody::Action(a) => {
+                check_action_args(a)?;
                 check_module_args(a)?;
                 check_src_exists(a, &play.dir, role_path)?;
             }
         }
         check_templates(t, defined)?;
+    }
+    Ok(())
+}
+
+/// The arguments each engine action accepts (`None`: any names, as set_fact).
+fn action_args(short: &str) -> Option<&'static [&'static str]> {
+    match short {
+        "debug" => Some(&["msg", "var", "verbosity"]),
+        "assert" => Some(&["that", "fail_msg", "msg", "success_msg", "quiet"]),
+        "fail" => Some(&["msg"]),
+        "include_vars" => Some(&["file", "_raw_params", "name"]),
+        "meta" => Some(&["_raw_params"]),
+        _ => None,
+    }
+}
+
+/// The `meta:` actions orc carries out.
+const META_ACTIONS: &[&str] =
+    &["flush_handlers", "end_play", "end_host", "noop", "clear_host_errors", "clear_facts", "refresh_inventory"];
+
+fn check_action_args(a: &crate::playbook::Action) -> Result<()> {
+    let Some(valid) = action_args(&a.short) else { return Ok(()) };
+    for k in a.args.keys() {
+        if !valid.contains(&k.as_str()) {
+            let loc = find_in_lines(&a.loc, &format!("{k}:"), 0).or_else(|| find_in_lines(&a.loc, &format!("{k}="), 0));
+            let shown: Vec<&str> = valid.iter().copied().filter(|v| *v != "_raw_params").collect();
+            return Err(OrcError::at(
+                &loc.unwrap_or_else(|| a.loc.clone()),
+                format!("{}: unsupported argument `{k}`", a.module),
+            )
+            .help(format!("valid arguments are {}", shown.join(", "))));
+        }
+    }
+    if a.short == "meta" {
+        let what = a.args.get("_raw_params").map(crate::yaml::display).unwrap_or_default();
+        if !META_ACTIONS.contains(&what.as_str()) {
+            return Err(OrcError::at(&a.loc, format!("invalid meta action '{what}'"))
+                .help(format!("valid meta actions are {}", META_ACTIONS.join(", "))));
+        }
+    }
+    if a.short == "assert" && !a.args.contains_key("that") {
+        return Err(OrcError::at(&a.loc, "assert: missing required argument `that`")
+            .help("give the conditions to check: that: [x > 1]"));
     }
     Ok(())
 }
@@ -353,9 +397,21 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
 
 /// Whether a template guards against undefined variables itself.
 fn guarded(s: &str) -> bool {
-    ["is defined", "is not defined", "is undefined", "is not undefined", "default(", "d(", "| d ", "|d ", "mandatory"]
-        .iter()
-        .any(|g| s.contains(g))
+    [
+        "is defined",
+        "is not defined",
+        "is undefined",
+        "is not undefined",
+        "default",
+        "d(",
+        "| d ",
+        "|d ",
+        "| d}",
+        "|d}",
+        "mandatory",
+    ]
+    .iter()
+    .any(|g| s.contains(g))
 }
 
 fn find_var(base: &Loc, name: &str) -> Option<Loc> {

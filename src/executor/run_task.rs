@@ -18,6 +18,9 @@ use crate::playbook::{Action, Task};
 use crate::template::{Templar, OMIT};
 use crate::vars::{add_facts, merge, Context, HostVars};
 
+/// The longest `pause`/`delay` orc accepts (a day): anything longer is a mistake, not a wait.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 /// What every task of a play shares.
 #[derive(Debug)]
 pub struct PlayCtx {
@@ -222,7 +225,18 @@ pub fn run_on_host(
                     let n = items.len();
                     for (idx, item) in items.into_iter().enumerate() {
                         if idx > 0 && pause > 0.0 {
-                            std::thread::sleep(std::time::Duration::from_secs_f64(pause));
+                            match std::time::Duration::try_from_secs_f64(pause) {
+                                Ok(d) if d <= MAX_WAIT => std::thread::sleep(d),
+                                _ => {
+                                    let msg = format!(
+                                        "loop_control.pause {pause} is not a number of seconds up to {}",
+                                        MAX_WAIT.as_secs()
+                                    );
+                                    results.push(json!({"failed": true, "msg": msg.clone()}));
+                                    any_failed = true;
+                                    break;
+                                }
+                            }
                         }
                         let mut extra = Map::new();
                         extra.insert(loop_var.clone(), item.clone());
@@ -437,7 +451,7 @@ fn run_item(
         .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
         .unwrap_or(5.0);
     let attempts_max = match &task.until {
-        Some(_) => retries.unwrap_or(3) + 1,
+        Some(_) => retries.unwrap_or(3).saturating_add(1),
         None => 1,
     };
     let mut attempt = 0;
@@ -511,7 +525,10 @@ fn run_item(
                 return r;
             }
             runner.sink.emit(&Event::Retry { host: st.name.clone(), left: (attempts_max - attempt) as u32 });
-            std::thread::sleep(std::time::Duration::from_secs_f64(delay.max(0.0)));
+            match std::time::Duration::try_from_secs_f64(delay.max(0.0)) {
+                Ok(d) if d <= MAX_WAIT => std::thread::sleep(d),
+                _ => return failed(format!("delay {delay} is not a number of seconds up to {}", MAX_WAIT.as_secs())),
+            }
             continue;
         }
         return r;

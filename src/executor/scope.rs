@@ -37,6 +37,8 @@ pub struct Scope {
     pub delegate_to: Option<String>,
     /// Running handlers.
     pub handler: bool,
+    /// How many include_tasks/include_role deep this is (bounded, so an include loop fails).
+    pub include_depth: usize,
 }
 
 impl Scope {

@@ -138,11 +138,15 @@ pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
         _ => {
             let b = py_int(beg)?;
             let e = py_int(end)?;
+            let count = (i128::from(e) - i128::from(b)) / i128::from(step) + 1;
+            if count > MAX_RANGE_HOSTS as i128 {
+                return Err(too_many());
+            }
             let mut v = Vec::new();
-            let mut i = b;
-            while i <= e {
-                v.push(format!("{i:0width$}"));
-                i += step;
+            let mut i = Some(b);
+            while let Some(n) = i.filter(|n| *n <= e) {
+                v.push(format!("{n:0width$}"));
+                i = n.checked_add(step);
             }
             v
         }
@@ -155,8 +159,19 @@ pub fn expand_range(line: &str) -> Result<Vec<String>, String> {
         } else {
             out.push(name);
         }
+        if out.len() > MAX_RANGE_HOSTS {
+            return Err(too_many());
+        }
     }
     Ok(out)
+}
+
+/// The most hosts one range entry may expand to; a typo such as `web[1:10000000000]` would
+/// otherwise exhaust memory before any error could be shown.
+pub const MAX_RANGE_HOSTS: usize = 1_000_000;
+
+fn too_many() -> String {
+    format!("host range expands to more than {MAX_RANGE_HOSTS} hosts")
 }
 
 fn py_int(s: &str) -> Result<i64, String> {
@@ -169,6 +184,15 @@ mod tests {
 
     fn names(p: &str) -> Vec<String> {
         expand_hostpattern(p).unwrap().0
+    }
+
+    #[test]
+    fn huge_or_overflowing_ranges_are_errors() {
+        let err = expand_range("h[1:99999999999999]").unwrap_err();
+        assert!(err.contains("more than 1000000 hosts"), "{err}");
+        let err = expand_range("h[1:1000][1:1000][1:10]").unwrap_err();
+        assert!(err.contains("more than 1000000 hosts"), "{err}");
+        assert_eq!(expand_range("h[9223372036854775806:9223372036854775807:5]").unwrap(), vec!["h9223372036854775806"]);
     }
 
     #[test]

@@ -137,7 +137,7 @@ fn match_one(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
             }
             let end = if end == -1 { n - 1 } else { end };
             let s = start.min(n) as usize;
-            let e = (end + 1).clamp(0, n) as usize;
+            let e = end.saturating_add(1).clamp(0, n) as usize;
             Ok(if s < e { hosts[s..e].to_vec() } else { Vec::new() })
         }
     }
@@ -151,7 +151,13 @@ fn split_subscript(pattern: &str) -> (String, Option<Subscript>) {
         return (pattern.to_string(), None);
     };
     let base = c.get(1).map(|m| m.as_str().to_string()).unwrap_or_default();
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+    // Python's ints have no limit: a number beyond i64 is saturated, which keeps it out of range.
+    let num = |i: usize| {
+        c.get(i).map(|m| {
+            let t = m.as_str();
+            t.parse::<i64>().unwrap_or(if t.starts_with('-') { i64::MIN } else { i64::MAX })
+        })
+    };
     if let Some(idx) = num(2) {
         return (base, Some(Subscript::One(idx)));
     }
@@ -280,6 +286,15 @@ mod tests {
 
     fn sel(inv: &Inventory, p: &str) -> Vec<String> {
         inv.select(p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    #[test]
+    fn subscripts_beyond_i64_are_out_of_range_not_panics() {
+        let (_d, inv) = inv();
+        assert_eq!(sel(&inv, "db[0:9223372036854775807]"), ["db1", "db2"]);
+        assert_eq!(sel(&inv, "db[1-99999999999999999999999]"), ["db2"]);
+        assert!(inv.select("db[99999999999999999999999]").is_err());
+        assert!(inv.select("db[-99999999999999999999999]").is_err());
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
 /// sets become lists, bytes become text, `...` and complex numbers become their Python text.
 pub fn parse_value(text: &str) -> Value {
     let trimmed = text.trim_start_matches([' ', '\t']);
-    let mut p = Parser { s: trimmed.as_bytes(), src: trimmed, i: 0 };
+    let mut p = Parser { s: trimmed.as_bytes(), src: trimmed, i: 0, depth: 0 };
     match p.top() {
         Some(v) => v,
         None => Value::String(text.to_string()),
@@ -110,10 +110,16 @@ enum Lit {
     Dict(Vec<(Lit, Lit)>),
 }
 
+/// How deep brackets may nest: CPython's tokenizer stops at 200 ("too many nested
+/// parentheses"), so deeper values stay text in Ansible too.
+const MAX_NESTING: usize = 200;
+
 struct Parser<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Brackets open around the current position.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -220,6 +226,19 @@ impl Parser<'_> {
 
     fn atom(&mut self) -> Option<Lit> {
         let c = self.peek()?;
+        if !matches!(c, b'(' | b'[' | b'{') {
+            return self.atom_inner(c);
+        }
+        if self.depth >= MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let v = self.atom_inner(c);
+        self.depth -= 1;
+        v
+    }
+
+    fn atom_inner(&mut self, c: u8) -> Option<Lit> {
         match c {
             b'(' => {
                 self.i += 1;
@@ -621,6 +640,19 @@ mod tests {
     }
 
     /// Each expectation was checked with ansible-inventory 2.19 (INI `[g:vars]` values).
+    #[test]
+    fn nesting_beyond_python_limit_stays_text() {
+        let ok = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse_value(&ok).is_array());
+        for deep in [
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("{}1{}", "{1:".repeat(50_000), "}".repeat(50_000)),
+            format!("{}{}", "(".repeat(100_000), ")".repeat(100_000)),
+        ] {
+            assert_eq!(parse_value(&deep), Value::String(deep.clone()));
+        }
+    }
+
     #[test]
     fn literal_eval_like_ansible() {
         let cases = [

@@ -116,6 +116,12 @@ pub(crate) struct ParseCtx {
 pub fn load_playbook(path: &Path) -> Result<Playbook> {
     let mut plays = Vec::new();
     load_into(path, &mut plays, 0)?;
+    if plays.is_empty() {
+        let text = OrcError::read(path)?;
+        let loc = crate::error::Loc::file_start(crate::error::SourceFile::new(path, text));
+        return Err(OrcError::at(&loc, "empty playbook, nothing to do")
+            .help("a playbook is a list of plays: '- hosts: all\n  tasks: [...]'"));
+    }
     Ok(Playbook { path: path.to_path_buf(), plays })
 }
 
@@ -232,7 +238,25 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         play.roles = blocks;
         play.handlers.extend(handlers);
     }
+    // Handlers of roles imported with import_role anywhere in the play join the play's handlers.
+    let mut imported = Vec::new();
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.handlers] {
+        collect_imported_handlers(section, &mut imported);
+    }
+    play.handlers.extend(imported);
     Ok(play)
+}
+
+/// Gathers the handlers `import_role` blocks carry, at any depth.
+fn collect_imported_handlers(tasks: &[Task], out: &mut Vec<Task>) {
+    for t in tasks {
+        out.extend(t.imported_handlers.iter().cloned());
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for list in [block, rescue, always] {
+                collect_imported_handlers(list, out);
+            }
+        }
+    }
 }
 
 /// Parses a list of tasks (or an absent section).
@@ -383,12 +407,13 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
                     when: vec![],
                     tasks_from,
                 };
-                let (mut blocks, _handlers) = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir)?;
-                let block = if blocks.len() == 1 {
+                let (mut blocks, handlers) = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir)?;
+                let mut block = if blocks.len() == 1 {
                     blocks.remove(0)
                 } else {
                     Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] })
                 };
+                block.imported_handlers = handlers;
                 return Ok(block);
             }
             return Ok(Task::new(

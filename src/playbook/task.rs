@@ -134,6 +134,8 @@ pub struct Task {
     pub role: Option<RoleRef>,
     /// For role blocks: the role whose boundary this block is (role vars/params scope).
     pub is_role_boundary: bool,
+    /// Handlers an `import_role` brings into the play (collected by the play parser).
+    pub imported_handlers: Vec<Task>,
 }
 
 impl Task {
@@ -171,6 +173,7 @@ impl Task {
             throttle: None,
             role: None,
             is_role_boundary: false,
+            imported_handlers: Vec::new(),
         }
     }
 

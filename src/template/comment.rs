@@ -35,6 +35,8 @@ pub(crate) fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Res
     let prefix_count: usize = kwargs.get::<Option<usize>>("prefix_count")?.unwrap_or(1);
     let postfix_count: usize = kwargs.get::<Option<usize>>("postfix_count")?.unwrap_or(1);
     kwargs.assert_all_used()?;
+    super::filters::check_size("comment", "prefix_count", prefix_count)?;
+    super::filters::check_size("comment", "postfix_count", postfix_count)?;
 
     let text = pyfmt::to_str(&text);
     let mut out = String::new();

@@ -67,15 +67,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     filter!(env, "center", |s: String, width: Option<usize>| {
         let width = width.unwrap_or(80);
+        check_size("center", "width", width)?;
         let len = s.chars().count();
         if len >= width {
-            return s;
+            return Ok(s);
         }
         // Python's str.center puts the extra space on the right for odd padding of even
         // widths, on the left otherwise.
         let pad = width - len;
         let left = pad / 2 + (pad & width & 1);
-        format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left))
+        Ok::<_, Error>(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
     });
 }
 
@@ -106,9 +107,12 @@ fn to_int(value: &Value, default: Option<Value>, base: Option<u32>, kwargs: Kwar
                 2 => s.trim_start_matches("0b").trim_start_matches("0B"),
                 _ => s.as_str(),
             };
-            match i64::from_str_radix(digits, base) {
-                Ok(i) => Value::from(i),
-                Err(_) => match s.parse::<f64>() {
+            // Python's int() rejects a base outside 2..=36 (0 aside) with ValueError, which Jinja
+            // answers by trying float(); from_str_radix would panic on it.
+            let parsed = (2..=36).contains(&base).then(|| i64::from_str_radix(digits, base).ok()).flatten();
+            match parsed {
+                Some(i) => Value::from(i),
+                None => match s.parse::<f64>() {
                     Ok(f) if f.is_finite() => Value::from(f.trunc() as i64),
                     _ => default,
                 },
@@ -208,8 +212,11 @@ fn random(value: &Value, start: Option<i64>, step: Option<i64>, kwargs: Kwargs) 
         if step <= 0 || end <= start {
             return Err(err("random: empty range"));
         }
-        let count = (end - start + step - 1) / step;
-        return Ok(Value::from(start + step * rng.i64(0..count)));
+        // i128: the span of two i64 bounds can exceed i64.
+        let (start, step) = (i128::from(start), i128::from(step));
+        let count = (i128::from(end) - start + step - 1) / step;
+        let pick = start + step * rng.i128(0..count);
+        return i64::try_from(pick).map(Value::from).map_err(|_| err("random: result out of range"));
     }
     let items: Vec<Value> = value.try_iter()?.collect();
     if items.is_empty() {
@@ -219,6 +226,19 @@ fn random(value: &Value, start: Option<i64>, step: Option<i64>, kwargs: Kwargs) 
 }
 
 /// A filter error with a message.
+/// The largest width or count a filter pads or repeats to. Python would try (and raise
+/// MemoryError); a bound turns a typo such as `center(99999999999)` into an error instead of an
+/// aborted process.
+pub(crate) const MAX_SIZE: usize = 10_000_000;
+
+/// An error when `value`, the `what` argument of `filter`, exceeds [`MAX_SIZE`].
+pub(crate) fn check_size(filter: &str, what: &str, value: usize) -> Result<(), Error> {
+    if value > MAX_SIZE {
+        return Err(err(format!("{filter}: {what} {value} is too large (at most {MAX_SIZE})")));
+    }
+    Ok(())
+}
+
 pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }

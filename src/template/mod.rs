@@ -487,6 +487,7 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
     match std::fs::read_to_string(&path) {
         Ok(source) => {
             let source = syntax::split_override_header(&source).1.to_string();
+            check_extends_cycle(name, &source)?;
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }
@@ -496,6 +497,39 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
             format!("could not read template {name}: {e}"),
         )),
     }
+}
+
+/// The literal parent of a template (`{% extends "base.j2" %}`), if it names one.
+fn extends_target(source: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"\{%[-+]?\s*extends\s+["']([^"']+)["']\s*[-+]?%\}"#).ok()).as_ref()?;
+    re.captures(source).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+}
+
+/// Follows a template's literal `extends` chain and fails when it comes back to a template
+/// already in it: minijinja would loop forever on such a chain, Jinja recurses until it fails.
+fn check_extends_cycle(name: &str, source: &str) -> Result<(), minijinja::Error> {
+    let mut chain = vec![name.to_string()];
+    let mut next = extends_target(source);
+    while let Some(target) = next.take() {
+        let parent = chain.last().map(String::as_str).unwrap_or(name);
+        let path = search::join_include(&target, parent);
+        if chain.contains(&path) {
+            chain.push(path);
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("templates extend each other in a loop: {}", chain.join(" -> ")),
+            ));
+        }
+        if chain.len() > 50 {
+            break;
+        }
+        next =
+            std::fs::read_to_string(&path).ok().and_then(|text| extends_target(syntax::split_override_header(&text).1));
+        chain.push(path);
+    }
+    Ok(())
 }
 
 /// Modification time and size of a file, to notice template files that changed during a run.

@@ -30,7 +30,8 @@ pub(crate) fn password_hash(
     let hashtype = hashtype.unwrap_or_else(|| "sha512".into());
     let salt = match salt.filter(|s| !s.is_none() && !s.is_undefined()) {
         Some(s) => pyfmt::to_str(&s),
-        None => random_salt(salt_size.unwrap_or(16)),
+        // sha256/sha512 crypt use at most 16 salt characters; a larger size changes nothing.
+        None => random_salt(salt_size.unwrap_or(16).min(16)),
     };
     if !salt.bytes().all(|b| SALT_CHARS.contains(&b)) {
         return Err(err(format!("password_hash: invalid characters in salt '{salt}' (allowed: ./0-9A-Za-z)")));

@@ -43,6 +43,7 @@ pub(crate) fn password(term: &str, kwargs: &Kwargs, vars: &Value) -> Result<Valu
             }
         }
     }
+    super::filters::check_size("password lookup", "length", length)?;
     let candidates = candidate_chars(&chars);
     if candidates.is_empty() {
         return Err(err("password lookup: chars selects no characters"));

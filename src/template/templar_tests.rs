@@ -376,6 +376,27 @@ fn int_and_urlencode_follow_jinja() {
 }
 
 #[test]
+fn extreme_filter_arguments_are_values_or_errors_not_panics() {
+    // Python's int('1', 99) raises ValueError, so Jinja falls back to float('1').
+    assert_eq!(render("{{ '1' | int(base=99) }}"), json!(1));
+    assert_eq!(render("{{ 'zz' | int(base=1) }}"), json!(0));
+    let wide = render("{{ 9223372036854775807 | random(start=-9223372036854775807) }}");
+    assert!(wide.is_i64(), "{wide}");
+    let hash = render("{{ 'x' | password_hash('sha512', salt_size=99999999999) }}");
+    assert!(hash.as_str().is_some_and(|h| h.starts_with("$6$")), "{hash}");
+    assert_eq!(render("{{ 'ab' | center(6) }}"), json!("  ab  "));
+    for huge in [
+        "{{ 'ab' | center(99999999999) }}",
+        "{{ 'a' | comment(prefix_count=99999999999) }}",
+        "{{ 'a' | comment(postfix_count=99999999999) }}",
+        "{{ lookup('password', '/dev/null length=99999999999') }}",
+    ] {
+        let e = Templar::new().render_str(huge, &base()).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{huge}: {e}");
+    }
+}
+
+#[test]
 fn lazy_variables_behave_like_plain_values() {
     let v = base();
     assert_eq!(render("{{ d == {'a': 1, 'b': [1, 2], 'c': {'x': 'y'}} }}"), json!(true));
@@ -635,4 +656,20 @@ fn now_and_strftime() {
     assert_eq!(render("{{ now(utc=true).strftime('%Y') | int == now(utc=true).year }}"), json!(true));
     // Recorded from Ansible 2.19: `'%Y-%m-%d %H:%M:%S' | strftime(0, utc=true)`.
     assert_eq!(render("{{ '%Y-%m-%d %H:%M:%S' | strftime(0, utc=true) }}"), json!("1970-01-01 00:00:00"));
+}
+
+#[test]
+fn templates_extending_each_other_fail_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("self.j2"), "{% extends 'self.j2' %}").unwrap();
+    std::fs::write(dir.path().join("a.j2"), "{% extends \"b.j2\" %}").unwrap();
+    std::fs::write(dir.path().join("b.j2"), "{%- extends 'a.j2' -%}").unwrap();
+    for name in ["self.j2", "a.j2"] {
+        let e = Templar::new().render_file(&dir.path().join(name), &base()).unwrap_err();
+        assert!(e.msg.contains("extend each other in a loop"), "{e:?}");
+    }
+    std::fs::write(dir.path().join("base.j2"), "<{% block b %}{% endblock %}>").unwrap();
+    std::fs::write(dir.path().join("child.j2"), "{% extends 'base.j2' %}{% block b %}x{% endblock %}").unwrap();
+    let out = Templar::new().render_file(&dir.path().join("child.j2"), &base()).unwrap();
+    assert_eq!(out, "<x>");
 }

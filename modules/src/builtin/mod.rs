@@ -9,6 +9,8 @@ pub mod copy;
 pub mod deb822_repository;
 pub mod dnf;
 pub mod file;
+pub mod get_url;
+pub mod http_client;
 pub mod lineinfile;
 pub mod package;
 pub mod ping;
@@ -21,4 +23,6 @@ pub mod stat;
 pub mod template;
 #[cfg(test)]
 pub mod test_support;
+pub mod unarchive;
+pub mod uri;
 pub mod wait_for;

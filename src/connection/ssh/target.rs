@@ -308,7 +308,8 @@ fn parse_ssh_args(text: &str, out: &mut ArgSettings) -> Result<(), String> {
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
-        let (flag, inline) = if w.len() > 2 && w.starts_with('-') && !w.starts_with("--") {
+        // `is_char_boundary`: a non-ASCII second character (`-é`) is no flag, and must not be cut.
+        let (flag, inline) = if w.len() > 2 && w.starts_with('-') && !w.starts_with("--") && w.is_char_boundary(2) {
             (&w[..2], Some(w[2..].to_string()))
         } else {
             (w.as_str(), None)
@@ -387,6 +388,13 @@ mod tests {
             ..ConnectOptions::default()
         };
         (dir, opts)
+    }
+
+    #[test]
+    fn non_ascii_words_in_ssh_args_are_skipped_not_cut() {
+        let mut a = ArgSettings::default();
+        parse_ssh_args("-éx -p2222 -ü", &mut a).unwrap();
+        assert_eq!(a.port, Some(2222));
     }
 
     #[test]
