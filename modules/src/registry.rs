@@ -25,6 +25,12 @@ static MODULES: &[&dyn Module] = &[
     &builtin::hostname::Hostname,
     &builtin::sysctl::Sysctl,
     &builtin::cron::Cron,
+    &builtin::apt::Apt,
+    &builtin::apt_repository::AptRepository,
+    &builtin::deb822_repository::Deb822Repository,
+    &builtin::dnf::Dnf,
+    &builtin::dnf::Yum,
+    &builtin::package::Package,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

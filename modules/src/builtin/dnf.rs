@@ -1,0 +1,465 @@
+//! `dnf` and `yum`: RPM packages through the dnf (or yum) command line, with the arguments and
+//! return shape of Ansible's dnf module (`yum` is an alias of it in ansible-core 2.19).
+//!
+//! One round trip queries every named package with `rpm -q`; dnf runs only for the packages that
+//! differ (`install` for missing ones, `upgrade` for `latest`, `remove` for `absent`). Check mode
+//! runs nothing that changes the host (`latest` asks `dnf check-update`). The command building and
+//! output parsing are unit-tested; no RHEL-family host is available in the lab, so this module has
+//! not been run against a real dnf.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// `dnf`/`yum` arguments (the commonly used subset of Ansible's).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DnfArgs {
+    /// Package specs (names, `name-1.2`, `name >= 1.2` is not supported, `@group`, file paths, URLs).
+    #[serde(default, alias = "pkg", deserialize_with = "crate::args::opt_list")]
+    pub name: Option<Vec<String>>,
+    /// present/installed, latest, absent/removed.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub state: Option<String>,
+    /// Refresh metadata first (`dnf makecache`).
+    #[serde(default, alias = "expire-cache", deserialize_with = "crate::args::bool")]
+    pub update_cache: bool,
+    /// `--nogpgcheck`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub disable_gpg_check: bool,
+    /// `--enablerepo=` for each.
+    #[serde(default, deserialize_with = "crate::args::opt_list")]
+    pub enablerepo: Option<Vec<String>>,
+    /// `--disablerepo=` for each.
+    #[serde(default, deserialize_with = "crate::args::opt_list")]
+    pub disablerepo: Option<Vec<String>>,
+    /// `--config=`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub conf_file: Option<String>,
+    /// `--installroot=`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub installroot: Option<String>,
+    /// `--exclude=` for each.
+    #[serde(default, deserialize_with = "crate::args::opt_list")]
+    pub exclude: Option<Vec<String>>,
+    /// Remove unneeded dependencies (state=absent, or alone).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub autoremove: bool,
+    /// Allow downgrades to an older named version.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub allow_downgrade: bool,
+    /// `--setopt=install_weak_deps=`.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub install_weak_deps: Option<bool>,
+    /// `--releasever=`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub releasever: Option<String>,
+    /// `--skip-broken`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub skip_broken: bool,
+    /// `--nobest`.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub nobest: Option<bool>,
+    /// `--allowerasing`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub allowerasing: bool,
+    /// With state=latest: only upgrade installed packages.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub update_only: bool,
+    /// `--security`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub security: bool,
+    /// `--bugfix`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub bugfix: bool,
+    /// `--cacheonly`.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub cacheonly: bool,
+    /// `--disableexcludes=`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub disable_excludes: Option<String>,
+    /// Seconds to wait for the package manager lock (accepted; dnf waits on its own).
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub lock_timeout: Option<u64>,
+    /// `--setopt=sslverify=False` when false.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub sslverify: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub validate_certs: Option<bool>,
+    /// auto, dnf, dnf4, dnf5, yum, yum4: which command to prefer.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub use_backend: Option<String>,
+}
+
+const STATES: &[&str] = &["absent", "installed", "latest", "present", "removed"];
+
+/// What to do, after normalising state aliases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// present / installed.
+    Present,
+    /// latest.
+    Latest,
+    /// absent / removed.
+    Absent,
+}
+
+/// Shared implementation of `dnf` and `yum`; `binary` is the preferred command.
+fn check(a: &DnfArgs) -> Result<(), ArgError> {
+    if let Some(s) = a.state.as_deref().filter(|s| !STATES.contains(s)) {
+        return Err(ArgError { msg: format!("value of state must be one of: {}, got: {s}", STATES.join(", ")) });
+    }
+    if a.name.as_ref().is_none_or(|n| n.is_empty()) && !a.update_cache && !a.autoremove {
+        return Err(ArgError { msg: "one of the following is required: name, list, update_cache".into() });
+    }
+    Ok(())
+}
+
+/// The normalised state (default present; `autoremove` alone means absent, as Ansible).
+pub fn want(a: &DnfArgs) -> Want {
+    match a.state.as_deref() {
+        Some("latest") => Want::Latest,
+        Some("absent" | "removed") => Want::Absent,
+        None if a.autoremove => Want::Absent,
+        _ => Want::Present,
+    }
+}
+
+/// Global dnf options from the arguments, each shell-quoted.
+pub fn global_opts(a: &DnfArgs, check: bool) -> Vec<String> {
+    let mut o = vec!["-y".to_string()];
+    if a.disable_gpg_check {
+        o.push("--nogpgcheck".into());
+    }
+    for r in a.disablerepo.iter().flatten() {
+        o.push(quote(&format!("--disablerepo={r}")));
+    }
+    for r in a.enablerepo.iter().flatten() {
+        o.push(quote(&format!("--enablerepo={r}")));
+    }
+    if let Some(c) = &a.conf_file {
+        o.push(quote(&format!("--config={c}")));
+    }
+    if let Some(r) = &a.installroot {
+        o.push(quote(&format!("--installroot={r}")));
+    }
+    for e in a.exclude.iter().flatten() {
+        o.push(quote(&format!("--exclude={e}")));
+    }
+    if let Some(w) = a.install_weak_deps {
+        o.push(format!("--setopt=install_weak_deps={}", if w { "True" } else { "False" }));
+    }
+    if let Some(r) = &a.releasever {
+        o.push(quote(&format!("--releasever={r}")));
+    }
+    if a.skip_broken {
+        o.push("--skip-broken".into());
+    }
+    match a.nobest {
+        Some(true) => o.push("--nobest".into()),
+        Some(false) => o.push("--best".into()),
+        None => {}
+    }
+    if a.allowerasing {
+        o.push("--allowerasing".into());
+    }
+    if a.security {
+        o.push("--security".into());
+    }
+    if a.bugfix {
+        o.push("--bugfix".into());
+    }
+    if a.cacheonly {
+        o.push("--cacheonly".into());
+    }
+    if let Some(d) = &a.disable_excludes {
+        o.push(quote(&format!("--disableexcludes={d}")));
+    }
+    if a.sslverify == Some(false) {
+        o.push("--setopt=sslverify=False".into());
+    }
+    if check {
+        o.push("--assumeno".into());
+    }
+    o
+}
+
+/// The shell snippet that picks the command: the preferred one, else the other.
+pub fn binary(prefer: &str) -> String {
+    let order = if prefer.starts_with("yum") { "yum dnf" } else { "dnf yum" };
+    format!("B=''; for b in {order}; do if command -v $b >/dev/null 2>&1; then B=$b; break; fi; done; [ -n \"$B\" ] || {{ echo 'neither dnf nor yum found on the host' >&2; exit 127; }}")
+}
+
+/// One `rpm -q` per spec in one script; each section headed `@@<spec>`.
+pub fn query_script(specs: &[String]) -> String {
+    let mut s = String::from("export LC_ALL=C\n");
+    for p in specs {
+        s.push_str(&format!(
+            "printf '@@%s\\n' {q}; rpm -q --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' -- {q} 2>/dev/null | grep -v '^package .* is not installed$'\n",
+            q = quote(p)
+        ));
+    }
+    s.push_str("echo @@END\n");
+    s
+}
+
+/// Installed NEVRAs per spec (empty: not installed).
+pub fn parse_query(out: &str) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in out.lines() {
+        if let Some(s) = line.strip_prefix("@@") {
+            if s == "END" {
+                break;
+            }
+            m.entry(s.to_string()).or_default();
+            cur = Some(s.to_string());
+        } else if let (Some(c), Some((name, evra))) = (&cur, line.split_once('\t')) {
+            m.entry(c.clone()).or_default().push(format!("{name}-{}", evra.trim_start_matches("0:")));
+        }
+    }
+    m
+}
+
+/// dnf's transaction summary as Ansible's `results` strings (`Installed: tree-1.8.0-10.el9.x86_64`).
+pub fn parse_results(out: &str) -> Vec<String> {
+    let mut res = vec![];
+    let mut section: Option<&str> = None;
+    for line in out.lines() {
+        let t = line.trim_end();
+        if let Some(h) =
+            ["Installed:", "Upgraded:", "Removed:", "Downgraded:", "Reinstalled:"].iter().find(|h| t == **h)
+        {
+            section = Some(h.trim_end_matches(':'));
+            continue;
+        }
+        match section {
+            Some(s) if line.starts_with(' ') && !t.trim().is_empty() => {
+                for nevra in t.split_whitespace() {
+                    res.push(format!("{s}: {nevra}"));
+                }
+            }
+            _ => section = None,
+        }
+    }
+    res
+}
+
+/// The failures dnf reports for unknown packages, as Ansible words them.
+pub fn parse_failures(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("No match for argument: "))
+        .map(|p| format!("No package {} available.", p.trim()))
+        .collect()
+}
+
+fn is_plain_name(spec: &str) -> bool {
+    !spec.starts_with('@') && !spec.contains('/') && !spec.contains("://") && !spec.ends_with(".rpm")
+}
+
+/// The dnf commands for a run, given what is installed. Empty: nothing to do.
+pub fn plan(a: &DnfArgs, installed: &BTreeMap<String, Vec<String>>, check: bool) -> Vec<String> {
+    let names = a.name.clone().unwrap_or_default();
+    let opts = global_opts(a, check).join(" ");
+    let q = |v: &[&String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
+    let is_installed = |n: &String| installed.get(n).is_some_and(|v| !v.is_empty());
+    let mut cmds = vec![];
+    match want(a) {
+        Want::Present => {
+            let missing: Vec<&String> = names.iter().filter(|n| !is_plain_name(n) || !is_installed(n)).collect();
+            if !missing.is_empty() {
+                cmds.push(format!("\"$B\" {opts} install {}", q(&missing)));
+            }
+        }
+        Want::Latest => {
+            let (have, missing): (Vec<&String>, Vec<&String>) = names.iter().partition(|n| is_installed(n));
+            if !missing.is_empty() && !a.update_only {
+                cmds.push(format!("\"$B\" {opts} install {}", q(&missing)));
+            }
+            if names.iter().any(|n| n == "*") {
+                cmds.push(format!("\"$B\" {opts} upgrade"));
+            } else if !have.is_empty() {
+                cmds.push(format!("\"$B\" {opts} upgrade {}", q(&have)));
+            }
+        }
+        Want::Absent => {
+            let present: Vec<&String> = names.iter().filter(|n| !is_plain_name(n) || is_installed(n)).collect();
+            if !present.is_empty() {
+                cmds.push(format!("\"$B\" {opts} remove {}", q(&present)));
+            } else if a.autoremove && names.is_empty() {
+                cmds.push(format!("\"$B\" {opts} autoremove"));
+            }
+        }
+    }
+    cmds
+}
+
+/// Runs dnf (or yum) for `a`.
+fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
+    let pick = binary(a.use_backend.as_deref().filter(|b| *b != "auto").unwrap_or(prefer));
+    let names = a.name.clone().unwrap_or_default();
+    let installed = if names.is_empty() {
+        BTreeMap::new()
+    } else {
+        let out = ctx.conn.exec(&query_script(&names), None)?;
+        parse_query(&out.stdout_str())
+    };
+    let mut script = format!("export LC_ALL=C\n{pick}\n");
+    if a.update_cache && !ctx.check {
+        script.push_str("\"$B\" -q makecache || exit $?\n");
+    }
+    let cmds = plan(a, &installed, ctx.check);
+    if cmds.is_empty() && (!a.update_cache || ctx.check) {
+        return Ok(ModuleResult::changed(false)
+            .with_msg("Nothing to do")
+            .with("rc", 0)
+            .with("results", Vec::<String>::new()));
+    }
+    if ctx.check {
+        // --assumeno resolves the transaction and answers no: dnf exits 1 after printing it.
+        for c in &cmds {
+            script.push_str(&format!("{c} || true\n"));
+        }
+    } else {
+        for c in &cmds {
+            script.push_str(&format!("{c} || exit $?\n"));
+        }
+    }
+    let out = ctx.conn.exec(&script, None)?;
+    let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
+    let failures = parse_failures(&format!("{stdout}\n{stderr}"));
+    if out.rc != 0 || !failures.is_empty() {
+        let msg = if failures.is_empty() {
+            format!("{} failed: {}", prefer, stderr.trim())
+        } else {
+            "Failed to install some of the specified packages".to_string()
+        };
+        let r =
+            ModuleResult::failed(msg).with("failures", failures).with("results", Vec::<String>::new()).with("rc", 1);
+        return Err(ModuleError::Fail(Box::new(r)));
+    }
+    let results = parse_results(&stdout);
+    let changed = !cmds.is_empty() && !stdout.contains("Nothing to do");
+    let msg = if changed { "" } else { "Nothing to do" };
+    Ok(ModuleResult::changed(changed).with_msg(msg).with("rc", 0).with("results", results))
+}
+
+/// The `dnf` module.
+pub struct Dnf;
+
+impl TypedModule for Dnf {
+    type Args = DnfArgs;
+    const NAME: &'static str = "dnf";
+    fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
+        check(a)
+    }
+    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
+        run_dnf(&a, "dnf", ctx)
+    }
+}
+
+/// The `yum` module (ansible-core 2.19 redirects it to dnf; orc prefers the `yum` command).
+pub struct Yum;
+
+impl TypedModule for Yum {
+    type Args = DnfArgs;
+    const NAME: &'static str = "yum";
+    fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
+        check(a)
+    }
+    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
+        run_dnf(&a, "yum", ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Module;
+    use serde_json::{json, Value};
+
+    fn args(v: Value) -> DnfArgs {
+        crate::contract::parse_args(v.as_object().unwrap()).unwrap()
+    }
+
+    fn installed(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn present_installs_only_missing_packages_with_options() {
+        let a = args(
+            json!({"name": ["tree", "jq"], "disable_gpg_check": true, "enablerepo": "epel,crb", "disablerepo": ["*"]}),
+        );
+        let cmds = plan(&a, &installed(&[("tree", &["tree-1.8.0-10.el9.x86_64"]), ("jq", &[])]), false);
+        assert_eq!(
+            cmds,
+            vec!["\"$B\" -y --nogpgcheck '--disablerepo=*' --enablerepo=epel --enablerepo=crb install jq".to_string()]
+        );
+        assert!(plan(&a, &installed(&[("tree", &["t"]), ("jq", &["j"])]), false).is_empty());
+    }
+
+    #[test]
+    fn latest_upgrades_installed_and_installs_missing() {
+        let a = args(json!({"name": "tree,jq", "state": "latest"}));
+        let cmds = plan(&a, &installed(&[("tree", &["t"]), ("jq", &[])]), true);
+        assert_eq!(
+            cmds,
+            vec!["\"$B\" -y --assumeno install jq".to_string(), "\"$B\" -y --assumeno upgrade tree".to_string()]
+        );
+    }
+
+    #[test]
+    fn absent_removes_installed_only() {
+        let a = args(json!({"name": ["tree", "jq"], "state": "removed"}));
+        assert_eq!(
+            plan(&a, &installed(&[("tree", &["t"]), ("jq", &[])]), false),
+            vec!["\"$B\" -y remove tree".to_string()]
+        );
+        assert!(plan(&a, &installed(&[("tree", &[]), ("jq", &[])]), false).is_empty());
+    }
+
+    #[test]
+    fn groups_and_files_always_go_to_dnf() {
+        let a = args(json!({"name": ["@Development Tools", "/tmp/x.rpm"]}));
+        assert_eq!(
+            plan(&a, &BTreeMap::new(), false),
+            vec!["\"$B\" -y install '@Development Tools' /tmp/x.rpm".to_string()]
+        );
+    }
+
+    #[test]
+    fn rpm_query_output_parses() {
+        let out = "@@tree\ntree\t0:1.8.0-10.el9.x86_64\n@@glibc\nglibc\t0:2.34-60.el9.x86_64\nglibc\t0:2.34-60.el9.i686\n@@nope\n@@END\n";
+        let m = parse_query(out);
+        assert_eq!(m["tree"], vec!["tree-1.8.0-10.el9.x86_64"]);
+        assert_eq!(m["glibc"].len(), 2);
+        assert!(m["nope"].is_empty());
+        assert!(query_script(&["a b".into()]).contains("-- 'a b'"));
+    }
+
+    #[test]
+    fn transaction_output_parses_to_results() {
+        let out = "Dependencies resolved.\n...\nInstalled:\n  jq-1.6-15.el9.x86_64          oniguruma-6.9.6-1.el9.5.x86_64\n\nComplete!\n";
+        assert_eq!(
+            parse_results(out),
+            vec!["Installed: jq-1.6-15.el9.x86_64", "Installed: oniguruma-6.9.6-1.el9.5.x86_64"]
+        );
+        let err = "No match for argument: nosuch\nError: Unable to find a match: nosuch\n";
+        assert_eq!(parse_failures(err), vec!["No package nosuch available."]);
+    }
+
+    #[test]
+    fn argument_checks() {
+        let v = |j: Value| Dnf.validate(j.as_object().unwrap());
+        assert!(v(json!({"name": "x", "state": "gone"})).is_err());
+        assert!(v(json!({"state": "present"})).is_err());
+        assert!(v(json!({"update_cache": true})).is_ok());
+        assert!(Yum.validate(json!({"name": "x", "bogus": 1}).as_object().unwrap()).is_err());
+        assert!(binary("yum").contains("for b in yum dnf"));
+    }
+}

@@ -1,0 +1,128 @@
+//! `package`: the generic package module. `use: auto` (the default) picks the host's package
+//! manager by probing for `apt-get`, then `dnf`, then `yum` (what the `ansible_pkg_mgr` fact would
+//! say), and hands every argument to that module (`apt`, `dnf`, `yum`), as Ansible's action does.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::contract::{ArgError, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
+
+/// `package` arguments: name, state, use; anything else goes to the backend module.
+#[derive(Debug, Deserialize)]
+pub struct PackageArgs {
+    /// Package names.
+    #[serde(default, alias = "pkg")]
+    pub name: Option<Value>,
+    /// present, absent, latest (whatever the backend accepts).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub state: Option<String>,
+    /// auto, apt, dnf or yum.
+    #[serde(default, rename = "use", deserialize_with = "crate::args::opt_string")]
+    pub use_: Option<String>,
+    /// Backend-specific arguments, passed through.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// The backends package can delegate to.
+const BACKENDS: &[&str] = &["apt", "dnf", "yum"];
+
+fn backend(name: &str) -> Option<&'static dyn Module> {
+    match name {
+        "apt" => Some(&crate::builtin::apt::Apt),
+        "dnf" | "dnf5" => Some(&crate::builtin::dnf::Dnf),
+        "yum" => Some(&crate::builtin::dnf::Yum),
+        _ => None,
+    }
+}
+
+/// The arguments handed to the backend.
+fn backend_args(a: &PackageArgs) -> Map<String, Value> {
+    let mut m = a.rest.clone();
+    if let Some(n) = &a.name {
+        m.insert("name".into(), n.clone());
+    }
+    if let Some(s) = &a.state {
+        m.insert("state".into(), Value::String(s.clone()));
+    }
+    m
+}
+
+/// The `package` module.
+pub struct Package;
+
+impl TypedModule for Package {
+    type Args = PackageArgs;
+    const NAME: &'static str = "package";
+
+    fn check_args(a: &PackageArgs) -> Result<(), ArgError> {
+        if a.name.is_none() {
+            return Err(ArgError { msg: "missing required arguments: name".into() });
+        }
+        match a.use_.as_deref().unwrap_or("auto") {
+            "auto" => {
+                if let Some(k) = a.rest.keys().next() {
+                    // Without knowing the backend, only arguments every backend takes are checked.
+                    if !a.rest.keys().all(|k| k == "update_cache") {
+                        return Err(ArgError {
+                            msg: format!("unsupported argument {k} with use=auto; set `use:` to apt, dnf or yum to pass backend arguments"),
+                        });
+                    }
+                }
+                Ok(())
+            }
+            u => match backend(u) {
+                Some(m) => m.validate(&backend_args(a)),
+                None => Err(ArgError {
+                    msg: format!("value of use must be one of: auto, {}, got: {u}", BACKENDS.join(", ")),
+                }),
+            },
+        }
+    }
+
+    fn run(&self, a: PackageArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let name = match a.use_.as_deref().unwrap_or("auto") {
+            "auto" => {
+                let out = ctx.conn.exec(
+                    "for m in apt-get dnf yum; do if command -v $m >/dev/null 2>&1; then echo $m; exit 0; fi; done; exit 1",
+                    None,
+                )?;
+                match out.stdout_str().trim() {
+                    "apt-get" => "apt",
+                    "dnf" => "dnf",
+                    "yum" => "yum",
+                    _ => {
+                        return Err(ModuleError::msg(
+                            "Could not detect which package manager to use. Try gathering facts or setting the \"use\" option.",
+                        ))
+                    }
+                }
+            }
+            u => u,
+        };
+        let m = backend(name).ok_or_else(|| ModuleError::msg(format!("unsupported package manager: {name}")))?;
+        let args = backend_args(&a);
+        m.validate(&args).map_err(|e| ModuleError::msg(format!("{}: {}", m.name(), e.msg)))?;
+        m.run(&args, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v(j: Value) -> Result<(), ArgError> {
+        Package.validate(j.as_object().unwrap())
+    }
+
+    #[test]
+    fn validates_through_the_chosen_backend() {
+        assert!(v(json!({"name": "tree"})).is_ok());
+        assert!(v(json!({"name": "tree", "use": "apt", "install_recommends": false})).is_ok());
+        assert!(v(json!({"name": "tree", "use": "apt", "bogus": 1})).unwrap_err().msg.contains("unsupported argument"));
+        assert!(v(json!({"name": "tree", "use": "pacman"})).unwrap_err().msg.contains("value of use"));
+        assert!(v(json!({"state": "present"})).unwrap_err().msg.contains("name"));
+        assert!(v(json!({"name": "tree", "install_recommends": false})).is_err());
+    }
+}
