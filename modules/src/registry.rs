@@ -16,6 +16,14 @@ static MODULES: &[&dyn Module] = &[
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::wait_for::WaitFor,
+    &builtin::user::User,
+    &builtin::group::Group,
+    &builtin::authorized_key::AuthorizedKey,
+    &builtin::replace::Replace,
+    &builtin::tempfile::Tempfile,
+    &builtin::find::Find,
+    &builtin::slurp::Slurp,
+    &builtin::fetch::Fetch,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

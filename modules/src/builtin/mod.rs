@@ -16,3 +16,11 @@ pub mod template;
 #[cfg(test)]
 pub mod test_support;
 pub mod wait_for;
+pub mod authorized_key;
+pub mod fetch;
+pub mod find;
+pub mod group;
+pub mod replace;
+pub mod slurp;
+pub mod tempfile;
+pub mod user;
