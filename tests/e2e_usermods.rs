@@ -80,7 +80,7 @@ const MODIFY: &str = r#"
 - hosts: lab
   gather_facts: false
   tasks:
-    - group: {name: orcteam, gid: 2346}
+    - group: {name: orcteam, gid: 2399}
     - user: {name: orcuser, groups: orcextra, append: true, shell: /bin/sh}
     - authorized_key:
         user: orcuser
@@ -107,7 +107,12 @@ fn accounts_and_keys() {
     let home = home_for(&lab, &p);
     let (key1, pub1) = keypair(&p.join("home"), "orc-k1");
     let (key2, pub2) = keypair(&p.join("home"), "orc-k2");
-    let run = |book: &str| play(&p, &home, &lab, book).extra_var("hash", HASH).extra_var("pubkey", pub1.clone()).extra_var("pubkey2", pub2.clone());
+    let run = |book: &str| {
+        play(&p, &home, &lab, book)
+            .extra_var("hash", HASH)
+            .extra_var("pubkey", pub1.clone())
+            .extra_var("pubkey2", pub2.clone())
+    };
 
     // Check mode on a fresh host: reports changes, creates nothing.
     let dry = run("accounts.yaml").check_diff().run();
@@ -192,7 +197,7 @@ const FILES: &str = r#"
   tasks:
     - replace:
         path: /etc/orc-app.conf
-        regexp: '^port = (\d+)$'
+        regexp: '^port = (\d\d)$'
         replace: 'port = 1\1'
         backup: true
       register: rep
@@ -222,7 +227,7 @@ fn files_replace_find_slurp_fetch_tempfile() {
               tasks:
                 - tempfile: {state: directory, prefix: orc., suffix: .d}
                   register: t
-                - copy: {dest: '/root/tempfile-path', content: '{{ t.path }}'}
+                - copy: {dest: '/root/tempfile-path', content: '{{ t.path | default(\"none\") }}'}
             ",
         ),
     );

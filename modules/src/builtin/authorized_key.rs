@@ -186,7 +186,10 @@ fn put(t: &mut Table, e: Entry, rank: usize) {
 
 /// Python's `str.splitlines(True)` for the file content.
 fn splitlines(s: &str) -> Vec<String> {
-    crate::pyre::splitlines_keepends(s.as_bytes()).into_iter().map(|l| String::from_utf8_lossy(&l).into_owned()).collect()
+    crate::pyre::splitlines_keepends(s.as_bytes())
+        .into_iter()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .collect()
 }
 
 /// Ansible's `enforce_state` on the file content: the new content, or `None` when nothing changes.
@@ -287,7 +290,11 @@ fn query(ctx: &mut ModuleCtx, a: &AuthorizedKeyArgs) -> Result<Option<Found>, Mo
         }
     }
     if out.rc != 0 || f.keyfile.is_empty() {
-        return Err(ModuleError::msg(format!("could not read the key file of {}: {}", a.user, out.stderr_str().trim())));
+        return Err(ModuleError::msg(format!(
+            "could not read the key file of {}: {}",
+            a.user,
+            out.stderr_str().trim()
+        )));
     }
     Ok(Some(f))
 }
@@ -419,7 +426,8 @@ mod tests {
 
     #[test]
     fn matches_by_blob_and_updates_comment_or_options() {
-        let a = args(json!({"user": "u", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 other", "key_options": "no-pty"}));
+        let a =
+            args(json!({"user": "u", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 other", "key_options": "no-pty"}));
         let new = enforce(&a, &format!("{K1}\n{K2}\n")).unwrap().unwrap();
         assert_eq!(new, format!("{K2}\nno-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 other\n"));
     }

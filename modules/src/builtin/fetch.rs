@@ -65,7 +65,10 @@ pub fn local_dest(a: &FetchArgs, host: &str) -> Result<String, String> {
     let dest = if a.flat {
         let mut d = a.dest.clone();
         if Path::new(&d).is_dir() && !d.ends_with('/') {
-            return Err("dest is an existing directory, use a trailing slash if you want to fetch src into that directory".into());
+            return Err(
+                "dest is an existing directory, use a trailing slash if you want to fetch src into that directory"
+                    .into(),
+            );
         }
         if d.ends_with('/') {
             d.push_str(crate::filewrite::basename(&a.src));
@@ -92,12 +95,10 @@ fn write_local(path: &str, data: &[u8]) -> Result<(), String> {
         std::fs::create_dir_all(parent).map_err(|e| format!("could not create {}: {e}", parent.display()))?;
     }
     let tmp = format!("{path}.orc-tmp-{:016x}", fastrand::u64(..));
-    std::fs::write(&tmp, data)
-        .and_then(|_| std::fs::rename(&tmp, &p))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("Failed to fetch the file: {e}")
-        })
+    std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, &p)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("Failed to fetch the file: {e}")
+    })
 }
 
 impl TypedModule for Fetch {
@@ -123,7 +124,11 @@ impl TypedModule for Fetch {
                 if a.fail_on_missing || other == RemoteFile::Directory {
                     return Err(ModuleError::Fail(Box::new(ModuleResult::failed(msg).with("file", src))));
                 }
-                let msg = if msg.ends_with("ignored") { msg.to_string() } else { format!("{msg}, not transferring, ignored") };
+                let msg = if msg.ends_with("ignored") {
+                    msg.to_string()
+                } else {
+                    format!("{msg}, not transferring, ignored")
+                };
                 return Ok(r.with_msg(msg));
             }
         };
@@ -137,9 +142,10 @@ impl TypedModule for Fetch {
                     .with("checksum", remote_sum));
             }
         }
-        let data = ctx.conn.read_file(&src)?.ok_or_else(|| {
-            ModuleError::msg("the remote file does not exist, not transferring, ignored".to_string())
-        })?;
+        let data = ctx
+            .conn
+            .read_file(&src)?
+            .ok_or_else(|| ModuleError::msg("the remote file does not exist, not transferring, ignored".to_string()))?;
         write_local(&dest, &data).map_err(ModuleError::msg)?;
         let new_sum = sha1_hex(&data);
         let md5 = md5_hex(&data);

@@ -387,7 +387,9 @@ impl TypedModule for Find {
         if let Some(c) = &a.checksum_algorithm {
             if !["md5", "sha1", "sha224", "sha256", "sha384", "sha512"].contains(&c.as_str()) {
                 return Err(ArgError {
-                    msg: format!("checksum_algorithm must be one of md5, sha1, sha224, sha256, sha384, sha512, got {c}"),
+                    msg: format!(
+                        "checksum_algorithm must be one of md5, sha1, sha224, sha256, sha384, sha512, got {c}"
+                    ),
                 });
             }
         }
@@ -485,7 +487,8 @@ fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: Vec<Entry>) -> Resu
         return Ok(files);
     }
     let pat = a.contains.clone().unwrap_or_default();
-    let src = if a.read_whole_file { crate::pyre::translate(&pat) } else { format!("^(?:{})", crate::pyre::translate(&pat)) };
+    let src =
+        if a.read_whole_file { crate::pyre::translate(&pat) } else { format!("^(?:{})", crate::pyre::translate(&pat)) };
     let re = regex::bytes::Regex::new(&src).map_err(|e| ModuleError::msg(format!("invalid contains '{pat}': {e}")))?;
     let list: Vec<String> = files.iter().map(|f| quote(&f.path)).collect();
     let cmd = format!("for f in {}; do base64 -w0 < \"$f\" 2>/dev/null; echo; done", list.join(" "));
@@ -518,7 +521,8 @@ fn add_checksums(
         return Ok(());
     }
     let algo = a.checksum_algorithm.clone().unwrap_or_else(|| "sha1".into());
-    let cmd = format!("for f in {}; do {algo}sum < \"$f\" 2>/dev/null | cut -d' ' -f1 || echo; done", regular.join(" "));
+    let cmd =
+        format!("for f in {}; do {algo}sum < \"$f\" 2>/dev/null | cut -d' ' -f1 || echo; done", regular.join(" "));
     let out = ctx.conn.exec(&cmd, None)?;
     let text = out.stdout_str();
     let mut sums = text.lines();
@@ -585,7 +589,8 @@ mod tests {
         assert_eq!(r.data["files"][0]["isreg"], true);
         let r = sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "contains": "port=2"}));
         assert_eq!(names(&r), vec![format!("{root}/sub/b.conf")]);
-        let r = sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "hidden": true, "file_type": "directory"}));
+        let r =
+            sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "hidden": true, "file_type": "directory"}));
         assert_eq!(names(&r), vec![format!("{root}/sub"), format!("{root}/sub/deep")]);
         let r = sb.ok(&Find, serde_json::json!({"paths": [root.clone(), sb.path("nope")]}));
         assert_eq!(r.msg.as_deref(), Some("Not all paths examined, check warnings for details"));

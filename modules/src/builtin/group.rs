@@ -98,7 +98,9 @@ impl TypedModule for Group {
 
     fn check_args(a: &GroupArgs) -> Result<(), crate::contract::ArgError> {
         if a.non_unique && a.gid.is_none() {
-            return Err(crate::contract::ArgError { msg: "non_unique is True but all of the following are missing: gid".into() });
+            return Err(crate::contract::ArgError {
+                msg: "non_unique is True but all of the following are missing: gid".into(),
+            });
         }
         Ok(())
     }

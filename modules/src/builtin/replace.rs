@@ -81,7 +81,8 @@ fn section(a: &ReplaceArgs, text: &[u8]) -> Result<(String, Option<(usize, usize
         (None, Some(y)) => format!("(?P<subsection>.*){y}"),
         (None, None) => return Ok((String::new(), Some((0, text.len())))),
     };
-    let re = Regex::new(&format!("(?s){}", pyre::translate(&pattern))).map_err(|e| format!("invalid after/before pattern: {e}"))?;
+    let re = Regex::new(&format!("(?s){}", pyre::translate(&pattern)))
+        .map_err(|e| format!("invalid after/before pattern: {e}"))?;
     let span = re.captures(text).and_then(|c| c.name("subsection")).map(|m| (m.start(), m.end()));
     Ok((pattern, span))
 }
@@ -95,7 +96,8 @@ pub fn compute(a: &ReplaceArgs, contents: &[u8]) -> Result<Result<(Vec<u8>, usiz
     let re = Regex::new(&format!("(?m){}", pyre::translate(&a.regexp)))
         .map_err(|e| format!("Unable to process replace due to error: {e}"))?;
     let sec = &contents[start..end];
-    let (new_sec, n) = subn(&re, a.replace.as_bytes(), sec).map_err(|e| format!("Unable to process replace due to error: {e}"))?;
+    let (new_sec, n) =
+        subn(&re, a.replace.as_bytes(), sec).map_err(|e| format!("Unable to process replace due to error: {e}"))?;
     if n == 0 || new_sec == sec {
         return Ok(Ok((contents.to_vec(), 0)));
     }
@@ -117,7 +119,9 @@ impl TypedModule for Replace {
         if let Some(e) = &a.encoding {
             let e = e.to_ascii_lowercase().replace('_', "-");
             if e != "utf-8" && e != "utf8" {
-                return Err(ArgError { msg: format!("encoding '{e}' is not supported; orc's replace reads utf-8 only") });
+                return Err(ArgError {
+                    msg: format!("encoding '{e}' is not supported; orc's replace reads utf-8 only"),
+                });
             }
         }
         Ok(())
@@ -193,10 +197,14 @@ mod tests {
     #[test]
     fn after_and_before_bound_the_section() {
         let text = "x=1\n[s]\nx=1\n[t]\nx=1\n";
-        let (t, n) = run(json!({"path": "p", "regexp": "x=1", "replace": "x=2", "after": r"\[s\]", "before": r"\[t\]"}), text);
+        let (t, n) =
+            run(json!({"path": "p", "regexp": "x=1", "replace": "x=2", "after": r"\[s\]", "before": r"\[t\]"}), text);
         assert_eq!((t.as_str(), n), ("x=1\n[s]\nx=2\n[t]\nx=1\n", 1));
         let miss = compute(&args(json!({"path": "p", "regexp": "x", "after": "nomatch"})), b"x").unwrap();
-        assert_eq!(miss.unwrap_err(), "Pattern for before/after params did not match the given file: nomatch(?P<subsection>.*)");
+        assert_eq!(
+            miss.unwrap_err(),
+            "Pattern for before/after params did not match the given file: nomatch(?P<subsection>.*)"
+        );
     }
 
     #[test]

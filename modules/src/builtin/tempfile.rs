@@ -69,10 +69,14 @@ impl TypedModule for Tempfile {
         }
         let out = ctx.conn.exec(&mktemp_cmd(&a), None)?;
         if out.rc != 0 {
-            return Err(ModuleError::msg(format!("Failed to create temporary {}: {}", match a.state {
-                TempKind::File => "file",
-                TempKind::Directory => "directory",
-            }, out.stderr_str().trim())));
+            return Err(ModuleError::msg(format!(
+                "Failed to create temporary {}: {}",
+                match a.state {
+                    TempKind::File => "file",
+                    TempKind::Directory => "directory",
+                },
+                out.stderr_str().trim()
+            )));
         }
         Ok(ModuleResult::changed(true).with("path", out.stdout_str().trim_end_matches('\n').to_string()))
     }

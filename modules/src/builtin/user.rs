@@ -212,8 +212,7 @@ pub fn useradd_cmd(a: &UserArgs, st: &UserState) -> Result<Vec<String>, ModuleEr
     }
     if let Some(groups) = wanted_groups(a, st)? {
         let primary = a.group.as_deref().and_then(|g| find_group(&st.groups, g)).map(|e| e.gid);
-        let names: Vec<String> =
-            groups.iter().filter(|g| Some(g.gid) != primary).map(|g| g.name.clone()).collect();
+        let names: Vec<String> = groups.iter().filter(|g| Some(g.gid) != primary).map(|g| g.name.clone()).collect();
         if !names.is_empty() {
             cmd.extend(["-G".into(), names.join(",")]);
         }
@@ -302,7 +301,8 @@ pub fn usermod_cmd(a: &UserArgs, st: &UserState, info: &UserInfo) -> Result<Opti
         _ => {}
     }
     if let Some(p) = &a.password {
-        if a.update_password == UpdatePassword::Always && info.password.trim_start_matches('!') != p.trim_start_matches('!')
+        if a.update_password == UpdatePassword::Always
+            && info.password.trim_start_matches('!') != p.trim_start_matches('!')
         {
             cmd.retain(|c| c != "-L" && c != "-U");
             let p = if a.password_lock == Some(true) { format!("!{p}") } else { p.clone() };
@@ -362,10 +362,10 @@ impl TypedModule for User {
         }
         let mut res = match &st.info {
             None => {
-                let cmd = useradd_cmd(&a, &st)?;
                 if ctx.check {
                     return Ok(ModuleResult::changed(true));
                 }
+                let cmd = useradd_cmd(&a, &st)?;
                 if let (Some(h), true) = (&a.home, a.create_home) {
                     let parent = crate::filewrite::dirname(h);
                     if !parent.is_empty() {
@@ -440,7 +440,8 @@ G:alice:x:1001:\nG:sudo:x:27:alice\nG:adm:x:4:\nG:docker:x:999:bob\nH\n";
     fn usermod_only_for_differences() {
         let st = parse_state(STATE, "alice");
         let info = st.info.clone().unwrap();
-        let same = args(serde_json::json!({"name": "alice", "shell": "/bin/bash", "groups": ["sudo"], "password": "$6$abc"}));
+        let same =
+            args(serde_json::json!({"name": "alice", "shell": "/bin/bash", "groups": ["sudo"], "password": "$6$abc"}));
         assert_eq!(usermod_cmd(&same, &st, &info).unwrap(), None);
         let app = args(serde_json::json!({"name": "alice", "groups": "adm", "append": true}));
         assert_eq!(usermod_cmd(&app, &st, &info).unwrap().unwrap().join(" "), "usermod -a -G adm alice");
