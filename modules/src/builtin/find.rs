@@ -236,12 +236,15 @@ pub fn parse_size(v: &str) -> Result<i64, String> {
     parse_unit(v, &[('b', 1), ('k', 1 << 10), ('m', 1 << 20), ('g', 1 << 30), ('t', 1 << 40)], "size")
 }
 
+/// One searched path and its entries (`None`: not a directory).
+pub type Searched = (String, Option<Vec<Entry>>);
+
 /// Parses the NUL-separated output: the host's time, then per path a `P` record followed by
 /// entries, or an `X` record when the path is not a directory.
-pub fn parse_output(out: &[u8]) -> (f64, Vec<(String, Option<Vec<Entry>>)>) {
+pub fn parse_output(out: &[u8]) -> (f64, Vec<Searched>) {
     let fields: Vec<String> = out.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
     let mut now = 0.0;
-    let mut paths: Vec<(String, Option<Vec<Entry>>)> = Vec::new();
+    let mut paths: Vec<Searched> = Vec::new();
     let mut i = 0;
     while i < fields.len() {
         match fields[i].as_str() {
@@ -303,10 +306,10 @@ pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Entry> {
         children.entry(parent).or_default().push(e);
     }
     let mut out = Vec::new();
-    let mut stack = vec![root.trim_end_matches('/').to_string()];
-    if stack[0].is_empty() {
-        stack[0] = "/".into();
-    }
+    let root = match root.trim_end_matches('/') {
+        "" => "/",
+        r => r,
+    };
     fn visit(dir: &str, children: &mut HashMap<String, Vec<Entry>>, out: &mut Vec<Entry>) {
         let key = if dir == "/" { String::new() } else { dir.to_string() };
         let Some(list) = children.remove(&key) else { return };
@@ -318,9 +321,7 @@ pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Entry> {
             visit(&d, children, out);
         }
     }
-    if let Some(root) = stack.pop() {
-        visit(&root, &mut children, &mut out);
-    }
+    visit(root, &mut children, &mut out);
     out
 }
 
