@@ -31,6 +31,14 @@ static MODULES: &[&dyn Module] = &[
     &builtin::dnf::Dnf,
     &builtin::dnf::Yum,
     &builtin::package::Package,
+    &builtin::user::User,
+    &builtin::group::Group,
+    &builtin::authorized_key::AuthorizedKey,
+    &builtin::replace::Replace,
+    &builtin::tempfile::Tempfile,
+    &builtin::find::Find,
+    &builtin::slurp::Slurp,
+    &builtin::fetch::Fetch,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -1,0 +1,600 @@
+//! `find`: lists files matching Ansible's `find` filters. One `find` on the host prints every
+//! entry's metadata (NUL-separated); matching, ordering (as Python's `os.walk`), age and size
+//! filters run here. Only `contains` and `get_checksum` need a second command, on the matches.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::builtin::fetch::normpath;
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// Which kinds of entries to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FileTypeArg {
+    /// Regular files.
+    #[default]
+    File,
+    /// Directories.
+    Directory,
+    /// Symbolic links.
+    Link,
+    /// Everything.
+    Any,
+}
+
+/// Which timestamp `age` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeStamp {
+    /// Modification time.
+    #[default]
+    Mtime,
+    /// Access time.
+    Atime,
+    /// Change time.
+    Ctime,
+}
+
+/// `find` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindArgs {
+    /// Directories to search.
+    #[serde(alias = "name", alias = "path", deserialize_with = "crate::args::list")]
+    pub paths: Vec<String>,
+    /// Globs (or regexes with `use_regex`) matched against base names.
+    #[serde(default, alias = "pattern", deserialize_with = "crate::args::list")]
+    pub patterns: Vec<String>,
+    /// Patterns of base names to leave out.
+    #[serde(default, alias = "exclude", deserialize_with = "crate::args::list")]
+    pub excludes: Vec<String>,
+    /// Regex a line of the file must match (files only).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub contains: Option<String>,
+    /// Search `contains` in the whole file instead of line by line.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub read_whole_file: bool,
+    /// file, directory, link or any.
+    #[serde(default)]
+    pub file_type: FileTypeArg,
+    /// Age (`2d`, `-1h`, seconds by default): older than, or younger than when negative.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub age: Option<String>,
+    /// mtime, atime or ctime.
+    #[serde(default)]
+    pub age_stamp: AgeStamp,
+    /// Size (`10k`, `-1m`): at least, or at most when negative.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub size: Option<String>,
+    /// Descend into subdirectories.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub recurse: bool,
+    /// Include names starting with a dot.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub hidden: bool,
+    /// Follow symbolic links to directories.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub follow: bool,
+    /// Add each file's checksum.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub get_checksum: bool,
+    /// Checksum algorithm (sha1 by default).
+    #[serde(default, alias = "checksum", alias = "checksum_algo", deserialize_with = "crate::args::opt_string")]
+    pub checksum_algorithm: Option<String>,
+    /// Patterns are Python regular expressions matched at the start of the name.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub use_regex: bool,
+    /// Maximum depth when recursing.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub depth: Option<u64>,
+    /// Stop after this many matches.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub limit: Option<u64>,
+    /// Text encoding for `contains` (utf-8 only).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub encoding: Option<String>,
+}
+
+/// The `find` module.
+pub struct Find;
+
+/// One entry as `find -printf` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Path as printed (normalised later).
+    pub path: String,
+    /// `%y`: f d l c b p s.
+    pub kind: char,
+    /// Permission bits with setuid/setgid/sticky.
+    pub mode: u32,
+    /// Numeric owner.
+    pub uid: u64,
+    /// Numeric group.
+    pub gid: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Inode.
+    pub inode: u64,
+    /// Device number.
+    pub dev: u64,
+    /// Link count.
+    pub nlink: u64,
+    /// Access time.
+    pub atime: f64,
+    /// Modification time.
+    pub mtime: f64,
+    /// Change time.
+    pub ctime: f64,
+    /// Owner name.
+    pub owner: String,
+    /// Group name.
+    pub group: String,
+    /// Depth below the searched path (1 = direct child).
+    pub depth: u64,
+}
+
+const FIELDS: usize = 15;
+const PRINTF: &str = r"E\0%p\0%y\0%m\0%U\0%G\0%s\0%i\0%D\0%n\0%A@\0%T@\0%C@\0%u\0%g\0%d\0";
+
+/// Python's `fnmatch.translate` as a Rust regex (anchored).
+pub fn fnmatch_regex(pat: &str) -> String {
+    let c: Vec<char> = pat.chars().collect();
+    let mut out = String::from("(?s)^");
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            '[' => {
+                let mut j = i + 1;
+                if j < c.len() && c[j] == '!' {
+                    j += 1;
+                }
+                if j < c.len() && c[j] == ']' {
+                    j += 1;
+                }
+                while j < c.len() && c[j] != ']' {
+                    j += 1;
+                }
+                if j >= c.len() {
+                    out.push_str("\\[");
+                } else {
+                    let inner: String = c[i + 1..j].iter().collect();
+                    let inner = inner.replace('\\', "\\\\");
+                    let inner = match inner.strip_prefix('!') {
+                        Some(rest) => format!("^{rest}"),
+                        None if inner.starts_with('^') => format!("\\{inner}"),
+                        None => inner,
+                    };
+                    out.push('[');
+                    out.push_str(&inner.replace('[', "\\["));
+                    out.push(']');
+                    i = j;
+                }
+            }
+            ch => out.push_str(&regex::escape(&ch.to_string())),
+        }
+        i += 1;
+    }
+    out.push('$');
+    out
+}
+
+/// Compiled name patterns.
+pub struct NameFilter {
+    patterns: Vec<Regex>,
+    excludes: Vec<Regex>,
+}
+
+impl NameFilter {
+    /// Compiles globs, or regexes anchored at the start when `use_regex` (Python's `re.match`).
+    pub fn new(patterns: &[String], excludes: &[String], use_regex: bool) -> Result<Self, String> {
+        let comp = |p: &String| -> Result<Regex, String> {
+            let src = if use_regex { format!("^(?:{})", crate::pyre::translate(p)) } else { fnmatch_regex(p) };
+            Regex::new(&src).map_err(|e| format!("invalid pattern '{p}': {e}"))
+        };
+        let default = if use_regex { ".*" } else { "*" };
+        let patterns = if patterns.is_empty() { vec![default.to_string()] } else { patterns.to_vec() };
+        Ok(NameFilter {
+            patterns: patterns.iter().map(comp).collect::<Result<_, _>>()?,
+            excludes: excludes.iter().map(comp).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Ansible's `pfilter` on a base name.
+    pub fn matches(&self, name: &str) -> bool {
+        self.patterns.iter().any(|p| p.is_match(name)) && !self.excludes.iter().any(|e| e.is_match(name))
+    }
+}
+
+fn parse_unit(v: &str, units: &[(char, i64)], what: &str) -> Result<i64, String> {
+    let re = Regex::new(r"^(-?\d+)([a-z])?$").map_err(|e| e.to_string())?;
+    let v = v.to_lowercase();
+    let fail = || format!("failed to process {what}");
+    let caps = re.captures(&v).ok_or_else(fail)?;
+    let n: i64 = caps[1].parse().map_err(|_| fail())?;
+    let mult = match caps.get(2) {
+        None => 1,
+        Some(u) => units.iter().find(|(c, _)| u.as_str().starts_with(*c)).map(|(_, m)| *m).ok_or_else(fail)?,
+    };
+    Ok(n * mult)
+}
+
+/// `age` in seconds.
+pub fn parse_age(v: &str) -> Result<i64, String> {
+    parse_unit(v, &[('s', 1), ('m', 60), ('h', 3600), ('d', 86400), ('w', 604800)], "age")
+}
+
+/// `size` in bytes.
+pub fn parse_size(v: &str) -> Result<i64, String> {
+    parse_unit(v, &[('b', 1), ('k', 1 << 10), ('m', 1 << 20), ('g', 1 << 30), ('t', 1 << 40)], "size")
+}
+
+/// One searched path and its entries (`None`: not a directory).
+pub type Searched = (String, Option<Vec<Entry>>);
+
+/// Parses the NUL-separated output: the host's time, then per path a `P` record followed by
+/// entries, or an `X` record when the path is not a directory.
+pub fn parse_output(out: &[u8]) -> (f64, Vec<Searched>) {
+    let fields: Vec<String> = out.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    let mut now = 0.0;
+    let mut paths: Vec<Searched> = Vec::new();
+    let mut i = 0;
+    while i < fields.len() {
+        match fields[i].as_str() {
+            "T" => {
+                now = fields.get(i + 1).and_then(|t| t.parse().ok()).unwrap_or(0.0);
+                i += 2;
+            }
+            "P" => {
+                paths.push((fields.get(i + 1).cloned().unwrap_or_default(), Some(Vec::new())));
+                i += 2;
+            }
+            "X" => {
+                if let Some(last) = paths.last_mut() {
+                    last.1 = None;
+                }
+                i += 1;
+            }
+            "E" if i + FIELDS < fields.len() => {
+                let f = &fields[i + 1..i + 1 + FIELDS];
+                let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+                let fl = |s: &str| s.parse::<f64>().unwrap_or(0.0);
+                let e = Entry {
+                    path: f[0].clone(),
+                    kind: f[1].chars().next().unwrap_or('U'),
+                    mode: u32::from_str_radix(&f[2], 8).unwrap_or(0),
+                    uid: num(&f[3]),
+                    gid: num(&f[4]),
+                    size: num(&f[5]),
+                    inode: num(&f[6]),
+                    dev: num(&f[7]),
+                    nlink: num(&f[8]),
+                    atime: fl(&f[9]),
+                    mtime: fl(&f[10]),
+                    ctime: fl(&f[11]),
+                    owner: f[12].clone(),
+                    group: f[13].clone(),
+                    depth: num(&f[14]),
+                };
+                if let Some((_, Some(list))) = paths.last_mut() {
+                    list.push(e);
+                }
+                i += FIELDS + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (now, paths)
+}
+
+/// Orders entries as Python's `os.walk(topdown=True)` yields them: per directory its files, then its
+/// subdirectories, then recursively into each subdirectory.
+pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Entry> {
+    let mut children: HashMap<String, Vec<Entry>> = HashMap::new();
+    for e in entries {
+        let parent = match e.path.rfind('/') {
+            Some(i) => e.path[..i].to_string(),
+            None => String::new(),
+        };
+        children.entry(parent).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    let root = match root.trim_end_matches('/') {
+        "" => "/",
+        r => r,
+    };
+    fn visit(dir: &str, children: &mut HashMap<String, Vec<Entry>>, out: &mut Vec<Entry>) {
+        let key = if dir == "/" { String::new() } else { dir.to_string() };
+        let Some(list) = children.remove(&key) else { return };
+        let (dirs, files): (Vec<Entry>, Vec<Entry>) = list.into_iter().partition(|e| e.kind == 'd');
+        let subdirs: Vec<String> = dirs.iter().map(|d| d.path.clone()).collect();
+        out.extend(files);
+        out.extend(dirs);
+        for d in subdirs {
+            visit(&d, children, out);
+        }
+    }
+    visit(root, &mut children, &mut out);
+    out
+}
+
+/// Ansible's `statinfo` plus `path`.
+pub fn stat_json(e: &Entry) -> Map<String, Value> {
+    let m = e.mode;
+    let v = json!({
+        "path": normpath(&e.path),
+        "mode": format!("{:04o}", m & 0o7777),
+        "isdir": e.kind == 'd', "ischr": e.kind == 'c', "isblk": e.kind == 'b', "isreg": e.kind == 'f',
+        "isfifo": e.kind == 'p', "islnk": e.kind == 'l', "issock": e.kind == 's',
+        "uid": e.uid, "gid": e.gid, "size": e.size, "inode": e.inode, "dev": e.dev, "nlink": e.nlink,
+        "atime": e.atime, "mtime": e.mtime, "ctime": e.ctime,
+        "gr_name": if e.group.parse::<u64>().is_ok() { "" } else { e.group.as_str() },
+        "pw_name": if e.owner.parse::<u64>().is_ok() { "" } else { e.owner.as_str() },
+        "wusr": m & 0o200 != 0, "rusr": m & 0o400 != 0, "xusr": m & 0o100 != 0,
+        "wgrp": m & 0o020 != 0, "rgrp": m & 0o040 != 0, "xgrp": m & 0o010 != 0,
+        "woth": m & 0o002 != 0, "roth": m & 0o004 != 0, "xoth": m & 0o001 != 0,
+        "isuid": m & 0o4000 != 0, "isgid": m & 0o2000 != 0,
+    });
+    match v {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+fn find_cmd(a: &FindArgs) -> String {
+    let maxdepth = match (a.recurse, a.depth.filter(|d| *d > 0)) {
+        (false, _) => " -maxdepth 1".to_string(),
+        (true, Some(d)) => format!(" -maxdepth {}", d + 1),
+        (true, None) => String::new(),
+    };
+    let follow = if a.follow { "-L " } else { "" };
+    let mut cmd = String::from("printf 'T\\0%s\\0' \"$(date +%s.%N)\"; ");
+    for p in &a.paths {
+        let q = quote(p);
+        cmd.push_str(&format!(
+            "printf 'P\\0%s\\0' {q}; if [ -d {q} ]; then find {follow}{q} -mindepth 1{maxdepth} -printf '{PRINTF}' 2>/dev/null; else printf 'X\\0'; fi; "
+        ));
+    }
+    cmd.push_str("true");
+    cmd
+}
+
+fn basename(p: &str) -> &str {
+    p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
+}
+
+impl TypedModule for Find {
+    type Args = FindArgs;
+    const NAME: &'static str = "find";
+
+    fn check_args(a: &FindArgs) -> Result<(), ArgError> {
+        let err = |msg: String| ArgError { msg };
+        if let Some(v) = &a.age {
+            parse_age(v).map_err(err)?;
+        }
+        if let Some(v) = &a.size {
+            parse_size(v).map_err(err)?;
+        }
+        if a.limit == Some(0) {
+            return Err(ArgError { msg: "limit cannot be 0 (use None for unlimited)".into() });
+        }
+        if let Some(c) = &a.checksum_algorithm {
+            if !["md5", "sha1", "sha224", "sha256", "sha384", "sha512"].contains(&c.as_str()) {
+                return Err(ArgError {
+                    msg: format!(
+                        "checksum_algorithm must be one of md5, sha1, sha224, sha256, sha384, sha512, got {c}"
+                    ),
+                });
+            }
+        }
+        if let Some(e) = &a.encoding {
+            let e = e.to_ascii_lowercase();
+            if e != "utf-8" && e != "utf8" {
+                return Err(ArgError { msg: format!("encoding '{e}' is not supported; orc's find reads utf-8 only") });
+            }
+        }
+        NameFilter::new(&a.patterns, &a.excludes, a.use_regex).map_err(err)?;
+        if let Some(c) = &a.contains {
+            crate::pyre::compile(c).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn run(&self, a: FindArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let names = NameFilter::new(&a.patterns, &a.excludes, a.use_regex).map_err(ModuleError::msg)?;
+        let age = a.age.as_deref().map(parse_age).transpose().map_err(ModuleError::msg)?;
+        let size = a.size.as_deref().map(parse_size).transpose().map_err(ModuleError::msg)?;
+        let out = ctx.conn.exec(&find_cmd(&a), None)?;
+        let (now, paths) = parse_output(&out.stdout);
+        let depth_limit = if a.recurse { a.depth.filter(|d| *d > 0) } else { None };
+        let mut skipped = Map::new();
+        let mut examined = 0usize;
+        let mut matched: Vec<Entry> = Vec::new();
+        let mut msg = "All paths examined";
+        let limit = a.limit.map(|l| l as usize);
+        'paths: for (root, entries) in paths {
+            let Some(entries) = entries else {
+                skipped.insert(root.clone(), Value::from(format!("'{root}' is not a directory")));
+                msg = "Not all paths examined, check warnings for details";
+                continue;
+            };
+            examined += entries.len();
+            for e in walk_order(&root, entries) {
+                if depth_limit.is_some_and(|d| e.depth > d) {
+                    continue;
+                }
+                let name = basename(&e.path);
+                if name.starts_with('.') && !a.hidden {
+                    continue;
+                }
+                let stamp = match a.age_stamp {
+                    AgeStamp::Mtime => e.mtime,
+                    AgeStamp::Atime => e.atime,
+                    AgeStamp::Ctime => e.ctime,
+                };
+                let age_ok = match age {
+                    None => true,
+                    Some(x) if x >= 0 => now - stamp >= x as f64,
+                    Some(x) => now - stamp <= x.unsigned_abs() as f64,
+                };
+                let size_ok = match size {
+                    None => true,
+                    Some(x) if x >= 0 => e.size >= x as u64,
+                    Some(x) => e.size <= x.unsigned_abs(),
+                };
+                let type_ok = match a.file_type {
+                    FileTypeArg::Any => e.kind != 'f' || size_ok,
+                    FileTypeArg::Directory => e.kind == 'd',
+                    FileTypeArg::File => e.kind == 'f' && size_ok,
+                    FileTypeArg::Link => e.kind == 'l',
+                };
+                if type_ok && age_ok && names.matches(name) {
+                    matched.push(e);
+                }
+                if limit == Some(matched.len()) {
+                    msg = "Limit of matches reached";
+                    break 'paths;
+                }
+            }
+        }
+        if a.contains.is_some() && a.file_type == FileTypeArg::File {
+            matched = filter_contains(ctx, &a, matched)?;
+        }
+        let mut files: Vec<Map<String, Value>> = matched.iter().map(stat_json).collect();
+        if a.get_checksum {
+            add_checksums(ctx, &a, &matched, &mut files)?;
+        }
+        let mut res = ModuleResult::ok()
+            .with("files", Value::Array(files.into_iter().map(Value::Object).collect()))
+            .with("matched", matched.len())
+            .with("examined", examined)
+            .with("skipped_paths", Value::Object(skipped));
+        res.msg = Some(msg.to_string());
+        Ok(res)
+    }
+}
+
+/// Keeps the files whose content matches `contains` (Python `re.match` per line, or `re.search`
+/// on the whole file).
+fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: Vec<Entry>) -> Result<Vec<Entry>, ModuleError> {
+    if files.is_empty() {
+        return Ok(files);
+    }
+    let pat = a.contains.clone().unwrap_or_default();
+    let src =
+        if a.read_whole_file { crate::pyre::translate(&pat) } else { format!("^(?:{})", crate::pyre::translate(&pat)) };
+    let re = regex::bytes::Regex::new(&src).map_err(|e| ModuleError::msg(format!("invalid contains '{pat}': {e}")))?;
+    let list: Vec<String> = files.iter().map(|f| quote(&f.path)).collect();
+    let cmd = format!("for f in {}; do base64 -w0 < \"$f\" 2>/dev/null; echo; done", list.join(" "));
+    let out = ctx.conn.exec(&cmd, None)?;
+    let text = out.stdout_str();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut keep = Vec::new();
+    for (f, line) in files.into_iter().zip(text.split('\n')) {
+        let data = b64.decode(line.trim()).unwrap_or_default();
+        let hit = if a.read_whole_file {
+            re.is_match(&data)
+        } else {
+            crate::pyre::readlines(&data).iter().any(|l| re.is_match(l))
+        };
+        if hit {
+            keep.push(f);
+        }
+    }
+    Ok(keep)
+}
+
+fn add_checksums(
+    ctx: &mut ModuleCtx,
+    a: &FindArgs,
+    entries: &[Entry],
+    files: &mut [Map<String, Value>],
+) -> Result<(), ModuleError> {
+    let regular: Vec<String> = entries.iter().filter(|e| e.kind == 'f').map(|e| quote(&e.path)).collect();
+    if regular.is_empty() {
+        return Ok(());
+    }
+    let algo = a.checksum_algorithm.clone().unwrap_or_else(|| "sha1".into());
+    let cmd =
+        format!("for f in {}; do {algo}sum < \"$f\" 2>/dev/null | cut -d' ' -f1 || echo; done", regular.join(" "));
+    let out = ctx.conn.exec(&cmd, None)?;
+    let text = out.stdout_str();
+    let mut sums = text.lines();
+    for (e, f) in entries.iter().zip(files.iter_mut()) {
+        if e.kind == 'f' {
+            if let Some(s) = sums.next().filter(|s| !s.is_empty()) {
+                f.insert("checksum".into(), Value::from(s.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::test_support::Sandbox;
+
+    #[test]
+    fn fnmatch_like_python() {
+        let re = |p: &str| Regex::new(&fnmatch_regex(p)).unwrap();
+        assert!(re("*.conf").is_match("a.conf"));
+        assert!(!re("*.conf").is_match("a.conf.bak"));
+        assert!(re("[!a]?.txt").is_match("bc.txt"));
+        assert!(!re("[!a]?.txt").is_match("ac.txt"));
+        assert!(re("a+b").is_match("a+b"));
+    }
+
+    #[test]
+    fn regex_patterns_match_at_start() {
+        let f = NameFilter::new(&["app".into()], &[r".*\.bak$".into()], true).unwrap();
+        assert!(f.matches("app.log"));
+        assert!(!f.matches("myapp"));
+        assert!(!f.matches("app.bak"));
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_age("2d"), Ok(172800));
+        assert_eq!(parse_age("-30m"), Ok(-1800));
+        assert_eq!(parse_size("10k"), Ok(10240));
+        assert!(parse_size("10x").is_err());
+    }
+
+    fn names(r: &ModuleResult) -> Vec<String> {
+        r.data["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn finds_in_walk_order_with_filters() {
+        let mut sb = Sandbox::new();
+        sb.write("t/a.conf", "port=1\n");
+        sb.write("t/.hidden.conf", "x\n");
+        sb.write("t/sub/b.conf", "listen 80\nport=2\n");
+        sb.write("t/sub/deep/c.conf", "");
+        sb.write("t/sub/d.txt", "");
+        let root = sb.path("t");
+        let r = sb.ok(&Find, serde_json::json!({"paths": root, "patterns": "*.conf"}));
+        assert_eq!(names(&r), vec![format!("{root}/a.conf")]);
+        assert_eq!(r.data["examined"], 3);
+        let r = sb.ok(&Find, serde_json::json!({"paths": [root], "patterns": ["*.conf"], "recurse": true, "depth": 2, "get_checksum": true}));
+        assert_eq!(names(&r), vec![format!("{root}/a.conf"), format!("{root}/sub/b.conf")]);
+        assert_eq!(r.data["files"][0]["checksum"], crate::fileops::sha1_hex(b"port=1\n"));
+        assert_eq!(r.data["files"][0]["isreg"], true);
+        let r = sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "contains": "port=2"}));
+        assert_eq!(names(&r), vec![format!("{root}/sub/b.conf")]);
+        let r =
+            sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "hidden": true, "file_type": "directory"}));
+        assert_eq!(names(&r), vec![format!("{root}/sub"), format!("{root}/sub/deep")]);
+        let r = sb.ok(&Find, serde_json::json!({"paths": [root.clone(), sb.path("nope")]}));
+        assert_eq!(r.msg.as_deref(), Some("Not all paths examined, check warnings for details"));
+        assert_eq!(r.data["matched"], 1);
+    }
+}

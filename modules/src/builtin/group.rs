@@ -1,0 +1,186 @@
+//! `group`: ensures a local group exists with the given gid (or does not exist), through
+//! groupadd/groupmod/groupdel, after one `getent group` query.
+
+use serde::Deserialize;
+
+use crate::builtin::lineinfile::PresentAbsent;
+use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// `group` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupArgs {
+    /// The group's name.
+    #[serde(deserialize_with = "crate::args::string")]
+    pub name: String,
+    /// present or absent.
+    #[serde(default)]
+    pub state: PresentAbsent,
+    /// The numeric group id to set.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub gid: Option<u64>,
+    /// Create a system group (`groupadd -r`).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub system: bool,
+    /// Delete even when it is some user's primary group (`groupdel -f`).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub force: bool,
+    /// Allow a gid another group already has (`-o`).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub non_unique: bool,
+}
+
+/// The `group` module.
+pub struct Group;
+
+/// One `/etc/group`-format line: name, gid and members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry {
+    /// Group name.
+    pub name: String,
+    /// Numeric id.
+    pub gid: u64,
+    /// Supplementary members listed in the entry.
+    pub members: Vec<String>,
+}
+
+/// Parses `getent group` output (the `/etc/group` format), skipping malformed lines.
+pub fn parse_groups(text: &str) -> Vec<GroupEntry> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 4 {
+                return None;
+            }
+            Some(GroupEntry {
+                name: f[0].to_string(),
+                gid: f[2].parse().ok()?,
+                members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Joins words into one shell command line, each quoted.
+pub fn shell_words(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs an account command and turns a non-zero exit into Ansible's failure (`msg` = stderr).
+pub fn run_account_cmd(ctx: &mut ModuleCtx, name: &str, words: &[String]) -> RunResult {
+    let out = ctx.conn.exec(&shell_words(words), None)?;
+    if out.rc != 0 {
+        let err = out.stderr_str();
+        let msg = if err.trim().is_empty() { format!("{} failed with rc {}", words[0], out.rc) } else { err };
+        return Err(ModuleError::Fail(Box::new(
+            ModuleResult::failed(msg).with("name", name.to_string()).with("rc", out.rc),
+        )));
+    }
+    let mut r = ModuleResult::changed(true);
+    if !out.stdout.is_empty() {
+        r = r.with("stdout", out.stdout_str());
+    }
+    if !out.stderr.is_empty() {
+        r = r.with("stderr", out.stderr_str());
+    }
+    Ok(r)
+}
+
+fn lookup(ctx: &mut ModuleCtx, name: &str) -> Result<Option<GroupEntry>, ModuleError> {
+    let out = ctx.conn.exec(&format!("getent group {}", quote(name)), None)?;
+    Ok(parse_groups(&out.stdout_str()).into_iter().find(|g| g.name == name))
+}
+
+impl TypedModule for Group {
+    type Args = GroupArgs;
+    const NAME: &'static str = "group";
+
+    fn check_args(a: &GroupArgs) -> Result<(), crate::contract::ArgError> {
+        if a.non_unique && a.gid.is_none() {
+            return Err(crate::contract::ArgError {
+                msg: "non_unique is True but all of the following are missing: gid".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&self, a: GroupArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let current = lookup(ctx, &a.name)?;
+        let state = match a.state {
+            PresentAbsent::Present => "present",
+            PresentAbsent::Absent => "absent",
+        };
+        let mut res = match (a.state, &current) {
+            (PresentAbsent::Absent, None) => ModuleResult::ok(),
+            (PresentAbsent::Absent, Some(_)) => {
+                if ctx.check {
+                    return Ok(ModuleResult::changed(true));
+                }
+                let mut cmd = vec!["groupdel".to_string()];
+                if a.force {
+                    cmd.push("-f".into());
+                }
+                cmd.push(a.name.clone());
+                run_account_cmd(ctx, &a.name, &cmd)?
+            }
+            (PresentAbsent::Present, None) => {
+                if ctx.check {
+                    return Ok(ModuleResult::changed(true));
+                }
+                let mut cmd = vec!["groupadd".to_string()];
+                if let Some(g) = a.gid {
+                    cmd.extend(["-g".to_string(), g.to_string()]);
+                    if a.non_unique {
+                        cmd.push("-o".into());
+                    }
+                }
+                if a.system {
+                    cmd.push("-r".into());
+                }
+                cmd.push(a.name.clone());
+                run_account_cmd(ctx, &a.name, &cmd)?
+            }
+            (PresentAbsent::Present, Some(g)) => match a.gid {
+                Some(want) if want != g.gid => {
+                    if ctx.check {
+                        ModuleResult::changed(true)
+                    } else {
+                        let mut cmd = vec!["groupmod".to_string(), "-g".into(), want.to_string()];
+                        if a.non_unique {
+                            cmd.push("-o".into());
+                        }
+                        cmd.push(a.name.clone());
+                        run_account_cmd(ctx, &a.name, &cmd)?
+                    }
+                }
+                _ => ModuleResult::ok(),
+            },
+        };
+        res = res.with("name", a.name.clone()).with("state", state);
+        let after = if res.changed && !ctx.check { lookup(ctx, &a.name)? } else { current };
+        if let Some(g) = after {
+            let gid = if ctx.check { a.gid.unwrap_or(g.gid) } else { g.gid };
+            res = res.with("system", a.system).with("gid", gid);
+        }
+        Ok(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_group_lines() {
+        let g = parse_groups("sudo:x:27:alice,bob\nstaff:x:50:\nbroken\n");
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0], GroupEntry { name: "sudo".into(), gid: 27, members: vec!["alice".into(), "bob".into()] });
+        assert!(g[1].members.is_empty());
+    }
+
+    #[test]
+    fn words_are_quoted() {
+        assert_eq!(shell_words(&["useradd".into(), "-c".into(), "A B".into()]), "useradd -c 'A B'");
+    }
+}

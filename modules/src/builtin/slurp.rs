@@ -1,0 +1,96 @@
+//! `slurp`: returns a host file's content base64-encoded, as Ansible's `slurp`.
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::connection::Connection;
+use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::shell_quote::quote;
+
+/// `slurp` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurpArgs {
+    /// The file to read on the host.
+    #[serde(alias = "path", deserialize_with = "crate::args::string")]
+    pub src: String,
+}
+
+/// The `slurp` module.
+pub struct Slurp;
+
+/// What a host says about a file before it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteFile {
+    /// Nothing at that path.
+    Missing,
+    /// A directory.
+    Directory,
+    /// Exists but the connecting (or become) user cannot read it.
+    Unreadable,
+    /// A readable file with its SHA-1 (links followed).
+    File(String),
+}
+
+/// Checks `path` on the host in one command: missing, directory, unreadable, or its SHA-1.
+pub fn check_remote_file(conn: &mut dyn Connection, path: &str) -> Result<RemoteFile, ModuleError> {
+    let cmd = format!(
+        "p={}; if [ -d \"$p\" ]; then echo D; elif [ ! -e \"$p\" ]; then echo M; elif [ ! -r \"$p\" ]; then echo R; \
+         else sha1sum < \"$p\"; fi",
+        quote(path)
+    );
+    let out = conn.exec(&cmd, None)?;
+    let text = out.stdout_str();
+    Ok(match text.trim() {
+        "D" => RemoteFile::Directory,
+        "M" => RemoteFile::Missing,
+        "R" => RemoteFile::Unreadable,
+        s if s.len() >= 40 => RemoteFile::File(s[..40].to_string()),
+        _ => return Err(ModuleError::msg(format!("Unable to slurp file: {}", out.stderr_str().trim()))),
+    })
+}
+
+impl TypedModule for Slurp {
+    type Args = SlurpArgs;
+    const NAME: &'static str = "slurp";
+
+    fn run(&self, a: SlurpArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let src = a.src;
+        match check_remote_file(ctx.conn, &src)? {
+            RemoteFile::Missing => return Err(ModuleError::msg(format!("File not found: {src}"))),
+            RemoteFile::Directory => {
+                return Err(ModuleError::msg(format!("Source is a directory and must be a file: {src}")))
+            }
+            RemoteFile::Unreadable => return Err(ModuleError::msg(format!("File is not readable: {src}"))),
+            RemoteFile::File(_) => {}
+        }
+        let data = ctx.conn.read_file(&src)?.ok_or_else(|| ModuleError::msg(format!("File not found: {src}")))?;
+        Ok(ModuleResult::ok()
+            .with("content", base64::engine::general_purpose::STANDARD.encode(data))
+            .with("source", src)
+            .with("encoding", "base64"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::test_support::{fail_msg, Sandbox};
+    use serde_json::json;
+
+    #[test]
+    fn reads_base64_and_reports_missing_and_dirs() {
+        let mut sb = Sandbox::new();
+        let p = sb.write("a.txt", "hello\n");
+        let r = sb.ok(&Slurp, json!({"src": p}));
+        assert_eq!(r.data["content"], "aGVsbG8K");
+        assert_eq!(r.data["encoding"], "base64");
+        assert!(!r.changed);
+        let missing = sb.path("nope");
+        let e = sb.run(&Slurp, json!({"path": missing}), false, false).unwrap_err();
+        assert_eq!(fail_msg(e), format!("File not found: {missing}"));
+        let dir = sb.path("");
+        let e = sb.run(&Slurp, json!({"src": dir}), false, false).unwrap_err();
+        assert!(fail_msg(e).starts_with("Source is a directory"));
+    }
+}
