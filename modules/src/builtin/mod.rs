@@ -1,31 +1,27 @@
-//! The modules orc ships, one file each.
+//! The modules orc ships, one file each (the registry lists them in modules/src/registry.rs).
 
 pub mod apt;
 pub mod apt_query;
 pub mod apt_repository;
+pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod cron;
 pub mod deb822_repository;
 pub mod dnf;
-pub mod file;
-pub mod get_url;
-pub mod http_client;
-pub mod hostname;
-pub mod authorized_key;
-pub mod blockinfile;
-pub mod command;
-pub mod copy;
 pub mod fetch;
 pub mod file;
 pub mod find;
+pub mod get_url;
 pub mod group;
+pub mod hostname;
+pub mod http_client;
 pub mod lineinfile;
 pub mod package;
 pub mod ping;
-pub mod service;
 pub mod replace;
+pub mod service;
 pub mod setup;
 pub mod setup_facts;
 pub mod setup_network;
@@ -36,14 +32,11 @@ pub mod stat;
 pub mod sysctl;
 pub mod systemd;
 pub mod systemd_service;
-pub mod template;
-#[cfg(test)]
-pub mod test_support;
-pub mod unarchive;
-pub mod uri;
 pub mod tempfile;
 pub mod template;
-#[cfg(test)]
-pub mod test_support;
+pub mod unarchive;
+pub mod uri;
 pub mod user;
 pub mod wait_for;
+#[cfg(test)]
+pub mod test_support;
