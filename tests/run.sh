@@ -101,6 +101,31 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+section "Ansible (for the parity test)"
+# tests/e2e_ansible_parity.rs compares orc with the real ansible-playbook; it finds it in
+# tests/.venv (git-ignored) or $ORC_ANSIBLE_PLAYBOOK, and fails without one.
+venv=tests/.venv
+if [ -n "${ORC_ANSIBLE_PLAYBOOK:-}" ]; then
+    note "using ORC_ANSIBLE_PLAYBOOK=$ORC_ANSIBLE_PLAYBOOK"
+elif [ -x "$venv/bin/ansible-playbook" ]; then
+    note "already installed: $("$venv/bin/ansible-playbook" --version | head -n 1)"
+else
+    note "creating $venv with ansible-core 2.19"
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv </dev/null >/dev/null ||
+            note "WARNING: could not install python3-venv"
+    fi
+    rm -rf "$venv"
+    if python3 -m venv "$venv" &&
+        timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check 'ansible-core>=2.19,<2.20' </dev/null; then
+        note "installed: $("$venv/bin/ansible-playbook" --version | head -n 1)"
+    else
+        rm -rf "$venv"
+        note "WARNING: could not install ansible-core into $venv: the Ansible parity test will fail"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
 section "Rust toolchain"
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install a Rust toolchain (rustup, with the rustfmt and clippy components)" >&2
