@@ -139,6 +139,20 @@ fn order_hosts(members: &mut [usize], states: &[HostState], order: Option<&str>)
     }
 }
 
+/// The keywords every task of a play inherits from the play itself.
+fn play_scope(play: &Play) -> Scope {
+    Scope {
+        tags: play.tags.clone(),
+        r#become: play.r#become,
+        become_user: play.become_user.clone(),
+        ignore_errors: play.ignore_errors.map(Value::Bool),
+        check_mode: play.check_mode,
+        diff: play.diff,
+        any_errors_fatal: Some(play.any_errors_fatal),
+        ..Scope::default()
+    }
+}
+
 fn gather_task(play: &Play) -> Task {
     let action =
         playbook::Action { module: "setup".into(), short: "setup".into(), args: Map::new(), loc: play.loc.clone() };
@@ -199,16 +213,7 @@ impl<'r> PlayRun<'r> {
     /// Gathers facts, runs every section and flushes handlers for the hosts of one batch.
     fn run_sections(&mut self, states: &mut [HostState], batch: &[usize]) {
         let play = self.play;
-        let scope = Scope {
-            tags: play.tags.clone(),
-            r#become: play.r#become,
-            become_user: play.become_user.clone(),
-            ignore_errors: play.ignore_errors.map(Value::Bool),
-            check_mode: play.check_mode,
-            diff: play.diff,
-            any_errors_fatal: Some(play.any_errors_fatal),
-            ..Scope::default()
-        };
+        let scope = play_scope(play);
         if play.gather_facts && orc_modules::lookup("setup").is_some() {
             let gather = gather_task(play);
             self.run_action(states, &gather, &scope, batch, TaskKind::Gather);
@@ -530,7 +535,7 @@ impl<'r> PlayRun<'r> {
         kind: TaskKind,
     ) -> Vec<usize> {
         let tags = scope.tags_of(task);
-        if kind != TaskKind::Gather && !self.runner.opts.tags.selects(&tags) {
+        if kind == TaskKind::Task && !self.runner.opts.tags.selects(&tags) {
             return Vec::new();
         }
         if !self.started {
@@ -552,6 +557,10 @@ impl<'r> PlayRun<'r> {
         let runner = self.runner;
         let ctx = self.ctx.clone();
         let total = targets.len();
+        let mut is_target = vec![false; states.len()];
+        for i in &targets {
+            is_target[*i] = true;
+        }
         let done = std::sync::atomic::AtomicUsize::new(0);
         // `throttle:` caps how many hosts run this task at once, below --forks.
         let slots = Throttle::new(task.throttle.map(|t| t.max(1) as usize).unwrap_or(usize::MAX));
@@ -559,7 +568,7 @@ impl<'r> PlayRun<'r> {
             states
                 .par_iter_mut()
                 .enumerate()
-                .filter(|(i, _)| targets.contains(i))
+                .filter(|(i, _)| is_target.get(*i).copied().unwrap_or(false))
                 .map(|(i, st)| {
                     let _slot = slots.acquire();
                     let out = run_on_host(runner, &ctx, st, task, scope, &hostvars);
@@ -701,7 +710,8 @@ impl<'r> PlayRun<'r> {
     fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
         let mut handlers = self.play.handlers.clone();
         handlers.extend(self.extra_handlers.iter().cloned());
-        let scope = Scope { handler: true, ..Scope::default() };
+        // Handlers inherit the play's keywords (become, check_mode...), as tasks do.
+        let scope = Scope { handler: true, ..play_scope(self.play) };
         for h in &handlers {
             let full = h.display_name();
             let plain = h.name.clone().unwrap_or_default();

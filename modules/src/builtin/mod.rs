@@ -34,9 +34,9 @@ pub mod systemd;
 pub mod systemd_service;
 pub mod tempfile;
 pub mod template;
+#[cfg(test)]
+pub mod test_support;
 pub mod unarchive;
 pub mod uri;
 pub mod user;
 pub mod wait_for;
-#[cfg(test)]
-pub mod test_support;
