@@ -30,7 +30,7 @@ as_root() {
 
 # ---------------------------------------------------------------------------------------------
 section "System packages"
-packages=(docker.io openssh-server debootstrap sudo)
+packages=(docker.io openssh-server debootstrap sudo busybox-static)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
     for pkg in "${packages[@]}"; do

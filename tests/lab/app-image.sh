@@ -1,0 +1,62 @@
+#!/bin/bash
+# Builds the tiny web app image the container tests deploy: busybox-static's httpd serving a page
+# that names the version, on port 8080. No image is ever pulled (DESIGN.md: build with docker import).
+#
+#   tests/lab/app-image.sh rootfs VERSION OUT.tar     a rootfs tarball for `docker import`
+#   tests/lab/app-image.sh import VERSION NAME:TAG     imports it into the local daemon
+#   tests/lab/app-image.sh archive VERSION NAME:TAG OUT.tar
+#                                                      a `docker save` archive (for source: load)
+#
+# Uses this machine's /bin/busybox (Debian's busybox-static, installed by tests/run.sh).
+set -euo pipefail
+
+busybox=${BUSYBOX:-/bin/busybox}
+# What `docker import` sets on the image: the command, the port, a non-root-free default.
+changes=(--change 'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"]'
+         --change 'EXPOSE 8080/tcp'
+         --change 'WORKDIR /www')
+
+rootfs() {
+    local version=$1 out=$2 dir
+    LC_ALL=C ldd "$busybox" 2>&1 | grep -q 'not a dynamic' || {
+        echo "app-image.sh: $busybox is not a static busybox (apt-get install busybox-static)" >&2
+        exit 1
+    }
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' RETURN
+    mkdir -p "$dir/bin" "$dir/www" "$dir/tmp" "$dir/etc"
+    cp "$busybox" "$dir/bin/busybox"
+    for applet in sh wget cat echo sleep ls env; do ln -s busybox "$dir/bin/$applet"; done
+    printf 'app version %s\n' "$version" >"$dir/www/index.html"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$dir/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+    tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$out" .
+}
+
+cmd=${1:-}
+case "$cmd" in
+rootfs)
+    rootfs "$2" "$3"
+    ;;
+import)
+    tmp=$(mktemp --suffix=.tar)
+    rootfs "$2" "$tmp"
+    docker import "${changes[@]}" "$tmp" "$3" >/dev/null
+    rm -f "$tmp"
+    ;;
+archive)
+    tmp=$(mktemp --suffix=.tar)
+    rootfs "$2" "$tmp"
+    docker import "${changes[@]}" "$tmp" "$3" >/dev/null
+    rm -f "$tmp"
+    docker save -o "$4" "$3"
+    ;;
+changes)
+    # The --change flags, one per line, for importing a rootfs made elsewhere (on a lab host).
+    printf '%s\n' "${changes[@]}"
+    ;;
+*)
+    echo "usage: $0 rootfs VERSION OUT.tar | import VERSION NAME:TAG | archive VERSION NAME:TAG OUT.tar" >&2
+    exit 64
+    ;;
+esac
