@@ -49,6 +49,9 @@ pub struct Options {
     pub become_user: Option<String>,
     /// `-u`.
     pub user: Option<String>,
+    /// `-c`: the connection type for hosts that set none (`ansible_connection` and a play's
+    /// `connection:` win, as in Ansible).
+    pub connection: Option<String>,
     /// `-v` count.
     pub verbosity: u8,
     /// How connections are made (host key checking, timeouts, become password).

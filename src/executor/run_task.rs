@@ -698,6 +698,11 @@ fn connection_vars(
             m.insert(k, v);
         }
     }
+    if let Some(c) = &runner.opts.connection {
+        if delegated.is_none() {
+            m.entry("ansible_connection").or_insert_with(|| json!(c));
+        }
+    }
     if let Some(c) = &play.connection {
         if delegated.is_none() {
             m.insert("ansible_connection".into(), json!(c));
