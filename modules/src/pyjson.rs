@@ -51,7 +51,7 @@ fn write_value(out: &mut String, v: &Value, style: &Style, level: usize) {
             (None, None, Some(f)) => out.push_str(&float_repr(f)),
             _ => out.push_str(&n.to_string()),
         },
-        Value::String(s) => write_str_as(out, s, style.ensure_ascii),
+        Value::String(s) => write_json_str(out, s, style.ensure_ascii),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -79,7 +79,7 @@ fn write_value(out: &mut String, v: &Value, style: &Style, level: usize) {
             out.push('{');
             for (i, (k, v)) in members.into_iter().enumerate() {
                 separator(out, i, indent, level + 1);
-                write_str_as(out, k, style.ensure_ascii);
+                write_json_str(out, k, style.ensure_ascii);
                 out.push_str(": ");
                 write_value(out, v, style, level + 1);
             }
@@ -110,12 +110,12 @@ fn separator(out: &mut String, index: usize, indent: Option<usize>, level: usize
 /// A JSON string literal with Python's escapes under `ensure_ascii=False`: only `"`, `\` and
 /// control characters are escaped; other characters are written as they are.
 pub fn write_str(out: &mut String, s: &str) {
-    write_str_as(out, s, false);
+    write_json_str(out, s, false);
 }
 
 /// A JSON string literal with Python's escapes; with `ensure_ascii` everything outside printable
 /// ASCII becomes `\uXXXX` (UTF-16 surrogate pairs beyond the BMP), as Python's default.
-fn write_str_as(out: &mut String, s: &str, ensure_ascii: bool) {
+pub fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
