@@ -10,6 +10,7 @@ pub mod copy;
 pub mod cron;
 pub mod deb822_repository;
 pub mod dnf;
+pub mod docker_host_info;
 pub mod fetch;
 pub mod file;
 pub mod find;
