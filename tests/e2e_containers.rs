@@ -6,8 +6,9 @@
 //! images pulled from the lab registry through `insecure-registries`, a second run and a
 //! `--check` run changing nothing and restarting nothing, a configuration change restarting
 //! dockerd through the handler while a container keeps running (live-restore), no Python run on
-//! the hosts, and no TCP listener of dockerd. Needs Docker (run as root); `ORC_LAB=skip` skips,
-//! visibly.
+//! the hosts, and no TCP listener of dockerd. A second test does the same with podman (its
+//! registries and storage settings, its Docker-compatible API socket). Needs Docker (run as root);
+//! `ORC_LAB=skip` skips, visibly.
 
 mod common;
 #[path = "lab/mod.rs"]
@@ -255,4 +256,75 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
         );
         restore_python(&lab, &h.name);
     }
+}
+
+#[test]
+fn container_runtime_podman_serves_the_docker_api() {
+    let Some(lab) = Lab::start(1) else { return };
+    let h = lab.hosts()[0].clone();
+    let p = Project::new();
+    let home = p.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    lab.write_known_hosts(&home.join(".ssh/known_hosts"));
+    let settings = serde_json::json!({
+        "container_runtime": "podman",
+        // podman does not fall back from overlay by itself, and overlay cannot work in a lab host.
+        "container_runtime_storage_driver": "vfs",
+        "container_runtime_insecure_registries": ["10.99.0.1:5000"],
+        "container_runtime_registry_mirrors": ["https://mirror.example.com/"],
+    });
+    let play = |extra: &[&str]| -> Outcome {
+        Orc::play(repo("playbooks/container-runtime.yaml"))
+            .inventory(lab.inventory_path())
+            .arg("-e")
+            .arg(settings.to_string())
+            .args(extra)
+            .env("HOME", &home)
+            .env("ORC_HOST_KEY_CHECKING", "strict")
+            .timeout(PLAY_TIMEOUT)
+            .run()
+    };
+    trap_python(&lab, &h.name);
+
+    let t = Instant::now();
+    let first = play(&["-v"]).success();
+    timed("podman: first run", t);
+    assert!(first.recap(&h.name).changed >= 3, "{first}");
+    assert!(first.stdout.contains("podman 4") || first.stdout.contains("podman 5"), "the check names podman\n{first}");
+    assert_eq!(lab.exec(&h.name, "systemctl is-enabled podman.socket").ok().trim(), "enabled");
+    assert_eq!(lab.exec(&h.name, "test -e /etc/docker/daemon.json || echo absent").ok().trim(), "absent");
+    assert_eq!(
+        lab.exec(&h.name, "cat /etc/containers/registries.conf.d/60-container-runtime.conf").ok(),
+        "# Written by orc's container_runtime role (container_runtime_insecure_registries and\n\
+         # container_runtime_registry_mirrors). Manual changes are overwritten.\n\
+         \n[[registry]]\nprefix = \"docker.io\"\nlocation = \"docker.io\"\n\
+         \n[[registry.mirror]]\nlocation = \"mirror.example.com\"\n\
+         \n[[registry]]\nlocation = \"10.99.0.1:5000\"\ninsecure = true\n"
+    );
+    let storage = lab.exec(&h.name, "cat /etc/containers/storage.conf");
+    assert!(storage.ok().contains("driver = \"vfs\"\n"), "{storage}");
+
+    let second = play(&[]).success();
+    assert_eq!(second.recap(&h.name).changed, 0, "the second run must change nothing\n{second}");
+
+    // podman's Docker-compatible API, through orc's API path, has the settings.
+    std::fs::write(
+        p.join("checks.yaml"),
+        "- hosts: lab\n  gather_facts: false\n  tasks:\n\
+         \x20   - community.docker.docker_host_info:\n        docker_host: unix:///run/podman/podman.sock\n      register: info\n\
+         \x20   - ansible.builtin.assert:\n        that:\n\
+         \x20         - info.can_talk_to_docker\n\
+         \x20         - info.host_info.Driver == 'vfs'\n\
+         \x20         - not info.host_info.RegistryConfig.IndexConfigs['10.99.0.1:5000'].Secure\n\
+         \x20         - info.host_info.RegistryConfig.IndexConfigs['docker.io'].Mirrors == ['mirror.example.com']\n",
+    )
+    .unwrap();
+    let info = Orc::play(p.join("checks.yaml")).inventory(lab.inventory_path()).env("HOME", &home).run().success();
+    assert_eq!(info.recap(&h.name).failed, 0, "{info}");
+
+    let ran = lab.exec(&h.name, &format!("cat {PYTHON_MARKER} 2>/dev/null || true"));
+    assert_eq!(ran.ok(), "", "python3 was run on {}", h.name);
+    let listeners = lab.exec(&h.name, "ss -ltnpH");
+    assert!(!listeners.ok().contains("podman"), "podman listens on TCP:\n{listeners}");
+    restore_python(&lab, &h.name);
 }
