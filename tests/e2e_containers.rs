@@ -286,6 +286,14 @@ fn container_runtime_podman_serves_the_docker_api() {
     };
     trap_python(&lab, &h.name);
 
+    // --check on a host without the runtime: reports the changes, installs nothing, and neither
+    // looks for the service nor asks the daemon (there is none yet). apt needs package lists to
+    // know the candidates (the lab image has none; check mode does not download them).
+    lab.exec(&h.name, "apt-get update -q").ok();
+    let check = play(&["--check"]).success();
+    assert!(check.recap(&h.name).changed >= 2, "{check}");
+    assert_ne!(lab.exec(&h.name, "command -v podman").code, 0, "--check installed podman");
+
     let t = Instant::now();
     let first = play(&["-v"]).success();
     timed("podman: first run", t);
