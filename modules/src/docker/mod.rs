@@ -11,6 +11,7 @@ use bollard::Docker;
 
 use crate::contract::{ModuleCtx, ModuleError};
 
+pub mod auth;
 pub mod raw;
 pub mod util;
 
