@@ -101,3 +101,87 @@ fn host_info_answers_and_never_changes() {
         .code(2)
         .stdout_has("never talks to dockerd over TCP");
 }
+
+/// Runs `tests/lab/app-image.sh ARGS` (imports or archives the tiny app image).
+fn app_image(args: &[&str]) {
+    let st = Command::new("bash").arg(common::repo("tests/lab/app-image.sh")).args(args).status().unwrap();
+    assert!(st.success(), "app-image.sh {args:?} failed");
+}
+
+#[test]
+fn image_load_build_tag_local_absent() {
+    let base = uniq("img-base");
+    let arch = uniq("img-arch");
+    let built = uniq("img-built");
+    let re = uniq("img-re");
+    let _cleanup = Cleanup(
+        [format!("{base}:1"), format!("{arch}:2"), format!("{built}:v1"), format!("{re}:v9")]
+            .into_iter()
+            .map(|i| vec!["rmi".into(), "-f".into(), i])
+            .collect(),
+    );
+    app_image(&["import", "1", &format!("{base}:1")]);
+    let p = play(&format!(
+        r#"
+        - docker_image:
+            name: "{arch}:2"
+            source: load
+            load_path: "{{{{ playbook_dir }}}}/arch.tar"
+          register: l
+        - community.docker.docker_image:
+            name: "{built}"
+            tag: v1
+            source: build
+            build:
+              path: "{{{{ playbook_dir }}}}/ctx"
+              args: {{V: "7"}}
+              labels: {{orc.test: "yes"}}
+            repository: "{re}:v9"
+          register: b
+        - docker_image:
+            name: "{base}:1"
+            source: local
+          register: loc
+        - assert:
+            that:
+              - loc.image.RepoTags == ["{base}:1"]
+              - loc.actions == []
+        "#
+    ));
+    std::fs::create_dir_all(p.join("ctx")).unwrap();
+    std::fs::write(p.join("ctx/Dockerfile"), format!("FROM {base}:1\nARG V\nRUN echo $V > /www/v\n")).unwrap();
+    app_image(&["archive", "2", &format!("{arch}:2"), p.join("arch.tar").to_str().unwrap()]);
+    docker(&["rmi", &format!("{arch}:2")]).unwrap();
+
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=4 changed=2");
+    assert!(docker(&["image", "inspect", &format!("{arch}:2")]).is_none(), "check mode loaded the image");
+    assert!(docker(&["image", "inspect", &format!("{built}:v1")]).is_none(), "check mode built the image");
+    run(&p, &[]).success().recap_is("localhost", "ok=4 changed=2");
+    let label = docker(&["image", "inspect", "-f", "{{index .Config.Labels \"orc.test\"}}", &format!("{re}:v9")]);
+    assert_eq!(label.as_deref(), Some("yes"));
+    run(&p, &[]).success().recap_is("localhost", "ok=4 changed=0");
+
+    // state: absent removes, then is idempotent; check mode keeps the image.
+    let absent = play(&format!("- docker_image: {{name: \"{re}\", tag: v9, state: absent}}\n"));
+    run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["image", "inspect", &format!("{re}:v9")]).is_some());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["image", "inspect", &format!("{re}:v9")]).is_none());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+
+    // Clear errors: a missing archive, a missing local image, a missing build context, bad args.
+    let missing =
+        play(&format!("- docker_image: {{name: \"{arch}:3\", source: load, load_path: /nonexistent/{arch}.tar}}\n"));
+    run(&missing, &[]).code(2).stdout_has("does not exist");
+    run(&play(&format!("- docker_image: {{name: \"{arch}:9\", source: local}}\n")), &[])
+        .code(2)
+        .stdout_has(&format!("Cannot find the image {arch}:9 locally."));
+    run(
+        &play(&format!("- docker_image: {{name: \"{arch}:9\", source: build, build: {{path: /nonexistent/ctx}}}}\n")),
+        &[],
+    )
+    .code(2)
+    .stdout_has("Requested build path /nonexistent/ctx could not be found");
+    run(&play("- docker_image: {name: x, source: fetch}\n"), &[]).code(3).stderr_has("source");
+    run(&play("- docker_image: {name: x}\n"), &[]).code(3).stderr_has("missing: source");
+}

@@ -40,6 +40,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::slurp::Slurp,
     &builtin::fetch::Fetch,
     &builtin::docker_host_info::DockerHostInfo,
+    &builtin::docker_image::DockerImage,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

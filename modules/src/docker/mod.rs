@@ -11,6 +11,8 @@ use bollard::Docker;
 
 use crate::contract::{ModuleCtx, ModuleError};
 
+pub mod auth;
+pub mod image;
 pub mod raw;
 pub mod util;
 
