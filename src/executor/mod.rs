@@ -92,14 +92,16 @@ pub struct Runner<'a> {
     pub sink: &'a dyn EventSink,
     /// Connections, one per host for the whole run.
     pub pool: crate::connection::ConnectionPool,
-    /// rayon pool with `forks` threads.
+    /// rayon pool with `forks` threads (at most one per inventory host).
     pub workers: rayon::ThreadPool,
 }
 
 impl<'a> Runner<'a> {
     /// A runner for one invocation.
     pub fn new(inventory: &'a Inventory, opts: &'a Options, sink: &'a dyn EventSink) -> Result<Runner<'a>> {
-        let workers = rayon::ThreadPoolBuilder::new().num_threads(opts.forks.max(1)).build().map_err(|e| {
+        // No more threads than hosts: idle workers only spin looking for work.
+        let threads = opts.forks.min(inventory.hosts().len().max(1)).max(1);
+        let workers = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
             crate::error::OrcError::Usage(format!("could not start {} worker threads: {e}", opts.forks))
         })?;
         Ok(Runner {
