@@ -268,6 +268,16 @@ impl Lab {
         out
     }
 
+    /// Installs Debian's docker.io on lab host `host` (without recommended packages; apt lists
+    /// refreshed when older than an hour) when absent, starts dockerd and waits until it answers:
+    /// for tests that need a daemon on a host without going through container-runtime.yaml. About
+    /// 11 s on an idle machine, bounded at 300 s (`tests/lab/registry.sh docker`); panics with
+    /// the script's output when it fails.
+    #[track_caller]
+    pub fn install_docker(&self, host: &str) {
+        self.registry_script(&["docker", &self.host(host).container], "installing docker.io");
+    }
+
     /// Starts a private Docker registry (Debian's `docker-registry`, plain HTTP, no authentication)
     /// on lab host `host`, installing and starting docker.io there first when absent, and returns
     /// its address as the other lab hosts reach it: `<ip>:5000`. Pull from it as

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# A private Docker registry on a lab host, and the container tests' app images in it. Everything
+# Docker on a lab host, a private Docker registry there, and the container tests' app images in
+# it. Everything
 # stays inside the lab: packages come from Debian's mirror, images are built here from
 # busybox-static (app-image.sh) and pushed to the lab host's own registry. No other registry is
 # ever contacted. See docs/lab.md ("A private registry").
 #
 # Usage:
+#   registry.sh docker HOST
+#       On lab host container HOST: refreshes apt's lists when older than an hour, installs
+#       docker.io (without recommended packages) when absent, starts dockerd and waits until it
+#       answers. The first step of `start`, alone.
 #   registry.sh start HOST [--port P] [--auth USER:PASSWORD]
 #       On lab host container HOST: installs docker.io when absent (and starts it), installs
 #       Debian's docker-registry, writes its configuration (listening on :P, default 5000,
@@ -72,14 +77,9 @@ parse_common() {
     if [ -n "$auth" ] && [[ "$auth" != *:* ]]; then die "--auth needs USER:PASSWORD"; fi
 }
 
-cmd_start() {
-    parse_common "$@"
-    [ ${#rest[@]} -eq 1 ] || usage
-    host=${rest[0]}
-    docker inspect "$host" >/dev/null 2>&1 || die "no container $host (a lab host name, see: lab.sh ls)"
-    local t0 t
-    t0=$(now_ms)
-
+# Installs and starts docker.io on $host (see `docker` in the usage).
+ensure_docker() {
+    local t
     t=$(now_ms)
     # apt's lists may be old (the lab image dates them to the epoch): refresh them once.
     on_host_quiet '[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name "*Packages*" -mmin -60 2>/dev/null | head -n 1)" ] ||
@@ -93,6 +93,23 @@ cmd_start() {
         echo "dockerd did not answer within 30 s" >&2; systemctl status docker --no-pager >&2; exit 1' ||
         die "$host: docker.io could not be installed or started"
     log "$host: docker.io ready in $(since "$t")s"
+}
+
+cmd_docker() {
+    [ $# -eq 1 ] || usage
+    host=$1
+    docker inspect "$host" >/dev/null 2>&1 || die "no container $host (a lab host name, see: lab.sh ls)"
+    ensure_docker
+}
+
+cmd_start() {
+    parse_common "$@"
+    [ ${#rest[@]} -eq 1 ] || usage
+    host=${rest[0]}
+    docker inspect "$host" >/dev/null 2>&1 || die "no container $host (a lab host name, see: lab.sh ls)"
+    local t0 t
+    t0=$(now_ms)
+    ensure_docker
 
     t=$(now_ms)
     local pkgs=docker-registry
@@ -181,6 +198,7 @@ cmd_push() {
 }
 
 case "${1:-}" in
+docker) shift; cmd_docker "$@" ;;
 start) shift; cmd_start "$@" ;;
 push) shift; cmd_push "$@" ;;
 *) usage ;;
