@@ -1,7 +1,7 @@
 //! End-to-end: `playbooks/container-runtime.yaml` on fresh lab hosts (issue 5, acceptance 1 and
 //! the runtime half of 4). Host 1 runs the lab's private registry with the app images; hosts 2
 //! and 3 get the Docker Engine from the playbook, each with its own daemon.json settings from
-//! inventory variables. Checked: exit 0, docker.io installed and enabled, daemon.json byte for
+//! inventory variables (host 2 logged in as root, host 3 as `deploy` with sudo). Checked: exit 0, docker.io installed and enabled, daemon.json byte for
 //! byte, the daemon running with those settings (through orc's API path, `docker_host_info`),
 //! images pulled from the lab registry through `insecure-registries`, a second run and a
 //! `--check` run changing nothing and restarting nothing, a configuration change restarting
@@ -81,11 +81,13 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
 
     // Hosts 2 and 3, fresh, in an inventory with group and host variables.
     let key = lab.key_path();
-    let line = |h: &lab::LabHost| {
-        format!("{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n", h.name, h.ip, key.display())
+    let line = |h: &lab::LabHost, user: &str| {
+        format!("{} ansible_host={} ansible_user={user} ansible_ssh_private_key_file={}\n", h.name, h.ip, key.display())
     };
+    // Host 3 as on a real fleet: an unprivileged login and sudo (the play's become), so the API
+    // check reaches root's socket through the become shell.
     let p = Project::new()
-        .file("inv/hosts.ini", &format!("[runtime]\n{}{}", line(&h2), line(&h3)))
+        .file("inv/hosts.ini", &format!("[runtime]\n{}{}", line(&h2, "root"), line(&h3, "deploy")))
         .file("inv/group_vars/runtime.yml", &format!("container_runtime_insecure_registries: [\"{registry}\"]\n"))
         .file(
             &format!("inv/host_vars/{}.yml", h3.name),
@@ -195,7 +197,7 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
 
     // The daemon runs with those settings, asked through orc's API path (the socket over SSH).
     let checks = format!(
-        "- hosts: runtime\n  gather_facts: false\n  tasks:\n\
+        "- hosts: runtime\n  become: true\n  gather_facts: false\n  tasks:\n\
          \x20   - community.docker.docker_host_info: {{}}\n      register: info\n\
          \x20   - ansible.builtin.assert:\n        that:\n\
          \x20         - info.can_talk_to_docker\n\
@@ -213,7 +215,7 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
         assert_eq!(info.recap(&h.name).failed, 0, "{info}");
     }
     let adhoc = Orc::new()
-        .args(["run", "runtime", "-m", "community.docker.docker_host_info"])
+        .args(["run", "runtime", "--become", "-m", "community.docker.docker_host_info"])
         .inventory(&inventory)
         .env("HOME", &home)
         .run()
