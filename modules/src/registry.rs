@@ -39,6 +39,8 @@ static MODULES: &[&dyn Module] = &[
     &builtin::find::Find,
     &builtin::slurp::Slurp,
     &builtin::fetch::Fetch,
+    &builtin::docker_host_info::DockerHostInfo,
+    &builtin::docker_image::DockerImage,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

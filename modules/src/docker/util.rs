@@ -1,0 +1,88 @@
+//! Small helpers the `docker_*` modules (other than docker_container) share: turning Ansible
+//! filter dicts into the Engine API's filter form, API models into JSON return values, and API
+//! errors into module failures with context.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::contract::ModuleError;
+use crate::docker::api_error;
+
+/// An Ansible `*_filters` dict as the Engine API wants it (community.docker's `convert_filters`):
+/// each value becomes a list of strings; booleans are `true`/`false`; a list keeps its items.
+pub fn api_filters(filters: Option<&Map<String, Value>>) -> Option<HashMap<String, Vec<String>>> {
+    let filters = filters?;
+    let one = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    };
+    Some(
+        filters
+            .iter()
+            .map(|(k, v)| {
+                let items = match v {
+                    Value::Array(items) => items.iter().map(one).collect(),
+                    other => vec![one(other)],
+                };
+                (k.clone(), items)
+            })
+            .collect(),
+    )
+}
+
+/// `filters` as a query parameter (`{sep}filters=...`), or nothing when there are none.
+pub fn filters_query(sep: &str, filters: Option<&Map<String, Value>>) -> String {
+    match api_filters(filters) {
+        Some(f) if !f.is_empty() => {
+            let json = serde_json::to_string(&f).unwrap_or_default();
+            format!("{sep}filters={}", crate::docker::raw::query_escape(&json))
+        }
+        _ => String::new(),
+    }
+}
+
+/// An API model as the JSON the module returns (the Engine API's field names; absent fields are
+/// left out).
+pub fn to_json<T: Serialize>(model: &T) -> Value {
+    serde_json::to_value(model).unwrap_or(Value::Null)
+}
+
+/// A module failure for an API error, prefixed with what was being done ("Error creating network").
+pub fn api_fail(what: &str, e: &bollard::errors::Error) -> ModuleError {
+    ModuleError::msg(format!("{what}: {}", api_error(e)))
+}
+
+/// Keeps only `keys` of a JSON object (community.docker's non-verbose list records), in that
+/// order, with null for the keys the object lacks.
+pub fn pick(item: &Value, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    for k in keys {
+        out.insert((*k).to_string(), item.get(*k).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filters_become_string_lists() {
+        let m = json!({"dangling": true, "label": ["a=b", "c"], "until": 24}).as_object().cloned().unwrap();
+        let f = api_filters(Some(&m)).unwrap();
+        assert_eq!(f["dangling"], vec!["true"]);
+        assert_eq!(f["label"], vec!["a=b", "c"]);
+        assert_eq!(f["until"], vec!["24"]);
+        assert!(api_filters(None).is_none());
+    }
+
+    #[test]
+    fn pick_keeps_listed_keys() {
+        let v = pick(&json!({"Id": "x", "Name": "n", "Other": 1}), &["Id", "Name", "Driver"]);
+        assert_eq!(v, json!({"Id": "x", "Name": "n", "Driver": null}));
+    }
+}

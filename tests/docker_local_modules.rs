@@ -1,0 +1,187 @@
+//! The community.docker modules other than docker_container, against this machine's dockerd
+//! over the local connection: first run changes, second run is idempotent, check mode changes
+//! nothing, a wrong argument or a missing object fails clearly (exit 2). Every test names its
+//! Docker objects `orc-t-dm-<test>-<pid>` and removes them at the end.
+
+mod common;
+
+use std::process::Command;
+
+use common::{unindent, Outcome, Project};
+
+/// A unique name for a Docker object of test `what`.
+fn uniq(what: &str) -> String {
+    format!("orc-t-dm-{what}-{}", std::process::id())
+}
+
+/// Runs `docker ARGS` and returns its stdout (trimmed); `None` when it failed.
+fn docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A project whose site.yaml runs `tasks` (YAML, indented any way) on localhost, connection local.
+fn play(tasks: &str) -> Project {
+    let mut text = unindent(
+        "
+        - hosts: localhost
+          connection: local
+          gather_facts: false
+          tasks:
+        ",
+    );
+    for line in unindent(tasks).lines() {
+        if !line.is_empty() {
+            text.push_str("    ");
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    Project::new().file("site.yaml", &text)
+}
+
+/// Runs the project's site.yaml with `args` and the JSON output, returning the outcome.
+fn run(p: &Project, args: &[&str]) -> Outcome {
+    p.play("site.yaml").args(args).run()
+}
+
+/// Removes Docker objects when the test ends, pass or fail.
+struct Cleanup(Vec<Vec<String>>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for args in &self.0 {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = docker(&args);
+        }
+    }
+}
+
+#[test]
+fn host_info_answers_and_never_changes() {
+    let p = play(
+        r#"
+        - docker_host_info:
+            containers: true
+            containers_all: true
+            networks: true
+            volumes: true
+            images: true
+            disk_usage: true
+          register: h
+        - assert:
+            that:
+              - h.can_talk_to_docker
+              - not h.changed
+              - h.host_info.ServerVersion | length > 0
+              - h.networks | selectattr('Name', 'equalto', 'bridge') | list | length == 1
+              - h.containers is sequence
+              - h.images is sequence
+              - h.volumes is sequence
+              - h.disk_usage.LayersSize is number
+        - community.docker.docker_host_info:
+            networks: true
+            networks_filters:
+              name: bridge
+            verbose_output: true
+          register: v
+        - assert:
+            that:
+              - v.networks | length >= 1
+              - v.networks[0].IPAM is defined
+              - v.containers is not defined
+        "#,
+    );
+    run(&p, &[]).success().recap_is("localhost", "ok=4 changed=0");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=4 changed=0");
+    play("- docker_host_info:\n    containerz: true\n").play("site.yaml").run().code(3).stderr_has("containerz");
+    play("- docker_host_info:\n    docker_host: tcp://127.0.0.1:2375\n")
+        .play("site.yaml")
+        .run()
+        .code(2)
+        .stdout_has("never talks to dockerd over TCP");
+}
+
+/// Runs `tests/lab/app-image.sh ARGS` (imports or archives the tiny app image).
+fn app_image(args: &[&str]) {
+    let st = Command::new("bash").arg(common::repo("tests/lab/app-image.sh")).args(args).status().unwrap();
+    assert!(st.success(), "app-image.sh {args:?} failed");
+}
+
+#[test]
+fn image_load_build_tag_local_absent() {
+    let base = uniq("img-base");
+    let arch = uniq("img-arch");
+    let built = uniq("img-built");
+    let re = uniq("img-re");
+    let _cleanup = Cleanup(
+        [format!("{base}:1"), format!("{arch}:2"), format!("{built}:v1"), format!("{re}:v9")]
+            .into_iter()
+            .map(|i| vec!["rmi".into(), "-f".into(), i])
+            .collect(),
+    );
+    app_image(&["import", "1", &format!("{base}:1")]);
+    let p = play(&format!(
+        r#"
+        - docker_image:
+            name: "{arch}:2"
+            source: load
+            load_path: "{{{{ playbook_dir }}}}/arch.tar"
+          register: l
+        - community.docker.docker_image:
+            name: "{built}"
+            tag: v1
+            source: build
+            build:
+              path: "{{{{ playbook_dir }}}}/ctx"
+              args: {{V: "7"}}
+              labels: {{orc.test: "yes"}}
+            repository: "{re}:v9"
+          register: b
+        - docker_image:
+            name: "{base}:1"
+            source: local
+          register: loc
+        - assert:
+            that:
+              - loc.image.RepoTags == ["{base}:1"]
+              - loc.actions == []
+        "#
+    ));
+    std::fs::create_dir_all(p.join("ctx")).unwrap();
+    std::fs::write(p.join("ctx/Dockerfile"), format!("FROM {base}:1\nARG V\nRUN echo $V > /www/v\n")).unwrap();
+    app_image(&["archive", "2", &format!("{arch}:2"), p.join("arch.tar").to_str().unwrap()]);
+    docker(&["rmi", &format!("{arch}:2")]).unwrap();
+
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=4 changed=2");
+    assert!(docker(&["image", "inspect", &format!("{arch}:2")]).is_none(), "check mode loaded the image");
+    assert!(docker(&["image", "inspect", &format!("{built}:v1")]).is_none(), "check mode built the image");
+    run(&p, &[]).success().recap_is("localhost", "ok=4 changed=2");
+    let label = docker(&["image", "inspect", "-f", "{{index .Config.Labels \"orc.test\"}}", &format!("{re}:v9")]);
+    assert_eq!(label.as_deref(), Some("yes"));
+    run(&p, &[]).success().recap_is("localhost", "ok=4 changed=0");
+
+    // state: absent removes, then is idempotent; check mode keeps the image.
+    let absent = play(&format!("- docker_image: {{name: \"{re}\", tag: v9, state: absent}}\n"));
+    run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["image", "inspect", &format!("{re}:v9")]).is_some());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["image", "inspect", &format!("{re}:v9")]).is_none());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+
+    // Clear errors: a missing archive, a missing local image, a missing build context, bad args.
+    let missing =
+        play(&format!("- docker_image: {{name: \"{arch}:3\", source: load, load_path: /nonexistent/{arch}.tar}}\n"));
+    run(&missing, &[]).code(2).stdout_has("does not exist");
+    run(&play(&format!("- docker_image: {{name: \"{arch}:9\", source: local}}\n")), &[])
+        .code(2)
+        .stdout_has(&format!("Cannot find the image {arch}:9 locally."));
+    run(
+        &play(&format!("- docker_image: {{name: \"{arch}:9\", source: build, build: {{path: /nonexistent/ctx}}}}\n")),
+        &[],
+    )
+    .code(2)
+    .stdout_has("Requested build path /nonexistent/ctx could not be found");
+    run(&play("- docker_image: {name: x, source: fetch}\n"), &[]).code(3).stderr_has("source");
+    run(&play("- docker_image: {name: x}\n"), &[]).code(3).stderr_has("missing: source");
+}
