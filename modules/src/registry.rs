@@ -39,6 +39,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::find::Find,
     &builtin::slurp::Slurp,
     &builtin::fetch::Fetch,
+    &builtin::docker_container::DockerContainer,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -8,6 +8,7 @@ pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod cron;
+pub mod docker_container;
 pub mod deb822_repository;
 pub mod dnf;
 pub mod fetch;
