@@ -13,9 +13,7 @@ use crate::contract::ModuleError;
 /// The registry host of an image repository (`docker.io` for Docker Hub names).
 pub fn registry_of(repository: &str) -> String {
     match repository.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            normalize(first)
-        }
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => normalize(first),
         _ => "docker.io".to_string(),
     }
 }
@@ -74,7 +72,8 @@ mod tests {
 
     #[test]
     fn reads_inline_auths() {
-        let cfg = r#"{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}, "reg:5000": {"auth": "YWxpY2U6czNj"}}}"#;
+        let cfg =
+            r#"{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}, "reg:5000": {"auth": "YWxpY2U6czNj"}}}"#;
         let hub = from_config(cfg, "docker.io").unwrap();
         assert_eq!((hub.username.as_deref(), hub.password.as_deref()), (Some("u"), Some("p")));
         let reg = from_config(cfg, "reg:5000").unwrap();

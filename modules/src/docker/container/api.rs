@@ -54,9 +54,7 @@ pub fn network_id(api: &DockerApi, name: &str) -> Result<Option<String>, ModuleE
 pub fn create(api: &DockerApi, name: &str, body: Value) -> Result<String, String> {
     let body = from_json(body, "container configuration")?;
     let opts = CreateContainerOptions { name: Some(name.to_string()), ..Default::default() };
-    api.run(|d| async move { d.create_container(Some(opts), body).await })
-        .map(|r| r.id)
-        .map_err(|e| api_error(&e))
+    api.run(|d| async move { d.create_container(Some(opts), body).await }).map(|r| r.id).map_err(|e| api_error(&e))
 }
 
 /// Starts a container.

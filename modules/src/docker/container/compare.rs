@@ -26,7 +26,9 @@ impl Comparisons {
                 let m = match star.as_str() {
                     Some("strict") => Mode::Strict,
                     Some("ignore") => Mode::Ignore,
-                    _ => return Err("The wildcard can only be used with comparison modes 'strict' and 'ignore'!".into()),
+                    _ => {
+                        return Err("The wildcard can only be used with comparison modes 'strict' and 'ignore'!".into())
+                    }
                 };
                 for (name, mode) in modes.iter_mut() {
                     if *name != "networks" || networks_set {
@@ -40,12 +42,14 @@ impl Comparisons {
                     .filter(|s| s.name != "volume_binds")
                     .ok_or_else(|| format!("Unknown module option '{key}' in comparisons dict!"))?;
                 if let Some(other) = used.insert(spec.name, key) {
-                    return Err(format!("Both '{key}' and '{other}' (aliases of {}) are specified in comparisons dict!", spec.name));
+                    return Err(format!(
+                        "Both '{key}' and '{other}' (aliases of {}) are specified in comparisons dict!",
+                        spec.name
+                    ));
                 }
-                let mode = value
-                    .as_str()
-                    .and_then(Mode::parse)
-                    .ok_or_else(|| format!("Unknown comparison mode '{}'!", value.as_str().unwrap_or(&value.to_string())))?;
+                let mode = value.as_str().and_then(Mode::parse).ok_or_else(|| {
+                    format!("Unknown comparison mode '{}'!", value.as_str().unwrap_or(&value.to_string()))
+                })?;
                 if mode == Mode::AllowMorePresent && spec.kind == Kind::Value {
                     return Err(format!(
                         "Option '{key}' is a value and not a set/list/dict, so its comparison cannot be allow_more_present"
@@ -135,11 +139,13 @@ pub fn compare_generic(param: &Value, actual: &Value, mode: Mode, kind: Kind) ->
         }
         Kind::SetDict => {
             let (a, b) = (arr(param), arr(actual));
-            let within = |x: &Value, ys: &[Value]| ys.iter().any(|y| x.as_object().is_some_and(|o| dict_allow_more(o, y)));
+            let within =
+                |x: &Value, ys: &[Value]| ys.iter().any(|y| x.as_object().is_some_and(|o| dict_allow_more(o, y)));
             if !a.iter().all(|x| within(x, &b)) {
                 return false;
             }
-            mode != Mode::Strict || b.iter().all(|y| a.iter().any(|x| x.as_object().is_some_and(|o| dict_allow_more(o, y))))
+            mode != Mode::Strict
+                || b.iter().all(|y| a.iter().any(|x| x.as_object().is_some_and(|o| dict_allow_more(o, y))))
         }
     }
 }
@@ -229,7 +235,11 @@ fn image_config<'a>(image: Option<&'a Value>, key: &str) -> Option<&'a Value> {
 
 /// What the container should show for each option the task set, with the image's defaults
 /// merged in as community.docker does (env, labels, exposed ports, volumes, empty command).
-pub fn expected_values(p: &Params, image: Option<&Value>, image_label_mismatch_fail: bool) -> BTreeMap<&'static str, Value> {
+pub fn expected_values(
+    p: &Params,
+    image: Option<&Value>,
+    image_label_mismatch_fail: bool,
+) -> BTreeMap<&'static str, Value> {
     let mut out = BTreeMap::new();
     for s in OPTIONS {
         if let Some(v) = p.get(s.name) {
@@ -268,7 +278,8 @@ pub fn expected_values(p: &Params, image: Option<&Value>, image_label_mismatch_f
         }
     }
     // Exposed ports: the image's plus the task's (published ones included).
-    let mut ports: Vec<String> = object_keys(image_config(image, "ExposedPorts")).iter().map(|p| normalize_port(p)).collect();
+    let mut ports: Vec<String> =
+        object_keys(image_config(image, "ExposedPorts")).iter().map(|p| normalize_port(p)).collect();
     for v in p.get("ports").and_then(Value::as_array).into_iter().flatten() {
         ports.push(v.as_str().unwrap_or_default().to_string());
     }
@@ -329,7 +340,8 @@ pub fn differences(
         if s.name == "labels" && mode == Mode::Strict && image_label_mismatch_fail {
             let img = image_config(image, "Labels").and_then(Value::as_object).cloned().unwrap_or_default();
             let given = p.get("labels").and_then(Value::as_object).cloned().unwrap_or_default();
-            let drop: Vec<String> = img.keys().filter(|k| !given.contains_key(*k)).map(|k| format!("\"{k}\"")).collect();
+            let drop: Vec<String> =
+                img.keys().filter(|k| !given.contains_key(*k)).map(|k| format!("\"{k}\"")).collect();
             if !drop.is_empty() {
                 return Err(format!(
                     "Some labels should be removed but are present in the base image. You can set image_label_mismatch \
@@ -410,8 +422,11 @@ mod tests {
         assert!(r.is_empty());
         assert!(Comparisons::new(Some(json!({"user": "allow_more_present"}).as_object().unwrap()), false).is_err());
         assert!(Comparisons::new(Some(json!({"bogus": "strict"}).as_object().unwrap()), false).is_err());
-        assert!(Comparisons::new(Some(json!({"ports": "strict", "published_ports": "ignore"}).as_object().unwrap()), false)
-            .is_err());
+        assert!(Comparisons::new(
+            Some(json!({"ports": "strict", "published_ports": "ignore"}).as_object().unwrap()),
+            false
+        )
+        .is_err());
     }
 
     #[test]
@@ -422,7 +437,12 @@ mod tests {
         assert!(compare_generic(&json!([]), &serde_json::Value::Null, Mode::Strict, Set));
         assert!(!compare_generic(&json!(false), &serde_json::Value::Null, Mode::Strict, Value));
         assert!(compare_generic(&json!({"a": "1"}), &json!({"a": "1", "b": "2"}), Mode::AllowMorePresent, Dict));
-        assert!(compare_generic(&json!([{"target": "/x"}]), &json!([{"target": "/x", "type": "volume"}]), Mode::Strict, SetDict));
+        assert!(compare_generic(
+            &json!([{"target": "/x"}]),
+            &json!([{"target": "/x", "type": "volume"}]),
+            Mode::Strict,
+            SetDict
+        ));
         assert!(compare_generic(&json!(["a", "c"]), &json!(["a", "b", "c"]), Mode::AllowMorePresent, List));
     }
 }

@@ -128,16 +128,18 @@ fn healthcheck(h: &crate::builtin::docker_container::HealthcheckArg) -> Result<V
     let dur = |name: &str, v: &Option<String>| -> Result<Option<i64>, String> {
         match v {
             None => Ok(None),
-            Some(s) => parse::duration_to_ns(s).map(|n| (n != 0).then_some(n)).map_err(|e| format!("healthcheck.{name}: {e}")),
+            Some(s) => {
+                parse::duration_to_ns(s).map(|n| (n != 0).then_some(n)).map_err(|e| format!("healthcheck.{name}: {e}"))
+            }
         }
     };
     let test = match &h.test {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) if items.is_empty() => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::Array(items)) => {
-            Some(Value::Array(items.iter().map(|i| Value::String(py_str(i).unwrap_or_else(|| i.to_string()))).collect()))
-        }
+        Some(Value::Array(items)) => Some(Value::Array(
+            items.iter().map(|i| Value::String(py_str(i).unwrap_or_else(|| i.to_string()))).collect(),
+        )),
         Some(other) => Some(json!(["CMD-SHELL", py_str(other).unwrap_or_else(|| other.to_string())])),
     };
     let Some(test) = test else { return Ok(json!({"Test": ["NONE"]})) };
@@ -203,7 +205,10 @@ fn mounts(list: &[crate::builtin::docker_container::MountArg]) -> Result<Value, 
     for m in list {
         let kind = m.kind.clone().unwrap_or_else(|| "volume".into());
         if !["bind", "volume", "tmpfs", "npipe"].contains(&kind.as_str()) {
-            return Err(format!("mounts: type of mount \"{}\" must be one of: bind, volume, tmpfs, npipe, got: {kind}", m.target));
+            return Err(format!(
+                "mounts: type of mount \"{}\" must be one of: bind, volume, tmpfs, npipe, got: {kind}",
+                m.target
+            ));
         }
         if !seen.insert(m.target.clone()) {
             return Err(format!("The mount point \"{}\" appears twice in the mounts option", m.target));
@@ -213,7 +218,10 @@ fn mounts(list: &[crate::builtin::docker_container::MountArg]) -> Result<Value, 
         }
         let only = |opt: &str, set: bool, types: &str| -> Result<(), String> {
             if set && !types.split(',').any(|t| t == kind) {
-                return Err(format!("{opt} cannot be specified for mount \"{}\" of type \"{kind}\" (needs type \"{types}\")", m.target));
+                return Err(format!(
+                    "{opt} cannot be specified for mount \"{}\" of type \"{kind}\" (needs type \"{types}\")",
+                    m.target
+                ));
             }
             Ok(())
         };
@@ -272,7 +280,7 @@ pub fn params(args: &DockerContainerArgs, env_file: Option<&str>, home: Option<&
         p.set("healthcheck", healthcheck(h)?);
     }
     if let Some(l) = &a.labels {
-        p.set("labels", string_map("labels", l, true, &mut p.warnings.clone())?);
+        p.set("labels", string_map("labels", l, true, &mut Vec::new())?);
     }
     if let Some(d) = &a.log_driver {
         p.set("log_driver", d.clone());
@@ -393,7 +401,8 @@ pub fn params(args: &DockerContainerArgs, env_file: Option<&str>, home: Option<&
         }
     }
     if let Some(h) = &a.etc_hosts {
-        let list: Vec<String> = h.iter().map(|(k, v)| format!("{k}:{}", py_str(v).unwrap_or_else(|| v.to_string()))).collect();
+        let list: Vec<String> =
+            h.iter().map(|(k, v)| format!("{k}:{}", py_str(v).unwrap_or_else(|| v.to_string()))).collect();
         p.set("etc_hosts", strings(&list));
     }
     if let Some(s) = &a.sysctls {
@@ -436,25 +445,15 @@ fn put(body: &mut Map<String, Value>, key: &str, v: Value) {
     body.insert(key.to_string(), v);
 }
 
-fn host(body: &mut Map<String, Value>) -> &mut Map<String, Value> {
-    let e = body.entry("HostConfig").or_insert_with(|| json!({}));
-    if !e.is_object() {
-        *e = json!({});
-    }
-    match e {
-        Value::Object(m) => m,
-        _ => unreachable!("HostConfig was just made an object"),
-    }
-}
-
 /// The Engine API's create body (`Config` with `HostConfig`) for `image`.
 pub fn create_body(p: &Params, image: &str) -> Value {
     let mut body = Map::new();
+    let mut hc = Map::new();
     for s in OPTIONS {
         let Some(v) = p.get(s.name) else { continue };
         match s.place {
             Place::Config(k) => put(&mut body, k, v.clone()),
-            Place::Host(k) => put(host(&mut body), k, v.clone()),
+            Place::Host(k) => put(&mut hc, k, v.clone()),
             Place::Special => {}
         }
     }
@@ -473,15 +472,16 @@ pub fn create_body(p: &Params, image: &str) -> Value {
     }
     if let Some(Value::Array(ports)) = p.get("ports") {
         if !ports.is_empty() || p.get("exposed_ports").is_some() {
-            let m: Map<String, Value> = ports.iter().filter_map(Value::as_str).map(|k| (k.to_string(), json!({}))).collect();
+            let m: Map<String, Value> =
+                ports.iter().filter_map(Value::as_str).map(|k| (k.to_string(), json!({}))).collect();
             put(&mut body, "ExposedPorts", Value::Object(m));
         }
     }
     if let Some(pb) = p.get("published_ports") {
-        put(host(&mut body), "PortBindings", pb.clone());
+        put(&mut hc, "PortBindings", pb.clone());
     }
     if p.get("publish_all_ports") == Some(&json!(true)) {
-        put(host(&mut body), "PublishAllPorts", json!(true));
+        put(&mut hc, "PublishAllPorts", json!(true));
     }
     if let Some(Value::Array(vols)) = p.get("volumes") {
         let anon: Map<String, Value> = vols
@@ -495,24 +495,27 @@ pub fn create_body(p: &Params, image: &str) -> Value {
             .collect();
         put(&mut body, "Volumes", Value::Object(anon));
         if let Some(b) = p.get("volume_binds") {
-            put(host(&mut body), "Binds", b.clone());
+            put(&mut hc, "Binds", b.clone());
         }
     }
     if let Some(Value::Array(ms)) = p.get("mounts") {
         let list: Vec<Value> = ms.iter().map(mount_body).collect();
-        put(host(&mut body), "Mounts", Value::Array(list));
+        put(&mut hc, "Mounts", Value::Array(list));
     }
     if let Some(d) = p.get("log_driver") {
         let cfg = p.get("log_options").cloned().unwrap_or_else(|| json!({}));
-        put(host(&mut body), "LogConfig", json!({"Type": d, "Config": cfg}));
+        put(&mut hc, "LogConfig", json!({"Type": d, "Config": cfg}));
     }
     if let Some(rp) = restart_policy(p) {
-        put(host(&mut body), "RestartPolicy", rp);
+        put(&mut hc, "RestartPolicy", rp);
     }
     if let Some(m) = p.get("network_mode") {
-        put(host(&mut body), "NetworkMode", m.clone());
+        put(&mut hc, "NetworkMode", m.clone());
     }
     put(&mut body, "Image", json!(image));
+    if !hc.is_empty() {
+        put(&mut body, "HostConfig", Value::Object(hc));
+    }
     Value::Object(body)
 }
 
@@ -629,7 +632,10 @@ mod tests {
     fn healthcheck_durations_and_tests() {
         let a = args(json!({"name": "c", "healthcheck": {"test": "curl x", "interval": "1m30s", "retries": 3}}));
         let p = params(&a, None, None).unwrap();
-        assert_eq!(p.get("healthcheck"), Some(&json!({"Test": ["CMD-SHELL", "curl x"], "Interval": 90_000_000_000i64, "Retries": 3})));
+        assert_eq!(
+            p.get("healthcheck"),
+            Some(&json!({"Test": ["CMD-SHELL", "curl x"], "Interval": 90_000_000_000i64, "Retries": 3}))
+        );
         let none = args(json!({"name": "c", "healthcheck": {"test": ["NONE"]}}));
         assert_eq!(params(&none, None, None).unwrap().get("healthcheck"), Some(&json!({"Test": ["NONE"]})));
         let bad = args(json!({"name": "c", "healthcheck": {"test": "x", "interval": "30"}}));

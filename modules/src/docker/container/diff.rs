@@ -48,7 +48,10 @@ impl Differences {
     /// community.docker's legacy `differences` list: `[{name: {parameter, container}}]`.
     pub fn legacy(&self) -> Value {
         Value::Array(
-            self.items.iter().map(|d| json!({ d.name.clone(): {"parameter": d.parameter, "container": d.active} })).collect(),
+            self.items
+                .iter()
+                .map(|d| json!({ d.name.clone(): {"parameter": d.parameter, "container": d.active} }))
+                .collect(),
         )
     }
 

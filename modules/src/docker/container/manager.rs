@@ -64,12 +64,18 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
     if let Some(w) = args.image.as_deref().and_then(image::latest_warning) {
         m.warnings.push(w);
     }
-    let facts = match args.state {
-        State::Absent => {
-            m.absent()?;
-            None
+    let outcome = match args.state {
+        State::Absent => m.absent().map(|()| None),
+        state => m.present(state, ctx),
+    };
+    let facts = match outcome {
+        Ok(f) => f,
+        // A failure still carries the run's warnings.
+        Err(ModuleError::Fail(mut r)) if !m.warnings.is_empty() => {
+            r.data.insert("warnings".into(), json!(m.warnings));
+            return Err(ModuleError::Fail(r));
         }
-        state => m.present(state, ctx)?,
+        Err(e) => return Err(e),
     };
     let mut r = ModuleResult::changed(m.changed);
     if let Some(f) = facts {
@@ -136,8 +142,9 @@ impl Manager<'_> {
         let (repo, _) = super::parse::repository_tag(&name);
         let creds = crate::docker::auth::credentials_for(ctx.conn, &repo)?;
         image::pull(&self.api, &reference, creds)?;
-        let new = api::find_image(&self.api, &reference)?
-            .ok_or_else(|| fail(format!("Error pulling image {reference} - the daemon reported success but has no such image")))?;
+        let new = api::find_image(&self.api, &reference)?.ok_or_else(|| {
+            fail(format!("Error pulling image {reference} - the daemon reported success but has no such image"))
+        })?;
         let same = found.as_ref().and_then(|f| f.get("Id")) == new.get("Id");
         self.changed |= !same;
         self.actions.push(json!({"pulled_image": reference, "changed": !same}));
@@ -155,13 +162,12 @@ impl Manager<'_> {
             },
             _ => None,
         };
-        let comparison_image = if self.args.image.is_none()
-            || self.args.image_comparison.as_deref() == Some("current-image")
-        {
-            current_image.clone()
-        } else {
-            image.clone()
-        };
+        let comparison_image =
+            if self.args.image.is_none() || self.args.image_comparison.as_deref() == Some("current-image") {
+                current_image.clone()
+            } else {
+                image.clone()
+            };
         let was_running = container.as_ref().is_some_and(is_running);
         let mut created = false;
         let removing = container.as_ref().is_some_and(|c| c.pointer("/State/Status") == Some(&json!("removing")));
@@ -217,8 +223,9 @@ impl Manager<'_> {
                 if !self.check {
                     api::wait_removed(&self.api, &id, self.args.removal_wait_timeout)?;
                 }
-                container = self.create(&img)?;
-                created = true;
+                // In check mode nothing was created: report the container as it is.
+                container = self.create(&img)?.or(Some(c));
+                created = !self.check;
             } else if !update.is_empty() {
                 self.tracker.merge(&update);
                 self.changed = true;
@@ -265,8 +272,7 @@ impl Manager<'_> {
     }
 
     fn needs_container_image(&self) -> bool {
-        self.params.get("command") == Some(&json!([]))
-            || self.args.image_comparison.as_deref() == Some("current-image")
+        self.params.get("command") == Some(&json!([])) || self.args.image_comparison.as_deref() == Some("current-image")
     }
 
     fn absent(&mut self) -> Result<(), ModuleError> {
@@ -317,7 +323,8 @@ impl Manager<'_> {
         if self.check {
             return Ok(None);
         }
-        let id = api::create(&self.api, &self.args.name, body).map_err(|e| fail(format!("Error creating container: {e}")))?;
+        let id = api::create(&self.api, &self.args.name, body)
+            .map_err(|e| fail(format!("Error creating container: {e}")))?;
         inspect(&self.api, &id)
     }
 
@@ -329,7 +336,8 @@ impl Manager<'_> {
         }
         api::start(&self.api, id).map_err(|e| fail(format!("Error starting container {id}: {e}")))?;
         if self.params.get("detach") == Some(&json!(false)) {
-            let status = api::wait_exit(&self.api, id).map_err(|e| fail(format!("Error waiting for container {id}: {e}")))?;
+            let status =
+                api::wait_exit(&self.api, id).map_err(|e| fail(format!("Error waiting for container {id}: {e}")))?;
             self.status = Some(status);
             let output = if self.params.get("auto_remove") == Some(&json!(true)) {
                 "Cannot retrieve result as auto_remove is enabled".to_string()
@@ -361,7 +369,8 @@ impl Manager<'_> {
         }
         self.actions.push(json!({"stopped": id, "timeout": self.args.stop_timeout}));
         if !self.check {
-            api::stop(&self.api, id, self.args.stop_timeout).map_err(|e| fail(format!("Error stopping container {id}: {e}")))?;
+            api::stop(&self.api, id, self.args.stop_timeout)
+                .map_err(|e| fail(format!("Error stopping container {id}: {e}")))?;
         }
         Ok(())
     }
@@ -371,7 +380,8 @@ impl Manager<'_> {
         self.actions.push(json!({"removed": id, "volume_state": volumes, "link": false, "force": force}));
         self.changed = true;
         if !self.check {
-            api::remove(&self.api, id, volumes, force).map_err(|e| fail(format!("Error removing container {id}: {e}")))?;
+            api::remove(&self.api, id, volumes, force)
+                .map_err(|e| fail(format!("Error removing container {id}: {e}")))?;
         }
         Ok(())
     }
@@ -423,7 +433,11 @@ impl Manager<'_> {
                 if nets.iter().any(|n| n["name"] == json!(name)) {
                     continue;
                 }
-                self.tracker.add(&format!("network.{name}"), Value::Null, json!({"name": name, "id": info.get("NetworkID")}));
+                self.tracker.add(
+                    &format!("network.{name}"),
+                    Value::Null,
+                    json!({"name": name, "id": info.get("NetworkID")}),
+                );
                 self.actions.push(json!({"removed_from_network": name}));
                 self.changed = true;
                 touched = true;

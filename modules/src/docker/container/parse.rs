@@ -26,8 +26,8 @@ pub fn human_to_bytes(text: &str) -> Result<i64, String> {
 
 /// community.docker's `convert_duration_to_nanosecond`: `1h2m3s4ms5us` (each part optional).
 pub fn duration_to_ns(text: &str) -> Result<i64, String> {
-    let re = regex::Regex::new(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?(?:(\d+)us)?$")
-        .map_err(|e| e.to_string())?;
+    let re =
+        regex::Regex::new(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?(?:(\d+)us)?$").map_err(|e| e.to_string())?;
     let invalid = || format!("Invalid time duration - {text} (use e.g. 30s, 1m30s, 500ms, 1h)");
     // `5ms` must not be read as 5 minutes followed by a stray `s`.
     let caps = re.captures(text).ok_or_else(invalid)?;
@@ -86,11 +86,14 @@ fn split_colon_ipv6(text: &str) -> Result<Vec<String>, String> {
 /// given (community.docker's default `0.0.0.0`).
 pub fn published_ports(specs: &[String], default_ip: &str) -> Result<BTreeMap<String, Vec<Value>>, String> {
     let mut binds: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let v4 = regex::Regex::new(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$").map_err(|e| e.to_string())?;
     for spec in specs {
         if spec == "all" {
-            return Err("Specifying \"all\" in published_ports is no longer allowed. Set publish_all_ports to \"true\" \
+            return Err(
+                "Specifying \"all\" in published_ports is no longer allowed. Set publish_all_ports to \"true\" \
                         instead to randomly assign port mappings for those not specified by published_ports."
-                .into());
+                    .into(),
+            );
         }
         let parts = split_colon_ipv6(spec)?;
         let last = parts.last().cloned().unwrap_or_default();
@@ -104,7 +107,6 @@ pub fn published_ports(specs: &[String], default_ip: &str) -> Result<BTreeMap<St
             2 | 3 => {
                 let ip = if parts.len() == 3 {
                     let ip = &parts[0];
-                    let v4 = regex::Regex::new(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$").map_err(|e| e.to_string())?;
                     let v6 = ip.starts_with('[') && ip.ends_with(']');
                     if !v4.is_match(ip) && !v6 {
                         return Err(format!(
@@ -124,7 +126,9 @@ pub fn published_ports(specs: &[String], default_ip: &str) -> Result<BTreeMap<St
                 } else {
                     let hports = parse_port_range(host)?;
                     if hports.len() != cports.len() {
-                        return Err(format!("Invalid port description \"{spec}\": the host and container port ranges differ in length"));
+                        return Err(format!(
+                            "Invalid port description \"{spec}\": the host and container port ranges differ in length"
+                        ));
                     }
                     hports.iter().map(|h| (ip.clone(), h.to_string())).collect()
                 }
@@ -315,15 +319,17 @@ mod tests {
         assert!(published_ports(&["myhost:8080:80".into()], "0.0.0.0").unwrap_err().contains("not hostnames"));
         assert!(published_ports(&["a:b:c:d".into()], "0.0.0.0").is_err());
         assert!(published_ports(&["x".into()], "0.0.0.0").unwrap_err().contains("Invalid port"));
-        assert_eq!(exposed_ports(&["80".into(), "53/udp".into(), "9000-9001".into()]).unwrap(), [
-            "53/udp", "80/tcp", "9000/tcp", "9001/tcp"
-        ]);
+        assert_eq!(
+            exposed_ports(&["80".into(), "53/udp".into(), "9000-9001".into()]).unwrap(),
+            ["53/udp", "80/tcp", "9000/tcp", "9001/tcp"]
+        );
     }
 
     #[test]
     fn volume_specs() {
-        let v = volumes(&["/srv:/data:ro".into(), "cache:/cache".into(), "/anon".into(), "~/x:/x".into()], Some("/home/u"))
-            .unwrap();
+        let v =
+            volumes(&["/srv:/data:ro".into(), "cache:/cache".into(), "/anon".into(), "~/x:/x".into()], Some("/home/u"))
+                .unwrap();
         assert_eq!(v.binds, ["/srv:/data:ro", "cache:/cache:rw", "/home/u/x:/x:rw"]);
         assert_eq!(v.anonymous, ["/anon"]);
         assert!(volumes(&["/a:/b:bogus".into()], None).is_err());
