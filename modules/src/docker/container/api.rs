@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions, RemoveContainerOptions,
-    RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, KillContainerOptions, LogsOptions, RemoveContainerOptions, RestartContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -21,14 +21,11 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, 
     serde_json::from_value(v).map_err(|e| format!("invalid {what}: {e}"))
 }
 
-/// `docker inspect` of a container by name or ID; `None` when there is none.
+/// `docker inspect` of a container by name or ID, exactly as the daemon sends it; `None` when
+/// there is none.
 pub fn inspect(api: &DockerApi, name: &str) -> Result<Option<Value>, ModuleError> {
-    let r = api.run(|d| async move { d.inspect_container(name, None::<InspectContainerOptions>).await });
-    match r {
-        Ok(c) => to_json(&c).map(Some),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(ModuleError::msg(format!("Error inspecting container {name}: {}", api_error(&e)))),
-    }
+    super::raw::inspect_container(api, name)
+        .map_err(|e| ModuleError::msg(format!("Error inspecting container {name}: {e}")))
 }
 
 /// `docker image inspect` by reference or ID; `None` when the daemon has no such image.

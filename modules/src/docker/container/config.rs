@@ -460,13 +460,14 @@ pub fn create_body(p: &Params, image: &str) -> Value {
     if let Some(c) = p.get("command") {
         put(&mut body, "Cmd", c.clone());
     }
-    // Attach flags: detach false attaches stdout/stderr, interactive keeps stdin open.
-    let detach = p.get("detach").and_then(Value::as_bool).unwrap_or(true);
+    // Attach flags as community.docker sets them: unless `detach: true`, stdout and stderr are
+    // attached (also when detach is not given); interactive keeps stdin open.
+    let attach = p.get("detach").and_then(Value::as_bool) != Some(true);
     let interactive = p.get("interactive").and_then(Value::as_bool);
-    put(&mut body, "AttachStdout", json!(!detach));
-    put(&mut body, "AttachStderr", json!(!detach));
-    put(&mut body, "AttachStdin", json!(!detach && interactive == Some(true)));
-    put(&mut body, "StdinOnce", json!(!detach && interactive == Some(true)));
+    put(&mut body, "AttachStdout", json!(attach));
+    put(&mut body, "AttachStderr", json!(attach));
+    put(&mut body, "AttachStdin", json!(attach && interactive == Some(true)));
+    put(&mut body, "StdinOnce", json!(attach && interactive == Some(true)));
     if let Some(i) = interactive {
         put(&mut body, "OpenStdin", json!(i));
     }
@@ -626,6 +627,10 @@ mod tests {
         assert_eq!(body["ExposedPorts"], json!({"53/udp": {}, "80/tcp": {}}));
         assert_eq!(body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], "8080");
         assert_eq!(body["Image"], "img:1");
+        // community.docker attaches stdout/stderr unless detach is true (also when not given).
+        assert_eq!((body["AttachStdout"].clone(), body["AttachStdin"].clone()), (json!(true), json!(false)));
+        let detached = params(&args(json!({"name": "c", "detach": true})), None, None).unwrap();
+        assert_eq!(create_body(&detached, "i")["AttachStdout"], json!(false));
     }
 
     #[test]

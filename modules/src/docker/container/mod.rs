@@ -12,3 +12,4 @@ pub mod image;
 pub mod manager;
 pub mod options;
 pub mod parse;
+pub mod raw;
