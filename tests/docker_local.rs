@@ -249,3 +249,43 @@ fn arguments_are_checked_before_anything_runs() {
     out.stdout_has("Non-string value found for env option");
     assert!(inspect(&o.prefix).is_none());
 }
+
+#[test]
+fn updates_and_network_changes_keep_the_container() {
+    let mut o = Objects::new("update");
+    let v1 = o.image(1);
+    let net1 = o.network();
+    let net2 = format!("{}-net2", o.prefix);
+    docker(&["network", "create", &net2]);
+    o.networks.push(net2.clone());
+    let task = |extra: &str| {
+        project(&format!("name: {}\nimage: {v1}\nstop_timeout: 1\nnetworks:\n  - name: {net1}\n{extra}", o.prefix))
+    };
+    task("restart_policy: always\n").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");
+    let id = inspect(&o.prefix).unwrap()["Id"].clone();
+    // restart_policy is changed in place (docker update), not by recreating.
+    let out = task("restart_policy: unless-stopped\n").play("site.yaml").arg("--diff").run().success();
+    out.recap_is("localhost", "ok=1 changed=1")
+        .stdout_line("-restart_policy: always")
+        .stdout_line("+restart_policy: unless-stopped");
+    let c = inspect(&o.prefix).unwrap();
+    assert_eq!(
+        (c["Id"].clone(), c["HostConfig"]["RestartPolicy"]["Name"].clone()),
+        (id.clone(), "unless-stopped".into())
+    );
+    // Another network is connected to the running container.
+    // (`extra` continues the networks list first.)
+    let two = format!("  - name: {net2}\n    aliases: [api]\nrestart_policy: unless-stopped\n");
+    task(&two).play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");
+    task(&two).play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=0");
+    let c = inspect(&o.prefix).unwrap();
+    assert_eq!(c["Id"], id);
+    assert!(c["NetworkSettings"]["Networks"][&net2]["Aliases"].as_array().unwrap().contains(&Value::from("api")));
+    // Dropped from the task: kept by default, disconnected with comparisons networks: strict.
+    task("restart_policy: unless-stopped\n").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=0");
+    let strict = "restart_policy: unless-stopped\ncomparisons:\n  networks: strict\n";
+    task(strict).play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");
+    let c = inspect(&o.prefix).unwrap();
+    assert_eq!(c["Id"], id);
+    assert!(c["NetworkSettings"]["Networks"].get(&net2).is_none());
+}
