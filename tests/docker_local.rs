@@ -173,6 +173,9 @@ fn states_stopped_started_absent_and_restart() {
     let started = inspect(&o.prefix).unwrap()["State"]["StartedAt"].clone();
     task("started", "restart: true").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");
     assert_ne!(inspect(&o.prefix).unwrap()["State"]["StartedAt"], started);
+    task("started", "paused: true").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");
+    assert_eq!(inspect(&o.prefix).unwrap()["State"]["Paused"], true);
+    task("started", "paused: true").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=0");
     task("absent", "").play("site.yaml").check_diff().run().success().recap_is("localhost", "ok=1 changed=1");
     assert!(inspect(&o.prefix).is_some(), "check mode removed the container");
     task("absent", "").play("site.yaml").run().success().recap_is("localhost", "ok=1 changed=1");

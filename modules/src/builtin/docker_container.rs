@@ -262,6 +262,13 @@ pub struct DockerContainerArgs {
     /// `pid` namespace mode.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub pid_mode: Option<String>,
+    /// Pause or unpause a running container (`state: started`/`healthy`).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub paused: Option<bool>,
+    /// Accepted for compatibility: community.docker sends a `detach: false` container's output
+    /// to the host's syslog; orc returns it in `container.Output` only.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub output_logs: Option<bool>,
     /// Per-option comparison modes (`strict`, `ignore`, `allow_more_present`, `*` for all).
     #[serde(default)]
     pub comparisons: Option<Map<String, Value>>,

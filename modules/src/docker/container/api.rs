@@ -59,16 +59,46 @@ pub fn start(api: &DockerApi, id: &str) -> Result<(), String> {
     api.run(|d| async move { d.start_container(id, None).await }).map_err(|e| api_error(&e))
 }
 
+/// Runs `op`, unpausing the container and retrying (up to three times) when the daemon refuses
+/// because it is paused, as community.docker does.
+fn unpausing(api: &DockerApi, id: &str, op: impl Fn() -> Result<(), String>) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        match op() {
+            Err(e) if e.contains("Unpause the container before stopping or killing") => {
+                if tries == 3 {
+                    return Err(format!("{e} [tried to unpause three times]"));
+                }
+                tries += 1;
+                set_paused(api, id, false).map_err(|e2| format!("{e2} [while unpausing]"))?;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Stops a container (`timeout`: seconds before the daemon kills it).
 pub fn stop(api: &DockerApi, id: &str, timeout: Option<u64>) -> Result<(), String> {
-    let opts = StopContainerOptions { t: timeout.map(|t| t as i32), signal: None };
-    api.run(|d| async move { d.stop_container(id, Some(opts)).await }).map_err(|e| api_error(&e))
+    unpausing(api, id, || {
+        let opts = StopContainerOptions { t: timeout.map(|t| t as i32), signal: None };
+        api.run(|d| async move { d.stop_container(id, Some(opts)).await }).map_err(|e| api_error(&e))
+    })
 }
 
 /// Kills a container with `signal` (default SIGKILL).
 pub fn kill(api: &DockerApi, id: &str, signal: Option<&str>) -> Result<(), String> {
     let opts = KillContainerOptions { signal: signal.unwrap_or("SIGKILL").to_string() };
     api.run(|d| async move { d.kill_container(id, Some(opts)).await }).map_err(|e| api_error(&e))
+}
+
+/// Pauses (`true`) or unpauses a container.
+pub fn set_paused(api: &DockerApi, id: &str, paused: bool) -> Result<(), String> {
+    let r = if paused {
+        api.run(|d| async move { d.pause_container(id).await })
+    } else {
+        api.run(|d| async move { d.unpause_container(id).await })
+    };
+    r.map_err(|e| api_error(&e))
 }
 
 /// Restarts a container.
@@ -79,6 +109,10 @@ pub fn restart(api: &DockerApi, id: &str, timeout: i32) -> Result<(), String> {
 
 /// Removes a container; a container already gone, or already being removed, is fine.
 pub fn remove(api: &DockerApi, id: &str, volumes: bool, force: bool) -> Result<(), String> {
+    unpausing(api, id, || remove_once(api, id, volumes, force))
+}
+
+fn remove_once(api: &DockerApi, id: &str, volumes: bool, force: bool) -> Result<(), String> {
     let opts = RemoveContainerOptions { v: volumes, force, link: false };
     match api.run(|d| async move { d.remove_container(id, Some(opts)).await }) {
         Ok(()) => Ok(()),

@@ -142,9 +142,16 @@ fn healthcheck(h: &crate::builtin::docker_container::HealthcheckArg) -> Result<V
         )),
         Some(other) => Some(json!(["CMD-SHELL", py_str(other).unwrap_or_else(|| other.to_string())])),
     };
-    let Some(test) = test else { return Ok(json!({"Test": ["NONE"]})) };
+    let absent = matches!(h.test, None | Some(Value::Null));
     let mut m = Map::new();
-    m.insert("Test".into(), test);
+    match test {
+        Some(t) => {
+            m.insert("Test".into(), t);
+        }
+        // test_cli_compatible without a test keeps the image's test (as `docker run --health-*`).
+        None if absent && h.test_cli_compatible => {}
+        None => return Ok(json!({"Test": ["NONE"]})),
+    }
     for (key, name, v) in [
         ("Interval", "interval", &h.interval),
         ("Timeout", "timeout", &h.timeout),
@@ -643,6 +650,8 @@ mod tests {
         );
         let none = args(json!({"name": "c", "healthcheck": {"test": ["NONE"]}}));
         assert_eq!(params(&none, None, None).unwrap().get("healthcheck"), Some(&json!({"Test": ["NONE"]})));
+        let cli = args(json!({"name": "c", "healthcheck": {"test_cli_compatible": true, "interval": "2s"}}));
+        assert_eq!(params(&cli, None, None).unwrap().get("healthcheck"), Some(&json!({"Interval": 2_000_000_000i64})));
         let bad = args(json!({"name": "c", "healthcheck": {"test": "x", "interval": "30"}}));
         assert!(params(&bad, None, None).unwrap_err().contains("healthcheck.interval"));
     }

@@ -263,6 +263,21 @@ impl Manager<'_> {
                 c = inspect(&self.api, &id)?.unwrap_or(c);
             }
         }
+        let paused = self
+            .args
+            .paused
+            .or((self.args.container_default_behavior.as_deref() == Some("compatibility")).then_some(false));
+        let is_paused = c.pointer("/State/Paused") == Some(&json!(true));
+        if let Some(want) = paused.filter(|p| wants_running && *p != is_paused) {
+            self.tracker.add("paused", json!(want), json!(is_paused));
+            self.changed = true;
+            self.actions.push(json!({"set_paused": want}));
+            if !self.check {
+                let verb = if want { "pausing" } else { "unpausing" };
+                api::set_paused(&self.api, &id, want).map_err(|e| fail(format!("Error {verb} container {id}: {e}")))?;
+                c = inspect(&self.api, &id)?.unwrap_or(c);
+            }
+        }
         if state == State::Healthy && !self.check {
             let max = self.args.healthy_wait_timeout.unwrap_or(300.0);
             let max = (max > 0.0).then_some(max);
