@@ -328,11 +328,15 @@ pub fn differences(
     let mut update = Differences::default();
     for s in OPTIONS {
         let Some(want) = expected.get(s.name) else { continue };
-        // image is compared by ID; networks and network_mode 'default' are handled elsewhere.
-        if s.name == "image" || (s.name == "network_mode" && want == "default") {
+        // The image is compared by ID elsewhere.
+        if s.name == "image" {
             continue;
         }
         let have = actual.get(s.name).cloned().unwrap_or(Value::Null);
+        // Daemons since 26.1 report network_mode 'default' as 'bridge' (on Linux).
+        if s.name == "network_mode" && want == "default" && have == "bridge" {
+            continue;
+        }
         let mode = cmp.mode(s.name);
         if compare_generic(want, &have, mode, s.kind) {
             continue;

@@ -154,6 +154,7 @@ impl Manager<'_> {
     fn present(&mut self, state: State, ctx: &mut ModuleCtx) -> Result<Option<Value>, ModuleError> {
         let mut container = inspect(&self.api, &self.args.name)?;
         self.resolve_networks()?;
+        self.resolve_container_refs()?;
         let image = self.desired_image(ctx)?;
         let current_image = match (&container, self.args.image.is_none() || self.needs_container_image()) {
             (Some(c), true) => match c.get("Image").and_then(Value::as_str) {
@@ -299,6 +300,25 @@ impl Manager<'_> {
             }
             self.tracker.add("exists", json!(false), json!(true));
             self.remove(&id, false)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites `container:NAME` in network_mode, ipc_mode and pid_mode to `container:ID` (the
+    /// daemon reports the ID), warning when there is no such container.
+    fn resolve_container_refs(&mut self) -> Result<(), ModuleError> {
+        for opt in ["network_mode", "ipc_mode", "pid_mode"] {
+            let Some(other) = self.params.get(opt).and_then(Value::as_str).and_then(|v| v.strip_prefix("container:"))
+            else {
+                continue;
+            };
+            let other = other.to_string();
+            match inspect(&self.api, &other)? {
+                Some(c) => {
+                    self.params.values.insert(opt.into(), json!(format!("container:{}", id_of(Some(&c)))));
+                }
+                None => self.warnings.push(format!("Cannot find a container with name or ID \"{other}\"")),
+            }
         }
         Ok(())
     }
