@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::body;
 use super::compare::{differences, Comparisons};
 use super::config::{self, Params, Pull};
 use super::diff::Differences;
@@ -231,9 +232,9 @@ impl Manager<'_> {
                 self.tracker.merge(&update);
                 self.changed = true;
                 let id = id_of(Some(&c));
-                self.actions.push(json!({"updated": id, "update_parameters": config::update_body(&self.params)}));
+                self.actions.push(json!({"updated": id, "update_parameters": body::update_body(&self.params)}));
                 if !self.check {
-                    api::update(&self.api, &id, config::update_body(&self.params))
+                    api::update(&self.api, &id, body::update_body(&self.params))
                         .map_err(|e| fail(format!("Error updating container {id}: {e}")))?;
                     container = inspect(&self.api, &id)?;
                 }
@@ -340,13 +341,13 @@ impl Manager<'_> {
     }
 
     fn create(&mut self, image: &str) -> Result<Option<Value>, ModuleError> {
-        let mut body = config::create_body(&self.params, image);
+        let mut body = body::create_body(&self.params, image);
         let mut networks = serde_json::Map::new();
         if self.args.networks_cli_compatible {
             if let Some(Value::Array(nets)) = self.params.get("networks") {
                 if let Some(first) = nets.first() {
                     let name = first["name"].as_str().unwrap_or_default().to_string();
-                    networks.insert(name, config::endpoint_config(first));
+                    networks.insert(name, body::endpoint_config(first));
                 }
             }
         }
@@ -458,7 +459,7 @@ impl Manager<'_> {
                 }
                 self.actions.push(json!({"added_to_network": name}));
                 if !self.check {
-                    api::connect(&self.api, name, &id, config::endpoint_config(n))
+                    api::connect(&self.api, name, &id, body::endpoint_config(n))
                         .map_err(|e| fail(format!("Error connecting container to network {name} - {e}")))?;
                 }
             }
@@ -511,7 +512,7 @@ fn network_differs(want: &Value, info: &Value) -> bool {
     if !subset(want.get("aliases"), info.get("Aliases")) {
         return true;
     }
-    let links = config::endpoint_config(want).get("Links").cloned();
+    let links = body::endpoint_config(want).get("Links").cloned();
     !subset(links.as_ref(), info.get("Links"))
 }
 

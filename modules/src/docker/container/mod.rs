@@ -4,6 +4,7 @@
 //! `crate::builtin::docker_container`.
 
 pub mod api;
+pub mod body;
 pub mod compare;
 pub mod config;
 pub mod diff;
