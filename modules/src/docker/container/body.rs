@@ -1,6 +1,6 @@
-//! The Engine API bodies for the desired container: create (`Config` with `HostConfig` and
-//! the first network's endpoint), `docker update`, and network endpoint settings, built from the
-//! task's option values ([`Params`]).
+//! The Engine API bodies for the desired container, built from the task's option values
+//! ([`Params`]): create (`Config` with `HostConfig`), `docker update`, and the endpoint
+//! settings used to connect to a network.
 
 use serde_json::{json, Map, Value};
 
