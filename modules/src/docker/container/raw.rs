@@ -36,7 +36,7 @@ pub fn inspect_container(api: &DockerApi, name: &str) -> Result<Option<Value>, S
     let timeout = api.docker().timeout();
     let mut s = UnixStream::connect(&api.socket).map_err(|e| format!("cannot reach the Docker daemon: {e}"))?;
     s.set_read_timeout(Some(timeout)).and_then(|()| s.set_write_timeout(Some(timeout))).map_err(|e| e.to_string())?;
-    let req = format!("GET /containers/{}/json HTTP/1.0\r\nHost: docker\r\n\r\n", segment(name));
+    let req = format!("GET /containers/{}/json HTTP/1.0\r\nHost: docker\r\nConnection: close\r\n\r\n", segment(name));
     s.write_all(req.as_bytes()).map_err(|e| format!("cannot send to the Docker daemon: {e}"))?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(|e| format!("cannot read the Docker daemon's answer: {e}"))?;
