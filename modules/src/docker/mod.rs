@@ -15,6 +15,7 @@ pub mod auth;
 pub mod image;
 pub mod raw;
 pub mod util;
+pub mod container;
 
 /// Where community.docker looks for the daemon when `docker_host` is not given.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
@@ -31,6 +32,9 @@ pub struct DockerApi {
     pub docker_host: String,
     /// The host's inventory name, for messages.
     pub host: String,
+    /// The local Unix socket reaching the daemon, for raw API reads (docker_container returns
+    /// `docker inspect` exactly as the daemon sends it, which bollard's models would trim).
+    pub socket: std::path::PathBuf,
 }
 
 impl DockerApi {
@@ -56,6 +60,7 @@ impl DockerApi {
             .build()
             .map_err(|e| ModuleError::msg(format!("cannot start the Docker client: {e}")))?;
         let secs = timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        let socket = local.clone();
         let local = local.to_string_lossy().into_owned();
         // The lowest version every supported daemon speaks; negotiation raises it to the daemon's.
         let floor = bollard::ClientVersion { major_version: 1, minor_version: 41 };
@@ -69,7 +74,7 @@ impl DockerApi {
                 ModuleError::msg(format!("the Docker daemon at {docker_host} on {host} did not answer within {secs} s"))
             })?
             .map_err(unreachable)?;
-        Ok(DockerApi { runtime, docker, docker_host, host })
+        Ok(DockerApi { runtime, docker, docker_host, host, socket })
     }
 
     /// Runs one async API conversation to completion.
