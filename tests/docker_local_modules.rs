@@ -185,3 +185,68 @@ fn image_load_build_tag_local_absent() {
     run(&play("- docker_image: {name: x, source: fetch}\n"), &[]).code(3).stderr_has("source");
     run(&play("- docker_image: {name: x}\n"), &[]).code(3).stderr_has("missing: source");
 }
+
+#[test]
+fn network_create_connect_recreate_remove() {
+    let net = uniq("net");
+    let img = uniq("net-img");
+    let ctr = uniq("net-ctr");
+    let _cleanup = Cleanup(vec![
+        vec!["rm".into(), "-f".into(), ctr.clone()],
+        vec!["network".into(), "rm".into(), net.clone()],
+        vec!["rmi".into(), "-f".into(), format!("{img}:1")],
+    ]);
+    app_image(&["import", "1", &format!("{img}:1")]);
+    docker(&["run", "-d", "--name", &ctr, "--network", "none", &format!("{img}:1")]).unwrap();
+    docker(&["network", "disconnect", "none", &ctr]).unwrap();
+    let subnet = format!("10.213.{}.0/24", std::process::id() % 250);
+    let task = |label: &str| {
+        play(&format!(
+            r#"
+            - docker_network:
+                name: "{net}"
+                ipam_config:
+                  - subnet: "{subnet}"
+                labels:
+                  tier: "{label}"
+                connected: ["{ctr}"]
+              register: n
+            - assert:
+                that:
+                  - n.network.Name == "{net}"
+                  - n.network.IPAM.Config[0].Subnet == "{subnet}"
+              when: not ansible_check_mode
+            "#
+        ))
+    };
+    let p = task("a");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    assert!(docker(&["network", "inspect", &net]).is_none(), "check mode created the network");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    let attached = || docker(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", &net]);
+    assert_eq!(attached().as_deref(), Some(ctr.as_str()));
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+
+    // A label change recreates the network and reattaches the container; --check leaves it.
+    let p2 = task("b");
+    let id_before = docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap();
+    run(&p2, &["--check", "--diff"]).success().stdout_has("tier");
+    assert_eq!(docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap(), id_before);
+    run(&p2, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_ne!(docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap(), id_before);
+    assert_eq!(docker(&["network", "inspect", "-f", "{{index .Labels \"tier\"}}", &net]).as_deref(), Some("b"));
+    assert_eq!(attached().as_deref(), Some(ctr.as_str()));
+
+    let absent = play(&format!("- docker_network: {{name: \"{net}\", state: absent}}\n"));
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["network", "inspect", &net]).is_none());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+
+    run(&play("- docker_network: {name: x, ipam_config: [{subnet: 10.0.0.0/40}]}\n"), &[])
+        .code(3)
+        .stderr_has("is not a valid CIDR");
+    let bad_gateway =
+        format!("- docker_network: {{name: \"{net}\", ipam_config: [{{subnet: \"{subnet}\", gateway: 192.0.2.1}}]}}\n");
+    run(&play(&bad_gateway), &[]).code(2).stdout_has(&format!("Error creating network {net}"));
+    assert!(docker(&["network", "inspect", &net]).is_none());
+}

@@ -41,6 +41,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::fetch::Fetch,
     &builtin::docker_host_info::DockerHostInfo,
     &builtin::docker_image::DockerImage,
+    &builtin::docker_network::DockerNetwork,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -12,6 +12,7 @@ pub mod deb822_repository;
 pub mod dnf;
 pub mod docker_host_info;
 pub mod docker_image;
+pub mod docker_network;
 pub mod fetch;
 pub mod file;
 pub mod find;

@@ -13,6 +13,7 @@ use crate::contract::{ModuleCtx, ModuleError};
 
 pub mod auth;
 pub mod image;
+pub mod network;
 pub mod raw;
 pub mod util;
 

@@ -71,6 +71,11 @@ impl RawApi {
         self.request("POST", path, headers, Some(body.to_string().into_bytes()))
     }
 
+    /// `DELETE path`, decoded as JSON (null for an empty answer).
+    pub fn delete(&self, path: &str) -> Result<Value, RawError> {
+        self.request("DELETE", path, &[], None)
+    }
+
     fn request(
         &self,
         method: &str,
