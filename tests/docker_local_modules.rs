@@ -108,6 +108,14 @@ fn app_image(args: &[&str]) {
     assert!(st.success(), "app-image.sh {args:?} failed");
 }
 
+/// Imports an empty image `name` carrying `label` (`key=value`): enough for `docker create`.
+fn empty_image(name: &str, label: &str) {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let st = Command::new("tar").args(["cf"]).arg(empty.path()).args(["--files-from", "/dev/null"]).status().unwrap();
+    assert!(st.success());
+    docker(&["import", "--change", &format!("LABEL {label}"), empty.path().to_str().unwrap(), name]).unwrap();
+}
+
 #[test]
 fn image_load_build_tag_local_absent() {
     let base = uniq("img-base");
@@ -249,4 +257,145 @@ fn network_create_connect_recreate_remove() {
         format!("- docker_network: {{name: \"{net}\", ipam_config: [{{subnet: \"{subnet}\", gateway: 192.0.2.1}}]}}\n");
     run(&play(&bad_gateway), &[]).code(2).stdout_has(&format!("Error creating network {net}"));
     assert!(docker(&["network", "inspect", &net]).is_none());
+}
+
+#[test]
+fn volume_create_recreate_remove() {
+    let vol = uniq("vol");
+    let _cleanup = Cleanup(vec![vec!["volume".into(), "rm".into(), "-f".into(), vol.clone()]]);
+    let task = |label: &str, recreate: &str| {
+        play(&format!(
+            r#"
+            - docker_volume:
+                name: "{vol}"
+                labels: {{tier: "{label}"}}
+                recreate: {recreate}
+              register: v
+            - assert:
+                that: v.volume.Name == "{vol}" and v.volume.Driver == "local"
+              when: not ansible_check_mode
+            "#
+        ))
+    };
+    let p = task("a", "never");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    assert!(docker(&["volume", "inspect", &vol]).is_none(), "check mode created the volume");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+    let label = || docker(&["volume", "inspect", "-f", "{{index .Labels \"tier\"}}", &vol]);
+    // A different label: left alone with recreate: never, recreated with options-changed.
+    run(&task("b", "never"), &[]).success().recap_is("localhost", "ok=2 changed=0");
+    assert_eq!(label().as_deref(), Some("a"));
+    run(&task("b", "options-changed"), &["--check", "--diff"]).success().stdout_has("labels.tier");
+    assert_eq!(label().as_deref(), Some("a"));
+    run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_eq!(label().as_deref(), Some("b"));
+    run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=0");
+
+    let absent = play(&format!("- docker_volume: {{name: \"{vol}\", state: absent}}\n"));
+    run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["volume", "inspect", &vol]).is_some());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    assert!(docker(&["volume", "inspect", &vol]).is_none());
+
+    run(&play("- docker_volume: {name: x, recreate: sometimes}\n"), &[]).code(3).stderr_has("recreate");
+    run(&play("- docker_volume: {name: x, labels: {a: yes}}\n"), &[]).code(3).stderr_has("'a' of labels");
+    // A volume in use cannot be removed: the daemon's reason, exit 2.
+    run(&p, &[]).success();
+    let img = format!("{}:1", uniq("vol-img"));
+    let ctr = uniq("vol-ctr");
+    let _more =
+        Cleanup(vec![vec!["rm".into(), "-f".into(), ctr.clone()], vec!["rmi".into(), "-f".into(), img.clone()]]);
+    empty_image(&img, "orc.test=vol");
+    docker(&["create", "--name", &ctr, "-v", &format!("{vol}:/data"), &img, "/nothing"]).unwrap();
+    run(&absent, &[]).code(2).stdout_has("volume is in use");
+    docker(&["rm", "-f", &ctr]).unwrap();
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+}
+
+#[test]
+fn container_info_reports_existence() {
+    let img = uniq("ci-img");
+    let ctr = uniq("ci-ctr");
+    let _cleanup =
+        Cleanup(vec![vec!["rm".into(), "-f".into(), ctr.clone()], vec!["rmi".into(), "-f".into(), format!("{img}:1")]]);
+    app_image(&["import", "1", &format!("{img}:1")]);
+    docker(&["create", "--name", &ctr, &format!("{img}:1")]).unwrap();
+    let p = play(&format!(
+        r#"
+        - community.docker.docker_container_info: {{name: "{ctr}"}}
+          register: c
+        - docker_container_info: {{name: "{ctr}-missing"}}
+          register: m
+        - assert:
+            that:
+              - c.exists and not c.changed
+              - c.container.Name == "/{ctr}"
+              - c.container.Config.Image == "{img}:1"
+              - not m.exists
+              - m.container is none
+        "#
+    ));
+    run(&p, &[]).success().recap_is("localhost", "ok=3 changed=0");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=3 changed=0");
+    run(&play("- docker_container_info: {}\n"), &[]).code(3).stderr_has("name");
+}
+
+#[test]
+fn prune_removes_only_what_the_filters_select() {
+    let tag = uniq("prune");
+    let ctr = uniq("prune-ctr");
+    let img = format!("{}:1", uniq("prune-img"));
+    let vol = uniq("prune-vol");
+    let net = uniq("prune-net");
+    let _cleanup = Cleanup(vec![
+        vec!["rm".into(), "-f".into(), ctr.clone()],
+        vec!["volume".into(), "rm".into(), "-f".into(), vol.clone()],
+        vec!["network".into(), "rm".into(), net.clone()],
+        vec!["rmi".into(), "-f".into(), img.clone()],
+    ]);
+    let label = format!("orc.test={tag}");
+    empty_image(&img, &label);
+    docker(&["create", "--label", &label, "--name", &ctr, &img, "/nothing"]).unwrap();
+    docker(&["volume", "create", "--label", &label, &vol]).unwrap();
+    docker(&["network", "create", "--label", &label, &net]).unwrap();
+    let p = play(&format!(
+        r#"
+        - docker_prune:
+            containers: true
+            containers_filters: {{label: "{label}"}}
+            networks: true
+            networks_filters: {{label: "{label}"}}
+            volumes: true
+            volumes_filters: {{label: "{label}"}}
+          register: r
+        - docker_prune:
+            images: true
+            images_filters: {{label: "{label}", dangling: false}}
+          register: i
+        - assert:
+            that:
+              - r.containers | length == 1
+              - r.networks == ["{net}"]
+              - r.volumes == ["{vol}"]
+              - r.containers_space_reclaimed is number
+              - i.images | selectattr('Untagged', 'defined') | map(attribute='Untagged') | list == ["{img}"]
+          when: not ansible_check_mode
+        "#
+    ));
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=0 skipped=3");
+    assert!(docker(&["container", "inspect", &ctr]).is_some(), "check mode pruned");
+    run(&p, &[]).success().recap_is("localhost", "ok=3 changed=2");
+    assert!(docker(&["container", "inspect", &ctr]).is_none());
+    assert!(docker(&["volume", "inspect", &vol]).is_none());
+    assert!(docker(&["network", "inspect", &net]).is_none());
+    assert!(docker(&["image", "inspect", &img]).is_none());
+    let again = play(&format!(
+        "- docker_prune: {{containers: true, containers_filters: {{label: \"{label}\"}}, volumes: true, volumes_filters: {{label: \"{label}\"}}}}\n"
+    ));
+    run(&again, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    run(&play("- docker_prune: {builder_cache: true, builder_cache_keep_storage: lots}\n"), &[])
+        .code(3)
+        .stderr_has("builder_cache_keep_storage");
 }

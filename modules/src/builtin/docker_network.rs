@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::docker::network::{container_names, differences, valid_cidr, Desired, Difference, IpamPool};
 use crate::docker::raw::{self, path_escape, RawApi, RawError};
+use crate::docker::util::sanitize_labels;
 
 /// `docker_network` arguments.
 #[derive(Debug, Deserialize)]
@@ -115,6 +116,7 @@ impl TypedModule for DockerNetwork {
                 }
             }
         }
+        sanitize_labels(&a.labels, "labels").map_err(|msg| ArgError { msg })?;
         if let Some(s) = a.scope.as_deref().filter(|s| !["local", "global", "swarm"].contains(s)) {
             return Err(ArgError { msg: format!("value of scope must be one of: local, global, swarm, got: {s}") });
         }
@@ -123,7 +125,8 @@ impl TypedModule for DockerNetwork {
 
     fn run(&self, mut a: DockerNetworkArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
-        for v in a.driver_options.values_mut().chain(a.labels.values_mut()) {
+        a.labels = sanitize_labels(&a.labels, "labels").map_err(ModuleError::msg)?;
+        for v in a.driver_options.values_mut() {
             let text = match &*v {
                 Value::String(s) => s.clone(),
                 Value::Bool(b) => b.to_string(),
