@@ -399,3 +399,134 @@ fn prune_removes_only_what_the_filters_select() {
         .code(3)
         .stderr_has("builder_cache_keep_storage");
 }
+
+/// A private registry (Debian's docker-registry) with htpasswd authentication on a free loopback
+/// port, storing into a temporary directory; stopped when dropped. The daemon treats 127.0.0.0/8
+/// registries as insecure, so plain HTTP works.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// The registry's user and password; the hash is bcrypt (cost 4) of this password.
+const REG_USER: &str = "orc";
+const REG_PASSWORD: &str = "orc-test-pw";
+const REG_HTPASSWD: &str = "orc:$2b$04$tO8.qclVIRU1VOeZm2uxzOVDv.kGmiflXlH3fns.x04Y8tBF/YY/O\n";
+
+impl Registry {
+    fn start() -> Registry {
+        let bin = "/usr/bin/docker-registry";
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: apt-get install docker-registry (tests/run.sh does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::write(dir.path().join("htpasswd"), REG_HTPASSWD).unwrap();
+        let config = format!(
+            "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {d}/data}}\n  delete: {{enabled: true}}\n\
+             http: {{addr: \"127.0.0.1:{port}\"}}\nauth:\n  htpasswd: {{realm: orc-test, path: {d}/htpasswd}}\n",
+            d = dir.path().display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let reg = Registry { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the registry did not listen: {}", reg.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        reg
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn login_push_logout_against_a_private_registry() {
+    let reg = Registry::start();
+    let home = tempfile::tempdir().unwrap();
+    let nohome = tempfile::tempdir().unwrap();
+    let registry = format!("127.0.0.1:{}", reg.port);
+    let image = format!("{registry}/{}", uniq("push"));
+    let _cleanup = Cleanup(vec![vec!["rmi".into(), "-f".into(), format!("{image}:1")]]);
+    app_image(&["import", "1", &format!("{image}:1")]);
+    let login = |password: &str| {
+        play(&format!(
+            "- docker_login: {{registry_url: \"{registry}\", username: {REG_USER}, password: \"{password}\"}}\n  register: l\n"
+        ))
+    };
+    let with_home =
+        |p: &Project, args: &[&str], home: &std::path::Path| p.play("site.yaml").args(args).env("HOME", home).run();
+    let config = home.path().join(".docker/config.json");
+
+    // A wrong password fails with the registry's verdict and writes nothing.
+    with_home(&login("wrong"), &[], home.path())
+        .code(2)
+        .stdout_has(&format!("Logging into {registry} for user orc failed"));
+    assert!(!config.exists());
+    with_home(&login(REG_PASSWORD), &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(!config.exists(), "check mode wrote the config");
+    with_home(&login(REG_PASSWORD), &[], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let expected = base64_auth(REG_USER, REG_PASSWORD);
+    assert_eq!(json["auths"][&registry]["auth"], expected.as_str(), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+    with_home(&login(REG_PASSWORD), &[], home.path()).success().recap_is("localhost", "ok=1 changed=0");
+
+    // Push with the stored credentials: the first push uploads, the second finds the layers there.
+    let push = play(&format!(
+        "- docker_image: {{name: \"{image}:1\", source: local, push: true}}\n  register: p\n- assert: {{that: p.image.push_status is defined}}\n  when: not ansible_check_mode\n"
+    ));
+    with_home(&push, &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    with_home(&push, &[], home.path()).success().recap_is("localhost", "ok=2 changed=1");
+    with_home(&push, &[], home.path()).success().recap_is("localhost", "ok=2 changed=0");
+    // Without credentials the registry refuses.
+    with_home(&push, &[], nohome.path()).code(2).stdout_has(&format!("Error pushing image {image}:1"));
+
+    // Logout removes the entry, keeps the rest of the file, and is idempotent.
+    let mut extra = json.clone();
+    extra["psFormat"] = serde_json::json!("table {{.ID}}");
+    std::fs::write(&config, extra.to_string()).unwrap();
+    let logout = play(&format!("- docker_login: {{registry_url: \"{registry}\", state: absent}}\n"));
+    with_home(&logout, &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    with_home(&logout, &[], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(after, serde_json::json!({"auths": {}, "psFormat": "table {{.ID}}"}));
+    with_home(&logout, &[], home.path()).success().recap_is("localhost", "ok=1 changed=0");
+
+    run(&play("- docker_login: {registry_url: x, username: u}\n"), &[]).code(3).stderr_has("missing: password");
+}
+
+/// base64("user:password"), as config.json stores it.
+fn base64_auth(user: &str, password: &str) -> String {
+    let out = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut out = out;
+    out.stdin.take().unwrap().write_all(format!("{user}:{password}").as_bytes()).unwrap();
+    String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
+}

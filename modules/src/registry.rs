@@ -45,6 +45,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::docker_volume::DockerVolume,
     &builtin::docker_container_info::DockerContainerInfo,
     &builtin::docker_prune::DockerPrune,
+    &builtin::docker_login::DockerLogin,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

@@ -13,6 +13,7 @@ pub mod dnf;
 pub mod docker_container_info;
 pub mod docker_host_info;
 pub mod docker_image;
+pub mod docker_login;
 pub mod docker_network;
 pub mod docker_prune;
 pub mod docker_volume;
