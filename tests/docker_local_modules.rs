@@ -530,3 +530,41 @@ fn base64_auth(user: &str, password: &str) -> String {
     out.stdin.take().unwrap().write_all(format!("{user}:{password}").as_bytes()).unwrap();
     String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
 }
+
+#[test]
+fn image_build_context_from_the_controller_and_pull_errors() {
+    let base = uniq("ctl-base");
+    let built = uniq("ctl-built");
+    let _cleanup = Cleanup(vec![
+        vec!["rmi".into(), "-f".into(), format!("{built}:latest")],
+        vec!["rmi".into(), "-f".into(), format!("{base}:1")],
+    ]);
+    app_image(&["import", "1", &format!("{base}:1")]);
+    // `appctx` is not a directory on the host (relative to orc's working directory): the
+    // controller's files/appctx is sent.
+    let p = play(&format!(
+        "- docker_image: {{name: \"{built}\", source: build, build: {{path: appctx, dockerfile: Containerfile}}}}\n  register: b\n\
+         - assert: {{that: ['b.image.Config.Labels.built == \"from-controller\"']}}\n  when: not ansible_check_mode\n"
+    ));
+    std::fs::create_dir_all(p.join("files/appctx")).unwrap();
+    std::fs::write(p.join("files/appctx/Containerfile"), format!("FROM {base}:1\nLABEL built=from-controller\n"))
+        .unwrap();
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+    // force_source rebuilds; the cached build gives the same ID, so nothing changed.
+    let force = play(&format!(
+        "- docker_image: {{name: \"{built}\", source: build, force_source: true, build: {{path: appctx, dockerfile: Containerfile}}}}\n"
+    ));
+    std::fs::create_dir_all(force.join("files/appctx")).unwrap();
+    std::fs::write(force.join("files/appctx/Containerfile"), format!("FROM {base}:1\nLABEL built=from-controller\n"))
+        .unwrap();
+    run(&force, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    // A Dockerfile error is the build's message, exit 2.
+    std::fs::write(force.join("files/appctx/Containerfile"), "FROM scratch\nRUN /nothing-here\n").unwrap();
+    run(&force, &[]).code(2).stdout_has(&format!("Error building {built}"));
+    // A pull from a registry that does not answer fails with the daemon's reason.
+    run(&play("- docker_image: {name: \"127.0.0.1:1/orc-t-nothing\", source: pull}\n"), &[])
+        .code(2)
+        .stdout_has("Error pulling image 127.0.0.1:1/orc-t-nothing:latest");
+}

@@ -218,3 +218,40 @@ fn differences(vol: &Value, a: &DockerVolumeArgs) -> Vec<(String, Value, Value)>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: Value) -> DockerVolumeArgs {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn compares_only_what_the_task_sets() {
+        let vol =
+            json!({"Name": "v", "Driver": "local", "Options": {"type": "tmpfs", "o": "size=1m"}, "Labels": {"a": "1"}});
+        assert!(differences(&vol, &args(json!({"name": "v"}))).is_empty());
+        assert!(differences(
+            &vol,
+            &args(json!({"name": "v", "driver_options": {"type": "tmpfs"}, "labels": {"a": "1"}}))
+        )
+        .is_empty());
+        let d =
+            differences(&vol, &args(json!({"name": "v", "driver_options": {"o": "size=2m"}, "labels": {"b": "2"}})));
+        let names: Vec<&str> = d.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["driver_options.o", "labels.b"]);
+        let d = differences(
+            &json!({"Name": "v", "Driver": "local", "Options": null}),
+            &args(json!({"name": "v", "driver_options": {"type": "tmpfs"}})),
+        );
+        assert_eq!(d[0].0, "driver_options");
+    }
+
+    #[test]
+    fn recreate_values() {
+        assert_eq!(args(json!({"name": "v", "recreate": "options-changed"})).recreate, Recreate::OptionsChanged);
+        assert!(serde_json::from_value::<DockerVolumeArgs>(json!({"name": "v", "recreate": "sometimes"})).is_err());
+    }
+}

@@ -1,14 +1,9 @@
-//! Small helpers the `docker_*` modules (other than docker_container) share: turning Ansible
-//! filter dicts into the Engine API's filter form, API models into JSON return values, and API
-//! errors into module failures with context.
+//! Small helpers the `docker_*` modules (other than docker_container) share: Ansible filter
+//! dicts in the Engine API's filter form, community.docker's label rules, list record columns.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
-
-use crate::contract::ModuleError;
-use crate::docker::api_error;
 
 /// An Ansible `*_filters` dict as the Engine API wants it (community.docker's `convert_filters`):
 /// each value becomes a list of strings; booleans are `true`/`false`; a list keeps its items.
@@ -58,17 +53,6 @@ pub fn sanitize_labels(labels: &Map<String, Value>, field: &str) -> Result<Map<S
             )),
         })
         .collect()
-}
-
-/// An API model as the JSON the module returns (the Engine API's field names; absent fields are
-/// left out).
-pub fn to_json<T: Serialize>(model: &T) -> Value {
-    serde_json::to_value(model).unwrap_or(Value::Null)
-}
-
-/// A module failure for an API error, prefixed with what was being done ("Error creating network").
-pub fn api_fail(what: &str, e: &bollard::errors::Error) -> ModuleError {
-    ModuleError::msg(format!("{what}: {}", api_error(e)))
 }
 
 /// Keeps only `keys` of a JSON object (community.docker's non-verbose list records), in that
