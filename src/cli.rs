@@ -68,6 +68,9 @@ pub struct CommonArgs {
     /// Connect as this user.
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
+    /// Connection type (ssh, local, docker) for hosts whose inventory sets none.
+    #[arg(short = 'c', long, value_name = "CONNECTION")]
+    pub connection: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,

@@ -50,6 +50,14 @@ pub trait Connection: Send {
     /// fed to the command when given (otherwise its stdin is empty).
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError>;
 
+    /// Runs one of orc's own read-only query scripts (a probe: `stat`, tests, `printf`) in the
+    /// persistent shell itself, without the subshell `exec` starts: a fork fewer on the host per
+    /// probe. The script must not `exit`, `cd`, `exec`, `set` options or read stdin. Transports
+    /// without a persistent shell run it as `exec` does.
+    fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.exec(cmd, None)
+    }
+
     /// Reads a whole file; `Ok(None)` when it does not exist.
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError>;
 

@@ -18,7 +18,8 @@ pub struct Probe {
     pub stat: Option<StatInfo>,
     /// SHA-1 of the content when it is a readable regular file.
     pub sha1: Option<String>,
-    /// `readlink -f` of the path: where a write through a link lands.
+    /// `readlink -f` of the path when it is a link (where a write through it lands), else the
+    /// path itself.
     pub realpath: String,
     /// Whether the parent directory exists.
     pub parent_exists: bool,
@@ -69,23 +70,25 @@ pub fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Stats `path` (following links when `follow`), hashes it if it is a file, resolves it and checks
-/// its parent, all in one command.
-pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool) -> Result<Probe, ConnError> {
+/// Stats `path` (following links when `follow`), hashes it if it is a file and `hash` is set,
+/// resolves it when it is a link and checks its parent, all in one inline command: no subshells,
+/// so the host forks only `stat` (and `sha1sum`, `readlink` when needed).
+pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, hash: bool) -> Result<Probe, ConnError> {
     let flag = if follow { "-L " } else { "" };
     let parent = match dirname(path) {
         "" => ".",
         d => d,
     };
+    let hash = if hash { "[ -f \"$p\" ] && [ -r \"$p\" ] && { printf S:; sha1sum < \"$p\"; }; " } else { "" };
     let cmd = format!(
-        "p={q}; [ -d {d} ] && echo D; echo \"R:$(readlink -f -- \"$p\")\"; \
-         if [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"T:$(stat {flag}-c '{STAT_FMT}' -- \"$p\" 2>/dev/null)\"; \
-         [ -L \"$p\" ] && echo \"L:$(readlink -- \"$p\")\"; \
-         [ -f \"$p\" ] && [ -r \"$p\" ] && echo \"S:$(sha1sum < \"$p\")\"; fi; true",
+        "p={q}; [ -d {d} ] && echo D; \
+         if [ -e \"$p\" ] || [ -L \"$p\" ]; then printf T:; stat {flag}-c '{STAT_FMT}' -- \"$p\" 2>/dev/null || echo; \
+         if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf R:; readlink -f -- \"$p\" || echo; fi; \
+         {hash}fi; true",
         q = quote(path),
         d = quote(parent),
     );
-    let out = conn.exec(&cmd, None)?;
+    let out = conn.exec_inline(&cmd)?;
     let text = out.stdout_str();
     let mut p = Probe { realpath: path.to_string(), ..Probe::default() };
     let mut stat_line = None;
@@ -425,12 +428,12 @@ mod tests {
         let f = dir.path().join("x");
         std::fs::write(&f, "hello\n").unwrap();
         let mut c = ShConnection::default();
-        let p = probe(&mut c, f.to_str().unwrap(), false).unwrap();
+        let p = probe(&mut c, f.to_str().unwrap(), false, true).unwrap();
         assert!(p.parent_exists);
         assert_eq!(p.sha1.as_deref(), Some("f572d396fae9206628714fb2ce00f72e94f2258f"));
         assert_eq!(p.stat.unwrap().size, 6);
         let missing = dir.path().join("nope/y");
-        let p = probe(&mut c, missing.to_str().unwrap(), false).unwrap();
+        let p = probe(&mut c, missing.to_str().unwrap(), false, true).unwrap();
         assert!(!p.parent_exists);
         assert!(p.stat.is_none());
         assert_eq!(c.log.len(), 2);

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod docker;
 pub mod fileops;
 pub mod filewrite;
+pub mod pyjson;
 pub mod pyre;
 pub mod registry;
 pub mod sh_words;

@@ -86,7 +86,27 @@ pub fn translate(pattern: &str) -> String {
 
 /// Compiles a Python regular expression with Rust's engine (after [`translate`]). Look-around and
 /// backreferences in the pattern are not supported and give an error saying so.
+///
+/// Compiled patterns are cached for the run: a task's `regexp` is the same on every host, and
+/// building the automaton costs far more than using it.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = compile_uncached(pattern)?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, String> {
     let translated = translate(pattern);
     Regex::new(&translated).map_err(|e| {
         let hint = if pattern.contains("(?=")

@@ -53,6 +53,10 @@ impl Connection for DockerConnection {
         self.shell.session.exec(cmd, stdin)
     }
 
+    fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.shell.session.exec_inline(cmd)
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         shellfs::read_file(&mut self.shell.session, path)
     }

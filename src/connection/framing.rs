@@ -133,6 +133,18 @@ impl<S: ShellStreams> ShellSession<S> {
     /// [`ConnError::Lost`]; a command running past the time limit gives [`ConnError::Timeout`].
     /// Either way the session is broken afterwards and every later call gives `Lost`.
     pub fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+        self.run(cmd, stdin, false)
+    }
+
+    /// Runs `cmd` in the persistent shell itself rather than a subshell: one fork fewer on the
+    /// host, which is most of the cost of a no-op task's probe. Only for orc's own read-only
+    /// query scripts, which never `exit`, `cd`, `exec` or read stdin (their variables remain set
+    /// in the shell, which is harmless: every later command starts by setting its own).
+    pub fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.run(cmd, None, true)
+    }
+
+    fn run(&mut self, cmd: &str, stdin: Option<&[u8]>, inline: bool) -> Result<CmdOutput, ConnError> {
         if let Some(why) = &self.broken {
             return Err(ConnError::Lost(why.clone()));
         }
@@ -145,9 +157,10 @@ impl<S: ShellStreams> ShellSession<S> {
             });
         }
         self.discard_stray_output()?;
+        tracing::trace!(command = cmd, stdin_bytes = stdin.map_or(0, <[u8]>::len), inline, "exec");
         self.seq += 1;
         let marker = format!("__orc_end_{}_{}__", self.nonce, self.seq);
-        let script = build_script(cmd, stdin, &marker);
+        let script = if inline { build_inline_script(cmd, &marker) } else { build_script(cmd, stdin, &marker) };
         let deadline = self.timeout.map(|t| Instant::now() + t);
         if let Err(e) = self.streams.send(&script) {
             let why = format!("cannot send the command to the shell ({e})");
@@ -266,6 +279,12 @@ impl<S: ShellStreams> ShellSession<S> {
 }
 
 /// The sh code that runs one command and prints its end markers (see the module documentation).
+/// The script that runs `cmd` in the persistent shell itself (see [`ShellSession::exec_inline`]).
+fn build_inline_script(cmd: &str, marker: &str) -> Vec<u8> {
+    format!("{{ eval {}\n}} </dev/null; printf '%s %d\\n' {marker} \"$?\"; printf '%s\\n' {marker} >&2\n", quote(cmd))
+        .into_bytes()
+}
+
 fn build_script(cmd: &str, stdin: Option<&[u8]>, marker: &str) -> Vec<u8> {
     let quoted = quote(cmd);
     let tail = format!("; printf '%s %d\\n' {marker} \"$?\"; printf '%s\\n' {marker} >&2\n");

@@ -64,6 +64,10 @@ impl Connection for LocalConnection {
         self.shell.session.exec(cmd, stdin)
     }
 
+    fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.shell.session.exec_inline(cmd)
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         if self.become_user.is_some() {
             // Only the shell has the become user's rights.

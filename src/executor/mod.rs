@@ -49,6 +49,9 @@ pub struct Options {
     pub become_user: Option<String>,
     /// `-u`.
     pub user: Option<String>,
+    /// `-c`: the connection type for hosts that set none (`ansible_connection` and a play's
+    /// `connection:` win, as in Ansible).
+    pub connection: Option<String>,
     /// `-v` count.
     pub verbosity: u8,
     /// How connections are made (host key checking, timeouts, become password).
@@ -92,14 +95,16 @@ pub struct Runner<'a> {
     pub sink: &'a dyn EventSink,
     /// Connections, one per host for the whole run.
     pub pool: crate::connection::ConnectionPool,
-    /// rayon pool with `forks` threads.
+    /// rayon pool with `forks` threads (at most one per inventory host).
     pub workers: rayon::ThreadPool,
 }
 
 impl<'a> Runner<'a> {
     /// A runner for one invocation.
     pub fn new(inventory: &'a Inventory, opts: &'a Options, sink: &'a dyn EventSink) -> Result<Runner<'a>> {
-        let workers = rayon::ThreadPoolBuilder::new().num_threads(opts.forks.max(1)).build().map_err(|e| {
+        // No more threads than hosts: idle workers only spin looking for work.
+        let threads = opts.forks.min(inventory.hosts().len().max(1)).max(1);
+        let workers = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
             crate::error::OrcError::Usage(format!("could not start {} worker threads: {e}", opts.forks))
         })?;
         Ok(Runner {

@@ -198,7 +198,9 @@ impl<'r> PlayRun<'r> {
             groups: runner.inventory.groups_var(),
             play_dir: play.dir.clone(),
             connection: play.connection.clone(),
+            magic: Map::new(),
         };
+        let ctx = PlayCtx { magic: super::run_task::play_magic(runner, &ctx), ..ctx };
         PlayRun {
             runner,
             play,

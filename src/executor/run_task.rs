@@ -40,6 +40,34 @@ pub struct PlayCtx {
     pub play_dir: PathBuf,
     /// Play-level `connection:`.
     pub connection: Option<String>,
+    /// The magic variables that are the same for every host of the play ([`play_magic`]), made
+    /// once rather than for every host and task.
+    pub magic: Map<String, Value>,
+}
+
+/// The host-independent magic variables of a play: `groups`, `ansible_play_hosts`,
+/// `ansible_check_mode`, `playbook_dir`, `omit`...
+pub fn play_magic(runner: &Runner, play: &PlayCtx) -> Map<String, Value> {
+    let magic = json!({
+        "groups": play.groups,
+        "ansible_play_hosts": play.play_hosts,
+        "ansible_play_hosts_all": play.play_hosts,
+        "ansible_play_batch": play.play_batch,
+        "play_hosts": play.play_hosts,
+        "ansible_check_mode": runner.opts.check,
+        "ansible_diff_mode": runner.opts.diff,
+        "ansible_verbosity": runner.opts.verbosity,
+        "ansible_forks": runner.opts.forks,
+        "ansible_run_tags": if runner.opts.tags.only.is_empty() { vec!["all".to_string()] } else { runner.opts.tags.only.clone() },
+        "ansible_skip_tags": runner.opts.tags.skip,
+        "playbook_dir": absolute(&play.play_dir),
+        "omit": OMIT,
+        "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
+    });
+    match magic {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// What one host's run of a task produced.
@@ -87,28 +115,10 @@ pub fn context_for(
     }
     merge(&mut m, &runner.opts.extra_vars);
     let short = st.name.split('.').next().unwrap_or(&st.name).to_string();
-    let magic = json!({
-        "inventory_hostname": st.name,
-        "inventory_hostname_short": short,
-        "group_names": runner.inventory.group_names(&st.name),
-        "groups": play.groups,
-        "ansible_play_hosts": play.play_hosts,
-        "ansible_play_hosts_all": play.play_hosts,
-        "ansible_play_batch": play.play_batch,
-        "play_hosts": play.play_hosts,
-        "ansible_check_mode": runner.opts.check,
-        "ansible_diff_mode": runner.opts.diff,
-        "ansible_verbosity": runner.opts.verbosity,
-        "ansible_forks": runner.opts.forks,
-        "ansible_run_tags": if runner.opts.tags.only.is_empty() { vec!["all".to_string()] } else { runner.opts.tags.only.clone() },
-        "ansible_skip_tags": runner.opts.tags.skip,
-        "playbook_dir": absolute(&play.play_dir),
-        "omit": OMIT,
-        "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
-    });
-    if let Value::Object(mm) = magic {
-        merge(&mut m, &mm);
-    }
+    m.insert("inventory_hostname".into(), Value::String(st.name.clone()));
+    m.insert("inventory_hostname_short".into(), Value::String(short));
+    m.insert("group_names".into(), json!(runner.inventory.group_names(&st.name)));
+    merge(&mut m, &play.magic);
     if let Some(r) = &scope.role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
         m.insert("role_name".into(), Value::String(r.name.clone()));
@@ -686,6 +696,11 @@ fn connection_vars(
     for (k, v) in source {
         if k.starts_with("ansible_") && !k.starts_with("ansible_facts") {
             m.insert(k, v);
+        }
+    }
+    if let Some(c) = &runner.opts.connection {
+        if delegated.is_none() {
+            m.entry("ansible_connection").or_insert_with(|| json!(c));
         }
     }
     if let Some(c) = &play.connection {

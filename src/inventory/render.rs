@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::pylit::python_float;
 use super::Inventory;
 use crate::error::{OrcError, Result};
 
@@ -161,93 +160,10 @@ pub fn host_json(inv: &Inventory, host: &str) -> Result<Value> {
 /// JSON text exactly as Ansible's `json.dumps(..., sort_keys=True, indent=4)` writes it: sorted
 /// keys, 4-space indent, non-ASCII escaped, Python float spelling.
 pub fn to_ansible_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_value(v, 0, &mut out);
-    out
-}
-
-fn write_value(v: &Value, depth: usize, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if n.is_f64() {
-                let f = n.as_f64().unwrap_or(0.0);
-                out.push_str(&python_float(f));
-            } else {
-                out.push_str(&n.to_string());
-            }
-        }
-        Value::String(s) => write_str(s, out),
-        Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, it) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(depth + 1, out);
-                write_value(it, depth + 1, out);
-            }
-            newline(depth, out);
-            out.push(']');
-        }
-        Value::Object(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(depth + 1, out);
-                write_str(k, out);
-                out.push_str(": ");
-                if let Some(val) = m.get(*k) {
-                    write_value(val, depth + 1, out);
-                }
-            }
-            newline(depth, out);
-            out.push('}');
-        }
-    }
-}
-
-fn newline(depth: usize, out: &mut String) {
-    out.push('\n');
-    for _ in 0..depth {
-        out.push_str("    ");
-    }
-}
-
-fn write_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    orc_modules::pyjson::dumps_with(
+        v,
+        orc_modules::pyjson::Style { indent: Some(4), sort_keys: true, ensure_ascii: true },
+    )
 }
 
 #[cfg(test)]

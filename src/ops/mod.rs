@@ -40,6 +40,7 @@ pub(crate) fn options(c: &CommonArgs, tags: TagFilter, start_at_task: Option<Str
         r#become: if c.r#become { Some(true) } else { None },
         become_user: c.become_user.clone(),
         user: c.user.clone(),
+        connection: c.connection.clone(),
         verbosity: c.verbose,
         connect: connect_options(c)?,
     })

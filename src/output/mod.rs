@@ -9,7 +9,7 @@ pub mod human;
 pub mod json;
 pub mod multi;
 pub mod progress;
-pub mod pyjson;
+pub use orc_modules::pyjson;
 pub mod pyrepr;
 pub mod recording;
 

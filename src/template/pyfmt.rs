@@ -95,20 +95,7 @@ pub(crate) fn float_repr(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..16).contains(&exp) {
-        let s = format!("{f}");
-        if s.contains('.') {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    }
+    orc_modules::pyjson::float_repr(f)
 }
 
 /// Python's `repr(str)`: single quotes unless the text has a `'` and no `"`.
@@ -137,15 +124,7 @@ pub(crate) fn repr_str(s: &str) -> String {
 }
 
 /// Options of Python's `json.dumps` that Ansible's filters use.
-#[derive(Clone, Copy)]
-pub(crate) struct JsonStyle {
-    /// Pretty-print with this many spaces per level.
-    pub indent: Option<usize>,
-    /// Sort mapping keys.
-    pub sort_keys: bool,
-    /// Escape non-ASCII characters as `\uXXXX` (Python's default).
-    pub ensure_ascii: bool,
-}
+pub(crate) use orc_modules::pyjson::Style as JsonStyle;
 
 /// Python's `json.dumps(v)` with the given options (separators as Python picks them).
 pub(crate) fn json_dumps(v: &Value, style: JsonStyle) -> Result<String, minijinja::Error> {
@@ -241,29 +220,7 @@ fn write_json(out: &mut String, v: &Value, style: JsonStyle, level: usize) -> Re
 
 /// A JSON string literal as Python's `json` module writes it.
 fn json_str(out: &mut String, s: &str, ensure_ascii: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if ensure_ascii && (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{:04x}", unit);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    orc_modules::pyjson::write_json_str(out, s, ensure_ascii);
 }
 
 #[cfg(test)]

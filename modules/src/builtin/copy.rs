@@ -115,14 +115,14 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
             parent_ready = true;
         }
     }
-    let mut probe = filewrite::probe(ctx.conn, &dest, req.follow)?;
+    let mut probe = filewrite::probe(ctx.conn, &dest, req.follow, true)?;
     if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
         let base = req
             .basename
             .as_deref()
             .ok_or_else(|| ModuleError::msg("can not use content with a dir as dest".to_string()))?;
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
-        probe = filewrite::probe(ctx.conn, &dest, req.follow)?;
+        probe = filewrite::probe(ctx.conn, &dest, req.follow, true)?;
     }
     let checksum = crate::fileops::sha1_hex(&req.data);
     let mut res = ModuleResult::ok().with("dest", dest.clone());

@@ -97,7 +97,7 @@ struct Query {
     lstat: Option<StatInfo>,
     /// stat of the link's target when the path is a link.
     target: Option<StatInfo>,
-    /// `readlink -f` of the path.
+    /// `readlink -f` of the path when it is a link, else the path.
     realpath: String,
     /// The link `src` (resolved as Ansible does) exists.
     src_exists: bool,
@@ -134,9 +134,10 @@ fn query(
         // No command substitutions (each is a subshell fork on the host) and no `ls` for the
         // non-empty test (shell globbing is built in): a no-op `file` task costs as few forks
         // as the facts it needs.
-        "p={q}; printf R:; readlink -f -- \"$p\" || echo; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
+        "p={q}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
          printf T:; stat -c '{STAT_FMT}' -- \"$p\" || echo; \
-         if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf F:; stat -L -c '{STAT_FMT}' -- \"$p\" 2>/dev/null || echo; fi; \
+         if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf F:; stat -L -c '{STAT_FMT}' -- \"$p\" 2>/dev/null || echo; \
+         printf R:; readlink -f -- \"$p\" || echo; fi; \
          if [ -d \"$p\" ]; then for e in \"$p\"/* \"$p\"/.[!.]* \"$p\"/..?*; do \
          if [ -e \"$e\" ] || [ -L \"$e\" ]; then echo N; break; fi; done; fi; fi; ",
         q = quote(path)
@@ -150,7 +151,7 @@ fn query(
         }
     }
     cmd.push_str("true");
-    let out = ctx.conn.exec(&cmd, None)?;
+    let out = ctx.conn.exec_inline(&cmd)?;
     let mut q = Query { realpath: path.to_string(), ..Query::default() };
     let (mut t, mut l, mut f) = (None, None, None);
     for line in out.stdout_str().lines() {

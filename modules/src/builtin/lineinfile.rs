@@ -260,7 +260,7 @@ impl TypedModule for Lineinfile {
 
     fn run(&self, a: LineinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         let path = a.path.clone();
-        let probe = filewrite::probe(ctx.conn, &path, true)?;
+        let probe = filewrite::probe(ctx.conn, &path, true, false)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),

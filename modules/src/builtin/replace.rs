@@ -129,7 +129,7 @@ impl TypedModule for Replace {
 
     fn run(&self, a: ReplaceArgs, ctx: &mut ModuleCtx) -> RunResult {
         let path = a.path.clone();
-        let probe = filewrite::probe(ctx.conn, &path, true)?;
+        let probe = filewrite::probe(ctx.conn, &path, true, false)?;
         let Some(st) = probe.stat.clone() else {
             return Err(fail_rc(format!("Path {path} does not exist !"), 257));
         };

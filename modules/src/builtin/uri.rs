@@ -131,40 +131,7 @@ fn status_codes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::E
 /// Python's `json.dumps` with its default separators (`", "`, `": "`) and `ensure_ascii`, so the
 /// bytes sent are the ones Ansible sends.
 pub fn python_json(v: &Value) -> String {
-    match v {
-        Value::String(s) => {
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '\u{8}' => out.push_str("\\b"),
-                    '\u{c}' => out.push_str("\\f"),
-                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                        let mut buf = [0u16; 2];
-                        for u in c.encode_utf16(&mut buf) {
-                            out.push_str(&format!("\\u{u:04x}"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            out
-        }
-        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
-        Value::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{}: {}", python_json(&Value::String(k.clone())), python_json(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
+    crate::pyjson::dumps_with(v, crate::pyjson::Style { indent: None, sort_keys: false, ensure_ascii: true })
 }
 
 fn form_quote(s: &str) -> String {

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod docker_bridge;
 pub mod hostkeys;
 pub mod proxy;
 pub mod streams;
@@ -53,6 +54,18 @@ pub struct SshConnection {
     shell: ShellSession<ChannelStreams>,
     sftp: Option<Sftp>,
     become_user: Option<String>,
+    /// What opening the Docker bridge's own session needs (see [`docker_bridge`]).
+    bridge_plan: BridgePlan,
+    /// Docker bridges opened so far, by the daemon socket they reach.
+    bridges: Vec<(String, docker_bridge::DockerBridge)>,
+}
+
+/// How to open a second session to the same host, for the Docker bridge.
+struct BridgePlan {
+    target: SshTarget,
+    opts: ConnectOptions,
+    /// `Some` when the daemon must be reached through become (login user != become user).
+    become_route: Option<(super::BecomeMethod, String, Option<Secret>, String)>,
 }
 
 impl SshConnection {
@@ -110,12 +123,24 @@ impl SshConnection {
             }
         }
         shell.set_timeout(opts.command_timeout);
+        let become_route = match become_user {
+            Some(user) if user != target.user => {
+                let asked = match method {
+                    super::BecomeMethod::Sudo => login.clone(),
+                    super::BecomeMethod::Su => format!("{user}@{host}"),
+                };
+                Some((method, user.to_string(), become_password.clone(), asked))
+            }
+            _ => None,
+        };
         Ok(SshConnection {
             host: host.to_string(),
             session,
             shell,
             sftp: None,
             become_user: become_user.map(str::to_string),
+            bridge_plan: BridgePlan { target, opts: opts.clone(), become_route },
+            bridges: Vec::new(),
         })
     }
 
@@ -157,6 +182,10 @@ impl Connection for SshConnection {
         self.shell.exec(cmd, stdin)
     }
 
+    fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.shell.exec_inline(cmd)
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         if self.become_user.is_some() {
             // Only the shell has the become user's rights.
@@ -194,6 +223,41 @@ impl Connection for SshConnection {
 
     fn set_command_timeout(&mut self, timeout: Option<Duration>) {
         self.shell.set_timeout(timeout);
+    }
+
+    /// A local socket bridged to `remote_socket` on the host over a dedicated SSH session,
+    /// opened at the first call and kept for the run ([`docker_bridge`]).
+    fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
+        if let Some((_, bridge)) = self.bridges.iter().find(|(r, _)| r == remote_socket) {
+            return Ok(bridge.socket().to_path_buf());
+        }
+        let check = format!("test -S {}", orc_modules::shell_quote::quote(remote_socket));
+        let via_become = self.bridge_plan.become_route.is_some();
+        let check = if via_become { format!("{check} && command -v docker >/dev/null") } else { check };
+        let ok = self.shell.exec(&check, None).map_err(|e| e.to_string())?;
+        if ok.rc != 0 {
+            let what = if via_become { " and the docker command" } else { "" };
+            return Err(format!(
+                "cannot reach the Docker daemon on {}: no socket at {remote_socket}{what} (is Docker installed and running?)",
+                self.host
+            ));
+        }
+        let plan = &self.bridge_plan;
+        let (session, fd) = open_session(&plan.target, &plan.opts, 0).map_err(|e| e.to_string())?;
+        let route = match &plan.become_route {
+            None => docker_bridge::Route::Streamlocal,
+            Some((method, user, password, asked)) => docker_bridge::Route::Become {
+                method: *method,
+                user: user.clone(),
+                password: password.clone(),
+                asked: asked.clone(),
+            },
+        };
+        let peer = format!("{}@{}", plan.target.user, self.host);
+        let bridge = docker_bridge::DockerBridge::start(session, fd, remote_socket, route, &peer)?;
+        let path = bridge.socket().to_path_buf();
+        self.bridges.push((remote_socket.to_string(), bridge));
+        Ok(path)
     }
 }
 

@@ -49,6 +49,12 @@ impl ChannelStreams {
         }
     }
 
+    /// The channel itself, once the streams are no longer read as a shell (the Docker bridge
+    /// carries raw bytes on it after a become handshake).
+    pub fn into_channel(self) -> Channel {
+        self.channel
+    }
+
     /// Reads everything available now from both streams into `pending` (non-blocking).
     fn drain(&mut self) -> io::Result<()> {
         self.session.set_blocking(false);

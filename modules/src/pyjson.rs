@@ -1,21 +1,36 @@
-//! JSON text exactly as Python's `json.dumps(..., sort_keys=True, ensure_ascii=False)` writes it,
-//! because Ansible's output shows results that way (`{"changed": false, "msg": "..."}`) and users
-//! grep and diff that text.
+//! JSON text exactly as Python's `json.dumps` writes it, because Ansible shows results that way
+//! (`{"changed": false, "msg": "..."}`), `ansible-inventory` prints it, and modules send it (uri's
+//! `body_format: json`): users grep and diff that text, and servers see the same bytes.
 
 use serde_json::Value;
 
-/// Python's compact form: keys sorted at every level, `", "` and `": "` separators.
-pub fn dumps(v: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, v, None, 0);
-    out
+/// The `json.dumps` arguments that change the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// `indent=N` (one member per line, `","` separators); `None`: compact (`", "`).
+    pub indent: Option<usize>,
+    /// `sort_keys=True`.
+    pub sort_keys: bool,
+    /// `ensure_ascii=True` (Python's default): non-ASCII as `\uXXXX` escapes.
+    pub ensure_ascii: bool,
 }
 
-/// Python's `indent=4` form: one member per line, keys sorted, `","` and `": "` separators,
-/// empty containers as `[]` and `{}`.
+/// Python's compact form as Ansible prints results: keys sorted at every level, `", "` and `": "`
+/// separators, non-ASCII as is.
+pub fn dumps(v: &Value) -> String {
+    dumps_with(v, Style { indent: None, sort_keys: true, ensure_ascii: false })
+}
+
+/// Python's `indent=4` form as Ansible prints results: one member per line, keys sorted, `","` and
+/// `": "` separators, empty containers as `[]` and `{}`, non-ASCII as is.
 pub fn dumps_indented(v: &Value) -> String {
+    dumps_with(v, Style { indent: Some(4), sort_keys: true, ensure_ascii: false })
+}
+
+/// `json.dumps(v, **style)`.
+pub fn dumps_with(v: &Value, style: Style) -> String {
     let mut out = String::new();
-    write_value(&mut out, v, Some(4), 0);
+    write_value(&mut out, v, &style, 0);
     out
 }
 
@@ -24,7 +39,8 @@ fn newline(out: &mut String, indent: usize, level: usize) {
     out.extend(std::iter::repeat_n(' ', indent * level));
 }
 
-fn write_value(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
+fn write_value(out: &mut String, v: &Value, style: &Style, level: usize) {
+    let indent = style.indent;
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -35,7 +51,7 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>, level: usize)
             (None, None, Some(f)) => out.push_str(&float_repr(f)),
             _ => out.push_str(&n.to_string()),
         },
-        Value::String(s) => write_str(out, s),
+        Value::String(s) => write_json_str(out, s, style.ensure_ascii),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -44,7 +60,7 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>, level: usize)
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 separator(out, i, indent, level + 1);
-                write_value(out, item, indent, level + 1);
+                write_value(out, item, style, level + 1);
             }
             if let Some(ind) = indent {
                 newline(out, ind, level);
@@ -56,14 +72,16 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>, level: usize)
                 out.push_str("{}");
                 return;
             }
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            if style.sort_keys {
+                members.sort_by(|a, b| a.0.cmp(b.0));
+            }
             out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, v)) in members.into_iter().enumerate() {
                 separator(out, i, indent, level + 1);
-                write_str(out, k);
+                write_json_str(out, k, style.ensure_ascii);
                 out.push_str(": ");
-                write_value(out, &map[k.as_str()], indent, level + 1);
+                write_value(out, v, style, level + 1);
             }
             if let Some(ind) = indent {
                 newline(out, ind, level);
@@ -92,6 +110,12 @@ fn separator(out: &mut String, index: usize, indent: Option<usize>, level: usize
 /// A JSON string literal with Python's escapes under `ensure_ascii=False`: only `"`, `\` and
 /// control characters are escaped; other characters are written as they are.
 pub fn write_str(out: &mut String, s: &str) {
+    write_json_str(out, s, false);
+}
+
+/// A JSON string literal with Python's escapes; with `ensure_ascii` everything outside printable
+/// ASCII becomes `\uXXXX` (UTF-16 surrogate pairs beyond the BMP), as Python's default.
+pub fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -103,6 +127,12 @@ pub fn write_str(out: &mut String, s: &str) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if ensure_ascii && (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -179,6 +209,14 @@ mod tests {
     fn escapes_like_python() {
         let v = json!("q\"b\\n\n\t\u{1}\u{7f}é");
         assert_eq!(dumps(&v), "\"q\\\"b\\\\n\\n\\t\\u0001\u{7f}é\"");
+    }
+
+    #[test]
+    fn unsorted_ascii_form_like_python_defaults() {
+        // python3 -c 'import json; print(json.dumps({"z": "é😀", "a": [1.5, 10.0]}))'
+        let v = json!({"z": "é😀", "a": [1.5, 10.0]});
+        let style = Style { indent: None, sort_keys: false, ensure_ascii: true };
+        assert_eq!(dumps_with(&v, style), r#"{"z": "\u00e9\ud83d\ude00", "a": [1.5, 10.0]}"#);
     }
 
     #[test]
