@@ -108,6 +108,14 @@ fn app_image(args: &[&str]) {
     assert!(st.success(), "app-image.sh {args:?} failed");
 }
 
+/// Imports an empty image `name` carrying `label` (`key=value`): enough for `docker create`.
+fn empty_image(name: &str, label: &str) {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let st = Command::new("tar").args(["cf"]).arg(empty.path()).args(["--files-from", "/dev/null"]).status().unwrap();
+    assert!(st.success());
+    docker(&["import", "--change", &format!("LABEL {label}"), empty.path().to_str().unwrap(), name]).unwrap();
+}
+
 #[test]
 fn image_load_build_tag_local_absent() {
     let base = uniq("img-base");
@@ -184,4 +192,379 @@ fn image_load_build_tag_local_absent() {
     .stdout_has("Requested build path /nonexistent/ctx could not be found");
     run(&play("- docker_image: {name: x, source: fetch}\n"), &[]).code(3).stderr_has("source");
     run(&play("- docker_image: {name: x}\n"), &[]).code(3).stderr_has("missing: source");
+}
+
+#[test]
+fn network_create_connect_recreate_remove() {
+    let net = uniq("net");
+    let img = uniq("net-img");
+    let ctr = uniq("net-ctr");
+    let _cleanup = Cleanup(vec![
+        vec!["rm".into(), "-f".into(), ctr.clone()],
+        vec!["network".into(), "rm".into(), net.clone()],
+        vec!["rmi".into(), "-f".into(), format!("{img}:1")],
+    ]);
+    app_image(&["import", "1", &format!("{img}:1")]);
+    docker(&["run", "-d", "--name", &ctr, "--network", "none", &format!("{img}:1")]).unwrap();
+    docker(&["network", "disconnect", "none", &ctr]).unwrap();
+    let subnet = format!("10.213.{}.0/24", std::process::id() % 250);
+    let task = |label: &str| {
+        play(&format!(
+            r#"
+            - docker_network:
+                name: "{net}"
+                ipam_config:
+                  - subnet: "{subnet}"
+                labels:
+                  tier: "{label}"
+                connected: ["{ctr}"]
+              register: n
+            - assert:
+                that:
+                  - n.network.Name == "{net}"
+                  - n.network.IPAM.Config[0].Subnet == "{subnet}"
+              when: not ansible_check_mode
+            "#
+        ))
+    };
+    let p = task("a");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    assert!(docker(&["network", "inspect", &net]).is_none(), "check mode created the network");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    let attached = || docker(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", &net]);
+    assert_eq!(attached().as_deref(), Some(ctr.as_str()));
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+
+    // A label change recreates the network and reattaches the container; --check leaves it.
+    let p2 = task("b");
+    let id_before = docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap();
+    run(&p2, &["--check", "--diff"]).success().stdout_has("tier");
+    assert_eq!(docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap(), id_before);
+    run(&p2, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_ne!(docker(&["network", "inspect", "-f", "{{.Id}}", &net]).unwrap(), id_before);
+    assert_eq!(docker(&["network", "inspect", "-f", "{{index .Labels \"tier\"}}", &net]).as_deref(), Some("b"));
+    assert_eq!(attached().as_deref(), Some(ctr.as_str()));
+
+    let absent = play(&format!("- docker_network: {{name: \"{net}\", state: absent}}\n"));
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["network", "inspect", &net]).is_none());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+
+    run(&play("- docker_network: {name: x, ipam_config: [{subnet: 10.0.0.0/40}]}\n"), &[])
+        .code(3)
+        .stderr_has("is not a valid CIDR");
+    let bad_gateway =
+        format!("- docker_network: {{name: \"{net}\", ipam_config: [{{subnet: \"{subnet}\", gateway: 192.0.2.1}}]}}\n");
+    run(&play(&bad_gateway), &[]).code(2).stdout_has(&format!("Error creating network {net}"));
+    assert!(docker(&["network", "inspect", &net]).is_none());
+}
+
+#[test]
+fn volume_create_recreate_remove() {
+    let vol = uniq("vol");
+    let _cleanup = Cleanup(vec![vec!["volume".into(), "rm".into(), "-f".into(), vol.clone()]]);
+    let task = |label: &str, recreate: &str| {
+        play(&format!(
+            r#"
+            - docker_volume:
+                name: "{vol}"
+                labels: {{tier: "{label}"}}
+                recreate: {recreate}
+              register: v
+            - assert:
+                that: v.volume.Name == "{vol}" and v.volume.Driver == "local"
+              when: not ansible_check_mode
+            "#
+        ))
+    };
+    let p = task("a", "never");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    assert!(docker(&["volume", "inspect", &vol]).is_none(), "check mode created the volume");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+    let label = || docker(&["volume", "inspect", "-f", "{{index .Labels \"tier\"}}", &vol]);
+    // A different label: left alone with recreate: never, recreated with options-changed.
+    run(&task("b", "never"), &[]).success().recap_is("localhost", "ok=2 changed=0");
+    assert_eq!(label().as_deref(), Some("a"));
+    run(&task("b", "options-changed"), &["--check", "--diff"]).success().stdout_has("labels.tier");
+    assert_eq!(label().as_deref(), Some("a"));
+    run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_eq!(label().as_deref(), Some("b"));
+    run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=0");
+
+    let absent = play(&format!("- docker_volume: {{name: \"{vol}\", state: absent}}\n"));
+    run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(docker(&["volume", "inspect", &vol]).is_some());
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    assert!(docker(&["volume", "inspect", &vol]).is_none());
+
+    run(&play("- docker_volume: {name: x, recreate: sometimes}\n"), &[]).code(3).stderr_has("recreate");
+    run(&play("- docker_volume: {name: x, labels: {a: yes}}\n"), &[]).code(3).stderr_has("'a' of labels");
+    // A volume in use cannot be removed: the daemon's reason, exit 2.
+    run(&p, &[]).success();
+    let img = format!("{}:1", uniq("vol-img"));
+    let ctr = uniq("vol-ctr");
+    let _more =
+        Cleanup(vec![vec!["rm".into(), "-f".into(), ctr.clone()], vec!["rmi".into(), "-f".into(), img.clone()]]);
+    empty_image(&img, "orc.test=vol");
+    docker(&["create", "--name", &ctr, "-v", &format!("{vol}:/data"), &img, "/nothing"]).unwrap();
+    run(&absent, &[]).code(2).stdout_has("volume is in use");
+    docker(&["rm", "-f", &ctr]).unwrap();
+    run(&absent, &[]).success().recap_is("localhost", "ok=1 changed=1");
+}
+
+#[test]
+fn container_info_reports_existence() {
+    let img = uniq("ci-img");
+    let ctr = uniq("ci-ctr");
+    let _cleanup =
+        Cleanup(vec![vec!["rm".into(), "-f".into(), ctr.clone()], vec!["rmi".into(), "-f".into(), format!("{img}:1")]]);
+    app_image(&["import", "1", &format!("{img}:1")]);
+    docker(&["create", "--name", &ctr, &format!("{img}:1")]).unwrap();
+    let p = play(&format!(
+        r#"
+        - community.docker.docker_container_info: {{name: "{ctr}"}}
+          register: c
+        - docker_container_info: {{name: "{ctr}-missing"}}
+          register: m
+        - assert:
+            that:
+              - c.exists and not c.changed
+              - c.container.Name == "/{ctr}"
+              - c.container.Config.Image == "{img}:1"
+              - not m.exists
+              - m.container is none
+        "#
+    ));
+    run(&p, &[]).success().recap_is("localhost", "ok=3 changed=0");
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=3 changed=0");
+    run(&play("- docker_container_info: {}\n"), &[]).code(3).stderr_has("name");
+}
+
+#[test]
+fn prune_removes_only_what_the_filters_select() {
+    let tag = uniq("prune");
+    let ctr = uniq("prune-ctr");
+    let img = format!("{}:1", uniq("prune-img"));
+    let vol = uniq("prune-vol");
+    let net = uniq("prune-net");
+    let _cleanup = Cleanup(vec![
+        vec!["rm".into(), "-f".into(), ctr.clone()],
+        vec!["volume".into(), "rm".into(), "-f".into(), vol.clone()],
+        vec!["network".into(), "rm".into(), net.clone()],
+        vec!["rmi".into(), "-f".into(), img.clone()],
+    ]);
+    let label = format!("orc.test={tag}");
+    empty_image(&img, &label);
+    docker(&["create", "--label", &label, "--name", &ctr, &img, "/nothing"]).unwrap();
+    docker(&["volume", "create", "--label", &label, &vol]).unwrap();
+    docker(&["network", "create", "--label", &label, &net]).unwrap();
+    let p = play(&format!(
+        r#"
+        - docker_prune:
+            containers: true
+            containers_filters: {{label: "{label}"}}
+            networks: true
+            networks_filters: {{label: "{label}"}}
+            volumes: true
+            volumes_filters: {{label: "{label}"}}
+          register: r
+        - docker_prune:
+            images: true
+            images_filters: {{label: "{label}", dangling: false}}
+          register: i
+        - assert:
+            that:
+              - r.containers | length == 1
+              - r.networks == ["{net}"]
+              - r.volumes == ["{vol}"]
+              - r.containers_space_reclaimed is number
+              - i.images | selectattr('Untagged', 'defined') | map(attribute='Untagged') | list == ["{img}"]
+          when: not ansible_check_mode
+        "#
+    ));
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=0 skipped=3");
+    assert!(docker(&["container", "inspect", &ctr]).is_some(), "check mode pruned");
+    run(&p, &[]).success().recap_is("localhost", "ok=3 changed=2");
+    assert!(docker(&["container", "inspect", &ctr]).is_none());
+    assert!(docker(&["volume", "inspect", &vol]).is_none());
+    assert!(docker(&["network", "inspect", &net]).is_none());
+    assert!(docker(&["image", "inspect", &img]).is_none());
+    let again = play(&format!(
+        "- docker_prune: {{containers: true, containers_filters: {{label: \"{label}\"}}, volumes: true, volumes_filters: {{label: \"{label}\"}}}}\n"
+    ));
+    run(&again, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    run(&play("- docker_prune: {builder_cache: true, builder_cache_keep_storage: lots}\n"), &[])
+        .code(3)
+        .stderr_has("builder_cache_keep_storage");
+}
+
+/// A private registry (Debian's docker-registry) with htpasswd authentication on a free loopback
+/// port, storing into a temporary directory; stopped when dropped. The daemon treats 127.0.0.0/8
+/// registries as insecure, so plain HTTP works.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// The registry's user and password; the hash is bcrypt (cost 4) of this password.
+const REG_USER: &str = "orc";
+const REG_PASSWORD: &str = "orc-test-pw";
+const REG_HTPASSWD: &str = "orc:$2b$04$tO8.qclVIRU1VOeZm2uxzOVDv.kGmiflXlH3fns.x04Y8tBF/YY/O\n";
+
+impl Registry {
+    fn start() -> Registry {
+        let bin = "/usr/bin/docker-registry";
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: apt-get install docker-registry (tests/run.sh does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::write(dir.path().join("htpasswd"), REG_HTPASSWD).unwrap();
+        let config = format!(
+            "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {d}/data}}\n  delete: {{enabled: true}}\n\
+             http: {{addr: \"127.0.0.1:{port}\"}}\nauth:\n  htpasswd: {{realm: orc-test, path: {d}/htpasswd}}\n",
+            d = dir.path().display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let reg = Registry { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the registry did not listen: {}", reg.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        reg
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn login_push_logout_against_a_private_registry() {
+    let reg = Registry::start();
+    let home = tempfile::tempdir().unwrap();
+    let nohome = tempfile::tempdir().unwrap();
+    let registry = format!("127.0.0.1:{}", reg.port);
+    let image = format!("{registry}/{}", uniq("push"));
+    let _cleanup = Cleanup(vec![vec!["rmi".into(), "-f".into(), format!("{image}:1")]]);
+    app_image(&["import", "1", &format!("{image}:1")]);
+    let login = |password: &str| {
+        play(&format!(
+            "- docker_login: {{registry_url: \"{registry}\", username: {REG_USER}, password: \"{password}\"}}\n  register: l\n"
+        ))
+    };
+    let with_home =
+        |p: &Project, args: &[&str], home: &std::path::Path| p.play("site.yaml").args(args).env("HOME", home).run();
+    let config = home.path().join(".docker/config.json");
+
+    // A wrong password fails with the registry's verdict and writes nothing.
+    with_home(&login("wrong"), &[], home.path())
+        .code(2)
+        .stdout_has(&format!("Logging into {registry} for user orc failed"));
+    assert!(!config.exists());
+    with_home(&login(REG_PASSWORD), &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    assert!(!config.exists(), "check mode wrote the config");
+    with_home(&login(REG_PASSWORD), &[], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let expected = base64_auth(REG_USER, REG_PASSWORD);
+    assert_eq!(json["auths"][&registry]["auth"], expected.as_str(), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+    with_home(&login(REG_PASSWORD), &[], home.path()).success().recap_is("localhost", "ok=1 changed=0");
+
+    // Push with the stored credentials: the first push uploads, the second finds the layers there.
+    let push = play(&format!(
+        "- docker_image: {{name: \"{image}:1\", source: local, push: true}}\n  register: p\n- assert: {{that: p.image.push_status is defined}}\n  when: not ansible_check_mode\n"
+    ));
+    with_home(&push, &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    with_home(&push, &[], home.path()).success().recap_is("localhost", "ok=2 changed=1");
+    with_home(&push, &[], home.path()).success().recap_is("localhost", "ok=2 changed=0");
+    // Without credentials the registry refuses.
+    with_home(&push, &[], nohome.path()).code(2).stdout_has(&format!("Error pushing image {image}:1"));
+
+    // Logout removes the entry, keeps the rest of the file, and is idempotent.
+    let mut extra = json.clone();
+    extra["psFormat"] = serde_json::json!("table {{.ID}}");
+    std::fs::write(&config, extra.to_string()).unwrap();
+    let logout = play(&format!("- docker_login: {{registry_url: \"{registry}\", state: absent}}\n"));
+    with_home(&logout, &["--check"], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    with_home(&logout, &[], home.path()).success().recap_is("localhost", "ok=1 changed=1");
+    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(after, serde_json::json!({"auths": {}, "psFormat": "table {{.ID}}"}));
+    with_home(&logout, &[], home.path()).success().recap_is("localhost", "ok=1 changed=0");
+
+    run(&play("- docker_login: {registry_url: x, username: u}\n"), &[]).code(3).stderr_has("missing: password");
+}
+
+/// base64("user:password"), as config.json stores it.
+fn base64_auth(user: &str, password: &str) -> String {
+    let out = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut out = out;
+    out.stdin.take().unwrap().write_all(format!("{user}:{password}").as_bytes()).unwrap();
+    String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn image_build_context_from_the_controller_and_pull_errors() {
+    let base = uniq("ctl-base");
+    let built = uniq("ctl-built");
+    let _cleanup = Cleanup(vec![
+        vec!["rmi".into(), "-f".into(), format!("{built}:latest")],
+        vec!["rmi".into(), "-f".into(), format!("{base}:1")],
+    ]);
+    app_image(&["import", "1", &format!("{base}:1")]);
+    // `appctx` is not a directory on the host (relative to orc's working directory): the
+    // controller's files/appctx is sent.
+    let p = play(&format!(
+        "- docker_image: {{name: \"{built}\", source: build, build: {{path: appctx, dockerfile: Containerfile}}}}\n  register: b\n\
+         - assert: {{that: ['b.image.Config.Labels.built == \"from-controller\"']}}\n  when: not ansible_check_mode\n"
+    ));
+    std::fs::create_dir_all(p.join("files/appctx")).unwrap();
+    std::fs::write(p.join("files/appctx/Containerfile"), format!("FROM {base}:1\nLABEL built=from-controller\n"))
+        .unwrap();
+    run(&p, &["--check"]).success().recap_is("localhost", "ok=1 changed=1 skipped=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    run(&p, &[]).success().recap_is("localhost", "ok=2 changed=0");
+    // force_source rebuilds; the cached build gives the same ID, so nothing changed.
+    let force = play(&format!(
+        "- docker_image: {{name: \"{built}\", source: build, force_source: true, build: {{path: appctx, dockerfile: Containerfile}}}}\n"
+    ));
+    std::fs::create_dir_all(force.join("files/appctx")).unwrap();
+    std::fs::write(force.join("files/appctx/Containerfile"), format!("FROM {base}:1\nLABEL built=from-controller\n"))
+        .unwrap();
+    run(&force, &[]).success().recap_is("localhost", "ok=1 changed=0");
+    // A Dockerfile error is the build's message, exit 2.
+    std::fs::write(force.join("files/appctx/Containerfile"), "FROM scratch\nRUN /nothing-here\n").unwrap();
+    run(&force, &[]).code(2).stdout_has(&format!("Error building {built}"));
+    // A pull from a registry that does not answer fails with the daemon's reason.
+    run(&play("- docker_image: {name: \"127.0.0.1:1/orc-t-nothing\", source: pull}\n"), &[])
+        .code(2)
+        .stdout_has("Error pulling image 127.0.0.1:1/orc-t-nothing:latest");
 }

@@ -30,7 +30,7 @@ as_root() {
 
 # ---------------------------------------------------------------------------------------------
 section "System packages"
-packages=(docker.io openssh-server debootstrap sudo busybox-static)
+packages=(docker.io openssh-server debootstrap sudo busybox-static docker-registry)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
     for pkg in "${packages[@]}"; do
@@ -52,6 +52,10 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
 else
     note "WARNING: not a Debian system (no dpkg-query); install ${packages[*]} yourself"
+fi
+# docker-registry's package starts a registry service on :5000; the tests start their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+    as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 # ---------------------------------------------------------------------------------------------

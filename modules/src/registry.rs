@@ -42,6 +42,11 @@ static MODULES: &[&dyn Module] = &[
     &builtin::docker_host_info::DockerHostInfo,
     &builtin::docker_image::DockerImage,
     &builtin::docker_container::DockerContainer,
+    &builtin::docker_network::DockerNetwork,
+    &builtin::docker_volume::DockerVolume,
+    &builtin::docker_container_info::DockerContainerInfo,
+    &builtin::docker_prune::DockerPrune,
+    &builtin::docker_login::DockerLogin,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

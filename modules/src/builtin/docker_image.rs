@@ -538,3 +538,37 @@ enum Context {
     /// A directory on the controller (the path was not on the host).
     Controller(std::path::PathBuf),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::parse_args;
+    use serde_json::json;
+
+    fn check(v: Value) -> Result<(), String> {
+        let a: DockerImageArgs = parse_args(v.as_object().unwrap()).map_err(|e| e.msg)?;
+        DockerImage::check_args(&a).map_err(|e| e.msg)
+    }
+
+    #[test]
+    fn argument_rules() {
+        assert!(check(json!({"name": "a", "source": "local"})).is_ok());
+        assert!(check(json!({"name": "a", "state": "absent"})).is_ok());
+        assert!(check(json!({"name": "a"})).unwrap_err().contains("missing: source"));
+        assert!(check(json!({"name": "a", "source": "build"})).unwrap_err().contains("build"));
+        assert!(check(json!({"name": "a", "source": "load"})).unwrap_err().contains("load_path"));
+        assert!(check(json!({"name": "a", "source": "local", "tag": "-bad"}))
+            .unwrap_err()
+            .contains("valid docker tag"));
+        let id = format!("sha256:{}", "0".repeat(64));
+        assert!(check(json!({"name": id, "source": "local", "push": true}))
+            .unwrap_err()
+            .contains("Cannot push an image by ID"));
+        assert!(check(json!({"name": "a", "source": "local", "archive_path": "/x"}))
+            .unwrap_err()
+            .contains("archive_path"));
+        assert!(check(json!({"name": "a", "source": "build", "build": {"path": "/x", "shm_size": "1g"}}))
+            .unwrap_err()
+            .contains("shm_size"));
+    }
+}

@@ -12,10 +12,11 @@ use bollard::Docker;
 use crate::contract::{ModuleCtx, ModuleError};
 
 pub mod auth;
+pub mod container;
 pub mod image;
+pub mod network;
 pub mod raw;
 pub mod util;
-pub mod container;
 
 /// Where community.docker looks for the daemon when `docker_host` is not given.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";

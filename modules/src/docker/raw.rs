@@ -73,6 +73,16 @@ impl RawApi {
         self.request("POST", path, headers, Some(body.to_string().into_bytes()))
     }
 
+    /// `POST path` with no body (the prune endpoints), decoded as JSON.
+    pub fn post(&self, path: &str) -> Result<Value, RawError> {
+        self.request("POST", path, &[], None)
+    }
+
+    /// `DELETE path`, decoded as JSON (null for an empty answer).
+    pub fn delete(&self, path: &str) -> Result<Value, RawError> {
+        self.request("DELETE", path, &[], None)
+    }
+
     fn request(
         &self,
         method: &str,

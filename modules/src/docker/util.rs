@@ -1,14 +1,9 @@
-//! Small helpers the `docker_*` modules (other than docker_container) share: turning Ansible
-//! filter dicts into the Engine API's filter form, API models into JSON return values, and API
-//! errors into module failures with context.
+//! Small helpers the `docker_*` modules (other than docker_container) share: Ansible filter
+//! dicts in the Engine API's filter form, community.docker's label rules, list record columns.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
-
-use crate::contract::ModuleError;
-use crate::docker::api_error;
 
 /// An Ansible `*_filters` dict as the Engine API wants it (community.docker's `convert_filters`):
 /// each value becomes a list of strings; booleans are `true`/`false`; a list keeps its items.
@@ -44,15 +39,20 @@ pub fn filters_query(sep: &str, filters: Option<&Map<String, Value>>) -> String 
     }
 }
 
-/// An API model as the JSON the module returns (the Engine API's field names; absent fields are
-/// left out).
-pub fn to_json<T: Serialize>(model: &T) -> Value {
-    serde_json::to_value(model).unwrap_or(Value::Null)
-}
-
-/// A module failure for an API error, prefixed with what was being done ("Error creating network").
-pub fn api_fail(what: &str, e: &bollard::errors::Error) -> ModuleError {
-    ModuleError::msg(format!("{what}: {}", api_error(e)))
+/// Labels as community.docker's `sanitize_labels` accepts them: strings, and integers turned into
+/// strings; a boolean or a float is an error naming the key (YAML `yes` or `1.0` would not survive
+/// the round trip as the user meant it).
+pub fn sanitize_labels(labels: &Map<String, Value>, field: &str) -> Result<Map<String, Value>, String> {
+    labels
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(_) => Ok((k.clone(), v.clone())),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok((k.clone(), Value::String(n.to_string()))),
+            other => Err(format!(
+                "The value {other} for '{k}' of {field} is not a string or something than can be safely converted to a string!"
+            )),
+        })
+        .collect()
 }
 
 /// Keeps only `keys` of a JSON object (community.docker's non-verbose list records), in that
@@ -78,6 +78,14 @@ mod tests {
         assert_eq!(f["label"], vec!["a=b", "c"]);
         assert_eq!(f["until"], vec!["24"]);
         assert!(api_filters(None).is_none());
+    }
+
+    #[test]
+    fn labels_must_be_strings() {
+        let ok = json!({"a": "x", "b": 2}).as_object().cloned().unwrap();
+        assert_eq!(Value::Object(sanitize_labels(&ok, "labels").unwrap()), json!({"a": "x", "b": "2"}));
+        let bad = json!({"a": true}).as_object().cloned().unwrap();
+        assert!(sanitize_labels(&bad, "labels").unwrap_err().contains("'a' of labels"));
     }
 
     #[test]

@@ -1,0 +1,361 @@
+//! `docker_network` (community.docker): creates, updates (by recreating) or removes a Docker
+//! network and the set of containers attached to it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::docker::network::{container_names, differences, valid_cidr, Desired, Difference, IpamPool};
+use crate::docker::raw::{self, path_escape, RawApi, RawError};
+use crate::docker::util::sanitize_labels;
+
+/// `docker_network` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockerNetworkArgs {
+    /// Network name.
+    #[serde(alias = "network_name", deserialize_with = "crate::args::string")]
+    pub name: String,
+    /// Containers (names or IDs) that must be attached; with `appends: no` others are detached.
+    #[serde(default, alias = "containers", deserialize_with = "crate::args::list")]
+    pub connected: Vec<String>,
+    /// `present` or `absent`.
+    #[serde(default)]
+    pub state: State,
+    /// Network driver.
+    #[serde(default = "bridge", deserialize_with = "crate::args::string")]
+    pub driver: String,
+    /// Driver options (`com.docker.network.bridge.name`...).
+    #[serde(default)]
+    pub driver_options: Map<String, Value>,
+    /// Remove and recreate the network even when it matches.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub force: bool,
+    /// Only add containers from `connected`, never detach others.
+    #[serde(default, alias = "incremental", deserialize_with = "crate::args::bool")]
+    pub appends: bool,
+    /// IPAM driver.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub ipam_driver: Option<String>,
+    /// IPAM driver options.
+    #[serde(default)]
+    pub ipam_driver_options: Option<Map<String, Value>>,
+    /// IPAM pools.
+    #[serde(default)]
+    pub ipam_config: Option<Vec<IpamPool>>,
+    /// Enable IPv4 (API 1.47 and later).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub enable_ipv4: Option<bool>,
+    /// Enable IPv6.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub enable_ipv6: Option<bool>,
+    /// No external connectivity.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub internal: Option<bool>,
+    /// Network labels.
+    #[serde(default)]
+    pub labels: Map<String, Value>,
+    /// `local`, `global` or `swarm`.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub scope: Option<String>,
+    /// Standalone containers may attach to a swarm network.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub attachable: Option<bool>,
+    /// Swarm routing-mesh network.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub ingress: Option<bool>,
+    /// Configuration-only network.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub config_only: Option<bool>,
+    /// Take the configuration of this config-only network.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub config_from: Option<String>,
+    /// The daemon's socket on the host.
+    #[serde(default, alias = "docker_url", deserialize_with = "crate::args::opt_string")]
+    pub docker_host: Option<String>,
+    /// Accepted for compatibility; the version is negotiated.
+    #[serde(default, alias = "docker_api_version", deserialize_with = "crate::args::opt_string")]
+    pub api_version: Option<String>,
+    /// Seconds an API call may take.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub timeout: Option<u64>,
+    /// Return `actions` and `diff` outside check mode too.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub debug: bool,
+}
+
+fn bridge() -> String {
+    "bridge".into()
+}
+
+/// Desired state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The network exists as described.
+    #[default]
+    Present,
+    /// The network does not exist.
+    Absent,
+}
+
+/// The `docker_network` module.
+pub struct DockerNetwork;
+
+impl TypedModule for DockerNetwork {
+    type Args = DockerNetworkArgs;
+    const NAME: &'static str = "docker_network";
+
+    fn check_args(a: &DockerNetworkArgs) -> Result<(), ArgError> {
+        for pool in a.ipam_config.iter().flatten() {
+            for cidr in [&pool.subnet, &pool.iprange].into_iter().flatten() {
+                if !valid_cidr(cidr) {
+                    return Err(ArgError { msg: format!("\"{cidr}\" is not a valid CIDR") });
+                }
+            }
+        }
+        sanitize_labels(&a.labels, "labels").map_err(|msg| ArgError { msg })?;
+        if let Some(s) = a.scope.as_deref().filter(|s| !["local", "global", "swarm"].contains(s)) {
+            return Err(ArgError { msg: format!("value of scope must be one of: local, global, swarm, got: {s}") });
+        }
+        Ok(())
+    }
+
+    fn run(&self, mut a: DockerNetworkArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
+        a.labels = sanitize_labels(&a.labels, "labels").map_err(ModuleError::msg)?;
+        for v in a.driver_options.values_mut() {
+            let text = match &*v {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                other => other.to_string(),
+            };
+            *v = Value::String(text);
+        }
+        let mut run = Run {
+            raw: &raw,
+            check: ctx.check,
+            name: a.name.clone(),
+            changed: false,
+            actions: vec![],
+            before: BTreeMap::new(),
+            after: BTreeMap::new(),
+        };
+        let existing = run.get()?;
+        let mut res = match a.state {
+            State::Present => run.present(&mut a, existing)?,
+            State::Absent => {
+                run.track("exists", Value::Bool(existing.is_some()), Value::Bool(false));
+                if existing.is_some() {
+                    run.remove()?;
+                }
+                ModuleResult::ok()
+            }
+        };
+        res.changed = run.changed;
+        if ctx.check || a.debug {
+            res = res.with("actions", run.actions.clone());
+        }
+        if ctx.diff {
+            let before = crate::filewrite::json_diff_text(&run.before);
+            let after = crate::filewrite::json_diff_text(&run.after);
+            if before != after {
+                res = res.with_diff(FileDiff {
+                    before_header: format!("network {}", a.name),
+                    after_header: format!("network {}", a.name),
+                    before,
+                    after,
+                });
+            }
+        }
+        Ok(res)
+    }
+}
+
+/// One run's state.
+struct Run<'r> {
+    raw: &'r RawApi,
+    check: bool,
+    name: String,
+    changed: bool,
+    actions: Vec<String>,
+    before: BTreeMap<String, Value>,
+    after: BTreeMap<String, Value>,
+}
+
+fn fail(what: String, e: RawError) -> ModuleError {
+    ModuleError::msg(format!("{what}: {e}"))
+}
+
+impl Run<'_> {
+    fn track(&mut self, name: &str, active: Value, parameter: Value) {
+        self.before.insert(name.to_string(), active);
+        self.after.insert(name.to_string(), parameter);
+    }
+
+    /// The network's inspect JSON when one has exactly this name (or ID).
+    fn get(&self) -> Result<Option<Value>, ModuleError> {
+        match self.raw.get(&format!("/networks/{}", path_escape(&self.name))) {
+            Ok(v) => {
+                let same = v.get("Name").and_then(Value::as_str) == Some(&self.name)
+                    || v.get("Id").and_then(Value::as_str) == Some(&self.name);
+                Ok(same.then_some(v))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(fail(format!("Error inspecting network {}", self.name), e)),
+        }
+    }
+
+    fn present(&mut self, a: &mut DockerNetworkArgs, existing: Option<Value>) -> RunResult {
+        if a.connected.is_empty() {
+            if let Some(net) = &existing {
+                a.connected = container_names(net);
+            }
+        }
+        let mut flags = vec![];
+        for (key, name, v) in [
+            ("ConfigOnly", "config_only", a.config_only),
+            ("EnableIPv4", "enable_ipv4", a.enable_ipv4),
+            ("EnableIPv6", "enable_ipv6", a.enable_ipv6),
+            ("Internal", "internal", a.internal),
+            ("Attachable", "attachable", a.attachable),
+            ("Ingress", "ingress", a.ingress),
+        ] {
+            if let Some(v) = v {
+                flags.push((key, name, v));
+            }
+        }
+        let desired = Desired {
+            driver: Some(a.driver.clone()),
+            driver_options: a.driver_options.clone(),
+            ipam_driver: a.ipam_driver.clone(),
+            ipam_driver_options: a.ipam_driver_options.clone(),
+            ipam_config: a.ipam_config.clone(),
+            flags,
+            scope: a.scope.clone(),
+            labels: a.labels.clone(),
+            config_from: a.config_from.clone(),
+        };
+        let diffs: Vec<Difference> = existing.as_ref().map(|n| differences(n, &desired)).unwrap_or_default();
+        self.track("exists", Value::Bool(existing.is_some()), Value::Bool(true));
+        let mut existing = existing;
+        if existing.is_some() && (a.force || !diffs.is_empty()) {
+            self.remove()?;
+            existing = None;
+        }
+        if existing.is_none() {
+            self.create(a)?;
+        }
+        let attached = existing.as_ref().map(container_names).unwrap_or_default();
+        for c in a.connected.clone() {
+            if attached.contains(&c) || !self.container_exists(&c)? {
+                continue;
+            }
+            if !self.check {
+                let body = serde_json::json!({"Container": c, "EndpointConfig": null});
+                self.raw
+                    .post_json(&format!("/networks/{}/connect", path_escape(&self.name)), &[], &body)
+                    .map_err(|e| fail(format!("Error connecting container {c} to network {}", self.name), e))?;
+            }
+            self.actions.push(format!("Connected container {c}"));
+            self.changed = true;
+            self.track(&format!("connected.{c}"), Value::Bool(false), Value::Bool(true));
+        }
+        if !a.appends {
+            for c in attached {
+                if !a.connected.contains(&c) {
+                    self.disconnect(&c)?;
+                }
+            }
+        }
+        for d in diffs {
+            self.track(&d.name, d.active, d.parameter);
+        }
+        let network = if self.check { existing.unwrap_or(Value::Null) } else { self.get()?.unwrap_or(Value::Null) };
+        Ok(ModuleResult::ok().with("network", network))
+    }
+
+    fn container_exists(&self, name: &str) -> Result<bool, ModuleError> {
+        match self.raw.get(&format!("/containers/{}/json", path_escape(name))) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(fail(format!("Error inspecting container {name}"), e)),
+        }
+    }
+
+    fn create(&mut self, a: &DockerNetworkArgs) -> Result<(), ModuleError> {
+        let mut data = serde_json::json!({
+            "Name": a.name,
+            "Driver": a.driver,
+            "Options": a.driver_options,
+            "IPAM": null,
+            "CheckDuplicate": null,
+        });
+        let pools: Vec<Value> = a.ipam_config.iter().flatten().map(IpamPool::to_api).collect();
+        if let Some(m) = data.as_object_mut() {
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    m.insert(k.to_string(), v);
+                }
+            };
+            put("ConfigOnly", a.config_only.map(Value::Bool));
+            put("ConfigFrom", a.config_from.as_ref().map(|n| serde_json::json!({"Network": n})));
+            put("EnableIPv6", a.enable_ipv6.map(Value::Bool));
+            put("EnableIPv4", a.enable_ipv4.map(Value::Bool));
+            put("Internal", a.internal.filter(|i| *i).map(Value::Bool));
+            put("Scope", a.scope.clone().map(Value::String));
+            put("Attachable", a.attachable.map(Value::Bool));
+            put("Ingress", a.ingress.map(Value::Bool));
+            put("Labels", Some(Value::Object(a.labels.clone())));
+            if a.ipam_driver.is_some() || a.ipam_driver_options.is_some() || !pools.is_empty() {
+                put(
+                    "IPAM",
+                    Some(serde_json::json!({
+                        "Driver": a.ipam_driver,
+                        "Config": pools,
+                        "Options": a.ipam_driver_options,
+                    })),
+                );
+            }
+        }
+        if !self.check {
+            self.raw
+                .post_json("/networks/create", &[], &data)
+                .map_err(|e| fail(format!("Error creating network {}", a.name), e))?;
+        }
+        self.actions.push(format!("Created network {} with driver {}", a.name, a.driver));
+        self.changed = true;
+        Ok(())
+    }
+
+    fn disconnect(&mut self, container: &str) -> Result<(), ModuleError> {
+        if !self.check {
+            let body = serde_json::json!({"Container": container, "Force": true});
+            self.raw.post_json(&format!("/networks/{}/disconnect", path_escape(&self.name)), &[], &body).map_err(
+                |e| fail(format!("Error disconnecting container {container} from network {}", self.name), e),
+            )?;
+        }
+        self.actions.push(format!("Disconnected container {container}"));
+        self.changed = true;
+        self.track(&format!("connected.{container}"), Value::Bool(true), Value::Bool(false));
+        Ok(())
+    }
+
+    /// Detaches every container, then removes the network.
+    fn remove(&mut self) -> Result<(), ModuleError> {
+        let attached = self.get()?.as_ref().map(container_names).unwrap_or_default();
+        for c in attached {
+            self.disconnect(&c)?;
+        }
+        if !self.check {
+            self.raw
+                .delete(&format!("/networks/{}", path_escape(&self.name)))
+                .map_err(|e| fail(format!("Error removing network {}", self.name), e))?;
+        }
+        self.actions.push(format!("Removed network {}", self.name));
+        self.changed = true;
+        Ok(())
+    }
+}
