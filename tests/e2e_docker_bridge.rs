@@ -47,21 +47,12 @@ fn request(socket: &Path, path: &str) -> String {
     out
 }
 
-fn install_docker(lab: &Lab, host: &str) {
-    lab.exec(
-        host,
-        "apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1 \
-         && systemctl is-active docker",
-    )
-    .ok();
-}
-
 #[test]
 fn the_docker_socket_is_reached_over_ssh_only() {
     let Some(lab) = Lab::start(2) else { return };
     let with = lab.hosts()[0].name.clone();
     let without = lab.hosts()[1].name.clone();
-    install_docker(&lab, &with);
+    lab.install_docker(&with);
 
     // root: direct-streamlocal to the socket.
     let mut root = connect(&lab, &with, "root", None, json!({}));
