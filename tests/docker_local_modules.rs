@@ -292,6 +292,21 @@ fn volume_create_recreate_remove() {
     assert_eq!(label().as_deref(), Some("b"));
     run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=0");
 
+    // community.docker's check-mode returns: the actions and the names of the differences.
+    let preview = play(&format!(
+        r#"
+        - docker_volume: {{name: "{vol}", labels: {{tier: z}}, recreate: options-changed}}
+          check_mode: true
+          register: v
+        - assert:
+            that:
+              - v.changed
+              - v.diff.differences == ["labels.tier"]
+              - v.actions == ["Removed volume {vol}", "Created volume {vol} with driver local"]
+        "#
+    ));
+    run(&preview, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_eq!(label().as_deref(), Some("b"));
     let absent = play(&format!("- docker_volume: {{name: \"{vol}\", state: absent}}\n"));
     run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
     assert!(docker(&["volume", "inspect", &vol]).is_some());

@@ -341,6 +341,7 @@ impl Run<'_, '_> {
             )));
         }
         self.extra.insert("stdout".into(), Value::String(log.lines.join("\n")));
+        self.extra.insert("stdout_lines".into(), log.lines.iter().map(|l| Value::String(l.clone())).collect());
         self.image = self.find(name)?.unwrap_or(Value::Null);
         Ok(())
     }
