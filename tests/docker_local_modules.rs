@@ -95,6 +95,11 @@ fn host_info_answers_and_never_changes() {
     run(&p, &[]).success().recap_is("localhost", "ok=4 changed=0");
     run(&p, &["--check"]).success().recap_is("localhost", "ok=4 changed=0");
     play("- docker_host_info:\n    containerz: true\n").play("site.yaml").run().code(3).stderr_has("containerz");
+    let unreachable = play(
+        "- docker_host_info: {docker_host: \"unix:///nonexistent/docker.sock\"}\n  register: r\n  ignore_errors: true\n\
+         - assert: {that: [r.failed, not r.can_talk_to_docker, \"'is dockerd running' in r.msg\"]}\n",
+    );
+    run(&unreachable, &[]).success().recap_is("localhost", "ok=2 ignored=1");
     play("- docker_host_info:\n    docker_host: tcp://127.0.0.1:2375\n")
         .play("site.yaml")
         .run()
