@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_same_tree, Project};
+use common::{assert_same_tree, unindent, Project};
 
 /// The first task of every playbook here: it would create created.txt if anything ran.
 const CREATE: &str = r#"
@@ -82,6 +82,32 @@ fn yaml_syntax_error() {
         3,
         &[],
     );
+}
+
+#[test]
+fn variables_a_when_guards_are_not_undefined() {
+    // The task's (or its block's) `when: x is defined` decides; its arguments are rendered only
+    // when x is defined, so the up-front check must not reject them.
+    let p = Project::new().file(
+        "site.yml",
+        &unindent(
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - name: Copies only when asked
+                  when: archive is defined
+                  copy:
+                    src: "{{ archive }}"
+                    dest: /nonexistent/x
+                - when: other is defined
+                  block:
+                    - debug:
+                        msg: "{{ other }}"
+            "#,
+        ),
+    );
+    p.play("site.yml").run().success().recap_is("localhost", "ok=0 changed=0 skipped=2");
 }
 
 #[test]

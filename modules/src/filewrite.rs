@@ -373,6 +373,38 @@ fn new_file_stat(attrs: &Attrs) -> StatInfo {
     }
 }
 
+/// The result of a line or block edit (lineinfile, blockinfile): `changed` with the content diff
+/// when the text changed, then the attributes applied as [`finish_attrs`] does (not in check mode
+/// on a file that does not exist yet: there is nothing to compare with), and `msg`.
+#[allow(clippy::too_many_arguments)]
+pub fn edit_result(
+    conn: &mut dyn Connection,
+    path: &str,
+    probe: &Probe,
+    attrs: &Attrs,
+    check: bool,
+    (before, after): (&[u8], &[u8]),
+    changed: bool,
+    msg: String,
+) -> Result<ModuleResult, ModuleError> {
+    let mut res = ModuleResult::changed(changed);
+    if changed {
+        if let Some(d) = content_diff(&format!("{path} (content)"), before, after) {
+            res = res.with_diff(d);
+        }
+    }
+    let mut msg = msg;
+    if !check || probe.stat.is_some() {
+        let (c, m, d) = finish_attrs(conn, &probe.realpath, probe.stat.as_ref(), attrs, check, changed, msg)?;
+        res.changed = c;
+        msg = m;
+        if let Some(d) = d {
+            res = res.with_diff(d);
+        }
+    }
+    Ok(res.with_msg(msg))
+}
+
 /// lineinfile/blockinfile's `check_file_attrs`: after the content step, applies `attrs` when the
 /// content did not change (a content write applied them already), and extends `msg` with Ansible's
 /// "ownership, perms or SE linux context changed". Returns (changed, msg, attributes diff).

@@ -41,6 +41,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::fetch::Fetch,
     &builtin::docker_host_info::DockerHostInfo,
     &builtin::docker_image::DockerImage,
+    &builtin::docker_container::DockerContainer,
     &builtin::docker_network::DockerNetwork,
     &builtin::docker_volume::DockerVolume,
     &builtin::docker_container_info::DockerContainerInfo,

@@ -85,7 +85,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                 }
             }
             for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
-                check_tasks(section, play, &defined, None)?;
+                check_tasks(section, play, &defined, None, &HashSet::new())?;
             }
         }
     }
@@ -167,13 +167,23 @@ fn collect_names(tasks: &[Task], names: &mut HashSet<String>, dynamic: &mut bool
     }
 }
 
-fn check_tasks(tasks: &[Task], play: &Play, defined: &Option<HashSet<String>>, role: Option<&Path>) -> Result<()> {
+/// `guards`: variables the enclosing blocks' `when:` tests for (`x is defined`), which their
+/// tasks may then use freely.
+fn check_tasks(
+    tasks: &[Task],
+    play: &Play,
+    defined: &Option<HashSet<String>>,
+    role: Option<&Path>,
+    guards: &HashSet<String>,
+) -> Result<()> {
     for t in tasks {
         let role_path = t.role.as_ref().map(|r| r.path.as_path()).or(role);
+        let mut guards = guards.clone();
+        guards.extend(when_guarded_names(t));
         match &t.body {
             TaskBody::Block { block, rescue, always } => {
                 for list in [block, rescue, always] {
-                    check_tasks(list, play, defined, role_path)?;
+                    check_tasks(list, play, defined, role_path, &guards)?;
                 }
             }
             TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {}
@@ -183,9 +193,28 @@ fn check_tasks(tasks: &[Task], play: &Play, defined: &Option<HashSet<String>>, r
                 check_src_exists(a, &play.dir, role_path)?;
             }
         }
-        check_templates(t, defined)?;
+        check_templates(t, defined, &guards)?;
     }
     Ok(())
+}
+
+/// The variables a task's `when:` guards (`app_archive is defined`, `x | default(...)`): when the
+/// condition holds they are defined, and when it does not the task's arguments are never
+/// rendered, so using them there is no error.
+fn when_guarded_names(t: &Task) -> HashSet<String> {
+    let env = minijinja::Environment::new();
+    let mut names = HashSet::new();
+    for c in &t.when {
+        if let Value::String(s) = c {
+            if guarded(s) {
+                let expr = s.trim().trim_start_matches("{{").trim_end_matches("}}");
+                if let Ok(e) = env.compile_expression(expr) {
+                    names.extend(e.undeclared_variables(false));
+                }
+            }
+        }
+    }
+    names
 }
 
 /// The arguments each engine action accepts (`None`: any names, as set_fact).
@@ -323,7 +352,7 @@ fn check_src_exists(a: &crate::playbook::Action, play_dir: &Path, role: Option<&
         .help(format!("searched {}", searched.join(", "))))
 }
 
-fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
+fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet<String>) -> Result<()> {
     let env = minijinja::Environment::new();
     let mut strings: Vec<(String, bool)> = Vec::new();
     if let TaskBody::Action(a) = &t.body {
@@ -344,6 +373,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>) -> Result<()> {
         collect_strings(&Value::String(name.clone()), &mut strings);
     }
     let mut local: HashSet<String> = t.vars.keys().cloned().collect();
+    local.extend(guards.iter().cloned());
     for k in ["loop_var", "index_var"] {
         if let Some(Value::String(v)) = t.loop_control.get(k) {
             local.insert(v.clone());

@@ -12,8 +12,16 @@
 //! // dropping `lab` removes its containers and networks
 //! ```
 //!
-//! The heavy lifting is done by the scripts beside this file (`build-image.sh`, `lab.sh`), so
-//! what a test gets is exactly what `tests/lab/lab.sh up` gives by hand. Each `Lab` has a unique
+//! A lab host can also run Docker and a private registry with the container tests' app images:
+//!
+//! ```ignore
+//! let registry = lab.start_registry(&lab.hosts()[0].name); // "172.18.0.2:5000"
+//! lab.push_app_images(&lab.hosts()[0].name, &[1, 2, 3]);   // app:1 .. app:3 in it
+//! // other hosts pull "{registry}/app:2" with "{registry}" in their insecure-registries
+//! ```
+//!
+//! The heavy lifting is done by the scripts beside this file (`build-image.sh`, `lab.sh`,
+//! `registry.sh`), so what a test gets is exactly what they give by hand. Each `Lab` has a unique
 //! name (process id, a counter and a random part), so tests run in parallel, in one process or
 //! many. The image is built at most once (a file lock in build-image.sh serializes processes, a
 //! `OnceLock` threads). Labs left behind by a killed test process are removed by the next start
@@ -45,6 +53,11 @@ const UP_TIMEOUT: Duration = Duration::from_secs(150);
 const HOST_WAIT_SECS: u32 = 60;
 /// Bound on every other docker or ssh command the harness runs.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `registry.sh start` may take: installing docker.io (when absent) and docker-registry
+/// from Debian's mirror takes 3 to 15 s on an idle machine; the rest is for a loaded one.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(300);
+/// The port the lab's private registry listens on.
+pub const REGISTRY_PORT: u16 = 5000;
 
 /// What to start: `hosts` hosts, of which the last `isolated` are reachable only through host 1
 /// (the bastion), on a second network this machine cannot reach. `isolated` must be below `hosts`.
@@ -253,6 +266,61 @@ impl Lab {
         let mut out = run(c, COMMAND_TIMEOUT);
         out.what = format!("ssh {user}@{} ({}) {cmd}", host.ip, host.name);
         out
+    }
+
+    /// Installs Debian's docker.io on lab host `host` (without recommended packages; apt lists
+    /// refreshed when older than an hour) when absent, starts dockerd and waits until it answers:
+    /// for tests that need a daemon on a host without going through container-runtime.yaml. About
+    /// 11 s on an idle machine, bounded at 300 s (`tests/lab/registry.sh docker`); panics with
+    /// the script's output when it fails.
+    #[track_caller]
+    pub fn install_docker(&self, host: &str) {
+        self.registry_script(&["docker", &self.host(host).container], "installing docker.io");
+    }
+
+    /// Starts a private Docker registry (Debian's `docker-registry`, plain HTTP, no authentication)
+    /// on lab host `host`, installing and starting docker.io there first when absent, and returns
+    /// its address as the other lab hosts reach it: `<ip>:5000`. Pull from it as
+    /// `<address>/app:N` with the address in the puller's daemon.json `insecure-registries`
+    /// (`container_runtime_insecure_registries`). The work is `tests/lab/registry.sh start`; panics
+    /// with its output (each step's time included) when it fails.
+    #[track_caller]
+    pub fn start_registry(&self, host: &str) -> String {
+        self.registry_script(&["start", &self.host(host).container], "starting the registry")
+    }
+
+    /// Like [`Lab::start_registry`], with HTTP basic authentication (htpasswd, bcrypt) for one
+    /// user: pulls and pushes need `docker login <address>` (for `docker_login` tests).
+    /// [`Lab::push_app_images`] logs in by itself.
+    #[track_caller]
+    pub fn start_registry_with_auth(&self, host: &str, user: &str, password: &str) -> String {
+        let auth = format!("{user}:{password}");
+        self.registry_script(&["start", &self.host(host).container, "--auth", &auth], "starting the registry")
+    }
+
+    /// Builds the app image of each version (`tests/lab/app-image.sh`: busybox httpd on port 8080
+    /// serving `app version N`) and pushes it as `app:N` to the registry that
+    /// [`Lab::start_registry`] started on `registry_host`. The images are built and imported on
+    /// that host and pushed to its `localhost:5000`; its local tags are removed afterwards, so
+    /// the registry has `app:N` and no lab host has the image yet. About 0.5 s per version.
+    #[track_caller]
+    pub fn push_app_images(&self, registry_host: &str, versions: &[u32]) {
+        let mut args = vec!["push".to_string(), self.host(registry_host).container.clone()];
+        args.extend(versions.iter().map(u32::to_string));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.registry_script(&args, "pushing the app images");
+    }
+
+    /// Runs `tests/lab/registry.sh` with `args`; panics naming `what` with its output when it
+    /// fails. Returns the registry address of the host named in `args[1]`.
+    #[track_caller]
+    fn registry_script(&self, args: &[&str], what: &str) -> String {
+        let host = self.host(args[1]);
+        let mut cmd = Command::new("bash");
+        cmd.arg(script("registry.sh")).args(args);
+        let out = run(cmd, REGISTRY_TIMEOUT);
+        assert_eq!(out.code, 0, "{what} on {} failed:\n{out}", host.name);
+        format!("{}:{REGISTRY_PORT}", host.ip)
     }
 
     /// The host's ed25519 public host key, `ssh-ed25519 AAAA...` (no comment).

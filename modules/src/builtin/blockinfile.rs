@@ -227,34 +227,14 @@ impl TypedModule for Blockinfile {
             }
             write_checked(ctx, &probe.realpath, &result, &attrs, a.validate.as_deref())?;
         }
-        let mut res = ModuleResult::changed(changed);
-        if changed {
-            let before = original.as_deref().unwrap_or_default();
-            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), before, &result) {
-                res = res.with_diff(d);
-            }
-        }
-        let mut msg = msg.to_string();
-        if !ctx.check || exists {
-            let (c, m, d) = filewrite::finish_attrs(
-                ctx.conn,
-                &probe.realpath,
-                probe.stat.as_ref(),
-                &attrs,
-                ctx.check,
-                changed,
-                msg,
-            )?;
-            res.changed = c;
-            msg = m;
-            if let Some(d) = d {
-                res = res.with_diff(d);
-            }
-        }
+        let before = original.as_deref().unwrap_or_default();
+        let content = (before, result.as_slice());
+        let mut res =
+            filewrite::edit_result(ctx.conn, &path, &probe, &attrs, ctx.check, content, changed, msg.to_string())?;
         if let Some(b) = backup_file {
             res = res.with("backup_file", b);
         }
-        Ok(res.with_msg(msg))
+        Ok(res)
     }
 }
 

@@ -281,7 +281,7 @@ impl TypedModule for Lineinfile {
             Vec::new()
         };
         let mut lines = pyre::readlines(&original);
-        let (changed, mut msg, found) = match a.state {
+        let (changed, msg, found) = match a.state {
             PresentAbsent::Present => {
                 let line = a.line.clone().unwrap_or_default();
                 let (c, m) = present(&mut lines, &a, &line).map_err(ModuleError::msg)?;
@@ -311,32 +311,12 @@ impl TypedModule for Lineinfile {
             }
             write_checked(ctx, &probe.realpath, &new, &attrs, a.validate.as_deref())?;
         }
-        let mut res = ModuleResult::changed(changed);
-        if changed {
-            if let Some(d) = filewrite::content_diff(&format!("{path} (content)"), &original, &new) {
-                res = res.with_diff(d);
-            }
-        }
-        if !ctx.check || exists {
-            let (c, m, d) = filewrite::finish_attrs(
-                ctx.conn,
-                &probe.realpath,
-                probe.stat.as_ref(),
-                &attrs,
-                ctx.check,
-                changed,
-                msg,
-            )?;
-            res.changed = c;
-            msg = m;
-            if let Some(d) = d {
-                res = res.with_diff(d);
-            }
-        }
+        let content = (original.as_slice(), new.as_slice());
+        let mut res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, ctx.check, content, changed, msg)?;
         if let Some(n) = found {
             res = res.with("found", n);
         }
-        Ok(res.with_msg(msg).with("backup", backup_dest))
+        Ok(res.with("backup", backup_dest))
     }
 }
 

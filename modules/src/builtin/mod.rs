@@ -10,6 +10,7 @@ pub mod copy;
 pub mod cron;
 pub mod deb822_repository;
 pub mod dnf;
+pub mod docker_container;
 pub mod docker_container_info;
 pub mod docker_host_info;
 pub mod docker_image;

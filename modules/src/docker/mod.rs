@@ -12,6 +12,7 @@ use bollard::Docker;
 use crate::contract::{ModuleCtx, ModuleError};
 
 pub mod auth;
+pub mod container;
 pub mod image;
 pub mod network;
 pub mod raw;
@@ -32,6 +33,9 @@ pub struct DockerApi {
     pub docker_host: String,
     /// The host's inventory name, for messages.
     pub host: String,
+    /// The local Unix socket reaching the daemon, for raw API reads (docker_container returns
+    /// `docker inspect` exactly as the daemon sends it, which bollard's models would trim).
+    pub socket: std::path::PathBuf,
 }
 
 impl DockerApi {
@@ -57,6 +61,7 @@ impl DockerApi {
             .build()
             .map_err(|e| ModuleError::msg(format!("cannot start the Docker client: {e}")))?;
         let secs = timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        let socket = local.clone();
         let local = local.to_string_lossy().into_owned();
         // The lowest version every supported daemon speaks; negotiation raises it to the daemon's.
         let floor = bollard::ClientVersion { major_version: 1, minor_version: 41 };
@@ -70,7 +75,7 @@ impl DockerApi {
                 ModuleError::msg(format!("the Docker daemon at {docker_host} on {host} did not answer within {secs} s"))
             })?
             .map_err(unreachable)?;
-        Ok(DockerApi { runtime, docker, docker_host, host })
+        Ok(DockerApi { runtime, docker, docker_host, host, socket })
     }
 
     /// Runs one async API conversation to completion.

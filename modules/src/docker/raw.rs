@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::contract::{ModuleCtx, ModuleError};
-use crate::docker::{DockerApi, DEFAULT_DOCKER_HOST, DEFAULT_TIMEOUT_SECS};
+use crate::docker::DockerApi;
 
 /// A JSON client for one module run, next to the bollard one.
 pub struct RawApi {
@@ -53,14 +53,16 @@ pub fn connect(
     timeout: Option<u64>,
 ) -> Result<(DockerApi, RawApi), ModuleError> {
     let api = DockerApi::connect(ctx, docker_host, timeout)?;
-    let host = docker_host.unwrap_or(DEFAULT_DOCKER_HOST);
-    let remote = host.strip_prefix("unix://").unwrap_or(host);
-    let socket = ctx.conn.docker_socket(remote).map_err(ModuleError::msg)?;
-    let timeout = Duration::from_secs(timeout.unwrap_or(DEFAULT_TIMEOUT_SECS));
-    Ok((api, RawApi { socket, timeout }))
+    let raw = RawApi::of(&api);
+    Ok((api, raw))
 }
 
 impl RawApi {
+    /// The raw client on the socket and with the time limit of a connected bollard client.
+    pub fn of(api: &DockerApi) -> RawApi {
+        RawApi { socket: api.socket.clone(), timeout: api.docker().timeout() }
+    }
+
     /// `GET path` (with its query), decoded as JSON.
     pub fn get(&self, path: &str) -> Result<Value, RawError> {
         self.request("GET", path, &[], None)
