@@ -95,6 +95,11 @@ fn host_info_answers_and_never_changes() {
     run(&p, &[]).success().recap_is("localhost", "ok=4 changed=0");
     run(&p, &["--check"]).success().recap_is("localhost", "ok=4 changed=0");
     play("- docker_host_info:\n    containerz: true\n").play("site.yaml").run().code(3).stderr_has("containerz");
+    let unreachable = play(
+        "- docker_host_info: {docker_host: \"unix:///nonexistent/docker.sock\"}\n  register: r\n  ignore_errors: true\n\
+         - assert: {that: [r.failed, not r.can_talk_to_docker, \"'is dockerd running' in r.msg\"]}\n",
+    );
+    run(&unreachable, &[]).success().recap_is("localhost", "ok=2 ignored=1");
     play("- docker_host_info:\n    docker_host: tcp://127.0.0.1:2375\n")
         .play("site.yaml")
         .run()
@@ -292,6 +297,21 @@ fn volume_create_recreate_remove() {
     assert_eq!(label().as_deref(), Some("b"));
     run(&task("b", "options-changed"), &[]).success().recap_is("localhost", "ok=2 changed=0");
 
+    // community.docker's check-mode returns: the actions and the names of the differences.
+    let preview = play(&format!(
+        r#"
+        - docker_volume: {{name: "{vol}", labels: {{tier: z}}, recreate: options-changed}}
+          check_mode: true
+          register: v
+        - assert:
+            that:
+              - v.changed
+              - v.diff.differences == ["labels.tier"]
+              - v.actions == ["Removed volume {vol}", "Created volume {vol} with driver local"]
+        "#
+    ));
+    run(&preview, &[]).success().recap_is("localhost", "ok=2 changed=1");
+    assert_eq!(label().as_deref(), Some("b"));
     let absent = play(&format!("- docker_volume: {{name: \"{vol}\", state: absent}}\n"));
     run(&absent, &["--check"]).success().recap_is("localhost", "ok=1 changed=1");
     assert!(docker(&["volume", "inspect", &vol]).is_some());

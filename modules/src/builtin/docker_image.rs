@@ -249,7 +249,7 @@ impl Run<'_, '_> {
             self.image = old;
         }
         if a.push && a.repository.is_none() {
-            self.push(&a.name, &a.tag)?;
+            self.push(&a.name, &a.tag, &a.name)?;
         } else if let Some(repo) = &a.repository {
             self.tag(a, repo)?;
         }
@@ -341,6 +341,7 @@ impl Run<'_, '_> {
             )));
         }
         self.extra.insert("stdout".into(), Value::String(log.lines.join("\n")));
+        self.extra.insert("stdout_lines".into(), log.lines.iter().map(|l| Value::String(l.clone())).collect());
         self.image = self.find(name)?.unwrap_or(Value::Null);
         Ok(())
     }
@@ -438,12 +439,14 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn push(&mut self, name: &str, tag: &str) -> Result<(), ModuleError> {
+    /// Pushes `name:tag`; `task_name` is the task's `name`, which community.docker's action text
+    /// names even when `repository` is what is pushed.
+    fn push(&mut self, name: &str, tag: &str, task_name: &str) -> Result<(), ModuleError> {
         if is_image_name_id(name) {
             return Err(ModuleError::msg(format!("Cannot push an image ID: {name}")));
         }
         let (registry, repo_name) = split_repo_name(name);
-        self.actions.push(format!("Pushed image {name} to {registry}/{repo_name}:{tag}"));
+        self.actions.push(format!("Pushed image {task_name} to {registry}/{repo_name}:{tag}"));
         self.changed = true;
         if self.ctx.check {
             return Ok(());
@@ -465,10 +468,7 @@ impl Run<'_, '_> {
         self.changed = log.statuses.iter().any(|s| s == "Pushing" || s == "Pushed");
         let mut image = self.find(&format!("{name}:{tag}"))?.unwrap_or_else(|| Value::Object(Map::new()));
         if let Some(m) = image.as_object_mut() {
-            m.insert(
-                "push_status".into(),
-                log.statuses.last().map(|s| Value::String(s.clone())).unwrap_or(Value::Null),
-            );
+            m.insert("push_status".into(), log.last_status.clone().map(Value::String).unwrap_or(Value::Null));
         }
         self.image = image;
         Ok(())
@@ -501,7 +501,7 @@ impl Run<'_, '_> {
             }
         }
         if a.push {
-            self.push(&repo, &repo_tag)?;
+            self.push(&repo, &repo_tag, &a.name)?;
         }
         Ok(())
     }

@@ -101,13 +101,14 @@ impl TypedModule for DockerLogin {
                     erase_auth(&mut config, &a.registry_url);
                     write_config(ctx, &path, &config)?;
                 }
-                Ok(ModuleResult::changed(changed))
+                Ok(ModuleResult::changed(changed).with("login_result", Value::Object(Map::new())))
             }
             State::Present => {
                 let (user, pass) = (a.username.clone().unwrap_or_default(), a.password.clone().unwrap_or_default());
                 let stored = find_auth(&config, &a.registry_url);
                 let login_result = if stored.as_ref() == Some(&(user.clone(), pass.clone())) && !a.reauthorize {
-                    serde_json::json!({"username": user, "serveraddress": a.registry_url})
+                    // What community.docker returns from its config lookup (password removed).
+                    serde_json::json!({"email": null, "serveraddress": a.registry_url, "username": user})
                 } else {
                     let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
                     let body = serde_json::json!({

@@ -140,6 +140,7 @@ impl TypedModule for DockerNetwork {
             name: a.name.clone(),
             changed: false,
             actions: vec![],
+            differences: vec![],
             before: BTreeMap::new(),
             after: BTreeMap::new(),
         };
@@ -155,8 +156,17 @@ impl TypedModule for DockerNetwork {
             }
         };
         res.changed = run.changed;
-        if ctx.check || a.debug {
+        // As community.docker: `actions` always for absent, else in check mode or with debug;
+        // `diff.differences` (the names) in check mode or with debug.
+        if ctx.check || a.debug || a.state == State::Absent {
             res = res.with("actions", run.actions.clone());
+        }
+        if (ctx.check || a.debug) && !ctx.diff {
+            let legacy = match a.state {
+                State::Present => serde_json::json!({ "differences": run.differences }),
+                State::Absent => serde_json::json!({}),
+            };
+            res = res.with("diff", legacy);
         }
         if ctx.diff {
             let before = crate::filewrite::json_diff_text(&run.before);
@@ -181,6 +191,8 @@ struct Run<'r> {
     name: String,
     changed: bool,
     actions: Vec<String>,
+    /// Names of the settings that differ (community.docker's legacy `diff.differences`).
+    differences: Vec<String>,
     before: BTreeMap<String, Value>,
     after: BTreeMap<String, Value>,
 }
@@ -271,6 +283,7 @@ impl Run<'_> {
             }
         }
         for d in diffs {
+            self.differences.push(d.name.clone());
             self.track(&d.name, d.active, d.parameter);
         }
         let network = if self.check { existing.unwrap_or(Value::Null) } else { self.get()?.unwrap_or(Value::Null) };

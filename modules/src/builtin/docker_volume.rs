@@ -101,6 +101,7 @@ impl TypedModule for DockerVolume {
         let mut after = BTreeMap::new();
         let mut actions: Vec<String> = vec![];
         let mut changed = false;
+        let mut legacy: Vec<String> = vec![];
         before.insert("exists".to_string(), Value::Bool(existing.is_some()));
         after.insert("exists".to_string(), Value::Bool(a.state == State::Present));
         let remove = |actions: &mut Vec<String>| -> Result<(), ModuleError> {
@@ -142,6 +143,7 @@ impl TypedModule for DockerVolume {
                     changed = true;
                 }
                 for (k, param, active) in diffs {
+                    legacy.push(k.clone());
                     before.insert(k.clone(), active);
                     after.insert(k, param);
                 }
@@ -149,8 +151,17 @@ impl TypedModule for DockerVolume {
             }
         }
         res.changed = changed;
-        if ctx.check || a.debug {
+        // As community.docker: `actions` always for absent, else in check mode or with debug;
+        // `diff.differences` (the names) in check mode or with debug.
+        if ctx.check || a.debug || a.state == State::Absent {
             res = res.with("actions", actions);
+        }
+        if (ctx.check || a.debug) && !ctx.diff {
+            let d = match a.state {
+                State::Present => serde_json::json!({ "differences": legacy }),
+                State::Absent => serde_json::json!({}),
+            };
+            res = res.with("diff", d);
         }
         if ctx.diff {
             let (b, af) = (crate::filewrite::json_diff_text(&before), crate::filewrite::json_diff_text(&after));

@@ -96,29 +96,9 @@ pub fn erase_auth(config: &mut Value, server: &str) -> bool {
     config.get_mut("auths").and_then(Value::as_object_mut).and_then(|a| a.shift_remove(server)).is_some()
 }
 
-/// config.json as community.docker writes it: keys sorted, 4-space indentation.
+/// config.json as community.docker writes it: `json.dumps(config, indent=4, sort_keys=True)`.
 pub fn render_config(config: &Value) -> String {
-    use serde::Serialize;
-    let sorted = sort_keys(config);
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    if sorted.serialize(&mut ser).is_err() {
-        return sorted.to_string();
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn sort_keys(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sort_keys(&m[k]))).collect())
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sort_keys).collect()),
-        other => other.clone(),
-    }
+    crate::pyjson::dumps_with(config, crate::pyjson::Style { indent: Some(4), sort_keys: true, ensure_ascii: true })
 }
 
 /// `path` with a leading `~` or `~/` replaced by the connecting user's home on the managed host.

@@ -62,8 +62,11 @@ pub struct StreamLog {
     pub lines: Vec<String>,
     /// The daemon's error message, if the operation failed.
     pub error: Option<String>,
-    /// The last `status` seen (push reports `Pushed`, `Layer already exists`...).
+    /// Every `status` seen (push reports `Pushed`, `Layer already exists`...).
     pub statuses: Vec<String>,
+    /// The `status` of the stream's last item (`None` when it had none, as the final `aux`
+    /// item of a push): community.docker's `push_status`.
+    pub last_status: Option<String>,
 }
 
 /// One item of a progress stream (build, load, pull, push), as [`collect`] reads it.
@@ -119,6 +122,7 @@ where
     while let Some(item) = stream.next().await {
         match item {
             Ok(v) => {
+                log.last_status = v.status().map(str::to_string);
                 if let Some(t) = v.stream() {
                     log.lines.extend(t.lines().map(str::to_string));
                 }
