@@ -40,6 +40,8 @@ pub struct HostState {
     pub notified: Vec<String>,
     /// The host was in at least one play (only those appear in the recap).
     pub played: bool,
+    /// Why the host became unreachable (the first time), for the recap.
+    pub lost_reason: Option<String>,
 }
 
 impl HostState {
@@ -54,6 +56,7 @@ impl HostState {
             status: HostStatus::Active,
             notified: Vec::new(),
             played: false,
+            lost_reason: None,
         }
     }
 

@@ -132,7 +132,12 @@ impl<'a> Runner<'a> {
         }
         let stats: Vec<(String, HostStats)> =
             states.iter().filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
-        self.sink.emit(&Event::Recap { stats: stats.clone() });
+        let lost: Vec<(String, String)> = states
+            .iter()
+            .filter(|s| s.played)
+            .filter_map(|s| s.lost_reason.as_ref().map(|r| (s.name.clone(), r.clone())))
+            .collect();
+        self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
         Outcome { stats, changed }
     }
 }

@@ -633,6 +633,12 @@ impl<'r> PlayRun<'r> {
                 }
                 Status::Unreachable if !task.ignore_unreachable.unwrap_or(false) => {
                     states[i].status = HostStatus::Unreachable;
+                    if states[i].lost_reason.is_none() {
+                        states[i].lost_reason = out.events.iter().rev().find_map(|e| match e {
+                            Event::HostResult(r) => r.result.get("msg").and_then(Value::as_str).map(str::to_string),
+                            _ => None,
+                        });
+                    }
                 }
                 _ => {}
             }

@@ -189,6 +189,9 @@ pub enum Event {
     Recap {
         /// Host and its counters.
         stats: Vec<(String, HostStats)>,
+        /// Hosts that became unreachable, with the one-line reason (the recap repeats it, so a
+        /// long run's summary says why a host is missing without scrolling back).
+        lost: Vec<(String, String)>,
     },
 }
 

@@ -217,7 +217,7 @@ impl State {
             }
             Event::NoHostsRemaining => self.banner(&mut buf, "NO MORE HOSTS LEFT"),
             Event::Progress { .. } => {}
-            Event::Recap { stats } => self.recap(&mut buf, stats),
+            Event::Recap { stats, lost } => self.recap(&mut buf, stats, lost),
         }
         self.play_banner_just_printed = just_bannered;
         vec![(Stream::Err, err), (Stream::Out, buf)]
@@ -351,7 +351,9 @@ impl State {
         }
     }
 
-    fn recap(&self, buf: &mut String, stats: &[(String, HostStats)]) {
+    /// Ansible's recap lines; under the line of a host that became unreachable, indented, why
+    /// (an addition of orc's: scripts that read `host : ok=...` lines are not affected).
+    fn recap(&self, buf: &mut String, stats: &[(String, HostStats)], lost: &[(String, String)]) {
         self.banner(buf, "PLAY RECAP");
         let mut sorted: Vec<&(String, HostStats)> = stats.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
@@ -368,6 +370,10 @@ impl State {
                 self.colorize("ignored", t.ignored, Color::Warn),
             );
             self.display(buf, &line, None);
+            if let Some((_, why)) = lost.iter().find(|(h, _)| h == host) {
+                let why = why.lines().next().unwrap_or_default();
+                self.display(buf, &format!("    unreachable: {why}"), Some(Color::Unreachable));
+            }
         }
         self.display(buf, "", None);
     }

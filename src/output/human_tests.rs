@@ -168,7 +168,10 @@ fn p1_events() -> Vec<Event> {
             "web1",
             json!({"inventory_hostname": "web1", "changed": false, "failed": false, "_ansible_verbose_always": true}),
         ),
-        Event::Recap { stats: vec![stats("web2", [6, 2, 0, 1, 1, 0, 1]), stats("web1", [8, 2, 0, 0, 1, 0, 1])] },
+        Event::Recap {
+            stats: vec![stats("web2", [6, 2, 0, 1, 1, 0, 1]), stats("web1", [8, 2, 0, 0, 1, 0, 1])],
+            lost: vec![],
+        },
     ]
 }
 
@@ -247,6 +250,7 @@ fn p2_events() -> Vec<Event> {
                 stats("web2", [2, 1, 0, 0, 1, 0, 1]),
                 stats("db1", [0, 0, 0, 0, 3, 0, 0]),
             ],
+            lost: vec![],
         },
     ]
 }
@@ -335,6 +339,7 @@ fn p3_events() -> Vec<Event> {
                 stats("web2", [4, 1, 0, 0, 0, 0, 0]),
                 stats("db1", [0, 0, 1, 0, 0, 0, 0]),
             ],
+            lost: vec![],
         },
     ]
 }
@@ -344,6 +349,23 @@ fn p3_unreachable_diffs_handler() {
     let (out, _) = print(&p3_events(), 0, false);
     assert_eq!(out, include_str!("../../tests/fixtures/printers/p3.out"));
     insta::assert_snapshot!("human_p3", out);
+}
+
+#[test]
+fn recap_says_why_a_host_was_lost() {
+    // Ansible's recap lines unchanged; orc adds the reason under the lost host's line.
+    let mut events = p3_events();
+    if let Some(Event::Recap { lost, .. }) = events.last_mut() {
+        lost.push(("db1".into(), "ssh: connect to 127.0.0.9:1: connection refused\nsecond line".into()));
+    }
+    let (out, _) = print(&events, 0, false);
+    let ansible = include_str!("../../tests/fixtures/printers/p3.out");
+    let db1 = ansible.lines().find(|l| l.starts_with("db1 ")).unwrap();
+    let want = ansible.replace(
+        &format!("{db1}\n"),
+        &format!("{db1}\n    unreachable: ssh: connect to 127.0.0.9:1: connection refused\n"),
+    );
+    assert_eq!(out, want);
 }
 
 /// Events for p4.yml --diff -f 1: per-item diffs, a dict item label, every host failing.
@@ -401,7 +423,10 @@ fn p4_events() -> Vec<Event> {
         task("Everyone fails"),
         down("web1"),
         down("web2"),
-        Event::Recap { stats: vec![stats("web1", [2, 1, 0, 1, 0, 0, 0]), stats("web2", [2, 1, 0, 1, 0, 0, 0])] },
+        Event::Recap {
+            stats: vec![stats("web1", [2, 1, 0, 1, 0, 0, 0]), stats("web2", [2, 1, 0, 1, 0, 0, 0])],
+            lost: vec![],
+        },
     ]
 }
 
@@ -449,7 +474,7 @@ fn p5_events() -> Vec<Event> {
         ),
         task("Show msg list"),
         debug("web1", json!({"msg": ["a", {"k": "é"}, [], {}], "changed": false})),
-        Event::Recap { stats: vec![stats("web1", [4, 1, 0, 0, 1, 0, 0])] },
+        Event::Recap { stats: vec![stats("web1", [4, 1, 0, 0, 1, 0, 0])], lost: vec![] },
     ]
 }
 

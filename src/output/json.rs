@@ -97,7 +97,7 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
         }),
         Event::NoHostsRemaining => json!({"event": "no_hosts_remaining"}),
         Event::Progress { done, total } => json!({"event": "progress", "done": done, "total": total}),
-        Event::Recap { stats } => recap_json(stats),
+        Event::Recap { stats, lost } => recap_json(stats, lost),
     }
 }
 
@@ -138,16 +138,18 @@ fn host_result_json(r: &HostResult, task: Option<&str>) -> Value {
     })
 }
 
-fn recap_json(stats: &[(String, HostStats)]) -> Value {
+fn recap_json(stats: &[(String, HostStats)], lost: &[(String, String)]) -> Value {
     let mut sorted: Vec<&(String, HostStats)> = stats.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut map = Map::new();
     for (host, s) in sorted {
         map.insert(host.clone(), serde_json::to_value(s).unwrap_or(Value::Null));
     }
+    let lost: Map<String, Value> = lost.iter().map(|(h, why)| (h.clone(), Value::String(why.clone()))).collect();
     json!({
         "event": "recap",
         "stats": map,
+        "unreachable": lost,
     })
 }
 

@@ -63,6 +63,7 @@ fn scenario() -> Vec<Event> {
                 ("web2".into(), HostStats { ok: 1, ignored: 1, ..HostStats::default() }),
                 ("web1".into(), HostStats { unreachable: 1, changed: 1, ok: 1, ..HostStats::default() }),
             ],
+            lost: vec![("web1".into(), "ssh: connect to 10.0.0.1:22: connection refused".into())],
         },
     ]
 }
