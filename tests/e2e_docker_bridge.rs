@@ -84,7 +84,13 @@ fn the_docker_socket_is_reached_over_ssh_only() {
     // A login user without rights to the socket and no become: refused, saying why.
     let mut plain = connect(&lab, &with, "deploy", None, json!({}));
     let err = plain.docker_socket(SOCKET).unwrap_err();
-    assert!(err.contains("cannot connect to /var/run/docker.sock"), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "cannot reach the Docker daemon on {with}: deploy may not use /var/run/docker.sock \
+             (use become, or add deploy to the docker group)"
+        )
+    );
 
     // No Docker on the host.
     let mut bare = connect(&lab, &without, "root", None, json!({}));

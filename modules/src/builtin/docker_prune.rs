@@ -65,28 +65,10 @@ pub struct DockerPruneArgs {
 /// The `docker_prune` module.
 pub struct DockerPrune;
 
-/// Ansible's `human_to_bytes`: a number with an optional unit (`B`, `K`/`KB`, `M`/`MB`, `G`/`GB`,
-/// `T`/`TB`, `P`/`PB`, `E`/`EB`, `Z`/`ZB`, `Y`/`YB`), powers of 1024.
+/// Ansible's `human_to_bytes` (the one docker_container uses), as a byte count for the API.
 pub fn human_to_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("can't interpret following string: {s}"))?;
-    let unit = unit.trim().to_ascii_uppercase();
-    let unit = unit.strip_suffix('B').filter(|u| !u.is_empty()).unwrap_or(&unit);
-    let power = match unit {
-        "" | "B" => 0,
-        "K" => 1,
-        "M" => 2,
-        "G" => 3,
-        "T" => 4,
-        "P" => 5,
-        "E" => 6,
-        "Z" => 7,
-        "Y" => 8,
-        _ => return Err(format!("Failed to convert {s}. The suffix must be one of Y, Z, E, P, T, G, M, K, B")),
-    };
-    Ok((n * 1024f64.powi(power)).round() as u64)
+    let n = crate::docker::container::parse::human_to_bytes(s)?;
+    u64::try_from(n).map_err(|_| format!("{s} is negative"))
 }
 
 impl TypedModule for DockerPrune {

@@ -25,9 +25,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use orc_modules::shell_quote::quote;
-use ssh2::{BlockDirections, Channel, Session};
+use ssh2::{Channel, Session};
 
-use super::streams::{ChannelStreams, KEEPALIVE_SECS};
+use super::streams::{session_events, ChannelStreams, KEEPALIVE_SECS};
 use super::sudo::BecomePlan;
 use crate::connection::framing::{ShellStreams, Stream, StreamEvent};
 use crate::connection::options::Secret;
@@ -68,8 +68,11 @@ pub struct DockerBridge {
 impl DockerBridge {
     /// Starts serving `remote` (the daemon's socket path on the host) over `session` (a fresh,
     /// authenticated session whose socket is `fd`). The first channel is opened before this
-    /// returns, so a daemon that cannot be reached is reported here, in one line.
+    /// returns, so a route that cannot be opened (sshd refusing the socket, sudo refusing the
+    /// user) is reported here, in one line; the caller checks the socket and its rights first.
     pub fn start(session: Session, fd: RawFd, remote: &str, route: Route, peer: &str) -> Result<Self, String> {
+        // Keepalives that ask for no reply: an idle bridge reads nothing from its session.
+        session.set_keepalive(false, KEEPALIVE_SECS);
         let opener = Opener { session, fd, remote: remote.to_string(), route, peer: peer.to_string() };
         let first = opener.open()?;
         let dir = private_dir().map_err(|e| format!("cannot create a private directory for the Docker bridge: {e}"))?;
@@ -82,7 +85,14 @@ impl DockerBridge {
         let thread = std::thread::Builder::new()
             .name("orc-docker-bridge".into())
             .spawn(move || {
-                let mut pump = Pump { opener, listener, links: Vec::new(), spare: Some(first), stop: stop_flag };
+                let mut pump = Pump {
+                    opener,
+                    listener,
+                    links: Vec::new(),
+                    spare: Some(first),
+                    spare_failed: false,
+                    stop: stop_flag,
+                };
                 pump.run();
             })
             .map_err(|e| format!("cannot start the Docker bridge thread: {e}"))?;
@@ -314,8 +324,10 @@ struct Pump {
     opener: Opener,
     listener: UnixListener,
     links: Vec<Link>,
-    /// The channel opened to check the route, used by the first client.
+    /// A channel opened ahead for the next client (the first one checked the route).
     spare: Option<Channel>,
+    /// Opening the spare failed: wait for a client before trying again.
+    spare_failed: bool,
     stop: Arc<AtomicBool>,
 }
 
@@ -343,6 +355,15 @@ impl Pump {
             if moved {
                 continue;
             }
+            // Idle: open the next client's channel now, so that a new connection (each raw API
+            // request is one; through become each channel is a sudo handshake) finds it ready.
+            if self.spare.is_none() && !self.spare_failed {
+                match self.opener.open() {
+                    Ok(c) => self.spare = Some(c),
+                    Err(_) => self.spare_failed = true,
+                }
+                continue;
+            }
             if Instant::now() >= next_keepalive {
                 let secs = self.opener.session.keepalive_send().unwrap_or(KEEPALIVE_SECS);
                 next_keepalive = Instant::now() + Duration::from_secs(secs.max(1).into());
@@ -365,7 +386,9 @@ impl Pump {
                 Err(_) => return any,
             };
             any = true;
-            let channel = match self.spare.take() {
+            // A spare the daemon closed meanwhile is no use.
+            self.spare_failed = false;
+            let channel = match self.spare.take().filter(|c| !c.eof()) {
                 Some(c) => Ok(c),
                 None => self.opener.open(),
             };
@@ -382,14 +405,11 @@ impl Pump {
     }
 
     /// Sleeps until the session's socket, the listener or a client is ready, or `IDLE_POLL`.
+    /// The session's socket is watched for reading only while some link reads its channel.
     fn wait(&self) {
-        let session_events = match self.opener.session.block_directions() {
-            BlockDirections::Outbound => libc::POLLOUT,
-            BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
-            BlockDirections::Inbound | BlockDirections::None => libc::POLLIN,
-        };
+        let reading = self.links.iter().any(|l| !l.channel_eof && l.to_sock.len() < CHUNK);
         let mut fds = vec![
-            libc::pollfd { fd: self.opener.fd, events: session_events, revents: 0 },
+            libc::pollfd { fd: self.opener.fd, events: session_events(&self.opener.session, reading), revents: 0 },
             libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         ];
         for link in &self.links {

@@ -231,16 +231,38 @@ impl Connection for SshConnection {
         if let Some((_, bridge)) = self.bridges.iter().find(|(r, _)| r == remote_socket) {
             return Ok(bridge.socket().to_path_buf());
         }
-        let check = format!("test -S {}", orc_modules::shell_quote::quote(remote_socket));
+        // One round trip in the task's shell (the become user's, when there is one), so that the
+        // common failures read clearly: no daemon, no rights to its socket, no docker CLI (the
+        // become route runs `docker system dial-stdio`).
+        let q = orc_modules::shell_quote::quote(remote_socket);
         let via_become = self.bridge_plan.become_route.is_some();
-        let check = if via_become { format!("{check} && command -v docker >/dev/null") } else { check };
-        let ok = self.shell.exec(&check, None).map_err(|e| e.to_string())?;
-        if ok.rc != 0 {
-            let what = if via_become { " and the docker command" } else { "" };
-            return Err(format!(
-                "cannot reach the Docker daemon on {}: no socket at {remote_socket}{what} (is Docker installed and running?)",
+        let cli = if via_become { "command -v docker >/dev/null || { echo nocli; exit 0; }; " } else { "" };
+        let check = format!(
+            "[ -S {q} ] || {{ echo nosocket; exit 0; }}; [ -r {q} ] && [ -w {q} ] || {{ echo noaccess; exit 0; }}; {cli}echo ok"
+        );
+        let out = self.shell.exec(&check, None).map_err(|e| e.to_string())?;
+        let who = self.become_user.clone().unwrap_or_else(|| self.bridge_plan.target.user.clone());
+        match out.stdout_str().trim() {
+            "ok" => {}
+            "nosocket" => return Err(format!(
+                "cannot reach the Docker daemon on {}: no socket at {remote_socket} (is Docker installed and running?)",
                 self.host
-            ));
+            )),
+            "noaccess" => {
+                return Err(format!(
+                    "cannot reach the Docker daemon on {}: {who} may not use {remote_socket} \
+                     (use become, or add {who} to the docker group)",
+                    self.host
+                ))
+            }
+            "nocli" => {
+                return Err(format!(
+                    "cannot reach the Docker daemon on {} as {who}: reaching it through become needs the \
+                     docker command on the host (docker system dial-stdio)",
+                    self.host
+                ))
+            }
+            other => return Err(format!("cannot check the Docker socket on {}: {other}", self.host)),
         }
         let plan = &self.bridge_plan;
         let (session, fd) = open_session(&plan.target, &plan.opts, 0).map_err(|e| e.to_string())?;

@@ -107,14 +107,27 @@ impl ChannelStreams {
     }
 }
 
+/// The poll(2) events to wait for on a non-blocking session's socket: the directions libssh2 is
+/// blocked on, and reading when `reading` (some caller will read a channel once data arrives).
+/// Waiting to read when nobody reads would wake at once, forever, on data nobody consumes.
+pub fn session_events(session: &Session, reading: bool) -> i16 {
+    let blocked = match session.block_directions() {
+        BlockDirections::Outbound => libc::POLLOUT,
+        BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
+        BlockDirections::Inbound => libc::POLLIN,
+        BlockDirections::None => 0,
+    };
+    if reading {
+        blocked | libc::POLLIN
+    } else {
+        blocked
+    }
+}
+
 /// Waits until `fd` is ready in the directions libssh2 is blocked on (reading when unsure), or
 /// `timeout` passed, or (with `extra`) another descriptor is ready.
 pub fn wait_socket(session: &Session, fd: RawFd, extra: Option<(RawFd, i16)>, timeout: Duration) -> io::Result<()> {
-    let events = match session.block_directions() {
-        BlockDirections::Outbound => libc::POLLOUT,
-        BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
-        BlockDirections::Inbound | BlockDirections::None => libc::POLLIN,
-    };
+    let events = session_events(session, true);
     let mut fds = vec![libc::pollfd { fd, events, revents: 0 }];
     if let Some((fd, events)) = extra {
         fds.push(libc::pollfd { fd, events, revents: 0 });

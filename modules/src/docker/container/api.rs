@@ -13,10 +13,6 @@ use serde_json::Value;
 use crate::contract::ModuleError;
 use crate::docker::{api_error, is_not_found, DockerApi};
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, ModuleError> {
-    serde_json::to_value(v).map_err(|e| ModuleError::msg(format!("cannot read the daemon's answer: {e}")))
-}
-
 fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| format!("invalid {what}: {e}"))
 }
@@ -33,13 +29,11 @@ pub fn inspect(api: &DockerApi, name: &str) -> Result<Option<Value>, ModuleError
     }
 }
 
-/// `docker image inspect` by reference or ID; `None` when the daemon has no such image.
+/// `docker image inspect` by reference or ID, exactly as the daemon sends it (as docker_image
+/// reads it); `None` when the daemon has no such image.
 pub fn find_image(api: &DockerApi, reference: &str) -> Result<Option<Value>, ModuleError> {
-    match api.run(|d| async move { d.inspect_image(reference).await }) {
-        Ok(i) => to_json(&i).map(Some),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(ModuleError::msg(format!("Error inspecting image {reference}: {}", api_error(&e)))),
-    }
+    crate::docker::image::find_image(&crate::docker::raw::RawApi::of(api), reference)
+        .map_err(|e| ModuleError::msg(format!("Error inspecting image {reference}: {e}")))
 }
 
 /// The ID of the network named `name` (exactly), if it exists.

@@ -42,7 +42,7 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
             None => None,
         };
         let needs_home = args.volumes.iter().flatten().any(|v| v.starts_with('~'));
-        let home = if needs_home { Some(ctx.conn.exec("printf %s \"$HOME\"", None)?.stdout_str()) } else { None };
+        let home = if needs_home { Some(crate::docker::auth::expand_user(ctx, "~")?) } else { None };
         let mut p = config::params(args, env_file.as_deref(), home.as_deref()).map_err(ModuleError::msg)?;
         let w = std::mem::take(&mut p.warnings);
         (p, w)

@@ -252,21 +252,7 @@ pub fn env_file(path: &str, text: &str) -> Result<Vec<(String, String)>, String>
     Ok(out)
 }
 
-/// `repository[:tag]` or `repository@digest` split as docker-py's `parse_repository_tag`.
-pub fn repository_tag(name: &str) -> (String, Option<String>) {
-    if let Some((repo, digest)) = name.rsplit_once('@') {
-        return (repo.to_string(), Some(digest.to_string()));
-    }
-    match name.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), Some(tag.to_string())),
-        _ => (name.to_string(), None),
-    }
-}
-
-/// True when `name` is an image ID (`sha256:` and 64 hex digits) rather than a name.
-pub fn is_image_id(name: &str) -> bool {
-    name.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-}
+pub use crate::docker::image::{is_image_name_id as is_image_id, parse_repository_tag as repository_tag};
 
 /// The reference to look up or pull for an image parameter: `repo:tag`, `repo@digest`, or the ID.
 pub fn image_reference(name: &str) -> String {
