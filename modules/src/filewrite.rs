@@ -196,8 +196,17 @@ pub fn write_validated(
         }
     }
     let qd = quote(dest);
+    // The temp file takes the old file's owner and mode (a new file 0644), then the task's; an
+    // absolute mode makes the first chmod pointless. Run inline (no subshell, no `exit`): on
+    // failure the temp file is removed and the status is false.
+    let absolute_mode = matches!(attrs.mode, Some(Mode::Octal(_)));
+    let (ref_mode, default_mode) = if absolute_mode {
+        (String::new(), "true".to_string())
+    } else {
+        (format!("chmod --reference={qd} {qt} && "), format!("chmod 0644 {qt}"))
+    };
     let mut cmd = format!(
-        "{{ if [ -e {qd} ]; then chmod --reference={qd} {qt} && {{ chown --reference={qd} {qt} 2>/dev/null; true; }}; else chmod 0644 {qt}; fi"
+        "if {{ if [ -e {qd} ]; then {ref_mode}{{ chown --reference={qd} {qt} 2>/dev/null; true; }}; else {default_mode}; fi"
     );
     let apply = attrs.apply_cmd(&tmp);
     if !apply.is_empty() {
@@ -205,9 +214,9 @@ pub fn write_validated(
         cmd.push_str(&apply);
     }
     cmd.push_str(&format!(
-        " && mv -f -- {qt} {qd}; }} || {{ rc=$?; rm -f -- {qt}; exit $rc; }}; stat -c '{STAT_FMT}' -- {qd}"
+        " && mv -f -- {qt} {qd}; }}; then stat -c '{STAT_FMT}' -- {qd}; else rm -f -- {qt}; false; fi"
     ));
-    let out = conn.exec(&cmd, None)?;
+    let out = conn.exec_inline(&cmd)?;
     if out.rc != 0 {
         return Err(WriteError::Module(ModuleError::msg(format!(
             "could not write {dest}: {}",

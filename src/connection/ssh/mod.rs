@@ -244,10 +244,12 @@ impl Connection for SshConnection {
         let who = self.become_user.clone().unwrap_or_else(|| self.bridge_plan.target.user.clone());
         match out.stdout_str().trim() {
             "ok" => {}
-            "nosocket" => return Err(format!(
+            "nosocket" => {
+                return Err(format!(
                 "cannot reach the Docker daemon on {}: no socket at {remote_socket} (is Docker installed and running?)",
                 self.host
-            )),
+            ))
+            }
             "noaccess" => {
                 return Err(format!(
                     "cannot reach the Docker daemon on {}: {who} may not use {remote_socket} \
