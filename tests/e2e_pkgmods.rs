@@ -90,7 +90,7 @@ const KEY: &str =
 fn deb822_task() -> String {
     let key: String = KEY.lines().map(|l| format!("      {l}\n")).collect();
     format!(
-        "- deb822_repository:\n    name: Orc Example_repo\n    types: [deb, deb-src]\n    uris: http://deb.debian.org/debian\n    suites: [bookworm]\n    components: [main, contrib]\n    architectures: amd64\n    enabled: false\n    check_valid_until: false\n    signed_by: |\n{key}"
+        "- deb822_repository:\n    name: Orc Example_repo\n    types: [deb, deb-src]\n    uris: http://mirror.example.org/debian\n    suites: [bookworm]\n    components: [main, contrib]\n    architectures: amd64\n    enabled: false\n    check_valid_until: false\n    signed_by: |\n{key}"
     )
 }
 
@@ -137,7 +137,7 @@ fn repositories_written_as_ansible_writes_them() {
     let dest = "/etc/apt/sources.list.d/orc-example-repo.sources";
 
     let derived = format!(
-        "Architectures: amd64\nCheck-Valid-Until: no\nComponents: main contrib\nEnabled: no\nX-Repolib-Name: Orc Example_repo\nSigned-By:\n{}\nSuites: bookworm\nTypes: deb deb-src\nURIs: http://deb.debian.org/debian\n",
+        "Architectures: amd64\nCheck-Valid-Until: no\nComponents: main contrib\nEnabled: no\nX-Repolib-Name: Orc Example_repo\nSigned-By:\n{}\nSuites: bookworm\nTypes: deb deb-src\nURIs: http://mirror.example.org/debian\n",
         KEY.trim().lines().map(|l| format!("    {}", if l.is_empty() { "." } else { l })).collect::<Vec<_>>().join("\n")
     );
     let expected = ansible_reference(&lab, &p, &h).unwrap_or(derived.clone());
@@ -146,7 +146,7 @@ fn repositories_written_as_ansible_writes_them() {
     let task = deb822_task();
     let check = play(&lab, &p, &home, "deb822.yaml", &task, &["--check", "--diff"]).success();
     assert_eq!(check.recap(&h).changed, 1, "{check}");
-    assert!(check.stdout.contains("+URIs: http://deb.debian.org/debian"), "{check}");
+    assert!(check.stdout.contains("+URIs: http://mirror.example.org/debian"), "{check}");
     assert_ne!(lab.exec(&h, &format!("test -e {dest}")).code, 0, "check mode wrote the file");
     play(&lab, &p, &home, "deb822.yaml", &task, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_eq!(lab.exec(&h, &format!("cat {dest}")).ok(), expected);
@@ -155,20 +155,20 @@ fn repositories_written_as_ansible_writes_them() {
     let gone = "- deb822_repository: {name: Orc Example_repo, state: absent}\n";
     let check = play(&lab, &p, &home, "deb822-absent.yaml", gone, &["--check", "--diff"]).success();
     assert_eq!(check.recap(&h).changed, 1, "{check}");
-    assert!(check.stdout.contains("-URIs: http://deb.debian.org/debian"), "the diff shows the removed text\n{check}");
+    assert!(check.stdout.contains("-URIs: http://mirror.example.org/debian"), "the diff shows the removed text\n{check}");
     assert_eq!(lab.exec(&h, &format!("test -e {dest}")).code, 0, "check mode removed the file");
     play(&lab, &p, &home, "deb822-absent.yaml", gone, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_ne!(lab.exec(&h, &format!("test -e {dest}")).code, 0);
 
     // apt_repository, classic one-line form (no cache update: the line must not break apt).
     let list = "/etc/apt/sources.list.d/deb_debian_org_debian.list";
-    let repo = "- apt_repository: {repo: 'deb  http://deb.debian.org/debian bookworm contrib', update_cache: false}\n";
+    let repo = "- apt_repository: {repo: 'deb  http://mirror.example.org/debian bookworm contrib', update_cache: false}\n";
     let check = play(&lab, &p, &home, "repo.yaml", repo, &["--check", "--diff"]).success();
     assert_eq!(check.recap(&h).changed, 1, "{check}");
-    assert!(check.stdout.contains("+deb http://deb.debian.org/debian bookworm contrib"), "{check}");
+    assert!(check.stdout.contains("+deb http://mirror.example.org/debian bookworm contrib"), "{check}");
     assert_ne!(lab.exec(&h, &format!("test -e {list}")).code, 0, "check mode wrote the file");
     play(&lab, &p, &home, "repo.yaml", repo, &[]).success().recap_is(&h, "ok=1 changed=1");
-    assert_eq!(lab.exec(&h, &format!("cat {list}")).ok(), "deb http://deb.debian.org/debian bookworm contrib\n");
+    assert_eq!(lab.exec(&h, &format!("cat {list}")).ok(), "deb http://mirror.example.org/debian bookworm contrib\n");
     assert_eq!(lab.exec(&h, &format!("stat -c %a {list}")).ok().trim(), "644");
     play(&lab, &p, &home, "repo.yaml", repo, &[]).success().recap_is(&h, "ok=1");
     if Path::new(ANSIBLE_PLAYBOOK).exists() {
@@ -176,7 +176,7 @@ fn repositories_written_as_ansible_writes_them() {
         let out = ansible(&lab, &p, "ansible-repo.yaml", repo, &["--check"]);
         assert!(out.contains("changed=0"), "ansible-playbook --check on orc's result:\n{out}");
     }
-    let remove = "- apt_repository: {repo: 'deb http://deb.debian.org/debian bookworm contrib', state: absent, update_cache: false}\n";
+    let remove = "- apt_repository: {repo: 'deb http://mirror.example.org/debian bookworm contrib', state: absent, update_cache: false}\n";
     play(&lab, &p, &home, "repo-absent.yaml", remove, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_ne!(lab.exec(&h, &format!("test -e {list}")).code, 0, "an emptied sources file is deleted");
     // A string that is not a source line fails before touching anything.

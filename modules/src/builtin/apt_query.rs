@@ -412,7 +412,7 @@ mod tests {
         assert!(!fnmatch("[!0-9].x", "7.x"));
     }
 
-    const QUERY: &str = "@@DPKG\nbash\tamd64\tii \t5.2.15-2+b8\njq\tamd64\trc \t1.6-2.1\n@@AUTO\njq\n@@POLICY\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b9\n  Version table:\n     5.2.15-2+b9 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n *** 5.2.15-2+b8 100\n        100 /var/lib/dpkg/status\ntree:\n  Installed: (none)\n  Candidate: 2.1.0-1\n  Version table:\n     2.1.0-1 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\nmail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n@@END\n";
+    const QUERY: &str = "@@DPKG\nbash\tamd64\tii \t5.2.15-2+b8\njq\tamd64\trc \t1.6-2.1\n@@AUTO\njq\n@@POLICY\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b9\n  Version table:\n     5.2.15-2+b9 500\n        500 http://mirror.example.org/debian bookworm/main amd64 Packages\n *** 5.2.15-2+b8 100\n        100 /var/lib/dpkg/status\ntree:\n  Installed: (none)\n  Candidate: 2.1.0-1\n  Version table:\n     2.1.0-1 500\n        500 http://mirror.example.org/debian bookworm/main amd64 Packages\nmail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n@@END\n";
 
     fn names() -> Vec<String> {
         ["bash", "jq", "tree", "mail-transport-agent", "nope"].iter().map(|s| s.to_string()).collect()

@@ -18,7 +18,7 @@ use crate::shell_quote::quote;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AptRepositoryArgs {
-    /// The source line, e.g. `deb http://deb.debian.org/debian bookworm main`.
+    /// The source line, e.g. `deb http://mirror.example.org/debian bookworm main`.
     #[serde(deserialize_with = "crate::args::string")]
     pub repo: String,
     /// present or absent.
