@@ -155,14 +155,18 @@ fn repositories_written_as_ansible_writes_them() {
     let gone = "- deb822_repository: {name: Orc Example_repo, state: absent}\n";
     let check = play(&lab, &p, &home, "deb822-absent.yaml", gone, &["--check", "--diff"]).success();
     assert_eq!(check.recap(&h).changed, 1, "{check}");
-    assert!(check.stdout.contains("-URIs: http://mirror.example.org/debian"), "the diff shows the removed text\n{check}");
+    assert!(
+        check.stdout.contains("-URIs: http://mirror.example.org/debian"),
+        "the diff shows the removed text\n{check}"
+    );
     assert_eq!(lab.exec(&h, &format!("test -e {dest}")).code, 0, "check mode removed the file");
     play(&lab, &p, &home, "deb822-absent.yaml", gone, &[]).success().recap_is(&h, "ok=1 changed=1");
     assert_ne!(lab.exec(&h, &format!("test -e {dest}")).code, 0);
 
     // apt_repository, classic one-line form (no cache update: the line must not break apt).
-    let list = "/etc/apt/sources.list.d/deb_debian_org_debian.list";
-    let repo = "- apt_repository: {repo: 'deb  http://mirror.example.org/debian bookworm contrib', update_cache: false}\n";
+    let list = "/etc/apt/sources.list.d/mirror_example_org_debian.list";
+    let repo =
+        "- apt_repository: {repo: 'deb  http://mirror.example.org/debian bookworm contrib', update_cache: false}\n";
     let check = play(&lab, &p, &home, "repo.yaml", repo, &["--check", "--diff"]).success();
     assert_eq!(check.recap(&h).changed, 1, "{check}");
     assert!(check.stdout.contains("+deb http://mirror.example.org/debian bookworm contrib"), "{check}");

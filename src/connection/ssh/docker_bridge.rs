@@ -91,6 +91,7 @@ impl DockerBridge {
                     links: Vec::new(),
                     spare: Some(first),
                     spare_failed: false,
+                    draining: Vec::new(),
                     stop: stop_flag,
                 };
                 pump.run();
@@ -216,6 +217,9 @@ struct Link {
     eof_sent: bool,
     channel_eof: bool,
     sock_shut: bool,
+    /// The last channel write would block: libssh2 holds a partly sent packet, and refuses every
+    /// other packet on the session until the same write is repeated.
+    write_blocked: bool,
 }
 
 impl Link {
@@ -230,6 +234,7 @@ impl Link {
             eof_sent: false,
             channel_eof: false,
             sock_shut: false,
+            write_blocked: false,
         })
     }
 
@@ -254,9 +259,10 @@ impl Link {
             match self.channel.write(&self.to_channel) {
                 Ok(n) => {
                     self.to_channel.drain(..n);
+                    self.write_blocked = false;
                     moved |= n > 0;
                 }
-                Err(e) if retry(&e) => {}
+                Err(e) if retry(&e) => self.write_blocked = true,
                 Err(e) => return Err(e),
             }
         }
@@ -328,6 +334,8 @@ struct Pump {
     spare: Option<Channel>,
     /// Opening the spare failed: wait for a client before trying again.
     spare_failed: bool,
+    /// Dropped links whose last channel write is still partly sent, with a deadline.
+    draining: Vec<(Link, Instant)>,
     stop: Arc<AtomicBool>,
 }
 
@@ -344,14 +352,18 @@ impl Pump {
                         moved |= m;
                         i += 1;
                     }
-                    // Finished or broken: dropping the link closes both ends.
+                    // Finished or broken: dropping the link closes both ends, once a partly sent
+                    // packet of it is out (else the session would refuse every other packet).
                     _ => {
                         let link = self.links.swap_remove(i);
-                        drop(link);
+                        if link.write_blocked {
+                            self.draining.push((link, Instant::now() + OPEN_TIMEOUT));
+                        }
                         moved = true;
                     }
                 }
             }
+            self.drain_blocked_writes();
             if moved {
                 continue;
             }
@@ -365,16 +377,31 @@ impl Pump {
                 continue;
             }
             if Instant::now() >= next_keepalive {
-                let secs = self.opener.session.keepalive_send().unwrap_or(KEEPALIVE_SECS);
-                next_keepalive = Instant::now() + Duration::from_secs(secs.max(1).into());
+                // A keepalive that would block is retried soon: its packet is partly sent.
+                next_keepalive = match self.opener.session.keepalive_send() {
+                    Ok(secs) => Instant::now() + Duration::from_secs(secs.max(1).into()),
+                    Err(_) => Instant::now() + Duration::from_millis(50),
+                };
             }
             self.wait();
         }
         self.opener.session.set_blocking(true);
         self.opener.session.set_timeout(1000);
         self.links.clear();
+        self.draining.clear();
         self.spare = None;
         let _ = self.opener.session.disconnect(None, "orc: done", None);
+    }
+
+    /// Repeats the blocked write of each dropped link until its packet is out (or its time is up).
+    fn drain_blocked_writes(&mut self) {
+        let now = Instant::now();
+        self.draining.retain_mut(|(link, until)| {
+            if now >= *until {
+                return false;
+            }
+            matches!(link.channel.write(&link.to_channel), Err(e) if retry(&e))
+        });
     }
 
     /// Takes every waiting client; returns whether there was one.
