@@ -14,6 +14,7 @@ use crate::contract::{ModuleCtx, ModuleError};
 pub mod auth;
 pub mod container;
 pub mod image;
+pub mod image_run;
 pub mod network;
 pub mod raw;
 pub mod util;
