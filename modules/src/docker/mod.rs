@@ -37,6 +37,8 @@ pub struct DockerApi {
     /// The local Unix socket reaching the daemon, for raw API reads (docker_container returns
     /// `docker inspect` exactly as the daemon sends it, which bollard's models would trim).
     pub socket: std::path::PathBuf,
+    /// The raw JSON client on the same socket, one kept-alive connection for the run.
+    raw: std::sync::OnceLock<raw::RawApi>,
 }
 
 impl DockerApi {
@@ -76,7 +78,7 @@ impl DockerApi {
                 ModuleError::msg(format!("the Docker daemon at {docker_host} on {host} did not answer within {secs} s"))
             })?
             .map_err(unreachable)?;
-        Ok(DockerApi { runtime, docker, docker_host, host, socket })
+        Ok(DockerApi { runtime, docker, docker_host, host, socket, raw: std::sync::OnceLock::new() })
     }
 
     /// Runs one async API conversation to completion.
@@ -85,6 +87,12 @@ impl DockerApi {
         F: Future<Output = T> + 'a,
     {
         self.runtime.block_on(f(&self.docker))
+    }
+
+    /// The raw JSON client on this API's socket (answers as the daemon sends them), created at
+    /// first use and kept for the module run.
+    pub fn raw(&self) -> &raw::RawApi {
+        self.raw.get_or_init(|| raw::RawApi::of(self))
     }
 
     /// The client, for code that drives the runtime itself through [`DockerApi::run`].

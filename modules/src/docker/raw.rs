@@ -3,13 +3,15 @@
 //!
 //! bollard decodes answers into its models, which drop fields newer API versions removed (e.g.
 //! `LayersSize` of `/system/df`) and reorder the rest; community.docker returns the daemon's JSON
-//! as it is, and so does this client. Requests are HTTP/1.0 on a fresh connection to the socket
-//! the connection gives (a local socket even over SSH), without a version prefix, so the daemon
-//! answers in its own API version as a negotiating client would see it.
+//! as it is, and so does this client. Requests are HTTP/1.1 on one kept-alive connection to the
+//! socket the connection gives (a local socket even over SSH, where each new connection is a new
+//! channel, and through become a sudo handshake), without a version prefix, so the daemon answers
+//! in its own API version as a negotiating client would see it.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,6 +23,8 @@ use crate::docker::DockerApi;
 pub struct RawApi {
     socket: PathBuf,
     timeout: Duration,
+    /// The kept-alive connection, opened at the first request.
+    conn: Mutex<Option<UnixStream>>,
 }
 
 /// A failed raw request: the HTTP status (0 when the socket failed) and the daemon's message.
@@ -60,7 +64,7 @@ pub fn connect(
 impl RawApi {
     /// The raw client on the socket and with the time limit of a connected bollard client.
     pub fn of(api: &DockerApi) -> RawApi {
-        RawApi { socket: api.socket.clone(), timeout: api.docker().timeout() }
+        RawApi { socket: api.socket.clone(), timeout: api.docker().timeout(), conn: Mutex::new(None) }
     }
 
     /// `GET path` (with its query), decoded as JSON.
@@ -94,26 +98,19 @@ impl RawApi {
             status: 0,
             message: format!("{method} {path} on the Docker socket {} failed: {e}", self.socket.display()),
         };
-        let mut s = UnixStream::connect(&self.socket).map_err(transport)?;
-        s.set_read_timeout(Some(self.timeout)).map_err(transport)?;
-        s.set_write_timeout(Some(self.timeout)).map_err(transport)?;
-        let mut req = format!("{method} {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: orc\r\n");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: orc\r\n");
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
-        if let Some(b) = &body {
-            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        match &body {
+            Some(b) => req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len())),
+            None if method != "GET" => req.push_str("Content-Length: 0\r\n"),
+            None => {}
         }
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
         bytes.extend(body.unwrap_or_default());
-        s.write_all(&bytes).map_err(transport)?;
-        let mut answer = Vec::new();
-        s.read_to_end(&mut answer).map_err(transport)?;
-        let (status, body) = parse_response(&answer).ok_or_else(|| RawError {
-            status: 0,
-            message: format!("{method} {path}: the daemon's answer is not HTTP"),
-        })?;
+        let (status, body) = self.exchange(&bytes).map_err(transport)?;
         let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
@@ -134,17 +131,119 @@ impl RawApi {
     }
 }
 
-/// Splits an HTTP response into its status and body (de-chunked when chunked).
-fn parse_response(answer: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&answer[..end]).ok()?;
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = &answer[end + 4..];
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    Some((status, if chunked { dechunk(body)? } else { body.to_vec() }))
+impl RawApi {
+    /// Sends one request on the kept-alive connection (opening it first) and reads the answer.
+    /// A kept connection the daemon closed meanwhile is replaced once, when nothing came back.
+    fn exchange(&self, request: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+        let mut slot = self.conn.lock().map_err(|_| io::Error::other("the raw client's lock is poisoned"))?;
+        let reused = slot.is_some();
+        let first = self.exchange_on(&mut slot, request);
+        match first {
+            Err(e) if reused && e.kind() == io::ErrorKind::UnexpectedEof => self.exchange_on(&mut slot, request),
+            other => other,
+        }
+    }
+
+    fn exchange_on(&self, slot: &mut Option<UnixStream>, request: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+        let mut s = match slot.take() {
+            Some(s) => s,
+            None => {
+                let s = UnixStream::connect(&self.socket)?;
+                s.set_read_timeout(Some(self.timeout))?;
+                s.set_write_timeout(Some(self.timeout))?;
+                s
+            }
+        };
+        if let Err(e) = s.write_all(request) {
+            // A closed kept connection: say so the way a closed read does, so it is retried.
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, e));
+        }
+        let (status, body, keep) = read_response(&mut s)?;
+        if keep {
+            *slot = Some(s);
+        }
+        Ok((status, body))
+    }
+}
+
+/// What an HTTP response head says about the body that follows.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    status: u16,
+    content_length: Option<usize>,
+    chunked: bool,
+    /// The server keeps the connection open after this response.
+    keep_alive: bool,
+}
+
+/// Parses a response head (status line and headers, without the blank line).
+fn parse_head(head: &str) -> Option<Head> {
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let mut words = status_line.split_whitespace();
+    let version = words.next()?;
+    let status: u16 = words.next()?.parse().ok()?;
+    let mut h = Head { status, content_length: None, chunked: false, keep_alive: version == "HTTP/1.1" };
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let value = value.trim().to_ascii_lowercase();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => h.content_length = value.parse().ok(),
+            "transfer-encoding" => h.chunked = value.contains("chunked"),
+            "connection" if value.contains("close") => h.keep_alive = false,
+            "connection" if value.contains("keep-alive") => h.keep_alive = true,
+            _ => {}
+        }
+    }
+    Some(h)
+}
+
+/// Reads one response: its status, its body (de-chunked) and whether the connection stays usable.
+/// EOF before the head is `UnexpectedEof` (the daemon closed a kept connection).
+fn read_response(s: &mut UnixStream) -> io::Result<(u16, Vec<u8>, bool)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut more = |s: &mut UnixStream, buf: &mut Vec<u8>| -> io::Result<bool> {
+        let n = s.read(&mut chunk)?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    };
+    let end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        if !more(s, &mut buf)? {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection"));
+        }
+    };
+    let not_http = || io::Error::new(io::ErrorKind::InvalidData, "the daemon's answer is not HTTP");
+    let head = std::str::from_utf8(&buf[..end]).ok().and_then(parse_head).ok_or_else(not_http)?;
+    let start = end + 4;
+    let truncated = || io::Error::new(io::ErrorKind::InvalidData, "the daemon's answer ended early");
+    if head.chunked {
+        loop {
+            if let Some(body) = dechunk(&buf[start..]) {
+                return Ok((head.status, body, head.keep_alive));
+            }
+            if !more(s, &mut buf)? {
+                return Err(truncated());
+            }
+        }
+    }
+    if let Some(len) = head.content_length {
+        while buf.len() < start + len {
+            if !more(s, &mut buf)? {
+                return Err(truncated());
+            }
+        }
+        return Ok((head.status, buf[start..start + len].to_vec(), head.keep_alive));
+    }
+    if matches!(head.status, 100..=199 | 204 | 304) {
+        return Ok((head.status, Vec::new(), head.keep_alive));
+    }
+    // No length: the body runs to the end of the connection.
+    while more(s, &mut buf)? {}
+    Ok((head.status, buf[start..].to_vec(), false))
 }
 
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
@@ -193,13 +292,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_plain_and_chunked_answers() {
-        let plain = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}";
-        assert_eq!(parse_response(plain), Some((200, b"{\"a\":1}".to_vec())));
-        let chunked =
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"m\"\r\n3\r\n:1}\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked), Some((404, b"{\"m\":1}".to_vec())));
-        assert_eq!(parse_response(b"garbage"), None);
+    fn heads_and_chunked_bodies() {
+        let h = parse_head("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7").unwrap();
+        assert_eq!(h, Head { status: 200, content_length: Some(7), chunked: false, keep_alive: true });
+        let h = parse_head("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nConnection: close").unwrap();
+        assert_eq!(h, Head { status: 404, content_length: None, chunked: true, keep_alive: false });
+        assert!(!parse_head("HTTP/1.0 200 OK").unwrap().keep_alive);
+        assert_eq!(parse_head("garbage"), None);
+        assert_eq!(dechunk(b"4\r\n{\"m\"\r\n3\r\n:1}\r\n0\r\n\r\n"), Some(b"{\"m\":1}".to_vec()));
+        assert_eq!(dechunk(b"4\r\n{\"m\""), None, "incomplete: read more");
+    }
+
+    #[test]
+    fn one_connection_carries_many_requests() {
+        use std::os::unix::net::UnixListener;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        // A daemon that answers three requests on its first connection, then accepts no other.
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            for i in 0..3 {
+                let n = c.read(&mut buf).unwrap();
+                assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /n HTTP/1.1\r\n"));
+                let body = if i == 1 {
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n5\r\nn\":1}\r\n0\r\n\r\n"
+                        .to_string()
+                } else {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{{\"n\":{i}}}")
+                };
+                c.write_all(body.as_bytes()).unwrap();
+            }
+        });
+        let raw = RawApi { socket: path, timeout: Duration::from_secs(5), conn: Mutex::new(None) };
+        assert_eq!(raw.get("/n").unwrap(), serde_json::json!({"n": 0}));
+        assert_eq!(raw.get("/n").unwrap(), serde_json::json!({"n": 1}));
+        assert_eq!(raw.get("/n").unwrap(), serde_json::json!({"n": 2}));
+        server.join().unwrap();
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, 
 /// there is none.
 pub fn inspect(api: &DockerApi, name: &str) -> Result<Option<Value>, ModuleError> {
     // Raw: bollard's model drops fields the daemon sends (NetworkSettings.IPAddress...).
-    let raw = crate::docker::raw::RawApi::of(api);
+    let raw = api.raw();
     match raw.get(&format!("/containers/{}/json", crate::docker::raw::path_escape(name))) {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -32,7 +32,7 @@ pub fn inspect(api: &DockerApi, name: &str) -> Result<Option<Value>, ModuleError
 /// `docker image inspect` by reference or ID, exactly as the daemon sends it (as docker_image
 /// reads it); `None` when the daemon has no such image.
 pub fn find_image(api: &DockerApi, reference: &str) -> Result<Option<Value>, ModuleError> {
-    crate::docker::image::find_image(&crate::docker::raw::RawApi::of(api), reference)
+    crate::docker::image::find_image(api.raw(), reference)
         .map_err(|e| ModuleError::msg(format!("Error inspecting image {reference}: {e}")))
 }
 
