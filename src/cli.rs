@@ -65,9 +65,35 @@ pub struct CommonArgs {
     /// The user to become.
     #[arg(long, value_name = "USER")]
     pub become_user: Option<String>,
-    /// Connect as this user.
+    /// Connect as this user, for hosts whose inventory sets no ansible_user (as in Ansible, the
+    /// inventory wins).
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
+    /// SSH private key file, for hosts whose inventory sets no ansible_ssh_private_key_file.
+    #[arg(long = "private-key", visible_alias = "key-file", value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Ask for the SSH (connection) password once, on the terminal.
+    #[arg(short = 'k', long)]
+    pub ask_pass: bool,
+    /// Read the SSH (connection) password from FILE (its first line).
+    #[arg(long = "connection-password-file", visible_alias = "conn-pass-file", value_name = "FILE")]
+    pub connection_password_file: Option<PathBuf>,
+    /// The become method (sudo or su), for hosts whose inventory sets no ansible_become_method.
+    #[arg(long, value_name = "METHOD")]
+    pub become_method: Option<String>,
+    /// Read the become password from FILE (its first line).
+    #[arg(long = "become-password-file", visible_alias = "become-pass-file", value_name = "FILE")]
+    pub become_password_file: Option<PathBuf>,
+    /// Extra ssh arguments (ProxyJump, Port, User, IdentityFile... as orc reads them), for hosts
+    /// whose inventory sets no ansible_ssh_common_args.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub ssh_common_args: Option<String>,
+    /// More ssh arguments, for hosts whose inventory sets no ansible_ssh_extra_args.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub ssh_extra_args: Option<String>,
+    /// Accepted for Ansible compatibility: orc keeps no fact cache (facts are gathered fresh).
+    #[arg(long)]
+    pub flush_cache: bool,
     /// Connection type (ssh, local, docker) for hosts whose inventory sets none.
     #[arg(short = 'c', long, value_name = "CONNECTION")]
     pub connection: Option<String>,
@@ -120,9 +146,12 @@ pub struct PlayArgs {
     /// List the tags in the playbooks.
     #[arg(long)]
     pub list_tags: bool,
-    /// Start at the task with this name.
+    /// Start at the task with this name (or shell pattern, as Ansible matches it).
     #[arg(long, value_name = "NAME")]
     pub start_at_task: Option<String>,
+    /// Ask before each task: (N)o/(y)es/(c)ontinue, answered on stdin.
+    #[arg(long)]
+    pub step: bool,
 }
 
 /// `orc run`.
@@ -137,6 +166,9 @@ pub struct RunArgs {
     /// Module arguments: `k=v k2="v 2"` or JSON.
     #[arg(short = 'a', long = "args", value_name = "ARGS")]
     pub args: Option<String>,
+    /// One line per host (Ansible's oneline output).
+    #[arg(short = 'o', long = "one-line")]
+    pub one_line: bool,
     /// Shared flags.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -23,7 +23,7 @@ fn main() {
         eprintln!("error: orc hit a bug (a panic); please report it with the command and input that caused it");
         std::process::exit(1);
     }));
-    exit_130_on_interrupt();
+    orc::interrupt::install();
     let result = match &cli.command {
         Command::Play(a) => orc::ops::play(a),
         Command::Run(a) => orc::ops::run(a),
@@ -36,6 +36,14 @@ fn main() {
             e.exit_code()
         }
     };
+    if orc::interrupt::interrupted() {
+        // What orc had running on the hosts when Ctrl-C came, and that it stopped.
+        for line in orc::interrupt::stopped() {
+            eprintln!("  {line}");
+        }
+        eprintln!("[ERROR]: interrupted: exiting with 130");
+        std::process::exit(130);
+    }
     std::process::exit(code);
 }
 
@@ -49,22 +57,4 @@ fn init_tracing(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
-}
-
-/// Ctrl-C ends the run at once with exit code 130 (DESIGN.md). Hosts keep whatever finished: every
-/// write is an atomic rename, so an interrupted run leaves no half-written file.
-fn exit_130_on_interrupt() {
-    extern "C" fn on_sigint(_: libc::c_int) {
-        const MSG: &[u8] = b"\n[ERROR]: User interrupted execution\n";
-        // Only async-signal-safe calls here: write(2) and _exit(2).
-        unsafe {
-            libc::write(2, MSG.as_ptr().cast(), MSG.len());
-            libc::_exit(130);
-        }
-    }
-    // SAFETY: installs a handler that only performs async-signal-safe calls.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_sigint as *const () as libc::sighandler_t);
-    }
 }

@@ -104,8 +104,23 @@ pub fn load_file(path: &Path) -> Result<Node> {
     parse(SourceFile::new(path, text))
 }
 
-/// Parses the first document of a source file (an empty file is null).
+/// What orc says about vault data until it can decrypt it: refused before anything runs, never
+/// used as if it were plain text (docs/differences.md).
+const NO_VAULT_YET: &str = "orc cannot decrypt ansible-vault data yet";
+
+/// Parses the first document of a source file (an empty file is null). A vault-encrypted file
+/// and a `!vault` value are errors naming the file: orc cannot decrypt them yet, and using the
+/// ciphertext as the value would be silently wrong.
 pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
+    if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
+        return Err(OrcError::at(
+            &Loc::file_start(file.clone()),
+            format!("{} is vault-encrypted, and {NO_VAULT_YET}", file.path.display()),
+        )
+        .help(
+            "decrypt it with `ansible-vault decrypt` to use it with orc, or run this playbook with ansible-playbook",
+        ));
+    }
     let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(&file.text);
     // Events are pulled one by one instead of through `Parser::load`, whose recursion per nesting
@@ -243,6 +258,15 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let loc = self.loc(mark);
+                if tag.as_ref().is_some_and(|t| t.handle == "!" && t.suffix == "vault") {
+                    let err = OrcError::at(
+                        &loc,
+                        format!("this is a `!vault` encrypted value in {}, and {NO_VAULT_YET}", self.file.path.display()),
+                    )
+                    .help("replace it with the plain value (ansible-vault decrypt), or run this playbook with ansible-playbook");
+                    self.stack.push(Frame::Error(err));
+                    return;
+                }
                 let value = resolve_scalar(text, style, tag.as_ref());
                 let node = Node { kind: Kind::Scalar(value), loc };
                 if anchor > 0 {
@@ -291,8 +315,8 @@ impl MarkedEventReceiver for Builder {
 /// Resolves a scalar the way PyYAML's YAML 1.1 resolver does.
 pub fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
     if let Some(tag) = tag {
-        // `!!str`, Ansible's `!unsafe` and `!vault` all keep the text as a string.
-        if tag.suffix == "str" || tag.suffix == "unsafe" || tag.suffix == "vault" || tag.handle == "!" {
+        // `!!str` and Ansible's `!unsafe` keep the text as a string (`!vault` is refused earlier).
+        if tag.suffix == "str" || tag.suffix == "unsafe" || tag.handle == "!" {
             return Value::String(text);
         }
     }

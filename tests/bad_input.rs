@@ -212,3 +212,106 @@ fn missing_template() {
         &["nope.conf.j2"],
     );
 }
+
+/// A vault header and hex lines: what `ansible-vault encrypt` writes (orc cannot decrypt it yet).
+const VAULT_TEXT: &str = "$ANSIBLE_VAULT;1.1;AES256\n61626364656667686970\n";
+
+#[test]
+fn inline_vault_value_is_refused_not_used_as_text() {
+    // Until orc reads vaults, a `!vault` value must never reach a module as its ciphertext.
+    invalid_task(
+        "inline_vault_value",
+        r#"
+            - name: Writes a secret
+              vars:
+                db_password: !vault |
+                  $ANSIBLE_VAULT;1.1;AES256
+                  61626364656667686970
+              copy:
+                content: "{{ db_password }}"
+                dest: "{{ playbook_dir }}/secret.txt"
+        "#,
+        4,
+        &["!vault", "site.yaml", "cannot decrypt"],
+    );
+}
+
+#[test]
+fn vault_encrypted_vars_file_is_refused_not_skipped() {
+    let p = Project::new().file("secrets.yml", VAULT_TEXT).file(
+        "site.yaml",
+        r#"
+            - hosts: localhost
+              connection: local
+              gather_facts: false
+              vars_files: [secrets.yml]
+              tasks:
+                - copy: {content: "{{ db_password | default('none') }}", dest: "{{ playbook_dir }}/secret.txt"}
+            "#,
+    );
+    let before = p.tree();
+    let out = p.play("site.yaml").run().code(3);
+    let stderr = out.stderr_redacted(p.path());
+    assert!(stderr.contains("secrets.yml is vault-encrypted"), "{out}");
+    assert!(!out.stdout.contains("TASK ["), "{out}");
+    insta::assert_snapshot!("vault_encrypted_vars_file", stderr);
+    assert_same_tree(&p.tree(), &before, "invalid input must change nothing");
+}
+
+#[test]
+fn vault_encrypted_group_vars_file_is_refused_without_recommending_vault_values() {
+    let p = Project::new()
+        .file("inv/hosts.ini", "[web]\nlocalhost ansible_connection=local\n")
+        .file("inv/group_vars/web.yml", VAULT_TEXT)
+        .file("site.yaml", "- hosts: web\n  gather_facts: false\n  tasks: [{debug: {msg: hi}}]\n");
+    let out = p.play("site.yaml").arg("-i").arg(p.join("inv/hosts.ini")).run().code(3);
+    let stderr = out.stderr_redacted(p.path());
+    assert!(stderr.contains("group_vars/web.yml is vault-encrypted"), "{out}");
+    assert!(!stderr.contains("!vault"), "the hint must not recommend !vault values, which orc refuses too\n{out}");
+}
+
+#[test]
+fn misspelt_keywords_arguments_and_variables_get_a_did_you_mean() {
+    for (name, task, line, mentions) in [
+        ("did_you_mean_module", "- cpoy: {content: x, dest: /tmp/x}\n", 1, &["did you mean 'copy'"][..]),
+        ("did_you_mean_register", "- command: echo\n  registr: out\n", 2, &["did you mean 'register'"][..]),
+        ("did_you_mean_notify", "- command: echo\n  notfy: restart\n", 2, &["did you mean 'notify'"][..]),
+        (
+            "did_you_mean_argument",
+            "- copy: {contnet: x, dest: /tmp/x}\n",
+            1,
+            &["did you mean 'content'", "orc doc copy"][..],
+        ),
+        ("did_you_mean_variable", "- debug: {msg: \"{{ app_prot }}\"}\n", 1, &["did you mean 'app_port'"][..]),
+    ] {
+        let task = format!("- set_fact: {{app_port: 80}}\n{task}");
+        invalid_task(name, &task, line + 1, mentions);
+    }
+}
+
+#[test]
+fn a_notify_naming_no_handler_is_found_before_running() {
+    let mut text = common::unindent(CREATE);
+    let offset = text.lines().count();
+    text.push_str("    - name: Changes and notifies a typo\n      command: \"true\"\n      notify: restart ngnix\n");
+    text.push_str("  handlers:\n    - name: restart nginx\n      debug: {msg: restarted}\n");
+    assert_invalid(
+        "notify_without_handler",
+        &text,
+        offset + 3,
+        &["restart ngnix", "was not found", "did you mean 'restart nginx'"],
+    );
+}
+
+#[test]
+fn unbalanced_quotes_in_a_free_form_command() {
+    invalid_task(
+        "unbalanced_quotes",
+        r#"
+            - name: An unclosed quote
+              shell: echo 'unclosed
+        "#,
+        2,
+        &["unbalanced"],
+    );
+}

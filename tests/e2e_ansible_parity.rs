@@ -22,22 +22,7 @@ use lab::Lab;
 /// A provisioning run installs a package on a loaded machine: give it time.
 const PLAY_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// The ansible-playbook to compare with, or a panic saying how to provide one.
-fn ansible_playbook() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORC_ANSIBLE_PLAYBOOK") {
-        let p = PathBuf::from(p);
-        assert!(p.is_file(), "ORC_ANSIBLE_PLAYBOOK={} is not a file", p.display());
-        return p;
-    }
-    let venv = repo("tests/.venv/bin/ansible-playbook");
-    assert!(
-        venv.is_file(),
-        "the Ansible parity test needs ansible-playbook (ansible-core 2.19): run tests/run.sh, which \
-         creates tests/.venv with it, or `python3 -m venv tests/.venv && tests/.venv/bin/pip install \
-         'ansible-core>=2.19,<2.20'`, or set ORC_ANSIBLE_PLAYBOOK to an ansible-playbook"
-    );
-    venv
-}
+use common::ansible::ansible_playbook;
 
 /// Runs ansible-playbook with `args` (killed after `PLAY_TIMEOUT`) and returns what happened.
 fn run_ansible(bin: &PathBuf, args: &[&std::ffi::OsStr], home: &std::path::Path) -> Outcome {

@@ -43,8 +43,31 @@ fn provision_playbook_converges_and_is_idempotent() {
             .run()
     };
 
+    // --check --diff on the fresh host: exit 0, a report of what would change, and no change.
+    let sshd_before = sshd_started(&lab, &h.name);
+    assert!(password_login(&h.ip, "deploy2", "orc-lab-pw"), "the lab's sshd must accept passwords before hardening");
+    let dry = play(&["--check", "--diff"]).success();
+    assert!(dry.recap(&h.name).changed > 0, "--check on a fresh host must report changes\n{dry}");
+    assert!(
+        format!("{}{}", dry.stdout, dry.stderr).contains("would be installed"),
+        "the unknown packages are reported, not failed\n{dry}"
+    );
+    lab.exec(&h.name, "id admin").fails();
+    lab.exec(&h.name, "test -e /etc/ssh/sshd_config.d/00-hardening.conf").fails();
+    lab.exec(&h.name, "test -e /usr/bin/unattended-upgrade").fails();
+    assert_eq!(sshd_started(&lab, &h.name), sshd_before, "--check must not restart sshd");
+
     let first = play(&[]).success();
     assert!(first.recap(&h.name).changed > 0, "a fresh host must change\n{first}");
+    // The hardening is live: the handlers ran (both listen to "Restart sshd"), sshd restarted,
+    // and the RUNNING daemon no longer offers or accepts password logins.
+    assert!(first.stdout.contains("RUNNING HANDLER [sshd_hardening : Check the whole sshd configuration]"), "{first}");
+    assert!(first.stdout.contains("RUNNING HANDLER [sshd_hardening : Restart the sshd service]"), "{first}");
+    let sshd_after = sshd_started(&lab, &h.name);
+    assert_ne!(sshd_after, sshd_before, "the sshd restart handler must have restarted sshd");
+    let methods = auth_methods(&h.ip, "deploy2");
+    assert!(!methods.contains("password"), "the running sshd still offers passwords: {methods}");
+    assert!(!password_login(&h.ip, "deploy2", "orc-lab-pw"), "the running sshd still accepts a password");
     let second = play(&[]).success();
     assert_eq!(second.recap(&h.name).changed, 0, "the second run must change nothing\n{second}");
     let check = play(&["--check", "--diff"]).success();
@@ -101,6 +124,46 @@ fn provision_playbook_converges_and_is_idempotent() {
     // Time sync is left alone in a container, and the play says why.
     assert!(first.stdout.contains("whose clock belongs to the host kernel"), "{first}");
     lab.exec(&h.name, "test -e /usr/sbin/chronyd").fails();
+
+    // `-t sshd` re-applies the sshd settings alone: a drifted drop-in is rewritten, sshd is
+    // restarted, and no other role's task runs.
+    lab.exec(&h.name, "echo 'PasswordAuthentication yes' > /etc/ssh/sshd_config.d/00-hardening.conf").ok();
+    let before_tag = sshd_started(&lab, &h.name);
+    let tagged = play(&["-t", "sshd"]).success();
+    assert_eq!(tagged.recap(&h.name).changed, 2, "the drop-in and the restart\n{tagged}");
+    assert!(tagged.stdout.contains("TASK [sshd_hardening : Write the sshd hardening settings]"), "{tagged}");
+    for other in ["base_packages :", "admin_user :", "logrotate :", "container_sysctl :"] {
+        assert!(!tagged.stdout.contains(other), "-t sshd ran {other}\n{tagged}");
+    }
+    assert_ne!(sshd_started(&lab, &h.name), before_tag, "-t sshd must restart sshd after rewriting its settings");
+    assert!(!password_login(&h.ip, "deploy2", "orc-lab-pw"), "passwords are refused again");
+}
+
+/// When the running sshd started (systemd's monotonic start stamp and main PID of ssh.service).
+fn sshd_started(lab: &Lab, host: &str) -> String {
+    let out = lab.exec(host, "systemctl show ssh -p ExecMainStartTimestampMonotonic -p MainPID");
+    out.ok().trim().to_string()
+}
+
+/// An SSH session to the running sshd at `ip`, after the handshake (no authentication yet).
+fn session(ip: &str) -> ssh2::Session {
+    let tcp = std::net::TcpStream::connect((ip, 22)).unwrap_or_else(|e| panic!("connect {ip}:22: {e}"));
+    let mut s = ssh2::Session::new().unwrap();
+    s.set_tcp_stream(tcp);
+    s.set_timeout(20_000);
+    s.handshake().unwrap_or_else(|e| panic!("ssh handshake with {ip}: {e}"));
+    s
+}
+
+/// The authentication methods the running sshd offers `user` (comma-separated).
+fn auth_methods(ip: &str, user: &str) -> String {
+    session(ip).auth_methods(user).map(str::to_string).unwrap_or_else(|e| panic!("auth methods: {e}"))
+}
+
+/// Whether the running sshd lets `user` in with `password`.
+fn password_login(ip: &str, user: &str, password: &str) -> bool {
+    let s = session(ip);
+    s.userauth_password(user, password).is_ok() && s.authenticated()
 }
 
 #[test]

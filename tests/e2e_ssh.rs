@@ -261,3 +261,46 @@ fn each_way_of_losing_a_host_has_a_one_line_reason() {
         assert!(!line.contains('\n'));
     }
 }
+
+#[test]
+fn connection_flags_an_ansible_user_types_and_the_inventory_wins_over_them() {
+    let Some(lab) = Lab::start(1) else { return };
+    let h = &lab.hosts()[0];
+    let key = lab.key_path();
+    let inv = format!("[bare]\nbare ansible_host={ip}\n[own]\nown ansible_host={ip} ansible_user=deploy\n", ip = h.ip);
+    let p = Project::new().file("hosts.ini", &inv).file("pw.txt", "orc-lab-pw\n");
+    let home = home_for(&lab, &p);
+    let whoami = |host: &str, flags: &[&str]| {
+        let o = Orc::new()
+            .args(["run", host, "-m", "command", "-a", "id -un", "-i"])
+            .arg(p.join("hosts.ini"))
+            .args(flags)
+            .env_remove_agent();
+        orc_in(&home)(o).run()
+    };
+    // --private-key and -u for a host whose inventory sets neither.
+    let k = key.display().to_string();
+    whoami("bare", &["-u", "root", "--private-key", &k]).success().stdout_has("bare | CHANGED | rc=0 >>\nroot");
+    // The inventory's ansible_user wins over -u, as in Ansible.
+    whoami("own", &["-u", "root", "--private-key", &k]).success().stdout_has("own | CHANGED | rc=0 >>\ndeploy");
+    // A password from --connection-password-file (no key offered: an empty HOME, no agent).
+    let empty = p.join("empty-home");
+    std::fs::create_dir_all(empty.join(".ssh")).unwrap();
+    lab.write_known_hosts(&empty.join(".ssh/known_hosts"));
+    let pw = Orc::new()
+        .args(["run", "bare", "-m", "command", "-a", "id -un", "-u", "deploy2", "--connection-password-file"])
+        .arg(p.join("pw.txt"))
+        .arg("-i")
+        .arg(p.join("hosts.ini"))
+        .env_remove_agent()
+        .env("HOME", &empty)
+        .env("ORC_HOST_KEY_CHECKING", "strict")
+        .run()
+        .success();
+    let pw = pw.stdout_has("bare | CHANGED | rc=0 >>\ndeploy2");
+    assert!(!pw.stdout.contains("orc-lab-pw") && !pw.stderr.contains("orc-lab-pw"), "{pw}");
+    // --ssh-common-args as ansible_ssh_common_args: the user comes from `-o User=`.
+    whoami("bare", &["--private-key", &k, "--ssh-common-args", "-o User=deploy"])
+        .success()
+        .stdout_has("bare | CHANGED | rc=0 >>\ndeploy");
+}

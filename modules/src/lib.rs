@@ -12,6 +12,7 @@ pub mod diff;
 pub mod docker;
 pub mod fileops;
 pub mod filewrite;
+pub mod fnmatch;
 pub mod pyjson;
 pub mod pyre;
 pub mod registry;

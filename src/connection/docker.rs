@@ -22,10 +22,9 @@ impl DockerConnection {
     /// inside the container when `become_user` is given) for inventory host `host`. A missing or
     /// stopped container makes the host unreachable with docker's message.
     pub fn new(host: &str, container: &str, user: Option<&str>, become_user: Option<&str>) -> Result<Self, ConnError> {
-        Ok(DockerConnection {
-            host: host.to_string(),
-            shell: ProcessShell::spawn(docker_command(container, user, become_user))?,
-        })
+        let mut shell = ProcessShell::spawn(docker_command(container, user, become_user))?;
+        shell.label = host.to_string();
+        Ok(DockerConnection { host: host.to_string(), shell })
     }
 }
 
@@ -50,11 +49,11 @@ impl Connection for DockerConnection {
     }
 
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
-        self.shell.session.exec(cmd, stdin)
+        self.shell.exec(cmd, stdin)
     }
 
     fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
-        self.shell.session.exec_inline(cmd)
+        self.shell.exec_inline(cmd)
     }
 
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {

@@ -82,6 +82,8 @@ pub struct ShellSession<S: ShellStreams> {
     timeout: Option<Duration>,
     /// Why the session can no longer be used (shell gone, protocol broken, command timed out).
     broken: Option<String>,
+    /// Ctrl-C ends the wait for a command (false for the session that stops what was running).
+    interruptible: bool,
 }
 
 /// How long a dying shell may take to deliver its last stderr bytes for the error message.
@@ -99,6 +101,7 @@ impl<S: ShellStreams> ShellSession<S> {
             seq: 0,
             timeout: None,
             broken: None,
+            interruptible: true,
         }
     }
 
@@ -109,6 +112,12 @@ impl<S: ShellStreams> ShellSession<S> {
         self.timeout = timeout;
     }
 
+    /// Whether Ctrl-C ends the wait for a command (the default); the session that stops the
+    /// interrupted commands turns it off.
+    pub fn set_interruptible(&mut self, on: bool) {
+        self.interruptible = on;
+    }
+
     /// The current per-command time limit.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
@@ -117,6 +126,19 @@ impl<S: ShellStreams> ShellSession<S> {
     /// Why the session is unusable, if it is.
     pub fn broken(&self) -> Option<&str> {
         self.broken.as_deref()
+    }
+
+    /// Whether the last command was cut short by Ctrl-C: what it started may still run on the
+    /// host, for the transport to stop (crate::interrupt).
+    pub fn was_interrupted(&self) -> bool {
+        self.broken.as_deref() == Some(crate::interrupt::INTERRUPTED)
+    }
+
+    /// The process id of the persistent shell on its host (`$$`), asked once after it started,
+    /// without a fork; `None` when it does not answer with a number.
+    pub fn shell_pid(&mut self) -> Result<Option<u32>, ConnError> {
+        let out = self.exec_inline("printf '%s\\n' \"$$\"")?;
+        Ok(if out.rc == 0 { out.stdout_str().trim().parse().ok() } else { None })
     }
 
     /// Closes the shell's stdin; the shell exits once it has read everything. The session is
@@ -191,9 +213,16 @@ impl<S: ShellStreams> ShellSession<S> {
         let mut rc: Option<i32> = None;
         let mut err_done = false;
         while rc.is_none() || !err_done {
-            let event = match self.streams.recv(deadline) {
+            // Wake up now and then to notice Ctrl-C (crate::interrupt) during a long command.
+            let wake = Instant::now() + crate::interrupt::POLL;
+            let until = deadline.map_or(wake, |d| d.min(wake));
+            let event = match self.streams.recv(Some(until)) {
                 Ok(Some(event)) => event,
-                Ok(None) => return Err(self.time_out()),
+                Ok(None) if self.interruptible && crate::interrupt::interrupted() => {
+                    return Err(self.lose(crate::interrupt::INTERRUPTED.into()))
+                }
+                Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => return Err(self.time_out()),
+                Ok(None) => continue,
                 Err(e) => return Err(self.lose(format!("reading from the shell failed: {e}"))),
             };
             match event {

@@ -37,11 +37,9 @@ impl LocalConnection {
                 cmd
             }
         };
-        Ok(LocalConnection {
-            host: host.to_string(),
-            become_user: become_user.map(str::to_string),
-            shell: ProcessShell::spawn(cmd)?,
-        })
+        let mut shell = ProcessShell::spawn(cmd)?;
+        shell.label = host.to_string();
+        Ok(LocalConnection { host: host.to_string(), become_user: become_user.map(str::to_string), shell })
     }
 
     /// The user the shell runs as through sudo, if any.
@@ -61,11 +59,11 @@ impl Connection for LocalConnection {
     }
 
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
-        self.shell.session.exec(cmd, stdin)
+        self.shell.exec(cmd, stdin)
     }
 
     fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
-        self.shell.session.exec_inline(cmd)
+        self.shell.exec_inline(cmd)
     }
 
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {

@@ -94,6 +94,8 @@ pub struct ConnectOptions {
     pub command_timeout: Option<Duration>,
     /// The become password (`--ask-become-pass`); `ansible_become_password` of a host wins.
     pub become_password: Option<Secret>,
+    /// The SSH login password (`--ask-pass`); `ansible_password` of a host wins.
+    pub ssh_password: Option<Secret>,
 }
 
 /// Ansible's default connection timeout.
@@ -108,6 +110,7 @@ impl Default for ConnectOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             command_timeout: None,
             become_password: None,
+            ssh_password: None,
         }
     }
 }

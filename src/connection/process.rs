@@ -19,6 +19,12 @@ pub struct ProcessShell {
     child: Child,
     /// The protocol session over the child's stdin, stdout and stderr.
     pub session: ShellSession<PipeStreams>,
+    /// The shell's own process id (below sudo or docker exec), for stopping what it runs.
+    shell_pid: Option<u32>,
+    /// The program and arguments that started the shell (ending in `-s`).
+    argv: Vec<std::ffi::OsString>,
+    /// The inventory host this shell serves, for the interrupt message.
+    pub label: String,
 }
 
 impl ProcessShell {
@@ -46,10 +52,13 @@ impl ProcessShell {
                 return Err(ConnError::Unreachable(format!("cannot read the output of `{program}`: {e}")));
             }
         };
-        let mut shell = ProcessShell { child, session: ShellSession::new(streams) };
+        let argv = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(|a| a.to_os_string()).collect();
+        let mut shell =
+            ProcessShell { child, session: ShellSession::new(streams), shell_pid: None, argv, label: program.clone() };
         shell.session.set_timeout(Some(CONNECT_TIMEOUT));
-        match shell.session.exec("true", None) {
-            Ok(out) if out.rc == 0 => {}
+        // The first command checks that the shell answers and learns its process id.
+        match shell.session.exec_inline("printf '%s\\n' \"$$\"") {
+            Ok(out) if out.rc == 0 => shell.shell_pid = out.stdout_str().trim().parse().ok(),
             Ok(out) => {
                 return Err(ConnError::Unreachable(format!(
                     "`{program}` does not run commands (rc {}): {}",
@@ -71,6 +80,42 @@ impl ProcessShell {
     /// The operating-system process id of the shell (or of the program wrapping it).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Runs a command in a subshell ([`ShellSession::exec`]); after Ctrl-C cut it short, stops
+    /// what it started (crate::interrupt).
+    pub fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<orc_modules::CmdOutput, ConnError> {
+        let out = self.session.exec(cmd, stdin);
+        self.stop_if_interrupted();
+        out
+    }
+
+    /// Runs one of orc's probes in the shell itself ([`ShellSession::exec_inline`]).
+    pub fn exec_inline(&mut self, cmd: &str) -> Result<orc_modules::CmdOutput, ConnError> {
+        let out = self.session.exec_inline(cmd);
+        self.stop_if_interrupted();
+        out
+    }
+
+    /// After an interrupted command: runs the stop script the way the shell was started (same
+    /// sudo or docker exec, `-c SCRIPT` for `-s`), and records what it stopped.
+    fn stop_if_interrupted(&mut self) {
+        if !self.session.was_interrupted() {
+            return;
+        }
+        let Some(pid) = self.shell_pid.take() else { return };
+        let Some((program, args)) = self.argv.split_first() else { return };
+        let mut args = args.to_vec();
+        if args.last().is_some_and(|a| a == "-s") {
+            args.pop();
+        }
+        let mut cmd = Command::new(program);
+        cmd.args(&args).arg("-c").arg(crate::interrupt::stop_script(pid)).stdin(Stdio::null());
+        let line = match cmd.output() {
+            Ok(out) => crate::interrupt::describe_stopped(&self.label, &String::from_utf8_lossy(&out.stdout)),
+            Err(e) => format!("{}: could not stop the running command ({e})", self.label),
+        };
+        crate::interrupt::record_stopped(line);
     }
 }
 

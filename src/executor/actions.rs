@@ -7,10 +7,6 @@ use orc_modules::registry;
 /// Actions the engine runs itself, by short name.
 pub const ENGINE_ACTIONS: &[&str] = &["debug", "set_fact", "assert", "fail", "meta", "include_vars"];
 
-/// Keys that may appear as `k=v` in a free-form action string; everything else is the command.
-const COMMAND_KEYS: &[&str] =
-    &["chdir", "creates", "removes", "executable", "warn", "stdin", "stdin_add_newline", "strip_empty_ends"];
-
 /// Whether `name` (short or FQCN) names a module or engine action.
 pub fn exists(name: &str) -> bool {
     let short = registry::short_name(name);
@@ -30,12 +26,15 @@ pub fn all_names() -> Vec<&'static str> {
     v
 }
 
-/// For actions that take a free-form string (`command: ls -l`, `meta: flush_handlers`), the keys
-/// that may still be given as `k=v` inside it; `None` for actions that only take `k=v` arguments.
-pub fn free_form_keys(short: &str) -> Option<&'static [&'static str]> {
-    match short {
-        "command" | "shell" | "raw" | "script" => Some(COMMAND_KEYS),
-        "meta" | "include_vars" => Some(&[]),
-        _ => None,
-    }
+/// Whether an action's string argument is a command line (Ansible's `FREEFORM_ACTIONS`: command,
+/// shell, raw, script): only the command keys (`chdir=`, `creates=`...) are taken out of it as
+/// `k=v`, every other word belongs to the command (see `crate::playbook::kv`).
+pub fn is_command_line(short: &str) -> bool {
+    matches!(short, "command" | "shell" | "raw" | "script")
+}
+
+/// Whether an action takes a free-form value (`command: ls -l`, `meta: flush_handlers`,
+/// `include_vars: file.yml`), so that a bare scalar is its `_raw_params`.
+pub fn takes_free_form(short: &str) -> bool {
+    is_command_line(short) || matches!(short, "meta" | "include_vars")
 }

@@ -36,8 +36,10 @@ pub struct HostState {
     pub stats: crate::output::HostStats,
     /// In play or not.
     pub status: HostStatus,
-    /// Handlers notified (names or listen topics), in notification order.
+    /// Notifications (handler names or listen topics) not yet matched to handlers, in order.
     pub notified: Vec<String>,
+    /// Handlers (indices into the play's handler list) this host notified that have not run yet.
+    pub pending_handlers: std::collections::BTreeSet<usize>,
     /// The host was in at least one play (only those appear in the recap).
     pub played: bool,
     /// Why the host became unreachable (the first time), for the recap.
@@ -55,6 +57,7 @@ impl HostState {
             stats: HostStats::default(),
             status: HostStatus::Active,
             notified: Vec::new(),
+            pending_handlers: std::collections::BTreeSet::new(),
             played: false,
             lost_reason: None,
         }

@@ -49,7 +49,7 @@ pub fn items(runner: &Runner, spec: &LoopSpec, ctx: &Arc<Context>, _play_dir: &P
 /// `with_sequence: start=1 end=5 stride=1 format=item%02d` or `count=N`.
 fn sequence(v: &Value) -> Result<Vec<Value>, String> {
     let spec = crate::yaml::display(v);
-    let kv = crate::playbook::parse_kv(&spec, false, &[]);
+    let kv = crate::playbook::parse_kv(&spec, false).map_err(|e| format!("with_sequence: {e}"))?;
     let num = |k: &str, d: i64| -> Result<i64, String> {
         match kv.get(k) {
             None => Ok(d),

@@ -43,12 +43,17 @@ pub struct Options {
     pub limit: Option<String>,
     /// `--start-at-task`.
     pub start_at_task: Option<String>,
+    /// `--syntax-check`: the playbooks alone are checked, without an inventory to match hosts
+    /// or define variables (so CI can lint without one).
+    pub syntax_check: bool,
     /// `-b`.
     pub r#become: Option<bool>,
     /// `--become-user`.
     pub become_user: Option<String>,
-    /// `-u`.
-    pub user: Option<String>,
+    /// Connection variables the command line gives (`-u` as ansible_user, `--private-key`,
+    /// `--become-method`, `--ssh-common-args`, `--ssh-extra-args`): used for hosts whose inventory
+    /// sets none, as Ansible's command-line connection options are.
+    pub connection_defaults: Map<String, Value>,
     /// `-c`: the connection type for hosts that set none (`ansible_connection` and a play's
     /// `connection:` win, as in Ansible).
     pub connection: Option<String>,
@@ -56,6 +61,24 @@ pub struct Options {
     pub verbosity: u8,
     /// How connections are made (host key checking, timeouts, become password).
     pub connect: crate::connection::ConnectOptions,
+}
+
+/// An answer to `--step`'s question before a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run this task.
+    Yes,
+    /// Skip this task.
+    No,
+    /// Run this task and every later one without asking.
+    Continue,
+}
+
+/// Asks the user whether to run a task (`--step`); the command layer supplies it, so the engine
+/// itself never reads input.
+pub trait Stepper: Sync + Send {
+    /// The answer for the task displayed as `task` (e.g. `TASK: Install nginx`).
+    fn ask(&self, task: &str) -> Step;
 }
 
 /// How a run ended, for the exit code.
@@ -97,6 +120,11 @@ pub struct Runner<'a> {
     pub pool: crate::connection::ConnectionPool,
     /// rayon pool with `forks` threads (at most one per inventory host).
     pub workers: rayon::ThreadPool,
+    /// The task `--start-at-task` names was reached (always true without the option).
+    pub(crate) started: std::sync::atomic::AtomicBool,
+    /// `--step`: asked before each task until answered "continue".
+    stepper: Option<Box<dyn Stepper + 'a>>,
+    stepping: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Runner<'a> {
@@ -114,7 +142,34 @@ impl<'a> Runner<'a> {
             sink,
             pool: crate::connection::ConnectionPool::with_options(opts.connect.clone()),
             workers,
+            started: std::sync::atomic::AtomicBool::new(opts.start_at_task.is_none()),
+            stepper: None,
+            stepping: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// `--step`: ask `stepper` before each task.
+    pub fn with_stepper(mut self, stepper: Box<dyn Stepper + 'a>) -> Self {
+        self.stepper = Some(stepper);
+        self.stepping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
+    /// Whether to run the task displayed as `name` (always, unless `--step` says no).
+    pub(crate) fn step_allows(&self, name: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        let Some(stepper) = &self.stepper else { return true };
+        if !self.stepping.load(Ordering::SeqCst) {
+            return true;
+        }
+        match stepper.ask(&format!("TASK: {name}")) {
+            Step::Yes => true,
+            Step::No => false,
+            Step::Continue => {
+                self.stepping.store(false, Ordering::SeqCst);
+                true
+            }
+        }
     }
 
     /// Runs playbooks in order and returns the recap. Input was validated by `preflight` already.
@@ -127,6 +182,9 @@ impl<'a> Runner<'a> {
         for pb in playbooks {
             self.sink.emit(&Event::PlaybookStart { path: pb.path.display().to_string(), check: self.opts.check });
             for play in &pb.plays {
+                if crate::interrupt::interrupted() {
+                    break;
+                }
                 changed |= play::run_play(self, play, &mut states);
             }
         }
@@ -137,7 +195,9 @@ impl<'a> Runner<'a> {
             .filter(|s| s.played)
             .filter_map(|s| s.lost_reason.as_ref().map(|r| (s.name.clone(), r.clone())))
             .collect();
-        self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
+        if !crate::interrupt::interrupted() {
+            self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
+        }
         Outcome { stats, changed }
     }
 }

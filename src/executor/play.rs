@@ -54,6 +54,11 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bo
         if batch.is_empty() {
             break;
         }
+        for i in &batch {
+            // Notifications belong to the batch that made them: the handler list is per batch.
+            states[*i].notified.clear();
+            states[*i].pending_handlers.clear();
+        }
         let mut run = PlayRun::new(runner, play, states, &members, &batch);
         if play.strategy == "free" {
             changed |= run.run_free(states, &batch);
@@ -169,9 +174,10 @@ pub(crate) struct PlayRun<'r> {
     ctx: Arc<PlayCtx>,
     changed: bool,
     end_play: bool,
-    started: bool,
     /// Handlers of roles brought in by include_role at run time.
     extra_handlers: Vec<Task>,
+    /// Why a (templated) vars_files entry could not be loaded: the play fails on its hosts.
+    vars_files_error: Option<String>,
 }
 
 impl<'r> PlayRun<'r> {
@@ -188,7 +194,11 @@ impl<'r> PlayRun<'r> {
         let play_hosts: Vec<Value> = members.iter().map(|i| Value::String(states[*i].name.clone())).collect();
         let play_batch: Vec<Value> = batch.iter().map(|i| Value::String(states[*i].name.clone())).collect();
         let mut play_vars = play.vars.clone();
-        merge(&mut play_vars, &load_vars_files(runner, play, states, members));
+        let (files_vars, vars_files_error) = match load_vars_files(runner, play, states, members) {
+            Ok(m) => (m, None),
+            Err(e) => (Map::new(), Some(e)),
+        };
+        merge(&mut play_vars, &files_vars);
         let ctx = PlayCtx {
             play_vars,
             role_defaults,
@@ -207,14 +217,20 @@ impl<'r> PlayRun<'r> {
             ctx: Arc::new(ctx),
             changed: false,
             end_play: false,
-            started: runner.opts.start_at_task.is_none(),
             extra_handlers: Vec::new(),
+            vars_files_error,
         }
     }
 
     /// Gathers facts, runs every section and flushes handlers for the hosts of one batch.
     fn run_sections(&mut self, states: &mut [HostState], batch: &[usize]) {
         let play = self.play;
+        if let Some(msg) = self.vars_files_error.clone() {
+            let active: Vec<usize> =
+                batch.iter().copied().filter(|i| states[*i].status == HostStatus::Active).collect();
+            self.fail_hosts(states, "vars_files", &play.loc, &active, &msg);
+            return;
+        }
         let scope = play_scope(play);
         if play.gather_facts && orc_modules::lookup("setup").is_some() {
             let gather = gather_task(play);
@@ -248,8 +264,8 @@ impl<'r> PlayRun<'r> {
                         ctx: this.ctx.clone(),
                         changed: false,
                         end_play: false,
-                        started: this.started,
                         extra_handlers: Vec::new(),
+                        vars_files_error: this.vars_files_error.clone(),
                     };
                     sub.run_sections(std::slice::from_mut(st), &[0]);
                     (sub.changed, sub.end_play)
@@ -264,7 +280,7 @@ impl<'r> PlayRun<'r> {
     fn run_tasks(&mut self, states: &mut [HostState], tasks: &[Task], scope: &Scope, members: &[usize]) -> Vec<usize> {
         let mut failed = Vec::new();
         for task in tasks {
-            if self.end_play {
+            if self.end_play || crate::interrupt::interrupted() {
                 break;
             }
             let active: Vec<usize> =
@@ -501,10 +517,23 @@ impl<'r> PlayRun<'r> {
 
     /// Fails an include on `hosts` with `msg`.
     fn fail_include(&mut self, states: &mut [HostState], task: &Task, hosts: &[usize], msg: &str) -> Vec<usize> {
+        self.fail_hosts(states, &task.display_name(), &task.loc, hosts, msg)
+    }
+
+    /// Reports a failure of the step `name` (written at `loc`) on `hosts` with `msg`, and takes
+    /// those hosts out of the play.
+    fn fail_hosts(
+        &mut self,
+        states: &mut [HostState],
+        name: &str,
+        loc: &crate::error::Loc,
+        hosts: &[usize],
+        msg: &str,
+    ) -> Vec<usize> {
         self.runner.sink.emit(&Event::TaskStart {
-            name: task.display_name(),
+            name: name.to_string(),
             kind: TaskKind::Task,
-            origin: task.loc.to_string(),
+            origin: loc.to_string(),
         });
         for i in hosts {
             let mut r = crate::output::HostResult::new(
@@ -512,10 +541,8 @@ impl<'r> PlayRun<'r> {
                 Status::Failed { ignored: false },
                 serde_json::json!({"changed": false, "failed": true, "msg": msg}),
             );
-            r.error = Some(crate::output::ErrorReport {
-                message: format!("Task failed: {msg}"),
-                origin: Some(task.loc.clone()),
-            });
+            r.error =
+                Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(loc.clone()) });
             self.runner.sink.emit(&Event::HostResult(Box::new(r)));
             count(&mut states[*i].stats, Status::Failed { ignored: false }, false);
             states[*i].status = HostStatus::Failed;
@@ -536,13 +563,20 @@ impl<'r> PlayRun<'r> {
         active: &[usize],
         kind: TaskKind,
     ) -> Vec<usize> {
+        if crate::interrupt::interrupted() {
+            return Vec::new();
+        }
         let tags = scope.tags_of(task);
         if kind == TaskKind::Task && !self.runner.opts.tags.selects(&tags) {
             return Vec::new();
         }
-        if !self.started {
-            match (&self.runner.opts.start_at_task, &task.name) {
-                (Some(want), Some(name)) if name == want || task.display_name() == *want => self.started = true,
+        // --start-at-task: skip until the named task (fact gathering still runs, as in Ansible);
+        // once found, every later task and play runs.
+        if kind != TaskKind::Gather && !self.runner.started.load(std::sync::atomic::Ordering::SeqCst) {
+            match &self.runner.opts.start_at_task {
+                Some(want) if starts_here(task, want) => {
+                    self.runner.started.store(true, std::sync::atomic::Ordering::SeqCst)
+                }
                 _ => return Vec::new(),
             }
         }
@@ -552,6 +586,9 @@ impl<'r> PlayRun<'r> {
         }
         let hostvars = self.hostvars(states);
         let name = self.display_name(states, task, scope, active, &hostvars);
+        if kind != TaskKind::Gather && !self.runner.step_allows(&name) {
+            return Vec::new();
+        }
         self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
 
         let run_once = task.run_once;
@@ -589,6 +626,11 @@ impl<'r> PlayRun<'r> {
                     st.add_facts(facts);
                 }
             }
+        }
+        if crate::interrupt::interrupted() {
+            // The results of commands cut short by Ctrl-C are not results: nothing is shown or
+            // counted, and the run ends (crate::interrupt).
+            return Vec::new();
         }
         outcomes.sort_by_key(|(i, _)| *i);
         if run_once {
@@ -714,37 +756,118 @@ impl<'r> PlayRun<'r> {
         Vec::new()
     }
 
-    /// Runs notified handlers in definition order for the hosts that notified them.
-    fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
+    /// Every handler this play knows at this point: the play's (roles' included) and those of
+    /// roles brought in by include_role so far. Indices into it are stable within a batch: the
+    /// list only grows.
+    fn handlers(&self) -> Vec<Task> {
         let mut handlers = self.play.handlers.clone();
         handlers.extend(self.extra_handlers.iter().cloned());
+        handlers
+    }
+
+    /// Runs notified handlers for the hosts that notified them, as Ansible's linear strategy
+    /// does: in definition order, each at most once per pass, and passes repeat while handlers
+    /// notified other handlers (an earlier handler notified by a later one runs in the next pass).
+    fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
         // Handlers inherit the play's keywords (become, check_mode...), as tasks do.
         let scope = Scope { handler: true, ..play_scope(self.play) };
-        for h in &handlers {
-            let full = h.display_name();
-            let plain = h.name.clone().unwrap_or_default();
-            let hosts: Vec<usize> = members
-                .iter()
-                .copied()
-                .filter(|i| {
-                    let st = &states[*i];
-                    (st.status == HostStatus::Active || (self.play.force_handlers && st.status == HostStatus::Failed))
-                        && st.notified.iter().any(|n| *n == plain || *n == full || h.listen.contains(n))
-                })
-                .collect();
-            if hosts.is_empty() {
-                continue;
+        // Bounded: a handler chain that keeps notifying itself ends after this many passes.
+        for _pass in 0..MAX_HANDLER_PASSES {
+            let mut ran_any = false;
+            let mut idx = 0;
+            loop {
+                let handlers = self.handlers();
+                if idx >= handlers.len() {
+                    break;
+                }
+                self.resolve_notifications(states, members, &handlers);
+                let h = &handlers[idx];
+                let hosts: Vec<usize> = members
+                    .iter()
+                    .copied()
+                    .filter(|i| {
+                        let st = &states[*i];
+                        (st.status == HostStatus::Active
+                            || (self.play.force_handlers && st.status == HostStatus::Failed))
+                            && st.pending_handlers.contains(&idx)
+                    })
+                    .collect();
+                for i in members {
+                    states[*i].pending_handlers.remove(&idx);
+                }
+                if !hosts.is_empty() {
+                    let mut hscope = scope.clone();
+                    if h.role.is_some() {
+                        hscope.role = h.role.clone();
+                    }
+                    self.run_action(states, h, &hscope, &hosts, TaskKind::Handler);
+                    ran_any = true;
+                }
+                idx += 1;
             }
-            for i in &hosts {
-                states[*i].notified.retain(|n| !(*n == plain || *n == full || h.listen.contains(n)));
+            let handlers = self.handlers();
+            self.resolve_notifications(states, members, &handlers);
+            if !ran_any || members.iter().all(|i| states[*i].pending_handlers.is_empty()) {
+                break;
             }
-            let mut hscope = scope.clone();
-            if h.role.is_some() {
-                hscope.role = h.role.clone();
-            }
-            self.run_action(states, h, &hscope, &hosts, TaskKind::Handler);
         }
     }
+
+    /// Turns the hosts' notifications (names or listen topics) into the handlers they select.
+    fn resolve_notifications(&self, states: &mut [HostState], members: &[usize], handlers: &[Task]) {
+        for i in members {
+            for name in std::mem::take(&mut states[*i].notified) {
+                let selected = handlers_for(handlers, &name);
+                if selected.is_empty() {
+                    self.runner.sink.emit(&Event::Warning(format!(
+                        "The requested handler '{name}' was not found in either the main handlers list nor in \
+                         the listening handlers list (notified on {})",
+                        states[*i].name
+                    )));
+                }
+                states[*i].pending_handlers.extend(selected);
+            }
+        }
+    }
+}
+
+/// Whether `task` is where `--start-at-task WANT` starts, as Ansible's play iterator decides:
+/// its name or its displayed name (`role : name`) is WANT or matches it as a shell pattern.
+pub(crate) fn starts_here(task: &Task, want: &str) -> bool {
+    let display = task.display_name();
+    let names = task.name.iter().map(String::as_str).chain(std::iter::once(display.as_str()));
+    names.into_iter().any(|n| n == want || orc_modules::fnmatch::fnmatch(n, want))
+}
+
+/// How many times one flush may go over the handlers when handlers notify each other.
+const MAX_HANDLER_PASSES: usize = 64;
+
+/// The handlers a notification selects, by index, as Ansible's `search_handlers_by_notification`:
+/// the first handler whose name (plain or `role : name`) is the notification, and every handler
+/// that listens to it as a topic (one per distinct name).
+pub(crate) fn handlers_for(handlers: &[Task], notification: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    if let Some(i) =
+        handlers.iter().position(|h| h.name.as_deref() == Some(notification) || h.display_name() == notification)
+    {
+        out.push(i);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, h) in handlers.iter().enumerate() {
+        if !h.listen.iter().any(|t| t == notification) {
+            continue;
+        }
+        if let Some(n) = h.name.as_deref() {
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+        }
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// A counting semaphore for `throttle:`.
@@ -826,10 +949,15 @@ fn resolve_include(base: &Path, name: &str, scope: &Scope) -> std::path::PathBuf
     cands.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| base.join(name))
 }
 
-fn load_vars_files(runner: &Runner, play: &Play, states: &[HostState], members: &[usize]) -> Map<String, Value> {
+fn load_vars_files(
+    runner: &Runner,
+    play: &Play,
+    states: &[HostState],
+    members: &[usize],
+) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     if play.vars_files.is_empty() {
-        return out;
+        return Ok(out);
     }
     let first = members.first().map(|i| &states[*i]);
     let mut base = play.vars.clone();
@@ -841,18 +969,19 @@ fn load_vars_files(runner: &Runner, play: &Play, states: &[HostState], members: 
     }
     let hv = HostVars::new(Vec::new());
     let ctx = crate::vars::Context::new(base, hv, runner.templar.clone());
-    for (file, _) in &play.vars_files {
+    for (file, loc) in &play.vars_files {
         let name = runner
             .templar
             .render_str(file, &ctx.value())
             .map(|v| crate::yaml::display(&v))
-            .unwrap_or_else(|_| file.clone());
+            .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
         let path = play.dir.join(&name);
-        if let Ok(node) = crate::yaml::load_file(&path) {
-            if let Value::Object(m) = node.to_value() {
-                merge(&mut out, &m);
-            }
+        if !path.is_file() {
+            return Err(format!("vars file {} ({loc}) was not found", path.display()));
+        }
+        if let Some(m) = crate::inventory::load_vars_file(&path).map_err(|e| e.report())? {
+            merge(&mut out, &m);
         }
     }
-    out
+    Ok(out)
 }

@@ -69,27 +69,118 @@ const MAGIC: &[&str] = &[
 
 /// Validates everything that can be validated without running; the first problem is returned.
 pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) -> Result<()> {
+    if let Some(want) = &opts.start_at_task {
+        check_start_at_task(playbooks, want)?;
+    }
     for pb in playbooks {
-        let defined = defined_names(pb, inventory, opts);
+        // A syntax check has no inventory to define variables: undefined names are not checked.
+        let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts) };
         for play in &pb.plays {
-            let hosts = inventory.select(&play.hosts).map_err(|e| e.or_at(&play.hosts_loc))?;
-            if let Some(limit) = &opts.limit {
-                inventory.limit(hosts, limit)?;
+            if !opts.syntax_check {
+                let hosts = inventory.select(&play.hosts).map_err(|e| e.or_at(&play.hosts_loc))?;
+                if let Some(limit) = &opts.limit {
+                    inventory.limit(hosts, limit)?;
+                }
             }
             for (file, loc) in &play.vars_files {
-                if !file.contains("{{") && !play.dir.join(file).is_file() {
-                    return Err(OrcError::at(
-                        loc,
-                        format!("vars file {} does not exist", play.dir.join(file).display()),
-                    ));
+                if file.contains("{{") {
+                    continue;
                 }
+                let path = play.dir.join(file);
+                if !path.is_file() {
+                    return Err(OrcError::at(loc, format!("vars file {} does not exist", path.display())));
+                }
+                // The run loads it the same way: a file it could not use is an error now.
+                crate::inventory::load_vars_file(&path)?;
             }
             for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
                 check_tasks(section, play, &defined, None, &HashSet::new())?;
             }
+            check_notifications(play)?;
         }
     }
     Ok(())
+}
+
+/// `--start-at-task` must name a task of the playbooks (their roles and static imports included),
+/// or the run would do nothing and succeed: Ansible stops with "No matching task" too.
+fn check_start_at_task(playbooks: &[Playbook], want: &str) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    for pb in playbooks {
+        for play in &pb.plays {
+            let mut tasks: Vec<&Task> = Vec::new();
+            for s in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+                flatten(s, &mut tasks);
+            }
+            for t in tasks.into_iter().filter(|t| !matches!(t.body, TaskBody::Block { .. })) {
+                if super::play::starts_here(t, want) {
+                    return Ok(());
+                }
+                names.push(t.display_name());
+            }
+        }
+    }
+    let mut err = OrcError::input(format!(
+        "No matching task \"{want}\" found. Note: --start-at-task can only follow static includes."
+    ));
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    err = match crate::suggest::suggest(want, &refs) {
+        Some(s) => {
+            err.help(format!("did you mean \"{s}\"? (names match exactly, or as a shell pattern like \"Install *\")"))
+        }
+        None => err.help("give a task's name exactly, or a shell pattern like \"Install *\"; --list-tasks lists them"),
+    };
+    Err(err)
+}
+
+/// Every literal `notify:` name must select a handler of the play (by name or listen topic), as
+/// Ansible requires at run time ("The requested handler ... was not found"): found here, before
+/// anything ran. A play that includes roles at run time may gain handlers, so it is not checked.
+fn check_notifications(play: &Play) -> Result<()> {
+    let sections = [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers];
+    let mut tasks: Vec<&Task> = Vec::new();
+    for s in sections {
+        flatten(s, &mut tasks);
+    }
+    if tasks.iter().any(|t| matches!(t.body, TaskBody::IncludeRole { .. })) {
+        return Ok(());
+    }
+    for t in tasks {
+        for name in t.notify.iter().filter(|n| !n.contains("{{") && !n.contains("{%")) {
+            if !super::play::handlers_for(&play.handlers, name).is_empty() {
+                continue;
+            }
+            let loc = find_in_lines(&t.loc, name, 0).unwrap_or_else(|| t.loc.clone());
+            let mut known: Vec<String> = play.handlers.iter().filter_map(|h| h.name.clone()).collect();
+            known.extend(play.handlers.iter().flat_map(|h| h.listen.iter().cloned()));
+            known.sort();
+            known.dedup();
+            let mut err = OrcError::at(
+                &loc,
+                format!("The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"),
+            );
+            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+            err = match crate::suggest::suggest(name, &refs) {
+                Some(s) => err.help(format!("did you mean '{s}'?")),
+                None if known.is_empty() => err.help("this play defines no handlers; add them under 'handlers:'"),
+                None => err.help(format!("the play's handlers and topics are: {}", known.join(", "))),
+            };
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// Every task of a list, blocks opened, in order.
+fn flatten<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
+    for t in tasks {
+        out.push(t);
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for l in [block, rescue, always] {
+                flatten(l, out);
+            }
+        }
+    }
 }
 
 /// Every name some source may define: inventory, extra vars, play and role vars, vars files,
@@ -283,8 +374,19 @@ fn check_module_args(a: &crate::playbook::Action) -> Result<()> {
         }
     }
     let loc = arg_loc(&a.loc, &first.msg, &a.args);
-    Err(OrcError::at(&loc, format!("module '{}': {}", a.module, first.msg))
-        .help(format!("see the arguments of '{}' in docs/modules.md", a.short)))
+    let err = OrcError::at(&loc, format!("module '{}': {}", a.module, first.msg));
+    Err(match misspelt_argument(&first.msg) {
+        Some(s) => err.help(format!("did you mean '{s}'? (`orc doc {}` lists its arguments)", a.short)),
+        None => err.help(format!("`orc doc {}` lists its arguments", a.short)),
+    })
+}
+
+/// For "unsupported argument `x`; valid arguments are `a`, `b`": the valid one `x` is a typo of.
+fn misspelt_argument(msg: &str) -> Option<String> {
+    let bad = msg.strip_prefix("unsupported argument `")?.split('`').next()?;
+    let (_, valid) = msg.split_once("valid arguments are")?;
+    let names: Vec<&str> = valid.split('`').skip(1).step_by(2).collect();
+    crate::suggest::suggest(bad, &names)
 }
 
 /// Finds the line of the argument an error is about, so the caret points at it: the argument an
@@ -418,8 +520,12 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         missing.sort();
         if let Some(name) = missing.first() {
             let loc = find_var(&t.loc, name).unwrap_or_else(|| t.loc.clone());
-            return Err(OrcError::at(&loc, format!("undefined variable '{name}'"))
-                .help(format!("define '{name}' in vars, inventory, vars_files or with -e {name}=..., or guard it with '{name} | default(...)'")));
+            let known: Vec<&str> = defined.iter().map(String::as_str).chain(local.iter().map(String::as_str)).collect();
+            let err = OrcError::at(&loc, format!("undefined variable '{name}'"));
+            return Err(match crate::suggest::suggest(name, &known) {
+                Some(s) => err.help(format!("did you mean '{s}'?")),
+                None => err.help(format!("define '{name}' in vars, inventory, vars_files or with -e {name}=..., or guard it with '{name} | default(...)'")),
+            });
         }
     }
     Ok(())

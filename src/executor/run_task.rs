@@ -488,16 +488,18 @@ fn run_item(
                 ctx.with(&extra)
             }
         };
+        // As Ansible: changed_when applies to failed results too (a failure that failed_when
+        // then clears is ok, not changed, under `changed_when: false`).
         if let Some(cw) = &task.changed_when {
-            if !matches!(r.status, Status::Failed { .. }) {
-                match all_true(runner, cw, &reg_ctx) {
-                    Ok(c) => {
-                        r.changed = c;
-                        r.result["changed"] = json!(c);
+            match all_true(runner, cw, &reg_ctx) {
+                Ok(c) => {
+                    r.changed = c;
+                    r.result["changed"] = json!(c);
+                    if !matches!(r.status, Status::Failed { .. }) {
                         r.status = if c { Status::Changed } else { Status::Ok };
                     }
-                    Err(e) => return failed(format!("The conditional check failed: {e}")),
                 }
+                Err(e) => return failed(format!("The conditional check failed: {e}")),
             }
         }
         if let Some(fw) = &task.failed_when {
@@ -717,8 +719,15 @@ fn connection_vars(
     {
         m.insert("ansible_become_user".into(), json!(u));
     }
-    if let Some(u) = &runner.opts.user {
-        m.insert("ansible_user".into(), json!(u));
+    for (k, v) in &runner.opts.connection_defaults {
+        // A host that sets the variable under another of Ansible's names keeps its own.
+        let aliases: &[&str] = match k.as_str() {
+            "ansible_user" => &["ansible_ssh_user"],
+            _ => &[],
+        };
+        if !aliases.iter().any(|a| m.contains_key(*a)) {
+            m.entry(k.clone()).or_insert_with(|| v.clone());
+        }
     }
     m
 }

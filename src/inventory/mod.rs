@@ -39,6 +39,7 @@ use crate::error::{OrcError, Result};
 pub use hostrange::{expand_hostpattern, parse_address};
 pub use pylit::{parse_value as parse_ini_value, python_float};
 pub use render::to_ansible_json;
+pub use vars_dirs::load_vars_file;
 use vars_dirs::VarsDir;
 
 /// Host names Ansible treats as the local machine (an implicit `localhost` is made for them).
@@ -228,6 +229,7 @@ impl Inventory {
 
     /// Resolves a host pattern to hosts in inventory order; error when none matches.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>> {
+        pattern::check_brackets(pattern)?;
         let hosts = pattern::evaluate(self, &pattern::split_host_pattern(pattern))?;
         if hosts.is_empty() {
             return Err(
@@ -239,6 +241,7 @@ impl Inventory {
 
     /// Restricts to a --limit pattern (supports @file).
     pub fn limit(&self, hosts: Vec<String>, limit: &str) -> Result<Vec<String>> {
+        pattern::check_brackets(limit)?;
         let patterns = pattern::limit_patterns(limit)?;
         let allowed: HashSet<String> = pattern::evaluate(self, &patterns)?.into_iter().collect();
         let out: Vec<String> = hosts.into_iter().filter(|h| allowed.contains(h)).collect();
@@ -315,6 +318,11 @@ impl Inventory {
     }
 
     fn pattern_help(&self) -> String {
+        if self.hosts().is_empty() {
+            return "without -i the inventory holds only the implicit localhost, which `all` and group patterns \
+                    do not match (as in Ansible): target `localhost`, or give an inventory with -i"
+                .to_string();
+        }
         let groups: Vec<&str> =
             self.groups.keys().map(String::as_str).filter(|g| !matches!(*g, "all" | "ungrouped")).take(10).collect();
         format!(

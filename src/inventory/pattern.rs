@@ -29,6 +29,38 @@ pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
+/// Checks a host pattern string for brackets that do not pair up (`web[`, `web]0`): Ansible
+/// drops the stray bracket and targets `web`, a silent surprise; orc refuses it. A `~regex`
+/// part is left alone (its brackets are the regex's).
+pub fn check_brackets(pattern: &str) -> Result<()> {
+    let parts: Vec<&str> = if pattern.trim_start().starts_with('~') { vec![] } else { pattern.split(',').collect() };
+    for part in parts {
+        let body = part.trim().trim_start_matches(['&', '!']);
+        if body.starts_with('~') {
+            continue;
+        }
+        let mut open = false;
+        for c in body.chars() {
+            match c {
+                '[' if open => return Err(bracket_error(pattern, part, "a '[' inside '[...]'")),
+                '[' => open = true,
+                ']' if !open => return Err(bracket_error(pattern, part, "a ']' without its '['")),
+                ']' => open = false,
+                _ => {}
+            }
+        }
+        if open {
+            return Err(bracket_error(pattern, part, "a '[' that is never closed"));
+        }
+    }
+    Ok(())
+}
+
+fn bracket_error(pattern: &str, part: &str, what: &str) -> OrcError {
+    OrcError::input(format!("invalid host pattern '{pattern}': '{}' has {what}", part.trim()))
+        .help("a subscript is written group[0], group[-1] or group[1:3]; a ~regex pattern may use brackets freely")
+}
+
 /// The patterns of a `--limit` value; `@file` entries are replaced by the file's lines.
 pub fn limit_patterns(limit: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();

@@ -115,13 +115,7 @@ fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>> {
     let text = OrcError::read(path)?;
     let file = SourceFile::new(path, text);
-    if file.text.trim_start().starts_with("$ANSIBLE_VAULT") {
-        return Err(OrcError::at(
-            &Loc::file_start(file.clone()),
-            "this vars file is vault-encrypted, and encrypted inventory vars files are not supported yet",
-        )
-        .help("encrypt single values with `!vault` instead, or keep the file unencrypted"));
-    }
+    // A vault-encrypted file is refused by the YAML loader, naming it.
     let node = parse_data(file)?;
     match node.to_value() {
         Value::Null => Ok(None),

@@ -26,8 +26,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             _ => return Err(OrcError::Usage("-a must be k=v pairs or a JSON object".into())),
         }
     } else {
-        let free = executor::actions::free_form_keys(&short);
-        crate::playbook::parse_kv(&text, free.is_some(), free.unwrap_or(&[]))
+        crate::playbook::parse_kv(&text, executor::actions::is_command_line(&short))
+            .map_err(|e| OrcError::at(&loc, e).help("close every quote and every {{ }} or {% %} block"))?
     };
     if short == "command" || short == "shell" {
         if let Some(Value::String(raw)) = module_args.remove("_raw_params") {
@@ -36,10 +36,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     }
     let action = Action { module: args.module.clone(), short, args: module_args, loc: loc.clone() };
     let task = Task::new(loc.clone(), TaskBody::Action(action));
+    // Pattern errors point at the pattern argument, not at -a.
+    let pattern_loc = Loc::file_start(SourceFile::new("<command line PATTERN>", args.pattern.clone()));
     let play = Play {
         name: "Ansible Ad-Hoc".to_string(),
         hosts: args.pattern.clone(),
-        hosts_loc: loc.clone(),
+        hosts_loc: pattern_loc,
         loc,
         dir: PathBuf::from("."),
         vars: Map::new(),
@@ -70,8 +72,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
     let sink: Box<dyn crate::output::EventSink> = match args.common.output {
         crate::cli::OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
-        crate::cli::OutputFormat::Human => Box::new(crate::output::AdhocPrinter::new(out)),
+        crate::cli::OutputFormat::Human => Box::new(crate::output::AdhocPrinter::new(out).one_line(args.one_line)),
     };
+    super::flush_cache_note(&args.common);
     let runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     let outcome = runner.run(&pbs);
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))

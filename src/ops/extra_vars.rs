@@ -33,7 +33,8 @@ fn parse_one(v: &str) -> Result<Map<String, Value>> {
             _ => Err(OrcError::Usage(format!("--extra-vars '{v}' is not a mapping"))),
         };
     }
-    let m = crate::playbook::parse_kv(trimmed, false, &[]);
+    let m =
+        crate::playbook::parse_kv(trimmed, false).map_err(|e| OrcError::Usage(format!("--extra-vars '{v}': {e}")))?;
     if m.contains_key("_raw_params") || m.is_empty() {
         return Err(OrcError::Usage(format!("--extra-vars '{v}': expected key=value pairs, @file or a JSON object")));
     }

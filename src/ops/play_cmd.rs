@@ -9,6 +9,14 @@ use crate::playbook::{self, Playbook, Task, TaskBody};
 pub fn play(args: &PlayArgs) -> Result<i32> {
     let embedded;
     let paths = if args.playbooks.is_empty() {
+        let given = targeting_flags(args);
+        if !given.is_empty() {
+            return Err(crate::error::OrcError::Usage(format!(
+                "no playbook given with {}: name the playbook to run, as in `orc play site.yaml -i INVENTORY`; \
+                 `orc play` without a playbook runs only the built-in quickstart on this machine",
+                given.join(", ")
+            )));
+        }
         embedded = super::embedded::write_quickstart()?;
         vec![embedded]
     } else {
@@ -25,7 +33,8 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         playbooks.push(pb);
     }
     let tags = TagFilter { only: args.tags.clone(), skip: args.skip_tags.clone() };
-    let opts = super::options(&args.common, tags, args.start_at_task.clone())?;
+    let mut opts = super::options(&args.common, tags, args.start_at_task.clone())?;
+    opts.syntax_check = args.syntax_check;
     executor::preflight(&playbooks, &inventory, &opts)?;
 
     if args.syntax_check {
@@ -41,9 +50,67 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         return Ok(0);
     }
     let sink = super::printer(&args.common);
-    let runner = Runner::new(&inventory, &opts, sink.as_ref())?;
+    super::flush_cache_note(&args.common);
+    let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
+    if args.step {
+        runner = runner.with_stepper(Box::new(StdinStepper::default()));
+    }
     let outcome = runner.run(&playbooks);
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
+}
+
+/// `--step`'s question, asked on stderr and answered on stdin (a terminal, or answers piped in):
+/// `y`/`yes` runs the task, `c`/`continue` runs it and stops asking, anything else skips it (as in
+/// Ansible, No is the default). At the end of stdin every remaining task is skipped, said once.
+#[derive(Default)]
+struct StdinStepper {
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl executor::Stepper for StdinStepper {
+    fn ask(&self, task: &str) -> executor::Step {
+        use std::io::{BufRead, Write};
+        use std::sync::atomic::Ordering;
+        if self.ended.load(Ordering::SeqCst) {
+            return executor::Step::No;
+        }
+        let mut err = std::io::stderr();
+        let _ = write!(err, "Perform task: {task} (N)o/(y)es/(c)ontinue: ");
+        let _ = err.flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                self.ended.store(true, Ordering::SeqCst);
+                let _ = writeln!(err, "\n[WARNING]: --step: no more answers on stdin; skipping the remaining tasks");
+                executor::Step::No
+            }
+            Ok(_) => match line.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" => executor::Step::Yes,
+                "c" | "continue" => executor::Step::Continue,
+                _ => executor::Step::No,
+            },
+        }
+    }
+}
+
+/// The flags given that choose hosts, variables or tasks: they mean nothing for the built-in
+/// quickstart, so with them and no playbook the user most likely forgot to name it.
+fn targeting_flags(args: &PlayArgs) -> Vec<&'static str> {
+    let c = &args.common;
+    let flags = [
+        (!c.inventory.is_empty(), "-i/--inventory"),
+        (c.limit.is_some(), "-l/--limit"),
+        (!c.extra_vars.is_empty(), "-e/--extra-vars"),
+        (!args.tags.is_empty(), "-t/--tags"),
+        (!args.skip_tags.is_empty(), "--skip-tags"),
+        (args.start_at_task.is_some(), "--start-at-task"),
+        (c.user.is_some(), "-u/--user"),
+        (c.r#become, "-b/--become"),
+        (c.become_user.is_some(), "--become-user"),
+        (c.connection.is_some(), "-c/--connection"),
+        (c.ask_become_pass, "-K/--ask-become-pass"),
+    ];
+    flags.iter().filter(|(given, _)| *given).map(|(_, name)| *name).collect()
 }
 
 fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Options, args: &PlayArgs) -> String {

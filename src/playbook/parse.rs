@@ -306,8 +306,14 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
         }
         if let Some((prev, _)) = action_key {
             let (bad, bad_node) = if actions::exists(prev) { (k, v) } else { (prev, node.get(prev).unwrap_or(v)) };
-            return Err(unknown_action(bad, bad_node)
-                .help(format!("a task runs one module; '{prev}' and '{k}' are both modules or unknown keywords")));
+            let err = unknown_action(bad, bad_node);
+            // Beside a module, the other key is most likely a misspelt task keyword.
+            return Err(match suggest(bad, TASK_KEYWORDS) {
+                Some(s) => err.help(format!("did you mean '{s}'? (a task keyword)")),
+                None => {
+                    err.help(format!("a task runs one module; '{prev}' and '{k}' are both modules or unknown keywords"))
+                }
+            });
         }
         action_key = Some((k, v));
     }
@@ -340,7 +346,7 @@ fn unknown_action(k: &str, v: &Node) -> OrcError {
     if let Some(s) = suggest(k, &actions::all_names()).or_else(|| suggest(k, TASK_KEYWORDS)) {
         err = err.help(format!("did you mean '{s}'?"));
     } else {
-        err = err.help("see docs/modules.md for the modules orc ships");
+        err = err.help("`orc doc --list` lists the modules orc ships");
     }
     err
 }
@@ -426,11 +432,11 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
     if !actions::exists(&short) {
         return Err(unknown_action(key, value));
     }
-    let free_form = actions::free_form_keys(&short);
     let mut args = match &value.kind {
         Kind::Scalar(Value::Null) => Map::new(),
-        Kind::Scalar(Value::String(s)) => super::kv::parse_kv(s, free_form.is_some(), free_form.unwrap_or(&[])),
-        Kind::Scalar(v) if free_form.is_some() => {
+        Kind::Scalar(Value::String(s)) => super::kv::parse_kv(s, actions::is_command_line(&short))
+            .map_err(|e| OrcError::at(&value.loc, e).help("close every quote and every {{ }} or {% %} block"))?,
+        Kind::Scalar(v) if actions::takes_free_form(&short) => {
             let mut m = Map::new();
             m.insert("_raw_params".into(), Value::String(crate::yaml::display(v)));
             m
@@ -602,28 +608,4 @@ pub(crate) fn opt_map(n: Option<&Node>, what: &str) -> Result<Map<String, Value>
     }
 }
 
-/// The closest candidate within a small edit distance, for "did you mean" hints.
-pub(crate) fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
-    let short = orc_modules::registry::short_name(word);
-    candidates
-        .iter()
-        .map(|c| (strsim(short, c), *c))
-        .filter(|(d, c)| *d <= (c.len() / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.to_string())
-}
-
-fn strsim(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub(crate) use crate::suggest::suggest;

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod ansible;
+
 use serde_json::{json, Map, Value};
 use sha1::{Digest, Sha1};
 use tempfile::TempDir;
@@ -96,6 +98,7 @@ pub struct Orc {
     args: Vec<OsString>,
     dir: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
+    env_removed: Vec<OsString>,
     umask: Option<u32>,
     timeout: Duration,
 }
@@ -103,7 +106,14 @@ pub struct Orc {
 impl Orc {
     /// `orc` with no arguments yet.
     pub fn new() -> Orc {
-        Orc { args: Vec::new(), dir: None, env: Vec::new(), umask: None, timeout: Duration::from_secs(120) }
+        Orc {
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            env_removed: Vec::new(),
+            umask: None,
+            timeout: Duration::from_secs(120),
+        }
     }
 
     /// `orc play PLAYBOOK`.
@@ -158,6 +168,13 @@ impl Orc {
         self
     }
 
+    /// Runs without an ssh-agent (`SSH_AUTH_SOCK` removed from the environment), so that only
+    /// the keys and passwords a test gives are offered.
+    pub fn env_remove_agent(mut self) -> Orc {
+        self.env_removed.push(OsString::from("SSH_AUTH_SOCK"));
+        self
+    }
+
     /// Runs under this umask (through `sh -c 'umask ..; exec orc ...'`), so the modes of files
     /// created without an explicit mode are predictable.
     pub fn umask(mut self, mask: u32) -> Orc {
@@ -200,6 +217,9 @@ impl Orc {
         }
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        for k in &self.env_removed {
+            cmd.env_remove(k);
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {}: {e}", self.display()));
         let stdout = drain(child.stdout.take().unwrap());

@@ -250,7 +250,11 @@ impl AptRun<'_> {
         if a.state == "absent" {
             return self.remove(ctx, &specs);
         }
-        let res = self.install(ctx, &specs);
+        // Check mode does not refresh the package lists it would refresh, and on a fresh host an
+        // earlier task's refresh did not happen either: packages the lists would bring are not
+        // known yet.
+        let stale_lists = ctx.check && (cache.updated || cache.time == 0);
+        let res = self.install(ctx, &specs, stale_lists);
         let add = |r: ModuleResult| r.with("cache_updated", cache.updated).with("cache_update_time", cache.time);
         match res {
             Ok(r) => Ok(add(r)),
@@ -317,7 +321,11 @@ impl AptRun<'_> {
         Ok(apt_query::parse_query(&out.stdout_str(), &names))
     }
 
-    fn install(&self, ctx: &mut ModuleCtx, specs: &[String]) -> RunResult {
+    /// Installs (or upgrades) `specs`. With `stale_lists` (check mode, where the lists would
+    /// have been refreshed first), a package the current lists lack is reported as one that
+    /// would be installed, with a warning, instead of failing as Ansible's check mode does: the
+    /// real run, which refreshes the lists, would find it (docs/differences.md).
+    fn install(&self, ctx: &mut ModuleCtx, specs: &[String], stale_lists: bool) -> RunResult {
         let a = self.a;
         let build_dep = a.state == "build-dep";
         let upgrade = a.state == "latest";
@@ -326,6 +334,7 @@ impl AptRun<'_> {
         let mut list = vec![];
         let mut all_virtual = !parsed.is_empty();
         let mut auto = vec![];
+        let mut unknown: Vec<String> = vec![];
         for (spec, raw) in parsed.iter().zip(specs) {
             if build_dep {
                 list.push(format!("'{raw}'"));
@@ -333,12 +342,16 @@ impl AptRun<'_> {
             }
             let st = states.get(&spec.name).cloned().unwrap_or_default();
             if !st.known && st.status.is_none() {
+                if stale_lists {
+                    unknown.push(spec.name.clone());
+                    continue;
+                }
                 return Err(ModuleError::msg(format!("No package matching '{}' is available", spec.name)));
             }
             if st.auto && st.installed() {
                 auto.push(spec.name.clone());
             }
-            if st.is_virtual() && !st.installed() {
+            if st.is_virtual() && !st.installed() && !stale_lists {
                 list.push(match &spec.version {
                     Some(v) => format!("'{}={v}'", spec.name),
                     None => format!("'{}'", spec.name),
@@ -347,6 +360,10 @@ impl AptRun<'_> {
             }
             all_virtual = false;
             let s = apt_query::status(spec, &st);
+            if stale_lists && !s.installed && s.installable.is_none() {
+                unknown.push(spec.name.clone());
+                continue;
+            }
             if !s.installed && a.only_upgrade {
                 continue;
             }
@@ -369,6 +386,19 @@ impl AptRun<'_> {
             let q: Vec<String> = auto.iter().map(|n| quote(n)).collect();
             format!("apt-mark manual {} >/dev/null", q.join(" "))
         };
+        if !unknown.is_empty() {
+            let warning = format!(
+                "check mode: the package lists would be refreshed first, so whether {} can be installed is not \
+                 known yet; reported as would be installed",
+                unknown.join(", ")
+            );
+            // What apt can tell already, for the packages the current lists know.
+            let known: Vec<String> =
+                specs.iter().filter(|s| !unknown.contains(&PkgSpec::parse(s).name)).cloned().collect();
+            let mut r = if known.is_empty() { ModuleResult::changed(true) } else { self.install(ctx, &known, false)? };
+            r.changed = true;
+            return Ok(r.with("warnings", serde_json::json!([warning])).with("would_install_unlisted", unknown));
+        }
         if list.is_empty() {
             if !mark.is_empty() {
                 let out = self.sh(ctx, &mark)?;

@@ -191,38 +191,9 @@ pub fn status(spec: &PkgSpec, st: &PkgState) -> Status {
     Status { installed, version_ok, installable }
 }
 
-/// Python's `fnmatch.fnmatch` (case-sensitive on POSIX): `*`, `?`, `[seq]`, `[!seq]`.
-pub fn fnmatch(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    fn m(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') => (0..=t.len()).any(|i| m(&p[1..], &t[i..])),
-            Some('?') => !t.is_empty() && m(&p[1..], &t[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().skip(2).position(|c| *c == ']').map(|i| i + 2) else {
-                    return t.first() == Some(&'[') && m(&p[1..], &t[1..]);
-                };
-                let Some(c) = t.first() else { return false };
-                let (neg, set) = if p[1] == '!' { (true, &p[2..end]) } else { (false, &p[1..end]) };
-                let mut hit = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= *c && *c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= set[i] == *c;
-                        i += 1;
-                    }
-                }
-                hit != neg && m(&p[end + 1..], &t[1..])
-            }
-            Some(c) => t.first() == Some(c) && m(&p[1..], &t[1..]),
-        }
-    }
-    m(&p, &t)
+/// Python's `fnmatch.fnmatch` with the pattern first, as apt version patterns read.
+fn fnmatch(pat: &str, s: &str) -> bool {
+    crate::fnmatch::fnmatch(s, pat)
 }
 
 /// Debian version comparison (`dpkg --compare-versions`): epoch, upstream, revision.

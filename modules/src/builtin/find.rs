@@ -142,50 +142,6 @@ pub struct Entry {
 const FIELDS: usize = 15;
 const PRINTF: &str = r"E\0%p\0%y\0%m\0%U\0%G\0%s\0%i\0%D\0%n\0%A@\0%T@\0%C@\0%u\0%g\0%d\0";
 
-/// Python's `fnmatch.translate` as a Rust regex (anchored).
-pub fn fnmatch_regex(pat: &str) -> String {
-    let c: Vec<char> = pat.chars().collect();
-    let mut out = String::from("(?s)^");
-    let mut i = 0;
-    while i < c.len() {
-        match c[i] {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            '[' => {
-                let mut j = i + 1;
-                if j < c.len() && c[j] == '!' {
-                    j += 1;
-                }
-                if j < c.len() && c[j] == ']' {
-                    j += 1;
-                }
-                while j < c.len() && c[j] != ']' {
-                    j += 1;
-                }
-                if j >= c.len() {
-                    out.push_str("\\[");
-                } else {
-                    let inner: String = c[i + 1..j].iter().collect();
-                    let inner = inner.replace('\\', "\\\\");
-                    let inner = match inner.strip_prefix('!') {
-                        Some(rest) => format!("^{rest}"),
-                        None if inner.starts_with('^') => format!("\\{inner}"),
-                        None => inner,
-                    };
-                    out.push('[');
-                    out.push_str(&inner.replace('[', "\\["));
-                    out.push(']');
-                    i = j;
-                }
-            }
-            ch => out.push_str(&regex::escape(&ch.to_string())),
-        }
-        i += 1;
-    }
-    out.push('$');
-    out
-}
-
 /// Compiled name patterns.
 pub struct NameFilter {
     patterns: Vec<Regex>,
@@ -196,7 +152,8 @@ impl NameFilter {
     /// Compiles globs, or regexes anchored at the start when `use_regex` (Python's `re.match`).
     pub fn new(patterns: &[String], excludes: &[String], use_regex: bool) -> Result<Self, String> {
         let comp = |p: &String| -> Result<Regex, String> {
-            let src = if use_regex { format!("^(?:{})", crate::pyre::translate(p)) } else { fnmatch_regex(p) };
+            let src =
+                if use_regex { format!("^(?:{})", crate::pyre::translate(p)) } else { crate::fnmatch::translate(p) };
             Regex::new(&src).map_err(|e| format!("invalid pattern '{p}': {e}"))
         };
         let default = if use_regex { ".*" } else { "*" };
@@ -541,16 +498,6 @@ fn add_checksums(
 mod tests {
     use super::*;
     use crate::builtin::test_support::Sandbox;
-
-    #[test]
-    fn fnmatch_like_python() {
-        let re = |p: &str| Regex::new(&fnmatch_regex(p)).unwrap();
-        assert!(re("*.conf").is_match("a.conf"));
-        assert!(!re("*.conf").is_match("a.conf.bak"));
-        assert!(re("[!a]?.txt").is_match("bc.txt"));
-        assert!(!re("[!a]?.txt").is_match("ac.txt"));
-        assert!(re("a+b").is_match("a+b"));
-    }
 
     #[test]
     fn regex_patterns_match_at_start() {

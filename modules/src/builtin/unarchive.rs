@@ -14,6 +14,7 @@ use crate::builtin::http_client::{self, Request};
 use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::fileops::Attrs;
 use crate::filewrite::{self, parse_stat, STAT_FMT};
+use crate::fnmatch::fnmatch;
 use crate::shell_quote::quote;
 
 /// `unarchive` arguments.
@@ -210,12 +211,6 @@ fn sections(text: &str) -> std::collections::HashMap<String, String> {
         }
     }
     m
-}
-
-/// Shell-style pattern match (`*`, `?`), as Python's fnmatch for excludes.
-fn fnmatch(name: &str, pat: &str) -> bool {
-    let re = regex::escape(pat).replace("\\*", ".*").replace("\\?", ".");
-    regex::Regex::new(&format!("^{re}$")).map(|r| r.is_match(name)).unwrap_or(false)
 }
 
 /// Members of a `unzip -Zl` listing: (name, size, is_dir).

@@ -52,6 +52,10 @@ pub struct SshConnection {
     host: String,
     session: Session,
     shell: ShellSession<ChannelStreams>,
+    /// The persistent shell's process id on the host.
+    shell_pid: Option<u32>,
+    /// The session's socket.
+    fd: RawFd,
     sftp: Option<Sftp>,
     become_user: Option<String>,
     /// What opening the Docker bridge's own session needs (see [`docker_bridge`]).
@@ -106,8 +110,10 @@ impl SshConnection {
         }
         let mut shell = ShellSession::new(streams);
         shell.set_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1))));
-        match shell.exec("true", None) {
-            Ok(out) if out.rc == 0 => {}
+        // The first command checks that the shell answers and learns its process id (what Ctrl-C
+        // stops is below it: crate::interrupt).
+        let shell_pid = match shell.exec_inline("printf '%s\\n' \"$$\"") {
+            Ok(out) if out.rc == 0 => out.stdout_str().trim().parse::<u32>().ok(),
             Ok(out) => {
                 return Err(ConnError::Unreachable(format!(
                     "ssh: the shell on {login} does not run commands (rc {}): {}",
@@ -121,7 +127,7 @@ impl SshConnection {
             Err(ConnError::Lost(why) | ConnError::Unreachable(why)) => {
                 return Err(ConnError::Unreachable(format!("ssh: {login}: {why}")))
             }
-        }
+        };
         shell.set_timeout(opts.command_timeout);
         let become_route = match become_user {
             Some(user) if user != target.user => {
@@ -137,6 +143,8 @@ impl SshConnection {
             host: host.to_string(),
             session,
             shell,
+            shell_pid,
+            fd,
             sftp: None,
             become_user: become_user.map(str::to_string),
             bridge_plan: BridgePlan { target, opts: opts.clone(), become_route },
@@ -147,6 +155,47 @@ impl SshConnection {
     /// The user the shell runs as through sudo, if any.
     pub fn become_user(&self) -> Option<&str> {
         self.become_user.as_deref()
+    }
+
+    /// After Ctrl-C cut a command short: stops what the persistent shell was running on the
+    /// host (its descendants) through a second channel of this session, started through the
+    /// same become route as the shell when it runs as another user, and records the outcome
+    /// (crate::interrupt). Called on the thread that owns the session, so the session is used
+    /// by one thread only.
+    fn stop_interrupted(&mut self) {
+        let host = self.host.clone();
+        let outcome = match self.shell_pid {
+            None => Err("the shell's process id is not known".to_string()),
+            Some(pid) => self.run_stop_script(pid),
+        };
+        let line = match outcome {
+            Ok(out) => crate::interrupt::describe_stopped(&host, &out),
+            Err(why) => format!("{host}: could not stop the running command ({why})"),
+        };
+        crate::interrupt::record_stopped(line);
+        self.shell_pid = None;
+    }
+
+    /// Runs the stop script for shell `pid` on a new channel; returns what it printed.
+    fn run_stop_script(&mut self, pid: u32) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        self.session.set_blocking(true);
+        self.session.set_timeout(5000);
+        let mut channel = self.session.channel_session().map_err(|e| e.message().to_string())?;
+        let route = self.bridge_plan.become_route.clone();
+        let plan = route.as_ref().map(|(method, user, password, _)| BecomePlan::new(*method, user, password.is_some()));
+        let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
+        channel.exec(command).map_err(|e| e.message().to_string())?;
+        let mut streams = ChannelStreams::new(self.session.clone(), channel, self.fd, &self.host);
+        if let (Some(plan), Some((_, _, password, asked))) = (&plan, &route) {
+            plan.handshake(&mut streams, password.as_ref(), asked, deadline).map_err(|e| e.to_string())?;
+        }
+        let mut shell = ShellSession::new(streams);
+        shell.set_timeout(Some(Duration::from_secs(5)));
+        shell.set_interruptible(false);
+        let out = shell.exec(&crate::interrupt::stop_script(pid), None).map_err(|e| e.to_string())?;
+        shell.close();
+        Ok(out.stdout_str())
     }
 
     /// The SFTP channel, opened on first use; blocking mode with the command time limit.
@@ -179,11 +228,19 @@ impl Connection for SshConnection {
     }
 
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
-        self.shell.exec(cmd, stdin)
+        let out = self.shell.exec(cmd, stdin);
+        if self.shell.was_interrupted() {
+            self.stop_interrupted();
+        }
+        out
     }
 
     fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
-        self.shell.exec_inline(cmd)
+        let out = self.shell.exec_inline(cmd);
+        if self.shell.was_interrupted() {
+            self.stop_interrupted();
+        }
+        out
     }
 
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {

@@ -129,8 +129,9 @@ impl SshTarget {
             known_hosts: args.known_hosts,
         };
         let mut target = resolve(host, &lookup, overrides, opts)?;
-        target.password =
-            first_var(vars, &["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]).map(Secret::new);
+        target.password = first_var(vars, &["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"])
+            .map(Secret::new)
+            .or_else(|| opts.ssh_password.clone());
         Ok(target)
     }
 

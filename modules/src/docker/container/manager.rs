@@ -71,9 +71,14 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
     };
     let facts = match outcome {
         Ok(f) => f,
-        // A failure still carries the run's warnings.
-        Err(ModuleError::Fail(mut r)) if !m.warnings.is_empty() => {
-            r.data.insert("warnings".into(), json!(m.warnings));
+        // A failure still says what the run changed before it (a container created and started
+        // whose health check then timed out is a change, as community.docker reports it), and
+        // carries the run's warnings.
+        Err(ModuleError::Fail(mut r)) => {
+            r.changed |= m.changed;
+            if !m.warnings.is_empty() {
+                r.data.insert("warnings".into(), json!(m.warnings));
+            }
             return Err(ModuleError::Fail(r));
         }
         Err(e) => return Err(e),
