@@ -22,6 +22,20 @@ pub enum Command {
     Run(RunArgs),
     /// Show what an inventory resolves to.
     Inventory(InventoryArgs),
+    /// Show a module's arguments, return values and an example (as ansible-doc).
+    Doc(DocArgs),
+}
+
+/// `orc doc`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["module", "list"])))]
+pub struct DocArgs {
+    /// The module (short name or FQCN, e.g. copy or ansible.builtin.copy).
+    #[arg(value_name = "MODULE")]
+    pub module: Option<String>,
+    /// List every module and engine action with its one-line description.
+    #[arg(short = 'l', long)]
+    pub list: bool,
 }
 
 /// Output formats for results.

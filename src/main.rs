@@ -28,11 +28,16 @@ fn main() {
         Command::Play(a) => orc::ops::play(a),
         Command::Run(a) => orc::ops::run(a),
         Command::Inventory(a) => orc::ops::inventory(a),
+        Command::Doc(a) => orc::ops::doc(a),
     };
     let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprint!("{}", e.report());
+            if wants_json(&cli) {
+                // A consumer of the event stream learns why nothing ran (docs/output-json.md).
+                println!("{}", orc::output::json::error_json(&e));
+            }
             e.exit_code()
         }
     };
@@ -47,14 +52,32 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Whether the command asked for `--output json`.
+fn wants_json(cli: &Cli) -> bool {
+    let output = match &cli.command {
+        Command::Play(a) => a.common.output,
+        Command::Run(a) => a.common.output,
+        _ => return false,
+    };
+    output == orc::cli::OutputFormat::Json
+}
+
 fn init_tracing(cli: &Cli) {
     let verbose = match &cli.command {
         Command::Play(a) => a.common.verbose,
         Command::Run(a) => a.common.verbose,
-        Command::Inventory(_) => 0,
+        Command::Inventory(_) | Command::Doc(_) => 0,
     };
     let level = if verbose >= 3 { "orc=trace" } else { "orc=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    // Colours only on a terminal: logs piped into files or CI stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

@@ -136,7 +136,8 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
 
     // daemon.json exactly as configured: group defaults on host 2, host variables on host 3.
     // to_nice_json: keys sorted, 4-space indent; log-opts values as strings (max-file: 2 was a
-    // YAML number); a final newline.
+    // YAML number); options whose variable is empty (registry-mirrors on host 2) left out, as
+    // docs/containers.md says; a final newline.
     let expected2 = format!(
         r#"{{
     "insecure-registries": [
@@ -147,8 +148,7 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
     "log-opts": {{
         "max-file": "3",
         "max-size": "10m"
-    }},
-    "registry-mirrors": []
+    }}
 }}
 "#
     );

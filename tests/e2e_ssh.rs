@@ -304,3 +304,32 @@ fn connection_flags_an_ansible_user_types_and_the_inventory_wins_over_them() {
         .success()
         .stdout_has("bare | CHANGED | rc=0 >>\ndeploy");
 }
+
+#[test]
+fn very_verbose_shows_how_the_connection_was_made_without_colour_codes() {
+    let Some(lab) = Lab::start(1) else { return };
+    let h = &lab.hosts()[0];
+    let inv = format!(
+        "[lab]\n{} ansible_host={} ansible_user=deploy ansible_ssh_private_key_file={} ansible_become=true\n",
+        h.name,
+        h.ip,
+        lab.key_path().display()
+    );
+    let p = Project::new().file("hosts.ini", &inv);
+    let home = home_for(&lab, &p);
+    let o = Orc::new().args(["run", "all", "-m", "ping", "-vvv", "-i"]).arg(p.join("hosts.ini")).env_remove_agent();
+    let out = orc_in(&home)(o).run().success();
+    let err = &out.stderr;
+    for line in [
+        format!("<{}> ssh: connecting to {}:22 as deploy, timeout 10 s, direct; keys: {} (configured); agent: none; password: none; host key checking: strict", h.name, h.ip, lab.key_path().display()),
+        format!("<{}> ssh: the server's host key is SHA256:", h.name),
+        format!("<{}> ssh: host key matches", h.name),
+        format!("<deploy@{}> ssh: the server accepts: publickey,password", h.ip),
+        format!("<deploy@{}> ssh: authenticated with key {}", h.ip, lab.key_path().display()),
+        format!("<{}> become: sudo as root, without a password", h.name),
+        format!("<{}> ssh: the persistent shell runs (pid ", h.name),
+    ] {
+        assert!(err.contains(&line), "-vvv lacks {line:?}\n{out}");
+    }
+    assert!(!err.contains('\u{1b}'), "ANSI escapes in a log that is not a terminal\n{out}");
+}

@@ -381,3 +381,23 @@ fn unsupported_become_method_and_missing_private_key_are_usage_errors() {
     p.play("site.yml").args(["--become-method", "doas"]).run().code(64).stderr_has("orc supports sudo and su");
     p.play("site.yml").args(["--private-key", "/nonexistent/key"]).run().code(64).stderr_has("no such file");
 }
+
+#[test]
+fn json_output_reports_invalid_input_as_an_error_event() {
+    let p = Project::new().file(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - cpoy: {content: x, dest: /tmp/x}\n",
+    );
+    let out = p.play("site.yml").args(["--output", "json"]).run().code(3);
+    let event: Value =
+        serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("not one JSON line ({e})\n{out}"));
+    assert_eq!(
+        event,
+        serde_json::json!({
+            "event": "error", "kind": "input", "message": "unknown module or task keyword 'cpoy'",
+            "file": "site.yml", "line": 4, "column": 7, "source": "    - cpoy: {content: x, dest: /tmp/x}",
+            "help": "did you mean 'copy'?", "exit_code": 3
+        })
+    );
+    assert!(out.stderr.contains("--> site.yml:4:7"), "the human report stays on stderr\n{out}");
+}

@@ -191,14 +191,21 @@ pub trait Module: Sync + Send {
     fn validate(&self, args: &Map<String, Value>) -> Result<(), ArgError>;
     /// Runs the module on one host.
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult;
+    /// What `orc doc NAME` shows.
+    fn doc(&self) -> crate::doc::ModuleDoc;
 }
 
 /// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
 pub trait TypedModule: Sync + Send {
-    /// The argument struct.
-    type Args: DeserializeOwned;
+    /// The argument struct; `#[derive(ArgsDoc)]` documents it for `orc doc`.
+    type Args: DeserializeOwned + crate::doc::ArgsDoc;
     /// The short name.
     const NAME: &'static str;
+    /// The collection of its fully qualified name (`ansible.builtin.copy`).
+    const COLLECTION: &'static str = "ansible.builtin";
+    /// What the module does, returns and an example, for `orc doc` (a test requires every
+    /// registered module to write one).
+    const DOC: crate::doc::ModuleText = crate::doc::ModuleText::MISSING;
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
@@ -233,6 +240,16 @@ impl<T: TypedModule> Module for T {
     fn validate(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let a = parse_args::<T::Args>(args)?;
         T::check_args(&a)
+    }
+    fn doc(&self) -> crate::doc::ModuleDoc {
+        use crate::doc::ArgsDoc;
+        crate::doc::ModuleDoc {
+            name: T::NAME,
+            collection: T::COLLECTION,
+            text: T::DOC,
+            args: T::Args::args(),
+            open: T::Args::takes_other_args(),
+        }
     }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;

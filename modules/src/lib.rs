@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod connection;
 pub mod contract;
 pub mod diff;
+pub mod doc;
 pub mod docker;
 pub mod fileops;
 pub mod filewrite;

@@ -81,6 +81,32 @@ mod tests {
     }
 
     #[test]
+    fn every_module_documents_itself() {
+        for m in MODULES {
+            let doc = m.doc();
+            let missing: Vec<&str> = [
+                ("short", doc.text.short.is_empty()),
+                ("example", doc.text.example.is_empty()),
+                ("returns", doc.text.returns.is_empty() && !NO_RETURNS.contains(&m.name())),
+            ]
+            .iter()
+            .filter(|(_, empty)| *empty)
+            .map(|(what, _)| *what)
+            .collect();
+            assert!(missing.is_empty(), "{} lacks its doc text: {missing:?} (write its ModuleText DOC)", m.name());
+            assert!(
+                doc.args.iter().all(|a| !a.description.is_empty()),
+                "{}: an argument without a doc comment",
+                m.name()
+            );
+            assert!(doc.text.example.contains(m.name()), "{}'s example does not use the module", m.name());
+        }
+    }
+
+    /// Modules whose results are only `changed`/`msg` (documented for every module).
+    const NO_RETURNS: &[&str] = &[];
+
+    #[test]
     fn names_are_unique() {
         let mut n = names();
         n.sort_unstable();

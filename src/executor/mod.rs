@@ -1,6 +1,7 @@
 //! The executor: runs plays on hosts and emits events. It decides what runs where and in which
 //! order (linear strategy, blocks, handlers, loops, conditions); modules decide what changes.
 
+pub mod action_docs;
 pub mod actions;
 mod engine_actions;
 mod host;

@@ -308,24 +308,11 @@ fn when_guarded_names(t: &Task) -> HashSet<String> {
     names
 }
 
-/// The arguments each engine action accepts (`None`: any names, as set_fact).
-fn action_args(short: &str) -> Option<&'static [&'static str]> {
-    match short {
-        "debug" => Some(&["msg", "var", "verbosity"]),
-        "assert" => Some(&["that", "fail_msg", "msg", "success_msg", "quiet"]),
-        "fail" => Some(&["msg"]),
-        "include_vars" => Some(&["file", "_raw_params", "name"]),
-        "meta" => Some(&["_raw_params"]),
-        _ => None,
-    }
-}
-
-/// The `meta:` actions orc carries out.
-const META_ACTIONS: &[&str] =
-    &["flush_handlers", "end_play", "end_host", "noop", "clear_host_errors", "clear_facts", "refresh_inventory"];
+use super::action_docs::{action_args, META_ACTIONS};
 
 fn check_action_args(a: &crate::playbook::Action) -> Result<()> {
     let Some(valid) = action_args(&a.short) else { return Ok(()) };
+    let valid = valid.as_slice();
     for k in a.args.keys() {
         if !valid.contains(&k.as_str()) {
             let loc = find_in_lines(&a.loc, &format!("{k}:"), 0).or_else(|| find_in_lines(&a.loc, &format!("{k}="), 0));

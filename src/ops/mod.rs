@@ -1,12 +1,14 @@
 //! Operations under the thin CLI: each takes parsed arguments and returns the exit code.
 
 mod adhoc;
+mod doc;
 mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
 
 pub use adhoc::run;
+pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
 

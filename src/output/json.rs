@@ -50,6 +50,33 @@ impl EventSink for JsonPrinter {
     }
 }
 
+/// The `error` object for invalid input found before anything ran (or a usage error): what a
+/// consumer of the stream sees instead of events, so it knows why nothing ran. `file`, `line`,
+/// `column` and `source` are null when the error has no location.
+pub fn error_json(e: &crate::error::OrcError) -> Value {
+    use crate::error::OrcError;
+    let (loc, help) = match e {
+        OrcError::Input { loc, help, .. } => (loc.as_ref(), help.as_deref()),
+        _ => (None, None),
+    };
+    let kind = match e {
+        OrcError::Input { .. } => "input",
+        OrcError::Usage(_) => "usage",
+        OrcError::Read { .. } => "read",
+    };
+    json!({
+        "event": "error",
+        "kind": kind,
+        "message": e.to_string(),
+        "file": loc.map(|l| l.file.path.display().to_string()),
+        "line": loc.map(|l| l.line),
+        "column": loc.map(|l| l.col),
+        "source": loc.and_then(|l| l.file.line(l.line)),
+        "help": help,
+        "exit_code": e.exit_code(),
+    })
+}
+
 /// The JSON object for one event. `task` is the name of the task in progress, copied onto
 /// `host_result` and `retry` objects.
 pub fn event_json(event: &Event, task: Option<&str>) -> Value {

@@ -14,7 +14,7 @@ use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, 
 use crate::shell_quote::quote;
 
 /// `apt` arguments (Ansible's names and aliases).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct AptArgs {
     /// Package specs: `name`, `name=1.2*`, `name>=1.2`; `*` with state=latest upgrades everything.

@@ -15,7 +15,7 @@ use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
 /// `apt_repository` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct AptRepositoryArgs {
     /// The source line, e.g. `deb http://mirror.example.org/debian bookworm main`.

@@ -11,7 +11,7 @@ use crate::contract::{FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// `authorized_key` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizedKeyArgs {
     /// Whose file to edit.
@@ -321,6 +321,7 @@ fn write_cmd(a: &AuthorizedKeyArgs, f: &Found) -> String {
 impl TypedModule for AuthorizedKey {
     type Args = AuthorizedKeyArgs;
     const NAME: &'static str = "authorized_key";
+    const COLLECTION: &'static str = "ansible.posix";
 
     fn check_args(a: &AuthorizedKeyArgs) -> Result<(), crate::contract::ArgError> {
         if a.key.starts_with("http") {

@@ -12,7 +12,7 @@ use crate::pyre;
 use crate::shell_quote::quote;
 
 /// `blockinfile` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct BlockinfileArgs {
     /// The file to edit.

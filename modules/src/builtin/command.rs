@@ -14,7 +14,7 @@ use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `command` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct CommandArgs {
     /// The command line, split into words (the free-form form arrives as `_raw_params`).

@@ -8,12 +8,13 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite::{self, WriteError};
 use crate::shell_quote::quote;
 
 /// `copy` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct CopyArgs {
     /// Controller file or directory (a trailing `/` copies a directory's contents).
@@ -310,6 +311,25 @@ fn attrs_of(a: &CopyArgs, local_src: Option<&Path>) -> Result<Attrs, ModuleError
 impl TypedModule for Copy {
     type Args = CopyArgs;
     const NAME: &'static str = "copy";
+    const DOC: ModuleText = ModuleText {
+        short: "Copies a file from the controller (src) or a text (content) to a path on the host, \
+                atomically, changing it only when its bytes or attributes differ.",
+        notes: "src is looked up in the role's files/, the playbook's files/ and the playbook's \
+                directory, as Ansible does; a directory src is copied recursively. The file is \
+                written to a temporary file beside dest, checked with `validate`, then renamed \
+                into place.",
+        returns: &[
+            ("dest", "The destination path."),
+            ("checksum", "SHA-1 of the file's content after the copy."),
+            ("md5sum", "MD5 of the content."),
+            ("size", "Size in bytes."),
+            ("mode, owner, group, uid, gid", "The file's attributes after the copy."),
+            ("backup_file", "The backup's path, when `backup: true` made one."),
+            ("diff", "With --diff: the content before and after."),
+        ],
+        example: "- name: Install the app's configuration\n  ansible.builtin.copy:\n    src: app.conf\n    \
+                  dest: /etc/app/app.conf\n    owner: root\n    mode: \"0644\"\n    backup: true\n",
+    };
 
     fn check_args(a: &CopyArgs) -> Result<(), ArgError> {
         match (&a.src, &a.content) {

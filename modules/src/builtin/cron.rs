@@ -12,7 +12,7 @@ use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
 /// `cron` arguments.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct CronArgs {
     /// The job's name (its marker line), or the variable's name with `env`.

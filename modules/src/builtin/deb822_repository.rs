@@ -14,7 +14,7 @@ use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
 /// `deb822_repository` arguments.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct Deb822Args {
     /// Allow-Downgrade-To-Insecure.

@@ -15,7 +15,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// `dnf`/`yum` arguments (the commonly used subset of Ansible's).
-#[derive(Debug, Deserialize, Default, Clone)]
+#[derive(Debug, Deserialize, Default, Clone, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DnfArgs {
     /// Package specs (names, `name-1.2`, `name >= 1.2` is not supported, `@group`, file paths, URLs).

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
 
 /// `state`: what the container must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Exists and runs (the default).
@@ -28,7 +28,7 @@ fn started() -> State {
 }
 
 /// One `networks` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkArg {
     /// Network name.
@@ -49,7 +49,7 @@ pub struct NetworkArg {
 }
 
 /// One `mounts` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct MountArg {
     /// Path inside the container.
@@ -79,7 +79,7 @@ pub struct MountArg {
 }
 
 /// The `healthcheck` dictionary.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct HealthcheckArg {
     /// A command string (run with `CMD-SHELL`) or a list (`["CMD", ...]`, `["NONE"]`).
@@ -103,7 +103,7 @@ pub struct HealthcheckArg {
 }
 
 /// `docker_container` arguments (community.docker's names, aliases and defaults).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerContainerArgs {
     /// Container name (or ID for an existing one).
@@ -343,6 +343,7 @@ fn choice(name: &str, v: &Option<String>, valid: &[&str]) -> Result<(), ArgError
 impl TypedModule for DockerContainer {
     type Args = DockerContainerArgs;
     const NAME: &'static str = "docker_container";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerContainerArgs) -> Result<(), ArgError> {
         choice("restart_policy", &a.restart_policy, &["no", "on-failure", "always", "unless-stopped"])?;

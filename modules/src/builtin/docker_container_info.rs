@@ -7,7 +7,7 @@ use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModu
 use crate::docker::raw::{self, path_escape};
 
 /// `docker_container_info` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerContainerInfoArgs {
     /// Container name or ID.
@@ -33,6 +33,7 @@ pub struct DockerContainerInfo;
 impl TypedModule for DockerContainerInfo {
     type Args = DockerContainerInfoArgs;
     const NAME: &'static str = "docker_container_info";
+    const COLLECTION: &'static str = "community.docker";
 
     fn run(&self, a: DockerContainerInfoArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;

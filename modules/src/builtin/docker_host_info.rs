@@ -10,7 +10,7 @@ use crate::docker::raw::{self, RawError};
 use crate::docker::util::{filters_query, pick};
 
 /// `docker_host_info` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerHostInfoArgs {
     /// List the running containers (all of them with `containers_all`).
@@ -71,6 +71,7 @@ const VOLUME_KEYS: &[&str] = &["Driver", "Name"];
 impl TypedModule for DockerHostInfo {
     type Args = DockerHostInfoArgs;
     const NAME: &'static str = "docker_host_info";
+    const COLLECTION: &'static str = "community.docker";
 
     fn run(&self, a: DockerHostInfoArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout).map_err(|e| match e {

@@ -10,7 +10,7 @@ use crate::docker::image::{is_image_name_id, is_valid_tag, parse_repository_tag}
 use crate::docker::image_run::Run;
 
 /// `docker_image` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerImageArgs {
     /// Image name, optionally with `:tag` (which then wins over `tag`), or an image ID.
@@ -68,7 +68,7 @@ fn latest() -> String {
 }
 
 /// Where a missing image comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Build from a context directory.
@@ -82,7 +82,7 @@ pub enum Source {
 }
 
 /// Desired state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// The image exists.
@@ -93,7 +93,7 @@ pub enum State {
 }
 
 /// `build:` options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct BuildArgs {
     /// Context directory: on the managed host, else found on the controller as `copy src` is.
@@ -132,7 +132,7 @@ pub struct BuildArgs {
 }
 
 /// `pull:` options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct PullArgs {
     /// Platform to pull (`linux/amd64`).
@@ -146,6 +146,7 @@ pub struct DockerImage;
 impl TypedModule for DockerImage {
     type Args = DockerImageArgs;
     const NAME: &'static str = "docker_image";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerImageArgs) -> Result<(), ArgError> {
         let err = |msg: &str| Err(ArgError { msg: msg.to_string() });

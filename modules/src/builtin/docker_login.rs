@@ -13,7 +13,7 @@ use crate::docker::auth::{
 use crate::docker::raw;
 
 /// `docker_login` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerLoginArgs {
     /// The registry (default Docker Hub, `https://index.docker.io/v1/`).
@@ -57,7 +57,7 @@ fn config_path() -> String {
 }
 
 /// Logged in or out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Credentials checked and stored.
@@ -73,6 +73,7 @@ pub struct DockerLogin;
 impl TypedModule for DockerLogin {
     type Args = DockerLoginArgs;
     const NAME: &'static str = "docker_login";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerLoginArgs) -> Result<(), ArgError> {
         if a.state == State::Present {

@@ -12,7 +12,7 @@ use crate::docker::raw::{self, path_escape, RawApi, RawError};
 use crate::docker::util::sanitize_labels;
 
 /// `docker_network` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerNetworkArgs {
     /// Network name.
@@ -91,7 +91,7 @@ fn bridge() -> String {
 }
 
 /// Desired state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// The network exists as described.
@@ -107,6 +107,7 @@ pub struct DockerNetwork;
 impl TypedModule for DockerNetwork {
     type Args = DockerNetworkArgs;
     const NAME: &'static str = "docker_network";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerNetworkArgs) -> Result<(), ArgError> {
         for pool in a.ipam_config.iter().flatten() {

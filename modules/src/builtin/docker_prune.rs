@@ -9,7 +9,7 @@ use crate::docker::raw;
 use crate::docker::util::filters_query;
 
 /// `docker_prune` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerPruneArgs {
     /// Remove stopped containers.
@@ -74,6 +74,7 @@ pub fn human_to_bytes(s: &str) -> Result<u64, String> {
 impl TypedModule for DockerPrune {
     type Args = DockerPruneArgs;
     const NAME: &'static str = "docker_prune";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerPruneArgs) -> Result<(), ArgError> {
         if let Some(k) = &a.builder_cache_keep_storage {

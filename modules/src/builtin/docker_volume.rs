@@ -11,7 +11,7 @@ use crate::docker::raw::{self, path_escape, RawApi};
 use crate::docker::util::{filters_query, sanitize_labels};
 
 /// `docker_volume` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerVolumeArgs {
     /// Volume name.
@@ -51,7 +51,7 @@ fn local() -> String {
 }
 
 /// When an existing volume is removed and created again.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 pub enum Recreate {
     /// Never (a differing volume is left as it is).
     #[default]
@@ -66,7 +66,7 @@ pub enum Recreate {
 }
 
 /// Desired state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// The volume exists.
@@ -82,6 +82,7 @@ pub struct DockerVolume;
 impl TypedModule for DockerVolume {
     type Args = DockerVolumeArgs;
     const NAME: &'static str = "docker_volume";
+    const COLLECTION: &'static str = "community.docker";
 
     fn check_args(a: &DockerVolumeArgs) -> Result<(), ArgError> {
         if let Some(l) = &a.labels {

@@ -12,7 +12,7 @@ use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModu
 use crate::fileops::sha1_hex;
 
 /// `fetch` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct FetchArgs {
     /// The file on the host.

@@ -18,7 +18,7 @@ use crate::shell_quote::quote;
 use time::TimeSpec;
 
 /// The `state` argument of `file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum FileState {
     /// An existing regular file (never created).
@@ -36,7 +36,7 @@ pub enum FileState {
 }
 
 /// `file` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct FileArgs {
     /// The path to manage.

@@ -14,7 +14,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// Which kinds of entries to return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum FileTypeArg {
     /// Regular files.
@@ -29,7 +29,7 @@ pub enum FileTypeArg {
 }
 
 /// Which timestamp `age` compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum AgeStamp {
     /// Modification time.
@@ -42,7 +42,7 @@ pub enum AgeStamp {
 }
 
 /// `find` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct FindArgs {
     /// Directories to search.

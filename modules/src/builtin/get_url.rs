@@ -17,7 +17,7 @@ use crate::filewrite;
 use crate::shell_quote::quote;
 
 /// `get_url` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct GetUrlArgs {
     /// http, https, ftp or file URL.

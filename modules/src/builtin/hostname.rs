@@ -10,7 +10,7 @@ use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, 
 use crate::shell_quote::quote;
 
 /// `hostname` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct HostnameArgs {
     /// The hostname to set.

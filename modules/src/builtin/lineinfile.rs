@@ -11,7 +11,7 @@ use crate::pyre;
 use crate::shell_quote::quote;
 
 /// `state` of lineinfile and blockinfile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum PresentAbsent {
     /// The line/block must be there.
@@ -22,7 +22,7 @@ pub enum PresentAbsent {
 }
 
 /// `lineinfile` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct LineinfileArgs {
     /// The file to edit.

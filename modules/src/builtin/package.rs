@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::contract::{ArgError, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
 
 /// `package` arguments: name, state, use; anything else goes to the backend module.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 pub struct PackageArgs {
     /// Package names.
     #[serde(default, alias = "pkg")]

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 
 /// `ping` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct PingArgs {
     /// What to answer with; `crash` makes the module fail, as in Ansible.

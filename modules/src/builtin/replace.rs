@@ -12,7 +12,7 @@ use crate::filewrite;
 use crate::pyre;
 
 /// `replace` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceArgs {
     /// The file to edit.

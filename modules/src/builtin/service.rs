@@ -10,7 +10,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// `service` arguments.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceArgs {
     /// The service.

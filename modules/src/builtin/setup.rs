@@ -11,7 +11,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// `setup` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct SetupArgs {
     /// Which fact groups: `all`, `min`, `hardware`, `network`, `virtual`, a collector name

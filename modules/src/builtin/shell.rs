@@ -11,7 +11,7 @@ use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `shell` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct ShellArgs {
     /// The command line (the free-form form arrives as `_raw_params`).

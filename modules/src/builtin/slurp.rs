@@ -8,7 +8,7 @@ use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModu
 use crate::shell_quote::quote;
 
 /// `slurp` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct SlurpArgs {
     /// The file to read on the host.

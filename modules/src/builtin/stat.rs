@@ -8,7 +8,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::sh_words::ShWords;
 
 /// `stat` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct StatArgs {
     /// The path to examine (`~` and `$VAR` are expanded on the host, as Ansible's `path` type).

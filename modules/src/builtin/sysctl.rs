@@ -12,7 +12,7 @@ use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
 /// `sysctl` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct SysctlArgs {
     /// The parameter (`net.ipv4.ip_forward`).
@@ -122,6 +122,7 @@ const SEP: &str = "__ORC_SEP__";
 impl TypedModule for Sysctl {
     type Args = SysctlArgs;
     const NAME: &'static str = "sysctl";
+    const COLLECTION: &'static str = "ansible.posix";
 
     fn check_args(a: &SysctlArgs) -> Result<(), ArgError> {
         if a.name.trim().is_empty() {

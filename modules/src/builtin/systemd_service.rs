@@ -10,7 +10,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// The `state` a service should be in (`service`, `systemd_service`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceState {
     /// Running; started when it is not.
@@ -36,7 +36,7 @@ impl ServiceState {
 }
 
 /// Which systemd instance to talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The system manager (default).
@@ -49,7 +49,7 @@ pub enum Scope {
 }
 
 /// `systemd_service` arguments.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct SystemdArgs {
     /// The unit (`.service` may be left out).

@@ -7,7 +7,7 @@ use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModu
 use crate::shell_quote::quote;
 
 /// What to create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "lowercase")]
 pub enum TempKind {
     /// A regular file (mode 0600).
@@ -18,7 +18,7 @@ pub enum TempKind {
 }
 
 /// `tempfile` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct TempfileArgs {
     /// file or directory.

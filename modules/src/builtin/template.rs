@@ -11,7 +11,7 @@ use crate::filewrite;
 
 /// `template` arguments. Jinja environment options other than `newline_sequence`
 /// (`trim_blocks`, `lstrip_blocks`, `variable_start_string`...) are not accepted.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateArgs {
     /// Template file, looked up in `templates/`.

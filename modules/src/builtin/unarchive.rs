@@ -18,7 +18,7 @@ use crate::fnmatch::fnmatch;
 use crate::shell_quote::quote;
 
 /// `unarchive` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct UnarchiveArgs {
     /// The archive: a controller file, or with `remote_src` a host path or URL.

@@ -10,7 +10,7 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::shell_quote::quote;
 
 /// `update_password`: when a given password hash is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::doc::ArgsDoc)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdatePassword {
     /// Whenever it differs from the shadow entry.
@@ -21,7 +21,7 @@ pub enum UpdatePassword {
 }
 
 /// `user` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct UserArgs {
     /// Login name.

@@ -16,7 +16,7 @@ use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
 /// `wait_for` arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct WaitForArgs {
     /// Host to connect to for port checks, resolved on the managed host.

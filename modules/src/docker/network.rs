@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 /// One IPAM pool as the task gives it (`ipam_config` item).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct IpamPool {
     /// Subnet in CIDR form.

@@ -14,6 +14,10 @@ use super::target::SshTarget;
 /// key files were unusable (missing, passphrase-protected).
 pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnError> {
     let user = target.user.as_str();
+    let peer = target.describe();
+    if let Ok(offered) = session.auth_methods(user) {
+        tracing::info!("<{peer}> ssh: the server accepts: {offered}");
+    }
     let mut tried: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let lost = |e: ssh2::Error| {
@@ -39,8 +43,12 @@ pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnErr
                 continue;
             }
             tried.push(key.display().to_string());
+            tracing::info!("<{peer}> ssh: trying key {}", key.display());
             match session.userauth_pubkey_file(user, None, key, None) {
-                Ok(()) if session.authenticated() => return Ok(true),
+                Ok(()) if session.authenticated() => {
+                    tracing::info!("<{peer}> ssh: authenticated with key {}", key.display());
+                    return Ok(true);
+                }
                 Ok(()) => {}
                 Err(e) if is_transport_error(&e) => return Err(lost(e)),
                 Err(_) => {}
@@ -53,8 +61,12 @@ pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnErr
     }
     if let Some(socket) = &target.agent {
         tried.push("agent".to_string());
+        tracing::info!("<{peer}> ssh: trying the ssh-agent at {}", socket.display());
         match try_agent(session, user, socket) {
-            Ok(true) => return Ok(()),
+            Ok(true) => {
+                tracing::info!("<{peer}> ssh: authenticated by the ssh-agent");
+                return Ok(());
+            }
             Ok(false) => {}
             Err(e) if is_transport_error(&e) => return Err(lost(e)),
             Err(e) => notes.push(format!("the ssh-agent at {} cannot be used: {}", socket.display(), e.message())),
@@ -65,8 +77,12 @@ pub fn authenticate(session: &Session, target: &SshTarget) -> Result<(), ConnErr
     }
     if let Some(pw) = &target.password {
         tried.push("password".to_string());
+        tracing::info!("<{peer}> ssh: trying the password");
         match session.userauth_password(user, pw.expose()) {
-            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) if session.authenticated() => {
+                tracing::info!("<{peer}> ssh: authenticated with the password");
+                return Ok(());
+            }
             Err(e) if is_transport_error(&e) => return Err(lost(e)),
             _ => {}
         }

@@ -97,6 +97,13 @@ impl SshConnection {
         let mut channel = session.channel_session().map_err(|e| unreachable("cannot open a shell channel", e))?;
         let method = super::become_method(vars)?;
         let plan = become_user.map(|u| BecomePlan::new(method, u, become_password.is_some()));
+        if let Some(u) = become_user {
+            tracing::info!(
+                "<{host}> become: {} as {u}, {}",
+                format!("{method:?}").to_lowercase(),
+                if become_password.is_some() { "with a password" } else { "without a password" }
+            );
+        }
         let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
         channel.exec(command).map_err(|e| unreachable("cannot start the shell", e))?;
         let mut streams = ChannelStreams::new(session.clone(), channel, fd, &target.describe());
@@ -113,7 +120,14 @@ impl SshConnection {
         // The first command checks that the shell answers and learns its process id (what Ctrl-C
         // stops is below it: crate::interrupt).
         let shell_pid = match shell.exec_inline("printf '%s\\n' \"$$\"") {
-            Ok(out) if out.rc == 0 => out.stdout_str().trim().parse::<u32>().ok(),
+            Ok(out) if out.rc == 0 => {
+                let pid = out.stdout_str().trim().parse::<u32>().ok();
+                tracing::info!(
+                    "<{host}> ssh: the persistent shell runs (pid {})",
+                    pid.map_or("?".into(), |p| p.to_string())
+                );
+                pid
+            }
             Ok(out) => {
                 return Err(ConnError::Unreachable(format!(
                     "ssh: the shell on {login} does not run commands (rc {}): {}",
@@ -356,6 +370,22 @@ impl Drop for SshConnection {
 fn open_session(target: &SshTarget, opts: &ConnectOptions, depth: usize) -> Result<(Session, RawFd), ConnError> {
     let mut session =
         Session::new().map_err(|e| ConnError::Unreachable(format!("ssh: cannot start a session: {e}")))?;
+    let keys: Vec<String> = target.identity_files.iter().map(|k| k.display().to_string()).collect();
+    tracing::info!(
+        "<{}> ssh: connecting to {}:{} as {}, timeout {} s, {}; keys: {}{}; agent: {}; password: {}; host key checking: {} ({})",
+        target.name,
+        target.address,
+        target.port,
+        target.user,
+        target.connect_timeout.as_secs_f64(),
+        target.proxy_jump.as_deref().map_or("direct".to_string(), |j| format!("through jump hosts {j}")),
+        if keys.is_empty() { "none".to_string() } else { keys.join(", ") },
+        if target.explicit_keys { " (configured)" } else { " (the defaults)" },
+        target.agent.as_ref().map_or("none".to_string(), |a| a.display().to_string()),
+        if target.password.is_some() { "given" } else { "none" },
+        target.host_key_checking,
+        target.known_hosts.display(),
+    );
     let fd = match &target.proxy_jump {
         None => {
             let tcp = tcp_connect(target)?;
@@ -461,11 +491,13 @@ fn lower_first(msg: &str) -> String {
 /// Checks the server's host key per the target's mode; accept-new records an unknown key.
 fn check_host_key(session: &Session, target: &SshTarget, entry_name: &str, known_text: &str) -> Result<(), ConnError> {
     if target.host_key_checking == HostKeyChecking::Off {
+        tracing::info!("<{}> ssh: host key not checked (host key checking is off)", target.name);
         return Ok(());
     }
     let (blob, _) =
         session.host_key().ok_or_else(|| ConnError::Unreachable(format!("ssh: {} sent no host key", target.name)))?;
     let fp = hostkeys::fingerprint(blob);
+    tracing::info!("<{}> ssh: the server's host key is {fp}", target.name);
     let who = if target.name == target.address {
         target.name.clone()
     } else {
@@ -473,7 +505,10 @@ fn check_host_key(session: &Session, target: &SshTarget, entry_name: &str, known
     };
     let path = target.known_hosts.display();
     match hostkeys::check(known_text, entry_name, blob) {
-        KnownState::Match => Ok(()),
+        KnownState::Match => {
+            tracing::info!("<{}> ssh: host key matches {path}", target.name);
+            Ok(())
+        }
         KnownState::Changed(line) => Err(ConnError::Unreachable(format!(
             "HOST KEY CHANGED for {who}: the server offers {fp}, which differs from {path}:{line}; \
              this may be an attack; if the host was reinstalled, remove the old key with \

@@ -185,7 +185,14 @@ fn resolve(name: &str, lookup: &str, o: Overrides, opts: &ConnectOptions) -> Res
     }
     let explicit_keys = !o.keys.is_empty() || !cfg.identity_files.is_empty();
     let identity_files = if explicit_keys {
-        o.keys.iter().chain(cfg.identity_files.iter()).map(|k| expand_home(k)).collect()
+        // The same key named by the inventory and the SSH config is tried once.
+        let mut keys: Vec<PathBuf> = Vec::new();
+        for k in o.keys.iter().chain(cfg.identity_files.iter()).map(|k| expand_home(k)) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
     } else {
         ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|k| home().join(".ssh").join(k)).collect()
     };
