@@ -242,7 +242,7 @@ fn container_runtime_installs_and_configures_docker_idempotently() {
     assert!(changed.stdout.contains("RUNNING HANDLER [container_runtime : Restart dockerd]"), "{changed}");
     assert_ne!(dockerd_pid(&lab, &h2.name), before, "dockerd must have been restarted");
     let json = lab.exec(&h2.name, "cat /etc/docker/daemon.json");
-    assert!(json.ok().contains("\"log-opts\": {\n        \"max-size\": \"20m\"\n    },"), "{json}");
+    assert!(json.ok().contains("\"log-opts\": {\n        \"max-size\": \"20m\"\n    }\n}"), "{json}");
     assert_eq!(lab.exec(&h2.name, "docker inspect -f '{{.State.Running}}' orc-t-live").ok().trim(), "true");
 
     // Acceptance 4: nothing ran Python on the hosts, and dockerd listens on no TCP port.

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite::{self, WriteError};
 use crate::pyre;
@@ -232,6 +233,26 @@ pub fn absent(lines: &mut Vec<Vec<u8>>, a: &LineinfileArgs) -> Result<usize, Str
 impl TypedModule for Lineinfile {
     type Args = LineinfileArgs;
     const NAME: &'static str = "lineinfile";
+    const DOC: ModuleText = ModuleText {
+        short: "Ensures one line is present in, or absent from, a text file: replaces the line `regexp` or \
+                `search_string` selects, or inserts it after or before a matching line, or at the end.",
+        notes: "Lines are matched with Ansible's rules: the last match wins unless `firstmatch`; with \
+                `backrefs` and no match the file is left alone. `regexp`, `insertafter` and `insertbefore` \
+                are Python regular expressions run on Rust's regex engine: look-around assertions and \
+                backreferences inside a pattern are not supported (the task fails saying so). With \
+                `create`, missing parent directories are created. The new content is written to a \
+                temporary file beside path, checked with `validate`, then renamed into place; check mode \
+                computes it without writing.",
+        returns: &[
+            ("backup", "The backup's path when `backup: true` made one, else an empty string."),
+            ("found", "With `state: absent`: how many lines were removed."),
+            ("rc", "On failure: 256 when path is a directory, 257 when it is missing and `create` is false."),
+            ("diff", "With --diff: the content before and after (and the attributes that changed)."),
+        ],
+        example: "- name: Allow only key logins over SSH\n  ansible.builtin.lineinfile:\n    \
+                  path: /etc/ssh/sshd_config\n    regexp: '^#?PasswordAuthentication'\n    \
+                  line: PasswordAuthentication no\n    validate: /usr/sbin/sshd -t -f %s\n",
+    };
 
     fn check_args(a: &LineinfileArgs) -> Result<(), ArgError> {
         let pairs = [

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::Connection;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// The `state` a service should be in (`service`, `systemd_service`).
@@ -87,6 +88,21 @@ pub struct SystemdService;
 impl TypedModule for SystemdService {
     type Args = SystemdArgs;
     const NAME: &'static str = "systemd_service";
+    const DOC: ModuleText = ModuleText {
+        short: "Starts, stops, restarts, reloads, enables, disables, masks or unmasks a systemd unit, \
+                running systemctl only for what differs.",
+        notes: "Also available as `systemd`. One command reads the unit's `systemctl show` properties, \
+                `systemctl is-enabled` and whether `/etc/init.d/NAME` exists; `masked` is applied first, \
+                then `enabled`, then `state`. `restarted` and `reloaded` always report a change (a \
+                stopped unit is started). `daemon_reload` and `daemon_reexec` run before the rest, and \
+                not in check mode. Glob patterns in `name` are refused. A unit known neither to \
+                systemd nor as an init script fails with `Could not find the requested service NAME: \
+                host`. systemctl runs with XDG_RUNTIME_DIR set (to /run/user/UID when unset), as \
+                `scope: user` needs.",
+        returns: SYSTEMD_RETURNS,
+        example: "- name: Start nginx now and at boot\n  ansible.builtin.systemd_service:\n    name: nginx\n    \
+                  state: started\n    enabled: true\n    daemon_reload: true\n",
+    };
 
     fn check_args(a: &SystemdArgs) -> Result<(), ArgError> {
         check_systemd_args(a)
@@ -96,6 +112,14 @@ impl TypedModule for SystemdService {
         run_systemd(&a, ctx)
     }
 }
+
+/// What `systemd_service` and `systemd` return besides `changed`/`msg`.
+pub const SYSTEMD_RETURNS: &[(&str, &str)] = &[
+    ("name", "The unit given (null when only daemon_reload/daemon_reexec ran)."),
+    ("status", "Every property `systemctl show` printed for the unit, as a dict (empty when it printed none)."),
+    ("enabled", "With `enabled`: whether the unit is enabled after the task."),
+    ("state", "With `state`: `started` or `stopped` (`restarted` and `reloaded` report `started`)."),
+];
 
 /// Ansible's `required_one_of` and `required_by` rules for systemd_service.
 pub fn check_systemd_args(a: &SystemdArgs) -> Result<(), ArgError> {

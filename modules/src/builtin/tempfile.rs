@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// What to create.
@@ -60,6 +61,17 @@ pub fn mktemp_cmd(a: &TempfileArgs) -> String {
 impl TypedModule for Tempfile {
     type Args = TempfileArgs;
     const NAME: &'static str = "tempfile";
+    const DOC: ModuleText = ModuleText {
+        short: "Creates a temporary file or directory on the host with `mktemp` and returns its path.",
+        notes: "The name is `prefix` (default `ansible.`), 8 random characters and `suffix`, in `path` or \
+                else the host's `$TMPDIR` (or /tmp). Needs `mktemp` on the host with `-p` (and \
+                `--suffix` when a suffix is given), as GNU coreutils has. Nothing removes it later: \
+                delete it with `file` (`state: absent`) when done. Always reports a change; check \
+                mode: skipped, as in Ansible.",
+        returns: &[("path", "The path of the file or directory created.")],
+        example: "- name: Create a scratch directory\n  ansible.builtin.tempfile:\n    state: directory\n    \
+                  suffix: .build\n  register: scratch\n",
+    };
 
     fn run(&self, a: TempfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::args::Mode;
 use crate::builtin::copy::{put_file, PutRequest};
 use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::Attrs;
 use crate::filewrite;
 
@@ -59,6 +60,31 @@ pub struct Template;
 impl TypedModule for Template {
     type Args = TemplateArgs;
     const NAME: &'static str = "template";
+    const DOC: ModuleText = ModuleText {
+        short: "Renders a Jinja template from the controller with the task's variables and writes the \
+                result to a path on the host, as `copy` does, changing it only when it differs.",
+        notes: "A relative src is looked up in the role's templates/, the role, the role's tasks/, then \
+                templates/ next to the playbook and the playbook's directory. Besides the task's \
+                variables the template sees `ansible_managed`, `template_path` and \
+                `template_fullpath` (`template_destpath` is null). The result is compared by checksum, \
+                written to a temporary file beside dest, checked with `validate`, then renamed into \
+                place. Jinja environment options (`trim_blocks`, `lstrip_blocks`, \
+                `variable_start_string`, `output_encoding`...) are not accepted; `newline_sequence` \
+                is.",
+        returns: &[
+            ("dest", "The destination path."),
+            ("src", "The template file's path on the controller."),
+            ("checksum", "SHA-1 of the rendered content."),
+            ("md5sum", "MD5 of the rendered content, when it was written."),
+            ("size", "Size in bytes."),
+            ("mode, owner, group, uid, gid, state", "The file's attributes after the task."),
+            ("backup_file", "The backup's path, when `backup: true` made one."),
+            ("exit_status, stdout, stderr", "When `validate` failed: what the validation command returned."),
+            ("diff", "With --diff: the content before and after."),
+        ],
+        example: "- name: Configure nginx\n  ansible.builtin.template:\n    src: nginx.conf.j2\n    \
+                  dest: /etc/nginx/nginx.conf\n    mode: \"0644\"\n    validate: nginx -t -c %s\n",
+    };
 
     fn check_args(a: &TemplateArgs) -> Result<(), ArgError> {
         match a.newline_sequence.as_str() {

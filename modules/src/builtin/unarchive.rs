@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::args::Mode;
 use crate::builtin::http_client::{self, Request};
 use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::Attrs;
 use crate::filewrite::{self, parse_stat, STAT_FMT};
 use crate::fnmatch::fnmatch;
@@ -241,6 +242,29 @@ pub fn parse_zipinfo(text: &str) -> Vec<(String, u64, bool)> {
 impl TypedModule for Unarchive {
     type Args = UnarchiveArgs;
     const NAME: &'static str = "unarchive";
+    const DOC: ModuleText = ModuleText {
+        short: "Unpacks a tar (plain, gzip, bzip2, xz, zstd) or zip archive into an existing directory \
+                on the host, unless the directory already holds what it contains.",
+        notes: "The archive is a controller file (found like copy's src and uploaded to a temporary \
+                directory on the host), or with `remote_src: true` a path on the host or a URL the host \
+                downloads with curl or wget. The host needs GNU tar (and the compressor) for a tar \
+                archive, `unzip` for a zip. Whether to unpack is decided as Ansible does: for tar, \
+                `tar --diff` against dest (missing files, size, mtime, content, symlinks, and the mode, \
+                and as root the owner and group, unless given); for zip, every member must exist with \
+                the same type and size. `mode`, `owner` and `group` are then applied to every \
+                extracted path. Check mode reports whether it would unpack. Vaulted archives are not \
+                supported.",
+        returns: &[
+            ("dest", "The destination directory."),
+            ("src", "The archive's path on the host (a temporary copy for a controller file or a URL)."),
+            ("handler", "The format, by Ansible's handler name (TarArchive, TgzArchive, ZipArchive...)."),
+            ("extract_results", "When it unpacked: the command (`cmd`), its `rc`, `out` and `err`."),
+            ("files", "With `list_files: true`: the archive's members (less the `exclude`d ones)."),
+            ("mode, owner, group, uid, gid, state, size", "dest's attributes after the task."),
+        ],
+        example: "- name: Unpack the release\n  ansible.builtin.unarchive:\n    src: app-1.2.tar.gz\n    \
+                  dest: /opt/app\n    owner: app\n    group: app\n",
+    };
 
     fn check_args(a: &UnarchiveArgs) -> Result<(), ArgError> {
         if !a.include.is_empty() && !a.exclude.is_empty() {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::args::Mode;
 use crate::builtin::http_client::{self, Request, Tool};
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::Attrs;
 use crate::filewrite;
 use crate::shell_quote::quote;
@@ -235,6 +236,36 @@ pub struct Uri;
 impl TypedModule for Uri {
     type Args = UriArgs;
     const NAME: &'static str = "uri";
+    const DOC: ModuleText = ModuleText {
+        short: "Makes an HTTP request from the managed host with curl and returns the status, the \
+                headers and, when asked, the body.",
+        notes: "The request is made on the managed host, which needs curl in its PATH; the URL, headers, \
+                credentials and body reach curl as a config on stdin, never on a command line. The \
+                task fails, with Ansible's message, when the status is not in `status_code`. \
+                `body_format: json` or `form-urlencoded` encodes a structured body (JSON as \
+                Python's json.dumps writes it) and sets Content-Type unless `headers` does; `form-multipart` is \
+                not supported. It reports a change only when it writes `dest`. Not accepted: `src`, \
+                `remote_src`, `client_cert`, `client_key`, `ca_path`, `unix_socket`, \
+                `unredirected_headers`, `use_gssapi`, `use_netrc`, `ciphers`, `decompress`. Check \
+                mode: skipped, as in Ansible.",
+        returns: &[
+            ("status", "The HTTP status code (-1 when no response came)."),
+            ("url", "The URL of the final response, after redirects."),
+            ("redirected", "Whether the request was redirected."),
+            ("elapsed", "Seconds the request took."),
+            ("content_type, location... (every header)", "Response headers, lower-case with `-` as `_`."),
+            ("cookies", "The cookies the response set, as a name: value dict."),
+            ("cookies_string", "The same cookies as one `name=value; ...` string."),
+            ("json", "The body parsed, when the response is JSON."),
+            ("content", "With `return_content: true`: the body as text."),
+            ("path", "With `dest`: the file written (`dest` as given when nothing was written)."),
+            ("stdout", "When `creates` or `removes` skipped the request: why."),
+        ],
+        example: "- name: Register the node with the API\n  ansible.builtin.uri:\n    \
+                  url: https://api.example.com/nodes\n    method: POST\n    body_format: json\n    \
+                  body:\n      name: \"{{ inventory_hostname }}\"\n    status_code: [200, 201]\n    \
+                  return_content: true\n  register: reply\n",
+    };
 
     fn check_args(a: &UriArgs) -> Result<(), ArgError> {
         if !a.method.chars().all(|c| c.is_ascii_uppercase()) || a.method.is_empty() {
