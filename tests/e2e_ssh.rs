@@ -303,6 +303,10 @@ fn connection_flags_an_ansible_user_types_and_the_inventory_wins_over_them() {
     whoami("bare", &["--private-key", &k, "--ssh-common-args", "-o User=deploy"])
         .success()
         .stdout_has("bare | CHANGED | rc=0 >>\ndeploy");
+    // --ssh-extra-args as ansible_ssh_extra_args, the same way.
+    whoami("bare", &["--private-key", &k, "--ssh-extra-args", "-o User=deploy"])
+        .success()
+        .stdout_has("bare | CHANGED | rc=0 >>\ndeploy");
 }
 
 #[test]

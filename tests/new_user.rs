@@ -362,17 +362,21 @@ fn step_asks_before_each_task_and_reads_the_answers() {
 fn ask_become_pass_without_a_terminal_says_what_to_do() {
     let p = Project::new().file("site.yml", "- hosts: localhost\n  gather_facts: false\n  tasks: []\n");
     // setsid: no controlling terminal, as in CI.
-    let bin = std::env::var_os("ORC_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_orc").into());
-    let out = Command::new("setsid")
-        .arg(bin)
-        .args(["play", "site.yml", "-K"])
-        .current_dir(p.path())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(64), "{stderr}");
-    insta::assert_snapshot!(stderr.trim_end(), @"error: -K/--ask-become-pass needs a terminal to ask for the password; set ansible_become_password or use a password file (--become-password-file FILE)");
+    let without_terminal = |flag: &str| {
+        let bin = std::env::var_os("ORC_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_orc").into());
+        let out = Command::new("setsid")
+            .arg(bin)
+            .args(["play", "site.yml", flag])
+            .current_dir(p.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+        assert_eq!(out.status.code(), Some(64), "{stderr}");
+        stderr
+    };
+    insta::assert_snapshot!(without_terminal("-K"), @"error: -K/--ask-become-pass needs a terminal to ask for the password; set ansible_become_password or use a password file (--become-password-file FILE)");
+    insta::assert_snapshot!(without_terminal("-k"), @"error: -k/--ask-pass needs a terminal to ask for the password; set ansible_password or use a password file (--connection-password-file FILE)");
 }
 
 #[test]
