@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::builtin::apt_query::{self, PkgSpec};
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `apt` arguments (Ansible's names and aliases).
@@ -122,6 +123,32 @@ pub struct Apt;
 impl TypedModule for Apt {
     type Args = AptArgs;
     const NAME: &'static str = "apt";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Installs, upgrades or removes Debian packages with apt-get, refreshes the package lists and installs \
+                .deb files.",
+        notes: "No python-apt is needed on the host. One command decides on the cache (and runs `apt-get update` when \
+                it is due), one query reads every named package (dpkg-query, apt-mark, apt-cache policy), then one \
+                apt-get runs for exactly the packages that differ, with DEBIAN_FRONTEND=noninteractive and \
+                `dpkg_options`. Versions are given as `name=1.2*` (a glob) or `name>=1.2`; package name patterns \
+                (`python3-*`) are refused, and `*` with `state: latest` upgrades everything. aptitude is never used. \
+                Check mode runs apt-get with --simulate; when the lists would be refreshed first, a package they do \
+                not know yet is reported as one that would be installed, with a warning, instead of failing. Diff \
+                shows the package set before and after.",
+        returns: &[
+            ("cache_updated", "Whether the package lists were refreshed."),
+            ("cache_update_time", "When the lists were last refreshed (epoch seconds)."),
+            ("stdout, stderr", "What apt-get printed."),
+            ("rc", "On failure: apt-get's exit status."),
+            ("would_install_unlisted", "In check mode: packages the current lists do not know yet."),
+            ("diff", "With --diff: the packages (name and version) before and after."),
+        ],
+        example: "- name: Install nginx\n  \
+                  ansible.builtin.apt:\n    \
+                  name: [nginx, ssl-cert]\n    \
+                  update_cache: true\n    \
+                  cache_valid_time: 3600\n",
+    };
 
     fn check_args(a: &AptArgs) -> Result<(), ArgError> {
         let err = |msg: String| Err(ArgError { msg });

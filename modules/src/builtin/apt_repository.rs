@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
@@ -188,6 +189,27 @@ pub struct AptRepository;
 impl TypedModule for AptRepository {
     type Args = AptRepositoryArgs;
     const NAME: &'static str = "apt_repository";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Adds or removes a one-line APT source (`deb URI SUITE COMPONENTS`) in sources.list or sources.list.d.",
+        notes: "sources.list and every sources.list.d/*.list file are read in one command and parsed with Ansible's \
+                rules. `present` enables a matching line, also a commented-out one, or adds the line to \
+                sources.list.d/FILENAME.list, named from the URI as Ansible does unless `filename` is given; \
+                `absent` removes every enabled matching line and deletes files left empty. Changed files are \
+                rewritten in Ansible's normalised form. `update_cache` (the default) runs apt-get update after a \
+                change and puts the files back when it fails. `ppa:` sources are not supported (use \
+                deb822_repository). `codename`, `validate_certs` and `install_python_apt` are accepted and unused.",
+        returns: &[
+            ("repo, state", "The arguments, as given."),
+            ("sources_added", "The files created."),
+            ("sources_removed", "The files deleted."),
+            ("diff", "With --diff: the files created or deleted, as Ansible shows them."),
+        ],
+        example: "- name: Add the backports repository\n  \
+                  ansible.builtin.apt_repository:\n    \
+                  repo: deb http://deb.debian.org/debian bookworm-backports main\n    \
+                  filename: backports\n",
+    };
 
     fn check_args(a: &AptRepositoryArgs) -> Result<(), ArgError> {
         if a.state != "present" && a.state != "absent" {

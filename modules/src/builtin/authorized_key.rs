@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `authorized_key` arguments.
@@ -322,6 +323,30 @@ impl TypedModule for AuthorizedKey {
     type Args = AuthorizedKeyArgs;
     const NAME: &'static str = "authorized_key";
     const COLLECTION: &'static str = "ansible.posix";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Adds or removes SSH public keys in a user's authorized_keys file, leaving the other lines alone.",
+        notes: "Keys are matched by their base64 blob and the file is rewritten as ansible.posix's module writes it \
+                (same order, options and comments); `exclusive` removes every other key. `key` may hold several \
+                lines. The user must exist (in check mode, giving `path` is enough). With `manage_dir`, the key \
+                file's directory is created if needed and set to 0700, owned by the user; the file is written \
+                atomically with mode 0600, owned by the user. Keys from a URL (`key: https://...`) are not \
+                supported: fetch them first, on the controller with `lookup('pipe', 'curl -fsS URL')` (orc has no \
+                `url` lookup). Check mode and diff show the file before and after.",
+        returns: &[
+            ("keyfile", "The authorized_keys file edited."),
+            (
+                "user, key, path, state, key_options, exclusive, comment, manage_dir, follow, validate_certs",
+                "The arguments, as given.",
+            ),
+            ("diff", "With --diff: the file before and after."),
+        ],
+        example: "- name: Let the CI key in\n  \
+                  ansible.posix.authorized_key:\n    \
+                  user: deploy\n    \
+                  key: \"{{ lookup('file', 'files/ci.pub') }}\"\n    \
+                  key_options: no-port-forwarding,no-agent-forwarding\n",
+    };
 
     fn check_args(a: &AuthorizedKeyArgs) -> Result<(), crate::contract::ArgError> {
         if a.key.starts_with("http") {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::args::Mode;
 use crate::builtin::lineinfile::{write_checked, PresentAbsent};
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite;
 use crate::pyre;
@@ -179,6 +180,29 @@ pub fn edit(original: Option<&[u8]>, a: &BlockinfileArgs) -> Result<(Vec<u8>, &'
 impl TypedModule for Blockinfile {
     type Args = BlockinfileArgs;
     const NAME: &'static str = "blockinfile";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Inserts, updates or removes a block of lines between two marker lines in a text file.",
+        notes: "The markers and the placement are Ansible's byte for byte, so a block written by Ansible is found and \
+                updated, and the other way round. An empty `block` removes the block. The block goes after (or \
+                before) the last line `insertafter` (or `insertbefore`) matches, at the end by default; these are \
+                Python regular expressions run on Rust's regex engine, so look-around assertions and backreferences \
+                are not supported. With `create`, missing parent directories are created. The new content is written \
+                to a temporary file beside path, checked with `validate`, then renamed into place; check mode \
+                computes it without writing.",
+        returns: &[
+            ("backup_file", "The backup's path, when `backup: true` made one."),
+            ("rc", "On failure: 256 when path is a directory, 257 when it is missing and `create` is false."),
+            ("diff", "With --diff: the content before and after (and the attributes that changed)."),
+        ],
+        example: "- name: Add the internal hosts\n  \
+                  ansible.builtin.blockinfile:\n    \
+                  path: /etc/hosts\n    \
+                  marker: \"# {mark} internal hosts\"\n    \
+                  block: |\n      \
+                  10.0.0.10 db1\n      \
+                  10.0.0.11 db2\n",
+    };
 
     fn check_args(a: &BlockinfileArgs) -> Result<(), ArgError> {
         if a.insertafter.is_some() && a.insertbefore.is_some() {

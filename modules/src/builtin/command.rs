@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
@@ -55,6 +56,32 @@ pub struct Command;
 impl TypedModule for Command {
     type Args = CommandArgs;
     const NAME: &'static str = "command";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Runs a program with arguments on the host, without a shell: pipes, redirections and `;` reach the \
+                program as plain words.",
+        notes: "The line is split as Python's shlex.split does. `$VAR`, `${VAR}` from the host's environment and a \
+                leading `~` are expanded, as Ansible does, unless `expand_argument_vars: false`. Exactly one of the \
+                free-form line, `cmd` and `argv` is required; in a free-form line `chdir=`, `creates=`, `removes=`, \
+                `stdin=`, `stdin_add_newline=` and `strip_empty_ends=` are arguments. A non-zero exit status fails \
+                the task; a program that cannot be found fails with rc 2. The task reports a change whenever the \
+                command runs (use `changed_when`). Check mode: the command does not run; the task is skipped, or \
+                reported changed when `creates`/`removes` say it would run. Not accepted: `executable` (use \
+                `shell`), `warn`.",
+        returns: &[
+            ("cmd", "The command as a list of words."),
+            ("rc", "The exit status (0 when `creates`/`removes` skipped the command)."),
+            ("stdout, stderr", "The command's output (trailing newlines stripped unless `strip_empty_ends: false`)."),
+            ("stdout_lines, stderr_lines", "The output split into lines."),
+            ("start, end, delta", "When it started and ended on the host, and how long it ran."),
+        ],
+        example: "- name: Show the applied database migrations\n  \
+                  ansible.builtin.command:\n    \
+                  argv: [/opt/app/bin/migrate, --status]\n    \
+                  chdir: /opt/app\n  \
+                  register: migrations\n  \
+                  changed_when: false\n",
+    };
 
     fn check_args(a: &CommandArgs) -> Result<(), ArgError> {
         let given = [a.cmd.is_some(), a.raw_params.is_some(), a.argv.is_some()].iter().filter(|x| **x).count();

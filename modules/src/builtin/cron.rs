@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
@@ -305,6 +306,31 @@ fn fail(msg: impl Into<String>) -> ModuleError {
 impl TypedModule for Cron {
     type Args = CronArgs;
     const NAME: &'static str = "cron";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Adds, updates or removes one job or one environment variable in a crontab, in Ansible's format.",
+        notes: "A `#Ansible: NAME` line sits above each job and variables are `NAME=\"value\"` lines, so crontabs \
+                written by Ansible are recognised; an identical job line without a marker gets one. The user's \
+                crontab is read with `crontab -l` and written with `crontab -` (`-u USER` for another user), so the \
+                host needs the `crontab` command; `cron_file` edits a file under /etc/cron.d (or an absolute path) \
+                instead, removed when its last job goes. Check mode and diff show the crontab before and after.",
+        returns: &[
+            ("jobs", "The names of the jobs in the crontab after the task."),
+            ("envs", "The names of the variables in the crontab after the task."),
+            ("cron_file", "With `cron_file`: the argument."),
+            ("state", "`absent` when a `cron_file` was removed with its last job."),
+            ("backup_file", "The copy of the old crontab, when `backup: true` made one."),
+            ("diff", "With --diff: the crontab before and after."),
+        ],
+        example: "- name: Rotate the app's reports at night\n  \
+                  ansible.builtin.cron:\n    \
+                  name: rotate reports\n    \
+                  minute: \"30\"\n    \
+                  hour: \"2\"\n    \
+                  job: /opt/app/bin/rotate-reports\n    \
+                  user: app\n    \
+                  cron_file: app-reports\n",
+    };
 
     fn check_args(a: &CronArgs) -> Result<(), ArgError> {
         let err = |m: &str| Err(ArgError { msg: m.to_string() });

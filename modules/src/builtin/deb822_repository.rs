@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::args::Mode;
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
@@ -184,6 +185,34 @@ pub fn render(a: &Deb822Args, signed_by: Option<&str>) -> String {
 impl TypedModule for Deb822Repository {
     type Args = Deb822Args;
     const NAME: &'static str = "deb822_repository";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Writes an APT source as a deb822 file, /etc/apt/sources.list.d/NAME.sources, or removes it.",
+        notes: "The file is written byte for byte as Ansible's module writes it (fields in the order of the argument \
+                names, `X-Repolib-Name`, booleans as yes/no, lists space-separated), and only when its bytes or its \
+                mode differ. Its name is `name` in lower case with spaces and `_` turned into `-`. `signed_by` is a \
+                key file on the host, the key's text, or a URL the host downloads (curl or wget) into \
+                /etc/apt/keyrings/NAME.asc (or .gpg). `state: absent` removes the file and such a key. The package \
+                lists are not refreshed: follow with apt's `update_cache`. No python-debian is needed on the host. \
+                Diff shows the file before and after (Ansible's module returns no diff).",
+        returns: &[
+            ("repo", "The file's text (null after a removal)."),
+            ("dest", "The .sources file."),
+            (
+                "key_filename",
+                "The key file `signed_by` names or the one downloaded (after a removal: /etc/apt/keyrings/NAME.gpg).",
+            ),
+            ("diff", "With --diff: the file before and after."),
+        ],
+        example: "- name: Add the Docker repository\n  \
+                  ansible.builtin.deb822_repository:\n    \
+                  name: docker\n    \
+                  types: deb\n    \
+                  uris: https://download.docker.com/linux/debian\n    \
+                  suites: bookworm\n    \
+                  components: stable\n    \
+                  signed_by: https://download.docker.com/linux/debian/gpg\n",
+    };
 
     fn check_args(a: &Deb822Args) -> Result<(), ArgError> {
         if let Some(s) = a.state.as_deref().filter(|s| !matches!(*s, "present" | "absent")) {

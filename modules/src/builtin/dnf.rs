@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `dnf`/`yum` arguments (the commonly used subset of Ansible's).
@@ -48,7 +49,7 @@ pub struct DnfArgs {
     /// Remove unneeded dependencies (state=absent, or alone).
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub autoremove: bool,
-    /// Allow downgrades to an older named version.
+    /// Accepted for compatibility; not passed to dnf.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub allow_downgrade: bool,
     /// `--setopt=install_weak_deps=`.
@@ -348,12 +349,36 @@ fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
     Ok(ModuleResult::changed(changed).with_msg(msg).with("rc", 0).with("results", results))
 }
 
+/// What `dnf` and `yum` return besides `changed`/`msg`.
+const DNF_RETURNS: &[(&str, &str)] = &[
+    ("results", "What the transaction did, one entry a package (`Installed: tree-1.8.0-10.el9.x86_64`)."),
+    ("rc", "0, or 1 on failure."),
+    ("failures", "On failure: the packages dnf found no match for (`No package x available.`)."),
+];
+
 /// The `dnf` module.
 pub struct Dnf;
 
 impl TypedModule for Dnf {
     type Args = DnfArgs;
     const NAME: &'static str = "dnf";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Installs, upgrades or removes RPM packages with the dnf command line (yum when dnf is missing).",
+        notes: "One `rpm -q` query covers every named package; the command then runs only for those that differ: \
+                install for missing ones, upgrade for `latest`, remove for `absent`. Groups (`@name`), file paths \
+                and URLs are always passed on. Version comparisons such as `name >= 1.2` are not supported. \
+                `autoremove` without names runs autoremove. Check mode resolves the transaction with --assumeno and \
+                changes nothing. Only the command lines and the output parsing are tested: no RHEL-family host has \
+                run this module. `allow_downgrade`, `lock_timeout` and `validate_certs` are accepted and not used.",
+        returns: DNF_RETURNS,
+        example: "- name: Install the web server\n  \
+                  ansible.builtin.dnf:\n    \
+                  name: [nginx, policycoreutils-python-utils]\n    \
+                  state: present\n    \
+                  update_cache: true\n",
+    };
+
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }
@@ -368,6 +393,23 @@ pub struct Yum;
 impl TypedModule for Yum {
     type Args = DnfArgs;
     const NAME: &'static str = "yum";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Installs, upgrades or removes RPM packages with the yum command line (dnf when yum is missing).",
+        notes: "The same module as `dnf` (ansible-core redirects yum to dnf), preferring the `yum` command. One `rpm \
+                -q` query covers every named package; the command then runs only for those that differ: install for \
+                missing ones, upgrade for `latest`, remove for `absent`. Groups (`@name`), file paths and URLs are \
+                always passed on. Version comparisons such as `name >= 1.2` are not supported. `autoremove` without \
+                names runs autoremove. Check mode resolves the transaction with --assumeno and changes nothing. Only \
+                the command lines and the output parsing are tested: no RHEL-family host has run this module. \
+                `allow_downgrade`, `lock_timeout` and `validate_certs` are accepted and not used.",
+        returns: DNF_RETURNS,
+        example: "- name: Install the web server\n  \
+                  ansible.builtin.yum:\n    \
+                  name: httpd\n    \
+                  state: latest\n",
+    };
+
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }

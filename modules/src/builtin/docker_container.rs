@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
+use crate::doc::ModuleText;
 
 /// `state`: what the container must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, crate::doc::ArgsDoc)]
@@ -344,6 +345,42 @@ impl TypedModule for DockerContainer {
     type Args = DockerContainerArgs;
     const NAME: &'static str = "docker_container";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Makes one container on the host's Docker daemon match the task: creates, recreates, updates, starts, \
+                stops or removes it, only when it differs.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. The container is compared \
+                with the task as community.docker does: only the options the task sets count, lists and dicts \
+                default to `allow_more_present` (what the image adds does not count), and `comparisons` changes that \
+                per option. It is recreated when a setting that needs it differs, updated in place when only memory, \
+                CPU shares or the restart policy differ, then started, stopped or restarted as `state` asks; \
+                `healthy` also waits for the health check. Images are pulled with the credentials in the host's \
+                ~/.docker/config.json (credential helpers are not run). Differences from community.docker, on \
+                purpose: in check mode a container that only needs an update is reported changed; `state: healthy` \
+                fails at once when the container stops. Not supported: `platform`, `devices` and the block-I/O \
+                options, `ulimits`, `links`, `volumes_from`, `groups`, `mac_address`, `oom_*`, `cpu_period`, \
+                `cpu_quota`, `cpuset_*`, `runtime`, `userns_mode`, `uts`.",
+        returns: &[
+            (
+                "container",
+                "The container's inspect data after the task (none with `state: absent`, nor for a \
+                container only created in check mode); with `detach: false` its output in `Output`.",
+            ),
+            ("status", "With `detach: false`: the exit status."),
+            ("actions", "In check mode: what would be done."),
+            ("warnings", "Warnings, such as an image without a tag."),
+            ("diff", "With --diff: the settings that differ, before and after."),
+        ],
+        example: "- name: Run the app container\n  \
+                  community.docker.docker_container:\n    \
+                  name: app\n    \
+                  image: registry.example.com/app:1.4.0\n    \
+                  published_ports: [\"8080:80\"]\n    \
+                  env:\n      \
+                  APP_ENV: production\n    \
+                  restart_policy: unless-stopped\n",
+    };
 
     fn check_args(a: &DockerContainerArgs) -> Result<(), ArgError> {
         choice("restart_policy", &a.restart_policy, &["no", "on-failure", "always", "unless-stopped"])?;

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::raw::{self, path_escape};
 
 /// `docker_container_info` arguments.
@@ -34,6 +35,21 @@ impl TypedModule for DockerContainerInfo {
     type Args = DockerContainerInfoArgs;
     const NAME: &'static str = "docker_container_info";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Tells whether a container exists on the host's Docker daemon and returns its inspect data.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. Never changes anything; \
+                runs in check mode too.",
+        returns: &[
+            ("exists", "Whether the container exists."),
+            ("container", "Its inspect data (`docker inspect`), or null."),
+        ],
+        example: "- name: Look at the app container\n  \
+                  community.docker.docker_container_info:\n    \
+                  name: app\n  \
+                  register: app_info\n",
+    };
 
     fn run(&self, a: DockerContainerInfoArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;

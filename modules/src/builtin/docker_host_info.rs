@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::raw::{self, RawError};
 use crate::docker::util::{filters_query, pick};
 
@@ -72,6 +73,26 @@ impl TypedModule for DockerHostInfo {
     type Args = DockerHostInfoArgs;
     const NAME: &'static str = "docker_host_info";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Returns what the host's Docker daemon says about itself, and optionally lists its containers, images, \
+                networks and volumes.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. Lists hold the columns \
+                `docker ... ls` shows unless `verbose_output`. Filters are given as `docker ... ls --filter` pairs; \
+                a value may be a list. Never changes anything; runs in check mode too. When the daemon cannot be \
+                reached the task fails with `can_talk_to_docker: false`.",
+        returns: &[
+            ("can_talk_to_docker", "Whether the daemon answered."),
+            ("host_info", "The daemon's `/info` answer (`docker info`)."),
+            ("containers, images, networks, volumes", "When asked: the lists."),
+            ("disk_usage", "With `disk_usage`: `LayersSize`, or the whole `docker system df` with `verbose_output`."),
+        ],
+        example: "- name: List the running containers\n  \
+                  community.docker.docker_host_info:\n    \
+                  containers: true\n  \
+                  register: docker_host\n",
+    };
 
     fn run(&self, a: DockerHostInfoArgs, ctx: &mut ModuleCtx) -> RunResult {
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout).map_err(|e| match e {

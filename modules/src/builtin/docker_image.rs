@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::image::{is_image_name_id, is_valid_tag, parse_repository_tag};
 use crate::docker::image_run::Run;
 
@@ -147,6 +148,38 @@ impl TypedModule for DockerImage {
     type Args = DockerImageArgs;
     const NAME: &'static str = "docker_image";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Makes sure an image is on the host's Docker daemon: builds, loads or pulls it when missing, tags it, \
+                pushes it, or removes it.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. `source` says where a \
+                missing image comes from (`local` only requires it to exist); `force_source` builds, loads or pulls \
+                anyway and reports no change when the image ID stays the same. The build context `build.path` is a \
+                directory on the host (archived there with tar) or, when the host has none, a controller directory \
+                found as copy's src is; orc does not apply `.dockerignore`. `load_path` is an archive on the host. \
+                Pull and push use the credentials in ~/.docker/config.json on the host (credential helpers are not \
+                run). Check mode reports what would be done. Not supported: `archive_path`, \
+                `build.container_limits`, `build.etc_hosts`, `build.shm_size`, `build.use_config_proxy`, \
+                `build.http_timeout`.",
+        returns: &[
+            (
+                "image",
+                "The image's inspect data after the task (with `push_status` after a push; `{\"state\": \
+                \"Deleted\"}` after a removal).",
+            ),
+            ("actions", "What was done (`Built image NAME:TAG from PATH`, `Pulled image ...`, `Pushed image ...`)."),
+            ("stdout, stdout_lines", "After a build: the build's output."),
+        ],
+        example: "- name: Build the app image and push it\n  \
+                  community.docker.docker_image:\n    \
+                  name: registry.example.com/app\n    \
+                  tag: \"1.4.0\"\n    \
+                  source: build\n    \
+                  build:\n      \
+                  path: /srv/app\n    \
+                  push: true\n",
+    };
 
     fn check_args(a: &DockerImageArgs) -> Result<(), ArgError> {
         let err = |msg: &str| Err(ArgError { msg: msg.to_string() });

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::auth::{
     erase_auth, exact_auth, expand_user, find_auth, load_config, resolve_index_name, store_auth, write_config,
     DEFAULT_CONFIG_PATH, INDEX_URL,
@@ -74,6 +75,28 @@ impl TypedModule for DockerLogin {
     type Args = DockerLoginArgs;
     const NAME: &'static str = "docker_login";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Checks registry credentials with the Docker daemon and keeps them in config.json on the host, or \
+                removes them.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. The daemon's /auth endpoint \
+                logs into the registry; wrong credentials fail the task and nothing is written. The entry \
+                (`auths[REGISTRY].auth`, base64 of user:password) is merged into `config_path`, written atomically \
+                with mode 0600. The registry is asked only when the file does not hold these credentials already, or \
+                with `reauthorize`. orc's docker_image and docker_container use these credentials to pull and push. \
+                When config.json hands the registry to a credential helper (`credsStore`, `credHelpers`), the task \
+                fails instead of running it. Check mode asks the registry but writes nothing.",
+        returns: &[(
+            "login_result",
+            "The daemon's answer (`{\"Status\": \"Login Succeeded\"}`), without the password.",
+        )],
+        example: "- name: Log in to the company registry\n  \
+                  community.docker.docker_login:\n    \
+                  registry_url: registry.example.com\n    \
+                  username: ci\n    \
+                  password: \"{{ registry_password }}\"\n",
+    };
 
     fn check_args(a: &DockerLoginArgs) -> Result<(), ArgError> {
         if a.state == State::Present {

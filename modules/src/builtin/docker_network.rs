@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::network::{container_names, differences, valid_cidr, Desired, Difference, IpamPool};
 use crate::docker::raw::{self, path_escape, RawApi, RawError};
 use crate::docker::util::sanitize_labels;
@@ -108,6 +109,37 @@ impl TypedModule for DockerNetwork {
     type Args = DockerNetworkArgs;
     const NAME: &'static str = "docker_network";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Creates a Docker network, recreates it when its settings differ, attaches and detaches containers, or \
+                removes it.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. Only the settings the task \
+                gives are compared, as community.docker does (an IPAM pool matches when its given fields are equal \
+                after address normalisation). A difference, or `force`, removes the network, detaching its \
+                containers, and creates it again. The containers in `connected` are attached (missing ones are \
+                skipped); without `appends` the others are detached; with `connected` empty the containers attached \
+                before stay. Check mode reports without changing anything.",
+        returns: &[
+            ("network", "The network's inspect data after the task (null in check mode before it exists)."),
+            (
+                "actions",
+                "What was done (`Created network ...`, `Connected container ...`): with `state: absent`, in \
+                check mode or with `debug`.",
+            ),
+            (
+                "diff",
+                "In check mode or with `debug`: `differences`, the names of the settings that differ. With \
+                --diff: the differences before and after.",
+            ),
+        ],
+        example: "- name: Create the backend network\n  \
+                  community.docker.docker_network:\n    \
+                  name: backend\n    \
+                  ipam_config:\n      \
+                  - subnet: 172.30.0.0/24\n    \
+                  connected: [app, db]\n",
+    };
 
     fn check_args(a: &DockerNetworkArgs) -> Result<(), ArgError> {
         for pool in a.ipam_config.iter().flatten() {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::raw;
 use crate::docker::util::filters_query;
 
@@ -75,6 +76,30 @@ impl TypedModule for DockerPrune {
     type Args = DockerPruneArgs;
     const NAME: &'static str = "docker_prune";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Removes unused containers, images, networks, volumes and build cache through the daemon's prune \
+                endpoints.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. Only the kinds selected are \
+                pruned, and without filters all the unused ones of that kind go: on a shared daemon, filter with \
+                `label` or `until`. `images` alone removes dangling images; `images_filters: {dangling: false}` \
+                removes every unused image. The task reports a change when something was deleted or space reclaimed. \
+                As with community.docker, which does not support check mode, the task is skipped in check mode.",
+        returns: &[
+            ("containers, images, networks, volumes", "What was deleted, as the daemon lists it."),
+            ("containers_space_reclaimed, images_space_reclaimed, volumes_space_reclaimed", "Bytes freed."),
+            ("builder_cache_space_reclaimed", "With `builder_cache`: bytes freed."),
+            ("builder_cache_caches_deleted", "With `builder_cache`: the cache entries deleted."),
+        ],
+        example: "- name: Remove stopped containers and images unused for three days\n  \
+                  community.docker.docker_prune:\n    \
+                  containers: true\n    \
+                  images: true\n    \
+                  images_filters:\n      \
+                  dangling: false\n      \
+                  until: 72h\n",
+    };
 
     fn check_args(a: &DockerPruneArgs) -> Result<(), ArgError> {
         if let Some(k) = &a.builder_cache_keep_storage {

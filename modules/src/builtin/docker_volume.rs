@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::docker::raw::{self, path_escape, RawApi};
 use crate::docker::util::{filters_query, sanitize_labels};
 
@@ -83,6 +84,35 @@ impl TypedModule for DockerVolume {
     type Args = DockerVolumeArgs;
     const NAME: &'static str = "docker_volume";
     const COLLECTION: &'static str = "community.docker";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Creates or removes a Docker volume, and recreates it when asked to and its settings differ.",
+        notes: "The Engine API is reached through the daemon's Unix socket on the host, over the host's connection; \
+                nothing is installed on the host and the TLS arguments are not accepted. An existing volume is \
+                compared with the task: its driver, and each driver option and label given must have the given \
+                value. `recreate: never` (the default) leaves a differing volume as it is. Label values must be \
+                strings (integers are converted; booleans and floats are refused, as community.docker does). \
+                Removing a volume a container uses fails with the daemon's message. Check mode reports without \
+                changing anything.",
+        returns: &[
+            ("volume", "The volume's record from the volume list after the task."),
+            (
+                "actions",
+                "What was done (`Created volume ...`, `Removed volume ...`): with `state: absent`, in check \
+                mode or with `debug`.",
+            ),
+            (
+                "diff",
+                "In check mode or with `debug`: `differences`, the names of the settings that differ. With \
+                --diff: the differences before and after.",
+            ),
+        ],
+        example: "- name: Create the database volume\n  \
+                  community.docker.docker_volume:\n    \
+                  name: pgdata\n    \
+                  labels:\n      \
+                  app: db\n",
+    };
 
     fn check_args(a: &DockerVolumeArgs) -> Result<(), ArgError> {
         if let Some(l) = &a.labels {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::builtin::slurp::{check_remote_file, RemoteFile};
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::sha1_hex;
 
 /// `fetch` arguments.
@@ -104,6 +105,28 @@ fn write_local(path: &str, data: &[u8]) -> Result<(), String> {
 impl TypedModule for Fetch {
     type Args = FetchArgs;
     const NAME: &'static str = "fetch";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Copies a file from the host to the controller, by default to `dest/HOST/PATH` (HOST being the \
+                inventory name).",
+        notes: "With `flat: true`, `dest` is the file to write, or with a trailing `/` the directory to write it in. \
+                One command checks the remote file (missing, unreadable, a directory, or its SHA-1 with `sha1sum`); \
+                it is not transferred when the controller's copy has the same checksum. A missing or unreadable file \
+                fails the task unless `fail_on_missing: false`; a directory always fails. The controller's file is \
+                written atomically, its directories created. Check mode: skipped, as in Ansible.",
+        returns: &[
+            ("dest", "The path written on the controller."),
+            ("file", "The remote path (when nothing was transferred)."),
+            ("checksum", "SHA-1 of the controller's copy."),
+            ("md5sum", "MD5 of the controller's copy."),
+            ("remote_checksum", "SHA-1 of the remote file, when it was transferred."),
+            ("remote_md5sum", "Always null, as in Ansible."),
+        ],
+        example: "- name: Collect each host's nginx configuration\n  \
+                  ansible.builtin.fetch:\n    \
+                  src: /etc/nginx/nginx.conf\n    \
+                  dest: fetched/\n",
+    };
 
     fn run(&self, a: FetchArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::args::Mode;
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType, StatInfo};
 use crate::filewrite::{self, STAT_FMT};
 use crate::shell_quote::quote;
@@ -302,6 +303,31 @@ fn tmp_sibling(path: &str) -> String {
 impl TypedModule for File {
     type Args = FileArgs;
     const NAME: &'static str = "file";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Makes a path a file, a directory (created with its parents), a symbolic or hard link, touches it or \
+                removes it; sets its mode, owner, group and times.",
+        notes: "Without `state` the path keeps its current type. `state: file` never creates a file (a missing path \
+                fails; use `touch`). `absent` removes a directory with its content. `recurse` applies mode and \
+                ownership to everything below a directory. `touch` and `modification_time: now` always report a \
+                change, as in Ansible. The time formats support the strptime directives %Y, %y, %m, %d, %H, %M, %S \
+                and %%. Check mode reports what would change. Not accepted: the SELinux context arguments, \
+                `attributes` and `unsafe_writes`.",
+        returns: &[
+            ("path", "The path managed (`dest` instead for `link`, `hard` and `touch`)."),
+            ("src", "The link target, for `link` and `hard`."),
+            ("state", "What the path is after the task (`absent`, `file`, `directory`, `link`, `hard`)."),
+            ("mode, owner, group, uid, gid, size", "The path's attributes after the task."),
+            ("diff", "With --diff: the keys that changed (`path`, `state`, `mode`, `owner`...), before and after."),
+        ],
+        example: "- name: Create the data directory\n  \
+                  ansible.builtin.file:\n    \
+                  path: /srv/app/data\n    \
+                  state: directory\n    \
+                  owner: app\n    \
+                  group: app\n    \
+                  mode: \"0750\"\n",
+    };
 
     fn check_args(a: &FileArgs) -> Result<(), ArgError> {
         if a.src.is_some() && a.state.is_some_and(|s| !matches!(s, FileState::Link | FileState::Hard)) {

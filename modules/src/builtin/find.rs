@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::builtin::fetch::normpath;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// Which kinds of entries to return.
@@ -330,6 +331,36 @@ fn basename(p: &str) -> &str {
 impl TypedModule for Find {
     type Args = FindArgs;
     const NAME: &'static str = "find";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Lists the files under one or more directories that match name patterns, age, size, type or content, \
+                with the filters of Ansible's `find`.",
+        notes: "One `find -printf` on the host (GNU findutils) lists every entry with its metadata; the filters run \
+                in orc and the files come in the order Python's os.walk gives. `contains` (checked with `file_type: \
+                file` only) and `get_checksum` read the matched files in a second command. `patterns` are shell \
+                globs, or with `use_regex` Python regular expressions matched at the start of the name (on Rust's \
+                regex engine). Names starting with a dot are left out unless `hidden`. `encoding` accepts utf-8 \
+                only. A path that is not a directory is listed in `skipped_paths`. Never changes anything; runs in \
+                check mode too.",
+        returns: &[
+            (
+                "files",
+                "One dict per match: `path`, `mode`, `isdir`, `isreg`, `islnk`..., `uid`, `gid`, `pw_name`, \
+                `gr_name`, `size`, `inode`, `dev`, `nlink`, `atime`, `mtime`, `ctime`, the permission bits, and \
+                `checksum` with `get_checksum`.",
+            ),
+            ("matched", "How many files matched."),
+            ("examined", "How many entries were looked at."),
+            ("skipped_paths", "The paths that could not be searched, with the reason."),
+        ],
+        example: "- name: Find log files older than a week\n  \
+                  ansible.builtin.find:\n    \
+                  paths: /var/log/app\n    \
+                  patterns: \"*.log\"\n    \
+                  age: 7d\n    \
+                  recurse: true\n  \
+                  register: old_logs\n",
+    };
 
     fn check_args(a: &FindArgs) -> Result<(), ArgError> {
         let err = |msg: String| ArgError { msg };

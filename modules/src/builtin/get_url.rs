@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::args::Mode;
 use crate::builtin::http_client::{self, Request, Response, Tool};
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite;
 use crate::shell_quote::quote;
@@ -290,6 +291,40 @@ impl GetUrl {
 impl TypedModule for GetUrl {
     type Args = GetUrlArgs;
     const NAME: &'static str = "get_url";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Downloads a file from a URL to a path on the host; the host itself makes the request, with curl or \
+                wget.",
+        notes: "The download goes to a temporary file beside dest (or in `tmp_dest`), is checked against `checksum`, \
+                then renamed into place; a replaced file keeps its mode and owner. As in Ansible, an existing dest \
+                whose checksum matches `checksum` is not downloaded again; otherwise the request for an existing \
+                file carries If-Modified-Since (unless `force`) and the file is replaced only when the content \
+                differs. A dest that is a directory takes the file name from Content-Disposition or the URL. \
+                `checksum` is `ALGORITHM:DIGEST` or `ALGORITHM:URL` of a checksum file. The host needs curl or wget, \
+                and coreutils' `sha1sum`-style tools. `use_proxy` is accepted: the host's proxy environment applies. \
+                Check mode sends a HEAD request and reports a change unless the server answers 304. Not accepted: \
+                `client_cert`, `client_key`, `ciphers`, `decompress`, `unredirected_headers`, `use_gssapi`, \
+                `use_netrc`.",
+        returns: &[
+            ("dest", "The file written (inside dest when dest is a directory)."),
+            ("url", "The URL, without credentials."),
+            ("status_code", "The HTTP status of the download."),
+            ("checksum_src", "SHA-1 of the downloaded content."),
+            ("checksum_dest", "SHA-1 of the file that was at dest before, if any."),
+            ("md5sum", "MD5 of the downloaded content."),
+            ("src", "The temporary file the download went to."),
+            ("elapsed", "Seconds the request took."),
+            ("backup_file", "The backup's path, when `backup: true` made one."),
+            ("mode, owner, group, uid, gid, state, size", "The file's attributes after the task."),
+            ("response", "On an HTTP error: the server's message."),
+        ],
+        example: "- name: Download the release\n  \
+                  ansible.builtin.get_url:\n    \
+                  url: https://downloads.example.com/app/app-1.4.0.tar.gz\n    \
+                  dest: /opt/releases/app-1.4.0.tar.gz\n    \
+                  checksum: sha256:https://downloads.example.com/app/SHA256SUMS\n    \
+                  mode: \"0644\"\n",
+    };
 
     fn check_args(a: &GetUrlArgs) -> Result<(), ArgError> {
         parse_checksum(&a.checksum).map_err(|msg| ArgError { msg })?;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `group` arguments.
@@ -95,6 +96,24 @@ fn lookup(ctx: &mut ModuleCtx, name: &str) -> Result<Option<GroupEntry>, ModuleE
 impl TypedModule for Group {
     type Args = GroupArgs;
     const NAME: &'static str = "group";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Makes sure a local group exists, with a given gid, or does not exist, with groupadd, groupmod and \
+                groupdel.",
+        notes: "One `getent group` reads the current entry; a command runs only when something differs. The host \
+                needs groupadd, groupmod and groupdel (the shadow utilities). Check mode reports without changing \
+                anything. Not accepted: `local`, `gid_min`, `gid_max`.",
+        returns: &[
+            ("name, state", "The group and the state asked for."),
+            ("gid, system", "When the group exists after the task: its gid, and the `system` argument."),
+            ("stdout, stderr", "What groupadd, groupmod or groupdel printed, when it printed something."),
+        ],
+        example: "- name: Create the app group\n  \
+                  ansible.builtin.group:\n    \
+                  name: app\n    \
+                  gid: 2001\n    \
+                  system: true\n",
+    };
 
     fn check_args(a: &GroupArgs) -> Result<(), crate::contract::ArgError> {
         if a.non_unique && a.gid.is_none() {

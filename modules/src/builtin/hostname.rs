@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `hostname` arguments.
@@ -83,6 +84,27 @@ pub fn set_script(name: &str, hostnamectl: bool, set_permanent: bool, set_curren
 impl TypedModule for Hostname {
     type Args = HostnameArgs;
     const NAME: &'static str = "hostname";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Sets the host's current (kernel) hostname and its permanent one in /etc/hostname.",
+        notes: "One command reads the current name, /etc/hostname and the FQDN. When systemd runs the host and `use` \
+                is not `alpine` or `generic`, hostnamectl sets the names (at most 64 characters); where hostnamectl \
+                fails (containers without systemd-hostnamed), /etc/hostname is written in place and `hostname NAME` \
+                is run. Without systemd only the file and `hostname NAME` are used, whatever `use` says. /etc/hosts \
+                is not changed. Check mode and diff report the change without making it.",
+        returns: &[
+            ("name", "The hostname set."),
+            (
+                "ansible_facts",
+                "`ansible_hostname`, `ansible_nodename`, `ansible_fqdn` and `ansible_domain` after the \
+                change.",
+            ),
+            ("diff", "With --diff: `hostname = OLD` and `hostname = NEW`."),
+        ],
+        example: "- name: Name the host after its inventory entry\n  \
+                  ansible.builtin.hostname:\n    \
+                  name: \"{{ inventory_hostname }}\"\n",
+    };
 
     fn check_args(a: &HostnameArgs) -> Result<(), ArgError> {
         if let Some(u) = &a.r#use {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::doc::ModuleText;
 
 /// `package` arguments: name, state, use; anything else goes to the backend module.
 #[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
@@ -54,6 +55,19 @@ pub struct Package;
 impl TypedModule for Package {
     type Args = PackageArgs;
     const NAME: &'static str = "package";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Installs or removes packages with the host's package manager: apt, dnf or yum.",
+        notes: "`use: auto` (the default) looks on the host for apt-get, then dnf, then yum (it does not read the \
+                `ansible_pkg_mgr` fact) and hands the arguments to that module. With `use: auto` only `name`, \
+                `state` and `update_cache` are accepted; name the backend in `use` to pass its own arguments, which \
+                are then checked before anything runs. The return values are the backend module's.",
+        returns: &[("(the backend's)", "What apt, dnf or yum returned (see `orc doc apt`, `orc doc dnf`).")],
+        example: "- name: Install git whatever the distribution\n  \
+                  ansible.builtin.package:\n    \
+                  name: git\n    \
+                  state: present\n",
+    };
 
     fn check_args(a: &PackageArgs) -> Result<(), ArgError> {
         if a.name.is_none() {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 
 /// `ping` arguments.
 #[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
@@ -23,6 +24,16 @@ pub struct Ping;
 impl TypedModule for Ping {
     type Args = PingArgs;
     const NAME: &'static str = "ping";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Checks that the host answers: runs `true` in the host's shell through the connection and returns \
+                `ping`.",
+        notes: "Needs no Python on the host, only a POSIX shell. `data: crash` makes the task fail, as in Ansible. \
+                Never changes anything; runs in check mode too.",
+        returns: &[("ping", "The `data` argument (`pong` by default).")],
+        example: "- name: Check that every host answers\n  \
+                  ansible.builtin.ping:\n",
+    };
 
     fn run(&self, args: PingArgs, ctx: &mut ModuleCtx) -> RunResult {
         let out = ctx.conn.exec("true", None)?;

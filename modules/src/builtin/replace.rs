@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::args::Mode;
 use crate::builtin::lineinfile::write_checked;
 use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite;
 use crate::pyre;
@@ -114,6 +115,28 @@ fn fail_rc(msg: String, rc: i32) -> ModuleError {
 impl TypedModule for Replace {
     type Args = ReplaceArgs;
     const NAME: &'static str = "replace";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Replaces every match of a regular expression in a file, or only in the part between `after` and \
+                `before`.",
+        notes: "This is Python's re.subn with MULTILINE over the file, on Rust's regex engine: look-around assertions \
+                and backreferences inside the pattern are not supported; `replace` may use `\\1` and `\\g<name>`. \
+                `after` and `before` (matched with DOTALL) limit the change to the text after the first match of \
+                `after` and before the match of `before`; when they do not match, nothing changes. The file must \
+                exist and be UTF-8 text (`encoding` accepts utf-8 only). The new content is written to a temporary \
+                file, checked with `validate`, then renamed into place; check mode computes it without writing.",
+        returns: &[
+            ("rc", "0; on failure 256 when path is a directory, 257 when it does not exist."),
+            ("backup_file", "The backup's path, when `backup: true` made one."),
+            ("diff", "With --diff: the content before and after."),
+        ],
+        example: "- name: Point the app at the new database host\n  \
+                  ansible.builtin.replace:\n    \
+                  path: /etc/app/app.conf\n    \
+                  regexp: '^db_host\\s*=.*$'\n    \
+                  replace: db_host = db2.internal\n    \
+                  backup: true\n",
+    };
 
     fn check_args(a: &ReplaceArgs) -> Result<(), ArgError> {
         if let Some(e) = &a.encoding {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::builtin::systemd_service::{host_has_systemd, run_systemd, ServiceState, SystemdArgs};
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `service` arguments.
@@ -45,6 +46,29 @@ pub struct Service;
 impl TypedModule for Service {
     type Args = ServiceArgs;
     const NAME: &'static str = "service";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Starts, stops, restarts or reloads a service and enables or disables it at boot, on systemd or SysV \
+                init.",
+        notes: "On a host run by systemd (/run/systemd/system exists, or `use: systemd`) this is `systemd_service` \
+                with `name`, `state` and `enabled`; `pattern`, `sleep`, `arguments` and `runlevel` are then ignored. \
+                Otherwise, or with `use: sysvinit` or `service`, it drives /etc/init.d/NAME: `service NAME status` \
+                (or `pgrep -f` with `pattern`) tells whether it runs, `service NAME ACTION` acts, and update-rc.d or \
+                chkconfig sets the boot links. `restarted` always reports a change; `reloaded` starts a stopped \
+                service. Other service managers (OpenRC, upstart, BSD) are not supported. Check mode reports without \
+                acting.",
+        returns: &[
+            ("name", "The service."),
+            ("state", "With `state`: `started` or `stopped` (`restarted` and `reloaded` report `started`)."),
+            ("enabled", "With `enabled`: the value asked for."),
+            ("status", "On systemd: every property `systemctl show` printed for the unit."),
+        ],
+        example: "- name: Keep cron running\n  \
+                  ansible.builtin.service:\n    \
+                  name: cron\n    \
+                  state: started\n    \
+                  enabled: true\n",
+    };
 
     fn check_args(a: &ServiceArgs) -> Result<(), ArgError> {
         if a.state.is_none() && a.enabled.is_none() {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::setup_facts as facts;
 use super::setup_system as sys;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `setup` arguments.
@@ -201,6 +202,23 @@ pub struct Setup;
 impl TypedModule for Setup {
     type Args = SetupArgs;
     const NAME: &'static str = "setup";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Gathers facts about the host under Ansible's `ansible_` names; `gather_facts` runs it at the start of \
+                a play.",
+        notes: "One shell script gathers everything in one round trip: platform (system, kernel, architecture, \
+                hostname, FQDN...), distribution, environment, user, date and time, DNS, kernel command line, FIPS, \
+                LSB, package and service manager, hardware (processor, memory, DMI), network (interfaces, addresses, \
+                default routes) and virtualization. Subsets Ansible knows but orc gathers nothing for (`selinux`, \
+                `apparmor`, `python`, `ohai`, `facter`, `local`...) are accepted and add nothing; `mounts` and \
+                `devices` select the hardware facts, without `ansible_mounts` or `ansible_devices`. `gather_timeout` \
+                and `fact_path` are not accepted. Never changes anything.",
+        returns: &[("ansible_facts", "The facts, plus `gather_subset` and `module_setup`.")],
+        example: "- name: Gather the network facts only\n  \
+                  ansible.builtin.setup:\n    \
+                  gather_subset: [network]\n    \
+                  filter: [ansible_default_ipv4, ansible_interfaces]\n",
+    };
 
     fn check_args(a: &SetupArgs) -> Result<(), ArgError> {
         select(&a.gather_subset).map(|_| ()).map_err(|msg| ArgError { msg })

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::command::{run_spec, stdin_bytes, RunSpec};
 use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
@@ -49,6 +50,25 @@ pub struct Shell;
 impl TypedModule for Shell {
     type Args = ShellArgs;
     const NAME: &'static str = "shell";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Runs a command line through the host's shell (`/bin/sh -c`, or `executable -c`), so pipes, \
+                redirections, variables and globs work.",
+        notes: "The same runner as `command`: one of the free-form line and `cmd` is required; a non-zero exit status \
+                fails the task; the task reports a change whenever the command runs; `creates`/`removes` skip it; \
+                check mode does not run it. `cmd` is returned as the string given.",
+        returns: &[
+            ("cmd", "The command line as given."),
+            ("rc", "The exit status (0 when `creates`/`removes` skipped the command)."),
+            ("stdout, stderr", "The command's output (trailing newlines stripped unless `strip_empty_ends: false`)."),
+            ("stdout_lines, stderr_lines", "The output split into lines."),
+            ("start, end, delta", "When it started and ended on the host, and how long it ran."),
+        ],
+        example: "- name: Count the established connections\n  \
+                  ansible.builtin.shell: ss -tn state established | tail -n +2 | wc -l\n  \
+                  register: connections\n  \
+                  changed_when: false\n",
+    };
 
     fn check_args(a: &ShellArgs) -> Result<(), ArgError> {
         match (&a.cmd, &a.raw_params) {

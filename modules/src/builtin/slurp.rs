@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::connection::Connection;
 use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `slurp` arguments.
@@ -53,6 +54,23 @@ pub fn check_remote_file(conn: &mut dyn Connection, path: &str) -> Result<Remote
 impl TypedModule for Slurp {
     type Args = SlurpArgs;
     const NAME: &'static str = "slurp";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Reads a file on the host and returns its content base64-encoded.",
+        notes: "The whole file comes through the connection, so it is meant for small files; decode it with the \
+                `b64decode` filter. A missing path, a directory or an unreadable file fails with Ansible's messages. \
+                The host needs `sha1sum` for the check made before the read. Never changes anything; runs in check \
+                mode too.",
+        returns: &[
+            ("content", "The file's bytes, base64-encoded."),
+            ("source", "The path read."),
+            ("encoding", "Always `base64`."),
+        ],
+        example: "- name: Read the cluster join token\n  \
+                  ansible.builtin.slurp:\n    \
+                  src: /var/lib/cluster/token\n  \
+                  register: token\n",
+    };
 
     fn run(&self, a: SlurpArgs, ctx: &mut ModuleCtx) -> RunResult {
         let src = a.src;

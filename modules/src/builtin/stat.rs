@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::sh_words::ShWords;
 
 /// `stat` arguments.
@@ -78,6 +79,28 @@ pub struct Stat;
 impl TypedModule for Stat {
     type Args = StatArgs;
     const NAME: &'static str = "stat";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Reports a path's metadata (type, mode, owner, size, times, link target, checksum, MIME type, file \
+                attributes) under Ansible's keys.",
+        notes: "One command on the host gathers everything. It uses GNU stat, the `sha1sum`-style tool of \
+                `checksum_algorithm`, `file` for the MIME type (`unknown` when it is not installed) and `lsattr` for \
+                the attributes (none when it is not installed). `path` is expanded on the host (`~`, `$VAR`). Never \
+                changes anything; runs in check mode too.",
+        returns: &[(
+            "stat",
+            "A dict: `exists`, and for an existing path `path`, `mode`, `isdir`, `isreg`, `islnk` and the \
+                other type flags, `uid`, `gid`, `pw_name`, `gr_name`, `size`, `inode`, `dev`, `nlink`, `atime`, \
+                `mtime`, `ctime`, `blocks`, `block_size`, `device_type`, `readable`, `writeable`, `executable`, the \
+                permission bits (`rusr`, `wusr`...), `checksum`, `mimetype`, `charset`, `attributes`, `attr_flags`, \
+                `version`, and `lnk_source`/`lnk_target` for a link.",
+        )],
+        example: "- name: Look at the TLS certificate\n  \
+                  ansible.builtin.stat:\n    \
+                  path: /etc/ssl/certs/app.pem\n    \
+                  checksum_algorithm: sha256\n  \
+                  register: cert\n",
+    };
 
     fn check_args(a: &StatArgs) -> Result<(), ArgError> {
         if !ALGORITHMS.contains(&a.checksum_algorithm.as_str()) {

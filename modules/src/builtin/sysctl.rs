@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
 
@@ -123,6 +124,23 @@ impl TypedModule for Sysctl {
     type Args = SysctlArgs;
     const NAME: &'static str = "sysctl";
     const COLLECTION: &'static str = "ansible.posix";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Keeps a kernel parameter in a sysctl file, and optionally sets its live value and reloads the file.",
+        notes: "The file is rewritten as ansible.posix does: every `key = value` line becomes `key=value`, later \
+                duplicates of a key are dropped, comments and blank lines are kept, and the key is replaced in place \
+                or appended. The live value (`sysctl -e -n`) and the file are read in one command. With `reload` \
+                (the default) `sysctl -p FILE` runs after a change, and a file that is already right still counts as \
+                a change when the live value differs. `sysctl_set` also runs `sysctl -w` when the live value \
+                differs. In most containers /proc/sys is read-only: use `reload: false` there. Check mode reports \
+                without changing anything. Only `changed` is returned, as in Ansible.",
+        returns: &[],
+        example: "- name: Enable IP forwarding\n  \
+                  ansible.posix.sysctl:\n    \
+                  name: net.ipv4.ip_forward\n    \
+                  value: \"1\"\n    \
+                  sysctl_file: /etc/sysctl.d/90-forwarding.conf\n",
+    };
 
     fn check_args(a: &SysctlArgs) -> Result<(), ArgError> {
         if a.name.trim().is_empty() {

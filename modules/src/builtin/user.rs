@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::builtin::group::{parse_groups, run_account_cmd, GroupEntry};
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
 /// `update_password`: when a given password hash is applied.
@@ -328,6 +329,39 @@ fn mkhome_cmd(home: &str, skel: &str, uid: u64, gid: u64) -> String {
 impl TypedModule for User {
     type Args = UserArgs;
     const NAME: &'static str = "user";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Makes sure a local user account exists with the given attributes, or does not exist, with useradd, \
+                usermod and userdel.",
+        notes: "One command reads the passwd and shadow entries, every group and whether the home directory exists; \
+                usermod then runs with only the options that differ. The host needs the shadow utilities (useradd, \
+                usermod, userdel), as Ansible's Linux user module does; BusyBox's adduser is not used. `password` is \
+                a crypted hash compared with the shadow entry (`update_password: on_create` sets it only for a new \
+                account). `groups` replaces the supplementary groups unless `append`; every group named must exist. \
+                With `create_home` a missing home directory is created from `skeleton` (or /etc/skel), also for an \
+                existing account. Check mode reports without changing anything. Ansible's other arguments (SSH key \
+                generation, `expires`, `password_expire_*`, `local`, `umask`, `seuser`...) are not accepted.",
+        returns: &[
+            ("name, state", "The account and the state asked for."),
+            (
+                "uid, group, comment, home, shell",
+                "The account after the task (`group` is the primary gid), when it \
+                exists.",
+            ),
+            ("groups", "With `groups`: the groups given, comma-separated."),
+            ("password", "`NOT_LOGGING_PASSWORD` when `password` was given."),
+            ("system, create_home", "When the account was created: the arguments used."),
+            ("append, move_home", "For an existing account: the arguments used."),
+            ("force, remove", "When the account was removed: the arguments used."),
+            ("stdout, stderr", "What useradd, usermod or userdel printed, when it printed something."),
+        ],
+        example: "- name: Create the deploy user\n  \
+                  ansible.builtin.user:\n    \
+                  name: deploy\n    \
+                  shell: /bin/bash\n    \
+                  groups: [sudo, docker]\n    \
+                  append: true\n",
+    };
 
     fn check_args(a: &UserArgs) -> Result<(), ArgError> {
         if a.name.is_empty() {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::doc::ModuleText;
 use crate::sh_words::ShWords;
 use crate::shell_quote::quote;
 
@@ -105,6 +106,26 @@ pub struct WaitFor;
 impl TypedModule for WaitFor {
     type Args = WaitForArgs;
     const NAME: &'static str = "wait_for";
+
+    const DOC: ModuleText = ModuleText {
+        short: "Waits on the host for a TCP port to accept connections (or to close, or to drain), or for a file to \
+                appear (optionally containing a match of a regular expression) or to disappear.",
+        notes: "The polling loop runs on the host as one shell script, so `host` is resolved and reached from the \
+                managed host. Ports are probed with bash's /dev/tcp, else `nc -z`, else (local addresses only) \
+                /proc/net/tcp; `drained` reads /proc/net/tcp. A `search_regex` is tried with grep on the host and, \
+                for a file, confirmed with Python's regex rules, which gives `match_groups`. With neither `port` nor \
+                `path` it sleeps for `timeout` seconds. Never reports a change. Check mode: skipped, as in Ansible.",
+        returns: &[
+            ("elapsed", "Seconds waited."),
+            ("state, port, path, search_regex", "The arguments, as given."),
+            ("match_groups, match_groupdict", "With `path` and `search_regex`: the groups of the match."),
+            ("mode, owner, group, uid, gid, size", "With `path`, for a file that exists: its attributes."),
+        ],
+        example: "- name: Wait for the app to listen\n  \
+                  ansible.builtin.wait_for:\n    \
+                  port: 8080\n    \
+                  timeout: 60\n",
+    };
 
     fn check_args(a: &WaitForArgs) -> Result<(), ArgError> {
         let err = |m: &str| Err(ArgError { msg: m.to_string() });
