@@ -405,3 +405,42 @@ fn json_output_reports_invalid_input_as_an_error_event() {
     );
     assert!(out.stderr.contains("--> site.yml:4:7"), "the human report stays on stderr\n{out}");
 }
+
+// ---- B: orc doc, from the binary alone ------------------------------------------------------
+
+#[test]
+fn doc_shows_a_module_from_the_binary_as_ansible_doc_does() {
+    let copy = Orc::new().args(["doc", "copy"]).run().success();
+    insta::assert_snapshot!("doc_copy", copy.stdout);
+    // The fully qualified name shows the same page.
+    let fqcn = Orc::new().args(["doc", "ansible.builtin.copy"]).run().success();
+    assert_eq!(fqcn.stdout, copy.stdout);
+    // An engine action (not a module) is documented too.
+    Orc::new().args(["doc", "set_fact"]).run().success().stdout_has("> SET_FACT (ansible.builtin.set_fact)");
+}
+
+#[test]
+fn doc_list_names_every_module_and_engine_action() {
+    let list = Orc::new().args(["doc", "--list"]).run().success();
+    let listed: Vec<&str> = list.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for name in orc_modules::registry::names() {
+        assert!(
+            listed.iter().any(|l| l.rsplit('.').next() == Some(name)),
+            "orc doc --list lacks the module {name}\n{list}"
+        );
+        // Every listed module's page renders.
+        Orc::new().args(["doc", name]).run().success();
+    }
+    for action in ["set_fact", "debug", "assert", "fail", "include_vars", "meta"] {
+        assert!(listed.iter().any(|l| l.rsplit('.').next() == Some(action)), "lacks {action}\n{list}");
+    }
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted, "the list is sorted");
+}
+
+#[test]
+fn doc_of_an_unknown_module_suggests_one() {
+    let out = Orc::new().args(["doc", "cpoy"]).run().code(64);
+    insta::assert_snapshot!(out.stderr.trim_end(), @"error: no module or action named 'cpoy'; did you mean 'copy'? (orc doc --list lists them)");
+}
