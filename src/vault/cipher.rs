@@ -105,7 +105,7 @@ pub(crate) fn open(payload: &Payload, password: &[u8]) -> Result<Zeroizing<Vec<u
 fn unpadded_len(buf: &[u8]) -> Option<usize> {
     let &n = buf.last()?;
     let n = usize::from(n);
-    if n == 0 || n > BLOCK || n > buf.len() || buf.len() % BLOCK != 0 {
+    if n == 0 || n > BLOCK || n > buf.len() || !buf.len().is_multiple_of(BLOCK) {
         return None;
     }
     buf[buf.len() - n..].iter().all(|&b| usize::from(b) == n).then_some(buf.len() - n)
@@ -127,7 +127,7 @@ pub(crate) fn split_payload(text: &[u8]) -> Result<Payload, &'static str> {
     if hmac.len() != 32 {
         return Err("its HMAC is not 32 bytes");
     }
-    if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
         return Err("its ciphertext is not a whole number of AES blocks");
     }
     Ok(Payload { salt, hmac, ciphertext })

@@ -35,8 +35,7 @@ impl Scratch {
         // From here on, Drop removes the directory whatever happens.
         let mut scratch = Scratch { dir, file: PathBuf::new() };
         scratch.file = scratch.dir.join(format!("plaintext{suffix}"));
-        let mut handle =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&scratch.file)?;
+        let mut handle = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&scratch.file)?;
         handle.write_all(contents)?;
         handle.sync_all()?;
         Ok(scratch)
@@ -85,7 +84,8 @@ pub fn editor_command(env: impl Fn(&str) -> Option<String>) -> String {
 /// Like ansible-vault, the editor's exit status is not looked at: what the file holds afterwards
 /// is the result.
 pub fn run_editor(editor: &str, file: &Path) -> Result<(), String> {
-    let words = crate::inventory::pylit::shlex_split(editor).map_err(|e| format!("cannot split the editor command {editor:?}: {e}"))?;
+    let words = crate::inventory::pylit::shlex_split(editor)
+        .map_err(|e| format!("cannot split the editor command {editor:?}: {e}"))?;
     let Some((program, args)) = words.split_first() else {
         return Err("the editor command (EDITOR) is empty".to_string());
     };

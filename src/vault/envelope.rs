@@ -49,13 +49,12 @@ pub(crate) fn parse(data: &[u8], origin: &Origin) -> Result<Envelope, VaultError
     }
     let label = fields.get(3).filter(|l| !l.is_empty()).map(|l| l.to_string());
     // The body: lines of hexadecimal, joined (surrounding whitespace, e.g. `\r`, ignored).
+    // Digits are checked when decoded; the lines are kept to name the one with a bad digit.
     let mut body = Vec::with_capacity(data.len());
-    for (i, line) in lines.enumerate() {
-        let line = line.trim_ascii();
-        if let Some(col) = line.iter().position(|b| !b.is_ascii_hexdigit()) {
-            return Err(VaultError::NotHex { at: origin.line_of(i + 1), col: col + 1 });
-        }
-        body.extend_from_slice(line);
+    let mut starts = Vec::new();
+    for line in lines {
+        starts.push(body.len());
+        body.extend_from_slice(line.trim_ascii());
     }
     let truncated = |what| VaultError::Truncated { origin: origin.clone(), what };
     if body.is_empty() {
@@ -64,7 +63,12 @@ pub(crate) fn parse(data: &[u8], origin: &Origin) -> Result<Envelope, VaultError
     let inner = match hex::decode(&body) {
         Ok(b) => b,
         Err(HexError::OddLength) => return Err(truncated("an odd number of hexadecimal digits")),
-        Err(HexError::NotHex(_)) => return Err(truncated("it is not hexadecimal")),
+        Err(HexError::NotHex(at)) => {
+            // The last line starting at or before the bad digit holds it.
+            let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
+            let col = at - starts.get(line).copied().unwrap_or(0) + 1;
+            return Err(VaultError::NotHex { at: origin.line_of(line + 1), col });
+        }
     };
     let payload = cipher::split_payload(&inner).map_err(truncated)?;
     Ok(Envelope { label, payload })

@@ -151,7 +151,9 @@ pub enum VaultError {
         origin: Origin,
     },
     /// The HMAC matched but the padding is invalid: the data was encrypted wrongly.
-    #[error("{origin}: the data decrypted with vault id '{id}' has invalid padding; it was not written by ansible-vault")]
+    #[error(
+        "{origin}: the data decrypted with vault id '{id}' has invalid padding; it was not written by ansible-vault"
+    )]
     BadPadding {
         /// Where the data came from.
         origin: Origin,

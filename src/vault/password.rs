@@ -144,7 +144,12 @@ pub fn load(
 }
 
 /// Asks on the terminal: once to decrypt, twice (and compared) for a new password.
-fn ask(source: &Source, id: &str, purpose: Purpose, prompter: &mut dyn Prompter) -> Result<Zeroizing<Vec<u8>>, PasswordError> {
+fn ask(
+    source: &Source,
+    id: &str,
+    purpose: Purpose,
+    prompter: &mut dyn Prompter,
+) -> Result<Zeroizing<Vec<u8>>, PasswordError> {
     if !prompter.available() {
         return Err(PasswordError::NoTerminal { id: id.to_string() });
     }
@@ -160,9 +165,8 @@ fn ask(source: &Source, id: &str, purpose: Purpose, prompter: &mut dyn Prompter)
     };
     let mut first: Option<Zeroizing<Vec<u8>>> = None;
     for prompt in prompts {
-        let answer = prompter
-            .ask_hidden(&prompt)
-            .map_err(|source| PasswordError::Prompt { id: id.to_string(), source })?;
+        let answer =
+            prompter.ask_hidden(&prompt).map_err(|source| PasswordError::Prompt { id: id.to_string(), source })?;
         let answer = strip(answer.as_bytes(), |b| b.is_ascii_whitespace());
         if answer.is_empty() {
             return Err(PasswordError::Empty { from: "the prompt".into(), id: id.to_string() });
@@ -206,10 +210,11 @@ fn read_path(
             mode & 0o7777
         ));
     }
-    let raw = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|source| PasswordError::FileUnreadable { path: shown.clone(), id: id.to_string(), source })?,
-    );
+    let raw = Zeroizing::new(std::fs::read(path).map_err(|source| PasswordError::FileUnreadable {
+        path: shown.clone(),
+        id: id.to_string(),
+        source,
+    })?);
     let mut password = strip(&raw, |b| b.is_ascii_whitespace());
     if envelope::is_encrypted(&password) {
         // A password file may itself be encrypted with a password given before it (Ansible).
@@ -245,9 +250,11 @@ fn run_script(path: &Path, id: &str, label: Option<&str>) -> Result<Zeroizing<Ve
     } else {
         cmd.stderr(Stdio::inherit());
     }
-    let out = cmd
-        .output()
-        .map_err(|source| PasswordError::ScriptStart { path: shown.clone(), id: id.to_string(), source })?;
+    let out = cmd.output().map_err(|source| PasswordError::ScriptStart {
+        path: shown.clone(),
+        id: id.to_string(),
+        source,
+    })?;
     let stdout = Zeroizing::new(out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if client && out.status.code() == Some(2) {
@@ -353,7 +360,8 @@ mod tests {
             "#!/bin/sh\n[ \"$1\" = --vault-id ] && [ \"$2\" = prod ] && echo pw-for-$2 && exit 0\necho \"no key for $2\" >&2; exit 2\n",
             0o700,
         );
-        let req = |label: &str| Request { vault_ids: vec![format!("{label}@{}", script.display())], ..Default::default() };
+        let req =
+            |label: &str| Request { vault_ids: vec![format!("{label}@{}", script.display())], ..Default::default() };
         let loaded = load(&req("prod"), &VaultConfig::default(), Purpose::Decrypt, &mut scripted(&[])).unwrap();
         assert_eq!(loaded.keyring.secrets()[0].password(), b"pw-for-prod");
         let e = load(&req("qa"), &VaultConfig::default(), Purpose::Decrypt, &mut scripted(&[])).unwrap_err();
@@ -365,8 +373,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let good = write(dir.path(), "pw", "x\n", 0o644);
         let missing = dir.path().join("nope");
-        let request =
-            Request { vault_ids: vec![format!("a@{}", missing.display())], password_files: vec![good], ..Default::default() };
+        let request = Request {
+            vault_ids: vec![format!("a@{}", missing.display())],
+            password_files: vec![good],
+            ..Default::default()
+        };
         let loaded = load(&request, &VaultConfig::default(), Purpose::Decrypt, &mut scripted(&[])).unwrap();
         assert_eq!(ids(&loaded), vec!["default"]);
         assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
