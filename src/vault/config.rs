@@ -93,8 +93,9 @@ fn boolean(v: &str) -> bool {
     matches!(v.trim().to_ascii_lowercase().as_str(), "y" | "yes" | "on" | "1" | "true" | "t")
 }
 
-/// `~/x` to `$HOME/x`.
-fn expand_home(path: &str) -> PathBuf {
+/// `~/x` to `$HOME/x` (Ansible expands `~` in password paths; a shell does not expand it after
+/// `LABEL@`).
+pub(crate) fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),

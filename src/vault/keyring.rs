@@ -11,7 +11,7 @@ use super::error::{IdList, Origin, PasswordError, VaultError};
 use super::secret::VaultSecret;
 
 /// The vault passwords given for a run, in order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Keyring {
     secrets: Vec<VaultSecret>,
     /// The vault id of data without a label (`vault_identity`, normally `default`).

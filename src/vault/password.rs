@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use zeroize::Zeroizing;
 
-use super::config::VaultConfig;
+use super::config::{expand_home, VaultConfig};
 use super::envelope;
 use super::error::{Origin, PasswordError};
 use super::keyring::Keyring;
@@ -50,7 +50,7 @@ impl VaultId {
         let source = match source {
             "prompt" => Source::Prompt,
             "prompt_ask_vault_pass" => Source::AskVaultPass,
-            path => Source::Path(PathBuf::from(path)),
+            path => Source::Path(expand_home(path)),
         };
         Ok(VaultId { label, source })
     }
@@ -328,6 +328,9 @@ mod tests {
         assert_eq!(p("@pw"), VaultId { label: None, source: Source::Path("pw".into()) });
         assert_eq!(p("prod@prompt").source, Source::Prompt);
         assert_eq!(p("a@b@c").source, Source::Path("b@c".into()));
+        if let Some(home) = std::env::var_os("HOME") {
+            assert_eq!(p("prod@~/pw").source, Source::Path(PathBuf::from(home).join("pw")));
+        }
         assert!(VaultId::parse("a;b@f").is_err());
     }
 
