@@ -110,8 +110,9 @@ fn id_flags(pw: &Path, label: Option<&str>) -> Vec<String> {
     }
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
+/// `args` followed by the password flags `ids`.
+fn with_ids<'a>(args: &[&'a str], ids: &'a [String]) -> Vec<&'a str> {
+    args.iter().copied().chain(ids.iter().map(String::as_str)).collect()
 }
 
 // ---- compatibility with ansible-vault ----------------------------------------------------
@@ -124,9 +125,7 @@ fn files_encrypted_by_ansible_vault_decrypt_in_orc() {
         let ids = id_flags(&pw, label);
         for (name, plain) in sample_plaintexts() {
             let file = write(d.path(), &format!("{name}.vault"), &plain, 0o644);
-            let mut args = vec!["encrypt"];
-            args.extend(strs(&ids));
-            args.push(file.to_str().unwrap());
+            let args = with_ids(&["encrypt", file.to_str().unwrap()], &ids);
             ansible_vault_ok(d.path(), &args, &[]);
             let expected = match label {
                 None => "$ANSIBLE_VAULT;1.1;AES256".to_string(),
@@ -135,13 +134,11 @@ fn files_encrypted_by_ansible_vault_decrypt_in_orc() {
             assert_eq!(header(&file), expected);
             // To another file, then in place.
             let out = d.path().join(format!("{name}.out"));
-            let mut args = vec!["decrypt", "--output", out.to_str().unwrap(), file.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["decrypt", "--output", out.to_str().unwrap(), file.to_str().unwrap()], &ids);
             orc(d.path(), &args).run().success();
             assert_eq!(read(&out), plain, "{name} ({label:?})");
             assert_eq!(mode(&out), 0o600);
-            let mut args = vec!["decrypt", file.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["decrypt", file.to_str().unwrap()], &ids);
             orc(d.path(), &args).run().success();
             assert_eq!(read(&file), plain, "{name} ({label:?}) in place");
         }
@@ -154,18 +151,15 @@ fn encrypt_string_values_made_by_ansible_vault_decrypt_in_orc() {
     let pw = password_file(d.path(), "pw", "pw-for-strings");
     for label in [None, Some("prod")] {
         let ids = id_flags(&pw, label);
-        let mut args = vec!["encrypt_string", "--name", "db_password", "s3cr3t value"];
-        args.extend(strs(&ids));
+        let args = with_ids(&["encrypt_string", "--name", "db_password", "s3cr3t value"], &ids);
         let yaml = String::from_utf8(ansible_vault_ok(d.path(), &args, &[])).unwrap();
         assert!(yaml.starts_with("db_password: !vault |\n"), "{yaml}");
         let text = vault_text_of_yaml(&yaml);
         let file = write(d.path(), "value.txt", &text, 0o600);
-        let mut args = vec!["view", file.to_str().unwrap()];
-        args.extend(strs(&ids));
+        let args = with_ids(&["view", file.to_str().unwrap()], &ids);
         // view adds the newline the value lacks, as ansible-vault view does.
         orc(d.path(), &args).run().success().stdout_line("s3cr3t value");
-        let mut args = vec!["decrypt", "--output", "-", file.to_str().unwrap()];
-        args.extend(strs(&ids));
+        let args = with_ids(&["decrypt", "--output", "-", file.to_str().unwrap()], &ids);
         let out = orc(d.path(), &args).run().success();
         assert_eq!(out.stdout, "s3cr3t value");
     }
@@ -179,15 +173,13 @@ fn files_and_strings_encrypted_by_orc_decrypt_with_ansible() {
         let ids = id_flags(&pw, label);
         for (name, plain) in sample_plaintexts() {
             let file = write(d.path(), &format!("{name}.orc"), &plain, 0o644);
-            let mut args = vec!["encrypt", file.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["encrypt", file.to_str().unwrap()], &ids);
             orc(d.path(), &args).run().success();
             assert_eq!(mode(&file), 0o600, "encrypted files are private");
             let text = String::from_utf8(read(&file)).unwrap();
             assert!(text.lines().skip(1).all(|l| l.len() <= 80), "80 columns\n{text}");
             let out = d.path().join(format!("{name}.plain"));
-            let mut args = vec!["decrypt", "--output", out.to_str().unwrap(), file.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["decrypt", "--output", out.to_str().unwrap(), file.to_str().unwrap()], &ids);
             ansible_vault_ok(d.path(), &args, &[]);
             assert_eq!(read(&out), plain, "{name} ({label:?})");
         }
@@ -242,16 +234,13 @@ fn with_the_same_salt_orc_and_ansible_vault_write_identical_bytes() {
         for (name, plain) in sample_plaintexts() {
             let ours = write(d.path(), &format!("{name}.orc"), &plain, 0o600);
             let theirs = write(d.path(), &format!("{name}.ansible"), &plain, 0o600);
-            let mut args = vec!["encrypt", ours.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["encrypt", ours.to_str().unwrap()], &ids);
             orc(d.path(), &args).env(salt[0].0, salt[0].1).run().success();
-            let mut args = vec!["encrypt", theirs.to_str().unwrap()];
-            args.extend(strs(&ids));
+            let args = with_ids(&["encrypt", theirs.to_str().unwrap()], &ids);
             ansible_vault_ok(d.path(), &args, &salt);
             assert_eq!(read(&ours), read(&theirs), "{name} ({label:?}): orc and ansible-vault differ");
         }
-        let mut args = vec!["encrypt_string", "-n", "x", "-n", "y", "v1", "v2"];
-        args.extend(strs(&ids));
+        let args = with_ids(&["encrypt_string", "-n", "x", "-n", "y", "v1", "v2"], &ids);
         let ours = orc(d.path(), &args).env(salt[0].0, salt[0].1).run().success();
         let theirs = ansible_vault_ok(d.path(), &args, &salt);
         assert_eq!(ours.stdout, String::from_utf8(theirs).unwrap());
