@@ -24,6 +24,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Show a module's arguments, return values and an example (as ansible-doc).
     Doc(DocArgs),
+    /// Encrypt, decrypt, view, edit and rekey ansible-vault files (as ansible-vault).
+    Vault(VaultArgs),
 }
 
 /// `orc doc`.
@@ -207,4 +209,180 @@ pub struct InventoryArgs {
     /// Limit to hosts matching a pattern.
     #[arg(short = 'l', long, value_name = "PATTERN")]
     pub limit: Option<String>,
+}
+
+/// `orc vault`: ansible-vault's commands and arguments (docs/vault.md).
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: VaultAction,
+}
+
+/// The `orc vault` subcommands, named as ansible-vault's.
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Create a new encrypted file: opens $EDITOR, encrypts what is saved.
+    Create(VaultCreateArgs),
+    /// Decrypt encrypted files in place (or to --output); standard input without FILE.
+    Decrypt(VaultDecryptArgs),
+    /// Edit an encrypted file in $EDITOR; an unchanged file is not rewritten.
+    Edit(VaultEditArgs),
+    /// Show the plaintext of encrypted files (through $PAGER on a terminal).
+    View(VaultViewArgs),
+    /// Encrypt files in place (or to --output); standard input without FILE.
+    Encrypt(VaultEncryptArgs),
+    /// Encrypt strings into `!vault |` values to paste into YAML.
+    #[command(name = "encrypt_string", alias = "encrypt-string")]
+    EncryptString(VaultEncryptStringArgs),
+    /// Re-encrypt files with a new password (and vault id).
+    Rekey(VaultRekeyArgs),
+}
+
+/// Where vault passwords come from: shared by every `orc vault` command. Without any of these
+/// (and without ANSIBLE_VAULT_PASSWORD_FILE or ANSIBLE_VAULT_IDENTITY_LIST), orc asks on the
+/// terminal.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VaultSecretArgs {
+    /// A vault password: LABEL@SOURCE or SOURCE, where SOURCE is a file holding the password, an
+    /// executable printing it (a `*-client` script gets `--vault-id LABEL`), or `prompt`.
+    /// Repeatable: data is decrypted with the password of its own label first, then every other.
+    #[arg(long = "vault-id", value_name = "[LABEL@]SOURCE")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass",
+        conflicts_with = "vault_password_files"
+    )]
+    pub ask_vault_pass: bool,
+    /// The vault password file (or executable printing it), as --vault-id default@FILE. Repeatable.
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", value_name = "FILE")]
+    pub vault_password_files: Vec<std::path::PathBuf>,
+    /// Accepted for ansible-vault compatibility (orc vault prints no more with it).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `orc vault create`.
+#[derive(Debug, Args)]
+pub struct VaultCreateArgs {
+    /// The file to create (it must not exist).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// The vault id to encrypt with (needed when several are given).
+    #[arg(long, value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+    /// Open the editor even when standard output is not a terminal.
+    #[arg(long)]
+    pub skip_tty_check: bool,
+}
+
+/// `orc vault decrypt`.
+#[derive(Debug, Args)]
+pub struct VaultDecryptArgs {
+    /// Files to decrypt in place (none: standard input to standard output).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// Write the result here instead (one input file at most; - for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `orc vault edit`.
+#[derive(Debug, Args)]
+pub struct VaultEditArgs {
+    /// Files to edit, one after the other.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// Accepted for ansible-vault compatibility: an edited file keeps its own vault id.
+    #[arg(long, value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// `orc vault view`.
+#[derive(Debug, Args)]
+pub struct VaultViewArgs {
+    /// Files to show.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+}
+
+/// `orc vault encrypt`.
+#[derive(Debug, Args)]
+pub struct VaultEncryptArgs {
+    /// Files to encrypt in place (none: standard input to standard output).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// Write the result here instead (one input file at most; - for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The vault id to encrypt with (needed when several are given).
+    #[arg(long, value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// `orc vault encrypt_string`.
+#[derive(Debug, Args)]
+pub struct VaultEncryptStringArgs {
+    /// Strings to encrypt (- or none: standard input).
+    #[arg(value_name = "STRING")]
+    pub strings: Vec<String>,
+    /// Password sources.
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// Write the YAML here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The vault id to encrypt with (needed when several are given).
+    #[arg(long, value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+    /// Ask on the terminal for the variable name and the string.
+    #[arg(short = 'p', long)]
+    pub prompt: bool,
+    /// With --prompt: show the string while it is typed.
+    #[arg(long)]
+    pub show_input: bool,
+    /// The variable name for each STRING, in order (repeatable).
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The variable name for the string read from standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_name: Option<String>,
+}
+
+/// `orc vault rekey`.
+#[derive(Debug, Args)]
+pub struct VaultRekeyArgs {
+    /// Files to re-encrypt.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Password sources (of the current password).
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+    /// The vault id to encrypt with, among the new ones.
+    #[arg(long, value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+    /// The new password: a file (or executable), as default@FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "new_vault_id")]
+    pub new_vault_password_file: Option<PathBuf>,
+    /// The new password and vault id: [LABEL@]SOURCE, as --vault-id.
+    #[arg(long, value_name = "[LABEL@]SOURCE")]
+    pub new_vault_id: Option<String>,
 }

@@ -106,7 +106,7 @@ pub fn load_file(path: &Path) -> Result<Node> {
 
 /// What orc says about vault data until it can decrypt it: refused before anything runs, never
 /// used as if it were plain text (docs/differences.md).
-const NO_VAULT_YET: &str = "orc cannot decrypt ansible-vault data yet";
+const NO_VAULT_YET: &str = "orc cannot decrypt ansible-vault data in playbooks and inventories yet";
 
 /// Parses the first document of a source file (an empty file is null). A vault-encrypted file
 /// and a `!vault` value are errors naming the file: orc cannot decrypt them yet, and using the
@@ -117,9 +117,10 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
             &Loc::file_start(file.clone()),
             format!("{} is vault-encrypted, and {NO_VAULT_YET}", file.path.display()),
         )
-        .help(
-            "decrypt it with `ansible-vault decrypt` to use it with orc, or run this playbook with ansible-playbook",
-        ));
+        .help(format!(
+            "`orc vault view {0}` shows it; decrypt it (`orc vault decrypt {0}`) to use it with orc, or run this playbook with ansible-playbook",
+            file.path.display()
+        )));
     }
     let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(&file.text);
@@ -263,7 +264,7 @@ impl MarkedEventReceiver for Builder {
                         &loc,
                         format!("this is a `!vault` encrypted value in {}, and {NO_VAULT_YET}", self.file.path.display()),
                     )
-                    .help("replace it with the plain value (ansible-vault decrypt), or run this playbook with ansible-playbook");
+                    .help("replace it with the plain value (`orc vault decrypt` decrypts the vault text), or run this playbook with ansible-playbook");
                     self.stack.push(Frame::Error(err));
                     return;
                 }

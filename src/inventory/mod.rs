@@ -21,7 +21,7 @@ mod graph;
 mod hostrange;
 mod ini;
 mod pattern;
-mod pylit;
+pub(crate) mod pylit;
 mod render;
 mod script;
 mod sources;

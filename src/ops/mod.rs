@@ -6,11 +6,14 @@ mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
+mod terminal;
+mod vault;
 
 pub use adhoc::run;
 pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
+pub use vault::vault;
 
 use std::io::IsTerminal;
 

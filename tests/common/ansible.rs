@@ -30,6 +30,14 @@ pub fn ansible_playbook() -> PathBuf {
     venv
 }
 
+/// The ansible-vault beside the ansible-playbook to compare with.
+pub fn ansible_vault() -> PathBuf {
+    let pb = ansible_playbook();
+    let v = pb.with_file_name("ansible-vault");
+    assert!(v.is_file(), "no ansible-vault beside {}", pb.display());
+    v
+}
+
 /// The Python of the virtualenv that holds ansible-core (for calling Ansible's own functions).
 pub fn ansible_python() -> PathBuf {
     let pb = ansible_playbook();

@@ -101,6 +101,7 @@ pub struct Orc {
     env_removed: Vec<OsString>,
     umask: Option<u32>,
     timeout: Duration,
+    stdin: Option<Vec<u8>>,
 }
 
 impl Orc {
@@ -113,6 +114,7 @@ impl Orc {
             env_removed: Vec::new(),
             umask: None,
             timeout: Duration::from_secs(120),
+            stdin: None,
         }
     }
 
@@ -188,6 +190,12 @@ impl Orc {
         self
     }
 
+    /// Gives orc these bytes on its standard input (instead of none).
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Orc {
+        self.stdin = Some(input.into());
+        self
+    }
+
     /// The command line, for messages.
     fn display(&self) -> String {
         let mut s = String::from("orc");
@@ -198,7 +206,7 @@ impl Orc {
         s
     }
 
-    /// Runs orc to completion with no stdin and returns what happened. The binary is the one
+    /// Runs orc to completion (stdin empty unless [`Orc::stdin`] gave some) and returns what happened. The binary is the one
     /// cargo built for this test, or `$ORC_TEST_BIN` when set (to test another build). Panics,
     /// with the output so far, when the run exceeds its timeout.
     pub fn run(self) -> Outcome {
@@ -211,7 +219,8 @@ impl Orc {
             }
             None => Command::new(&bin),
         };
-        cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).env("NO_COLOR", "1");
+        let stdin = if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() };
+        cmd.args(&self.args).stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).env("NO_COLOR", "1");
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
@@ -222,6 +231,12 @@ impl Orc {
             cmd.env_remove(k);
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {}: {e}", self.display()));
+        if let (Some(input), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
+            // On a thread, so a child that does not read everything cannot block the test.
+            std::thread::spawn(move || {
+                let _ = std::io::Write::write_all(&mut pipe, &input);
+            });
+        }
         let stdout = drain(child.stdout.take().unwrap());
         let stderr = drain(child.stderr.take().unwrap());
         let deadline = Instant::now() + self.timeout;
