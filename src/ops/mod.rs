@@ -6,11 +6,13 @@ mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
+mod playbooks_cmd;
 
 pub use adhoc::run;
 pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
+pub use playbooks_cmd::playbooks;
 
 use std::io::IsTerminal;
 

@@ -167,5 +167,16 @@ mod tests {
         let missing = relay_line("/nonexistent/x.sock", "M");
         let out = Command::new("sh").arg("-c").arg(missing.trim_end()).stdin(Stdio::null()).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stderr), "M FAIL No such file or directory\n");
+
+        // A host with neither perl nor docker: said so, nothing else run.
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(missing.trim_end())
+            .env("PATH", "/nonexistent")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "M NORELAY\n");
+        assert_eq!(out.status.code(), Some(127));
     }
 }
