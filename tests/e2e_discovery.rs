@@ -13,6 +13,7 @@
 //!    stopped;
 //! 6. nothing ran python3, socat, curl or etcdctl on any host, and etcd and the HAProxy socket
 //!    are not exposed beyond where they were configured.
+//!
 //! Needs Docker (run as root); `ORC_LAB=skip` skips, visibly. Load is bounded in count and time
 //! and goes to the lab LB's address only.
 
@@ -117,7 +118,8 @@ fn converge_fresh(t: &Topology, inv: &Path, apps: &[LabHost], everyone: &[&LabHo
         .run()
         .code(2);
     assert!(missing.stdout.contains("it is missing"), "{missing}");
-    let untouched = t.lab.exec(&t.registry.name, "dpkg -s etcd-server >/dev/null 2>&1 && echo installed || echo absent");
+    let untouched =
+        t.lab.exec(&t.registry.name, "dpkg -s etcd-server >/dev/null 2>&1 && echo installed || echo absent");
     assert_eq!(untouched.ok().trim(), "absent", "a refused run must change nothing");
 
     let first = discovery(t, inv, "1", &[]).success();
@@ -136,7 +138,11 @@ fn converge_fresh(t: &Topology, inv: &Path, apps: &[LabHost], everyone: &[&LabHo
     assert_eq!(keys, want, "one registry entry per app host");
     for ((_, value), h) in entries.iter().zip(apps) {
         let v: Value = serde_json::from_str(value).unwrap();
-        assert_eq!((v["host"].as_str(), v["address"].as_str()), (Some(h.name.as_str()), Some(h.ip.as_str())), "{value}");
+        assert_eq!(
+            (v["host"].as_str(), v["address"].as_str()),
+            (Some(h.name.as_str()), Some(h.ip.as_str())),
+            "{value}"
+        );
         assert_eq!((v["image"].as_str(), v["tag"].as_str(), v["port"].as_u64()), (Some("app"), Some("1"), Some(8080)));
         let id = t.lab.exec(&h.name, "docker inspect -f '{{.Id}}' app").ok().trim().to_string();
         assert_eq!(v["container_id"].as_str(), Some(id.as_str()), "the entry names the running container");
@@ -147,7 +153,11 @@ fn converge_fresh(t: &Topology, inv: &Path, apps: &[LabHost], everyone: &[&LabHo
     eprintln!("[e2e_discovery] through the LB: {report}");
     assert_eq!(report.failed(), 0, "{report}");
     for h in apps {
-        assert!(report.answers_with(&format!("app version 1 on {}", h.name)) > 0, "{} never answered: {report}", h.name);
+        assert!(
+            report.answers_with(&format!("app version 1 on {}", h.name)) > 0,
+            "{} never answered: {report}",
+            h.name
+        );
     }
     timed("1: re-run, check, registry, backends", step);
 }
@@ -214,7 +224,8 @@ fn scale_in(t: &Topology, apps: &[LabHost]) -> Vec<LabHost> {
             .position(|e| e["task"].as_str().is_some_and(|n| n.ends_with(task)) && e["item"] == leaving.name.as_str())
             .unwrap_or_else(|| panic!("no result of '{task}' for {}:\n{}", leaving.name, out.stdout))
     };
-    let (drained, deregistered) = (position("Drain the servers that leave the service"), position("Deregister the servers that left"));
+    let (drained, deregistered) =
+        (position("Drain the servers that leave the service"), position("Deregister the servers that left"));
     let drain = &events[drained]["result"];
     assert_eq!(events[drained]["status"], "changed", "{drain}");
     assert!(drain["sessions"].as_u64().unwrap_or(0) >= 1, "the drain saw no session of the held requests: {drain}");
@@ -229,7 +240,10 @@ fn scale_in(t: &Topology, apps: &[LabHost]) -> Vec<LabHost> {
     let cfg = t.lab.exec(&t.lb.name, "cat /etc/haproxy/haproxy.cfg").ok().to_string();
     assert!(!cfg.contains(&format!("server {} ", leaving.name)), "still in the LB:\n{cfg}");
     assert_eq!(t.server_admin("app", &leaving.name), None, "the reloaded LB still has it");
-    eprintln!("[e2e_discovery] {} drained in {} s with {} sessions", leaving.name, drain["drain_seconds"], drain["sessions"]);
+    eprintln!(
+        "[e2e_discovery] {} drained in {} s with {} sessions",
+        leaving.name, drain["drain_seconds"], drain["sessions"]
+    );
     timed("3: scale in under load", step);
     staying
 }
@@ -302,19 +316,26 @@ fn haproxy_module(t: &Topology, apps: &[LabHost]) {
         &[],
     )
     .code(2);
-    assert!(unknown_backend.stdout.contains("HAProxy has no backend 'nope' (its backends with servers: app)"), "{unknown_backend}");
-    let unknown_server = run("        host: nope\n        state: drain\n        fail_on_not_found: true\n", &[]).code(2);
+    assert!(
+        unknown_backend.stdout.contains("HAProxy has no backend 'nope' (its backends with servers: app)"),
+        "{unknown_backend}"
+    );
+    let unknown_server =
+        run("        host: nope\n        state: drain\n        fail_on_not_found: true\n", &[]).code(2);
     assert!(unknown_server.stdout.contains("The specified backend 'app/nope' was not found!"), "{unknown_server}");
     let no_socket = play(
         t,
         "haproxy.yml",
-        &task(&format!("        host: {}\n        state: drain\n", a.name)).replace("/run/haproxy/admin.sock", "/run/haproxy/nope.sock"),
+        &task(&format!("        host: {}\n        state: drain\n", a.name))
+            .replace("/run/haproxy/admin.sock", "/run/haproxy/nope.sock"),
         &inv,
         &[],
     )
     .code(2);
     assert!(
-        no_socket.stdout.contains(&format!("cannot reach HAProxy's runtime API: {lb}: no socket at /run/haproxy/nope.sock")),
+        no_socket
+            .stdout
+            .contains(&format!("cannot reach HAProxy's runtime API: {lb}: no socket at /run/haproxy/nope.sock")),
         "{no_socket}"
     );
     timed("4: haproxy module", step);
@@ -338,7 +359,11 @@ fn etcd3_module_and_lookup(t: &Topology, apps: &[LabHost]) {
     put("hello", &[]).success().recap_is(reg, "ok=2 changed=0").stdout_has("\"r.old_value\": \"hello\"");
     let dry = put("bonjour", &["--check", "--diff"]).success().recap_is(reg, "ok=2 changed=1");
     assert!(dry.stdout.contains("-hello") && dry.stdout.contains("+bonjour"), "{}", dry.stdout);
-    assert_eq!(t.etcd_entries("/test/greeting"), [("/test/greeting".to_string(), "hello".to_string())], "check mode wrote");
+    assert_eq!(
+        t.etcd_entries("/test/greeting"),
+        [("/test/greeting".to_string(), "hello".to_string())],
+        "check mode wrote"
+    );
     put("bonjour", &[]).success().recap_is(reg, "ok=2 changed=1").stdout_has("\"r.old_value\": \"hello\"");
     assert_eq!(t.etcd_entries("/test/greeting")[0].1, "bonjour");
 
@@ -367,7 +392,8 @@ fn etcd3_module_and_lookup(t: &Topology, apps: &[LabHost]) {
     t.lab.exec(reg, "systemctl stop etcd").ok();
     let down = put("hello", &[]).code(2);
     t.lab.exec(reg, "systemctl start etcd").ok();
-    let line = down.stdout.lines().find(|l| l.contains("Cannot connect to etcd cluster")).unwrap_or_default().to_string();
+    let line =
+        down.stdout.lines().find(|l| l.contains("Cannot connect to etcd cluster")).unwrap_or_default().to_string();
     assert!(line.contains(&format!("{reg}: nothing accepts connections at 127.0.0.1:2379")), "{down}");
     let lookup_down = {
         t.lab.exec(reg, "systemctl stop etcd").ok();
@@ -375,7 +401,10 @@ fn etcd3_module_and_lookup(t: &Topology, apps: &[LabHost]) {
         t.lab.exec(reg, "systemctl start etcd").ok();
         out.code(2)
     };
-    assert!(lookup_down.stdout.contains("Cannot connect to etcd cluster") && lookup_down.stdout.contains("127.0.0.1:2379"), "{lookup_down}");
+    assert!(
+        lookup_down.stdout.contains("Cannot connect to etcd cluster") && lookup_down.stdout.contains("127.0.0.1:2379"),
+        "{lookup_down}"
+    );
     timed("5: etcd3 module and lookup", step);
 }
 

@@ -123,12 +123,18 @@ fn the_docker_socket_is_reached_over_ssh_only() {
     sshd.read_exact(&mut banner).unwrap();
     assert_eq!(&banner, b"SSH-2.0-");
     let err = root.open_stream(&StreamTarget::tcp("127.0.0.1", 1)).unwrap_err();
-    assert!(err.starts_with(&format!("{with}: nothing accepts connections at 127.0.0.1:1 as seen from the host")), "{err}");
+    assert!(
+        err.starts_with(&format!("{with}: nothing accepts connections at 127.0.0.1:1 as seen from the host")),
+        "{err}"
+    );
     // A root-only Unix socket (systemd's private bus): refused to a plain login user, naming who
     // and what; reached through become (the perl relay); a missing one named.
     let private = StreamTarget::Unix("/run/systemd/private".into());
     let err = plain.open_stream(&private).unwrap_err();
-    assert_eq!(err, format!("{with}: deploy may not use /run/systemd/private (use become, or give deploy access to the socket)"));
+    assert_eq!(
+        err,
+        format!("{with}: deploy may not use /run/systemd/private (use become, or give deploy access to the socket)")
+    );
     assert!(sudoer.open_stream(&private).is_ok(), "through become, root may open it");
     let err = sudoer.open_stream(&StreamTarget::Unix("/run/nope.sock".into())).unwrap_err();
     assert_eq!(err, format!("{with}: no socket at /run/nope.sock"));

@@ -90,7 +90,9 @@ impl<'a> EtcdClient<'a> {
                 let answer = self.post("/v3/auth/authenticate", &json!({"name": user, "password": password}), None)?;
                 let token = answer.get("token").and_then(Value::as_str).unwrap_or_default();
                 if token.is_empty() {
-                    return Err(EtcdError::Request(format!("etcd did not authenticate {user}: no token in its answer")));
+                    return Err(EtcdError::Request(format!(
+                        "etcd did not authenticate {user}: no token in its answer"
+                    )));
                 }
                 self.token = Some(token.to_string());
             }
@@ -101,8 +103,9 @@ impl<'a> EtcdClient<'a> {
 
     fn post(&mut self, path: &str, body: &Value, token: Option<&str>) -> Result<Value, EtcdError> {
         let mut stream = (self.open)().map_err(EtcdError::Connect)?;
-        let io =
-            |e: std::io::Error| EtcdError::Request(format!("etcd did not answer {path}: {}", crate::stream::os_error(&e)));
+        let io = |e: std::io::Error| {
+            EtcdError::Request(format!("etcd did not answer {path}: {}", crate::stream::os_error(&e)))
+        };
         stream.set_timeouts(Some(self.timeout)).map_err(io)?;
         let body = body.to_string();
         let auth = token.map(|t| format!("Authorization: {t}\r\n")).unwrap_or_default();
@@ -146,8 +149,9 @@ fn entries(answer: &Value) -> Result<Vec<Entry>, EtcdError> {
 /// A base64 field as text (absent: empty).
 fn decode(v: Option<&Value>) -> Result<String, EtcdError> {
     let text = v.and_then(Value::as_str).unwrap_or_default();
-    let bytes =
-        B64.decode(text).map_err(|e| EtcdError::Request(format!("etcd sent a key or value that is not base64: {e}")))?;
+    let bytes = B64
+        .decode(text)
+        .map_err(|e| EtcdError::Request(format!("etcd sent a key or value that is not base64: {e}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -286,7 +290,8 @@ mod tests {
             }
         });
         let target = crate::stream::StreamTarget::tcp("127.0.0.1", port);
-        let mut etcd = EtcdClient::new(|| HostStream::connect_here(&target, Duration::from_secs(5)), Duration::from_secs(5), None);
+        let mut etcd =
+            EtcdClient::new(|| HostStream::connect_here(&target, Duration::from_secs(5)), Duration::from_secs(5), None);
         let err = etcd.get("k").unwrap_err();
         assert_eq!(
             err,

@@ -86,15 +86,18 @@ pub struct Stat {
 pub struct HaproxyApi<'a> {
     open: Box<dyn FnMut() -> Result<HostStream, String> + 'a>,
     timeout: Duration,
-    /// Every command sent, in order (community.general returns them as `command`).
+    /// Every command sent, in order.
     pub sent: Vec<String>,
+    /// HAProxy's answer (trimmed) to each command sent with [`HaproxyApi::act`], in order
+    /// (community.general returns them as `output`).
+    pub answers: Vec<String>,
 }
 
 impl<'a> HaproxyApi<'a> {
     /// A client opening each command's stream with `open` (whose error names the host and the
     /// socket).
     pub fn new(open: impl FnMut() -> Result<HostStream, String> + 'a, timeout: Duration) -> Self {
-        HaproxyApi { open: Box::new(open), timeout, sent: Vec::new() }
+        HaproxyApi { open: Box::new(open), timeout, sent: Vec::new(), answers: Vec::new() }
     }
 
     /// Sends one command line and returns HAProxy's whole answer.
@@ -115,6 +118,7 @@ impl<'a> HaproxyApi<'a> {
     pub fn act(&mut self, line: &str) -> Result<(), String> {
         let answer = self.command(line)?;
         let answer = answer.trim();
+        self.answers.push(answer.to_string());
         if answer.is_empty() {
             return Ok(());
         }
@@ -236,13 +240,16 @@ mod tests {
         assert_eq!(servers[1].admin(), Admin::Ready);
         let stats = parse_stat(STAT).unwrap();
         assert_eq!(stats.len(), 2);
-        assert_eq!(stats[0], Stat {
-            backend: "app".into(),
-            server: "s1".into(),
-            status: "DRAIN".into(),
-            weight: "0".into(),
-            sessions: 3
-        });
+        assert_eq!(
+            stats[0],
+            Stat {
+                backend: "app".into(),
+                server: "s1".into(),
+                status: "DRAIN".into(),
+                weight: "0".into(),
+                sessions: 3
+            }
+        );
         assert!(parse_servers_state("Unknown command.\n").unwrap_err().contains("Unknown command."));
     }
 

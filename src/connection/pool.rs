@@ -78,11 +78,8 @@ impl ConnectionPool {
     /// `with_conn` opens a fresh one: use it after `ConnError::Timeout` or `ConnError::Lost`, since
     /// such a connection is unusable.
     pub fn discard(&self, host: &str) {
-        let slots: Vec<Slot> = lock(&self.shared.slots)
-            .iter()
-            .filter(|((h, _), _)| h == host)
-            .map(|(_, slot)| Arc::clone(slot))
-            .collect();
+        let slots: Vec<Slot> =
+            lock(&self.shared.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
         lock(&self.shared.openers).retain(|(h, _), _| h != host);
         for slot in slots {
             *lock(&slot) = None;

@@ -22,9 +22,11 @@ pub fn pattern(play: &Play, opts: &Options) -> Result<String> {
         .map_err(|e| OrcError::at(&play.hosts_loc, format!("cannot render the play's hosts: {e}")))?;
     Ok(match rendered {
         Value::String(s) => s,
-        Value::Array(items) => {
-            items.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(",")
-        }
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
         other => other.to_string(),
     })
 }

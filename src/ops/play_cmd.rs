@@ -30,8 +30,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     let mut paths = paths;
     for p in &mut paths {
         if let Some(b) = super::embedded::find(p) {
-            match [format!("{}.yaml", b.name), format!("{}.yml", b.name)].into_iter().find(|f| Path::new(f).is_file())
-            {
+            match [format!("{}.yaml", b.name), format!("{}.yml", b.name)].into_iter().find(|f| Path::new(f).is_file()) {
                 Some(on_disk) => *p = PathBuf::from(on_disk),
                 None => {
                     let m = super::embedded::materialize(&b)?;

@@ -53,10 +53,10 @@ pub(crate) fn run(terms: &[String], kwargs: &Kwargs) -> Result<Vec<Value>, Error
     let mut out = Vec::new();
     for term in terms {
         let found = if o.prefix {
-            etcd.get_prefix(term).map_err(|e| failure(e))?
+            etcd.get_prefix(term).map_err(failure)?
         } else {
             etcd.get(term)
-                .map_err(|e| failure(e))?
+                .map_err(failure)?
                 .map(|value| vec![orc_modules::etcd::Entry { key: term.clone(), value }])
                 .unwrap_or_default()
         };
@@ -92,7 +92,9 @@ fn options(kwargs: &Kwargs) -> Result<Options, Error> {
     let endpoints = text("endpoints", Some("ETCDCTL_ENDPOINTS"))?.unwrap_or_else(|| DEFAULT_ENDPOINTS.to_string());
     let (endpoint_host, endpoint_port) = parse_endpoint(&endpoints)?;
     let port = match text("port", None)? {
-        Some(p) => Some(p.trim().parse::<u16>().map_err(|_| err(format!("etcd3 lookup: port '{p}' is not a TCP port")))?),
+        Some(p) => {
+            Some(p.trim().parse::<u16>().map_err(|_| err(format!("etcd3 lookup: port '{p}' is not a TCP port")))?)
+        }
         None => None,
     };
     let timeout = match text("timeout", Some("ETCDCTL_DIAL_TIMEOUT"))? {
@@ -101,7 +103,11 @@ fn options(kwargs: &Kwargs) -> Result<Options, Error> {
     };
     let user = text("user", Some("ETCDCTL_USER"))?;
     let password = text("password", Some("ETCDCTL_PASSWORD"))?;
-    let tls = [text("ca_cert", Some("ETCDCTL_CACERT"))?, text("cert_cert", Some("ETCDCTL_CERT"))?, text("cert_key", Some("ETCDCTL_KEY"))?];
+    let tls = [
+        text("ca_cert", Some("ETCDCTL_CACERT"))?,
+        text("cert_cert", Some("ETCDCTL_CERT"))?,
+        text("cert_key", Some("ETCDCTL_KEY"))?,
+    ];
     if tls.iter().any(Option::is_some) || endpoints.starts_with("https://") {
         return Err(err(
             "etcd3 lookup: TLS (https endpoints, ca_cert, cert_cert, cert_key) is not supported by orc; read etcd over \

@@ -124,7 +124,9 @@ impl Load {
                         let mut r = report.lock().unwrap();
                         r.total += 1;
                         match outcome {
-                            Ok((status, body)) if (200..300).contains(&status) => *r.bodies.entry(body).or_default() += 1,
+                            Ok((status, body)) if (200..300).contains(&status) => {
+                                *r.bodies.entry(body).or_default() += 1
+                            }
                             Ok((status, body)) => {
                                 r.non_2xx += 1;
                                 if r.failures.len() < 10 {
@@ -181,11 +183,8 @@ pub fn request(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(u16, 
     s.read_to_end(&mut answer).map_err(|e| format!("read: {e}"))?;
     let text = String::from_utf8_lossy(&answer);
     let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("cut short: {text:?}"))?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("not HTTP: {head:?}"))?;
+    let status: u16 =
+        head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("not HTTP: {head:?}"))?;
     Ok((status, body.to_string()))
 }
 

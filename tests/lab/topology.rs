@@ -81,7 +81,12 @@ impl Topology {
     /// `app` (the given app hosts), each host with its address, root login and the lab key.
     pub fn inventory(&self, name: &str, apps: &[LabHost]) -> PathBuf {
         let line = |h: &LabHost| {
-            format!("{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n", h.name, h.ip, self.lab.key_path().display())
+            format!(
+                "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n",
+                h.name,
+                h.ip,
+                self.lab.key_path().display()
+            )
         };
         let mut text = format!("# The service-discovery topology of lab {}.\n[lb]\n", self.lab.name());
         text.push_str(&line(&self.lb));
@@ -156,9 +161,8 @@ impl Topology {
         let text = out.ok();
         let json = text.split("\r\n\r\n").nth(1).unwrap_or_default();
         let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("etcd's answer {text:?}: {e}"));
-        let decode = |v: &serde_json::Value| {
-            String::from_utf8(b64.decode(v.as_str().unwrap_or_default()).unwrap()).unwrap()
-        };
+        let decode =
+            |v: &serde_json::Value| String::from_utf8(b64.decode(v.as_str().unwrap_or_default()).unwrap()).unwrap();
         v.get("kvs")
             .and_then(|k| k.as_array())
             .map(|kvs| kvs.iter().map(|kv| (decode(&kv["key"]), decode(&kv["value"]))).collect())

@@ -138,9 +138,9 @@ impl TypedModule for Etcd3 {
         };
         if changed && !check {
             match a.state {
-                State::Present => etcd
-                    .put(&a.key, &a.value)
-                    .map_err(|e| failure(e, &format!("Cannot add or edit key {}", a.key)))?,
+                State::Present => {
+                    etcd.put(&a.key, &a.value).map_err(|e| failure(e, &format!("Cannot add or edit key {}", a.key)))?
+                }
                 State::Absent => {
                     etcd.delete(&a.key).map_err(|e| failure(e, &format!("Cannot delete {}", a.key)))?;
                 }
@@ -198,7 +198,10 @@ mod tests {
         let err = Etcd3.validate(no_value.as_object().unwrap()).unwrap_err();
         assert_eq!(err.msg, "missing required argument `value`");
         let half = json!({"key": "k", "value": "v", "state": "present", "user": "root"});
-        assert_eq!(Etcd3.validate(half.as_object().unwrap()).unwrap_err().msg, "parameters are required together: user, password");
+        assert_eq!(
+            Etcd3.validate(half.as_object().unwrap()).unwrap_err().msg,
+            "parameters are required together: user, password"
+        );
         let bad = json!({"key": "k", "value": "v", "state": "gone"});
         assert!(Etcd3.validate(bad.as_object().unwrap()).unwrap_err().msg.contains("present"));
     }

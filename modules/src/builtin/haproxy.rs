@@ -116,6 +116,7 @@ impl TypedModule for Haproxy {
             ("state_before", "Each matching server before the task: backend, server, status, weight, scur."),
             ("state_after", "The same after the task."),
             ("command", "The runtime API commands sent that change something."),
+            ("output", "HAProxy's answer to each of them (empty when it worked)."),
             ("sessions", "The server's current sessions when the task began (summed over its backends)."),
             ("drain_seconds", "With `drain: true`: how long the sessions took to reach 0."),
         ],
@@ -216,14 +217,18 @@ impl TypedModule for Haproxy {
             }
         }
         let after_servers = api.servers().map_err(ModuleError::msg)?;
-        let after: Vec<Server> =
-            after_servers.into_iter().filter(|s| targets.iter().any(|t| t.backend == s.backend && t.name == s.name)).collect();
+        let after: Vec<Server> = after_servers
+            .into_iter()
+            .filter(|s| targets.iter().any(|t| t.backend == s.backend && t.name == s.name))
+            .collect();
         let after_stats = api.stats().map_err(ModuleError::msg)?;
         let command: Vec<String> = plan.iter().flat_map(|p| p.commands.clone()).collect();
+        let output = api.answers.clone();
         Ok(result
             .with("state_before", state_before)
             .with("state_after", described(&after, &after_stats))
-            .with("command", command))
+            .with("command", command)
+            .with("output", output))
     }
 }
 
@@ -423,23 +428,23 @@ mod tests {
     fn only_what_differs_is_planned() {
         let ready = server(0, 10);
         let a = args(json!({"host": "web1", "state": "enabled"}));
-        assert!(plan(&a, &[ready.clone()]).unwrap().is_empty(), "already enabled");
+        assert!(plan(&a, std::slice::from_ref(&ready)).unwrap().is_empty(), "already enabled");
         let a = args(json!({"host": "web1", "state": "enabled", "weight": "50%"}));
-        let p = plan(&a, &[ready.clone()]).unwrap();
+        let p = plan(&a, std::slice::from_ref(&ready)).unwrap();
         assert_eq!(p[0].commands, ["set weight app/web1 50%"]);
         assert!(plan(&a, &[server(0, 5)]).unwrap().is_empty(), "50% of 10 is already 5");
         let a = args(json!({"host": "web1", "state": "disabled", "drain": true, "shutdown_sessions": true}));
-        let p = plan(&a, &[ready.clone()]).unwrap();
+        let p = plan(&a, std::slice::from_ref(&ready)).unwrap();
         assert!(p[0].drain_first);
         assert_eq!(p[0].commands, ["set server app/web1 state maint"], "drain overrides shutdown_sessions");
         assert!(plan(&a, &[server(1, 10)]).unwrap().is_empty(), "already in maintenance");
         let a = args(json!({"host": "web1", "state": "drain"}));
         assert!(plan(&a, &[server(8, 10)]).unwrap().is_empty(), "already draining");
         let a = args(json!({"host": "web1", "state": "enabled", "health": true}));
-        assert_eq!(plan(&a, &[server(1, 10)]).unwrap()[0].commands, [
-            "enable health app/web1",
-            "set server app/web1 state ready"
-        ]);
+        assert_eq!(
+            plan(&a, &[server(1, 10)]).unwrap()[0].commands,
+            ["enable health app/web1", "set server app/web1 state ready"]
+        );
     }
 
     #[test]

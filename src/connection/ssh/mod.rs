@@ -395,7 +395,11 @@ impl Drop for SshConnection {
 
 /// Opens an authenticated session to `target` (through its jump hosts); returns it with the
 /// descriptor of its socket. `depth` counts jump hosts already in the chain.
-pub(crate) fn open_session(target: &SshTarget, opts: &ConnectOptions, depth: usize) -> Result<(Session, RawFd), ConnError> {
+pub(crate) fn open_session(
+    target: &SshTarget,
+    opts: &ConnectOptions,
+    depth: usize,
+) -> Result<(Session, RawFd), ConnError> {
     let mut session =
         Session::new().map_err(|e| ConnError::Unreachable(format!("ssh: cannot start a session: {e}")))?;
     let keys: Vec<String> = target.identity_files.iter().map(|k| k.display().to_string()).collect();
