@@ -26,6 +26,20 @@ pub enum Command {
     Doc(DocArgs),
     /// Encrypt, decrypt, view, edit and rekey ansible-vault files (as ansible-vault).
     Vault(VaultArgs),
+    /// List the playbooks built into orc (run one by name: `orc play NAME -i INVENTORY`).
+    Playbooks(PlaybooksArgs),
+}
+
+/// `orc playbooks`.
+#[derive(Debug, Args)]
+pub struct PlaybooksArgs {
+    /// Print this built-in playbook's source instead of the list.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Write every built-in playbook and its roles into DIR (to change them: a playbook file on
+    /// disk wins over the built-in of the same name).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 /// `orc doc`.

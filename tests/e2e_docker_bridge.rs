@@ -1,8 +1,10 @@
-//! End-to-end tests of the bridge that carries the Docker modules' API calls to a lab host's
-//! /var/run/docker.sock over SSH (src/connection/ssh/docker_bridge.rs): as root through
-//! direct-streamlocal, as a sudo user through `docker system dial-stdio` (with a sudo password),
-//! several connections at once, a login user without rights refused with a clear message, and a
-//! host without Docker. dockerd never listens on TCP.
+//! End-to-end tests of the streams to a host's sockets over SSH (src/connection/ssh/stream_bridge.rs),
+//! first as the Docker modules use them (a local socket bridged to a lab host's
+//! /var/run/docker.sock): as root through direct-streamlocal, as a sudo user through the become
+//! relay (with a sudo password), several connections at once, a login user without rights refused
+//! with a clear message, and a host without Docker. dockerd never listens on TCP. Then the same
+//! mechanism for any socket: TCP addresses as the host sees them (direct-tcpip), a root-only Unix
+//! socket through become, and the failures (nothing listening, no socket, no rights).
 //! Needs Docker (run as root); `ORC_LAB=skip` skips, visibly.
 
 #[path = "lab/mod.rs"]
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use lab::Lab;
 use orc::connection::{ConnectOptions, HostKeyChecking, SshConnection};
+use orc_modules::stream::StreamTarget;
 use orc_modules::Connection;
 use serde_json::{json, Map, Value};
 
@@ -112,6 +115,49 @@ fn the_docker_socket_is_reached_over_ssh_only() {
         .filter(|l| !(l.len() == 13 && l[6..8].eq_ignore_ascii_case("7F")))
         .collect();
     assert!(listeners.contains(":0016") && exposed.is_empty(), "TCP listeners: {listeners}");
+    // Streams to any socket, through the same bridge. TCP as the host sees it: its own sshd on
+    // its loopback answers with its banner.
+    let mut banner = [0u8; 8];
+    let mut sshd = root.open_stream(&StreamTarget::tcp("127.0.0.1", 22)).unwrap();
+    sshd.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sshd.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    let err = root.open_stream(&StreamTarget::tcp("127.0.0.1", 1)).unwrap_err();
+    assert!(
+        err.starts_with(&format!("{with}: nothing accepts connections at 127.0.0.1:1 as seen from the host")),
+        "{err}"
+    );
+    // A root-only Unix socket (systemd's private bus): refused to a plain login user, naming who
+    // and what; reached through become (the perl relay); a missing one named.
+    let private = StreamTarget::Unix("/run/systemd/private".into());
+    let err = plain.open_stream(&private).unwrap_err();
+    assert_eq!(
+        err,
+        format!("{with}: deploy may not use /run/systemd/private (use become, or give deploy access to the socket)")
+    );
+    assert!(sudoer.open_stream(&private).is_ok(), "through become, root may open it");
+    let err = sudoer.open_stream(&StreamTarget::Unix("/run/nope.sock".into())).unwrap_err();
+    assert_eq!(err, format!("{with}: no socket at /run/nope.sock"));
+    let err = root.open_stream(&StreamTarget::Unix("/run/nope.sock".into())).unwrap_err();
+    assert_eq!(err, format!("{with}: no socket at /run/nope.sock"));
+    // Streams may be opened from other threads while the connection runs commands.
+    let opener = root.streams().unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let opener = opener.clone();
+            std::thread::spawn(move || {
+                let mut s = opener.open(&StreamTarget::tcp("127.0.0.1", 22)).unwrap();
+                let mut b = [0u8; 4];
+                s.read_exact(&mut b).unwrap();
+                b
+            })
+        })
+        .collect();
+    assert_eq!(root.exec("echo busy", None).unwrap().stdout_str(), "busy\n");
+    for t in threads {
+        assert_eq!(&t.join().unwrap(), b"SSH-");
+    }
+    drop(opener);
     drop(root);
     assert!(!socket.exists(), "the bridge's socket is removed with the connection");
 }

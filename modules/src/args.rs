@@ -112,6 +112,12 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     }
 }
 
+/// A required whole number that also accepts its decimal string form (`"5"`, as YAML and
+/// templates may give it).
+pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    opt_u64(d)?.ok_or_else(|| D::Error::custom("expected a whole number, got null"))
+}
+
 /// A file mode as Ansible accepts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {

@@ -80,4 +80,22 @@ pub trait Connection: Send {
             "the Docker modules cannot reach {remote_socket} over this connection; use an ssh or local connection"
         ))
     }
+
+    /// The opener of byte streams to sockets as seen from this host (`crate::stream`): over SSH
+    /// channels of a second session, locally plain sockets. Shared and thread-safe, so the engine
+    /// may open streams to this host while a worker holds the connection. `Err` says why this
+    /// transport cannot.
+    fn streams(&mut self) -> Result<std::sync::Arc<dyn crate::stream::StreamOpener>, String> {
+        Err(format!(
+            "{}: this connection cannot open streams to the host's sockets; use an ssh or local connection",
+            self.host()
+        ))
+    }
+
+    /// Opens a byte stream to `target` as seen from this host (a Unix socket path on it, or a TCP
+    /// address it reaches). `Err` is one line naming the host and the target, for the task's
+    /// failure message.
+    fn open_stream(&mut self, target: &crate::stream::StreamTarget) -> Result<crate::stream::HostStream, String> {
+        self.streams()?.open(target)
+    }
 }

@@ -47,11 +47,14 @@ static MODULES: &[&dyn Module] = &[
     &builtin::docker_container_info::DockerContainerInfo,
     &builtin::docker_prune::DockerPrune,
     &builtin::docker_login::DockerLogin,
+    &builtin::haproxy::Haproxy,
+    &builtin::haproxy_server_state::HaproxyServerState,
+    &builtin::etcd3::Etcd3,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).
 const COLLECTIONS: &[&str] =
-    &["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "community.docker."];
+    &["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "community.docker.", "orc."];
 
 /// The short name for a module name given by short name or FQCN.
 pub fn short_name(name: &str) -> &str {

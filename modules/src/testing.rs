@@ -58,6 +58,10 @@ impl Connection for ShConnection {
             .map_err(|e| ConnError::Lost(format!("{path}: {e}")))?;
         f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| ConnError::Lost(format!("{path}: {e}")))
     }
+
+    fn streams(&mut self) -> Result<std::sync::Arc<dyn crate::stream::StreamOpener>, String> {
+        Ok(std::sync::Arc::new(crate::stream::LocalStreams))
+    }
 }
 
 /// Resolves `src` under `root/files` or `root/templates`, then `root`; renders templates verbatim

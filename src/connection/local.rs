@@ -109,6 +109,20 @@ impl Connection for LocalConnection {
             Err(e) => Err(format!("cannot reach the Docker daemon at {remote_socket}: {e}; is dockerd running?")),
         }
     }
+
+    /// Plain sockets on this machine, opened with orc's rights.
+    fn streams(&mut self) -> Result<std::sync::Arc<dyn orc_modules::stream::StreamOpener>, String> {
+        Ok(std::sync::Arc::new(orc_modules::stream::LocalStreams))
+    }
+
+    /// A plain socket; a failure names the host and the target.
+    fn open_stream(
+        &mut self,
+        target: &orc_modules::stream::StreamTarget,
+    ) -> Result<orc_modules::stream::HostStream, String> {
+        orc_modules::stream::HostStream::connect_here(target, std::time::Duration::from_secs(10))
+            .map_err(|e| format!("{}: {e}", self.host))
+    }
 }
 
 #[cfg(test)]

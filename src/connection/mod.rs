@@ -24,7 +24,7 @@ pub use docker::DockerConnection;
 pub use framing::{ShellSession, ShellStreams, Stream, StreamEvent};
 pub use local::LocalConnection;
 pub use options::{ConnectOptions, HostKeyChecking, Secret};
-pub use pool::ConnectionPool;
+pub use pool::{ConnectionPool, PoolStreams};
 pub use ssh::SshConnection;
 
 /// The transports `ansible_connection` may name, for messages.

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use orc_modules::stream::{HostStream, StreamOpener, StreamTarget};
 use orc_modules::{ConnError, Connection};
 use serde_json::{Map, Value};
 
@@ -17,10 +18,22 @@ use super::{become_user, connect};
 /// The slot of one host's connection: empty until first use, or after it was discarded.
 type Slot = Arc<Mutex<Option<Box<dyn Connection>>>>;
 
+/// A host's connection key: inventory name and become user.
+type Key = (String, Option<String>);
+
 /// Lazily opened connections keyed by inventory host name and become user.
 #[derive(Default)]
 pub struct ConnectionPool {
-    slots: Mutex<HashMap<(String, Option<String>), Slot>>,
+    shared: Arc<Shared>,
+}
+
+/// What the pool and its [`PoolStreams`] handles share.
+#[derive(Default)]
+struct Shared {
+    slots: Mutex<HashMap<Key, Slot>>,
+    /// Each open connection's stream opener, reachable without taking the connection: a lookup
+    /// may open a stream to a host whose connection a worker holds (even on the same thread).
+    openers: Mutex<HashMap<Key, Arc<dyn StreamOpener>>>,
     options: ConnectOptions,
 }
 
@@ -34,12 +47,18 @@ impl ConnectionPool {
     /// An empty pool whose connections are opened with `options` (from the command line:
     /// `--host-key-checking`, `--task-timeout`, `--ask-become-pass`).
     pub fn with_options(options: ConnectOptions) -> Self {
-        ConnectionPool { slots: Mutex::default(), options }
+        ConnectionPool { shared: Arc::new(Shared { options, ..Shared::default() }) }
     }
 
     /// The options connections are opened with.
     pub fn options(&self) -> &ConnectOptions {
-        &self.options
+        &self.shared.options
+    }
+
+    /// A handle that opens streams to the pool's hosts' sockets from any thread (the engine's
+    /// lookups), sharing each host's connection and its stream bridge with the modules.
+    pub fn streams(&self) -> PoolStreams {
+        PoolStreams { shared: self.shared.clone() }
     }
 
     /// Runs `f` with the connection for `host` (opened with [`connect`] from the host's `vars` on
@@ -52,17 +71,7 @@ impl ConnectionPool {
         vars: &Map<String, Value>,
         f: impl FnOnce(&mut dyn Connection) -> R,
     ) -> Result<R, ConnError> {
-        let key = (host.to_string(), become_user(vars)?);
-        let slot = {
-            let mut slots = lock(&self.slots);
-            Arc::clone(slots.entry(key).or_default())
-        };
-        let mut guard = lock(&slot);
-        let conn = match &mut *guard {
-            Some(conn) => conn,
-            empty => empty.insert(connect(host, vars, &self.options)?),
-        };
-        Ok(f(conn.as_mut()))
+        self.shared.with_conn(host, vars, f)
     }
 
     /// Closes every connection of `host` (waiting for a worker using one to finish). The next
@@ -70,18 +79,68 @@ impl ConnectionPool {
     /// such a connection is unusable.
     pub fn discard(&self, host: &str) {
         let slots: Vec<Slot> =
-            lock(&self.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
+            lock(&self.shared.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
+        lock(&self.shared.openers).retain(|(h, _), _| h != host);
         for slot in slots {
             *lock(&slot) = None;
         }
     }
 
-    /// Closes every connection (ending the persistent shells).
+    /// Closes every connection (ending the persistent shells and stream bridges).
     pub fn close_all(&self) {
-        let slots: Vec<Slot> = lock(&self.slots).drain().map(|(_, slot)| slot).collect();
+        let slots: Vec<Slot> = lock(&self.shared.slots).drain().map(|(_, slot)| slot).collect();
+        lock(&self.shared.openers).clear();
         for slot in slots {
             *lock(&slot) = None;
         }
+    }
+}
+
+impl Shared {
+    fn with_conn<R>(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+        f: impl FnOnce(&mut dyn Connection) -> R,
+    ) -> Result<R, ConnError> {
+        let key = (host.to_string(), become_user(vars)?);
+        let slot = {
+            let mut slots = lock(&self.slots);
+            Arc::clone(slots.entry(key.clone()).or_default())
+        };
+        let mut guard = lock(&slot);
+        let conn = match &mut *guard {
+            Some(conn) => conn,
+            empty => {
+                let mut conn = connect(host, vars, &self.options)?;
+                if let Ok(opener) = conn.streams() {
+                    lock(&self.openers).insert(key, opener);
+                }
+                empty.insert(conn)
+            }
+        };
+        Ok(f(conn.as_mut()))
+    }
+}
+
+/// Opens streams to the sockets of a pool's hosts, from any thread ([`ConnectionPool::streams`]).
+#[derive(Clone)]
+pub struct PoolStreams {
+    shared: Arc<Shared>,
+}
+
+impl PoolStreams {
+    /// Opens a stream to `target` as seen from inventory host `host` (connected with `vars`, as
+    /// a task on it would be): through the opener of its open connection, or a new connection.
+    /// Never waits for a connection a worker holds once that connection exists.
+    pub fn open(&self, host: &str, vars: &Map<String, Value>, target: &StreamTarget) -> Result<HostStream, String> {
+        let key = (host.to_string(), become_user(vars).map_err(|e| e.to_string())?);
+        let known = lock(&self.shared.openers).get(&key).cloned();
+        let opener = match known {
+            Some(o) => o,
+            None => self.shared.with_conn(host, vars, |c| c.streams()).map_err(|e| format!("{host}: {e}"))??,
+        };
+        opener.open(target)
     }
 }
 
@@ -149,6 +208,24 @@ mod tests {
         let after = shell_pid(&pool, "h");
         assert_ne!(before, after);
         pool.close_all();
+    }
+
+    #[test]
+    fn streams_reach_a_host_whose_connection_is_held() {
+        let pool = ConnectionPool::new();
+        let vars = local_vars();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = StreamTarget::tcp("127.0.0.1", port);
+        let streams = pool.streams();
+        // Opened by a lookup before any task connected, and while this thread holds the
+        // connection (a template rendered inside a module run): no deadlock.
+        assert!(streams.open("h", &vars, &target).is_ok());
+        let inside = pool.with_conn("h", &vars, |_| streams.open("h", &vars, &target).is_ok()).unwrap();
+        assert!(inside);
+        drop(listener);
+        let err = streams.open("h", &vars, &target).unwrap_err();
+        assert!(err.contains("connection refused"), "{err}");
     }
 
     #[test]

@@ -5,8 +5,10 @@ pub mod action_docs;
 pub mod actions;
 mod engine_actions;
 mod host;
+mod host_streams;
 mod loops;
 mod play;
+mod play_hosts;
 mod preflight;
 mod run_task;
 mod scope;
@@ -136,12 +138,15 @@ impl<'a> Runner<'a> {
         let workers = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
             crate::error::OrcError::Usage(format!("could not start {} worker threads: {e}", opts.forks))
         })?;
+        let pool = crate::connection::ConnectionPool::with_options(opts.connect.clone());
+        // Lookups that go through a host (etcd3 with host=INVENTORY_HOST) share the run's connections.
+        let streams = Arc::new(host_streams::RunStreams::new(pool.streams(), inventory, opts));
         Ok(Runner {
             inventory,
             opts,
-            templar: Arc::new(Templar::new()),
+            templar: Arc::new(Templar::new().with_host_streams(streams)),
             sink,
-            pool: crate::connection::ConnectionPool::with_options(opts.connect.clone()),
+            pool,
             workers,
             started: std::sync::atomic::AtomicBool::new(opts.start_at_task.is_none()),
             stepper: None,

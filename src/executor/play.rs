@@ -17,7 +17,8 @@ use crate::vars::{merge, HostVars};
 
 /// Runs one play on its hosts; returns whether anything changed.
 pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bool {
-    let mut hosts = runner.inventory.select(&play.hosts).unwrap_or_default();
+    let pattern = super::play_hosts::pattern(play, runner.opts).unwrap_or_else(|_| play.hosts.clone());
+    let mut hosts = runner.inventory.select(&pattern).unwrap_or_default();
     if let Some(limit) = &runner.opts.limit {
         hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
     }

@@ -77,7 +77,8 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
         let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts) };
         for play in &pb.plays {
             if !opts.syntax_check {
-                let hosts = inventory.select(&play.hosts).map_err(|e| e.or_at(&play.hosts_loc))?;
+                let pattern = super::play_hosts::pattern(play, opts)?;
+                let hosts = inventory.select(&pattern).map_err(|e| e.or_at(&play.hosts_loc))?;
                 if let Some(limit) = &opts.limit {
                     inventory.limit(hosts, limit)?;
                 }

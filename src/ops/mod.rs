@@ -8,12 +8,14 @@ mod inventory_cmd;
 mod play_cmd;
 mod terminal;
 mod vault;
+mod playbooks_cmd;
 
 pub use adhoc::run;
 pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
 pub use vault::vault;
+pub use playbooks_cmd::playbooks;
 
 use std::io::IsTerminal;
 

@@ -1,5 +1,7 @@
 //! `orc play`: load, validate, then run playbooks.
 
+use std::path::{Path, PathBuf};
+
 use crate::cli::PlayArgs;
 use crate::error::Result;
 use crate::executor::{self, Runner, TagFilter};
@@ -22,11 +24,31 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     } else {
         args.playbooks.clone()
     };
+    // Built-in playbooks named instead of a file (`orc play service-discovery`), written out with
+    // their roles for this run; a file on disk of that name wins.
+    let mut builtins = Vec::new();
+    let mut paths = paths;
+    for p in &mut paths {
+        if let Some(b) = super::embedded::find(p) {
+            match [format!("{}.yaml", b.name), format!("{}.yml", b.name)].into_iter().find(|f| Path::new(f).is_file()) {
+                Some(on_disk) => *p = PathBuf::from(on_disk),
+                None => {
+                    let m = super::embedded::materialize(&b)?;
+                    *p = m.playbook.clone();
+                    builtins.push(m);
+                }
+            }
+        }
+    }
     let mut inventory = super::load_inventory(&args.common.inventory)?;
     let mut playbooks: Vec<Playbook> = Vec::new();
     for p in &paths {
         if !p.is_file() {
-            return Err(crate::error::OrcError::Usage(format!("the playbook {} does not exist", p.display())));
+            return Err(crate::error::OrcError::Usage(format!(
+                "the playbook {} does not exist (built-in playbooks, run by name: {}; see `orc playbooks`)",
+                p.display(),
+                super::embedded::builtins().iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
         }
         let pb = playbook::load_playbook(p)?;
         inventory.add_playbook_vars_dirs(&executor::playbook_dir(&pb))?;

@@ -181,9 +181,10 @@ fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: &Kwargs) -> Result<
             }
             out
         }
+        "community.general.etcd3" => super::etcd3_lookup::run(&term_strings(&terms)?, kwargs)?,
         other => {
             return Err(err(format!(
-                "lookup plugin '{other}' is not supported by orc (supported: env, file, template, vars, pipe, lines, first_found, password, items, list)"
+                "lookup plugin '{other}' is not supported by orc (supported: env, file, template, vars, pipe, lines, first_found, password, items, list, community.general.etcd3)"
             )))
         }
     };

@@ -28,8 +28,10 @@ mod collections;
 mod comment;
 mod datetime;
 mod error;
+mod etcd3_lookup;
 mod filevars;
 mod filters;
+pub mod host_streams;
 mod lazy;
 mod lookups;
 mod native;
@@ -85,6 +87,8 @@ pub struct Templar {
     envs: Arc<EnvPair>,
     /// Environments for template files rendered with other whitespace options, made on demand.
     variants: Mutex<HashMap<FileOptions, Arc<EnvPair>>>,
+    /// The run's streams to its hosts' sockets, for lookups that go through a host.
+    streams: Option<Arc<dyn host_streams::HostStreams>>,
 }
 
 /// Jinja whitespace options for a template file: the `template` module's `trim_blocks` and
@@ -174,7 +178,18 @@ impl Templar {
     /// Builds the environment: strict undefined, Ansible's whitespace rules (trim_blocks on,
     /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
     pub fn new() -> Templar {
-        Templar { envs: Arc::new(EnvPair::new(FileOptions::default())), variants: Mutex::new(HashMap::new()) }
+        Templar {
+            envs: Arc::new(EnvPair::new(FileOptions::default())),
+            variants: Mutex::new(HashMap::new()),
+            streams: None,
+        }
+    }
+
+    /// Gives lookups the run's streams to its hosts' sockets (`lookup('community.general.etcd3',
+    /// ..., host=INVENTORY_HOST)` goes through that host's connection).
+    pub fn with_host_streams(mut self, streams: Arc<dyn host_streams::HostStreams>) -> Templar {
+        self.streams = Some(streams);
+        self
     }
 
     /// Runs `f` with the strict environment; when that fails on an undefined value and the
@@ -198,6 +213,7 @@ impl Templar {
         vars: &Value,
         f: impl Fn(&Environment<'static>) -> Result<T, TemplateError>,
     ) -> Result<T, TemplateError> {
+        let _streams = host_streams::StreamsScope::enter(self.streams.as_ref());
         match f(&envs.strict) {
             Err(e)
                 if e.undefined.is_some()

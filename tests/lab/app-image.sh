@@ -1,6 +1,9 @@
 #!/bin/bash
 # Builds the tiny web app image the container tests deploy: busybox-static's httpd serving a page
-# that names the version, on port 8080. No image is ever pulled (DESIGN.md: build with docker import).
+# that names the version, on port 8080. No image is ever pulled (build with docker import).
+# Two CGI pages besides / ("app version N"): /cgi-bin/host answers "app version N on HOSTNAME"
+# (the container's host name: which backend answered), /cgi-bin/slow?SECONDS answers after
+# SECONDS (1 to 60, default 5): a request held open.
 #
 #   tests/lab/app-image.sh rootfs VERSION OUT.tar     a rootfs tarball for `docker import`
 #   tests/lab/app-image.sh import VERSION NAME:TAG     imports it into the local daemon
@@ -24,10 +27,24 @@ rootfs() {
     }
     dir=$(mktemp -d)
     trap 'rm -rf "$dir"' RETURN
-    mkdir -p "$dir/bin" "$dir/www" "$dir/tmp" "$dir/etc"
+    mkdir -p "$dir/bin" "$dir/www/cgi-bin" "$dir/tmp" "$dir/etc"
     cp "$busybox" "$dir/bin/busybox"
-    for applet in sh wget cat echo sleep ls env; do ln -s busybox "$dir/bin/$applet"; done
+    for applet in sh wget cat echo sleep ls env hostname; do ln -s busybox "$dir/bin/$applet"; done
     printf 'app version %s\n' "$version" >"$dir/www/index.html"
+    # /cgi-bin/host: which backend answered. /cgi-bin/slow?SECONDS: a request held open.
+    cat >"$dir/www/cgi-bin/host" <<EOF
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\napp version $version on %s\n' "\$(hostname)"
+EOF
+    cat >"$dir/www/cgi-bin/slow" <<'EOF'
+#!/bin/sh
+s=${QUERY_STRING:-5}
+case "$s" in ''|*[!0-9]*) s=5 ;; esac
+if [ "$s" -lt 1 ] || [ "$s" -gt 60 ]; then s=5; fi
+sleep "$s"
+printf 'Content-Type: text/plain\r\n\r\nslept %s s on %s\n' "$s" "$(hostname)"
+EOF
+    chmod 755 "$dir/www/cgi-bin/host" "$dir/www/cgi-bin/slow"
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$dir/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
     tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$out" .

@@ -136,6 +136,16 @@ impl Lab {
     /// Starts the hosts `spec` describes. `None` only when `ORC_LAB=skip`; panics otherwise when
     /// the lab cannot start (no Docker, image build failed, hosts not ready within 60 s).
     pub fn start_with(spec: LabSpec) -> Option<Lab> {
+        Lab::start_inner(spec, None)
+    }
+
+    /// Starts `n` hosts reachable from this machine from `image` (built by one of the scripts
+    /// beside this file from the lab image, e.g. discovery-image.sh); otherwise as [`Lab::start`].
+    pub fn start_from_image(n: usize, image: &str) -> Option<Lab> {
+        Lab::start_inner(LabSpec { hosts: n, isolated: 0 }, Some(image))
+    }
+
+    fn start_inner(spec: LabSpec, image: Option<&str>) -> Option<Lab> {
         assert!(spec.hosts >= 1, "a lab needs at least one host");
         assert!(
             spec.isolated < spec.hosts,
@@ -152,7 +162,8 @@ impl Lab {
             );
             return None;
         }
-        let image = prepare();
+        let base = prepare();
+        let image = image.map(str::to_string).unwrap_or(base);
         let dir =
             tempfile::Builder::new().prefix("orc-lab-").tempdir().expect("creating the lab's temporary directory");
         let inventory = dir.path().join("inventory.ini");
@@ -367,7 +378,7 @@ impl Drop for Lab {
 }
 
 /// A file beside this module.
-fn script(rel: &str) -> PathBuf {
+pub fn script(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab").join(rel)
 }
 
@@ -482,7 +493,7 @@ fn parse_inventory(path: &Path) -> Vec<LabHost> {
 
 /// Runs `cmd` to completion with a time limit, collecting its output (stdin is /dev/null). On
 /// timeout the process is killed and the exit code is -1, with a note in stderr.
-fn run(mut cmd: Command, timeout: Duration) -> ExecOutput {
+pub fn run(mut cmd: Command, timeout: Duration) -> ExecOutput {
     let what = format!("{cmd:?}");
     // Its own process group, so that a timeout kills what it started too (they hold the pipes).
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);

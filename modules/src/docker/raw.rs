@@ -8,7 +8,7 @@
 //! channel, and through become a sudo handshake), without a version prefix, so the daemon answers
 //! in its own API version as a negotiating client would see it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -158,106 +158,11 @@ impl RawApi {
             // A closed kept connection: say so the way a closed read does, so it is retried.
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, e));
         }
-        let (status, body, keep) = read_response(&mut s)?;
+        let (status, body, keep) = crate::http1::read_response(&mut s, "the daemon")?;
         if keep {
             *slot = Some(s);
         }
         Ok((status, body))
-    }
-}
-
-/// What an HTTP response head says about the body that follows.
-#[derive(Debug, PartialEq, Eq)]
-struct Head {
-    status: u16,
-    content_length: Option<usize>,
-    chunked: bool,
-    /// The server keeps the connection open after this response.
-    keep_alive: bool,
-}
-
-/// Parses a response head (status line and headers, without the blank line).
-fn parse_head(head: &str) -> Option<Head> {
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next()?;
-    let mut words = status_line.split_whitespace();
-    let version = words.next()?;
-    let status: u16 = words.next()?.parse().ok()?;
-    let mut h = Head { status, content_length: None, chunked: false, keep_alive: version == "HTTP/1.1" };
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
-        let value = value.trim().to_ascii_lowercase();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => h.content_length = value.parse().ok(),
-            "transfer-encoding" => h.chunked = value.contains("chunked"),
-            "connection" if value.contains("close") => h.keep_alive = false,
-            "connection" if value.contains("keep-alive") => h.keep_alive = true,
-            _ => {}
-        }
-    }
-    Some(h)
-}
-
-/// Reads one response: its status, its body (de-chunked) and whether the connection stays usable.
-/// EOF before the head is `UnexpectedEof` (the daemon closed a kept connection).
-fn read_response(s: &mut UnixStream) -> io::Result<(u16, Vec<u8>, bool)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let mut more = |s: &mut UnixStream, buf: &mut Vec<u8>| -> io::Result<bool> {
-        let n = s.read(&mut chunk)?;
-        buf.extend_from_slice(&chunk[..n]);
-        Ok(n > 0)
-    };
-    let end = loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        if !more(s, &mut buf)? {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection"));
-        }
-    };
-    let not_http = || io::Error::new(io::ErrorKind::InvalidData, "the daemon's answer is not HTTP");
-    let head = std::str::from_utf8(&buf[..end]).ok().and_then(parse_head).ok_or_else(not_http)?;
-    let start = end + 4;
-    let truncated = || io::Error::new(io::ErrorKind::InvalidData, "the daemon's answer ended early");
-    if head.chunked {
-        loop {
-            if let Some(body) = dechunk(&buf[start..]) {
-                return Ok((head.status, body, head.keep_alive));
-            }
-            if !more(s, &mut buf)? {
-                return Err(truncated());
-            }
-        }
-    }
-    if let Some(len) = head.content_length {
-        while buf.len() < start + len {
-            if !more(s, &mut buf)? {
-                return Err(truncated());
-            }
-        }
-        return Ok((head.status, buf[start..start + len].to_vec(), head.keep_alive));
-    }
-    if matches!(head.status, 100..=199 | 204 | 304) {
-        return Ok((head.status, Vec::new(), head.keep_alive));
-    }
-    // No length: the body runs to the end of the connection.
-    while more(s, &mut buf)? {}
-    Ok((head.status, buf[start..].to_vec(), false))
-}
-
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..eol]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
     }
 }
 
@@ -290,18 +195,7 @@ pub fn path_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heads_and_chunked_bodies() {
-        let h = parse_head("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7").unwrap();
-        assert_eq!(h, Head { status: 200, content_length: Some(7), chunked: false, keep_alive: true });
-        let h = parse_head("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nConnection: close").unwrap();
-        assert_eq!(h, Head { status: 404, content_length: None, chunked: true, keep_alive: false });
-        assert!(!parse_head("HTTP/1.0 200 OK").unwrap().keep_alive);
-        assert_eq!(parse_head("garbage"), None);
-        assert_eq!(dechunk(b"4\r\n{\"m\"\r\n3\r\n:1}\r\n0\r\n\r\n"), Some(b"{\"m\":1}".to_vec()));
-        assert_eq!(dechunk(b"4\r\n{\"m\""), None, "incomplete: read more");
-    }
+    use std::io::Read;
 
     #[test]
     fn one_connection_carries_many_requests() {

@@ -11,9 +11,11 @@
 
 pub mod auth;
 pub mod config;
-pub mod docker_bridge;
+pub mod host_streams;
 pub mod hostkeys;
 pub mod proxy;
+pub mod relay;
+pub mod stream_bridge;
 pub mod streams;
 pub mod sudo;
 pub mod target;
@@ -27,8 +29,10 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use orc_modules::stream::{HostStream, StreamOpener, StreamTarget};
 use orc_modules::{CmdOutput, ConnError, Connection};
 use serde_json::{Map, Value};
 use ssh2::{OpenFlags, OpenType, Session, Sftp};
@@ -36,7 +40,9 @@ use ssh2::{OpenFlags, OpenType, Session, Sftp};
 use super::framing::ShellSession;
 use super::options::{ConnectOptions, HostKeyChecking, Secret};
 use super::shellfs;
+use host_streams::SshStreams;
 use hostkeys::KnownState;
+use relay::BecomeRoute;
 use streams::{ChannelStreams, KEEPALIVE_SECS};
 use sudo::BecomePlan;
 use target::SshTarget;
@@ -58,18 +64,14 @@ pub struct SshConnection {
     fd: RawFd,
     sftp: Option<Sftp>,
     become_user: Option<String>,
-    /// What opening the Docker bridge's own session needs (see [`docker_bridge`]).
-    bridge_plan: BridgePlan,
-    /// Docker bridges opened so far, by the daemon socket they reach.
-    bridges: Vec<(String, docker_bridge::DockerBridge)>,
-}
-
-/// How to open a second session to the same host, for the Docker bridge.
-struct BridgePlan {
-    target: SshTarget,
-    opts: ConnectOptions,
-    /// `Some` when the daemon must be reached through become (login user != become user).
-    become_route: Option<(super::BecomeMethod, String, Option<Secret>, String)>,
+    /// The user SSH logs in as.
+    login_user: String,
+    /// `Some` when the run becomes another user than the login user: the interrupt's stop script
+    /// and streams to Unix sockets go through it.
+    become_route: Option<BecomeRoute>,
+    /// Streams to the host's sockets, on a second session opened at the first stream
+    /// ([`stream_bridge`]); shared with the engine's lookups.
+    streams: Arc<SshStreams>,
 }
 
 impl SshConnection {
@@ -149,10 +151,12 @@ impl SshConnection {
                     super::BecomeMethod::Sudo => login.clone(),
                     super::BecomeMethod::Su => format!("{user}@{host}"),
                 };
-                Some((method, user.to_string(), become_password.clone(), asked))
+                Some(BecomeRoute { method, user: user.to_string(), password: become_password.clone(), asked })
             }
             _ => None,
         };
+        let login_user = target.user.clone();
+        let streams = Arc::new(SshStreams::new(host, target, opts.clone(), become_route.clone()));
         Ok(SshConnection {
             host: host.to_string(),
             session,
@@ -161,8 +165,9 @@ impl SshConnection {
             fd,
             sftp: None,
             become_user: become_user.map(str::to_string),
-            bridge_plan: BridgePlan { target, opts: opts.clone(), become_route },
-            bridges: Vec::new(),
+            login_user,
+            become_route,
+            streams,
         })
     }
 
@@ -196,13 +201,13 @@ impl SshConnection {
         self.session.set_blocking(true);
         self.session.set_timeout(5000);
         let mut channel = self.session.channel_session().map_err(|e| e.message().to_string())?;
-        let route = self.bridge_plan.become_route.clone();
-        let plan = route.as_ref().map(|(method, user, password, _)| BecomePlan::new(*method, user, password.is_some()));
+        let route = self.become_route.clone();
+        let plan = route.as_ref().map(|r| BecomePlan::new(r.method, &r.user, r.password.is_some()));
         let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
         channel.exec(command).map_err(|e| e.message().to_string())?;
         let mut streams = ChannelStreams::new(self.session.clone(), channel, self.fd, &self.host);
-        if let (Some(plan), Some((_, _, password, asked))) = (&plan, &route) {
-            plan.handshake(&mut streams, password.as_ref(), asked, deadline).map_err(|e| e.to_string())?;
+        if let (Some(plan), Some(r)) = (&plan, &route) {
+            plan.handshake(&mut streams, r.password.as_ref(), &r.asked, deadline).map_err(|e| e.to_string())?;
         }
         let mut shell = ShellSession::new(streams);
         shell.set_timeout(Some(Duration::from_secs(5)));
@@ -296,63 +301,86 @@ impl Connection for SshConnection {
         self.shell.set_timeout(timeout);
     }
 
-    /// A local socket bridged to `remote_socket` on the host over a dedicated SSH session,
-    /// opened at the first call and kept for the run ([`docker_bridge`]).
-    fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
-        if let Some((_, bridge)) = self.bridges.iter().find(|(r, _)| r == remote_socket) {
-            return Ok(bridge.socket().to_path_buf());
+    fn streams(&mut self) -> Result<Arc<dyn StreamOpener>, String> {
+        Ok(self.streams.clone())
+    }
+
+    /// A stream over the host's second session ([`stream_bridge`]); when a Unix socket cannot be
+    /// opened, one round trip in the task's shell says why (no socket there, no rights to it).
+    fn open_stream(&mut self, target: &StreamTarget) -> Result<HostStream, String> {
+        match self.streams.open(target) {
+            Ok(s) => Ok(s),
+            Err(e) => match target {
+                StreamTarget::Unix(path) => Err(self.socket_problem(path).unwrap_or(e)),
+                StreamTarget::Tcp { .. } => Err(e),
+            },
         }
+    }
+
+    /// A local socket bridged to `remote_socket` on the host ([`stream_bridge`]'s `listen`),
+    /// opened at the first call and kept for the run.
+    fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
         // One round trip in the task's shell (the become user's, when there is one), so that the
-        // common failures read clearly: no daemon, no rights to its socket, no docker CLI (the
-        // become route runs `docker system dial-stdio`).
+        // common failures read clearly: no daemon, no rights to its socket, no relay for become.
         let q = orc_modules::shell_quote::quote(remote_socket);
-        let via_become = self.bridge_plan.become_route.is_some();
-        let cli = if via_become { "command -v docker >/dev/null || { echo nocli; exit 0; }; " } else { "" };
+        let via_become = self.become_route.is_some();
+        let relay = if via_become {
+            "command -v perl >/dev/null || command -v docker >/dev/null || { echo norelay; exit 0; }; "
+        } else {
+            ""
+        };
         let check = format!(
-            "[ -S {q} ] || {{ echo nosocket; exit 0; }}; [ -r {q} ] && [ -w {q} ] || {{ echo noaccess; exit 0; }}; {cli}echo ok"
+            "[ -S {q} ] || {{ echo nosocket; exit 0; }}; [ -r {q} ] && [ -w {q} ] || {{ echo noaccess; exit 0; }}; {relay}echo ok"
         );
         let out = self.shell.exec(&check, None).map_err(|e| e.to_string())?;
-        let who = self.become_user.clone().unwrap_or_else(|| self.bridge_plan.target.user.clone());
+        let who = self.become_user.clone().unwrap_or_else(|| self.login_user.clone());
+        let host = &self.host;
         match out.stdout_str().trim() {
             "ok" => {}
             "nosocket" => {
                 return Err(format!(
-                "cannot reach the Docker daemon on {}: no socket at {remote_socket} (is Docker installed and running?)",
-                self.host
-            ))
+                    "cannot reach the Docker daemon on {host}: no socket at {remote_socket} (is Docker installed and running?)"
+                ))
             }
             "noaccess" => {
                 return Err(format!(
-                    "cannot reach the Docker daemon on {}: {who} may not use {remote_socket} \
-                     (use become, or add {who} to the docker group)",
-                    self.host
+                    "cannot reach the Docker daemon on {host}: {who} may not use {remote_socket} \
+                     (use become, or add {who} to the docker group)"
                 ))
             }
-            "nocli" => {
+            "norelay" => {
                 return Err(format!(
-                    "cannot reach the Docker daemon on {} as {who}: reaching it through become needs the \
-                     docker command on the host (docker system dial-stdio)",
-                    self.host
+                    "cannot reach the Docker daemon on {host} as {who}: reaching it through become needs perl or \
+                     the docker command on the host"
                 ))
             }
-            other => return Err(format!("cannot check the Docker socket on {}: {other}", self.host)),
+            other => return Err(format!("cannot check the Docker socket on {host}: {other}")),
         }
-        let plan = &self.bridge_plan;
-        let (session, fd) = open_session(&plan.target, &plan.opts, 0).map_err(|e| e.to_string())?;
-        let route = match &plan.become_route {
-            None => docker_bridge::Route::Streamlocal,
-            Some((method, user, password, asked)) => docker_bridge::Route::Become {
-                method: *method,
-                user: user.clone(),
-                password: password.clone(),
-                asked: asked.clone(),
-            },
-        };
-        let peer = format!("{}@{}", plan.target.user, self.host);
-        let bridge = docker_bridge::DockerBridge::start(session, fd, remote_socket, route, &peer)?;
-        let path = bridge.socket().to_path_buf();
-        self.bridges.push((remote_socket.to_string(), bridge));
-        Ok(path)
+        self.streams.listen(&StreamTarget::Unix(remote_socket.to_string()))
+    }
+}
+
+impl SshConnection {
+    /// Why the Unix socket `path` cannot be opened, as the task's shell sees it: missing, not a
+    /// socket, or not usable by the user. `None` when it looks usable (the caller keeps the
+    /// bridge's own message).
+    fn socket_problem(&mut self, path: &str) -> Option<String> {
+        let q = orc_modules::shell_quote::quote(path);
+        let check = format!(
+            "if [ ! -e {q} ]; then echo missing; elif [ ! -S {q} ]; then echo notsocket; \
+             elif [ -r {q} ] && [ -w {q} ]; then echo ok; else echo noaccess; fi"
+        );
+        let out = self.shell.exec(&check, None).ok()?;
+        let who = self.become_user.clone().unwrap_or_else(|| self.login_user.clone());
+        let host = &self.host;
+        match out.stdout_str().trim() {
+            "missing" => Some(format!("{host}: no socket at {path}")),
+            "notsocket" => Some(format!("{host}: {path} is not a socket")),
+            "noaccess" => {
+                Some(format!("{host}: {who} may not use {path} (use become, or give {who} access to the socket)"))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -367,7 +395,11 @@ impl Drop for SshConnection {
 
 /// Opens an authenticated session to `target` (through its jump hosts); returns it with the
 /// descriptor of its socket. `depth` counts jump hosts already in the chain.
-fn open_session(target: &SshTarget, opts: &ConnectOptions, depth: usize) -> Result<(Session, RawFd), ConnError> {
+pub(crate) fn open_session(
+    target: &SshTarget,
+    opts: &ConnectOptions,
+    depth: usize,
+) -> Result<(Session, RawFd), ConnError> {
     let mut session =
         Session::new().map_err(|e| ConnError::Unreachable(format!("ssh: cannot start a session: {e}")))?;
     let keys: Vec<String> = target.identity_files.iter().map(|k| k.display().to_string()).collect();

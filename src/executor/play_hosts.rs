@@ -1,0 +1,32 @@
+//! A play's `hosts:` pattern, templated as Ansible templates it before choosing hosts: with the
+//! play's `vars:` and the extra variables (`-e`), which win (no host's variables exist yet).
+//! `hosts: "{{ app_group | default('app') }}"` lets a playbook take its target group as a variable.
+
+use minijinja::value::{Serde, Value as JinjaValue};
+use serde_json::{Map, Value};
+
+use super::Options;
+use crate::error::{OrcError, Result};
+use crate::playbook::Play;
+use crate::template::Templar;
+
+/// The host pattern of `play` (as written when it holds no template).
+pub fn pattern(play: &Play, opts: &Options) -> Result<String> {
+    if !play.hosts.contains("{{") && !play.hosts.contains("{%") {
+        return Ok(play.hosts.clone());
+    }
+    let mut vars: Map<String, Value> = play.vars.clone();
+    vars.extend(opts.extra_vars.clone());
+    let rendered = Templar::new()
+        .render_str(&play.hosts, &JinjaValue::from(Serde(&vars)))
+        .map_err(|e| OrcError::at(&play.hosts_loc, format!("cannot render the play's hosts: {e}")))?;
+    Ok(match rendered {
+        Value::String(s) => s,
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    })
+}
