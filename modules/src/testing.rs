@@ -13,6 +13,8 @@ use crate::contract::{Controller, FileKind};
 pub struct ShConnection {
     /// Every command run, in order, so tests can assert on round trips.
     pub log: Vec<String>,
+    /// The PATH commands run with (a host lacking some tool); `None`: this process's.
+    pub path: Option<String>,
 }
 
 impl Connection for ShConnection {
@@ -22,7 +24,11 @@ impl Connection for ShConnection {
 
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
         self.log.push(cmd.to_string());
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        if let Some(p) = &self.path {
+            command.env("PATH", p);
+        }
+        let mut child = command
             .arg("-c")
             .arg(cmd)
             .stdin(Stdio::piped())

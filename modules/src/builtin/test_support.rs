@@ -79,3 +79,16 @@ pub fn fail_msg(e: ModuleError) -> String {
         ModuleError::Conn(c) => panic!("connection error {c}"),
     }
 }
+
+/// A directory to use as PATH holding only `tools` (links to this machine's), for a connection
+/// that plays a host lacking every other command.
+pub fn path_with_only(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for t in tools {
+        let out = std::process::Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().unwrap();
+        let real = String::from_utf8(out.stdout).unwrap();
+        assert!(!real.trim().is_empty(), "{t} is not installed here");
+        std::os::unix::fs::symlink(real.trim(), dir.path().join(t)).unwrap();
+    }
+    dir
+}
