@@ -433,7 +433,7 @@ fn result_fields(res: ModuleResult, a: &AuthorizedKeyArgs, keyfile: &str) -> Mod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::builtin::test_support::{fail_msg, Sandbox};
+    use crate::builtin::test_support::{fail_msg, serve_http, Sandbox};
     use serde_json::json;
 
     fn args(v: serde_json::Value) -> AuthorizedKeyArgs {
@@ -488,22 +488,6 @@ mod tests {
         assert!(enforce(&args(json!({"user": "u", "key": "nonsense"})), "nonsense", "").is_err());
     }
 
-    /// Serves `reply` (a whole HTTP response) to each of `n` connections on loopback.
-    fn serve(reply: &'static str, n: usize) -> (u16, std::thread::JoinHandle<()>) {
-        use std::io::{Read, Write};
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let t = std::thread::spawn(move || {
-            for _ in 0..n {
-                let (mut s, _) = l.accept().unwrap();
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                s.write_all(reply.as_bytes()).unwrap();
-            }
-        });
-        (port, t)
-    }
-
     fn me() -> String {
         String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().into()
     }
@@ -512,11 +496,7 @@ mod tests {
     fn a_url_key_is_fetched_on_the_host() {
         // As ansible.posix: a key starting with http is fetched (from the managed host) and used.
         let body = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 alice@a\n";
-        let reply: &'static str = Box::leak(
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-                .into_boxed_str(),
-        );
-        let (port, t) = serve(reply, 1);
+        let (port, t) = serve_http("200 OK", body.as_bytes().to_vec(), 1);
         let mut sb = Sandbox::new();
         let path = sb.path("keys");
         let url = format!("http://127.0.0.1:{port}/alice.keys");
@@ -525,7 +505,7 @@ mod tests {
         assert!(r.changed);
         assert_eq!(sb.read("keys"), body);
         assert_eq!(r.data["key"], url, "the result echoes the argument, as Ansible's params");
-        let (port, t) = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 1);
+        let (port, t) = serve_http("404 Not Found", vec![], 1);
         let url = format!("http://127.0.0.1:{port}/nobody.keys");
         let e = sb.run(&AuthorizedKey, json!({"user": me(), "key": url, "path": path}), false, false).unwrap_err();
         t.join().unwrap();

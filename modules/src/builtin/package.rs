@@ -153,7 +153,7 @@ mod tests {
         // orc probes the host (it never reads facts): the message says what it looked for.
         let bin = crate::builtin::test_support::path_with_only(&["sh"]);
         let mut sb = crate::builtin::test_support::Sandbox::new();
-        sb.conn.path = Some(bin.path().display().to_string());
+        sb.conn.env = vec![("PATH".into(), bin.path().display().to_string())];
         let e = sb.run(&Package, json!({"name": "tree"}), false, false).unwrap_err();
         assert_eq!(
             crate::builtin::test_support::fail_msg(e),

@@ -92,3 +92,22 @@ pub fn path_with_only(tools: &[&str]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Answers `n` HTTP requests on a loopback port with `status` (`200 OK`) and `body`, then ends.
+pub fn serve_http(status: &str, body: Vec<u8>, n: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut reply = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+        .into_bytes();
+    reply.extend(body);
+    let t = std::thread::spawn(move || {
+        for _ in 0..n {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            s.write_all(&reply).unwrap();
+        }
+    });
+    (port, t)
+}
