@@ -98,8 +98,8 @@ pub fn serve_http(status: &str, body: Vec<u8>, n: usize) -> (u16, std::thread::J
     use std::io::{Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let mut reply = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
-        .into_bytes();
+    let mut reply =
+        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
     reply.extend(body);
     let t = std::thread::spawn(move || {
         for _ in 0..n {

@@ -464,8 +464,10 @@ mod tests {
         let bin = crate::builtin::test_support::path_with_only(&[
             "sh", "bash", "cat", "grep", "date", "sleep", "awk", "stat",
         ]);
-        let mut conn =
-            crate::testing::ShConnection { env: vec![("PATH".into(), bin.path().display().to_string())], ..Default::default() };
+        let mut conn = crate::testing::ShConnection {
+            env: vec![("PATH".into(), bin.path().display().to_string())],
+            ..Default::default()
+        };
         let ctl = crate::testing::DirController { root: ".".into() };
         let mut ctx = ModuleCtx { conn: &mut conn, check: false, diff: false, controller: &ctl };
         let args = json!({"port": port, "search_regex": "OpenSSH", "timeout": 6, "connect_timeout": 1});
