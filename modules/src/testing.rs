@@ -13,6 +13,9 @@ use crate::contract::{Controller, FileKind};
 pub struct ShConnection {
     /// Every command run, in order, so tests can assert on round trips.
     pub log: Vec<String>,
+    /// Environment variables set for every command (`PATH` for a host lacking some tool,
+    /// `TMPDIR` to see what a module leaves behind); the rest is this process's.
+    pub env: Vec<(String, String)>,
 }
 
 impl Connection for ShConnection {
@@ -22,7 +25,9 @@ impl Connection for ShConnection {
 
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
         self.log.push(cmd.to_string());
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let mut child = command
             .arg("-c")
             .arg(cmd)
             .stdin(Stdio::piped())

@@ -586,9 +586,12 @@ impl AptRun<'_> {
 
     fn install_deb(&self, ctx: &mut ModuleCtx, deb: &str) -> RunResult {
         let a = self.a;
-        let fetch = if deb.contains("://") {
+        let downloaded = deb.contains("://");
+        let fetch = if downloaded {
+            // The download is removed when this script fails; otherwise after the install (or
+            // at once when nothing is to be done), as Ansible's module temp dir is.
             format!(
-                "f=$(mktemp --suffix=.deb) || exit 3\nif command -v curl >/dev/null 2>&1; then curl -fsSL -o \"$f\" {0} || {{ echo \"Failure downloading {0}\" >&2; exit 3; }}; else wget -q -O \"$f\" {0} || {{ echo \"Failure downloading {0}\" >&2; exit 3; }}; fi\n",
+                "f=$(mktemp --suffix=.deb) || exit 3\ntrap '[ $? -eq 0 ] || rm -f \"$f\"' EXIT\nif command -v curl >/dev/null 2>&1; then curl -fsSL -o \"$f\" {0} || {{ echo \"Failure downloading {0}\" >&2; exit 3; }}; else wget -q -O \"$f\" {0} || {{ echo \"Failure downloading {0}\" >&2; exit 3; }}; fi\n",
                 quote(deb)
             )
         } else {
@@ -604,12 +607,16 @@ impl AptRun<'_> {
         let text = out.stdout_str();
         let field = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|s| s.trim().to_string());
         let file = field("FILE ").unwrap_or_else(|| deb.to_string());
+        let cleanup = if downloaded { format!("rm -f {}", quote(&file)) } else { String::new() };
         let installed = field("STATUS ").is_some_and(|s| s.as_bytes().get(1) == Some(&b'i'));
         if installed
             && field("INST ")
                 .zip(field("VER "))
                 .is_some_and(|(i, v)| apt_query::compare_versions(&i, &v) == std::cmp::Ordering::Equal)
         {
+            if downloaded {
+                ctx.conn.exec(&cleanup, None)?;
+            }
             return Ok(ModuleResult::changed(false).with("stdout", "").with("stderr", ""));
         }
         let mut cmd = format!(
@@ -621,7 +628,9 @@ impl AptRun<'_> {
             quote(&file)
         );
         self.common_tail(&mut cmd);
-        let out = self.sh(ctx, &cmd)?;
+        // `(exit $rc)` keeps apt-get's status without leaving the script (policy-rc.d is restored after).
+        let run = if downloaded { format!("{cmd}; rc=$?; {cleanup}; (exit $rc)") } else { cmd.clone() };
+        let out = self.sh(ctx, &run)?;
         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
         if out.rc != 0 {
             return Err(fail(format!("{cmd} failed"), &out));
@@ -653,6 +662,50 @@ mod tests {
             expand_dpkg_options(DPKG_OPTIONS, 60),
             "-o \"Dpkg::Options::=--force-confdef\" -o \"Dpkg::Options::=--force-confold\" -o DPkg::Lock::Timeout=60"
         );
+    }
+
+    /// A .deb whose control file says `Package: NAME`, `Version: VERSION`, as bytes.
+    fn deb(name: &str, version: &str) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let ctl = dir.path().join("pkg/DEBIAN");
+        std::fs::create_dir_all(&ctl).unwrap();
+        std::fs::write(
+            ctl.join("control"),
+            format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: orc <orc@example.org>\nDescription: test\n"),
+        )
+        .unwrap();
+        let out = dir.path().join("p.deb");
+        let st = std::process::Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(dir.path().join("pkg"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{st:?}");
+        std::fs::read(out).unwrap()
+    }
+
+    #[test]
+    fn a_downloaded_deb_is_removed_afterwards() {
+        // Ansible downloads into the module's temporary directory, removed when the module ends.
+        let dpkg = std::process::Command::new("dpkg-query").args(["-W", "-f=${Version}", "dpkg"]).output().unwrap();
+        let version = String::from_utf8(dpkg.stdout).unwrap();
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let tmp = sb.path("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        sb.conn.env = vec![("TMPDIR".into(), tmp.clone())];
+        let leftovers = || std::fs::read_dir(&tmp).unwrap().count();
+        // Already installed (a .deb of this machine's own dpkg version): nothing to do.
+        let (port, t) = crate::builtin::test_support::serve_http("200 OK", deb("dpkg", &version), 1);
+        let r = sb.ok(&Apt, json!({"deb": format!("http://127.0.0.1:{port}/dpkg.deb")}));
+        t.join().unwrap();
+        assert!(!r.changed);
+        assert_eq!(leftovers(), 0, "the downloaded .deb is left in TMPDIR");
+        // Not a .deb: the error path cleans up too.
+        let (port, t) = crate::builtin::test_support::serve_http("200 OK", b"junk".to_vec(), 1);
+        assert!(sb.run(&Apt, json!({"deb": format!("http://127.0.0.1:{port}/x.deb")}), false, false).is_err());
+        t.join().unwrap();
+        assert_eq!(leftovers(), 0, "the downloaded .deb is left in TMPDIR after a failure");
     }
 
     #[test]

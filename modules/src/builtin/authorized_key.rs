@@ -6,6 +6,7 @@
 use base64::Engine;
 use serde::Deserialize;
 
+use crate::builtin::http_client::{self, Request};
 use crate::builtin::lineinfile::PresentAbsent;
 use crate::contract::{FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
@@ -39,7 +40,7 @@ pub struct AuthorizedKeyArgs {
     /// Comment replacing the keys' own.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub comment: Option<String>,
-    /// Accepted for compatibility (keys from URLs are not supported).
+    /// Verify the TLS certificate when `key` is a URL.
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub validate_certs: bool,
     /// Follow a symlinked key file instead of replacing it.
@@ -193,15 +194,16 @@ fn splitlines(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Ansible's `enforce_state` on the file content: the new content, or `None` when nothing changes.
-pub fn enforce(a: &AuthorizedKeyArgs, existing: &str) -> Result<Option<String>, String> {
+/// Ansible's `enforce_state` for `keys` (the `key` argument, or what its URL returned) on the
+/// file content: the new content, or `None` when nothing changes.
+pub fn enforce(a: &AuthorizedKeyArgs, keys: &str, existing: &str) -> Result<Option<String>, String> {
     let mut table: Table = Vec::new();
     for (rank, line) in splitlines(existing).into_iter().enumerate() {
         let e = parse_key(&line).unwrap_or(Entry::Other(line));
         put(&mut table, e, rank);
     }
     let max_rank = table.len();
-    let new_keys: Vec<&str> = a.key.lines().filter(|s| !s.is_empty() && !s.starts_with('#')).collect();
+    let new_keys: Vec<&str> = keys.lines().filter(|s| !s.is_empty() && !s.starts_with('#')).collect();
     let mut to_exist: Vec<String> = Vec::new();
     let mut write = false;
     for (rank, nk) in new_keys.iter().enumerate() {
@@ -328,11 +330,11 @@ impl TypedModule for AuthorizedKey {
         short: "Adds or removes SSH public keys in a user's authorized_keys file, leaving the other lines alone.",
         notes: "Keys are matched by their base64 blob and the file is rewritten as ansible.posix's module writes it \
                 (same order, options and comments); `exclusive` removes every other key. `key` may hold several \
-                lines. The user must exist (in check mode, giving `path` is enough). With `manage_dir`, the key \
-                file's directory is created if needed and set to 0700, owned by the user; the file is written \
-                atomically with mode 0600, owned by the user. Keys from a URL (`key: https://...`) are not \
-                supported: fetch them first, on the controller with `lookup('pipe', 'curl -fsS URL')` (orc has no \
-                `url` lookup). Check mode and diff show the file before and after.",
+                lines, or be a URL (starting with http) whose keys the managed host fetches with curl or wget, as \
+                ansible.posix fetches them from the host. The user must exist (in check mode, giving `path` is \
+                enough). With `manage_dir`, the key file's directory is created if needed and set to 0700, owned by \
+                the user; the file is written atomically with mode 0600, owned by the user. Check mode and diff show \
+                the file before and after.",
         returns: &[
             ("keyfile", "The authorized_keys file edited."),
             (
@@ -348,16 +350,8 @@ impl TypedModule for AuthorizedKey {
                   key_options: no-port-forwarding,no-agent-forwarding\n",
     };
 
-    fn check_args(a: &AuthorizedKeyArgs) -> Result<(), crate::contract::ArgError> {
-        if a.key.starts_with("http") {
-            return Err(crate::contract::ArgError {
-                msg: "key: fetching keys from a URL is not supported by orc; use lookup('url') or get_url first".into(),
-            });
-        }
-        Ok(())
-    }
-
     fn run(&self, a: AuthorizedKeyArgs, ctx: &mut ModuleCtx) -> RunResult {
+        let keys = if a.key.starts_with("http") { fetch_key(ctx, &a)? } else { a.key.clone() };
         let found = match query(ctx, &a)? {
             Some(f) => f,
             None if ctx.check && a.path.is_none() => {
@@ -374,7 +368,7 @@ impl TypedModule for AuthorizedKey {
             }
         };
         let existing = found.content.clone().unwrap_or_default();
-        let new = enforce(&a, &existing).map_err(ModuleError::msg)?;
+        let new = enforce(&a, &keys, &existing).map_err(ModuleError::msg)?;
         let Some(new) = new else {
             return Ok(result_fields(ModuleResult::ok(), &a, &found.keyfile));
         };
@@ -383,7 +377,8 @@ impl TypedModule for AuthorizedKey {
             res = res.with_diff(FileDiff::content(&found.keyfile, existing, new.clone()));
         }
         if ctx.check {
-            return Ok(res);
+            // ansible.posix returns its parameters and `keyfile` in check mode too.
+            return Ok(result_fields(res, &a, &found.keyfile));
         }
         let out = ctx.conn.exec(&write_cmd(&a, &found), Some(new.as_bytes()))?;
         if out.rc != 0 {
@@ -395,6 +390,29 @@ impl TypedModule for AuthorizedKey {
         }
         Ok(result_fields(res, &a, &found.keyfile))
     }
+}
+
+/// The keys at the URL `a.key`, fetched on the managed host as ansible.posix's module does
+/// (`fetch_url`: redirects followed, `validate_certs` honoured, anything but 200 is an error).
+fn fetch_key(ctx: &mut ModuleCtx, a: &AuthorizedKeyArgs) -> Result<String, ModuleError> {
+    let fail = || ModuleError::msg(format!("Error getting key from: {}", a.key));
+    let probe = ctx.conn.exec(http_client::probe_tools_cmd(), None)?;
+    let tool = http_client::pick_tool(&probe.stdout_str()).ok_or_else(|| {
+        ModuleError::msg(format!("Error getting key from: {}: neither curl nor wget is installed on the host", a.key))
+    })?;
+    let req = Request {
+        url: a.key.clone(),
+        method: "GET".into(),
+        timeout: 10,
+        validate_certs: a.validate_certs,
+        follow: true,
+        ..Request::default()
+    };
+    let resp = http_client::execute(ctx.conn, tool, &req)?;
+    if resp.status != 200 {
+        return Err(fail());
+    }
+    String::from_utf8(resp.body).map_err(|_| fail())
 }
 
 fn result_fields(res: ModuleResult, a: &AuthorizedKeyArgs, keyfile: &str) -> ModuleResult {
@@ -415,6 +433,7 @@ fn result_fields(res: ModuleResult, a: &AuthorizedKeyArgs, keyfile: &str) -> Mod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builtin::test_support::{fail_msg, serve_http, Sandbox};
     use serde_json::json;
 
     fn args(v: serde_json::Value) -> AuthorizedKeyArgs {
@@ -445,27 +464,64 @@ mod tests {
     fn adds_after_existing_and_is_idempotent() {
         let a = args(json!({"user": "u", "key": K2}));
         let existing = format!("# keep\n{K1}\n");
-        let new = enforce(&a, &existing).unwrap().unwrap();
+        let new = enforce(&a, &a.key, &existing).unwrap().unwrap();
         assert_eq!(new, format!("# keep\n{K1}\n{K2}\n"));
-        assert_eq!(enforce(&a, &new).unwrap(), None);
+        assert_eq!(enforce(&a, &a.key, &new).unwrap(), None);
     }
 
     #[test]
     fn matches_by_blob_and_updates_comment_or_options() {
         let a =
             args(json!({"user": "u", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 other", "key_options": "no-pty"}));
-        let new = enforce(&a, &format!("{K1}\n{K2}\n")).unwrap().unwrap();
+        let new = enforce(&a, &a.key, &format!("{K1}\n{K2}\n")).unwrap().unwrap();
         assert_eq!(new, format!("{K2}\nno-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 other\n"));
     }
 
     #[test]
     fn exclusive_and_absent() {
         let a = args(json!({"user": "u", "key": format!("{K2}\n{K1}\n"), "exclusive": true}));
-        let new = enforce(&a, &format!("# c\n{K1}\n")).unwrap().unwrap();
+        let new = enforce(&a, &a.key, &format!("# c\n{K1}\n")).unwrap().unwrap();
         assert_eq!(new, format!("{K1}\n{K2}\n"));
         let a = args(json!({"user": "u", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1", "state": "absent"}));
-        assert_eq!(enforce(&a, &format!("{K1}\n{K2}\n")).unwrap().unwrap(), format!("{K2}\n"));
-        assert_eq!(enforce(&a, &format!("{K2}\n")).unwrap(), None);
-        assert!(enforce(&args(json!({"user": "u", "key": "nonsense"})), "").is_err());
+        assert_eq!(enforce(&a, &a.key, &format!("{K1}\n{K2}\n")).unwrap().unwrap(), format!("{K2}\n"));
+        assert_eq!(enforce(&a, &a.key, &format!("{K2}\n")).unwrap(), None);
+        assert!(enforce(&args(json!({"user": "u", "key": "nonsense"})), "nonsense", "").is_err());
+    }
+
+    fn me() -> String {
+        String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().into()
+    }
+
+    #[test]
+    fn a_url_key_is_fetched_on_the_host() {
+        // As ansible.posix: a key starting with http is fetched (from the managed host) and used.
+        let body = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 alice@a\n";
+        let (port, t) = serve_http("200 OK", body.as_bytes().to_vec(), 1);
+        let mut sb = Sandbox::new();
+        let path = sb.path("keys");
+        let url = format!("http://127.0.0.1:{port}/alice.keys");
+        let r = sb.ok(&AuthorizedKey, json!({"user": me(), "key": url, "path": path, "manage_dir": false}));
+        t.join().unwrap();
+        assert!(r.changed);
+        assert_eq!(sb.read("keys"), body);
+        assert_eq!(r.data["key"], url, "the result echoes the argument, as Ansible's params");
+        let (port, t) = serve_http("404 Not Found", vec![], 1);
+        let url = format!("http://127.0.0.1:{port}/nobody.keys");
+        let e = sb.run(&AuthorizedKey, json!({"user": me(), "key": url, "path": path}), false, false).unwrap_err();
+        t.join().unwrap();
+        assert_eq!(fail_msg(e), format!("Error getting key from: {url}"));
+    }
+
+    #[test]
+    fn check_mode_returns_the_same_fields_as_a_real_run() {
+        let mut sb = Sandbox::new();
+        let path = sb.path("keys");
+        let a = json!({"user": me(), "key": K1, "path": path, "manage_dir": false});
+        let checked = sb.run(&AuthorizedKey, a.clone(), true, false).unwrap();
+        assert!(checked.changed);
+        let real = sb.run(&AuthorizedKey, a, false, false).unwrap();
+        let keys = |r: &ModuleResult| r.data.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&checked), keys(&real));
+        assert_eq!(checked.data["keyfile"], path);
     }
 }

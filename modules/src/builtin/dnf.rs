@@ -15,6 +15,10 @@ use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult,
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
+#[path = "dnf_rpmver.rs"]
+mod rpmver;
+pub use rpmver::rpmvercmp;
+
 /// `dnf`/`yum` arguments (the commonly used subset of Ansible's).
 #[derive(Debug, Deserialize, Default, Clone, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +53,8 @@ pub struct DnfArgs {
     /// Remove unneeded dependencies (state=absent, or alone).
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub autoremove: bool,
-    /// Accepted for compatibility; not passed to dnf.
+    /// Install a spec naming an older version than the installed one (a downgrade); without it
+    /// such a spec is left alone.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub allow_downgrade: bool,
     /// `--setopt=install_weak_deps=`.
@@ -115,7 +120,8 @@ fn check(a: &DnfArgs) -> Result<(), ArgError> {
         return Err(ArgError { msg: format!("value of state must be one of: {}, got: {s}", STATES.join(", ")) });
     }
     if a.name.as_ref().is_none_or(|n| n.is_empty()) && !a.update_cache && !a.autoremove {
-        return Err(ArgError { msg: "one of the following is required: name, list, update_cache".into() });
+        // Ansible's message also names `list`, an argument orc does not have.
+        return Err(ArgError { msg: "one of the following is required: name, update_cache, autoremove".into() });
     }
     Ok(())
 }
@@ -195,12 +201,58 @@ pub fn binary(prefer: &str) -> String {
     format!("B=''; for b in {order}; do if command -v $b >/dev/null 2>&1; then B=$b; break; fi; done; [ -n \"$B\" ] || {{ echo 'neither dnf nor yum found on the host' >&2; exit 127; }}")
 }
 
-/// One `rpm -q` per spec in one script; each section headed `@@<spec>`.
+/// What the query found on the host.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Installed NEVRAs per spec (empty: not installed).
+    pub installed: BTreeMap<String, Vec<String>>,
+    /// For a spec rpm found nothing for, the installed packages whose name the spec starts with
+    /// (`foo` for `foo-1.0`): what `allow_downgrade` compares against.
+    pub same_name: BTreeMap<String, Vec<Installed>>,
+}
+
+/// One installed package, split as rpm reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    /// %{NAME}.
+    pub name: String,
+    /// %{EPOCHNUM}.
+    pub epoch: u64,
+    /// %{VERSION}.
+    pub version: String,
+    /// %{RELEASE}.
+    pub release: String,
+}
+
+/// The names a versioned spec could start with: each prefix ending before a `-` that a digit
+/// follows (`foo-bar-1.0-1` -> `foo-bar`, `foo-bar-1.0`), as dnf tries name-version splits.
+fn name_candidates(spec: &str) -> Vec<&str> {
+    if !is_plain_name(spec) || spec.contains(['*', '?', '[']) {
+        return vec![];
+    }
+    spec.match_indices('-')
+        .filter(|(i, _)| *i > 0 && spec[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+        .map(|(i, _)| &spec[..i])
+        .collect()
+}
+
+/// One `rpm -q` per spec in one script; each section headed `@@<spec>`. When rpm finds nothing
+/// for a versioned spec, the packages named like its possible name parts follow as `~` lines.
 pub fn query_script(specs: &[String]) -> String {
     let mut s = String::from("export LC_ALL=C\n");
     for p in specs {
+        let mut fallback = String::new();
+        for n in name_candidates(p) {
+            fallback.push_str(&format!(
+                "rpm -q --qf '~%{{NAME}}\\t%{{EPOCHNUM}}\\t%{{VERSION}}\\t%{{RELEASE}}\\t%{{ARCH}}\\n' -- {} 2>/dev/null | grep '^~'; ",
+                quote(n)
+            ));
+        }
+        if fallback.is_empty() {
+            fallback.push_str("true; ");
+        }
         s.push_str(&format!(
-            "printf '@@%s\\n' {q}; rpm -q --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' -- {q} 2>/dev/null | grep -v '^package .* is not installed$'\n",
+            "printf '@@%s\\n' {q}; rpm -q --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' -- {q} 2>/dev/null | grep -v '^package .* is not installed$' || {{ {fallback}}}\n",
             q = quote(p)
         ));
     }
@@ -208,22 +260,64 @@ pub fn query_script(specs: &[String]) -> String {
     s
 }
 
-/// Installed NEVRAs per spec (empty: not installed).
-pub fn parse_query(out: &str) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+/// Parses [`query_script`]'s output.
+pub fn parse_query(out: &str) -> Query {
+    let mut q = Query::default();
     let mut cur: Option<String> = None;
     for line in out.lines() {
         if let Some(s) = line.strip_prefix("@@") {
             if s == "END" {
                 break;
             }
-            m.entry(s.to_string()).or_default();
+            q.installed.entry(s.to_string()).or_default();
             cur = Some(s.to_string());
+        } else if let (Some(c), Some(rest)) = (&cur, line.strip_prefix('~')) {
+            let f: Vec<&str> = rest.split('\t').collect();
+            if let [name, epoch, version, release, _arch] = f[..] {
+                q.same_name.entry(c.clone()).or_default().push(Installed {
+                    name: name.to_string(),
+                    epoch: epoch.parse().unwrap_or(0),
+                    version: version.to_string(),
+                    release: release.to_string(),
+                });
+            }
         } else if let (Some(c), Some((name, evra))) = (&cur, line.split_once('\t')) {
-            m.entry(c.clone()).or_default().push(format!("{name}-{}", evra.trim_start_matches("0:")));
+            q.installed.entry(c.clone()).or_default().push(format!("{name}-{}", evra.trim_start_matches("0:")));
         }
     }
-    m
+    q
+}
+
+/// The architectures a spec may end with (`.x86_64`), dropped before comparing versions.
+const ARCHES: &[&str] = &["noarch", "x86_64", "i686", "i386", "aarch64", "ppc64le", "ppc64", "s390x", "armv7hl", "src"];
+
+/// Whether a newer version of the package `spec` names is installed (Ansible's
+/// `_is_newer_version_installed`): `foo-1.0` while `foo-2.0` is. Without an epoch in the spec the
+/// installed epoch is assumed; without a release only versions are compared.
+pub fn newer_installed(spec: &str, same_name: &[Installed]) -> bool {
+    same_name.iter().any(|p| {
+        let Some(rest) = spec.strip_prefix(p.name.as_str()).and_then(|r| r.strip_prefix('-')) else {
+            return false;
+        };
+        let rest = match rest.rsplit_once('.') {
+            Some((head, arch)) if ARCHES.contains(&arch) => head,
+            _ => rest,
+        };
+        let (epoch, vr) = match rest.split_once(':') {
+            Some((e, vr)) => (e.parse().unwrap_or(0), vr),
+            None => (p.epoch, rest),
+        };
+        let (version, release) = match vr.split_once('-') {
+            Some((v, r)) => (v, Some(r)),
+            None => (vr, None),
+        };
+        let ord = p
+            .epoch
+            .cmp(&epoch)
+            .then_with(|| rpmvercmp(&p.version, version))
+            .then_with(|| release.map_or(std::cmp::Ordering::Equal, |r| rpmvercmp(&p.release, r)));
+        ord == std::cmp::Ordering::Greater
+    })
 }
 
 /// dnf's transaction summary as Ansible's `results` strings (`Installed: tree-1.8.0-10.el9.x86_64`).
@@ -263,21 +357,27 @@ fn is_plain_name(spec: &str) -> bool {
 }
 
 /// The dnf commands for a run, given what is installed. Empty: nothing to do.
-pub fn plan(a: &DnfArgs, installed: &BTreeMap<String, Vec<String>>, check: bool) -> Vec<String> {
+pub fn plan(a: &DnfArgs, query: &Query, check: bool) -> Vec<String> {
     let names = a.name.clone().unwrap_or_default();
     let opts = global_opts(a, check).join(" ");
     let q = |v: &[&String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
-    let is_installed = |n: &String| installed.get(n).is_some_and(|v| !v.is_empty());
+    let is_installed = |n: &String| query.installed.get(n).is_some_and(|v| !v.is_empty());
+    // Ansible installs a spec naming an older version than the installed one (a downgrade) only
+    // with allow_downgrade; otherwise the spec is left alone.
+    let held = |n: &String| !a.allow_downgrade && query.same_name.get(n).is_some_and(|same| newer_installed(n, same));
     let mut cmds = vec![];
     match want(a) {
         Want::Present => {
-            let missing: Vec<&String> = names.iter().filter(|n| !is_plain_name(n) || !is_installed(n)).collect();
+            let missing: Vec<&String> =
+                names.iter().filter(|n| !is_plain_name(n) || (!is_installed(n) && !held(n))).collect();
             if !missing.is_empty() {
                 cmds.push(format!("\"$B\" {opts} install {}", q(&missing)));
             }
         }
+        Want::Latest if names == ["*"] => cmds.push(format!("\"$B\" {opts} upgrade")),
         Want::Latest => {
-            let (have, missing): (Vec<&String>, Vec<&String>) = names.iter().partition(|n| is_installed(n));
+            let (have, missing): (Vec<&String>, Vec<&String>) =
+                names.iter().filter(|n| !held(n)).partition(|n| is_installed(n));
             if !missing.is_empty() && !a.update_only {
                 cmds.push(format!("\"$B\" {opts} install {}", q(&missing)));
             }
@@ -304,7 +404,7 @@ fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
     let pick = binary(a.use_backend.as_deref().filter(|b| *b != "auto").unwrap_or(prefer));
     let names = a.name.clone().unwrap_or_default();
     let installed = if names.is_empty() {
-        BTreeMap::new()
+        Query::default()
     } else {
         let out = ctx.conn.exec(&query_script(&names), None)?;
         parse_query(&out.stdout_str())
@@ -368,9 +468,11 @@ impl TypedModule for Dnf {
         notes: "One `rpm -q` query covers every named package; the command then runs only for those that differ: \
                 install for missing ones, upgrade for `latest`, remove for `absent`. Groups (`@name`), file paths \
                 and URLs are always passed on. Version comparisons such as `name >= 1.2` are not supported. \
-                `autoremove` without names runs autoremove. Check mode resolves the transaction with --assumeno and \
+                `autoremove` without names runs autoremove. `name: '*'` with `state: latest` upgrades every package. A \
+                spec naming an older version than the installed one (`foo-1.0` while `foo-2.0` is installed) is left \
+                alone unless `allow_downgrade` is true. Check mode resolves the transaction with --assumeno and \
                 changes nothing. Only the command lines and the output parsing are tested: no RHEL-family host has \
-                run this module. `allow_downgrade`, `lock_timeout` and `validate_certs` are accepted and not used.",
+                run this module. `lock_timeout` and `validate_certs` are accepted and not used.",
         returns: DNF_RETURNS,
         example: "- name: Install the web server\n  \
                   ansible.builtin.dnf:\n    \
@@ -400,9 +502,11 @@ impl TypedModule for Yum {
                 -q` query covers every named package; the command then runs only for those that differ: install for \
                 missing ones, upgrade for `latest`, remove for `absent`. Groups (`@name`), file paths and URLs are \
                 always passed on. Version comparisons such as `name >= 1.2` are not supported. `autoremove` without \
-                names runs autoremove. Check mode resolves the transaction with --assumeno and changes nothing. Only \
-                the command lines and the output parsing are tested: no RHEL-family host has run this module. \
-                `allow_downgrade`, `lock_timeout` and `validate_certs` are accepted and not used.",
+                names runs autoremove. `name: '*'` with `state: latest` upgrades every package. A spec naming an older \
+                version than the installed one is left alone unless `allow_downgrade` is true. Check mode resolves \
+                the transaction with --assumeno and changes nothing. Only the command lines and the output parsing \
+                are tested: no RHEL-family host has run this module. `lock_timeout` and `validate_certs` are \
+                accepted and not used.",
         returns: DNF_RETURNS,
         example: "- name: Install the web server\n  \
                   ansible.builtin.yum:\n    \
@@ -428,8 +532,9 @@ mod tests {
         crate::contract::parse_args(v.as_object().unwrap()).unwrap()
     }
 
-    fn installed(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
+    fn installed(pairs: &[(&str, &[&str])]) -> Query {
+        let installed = pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect();
+        Query { installed, ..Query::default() }
     }
 
     #[test]
@@ -456,6 +561,83 @@ mod tests {
     }
 
     #[test]
+    fn latest_star_upgrades_everything_and_installs_nothing() {
+        // Ansible's dnf: `name: '*'` with state=latest is upgrade_all, nothing else.
+        let a = args(json!({"name": "*", "state": "latest"}));
+        let q = installed(&[("*", &[])]);
+        assert_eq!(plan(&a, &q, false), vec!["\"$B\" -y upgrade".to_string()]);
+    }
+
+    #[test]
+    fn allow_downgrade_decides_whether_an_older_version_is_installed() {
+        // foo-2.0 is installed, the spec names foo-1.0: rpm -q foo-1.0 finds nothing.
+        let q = parse_query(
+            "@@foo-1.0\n~foo\t0\t2.0\t1.el9\tx86_64\n@@bar-1.0-1.el9.x86_64\n~bar\t0\t1.0\t3.el9\tx86_64\n@@END\n",
+        );
+        for state in ["present", "latest"] {
+            let a = args(json!({"name": ["foo-1.0", "bar-1.0-1.el9.x86_64"], "state": state}));
+            assert!(plan(&a, &q, false).is_empty(), "{state}: a newer version installed is left alone");
+            let a = args(json!({"name": ["foo-1.0", "bar-1.0-1.el9.x86_64"], "state": state, "allow_downgrade": true}));
+            assert_eq!(
+                plan(&a, &q, false),
+                vec!["\"$B\" -y install foo-1.0 bar-1.0-1.el9.x86_64".to_string()],
+                "{state}"
+            );
+        }
+        // An older version installed is not a reason to skip: foo-3.0 is installed over foo-2.0.
+        let q = parse_query("@@foo-3.0\n~foo\t0\t2.0\t1.el9\tx86_64\n@@END\n");
+        let a = args(json!({"name": "foo-3.0"}));
+        assert_eq!(plan(&a, &q, false), vec!["\"$B\" -y install foo-3.0".to_string()]);
+        // The query asks rpm for each name the spec could start with.
+        let s = query_script(&["foo-bar-1.0-1".into()]);
+        assert!(s.contains("-- foo-bar 2>/dev/null") && s.contains("-- foo-bar-1.0 2>/dev/null"), "{s}");
+    }
+
+    #[test]
+    fn query_script_runs_and_parses_with_a_stand_in_rpm() {
+        // No RHEL-family host here: a stand-in rpm that knows foo-2.0 only.
+        let dir = tempfile::tempdir().unwrap();
+        let rpm = dir.path().join("rpm");
+        std::fs::write(
+            &rpm,
+            "#!/bin/sh\nfmt=\"$3\"; name=\"$5\"\nif [ \"$name\" = foo ]; then printf \"$(printf '%s' \"$fmt\" | sed 's/%{NAME}/foo/;s/%{EPOCHNUM}/0/;s/%{VERSION}/2.0/;s/%{RELEASE}/1.el9/;s/%{ARCH}/x86_64/')\"; exit 0; fi\necho \"package $name is not installed\"; exit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&rpm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let script = format!(
+            "PATH={}:$PATH\n{}",
+            dir.path().display(),
+            query_script(&["foo".into(), "foo-1.0".into(), "bar".into()])
+        );
+        let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+        let q = parse_query(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(q.installed["foo"], vec!["foo-2.0-1.el9.x86_64"]);
+        assert!(q.installed["foo-1.0"].is_empty() && q.installed["bar"].is_empty());
+        assert!(newer_installed("foo-1.0", &q.same_name["foo-1.0"]));
+        assert!(!q.same_name.contains_key("bar"));
+    }
+
+    #[test]
+    fn rpm_version_comparison() {
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("1.0", "1.0", Equal),
+            ("1.0", "2.0", Less),
+            ("2.0.1", "2.0", Greater),
+            ("1.10", "1.9", Greater),
+            ("1.0a", "1.0", Greater),
+            ("1.0~rc1", "1.0", Less),
+            ("1.0^git1", "1.0", Greater),
+            ("1.0^git1", "1.0.1", Less),
+            ("001", "1", Equal),
+            ("a", "1", Less),
+            ("1.el9", "1.el9_2", Less),
+        ] {
+            assert_eq!(rpmvercmp(a, b), want, "{a} vs {b}");
+        }
+    }
+
+    #[test]
     fn absent_removes_installed_only() {
         let a = args(json!({"name": ["tree", "jq"], "state": "removed"}));
         assert_eq!(
@@ -469,7 +651,7 @@ mod tests {
     fn groups_and_files_always_go_to_dnf() {
         let a = args(json!({"name": ["@Development Tools", "/tmp/x.rpm"]}));
         assert_eq!(
-            plan(&a, &BTreeMap::new(), false),
+            plan(&a, &Query::default(), false),
             vec!["\"$B\" -y install '@Development Tools' /tmp/x.rpm".to_string()]
         );
     }
@@ -477,7 +659,7 @@ mod tests {
     #[test]
     fn rpm_query_output_parses() {
         let out = "@@tree\ntree\t0:1.8.0-10.el9.x86_64\n@@glibc\nglibc\t0:2.34-60.el9.x86_64\nglibc\t0:2.34-60.el9.i686\n@@nope\n@@END\n";
-        let m = parse_query(out);
+        let m = parse_query(out).installed;
         assert_eq!(m["tree"], vec!["tree-1.8.0-10.el9.x86_64"]);
         assert_eq!(m["glibc"].len(), 2);
         assert!(m["nope"].is_empty());
@@ -499,7 +681,8 @@ mod tests {
     fn argument_checks() {
         let v = |j: Value| Dnf.validate(j.as_object().unwrap());
         assert!(v(json!({"name": "x", "state": "gone"})).is_err());
-        assert!(v(json!({"state": "present"})).is_err());
+        let e = v(json!({"state": "present"})).unwrap_err().msg;
+        assert_eq!(e, "one of the following is required: name, update_cache, autoremove");
         assert!(v(json!({"update_cache": true})).is_ok());
         assert!(Yum.validate(json!({"name": "x", "bogus": 1}).as_object().unwrap()).is_err());
         assert!(binary("yum").contains("for b in yum dnf"));

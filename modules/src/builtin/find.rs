@@ -1,6 +1,7 @@
 //! `find`: lists files matching Ansible's `find` filters. One `find` on the host prints every
 //! entry's metadata (NUL-separated); matching, ordering (as Python's `os.walk`), age and size
-//! filters run here. Only `contains` and `get_checksum` need a second command, on the matches.
+//! filters run here. Only `contains` (on the files passing the other filters, before `limit`
+//! counts them, as Ansible) and `get_checksum` (on the matches) need another command.
 
 use std::collections::HashMap;
 
@@ -252,9 +253,9 @@ pub fn parse_output(out: &[u8]) -> (f64, Vec<Searched>) {
     (now, paths)
 }
 
-/// Orders entries as Python's `os.walk(topdown=True)` yields them: per directory its files, then its
-/// subdirectories, then recursively into each subdirectory.
-pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Entry> {
+/// Groups and orders entries as Python's `os.walk(topdown=True)` yields them: one group per
+/// directory (its files, then its subdirectories), then recursively each subdirectory's group.
+pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Vec<Entry>> {
     let mut children: HashMap<String, Vec<Entry>> = HashMap::new();
     for e in entries {
         let parent = match e.path.rfind('/') {
@@ -268,13 +269,13 @@ pub fn walk_order(root: &str, entries: Vec<Entry>) -> Vec<Entry> {
         "" => "/",
         r => r,
     };
-    fn visit(dir: &str, children: &mut HashMap<String, Vec<Entry>>, out: &mut Vec<Entry>) {
+    fn visit(dir: &str, children: &mut HashMap<String, Vec<Entry>>, out: &mut Vec<Vec<Entry>>) {
         let key = if dir == "/" { String::new() } else { dir.to_string() };
         let Some(list) = children.remove(&key) else { return };
-        let (dirs, files): (Vec<Entry>, Vec<Entry>) = list.into_iter().partition(|e| e.kind == 'd');
+        let (dirs, mut files): (Vec<Entry>, Vec<Entry>) = list.into_iter().partition(|e| e.kind == 'd');
         let subdirs: Vec<String> = dirs.iter().map(|d| d.path.clone()).collect();
-        out.extend(files);
-        out.extend(dirs);
+        files.extend(dirs);
+        out.push(files);
         for d in subdirs {
             visit(&d, children, out);
         }
@@ -337,7 +338,7 @@ impl TypedModule for Find {
                 with the filters of Ansible's `find`.",
         notes: "One `find -printf` on the host (GNU findutils) lists every entry with its metadata; the filters run \
                 in orc and the files come in the order Python's os.walk gives. `contains` (checked with `file_type: \
-                file` only) and `get_checksum` read the matched files in a second command. `patterns` are shell \
+                file` only, before `limit` counts a match) and `get_checksum` read files in one more command each. `patterns` are shell \
                 globs, or with `use_regex` Python regular expressions matched at the start of the name (on Rust's \
                 regex engine). Names starting with a dot are left out unless `hidden`. `encoding` accepts utf-8 \
                 only. A path that is not a directory is listed in `skipped_paths`. Never changes anything; runs in \
@@ -403,57 +404,58 @@ impl TypedModule for Find {
         let (now, paths) = parse_output(&out.stdout);
         let depth_limit = if a.recurse { a.depth.filter(|d| *d > 0) } else { None };
         let mut skipped = Map::new();
-        let mut examined = 0usize;
-        let mut matched: Vec<Entry> = Vec::new();
         let mut msg = "All paths examined";
-        let limit = a.limit.map(|l| l as usize);
-        'paths: for (root, entries) in paths {
+        // Every filter but `contains` first, on all entries; each walked directory's entries kept
+        // with whether they passed, so the limit can then be applied as Ansible's walk does.
+        let mut walked: Vec<Vec<Vec<(Entry, bool)>>> = Vec::new();
+        for (root, entries) in paths {
             let Some(entries) = entries else {
                 skipped.insert(root.clone(), Value::from(format!("'{root}' is not a directory")));
                 msg = "Not all paths examined, check warnings for details";
                 continue;
             };
-            examined += entries.len();
-            for e in walk_order(&root, entries) {
-                if depth_limit.is_some_and(|d| e.depth > d) {
-                    continue;
-                }
-                let name = basename(&e.path);
-                if name.starts_with('.') && !a.hidden {
-                    continue;
-                }
-                let stamp = match a.age_stamp {
-                    AgeStamp::Mtime => e.mtime,
-                    AgeStamp::Atime => e.atime,
-                    AgeStamp::Ctime => e.ctime,
-                };
-                let age_ok = match age {
-                    None => true,
-                    Some(x) if x >= 0 => now - stamp >= x as f64,
-                    Some(x) => now - stamp <= x.unsigned_abs() as f64,
-                };
-                let size_ok = match size {
-                    None => true,
-                    Some(x) if x >= 0 => e.size >= x as u64,
-                    Some(x) => e.size <= x.unsigned_abs(),
-                };
-                let type_ok = match a.file_type {
-                    FileTypeArg::Any => e.kind != 'f' || size_ok,
-                    FileTypeArg::Directory => e.kind == 'd',
-                    FileTypeArg::File => e.kind == 'f' && size_ok,
-                    FileTypeArg::Link => e.kind == 'l',
-                };
-                if type_ok && age_ok && names.matches(name) {
-                    matched.push(e);
-                }
-                if limit == Some(matched.len()) {
-                    msg = "Limit of matches reached";
-                    break 'paths;
+            let dirs = walk_order(&root, entries);
+            walked.push(
+                dirs.into_iter()
+                    .map(|dir| {
+                        dir.into_iter()
+                            .map(|e| {
+                                let pass = passes(&a, &names, age, size, now, depth_limit, &e);
+                                (e, pass)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
+        // `contains` reads the candidates' content in one command (only with file_type: file, as Ansible).
+        let contains_hits = if a.contains.is_some() && a.file_type == FileTypeArg::File {
+            let cands: Vec<&Entry> = walked.iter().flatten().flatten().filter(|(_, p)| *p).map(|(e, _)| e).collect();
+            Some(filter_contains(ctx, &a, &cands)?)
+        } else {
+            None
+        };
+        let limit = a.limit.map(|l| l as usize);
+        let mut examined = 0usize;
+        let mut matched: Vec<Entry> = Vec::new();
+        for dirs in walked {
+            // Ansible stops walking a path once the matches reach the limit; the next path is still
+            // walked and stops at its first entry that leaves the count equal to the limit.
+            'walk: for dir in dirs {
+                examined += dir.len();
+                for (e, pass) in dir {
+                    if (!a.hidden && basename(&e.path).starts_with('.')) || depth_limit.is_some_and(|d| e.depth > d) {
+                        continue;
+                    }
+                    if pass && contains_hits.as_ref().is_none_or(|h| h.contains(&e.path)) {
+                        matched.push(e);
+                    }
+                    if limit == Some(matched.len()) {
+                        msg = "Limit of matches reached";
+                        break 'walk;
+                    }
                 }
             }
-        }
-        if a.contains.is_some() && a.file_type == FileTypeArg::File {
-            matched = filter_contains(ctx, &a, matched)?;
         }
         let mut files: Vec<Map<String, Value>> = matched.iter().map(stat_json).collect();
         if a.get_checksum {
@@ -469,11 +471,57 @@ impl TypedModule for Find {
     }
 }
 
-/// Keeps the files whose content matches `contains` (Python `re.match` per line, or `re.search`
-/// on the whole file).
-fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: Vec<Entry>) -> Result<Vec<Entry>, ModuleError> {
+/// Whether `e` passes every filter but `contains`: depth, hidden, age, size, type and name.
+fn passes(
+    a: &FindArgs,
+    names: &NameFilter,
+    age: Option<i64>,
+    size: Option<i64>,
+    now: f64,
+    depth_limit: Option<u64>,
+    e: &Entry,
+) -> bool {
+    if depth_limit.is_some_and(|d| e.depth > d) {
+        return false;
+    }
+    let name = basename(&e.path);
+    if name.starts_with('.') && !a.hidden {
+        return false;
+    }
+    let stamp = match a.age_stamp {
+        AgeStamp::Mtime => e.mtime,
+        AgeStamp::Atime => e.atime,
+        AgeStamp::Ctime => e.ctime,
+    };
+    let age_ok = match age {
+        None => true,
+        Some(x) if x >= 0 => now - stamp >= x as f64,
+        Some(x) => now - stamp <= x.unsigned_abs() as f64,
+    };
+    let size_ok = match size {
+        None => true,
+        Some(x) if x >= 0 => e.size >= x as u64,
+        Some(x) => e.size <= x.unsigned_abs(),
+    };
+    let type_ok = match a.file_type {
+        FileTypeArg::Any => e.kind != 'f' || size_ok,
+        FileTypeArg::Directory => e.kind == 'd',
+        FileTypeArg::File => e.kind == 'f' && size_ok,
+        FileTypeArg::Link => e.kind == 'l',
+    };
+    type_ok && age_ok && names.matches(name)
+}
+
+/// The paths among `files` whose content matches `contains` (Python `re.match` per line, or
+/// `re.search` on the whole file).
+fn filter_contains(
+    ctx: &mut ModuleCtx,
+    a: &FindArgs,
+    files: &[&Entry],
+) -> Result<std::collections::HashSet<String>, ModuleError> {
+    let mut keep = std::collections::HashSet::new();
     if files.is_empty() {
-        return Ok(files);
+        return Ok(keep);
     }
     let pat = a.contains.clone().unwrap_or_default();
     let src =
@@ -484,8 +532,7 @@ fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: Vec<Entry>) -> Resu
     let out = ctx.conn.exec(&cmd, None)?;
     let text = out.stdout_str();
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut keep = Vec::new();
-    for (f, line) in files.into_iter().zip(text.split('\n')) {
+    for (f, line) in files.iter().zip(text.split('\n')) {
         let data = b64.decode(line.trim()).unwrap_or_default();
         let hit = if a.read_whole_file {
             re.is_match(&data)
@@ -493,7 +540,7 @@ fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: Vec<Entry>) -> Resu
             crate::pyre::readlines(&data).iter().any(|l| re.is_match(l))
         };
         if hit {
-            keep.push(f);
+            keep.insert(f.path.clone());
         }
     }
     Ok(keep)
@@ -574,5 +621,30 @@ mod tests {
         let r = sb.ok(&Find, serde_json::json!({"paths": [root.clone(), sb.path("nope")]}));
         assert_eq!(r.msg.as_deref(), Some("Not all paths examined, check warnings for details"));
         assert_eq!(r.data["matched"], 1);
+    }
+
+    #[test]
+    fn limit_counts_only_files_that_pass_contains() {
+        // Ansible checks `contains` with the other filters, then the limit: a first file that
+        // does not contain the text does not use up `limit: 1`.
+        let mut sb = Sandbox::new();
+        sb.write("t/x.conf", "nope\n");
+        sb.write("t/sub/y.conf", "port=2\n");
+        sb.write("t/sub/z.conf", "port=3\n");
+        let root = sb.path("t");
+        let r = sb.ok(&Find, serde_json::json!({"paths": root, "recurse": true, "contains": "port", "limit": 1}));
+        assert_eq!(r.data["matched"], 1, "{:?}", r.data);
+        assert!(names(&r)[0].starts_with(&format!("{root}/sub/")), "{:?}", names(&r));
+        assert_eq!(r.msg.as_deref(), Some("Limit of matches reached"));
+        // Ansible counts the entries of each directory it walked before stopping: t (x.conf, sub), t/sub.
+        assert_eq!(r.data["examined"], 4);
+        // As Ansible (measured with ansible-playbook): the limit stops the walk of one path only; the
+        // next path stops at the first entry that leaves the count equal to the limit, which two
+        // matching files in a row never do.
+        sb.write("u/a.conf", "port=5\n");
+        sb.write("u/b.conf", "port=6\n");
+        let paths = [root.clone(), sb.path("u")];
+        let r = sb.ok(&Find, serde_json::json!({"paths": paths, "recurse": true, "contains": "port", "limit": 1}));
+        assert_eq!(r.data["matched"], 3, "{:?}", names(&r));
     }
 }

@@ -179,8 +179,8 @@ impl TypedModule for Group {
         res = res.with("name", a.name.clone()).with("state", state);
         let after = if res.changed && !ctx.check { lookup(ctx, &a.name)? } else { current };
         if let Some(g) = after {
-            let gid = if ctx.check { a.gid.unwrap_or(g.gid) } else { g.gid };
-            res = res.with("system", a.system).with("gid", gid);
+            // In check mode the gid the group has now, as Ansible's grp lookup after a skipped groupmod.
+            res = res.with("system", a.system).with("gid", g.gid);
         }
         Ok(res)
     }
@@ -196,6 +196,19 @@ mod tests {
         assert_eq!(g.len(), 2);
         assert_eq!(g[0], GroupEntry { name: "sudo".into(), gid: 27, members: vec!["alice".into(), "bob".into()] });
         assert!(g[1].members.is_empty());
+    }
+
+    #[test]
+    fn check_mode_results_are_ansibles() {
+        // Measured with ansible-core 2.19 (`ansible localhost -C -m group`): a pending groupadd or
+        // groupdel returns `changed` alone; a pending groupmod returns the gid the group has now.
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let r = sb.run(&Group, serde_json::json!({"name": "root", "gid": 4242}), true, false).unwrap();
+        assert!(r.changed);
+        assert_eq!(r.data["gid"], 0, "{:?}", r.data);
+        assert_eq!((r.data["name"].as_str(), r.data["state"].as_str()), (Some("root"), Some("present")));
+        let r = sb.run(&Group, serde_json::json!({"name": "orc-no-such-group"}), true, false).unwrap();
+        assert!(r.changed && r.data.is_empty(), "{:?}", r.data);
     }
 
     #[test]

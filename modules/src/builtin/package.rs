@@ -17,7 +17,7 @@ pub struct PackageArgs {
     /// present, absent, latest (whatever the backend accepts).
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub state: Option<String>,
-    /// auto, apt, dnf or yum.
+    /// auto, apt, dnf, dnf5 (the dnf module) or yum.
     #[serde(default, rename = "use", deserialize_with = "crate::args::opt_string")]
     pub use_: Option<String>,
     /// Backend-specific arguments, passed through.
@@ -26,7 +26,7 @@ pub struct PackageArgs {
 }
 
 /// The backends package can delegate to.
-const BACKENDS: &[&str] = &["apt", "dnf", "yum"];
+const BACKENDS: &[&str] = &["apt", "dnf", "dnf5", "yum"];
 
 fn backend(name: &str) -> Option<&'static dyn Module> {
     match name {
@@ -79,7 +79,7 @@ impl TypedModule for Package {
                     // Without knowing the backend, only arguments every backend takes are checked.
                     if !a.rest.keys().all(|k| k == "update_cache") {
                         return Err(ArgError {
-                            msg: format!("unsupported argument {k} with use=auto; set `use:` to apt, dnf or yum to pass backend arguments"),
+                            msg: format!("unsupported argument {k} with use=auto; set `use:` to apt, dnf, dnf5 or yum to pass backend arguments"),
                         });
                     }
                 }
@@ -106,9 +106,11 @@ impl TypedModule for Package {
                     "dnf" => "dnf",
                     "yum" => "yum",
                     _ => {
+                        // Ansible's text says "Try gathering facts": orc probes the host instead.
                         return Err(ModuleError::msg(
-                            "Could not detect which package manager to use. Try gathering facts or setting the \"use\" option.",
-                        ))
+                            "Could not detect which package manager to use: none of apt-get, dnf or yum is on the \
+                             host. Set the \"use\" option.",
+                        ));
                     }
                 }
             }
@@ -138,5 +140,24 @@ mod tests {
         assert!(v(json!({"name": "tree", "use": "pacman"})).unwrap_err().msg.contains("value of use"));
         assert!(v(json!({"state": "present"})).unwrap_err().msg.contains("name"));
         assert!(v(json!({"name": "tree", "install_recommends": false})).is_err());
+        // dnf5 is accepted, so the list of choices names it.
+        assert!(v(json!({"name": "tree", "use": "dnf5"})).is_ok());
+        assert_eq!(
+            v(json!({"name": "tree", "use": "pacman"})).unwrap_err().msg,
+            "value of use must be one of: auto, apt, dnf, dnf5, yum, got: pacman"
+        );
+    }
+
+    #[test]
+    fn a_host_without_a_package_manager_gets_an_error_about_the_host() {
+        // orc probes the host (it never reads facts): the message says what it looked for.
+        let bin = crate::builtin::test_support::path_with_only(&["sh"]);
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        sb.conn.env = vec![("PATH".into(), bin.path().display().to_string())];
+        let e = sb.run(&Package, json!({"name": "tree"}), false, false).unwrap_err();
+        assert_eq!(
+            crate::builtin::test_support::fail_msg(e),
+            "Could not detect which package manager to use: none of apt-get, dnf or yum is on the host. Set the \"use\" option."
+        );
     }
 }

@@ -190,6 +190,8 @@ impl TypedModule for Sysctl {
             (None, true) => (changed, write_file) = (true, true),
             (None, false) => {}
             (Some(v), false) if !v.is_empty() => (changed, write_file) = (true, true),
+            // Exact, as ansible.posix (`file_values[name] != value`): a value spaced differently in
+            // the file is rewritten once; only the live value is compared word by word.
             (Some(v), _) if *v != value => (changed, write_file) = (true, true),
             // With reload, a file already right still changes when the live value differs.
             _ if a.reload && proc_value.as_deref().is_none_or(|p| !values_equal(p, &value)) => changed = true,
@@ -251,6 +253,19 @@ mod tests {
         assert_eq!(fix_lines(text, "net.c", Some("1")), "# comment\nnet.a=1\n\nnet.b=2\n; other\nnet.c=1\n");
         assert_eq!(fix_lines(text, "net.a", None), "# comment\n\nnet.b=2\n; other\n");
         assert_eq!(fix_lines("", "k", Some("v")), "k=v\n");
+    }
+
+    #[test]
+    fn a_file_value_spaced_differently_is_rewritten_once() {
+        // ansible.posix compares the file's value with `!=` (only the live value is compared word by
+        // word): `32768  60999` is rewritten to the value given, and the next run changes nothing.
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let f = sb.write("sysctl.conf", "net.ipv4.ip_local_port_range = 32768  60999\n");
+        let args =
+            json!({"name": "net.ipv4.ip_local_port_range", "value": "32768 60999", "sysctl_file": f, "reload": false});
+        assert!(sb.ok(&Sysctl, args.clone()).changed);
+        assert_eq!(sb.read("sysctl.conf"), "net.ipv4.ip_local_port_range=32768 60999\n");
+        assert!(!sb.ok(&Sysctl, args).changed);
     }
 
     #[test]

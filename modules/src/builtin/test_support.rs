@@ -79,3 +79,35 @@ pub fn fail_msg(e: ModuleError) -> String {
         ModuleError::Conn(c) => panic!("connection error {c}"),
     }
 }
+
+/// A directory to use as PATH holding only `tools` (links to this machine's), for a connection
+/// that plays a host lacking every other command.
+pub fn path_with_only(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for t in tools {
+        let out = std::process::Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().unwrap();
+        let real = String::from_utf8(out.stdout).unwrap();
+        assert!(!real.trim().is_empty(), "{t} is not installed here");
+        std::os::unix::fs::symlink(real.trim(), dir.path().join(t)).unwrap();
+    }
+    dir
+}
+
+/// Answers `n` HTTP requests on a loopback port with `status` (`200 OK`) and `body`, then ends.
+pub fn serve_http(status: &str, body: Vec<u8>, n: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut reply =
+        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    reply.extend(body);
+    let t = std::thread::spawn(move || {
+        for _ in 0..n {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            s.write_all(&reply).unwrap();
+        }
+    });
+    (port, t)
+}

@@ -348,7 +348,7 @@ fn build_script(a: &WaitForArgs, delay: u64, timeout: u64) -> String {
   case $_h in 127.*|localhost|0.0.0.0|::1) _hx=$(printf '%04X' "$_p"); cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$_hx" '$4 == "0A" && substr($2, length($2)-4) == p {f=1} END {exit !f}';; *) return 2;; esac
 }
 _banner() {
-  if command -v bash >/dev/null 2>&1; then timeout "$_ct" bash -c 'cat </dev/tcp/$1/$2' "$_h" "$_h" "$_p" 2>/dev/null; return 0; fi
+  if command -v bash >/dev/null 2>&1; then $_to bash -c 'exec 3</dev/tcp/$1/$2 || exit 1; while IFS= read -r -t "$3" l <&3; do printf "%s\n" "$l"; done; printf %s "$l"' "$_h" "$_h" "$_p" "$_ct" 2>/dev/null; return 0; fi
   if command -v nc >/dev/null 2>&1; then nc -w "$_ct" "$_h" "$_p" </dev/null 2>/dev/null; fi
 }
 "#;
@@ -444,6 +444,35 @@ mod tests {
         drop(l);
         let r = run_module(&WaitFor, json!({"port": port, "state": "stopped", "timeout": 5}), false).unwrap();
         assert_eq!(r["state"], "stopped");
+    }
+
+    #[test]
+    fn finds_a_port_banner_on_a_host_without_timeout() {
+        use crate::contract::Module;
+        use std::io::Write;
+        // A server that greets and keeps the connection open, as sshd does.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = vec![];
+            for s in l.incoming().flatten() {
+                let mut s = s;
+                let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n");
+                held.push(s);
+            }
+        });
+        let bin = crate::builtin::test_support::path_with_only(&[
+            "sh", "bash", "cat", "grep", "date", "sleep", "awk", "stat",
+        ]);
+        let mut conn = crate::testing::ShConnection {
+            env: vec![("PATH".into(), bin.path().display().to_string())],
+            ..Default::default()
+        };
+        let ctl = crate::testing::DirController { root: ".".into() };
+        let mut ctx = ModuleCtx { conn: &mut conn, check: false, diff: false, controller: &ctl };
+        let args = json!({"port": port, "search_regex": "OpenSSH", "timeout": 6, "connect_timeout": 1});
+        let r = Module::run(&WaitFor, args.as_object().unwrap(), &mut ctx);
+        assert!(r.is_ok(), "{:?}", r.err());
     }
 
     #[test]
