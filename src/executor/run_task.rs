@@ -119,7 +119,8 @@ pub fn context_for(
     m.insert("inventory_hostname_short".into(), Value::String(short));
     m.insert("group_names".into(), json!(runner.inventory.group_names(&st.name)));
     merge(&mut m, &play.magic);
-    if let Some(r) = &scope.role {
+    // Tasks of an imported role carry their role themselves (no include scope made them).
+    if let Some(r) = scope.role.as_ref().or(task.role.as_ref()) {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
         m.insert("role_name".into(), Value::String(r.name.clone()));
     }
@@ -206,6 +207,7 @@ pub fn run_on_host(
     let mut events = Vec::new();
     let no_log = task.no_log.or(scope.no_log).unwrap_or(false);
 
+    let mut loop_failed = false;
     let (status, result, diffs, changed) = match &task.loop_spec {
         None => {
             let r = run_item(runner, play, st, task, scope, &ctx, delegated_to.as_deref());
@@ -214,14 +216,20 @@ pub fn run_on_host(
         Some(spec) => {
             // Conditions on the task are evaluated per item, but a false block/role condition skips
             // the whole task before the loop is even templated.
-            let items = loops::items(runner, spec, &ctx, &play.play_dir);
+            let items = loops::items_for(runner, spec, &ctx, loops::action_name(task));
             match items {
-                Err(msg) => (
-                    Status::Failed { ignored: false },
-                    json!({"changed": false, "failed": true, "msg": msg}),
-                    vec![],
-                    false,
-                ),
+                Err(msg) => {
+                    // As in Ansible, a loop that cannot be templated fails the task only when its
+                    // conditions hold (a `when: false` task with an undefined loop is skipped),
+                    // and like any other failure of the task it can be ignored.
+                    loop_failed = true;
+                    let item = loop_error(runner, task, scope, &ctx, msg);
+                    let status = match item.status {
+                        Status::Failed { .. } => Status::Failed { ignored: is_ignored(runner, task, scope, &ctx) },
+                        other => other,
+                    };
+                    (status, item.result, vec![], false)
+                }
                 Ok(items) => {
                     let lc = &task.loop_control;
                     let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
@@ -314,7 +322,7 @@ pub fn run_on_host(
         }
     };
 
-    let is_loop = task.loop_spec.is_some();
+    let is_loop = task.loop_spec.is_some() && !loop_failed;
     let status =
         if matches!(status, Status::Failed { ignored: false }) && !is_loop && is_ignored(runner, task, scope, &ctx) {
             Status::Failed { ignored: true }
@@ -421,6 +429,21 @@ fn failed(msg: impl Into<String>) -> ItemResult {
         result: json!({"changed": false, "failed": true, "msg": msg.into()}),
         diffs: vec![],
         changed: false,
+    }
+}
+
+/// What a task whose loop could not be templated gives: skipped when its conditions do not
+/// hold, else failed with the loop's error.
+fn loop_error(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>, msg: String) -> ItemResult {
+    let conds: Vec<&Value> = scope.when.iter().chain(task.when.iter()).collect();
+    match first_false(runner, ctx, &conds) {
+        Ok(Some(cond)) => ItemResult {
+            status: Status::Skipped,
+            result: json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+            diffs: vec![],
+            changed: false,
+        },
+        _ => failed(msg),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Value, ValueKind};
 use minijinja::Error;
 
 use super::filters::err;
@@ -14,17 +14,27 @@ use super::filters::err;
 const DEFAULT_CHARS: &[&str] = &["ascii_letters", "digits", ".,:-_"];
 
 /// Runs the lookup for one term.
-pub(crate) fn password(term: &str, kwargs: &Kwargs, vars: &Value) -> Result<Value, Error> {
+pub(crate) fn password(term: &str, opts: &super::lookups::Options, vars: &Value) -> Result<Value, Error> {
     let (relpath, params) = match term.split_once(' ') {
         Some((p, rest)) => (p, rest),
         None => (term, ""),
     };
-    let mut length: usize = kwargs.get::<Option<usize>>("length")?.unwrap_or(20);
-    let mut chars: Vec<String> = match kwargs.get::<Option<Value>>("chars")? {
-        Some(v) if v.as_str().is_some() => split_chars(v.as_str().unwrap_or_default()),
+    let mut length: usize = match opts.int("password", "length")? {
+        Some(n) => {
+            usize::try_from(n).map_err(|_| err(format!("password lookup: length must not be negative, got {n}")))?
+        }
+        None => 20,
+    };
+    let mut chars: Vec<String> = match opts.get("chars") {
+        Some(v) if v.kind() == ValueKind::String => split_chars(v.as_str().unwrap_or_default()),
         Some(v) => v.try_iter()?.map(|c| super::pyfmt::to_str(&c)).collect(),
         None => DEFAULT_CHARS.iter().map(|s| s.to_string()).collect(),
     };
+    if let Some(e) = opts.get("encrypt").filter(|e| !e.is_none()) {
+        return Err(err(format!(
+            "Unrecognized parameter(s) given to password lookup: encrypt={e} (orc supports length and chars)"
+        )));
+    }
     for param in params.split_whitespace() {
         let (key, value) = param.split_once('=').ok_or_else(|| {
             err(format!("Unrecognized value after key=value parameters given to password lookup: {param}"))
