@@ -235,13 +235,19 @@ pub fn run_on_host(
                     let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
                     let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
                     let label_tpl = lc.get("label").cloned();
-                    let extended = lc.get("extended").and_then(orc_modules::args::parse_bool).unwrap_or(false);
-                    let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+                    let pause = loops::pause_seconds(runner, lc, &ctx);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
                     let mut all_diffs = Vec::new();
-                    let n = items.len();
-                    for (idx, item) in items.into_iter().enumerate() {
+                    for (idx, item) in items.iter().enumerate() {
+                        let pause = match &pause {
+                            Ok(p) => *p,
+                            Err(msg) => {
+                                results.push(json!({"failed": true, "msg": msg.clone()}));
+                                any_failed = true;
+                                break;
+                            }
+                        };
                         if idx > 0 && pause > 0.0 {
                             match std::time::Duration::try_from_secs_f64(pause) {
                                 Ok(d) if d <= MAX_WAIT => std::thread::sleep(d),
@@ -256,14 +262,8 @@ pub fn run_on_host(
                                 }
                             }
                         }
-                        let mut extra = Map::new();
-                        extra.insert(loop_var.clone(), item.clone());
-                        if let Some(iv) = &index_var {
-                            extra.insert(iv.clone(), json!(idx));
-                        }
-                        if extended {
-                            extra.insert("ansible_loop".into(), json!({"index": idx + 1, "index0": idx, "first": idx == 0, "last": idx + 1 == n, "length": n, "revindex": n - idx, "revindex0": n - idx - 1}));
-                        }
+                        let item = item.clone();
+                        let extra = loops::item_vars(lc, &items, idx);
                         let ictx = ctx.with(&extra);
                         let r = run_item(runner, play, st, task, scope, &ictx, delegated_to.as_deref());
                         let label = match &label_tpl {
@@ -299,7 +299,22 @@ pub fn run_on_host(
                             error: error_report(task, r.status, &r.result),
                         })));
                         all_diffs.extend(r.diffs);
-                        results.push(item_result);
+                        results.push(item_result.clone());
+                        if lc.contains_key("break_when") {
+                            let mut seen = Map::new();
+                            if let Some(reg) = &task.register {
+                                seen.insert(reg.clone(), item_result);
+                            }
+                            match loops::breaks(runner, lc, &ictx.with(&seen)) {
+                                Ok(false) => {}
+                                Ok(true) => break,
+                                Err(msg) => {
+                                    results.push(json!({"failed": true, "msg": msg}));
+                                    any_failed = true;
+                                    break;
+                                }
+                            }
+                        }
                     }
                     let mut agg = json!({"changed": any_changed, "msg": "All items completed", "results": results, "skipped": false});
                     let status = if any_failed {
