@@ -72,10 +72,9 @@ pub(crate) fn ini(call: &mut Call, terms: &[Value]) -> Result<Vec<Value>, Error>
         let interpolate = opts.bool("ini", "interpolation", true)?;
         let lookup_key = if opts.bool("ini", "case_sensitive", false)? { key.clone() } else { key.to_lowercase() };
         if opts.bool("ini", "re", false)? {
-            let re = regex::Regex::new(&format!("^(?:{key})"))
-                .map_err(|e| err(format!("invalid regular expression {key}: {e}")))?;
+            let re = super::regexes::compile(&format!("^(?:{key})"), false, false)?;
             for (k, v) in &values {
-                if re.is_match(k) {
+                if re.is_match(k).map_err(|e| err(e.to_string()))? {
                     if let Some(v) = v {
                         out.push(Value::from(resolve(v, &values, interpolate, 0)?));
                     }

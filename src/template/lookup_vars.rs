@@ -69,9 +69,13 @@ pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Ve
                     )));
                 }
                 let pattern = pyfmt::to_str(t);
-                let re = regex::Regex::new(&pattern)
+                let re = super::regexes::compile(&pattern, false, false)
                     .map_err(|e| err(format!("Unable to use \"{pattern}\" as a search parameter: {e}")))?;
-                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
+                for n in &names {
+                    if re.is_match(n).map_err(|e| err(e.to_string()))? {
+                        out.push(Value::from(n.as_str()));
+                    }
+                }
             }
             Ok(out)
         }
