@@ -119,8 +119,25 @@ pub fn context_for(
     m.insert("inventory_hostname_short".into(), Value::String(short));
     m.insert("group_names".into(), json!(runner.inventory.group_names(&st.name)));
     merge(&mut m, &play.magic);
+    // Where lookups look for relative file names (Ansible's `task.get_search_path()`): the role,
+    // the task file's directory, the playbook's (src/template/search.rs).
+    let mut search: Vec<Value> = Vec::new();
+    let role = scope.role.as_ref().or(task.role.as_ref());
+    for dir in role
+        .map(|r| absolute(&r.path))
+        .into_iter()
+        .chain(task.loc.file.path.parent().map(absolute))
+        .chain([absolute(&play.play_dir)])
+    {
+        if !dir.is_empty() && !search.iter().any(|d| d.as_str() == Some(dir.as_str())) {
+            search.push(Value::String(dir));
+        }
+    }
+    if !m.contains_key("ansible_search_path") {
+        m.insert("ansible_search_path".into(), Value::Array(search));
+    }
     // Tasks of an imported role carry their role themselves (no include scope made them).
-    if let Some(r) = scope.role.as_ref().or(task.role.as_ref()) {
+    if let Some(r) = role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
         m.insert("role_name".into(), Value::String(r.name.clone()));
     }
