@@ -334,7 +334,10 @@ pub fn run_on_host(
                         }
                     }
                     let mut agg = json!({"changed": any_changed, "msg": "All items completed", "results": results, "skipped": false});
-                    let status = if any_failed {
+                    let status = if items.is_empty() {
+                        agg = json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
+                        Status::Skipped
+                    } else if any_failed {
                         agg["failed"] = json!(true);
                         agg["msg"] = json!("One or more items failed");
                         let ignored = is_ignored(runner, task, scope, &ctx);

@@ -262,7 +262,8 @@ fn sequence(call: &mut Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
                 .map_err(|e| err(format!("unknown error parsing with_sequence arguments: {text:?}. Error was: {e}")))?;
             let unknown: Vec<&String> = kv.keys().filter(|k| !SEQUENCE_FIELDS.contains(&k.as_str())).collect();
             if !unknown.is_empty() {
-                return Err(err(format!("unrecognized arguments to with_sequence: {unknown:?}")));
+                let names: Vec<String> = unknown.iter().map(|k| pyfmt::repr_str(k)).collect();
+                return Err(err(format!("unrecognized arguments to with_sequence: [{}]", names.join(", "))));
             }
             for (k, v) in kv {
                 opts.set(&k, Value::from(minijinja::value::Serde(v)));

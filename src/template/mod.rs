@@ -478,7 +478,13 @@ impl Templar {
         ]);
         let scope = minijinja::value::merge_maps([vars.clone(), call]);
         let expr = format!("{}(__orc_with_name, __orc_with_terms, __orc_with_action)", lookups::WITH_FUNCTION);
-        let value = self.eval_value(&expr, &scope)?;
+        let value = self.eval_value(&expr, &scope).map_err(|mut e| {
+            // The plugin's own words, as Ansible reports a with_ loop's failure.
+            if let Some(rest) = e.msg.strip_prefix("invalid operation: ") {
+                e.msg = rest.to_string();
+            }
+            e
+        })?;
         match serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()))? {
             serde_json::Value::Array(items) => Ok(items),
             other => Ok(vec![other]),
