@@ -62,7 +62,10 @@ fn debug(runner: &Runner, args: &Map<String, Value>, ctx: &Arc<Context>) -> Acti
         let expr = if name.contains("{{") { name.clone() } else { format!("{{{{ {name} }}}}") };
         let value = match runner.templar.render_str(&expr, &ctx.value()) {
             Ok(v) => v,
-            Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+            // ansible-core 2.19's words for an undefined variable or attribute.
+            Err(e) if e.undefined.is_some() => Value::String(format!("<< error 1 - {} >>", e.msg)),
+            // Any other error in the expression fails the task, as in Ansible 2.19.
+            Err(e) => return Err(fail(e.to_string())),
         };
         let mut m = Map::new();
         m.insert(name, value);

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 use super::Runner;
 use crate::playbook::LoopSpec;
@@ -11,104 +11,113 @@ use crate::vars::Context;
 
 /// The items a task loops over, templated with the host's variables.
 pub fn items(runner: &Runner, spec: &LoopSpec, ctx: &Arc<Context>, _play_dir: &Path) -> Result<Vec<Value>, String> {
-    let render = |v: &Value| runner.templar.render_value(v, &ctx.value()).map_err(|e| e.to_string());
+    items_for(runner, spec, ctx, "")
+}
+
+/// The items a task whose action is `action` loops over (`with_first_found` searches the
+/// directory the action suggests: templates/, vars/ or files/).
+///
+/// `loop:` takes a list as it is; every `with_<name>:` runs the lookup plugin `name` on its
+/// terms (src/template/lookups.rs), as Ansible does: `with_items` flattens one level,
+/// `with_list` keeps the list, `with_dict` gives `{key, value}` items, and so on.
+pub fn items_for(runner: &Runner, spec: &LoopSpec, ctx: &Arc<Context>, action: &str) -> Result<Vec<Value>, String> {
+    let with = |name: &str, terms: &Value| {
+        runner.templar.with_lookup_items(name, terms, action, &ctx.value()).map_err(|e| e.to_string())
+    };
     match spec {
-        LoopSpec::Loop(v) => match render(v)? {
+        LoopSpec::Loop(v) => match runner.templar.render_value(v, &ctx.value()).map_err(|e| e.to_string())? {
             Value::Array(a) => Ok(a),
             other => Err(format!("Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", crate::output::pyrepr::repr(&other))),
         },
-        LoopSpec::WithList(v) => Ok(match render(v)? {
-            Value::Array(a) => a,
-            Value::Null => vec![],
-            other => vec![other],
-        }),
-        LoopSpec::WithItems(v) => {
-            let top = match render(v)? {
-                Value::Array(a) => a,
-                Value::Null => vec![],
-                other => vec![other],
-            };
-            let mut out = Vec::new();
-            for item in top {
-                match item {
-                    Value::Array(inner) => out.extend(inner),
-                    other => out.push(other),
-                }
-            }
-            Ok(out)
-        }
-        LoopSpec::WithDict(v) => match render(v)? {
-            Value::Object(m) => Ok(m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect()),
-            other => Err(format!("with_dict expects a dict, got {}", crate::output::pyrepr::repr(&other))),
-        },
-        LoopSpec::WithSequence(v) => sequence(&render(v)?),
-        LoopSpec::WithFileglob(_) => Err("with_fileglob is not supported yet; use loop with a list of files".into()),
+        LoopSpec::WithList(v) => with("list", v),
+        LoopSpec::WithItems(v) => with("items", v),
+        LoopSpec::WithDict(v) => with("dict", v),
+        LoopSpec::WithSequence(v) => with("sequence", v),
+        LoopSpec::WithFileglob(v) => with("fileglob", v),
+        LoopSpec::WithLookup(name, v) => with(name, v),
     }
 }
 
-/// `with_sequence: start=1 end=5 stride=1 format=item%02d` or `count=N`.
-fn sequence(v: &Value) -> Result<Vec<Value>, String> {
-    let spec = crate::yaml::display(v);
-    let kv = crate::playbook::parse_kv(&spec, false).map_err(|e| format!("with_sequence: {e}"))?;
-    let num = |k: &str, d: i64| -> Result<i64, String> {
-        match kv.get(k) {
-            None => Ok(d),
-            Some(Value::String(s)) => {
-                let s = s.trim();
-                let parsed =
-                    if let Some(h) = s.strip_prefix("0x") { i64::from_str_radix(h, 16).ok() } else { s.parse().ok() };
-                parsed.ok_or_else(|| format!("can't parse {k}={s} as an integer"))
-            }
-            Some(other) => other.as_i64().ok_or_else(|| format!("can't parse {k} as an integer")),
-        }
-    };
-    let start = num("start", 1)?;
-    let stride = num("stride", 1)?;
-    let end = match kv.get("count") {
-        Some(_) => (num("count", 0)? - 1)
-            .checked_mul(stride)
-            .and_then(|span| start.checked_add(span))
-            .ok_or("with_sequence: count and stride go past the largest integer")?,
-        None => num("end", start)?,
-    };
-    if stride == 0 {
-        return Err("stride must not be 0".into());
-    }
-    let format = kv.get("format").and_then(Value::as_str).unwrap_or("%d").to_string();
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(Value::String(printf_int(&format, i)));
-        i = match i.checked_add(stride) {
-            Some(next) => next,
-            None => break,
-        };
-        if out.len() > 100_000 {
-            return Err("with_sequence produces more than 100000 items".into());
-        }
-    }
-    Ok(out)
+/// The module or action name of a task as written (`''` for blocks and includes).
+pub fn action_name(task: &crate::playbook::Task) -> &str {
+    task.action().map(|a| a.module.as_str()).unwrap_or("")
 }
 
-/// Formats one integer with a printf-style `%d`, `%02d`, `%x` or `%o` directive.
-fn printf_int(fmt: &str, v: i64) -> String {
-    let re = regex::Regex::new(r"%(0?)(\d*)(?:\.\d+)?([dxXosfi])").ok();
-    let Some(re) = re else { return v.to_string() };
-    re.replace(fmt, |c: &regex::Captures| {
-        let zero = &c[1] == "0";
-        let width: usize = c[2].parse().unwrap_or(0);
-        let body = match &c[3] {
-            "x" => format!("{v:x}"),
-            "X" => format!("{v:X}"),
-            "o" => format!("{v:o}"),
-            "f" => format!("{v}.000000"),
-            _ => v.to_string(),
-        };
-        if zero {
-            format!("{body:0>width$}")
-        } else {
-            format!("{body:>width$}")
+/// The variables one loop item adds (`loop_control`): the loop variable (`item` unless
+/// `loop_var` names another), `index_var`, `ansible_loop_var`/`ansible_index_var`, and with
+/// `extended: true` the `ansible_loop` map (index, index0, revindex, revindex0, first, last,
+/// length, previtem, nextitem, and allitems unless `extended_allitems: false`), as Ansible's
+/// `TaskExecutor._run_loop` sets them.
+pub fn item_vars(lc: &Map<String, Value>, items: &[Value], idx: usize) -> Map<String, Value> {
+    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item");
+    let mut vars = Map::new();
+    vars.insert(loop_var.to_string(), items.get(idx).cloned().unwrap_or(Value::Null));
+    vars.insert("ansible_loop_var".into(), Value::String(loop_var.to_string()));
+    if let Some(iv) = lc.get("index_var").and_then(Value::as_str) {
+        vars.insert(iv.to_string(), Value::from(idx));
+        vars.insert("ansible_index_var".into(), Value::String(iv.to_string()));
+    }
+    if lc.get("extended").and_then(orc_modules::args::parse_bool).unwrap_or(false) {
+        let n = items.len();
+        let mut l = Map::new();
+        l.insert("index".into(), Value::from(idx + 1));
+        l.insert("index0".into(), Value::from(idx));
+        l.insert("revindex".into(), Value::from(n - idx));
+        l.insert("revindex0".into(), Value::from(n - idx - 1));
+        l.insert("first".into(), Value::Bool(idx == 0));
+        l.insert("last".into(), Value::Bool(idx + 1 == n));
+        l.insert("length".into(), Value::from(n));
+        if lc.get("extended_allitems").and_then(orc_modules::args::parse_bool).unwrap_or(true) {
+            l.insert("allitems".into(), Value::Array(items.to_vec()));
         }
+        if idx > 0 {
+            l.insert("previtem".into(), items[idx - 1].clone());
+        }
+        if idx + 1 < n {
+            l.insert("nextitem".into(), items[idx + 1].clone());
+        }
+        vars.insert("ansible_loop".into(), Value::Object(l));
+    }
+    vars
+}
+
+/// `loop_control.pause` in seconds (a number, or a string or template giving one).
+pub fn pause_seconds(runner: &Runner, lc: &Map<String, Value>, ctx: &Arc<Context>) -> Result<f64, String> {
+    let Some(p) = lc.get("pause") else { return Ok(0.0) };
+    let v = runner.templar.render_value(p, &ctx.value()).map_err(|e| e.to_string())?;
+    let secs = match &v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Null => Some(0.0),
+        _ => None,
+    };
+    secs.filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| {
+        format!("loop_control.pause must be a number of seconds, got {}", crate::output::pyrepr::repr(&v))
     })
-    .into_owned()
+}
+
+/// Whether `loop_control.break_when` holds after an item (its conditions see the item's
+/// variables and its registered result).
+pub fn breaks(runner: &Runner, lc: &Map<String, Value>, ictx: &Arc<Context>) -> Result<bool, String> {
+    let conds: Vec<Value> = match lc.get("break_when") {
+        None => return Ok(false),
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    };
+    for c in conds {
+        let hold = match &c {
+            Value::Bool(b) => *b,
+            Value::String(s) => runner.templar.eval_condition(s, &ictx.value()).map_err(|e| e.to_string())?,
+            other => {
+                return Err(format!(
+                    "break_when: a condition must be a string, got {}",
+                    crate::output::pyrepr::repr(other)
+                ))
+            }
+        };
+        if !hold {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

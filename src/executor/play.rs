@@ -405,8 +405,6 @@ impl<'r> PlayRun<'r> {
         active: &[usize],
     ) -> Vec<usize> {
         let Some(spec) = &task.loop_spec else { return Vec::new() };
-        let loop_var = task.loop_control.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
-        let index_var = task.loop_control.get("index_var").and_then(Value::as_str).map(str::to_string);
         let mut failed = Vec::new();
         for i in active {
             let hostvars = self.hostvars(states);
@@ -418,15 +416,11 @@ impl<'r> PlayRun<'r> {
                     continue;
                 }
             };
-            for (n, item) in items.into_iter().enumerate() {
+            for (n, item) in items.iter().enumerate() {
                 if states[*i].status != HostStatus::Active {
                     break;
                 }
-                let mut layer = Map::new();
-                layer.insert(loop_var.clone(), item.clone());
-                if let Some(iv) = &index_var {
-                    layer.insert(iv.clone(), Value::from(n));
-                }
+                let layer = super::loops::item_vars(&task.loop_control, &items, n);
                 let ictx = ctx.with(&layer);
                 if !super::run_task::conditions_hold(self.runner, &ictx, scope, task).unwrap_or(true) {
                     continue;
@@ -434,7 +428,7 @@ impl<'r> PlayRun<'r> {
                 let expansion = self.expand_include(task, scope, &ictx);
                 let mut item_scope = inner.clone();
                 item_scope.vars.push(Arc::new(layer));
-                let label = crate::output::item_label(&item);
+                let label = crate::output::item_label(item);
                 failed.extend(self.run_expansion(states, task, expansion, &item_scope, &[*i], Some(label)));
             }
         }

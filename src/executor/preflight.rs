@@ -32,6 +32,7 @@ const MAGIC: &[&str] = &[
     "ansible_skip_tags",
     "playbook_dir",
     "role_path",
+    "ansible_search_path",
     "role_name",
     "omit",
     "ansible_version",

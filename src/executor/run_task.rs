@@ -119,7 +119,25 @@ pub fn context_for(
     m.insert("inventory_hostname_short".into(), Value::String(short));
     m.insert("group_names".into(), json!(runner.inventory.group_names(&st.name)));
     merge(&mut m, &play.magic);
-    if let Some(r) = &scope.role {
+    // Where lookups look for relative file names (Ansible's `task.get_search_path()`): the role,
+    // the task file's directory, the playbook's (src/template/search.rs).
+    let mut search: Vec<Value> = Vec::new();
+    let role = scope.role.as_ref().or(task.role.as_ref());
+    for dir in role
+        .map(|r| absolute(&r.path))
+        .into_iter()
+        .chain(task.loc.file.path.parent().map(absolute))
+        .chain([absolute(&play.play_dir)])
+    {
+        if !dir.is_empty() && !search.iter().any(|d| d.as_str() == Some(dir.as_str())) {
+            search.push(Value::String(dir));
+        }
+    }
+    if !m.contains_key("ansible_search_path") {
+        m.insert("ansible_search_path".into(), Value::Array(search));
+    }
+    // Tasks of an imported role carry their role themselves (no include scope made them).
+    if let Some(r) = role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
         m.insert("role_name".into(), Value::String(r.name.clone()));
     }
@@ -206,6 +224,7 @@ pub fn run_on_host(
     let mut events = Vec::new();
     let no_log = task.no_log.or(scope.no_log).unwrap_or(false);
 
+    let mut loop_failed = false;
     let (status, result, diffs, changed) = match &task.loop_spec {
         None => {
             let r = run_item(runner, play, st, task, scope, &ctx, delegated_to.as_deref());
@@ -214,26 +233,38 @@ pub fn run_on_host(
         Some(spec) => {
             // Conditions on the task are evaluated per item, but a false block/role condition skips
             // the whole task before the loop is even templated.
-            let items = loops::items(runner, spec, &ctx, &play.play_dir);
+            let items = loops::items_for(runner, spec, &ctx, loops::action_name(task));
             match items {
-                Err(msg) => (
-                    Status::Failed { ignored: false },
-                    json!({"changed": false, "failed": true, "msg": msg}),
-                    vec![],
-                    false,
-                ),
+                Err(msg) => {
+                    // As in Ansible, a loop that cannot be templated fails the task only when its
+                    // conditions hold (a `when: false` task with an undefined loop is skipped),
+                    // and like any other failure of the task it can be ignored.
+                    loop_failed = true;
+                    let item = loop_error(runner, task, scope, &ctx, msg);
+                    let status = match item.status {
+                        Status::Failed { .. } => Status::Failed { ignored: is_ignored(runner, task, scope, &ctx) },
+                        other => other,
+                    };
+                    (status, item.result, vec![], false)
+                }
                 Ok(items) => {
                     let lc = &task.loop_control;
                     let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
                     let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
                     let label_tpl = lc.get("label").cloned();
-                    let extended = lc.get("extended").and_then(orc_modules::args::parse_bool).unwrap_or(false);
-                    let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+                    let pause = loops::pause_seconds(runner, lc, &ctx);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
                     let mut all_diffs = Vec::new();
-                    let n = items.len();
-                    for (idx, item) in items.into_iter().enumerate() {
+                    for (idx, item) in items.iter().enumerate() {
+                        let pause = match &pause {
+                            Ok(p) => *p,
+                            Err(msg) => {
+                                results.push(json!({"failed": true, "msg": msg.clone()}));
+                                any_failed = true;
+                                break;
+                            }
+                        };
                         if idx > 0 && pause > 0.0 {
                             match std::time::Duration::try_from_secs_f64(pause) {
                                 Ok(d) if d <= MAX_WAIT => std::thread::sleep(d),
@@ -248,14 +279,8 @@ pub fn run_on_host(
                                 }
                             }
                         }
-                        let mut extra = Map::new();
-                        extra.insert(loop_var.clone(), item.clone());
-                        if let Some(iv) = &index_var {
-                            extra.insert(iv.clone(), json!(idx));
-                        }
-                        if extended {
-                            extra.insert("ansible_loop".into(), json!({"index": idx + 1, "index0": idx, "first": idx == 0, "last": idx + 1 == n, "length": n, "revindex": n - idx, "revindex0": n - idx - 1}));
-                        }
+                        let item = item.clone();
+                        let extra = loops::item_vars(lc, &items, idx);
                         let ictx = ctx.with(&extra);
                         let r = run_item(runner, play, st, task, scope, &ictx, delegated_to.as_deref());
                         let label = match &label_tpl {
@@ -291,10 +316,28 @@ pub fn run_on_host(
                             error: error_report(task, r.status, &r.result),
                         })));
                         all_diffs.extend(r.diffs);
-                        results.push(item_result);
+                        results.push(item_result.clone());
+                        if lc.contains_key("break_when") {
+                            let mut seen = Map::new();
+                            if let Some(reg) = &task.register {
+                                seen.insert(reg.clone(), item_result);
+                            }
+                            match loops::breaks(runner, lc, &ictx.with(&seen)) {
+                                Ok(false) => {}
+                                Ok(true) => break,
+                                Err(msg) => {
+                                    results.push(json!({"failed": true, "msg": msg}));
+                                    any_failed = true;
+                                    break;
+                                }
+                            }
+                        }
                     }
                     let mut agg = json!({"changed": any_changed, "msg": "All items completed", "results": results, "skipped": false});
-                    let status = if any_failed {
+                    let status = if items.is_empty() {
+                        agg = json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
+                        Status::Skipped
+                    } else if any_failed {
                         agg["failed"] = json!(true);
                         agg["msg"] = json!("One or more items failed");
                         let ignored = is_ignored(runner, task, scope, &ctx);
@@ -314,7 +357,7 @@ pub fn run_on_host(
         }
     };
 
-    let is_loop = task.loop_spec.is_some();
+    let is_loop = task.loop_spec.is_some() && !loop_failed;
     let status =
         if matches!(status, Status::Failed { ignored: false }) && !is_loop && is_ignored(runner, task, scope, &ctx) {
             Status::Failed { ignored: true }
@@ -421,6 +464,21 @@ fn failed(msg: impl Into<String>) -> ItemResult {
         result: json!({"changed": false, "failed": true, "msg": msg.into()}),
         diffs: vec![],
         changed: false,
+    }
+}
+
+/// What a task whose loop could not be templated gives: skipped when its conditions do not
+/// hold, else failed with the loop's error.
+fn loop_error(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>, msg: String) -> ItemResult {
+    let conds: Vec<&Value> = scope.when.iter().chain(task.when.iter()).collect();
+    match first_false(runner, ctx, &conds) {
+        Ok(Some(cond)) => ItemResult {
+            status: Status::Skipped,
+            result: json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+            diffs: vec![],
+            changed: false,
+        },
+        _ => failed(msg),
     }
 }
 

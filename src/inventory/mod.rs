@@ -143,6 +143,32 @@ impl Inventory {
         inv
     }
 
+    /// An inventory made of group memberships alone (the `groups` magic variable: group name to
+    /// host names), as Ansible's `inventory_hostnames` lookup rebuilds one to match patterns.
+    pub fn from_groups(groups: &[(String, Vec<String>)]) -> Inventory {
+        let mut inv = Inventory::empty();
+        for (group, hosts) in groups {
+            inv.add_group(group);
+            for host in hosts {
+                inv.add_host(host, Some(group), None);
+            }
+        }
+        for (group, _) in groups {
+            if group != "all" && group != "ungrouped" {
+                let _ = inv.add_child("all", group);
+            }
+        }
+        inv.reconcile();
+        inv.compute_group_hosts();
+        inv
+    }
+
+    /// Hosts matching a host pattern, in inventory order (none is not an error, unlike `select`).
+    pub fn matching(&self, pattern: &str) -> Result<Vec<String>> {
+        pattern::check_brackets(pattern)?;
+        pattern::evaluate(self, &pattern::split_host_pattern(pattern))
+    }
+
     /// Adds group_vars/ and host_vars/ found in a playbook's directory. They rank above the
     /// inventory-adjacent ones (Ansible: "playbook group_vars/*" over "inventory group_vars/*").
     pub fn add_playbook_vars_dirs(&mut self, dir: &Path) -> Result<()> {

@@ -306,7 +306,9 @@ impl State {
                 if let (Some(item), false) = (item, summary) {
                     msg.push_str(&format!(" => (item={item}) "));
                 }
-                if verbose {
+                // A skipped action never ran, so a debug task's "always verbose" does not apply:
+                // only -v shows a skipped result.
+                if self.verbosity > 0 && self.task_kind != TaskKind::Gather {
                     msg.push_str(&format!(" => {}", self.dump(r)));
                 }
                 self.display(buf, &msg, Some(Color::Skip));

@@ -535,8 +535,15 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
             "with_fileglob" => LoopSpec::WithFileglob(v.to_value()),
             "with_sequence" => LoopSpec::WithSequence(v.to_value()),
             other if other.starts_with("with_") => {
-                return Err(OrcError::at(&v.loc, format!("'{other}' is not supported"))
-                    .help("use 'loop:' with a filter, or with_items/with_list/with_dict/with_fileglob/with_sequence"))
+                let plugin = &other["with_".len()..];
+                if !crate::template::LOOKUP_PLUGINS.contains(&plugin) {
+                    return Err(OrcError::at(
+                        &v.loc,
+                        format!("'{other}' is not supported: orc has no lookup plugin '{plugin}'"),
+                    )
+                    .help(format!("with_<lookup> works for: {}", crate::template::LOOKUP_PLUGINS.join(", "))));
+                }
+                LoopSpec::WithLookup(plugin.to_string(), v.to_value())
             }
             _ => continue,
         };

@@ -67,6 +67,9 @@ pub enum LoopSpec {
     WithFileglob(Value),
     /// `with_sequence:` (`start=1 end=3 format=...`).
     WithSequence(Value),
+    /// `with_<lookup>:` for any other lookup plugin (`with_nested`, `with_first_found`...): the
+    /// plugin's name and its terms.
+    WithLookup(String, Value),
 }
 
 /// A task with every keyword Ansible allows on it; block keywords inherit to children at run time.

@@ -185,6 +185,13 @@ impl Object for DateTime {
     }
 }
 
+/// A moment as Python's local `datetime` (for `template_mtime`, `template_run_date`).
+pub(crate) fn local_datetime(t: SystemTime) -> Value {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    Value::from_object(at(secs, since.subsec_micros(), false))
+}
+
 /// The time `secs` (and `micros`) shown in UTC or in the local zone.
 fn at(secs: i64, micros: u32, utc: bool) -> DateTime {
     let offset = if utc { 0 } else { local_offset(secs) };

@@ -80,8 +80,33 @@ impl From<minijinja::Error> for TemplateError {
             cause = c.source();
         }
         let is_expr = err.name().is_some_and(|n| n.starts_with(EXPR));
-        TemplateError { msg, undefined, file, line: if is_expr { None } else { line } }
+        TemplateError { msg: python_words(msg), undefined, file, line: if is_expr { None } else { line } }
     }
+}
+
+/// minijinja's words for errors Python words differently, put the way Jinja on Python says them
+/// (playbooks test for them: `'division by zero' in result.msg`).
+fn python_words(msg: String) -> String {
+    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> = std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"unable to calculate \S+ (//?|%) 0\b", "division by zero"),
+            (
+                r"tried to use \+ operator on unsupported types map and map",
+                "unsupported operand type(s) for +: 'dict' and 'dict'",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(re, words)| regex::Regex::new(re).ok().map(|re| (re, words)))
+        .collect()
+    });
+    let mut msg = msg;
+    for (re, words) in rules {
+        if re.is_match(&msg) {
+            msg = re.replace_all(&msg, *words).into_owned();
+        }
+    }
+    msg
 }
 
 /// The template file an error comes from (inline strings and expressions have none).

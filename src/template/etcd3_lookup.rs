@@ -10,18 +10,19 @@
 
 use std::time::Duration;
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::Value;
 use minijinja::Error;
 use orc_modules::etcd::{EtcdClient, EtcdError};
 use orc_modules::stream::{HostStream, StreamTarget};
 
 use super::filters::err;
+use super::lookups::Options;
 
 /// community.general's default `endpoints`.
 const DEFAULT_ENDPOINTS: &str = "127.0.0.1:2379";
 
 /// The options as the lookup reads them (keyword, else ETCDCTL_* environment, else default).
-struct Options {
+struct Settings {
     prefix: bool,
     endpoint_host: String,
     endpoint_port: Option<u16>,
@@ -32,8 +33,12 @@ struct Options {
 }
 
 /// Runs the lookup on `terms`.
-pub(crate) fn run(terms: &[String], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
-    let o = options(kwargs)?;
+pub(crate) fn run(terms: &[String], opts: &mut Options) -> Result<Vec<Value>, Error> {
+    opts.check_known(
+        "community.general.etcd3",
+        &["prefix", "endpoints", "port", "timeout", "user", "password", "ca_cert", "cert_cert", "cert_key", "host"],
+    )?;
+    let o = settings(opts)?;
     let streams = super::host_streams::current();
     let via = o.host.as_deref().filter(|h| streams.as_ref().is_some_and(|s| s.is_host(h))).map(str::to_string);
     let port = o.port.or(o.endpoint_port).unwrap_or(2379);
@@ -79,16 +84,15 @@ fn failure(e: EtcdError) -> Error {
 }
 
 /// Reads the keyword options, with community.general's ETCDCTL_* environment variables and defaults.
-fn options(kwargs: &Kwargs) -> Result<Options, Error> {
+fn settings(opts: &mut Options) -> Result<Settings, Error> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let text = |key: &str, var: Option<&str>| -> Result<Option<String>, Error> {
-        let v: Option<Value> = kwargs.get(key)?;
-        Ok(match v {
+    let mut text = |key: &str, var: Option<&str>| -> Result<Option<String>, Error> {
+        Ok(match opts.take(key) {
             Some(v) if !v.is_none() && !v.is_undefined() => Some(super::pyfmt::to_str(&v)),
             _ => var.and_then(env),
         })
     };
-    let prefix: Option<bool> = kwargs.get("prefix")?;
+    let prefix = text("prefix", None)?.is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
     let endpoints = text("endpoints", Some("ETCDCTL_ENDPOINTS"))?.unwrap_or_else(|| DEFAULT_ENDPOINTS.to_string());
     let (endpoint_host, endpoint_port) = parse_endpoint(&endpoints)?;
     let port = match text("port", None)? {
@@ -114,8 +118,8 @@ fn options(kwargs: &Kwargs) -> Result<Options, Error> {
              plain HTTP through the registry host (host=INVENTORY_HOST), whose SSH connection encrypts it",
         ));
     }
-    Ok(Options {
-        prefix: prefix.unwrap_or(false),
+    Ok(Settings {
+        prefix,
         endpoint_host,
         endpoint_port,
         host: text("host", None)?,

@@ -5,7 +5,8 @@ use std::path::Path;
 use minijinja::value::Value;
 
 /// The variables of a template file render: Ansible adds `template_path`, `template_fullpath`,
-/// `template_host` and `template_uid`, and `ansible_managed` unless the user set it.
+/// `template_host`, `template_uid`, `template_mtime` and `template_run_date`, and
+/// `ansible_managed` unless the user set it.
 pub(crate) fn template_vars(path: &Path, vars: &Value) -> Value {
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
@@ -14,6 +15,11 @@ pub(crate) fn template_vars(path: &Path, vars: &Value) -> Value {
         ("template_fullpath", Value::from(full.to_string_lossy().into_owned())),
         ("template_host", Value::from(host)),
         ("template_uid", Value::from(file_owner(path))),
+        (
+            "template_mtime",
+            std::fs::metadata(path).and_then(|m| m.modified()).map(super::datetime::local_datetime).unwrap_or_default(),
+        ),
+        ("template_run_date", super::datetime::local_datetime(std::time::SystemTime::now())),
     ]);
     let defaults = Value::from_pairs([("ansible_managed", Value::from("Ansible managed"))]);
     minijinja::value::merge_maps([defaults, vars.clone(), added])

@@ -5,14 +5,47 @@
 use std::path::Path;
 
 use base64::Engine as _;
-use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind};
 
 use super::pyfmt::{self, JsonStyle};
 use super::{collections, pyyaml, regexes, version};
 
+/// Jinja's `map`, except that `map(attribute='x')` on a dict without `x` (and no `default=`) is
+/// Jinja's error "object of type 'dict' has no attribute 'x'", not a silent undefined.
+fn map(state: &mut minijinja::State, value: Value, args: Rest<ValueOrKwargs>) -> Result<Vec<Value>, Error> {
+    if let Some(kwargs) = args.last().and_then(|last| Kwargs::try_from((**last).clone()).ok()) {
+        if kwargs.has("attribute") && !kwargs.has("default") {
+            let attr: Value = kwargs.peek("attribute")?;
+            if let (Some(path), Ok(items)) = (attr.as_str(), value.try_iter()) {
+                for item in items {
+                    if item.kind() != ValueKind::Map {
+                        continue;
+                    }
+                    let mut cur = item;
+                    for part in path.split('.') {
+                        let next = cur.get_attr(part).ok().filter(|v| !v.is_undefined());
+                        match next {
+                            Some(v) => cur = v,
+                            None if cur.kind() == ValueKind::Map => {
+                                return Err(Error::new(
+                                    ErrorKind::InvalidOperation,
+                                    format!("object of type 'dict' has no attribute '{part}'"),
+                                ))
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    minijinja::filters::map(state, value, args)
+}
+
 /// Registers every Ansible filter on `env`.
 pub(crate) fn register(env: &mut Environment<'static>) {
+    filter!(env, "map", map);
     filter!(env, "mandatory", mandatory);
     filter!(env, "to_json", to_json);
     filter!(env, "to_nice_json", to_nice_json);

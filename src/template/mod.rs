@@ -33,10 +33,16 @@ mod filevars;
 mod filters;
 pub mod host_streams;
 mod lazy;
+mod lookup_files;
+mod lookup_ini;
+mod lookup_lists;
+mod lookup_vars;
 mod lookups;
+mod mathstuff;
 mod native;
 mod password;
 mod password_lookup;
+mod paths;
 mod pyfmt;
 mod pyyaml;
 mod regexes;
@@ -44,6 +50,7 @@ mod search;
 mod syntax;
 mod tests;
 mod undefined;
+mod urls;
 mod version;
 
 #[cfg(test)]
@@ -61,6 +68,7 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
 
 pub use error::TemplateError;
+pub use lookups::PLUGINS as LOOKUP_PLUGINS;
 
 use filevars::template_vars;
 use syntax::{escape_backslashes, single_expression};
@@ -156,8 +164,13 @@ fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'st
     env.set_path_join_callback(|name, parent| search::join_include(name, parent).into());
     env.add_global("omit", OMIT);
     filters::register(&mut env);
+    mathstuff::register(&mut env);
+    paths::register(&mut env);
+    urls::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    // `undef(hint)`: an undefined value, for defaults that must stay undefined (Ansible 2.19).
+    env.add_function("undef", |_hint: Option<String>| Value::UNDEFINED);
     datetime::register(&mut env);
     env
 }
@@ -439,6 +452,59 @@ impl Templar {
             }
             Ok(value)
         })
+    }
+}
+
+impl Templar {
+    /// The items of a `with_<name>:` loop on a task whose action is `action`: the terms
+    /// templated (a string as one template), made a list, and given to lookup plugin `name`,
+    /// whose list of results is the loop (lookups.rs). As in Ansible, a `with_first_found`
+    /// term that is undefined is dropped rather than an error.
+    pub fn with_lookup_items(
+        &self,
+        name: &str,
+        terms: &serde_json::Value,
+        action: &str,
+        vars: &Value,
+    ) -> Result<Vec<serde_json::Value>, TemplateError> {
+        let plugin = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+        let rendered = match terms {
+            serde_json::Value::Array(items) if plugin == "first_found" => {
+                let mut kept = Vec::new();
+                for item in items {
+                    match self.render_value(item, vars) {
+                        Ok(v) => kept.push(v),
+                        Err(e) if e.undefined.is_some() => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                serde_json::Value::Array(kept)
+            }
+            serde_json::Value::String(s) => self.render_str(s.trim(), vars)?,
+            other => self.render_value(other, vars)?,
+        };
+        let terms = match rendered {
+            serde_json::Value::Array(_) => rendered,
+            other => serde_json::Value::Array(vec![other]),
+        };
+        let call = Value::from_pairs([
+            ("__orc_with_name", Value::from(name)),
+            ("__orc_with_terms", Value::from(minijinja::value::Serde(&terms))),
+            ("__orc_with_action", Value::from(action)),
+        ]);
+        let scope = minijinja::value::merge_maps([vars.clone(), call]);
+        let expr = format!("{}(__orc_with_name, __orc_with_terms, __orc_with_action)", lookups::WITH_FUNCTION);
+        let value = self.eval_value(&expr, &scope).map_err(|mut e| {
+            // The plugin's own words, as Ansible reports a with_ loop's failure.
+            if let Some(rest) = e.msg.strip_prefix("invalid operation: ") {
+                e.msg = rest.to_string();
+            }
+            e
+        })?;
+        match serde_json::to_value(&value).map_err(|e| TemplateError::new(e.to_string()))? {
+            serde_json::Value::Array(items) => Ok(items),
+            other => Ok(vec![other]),
+        }
     }
 }
 

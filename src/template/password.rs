@@ -36,7 +36,13 @@ pub(crate) fn password_hash(
     if !salt.bytes().all(|b| SALT_CHARS.contains(&b)) {
         return Err(err(format!("password_hash: invalid characters in salt '{salt}' (allowed: ./0-9A-Za-z)")));
     }
-    match hashtype.as_str() {
+    crypt(&password, &hashtype, &salt, rounds)
+}
+
+/// A crypt(3) hash of `password` with `salt` (`sha512`/`sha512_crypt` or `sha256`/
+/// `sha256_crypt`), with passlib's default rounds unless given.
+pub(crate) fn crypt(password: &str, hashtype: &str, salt: &str, rounds: Option<usize>) -> Result<String, Error> {
+    match hashtype {
         "sha512" | "sha512_crypt" => {
             let rounds = rounds.unwrap_or(656_000);
             let salt = &salt[..salt.len().min(16)];
@@ -69,6 +75,6 @@ fn format_crypt(id: &str, rounds: usize, salt: &str, hash: &str) -> String {
 }
 
 /// A random salt of `len` crypt characters.
-fn random_salt(len: usize) -> String {
+pub(crate) fn random_salt(len: usize) -> String {
     (0..len).map(|_| SALT_CHARS[fastrand::usize(..SALT_CHARS.len())] as char).collect()
 }

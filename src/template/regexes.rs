@@ -1,18 +1,19 @@
 //! Regular-expression filters and tests with Python's `re` conventions: `\1`/`\g<name>` in
-//! replacements, `match` anchored at the start, `findall` returning groups.
+//! replacements, `match` anchored at the start, `findall` returning groups, and Python's syntax
+//! (look-ahead, look-behind and backreferences too, through fancy-regex).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use fancy_regex::{Regex, RegexBuilder};
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::Error;
-use regex::{Regex, RegexBuilder};
 
 use super::filters::err;
 use super::pyfmt;
 
 /// Compiled regexes by (pattern, ignorecase, multiline): templates reuse the same few patterns.
-fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Arc<Regex>, Error> {
+pub(crate) fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Arc<Regex>, Error> {
     type Cache = Mutex<HashMap<(String, bool, bool), Arc<Regex>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -22,11 +23,12 @@ fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Arc<Regex
             return Ok(re.clone());
         }
     }
-    let re = RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| err(format!("invalid regular expression '{pattern}': {e}")))?;
+    let re = RegexBuilder::new(pattern).case_insensitive(ignorecase).multi_line(multiline).build().map_err(|e| {
+        // Python's words for the common mistake, which playbooks test for.
+        let text = e.to_string();
+        let python = if text.contains("repeat") || text.contains("repetition") { "nothing to repeat: " } else { "" };
+        err(format!("invalid regular expression '{pattern}': {python}{text}"))
+    })?;
     let re = Arc::new(re);
     if let Ok(mut map) = cache.lock() {
         if map.len() > 10_000 {
@@ -35,6 +37,12 @@ fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Arc<Regex
         map.insert(key, re.clone());
     }
     Ok(re)
+}
+
+/// A regex that failed while matching (fancy-regex's backtracking limit, on a pathological
+/// pattern and text).
+fn run_err(e: fancy_regex::Error) -> Error {
+    err(format!("regular expression failed while matching: {e}"))
 }
 
 /// The `ignorecase` and `multiline` keyword arguments.
@@ -106,7 +114,7 @@ pub(crate) fn regex_replace(
     let re = compile(&pattern, i, m)?;
     let text = pyfmt::to_str(&value);
     let repl = python_replacement(&replacement.unwrap_or_default());
-    Ok(re.replacen(&text, count.unwrap_or(0), repl.as_str()).into_owned())
+    Ok(re.try_replacen(&text, count.unwrap_or(0), repl.as_str()).map_err(run_err)?.into_owned())
 }
 
 /// `regex_search(pattern, *groups)`: the match (or the listed groups), or None.
@@ -120,7 +128,7 @@ pub(crate) fn regex_search(
     kwargs.assert_all_used()?;
     let re = compile(&pattern, i, m)?;
     let text = pyfmt::to_str(&value);
-    let Some(caps) = re.captures(&text) else {
+    let Some(caps) = re.captures(&text).map_err(run_err)? else {
         return Ok(Value::from(()));
     };
     if groups.0.is_empty() {
@@ -153,6 +161,7 @@ pub(crate) fn regex_findall(value: Value, pattern: String, kwargs: Kwargs) -> Re
     let ngroups = re.captures_len() - 1;
     let mut out = Vec::new();
     for caps in re.captures_iter(&text) {
+        let caps = caps.map_err(run_err)?;
         let group = |n: usize| Value::from(caps.get(n).map_or("", |m| m.as_str()));
         out.push(match ngroups {
             0 => group(0),
@@ -194,7 +203,7 @@ pub(crate) fn regex_test(value: &Value, pattern: &str, kwargs: &Kwargs, anchored
     let (i, m) = flags(kwargs)?;
     let text = pyfmt::to_str(value);
     let pattern = if anchored { format!(r"\A(?:{pattern})") } else { pattern.to_string() };
-    Ok(compile(&pattern, i, m)?.is_match(&text))
+    compile(&pattern, i, m)?.is_match(&text).map_err(run_err)
 }
 
 #[cfg(test)]

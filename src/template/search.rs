@@ -83,6 +83,15 @@ pub(crate) fn base_dirs(vars: &Value) -> Vec<PathBuf> {
 /// Finds `name` for a lookup: absolute paths as they are; else `<dir>/<subdir>/name` then
 /// `<dir>/name` for every base dir, then relative to the current directory.
 pub(crate) fn find_file(name: &str, subdir: &str, vars: &Value) -> Option<PathBuf> {
+    find_path(name, subdir, vars, Path::is_file)
+}
+
+/// Like [`find_file`], for a directory (`fileglob` patterns name one).
+pub(crate) fn find_dir(name: &str, subdir: &str, vars: &Value) -> Option<PathBuf> {
+    find_path(name, subdir, vars, Path::is_dir)
+}
+
+fn find_path(name: &str, subdir: &str, vars: &Value, wanted: fn(&Path) -> bool) -> Option<PathBuf> {
     let expanded;
     let name = match (name.strip_prefix("~/"), std::env::var("HOME")) {
         (Some(rest), Ok(home)) => {
@@ -96,13 +105,17 @@ pub(crate) fn find_file(name: &str, subdir: &str, vars: &Value) -> Option<PathBu
         return path.exists().then(|| path.to_path_buf());
     }
     for dir in base_dirs(vars) {
-        for candidate in [dir.join(subdir).join(name), dir.join(name)] {
-            if candidate.is_file() {
+        // Like Ansible, `files/x` is not looked for in `files/files/x`.
+        let in_subdir = !subdir.is_empty() && name.split('/').next() != Some(subdir);
+        let candidates =
+            if in_subdir { vec![dir.join(subdir).join(name), dir.join(name)] } else { vec![dir.join(name)] };
+        for candidate in candidates {
+            if wanted(&candidate) {
                 return Some(candidate);
             }
         }
     }
-    path.is_file().then(|| path.to_path_buf())
+    wanted(path).then(|| path.to_path_buf())
 }
 
 /// Resolves an `{% include %}`/`{% import %}` name against the including template: its own
