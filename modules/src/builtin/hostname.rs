@@ -264,7 +264,6 @@ mod tests {
         let s = set_script("db 1", true, false, true, true);
         assert!(s.contains("hostnamectl --pretty --static set-hostname 'db 1' 2>/dev/null || printf '%s\\n' 'db 1' > /etc/hostname"), "{s}");
         assert!(s.contains("[ \"$(hostname)\" = 'db 1' ] || hostname 'db 1'"), "{s}");
-        let s = set_script("db", false, false, false, true);
         assert_eq!(
             set_script("db", true, true, true, true),
             "hostnamectl --pretty --static set-hostname db && hostnamectl --transient set-hostname db && { hostname -f 2>/dev/null || hostname; }"
