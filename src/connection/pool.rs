@@ -1,4 +1,5 @@
-//! One connection per host (and become user) for the whole run, handed to one worker at a time.
+//! One connection per host (and per way of reaching it) for the whole run, handed to one worker
+//! at a time.
 //!
 //! Connections are expensive to open and cheap to reuse (DESIGN.md: one SSH connection and one
 //! persistent shell per host), and a connection must never be used by two threads at once (an ssh2
@@ -17,10 +18,39 @@ use super::{become_user, connect};
 /// The slot of one host's connection: empty until first use, or after it was discarded.
 type Slot = Arc<Mutex<Option<Box<dyn Connection>>>>;
 
-/// Lazily opened connections keyed by inventory host name and become user.
+/// What identifies a connection: the inventory host and every variable that defines how it is
+/// reached (transport, address, port, user, key, become user and method...), so that a play with
+/// another `connection:`, port or user never gets an earlier play's connection.
+type Key = (String, String);
+
+/// Whether the variable `name` changes how a host is reached (the transports read it).
+pub fn defines_connection(name: &str) -> bool {
+    const PREFIXES: &[&str] = &["ansible_ssh_", "ansible_become", "ansible_docker_", "ansible_paramiko_"];
+    const NAMES: &[&str] = &[
+        "ansible_connection",
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_private_key_file",
+        "ansible_host_key_checking",
+        "ansible_timeout",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The pool key of `host` reached with `vars`.
+fn key(host: &str, vars: &Map<String, Value>) -> Key {
+    let mut defining: Vec<(&String, &Value)> = vars.iter().filter(|(k, _)| defines_connection(k)).collect();
+    defining.sort_by(|a, b| a.0.cmp(b.0));
+    let text: Vec<String> = defining.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (host.to_string(), text.join("\n"))
+}
+
+/// Lazily opened connections keyed by inventory host name and how the host is reached.
 #[derive(Default)]
 pub struct ConnectionPool {
-    slots: Mutex<HashMap<(String, Option<String>), Slot>>,
+    slots: Mutex<HashMap<Key, Slot>>,
     options: ConnectOptions,
 }
 
@@ -43,16 +73,18 @@ impl ConnectionPool {
     }
 
     /// Runs `f` with the connection for `host` (opened with [`connect`] from the host's `vars` on
-    /// first use), holding it exclusively while `f` runs. A separate connection is kept per become
-    /// user, since become is decided when the shell starts. Fails only when the connection cannot
-    /// be opened; the next call tries again.
+    /// first use), holding it exclusively while `f` runs. A separate connection is kept for each
+    /// way of reaching the host (the variables [`defines_connection`] names: transport, address,
+    /// port, user, become user...), since they are all decided when the connection opens. Fails
+    /// only when the connection cannot be opened; the next call tries again.
     pub fn with_conn<R>(
         &self,
         host: &str,
         vars: &Map<String, Value>,
         f: impl FnOnce(&mut dyn Connection) -> R,
     ) -> Result<R, ConnError> {
-        let key = (host.to_string(), become_user(vars)?);
+        become_user(vars)?;
+        let key = key(host, vars);
         let slot = {
             let mut slots = lock(&self.slots);
             Arc::clone(slots.entry(key).or_default())
@@ -72,6 +104,16 @@ impl ConnectionPool {
         let slots: Vec<Slot> =
             lock(&self.slots).iter().filter(|((h, _), _)| h == host).map(|(_, slot)| Arc::clone(slot)).collect();
         for slot in slots {
+            *lock(&slot) = None;
+        }
+    }
+
+    /// Closes the connection to `host` made with `vars` (waiting for a worker using it to
+    /// finish); the next `with_conn` with them opens a fresh one. The executor calls it when a
+    /// connection broke (`ConnError::Lost`) or a command ran out of time.
+    pub fn discard_conn(&self, host: &str, vars: &Map<String, Value>) {
+        let slot = lock(&self.slots).get(&key(host, vars)).cloned();
+        if let Some(slot) = slot {
             *lock(&slot) = None;
         }
     }
@@ -113,6 +155,25 @@ mod tests {
         let b = shell_pid(&pool, "b");
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
+    }
+
+    #[test]
+    fn another_way_of_reaching_a_host_gets_its_own_connection() {
+        let pool = ConnectionPool::new();
+        let a = shell_pid(&pool, "h");
+        let mut other = local_vars();
+        other.insert("ansible_port".into(), json!(2222));
+        let b = pool.with_conn("h", &other, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_ne!(a, b);
+        // Variables that do not define the connection share it.
+        let mut same = local_vars();
+        same.insert("ansible_check_mode".into(), json!(true));
+        let c = pool.with_conn("h", &same, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_eq!(a, c);
+        pool.discard_conn("h", &other);
+        let b2 = pool.with_conn("h", &other, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_ne!(b, b2);
+        assert_eq!(shell_pid(&pool, "h"), a);
     }
 
     #[test]

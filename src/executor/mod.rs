@@ -1,16 +1,18 @@
 //! The executor: runs plays on hosts and emits events. It decides what runs where and in which
 //! order (linear strategy, blocks, handlers, loops, conditions); modules decide what changes.
 
-pub mod action_docs;
 pub mod actions;
-mod engine_actions;
+mod guards;
 mod host;
 mod loops;
+pub mod magic;
 mod play;
 mod preflight;
 mod run_task;
 mod scope;
+mod settings;
 mod tags;
+mod task_conn;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use crate::output::{Event, EventSink, HostStats};
 use crate::playbook::Playbook;
 use crate::template::Templar;
 
-pub use host::{HostState, HostStatus};
+pub use host::{HostId, HostState, HostStates, HostStatus};
 pub use preflight::preflight;
 pub use tags::TagFilter;
 
@@ -125,6 +127,8 @@ pub struct Runner<'a> {
     pub(crate) started: std::sync::atomic::AtomicBool,
     /// `--step`: asked before each task until answered "continue".
     stepper: Option<Box<dyn Stepper + 'a>>,
+    /// The answers to each play's `vars_prompt`, by `play::prompt_key` (the command layer asks).
+    pub(crate) prompted: std::collections::HashMap<String, Map<String, Value>>,
     stepping: std::sync::atomic::AtomicBool,
 }
 
@@ -146,6 +150,7 @@ impl<'a> Runner<'a> {
             started: std::sync::atomic::AtomicBool::new(opts.start_at_task.is_none()),
             stepper: None,
             stepping: std::sync::atomic::AtomicBool::new(false),
+            prompted: std::collections::HashMap::new(),
         })
     }
 
@@ -153,6 +158,12 @@ impl<'a> Runner<'a> {
     pub fn with_stepper(mut self, stepper: Box<dyn Stepper + 'a>) -> Self {
         self.stepper = Some(stepper);
         self.stepping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
+    /// The answers to `play`'s `vars_prompt` (play variables, below vars_files).
+    pub fn with_prompted(mut self, play: &crate::playbook::Play, answers: Map<String, Value>) -> Self {
+        self.prompted.insert(play::prompt_key(play), answers);
         self
     }
 
@@ -177,8 +188,10 @@ impl<'a> Runner<'a> {
     pub fn run(&self, playbooks: &[Playbook]) -> Outcome {
         // Every inventory host has a state from the start, so `hostvars` and delegation see
         // hosts outside the current play, as in Ansible.
-        let mut states: Vec<HostState> =
-            self.inventory.hosts().iter().map(|h| HostState::new(h, self.inventory.host_vars(h))).collect();
+        let mut states = HostStates::new();
+        for h in self.inventory.hosts() {
+            states.add(&h, || self.inventory.host_vars(&h));
+        }
         let mut changed = false;
         for pb in playbooks {
             self.sink.emit(&Event::PlaybookStart { path: pb.path.display().to_string(), check: self.opts.check });
@@ -190,9 +203,10 @@ impl<'a> Runner<'a> {
             }
         }
         let stats: Vec<(String, HostStats)> =
-            states.iter().filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
+            states.iter().map(|(_, s)| s).filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
         let lost: Vec<(String, String)> = states
             .iter()
+            .map(|(_, s)| s)
             .filter(|s| s.played)
             .filter_map(|s| s.lost_reason.as_ref().map(|r| (s.name.clone(), r.clone())))
             .collect();

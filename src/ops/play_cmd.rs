@@ -3,7 +3,7 @@
 use crate::cli::PlayArgs;
 use crate::error::Result;
 use crate::executor::{self, Runner, TagFilter};
-use crate::playbook::{self, Playbook, Task, TaskBody};
+use crate::playbook::{self, Playbook, TaskBody};
 
 /// Runs `orc play`; returns the exit code.
 pub fn play(args: &PlayArgs) -> Result<i32> {
@@ -113,6 +113,8 @@ fn targeting_flags(args: &PlayArgs) -> Vec<&'static str> {
     flags.iter().filter(|(given, _)| *given).map(|(_, name)| *name).collect()
 }
 
+/// `--list-hosts`, `--list-tasks`, `--list-tags` for one playbook, read off the compiled plays:
+/// each task's tags are its own merged with those of its play, blocks and roles.
 fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Options, args: &PlayArgs) -> String {
     let mut out = format!("\nplaybook: {}\n", pb.path.display());
     for (n, play) in pb.plays.iter().enumerate() {
@@ -121,7 +123,7 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
             n + 1,
             play.hosts,
             play.name,
-            play.tags.join(", ")
+            play.kw.tags.join(", ")
         ));
         if args.list_hosts {
             let mut hosts = inv.select(&play.hosts).unwrap_or_default();
@@ -136,8 +138,12 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
         if args.list_tasks || args.list_tags {
             let mut lines = Vec::new();
             let mut all_tags = Vec::new();
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                walk(section, &play.tags, opts, &mut lines, &mut all_tags);
+            for t in play.all_tasks() {
+                if matches!(t.body, TaskBody::Block { .. }) || !opts.tags.selects(&t.kw.tags) {
+                    continue;
+                }
+                all_tags.extend(t.kw.tags.iter().cloned());
+                lines.push(format!("{}\tTAGS: [{}]", t.display_name(), t.kw.tags.join(", ")));
             }
             if args.list_tasks {
                 out.push_str("    tasks:\n");
@@ -153,30 +159,4 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
         }
     }
     out
-}
-
-fn walk(
-    tasks: &[Task],
-    inherited: &[String],
-    opts: &executor::Options,
-    lines: &mut Vec<String>,
-    all: &mut Vec<String>,
-) {
-    for t in tasks {
-        let mut tags = inherited.to_vec();
-        tags.extend(t.tags.iter().cloned());
-        match &t.body {
-            TaskBody::Block { block, rescue, always } => {
-                for l in [block, rescue, always] {
-                    walk(l, &tags, opts, lines, all);
-                }
-            }
-            _ => {
-                if opts.tags.selects(&tags) {
-                    all.extend(tags.iter().cloned());
-                    lines.push(format!("{}\tTAGS: [{}]", t.display_name(), tags.join(", ")));
-                }
-            }
-        }
-    }
 }

@@ -130,7 +130,7 @@ pub enum Event {
         /// Check mode is on.
         check: bool,
     },
-    /// A play starts on its hosts.
+    /// A play starts on its hosts (once per `serial` batch, with the batch's hosts).
     PlayStart {
         /// The play's name (or its hosts pattern).
         name: String,
