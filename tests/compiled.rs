@@ -162,12 +162,7 @@ fn the_inventory_user_wins_over_the_command_line_and_the_keyword() {
         .file(
             "site.yml",
             r#"
-            - hosts: inv
-              gather_facts: false
-              remote_user: kwuser
-              tasks:
-                - command: "true"
-            - hosts: kw
+            - hosts: all
               gather_facts: false
               remote_user: kwuser
               tasks:

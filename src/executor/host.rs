@@ -134,6 +134,9 @@ pub struct HostState {
     pub played: bool,
     /// Why the host became unreachable (the first time), for the recap.
     pub lost_reason: Option<String>,
+    /// Failed because another host's task failed under `any_errors_fatal` (not counted as a
+    /// failure): as in Ansible, such a host may still run a rescue, but no later play.
+    pub failed_by_fatal: bool,
 }
 
 impl HostState {
@@ -150,6 +153,7 @@ impl HostState {
             pending_handlers: std::collections::BTreeSet::new(),
             played: false,
             lost_reason: None,
+            failed_by_fatal: false,
         }
     }
 

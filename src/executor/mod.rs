@@ -2,8 +2,10 @@
 //! order (linear strategy, blocks, handlers, loops, conditions); modules decide what changes.
 
 pub mod actions;
+mod async_task;
 mod guards;
 mod host;
+mod jobs;
 mod loops;
 pub mod magic;
 mod play;
@@ -91,13 +93,16 @@ pub struct Outcome {
     pub stats: Vec<(String, HostStats)>,
     /// Some task changed something (or would have, in check mode).
     pub changed: bool,
+    /// A host was failed by another's failure under `any_errors_fatal` (not counted in its recap
+    /// line, as in Ansible, but the run failed).
+    pub fatal_failures: bool,
 }
 
 impl Outcome {
     /// DESIGN.md's exit codes: 2 when a host failed, 4 when one was unreachable (and none failed),
     /// 10 for pending changes with `--check --detailed-exitcode`, else 0.
     pub fn exit_code(&self, check: bool, detailed: bool) -> i32 {
-        if self.stats.iter().any(|(_, s)| s.failed > 0) {
+        if self.fatal_failures || self.stats.iter().any(|(_, s)| s.failed > 0) {
             2
         } else if self.stats.iter().any(|(_, s)| s.unreachable > 0) {
             4
@@ -129,6 +134,8 @@ pub struct Runner<'a> {
     stepper: Option<Box<dyn Stepper + 'a>>,
     /// The answers to each play's `vars_prompt`, by `play::prompt_key` (the command layer asks).
     pub(crate) prompted: std::collections::HashMap<String, Map<String, Value>>,
+    /// Tasks running in the background (`async:`).
+    pub(crate) jobs: jobs::Jobs,
     stepping: std::sync::atomic::AtomicBool,
 }
 
@@ -151,6 +158,7 @@ impl<'a> Runner<'a> {
             stepper: None,
             stepping: std::sync::atomic::AtomicBool::new(false),
             prompted: std::collections::HashMap::new(),
+            jobs: jobs::Jobs::default(),
         })
     }
 
@@ -199,11 +207,19 @@ impl<'a> Runner<'a> {
                 if crate::interrupt::interrupted() {
                     break;
                 }
-                changed |= play::run_play(self, play, &mut states);
+                let outcome = play::run_play(self, play, &mut states);
+                changed |= outcome.changed;
+                if outcome.stop {
+                    // As ansible-playbook: when every host of a batch failed, the playbook ends.
+                    break;
+                }
             }
         }
+        // As Ansible's recap: the hosts something was counted for (a host whose every task was
+        // left out by tags has no line).
+        let counted = |s: &&HostState| s.played && s.stats != HostStats::default();
         let stats: Vec<(String, HostStats)> =
-            states.iter().map(|(_, s)| s).filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
+            states.iter().map(|(_, s)| s).filter(counted).map(|s| (s.name.clone(), s.stats)).collect();
         let lost: Vec<(String, String)> = states
             .iter()
             .map(|(_, s)| s)
@@ -213,7 +229,8 @@ impl<'a> Runner<'a> {
         if !crate::interrupt::interrupted() {
             self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
         }
-        Outcome { stats, changed }
+        let fatal_failures = states.iter().any(|(_, s)| s.failed_by_fatal);
+        Outcome { stats, changed, fatal_failures }
     }
 }
 

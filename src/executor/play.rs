@@ -15,8 +15,16 @@ use crate::output::{Event, Status, TaskKind};
 use crate::playbook::{self, Include, IncludeTarget, Play, Task, TaskBody};
 use crate::vars::{merge, Context, HostVars};
 
-/// Runs one play on its hosts; returns whether anything changed.
-pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> bool {
+/// What a play's run tells the run of the playbook.
+pub struct PlayOutcome {
+    /// Something changed.
+    pub changed: bool,
+    /// A whole batch failed: as Ansible, the playbook stops (no later play runs).
+    pub stop: bool,
+}
+
+/// Runs one play on its hosts.
+pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOutcome {
     let mut hosts = runner.inventory.select(&play.hosts).unwrap_or_default();
     if let Some(limit) = &runner.opts.limit {
         hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
@@ -26,7 +34,7 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> bool {
         let id = states.add(h, || runner.inventory.host_vars(h));
         let st = &mut states[id];
         // Hosts that failed or became unreachable in an earlier play stay out.
-        if st.status == HostStatus::Active || st.status == HostStatus::Ended {
+        if (st.status == HostStatus::Active || st.status == HostStatus::Ended) && !st.failed_by_fatal {
             st.status = HostStatus::Active;
             st.played = true;
             members.push(id);
@@ -34,10 +42,11 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> bool {
     }
     if members.is_empty() {
         runner.sink.emit(&Event::NoHostsMatched { name: play.name.clone() });
-        return false;
+        return PlayOutcome { changed: false, stop: false };
     }
     order_hosts(&mut members, states, play.order.as_deref());
     let mut changed = false;
+    let mut stop = false;
     let mut offset = 0;
     for size in serial_batches(play.serial.as_ref(), members.len()) {
         let batch: Vec<HostId> = members[offset..(offset + size).min(members.len())].to_vec();
@@ -67,6 +76,7 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> bool {
             .filter(|id| matches!(states[**id].status, HostStatus::Failed | HostStatus::Unreachable))
             .count();
         let over_max = play.max_fail_percentage.is_some_and(|p| failed as f64 * 100.0 / batch.len() as f64 > p);
+        stop |= failed == batch.len();
         if failed == batch.len() || over_max || run.end_play {
             if failed > 0 && offset < members.len() || over_max {
                 runner.sink.emit(&Event::NoHostsRemaining);
@@ -94,7 +104,7 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> bool {
             states[*id].status = HostStatus::Active;
         }
     }
-    changed
+    PlayOutcome { changed, stop }
 }
 
 /// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last entry repeats),
@@ -179,13 +189,14 @@ impl<'r> PlayRun<'r> {
         }
         let play_hosts: Vec<Value> = members.iter().map(|id| Value::String(states[*id].name.clone())).collect();
         let play_batch: Vec<Value> = batch.iter().map(|id| Value::String(states[*id].name.clone())).collect();
+        // Play vars, then the answers to vars_prompt, then vars_files (Ansible's precedence).
         let mut play_vars = play.vars.clone();
+        merge(&mut play_vars, &runner.prompted.get(&prompt_key(play)).cloned().unwrap_or_default());
         let (files_vars, vars_files_error) = match load_vars_files(runner, play, states, members) {
             Ok(m) => (m, None),
             Err(e) => (Map::new(), Some(e)),
         };
         merge(&mut play_vars, &files_vars);
-        merge(&mut play_vars, &runner.prompted.get(&prompt_key(play)).cloned().unwrap_or_default());
         let magic = super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir);
         let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
         PlayRun {
@@ -306,8 +317,11 @@ impl<'r> PlayRun<'r> {
                 let st = &mut states[*id];
                 if st.status == HostStatus::Failed {
                     st.status = HostStatus::Active;
-                    st.stats.failed = st.stats.failed.saturating_sub(1);
-                    st.stats.rescued += 1;
+                    // A host failed only by any_errors_fatal had no failure of its own to rescue.
+                    if !st.failed_by_fatal {
+                        st.stats.failed = st.stats.failed.saturating_sub(1);
+                        st.stats.rescued += 1;
+                    }
                 }
             }
             still_failed = self.run_tasks(states, rescue, scope, &failed);
@@ -751,6 +765,7 @@ impl<'r> PlayRun<'r> {
             for id in active {
                 if states[*id].status == HostStatus::Active {
                     states[*id].status = HostStatus::Failed;
+                    states[*id].failed_by_fatal = true;
                     failed.push(*id);
                 }
             }
@@ -827,6 +842,7 @@ impl<'r> PlayRun<'r> {
             MetaAction::ClearHostErrors => {
                 if !holding.is_empty() {
                     for (_, st) in states.iter_mut() {
+                        st.failed_by_fatal = false;
                         if st.status == HostStatus::Failed {
                             st.status = HostStatus::Active;
                         }

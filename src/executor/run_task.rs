@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use orc_modules::contract::FileKind;
 use orc_modules::{ConnError, Controller, ModuleCtx, ModuleError, ModuleResult};
@@ -256,7 +257,7 @@ pub fn run_on_host(
                             diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
                             delegated_to: item_settings.delegate_to.clone(),
-                            show_result: is_debug(task),
+                            show_result: is_debug(task) && !no_log,
                             loop_summary: false,
                             error: error_report(task, r.status, &r.result),
                         })));
@@ -318,7 +319,7 @@ pub fn run_on_host(
         diffs: if status == Status::Changed { diffs } else { vec![] },
         item_label: None,
         delegated_to: delegated_to.clone(),
-        show_result: is_debug(task),
+        show_result: is_debug(task) && !settings.no_log,
         loop_summary: is_loop,
     })));
     let delegated_facts = match (&delegated_to, settings.delegate_facts, result.get("ansible_facts")) {
@@ -339,8 +340,14 @@ pub fn run_on_host(
 fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::output::ErrorReport> {
     let msg = result.get("msg").map(crate::yaml::display).unwrap_or_default();
     match status {
+        // A task that ran out of its `timeout:` says so itself.
+        Status::Failed { .. } if result.get("timedout").is_some() => {
+            Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
+        }
         Status::Failed { .. } => {
-            let engine = task.action().is_some_and(|a| a.engine.is_some());
+            // An async task given up on failed in Ansible's async action, not in its module.
+            let engine = task.action().and_then(|a| a.engine).is_some_and(|e| !e.fails_as_module())
+                || result.get("async_result").is_some();
             let kind = if engine { "Action failed" } else { "Module failed" };
             Some(crate::output::ErrorReport {
                 message: format!("Task failed: {kind}: {msg}"),
@@ -377,14 +384,19 @@ fn render_text(templar: &Templar, s: &str, ctx: &Arc<Context>) -> String {
 }
 
 /// One item's (or the un-looped task's) result.
-struct ItemResult {
-    status: Status,
-    result: Value,
-    diffs: Vec<orc_modules::FileDiff>,
-    changed: bool,
+pub(super) struct ItemResult {
+    /// How it ended.
+    pub status: Status,
+    /// The Ansible-shaped result.
+    pub result: Value,
+    /// Diffs (diff mode).
+    pub diffs: Vec<orc_modules::FileDiff>,
+    /// It changed something.
+    pub changed: bool,
 }
 
-fn failed(msg: impl Into<String>) -> ItemResult {
+/// A failed result with `msg`.
+pub(super) fn failed(msg: impl Into<String>) -> ItemResult {
     ItemResult {
         status: Status::Failed { ignored: false },
         result: json!({"changed": false, "failed": true, "msg": msg.into()}),
@@ -623,6 +635,26 @@ fn run_action_once(
     let delegated = settings.delegate_to.as_deref();
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, st, ctx, settings);
+    let render_number = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(|v| runner.templar.render_value(v, &ctx.value()).ok())
+            .and_then(|v| super::settings::as_u64(&v))
+    };
+    if let Some(limit) = render_number(&task.r#async).filter(|a| *a > 0) {
+        let job = super::async_task::Background {
+            module,
+            args,
+            check,
+            diff,
+            controller: Box::new(controller),
+            target,
+            conn_vars,
+            environment: settings.environment.clone(),
+            limit: Duration::from_secs(limit),
+        };
+        // Ansible's default poll is 10 seconds.
+        return super::async_task::run(runner, job, render_number(&task.poll).unwrap_or(10));
+    }
     let mut timed_out = false;
     let outcome = runner.pool.with_conn(&target, &conn_vars, |conn| {
         let run_limit = runner.pool.options().command_timeout;
@@ -638,12 +670,34 @@ fn run_action_once(
         runner.pool.discard_conn(&target, &conn_vars);
     }
     if timed_out {
-        return failed(format!(
-            "The {} action failed to execute in the expected time frame ({}) and was terminated",
-            action.module,
-            settings.timeout.unwrap_or_default()
-        ));
+        // As ansible-core 2.19 reports a task that ran out of its `timeout:`.
+        let period = settings.timeout.unwrap_or_default();
+        return ItemResult {
+            status: Status::Failed { ignored: false },
+            result: json!({
+                "changed": false,
+                "msg": format!("Task failed: Timed out after {period} second(s)."),
+                "timedout": {"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": period},
+            }),
+            diffs: vec![],
+            changed: false,
+        };
     }
+    let item = module_item(outcome, diff);
+    if item.status != Status::Unreachable {
+        if let Some(Value::Object(facts)) = item.result.get("ansible_facts") {
+            // With delegate_facts the play runner gives them to the delegated host instead.
+            if !(settings.delegate_facts && delegated.is_some_and(|d| d != st.name)) {
+                st.add_facts(&facts.clone());
+            }
+        }
+    }
+    item
+}
+
+/// A module's outcome as a task result: unreachable for a connection failure, else its status
+/// from `failed`/`skipped`/`changed`, its diffs in diff mode.
+pub(super) fn module_item(outcome: Result<Result<ModuleResult, ModuleError>, ConnError>, diff: bool) -> ItemResult {
     let (res, unreachable) = match outcome {
         Err(e) => (ModuleResult::failed(e.to_string()), true),
         Ok(Err(ModuleError::Conn(e))) => (ModuleResult::failed(e.to_string()), true),
@@ -663,13 +717,6 @@ fn run_action_once(
         };
     }
     let mut result = res.to_json();
-    if let Some(Value::Object(facts)) = result.get("ansible_facts") {
-        let facts = facts.clone();
-        // With delegate_facts the play runner gives them to the delegated host instead.
-        if !(settings.delegate_facts && delegated.is_some_and(|d| d != st.name)) {
-            st.add_facts(&facts);
-        }
-    }
     if let Value::Object(m) = &mut result {
         m.entry("failed").or_insert(Value::Bool(res.failed));
     }
@@ -758,7 +805,7 @@ pub(crate) fn connection_vars(
 }
 
 /// The controller-side services a module may call for this task.
-struct TaskController {
+pub(super) struct TaskController {
     templar: Arc<Templar>,
     ctx: Arc<Context>,
     /// The task's search path (`playbook::search`).

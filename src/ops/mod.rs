@@ -6,6 +6,7 @@ mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
+mod prompt;
 
 pub use adhoc::run;
 pub use doc::doc;

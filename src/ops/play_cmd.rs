@@ -49,11 +49,20 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let interactive = super::prompt::interactive();
+    super::prompt::check(playbooks.iter().flat_map(|pb| &pb.plays), &opts.extra_vars, interactive)?;
     let sink = super::printer(&args.common);
     super::flush_cache_note(&args.common);
     let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     if args.step {
         runner = runner.with_stepper(Box::new(StdinStepper::default()));
+    }
+    for play in playbooks.iter().flat_map(|pb| &pb.plays) {
+        let mut warn = |msg: &str| sink.emit(&crate::output::Event::Warning(msg.to_string()));
+        let answers = super::prompt::answers(play, &opts.extra_vars, interactive, &mut warn);
+        if !answers.is_empty() {
+            runner = runner.with_prompted(play, answers);
+        }
     }
     let outcome = runner.run(&playbooks);
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))

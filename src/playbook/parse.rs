@@ -551,17 +551,16 @@ fn compile_include(
                 };
                 return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
             }
-            // An import is part of the play: its keywords (and vars, as role parameters) apply to
-            // the role's tasks.
-            let spec = RoleSpec { name: role, params, loc: value.loc.clone(), kw: Keywords::default(), files };
-            let own_without_vars = Keywords { vars: Vec::new(), ..own.clone() };
-            let parent = ctx.kw.inherit(&own_without_vars);
-            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &parent)?;
+            // An import is part of the play: its keywords apply to the role's tasks, its vars as
+            // block vars (below set_fact, unlike include_role's parameters), as in Ansible.
+            let spec =
+                RoleSpec { name: role, params: Map::new(), loc: value.loc.clone(), kw: Keywords::default(), files };
+            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw)?;
             let mut blocks = expanded.blocks;
             let mut block = if blocks.len() == 1 {
                 blocks.remove(0)
             } else {
-                Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, parent)
+                Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, kw)
             };
             block.imported_handlers = expanded.handlers;
             Ok(block)

@@ -5,6 +5,7 @@
 //! disagree (docs/architecture.md, "Where to add things").
 
 mod assert;
+mod async_status;
 mod debug;
 mod fail;
 mod include_vars;
@@ -98,6 +99,11 @@ pub trait EngineAction: Sync + Send + std::fmt::Debug {
     fn check(&self, _args: &Map<String, Value>) -> Result<(), String> {
         Ok(())
     }
+    /// Whether Ansible reports its failures as a module's (`Task failed: Module failed: ...`)
+    /// rather than an action's: it has a module on the host side (`async_status`).
+    fn fails_as_module(&self) -> bool {
+        false
+    }
     /// Runs it on one host (for [`Runs::Host`]).
     fn run(&self, _call: &mut Call<'_, '_>) -> ActionResult {
         Err(fail(format!("{} is carried out by the play, not per host", self.name())))
@@ -116,6 +122,7 @@ pub static ALL: &[&dyn EngineAction] = &[
     &includes::ImportTasks,
     &includes::IncludeRole,
     &includes::ImportRole,
+    &async_status::AsyncStatus,
 ];
 
 /// The engine action `name` (short or FQCN) names, if any. `include` is `include_tasks`'s old
