@@ -205,6 +205,35 @@ fn async_with_poll_and_fire_and_forget_with_async_status() {
 }
 
 #[test]
+fn actions_that_refuse_async_fail_before_they_run() {
+    // Ansible's copy, template... action plugins and the controller-side actions do not support
+    // async; modules run by Ansible's normal action do (async: 0 is no async).
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {content: "x\n", dest: "{{ playbook_dir }}/out-{{ item }}"}
+              async: 10
+              poll: 1
+              loop: [a, b]
+              ignore_errors: true
+            - debug: msg=hi
+              async: 5
+              ignore_errors: true
+            - ansible.builtin.template: {src: site.yml, dest: "{{ playbook_dir }}/t"}
+              async: 5
+              poll: 0
+              ignore_errors: true
+            - command: echo ok
+              async: "{{ 0 }}"
+        "#,
+    );
+    assert_same_as_ansible(p.path(), "site.yml", &[]);
+}
+
+#[test]
 fn vars_prompt_without_a_terminal_takes_the_defaults() {
     let p = Project::new().file(
         "site.yml",

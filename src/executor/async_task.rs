@@ -13,6 +13,38 @@ use super::task_conn::TaskConn;
 use super::Runner;
 use crate::output::{AsyncState, Event, Status};
 
+/// Modules Ansible runs through an action plugin that refuses `async:` ("This action (copy)
+/// does not support async."); engine actions refuse it too. Every other module runs in the
+/// background as Ansible's `normal` action (and `command`, `shell`, `package`, `service`, `dnf`,
+/// `uri`, whose plugins support it) does.
+const NO_ASYNC: &[&str] = &[
+    "add_host",
+    "assemble",
+    "copy",
+    "fetch",
+    "gather_facts",
+    "group_by",
+    "pause",
+    "raw",
+    "reboot",
+    "script",
+    "set_stats",
+    "template",
+    "unarchive",
+    "validate_argument_spec",
+    "wait_for_connection",
+];
+
+/// Whether `action` may run with `async:` (see [`NO_ASYNC`]).
+pub(super) fn supports_async(action: &crate::playbook::Action) -> bool {
+    action.engine.is_none() && !NO_ASYNC.contains(&action.short.as_str())
+}
+
+/// Ansible's failure for an action that refuses `async:`.
+pub(super) fn refused(action: &crate::playbook::Action) -> String {
+    format!("This action ({}) does not support async.", action.module)
+}
+
 /// What a background job needs, owned: it outlives the task that starts it.
 pub(super) struct Background {
     /// The module.

@@ -257,7 +257,7 @@ pub fn run_on_host(
                             diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
                             delegated_to: item_settings.delegate_to.clone(),
-                            show_result: is_debug(task) && !no_log,
+                            show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
                             error: error_report(task, r.status, &r.result),
                         })));
@@ -319,7 +319,7 @@ pub fn run_on_host(
         diffs: if status == Status::Changed { diffs } else { vec![] },
         item_label: None,
         delegated_to: delegated_to.clone(),
-        show_result: is_debug(task) && !settings.no_log,
+        show_result: shows_result(task, &result) && !settings.no_log,
         loop_summary: is_loop,
     })));
     let delegated_facts = match (&delegated_to, settings.delegate_facts, result.get("ansible_facts")) {
@@ -344,6 +344,10 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         Status::Failed { .. } if result.get("timedout").is_some() => {
             Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
         }
+        // An action that refused `async:` failed before it ran, not in its module or action.
+        Status::Failed { .. } if refused_async(task, result) => {
+            Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
+        }
         Status::Failed { .. } => {
             // An async task given up on failed in Ansible's async action, not in its module.
             let engine = task.action().and_then(|a| a.engine).is_some_and(|e| !e.fails_as_module())
@@ -359,6 +363,17 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         }
         _ => None,
     }
+}
+
+/// The result is one the `debug` action made (Ansible's `_ansible_verbose_always`): printed
+/// in full, indented. A debug refused before it ran (`async:`) is printed as any failure.
+fn shows_result(task: &Task, result: &Value) -> bool {
+    is_debug(task) && !refused_async(task, result)
+}
+
+/// The task's action refused `async:` (executor/async_task.rs) and this is its failure.
+fn refused_async(task: &Task, result: &Value) -> bool {
+    task.action().is_some_and(|a| result.get("msg").and_then(Value::as_str) == Some(&super::async_task::refused(a)))
 }
 
 fn is_debug(task: &Task) -> bool {
@@ -615,6 +630,22 @@ fn run_action_once(
     strip_omit(&mut args);
     let (check, diff) = (settings.check, settings.diff);
     let search = search_path(task, &play.play_dir);
+    let render_number = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(|v| runner.templar.render_value(v, &ctx.value()).ok())
+            .and_then(|v| super::settings::as_u64(&v))
+    };
+    let async_limit = render_number(&task.r#async).filter(|a| *a > 0);
+    if async_limit.is_some() && !super::async_task::supports_async(action) {
+        let mut refusal = failed(super::async_task::refused(action));
+        if action.engine.is_some() {
+            // As Ansible's result for an action run on the controller: no `changed`.
+            if let Value::Object(m) = &mut refusal.result {
+                m.remove("changed");
+            }
+        }
+        return refusal;
+    }
 
     if let Some(engine) = action.engine {
         let mut call = Call { runner, host: st, task, args: &args, ctx, search: &search };
@@ -635,12 +666,7 @@ fn run_action_once(
     let delegated = settings.delegate_to.as_deref();
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, st, ctx, settings);
-    let render_number = |v: &Option<Value>| {
-        v.as_ref()
-            .and_then(|v| runner.templar.render_value(v, &ctx.value()).ok())
-            .and_then(|v| super::settings::as_u64(&v))
-    };
-    if let Some(limit) = render_number(&task.r#async).filter(|a| *a > 0) {
+    if let Some(limit) = async_limit {
         let job = super::async_task::Background {
             module,
             args,
