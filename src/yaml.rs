@@ -122,8 +122,65 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
             file.path.display()
         )));
     }
+    // PyYAML (Ansible's loader) accepts a flow mapping or sequence whose closing bracket is
+    // less indented than its block context (`key: {\n  a: 1\n}` under a mapping); yaml-rust2
+    // refuses it. Such a bracket line is indented like the line before it and the text parsed
+    // again: the same document, the same positions for everything else.
+    let mut text = std::borrow::Cow::Borrowed(file.text.as_str());
+    for _ in 0..MAX_BRACKET_FIXES {
+        match parse_text(&file, &text) {
+            Err(Parse::Bracket(line)) => text = std::borrow::Cow::Owned(indent_line(&text, line)),
+            Err(Parse::Error(e)) => return Err(e),
+            Ok(node) => return Ok(node),
+        }
+    }
+    parse_text(&file, &text).map_err(|e| match e {
+        Parse::Error(e) => e,
+        Parse::Bracket(line) => {
+            OrcError::at(&Loc { file: file.clone(), line, col: 1 }, "YAML syntax error: invalid indentation")
+        }
+    })
+}
+
+/// How many closing-bracket lines [`parse`] re-indents in one document before giving up.
+const MAX_BRACKET_FIXES: usize = 256;
+
+/// Why one parse attempt stopped.
+enum Parse {
+    /// The 1-based line holds only a closing flow bracket indented less than its context.
+    Bracket(usize),
+    /// A real error.
+    Error(OrcError),
+}
+
+/// Line `line` (1-based) of `text` indented like the nearest non-blank line before it.
+fn indent_line(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let width = lines[..line.saturating_sub(1).min(lines.len())]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .unwrap_or(0);
+    lines
+        .iter()
+        .enumerate()
+        .map(
+            |(i, l)| {
+                if i + 1 == line {
+                    format!("{}{}", " ".repeat(width.max(1)), l.trim_start())
+                } else {
+                    l.to_string()
+                }
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn parse_text(file: &Arc<SourceFile>, text: &str) -> std::result::Result<Node, Parse> {
     let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new() };
-    let mut parser = Parser::new_from_str(&file.text);
+    let mut parser = Parser::new_from_str(text);
     // Events are pulled one by one instead of through `Parser::load`, whose recursion per nesting
     // level overflows the stack on deeply nested block YAML; nesting is bounded here instead.
     let mut depth = 0usize;
@@ -132,9 +189,15 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
             Ok(pair) => pair,
             Err(e) => {
                 let m = e.marker();
+                let bracket_line = text.split('\n').nth(m.line().saturating_sub(1)).map(str::trim_start);
+                if e.info().starts_with("invalid indentation")
+                    && bracket_line.is_some_and(|l| l.starts_with('}') || l.starts_with(']'))
+                {
+                    return Err(Parse::Bracket(m.line()));
+                }
                 let loc = builder.loc(*m);
-                return Err(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
-                    .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted"));
+                return Err(Parse::Error(OrcError::at(&loc, format!("YAML syntax error: {}", e.info()))
+                    .help("check the indentation and quoting around this line; a value containing ': ' or starting with '{{' must be quoted")));
             }
         };
         match ev {
@@ -142,11 +205,10 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(OrcError::at(
-                        &builder.loc(mark),
-                        format!("YAML nests more than {MAX_DEPTH} levels deep"),
-                    )
-                    .help("flatten the structure; is a generated file malformed?"));
+                    return Err(Parse::Error(
+                        OrcError::at(&builder.loc(mark), format!("YAML nests more than {MAX_DEPTH} levels deep"))
+                            .help("flatten the structure; is a generated file malformed?"),
+                    ));
                 }
             }
             Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
@@ -156,9 +218,10 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
     }
     if let Some(pos) = builder.stack.iter().position(|f| matches!(f, Frame::Error(_))) {
         if let Frame::Error(e) = builder.stack.swap_remove(pos) {
-            return Err(e);
+            return Err(Parse::Error(e));
         }
     }
+    let file = file.clone();
     Ok(builder.docs.into_iter().next().unwrap_or(Node { kind: Kind::Scalar(Value::Null), loc: Loc::file_start(file) }))
 }
 
@@ -429,6 +492,17 @@ mod tests {
         let t = "1:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
         assert_eq!(resolve_plain(t), None);
         assert_eq!(resolve_plain("1:30"), Some(json!(90)));
+    }
+
+    #[test]
+    fn a_closing_bracket_less_indented_than_its_block_is_accepted_as_pyyaml_does() {
+        let text = "outer:\n  mymap: {\n    a: 1,\n    b: [\n      2\n]\n}\nother: yes\n";
+        assert_eq!(v(text), json!({"outer": {"mymap": {"a": 1, "b": [2]}}, "other": true}));
+        // Positions of what follows are the file's own.
+        let node = parse_str("t.yaml", text).unwrap();
+        assert_eq!(node.get("other").map(|n| n.loc.line), Some(8));
+        // Other indentation errors are still errors.
+        assert!(parse_str("t.yaml", "a:\n  b: 1\n c: 2\n").is_err());
     }
 
     #[test]

@@ -18,10 +18,36 @@ use super::{become_user, connect};
 /// The slot of one host's connection: empty until first use, or after it was discarded.
 type Slot = Arc<Mutex<Option<Box<dyn Connection>>>>;
 
-/// A host's connection key: inventory name and become user.
-type Key = (String, Option<String>);
+/// What identifies a connection: the inventory host and every variable that defines how it is
+/// reached (transport, address, port, user, key, become user and method...), so that a play with
+/// another `connection:`, port or user never gets an earlier play's connection.
+type Key = (String, String);
 
-/// Lazily opened connections keyed by inventory host name and become user.
+/// Whether the variable `name` changes how a host is reached (the transports read it).
+pub fn defines_connection(name: &str) -> bool {
+    const PREFIXES: &[&str] = &["ansible_ssh_", "ansible_become", "ansible_docker_", "ansible_paramiko_"];
+    const NAMES: &[&str] = &[
+        "ansible_connection",
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_private_key_file",
+        "ansible_host_key_checking",
+        "ansible_timeout",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The pool key of `host` reached with `vars`.
+fn key(host: &str, vars: &Map<String, Value>) -> Key {
+    let mut defining: Vec<(&String, &Value)> = vars.iter().filter(|(k, _)| defines_connection(k)).collect();
+    defining.sort_by(|a, b| a.0.cmp(b.0));
+    let text: Vec<String> = defining.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (host.to_string(), text.join("\n"))
+}
+
+/// Lazily opened connections keyed by inventory host name and how the host is reached.
 #[derive(Default)]
 pub struct ConnectionPool {
     shared: Arc<Shared>,
@@ -62,9 +88,10 @@ impl ConnectionPool {
     }
 
     /// Runs `f` with the connection for `host` (opened with [`connect`] from the host's `vars` on
-    /// first use), holding it exclusively while `f` runs. A separate connection is kept per become
-    /// user, since become is decided when the shell starts. Fails only when the connection cannot
-    /// be opened; the next call tries again.
+    /// first use), holding it exclusively while `f` runs. A separate connection is kept for each
+    /// way of reaching the host (the variables [`defines_connection`] names: transport, address,
+    /// port, user, become user...), since they are all decided when the connection opens. Fails
+    /// only when the connection cannot be opened; the next call tries again.
     pub fn with_conn<R>(
         &self,
         host: &str,
@@ -86,6 +113,18 @@ impl ConnectionPool {
         }
     }
 
+    /// Closes the connection to `host` made with `vars` (waiting for a worker using it to
+    /// finish); the next `with_conn` with them opens a fresh one. The executor calls it when a
+    /// connection broke (`ConnError::Lost`) or a command ran out of time.
+    pub fn discard_conn(&self, host: &str, vars: &Map<String, Value>) {
+        let key = key(host, vars);
+        lock(&self.shared.openers).remove(&key);
+        let slot = lock(&self.shared.slots).get(&key).cloned();
+        if let Some(slot) = slot {
+            *lock(&slot) = None;
+        }
+    }
+
     /// Closes every connection (ending the persistent shells and stream bridges).
     pub fn close_all(&self) {
         let slots: Vec<Slot> = lock(&self.shared.slots).drain().map(|(_, slot)| slot).collect();
@@ -103,7 +142,8 @@ impl Shared {
         vars: &Map<String, Value>,
         f: impl FnOnce(&mut dyn Connection) -> R,
     ) -> Result<R, ConnError> {
-        let key = (host.to_string(), become_user(vars)?);
+        become_user(vars)?;
+        let key = key(host, vars);
         let slot = {
             let mut slots = lock(&self.slots);
             Arc::clone(slots.entry(key.clone()).or_default())
@@ -134,7 +174,8 @@ impl PoolStreams {
     /// a task on it would be): through the opener of its open connection, or a new connection.
     /// Never waits for a connection a worker holds once that connection exists.
     pub fn open(&self, host: &str, vars: &Map<String, Value>, target: &StreamTarget) -> Result<HostStream, String> {
-        let key = (host.to_string(), become_user(vars).map_err(|e| e.to_string())?);
+        become_user(vars).map_err(|e| e.to_string())?;
+        let key = key(host, vars);
         let known = lock(&self.shared.openers).get(&key).cloned();
         let opener = match known {
             Some(o) => o,
@@ -172,6 +213,25 @@ mod tests {
         let b = shell_pid(&pool, "b");
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
+    }
+
+    #[test]
+    fn another_way_of_reaching_a_host_gets_its_own_connection() {
+        let pool = ConnectionPool::new();
+        let a = shell_pid(&pool, "h");
+        let mut other = local_vars();
+        other.insert("ansible_port".into(), json!(2222));
+        let b = pool.with_conn("h", &other, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_ne!(a, b);
+        // Variables that do not define the connection share it.
+        let mut same = local_vars();
+        same.insert("ansible_check_mode".into(), json!(true));
+        let c = pool.with_conn("h", &same, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_eq!(a, c);
+        pool.discard_conn("h", &other);
+        let b2 = pool.with_conn("h", &other, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
+        assert_ne!(b, b2);
+        assert_eq!(shell_pid(&pool, "h"), a);
     }
 
     #[test]

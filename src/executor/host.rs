@@ -1,6 +1,7 @@
 //! A host's state through a run: its variables that tasks add, its counters, and whether it is
 //! still in play.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -19,6 +20,95 @@ pub enum HostStatus {
     Unreachable,
     /// `meta: end_host` or `end_play`: no more tasks in this play.
     Ended,
+}
+
+/// A host of the run, as the engine knows it: given once per inventory name and never reused,
+/// so it stays valid when hosts are added during the run or a strategy hands some hosts' states
+/// to other threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(u32);
+
+/// Every host's state, keyed by [`HostId`]; ids follow the order hosts were added (inventory
+/// order), which is the order results are shown in.
+#[derive(Debug, Default)]
+pub struct HostStates {
+    states: BTreeMap<HostId, HostState>,
+    ids: HashMap<String, HostId>,
+    next: u32,
+}
+
+impl HostStates {
+    /// No hosts.
+    pub fn new() -> HostStates {
+        HostStates::default()
+    }
+
+    /// The id of host `name`, adding it with `inventory` variables if it is new.
+    pub fn add(&mut self, name: &str, inventory: impl FnOnce() -> Map<String, Value>) -> HostId {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = HostId(self.next);
+        self.next += 1;
+        self.ids.insert(name.to_string(), id);
+        self.states.insert(id, HostState::new(name, inventory()));
+        id
+    }
+
+    /// The id of host `name`, if it has a state here.
+    pub fn id(&self, name: &str) -> Option<HostId> {
+        self.ids.get(name).copied().filter(|id| self.states.contains_key(id))
+    }
+
+    /// The state of `id`, if it is here.
+    pub fn get(&self, id: HostId) -> Option<&HostState> {
+        self.states.get(&id)
+    }
+
+    /// Every host here, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (HostId, &HostState)> {
+        self.states.iter().map(|(id, st)| (*id, st))
+    }
+
+    /// Every host here, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (HostId, &mut HostState)> {
+        self.states.iter_mut().map(|(id, st)| (*id, st))
+    }
+
+    /// The states of `ids`, mutably, for running a task on them in parallel.
+    pub fn select_mut(&mut self, ids: &[HostId]) -> Vec<(HostId, &mut HostState)> {
+        self.states.iter_mut().filter(|(id, _)| ids.contains(id)).map(|(id, st)| (*id, st)).collect()
+    }
+
+    /// Moves the state of `id` out into a set of its own (the free strategy runs each host on
+    /// its own thread); [`HostStates::put_back`] returns it.
+    pub fn split_off(&mut self, id: HostId) -> HostStates {
+        let mut solo = HostStates { states: BTreeMap::new(), ids: self.ids.clone(), next: self.next };
+        if let Some(st) = self.states.remove(&id) {
+            solo.states.insert(id, st);
+        }
+        solo
+    }
+
+    /// Takes back the states a [`HostStates::split_off`] moved out.
+    pub fn put_back(&mut self, other: HostStates) {
+        self.states.extend(other.states);
+    }
+}
+
+impl std::ops::Index<HostId> for HostStates {
+    type Output = HostState;
+    fn index(&self, id: HostId) -> &HostState {
+        // Ids come only from this set (`add`, `id`), and a split-off host is back before the
+        // set is used again.
+        &self.states[&id]
+    }
+}
+
+impl std::ops::IndexMut<HostId> for HostStates {
+    fn index_mut(&mut self, id: HostId) -> &mut HostState {
+        self.states.get_mut(&id).unwrap_or_else(|| panic!("host {id:?} is not in this set"))
+    }
 }
 
 /// One host's state.
@@ -44,6 +134,9 @@ pub struct HostState {
     pub played: bool,
     /// Why the host became unreachable (the first time), for the recap.
     pub lost_reason: Option<String>,
+    /// Failed because another host's task failed under `any_errors_fatal` (not counted as a
+    /// failure): as in Ansible, such a host may still run a rescue, but no later play.
+    pub failed_by_fatal: bool,
 }
 
 impl HostState {
@@ -60,6 +153,7 @@ impl HostState {
             pending_handlers: std::collections::BTreeSet::new(),
             played: false,
             lost_reason: None,
+            failed_by_fatal: false,
         }
     }
 

@@ -1,18 +1,22 @@
 //! The executor: runs plays on hosts and emits events. It decides what runs where and in which
 //! order (linear strategy, blocks, handlers, loops, conditions); modules decide what changes.
 
-pub mod action_docs;
 pub mod actions;
-mod engine_actions;
+mod async_task;
+mod guards;
 mod host;
 mod host_streams;
+mod jobs;
 mod loops;
+pub mod magic;
 mod play;
 mod play_hosts;
 mod preflight;
 mod run_task;
 mod scope;
+mod settings;
 mod tags;
+mod task_conn;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +29,7 @@ use crate::output::{Event, EventSink, HostStats};
 use crate::playbook::Playbook;
 use crate::template::Templar;
 
-pub use host::{HostState, HostStatus};
+pub use host::{HostId, HostState, HostStates, HostStatus};
 pub use preflight::preflight;
 pub use tags::TagFilter;
 
@@ -91,13 +95,16 @@ pub struct Outcome {
     pub stats: Vec<(String, HostStats)>,
     /// Some task changed something (or would have, in check mode).
     pub changed: bool,
+    /// A host was failed by another's failure under `any_errors_fatal` (not counted in its recap
+    /// line, as in Ansible, but the run failed).
+    pub fatal_failures: bool,
 }
 
 impl Outcome {
     /// DESIGN.md's exit codes: 2 when a host failed, 4 when one was unreachable (and none failed),
     /// 10 for pending changes with `--check --detailed-exitcode`, else 0.
     pub fn exit_code(&self, check: bool, detailed: bool) -> i32 {
-        if self.stats.iter().any(|(_, s)| s.failed > 0) {
+        if self.fatal_failures || self.stats.iter().any(|(_, s)| s.failed > 0) {
             2
         } else if self.stats.iter().any(|(_, s)| s.unreachable > 0) {
             4
@@ -127,6 +134,10 @@ pub struct Runner<'a> {
     pub(crate) started: std::sync::atomic::AtomicBool,
     /// `--step`: asked before each task until answered "continue".
     stepper: Option<Box<dyn Stepper + 'a>>,
+    /// The answers to each play's `vars_prompt`, by `play::prompt_key` (the command layer asks).
+    pub(crate) prompted: std::collections::HashMap<String, Map<String, Value>>,
+    /// Tasks running in the background (`async:`).
+    pub(crate) jobs: jobs::Jobs,
     stepping: std::sync::atomic::AtomicBool,
 }
 
@@ -151,6 +162,8 @@ impl<'a> Runner<'a> {
             started: std::sync::atomic::AtomicBool::new(opts.start_at_task.is_none()),
             stepper: None,
             stepping: std::sync::atomic::AtomicBool::new(false),
+            prompted: std::collections::HashMap::new(),
+            jobs: jobs::Jobs::default(),
         })
     }
 
@@ -158,6 +171,12 @@ impl<'a> Runner<'a> {
     pub fn with_stepper(mut self, stepper: Box<dyn Stepper + 'a>) -> Self {
         self.stepper = Some(stepper);
         self.stepping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
+    /// The answers to `play`'s `vars_prompt` (play variables, below vars_files).
+    pub fn with_prompted(mut self, play: &crate::playbook::Play, answers: Map<String, Value>) -> Self {
+        self.prompted.insert(play::prompt_key(play), answers);
         self
     }
 
@@ -182,8 +201,10 @@ impl<'a> Runner<'a> {
     pub fn run(&self, playbooks: &[Playbook]) -> Outcome {
         // Every inventory host has a state from the start, so `hostvars` and delegation see
         // hosts outside the current play, as in Ansible.
-        let mut states: Vec<HostState> =
-            self.inventory.hosts().iter().map(|h| HostState::new(h, self.inventory.host_vars(h))).collect();
+        let mut states = HostStates::new();
+        for h in self.inventory.hosts() {
+            states.add(&h, || self.inventory.host_vars(&h));
+        }
         let mut changed = false;
         for pb in playbooks {
             self.sink.emit(&Event::PlaybookStart { path: pb.path.display().to_string(), check: self.opts.check });
@@ -191,20 +212,30 @@ impl<'a> Runner<'a> {
                 if crate::interrupt::interrupted() {
                     break;
                 }
-                changed |= play::run_play(self, play, &mut states);
+                let outcome = play::run_play(self, play, &mut states);
+                changed |= outcome.changed;
+                if outcome.stop {
+                    // As ansible-playbook: when every host of a batch failed, the playbook ends.
+                    break;
+                }
             }
         }
+        // As Ansible's recap: the hosts something was counted for (a host whose every task was
+        // left out by tags has no line).
+        let counted = |s: &&HostState| s.played && s.stats != HostStats::default();
         let stats: Vec<(String, HostStats)> =
-            states.iter().filter(|s| s.played).map(|s| (s.name.clone(), s.stats)).collect();
+            states.iter().map(|(_, s)| s).filter(counted).map(|s| (s.name.clone(), s.stats)).collect();
         let lost: Vec<(String, String)> = states
             .iter()
+            .map(|(_, s)| s)
             .filter(|s| s.played)
             .filter_map(|s| s.lost_reason.as_ref().map(|r| (s.name.clone(), r.clone())))
             .collect();
         if !crate::interrupt::interrupted() {
             self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
         }
-        Outcome { stats, changed }
+        let fatal_failures = states.iter().any(|(_, s)| s.failed_by_fatal);
+        Outcome { stats, changed, fatal_failures }
     }
 }
 

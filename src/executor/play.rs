@@ -1,64 +1,69 @@
 //! One play with the linear strategy: each task on every host still in play, then the next task;
 //! blocks with rescue/always per host; handlers at the end of each section and on flush_handlers.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::host::{count, HostState, HostStatus};
+use super::actions::{MetaAction, Runs};
+use super::host::{count, HostId, HostStates, HostStatus};
 use super::run_task::{run_on_host, HostOutcome, PlayCtx};
 use super::scope::Scope;
 use super::Runner;
 use crate::output::{Event, Status, TaskKind};
-use crate::playbook::{self, Play, Task, TaskBody};
-use crate::vars::{merge, HostVars};
+use crate::playbook::{self, Include, IncludeTarget, Play, Task, TaskBody};
+use crate::vars::{merge, Context, HostVars};
 
-/// Runs one play on its hosts; returns whether anything changed.
-pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bool {
+/// What a play's run tells the run of the playbook.
+pub struct PlayOutcome {
+    /// Something changed.
+    pub changed: bool,
+    /// A whole batch failed: as Ansible, the playbook stops (no later play runs).
+    pub stop: bool,
+}
+
+/// Runs one play on its hosts.
+pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOutcome {
     let pattern = super::play_hosts::pattern(play, runner.opts).unwrap_or_else(|_| play.hosts.clone());
     let mut hosts = runner.inventory.select(&pattern).unwrap_or_default();
     if let Some(limit) = &runner.opts.limit {
         hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
     }
-    let mut members = Vec::new();
+    let mut members: Vec<HostId> = Vec::new();
     for h in &hosts {
-        let idx = match states.iter().position(|s| &s.name == h) {
-            Some(i) => i,
-            None => {
-                states.push(HostState::new(h, runner.inventory.host_vars(h)));
-                states.len() - 1
-            }
-        };
+        let id = states.add(h, || runner.inventory.host_vars(h));
+        let st = &mut states[id];
         // Hosts that failed or became unreachable in an earlier play stay out.
-        if states[idx].status == HostStatus::Active || states[idx].status == HostStatus::Ended {
-            states[idx].status = HostStatus::Active;
-            states[idx].played = true;
-            members.push(idx);
+        if (st.status == HostStatus::Active || st.status == HostStatus::Ended) && !st.failed_by_fatal {
+            st.status = HostStatus::Active;
+            st.played = true;
+            members.push(id);
         }
     }
     if members.is_empty() {
         runner.sink.emit(&Event::NoHostsMatched { name: play.name.clone() });
-        return false;
+        return PlayOutcome { changed: false, stop: false };
     }
     order_hosts(&mut members, states, play.order.as_deref());
-    runner.sink.emit(&Event::PlayStart {
-        name: play.name.clone(),
-        hosts: members.iter().map(|i| states[*i].name.clone()).collect(),
-    });
     let mut changed = false;
+    let mut stop = false;
     let mut offset = 0;
     for size in serial_batches(play.serial.as_ref(), members.len()) {
-        let batch: Vec<usize> = members[offset..(offset + size).min(members.len())].to_vec();
+        let batch: Vec<HostId> = members[offset..(offset + size).min(members.len())].to_vec();
         offset += size;
         if batch.is_empty() {
             break;
         }
-        for i in &batch {
+        // As Ansible: the play's banner opens every `serial` batch.
+        runner.sink.emit(&Event::PlayStart {
+            name: play.name.clone(),
+            hosts: batch.iter().map(|id| states[*id].name.clone()).collect(),
+        });
+        for id in &batch {
             // Notifications belong to the batch that made them: the handler list is per batch.
-            states[*i].notified.clear();
-            states[*i].pending_handlers.clear();
+            states[*id].notified.clear();
+            states[*id].pending_handlers.clear();
         }
         let mut run = PlayRun::new(runner, play, states, &members, &batch);
         if play.strategy == "free" {
@@ -67,31 +72,40 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut Vec<HostState>) -> bo
             run.run_sections(states, &batch);
             changed |= run.changed;
         }
-        let failed =
-            batch.iter().filter(|i| matches!(states[**i].status, HostStatus::Failed | HostStatus::Unreachable)).count();
+        let failed = batch
+            .iter()
+            .filter(|id| matches!(states[**id].status, HostStatus::Failed | HostStatus::Unreachable))
+            .count();
         let over_max = play.max_fail_percentage.is_some_and(|p| failed as f64 * 100.0 / batch.len() as f64 > p);
+        stop |= failed == batch.len();
         if failed == batch.len() || over_max || run.end_play {
             if failed > 0 && offset < members.len() || over_max {
                 runner.sink.emit(&Event::NoHostsRemaining);
             }
             if over_max {
                 // As Ansible: exceeding max_fail_percentage fails the hosts still in play.
-                for i in &members {
-                    if states[*i].status == HostStatus::Active {
-                        states[*i].status = HostStatus::Failed;
-                        states[*i].stats.failed += 1;
+                for id in &members {
+                    if states[*id].status == HostStatus::Active {
+                        states[*id].status = HostStatus::Failed;
+                        states[*id].stats.failed += 1;
                     }
                 }
             }
             break;
         }
-    }
-    for i in &members {
-        if states[*i].status == HostStatus::Ended {
-            states[*i].status = HostStatus::Active;
+        for id in &batch {
+            // meta: end_batch ends the batch, not the play.
+            if states[*id].status == HostStatus::Ended && run.end_batch {
+                states[*id].status = HostStatus::Active;
+            }
         }
     }
-    changed
+    for id in &members {
+        if states[*id].status == HostStatus::Ended {
+            states[*id].status = HostStatus::Active;
+        }
+    }
+    PlayOutcome { changed, stop }
 }
 
 /// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last entry repeats),
@@ -135,7 +149,7 @@ pub fn serial_batches(serial: Option<&Value>, total: usize) -> Vec<usize> {
 }
 
 /// Applies the play's `order:` to its hosts.
-fn order_hosts(members: &mut [usize], states: &[HostState], order: Option<&str>) {
+fn order_hosts(members: &mut [HostId], states: &HostStates, order: Option<&str>) {
     match order {
         Some("reverse_inventory") => members.reverse(),
         Some("sorted") => members.sort_by(|a, b| states[*a].name.cmp(&states[*b].name)),
@@ -145,29 +159,6 @@ fn order_hosts(members: &mut [usize], states: &[HostState], order: Option<&str>)
     }
 }
 
-/// The keywords every task of a play inherits from the play itself.
-fn play_scope(play: &Play) -> Scope {
-    Scope {
-        tags: play.tags.clone(),
-        r#become: play.r#become,
-        become_user: play.become_user.clone(),
-        ignore_errors: play.ignore_errors.map(Value::Bool),
-        check_mode: play.check_mode,
-        diff: play.diff,
-        any_errors_fatal: Some(play.any_errors_fatal),
-        ..Scope::default()
-    }
-}
-
-fn gather_task(play: &Play) -> Task {
-    let action =
-        playbook::Action { module: "setup".into(), short: "setup".into(), args: Map::new(), loc: play.loc.clone() };
-    let mut t = Task::new(play.loc.clone(), TaskBody::Action(action));
-    t.name = Some("Gathering Facts".into());
-    t.tags = vec!["always".into()];
-    t
-}
-
 /// State of one play's run.
 pub(crate) struct PlayRun<'r> {
     runner: &'r Runner<'r>,
@@ -175,6 +166,8 @@ pub(crate) struct PlayRun<'r> {
     ctx: Arc<PlayCtx>,
     changed: bool,
     end_play: bool,
+    /// `meta: end_batch` ran: the rest of this batch is skipped.
+    end_batch: bool,
     /// Handlers of roles brought in by include_role at run time.
     extra_handlers: Vec<Task>,
     /// Why a (templated) vars_files entry could not be loaded: the play fails on its hosts.
@@ -185,65 +178,64 @@ impl<'r> PlayRun<'r> {
     fn new(
         runner: &'r Runner<'r>,
         play: &'r Play,
-        states: &[HostState],
-        members: &[usize],
-        batch: &[usize],
+        states: &HostStates,
+        members: &[HostId],
+        batch: &[HostId],
     ) -> PlayRun<'r> {
         let mut role_defaults = Map::new();
         let mut role_vars = Map::new();
-        collect_role_vars(&play.roles, &mut role_defaults, &mut role_vars);
-        let play_hosts: Vec<Value> = members.iter().map(|i| Value::String(states[*i].name.clone())).collect();
-        let play_batch: Vec<Value> = batch.iter().map(|i| Value::String(states[*i].name.clone())).collect();
+        for r in &play.role_refs {
+            merge(&mut role_defaults, &r.defaults);
+            merge(&mut role_vars, &r.vars);
+        }
+        let play_hosts: Vec<Value> = members.iter().map(|id| Value::String(states[*id].name.clone())).collect();
+        let play_batch: Vec<Value> = batch.iter().map(|id| Value::String(states[*id].name.clone())).collect();
+        // Play vars, then the answers to vars_prompt, then vars_files (Ansible's precedence).
         let mut play_vars = play.vars.clone();
+        merge(&mut play_vars, &runner.prompted.get(&prompt_key(play)).cloned().unwrap_or_default());
         let (files_vars, vars_files_error) = match load_vars_files(runner, play, states, members) {
             Ok(m) => (m, None),
             Err(e) => (Map::new(), Some(e)),
         };
         merge(&mut play_vars, &files_vars);
-        let ctx = PlayCtx {
-            play_vars,
-            role_defaults,
-            role_vars,
-            play_hosts,
-            play_batch,
-            groups: runner.inventory.groups_var(),
-            play_dir: play.dir.clone(),
-            connection: play.connection.clone(),
-            magic: Map::new(),
-        };
-        let ctx = PlayCtx { magic: super::run_task::play_magic(runner, &ctx), ..ctx };
+        let magic = super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir);
+        let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
         PlayRun {
             runner,
             play,
             ctx: Arc::new(ctx),
             changed: false,
             end_play: false,
+            end_batch: false,
             extra_handlers: Vec::new(),
             vars_files_error,
         }
     }
 
+    /// Whether the rest of this batch's tasks are to be skipped.
+    fn stopped(&self) -> bool {
+        self.end_play || self.end_batch || crate::interrupt::interrupted()
+    }
+
     /// Gathers facts, runs every section and flushes handlers for the hosts of one batch.
-    fn run_sections(&mut self, states: &mut [HostState], batch: &[usize]) {
+    fn run_sections(&mut self, states: &mut HostStates, batch: &[HostId]) {
         let play = self.play;
         if let Some(msg) = self.vars_files_error.clone() {
-            let active: Vec<usize> =
-                batch.iter().copied().filter(|i| states[*i].status == HostStatus::Active).collect();
+            let active = in_play(states, batch);
             self.fail_hosts(states, "vars_files", &play.loc, &active, &msg);
             return;
         }
-        let scope = play_scope(play);
+        let scope = Scope::default();
         if play.gather_facts && orc_modules::lookup("setup").is_some() {
-            let gather = gather_task(play);
-            self.run_action(states, &gather, &scope, batch, TaskKind::Gather);
+            let gather = play.gather_task();
+            self.run_action(states, &gather, batch, TaskKind::Gather);
         }
-        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-            self.run_tasks(states, section, &scope, batch);
-            // roles and tasks form one section: handlers flush after both, not between them.
-            if !std::ptr::eq(section, &play.roles) {
+        for (section, tasks) in play.sections() {
+            self.run_tasks(states, tasks, &scope, batch);
+            if section.flushes_handlers() {
                 self.flush_handlers(states, batch);
             }
-            if self.end_play {
+            if self.stopped() {
                 break;
             }
         }
@@ -251,54 +243,56 @@ impl<'r> PlayRun<'r> {
 
     /// The free strategy: every host runs through the play on its own, as fast as it can; a host
     /// sees the others' variables as they were when the batch started.
-    fn run_free(&mut self, states: &mut [HostState], batch: &[usize]) -> bool {
+    fn run_free(&mut self, states: &mut HostStates, batch: &[HostId]) -> bool {
         let this: &PlayRun = self;
-        let selected: Vec<(usize, &mut HostState)> =
-            states.iter_mut().enumerate().filter(|(i, _)| batch.contains(i)).collect();
-        let results: Vec<(bool, bool)> = this.runner.workers.install(|| {
-            selected
+        let solos: Vec<(HostId, HostStates)> = batch.iter().map(|id| (*id, states.split_off(*id))).collect();
+        let results: Vec<(HostStates, bool, bool)> = this.runner.workers.install(|| {
+            solos
                 .into_par_iter()
-                .map(|(_, st)| {
+                .map(|(id, mut solo)| {
                     let mut sub = PlayRun {
                         runner: this.runner,
                         play: this.play,
                         ctx: this.ctx.clone(),
                         changed: false,
                         end_play: false,
+                        end_batch: false,
                         extra_handlers: Vec::new(),
                         vars_files_error: this.vars_files_error.clone(),
                     };
-                    sub.run_sections(std::slice::from_mut(st), &[0]);
-                    (sub.changed, sub.end_play)
+                    sub.run_sections(&mut solo, &[id]);
+                    (solo, sub.changed, sub.end_play)
                 })
                 .collect()
         });
-        self.end_play |= results.iter().any(|r| r.1);
-        results.iter().any(|r| r.0)
+        let mut changed = false;
+        for (solo, c, end) in results {
+            states.put_back(solo);
+            changed |= c;
+            self.end_play |= end;
+        }
+        changed
     }
 
     /// Runs a task list for `members`; returns the hosts that failed during it.
-    fn run_tasks(&mut self, states: &mut [HostState], tasks: &[Task], scope: &Scope, members: &[usize]) -> Vec<usize> {
+    fn run_tasks(&mut self, states: &mut HostStates, tasks: &[Task], scope: &Scope, members: &[HostId]) -> Vec<HostId> {
         let mut failed = Vec::new();
         for task in tasks {
-            if self.end_play || crate::interrupt::interrupted() {
+            if self.stopped() {
                 break;
             }
-            let active: Vec<usize> =
-                members.iter().copied().filter(|i| states[*i].status == HostStatus::Active).collect();
+            let active = in_play(states, members);
             if active.is_empty() {
                 break;
             }
             let newly_failed = match &task.body {
                 TaskBody::Block { block, rescue, always } => {
-                    self.run_block(states, task, block, rescue, always, scope, &active)
+                    self.run_block(states, block, rescue, always, scope, &active)
                 }
-                TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {
-                    self.run_include(states, task, scope, &active)
-                }
+                TaskBody::Include(include) => self.run_include(states, task, include, scope, &active),
                 TaskBody::Action(_) => {
                     let kind = if scope.handler { TaskKind::Handler } else { TaskKind::Task };
-                    self.run_action(states, task, scope, &active, kind)
+                    self.run_action(states, task, &active, kind)
                 }
             };
             failed.extend(newly_failed);
@@ -306,58 +300,69 @@ impl<'r> PlayRun<'r> {
         failed
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run_block(
         &mut self,
-        states: &mut [HostState],
-        task: &Task,
+        states: &mut HostStates,
         block: &[Task],
         rescue: &[Task],
         always: &[Task],
         scope: &Scope,
-        active: &[usize],
-    ) -> Vec<usize> {
-        let inner = scope.child(task);
-        let failed = self.run_tasks(states, block, &inner, active);
-        let mut still_failed: Vec<usize> = failed.clone();
+        active: &[HostId],
+    ) -> Vec<HostId> {
+        let failed = self.run_tasks(states, block, scope, active);
+        let mut still_failed: Vec<HostId> = failed.clone();
         if !rescue.is_empty() && !failed.is_empty() {
             // As Ansible: a failure that a rescue handles counts as rescued, not failed, as soon
             // as the rescue starts; a failure inside the rescue counts as failed.
-            for i in &failed {
-                if states[*i].status == HostStatus::Failed {
-                    states[*i].status = HostStatus::Active;
-                    states[*i].stats.failed = states[*i].stats.failed.saturating_sub(1);
-                    states[*i].stats.rescued += 1;
+            for id in &failed {
+                let st = &mut states[*id];
+                if st.status == HostStatus::Failed {
+                    st.status = HostStatus::Active;
+                    // A host failed only by any_errors_fatal had no failure of its own to rescue.
+                    if !st.failed_by_fatal {
+                        st.stats.failed = st.stats.failed.saturating_sub(1);
+                        st.stats.rescued += 1;
+                    }
                 }
             }
-            let rescue_failed = self.run_tasks(states, rescue, &inner, &failed);
-            still_failed = rescue_failed;
+            still_failed = self.run_tasks(states, rescue, scope, &failed);
         }
         if !always.is_empty() {
             // always runs for every host that entered the block, including those that failed in it.
             let mut revived = Vec::new();
-            for i in active {
-                if states[*i].status == HostStatus::Failed && still_failed.contains(i) {
-                    states[*i].status = HostStatus::Active;
-                    revived.push(*i);
+            for id in active {
+                if states[*id].status == HostStatus::Failed && still_failed.contains(id) {
+                    states[*id].status = HostStatus::Active;
+                    revived.push(*id);
                 }
             }
-            let always_failed = self.run_tasks(states, always, &inner, active);
-            for i in revived {
-                if states[i].status == HostStatus::Active {
-                    states[i].status = HostStatus::Failed;
+            let always_failed = self.run_tasks(states, always, scope, active);
+            for id in revived {
+                if states[id].status == HostStatus::Active {
+                    states[id].status = HostStatus::Failed;
                 }
             }
-            for i in always_failed {
-                if !still_failed.contains(&i) {
-                    still_failed.push(i);
+            for id in always_failed {
+                if !still_failed.contains(&id) {
+                    still_failed.push(id);
                 }
             }
         }
         still_failed
     }
 
-    fn run_include(&mut self, states: &mut [HostState], task: &Task, scope: &Scope, active: &[usize]) -> Vec<usize> {
+    /// `include_tasks`/`include_role`: resolved per host (the name may be templated, and with a
+    /// loop once per item), then each distinct expansion runs on all the hosts that resolved to
+    /// it, each of its tasks on all of them before the next, as Ansible's linear strategy does
+    /// (its `IncludedFile`s: same file or role, same arguments, same loop item).
+    fn run_include(
+        &mut self,
+        states: &mut HostStates,
+        task: &Task,
+        include: &Include,
+        scope: &Scope,
+        active: &[HostId],
+    ) -> Vec<HostId> {
         if scope.include_depth >= MAX_INCLUDE_DEPTH {
             let msg = format!(
                 "{} nests more than {MAX_INCLUDE_DEPTH} levels ({}); is a file including itself?",
@@ -366,203 +371,281 @@ impl<'r> PlayRun<'r> {
             );
             return self.fail_include(states, task, active, &msg);
         }
-        let mut inner = scope.child(task);
-        inner.include_depth += 1;
-        if task.loop_spec.is_some() {
-            return self.run_include_loop(states, task, &inner, scope, active);
+        if !self.task_starts(task, scope, active, states) {
+            return Vec::new();
         }
-        // Resolve the file or role per host (the name may be templated), then run each distinct
-        // expansion for the hosts that resolved to it.
+        let inner = Scope { include_depth: scope.include_depth + 1, ..*scope };
         let hostvars = self.hostvars(states);
         let mut groups: Vec<IncludeGroup> = Vec::new();
-        for i in active {
-            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*i], task, scope, &hostvars);
-            if !super::run_task::conditions_hold(self.runner, &ctx, scope, task).unwrap_or(true) {
+        let mut failed = Vec::new();
+        for id in active {
+            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*id], task, &hostvars);
+            let layers: Vec<(Map<String, Value>, Option<String>)> = match &task.loop_spec {
+                None => vec![(Map::new(), None)],
+                Some(spec) => match super::loops::items(self.runner, spec, &ctx, &self.play.dir) {
+                    Ok(items) => items
+                        .iter()
+                        .enumerate()
+                        .map(|(n, item)| {
+                            let label = crate::output::item_label(item);
+                            (super::loops::item_vars(&task.loop_control, &items, n), Some(label))
+                        })
+                        .collect(),
+                    Err(msg) => {
+                        failed.extend(self.fail_results(states, &[*id], &msg, &task.loc));
+                        continue;
+                    }
+                },
+            };
+            let mut included_any = false;
+            for (layer, label) in &layers {
+                let ictx = ctx.with(layer);
+                match super::run_task::conditions_hold(self.runner, &ictx, task) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if label.is_some() {
+                            self.emit_skip(states, *id, label.clone(), false);
+                        }
+                        continue;
+                    }
+                    Err((cond, e)) => {
+                        let msg = format!("The conditional check '{cond}' failed. The error was: {e}");
+                        failed.extend(self.fail_results(states, &[*id], &msg, &task.loc));
+                        break;
+                    }
+                }
+                included_any = true;
+                let key = self.include_key(include, layer, &ictx);
+                match groups.iter().position(|g| g.key == key) {
+                    Some(g) => groups[g].hosts.push(*id),
+                    None => {
+                        groups.push(IncludeGroup { key, layer: layer.clone(), label: label.clone(), hosts: vec![*id] })
+                    }
+                }
+            }
+            if !included_any && states[*id].status == HostStatus::Active {
+                // Skipped by its condition (every item's, for a loop): counted once, as Ansible.
+                self.emit_skip(states, *id, None, task.loop_spec.is_some());
+                count(&mut states[*id].stats, Status::Skipped, false);
+            }
+        }
+        // As Ansible: every `included:` line first (each counts as ok for its hosts), then the
+        // included tasks, file after file.
+        let mut expansions = Vec::new();
+        for group in groups {
+            let hosts = in_play(states, &group.hosts);
+            if hosts.is_empty() {
                 continue;
             }
-            let expansion = self.expand_include(task, scope, &ctx);
-            let same = groups.iter().position(|(k, _)| same_expansion(k, &expansion));
-            match same {
-                Some(g) => groups[g].1.push(*i),
-                None => groups.push((expansion, vec![*i])),
+            match self.expand_include(task, include, &group) {
+                Ok(expansion) => {
+                    let shown = match &expansion {
+                        Expansion::Tasks(path, _) => {
+                            std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display().to_string()
+                        }
+                        Expansion::Role(b) => b.role.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+                    };
+                    let names: Vec<String> = hosts.iter().map(|id| states[*id].name.clone()).collect();
+                    self.runner.sink.emit(&Event::Included { path: shown, hosts: names, item_label: group.label });
+                    for id in &hosts {
+                        count(&mut states[*id].stats, Status::Ok, false);
+                    }
+                    expansions.push((expansion, hosts));
+                }
+                Err(msg) => failed.extend(self.fail_results(states, &hosts, &msg, &task.loc)),
             }
         }
-        let mut failed = Vec::new();
-        for (expansion, hosts) in groups {
-            failed.extend(self.run_expansion(states, task, expansion, &inner, &hosts, None));
-        }
-        failed
-    }
-
-    /// `include_tasks`/`include_role` with a loop: each host runs the include once per item, with
-    /// the loop variable set inside it.
-    fn run_include_loop(
-        &mut self,
-        states: &mut [HostState],
-        task: &Task,
-        inner: &Scope,
-        scope: &Scope,
-        active: &[usize],
-    ) -> Vec<usize> {
-        let Some(spec) = &task.loop_spec else { return Vec::new() };
-        let mut failed = Vec::new();
-        for i in active {
-            let hostvars = self.hostvars(states);
-            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*i], task, scope, &hostvars);
-            let items = match super::loops::items(self.runner, spec, &ctx, &self.play.dir) {
-                Ok(items) => items,
-                Err(msg) => {
-                    failed.extend(self.fail_include(states, task, &[*i], &msg));
-                    continue;
-                }
+        for (expansion, hosts) in expansions {
+            let tasks = match expansion {
+                Expansion::Tasks(_, tasks) => tasks,
+                Expansion::Role(block) => vec![*block],
             };
-            for (n, item) in items.iter().enumerate() {
-                if states[*i].status != HostStatus::Active {
-                    break;
-                }
-                let layer = super::loops::item_vars(&task.loop_control, &items, n);
-                let ictx = ctx.with(&layer);
-                if !super::run_task::conditions_hold(self.runner, &ictx, scope, task).unwrap_or(true) {
-                    continue;
-                }
-                let expansion = self.expand_include(task, scope, &ictx);
-                let mut item_scope = inner.clone();
-                item_scope.vars.push(Arc::new(layer));
-                let label = crate::output::item_label(item);
-                failed.extend(self.run_expansion(states, task, expansion, &item_scope, &[*i], Some(label)));
-            }
+            failed.extend(self.run_tasks(states, &tasks, &inner, &hosts));
         }
         failed
     }
 
-    /// Loads what an include names for one host's variables.
-    fn expand_include(&mut self, task: &Task, scope: &Scope, ctx: &Arc<crate::vars::Context>) -> Expansion {
+    /// Whether a task runs at all (its tags, `--start-at-task`, `--step`); if so, its banner is
+    /// shown.
+    fn task_starts(&mut self, task: &Task, scope: &Scope, active: &[HostId], states: &HostStates) -> bool {
+        if !scope.handler && !self.runner.opts.tags.selects(&task.kw.tags) {
+            return false;
+        }
+        if !self.runner.started.load(std::sync::atomic::Ordering::SeqCst) {
+            match &self.runner.opts.start_at_task {
+                Some(want) if starts_here(task, want) => {
+                    self.runner.started.store(true, std::sync::atomic::Ordering::SeqCst)
+                }
+                _ => return false,
+            }
+        }
+        let name = self.display_name(states, task, active, &self.hostvars(states));
+        if !self.runner.step_allows(&name) {
+            return false;
+        }
+        let kind = if scope.handler { TaskKind::Handler } else { TaskKind::Task };
+        self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
+        true
+    }
+
+    /// Shows `skipping: [host]` (not counted: the caller counts what Ansible counts).
+    fn emit_skip(&self, states: &HostStates, id: HostId, item_label: Option<String>, loop_summary: bool) {
+        let mut r = crate::output::HostResult::new(
+            states[id].name.clone(),
+            Status::Skipped,
+            serde_json::json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}),
+        );
+        r.item_label = item_label;
+        r.loop_summary = loop_summary;
+        self.runner.sink.emit(&Event::HostResult(Box::new(r)));
+    }
+
+    /// What tells two hosts' (or items') includes apart: the rendered file or role name, and the
+    /// loop item. An include whose name cannot be rendered is its own group, failing.
+    fn include_key(&self, include: &Include, layer: &Map<String, Value>, ctx: &Arc<Context>) -> String {
         let render = |s: &str| {
             self.runner.templar.render_str(s, &ctx.value()).map(|v| crate::yaml::display(&v)).map_err(|e| e.to_string())
         };
-        match &task.body {
-            TaskBody::IncludeTasks { file, base } => {
-                let loaded = render(file).and_then(|n| {
-                    let p = resolve_include(base, &n, scope);
-                    let tasks = playbook::parse_task_list_file(&p, scope.role.clone(), &self.play.dir)
-                        .map_err(|e| e.report())?;
-                    Ok((p, tasks))
-                });
-                match loaded {
-                    Ok((p, tasks)) => Expansion::Tasks(p, tasks),
-                    Err(e) => Expansion::Failed(e),
-                }
+        let name = match &include.target {
+            IncludeTarget::Tasks { file } => render(file),
+            IncludeTarget::Role { name, .. } => render(name),
+        };
+        match name {
+            Ok(n) => format!("ok\0{n}\0{}", Value::Object(layer.clone())),
+            Err(e) => format!("err\0{e}"),
+        }
+    }
+
+    /// Compiles what an include group names: the task file or the role, its tasks inheriting the
+    /// include's parent keywords, `apply:` and parameters.
+    fn expand_include(&mut self, task: &Task, include: &Include, group: &IncludeGroup) -> Result<Expansion, String> {
+        let (name, _) = group.key.strip_prefix("ok\0").and_then(|r| r.split_once('\0')).ok_or_else(|| {
+            group.key.strip_prefix("err\0").unwrap_or("the include's name could not be rendered").to_string()
+        })?;
+        let params = (!group.layer.is_empty()).then(|| Arc::new(group.layer.clone()));
+        match &include.target {
+            IncludeTarget::Tasks { .. } => {
+                let role_path = include.role.as_ref().map(|r| r.path.as_path());
+                let path = crate::playbook::search::task_file(name, &include.base, role_path, &self.play.dir);
+                let mut all_params = include.params.clone();
+                merge(&mut all_params, &group.layer);
+                let inc = playbook::IncludeCtx {
+                    role: include.role.clone(),
+                    play_dir: self.play.dir.clone(),
+                    kw: include.inherit.clone(),
+                    params: (!all_params.is_empty()).then(|| Arc::new(all_params)),
+                };
+                let tasks = playbook::compile_task_file(&path, &inc).map_err(|e| e.report())?;
+                Ok(Expansion::Tasks(path, tasks))
             }
-            TaskBody::IncludeRole { name, tasks_from, base } => {
-                let block = render(name).and_then(|n| {
-                    let spec = playbook::RoleSpec {
-                        name: n,
-                        params: task.vars.clone(),
-                        loc: task.loc.clone(),
-                        tags: vec![],
-                        when: vec![],
-                        tasks_from: tasks_from.clone(),
-                    };
-                    let loaded = playbook::load_role(&spec, base).map_err(|e| e.report())?;
-                    let mut b = Task::new(
-                        task.loc.clone(),
-                        TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
-                    );
-                    b.role = Some(loaded.role.clone());
-                    b.is_role_boundary = true;
-                    Ok((b, loaded.handlers))
-                });
-                match block {
-                    Ok((b, handlers)) => {
-                        // The role's handlers can be notified from now on, as in Ansible.
-                        for h in handlers {
-                            if !self.extra_handlers.iter().any(|x| x.loc.to_string() == h.loc.to_string()) {
-                                self.extra_handlers.push(h);
-                            }
-                        }
-                        Expansion::Role(Box::new(b))
+            IncludeTarget::Role { files, .. } => {
+                let spec = playbook::RoleSpec {
+                    name: name.to_string(),
+                    params: include.params.clone(),
+                    loc: task.loc.clone(),
+                    kw: playbook::Keywords::default(),
+                    files: files.clone(),
+                };
+                let loaded =
+                    playbook::load_role(&spec, &include.base, &include.inherit, params).map_err(|e| e.report())?;
+                let mut b = Task::new(
+                    task.loc.clone(),
+                    TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
+                    include.inherit.clone(),
+                );
+                b.role = Some(loaded.role.clone());
+                // The role's handlers can be notified from now on, as in Ansible.
+                for h in loaded.handlers {
+                    if !self.extra_handlers.iter().any(|x| x.loc.to_string() == h.loc.to_string()) {
+                        self.extra_handlers.push(h);
                     }
-                    Err(e) => Expansion::Failed(e),
                 }
+                Ok(Expansion::Role(Box::new(b)))
             }
-            TaskBody::Action(_) | TaskBody::Block { .. } => Expansion::Failed("not an include".into()),
         }
     }
 
-    fn run_expansion(
-        &mut self,
-        states: &mut [HostState],
-        task: &Task,
-        expansion: Expansion,
-        inner: &Scope,
-        hosts: &[usize],
-        item_label: Option<String>,
-    ) -> Vec<usize> {
-        match expansion {
-            Expansion::Role(b) => self.run_tasks(states, std::slice::from_ref(&*b), inner, hosts),
-            Expansion::Tasks(path, ts) => {
-                let names: Vec<String> = hosts.iter().map(|i| states[*i].name.clone()).collect();
-                let shown = std::fs::canonicalize(&path).unwrap_or(path).display().to_string();
-                self.runner.sink.emit(&Event::Included { path: shown, hosts: names, item_label });
-                self.run_tasks(states, &ts, inner, hosts)
-            }
-            Expansion::Failed(msg) => self.fail_include(states, task, hosts, &msg),
-        }
-    }
-
-    /// Fails an include on `hosts` with `msg`.
-    fn fail_include(&mut self, states: &mut [HostState], task: &Task, hosts: &[usize], msg: &str) -> Vec<usize> {
+    /// Fails an include on `hosts` with `msg`, under its own banner.
+    fn fail_include(&mut self, states: &mut HostStates, task: &Task, hosts: &[HostId], msg: &str) -> Vec<HostId> {
         self.fail_hosts(states, &task.display_name(), &task.loc, hosts, msg)
     }
 
-    /// Reports a failure of the step `name` (written at `loc`) on `hosts` with `msg`, and takes
-    /// those hosts out of the play.
+    /// Reports a failure of the step `name` (written at `loc`) on `hosts` with `msg`, under a
+    /// banner of its own, and takes those hosts out of the play.
     fn fail_hosts(
         &mut self,
-        states: &mut [HostState],
+        states: &mut HostStates,
         name: &str,
         loc: &crate::error::Loc,
-        hosts: &[usize],
+        hosts: &[HostId],
         msg: &str,
-    ) -> Vec<usize> {
+    ) -> Vec<HostId> {
         self.runner.sink.emit(&Event::TaskStart {
             name: name.to_string(),
             kind: TaskKind::Task,
             origin: loc.to_string(),
         });
-        for i in hosts {
+        self.fail_results(states, hosts, msg, loc)
+    }
+
+    /// Reports a failure with `msg` on `hosts` (under the current banner) and takes them out of
+    /// the play.
+    fn fail_results(
+        &mut self,
+        states: &mut HostStates,
+        hosts: &[HostId],
+        msg: &str,
+        loc: &crate::error::Loc,
+    ) -> Vec<HostId> {
+        for id in hosts {
             let mut r = crate::output::HostResult::new(
-                states[*i].name.clone(),
+                states[*id].name.clone(),
                 Status::Failed { ignored: false },
                 serde_json::json!({"changed": false, "failed": true, "msg": msg}),
             );
             r.error =
                 Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(loc.clone()) });
             self.runner.sink.emit(&Event::HostResult(Box::new(r)));
-            count(&mut states[*i].stats, Status::Failed { ignored: false }, false);
-            states[*i].status = HostStatus::Failed;
+            count(&mut states[*id].stats, Status::Failed { ignored: false }, false);
+            states[*id].status = HostStatus::Failed;
         }
         hosts.to_vec()
     }
 
-    fn hostvars(&self, states: &[HostState]) -> Arc<HostVars> {
-        HostVars::new(states.iter().map(|s| (s.name.clone(), s.view())).collect())
+    fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
+        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view())).collect())
+    }
+
+    /// A keyword decided once for all the hosts of a task (`run_once`, `throttle`,
+    /// `any_errors_fatal`), rendered with the first host's variables when it is a template.
+    fn play_level(
+        &self,
+        states: &HostStates,
+        task: &Task,
+        first: Option<HostId>,
+        value: &Option<Value>,
+    ) -> Option<Value> {
+        let v = value.as_ref()?;
+        if !crate::vars::has_template(v) {
+            return Some(v.clone());
+        }
+        let st = &states[first?];
+        let ctx = super::run_task::context_for(self.runner, &self.ctx, st, task, &self.hostvars(states));
+        self.runner.templar.render_value(v, &ctx.value()).ok()
     }
 
     /// Runs one action task on `active` hosts in parallel; emits results in host order.
     pub(crate) fn run_action(
         &mut self,
-        states: &mut [HostState],
+        states: &mut HostStates,
         task: &Task,
-        scope: &Scope,
-        active: &[usize],
+        active: &[HostId],
         kind: TaskKind,
-    ) -> Vec<usize> {
+    ) -> Vec<HostId> {
         if crate::interrupt::interrupted() {
             return Vec::new();
         }
-        let tags = scope.tags_of(task);
-        if kind == TaskKind::Task && !self.runner.opts.tags.selects(&tags) {
+        if kind == TaskKind::Task && !self.runner.opts.tags.selects(&task.kw.tags) {
             return Vec::new();
         }
         // --start-at-task: skip until the named task (fact gathering still runs, as in Ansible);
@@ -575,40 +658,39 @@ impl<'r> PlayRun<'r> {
                 _ => return Vec::new(),
             }
         }
-        let short = task.action().map(|a| a.short.as_str()).unwrap_or("");
-        if short == "meta" {
-            return self.run_meta(states, task, scope, active);
+        if let Some(meta) = task.action().filter(|a| a.engine.is_some_and(|e| e.runs() == Runs::Play)) {
+            return self.run_meta(states, task, &meta.args, active, kind);
         }
         let hostvars = self.hostvars(states);
-        let name = self.display_name(states, task, scope, active, &hostvars);
+        let name = self.display_name(states, task, active, &hostvars);
         if kind != TaskKind::Gather && !self.runner.step_allows(&name) {
             return Vec::new();
         }
         self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
 
-        let run_once = task.run_once;
-        let targets: Vec<usize> = if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        let first = active.first().copied();
+        let flag = |v: Option<Value>| v.as_ref().and_then(orc_modules::args::parse_bool).unwrap_or(false);
+        let run_once = flag(self.play_level(states, task, first, &task.kw.run_once));
+        let any_errors_fatal = flag(self.play_level(states, task, first, &task.kw.any_errors_fatal));
+        let throttle =
+            self.play_level(states, task, first, &task.kw.throttle).as_ref().and_then(super::settings::as_u64);
+        let targets: Vec<HostId> = if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
         let runner = self.runner;
         let ctx = self.ctx.clone();
         let total = targets.len();
-        let mut is_target = vec![false; states.len()];
-        for i in &targets {
-            is_target[*i] = true;
-        }
         let done = std::sync::atomic::AtomicUsize::new(0);
         // `throttle:` caps how many hosts run this task at once, below --forks.
-        let slots = Throttle::new(task.throttle.map(|t| t.max(1) as usize).unwrap_or(usize::MAX));
-        let mut outcomes: Vec<(usize, HostOutcome)> = runner.workers.install(|| {
-            states
-                .par_iter_mut()
-                .enumerate()
-                .filter(|(i, _)| is_target.get(*i).copied().unwrap_or(false))
-                .map(|(i, st)| {
+        let slots = Throttle::new(throttle.filter(|t| *t > 0).map(|t| t as usize).unwrap_or(usize::MAX));
+        let selected = states.select_mut(&targets);
+        let mut outcomes: Vec<(HostId, HostOutcome)> = runner.workers.install(|| {
+            selected
+                .into_par_iter()
+                .map(|(id, st)| {
                     let _slot = slots.acquire();
-                    let out = run_on_host(runner, &ctx, st, task, scope, &hostvars);
+                    let out = run_on_host(runner, &ctx, st, task, &hostvars);
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     runner.sink.emit(&Event::Progress { done: n, total });
-                    (i, out)
+                    (id, out)
                 })
                 .collect()
         });
@@ -617,8 +699,8 @@ impl<'r> PlayRun<'r> {
             if let Some((target, facts)) = &out.delegated_facts {
                 // Every inventory host has a state; an implicit localhost outside the play has none
                 // and its facts are dropped.
-                if let Some(st) = states.iter_mut().find(|s| &s.name == target) {
-                    st.add_facts(facts);
+                if let Some(id) = states.id(target) {
+                    states[id].add_facts(facts);
                 }
             }
         }
@@ -627,51 +709,51 @@ impl<'r> PlayRun<'r> {
             // counted, and the run ends (crate::interrupt).
             return Vec::new();
         }
-        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.sort_by_key(|(id, _)| *id);
         if run_once {
             // The one result applies to every host of the batch, as in Ansible.
             if let Some((first, out)) = outcomes.first() {
                 let first = *first;
                 let copy = out.clone();
-                for i in active.iter().filter(|i| **i != first) {
+                for id in active.iter().filter(|id| **id != first) {
                     if let Some(reg) = &task.register {
                         if let Some(v) = &copy.registered {
-                            states[*i].set_fact(reg, v.clone());
+                            states[*id].set_fact(reg, v.clone());
                         }
                     }
                     let mut c = copy.clone();
+                    let name = states[*id].name.clone();
                     c.events.iter_mut().for_each(|e| {
                         if let Event::HostResult(r) = e {
-                            r.host = states[*i].name.clone();
+                            r.host = name.clone();
                         }
                     });
-                    outcomes.push((*i, c));
+                    outcomes.push((*id, c));
                 }
-                outcomes.sort_by_key(|(i, _)| *i);
+                outcomes.sort_by_key(|(id, _)| *id);
             }
         }
         let mut failed = Vec::new();
         let mut fatal = false;
-        for (i, out) in outcomes {
+        for (id, out) in outcomes {
             for e in &out.events {
                 self.runner.sink.emit(e);
             }
-            count(&mut states[i].stats, out.status, out.changed);
+            let st = &mut states[id];
+            count(&mut st.stats, out.status, out.changed);
             if out.changed {
                 self.changed = true;
             }
             match out.status {
                 Status::Failed { ignored: false } => {
-                    states[i].status = HostStatus::Failed;
-                    failed.push(i);
-                    if task.any_errors_fatal.or(scope.any_errors_fatal).unwrap_or(false) {
-                        fatal = true;
-                    }
+                    st.status = HostStatus::Failed;
+                    failed.push(id);
+                    fatal |= any_errors_fatal;
                 }
-                Status::Unreachable if !task.ignore_unreachable.unwrap_or(false) => {
-                    states[i].status = HostStatus::Unreachable;
-                    if states[i].lost_reason.is_none() {
-                        states[i].lost_reason = out.events.iter().rev().find_map(|e| match e {
+                Status::Unreachable if !out.ignore_unreachable => {
+                    st.status = HostStatus::Unreachable;
+                    if st.lost_reason.is_none() {
+                        st.lost_reason = out.events.iter().rev().find_map(|e| match e {
                             Event::HostResult(r) => r.result.get("msg").and_then(Value::as_str).map(str::to_string),
                             _ => None,
                         });
@@ -681,24 +763,18 @@ impl<'r> PlayRun<'r> {
             }
         }
         if fatal {
-            for i in active {
-                if states[*i].status == HostStatus::Active {
-                    states[*i].status = HostStatus::Failed;
-                    failed.push(*i);
+            for id in active {
+                if states[*id].status == HostStatus::Active {
+                    states[*id].status = HostStatus::Failed;
+                    states[*id].failed_by_fatal = true;
+                    failed.push(*id);
                 }
             }
         }
         failed
     }
 
-    fn display_name(
-        &self,
-        states: &[HostState],
-        task: &Task,
-        scope: &Scope,
-        active: &[usize],
-        hostvars: &Arc<HostVars>,
-    ) -> String {
+    fn display_name(&self, states: &HostStates, task: &Task, active: &[HostId], hostvars: &Arc<HostVars>) -> String {
         let name = task.display_name();
         if !name.contains("{{") {
             return name;
@@ -706,47 +782,84 @@ impl<'r> PlayRun<'r> {
         let Some(first) = active.first() else {
             return name;
         };
-        let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*first], task, scope, hostvars);
+        let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*first], task, hostvars);
         match self.runner.templar.render_str(&name, &ctx.value()) {
             Ok(v) => crate::yaml::display(&v),
             Err(_) => name,
         }
     }
 
-    fn run_meta(&mut self, states: &mut [HostState], task: &Task, scope: &Scope, active: &[usize]) -> Vec<usize> {
-        let what = task
-            .action()
-            .and_then(|a| a.args.get("_raw_params").or_else(|| a.args.get("free_form")))
-            .map(crate::yaml::display)
-            .unwrap_or_default();
-        let hostvars = self.hostvars(states);
-        let holds = |st: &HostState| {
-            let ctx = super::run_task::context_for(self.runner, &self.ctx, st, task, scope, &hostvars);
-            super::run_task::conditions_hold(self.runner, &ctx, scope, task).unwrap_or(false)
+    /// Carries out a `meta:` task; every action the up-front check accepts is handled here
+    /// (`MetaAction`). As Ansible's linear strategy: `end_play`, `end_batch`, `clear_facts` and
+    /// `clear_host_errors` are decided once, on the first host; the others host by host. A host
+    /// whose condition is false shows `skipping:` (not counted).
+    fn run_meta(
+        &mut self,
+        states: &mut HostStates,
+        task: &Task,
+        args: &Map<String, Value>,
+        active: &[HostId],
+        kind: TaskKind,
+    ) -> Vec<HostId> {
+        let Some(what) = MetaAction::of_args(args) else {
+            // Refused before the run (preflight); nothing to do if it gets here anyway.
+            return Vec::new();
         };
-        match what.as_str() {
-            "flush_handlers" => self.flush_handlers(states, active),
-            "end_play" if active.iter().any(|i| holds(&states[*i])) => self.end_play = true,
-            "end_host" => {
-                for i in active {
-                    if holds(&states[*i]) {
-                        states[*i].status = HostStatus::Ended;
+        let hostvars = self.hostvars(states);
+        let name = self.display_name(states, task, active, &hostvars);
+        self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
+        let once = matches!(
+            what,
+            MetaAction::EndPlay | MetaAction::EndBatch | MetaAction::ClearFacts | MetaAction::ClearHostErrors
+        );
+        let asked: Vec<HostId> = if once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        let mut holding = Vec::new();
+        for id in &asked {
+            let ctx = super::run_task::context_for(self.runner, &self.ctx, &states[*id], task, &hostvars);
+            if super::run_task::conditions_hold(self.runner, &ctx, task).unwrap_or(false) {
+                holding.push(*id);
+            } else {
+                self.emit_skip(states, *id, None, false);
+            }
+        }
+        let play_hosts: Vec<HostId> = if holding.is_empty() { Vec::new() } else { active.to_vec() };
+        match what {
+            MetaAction::FlushHandlers => self.flush_handlers(states, &holding),
+            MetaAction::EndPlay => self.end_play |= !holding.is_empty(),
+            MetaAction::EndBatch => {
+                if !holding.is_empty() {
+                    self.end_batch = true;
+                    for id in &play_hosts {
+                        states[*id].status = HostStatus::Ended;
                     }
                 }
             }
-            "clear_host_errors" => {
-                for st in states.iter_mut() {
-                    if st.status == HostStatus::Failed {
-                        st.status = HostStatus::Active;
+            MetaAction::EndHost => {
+                for id in &holding {
+                    states[*id].status = HostStatus::Ended;
+                }
+            }
+            MetaAction::Noop => {}
+            MetaAction::ClearHostErrors => {
+                if !holding.is_empty() {
+                    for (_, st) in states.iter_mut() {
+                        st.failed_by_fatal = false;
+                        if st.status == HostStatus::Failed {
+                            st.status = HostStatus::Active;
+                        }
                     }
                 }
             }
-            "clear_facts" => {
-                for i in active {
-                    states[*i].facts = Arc::new(Map::new());
+            MetaAction::ClearFacts => {
+                for id in &play_hosts {
+                    states[*id].facts = Arc::new(Map::new());
                 }
             }
-            _ => {}
+            MetaAction::ResetConnection => {
+                for id in &holding {
+                    self.runner.pool.discard(&states[*id].name);
+                }
+            }
         }
         Vec::new()
     }
@@ -763,9 +876,7 @@ impl<'r> PlayRun<'r> {
     /// Runs notified handlers for the hosts that notified them, as Ansible's linear strategy
     /// does: in definition order, each at most once per pass, and passes repeat while handlers
     /// notified other handlers (an earlier handler notified by a later one runs in the next pass).
-    fn flush_handlers(&mut self, states: &mut [HostState], members: &[usize]) {
-        // Handlers inherit the play's keywords (become, check_mode...), as tasks do.
-        let scope = Scope { handler: true, ..play_scope(self.play) };
+    fn flush_handlers(&mut self, states: &mut HostStates, members: &[HostId]) {
         // Bounded: a handler chain that keeps notifying itself ends after this many passes.
         for _pass in 0..MAX_HANDLER_PASSES {
             let mut ran_any = false;
@@ -777,53 +888,57 @@ impl<'r> PlayRun<'r> {
                 }
                 self.resolve_notifications(states, members, &handlers);
                 let h = &handlers[idx];
-                let hosts: Vec<usize> = members
+                let hosts: Vec<HostId> = members
                     .iter()
                     .copied()
-                    .filter(|i| {
-                        let st = &states[*i];
+                    .filter(|id| {
+                        let st = &states[*id];
                         (st.status == HostStatus::Active
                             || (self.play.force_handlers && st.status == HostStatus::Failed))
                             && st.pending_handlers.contains(&idx)
                     })
                     .collect();
-                for i in members {
-                    states[*i].pending_handlers.remove(&idx);
+                for id in members {
+                    states[*id].pending_handlers.remove(&idx);
                 }
                 if !hosts.is_empty() {
-                    let mut hscope = scope.clone();
-                    if h.role.is_some() {
-                        hscope.role = h.role.clone();
-                    }
-                    self.run_action(states, h, &hscope, &hosts, TaskKind::Handler);
+                    // A handler may be a block or an include too: it runs as a task list of one.
+                    let scope = Scope { handler: true, ..Scope::default() };
+                    self.run_tasks(states, std::slice::from_ref(h), &scope, &hosts);
                     ran_any = true;
                 }
                 idx += 1;
             }
             let handlers = self.handlers();
             self.resolve_notifications(states, members, &handlers);
-            if !ran_any || members.iter().all(|i| states[*i].pending_handlers.is_empty()) {
+            if !ran_any || members.iter().all(|id| states[*id].pending_handlers.is_empty()) {
                 break;
             }
         }
     }
 
     /// Turns the hosts' notifications (names or listen topics) into the handlers they select.
-    fn resolve_notifications(&self, states: &mut [HostState], members: &[usize], handlers: &[Task]) {
-        for i in members {
-            for name in std::mem::take(&mut states[*i].notified) {
+    fn resolve_notifications(&self, states: &mut HostStates, members: &[HostId], handlers: &[Task]) {
+        for id in members {
+            let st = &mut states[*id];
+            for name in std::mem::take(&mut st.notified) {
                 let selected = handlers_for(handlers, &name);
                 if selected.is_empty() {
                     self.runner.sink.emit(&Event::Warning(format!(
                         "The requested handler '{name}' was not found in either the main handlers list nor in \
                          the listening handlers list (notified on {})",
-                        states[*i].name
+                        st.name
                     )));
                 }
-                states[*i].pending_handlers.extend(selected);
+                st.pending_handlers.extend(selected);
             }
         }
     }
+}
+
+/// The hosts of `members` still in play.
+fn in_play(states: &HostStates, members: &[HostId]) -> Vec<HostId> {
+    members.iter().copied().filter(|id| states[*id].status == HostStatus::Active).collect()
 }
 
 /// Whether `task` is where `--start-at-task WANT` starts, as Ansible's play iterator decides:
@@ -900,61 +1015,39 @@ impl Drop for Slot<'_> {
 /// How deep include_tasks/include_role may nest before orc calls it a loop.
 const MAX_INCLUDE_DEPTH: usize = 50;
 
-/// What an include resolved to for a host.
+/// What an include resolved to for a group of hosts.
 enum Expansion {
-    /// A task file (its path and tasks).
+    /// A task file (its path and compiled tasks).
     Tasks(std::path::PathBuf, Vec<Task>),
     /// A role block.
     Role(Box<Task>),
-    /// Why it could not be loaded.
-    Failed(String),
 }
 
-/// Whether two hosts' includes resolved to the same tasks (so they run together).
-fn same_expansion(a: &Expansion, b: &Expansion) -> bool {
-    match (a, b) {
-        (Expansion::Tasks(pa, _), Expansion::Tasks(pb, _)) => pa == pb,
-        _ => false,
-    }
+/// One expansion of an include: what tells it apart, the loop variables it runs with, the
+/// item's label, and the hosts that run it.
+struct IncludeGroup {
+    key: String,
+    layer: Map<String, Value>,
+    label: Option<String>,
+    hosts: Vec<HostId>,
 }
 
-/// One expansion of an include and the hosts that run it.
-type IncludeGroup = (Expansion, Vec<usize>);
-
-fn collect_role_vars(tasks: &[Task], defaults: &mut Map<String, Value>, vars: &mut Map<String, Value>) {
-    for t in tasks {
-        if t.is_role_boundary {
-            if let Some(r) = &t.role {
-                merge(defaults, &r.defaults);
-                merge(vars, &r.vars);
-            }
-        }
-    }
-}
-
-fn resolve_include(base: &Path, name: &str, scope: &Scope) -> std::path::PathBuf {
-    let p = Path::new(name);
-    if p.is_absolute() {
-        return p.to_path_buf();
-    }
-    let mut cands = vec![base.join(name)];
-    if let Some(r) = &scope.role {
-        cands.push(r.path.join("tasks").join(name));
-    }
-    cands.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| base.join(name))
+/// Where the answers to a play's `vars_prompt` are kept (`Runner::prompted`).
+pub(crate) fn prompt_key(play: &Play) -> String {
+    play.loc.to_string()
 }
 
 fn load_vars_files(
     runner: &Runner,
     play: &Play,
-    states: &[HostState],
-    members: &[usize],
+    states: &HostStates,
+    members: &[HostId],
 ) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     if play.vars_files.is_empty() {
         return Ok(out);
     }
-    let first = members.first().map(|i| &states[*i]);
+    let first = members.first().map(|id| &states[*id]);
     let mut base = play.vars.clone();
     merge(&mut base, &runner.opts.extra_vars);
     if let Some(st) = first {

@@ -3,79 +3,28 @@
 //! variables that no source defines.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use super::actions::{self, Defines};
+use super::guards::guarded_names;
 use super::Options;
 use crate::error::{Loc, OrcError, Result};
 use crate::inventory::Inventory;
-use crate::playbook::{Play, Playbook, Task, TaskBody};
+use crate::playbook::{Include, IncludeTarget, Play, Playbook, Task, TaskBody};
+use crate::template::Templar;
 use crate::vars::has_template;
-
-/// Variables the engine always defines.
-const MAGIC: &[&str] = &[
-    "inventory_hostname",
-    "inventory_hostname_short",
-    "group_names",
-    "groups",
-    "hostvars",
-    "ansible_play_hosts",
-    "ansible_play_hosts_all",
-    "ansible_play_batch",
-    "play_hosts",
-    "ansible_check_mode",
-    "ansible_diff_mode",
-    "ansible_verbosity",
-    "ansible_forks",
-    "ansible_run_tags",
-    "ansible_skip_tags",
-    "playbook_dir",
-    "role_path",
-    "ansible_search_path",
-    "role_name",
-    "omit",
-    "ansible_version",
-    "ansible_facts",
-    "vars",
-    "item",
-    "ansible_loop",
-    "ansible_loop_var",
-    "ansible_managed",
-    "template_path",
-    "template_fullpath",
-    "template_destpath",
-    "environment",
-    "lookup",
-    "query",
-    "q",
-    "range",
-    "dict",
-    "namespace",
-    "lipsum",
-    "cycler",
-    "joiner",
-    "now",
-    "undef",
-    "zip",
-    "debug",
-    "true",
-    "false",
-    "none",
-    "True",
-    "False",
-    "None",
-    "loop",
-];
 
 /// Validates everything that can be validated without running; the first problem is returned.
 pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) -> Result<()> {
     if let Some(want) = &opts.start_at_task {
         check_start_at_task(playbooks, want)?;
     }
+    let templar = Templar::new();
     for pb in playbooks {
         // A syntax check has no inventory to define variables: undefined names are not checked.
-        let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts) };
+        let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts, &templar) };
         for play in &pb.plays {
             if !opts.syntax_check {
                 let pattern = super::play_hosts::pattern(play, opts)?;
@@ -95,8 +44,10 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                 // The run loads it the same way: a file it could not use is an error now.
                 crate::inventory::load_vars_file(&path)?;
             }
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
-                check_tasks(section, play, &defined, None, &HashSet::new())?;
+            let mut tasks = play.all_tasks();
+            crate::playbook::flatten(&play.handlers, &mut tasks);
+            for t in tasks {
+                check_task(t, play, &defined)?;
             }
             check_notifications(play)?;
         }
@@ -110,11 +61,7 @@ fn check_start_at_task(playbooks: &[Playbook], want: &str) -> Result<()> {
     let mut names: Vec<String> = Vec::new();
     for pb in playbooks {
         for play in &pb.plays {
-            let mut tasks: Vec<&Task> = Vec::new();
-            for s in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                flatten(s, &mut tasks);
-            }
-            for t in tasks.into_iter().filter(|t| !matches!(t.body, TaskBody::Block { .. })) {
+            for t in play.all_tasks().into_iter().filter(|t| !matches!(t.body, TaskBody::Block { .. })) {
                 if super::play::starts_here(t, want) {
                     return Ok(());
                 }
@@ -139,12 +86,11 @@ fn check_start_at_task(playbooks: &[Playbook], want: &str) -> Result<()> {
 /// Ansible requires at run time ("The requested handler ... was not found"): found here, before
 /// anything ran. A play that includes roles at run time may gain handlers, so it is not checked.
 fn check_notifications(play: &Play) -> Result<()> {
-    let sections = [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers];
-    let mut tasks: Vec<&Task> = Vec::new();
-    for s in sections {
-        flatten(s, &mut tasks);
-    }
-    if tasks.iter().any(|t| matches!(t.body, TaskBody::IncludeRole { .. })) {
+    let mut tasks = play.all_tasks();
+    crate::playbook::flatten(&play.handlers, &mut tasks);
+    let includes_role =
+        |t: &&Task| matches!(&t.body, TaskBody::Include(i) if matches!(i.target, IncludeTarget::Role { .. }));
+    if tasks.iter().any(includes_role) {
         return Ok(());
     }
     for t in tasks {
@@ -173,23 +119,14 @@ fn check_notifications(play: &Play) -> Result<()> {
     Ok(())
 }
 
-/// Every task of a list, blocks opened, in order.
-fn flatten<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
-    for t in tasks {
-        out.push(t);
-        if let TaskBody::Block { block, rescue, always } = &t.body {
-            for l in [block, rescue, always] {
-                flatten(l, out);
-            }
-        }
-    }
-}
-
-/// Every name some source may define: inventory, extra vars, play and role vars, vars files,
-/// registers, set_fact keys, loop variables. `None` when something defines names dynamically
-/// (include_vars, a templated set_fact key), which turns the undefined check off.
-fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option<HashSet<String>> {
-    let mut names: HashSet<String> = MAGIC.iter().map(|s| s.to_string()).collect();
+/// Every name some source may define: the engine's magic variables and the template globals,
+/// inventory, extra vars, play and role vars, vars files, prompts, registers, loop variables,
+/// include parameters and what engine actions define (`EngineAction::defines`). `None` when
+/// something defines names only known at run time (an include, include_vars, a templated
+/// set_fact key), which turns the undefined check off.
+fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options, templar: &Templar) -> Option<HashSet<String>> {
+    let mut names: HashSet<String> = super::magic::NAMES.iter().map(|s| s.to_string()).collect();
+    names.extend(templar.globals());
     names.extend(opts.extra_vars.keys().cloned());
     for h in inventory.hosts() {
         names.extend(inventory.host_vars(&h).keys().cloned());
@@ -198,19 +135,24 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option
     let mut dynamic = false;
     for play in &pb.plays {
         names.extend(play.vars.keys().cloned());
+        names.extend(play.vars_prompt.iter().map(|p| p.name.clone()));
         for (file, _) in &play.vars_files {
             if file.contains("{{") {
                 dynamic = true;
                 continue;
             }
-            if let Ok(node) = crate::yaml::load_file(&play.dir.join(file)) {
-                if let Value::Object(m) = node.to_value() {
-                    names.extend(m.keys().cloned());
-                }
+            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(file)) {
+                names.extend(m.keys().cloned());
             }
         }
-        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
-            collect_names(section, &mut names, &mut dynamic);
+        for r in &play.role_refs {
+            names.extend(r.defaults.keys().cloned());
+            names.extend(r.vars.keys().cloned());
+        }
+        let mut tasks = play.all_tasks();
+        crate::playbook::flatten(&play.handlers, &mut tasks);
+        for t in tasks {
+            collect_names(t, &mut names, &mut dynamic);
         }
     }
     if dynamic {
@@ -220,124 +162,90 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option
     }
 }
 
-fn collect_names(tasks: &[Task], names: &mut HashSet<String>, dynamic: &mut bool) {
-    for t in tasks {
-        names.extend(t.vars.keys().cloned());
-        if let Some(r) = &t.register {
-            names.insert(r.clone());
+/// The names one task defines for later ones.
+fn collect_names(t: &Task, names: &mut HashSet<String>, dynamic: &mut bool) {
+    for layer in &t.kw.vars {
+        names.extend(layer.keys().cloned());
+    }
+    if let Some(p) = &t.include_params {
+        names.extend(p.keys().cloned());
+    }
+    if let Some(r) = &t.register {
+        names.insert(r.clone());
+    }
+    for k in ["loop_var", "index_var"] {
+        if let Some(Value::String(v)) = t.loop_control.get(k) {
+            names.insert(v.clone());
         }
-        for k in ["loop_var", "index_var"] {
-            if let Some(Value::String(v)) = t.loop_control.get(k) {
-                names.insert(v.clone());
-            }
+    }
+    if let Some(r) = &t.role {
+        names.extend(r.defaults.keys().cloned());
+        names.extend(r.vars.keys().cloned());
+        names.extend(r.params.keys().cloned());
+    }
+    let defines = match &t.body {
+        TaskBody::Action(a) => a.engine.map(|e| e.defines(&a.args)),
+        TaskBody::Include(inc) => {
+            names.extend(inc.params.keys().cloned());
+            actions::lookup(include_action(inc)).map(|e| e.defines(&Map::new()))
         }
-        if let Some(r) = &t.role {
-            names.extend(r.defaults.keys().cloned());
-            names.extend(r.vars.keys().cloned());
-            names.extend(r.params.keys().cloned());
-        }
-        match &t.body {
-            TaskBody::Action(a) => match a.short.as_str() {
-                "set_fact" => {
-                    for k in a.args.keys() {
-                        if k.contains("{{") {
-                            *dynamic = true;
-                        }
-                        names.insert(k.clone());
-                    }
-                }
-                "include_vars" => *dynamic = true,
-                _ => {}
-            },
-            TaskBody::Block { block, rescue, always } => {
-                collect_names(block, names, dynamic);
-                collect_names(rescue, names, dynamic);
-                collect_names(always, names, dynamic);
-            }
-            // Included files are read at run time; what they define is unknown here.
-            TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => *dynamic = true,
-        }
+        TaskBody::Block { .. } => None,
+    };
+    match defines {
+        Some(Defines::Names(n)) => names.extend(n),
+        Some(Defines::Unknown) => *dynamic = true,
+        None => {}
     }
 }
 
-/// `guards`: variables the enclosing blocks' `when:` tests for (`x is defined`), which their
-/// tasks may then use freely.
-fn check_tasks(
-    tasks: &[Task],
-    play: &Play,
-    defined: &Option<HashSet<String>>,
-    role: Option<&Path>,
-    guards: &HashSet<String>,
-) -> Result<()> {
-    for t in tasks {
-        let role_path = t.role.as_ref().map(|r| r.path.as_path()).or(role);
-        let mut guards = guards.clone();
-        guards.extend(when_guarded_names(t));
-        match &t.body {
-            TaskBody::Block { block, rescue, always } => {
-                for list in [block, rescue, always] {
-                    check_tasks(list, play, defined, role_path, &guards)?;
-                }
-            }
-            TaskBody::IncludeTasks { .. } | TaskBody::IncludeRole { .. } => {}
-            TaskBody::Action(a) => {
-                check_action_args(a)?;
-                check_module_args(a)?;
-                check_src_exists(a, &play.dir, role_path)?;
-            }
-        }
-        check_templates(t, defined, &guards)?;
+/// The engine action an include is.
+fn include_action(inc: &Include) -> &'static str {
+    match inc.target {
+        IncludeTarget::Tasks { .. } => "include_tasks",
+        IncludeTarget::Role { .. } => "include_role",
     }
-    Ok(())
 }
 
-/// The variables a task's `when:` guards (`app_archive is defined`, `x | default(...)`): when the
-/// condition holds they are defined, and when it does not the task's arguments are never
-/// rendered, so using them there is no error.
-fn when_guarded_names(t: &Task) -> HashSet<String> {
-    let env = minijinja::Environment::new();
-    let mut names = HashSet::new();
-    for c in &t.when {
+/// Checks one task (blocks' children are checked on their own): its action's arguments, the
+/// files it names, its templates.
+fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Result<()> {
+    // The variables the task's conditions (its own and its blocks', merged into it) test for:
+    // when they hold those are defined, and when they do not, nothing is rendered.
+    let mut guards = HashSet::new();
+    for c in &t.kw.when {
         if let Value::String(s) = c {
-            if guarded(s) {
-                let expr = s.trim().trim_start_matches("{{").trim_end_matches("}}");
-                if let Ok(e) = env.compile_expression(expr) {
-                    names.extend(e.undeclared_variables(false));
-                }
-            }
+            guards.extend(guarded_names(s.trim().trim_start_matches("{{").trim_end_matches("}}"), true));
         }
     }
-    names
+    if let TaskBody::Action(a) = &t.body {
+        match a.engine {
+            Some(engine) => check_action_args(engine, a)?,
+            None => check_module_args(a)?,
+        }
+        check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
+    }
+    check_templates(t, defined, &guards)
 }
 
-use super::action_docs::{action_args, META_ACTIONS};
-
-fn check_action_args(a: &crate::playbook::Action) -> Result<()> {
-    let Some(valid) = action_args(&a.short) else { return Ok(()) };
-    let valid = valid.as_slice();
-    for k in a.args.keys() {
-        if !valid.contains(&k.as_str()) {
-            let loc = find_in_lines(&a.loc, &format!("{k}:"), 0).or_else(|| find_in_lines(&a.loc, &format!("{k}="), 0));
-            let shown: Vec<&str> = valid.iter().copied().filter(|v| *v != "_raw_params").collect();
-            return Err(OrcError::at(
-                &loc.unwrap_or_else(|| a.loc.clone()),
-                format!("{}: unsupported argument `{k}`", a.module),
-            )
-            .help(format!("valid arguments are {}", shown.join(", "))));
-        }
-    }
-    if a.short == "meta" {
-        let what = a.args.get("_raw_params").map(crate::yaml::display).unwrap_or_default();
-        if !META_ACTIONS.contains(&what.as_str()) {
-            return Err(OrcError::at(&a.loc, format!("invalid meta action '{what}'"))
-                .help(format!("valid meta actions are {}", META_ACTIONS.join(", "))));
-        }
-    }
-    if a.short == "assert" && !a.args.contains_key("that") {
-        return Err(OrcError::at(&a.loc, "assert: missing required argument `that`")
-            .help("give the conditions to check: that: [x > 1]"));
-    }
-    Ok(())
+fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Action) -> Result<()> {
+    let Err((arg, msg)) = actions::check_args(engine, &a.args) else { return Ok(()) };
+    let loc = arg.and_then(|k| {
+        find_in_lines(&a.loc, &format!("{k}:"), 0).or_else(|| find_in_lines(&a.loc, &format!("{k}="), 0))
+    });
+    let (message, help) = match msg.split_once("; ") {
+        Some((m, h)) => (m.to_string(), Some(h.to_string())),
+        None => (msg.clone(), None),
+    };
+    let message = if message.starts_with(&format!("{}:", engine.name())) {
+        format!("{}{}", a.module, message.strip_prefix(engine.name()).unwrap_or(&message))
+    } else {
+        message
+    };
+    let err = OrcError::at(&loc.unwrap_or_else(|| a.loc.clone()), message);
+    Err(match help {
+        Some(h) => err.help(h),
+        None => err,
+    })
 }
 
 fn check_module_args(a: &crate::playbook::Action) -> Result<()> {
@@ -408,7 +316,7 @@ fn find_in_lines(base: &Loc, needle: &str, skip_before_col: usize) -> Option<Loc
     None
 }
 
-fn check_src_exists(a: &crate::playbook::Action, play_dir: &Path, role: Option<&Path>) -> Result<()> {
+fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf]) -> Result<()> {
     let sub = match a.short.as_str() {
         "template" => "templates",
         "copy" => "files",
@@ -422,23 +330,10 @@ fn check_src_exists(a: &crate::playbook::Action, play_dir: &Path, role: Option<&
     {
         return Ok(());
     }
-    let p = Path::new(src);
-    let mut cands: Vec<PathBuf> = Vec::new();
-    if p.is_absolute() {
-        cands.push(p.to_path_buf());
-    } else {
-        if let Some(r) = role {
-            cands.push(r.join(sub).join(src));
-            cands.push(r.join(src));
-        }
-        cands.push(play_dir.join(sub).join(src));
-        cands.push(play_dir.join(src));
-    }
-    if cands.iter().any(|c| c.exists()) {
-        return Ok(());
-    }
+    // The search the run makes (playbook::search): a file it would find is never refused here.
+    let Err(searched) = crate::playbook::search::find(src, sub, search) else { return Ok(()) };
     let loc = find_in_lines(&a.loc, src, 0).unwrap_or_else(|| a.loc.clone());
-    let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
+    let searched: Vec<String> = searched.iter().map(|c| c.display().to_string()).collect();
     Err(OrcError::at(&loc, format!("{} source '{src}' does not exist", a.short))
         .help(format!("searched {}", searched.join(", "))))
 }
@@ -449,12 +344,12 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
     if let TaskBody::Action(a) = &t.body {
         collect_strings(&Value::Object(a.args.clone()), &mut strings);
     }
-    for c in t
-        .when
-        .iter()
-        .chain(t.changed_when.iter().flatten())
-        .chain(t.failed_when.iter().flatten())
-        .chain(t.until.iter().flatten())
+    for c in
+        t.kw.when
+            .iter()
+            .chain(t.changed_when.iter().flatten())
+            .chain(t.failed_when.iter().flatten())
+            .chain(t.until.iter().flatten())
     {
         if let Value::String(s) = c {
             strings.push((s.clone(), !s.contains("{{")));
@@ -463,7 +358,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
     if let Some(name) = &t.name {
         collect_strings(&Value::String(name.clone()), &mut strings);
     }
-    let mut local: HashSet<String> = t.vars.keys().cloned().collect();
+    let mut local: HashSet<String> = t.kw.vars.iter().flat_map(|l| l.keys().cloned()).collect();
     local.extend(guards.iter().cloned());
     for k in ["loop_var", "index_var"] {
         if let Some(Value::String(v)) = t.loop_control.get(k) {
@@ -499,12 +394,12 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
             }
         };
         let Some(defined) = defined else { continue };
-        if guarded(&s) {
-            continue;
-        }
+        let guarded = guarded_names(&s, bare);
         let mut missing: Vec<&String> = undeclared
             .iter()
-            .filter(|n| !defined.contains(*n) && !local.contains(*n) && !n.starts_with("ansible_"))
+            .filter(|n| {
+                !defined.contains(*n) && !local.contains(*n) && !guarded.contains(*n) && !n.starts_with("ansible_")
+            })
             .collect();
         missing.sort();
         if let Some(name) = missing.first() {
@@ -518,25 +413,6 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         }
     }
     Ok(())
-}
-
-/// Whether a template guards against undefined variables itself.
-fn guarded(s: &str) -> bool {
-    [
-        "is defined",
-        "is not defined",
-        "is undefined",
-        "is not undefined",
-        "default",
-        "d(",
-        "| d ",
-        "|d ",
-        "| d}",
-        "|d}",
-        "mandatory",
-    ]
-    .iter()
-    .any(|g| s.contains(g))
 }
 
 fn find_var(base: &Loc, name: &str) -> Option<Loc> {

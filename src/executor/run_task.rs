@@ -3,15 +3,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use orc_modules::contract::FileKind;
-use orc_modules::{Controller, ModuleCtx, ModuleError, ModuleResult};
+use orc_modules::{ConnError, Controller, ModuleCtx, ModuleError, ModuleResult};
 use serde_json::{json, Map, Value};
 
-use super::engine_actions;
+use super::actions::{Call, Runs};
 use super::host::HostState;
 use super::loops;
-use super::scope::Scope;
+use super::settings::Settings;
+use super::task_conn::{valid_env_name, TaskConn};
 use super::Runner;
 use crate::output::{Event, HostResult, Status};
 use crate::playbook::{Action, Task};
@@ -30,44 +32,11 @@ pub struct PlayCtx {
     pub role_defaults: Map<String, Value>,
     /// Vars of every role in the play.
     pub role_vars: Map<String, Value>,
-    /// `ansible_play_hosts`.
-    pub play_hosts: Vec<Value>,
-    /// `ansible_play_batch` (the hosts of the current `serial` batch).
-    pub play_batch: Vec<Value>,
-    /// The `groups` variable.
-    pub groups: Map<String, Value>,
     /// `playbook_dir`.
     pub play_dir: PathBuf,
-    /// Play-level `connection:`.
-    pub connection: Option<String>,
-    /// The magic variables that are the same for every host of the play ([`play_magic`]), made
+    /// The magic variables that are the same for every host of the play (`magic::play`), made
     /// once rather than for every host and task.
     pub magic: Map<String, Value>,
-}
-
-/// The host-independent magic variables of a play: `groups`, `ansible_play_hosts`,
-/// `ansible_check_mode`, `playbook_dir`, `omit`...
-pub fn play_magic(runner: &Runner, play: &PlayCtx) -> Map<String, Value> {
-    let magic = json!({
-        "groups": play.groups,
-        "ansible_play_hosts": play.play_hosts,
-        "ansible_play_hosts_all": play.play_hosts,
-        "ansible_play_batch": play.play_batch,
-        "play_hosts": play.play_hosts,
-        "ansible_check_mode": runner.opts.check,
-        "ansible_diff_mode": runner.opts.diff,
-        "ansible_verbosity": runner.opts.verbosity,
-        "ansible_forks": runner.opts.forks,
-        "ansible_run_tags": if runner.opts.tags.only.is_empty() { vec!["all".to_string()] } else { runner.opts.tags.only.clone() },
-        "ansible_skip_tags": runner.opts.tags.skip,
-        "playbook_dir": absolute(&play.play_dir),
-        "omit": OMIT,
-        "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
-    });
-    match magic {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 /// What one host's run of a task produced.
@@ -83,66 +52,55 @@ pub struct HostOutcome {
     pub registered: Option<Value>,
     /// Facts for the delegated host (`delegate_facts: true`).
     pub delegated_facts: Option<(String, Map<String, Value>)>,
+    /// `ignore_unreachable:` as rendered for this host.
+    pub ignore_unreachable: bool,
 }
 
-/// Merges a host's variables for a task in Ansible's precedence order and adds magic variables.
+/// The task's search path (`playbook::search`): its role, its file's directory, the playbook.
+pub fn search_path(task: &Task, play_dir: &Path) -> Vec<PathBuf> {
+    let role = task.role.as_ref().map(|r| r.path.as_path());
+    crate::playbook::search::task_search_path(role, &task.file_dir(), play_dir)
+}
+
+/// Merges a host's variables for a task in Ansible's precedence order (role defaults, inventory,
+/// facts, play vars and vars_files, role vars, block and task vars, set_fact and registered,
+/// role parameters, include parameters, extra vars) and adds the magic variables.
 pub fn context_for(
     runner: &Runner,
     play: &PlayCtx,
     st: &HostState,
     task: &Task,
-    scope: &Scope,
     hostvars: &Arc<HostVars>,
 ) -> Arc<Context> {
+    let role = task.role.as_deref();
     let mut m = play.role_defaults.clone();
-    if let Some(r) = &scope.role {
+    if let Some(r) = role {
         merge(&mut m, &r.defaults);
     }
     merge(&mut m, &st.inventory);
     add_facts(&mut m, &st.facts);
     merge(&mut m, &play.play_vars);
     merge(&mut m, &play.role_vars);
-    if let Some(r) = &scope.role {
+    if let Some(r) = role {
         merge(&mut m, &r.vars);
     }
-    for layer in &scope.vars {
+    for layer in &task.kw.vars {
         merge(&mut m, layer);
     }
-    merge(&mut m, &task.vars);
     merge(&mut m, &st.set_facts);
-    if let Some(r) = &scope.role {
+    if let Some(r) = role {
         merge(&mut m, &r.params);
     }
+    if let Some(p) = &task.include_params {
+        merge(&mut m, p);
+    }
     merge(&mut m, &runner.opts.extra_vars);
-    let short = st.name.split('.').next().unwrap_or(&st.name).to_string();
-    m.insert("inventory_hostname".into(), Value::String(st.name.clone()));
-    m.insert("inventory_hostname_short".into(), Value::String(short));
-    m.insert("group_names".into(), json!(runner.inventory.group_names(&st.name)));
+    merge(&mut m, &super::magic::host(runner, &st.name, role, &search_path(task, &play.play_dir)));
     merge(&mut m, &play.magic);
-    // Where lookups look for relative file names (Ansible's `task.get_search_path()`): the role,
-    // the task file's directory, the playbook's (src/template/search.rs).
-    let mut search: Vec<Value> = Vec::new();
-    let role = scope.role.as_ref().or(task.role.as_ref());
-    for dir in role
-        .map(|r| absolute(&r.path))
-        .into_iter()
-        .chain(task.loc.file.path.parent().map(absolute))
-        .chain([absolute(&play.play_dir)])
-    {
-        if !dir.is_empty() && !search.iter().any(|d| d.as_str() == Some(dir.as_str())) {
-            search.push(Value::String(dir));
+    if let Some(Value::String(c)) = &task.kw.connection {
+        if !c.contains("{{") {
+            m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
         }
-    }
-    if !m.contains_key("ansible_search_path") {
-        m.insert("ansible_search_path".into(), Value::Array(search));
-    }
-    // Tasks of an imported role carry their role themselves (no include scope made them).
-    if let Some(r) = role {
-        m.insert("role_path".into(), Value::String(absolute(&r.path)));
-        m.insert("role_name".into(), Value::String(r.name.clone()));
-    }
-    if let Some(c) = &play.connection {
-        m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
     }
     // Registered results and set_fact values are data: rendering them again would run whatever
     // Jinja a command printed (Ansible 2.19 treats them the same way).
@@ -163,18 +121,9 @@ pub fn context_for(
     Context::with_data(m, data, hostvars.clone(), runner.templar.clone())
 }
 
-fn absolute(p: &Path) -> String {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
-}
-
-/// Evaluates `when:` of the enclosing scope and the task.
-pub fn conditions_hold(
-    runner: &Runner,
-    ctx: &Arc<Context>,
-    scope: &Scope,
-    task: &Task,
-) -> Result<bool, (String, String)> {
-    for cond in scope.when.iter().chain(task.when.iter()) {
+/// Evaluates the task's `when:` (with those of its blocks and roles, merged into it).
+pub fn conditions_hold(runner: &Runner, ctx: &Arc<Context>, task: &Task) -> Result<bool, (String, String)> {
+    for cond in &task.kw.when {
         if !eval_condition(&runner.templar, cond, ctx).map_err(|e| (cond_text(cond), e))? {
             return Ok(false);
         }
@@ -215,24 +164,25 @@ pub fn run_on_host(
     play: &PlayCtx,
     st: &mut HostState,
     task: &Task,
-    scope: &Scope,
     hostvars: &Arc<HostVars>,
 ) -> HostOutcome {
-    let ctx = context_for(runner, play, st, task, scope, hostvars);
-    let delegated_to =
-        task.delegate_to.clone().or_else(|| scope.delegate_to.clone()).map(|d| render_text(&runner.templar, &d, &ctx));
+    let mut ctx = context_for(runner, play, st, task, hostvars);
     let mut events = Vec::new();
-    let no_log = task.no_log.or(scope.no_log).unwrap_or(false);
+    let base = Settings::resolve(runner, &task.kw, &ctx);
+    // An action that defines variables (set_fact, include_vars) in a loop: each item sees what
+    // the items before it set, as in Ansible.
+    let defines_vars = task.action().and_then(|a| a.engine).is_some_and(|e| e.runs() == Runs::Host)
+        && task.action().is_some_and(|a| matches!(a.short.as_str(), "set_fact" | "include_vars"));
 
     let mut loop_failed = false;
-    let (status, result, diffs, changed) = match &task.loop_spec {
+    let (status, result, diffs, changed, settings) = match &task.loop_spec {
         None => {
-            let r = run_item(runner, play, st, task, scope, &ctx, delegated_to.as_deref());
-            (r.status, r.result, r.diffs, r.changed)
+            let r = run_item(runner, play, st, task, &ctx, &base);
+            (r.status, r.result, r.diffs, r.changed, base.clone().unwrap_or_default())
         }
         Some(spec) => {
-            // Conditions on the task are evaluated per item, but a false block/role condition skips
-            // the whole task before the loop is even templated.
+            // Conditions on the task are evaluated per item, as the keywords are rendered; a false
+            // block/role condition skips the whole task before the loop is even templated.
             let items = loops::items_for(runner, spec, &ctx, loops::action_name(task));
             match items {
                 Err(msg) => {
@@ -240,12 +190,13 @@ pub fn run_on_host(
                     // conditions hold (a `when: false` task with an undefined loop is skipped),
                     // and like any other failure of the task it can be ignored.
                     loop_failed = true;
-                    let item = loop_error(runner, task, scope, &ctx, msg);
+                    let item = loop_error(runner, task, &ctx, msg);
+                    let settings = base.clone().unwrap_or_default();
                     let status = match item.status {
-                        Status::Failed { .. } => Status::Failed { ignored: is_ignored(runner, task, scope, &ctx) },
+                        Status::Failed { .. } => Status::Failed { ignored: settings.ignore_errors },
                         other => other,
                     };
-                    (status, item.result, vec![], false)
+                    (status, item.result, vec![], false, settings)
                 }
                 Ok(items) => {
                     let lc = &task.loop_control;
@@ -255,7 +206,7 @@ pub fn run_on_host(
                     let pause = loops::pause_seconds(runner, lc, &ctx);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-                    let mut all_diffs = Vec::new();
+                    let mut summary_settings = base.clone().ok();
                     for (idx, item) in items.iter().enumerate() {
                         let pause = match &pause {
                             Ok(p) => *p,
@@ -279,10 +230,16 @@ pub fn run_on_host(
                                 }
                             }
                         }
+                        if idx > 0 && defines_vars {
+                            ctx = context_for(runner, play, st, task, hostvars);
+                        }
                         let item = item.clone();
                         let extra = loops::item_vars(lc, &items, idx);
                         let ictx = ctx.with(&extra);
-                        let r = run_item(runner, play, st, task, scope, &ictx, delegated_to.as_deref());
+                        let item_settings = Settings::resolve(runner, &task.kw, &ictx);
+                        let r = run_item(runner, play, st, task, &ictx, &item_settings);
+                        let item_settings = item_settings.unwrap_or_default();
+                        let no_log = item_settings.no_log;
                         let label = match &label_tpl {
                             Some(l) => runner
                                 .templar
@@ -310,13 +267,13 @@ pub fn run_on_host(
                             result: censor(&item_result, no_log),
                             diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
-                            delegated_to: delegated_to.clone(),
-                            show_result: is_debug(task),
+                            delegated_to: item_settings.delegate_to.clone(),
+                            show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
                             error: error_report(task, r.status, &r.result),
                         })));
-                        all_diffs.extend(r.diffs);
                         results.push(item_result.clone());
+                        summary_settings.get_or_insert(item_settings);
                         if lc.contains_key("break_when") {
                             let mut seen = Map::new();
                             if let Some(reg) = &task.register {
@@ -333,6 +290,7 @@ pub fn run_on_host(
                             }
                         }
                     }
+                    let settings = summary_settings.unwrap_or_default();
                     let mut agg = json!({"changed": any_changed, "msg": "All items completed", "results": results, "skipped": false});
                     let status = if items.is_empty() {
                         agg = json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
@@ -340,8 +298,7 @@ pub fn run_on_host(
                     } else if any_failed {
                         agg["failed"] = json!(true);
                         agg["msg"] = json!("One or more items failed");
-                        let ignored = is_ignored(runner, task, scope, &ctx);
-                        Status::Failed { ignored }
+                        Status::Failed { ignored: settings.ignore_errors }
                     } else if all_skipped {
                         agg["skipped"] = json!(true);
                         agg["msg"] = json!("All items skipped");
@@ -351,19 +308,18 @@ pub fn run_on_host(
                     } else {
                         Status::Ok
                     };
-                    (status, agg, vec![], any_changed)
+                    (status, agg, vec![], any_changed, settings)
                 }
             }
         }
     };
 
     let is_loop = task.loop_spec.is_some() && !loop_failed;
-    let status =
-        if matches!(status, Status::Failed { ignored: false }) && !is_loop && is_ignored(runner, task, scope, &ctx) {
-            Status::Failed { ignored: true }
-        } else {
-            status
-        };
+    let status = if matches!(status, Status::Failed { ignored: false }) && !is_loop && settings.ignore_errors {
+        Status::Failed { ignored: true }
+    } else {
+        status
+    };
 
     if let Some(reg) = &task.register {
         st.set_fact(reg, result.clone());
@@ -381,33 +337,50 @@ pub fn run_on_host(
             }
         }
     }
+    let delegated_to = settings.delegate_to.clone();
     // A loop's summary is always emitted; the printer shows it as Ansible does (only
     // `...ignoring` or `skipping:`), and JSON consumers get the aggregate.
     events.push(Event::HostResult(Box::new(HostResult {
         host: st.name.clone(),
         status,
         error: if is_loop { None } else { error_report(task, status, &result) },
-        result: censor(&result, no_log),
+        result: censor(&result, settings.no_log),
         diffs: if status == Status::Changed { diffs } else { vec![] },
         item_label: None,
         delegated_to: delegated_to.clone(),
-        show_result: is_debug(task),
+        show_result: shows_result(task, &result) && !settings.no_log,
         loop_summary: is_loop,
     })));
-    let delegated_facts = match (&delegated_to, task.delegate_facts, result.get("ansible_facts")) {
+    let delegated_facts = match (&delegated_to, settings.delegate_facts, result.get("ansible_facts")) {
         (Some(d), true, Some(Value::Object(f))) if *d != st.name => Some((d.clone(), f.clone())),
         _ => None,
     };
-    HostOutcome { events, status, changed, registered: task.register.as_ref().map(|_| result), delegated_facts }
+    HostOutcome {
+        events,
+        status,
+        changed,
+        registered: task.register.as_ref().map(|_| result),
+        delegated_facts,
+        ignore_unreachable: settings.ignore_unreachable,
+    }
 }
 
 /// The `[ERROR]` report ansible-core 2.19 prints above a failure.
 fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::output::ErrorReport> {
     let msg = result.get("msg").map(crate::yaml::display).unwrap_or_default();
     match status {
+        // A task that ran out of its `timeout:` says so itself.
+        Status::Failed { .. } if result.get("timedout").is_some() => {
+            Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
+        }
+        // An action that refused `async:` failed before it ran, not in its module or action.
+        Status::Failed { .. } if refused_async(task, result) => {
+            Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
+        }
         Status::Failed { .. } => {
-            let engine =
-                task.action().map(|a| super::actions::ENGINE_ACTIONS.contains(&a.short.as_str())).unwrap_or(false);
+            // An async task given up on failed in Ansible's async action, not in its module.
+            let engine = task.action().and_then(|a| a.engine).is_some_and(|e| !e.fails_as_module())
+                || result.get("async_result").is_some();
             let kind = if engine { "Action failed" } else { "Module failed" };
             Some(crate::output::ErrorReport {
                 message: format!("Task failed: {kind}: {msg}"),
@@ -419,6 +392,17 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         }
         _ => None,
     }
+}
+
+/// The result is one the `debug` action made (Ansible's `_ansible_verbose_always`): printed
+/// in full, indented. A debug refused before it ran (`async:`) is printed as any failure.
+fn shows_result(task: &Task, result: &Value) -> bool {
+    is_debug(task) && !refused_async(task, result)
+}
+
+/// The task's action refused `async:` (executor/async_task.rs) and this is its failure.
+fn refused_async(task: &Task, result: &Value) -> bool {
+    task.action().is_some_and(|a| result.get("msg").and_then(Value::as_str) == Some(&super::async_task::refused(a)))
 }
 
 fn is_debug(task: &Task) -> bool {
@@ -439,26 +423,24 @@ fn censor(v: &Value, no_log: bool) -> Value {
     })
 }
 
-fn is_ignored(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>) -> bool {
-    match task.ignore_errors.as_ref().or(scope.ignore_errors.as_ref()) {
-        None => false,
-        Some(v) => eval_condition(&runner.templar, v, ctx).unwrap_or(false),
-    }
-}
-
 fn render_text(templar: &Templar, s: &str, ctx: &Arc<Context>) -> String {
     templar.render_str(s, &ctx.value()).map(|v| crate::yaml::display(&v)).unwrap_or_else(|_| s.to_string())
 }
 
 /// One item's (or the un-looped task's) result.
-struct ItemResult {
-    status: Status,
-    result: Value,
-    diffs: Vec<orc_modules::FileDiff>,
-    changed: bool,
+pub(super) struct ItemResult {
+    /// How it ended.
+    pub status: Status,
+    /// The Ansible-shaped result.
+    pub result: Value,
+    /// Diffs (diff mode).
+    pub diffs: Vec<orc_modules::FileDiff>,
+    /// It changed something.
+    pub changed: bool,
 }
 
-fn failed(msg: impl Into<String>) -> ItemResult {
+/// A failed result with `msg`.
+pub(super) fn failed(msg: impl Into<String>) -> ItemResult {
     ItemResult {
         status: Status::Failed { ignored: false },
         result: json!({"changed": false, "failed": true, "msg": msg.into()}),
@@ -469,8 +451,8 @@ fn failed(msg: impl Into<String>) -> ItemResult {
 
 /// What a task whose loop could not be templated gives: skipped when its conditions do not
 /// hold, else failed with the loop's error.
-fn loop_error(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>, msg: String) -> ItemResult {
-    let conds: Vec<&Value> = scope.when.iter().chain(task.when.iter()).collect();
+fn loop_error(runner: &Runner, task: &Task, ctx: &Arc<Context>, msg: String) -> ItemResult {
+    let conds: Vec<&Value> = task.kw.when.iter().collect();
     match first_false(runner, ctx, &conds) {
         Ok(Some(cond)) => ItemResult {
             status: Status::Skipped,
@@ -482,16 +464,17 @@ fn loop_error(runner: &Runner, task: &Task, scope: &Scope, ctx: &Arc<Context>, m
     }
 }
 
+/// Runs the task (one item of its loop) when its conditions hold; its keywords were rendered
+/// into `settings` (an error in them fails the task only when it is not skipped, as in Ansible).
 fn run_item(
     runner: &Runner,
     play: &PlayCtx,
     st: &mut HostState,
     task: &Task,
-    scope: &Scope,
     ctx: &Arc<Context>,
-    delegated: Option<&str>,
+    settings: &Result<Settings, String>,
 ) -> ItemResult {
-    let conds: Vec<&Value> = scope.when.iter().chain(task.when.iter()).collect();
+    let conds: Vec<&Value> = task.kw.when.iter().collect();
     match first_false(runner, ctx, &conds) {
         Err((cond, e)) => return failed(format!("The conditional check '{cond}' failed. The error was: {e}")),
         Ok(Some(cond)) => {
@@ -504,6 +487,10 @@ fn run_item(
         }
         Ok(None) => {}
     }
+    let settings = match settings {
+        Ok(s) => s,
+        Err(msg) => return failed(msg.clone()),
+    };
     let Some(action) = task.action() else {
         return failed("internal: not an action task");
     };
@@ -525,7 +512,7 @@ fn run_item(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut r = run_action_once(runner, play, st, task, scope, action, ctx, delegated);
+        let mut r = run_action_once(runner, play, st, task, action, ctx, settings);
         if r.status == Status::Unreachable {
             return r;
         }
@@ -628,18 +615,49 @@ fn strip_omit(args: &mut Map<String, Value>) {
     args.retain(|_, v| v.as_str() != Some(OMIT));
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The arguments `module_defaults` gives `module` (short name), outermost entries first so that
+/// later ones win; `group/NAME` entries apply to every module of the group.
+fn module_defaults_for(settings: &Settings, module: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for entry in &settings.module_defaults {
+        for (key, defaults) in entry {
+            let applies = match key.strip_prefix("group/") {
+                Some(group) => module_group(group).is_some_and(|pred| pred(module)),
+                None => orc_modules::registry::short_name(key) == module,
+            };
+            if let (true, Value::Object(d)) = (applies, defaults) {
+                merge(&mut out, d);
+            }
+        }
+    }
+    out
+}
+
+/// The module groups `module_defaults` may name (Ansible's action groups of the collections
+/// whose modules orc ships).
+fn module_group(group: &str) -> Option<fn(&str) -> bool> {
+    match group {
+        "community.docker.docker" | "docker" => Some(|m: &str| m.starts_with("docker_")),
+        _ => None,
+    }
+}
+
 fn run_action_once(
     runner: &Runner,
     play: &PlayCtx,
     st: &mut HostState,
     task: &Task,
-    scope: &Scope,
     action: &Action,
     ctx: &Arc<Context>,
-    delegated: Option<&str>,
+    settings: &Settings,
 ) -> ItemResult {
-    let mut args = match runner.templar.render_value(&Value::Object(action.args.clone()), &ctx.value()) {
+    let mut raw = action.args.clone();
+    if action.engine.is_none() {
+        for (k, v) in module_defaults_for(settings, &action.short) {
+            raw.entry(k).or_insert(v);
+        }
+    }
+    let mut args = match runner.templar.render_value(&Value::Object(raw), &ctx.value()) {
         Ok(Value::Object(m)) => m,
         Ok(_) => Map::new(),
         Err(e) => {
@@ -654,11 +672,28 @@ fn run_action_once(
         }
     };
     strip_omit(&mut args);
-    let check = task.check_mode.or(scope.check_mode).unwrap_or(runner.opts.check);
-    let diff = task.diff.or(scope.diff).unwrap_or(runner.opts.diff);
+    let (check, diff) = (settings.check, settings.diff);
+    let search = search_path(task, &play.play_dir);
+    let render_number = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(|v| runner.templar.render_value(v, &ctx.value()).ok())
+            .and_then(|v| super::settings::as_u64(&v))
+    };
+    let async_limit = render_number(&task.r#async).filter(|a| *a > 0);
+    if async_limit.is_some() && !super::async_task::supports_async(action) {
+        let mut refusal = failed(super::async_task::refused(action));
+        if action.engine.is_some() {
+            // As Ansible's result for an action run on the controller: no `changed`.
+            if let Value::Object(m) = &mut refusal.result {
+                m.remove("changed");
+            }
+        }
+        return refusal;
+    }
 
-    if let Some(out) = engine_actions::run(runner, st, action, &args, ctx, check) {
-        return match out {
+    if let Some(engine) = action.engine {
+        let mut call = Call { runner, host: st, task, args: &args, ctx, search: &search };
+        return match engine.run(&mut call) {
             Ok((status, result)) => ItemResult { changed: status == Status::Changed, status, result, diffs: vec![] },
             Err(result) => {
                 ItemResult { status: Status::Failed { ignored: false }, result, diffs: vec![], changed: false }
@@ -668,18 +703,71 @@ fn run_action_once(
     let Some(module) = orc_modules::lookup(&action.short) else {
         return failed(format!("unknown module '{}'", action.module));
     };
-    let controller = TaskController {
-        templar: runner.templar.clone(),
-        ctx: ctx.clone(),
-        role_path: scope.role.as_ref().map(|r| r.path.clone()),
-        play_dir: play.play_dir.clone(),
-    };
+    if let Some((bad, _)) = settings.environment.iter().find(|(k, _)| !valid_env_name(k)) {
+        return failed(format!("environment: '{bad}' is not a valid environment variable name"));
+    }
+    let controller = TaskController { templar: runner.templar.clone(), ctx: ctx.clone(), search };
+    let delegated = settings.delegate_to.as_deref();
     let target = delegated.unwrap_or(&st.name).to_string();
-    let conn_vars = connection_vars(runner, play, st, ctx, delegated, task, scope);
+    let conn_vars = connection_vars(runner, st, ctx, settings);
+    if let Some(limit) = async_limit {
+        let job = super::async_task::Background {
+            module,
+            args,
+            check,
+            diff,
+            controller: Box::new(controller),
+            target,
+            conn_vars,
+            environment: settings.environment.clone(),
+            limit: Duration::from_secs(limit),
+        };
+        // Ansible's default poll is 10 seconds.
+        return super::async_task::run(runner, job, render_number(&task.poll).unwrap_or(10));
+    }
+    let mut timed_out = false;
     let outcome = runner.pool.with_conn(&target, &conn_vars, |conn| {
-        let mut mctx = ModuleCtx { conn, check, diff, controller: &controller };
-        module.run(&args, &mut mctx)
+        let run_limit = runner.pool.options().command_timeout;
+        let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
+        let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
+        let out = module.run(&args, &mut mctx);
+        timed_out = conn.timed_out();
+        out
     });
+    if let Ok(Err(ModuleError::Conn(ConnError::Lost(_) | ConnError::Timeout(_)))) = &outcome {
+        // A broken connection (or one whose command ran out of time, which leaves it unusable)
+        // is closed now: the next task on this host opens a new one.
+        runner.pool.discard_conn(&target, &conn_vars);
+    }
+    if timed_out {
+        // As ansible-core 2.19 reports a task that ran out of its `timeout:`.
+        let period = settings.timeout.unwrap_or_default();
+        return ItemResult {
+            status: Status::Failed { ignored: false },
+            result: json!({
+                "changed": false,
+                "msg": format!("Task failed: Timed out after {period} second(s)."),
+                "timedout": {"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": period},
+            }),
+            diffs: vec![],
+            changed: false,
+        };
+    }
+    let item = module_item(outcome, diff);
+    if item.status != Status::Unreachable {
+        if let Some(Value::Object(facts)) = item.result.get("ansible_facts") {
+            // With delegate_facts the play runner gives them to the delegated host instead.
+            if !(settings.delegate_facts && delegated.is_some_and(|d| d != st.name)) {
+                st.add_facts(&facts.clone());
+            }
+        }
+    }
+    item
+}
+
+/// A module's outcome as a task result: unreachable for a connection failure, else its status
+/// from `failed`/`skipped`/`changed`, its diffs in diff mode.
+pub(super) fn module_item(outcome: Result<Result<ModuleResult, ModuleError>, ConnError>, diff: bool) -> ItemResult {
     let (res, unreachable) = match outcome {
         Err(e) => (ModuleResult::failed(e.to_string()), true),
         Ok(Err(ModuleError::Conn(e))) => (ModuleResult::failed(e.to_string()), true),
@@ -699,18 +787,8 @@ fn run_action_once(
         };
     }
     let mut result = res.to_json();
-    if let Some(Value::Object(facts)) = result.get("ansible_facts") {
-        let facts = facts.clone();
-        // With delegate_facts the play runner gives them to the delegated host instead.
-        if !(task.delegate_facts && delegated.is_some_and(|d| d != st.name)) {
-            st.add_facts(&facts);
-        }
-    }
     if let Value::Object(m) = &mut result {
         m.entry("failed").or_insert(Value::Bool(res.failed));
-        if res.changed && check {
-            // nothing extra: Ansible reports changed in check mode the same way.
-        }
     }
     let status = if res.failed {
         Status::Failed { ignored: false }
@@ -724,26 +802,30 @@ fn run_action_once(
     ItemResult { status, result, diffs: if diff { res.diff } else { vec![] }, changed: res.changed }
 }
 
-/// The variables a connection is built from: the target host's connection settings.
-fn connection_vars(
+/// One connection variable: its name, its other names, the keyword's value and the command
+/// line's.
+type ConnLayer = (&'static str, &'static [&'static str], Option<Value>, Option<Value>);
+
+/// The variables a connection is built from: the target host's `ansible_*` variables, then the
+/// task's keywords for what the host does not set (`connection`, `remote_user`, `port`,
+/// `become*`: a host variable wins over a keyword, as in Ansible), then the command line's
+/// options (`-c`, `-u`, `-b`, `--become-user`...) for what neither sets.
+pub(crate) fn connection_vars(
     runner: &Runner,
-    play: &PlayCtx,
     st: &HostState,
     ctx: &Arc<Context>,
-    delegated: Option<&str>,
-    task: &Task,
-    scope: &Scope,
+    settings: &Settings,
 ) -> Map<String, Value> {
-    let mut m = Map::new();
+    let delegated = settings.delegate_to.as_deref().filter(|d| *d != st.name);
     let source: Map<String, Value> = match delegated {
-        Some(d) if d != st.name => {
+        Some(d) => {
             let mut v = runner.inventory.host_vars(d);
             if (d == "localhost" || d == "127.0.0.1") && !v.contains_key("ansible_connection") {
                 v.insert("ansible_connection".into(), json!("local"));
             }
             v
         }
-        _ => {
+        None => {
             let mut v = Map::new();
             for k in ctx.raw().keys().filter(|k| k.starts_with("ansible_")) {
                 if let Some(val) = ctx.resolved(k) {
@@ -753,37 +835,39 @@ fn connection_vars(
             v
         }
     };
-    for (k, v) in source {
-        if k.starts_with("ansible_") && !k.starts_with("ansible_facts") {
-            m.insert(k, v);
+    let mut m: Map<String, Value> =
+        source.into_iter().filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts")).collect();
+    let opts = runner.opts;
+    let cli = |k: &str| opts.connection_defaults.get(k).cloned();
+    let layers: [ConnLayer; 6] = [
+        (
+            "ansible_connection",
+            &[],
+            settings.connection.clone().map(Value::String),
+            opts.connection.clone().filter(|_| delegated.is_none()).map(Value::String),
+        ),
+        ("ansible_user", &["ansible_ssh_user"], settings.remote_user.clone().map(Value::String), cli("ansible_user")),
+        ("ansible_port", &["ansible_ssh_port"], settings.port.clone(), cli("ansible_port")),
+        ("ansible_become", &[], settings.r#become.map(Value::Bool), opts.r#become.map(Value::Bool)),
+        (
+            "ansible_become_user",
+            &[],
+            settings.become_user.clone().map(Value::String),
+            opts.become_user.clone().map(Value::String),
+        ),
+        ("ansible_become_method", &[], settings.become_method.clone().map(Value::String), cli("ansible_become_method")),
+    ];
+    for (var, aliases, keyword, command_line) in layers {
+        let set = m.get(var).is_some_and(|v| !v.is_null()) || aliases.iter().any(|a| m.contains_key(*a));
+        if !set {
+            if let Some(v) = keyword.or(command_line) {
+                m.insert(var.to_string(), v);
+            }
         }
     }
-    if let Some(c) = &runner.opts.connection {
-        if delegated.is_none() {
-            m.entry("ansible_connection").or_insert_with(|| json!(c));
-        }
-    }
-    if let Some(c) = &play.connection {
-        if delegated.is_none() {
-            m.insert("ansible_connection".into(), json!(c));
-        }
-    }
-    let become_ = task.r#become.or(scope.r#become).or(runner.opts.r#become);
-    if let Some(b) = become_ {
-        m.insert("ansible_become".into(), json!(b));
-    }
-    if let Some(u) =
-        task.become_user.clone().or_else(|| scope.become_user.clone()).or_else(|| runner.opts.become_user.clone())
-    {
-        m.insert("ansible_become_user".into(), json!(u));
-    }
-    for (k, v) in &runner.opts.connection_defaults {
-        // A host that sets the variable under another of Ansible's names keeps its own.
-        let aliases: &[&str] = match k.as_str() {
-            "ansible_user" => &["ansible_ssh_user"],
-            _ => &[],
-        };
-        if !aliases.iter().any(|a| m.contains_key(*a)) {
+    // The command line's other connection options (`--private-key`, `--ssh-common-args`...).
+    for (k, v) in &opts.connection_defaults {
+        if !matches!(k.as_str(), "ansible_user" | "ansible_port" | "ansible_become_method") {
             m.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
@@ -791,45 +875,30 @@ fn connection_vars(
 }
 
 /// The controller-side services a module may call for this task.
-struct TaskController {
+pub(super) struct TaskController {
     templar: Arc<Templar>,
     ctx: Arc<Context>,
-    role_path: Option<PathBuf>,
-    play_dir: PathBuf,
+    /// The task's search path (`playbook::search`).
+    search: Vec<PathBuf>,
 }
 
 impl Controller for TaskController {
     fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String> {
-        let p = Path::new(src);
-        if p.is_absolute() {
-            return if p.exists() { Ok(p.to_path_buf()) } else { Err(format!("Could not find or access '{src}'")) };
-        }
         let sub = match kind {
             FileKind::Files => "files",
             FileKind::Templates => "templates",
         };
-        let mut cands = Vec::new();
-        if let Some(r) = &self.role_path {
-            cands.push(r.join(sub).join(src));
-            cands.push(r.join(src));
-            cands.push(r.join("tasks").join(src));
-        }
-        cands.push(self.play_dir.join(sub).join(src));
-        cands.push(self.play_dir.join(src));
-        for c in &cands {
-            if c.exists() {
-                return Ok(c.clone());
-            }
-        }
-        let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
-        Err(format!("Could not find or access '{src}'\nSearched in:\n\t{}", searched.join("\n\t")))
+        crate::playbook::search::find(src, sub, &self.search).map_err(|searched| {
+            let searched: Vec<String> = searched.iter().map(|c| c.display().to_string()).collect();
+            format!("Could not find or access '{src}'\nSearched in:\n\t{}", searched.join("\n\t"))
+        })
     }
 
     fn render_template(&self, path: &Path) -> Result<String, String> {
         let mut extra = Map::new();
         extra.insert("ansible_managed".into(), json!("Ansible managed"));
         extra.insert("template_path".into(), json!(path.display().to_string()));
-        extra.insert("template_fullpath".into(), json!(absolute(path)));
+        extra.insert("template_fullpath".into(), json!(super::magic::absolute(path)));
         extra.insert("template_destpath".into(), Value::Null);
         let ctx = self.ctx.with(&extra);
         self.templar.render_file(path, &ctx.value()).map_err(|e| e.to_string())

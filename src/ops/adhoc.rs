@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::cli::RunArgs;
 use crate::error::{Loc, OrcError, Result, SourceFile};
 use crate::executor::{self, Runner, TagFilter};
-use crate::playbook::{Action, Play, Playbook, Task, TaskBody};
+use crate::playbook::{Action, Keywords, Play, Playbook, Task, TaskBody};
 
 /// Runs `orc run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
@@ -34,38 +34,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             module_args.insert("_raw_params".into(), Value::String(raw));
         }
     }
-    let action = Action { module: args.module.clone(), short, args: module_args, loc: loc.clone() };
-    let task = Task::new(loc.clone(), TaskBody::Action(action));
+    let engine = executor::actions::lookup(&short);
+    let action = Action { module: args.module.clone(), short, args: module_args, loc: loc.clone(), engine };
+    let task = Task::new(loc.clone(), TaskBody::Action(action), Keywords::default());
     // Pattern errors point at the pattern argument, not at -a.
     let pattern_loc = Loc::file_start(SourceFile::new("<command line PATTERN>", args.pattern.clone()));
-    let play = Play {
-        name: "Ansible Ad-Hoc".to_string(),
-        hosts: args.pattern.clone(),
-        hosts_loc: pattern_loc,
-        loc,
-        dir: PathBuf::from("."),
-        vars: Map::new(),
-        vars_files: vec![],
-        gather_facts: false,
-        r#become: None,
-        become_user: None,
-        connection: None,
-        pre_tasks: vec![],
-        roles: vec![],
-        tasks: vec![task],
-        post_tasks: vec![],
-        handlers: vec![],
-        tags: vec![],
-        serial: None,
-        strategy: "linear".into(),
-        any_errors_fatal: false,
-        max_fail_percentage: None,
-        ignore_errors: None,
-        check_mode: None,
-        diff: None,
-        force_handlers: false,
-        order: None,
-    };
+    let mut play = Play::new("Ansible Ad-Hoc".to_string(), args.pattern.clone(), pattern_loc, loc, PathBuf::from("."));
+    play.gather_facts = false;
+    play.tasks = vec![task];
     let pb = Playbook { path: PathBuf::from("<ad-hoc>"), plays: vec![play] };
     let pbs = vec![pb];
     executor::preflight(&pbs, &inventory, &opts)?;

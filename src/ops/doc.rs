@@ -3,7 +3,7 @@
 
 use crate::cli::DocArgs;
 use crate::error::{OrcError, Result};
-use crate::executor::action_docs;
+use crate::executor::actions as action_docs;
 
 /// Runs `orc doc`; returns the exit code.
 pub fn doc(args: &DocArgs) -> Result<i32> {

@@ -7,6 +7,7 @@ mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
 mod playbooks_cmd;
+mod prompt;
 mod terminal;
 mod vault;
 

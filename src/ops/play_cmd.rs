@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::PlayArgs;
 use crate::error::Result;
 use crate::executor::{self, Runner, TagFilter};
-use crate::playbook::{self, Playbook, Task, TaskBody};
+use crate::playbook::{self, Playbook, TaskBody};
 
 /// Runs `orc play`; returns the exit code.
 pub fn play(args: &PlayArgs) -> Result<i32> {
@@ -71,11 +71,20 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let interactive = super::prompt::interactive();
+    super::prompt::check(playbooks.iter().flat_map(|pb| &pb.plays), &opts.extra_vars, interactive)?;
     let sink = super::printer(&args.common);
     super::flush_cache_note(&args.common);
     let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     if args.step {
         runner = runner.with_stepper(Box::new(StdinStepper::default()));
+    }
+    for play in playbooks.iter().flat_map(|pb| &pb.plays) {
+        let mut warn = |msg: &str| sink.emit(&crate::output::Event::Warning(msg.to_string()));
+        let answers = super::prompt::answers(play, &opts.extra_vars, interactive, &mut warn);
+        if !answers.is_empty() {
+            runner = runner.with_prompted(play, answers);
+        }
     }
     let outcome = runner.run(&playbooks);
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
@@ -135,6 +144,8 @@ fn targeting_flags(args: &PlayArgs) -> Vec<&'static str> {
     flags.iter().filter(|(given, _)| *given).map(|(_, name)| *name).collect()
 }
 
+/// `--list-hosts`, `--list-tasks`, `--list-tags` for one playbook, read off the compiled plays:
+/// each task's tags are its own merged with those of its play, blocks and roles.
 fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Options, args: &PlayArgs) -> String {
     let mut out = format!("\nplaybook: {}\n", pb.path.display());
     for (n, play) in pb.plays.iter().enumerate() {
@@ -143,7 +154,7 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
             n + 1,
             play.hosts,
             play.name,
-            play.tags.join(", ")
+            play.kw.tags.join(", ")
         ));
         if args.list_hosts {
             let mut hosts = inv.select(&play.hosts).unwrap_or_default();
@@ -158,8 +169,12 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
         if args.list_tasks || args.list_tags {
             let mut lines = Vec::new();
             let mut all_tags = Vec::new();
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                walk(section, &play.tags, opts, &mut lines, &mut all_tags);
+            for t in play.all_tasks() {
+                if matches!(t.body, TaskBody::Block { .. }) || !opts.tags.selects(&t.kw.tags) {
+                    continue;
+                }
+                all_tags.extend(t.kw.tags.iter().cloned());
+                lines.push(format!("{}\tTAGS: [{}]", t.display_name(), t.kw.tags.join(", ")));
             }
             if args.list_tasks {
                 out.push_str("    tasks:\n");
@@ -175,30 +190,4 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
         }
     }
     out
-}
-
-fn walk(
-    tasks: &[Task],
-    inherited: &[String],
-    opts: &executor::Options,
-    lines: &mut Vec<String>,
-    all: &mut Vec<String>,
-) {
-    for t in tasks {
-        let mut tags = inherited.to_vec();
-        tags.extend(t.tags.iter().cloned());
-        match &t.body {
-            TaskBody::Block { block, rescue, always } => {
-                for l in [block, rescue, always] {
-                    walk(l, &tags, opts, lines, all);
-                }
-            }
-            _ => {
-                if opts.tags.selects(&tags) {
-                    all.extend(tags.iter().cloned());
-                    lines.push(format!("{}\tTAGS: [{}]", t.display_name(), tags.join(", ")));
-                }
-            }
-        }
-    }
 }

@@ -69,7 +69,7 @@ pub struct HostResult {
     pub item_label: Option<String>,
     /// `delegate_to` target, printed as `[host -> target]`.
     pub delegated_to: Option<String>,
-    /// The task's module is `debug`: its result is always printed.
+    /// The task's module is `debug` (without no_log): its result is always printed.
     pub show_result: bool,
     /// The result is a loop summary after per-item lines. As Ansible, the human printer shows
     /// nothing for an ok/changed/failed summary (the items were shown), `...ignoring` for an
@@ -130,7 +130,7 @@ pub enum Event {
         /// Check mode is on.
         check: bool,
     },
-    /// A play starts on its hosts.
+    /// A play starts on its hosts (once per `serial` batch, with the batch's hosts).
     PlayStart {
         /// The play's name (or its hosts pattern).
         name: String,
@@ -164,6 +164,17 @@ pub enum Event {
         /// Attempts left.
         left: u32,
     },
+    /// News of a task run in the background (`async:`): still running at a poll, done, or
+    /// given up on. Printed `ASYNC POLL on host: jid=... started=True finished=False`, `ASYNC OK
+    /// on host: jid=...`, `ASYNC FAILED on host: jid=...`.
+    Async {
+        /// Host.
+        host: String,
+        /// The job's id (`ansible_job_id`).
+        jid: String,
+        /// Where the job is.
+        state: AsyncState,
+    },
     /// An `include_tasks` / `include_role` file was loaded for some hosts (one event per loop
     /// item for a looped include). Printed `included: PATH for h1, h2 => (item=x)`.
     Included {
@@ -193,6 +204,17 @@ pub enum Event {
         /// long run's summary says why a host is missing without scrolling back).
         lost: Vec<(String, String)>,
     },
+}
+
+/// Where a background job is, for [`Event::Async`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncState {
+    /// Still running at a poll.
+    Poll,
+    /// Finished.
+    Ok,
+    /// Ran out of its `async:` time.
+    Failed,
 }
 
 /// A consumer of events: the human printer, the JSON printer, a JUnit writer, or a test recorder.

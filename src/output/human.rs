@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::banner::banner;
 use super::color::{paint, Color};
-use super::events::{Event, EventSink, HostResult, HostStats, Status, TaskKind};
+use super::events::{AsyncState, Event, EventSink, HostResult, HostStats, Status, TaskKind};
 use super::{diff_text, error_report, pyjson};
 
 /// Keys the `debug` action keeps when it has a `msg` (callback `_DEBUG_ALLOWED_KEYS`).
@@ -206,6 +206,14 @@ impl State {
             }
             Event::Retry { host, left } => {
                 let msg = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", self.task_name);
+                self.display(&mut buf, &msg, Some(Color::Debug));
+            }
+            Event::Async { host, jid, state } => {
+                let msg = match state {
+                    AsyncState::Poll => format!("ASYNC POLL on {host}: jid={jid} started=True finished=False"),
+                    AsyncState::Ok => format!("ASYNC OK on {host}: jid={jid}"),
+                    AsyncState::Failed => format!("ASYNC FAILED on {host}: jid={jid}"),
+                };
                 self.display(&mut buf, &msg, Some(Color::Debug));
             }
             Event::Included { path, hosts, item_label } => {

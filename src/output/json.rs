@@ -116,6 +116,13 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
             "task": task,
             "retries_left": left,
         }),
+        Event::Async { host, jid, state } => json!({
+            "event": "async",
+            "host": host,
+            "task": task,
+            "jid": jid,
+            "state": format!("{state:?}").to_lowercase(),
+        }),
         Event::Included { path, hosts, item_label } => json!({
             "event": "included",
             "path": path,

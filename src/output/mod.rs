@@ -16,7 +16,7 @@ pub mod recording;
 mod adhoc;
 
 pub use adhoc::AdhocPrinter;
-pub use events::{ErrorReport, Event, EventSink, HostResult, HostStats, Status, TaskKind};
+pub use events::{AsyncState, ErrorReport, Event, EventSink, HostResult, HostStats, Status, TaskKind};
 pub use human::HumanPrinter;
 pub use json::JsonPrinter;
 pub use multi::MultiSink;

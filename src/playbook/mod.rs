@@ -1,10 +1,17 @@
-//! The playbook language: plays, tasks, blocks, roles and handlers, parsed from YAML with the
-//! position of everything kept for error messages. Parsing resolves everything static
-//! (`import_playbook`, `import_tasks`, `import_role`, `roles:`); dynamic includes stay tasks.
+//! The playbook language compiled once into one typed form (docs/architecture.md, "One compiled
+//! playbook"): plays, blocks, tasks, roles and handlers, parsed from YAML with the position of
+//! everything kept for error messages, every task carrying its keywords merged with those of
+//! the play, blocks and roles around it (`Keywords::inherit`), every action resolved to a module
+//! or one engine action type (`executor::actions`). Compiling resolves everything static
+//! (`import_playbook`, `import_tasks`, `import_role`, `roles:`); dynamic includes stay tasks and
+//! are compiled, the same way, when they run. The up-front checks, the listings and the run all
+//! read this form.
 
+mod keywords;
 mod kv;
 mod parse;
 mod roles;
+pub mod search;
 mod task;
 
 use std::path::PathBuf;
@@ -14,10 +21,11 @@ use serde_json::{Map, Value};
 
 use crate::error::Loc;
 
+pub use keywords::{Keywords, INHERITED};
 pub use kv::parse_kv;
-pub use parse::{load_playbook, parse_task_list_file};
-pub use roles::{load_role, RoleSpec};
-pub use task::{Action, LoopSpec, Task, TaskBody};
+pub use parse::{compile_task_file, load_playbook, IncludeCtx};
+pub use roles::{load_role, RoleFiles, RoleSpec};
+pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
 /// A playbook file after imports are resolved: its plays in order.
 #[derive(Debug, Clone)]
@@ -35,12 +43,53 @@ pub struct Role {
     pub name: String,
     /// The role's directory (the `role_path` variable).
     pub path: PathBuf,
-    /// `defaults/main.yml`.
+    /// `defaults/main.yml` (or `defaults_from`).
     pub defaults: Map<String, Value>,
-    /// `vars/main.yml`.
+    /// `vars/main.yml` (or `vars_from`).
     pub vars: Map<String, Value>,
     /// Parameters given where the role is used.
     pub params: Map<String, Value>,
+}
+
+/// Shared handle to a role, attached to the tasks it contributes.
+pub type RoleRef = Arc<Role>;
+
+/// One `vars_prompt:` entry.
+#[derive(Debug, Clone)]
+pub struct VarPrompt {
+    /// The variable it sets.
+    pub name: String,
+    /// The question.
+    pub prompt: String,
+    /// The answer when none is given (and the value used when no terminal can ask).
+    pub default: Option<Value>,
+    /// Hide what is typed.
+    pub private: bool,
+    /// Ask twice.
+    pub confirm: bool,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
+/// The four task sections of a play, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// `pre_tasks:`.
+    PreTasks,
+    /// `roles:`.
+    Roles,
+    /// `tasks:`.
+    Tasks,
+    /// `post_tasks:`.
+    PostTasks,
+}
+
+impl Section {
+    /// Whether notified handlers run when this section ends: roles and tasks form one section,
+    /// as in Ansible, so handlers do not run between them.
+    pub fn flushes_handlers(self) -> bool {
+        self != Section::Roles
+    }
 }
 
 /// One play.
@@ -60,14 +109,14 @@ pub struct Play {
     pub vars: Map<String, Value>,
     /// `vars_files:` entries (possibly templated) with their locations.
     pub vars_files: Vec<(String, Loc)>,
+    /// `vars_prompt:`.
+    pub vars_prompt: Vec<VarPrompt>,
     /// `gather_facts:` (Ansible's default is true).
     pub gather_facts: bool,
-    /// `become:`.
-    pub r#become: Option<bool>,
-    /// `become_user:`.
-    pub become_user: Option<String>,
-    /// `connection:`.
-    pub connection: Option<String>,
+    /// `gather_subset:`.
+    pub gather_subset: Option<Value>,
+    /// The play's own keywords; every task of the play already inherits them.
+    pub kw: Keywords,
     /// `pre_tasks:`.
     pub pre_tasks: Vec<Task>,
     /// `roles:` expanded into one block per role, in order, dependencies first.
@@ -78,27 +127,81 @@ pub struct Play {
     pub post_tasks: Vec<Task>,
     /// Play handlers, then role handlers.
     pub handlers: Vec<Task>,
-    /// Play `tags:`.
-    pub tags: Vec<String>,
+    /// The roles of `roles:` (their vars and defaults are visible play-wide, as in Ansible).
+    pub role_refs: Vec<RoleRef>,
     /// `serial:` batches as written (int, percent string, or list).
     pub serial: Option<Value>,
     /// `strategy:` (linear or free).
     pub strategy: String,
-    /// `any_errors_fatal:`.
-    pub any_errors_fatal: bool,
     /// `max_fail_percentage:`.
     pub max_fail_percentage: Option<f64>,
-    /// `ignore_errors:` at play level.
-    pub ignore_errors: Option<bool>,
-    /// `check_mode:` at play level.
-    pub check_mode: Option<bool>,
-    /// `diff:` at play level.
-    pub diff: Option<bool>,
     /// `force_handlers:`.
     pub force_handlers: bool,
     /// `order:` (inventory, reverse_inventory, sorted, reverse_sorted, shuffle).
     pub order: Option<String>,
 }
 
-/// Shared handle to a role, attached to the tasks it contributes.
-pub type RoleRef = Arc<Role>;
+impl Play {
+    /// An empty play on `hosts`, with Ansible's defaults.
+    pub fn new(name: String, hosts: String, hosts_loc: Loc, loc: Loc, dir: PathBuf) -> Play {
+        Play {
+            name,
+            hosts,
+            hosts_loc,
+            loc,
+            dir,
+            vars: Map::new(),
+            vars_files: Vec::new(),
+            vars_prompt: Vec::new(),
+            gather_facts: true,
+            gather_subset: None,
+            kw: Keywords::default(),
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            role_refs: Vec::new(),
+            serial: None,
+            strategy: "linear".into(),
+            max_fail_percentage: None,
+            force_handlers: false,
+            order: None,
+        }
+    }
+
+    /// The four task sections in run order: what the run, the up-front checks and the listings
+    /// all go through.
+    pub fn sections(&self) -> [(Section, &[Task]); 4] {
+        [
+            (Section::PreTasks, &self.pre_tasks),
+            (Section::Roles, &self.roles),
+            (Section::Tasks, &self.tasks),
+            (Section::PostTasks, &self.post_tasks),
+        ]
+    }
+
+    /// Every task of the four sections, blocks opened, in order (handlers not included).
+    pub fn all_tasks(&self) -> Vec<&Task> {
+        let mut out = Vec::new();
+        for (_, tasks) in self.sections() {
+            flatten(tasks, &mut out);
+        }
+        out
+    }
+
+    /// The fact gathering task the play starts with (`gather_facts`), inheriting the play's
+    /// keywords and tagged `always`, as in Ansible.
+    pub fn gather_task(&self) -> Task {
+        let mut args = Map::new();
+        if let Some(subset) = &self.gather_subset {
+            args.insert("gather_subset".into(), subset.clone());
+        }
+        let action =
+            Action { module: "setup".into(), short: "setup".into(), args, loc: self.loc.clone(), engine: None };
+        let own = Keywords { tags: vec!["always".into()], ..Keywords::default() };
+        let mut t = Task::new(self.loc.clone(), TaskBody::Action(action), self.kw.inherit(&own));
+        t.name = Some("Gathering Facts".into());
+        t
+    }
+}

@@ -1,18 +1,21 @@
 //! From YAML nodes to plays and tasks, with every mistake reported at its file:line:col.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::roles::{expand_roles, RoleSpec};
-use super::task::{Action, LoopSpec, Task, TaskBody};
-use super::{Play, Playbook, RoleRef};
+use super::keywords::{conditions, Keywords, INHERITED};
+use super::roles::{expand_roles, RoleFiles, RoleSpec};
+use super::search;
+use super::task::{Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
+use super::{Play, Playbook, RoleRef, VarPrompt};
 use crate::error::{OrcError, Result};
 use crate::executor::actions;
 use crate::yaml::{self, Kind, Node};
 
-/// Keywords a play may carry.
-const PLAY_KEYWORDS: &[&str] = &[
+/// Keywords only a play carries (besides the inherited ones, `playbook::INHERITED`).
+const PLAY_ONLY: &[&str] = &[
     "name",
     "hosts",
     "vars",
@@ -20,44 +23,26 @@ const PLAY_KEYWORDS: &[&str] = &[
     "vars_prompt",
     "gather_facts",
     "gather_subset",
-    "become",
-    "become_user",
-    "become_method",
-    "connection",
+    "gather_timeout",
+    "fact_path",
     "roles",
     "pre_tasks",
     "tasks",
     "post_tasks",
     "handlers",
-    "tags",
     "serial",
     "strategy",
-    "any_errors_fatal",
     "max_fail_percentage",
-    "ignore_errors",
-    "check_mode",
-    "diff",
     "force_handlers",
-    "remote_user",
-    "environment",
     "order",
-    "collections",
-    "module_defaults",
-    "no_log",
-    "port",
-    "timeout",
-    "throttle",
-    "run_once",
-    "debugger",
-    "ignore_unreachable",
-    "fact_path",
-    "gather_timeout",
 ];
 
-/// Keywords a task (or block) may carry besides its action.
-const TASK_KEYWORDS: &[&str] = &[
+/// Inherited keywords a play may not carry.
+const NOT_ON_PLAYS: &[&str] = &["when", "delegate_to", "delegate_facts"];
+
+/// Keywords only a task (or block) carries, besides its action and the inherited ones.
+const TASK_ONLY: &[&str] = &[
     "name",
-    "when",
     "loop",
     "loop_control",
     "register",
@@ -65,44 +50,36 @@ const TASK_KEYWORDS: &[&str] = &[
     "listen",
     "changed_when",
     "failed_when",
-    "ignore_errors",
-    "ignore_unreachable",
-    "tags",
-    "vars",
-    "become",
-    "become_user",
-    "become_method",
-    "check_mode",
-    "diff",
-    "no_log",
     "until",
     "retries",
     "delay",
-    "delegate_to",
-    "delegate_facts",
-    "run_once",
-    "environment",
-    "any_errors_fatal",
-    "throttle",
     "args",
     "block",
     "rescue",
     "always",
-    "collections",
-    "module_defaults",
-    "debugger",
-    "timeout",
-    "connection",
-    "remote_user",
-    "port",
     "async",
     "poll",
 ];
 
-/// Context of the file being parsed: where relative paths resolve and which role owns the tasks.
+/// Every keyword a play may carry.
+fn play_keywords() -> Vec<&'static str> {
+    PLAY_ONLY.iter().chain(INHERITED.iter().filter(|k| !NOT_ON_PLAYS.contains(k))).copied().collect()
+}
+
+/// Every keyword a task may carry besides its action.
+fn task_keywords() -> Vec<&'static str> {
+    TASK_ONLY.iter().chain(INHERITED).copied().collect()
+}
+
+fn is_task_keyword(k: &str) -> bool {
+    TASK_ONLY.contains(&k) || INHERITED.contains(&k)
+}
+
+/// Context of the file being parsed: where relative paths resolve, which role owns the tasks and
+/// the keywords they inherit.
 #[derive(Clone)]
 pub(crate) struct ParseCtx {
-    /// Directory relative to which `import_tasks` files resolve.
+    /// Directory of the file being parsed (relative imports resolve from it).
     pub dir: PathBuf,
     /// Playbook directory (roles are searched from here).
     pub play_dir: PathBuf,
@@ -110,6 +87,23 @@ pub(crate) struct ParseCtx {
     pub role: Option<RoleRef>,
     /// Import depth, to stop recursive imports.
     pub depth: usize,
+    /// The keywords the tasks inherit (their parent's, merged).
+    pub kw: Keywords,
+    /// Variables of the include that brings these tasks in.
+    pub include_params: Option<Arc<Map<String, Value>>>,
+}
+
+/// What the tasks of a file included at run time inherit from the include.
+#[derive(Debug, Clone)]
+pub struct IncludeCtx {
+    /// The role they belong to.
+    pub role: Option<RoleRef>,
+    /// The playbook directory.
+    pub play_dir: PathBuf,
+    /// The keywords they inherit.
+    pub kw: Keywords,
+    /// The include's parameters (its vars and loop variable).
+    pub params: Option<Arc<Map<String, Value>>>,
 }
 
 /// Loads a playbook file, resolving `import_playbook` recursively.
@@ -167,10 +161,11 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         OrcError::at(&node.loc, format!("a play must be a mapping, found {}", node.type_name()))
             .help("a play looks like '- hosts: all\\n  tasks: [...]'")
     })?;
+    let valid = play_keywords();
     for (k, v) in pairs {
-        if !PLAY_KEYWORDS.contains(&k.as_str()) {
+        if !valid.contains(&k.as_str()) {
             let mut err = OrcError::at(&v.loc, format!("'{k}' is not a valid play keyword"));
-            if let Some(s) = suggest(k, PLAY_KEYWORDS) {
+            if let Some(s) = suggest(k, &valid) {
                 err = err.help(format!("did you mean '{s}'?"));
             } else if actions::exists(k) {
                 err = err.help("modules go inside 'tasks:'");
@@ -185,39 +180,33 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         Kind::Seq(items) => items.iter().map(scalar_string).collect::<Result<Vec<_>>>()?.join(","),
         _ => scalar_string(hosts_node)?,
     };
-    let ctx = ParseCtx { dir: dir.to_path_buf(), play_dir: dir.to_path_buf(), role: None, depth: 0 };
     let name = match node.get("name") {
         Some(n) => scalar_string(n)?,
         None => hosts.clone(),
     };
-    let mut play = Play {
-        name,
-        hosts,
-        hosts_loc: hosts_node.loc.clone(),
-        loc: node.loc.clone(),
+    let mut play = Play::new(name, hosts, hosts_node.loc.clone(), node.loc.clone(), dir.to_path_buf());
+    play.kw = Keywords::parse(node, false)?;
+    let ctx = ParseCtx {
         dir: dir.to_path_buf(),
-        vars: opt_map(node.get("vars"), "vars")?,
-        vars_files: Vec::new(),
-        gather_facts: opt_bool(node.get("gather_facts"))?.unwrap_or(true),
-        r#become: opt_bool(node.get("become"))?,
-        become_user: node.get("become_user").map(scalar_string).transpose()?,
-        connection: node.get("connection").map(scalar_string).transpose()?,
-        pre_tasks: parse_tasks(node.get("pre_tasks"), &ctx)?,
-        roles: Vec::new(),
-        tasks: parse_tasks(node.get("tasks"), &ctx)?,
-        post_tasks: parse_tasks(node.get("post_tasks"), &ctx)?,
-        handlers: parse_tasks(node.get("handlers"), &ctx)?,
-        tags: string_list(node.get("tags"))?,
-        serial: node.get("serial").map(Node::to_value),
-        strategy: node.get("strategy").map(scalar_string).transpose()?.unwrap_or_else(|| "linear".into()),
-        any_errors_fatal: opt_bool(node.get("any_errors_fatal"))?.unwrap_or(false),
-        max_fail_percentage: node.get("max_fail_percentage").and_then(|n| n.to_value().as_f64()),
-        ignore_errors: opt_bool(node.get("ignore_errors"))?,
-        check_mode: opt_bool(node.get("check_mode"))?,
-        diff: opt_bool(node.get("diff"))?,
-        force_handlers: opt_bool(node.get("force_handlers"))?.unwrap_or(false),
-        order: node.get("order").map(scalar_string).transpose()?,
+        play_dir: dir.to_path_buf(),
+        role: None,
+        depth: 0,
+        kw: play.kw.clone(),
+        include_params: None,
     };
+    play.vars = opt_map(node.get("vars"), "vars")?;
+    play.gather_facts = opt_bool(node.get("gather_facts"))?.unwrap_or(true);
+    play.gather_subset = node.get("gather_subset").map(Node::to_value);
+    play.pre_tasks = parse_tasks(node.get("pre_tasks"), &ctx)?;
+    play.tasks = parse_tasks(node.get("tasks"), &ctx)?;
+    play.post_tasks = parse_tasks(node.get("post_tasks"), &ctx)?;
+    play.handlers = parse_tasks(node.get("handlers"), &ctx)?;
+    play.serial = node.get("serial").map(Node::to_value);
+    play.strategy = node.get("strategy").map(scalar_string).transpose()?.unwrap_or_else(|| "linear".into());
+    play.max_fail_percentage = node.get("max_fail_percentage").and_then(|n| n.to_value().as_f64());
+    play.force_handlers = opt_bool(node.get("force_handlers"))?.unwrap_or(false);
+    play.order = node.get("order").map(scalar_string).transpose()?;
+    play.vars_prompt = parse_vars_prompt(node.get("vars_prompt"))?;
     if let Some(vf) = node.get("vars_files") {
         let items: Vec<&Node> = match &vf.kind {
             Kind::Seq(items) => items.iter().collect(),
@@ -234,9 +223,10 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             .iter()
             .map(RoleSpec::from_node)
             .collect::<Result<Vec<_>>>()?;
-        let (blocks, handlers) = expand_roles(&specs, dir)?;
-        play.roles = blocks;
-        play.handlers.extend(handlers);
+        let expanded = expand_roles(&specs, dir, &play.kw)?;
+        play.roles = expanded.blocks;
+        play.handlers.extend(expanded.handlers);
+        play.role_refs = expanded.roles;
     }
     // Handlers of roles imported with import_role anywhere in the play join the play's handlers.
     let mut imported = Vec::new();
@@ -245,6 +235,55 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     }
     play.handlers.extend(imported);
     Ok(play)
+}
+
+/// `vars_prompt:` as a list of `{name, prompt, default, private, confirm}` (or the old mapping of
+/// names to questions).
+fn parse_vars_prompt(node: Option<&Node>) -> Result<Vec<VarPrompt>> {
+    let Some(node) = node.filter(|n| !n.is_null()) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    match &node.kind {
+        Kind::Seq(items) => {
+            for item in items {
+                let name = item
+                    .get("name")
+                    .map(scalar_string)
+                    .transpose()?
+                    .ok_or_else(|| OrcError::at(&item.loc, "a vars_prompt entry needs 'name:'"))?;
+                for (k, v) in item.as_map().unwrap_or_default() {
+                    const VALID: &[&str] =
+                        &["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"];
+                    if !VALID.contains(&k.as_str()) {
+                        return Err(OrcError::at(&v.loc, format!("'{k}' is not a valid vars_prompt option"))
+                            .help(format!("valid options: {}", VALID.join(", "))));
+                    }
+                }
+                out.push(VarPrompt {
+                    prompt: item.get("prompt").map(scalar_string).transpose()?.unwrap_or_else(|| name.clone()),
+                    name,
+                    default: item.get("default").map(Node::to_value),
+                    // Ansible's default: what is typed is not shown.
+                    private: opt_bool(item.get("private"))?.unwrap_or(true),
+                    confirm: opt_bool(item.get("confirm"))?.unwrap_or(false),
+                    loc: item.loc.clone(),
+                });
+            }
+        }
+        Kind::Map(pairs) => {
+            for (k, v) in pairs {
+                out.push(VarPrompt {
+                    name: k.clone(),
+                    prompt: scalar_string(v)?,
+                    default: None,
+                    private: true,
+                    confirm: false,
+                    loc: v.loc.clone(),
+                });
+            }
+        }
+        _ => return Err(OrcError::at(&node.loc, "'vars_prompt:' must be a list of {name, prompt} entries")),
+    }
+    Ok(out)
 }
 
 /// Gathers the handlers `import_role` blocks carry, at any depth.
@@ -272,18 +311,21 @@ pub(crate) fn parse_tasks(node: Option<&Node>, ctx: &ParseCtx) -> Result<Vec<Tas
     }
 }
 
-/// Loads a file of tasks (import_tasks, include_tasks, role tasks/main.yml).
-pub fn parse_task_list_file(path: &Path, role: Option<RoleRef>, play_dir: &Path) -> Result<Vec<Task>> {
+/// Compiles a file of tasks included at run time (include_tasks, include_role), inheriting what
+/// the include gives.
+pub fn compile_task_file(path: &Path, inc: &IncludeCtx) -> Result<Vec<Task>> {
     let ctx = ParseCtx {
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        play_dir: play_dir.to_path_buf(),
-        role,
+        play_dir: inc.play_dir.clone(),
+        role: inc.role.clone(),
         depth: 0,
+        kw: inc.kw.clone(),
+        include_params: inc.params.clone(),
     };
     parse_task_file(path, &ctx)
 }
 
-fn parse_task_file(path: &Path, ctx: &ParseCtx) -> Result<Vec<Task>> {
+pub(crate) fn parse_task_file(path: &Path, ctx: &ParseCtx) -> Result<Vec<Task>> {
     let root = yaml::load_file(path)?;
     let ctx = ParseCtx { dir: path.parent().map(Path::to_path_buf).unwrap_or_default(), ..ctx.clone() };
     match &root.kind {
@@ -301,14 +343,14 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
     // Find the action: the one key that is not a task keyword.
     let mut action_key: Option<(&String, &Node)> = None;
     for (k, v) in pairs {
-        if TASK_KEYWORDS.contains(&k.as_str()) || k.starts_with("with_") {
+        if is_task_keyword(k) || k.starts_with("with_") {
             continue;
         }
         if let Some((prev, _)) = action_key {
             let (bad, bad_node) = if actions::exists(prev) { (k, v) } else { (prev, node.get(prev).unwrap_or(v)) };
             let err = unknown_action(bad, bad_node);
             // Beside a module, the other key is most likely a misspelt task keyword.
-            return Err(match suggest(bad, TASK_KEYWORDS) {
+            return Err(match suggest(bad, &task_keywords()) {
                 Some(s) => err.help(format!("did you mean '{s}'? (a task keyword)")),
                 None => {
                     err.help(format!("a task runs one module; '{prev}' and '{k}' are both modules or unknown keywords"))
@@ -317,19 +359,23 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
         }
         action_key = Some((k, v));
     }
+    let own = Keywords::parse(node, true)?;
+    let kw = ctx.kw.inherit(&own);
     let block = node.get("block");
     let mut task = match (block, action_key) {
         (Some(b), None) => {
-            let rescue = parse_tasks(node.get("rescue"), ctx)?;
-            let always = parse_tasks(node.get("always"), ctx)?;
-            Task::new(node.loc.clone(), TaskBody::Block { block: parse_tasks(Some(b), ctx)?, rescue, always })
+            let inner = ParseCtx { kw: kw.clone(), ..ctx.clone() };
+            let rescue = parse_tasks(node.get("rescue"), &inner)?;
+            let always = parse_tasks(node.get("always"), &inner)?;
+            let body = TaskBody::Block { block: parse_tasks(Some(b), &inner)?, rescue, always };
+            Task::new(node.loc.clone(), body, kw)
         }
         (Some(_), Some((k, v))) => return Err(unknown_action(k, v).help("a block cannot also run a module")),
         (None, None) => {
             return Err(OrcError::at(&node.loc, "this task has no module")
                 .help("add a module such as 'debug: msg=hi' or 'command: uptime'"))
         }
-        (None, Some((k, v))) => parse_action(k, v, node, ctx)?,
+        (None, Some((k, v))) => parse_action(k, v, node, ctx, kw, &own)?,
     };
     for key in ["rescue", "always"] {
         if let (Some(n), None) = (node.get(key), block) {
@@ -338,12 +384,13 @@ fn parse_task(node: &Node, ctx: &ParseCtx) -> Result<Task> {
     }
     apply_keywords(&mut task, node)?;
     task.role = ctx.role.clone();
+    task.include_params = ctx.include_params.clone();
     Ok(task)
 }
 
 fn unknown_action(k: &str, v: &Node) -> OrcError {
     let mut err = OrcError::at(&key_loc(k, v), format!("unknown module or task keyword '{k}'"));
-    if let Some(s) = suggest(k, &actions::all_names()).or_else(|| suggest(k, TASK_KEYWORDS)) {
+    if let Some(s) = suggest(k, &actions::all_names()).or_else(|| suggest(k, &task_keywords())) {
         err = err.help(format!("did you mean '{s}'?"));
     } else {
         err = err.help("`orc doc --list` lists the modules orc ships");
@@ -364,79 +411,14 @@ fn key_loc(k: &str, v: &Node) -> crate::error::Loc {
     v.loc.clone()
 }
 
-fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<Task> {
-    let short = orc_modules::registry::short_name(key).to_string();
-    // Static includes and imports.
-    match short.as_str() {
-        "import_tasks" | "include_tasks" | "include" => {
-            let file = match value.get("file") {
-                Some(f) => scalar_string(f)?,
-                None => scalar_string(value)?,
-            };
-            if short == "import_tasks" {
-                if file.contains("{{") {
-                    return Err(OrcError::at(&value.loc, "import_tasks cannot use a templated file name")
-                        .help("use include_tasks for dynamic file names"));
-                }
-                let path = resolve_task_file(&file, ctx);
-                if !path.exists() {
-                    return Err(OrcError::at(&value.loc, format!("task file {} does not exist", path.display())));
-                }
-                if ctx.depth > 30 {
-                    return Err(OrcError::at(
-                        &value.loc,
-                        "import_tasks nests more than 30 levels; is a file importing itself?",
-                    ));
-                }
-                let sub = ParseCtx { depth: ctx.depth + 1, ..ctx.clone() };
-                let tasks = parse_task_file(&path, &sub)?;
-                return Ok(Task::new(
-                    task.loc.clone(),
-                    TaskBody::Block { block: tasks, rescue: vec![], always: vec![] },
-                ));
-            }
-            return Ok(Task::new(task.loc.clone(), TaskBody::IncludeTasks { file, base: ctx.dir.clone() }));
-        }
-        "import_role" | "include_role" => {
-            let name = value
-                .get("name")
-                .map(scalar_string)
-                .transpose()?
-                .ok_or_else(|| OrcError::at(&value.loc, format!("{short} needs 'name:'")))?;
-            let tasks_from = value.get("tasks_from").map(scalar_string).transpose()?;
-            if short == "import_role" {
-                let spec = RoleSpec {
-                    name,
-                    params: Map::new(),
-                    loc: value.loc.clone(),
-                    tags: vec![],
-                    when: vec![],
-                    tasks_from,
-                };
-                let (mut blocks, handlers) = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir)?;
-                let mut block = if blocks.len() == 1 {
-                    blocks.remove(0)
-                } else {
-                    Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] })
-                };
-                block.imported_handlers = handlers;
-                return Ok(block);
-            }
-            return Ok(Task::new(
-                task.loc.clone(),
-                TaskBody::IncludeRole { name, tasks_from, base: ctx.play_dir.clone() },
-            ));
-        }
-        _ => {}
-    }
-    if !actions::exists(&short) {
-        return Err(unknown_action(key, value));
-    }
+/// An action's arguments as written: a mapping, a `k=v` string (a command line for command-like
+/// modules), a free-form scalar, with `args:` merged under them.
+fn action_args(key: &str, short: &str, value: &Node, task: &Node) -> Result<Map<String, Value>> {
     let mut args = match &value.kind {
         Kind::Scalar(Value::Null) => Map::new(),
-        Kind::Scalar(Value::String(s)) => super::kv::parse_kv(s, actions::is_command_line(&short))
+        Kind::Scalar(Value::String(s)) => super::kv::parse_kv(s, actions::is_command_line(short))
             .map_err(|e| OrcError::at(&value.loc, e).help("close every quote and every {{ }} or {% %} block"))?,
-        Kind::Scalar(v) if actions::takes_free_form(&short) => {
+        Kind::Scalar(v) if actions::takes_free_form(short) => {
             let mut m = Map::new();
             m.insert("_raw_params".into(), Value::String(crate::yaml::display(v)));
             m
@@ -462,50 +444,145 @@ fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx) -> Result<
             _ => return Err(OrcError::at(&extra.loc, "'args:' must be a mapping")),
         }
     }
-    let action = Action { module: key.to_string(), short, args, loc: value.loc.clone() };
-    Ok(Task::new(task.loc.clone(), TaskBody::Action(action)))
+    Ok(args)
 }
 
-fn resolve_task_file(file: &str, ctx: &ParseCtx) -> PathBuf {
-    let p = Path::new(file);
-    if p.is_absolute() {
-        return p.to_path_buf();
+fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx, kw: Keywords, own: &Keywords) -> Result<Task> {
+    let engine = actions::lookup(key);
+    let short = match engine {
+        Some(e) => e.name().to_string(),
+        None => orc_modules::registry::short_name(key).to_string(),
+    };
+    if engine.is_none() && orc_modules::registry::lookup(&short).is_none() {
+        return Err(unknown_action(key, value));
     }
-    let mut cands = vec![ctx.dir.join(file)];
-    if let Some(r) = &ctx.role {
-        cands.push(r.path.join("tasks").join(file));
+    let args = action_args(key, &short, value, task)?;
+    if let Some(e) = engine.filter(|e| e.runs() == actions::Runs::Compile) {
+        // Includes and imports are compiled here: their arguments must be right now.
+        if let Err((arg, msg)) = actions::check_args(e, &args) {
+            let loc = arg.and_then(|a| find_key(&value.loc, &a)).unwrap_or_else(|| value.loc.clone());
+            return Err(OrcError::at(&loc, msg));
+        }
+        return compile_include(e.name(), &args, value, task, ctx, kw, own);
     }
-    cands.push(ctx.play_dir.join(file));
-    cands.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| ctx.dir.join(file))
+    let action = Action { module: key.to_string(), short, args, loc: value.loc.clone(), engine };
+    Ok(Task::new(task.loc.clone(), TaskBody::Action(action), kw))
 }
 
+/// Where `name:` or `name=` is written, from `base` on.
+fn find_key(base: &crate::error::Loc, name: &str) -> Option<crate::error::Loc> {
+    for (i, line) in base.file.text.lines().enumerate().skip(base.line.saturating_sub(1)).take(30) {
+        for needle in [format!("{name}:"), format!("{name}=")] {
+            if let Some(col) = line.find(&needle) {
+                return Some(crate::error::Loc { file: base.file.clone(), line: i + 1, col: col + 1 });
+            }
+        }
+    }
+    None
+}
+
+/// `import_tasks`/`import_role` become blocks of the tasks they name; `include_tasks` and
+/// `include_role` become includes compiled when they run.
+fn compile_include(
+    name: &str,
+    args: &Map<String, Value>,
+    value: &Node,
+    task: &Node,
+    ctx: &ParseCtx,
+    kw: Keywords,
+    own: &Keywords,
+) -> Result<Task> {
+    let text = |k: &str| args.get(k).map(crate::yaml::display);
+    // What the included tasks inherit: the include's parent's keywords and `apply:`; the
+    // include's vars are include parameters.
+    let apply = match value.get("apply") {
+        Some(n) => Keywords::parse(n, true)?,
+        None => Keywords::default(),
+    };
+    let inherit = ctx.kw.inherit(&apply);
+    let params = own.merged_vars();
+    match name {
+        "import_tasks" | "include_tasks" => {
+            let file = text("file").or_else(|| text("_raw_params")).unwrap_or_default();
+            if name == "include_tasks" {
+                let include = Include {
+                    target: IncludeTarget::Tasks { file },
+                    base: ctx.dir.clone(),
+                    inherit,
+                    params,
+                    role: ctx.role.clone(),
+                };
+                return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
+            }
+            if file.contains("{{") {
+                return Err(OrcError::at(&value.loc, "import_tasks cannot use a templated file name")
+                    .help("use include_tasks for dynamic file names"));
+            }
+            let role_path = ctx.role.as_ref().map(|r| r.path.as_path());
+            let path = search::task_file(&file, &ctx.dir, role_path, &ctx.play_dir);
+            if !path.exists() {
+                return Err(OrcError::at(&value.loc, format!("task file {} does not exist", path.display())));
+            }
+            if ctx.depth > 30 {
+                return Err(OrcError::at(
+                    &value.loc,
+                    "import_tasks nests more than 30 levels; is a file importing itself?",
+                ));
+            }
+            let sub = ParseCtx { depth: ctx.depth + 1, kw: kw.clone(), ..ctx.clone() };
+            let tasks = parse_task_file(&path, &sub)?;
+            Ok(Task::new(task.loc.clone(), TaskBody::Block { block: tasks, rescue: vec![], always: vec![] }, kw))
+        }
+        _ => {
+            let role = text("name").unwrap_or_default();
+            let files = RoleFiles {
+                tasks: text("tasks_from"),
+                vars: text("vars_from"),
+                defaults: text("defaults_from"),
+                handlers: text("handlers_from"),
+            };
+            if name == "include_role" {
+                let include = Include {
+                    target: IncludeTarget::Role { name: role, files },
+                    base: ctx.play_dir.clone(),
+                    inherit,
+                    params,
+                    role: ctx.role.clone(),
+                };
+                return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
+            }
+            // An import is part of the play: its keywords apply to the role's tasks, its vars as
+            // block vars (below set_fact, unlike include_role's parameters), as in Ansible.
+            let spec =
+                RoleSpec { name: role, params: Map::new(), loc: value.loc.clone(), kw: Keywords::default(), files };
+            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw)?;
+            let mut blocks = expanded.blocks;
+            let mut block = if blocks.len() == 1 {
+                blocks.remove(0)
+            } else {
+                Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, kw)
+            };
+            block.imported_handlers = expanded.handlers;
+            Ok(block)
+        }
+    }
+}
+
+/// Reads the task-only keywords (name, register, notify, loops, changed_when...) onto `task`;
+/// the inherited ones were merged into `task.kw` already.
 fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     let get = |k: &str| node.get(k);
     task.name = get("name").map(scalar_string).transpose()?;
-    task.when = conditions(get("when"));
     task.register = get("register").map(scalar_string).transpose()?;
     task.notify = string_list(get("notify"))?;
     task.listen = string_list(get("listen"))?;
     task.changed_when = get("changed_when").map(|n| conditions(Some(n)));
     task.failed_when = get("failed_when").map(|n| conditions(Some(n)));
     task.until = get("until").map(|n| conditions(Some(n)));
-    task.ignore_errors = get("ignore_errors").map(Node::to_value);
-    task.ignore_unreachable = opt_bool(get("ignore_unreachable"))?;
-    task.tags = string_list(get("tags"))?;
-    task.vars = opt_map(get("vars"), "vars")?;
-    task.r#become = opt_bool(get("become"))?;
-    task.become_user = get("become_user").map(scalar_string).transpose()?;
-    task.check_mode = opt_bool(get("check_mode"))?;
-    task.diff = opt_bool(get("diff"))?;
-    task.no_log = opt_bool(get("no_log"))?;
     task.retries = get("retries").map(Node::to_value);
     task.delay = get("delay").map(Node::to_value);
-    task.delegate_to = get("delegate_to").map(scalar_string).transpose()?;
-    task.delegate_facts = opt_bool(get("delegate_facts"))?.unwrap_or(false);
-    task.run_once = opt_bool(get("run_once"))?.unwrap_or(false);
-    task.environment = get("environment").map(Node::to_value);
-    task.any_errors_fatal = opt_bool(get("any_errors_fatal"))?;
-    task.throttle = get("throttle").and_then(|n| n.to_value().as_u64());
+    task.r#async = get("async").map(Node::to_value);
+    task.poll = get("poll").map(Node::to_value);
     if let Some(lc) = get("loop_control") {
         task.loop_control = match lc.to_value() {
             Value::Object(m) => m,
@@ -561,15 +638,6 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `when:`-style conditions: a string, a bool, or a list of them.
-fn conditions(node: Option<&Node>) -> Vec<Value> {
-    match node.map(Node::to_value) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items,
-        Some(v) => vec![v],
-    }
 }
 
 pub(crate) fn scalar_string(n: &Node) -> Result<String> {

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::parse::{parse_task_list_file, scalar_string, string_list};
+use super::keywords::{Keywords, INHERITED};
+use super::parse::{parse_task_file, scalar_string, ParseCtx};
 use super::task::{Task, TaskBody};
-use super::Role;
+use super::{Role, RoleRef};
 use crate::error::{Loc, OrcError, Result};
 use crate::yaml::{self, Node};
 
@@ -16,20 +17,31 @@ use crate::yaml::{self, Node};
 pub struct RoleSpec {
     /// Role name or path.
     pub name: String,
-    /// Role parameters (the other keys of the mapping).
+    /// Role parameters (the other keys of the mapping, and its `vars:`).
     pub params: Map<String, Value>,
     /// Where it is named.
     pub loc: Loc,
-    /// `tags:` on the role entry.
-    pub tags: Vec<String>,
-    /// `when:` on the role entry.
-    pub when: Vec<Value>,
-    /// `tasks_from:` (import_role/include_role).
-    pub tasks_from: Option<String>,
+    /// Keywords on the role entry (`tags`, `when`, `become`...): the role's tasks inherit them.
+    pub kw: Keywords,
+    /// Which files of the role to load instead of `main`.
+    pub files: RoleFiles,
+}
+
+/// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from` (import_role/include_role).
+#[derive(Debug, Clone, Default)]
+pub struct RoleFiles {
+    /// `tasks_from:`.
+    pub tasks: Option<String>,
+    /// `vars_from:`.
+    pub vars: Option<String>,
+    /// `defaults_from:`.
+    pub defaults: Option<String>,
+    /// `handlers_from:`.
+    pub handlers: Option<String>,
 }
 
 impl RoleSpec {
-    /// Reads a `roles:` entry: a name, or a mapping with `role:`/`name:` and parameters.
+    /// Reads a `roles:` entry: a name, or a mapping with `role:`/`name:`, keywords and parameters.
     pub fn from_node(n: &Node) -> Result<RoleSpec> {
         if let Some(pairs) = n.as_map() {
             let name_node = n
@@ -37,23 +49,15 @@ impl RoleSpec {
                 .or_else(|| n.get("name"))
                 .ok_or_else(|| OrcError::at(&n.loc, "a role entry needs 'role:' with the role's name"))?;
             let mut params = Map::new();
-            let mut tags = Vec::new();
-            let mut when = Vec::new();
             for (k, v) in pairs {
                 match k.as_str() {
                     "role" | "name" => {}
-                    "tags" => tags = string_list(Some(v))?,
-                    "when" => {
-                        when = match v.to_value() {
-                            Value::Array(a) => a,
-                            other => vec![other],
-                        }
-                    }
                     "vars" => {
                         if let Value::Object(m) = v.to_value() {
                             params.extend(m);
                         }
                     }
+                    k if INHERITED.contains(&k) => {}
                     _ => {
                         params.insert(k.clone(), v.to_value());
                     }
@@ -63,18 +67,16 @@ impl RoleSpec {
                 name: scalar_string(name_node)?,
                 params,
                 loc: n.loc.clone(),
-                tags,
-                when,
-                tasks_from: None,
+                kw: Keywords::parse(n, false)?,
+                files: RoleFiles::default(),
             });
         }
         Ok(RoleSpec {
             name: scalar_string(n)?,
             params: Map::new(),
             loc: n.loc.clone(),
-            tags: vec![],
-            when: vec![],
-            tasks_from: None,
+            kw: Keywords::default(),
+            files: RoleFiles::default(),
         })
     }
 }
@@ -101,32 +103,39 @@ fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn load_vars_file(dir: &Path) -> Result<Map<String, Value>> {
-    let Some(f) = main_file(dir, "main") else {
+fn load_vars_file(dir: &Path, stem: &str) -> Result<Map<String, Value>> {
+    let Some(f) = main_file(dir, stem) else {
         return Ok(Map::new());
     };
-    let node = yaml::load_file(&f)?;
-    match node.to_value() {
-        Value::Null => Ok(Map::new()),
-        Value::Object(m) => Ok(m),
-        _ => Err(OrcError::at(&node.loc, "a vars file must be a mapping of names to values")),
-    }
+    Ok(crate::inventory::load_vars_file(&f)?.unwrap_or_default())
 }
 
-/// A loaded role: its block of tasks (dependencies not included) and its handlers.
+/// The stem of a `*_from` file name (`install.yml` -> `install`).
+fn stem(from: &Option<String>) -> String {
+    let s = from.clone().unwrap_or_else(|| "main".into());
+    s.trim_end_matches(".yml").trim_end_matches(".yaml").trim_end_matches(".json").to_string()
+}
+
+/// A loaded role: its tasks (dependencies not included) and its handlers.
 pub struct LoadedRole {
     /// The role, shared by its tasks.
     pub role: Arc<Role>,
-    /// Tasks from tasks/main.yml (or tasks_from).
+    /// Tasks from tasks/main.yml (or tasks_from), inheriting the role's keywords.
     pub tasks: Vec<Task>,
-    /// Handlers from handlers/main.yml.
+    /// Handlers from handlers/main.yml (or handlers_from).
     pub handlers: Vec<Task>,
     /// Dependencies named in meta/main.yml.
     pub deps: Vec<RoleSpec>,
 }
 
-/// Loads one role's files.
-pub fn load_role(spec: &RoleSpec, play_dir: &Path) -> Result<LoadedRole> {
+/// Loads one role's files; its tasks and handlers inherit `kw` (the role entry's keywords merged
+/// with its parent's) and `include_params` (an include's loop variable).
+pub fn load_role(
+    spec: &RoleSpec,
+    play_dir: &Path,
+    kw: &Keywords,
+    include_params: Option<Arc<Map<String, Value>>>,
+) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
         OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
             "looked in {}/roles/{}, {}/{}, ANSIBLE_ROLES_PATH, ~/.ansible/roles and /etc/ansible/roles",
@@ -139,21 +148,32 @@ pub fn load_role(spec: &RoleSpec, play_dir: &Path) -> Result<LoadedRole> {
     let role = Arc::new(Role {
         name: spec.name.rsplit('/').next().unwrap_or(&spec.name).to_string(),
         path: path.clone(),
-        defaults: load_vars_file(&path.join("defaults"))?,
-        vars: load_vars_file(&path.join("vars"))?,
+        defaults: load_vars_file(&path.join("defaults"), &stem(&spec.files.defaults))?,
+        vars: load_vars_file(&path.join("vars"), &stem(&spec.files.vars))?,
         params: spec.params.clone(),
     });
-    let tasks_stem = spec.tasks_from.clone().unwrap_or_else(|| "main".into());
-    let tasks_stem = tasks_stem.trim_end_matches(".yml").trim_end_matches(".yaml").to_string();
+    let ctx = ParseCtx {
+        dir: path.join("tasks"),
+        play_dir: play_dir.to_path_buf(),
+        role: Some(role.clone()),
+        depth: 0,
+        kw: kw.clone(),
+        include_params,
+    };
+    let tasks_stem = stem(&spec.files.tasks);
     let tasks = match main_file(&path.join("tasks"), &tasks_stem) {
-        Some(f) => parse_task_list_file(&f, Some(role.clone()), play_dir)?,
-        None if spec.tasks_from.is_some() => {
+        Some(f) => parse_task_file(&f, &ctx)?,
+        None if spec.files.tasks.is_some() => {
             return Err(OrcError::at(&spec.loc, format!("role '{}' has no tasks/{tasks_stem}.yml", spec.name)));
         }
         None => Vec::new(),
     };
-    let handlers = match main_file(&path.join("handlers"), "main") {
-        Some(f) => parse_task_list_file(&f, Some(role.clone()), play_dir)?,
+    let handlers_stem = stem(&spec.files.handlers);
+    let handlers = match main_file(&path.join("handlers"), &handlers_stem) {
+        Some(f) => parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?,
+        None if spec.files.handlers.is_some() => {
+            return Err(OrcError::at(&spec.loc, format!("role '{}' has no handlers/{handlers_stem}.yml", spec.name)));
+        }
         None => Vec::new(),
     };
     let mut deps = Vec::new();
@@ -168,28 +188,35 @@ pub fn load_role(spec: &RoleSpec, play_dir: &Path) -> Result<LoadedRole> {
     Ok(LoadedRole { role, tasks, handlers, deps })
 }
 
-/// Expands role specs into one block task per role (dependencies first, each role once per
-/// distinct parameters, as Ansible does) and collects their handlers.
-pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path) -> Result<(Vec<Task>, Vec<Task>)> {
-    let mut blocks = Vec::new();
-    let mut handlers = Vec::new();
-    let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
-    for spec in specs {
-        expand_one(spec, play_dir, &mut blocks, &mut handlers, &mut seen, 0, &[], &[])?;
-    }
-    Ok((blocks, handlers))
+/// Roles expanded: one block per role, their handlers, and the roles themselves.
+pub struct Expanded {
+    /// One block task per role, dependencies first.
+    pub blocks: Vec<Task>,
+    /// The roles' handlers.
+    pub handlers: Vec<Task>,
+    /// The roles, in the order of `blocks`.
+    pub roles: Vec<RoleRef>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Expands role specs into one block task per role (dependencies first, each role once per
+/// distinct parameters, as Ansible does) and collects their handlers; the roles' tasks inherit
+/// `parent` (the play's or the import's keywords).
+pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path, parent: &Keywords) -> Result<Expanded> {
+    let mut out = Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new() };
+    let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
+    for spec in specs {
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent)?;
+    }
+    Ok(out)
+}
+
 fn expand_one(
     spec: &RoleSpec,
     play_dir: &Path,
-    blocks: &mut Vec<Task>,
-    handlers: &mut Vec<Task>,
+    out: &mut Expanded,
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
-    inherited_tags: &[String],
-    inherited_when: &[Value],
+    parent: &Keywords,
 ) -> Result<()> {
     if depth > 20 {
         return Err(OrcError::at(
@@ -197,26 +224,22 @@ fn expand_one(
             "role dependencies nest more than 20 levels; is a role depending on itself?",
         ));
     }
-    let loaded = load_role(spec, play_dir)?;
+    let kw = parent.inherit(&spec.kw);
+    let loaded = load_role(spec, play_dir, &kw, None)?;
     let key = (loaded.role.path.clone(), spec.params.clone());
     if seen.contains(&key) {
         return Ok(());
     }
     seen.push(key);
-    let mut tags: Vec<String> = inherited_tags.to_vec();
-    tags.extend(spec.tags.iter().cloned());
-    let mut when: Vec<Value> = inherited_when.to_vec();
-    when.extend(spec.when.iter().cloned());
+    // Dependencies inherit the keywords of the role that depends on them (its tags, when...).
     for dep in &loaded.deps {
-        expand_one(dep, play_dir, blocks, handlers, seen, depth + 1, &tags, &when)?;
+        expand_one(dep, play_dir, out, seen, depth + 1, &kw)?;
     }
     let mut block =
-        Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] });
+        Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);
     block.role = Some(loaded.role.clone());
-    block.is_role_boundary = true;
-    block.tags = tags;
-    block.when = when;
-    blocks.push(block);
-    handlers.extend(loaded.handlers);
+    out.blocks.push(block);
+    out.roles.push(loaded.role);
+    out.handlers.extend(loaded.handlers);
     Ok(())
 }

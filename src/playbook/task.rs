@@ -1,11 +1,17 @@
-//! A task: one action with its keywords, or a block of tasks.
+//! A compiled task: one action with its keywords already merged with those of every enclosing
+//! play, block and role (`Keywords::inherit`), or a block of tasks, or an include resolved at run
+//! time.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::keywords::Keywords;
+use super::roles::RoleFiles;
 use super::RoleRef;
 use crate::error::Loc;
+use crate::executor::actions::EngineAction;
 
 /// What a task runs.
 #[derive(Debug, Clone)]
@@ -21,21 +27,41 @@ pub enum TaskBody {
         /// Run afterwards for every host that entered the block.
         always: Vec<Task>,
     },
-    /// `include_tasks:` resolved at run time per host (the file name may be templated).
-    IncludeTasks {
+    /// `include_tasks:` or `include_role:`, resolved at run time per host.
+    Include(Box<Include>),
+}
+
+/// A dynamic include: what it names and what the tasks it brings in inherit.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// A task file or a role.
+    pub target: IncludeTarget,
+    /// Directory relative to which it is found (the including file's, or the playbook's).
+    pub base: PathBuf,
+    /// The keywords the included tasks inherit: those of the include's parent plus `apply:`.
+    /// The include's own keywords (`when`, `tags`, `become`...) apply to the include alone, as in
+    /// Ansible; its `vars:` reach the included tasks as include parameters.
+    pub inherit: Keywords,
+    /// The include's `vars:`: parameters of the included tasks (of the role, for include_role).
+    pub params: Map<String, Value>,
+    /// The role the include is written in (an included task file belongs to it too).
+    pub role: Option<RoleRef>,
+}
+
+/// What an include names.
+#[derive(Debug, Clone)]
+pub enum IncludeTarget {
+    /// `include_tasks: FILE` (may be templated).
+    Tasks {
         /// File as written.
         file: String,
-        /// Directory relative to which it is found.
-        base: PathBuf,
     },
-    /// `include_role:` resolved at run time.
-    IncludeRole {
+    /// `include_role: name=ROLE`.
+    Role {
         /// Role name (may be templated).
         name: String,
-        /// `tasks_from:`.
-        tasks_from: Option<String>,
-        /// Directory the role is searched from (playbook dir).
-        base: PathBuf,
+        /// `tasks_from:`, `vars_from:`, `defaults_from:`, `handlers_from:`.
+        files: RoleFiles,
     },
 }
 
@@ -50,6 +76,8 @@ pub struct Action {
     pub args: Map<String, Value>,
     /// Where the module key is written.
     pub loc: Loc,
+    /// The engine action this is, or `None` for a module (executor/actions).
+    pub engine: Option<&'static dyn EngineAction>,
 }
 
 /// The loop of a task.
@@ -72,7 +100,7 @@ pub enum LoopSpec {
     WithLookup(String, Value),
 }
 
-/// A task with every keyword Ansible allows on it; block keywords inherit to children at run time.
+/// A compiled task.
 #[derive(Debug, Clone)]
 pub struct Task {
     /// `name:` (may contain templates).
@@ -81,8 +109,8 @@ pub struct Task {
     pub loc: Loc,
     /// What it runs.
     pub body: TaskBody,
-    /// `when:` conditions, all of which must hold.
-    pub when: Vec<Value>,
+    /// Its keywords merged with those of every enclosing level (`Keywords::inherit`).
+    pub kw: Keywords,
     /// Loop, if any.
     pub loop_spec: Option<LoopSpec>,
     /// `loop_control:`.
@@ -97,58 +125,33 @@ pub struct Task {
     pub changed_when: Option<Vec<Value>>,
     /// `failed_when:`.
     pub failed_when: Option<Vec<Value>>,
-    /// `ignore_errors:`.
-    pub ignore_errors: Option<Value>,
-    /// `ignore_unreachable:`.
-    pub ignore_unreachable: Option<bool>,
-    /// `tags:`.
-    pub tags: Vec<String>,
-    /// `vars:`.
-    pub vars: Map<String, Value>,
-    /// `become:`.
-    pub r#become: Option<bool>,
-    /// `become_user:`.
-    pub become_user: Option<String>,
-    /// `check_mode:`.
-    pub check_mode: Option<bool>,
-    /// `diff:`.
-    pub diff: Option<bool>,
-    /// `no_log:`.
-    pub no_log: Option<bool>,
     /// `until:`.
     pub until: Option<Vec<Value>>,
     /// `retries:`.
     pub retries: Option<Value>,
     /// `delay:`.
     pub delay: Option<Value>,
-    /// `delegate_to:`.
-    pub delegate_to: Option<String>,
-    /// `delegate_facts:`.
-    pub delegate_facts: bool,
-    /// `run_once:`.
-    pub run_once: bool,
-    /// `environment:`.
-    pub environment: Option<Value>,
-    /// `any_errors_fatal:`.
-    pub any_errors_fatal: Option<bool>,
-    /// `throttle:`.
-    pub throttle: Option<u64>,
+    /// `async:` (seconds the task may run in the background).
+    pub r#async: Option<Value>,
+    /// `poll:` (seconds between checks of an async task; 0: fire and forget).
+    pub poll: Option<Value>,
     /// The role this task came from, if any.
     pub role: Option<RoleRef>,
-    /// For role blocks: the role whose boundary this block is (role vars/params scope).
-    pub is_role_boundary: bool,
+    /// Variables of the include that brought this task in (include parameters and the include's
+    /// loop variable): above set_fact, as in Ansible's precedence.
+    pub include_params: Option<Arc<Map<String, Value>>>,
     /// Handlers an `import_role` brings into the play (collected by the play parser).
     pub imported_handlers: Vec<Task>,
 }
 
 impl Task {
-    /// A task with no keywords set.
-    pub fn new(loc: Loc, body: TaskBody) -> Task {
+    /// A task with no keywords of its own, inheriting `kw`.
+    pub fn new(loc: Loc, body: TaskBody, kw: Keywords) -> Task {
         Task {
             name: None,
             loc,
             body,
-            when: Vec::new(),
+            kw,
             loop_spec: None,
             loop_control: Map::new(),
             register: None,
@@ -156,26 +159,13 @@ impl Task {
             listen: Vec::new(),
             changed_when: None,
             failed_when: None,
-            ignore_errors: None,
-            ignore_unreachable: None,
-            tags: Vec::new(),
-            vars: Map::new(),
-            r#become: None,
-            become_user: None,
-            check_mode: None,
-            diff: None,
-            no_log: None,
             until: None,
             retries: None,
             delay: None,
-            delegate_to: None,
-            delegate_facts: false,
-            run_once: false,
-            environment: None,
-            any_errors_fatal: None,
-            throttle: None,
+            r#async: None,
+            poll: None,
             role: None,
-            is_role_boundary: false,
+            include_params: None,
             imported_handlers: Vec::new(),
         }
     }
@@ -186,8 +176,11 @@ impl Task {
             (Some(n), _) => n.clone(),
             (None, TaskBody::Action(a)) => a.module.clone(),
             (None, TaskBody::Block { .. }) => "block".into(),
-            (None, TaskBody::IncludeTasks { .. }) => "include_tasks".into(),
-            (None, TaskBody::IncludeRole { .. }) => "include_role".into(),
+            (None, TaskBody::Include(i)) => match &i.target {
+                IncludeTarget::Tasks { .. } => "include_tasks".into(),
+                // As Ansible's IncludeRole.get_name.
+                IncludeTarget::Role { name, .. } => format!("include_role : {name}"),
+            },
         };
         match &self.role {
             Some(r) => format!("{} : {}", r.name, base),
@@ -200,6 +193,24 @@ impl Task {
         match &self.body {
             TaskBody::Action(a) => Some(a),
             _ => None,
+        }
+    }
+
+    /// The directory of the file this task is written in.
+    pub fn file_dir(&self) -> PathBuf {
+        self.loc.file.path.parent().map(PathBuf::from).unwrap_or_default()
+    }
+}
+
+/// Every task of a list, blocks opened (block first, then its block, rescue and always tasks),
+/// in order: what the listing, the up-front checks and `--start-at-task` walk.
+pub fn flatten<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
+    for t in tasks {
+        out.push(t);
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for l in [block, rescue, always] {
+                flatten(l, out);
+            }
         }
     }
 }

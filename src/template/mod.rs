@@ -205,6 +205,15 @@ impl Templar {
         self
     }
 
+    /// The names templates can use without any variable defining them: the global functions
+    /// and values (`lookup`, `query`, `range`, `omit`...). The up-front undefined-variable check
+    /// asks this instead of keeping its own list.
+    pub fn globals(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.envs.strict.globals().map(|(n, _)| n.to_string()).collect();
+        names.extend(["true", "false", "none", "True", "False", "None", "loop"].map(String::from));
+        names
+    }
+
     /// Runs `f` with the strict environment; when that fails on an undefined value and the
     /// source tests for definedness (`x.y is defined`, `x.y | default(...)` with `x` undefined,
     /// which Ansible allows), runs it again where undefined attributes chain. The first error is

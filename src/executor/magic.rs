@@ -1,0 +1,140 @@
+//! The magic variables: the names the engine defines for every task, and the ONE place that
+//! makes them. The up-front undefined-variable check reads [`NAMES`]; a unit test makes sure
+//! every variable the run defines is listed there (docs/architecture.md, "One compiled
+//! playbook").
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::Runner;
+use crate::template::OMIT;
+
+/// Every variable the engine defines (some only where they apply: `role_path` in a role, `item`
+/// in a loop, `ansible_failed_result` in a rescue, the template module's `template_*`).
+pub const NAMES: &[&str] = &[
+    // The same for every host of a play: [`play`].
+    "groups",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_batch",
+    "ansible_play_name",
+    "play_hosts",
+    "ansible_check_mode",
+    "ansible_diff_mode",
+    "ansible_verbosity",
+    "ansible_forks",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "playbook_dir",
+    "omit",
+    "ansible_version",
+    // Per host and task: [`host`].
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+    "hostvars",
+    "vars",
+    "role_path",
+    "role_name",
+    "ansible_role_name",
+    "ansible_search_path",
+    "ansible_facts",
+    "ansible_connection",
+    // Loops.
+    "item",
+    "ansible_loop",
+    "ansible_loop_var",
+    "ansible_index_var",
+    // Rescue sections.
+    "ansible_failed_result",
+    "ansible_failed_task",
+    // Templates rendered by the template module.
+    "ansible_managed",
+    "template_path",
+    "template_fullpath",
+    "template_destpath",
+];
+
+/// The magic variables that are the same for every host of a play.
+pub fn play(runner: &Runner, name: &str, hosts: &[Value], batch: &[Value], play_dir: &Path) -> Map<String, Value> {
+    let opts = runner.opts;
+    let run_tags = if opts.tags.only.is_empty() { vec!["all".to_string()] } else { opts.tags.only.clone() };
+    let magic = json!({
+        "groups": runner.inventory.groups_var(),
+        "ansible_play_hosts": hosts,
+        "ansible_play_hosts_all": hosts,
+        "ansible_play_batch": batch,
+        "ansible_play_name": name,
+        "play_hosts": hosts,
+        "ansible_check_mode": opts.check,
+        "ansible_diff_mode": opts.diff,
+        "ansible_verbosity": opts.verbosity,
+        "ansible_forks": opts.forks,
+        "ansible_run_tags": run_tags,
+        "ansible_skip_tags": opts.tags.skip,
+        "playbook_dir": absolute(play_dir),
+        "omit": OMIT,
+        "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
+    });
+    match magic {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The magic variables of one host for one task: its names and groups, its role, its search
+/// path (which the lookups use to find files, as Ansible's do).
+pub fn host(
+    runner: &Runner,
+    name: &str,
+    role: Option<&crate::playbook::Role>,
+    search_path: &[std::path::PathBuf],
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let short = name.split('.').next().unwrap_or(name).to_string();
+    m.insert("inventory_hostname".into(), Value::String(name.to_string()));
+    m.insert("inventory_hostname_short".into(), Value::String(short));
+    m.insert("group_names".into(), json!(runner.inventory.group_names(name)));
+    if let Some(r) = role {
+        m.insert("role_path".into(), Value::String(absolute(&r.path)));
+        m.insert("role_name".into(), Value::String(r.name.clone()));
+        m.insert("ansible_role_name".into(), Value::String(r.name.clone()));
+    }
+    let search: Vec<Value> = search_path.iter().map(|p| Value::String(absolute(p))).collect();
+    m.insert("ansible_search_path".into(), Value::Array(search));
+    m
+}
+
+/// A path made absolute (as Ansible shows `playbook_dir` and `role_path`).
+pub fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::Options;
+    use crate::inventory::Inventory;
+    use crate::output::RecordingSink;
+
+    #[test]
+    fn every_magic_variable_the_run_makes_is_listed() {
+        let inventory = Inventory::implicit_localhost();
+        let opts = Options::default();
+        let sink = RecordingSink::new();
+        let runner = Runner::new(&inventory, &opts, &sink).unwrap();
+        let role = crate::playbook::Role {
+            name: "r".into(),
+            path: "/r".into(),
+            defaults: Map::new(),
+            vars: Map::new(),
+            params: Map::new(),
+        };
+        let mut made: Vec<String> = play(&runner, "p", &[], &[], Path::new(".")).keys().cloned().collect();
+        made.extend(host(&runner, "localhost", Some(&role), &[]).keys().cloned());
+        for name in made {
+            assert!(NAMES.contains(&name.as_str()), "{name} is made but not in magic::NAMES");
+        }
+    }
+}

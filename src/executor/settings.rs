@@ -1,0 +1,163 @@
+//! A task's keywords (already merged from play, blocks, roles and task: `Keywords::inherit`)
+//! rendered for one host: every keyword Ansible templates may be a template (`become: "{{ b }}"`,
+//! `no_log: "{{ secret }}"`), rendered here, in one place, with the host's variables.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::Runner;
+use crate::playbook::Keywords;
+use crate::vars::Context;
+
+/// The keywords of one task for one host, rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `become:`.
+    pub r#become: Option<bool>,
+    /// `become_user:`.
+    pub become_user: Option<String>,
+    /// `become_method:`.
+    pub become_method: Option<String>,
+    /// `remote_user:`.
+    pub remote_user: Option<String>,
+    /// `port:`.
+    pub port: Option<Value>,
+    /// `connection:`.
+    pub connection: Option<String>,
+    /// `timeout:` in seconds.
+    pub timeout: Option<u64>,
+    /// `environment:` merged (later entries win, in the order first given), values as text.
+    pub environment: Vec<(String, String)>,
+    /// `module_defaults:` entries, outermost first.
+    pub module_defaults: Vec<Map<String, Value>>,
+    /// Check mode for this task (`check_mode:`, else `--check`).
+    pub check: bool,
+    /// Diff mode for this task (`diff:`, else `--diff`).
+    pub diff: bool,
+    /// `no_log:`.
+    pub no_log: bool,
+    /// `ignore_errors:`.
+    pub ignore_errors: bool,
+    /// `ignore_unreachable:`.
+    pub ignore_unreachable: bool,
+    /// `delegate_to:`.
+    pub delegate_to: Option<String>,
+    /// `delegate_facts:`.
+    pub delegate_facts: bool,
+}
+
+impl Settings {
+    /// Renders `kw` with the host's variables. An error names the keyword and why.
+    pub fn resolve(runner: &Runner, kw: &Keywords, ctx: &Arc<Context>) -> Result<Settings, String> {
+        let r = Render { runner, ctx };
+        let mut environment: Vec<(String, String)> = Vec::new();
+        for entry in &kw.environment {
+            match r.value("environment", entry)? {
+                Value::Object(m) => {
+                    for (k, v) in m.into_iter().filter(|(_, v)| !v.is_null()) {
+                        let v = crate::yaml::display(&v);
+                        match environment.iter_mut().find(|(name, _)| *name == k) {
+                            Some(slot) => slot.1 = v,
+                            None => environment.push((k, v)),
+                        }
+                    }
+                }
+                Value::Null => {}
+                other => {
+                    return Err(format!(
+                        "environment must be a mapping of names to values, got {}",
+                        crate::output::pyrepr::repr(&other)
+                    ))
+                }
+            }
+        }
+        // Kept as written (a mapping of modules to arguments): the arguments are rendered with
+        // the task's own, once merged under them (`run_task`).
+        let mut module_defaults = Vec::new();
+        for entry in &kw.module_defaults {
+            let entry = if entry.is_string() { r.value("module_defaults", entry)? } else { entry.clone() };
+            match entry {
+                Value::Object(m) => module_defaults.push(m),
+                Value::Null => {}
+                Value::Array(items) => module_defaults.extend(items.into_iter().filter_map(|v| match v {
+                    Value::Object(m) => Some(m),
+                    _ => None,
+                })),
+                other => {
+                    return Err(format!(
+                        "module_defaults must be a mapping of modules to arguments, got {}",
+                        crate::output::pyrepr::repr(&other)
+                    ))
+                }
+            }
+        }
+        let timeout = match r.value_opt("timeout", &kw.timeout)? {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(as_u64(&v).ok_or_else(|| format!("timeout must be a number of seconds, got {v}"))?),
+        };
+        Ok(Settings {
+            r#become: r.flag("become", &kw.r#become)?,
+            become_user: r.text("become_user", &kw.become_user)?,
+            become_method: r.text("become_method", &kw.become_method)?,
+            remote_user: r.text("remote_user", &kw.remote_user)?,
+            port: r.value_opt("port", &kw.port)?.filter(|v| !v.is_null()),
+            connection: r.text("connection", &kw.connection)?,
+            timeout: timeout.filter(|t| *t > 0),
+            environment,
+            module_defaults,
+            check: r.flag("check_mode", &kw.check_mode)?.unwrap_or(runner.opts.check),
+            diff: r.flag("diff", &kw.diff)?.unwrap_or(runner.opts.diff),
+            no_log: r.flag("no_log", &kw.no_log)?.unwrap_or(false),
+            ignore_errors: r.flag("ignore_errors", &kw.ignore_errors)?.unwrap_or(false),
+            ignore_unreachable: r.flag("ignore_unreachable", &kw.ignore_unreachable)?.unwrap_or(false),
+            delegate_to: r.text("delegate_to", &kw.delegate_to)?,
+            delegate_facts: r.flag("delegate_facts", &kw.delegate_facts)?.unwrap_or(false),
+        })
+    }
+}
+
+/// A number given as a number or as text.
+pub fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()).filter(|f| *f >= 0.0).map(|f| f as u64))
+}
+
+/// Renders keyword values with one host's variables.
+pub struct Render<'a, 'r> {
+    /// The run (its templar).
+    pub runner: &'a Runner<'r>,
+    /// The host's variables.
+    pub ctx: &'a Arc<Context>,
+}
+
+impl Render<'_, '_> {
+    /// A value, its templates rendered.
+    pub fn value(&self, key: &str, v: &Value) -> Result<Value, String> {
+        if !crate::vars::has_template(v) {
+            return Ok(v.clone());
+        }
+        self.runner.templar.render_value(v, &self.ctx.value()).map_err(|e| format!("the keyword '{key}': {e}"))
+    }
+
+    /// An optional value, rendered.
+    pub fn value_opt(&self, key: &str, v: &Option<Value>) -> Result<Option<Value>, String> {
+        v.as_ref().map(|v| self.value(key, v)).transpose()
+    }
+
+    /// A boolean keyword.
+    pub fn flag(&self, key: &str, v: &Option<Value>) -> Result<Option<bool>, String> {
+        match self.value_opt(key, v)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => orc_modules::args::parse_bool(&v).map(Some).ok_or_else(|| {
+                format!("the keyword '{key}' must be a boolean, got {}", crate::output::pyrepr::repr(&v))
+            }),
+        }
+    }
+
+    /// A text keyword.
+    pub fn text(&self, key: &str, v: &Option<Value>) -> Result<Option<String>, String> {
+        Ok(self.value_opt(key, v)?.filter(|v| !v.is_null()).map(|v| crate::yaml::display(&v)))
+    }
+}

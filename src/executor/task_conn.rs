@@ -1,0 +1,151 @@
+//! A host's connection as one task sees it: the task's `environment:` exported for every command
+//! its module runs, and its `timeout:` as a deadline for the whole task (each command gets the
+//! time that is left), as Ansible applies both to the module process.
+
+use std::time::{Duration, Instant};
+
+use orc_modules::{CmdOutput, ConnError, Connection};
+
+/// Wraps the pooled connection for the length of one module run.
+pub struct TaskConn<'a> {
+    inner: &'a mut dyn Connection,
+    /// `K='v'; export K` lines run before each command (empty without `environment:`).
+    prefix: String,
+    /// When the task must be over.
+    deadline: Option<Instant>,
+    /// The run's own command limit (`--task-timeout`), put back afterwards.
+    run_limit: Option<Duration>,
+    /// The task ran out of time.
+    timed_out: bool,
+}
+
+/// Whether `name` can be an environment variable exported by `sh`.
+pub fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl<'a> TaskConn<'a> {
+    /// The connection with `environment` exported and `timeout` (seconds) as the task's limit;
+    /// `run_limit` is the limit commands have outside this task.
+    pub fn new(
+        inner: &'a mut dyn Connection,
+        environment: &[(String, String)],
+        timeout: Option<u64>,
+        run_limit: Option<Duration>,
+    ) -> TaskConn<'a> {
+        let mut prefix = String::new();
+        for (k, v) in environment {
+            prefix.push_str(&format!("{k}={}; export {k}\n", orc_modules::shell_quote::quote(v)));
+        }
+        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(t));
+        TaskConn { inner, prefix, deadline, run_limit, timed_out: false }
+    }
+
+    /// Whether a command ran out of the task's time.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    /// Sets the command limit to the time left (the run's limit if shorter).
+    fn arm(&mut self) -> Result<(), ConnError> {
+        let Some(deadline) = self.deadline else { return Ok(()) };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.timed_out = true;
+            return Err(ConnError::Timeout(0));
+        }
+        let limit = match self.run_limit {
+            Some(r) if r < left => r,
+            _ => left,
+        };
+        self.inner.set_command_timeout(Some(limit));
+        Ok(())
+    }
+
+    fn finish(&mut self, out: Result<CmdOutput, ConnError>) -> Result<CmdOutput, ConnError> {
+        if self.deadline.is_some() && matches!(out, Err(ConnError::Timeout(_))) {
+            self.timed_out = true;
+        }
+        out
+    }
+}
+
+impl Drop for TaskConn<'_> {
+    fn drop(&mut self) {
+        if self.deadline.is_some() {
+            self.inner.set_command_timeout(self.run_limit);
+        }
+    }
+}
+
+impl Connection for TaskConn<'_> {
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+
+    fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+        self.arm()?;
+        let out = if self.prefix.is_empty() {
+            self.inner.exec(cmd, stdin)
+        } else {
+            let full = format!("{}{cmd}", self.prefix);
+            self.inner.exec(&full, stdin)
+        };
+        self.finish(out)
+    }
+
+    fn exec_inline(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.arm()?;
+        // The inline probes run in the persistent shell itself: an export there would outlive
+        // the task, so with an environment they run in a subshell like any command.
+        let out = if self.prefix.is_empty() { self.inner.exec_inline(cmd) } else { self.exec(cmd, None) };
+        self.finish(out)
+    }
+
+    fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
+        self.inner.read_file(path)
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError> {
+        self.inner.write_file(path, data)
+    }
+
+    fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.run_limit = timeout;
+        self.inner.set_command_timeout(timeout);
+    }
+
+    fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
+        self.inner.docker_socket(remote_socket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{ConnectOptions, LocalConnection};
+
+    #[test]
+    fn the_environment_reaches_every_command_and_stays_in_the_task() {
+        let mut local = LocalConnection::new("h", None).unwrap();
+        {
+            let env = vec![("GREETING".to_string(), "it's here".to_string())];
+            let mut c = TaskConn::new(&mut local, &env, None, None);
+            assert_eq!(c.exec("echo \"$GREETING\"", None).unwrap().stdout_str(), "it's here\n");
+            assert_eq!(c.exec_inline("echo \"$GREETING\"").unwrap().stdout_str(), "it's here\n");
+        }
+        assert_eq!(local.exec_inline("echo \"${GREETING-unset}\"").unwrap().stdout_str(), "unset\n");
+        let _ = ConnectOptions::default();
+    }
+
+    #[test]
+    fn a_timeout_limits_the_whole_task() {
+        let mut local = LocalConnection::new("h", None).unwrap();
+        let mut c = TaskConn::new(&mut local, &[], Some(1), None);
+        assert!(matches!(c.exec("sleep 5", None), Err(ConnError::Timeout(_))));
+        assert!(c.timed_out());
+        assert!(valid_env_name("A_1") && !valid_env_name("1A") && !valid_env_name("A-B"));
+    }
+}
