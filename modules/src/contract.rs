@@ -16,14 +16,60 @@ pub enum FileKind {
     Templates,
 }
 
+/// How the `template` module wants a file rendered: Jinja's environment options (Ansible's
+/// defaults in `Default`) and what the `template_path`/`template_destpath` variables say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRequest {
+    /// `src` as the task gave it (`template_path`).
+    pub src: String,
+    /// `dest` as the task gave it (`template_destpath`).
+    pub dest: String,
+    /// Remove the first newline after a block tag.
+    pub trim_blocks: bool,
+    /// Strip whitespace before a block tag at the start of a line.
+    pub lstrip_blocks: bool,
+    /// `{%`.
+    pub block_start_string: String,
+    /// `%}`.
+    pub block_end_string: String,
+    /// `{{`.
+    pub variable_start_string: String,
+    /// `}}`.
+    pub variable_end_string: String,
+    /// `{#`.
+    pub comment_start_string: String,
+    /// `#}`.
+    pub comment_end_string: String,
+    /// What the newlines of the template's text become: `\n`, `\r\n` or `\r`.
+    pub newline_sequence: String,
+}
+
+impl Default for TemplateRequest {
+    fn default() -> Self {
+        TemplateRequest {
+            src: String::new(),
+            dest: String::new(),
+            trim_blocks: true,
+            lstrip_blocks: false,
+            block_start_string: "{%".into(),
+            block_end_string: "%}".into(),
+            variable_start_string: "{{".into(),
+            variable_end_string: "}}".into(),
+            comment_start_string: "{#".into(),
+            comment_end_string: "#}".into(),
+            newline_sequence: "\n".into(),
+        }
+    }
+}
+
 /// Services the engine offers a module that need the controller side: finding files next to the
 /// playbook or role and rendering templates with the task's variables. Modules stay ignorant of
 /// playbooks; the engine supplies this per task.
 pub trait Controller: Sync {
     /// Resolves a relative `src` the way Ansible does; an error says which paths were searched.
     fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String>;
-    /// Renders a template file with the task's variables.
-    fn render_template(&self, path: &std::path::Path) -> Result<String, String>;
+    /// Renders a template file with the task's variables and the request's Jinja options.
+    fn render_template(&self, path: &std::path::Path, req: &TemplateRequest) -> Result<String, String>;
 }
 
 /// Everything a module run gets besides its arguments.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use orc_modules::contract::FileKind;
-use orc_modules::{Controller, ModuleCtx, ModuleError, ModuleResult};
+use orc_modules::{Controller, ModuleCtx, ModuleError, ModuleResult, TemplateRequest};
 use serde_json::{json, Map, Value};
 
 use super::engine_actions;
@@ -767,13 +767,20 @@ impl Controller for TaskController {
         Err(format!("Could not find or access '{src}'\nSearched in:\n\t{}", searched.join("\n\t")))
     }
 
-    fn render_template(&self, path: &Path) -> Result<String, String> {
-        let mut extra = Map::new();
-        extra.insert("ansible_managed".into(), json!("Ansible managed"));
-        extra.insert("template_path".into(), json!(path.display().to_string()));
-        extra.insert("template_fullpath".into(), json!(absolute(path)));
-        extra.insert("template_destpath".into(), Value::Null);
-        let ctx = self.ctx.with(&extra);
-        self.templar.render_file(path, &ctx.value()).map_err(|e| e.to_string())
+    fn render_template(&self, path: &Path, req: &TemplateRequest) -> Result<String, String> {
+        let opts = crate::template::FileOptions {
+            trim_blocks: req.trim_blocks,
+            lstrip_blocks: req.lstrip_blocks,
+            block_start_string: req.block_start_string.clone(),
+            block_end_string: req.block_end_string.clone(),
+            variable_start_string: req.variable_start_string.clone(),
+            variable_end_string: req.variable_end_string.clone(),
+            comment_start_string: req.comment_start_string.clone(),
+            comment_end_string: req.comment_end_string.clone(),
+            newline_sequence: req.newline_sequence.clone(),
+            ..crate::template::FileOptions::default()
+        };
+        let named = crate::template::FileNames { src: Some(req.src.clone()), dest: Some(req.dest.clone()) };
+        self.templar.render_file_named(path, &self.ctx.value(), opts, &named).map_err(|e| e.to_string())
     }
 }

@@ -47,6 +47,10 @@ pub struct CommandArgs {
     /// Expand `$VAR`, `${VAR}` and a leading `~` in the words, as Ansible does.
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub expand_argument_vars: bool,
+    /// Accepted and ignored with a warning, as Ansible does since 2.4 (`command` runs no shell;
+    /// use `shell` with `executable`).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub executable: Option<String>,
 }
 
 /// The `command` module.
@@ -55,6 +59,24 @@ pub struct Command;
 impl TypedModule for Command {
     type Args = CommandArgs;
     const NAME: &'static str = "command";
+    const DOC: crate::doc::ModuleText = crate::doc::ModuleText {
+        short: "Runs a program with arguments on the host, without a shell: pipes, redirections and \
+                `;` reach the program as literal arguments.",
+        notes: "The command line is split as Python's shlex does; `$VAR`, `${VAR}` and a leading `~` \
+                are expanded from the host's environment (`expand_argument_vars`). `creates`/`removes` \
+                skip the run; in check mode the command is skipped unless one of them is given. \
+                `executable` is accepted and ignored with Ansible's warning (use `shell`). Always \
+                reports changed unless `changed_when` says otherwise.",
+        returns: &[
+            ("cmd", "The command as a list of words."),
+            ("rc", "The exit status."),
+            ("stdout, stdout_lines", "What it wrote to stdout (trailing newlines stripped), and as lines."),
+            ("stderr, stderr_lines", "What it wrote to stderr, and as lines."),
+            ("start, end, delta", "When it started and ended on the host, and how long it took."),
+        ],
+        example: "- name: Show the kernel version\n  ansible.builtin.command: uname -r\n  register: kernel\n  \
+                  changed_when: false\n",
+    };
 
     fn check_args(a: &CommandArgs) -> Result<(), ArgError> {
         let given = [a.cmd.is_some(), a.raw_params.is_some(), a.argv.is_some()].iter().filter(|x| **x).count();
@@ -84,6 +106,11 @@ impl TypedModule for Command {
         let mut sh = ShWords::default();
         let expand = a.expand_argument_vars;
         let program_words: Vec<String> = words.iter().map(|w| sh.word(w, expand, false)).collect();
+        let ignored = a.executable.as_ref().map(|exe| {
+            format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )
+        });
         let spec = RunSpec {
             cmd_json: Value::from(words.clone()),
             cmd_text: words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
@@ -96,7 +123,33 @@ impl TypedModule for Command {
             strip: a.strip_empty_ends,
             words: sh,
         };
-        run_spec(spec, ctx)
+        match ignored {
+            None => run_spec(spec, ctx),
+            Some(w) => with_warning(run_spec(spec, ctx), w),
+        }
+    }
+}
+
+/// Adds a warning to a result, failed or not (Ansible's `module.warn`).
+pub(crate) fn with_warning(r: RunResult, warning: String) -> RunResult {
+    fn add(r: &mut ModuleResult, w: String) {
+        match r.data.get_mut("warnings") {
+            Some(Value::Array(ws)) => ws.push(Value::String(w)),
+            _ => {
+                r.data.insert("warnings".into(), Value::Array(vec![Value::String(w)]));
+            }
+        }
+    }
+    match r {
+        Ok(mut ok) => {
+            add(&mut ok, warning);
+            Ok(ok)
+        }
+        Err(ModuleError::Fail(mut f)) => {
+            add(&mut f, warning);
+            Err(ModuleError::Fail(f))
+        }
+        other => other,
     }
 }
 
@@ -505,8 +558,23 @@ pub(crate) mod tests {
         assert!(Command.validate(&Map::new()).is_err());
         let both: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "argv": ["a"]})).unwrap();
         assert!(Command.validate(&both).unwrap_err().msg.contains("mutually exclusive"));
-        let bad: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "executable": "/bin/bash"})).unwrap();
+        let bad: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "shell": "/bin/bash"})).unwrap();
         assert!(Command.validate(&bad).is_err());
+    }
+
+    #[test]
+    fn executable_is_ignored_with_ansibles_warning() {
+        // command runs no shell: `executable` changes nothing (Ansible warns and ignores it).
+        let r = ok(json!({"_raw_params": "echo ${BASH_VERSION:-plain}", "executable": "/bin/bash"}));
+        assert_eq!(r["stdout"], "${BASH_VERSION:-plain}");
+        assert_eq!(
+            r["warnings"],
+            json!(["As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bin/bash'."])
+        );
+        let (r, _) =
+            run_module(&Command, json!({"_raw_params": "false", "executable": "/bin/bash"}), false).unwrap_err();
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1));
+        assert!(ok(json!({"_raw_params": "true"})).get("warnings").is_none());
     }
 
     #[test]

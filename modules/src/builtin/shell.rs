@@ -49,6 +49,22 @@ pub struct Shell;
 impl TypedModule for Shell {
     type Args = ShellArgs;
     const NAME: &'static str = "shell";
+    const DOC: crate::doc::ModuleText = crate::doc::ModuleText {
+        short: "Runs a command line through a shell on the host (`/bin/sh -c`, or `executable -c`), \
+                so pipes, redirections, variables and globs are interpreted.",
+        notes: "Same runner and return values as `command`: `chdir`, `creates`/`removes`, `stdin`; in \
+                check mode it is skipped unless `creates` or `removes` is given. `executable` names \
+                the shell (`/bin/bash`), run as `executable -c CMD` as Ansible does.",
+        returns: &[
+            ("cmd", "The command line, as a string."),
+            ("rc", "The exit status."),
+            ("stdout, stdout_lines", "What it wrote to stdout (trailing newlines stripped), and as lines."),
+            ("stderr, stderr_lines", "What it wrote to stderr, and as lines."),
+            ("start, end, delta", "When it started and ended on the host, and how long it took."),
+        ],
+        example: "- name: Count the running processes\n  ansible.builtin.shell: ps -e | wc -l\n  \
+                  args:\n    executable: /bin/bash\n  register: procs\n",
+    };
 
     fn check_args(a: &ShellArgs) -> Result<(), ArgError> {
         match (&a.cmd, &a.raw_params) {
