@@ -98,6 +98,18 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
+    /// The text --diff shows for structured before/after values, as Ansible's callback renders
+    /// them: JSON with sorted keys and 4-space indents, under bare `before`/`after` headers.
+    pub fn structured(before: &Value, after: &Value) -> Self {
+        // `json.dumps(v, sort_keys=True, indent=4, separators=(',', ': '))`: ASCII only.
+        let style = crate::pyjson::Style { indent: Some(4), sort_keys: true, ensure_ascii: true };
+        FileDiff {
+            before: format!("{}\n", crate::pyjson::dumps_with(before, style)),
+            after: format!("{}\n", crate::pyjson::dumps_with(after, style)),
+            ..Default::default()
+        }
+    }
+
     /// A diff of one path's content.
     pub fn content(path: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
         FileDiff {
@@ -178,13 +190,17 @@ impl ModuleResult {
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Value::String(msg.clone()));
         }
-        match self.diff.len() {
-            0 => {}
-            1 => {
-                m.insert("diff".into(), self.diff[0].to_json());
-            }
-            _ => {
-                m.insert("diff".into(), Value::Array(self.diff.iter().map(FileDiff::to_json).collect()));
+        // A module that returns its own `diff` value (a structured before/after, as timezone
+        // and debconf do) keeps it; its `FileDiff`s are then only what --diff shows.
+        if !m.contains_key("diff") {
+            match self.diff.len() {
+                0 => {}
+                1 => {
+                    m.insert("diff".into(), self.diff[0].to_json());
+                }
+                _ => {
+                    m.insert("diff".into(), Value::Array(self.diff.iter().map(FileDiff::to_json).collect()));
+                }
             }
         }
         Value::Object(m)
