@@ -255,6 +255,11 @@ pub trait Module: Sync + Send {
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult;
     /// What `orc doc NAME` shows.
     fn doc(&self) -> crate::doc::ModuleDoc;
+    /// Whether the module drops and reopens its connection itself (see
+    /// [`TypedModule::RECONNECTS`]).
+    fn reconnects(&self) -> bool {
+        false
+    }
 }
 
 /// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
@@ -268,6 +273,11 @@ pub trait TypedModule: Sync + Send {
     /// What the module does, returns and an example, for `orc doc` (a test requires every
     /// registered module to write one).
     const DOC: crate::doc::ModuleText = crate::doc::ModuleText::MISSING;
+    /// The module outlives its connection (`reboot`, `wait_for_connection`): the engine lends it
+    /// a connection that may not be open yet, opens it on first use, and reopens it after
+    /// [`crate::Connection::reset`]; a host that cannot be reached is then the module's to
+    /// handle, not an unreachable host before it runs.
+    const RECONNECTS: bool = false;
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
@@ -312,6 +322,9 @@ impl<T: TypedModule> Module for T {
             args: T::Args::args(),
             open: T::Args::takes_other_args(),
         }
+    }
+    fn reconnects(&self) -> bool {
+        T::RECONNECTS
     }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;

@@ -18,6 +18,8 @@ static MODULES: &[&dyn Module] = &[
     &builtin::service_facts::ServiceFacts,
     &builtin::package_facts::PackageFacts,
     &builtin::wait_for::WaitFor,
+    &builtin::wait_for_connection::WaitForConnection,
+    &builtin::reboot::Reboot,
     &builtin::get_url::GetUrl,
     &builtin::uri::Uri,
     &builtin::unarchive::Unarchive,

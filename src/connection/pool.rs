@@ -12,6 +12,7 @@ use orc_modules::{ConnError, Connection};
 use serde_json::{Map, Value};
 
 use super::options::ConnectOptions;
+use super::reconnect::Reconnecting;
 use super::{become_user, connect};
 
 /// The slot of one host's connection: empty until first use, or after it was discarded.
@@ -63,6 +64,29 @@ impl ConnectionPool {
             empty => empty.insert(connect(host, vars, &self.options)?),
         };
         Ok(f(conn.as_mut()))
+    }
+
+    /// Like [`ConnectionPool::with_conn`] for a module that outlives its connection
+    /// (`Module::reconnects`: reboot, wait_for_connection): `f` gets the host's connection
+    /// wrapped so that it is opened on first use (a host that cannot be reached yet is `f`'s to
+    /// handle) and reopened after `reset()`; whatever connection is open at the end stays in the
+    /// pool.
+    pub fn with_reconnecting_conn<R>(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+        f: impl FnOnce(&mut dyn Connection) -> R,
+    ) -> Result<R, ConnError> {
+        let key = (host.to_string(), become_user(vars)?);
+        let slot = {
+            let mut slots = lock(&self.slots);
+            Arc::clone(slots.entry(key).or_default())
+        };
+        let mut guard = lock(&slot);
+        let mut conn = Reconnecting::new(host, vars, &self.options, guard.take());
+        let r = f(&mut conn);
+        *guard = conn.inner.take();
+        Ok(r)
     }
 
     /// Closes every connection of `host` (waiting for a worker using one to finish). The next

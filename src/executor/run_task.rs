@@ -618,10 +618,16 @@ fn run_action_once(
     };
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, play, st, ctx, delegated, task, scope);
-    let outcome = runner.pool.with_conn(&target, &conn_vars, |conn| {
+    let run = |conn: &mut dyn orc_modules::Connection| {
         let mut mctx = ModuleCtx { conn, check, diff, controller: &controller };
         module.run(&args, &mut mctx)
-    });
+    };
+    // reboot and wait_for_connection open (and reopen) the connection themselves.
+    let outcome = if module.reconnects() {
+        runner.pool.with_reconnecting_conn(&target, &conn_vars, run)
+    } else {
+        runner.pool.with_conn(&target, &conn_vars, run)
+    };
     let (res, unreachable) = match outcome {
         Err(e) => (ModuleResult::failed(e.to_string()), true),
         Ok(Err(ModuleError::Conn(e))) => (ModuleResult::failed(e.to_string()), true),
