@@ -158,6 +158,25 @@ fn play_scope(play: &Play) -> Scope {
     }
 }
 
+/// Which hosts a play gathers facts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gather {
+    No,
+    All,
+    /// Those that have no facts yet.
+    Missing,
+}
+
+/// The play's `gather_facts:` when it says one, else ansible.cfg's `gathering`.
+fn gathers(said: Option<bool>, gathering: crate::config::Gathering) -> Gather {
+    use crate::config::Gathering;
+    match (said, gathering) {
+        (Some(false), _) | (None, Gathering::Explicit) => Gather::No,
+        (None, Gathering::Smart) => Gather::Missing,
+        _ => Gather::All,
+    }
+}
+
 fn gather_task(play: &Play) -> Task {
     let action =
         playbook::Action { module: "setup".into(), short: "setup".into(), args: Map::new(), loc: play.loc.clone() };
@@ -232,9 +251,14 @@ impl<'r> PlayRun<'r> {
             return;
         }
         let scope = play_scope(play);
-        if play.gather_facts && orc_modules::lookup("setup").is_some() {
-            let gather = gather_task(play);
-            self.run_action(states, &gather, &scope, batch, TaskKind::Gather);
+        let gather = gathers(play.gather_facts, self.runner.opts.gathering);
+        if gather != Gather::No && orc_modules::lookup("setup").is_some() {
+            // `gathering = smart`: only the hosts without facts from earlier in the run.
+            let hosts: Vec<usize> =
+                batch.iter().copied().filter(|i| gather == Gather::All || states[*i].facts.is_empty()).collect();
+            if !hosts.is_empty() {
+                self.run_action(states, &gather_task(play), &scope, &hosts, TaskKind::Gather);
+            }
         }
         for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             self.run_tasks(states, section, &scope, batch);

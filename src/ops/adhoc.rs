@@ -11,8 +11,9 @@ use crate::playbook::{Action, Play, Playbook, Task, TaskBody};
 
 /// Runs `orc run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
-    let inventory = super::load_inventory(&args.common.inventory)?;
-    let opts = super::options(&args.common, TagFilter::default(), None)?;
+    let settings = super::settings()?;
+    let inventory = super::load_inventory(&args.common.inventory, &settings)?;
+    let opts = super::options(&args.common, TagFilter::default(), None, &settings)?;
     let text = args.args.clone().unwrap_or_default();
     let file = SourceFile::new("<command line -a>", text.clone());
     let loc = Loc::file_start(file);
@@ -46,7 +47,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         dir: PathBuf::from("."),
         vars: Map::new(),
         vars_files: vec![],
-        gather_facts: false,
+        gather_facts: Some(false),
         r#become: None,
         become_user: None,
         connection: None,
@@ -70,7 +71,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let pbs = vec![pb];
     executor::preflight(&pbs, &inventory, &opts)?;
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
-    let sink: Box<dyn crate::output::EventSink> = match args.common.output {
+    // As `ansible`, ad-hoc runs do not use stdout_callback: only --output chooses.
+    let sink: Box<dyn crate::output::EventSink> = match args.common.output.unwrap_or_default() {
         crate::cli::OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         crate::cli::OutputFormat::Human => Box::new(crate::output::AdhocPrinter::new(out).one_line(args.one_line)),
     };

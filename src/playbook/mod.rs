@@ -60,8 +60,8 @@ pub struct Play {
     pub vars: Map<String, Value>,
     /// `vars_files:` entries (possibly templated) with their locations.
     pub vars_files: Vec<(String, Loc)>,
-    /// `gather_facts:` (Ansible's default is true).
-    pub gather_facts: bool,
+    /// `gather_facts:` when the play says it (otherwise ansible.cfg's `gathering` decides).
+    pub gather_facts: Option<bool>,
     /// `become:`.
     pub r#become: Option<bool>,
     /// `become_user:`.

@@ -198,7 +198,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         dir: dir.to_path_buf(),
         vars: opt_map(node.get("vars"), "vars")?,
         vars_files: Vec::new(),
-        gather_facts: opt_bool(node.get("gather_facts"))?.unwrap_or(true),
+        gather_facts: opt_bool(node.get("gather_facts"))?,
         r#become: opt_bool(node.get("become"))?,
         become_user: node.get("become_user").map(scalar_string).transpose()?,
         connection: node.get("connection").map(scalar_string).transpose()?,
