@@ -8,7 +8,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::ansible::{run_both_env, Side};
-use common::Project;
+use common::{Orc, Project};
 
 /// Both tools succeed and agree on output and files.
 #[track_caller]
@@ -169,6 +169,9 @@ fn remote_user_key_timeout_and_host_key_checking_reach_the_connection() {
     let env = [("ANSIBLE_REMOTE_USER", "envuser"), ("ANSIBLE_TIMEOUT", "4"), ("ANSIBLE_HOST_KEY_CHECKING", "True")];
     let line = connect(&env, &[]);
     assert!(line.contains("as envuser, timeout 4 s") && line.contains("host key checking: strict"), "{line}");
+    // orc's own ORC_HOST_KEY_CHECKING beats Ansible's variable and the file.
+    let line = connect(&[("ORC_HOST_KEY_CHECKING", "accept-new"), ("ANSIBLE_HOST_KEY_CHECKING", "True")], &[]);
+    assert!(line.contains("host key checking: accept-new"), "{line}");
     // The command line beats both.
     let line = connect(&env, &["-u", "cliuser", "-T", "5", "--host-key-checking", "accept-new"]);
     assert!(line.contains("as cliuser, timeout 5 s") && line.contains("host key checking: accept-new"), "{line}");
@@ -234,4 +237,34 @@ fn become_settings_from_the_file_and_the_environment() {
     assert!(orc.lines.iter().any(|l| l.contains("\"who.stdout\": \"root\"")), "{:#?}", orc.lines);
     let orc = agree(&p, &["--become-user", "nobody"], &[("ANSIBLE_BECOME_USER", "root")]);
     assert!(orc.lines.iter().any(|l| l.contains("\"who.stdout\": \"nobody\"")), "{:#?}", orc.lines);
+}
+
+#[test]
+fn orc_inventory_lists_what_ansible_inventory_lists_from_the_settings() {
+    let p = Project::new()
+        .file("ansible.cfg", "[defaults]\ninventory = inv/a.ini, inv/b.yml\n")
+        .file("inv/a.ini", "[web]\nw1\nw2 x=1\n")
+        .file("inv/b.yml", "all:\n  children:\n    db:\n      hosts: {d1: {y: 2}}\n")
+        .file("other.ini", "[cache]\nc1\n");
+    let ansible_inventory = common::ansible::ansible_playbook().with_file_name("ansible-inventory");
+    let both = |vars: &[(&str, &str)]| {
+        let mut ansible = std::process::Command::new(&ansible_inventory);
+        ansible.args(["--list"]).current_dir(p.path()).env("HOME", p.join("h")).env("PYTHONWARNINGS", "ignore");
+        let mut orc = Orc::new().args(["inventory", "--list"]).dir(p.path()).env("HOME", p.join("h"));
+        for (k, v) in vars {
+            ansible.env(k, v);
+            orc = orc.env(k, v);
+        }
+        let ansible = ansible.output().unwrap();
+        assert!(ansible.status.success(), "{}", String::from_utf8_lossy(&ansible.stderr));
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        (parse(&String::from_utf8_lossy(&ansible.stdout)), parse(&orc.run().success().stdout))
+    };
+    let (ansible, orc) = both(&[]);
+    assert_eq!(ansible, orc);
+    assert_eq!(orc["db"]["hosts"], serde_json::json!(["d1"]));
+    let (ansible, orc) = both(&[("ANSIBLE_INVENTORY", "other.ini")]);
+    assert_eq!(ansible, orc);
+    assert_eq!(orc["cache"]["hosts"], serde_json::json!(["c1"]));
+    assert!(orc.get("db").is_none());
 }
