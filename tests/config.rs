@@ -267,4 +267,13 @@ fn orc_inventory_lists_what_ansible_inventory_lists_from_the_settings() {
     assert_eq!(ansible, orc);
     assert_eq!(orc["cache"]["hosts"], serde_json::json!(["c1"]));
     assert!(orc.get("db").is_none());
+    // A source that is not there: Ansible warns and goes on with no hosts; orc stops, saying
+    // where the name came from.
+    let out = Orc::new().args(["inventory", "--list"]).dir(p.path()).env("HOME", p.join("h"));
+    let out = out.env("ANSIBLE_INVENTORY", "gone.ini").run().code(3);
+    assert!(out.stderr.contains("gone.ini (from ANSIBLE_INVENTORY) does not exist"), "{out}");
+    std::fs::write(p.join("ansible.cfg"), "[defaults]\n\ninventory = inv/a.ini,gone.ini\n").unwrap();
+    let out = Orc::new().args(["inventory", "--list"]).dir(p.path()).env("HOME", p.join("h")).run().code(3);
+    let cfg = p.join("ansible.cfg").display().to_string();
+    assert!(out.stderr.contains(&format!("gone.ini (from inventory in {cfg}:3) does not exist")), "{out}");
 }

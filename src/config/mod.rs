@@ -41,6 +41,8 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// `inventory` / ANSIBLE_INVENTORY: inventory sources.
     pub inventory: Option<Vec<PathBuf>>,
+    /// Where `inventory` was set (`ANSIBLE_INVENTORY`, or `inventory in FILE:LINE`), for errors.
+    pub inventory_origin: Option<String>,
     /// `forks` / ANSIBLE_FORKS.
     pub forks: Option<usize>,
     /// `remote_user` / ANSIBLE_REMOTE_USER: the login user for hosts that set no ansible_user.
@@ -92,6 +94,14 @@ impl Raw {
             }
             Origin::File(loc, key) => OrcError::at(loc, format!("{key} = {}: {want}", self.value))
                 .help(format!("fix {key} in {}", loc.file.path.display())),
+        }
+    }
+
+    /// Where the value was set, for a message: `NAME` or `KEY in FILE:LINE`.
+    fn describe(&self) -> String {
+        match &self.origin {
+            Origin::Env(name) => (*name).to_string(),
+            Origin::File(loc, key) => format!("{key} in {}:{}", loc.file.path.display(), loc.line),
         }
     }
 
@@ -248,6 +258,7 @@ impl Settings {
             config_file: located.path.clone(),
             warnings: located.warning.into_iter().collect(),
             inventory: r.paths(&["ANSIBLE_INVENTORY"], &[(D, "inventory")], ',')?,
+            inventory_origin: r.raw(&["ANSIBLE_INVENTORY"], &[(D, "inventory")]).map(|raw| raw.describe()),
             forks: r.integer(&["ANSIBLE_FORKS"], &[(D, "forks")])?.map(|f| f as usize),
             remote_user: r.string(&["ANSIBLE_REMOTE_USER"], &[(D, "remote_user")])?,
             private_key_file: r.path(&["ANSIBLE_PRIVATE_KEY_FILE"], &[(D, "private_key_file")])?,
@@ -352,6 +363,7 @@ mod tests {
         let p = d.path();
         assert_eq!(s.config_file, Some(p.join("ansible.cfg")));
         assert_eq!(s.inventory, Some(vec![p.join("hosts"), PathBuf::from("/home/u/inv")]));
+        assert_eq!(s.inventory_origin, Some(format!("inventory in {}:2", p.join("ansible.cfg").display())));
         assert_eq!(s.forks, Some(7));
         assert_eq!(s.remote_user.as_deref(), Some("deploy"));
         assert_eq!(s.private_key_file, Some(p.join("keys/id")));

@@ -42,6 +42,15 @@ pub(crate) fn load_inventory(sources: &[std::path::PathBuf], settings: &Settings
         return Inventory::load(sources);
     }
     if let Some(configured) = settings.inventory.as_ref().filter(|c| !c.is_empty()) {
+        // Ansible warns and runs with no hosts; a source that is not there is a mistake to show.
+        if let Some(missing) = configured.iter().find(|p| !p.exists()) {
+            let origin = settings.inventory_origin.as_deref().unwrap_or("the settings");
+            return Err(crate::error::OrcError::input(format!(
+                "inventory source {} (from {origin}) does not exist",
+                missing.display()
+            ))
+            .help(format!("fix {origin}, or give -i")));
+        }
         return Inventory::load(configured);
     }
     let default = std::path::Path::new(crate::config::DEFAULT_INVENTORY);
