@@ -277,3 +277,39 @@ fn orc_inventory_lists_what_ansible_inventory_lists_from_the_settings() {
     let cfg = p.join("ansible.cfg").display().to_string();
     assert!(out.stderr.contains(&format!("gone.ini (from inventory in {cfg}:3) does not exist")), "{out}");
 }
+
+#[test]
+fn orc_run_takes_its_inventory_and_forks_from_the_settings_as_ansible_does() {
+    let p = Project::new().file("ansible.cfg", "[defaults]\ninventory = inv/hosts\nforks = 3\n").file(
+        "inv/hosts",
+        "[web]\nlocalhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n",
+    );
+    let ansible = common::ansible::ansible_playbook().with_file_name("ansible");
+    let both = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut a = std::process::Command::new(&ansible);
+        a.args(["web", "-m", "debug", "-a", "var=ansible_forks"]).args(args.iter().copied());
+        a.current_dir(p.path()).env("HOME", p.join("h")).env("ANSIBLE_NOCOLOR", "1").env("PYTHONWARNINGS", "ignore");
+        let mut orc =
+            Orc::new().args(["run", "web", "-m", "debug", "-a", "var=ansible_forks"]).args(args.iter().copied());
+        orc = orc.dir(p.path()).env("HOME", p.join("h"));
+        for (k, v) in vars {
+            a.env(k, v);
+            orc = orc.env(k, v);
+        }
+        let a = a.output().unwrap();
+        assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+        // The lines both print (orc's result also shows `"changed": false`).
+        let keep = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.contains(" | ") || l.contains("ansible_forks"))
+                .map(|l| l.trim_end_matches(',').to_string())
+                .collect()
+        };
+        let (a, o) = (keep(&String::from_utf8_lossy(&a.stdout)), keep(&orc.run().success().stdout));
+        assert_eq!(a, o);
+        o
+    };
+    assert_eq!(both(&[], &[]), ["localhost | SUCCESS => {", "    \"ansible_forks\": 3"]);
+    assert_eq!(both(&[("ANSIBLE_FORKS", "4")], &[])[1], "    \"ansible_forks\": 4");
+    assert_eq!(both(&[("ANSIBLE_FORKS", "4")], &["-f", "5"])[1], "    \"ansible_forks\": 5");
+}
