@@ -86,9 +86,10 @@ pub struct CommonArgs {
     /// With --check: exit 10 when changes are pending.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// How many hosts to work on at once.
-    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
-    pub forks: usize,
+    /// How many hosts to work on at once (default 50, or `forks` from ansible.cfg /
+    /// ANSIBLE_FORKS).
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
     /// Run operations with become (sudo).
     #[arg(short = 'b', long = "become")]
     pub r#become: bool,
@@ -127,9 +128,10 @@ pub struct CommonArgs {
     /// Connection type (ssh, local, docker) for hosts whose inventory sets none.
     #[arg(short = 'c', long, value_name = "CONNECTION")]
     pub connection: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    pub output: OutputFormat,
+    /// Output format (default human; for `orc play`, ansible.cfg's `stdout_callback` /
+    /// ANSIBLE_STDOUT_CALLBACK may choose json).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
     /// Ask for the become (sudo/su) password once, on the terminal.
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,

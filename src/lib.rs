@@ -6,6 +6,7 @@
 //! and `cli` + `ops` on top.
 
 pub mod cli;
+pub mod config;
 pub mod connection;
 pub mod error;
 pub mod executor;

@@ -57,8 +57,9 @@ fn main() {
 /// Whether the command asked for `--output json`.
 fn wants_json(cli: &Cli) -> bool {
     let output = match &cli.command {
-        Command::Play(a) => a.common.output,
-        Command::Run(a) => a.common.output,
+        // The settings decide too; when they cannot be read, that error is the one reported.
+        Command::Play(a) => orc::ops::play_output(&a.common, orc::config::Settings::load().ok().as_ref(), false),
+        Command::Run(a) => a.common.output.unwrap_or_default(),
         _ => return false,
     };
     output == orc::cli::OutputFormat::Json

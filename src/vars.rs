@@ -53,9 +53,7 @@ impl HostView {
 
 /// Adds facts as `ansible_facts` and as top-level `ansible_<name>` variables.
 pub fn add_facts(m: &mut Map<String, Value>, facts: &Map<String, Value>) {
-    if facts.is_empty() {
-        return;
-    }
+    // `ansible_facts` is defined ({}) before anything was gathered, as in Ansible.
     for (k, v) in facts {
         let key = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
         m.insert(key, v.clone());

@@ -70,6 +70,25 @@ pub trait Connection: Send {
     /// engine drops it and reconnects. Transports without time limits ignore it.
     fn set_command_timeout(&mut self, _timeout: Option<std::time::Duration>) {}
 
+    /// Closes the transport so that the next command opens a new connection to the same host
+    /// (Ansible's `connection.reset()`): for the modules that outlive their connection
+    /// (`reboot`, `wait_for_connection`, see [`crate::contract::TypedModule::RECONNECTS`]). An
+    /// error means the host cannot be reached again this way (or the user interrupted the
+    /// run): the module should stop trying.
+    fn reset(&mut self) -> Result<(), ConnError> {
+        Err(ConnError::Lost("this connection cannot be reopened".into()))
+    }
+
+    /// How long opening the connection again after [`Connection::reset`] may take. Transports
+    /// that cannot reopen ignore it.
+    fn set_connect_timeout(&mut self, _timeout: std::time::Duration) {}
+
+    /// Whether commands run on the controller itself (the `local` transport): `reboot` refuses
+    /// to reboot the machine orc runs on.
+    fn runs_on_controller(&self) -> bool {
+        false
+    }
+
     /// A Unix socket on this machine that reaches the host's Docker daemon listening on
     /// `remote_socket` (a path on the host, e.g. `/var/run/docker.sock`). The Docker modules speak
     /// the Engine API through it, so nothing is installed on the host and dockerd is never exposed

@@ -16,14 +16,60 @@ pub enum FileKind {
     Templates,
 }
 
+/// How the `template` module wants a file rendered: Jinja's environment options (Ansible's
+/// defaults in `Default`) and what the `template_path`/`template_destpath` variables say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRequest {
+    /// `src` as the task gave it (`template_path`).
+    pub src: String,
+    /// `dest` as the task gave it (`template_destpath`).
+    pub dest: String,
+    /// Remove the first newline after a block tag.
+    pub trim_blocks: bool,
+    /// Strip whitespace before a block tag at the start of a line.
+    pub lstrip_blocks: bool,
+    /// `{%`.
+    pub block_start_string: String,
+    /// `%}`.
+    pub block_end_string: String,
+    /// `{{`.
+    pub variable_start_string: String,
+    /// `}}`.
+    pub variable_end_string: String,
+    /// `{#`.
+    pub comment_start_string: String,
+    /// `#}`.
+    pub comment_end_string: String,
+    /// What the newlines of the template's text become: `\n`, `\r\n` or `\r`.
+    pub newline_sequence: String,
+}
+
+impl Default for TemplateRequest {
+    fn default() -> Self {
+        TemplateRequest {
+            src: String::new(),
+            dest: String::new(),
+            trim_blocks: true,
+            lstrip_blocks: false,
+            block_start_string: "{%".into(),
+            block_end_string: "%}".into(),
+            variable_start_string: "{{".into(),
+            variable_end_string: "}}".into(),
+            comment_start_string: "{#".into(),
+            comment_end_string: "#}".into(),
+            newline_sequence: "\n".into(),
+        }
+    }
+}
+
 /// Services the engine offers a module that need the controller side: finding files next to the
 /// playbook or role and rendering templates with the task's variables. Modules stay ignorant of
 /// playbooks; the engine supplies this per task.
 pub trait Controller: Sync {
     /// Resolves a relative `src` the way Ansible does; an error says which paths were searched.
     fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String>;
-    /// Renders a template file with the task's variables.
-    fn render_template(&self, path: &std::path::Path) -> Result<String, String>;
+    /// Renders a template file with the task's variables and the request's Jinja options.
+    fn render_template(&self, path: &std::path::Path, req: &TemplateRequest) -> Result<String, String>;
 }
 
 /// Everything a module run gets besides its arguments.
@@ -52,6 +98,18 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
+    /// The text --diff shows for structured before/after values, as Ansible's callback renders
+    /// them: JSON with sorted keys and 4-space indents, under bare `before`/`after` headers.
+    pub fn structured(before: &Value, after: &Value) -> Self {
+        // `json.dumps(v, sort_keys=True, indent=4, separators=(',', ': '))`: ASCII only.
+        let style = crate::pyjson::Style { indent: Some(4), sort_keys: true, ensure_ascii: true };
+        FileDiff {
+            before: format!("{}\n", crate::pyjson::dumps_with(before, style)),
+            after: format!("{}\n", crate::pyjson::dumps_with(after, style)),
+            ..Default::default()
+        }
+    }
+
     /// A diff of one path's content.
     pub fn content(path: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
         FileDiff {
@@ -132,13 +190,17 @@ impl ModuleResult {
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Value::String(msg.clone()));
         }
-        match self.diff.len() {
-            0 => {}
-            1 => {
-                m.insert("diff".into(), self.diff[0].to_json());
-            }
-            _ => {
-                m.insert("diff".into(), Value::Array(self.diff.iter().map(FileDiff::to_json).collect()));
+        // A module that returns its own `diff` value (a structured before/after, as timezone
+        // and debconf do) keeps it; its `FileDiff`s are then only what --diff shows.
+        if !m.contains_key("diff") {
+            match self.diff.len() {
+                0 => {}
+                1 => {
+                    m.insert("diff".into(), self.diff[0].to_json());
+                }
+                _ => {
+                    m.insert("diff".into(), Value::Array(self.diff.iter().map(FileDiff::to_json).collect()));
+                }
             }
         }
         Value::Object(m)
@@ -193,6 +255,11 @@ pub trait Module: Sync + Send {
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult;
     /// What `orc doc NAME` shows.
     fn doc(&self) -> crate::doc::ModuleDoc;
+    /// Whether the module drops and reopens its connection itself (see
+    /// [`TypedModule::RECONNECTS`]).
+    fn reconnects(&self) -> bool {
+        false
+    }
 }
 
 /// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
@@ -206,6 +273,11 @@ pub trait TypedModule: Sync + Send {
     /// What the module does, returns and an example, for `orc doc` (a test requires every
     /// registered module to write one).
     const DOC: crate::doc::ModuleText = crate::doc::ModuleText::MISSING;
+    /// The module outlives its connection (`reboot`, `wait_for_connection`): the engine lends it
+    /// a connection that may not be open yet, opens it on first use, and reopens it after
+    /// [`crate::Connection::reset`]; a host that cannot be reached is then the module's to
+    /// handle, not an unreachable host before it runs.
+    const RECONNECTS: bool = false;
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
@@ -250,6 +322,9 @@ impl<T: TypedModule> Module for T {
             args: T::Args::args(),
             open: T::Args::takes_other_args(),
         }
+    }
+    fn reconnects(&self) -> bool {
+        T::RECONNECTS
     }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;

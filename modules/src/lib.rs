@@ -11,6 +11,7 @@ pub mod contract;
 pub mod diff;
 pub mod doc;
 pub mod docker;
+pub mod encoding;
 pub mod etcd;
 pub mod fileops;
 pub mod filewrite;
@@ -27,5 +28,5 @@ pub mod stream;
 pub mod testing;
 
 pub use connection::{CmdOutput, ConnError, Connection};
-pub use contract::{Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TypedModule};
+pub use contract::{Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TemplateRequest, TypedModule};
 pub use registry::{lookup, names};

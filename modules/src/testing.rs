@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::connection::{CmdOutput, ConnError, Connection};
-use crate::contract::{Controller, FileKind};
+use crate::contract::{Controller, FileKind, TemplateRequest};
 
 /// Runs each command as `sh -c` on the local machine; files through std::fs.
 #[derive(Debug, Default)]
@@ -95,7 +95,7 @@ impl Controller for DirController {
         Err(format!("could not find {src} in {}/{sub} or {}", self.root.display(), self.root.display()))
     }
 
-    fn render_template(&self, path: &Path) -> Result<String, String> {
+    fn render_template(&self, path: &Path, _req: &TemplateRequest) -> Result<String, String> {
         std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
     }
 }

@@ -58,6 +58,10 @@ impl Connection for LocalConnection {
         &self.host
     }
 
+    fn runs_on_controller(&self) -> bool {
+        true
+    }
+
     fn exec(&mut self, cmd: &str, stdin: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
         self.shell.exec(cmd, stdin)
     }

@@ -13,6 +13,7 @@ pub mod options;
 pub mod pipes;
 pub mod pool;
 pub mod process;
+pub mod reconnect;
 pub mod shellfs;
 pub mod ssh;
 
@@ -122,6 +123,11 @@ fn transport_name(kind: &str) -> &str {
         .or_else(|| kind.strip_prefix("community.docker."))
         .or_else(|| kind.strip_prefix("ansible.netcommon."))
         .unwrap_or(kind)
+}
+
+/// Whether `vars` choose the `local` transport (commands on this machine).
+pub fn is_local(vars: &Map<String, Value>) -> bool {
+    string_var(vars, "ansible_connection").is_some_and(|k| transport_name(&k) == "local")
 }
 
 /// A scalar variable as a string; absent, null and empty values give `None`.

@@ -14,7 +14,8 @@ pub enum HostKeyChecking {
     /// Unknown hosts are accepted and their key appended to known_hosts; a changed key is still
     /// refused (`StrictHostKeyChecking accept-new`).
     AcceptNew,
-    /// No checking at all (`ANSIBLE_HOST_KEY_CHECKING=False`).
+    /// No checking at all (`host_key_checking = False` in ansible.cfg, or
+    /// `ANSIBLE_HOST_KEY_CHECKING=False`).
     Off,
 }
 
@@ -26,19 +27,6 @@ impl HostKeyChecking {
             "strict" | "yes" | "true" => Some(Self::Strict),
             "accept-new" | "accept_new" => Some(Self::AcceptNew),
             "off" | "no" | "false" => Some(Self::Off),
-            _ => None,
-        }
-    }
-
-    /// The mode from the environment: `ORC_HOST_KEY_CHECKING` when set and valid, else `off` when
-    /// `ANSIBLE_HOST_KEY_CHECKING` is false (as existing Ansible pipelines set it), else `None`.
-    pub fn from_env() -> Option<Self> {
-        if let Some(mode) = std::env::var("ORC_HOST_KEY_CHECKING").ok().and_then(|v| Self::parse(&v)) {
-            return Some(mode);
-        }
-        let ansible = std::env::var("ANSIBLE_HOST_KEY_CHECKING").ok()?;
-        match ansible.trim().to_ascii_lowercase().as_str() {
-            "false" | "no" | "0" | "off" | "n" | "f" => Some(Self::Off),
             _ => None,
         }
     }
@@ -115,13 +103,6 @@ impl Default for ConnectOptions {
     }
 }
 
-impl ConnectOptions {
-    /// The defaults, with the host key mode taken from the environment when it says one.
-    pub fn from_env() -> Self {
-        ConnectOptions { host_key_checking: HostKeyChecking::from_env().unwrap_or_default(), ..Self::default() }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,22 +115,6 @@ mod tests {
         assert_eq!(HostKeyChecking::parse("no"), Some(HostKeyChecking::Off));
         assert_eq!(HostKeyChecking::parse("sometimes"), None);
         assert_eq!(HostKeyChecking::AcceptNew.to_string(), "accept-new");
-    }
-
-    #[test]
-    fn environment_sets_the_mode_and_ansible_false_means_off() {
-        // The only test that touches these variables.
-        std::env::remove_var("ORC_HOST_KEY_CHECKING");
-        std::env::set_var("ANSIBLE_HOST_KEY_CHECKING", "False");
-        assert_eq!(HostKeyChecking::from_env(), Some(HostKeyChecking::Off));
-        assert_eq!(ConnectOptions::from_env().host_key_checking, HostKeyChecking::Off);
-        std::env::set_var("ANSIBLE_HOST_KEY_CHECKING", "True");
-        assert_eq!(HostKeyChecking::from_env(), None);
-        std::env::set_var("ORC_HOST_KEY_CHECKING", "accept-new");
-        assert_eq!(HostKeyChecking::from_env(), Some(HostKeyChecking::AcceptNew));
-        std::env::remove_var("ORC_HOST_KEY_CHECKING");
-        std::env::remove_var("ANSIBLE_HOST_KEY_CHECKING");
-        assert_eq!(ConnectOptions::from_env().host_key_checking, HostKeyChecking::Strict);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use orc_modules::{ConnError, Connection};
 use serde_json::{Map, Value};
 
 use super::options::ConnectOptions;
+use super::reconnect::Reconnecting;
 use super::{become_user, connect};
 
 /// The slot of one host's connection: empty until first use, or after it was discarded.
@@ -99,6 +100,32 @@ impl ConnectionPool {
         f: impl FnOnce(&mut dyn Connection) -> R,
     ) -> Result<R, ConnError> {
         self.shared.with_conn(host, vars, f)
+    }
+
+    /// Like [`ConnectionPool::with_conn`] for a module that outlives its connection
+    /// (`Module::reconnects`: reboot, wait_for_connection): `f` gets the host's connection
+    /// wrapped so that it is opened on first use (a host that cannot be reached yet is `f`'s to
+    /// handle) and reopened after `reset()`; whatever connection is open at the end stays in the
+    /// pool.
+    pub fn with_reconnecting_conn<R>(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+        f: impl FnOnce(&mut dyn Connection) -> R,
+    ) -> Result<R, ConnError> {
+        become_user(vars)?;
+        let key = key(host, vars);
+        // The stream opener of the connection it may replace is stale once it reconnects.
+        lock(&self.shared.openers).remove(&key);
+        let slot = {
+            let mut slots = lock(&self.shared.slots);
+            Arc::clone(slots.entry(key).or_default())
+        };
+        let mut guard = lock(&slot);
+        let mut conn = Reconnecting::new(host, vars, &self.shared.options, guard.take());
+        let r = f(&mut conn);
+        *guard = conn.inner.take();
+        Ok(r)
     }
 
     /// Closes every connection of `host` (waiting for a worker using one to finish). The next

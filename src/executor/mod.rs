@@ -68,6 +68,8 @@ pub struct Options {
     pub verbosity: u8,
     /// How connections are made (host key checking, timeouts, become password).
     pub connect: crate::connection::ConnectOptions,
+    /// When plays that do not say `gather_facts:` gather facts (ansible.cfg's `gathering`).
+    pub gathering: crate::config::Gathering,
 }
 
 /// An answer to `--step`'s question before a task.

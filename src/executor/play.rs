@@ -159,6 +159,25 @@ fn order_hosts(members: &mut [HostId], states: &HostStates, order: Option<&str>)
     }
 }
 
+/// Which hosts a play gathers facts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gather {
+    No,
+    All,
+    /// Those that have no facts yet.
+    Missing,
+}
+
+/// The play's `gather_facts:` when it says one, else ansible.cfg's `gathering`.
+fn gathers(said: Option<bool>, gathering: crate::config::Gathering) -> Gather {
+    use crate::config::Gathering;
+    match (said, gathering) {
+        (Some(false), _) | (None, Gathering::Explicit) => Gather::No,
+        (None, Gathering::Smart) => Gather::Missing,
+        _ => Gather::All,
+    }
+}
+
 /// State of one play's run.
 pub(crate) struct PlayRun<'r> {
     runner: &'r Runner<'r>,
@@ -226,9 +245,14 @@ impl<'r> PlayRun<'r> {
             return;
         }
         let scope = Scope::default();
-        if play.gather_facts && orc_modules::lookup("setup").is_some() {
-            let gather = play.gather_task();
-            self.run_action(states, &gather, batch, TaskKind::Gather);
+        let gather = gathers(play.gather_facts, self.runner.opts.gathering);
+        if gather != Gather::No && orc_modules::lookup("setup").is_some() {
+            // `gathering = smart`: only the hosts without facts from earlier in the run.
+            let hosts: Vec<HostId> =
+                batch.iter().copied().filter(|i| gather == Gather::All || states[*i].facts.is_empty()).collect();
+            if !hosts.is_empty() {
+                self.run_action(states, &play.gather_task(), &hosts, TaskKind::Gather);
+            }
         }
         for (section, tasks) in play.sections() {
             self.run_tasks(states, tasks, &scope, batch);

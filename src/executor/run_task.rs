@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orc_modules::contract::FileKind;
-use orc_modules::{ConnError, Controller, ModuleCtx, ModuleError, ModuleResult};
+use orc_modules::{ConnError, Controller, ModuleCtx, ModuleError, ModuleResult, TemplateRequest};
 use serde_json::{json, Map, Value};
 
 use super::actions::{Call, Runs};
@@ -726,14 +726,22 @@ fn run_action_once(
         return super::async_task::run(runner, job, render_number(&task.poll).unwrap_or(10));
     }
     let mut timed_out = false;
-    let outcome = runner.pool.with_conn(&target, &conn_vars, |conn| {
-        let run_limit = runner.pool.options().command_timeout;
-        let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
-        let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
-        let out = module.run(&args, &mut mctx);
-        timed_out = conn.timed_out();
-        out
-    });
+    let outcome = if module.reconnects() {
+        // reboot and wait_for_connection open (and reopen) the connection themselves.
+        runner.pool.with_reconnecting_conn(&target, &conn_vars, |conn| {
+            let mut mctx = ModuleCtx { conn, check, diff, controller: &controller };
+            module.run(&args, &mut mctx)
+        })
+    } else {
+        runner.pool.with_conn(&target, &conn_vars, |conn| {
+            let run_limit = runner.pool.options().command_timeout;
+            let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
+            let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
+            let out = module.run(&args, &mut mctx);
+            timed_out = conn.timed_out();
+            out
+        })
+    };
     if let Ok(Err(ModuleError::Conn(ConnError::Lost(_) | ConnError::Timeout(_)))) = &outcome {
         // A broken connection (or one whose command ran out of time, which leaves it unusable)
         // is closed now: the next task on this host opens a new one.
@@ -894,13 +902,20 @@ impl Controller for TaskController {
         })
     }
 
-    fn render_template(&self, path: &Path) -> Result<String, String> {
-        let mut extra = Map::new();
-        extra.insert("ansible_managed".into(), json!("Ansible managed"));
-        extra.insert("template_path".into(), json!(path.display().to_string()));
-        extra.insert("template_fullpath".into(), json!(super::magic::absolute(path)));
-        extra.insert("template_destpath".into(), Value::Null);
-        let ctx = self.ctx.with(&extra);
-        self.templar.render_file(path, &ctx.value()).map_err(|e| e.to_string())
+    fn render_template(&self, path: &Path, req: &TemplateRequest) -> Result<String, String> {
+        let opts = crate::template::FileOptions {
+            trim_blocks: req.trim_blocks,
+            lstrip_blocks: req.lstrip_blocks,
+            block_start_string: req.block_start_string.clone(),
+            block_end_string: req.block_end_string.clone(),
+            variable_start_string: req.variable_start_string.clone(),
+            variable_end_string: req.variable_end_string.clone(),
+            comment_start_string: req.comment_start_string.clone(),
+            comment_end_string: req.comment_end_string.clone(),
+            newline_sequence: req.newline_sequence.clone(),
+            ..crate::template::FileOptions::default()
+        };
+        let named = crate::template::FileNames { src: Some(req.src.clone()), dest: Some(req.dest.clone()) };
+        self.templar.render_file_named(path, &self.ctx.value(), opts, &named).map_err(|e| e.to_string())
     }
 }

@@ -11,8 +11,9 @@ use crate::playbook::{Action, Keywords, Play, Playbook, Task, TaskBody};
 
 /// Runs `orc run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
-    let inventory = super::load_inventory(&args.common.inventory)?;
-    let opts = super::options(&args.common, TagFilter::default(), None)?;
+    let settings = super::settings()?;
+    let inventory = super::load_inventory(&args.common.inventory, &settings)?;
+    let opts = super::options(&args.common, TagFilter::default(), None, &settings)?;
     let text = args.args.clone().unwrap_or_default();
     let file = SourceFile::new("<command line -a>", text.clone());
     let loc = Loc::file_start(file);
@@ -40,13 +41,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // Pattern errors point at the pattern argument, not at -a.
     let pattern_loc = Loc::file_start(SourceFile::new("<command line PATTERN>", args.pattern.clone()));
     let mut play = Play::new("Ansible Ad-Hoc".to_string(), args.pattern.clone(), pattern_loc, loc, PathBuf::from("."));
-    play.gather_facts = false;
+    play.gather_facts = Some(false);
     play.tasks = vec![task];
     let pb = Playbook { path: PathBuf::from("<ad-hoc>"), plays: vec![play] };
     let pbs = vec![pb];
     executor::preflight(&pbs, &inventory, &opts)?;
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
-    let sink: Box<dyn crate::output::EventSink> = match args.common.output {
+    // As `ansible`, ad-hoc runs do not use stdout_callback: only --output chooses.
+    let sink: Box<dyn crate::output::EventSink> = match args.common.output.unwrap_or_default() {
         crate::cli::OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         crate::cli::OutputFormat::Human => Box::new(crate::output::AdhocPrinter::new(out).one_line(args.one_line)),
     };

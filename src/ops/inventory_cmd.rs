@@ -6,7 +6,8 @@ use crate::inventory::to_ansible_json;
 
 /// Prints the inventory as asked, in `ansible-inventory`'s exact format; returns the exit code.
 pub fn inventory(args: &InventoryArgs) -> Result<i32> {
-    let inv = super::load_inventory(&args.inventory)?;
+    let settings = super::settings()?;
+    let inv = super::load_inventory(&args.inventory, &settings)?;
     let text = if args.list {
         match &args.limit {
             Some(l) => to_ansible_json(&inv.list_json_for(&inv.limit(inv.hosts(), l)?)),

@@ -21,45 +21,83 @@ pub use vault::vault;
 use std::io::IsTerminal;
 
 use crate::cli::{CommonArgs, OutputFormat};
+use crate::config::Settings;
 use crate::error::Result;
 use crate::executor::{Options, TagFilter};
 use crate::inventory::Inventory;
 use crate::output::EventSink;
 
-/// Loads the inventory sources, or the implicit localhost when none is given.
-pub(crate) fn load_inventory(sources: &[std::path::PathBuf]) -> Result<Inventory> {
-    if sources.is_empty() {
-        Ok(Inventory::implicit_localhost())
-    } else {
-        Inventory::load(sources)
+/// orc's default for `--forks` when neither the command line nor the settings give one.
+const DEFAULT_FORKS: usize = 50;
+
+/// Loads ansible.cfg and the ANSIBLE_* variables, shows their warnings, and installs the roles
+/// path for role lookups: the first step of every command that reads playbooks or inventories.
+pub(crate) fn settings() -> Result<Settings> {
+    let s = Settings::load()?;
+    for w in &s.warnings {
+        eprintln!("[WARNING]: {w}");
     }
+    crate::config::install_roles_path(s.roles_path.clone());
+    Ok(s)
 }
 
-/// Builds run options from the shared flags.
-pub(crate) fn options(c: &CommonArgs, tags: TagFilter, start_at_task: Option<String>) -> Result<Options> {
+/// Loads the inventory: the `-i` sources, else the settings' (`inventory` in ansible.cfg,
+/// ANSIBLE_INVENTORY), else /etc/ansible/hosts when it exists, else the implicit localhost.
+pub(crate) fn load_inventory(sources: &[std::path::PathBuf], settings: &Settings) -> Result<Inventory> {
+    if !sources.is_empty() {
+        return Inventory::load(sources);
+    }
+    if let Some(configured) = settings.inventory.as_ref().filter(|c| !c.is_empty()) {
+        // Ansible warns and runs with no hosts; a source that is not there is a mistake to show.
+        if let Some(missing) = configured.iter().find(|p| !p.exists()) {
+            let origin = settings.inventory_origin.as_deref().unwrap_or("the settings");
+            return Err(crate::error::OrcError::input(format!(
+                "inventory source {} (from {origin}) does not exist",
+                missing.display()
+            ))
+            .help(format!("fix {origin}, or give -i")));
+        }
+        return Inventory::load(configured);
+    }
+    let default = std::path::Path::new(crate::config::DEFAULT_INVENTORY);
+    if default.exists() {
+        return Inventory::load(&[default.to_path_buf()]);
+    }
+    Ok(Inventory::implicit_localhost())
+}
+
+/// Builds run options from the shared flags, then the settings (command line first).
+pub(crate) fn options(
+    c: &CommonArgs,
+    tags: TagFilter,
+    start_at_task: Option<String>,
+    settings: &Settings,
+) -> Result<Options> {
     Ok(Options {
         check: c.check,
         diff: c.diff,
-        forks: c.forks.max(1),
+        forks: c.forks.or(settings.forks).unwrap_or(DEFAULT_FORKS).max(1),
         tags,
         extra_vars: extra_vars::parse_all(&c.extra_vars)?,
         limit: c.limit.clone(),
         start_at_task,
         syntax_check: false,
-        r#become: if c.r#become { Some(true) } else { None },
-        become_user: c.become_user.clone(),
-        connection_defaults: connection_defaults(c)?,
+        r#become: if c.r#become || settings.r#become { Some(true) } else { None },
+        become_user: c.become_user.clone().or_else(|| settings.become_user.clone()),
+        connection_defaults: connection_defaults(c, settings)?,
         connection: c.connection.clone(),
         verbosity: c.verbose,
-        connect: connect_options(c)?,
+        connect: connect_options(c, settings)?,
+        gathering: settings.gathering,
     })
 }
 
-/// The connection variables the flags give, for hosts whose inventory sets none.
-fn connection_defaults(c: &CommonArgs) -> Result<serde_json::Map<String, serde_json::Value>> {
+/// The connection variables the flags (else the settings) give, for hosts whose inventory sets
+/// none.
+fn connection_defaults(c: &CommonArgs, settings: &Settings) -> Result<serde_json::Map<String, serde_json::Value>> {
     use serde_json::Value;
     let mut m = serde_json::Map::new();
-    if let Some(u) = &c.user {
+    if let Some(u) = c.user.as_ref().or(settings.remote_user.as_ref()) {
         m.insert("ansible_user".into(), Value::String(u.clone()));
     }
     if let Some(k) = &c.private_key {
@@ -67,8 +105,10 @@ fn connection_defaults(c: &CommonArgs) -> Result<serde_json::Map<String, serde_j
             return Err(crate::error::OrcError::Usage(format!("--private-key {}: no such file", k.display())));
         }
         m.insert("ansible_ssh_private_key_file".into(), Value::String(k.display().to_string()));
+    } else if let Some(k) = &settings.private_key_file {
+        m.insert("ansible_ssh_private_key_file".into(), Value::String(k.display().to_string()));
     }
-    if let Some(method) = &c.become_method {
+    if let Some(method) = c.become_method.as_ref().or(settings.become_method.as_ref()) {
         if !matches!(method.as_str(), "sudo" | "su" | "ansible.builtin.sudo" | "ansible.builtin.su") {
             return Err(crate::error::OrcError::Usage(format!(
                 "--become-method {method} is not supported; orc supports sudo and su"
@@ -131,21 +171,28 @@ fn password(
     Ok(Some(Secret::new(pw)))
 }
 
-/// Connection options: the environment first, then the flags.
-fn connect_options(c: &CommonArgs) -> Result<crate::connection::ConnectOptions> {
+/// Connection options: the flags, then ORC_HOST_KEY_CHECKING, then the settings.
+fn connect_options(c: &CommonArgs, settings: &Settings) -> Result<crate::connection::ConnectOptions> {
     use crate::connection::{ConnectOptions, HostKeyChecking};
-    let mut o = ConnectOptions::from_env();
-    if let Ok(v) = std::env::var("ORC_HOST_KEY_CHECKING") {
-        if HostKeyChecking::parse(&v).is_none() {
-            return Err(crate::error::OrcError::Usage(format!(
+    let mut o = ConnectOptions::default();
+    let orc_mode = match std::env::var("ORC_HOST_KEY_CHECKING") {
+        Ok(v) => Some(HostKeyChecking::parse(&v).ok_or_else(|| {
+            crate::error::OrcError::Usage(format!(
                 "ORC_HOST_KEY_CHECKING={v} is not valid; use strict, accept-new or off"
-            )));
-        }
-    }
-    if let Some(m) = c.host_key_checking.as_deref().and_then(HostKeyChecking::parse) {
-        o.host_key_checking = m;
-    }
-    if let Some(t) = c.connect_timeout {
+            ))
+        })?),
+        Err(_) => None,
+    };
+    let from_settings =
+        settings.host_key_checking.map(|on| if on { HostKeyChecking::Strict } else { HostKeyChecking::Off });
+    o.host_key_checking = c
+        .host_key_checking
+        .as_deref()
+        .and_then(HostKeyChecking::parse)
+        .or(orc_mode)
+        .or(from_settings)
+        .unwrap_or_default();
+    if let Some(t) = c.connect_timeout.or(settings.timeout) {
         o.connect_timeout = std::time::Duration::from_secs(t.max(1));
     }
     if let Some(t) = c.task_timeout {
@@ -170,10 +217,42 @@ fn connect_options(c: &CommonArgs) -> Result<crate::connection::ConnectOptions> 
     Ok(o)
 }
 
-/// The printer the flags ask for, writing to stdout.
-pub(crate) fn printer(c: &CommonArgs) -> Box<dyn EventSink> {
+/// The output format of `orc play`: `--output`, else the settings' `stdout_callback` (default
+/// and json are orc's; any other callback prints orc's default output, with a warning when
+/// `warn`), else human.
+pub fn play_output(c: &CommonArgs, settings: Option<&Settings>, warn: bool) -> OutputFormat {
+    if let Some(o) = c.output {
+        return o;
+    }
+    match settings.and_then(|s| s.stdout_callback.as_deref()) {
+        None | Some("default" | "ansible.builtin.default") => OutputFormat::Human,
+        Some("json" | "ansible.posix.json") => OutputFormat::Json,
+        Some(other) => {
+            if warn {
+                eprintln!(
+                    "[WARNING]: stdout_callback '{other}' is not available in orc: using its default output \
+                     (orc has default and json)"
+                );
+            }
+            OutputFormat::Human
+        }
+    }
+}
+
+/// Prints "Using FILE as config file" with -v, as ansible-playbook does (human output only).
+pub(crate) fn say_config_file(c: &CommonArgs, format: OutputFormat, settings: &Settings) {
+    if c.verbose >= 1 && format == OutputFormat::Human {
+        match &settings.config_file {
+            Some(p) => println!("Using {} as config file", p.display()),
+            None => println!("No config file found; using defaults"),
+        }
+    }
+}
+
+/// The printer for `format`, writing to stdout.
+pub(crate) fn printer(c: &CommonArgs, format: OutputFormat) -> Box<dyn EventSink> {
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
-    match c.output {
+    match format {
         OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         OutputFormat::Human => {
             let color =

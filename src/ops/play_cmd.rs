@@ -40,7 +40,8 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
             }
         }
     }
-    let mut inventory = super::load_inventory(&args.common.inventory)?;
+    let settings = super::settings()?;
+    let mut inventory = super::load_inventory(&args.common.inventory, &settings)?;
     let mut playbooks: Vec<Playbook> = Vec::new();
     for p in &paths {
         if !p.is_file() {
@@ -55,7 +56,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         playbooks.push(pb);
     }
     let tags = TagFilter { only: args.tags.clone(), skip: args.skip_tags.clone() };
-    let mut opts = super::options(&args.common, tags, args.start_at_task.clone())?;
+    let mut opts = super::options(&args.common, tags, args.start_at_task.clone(), &settings)?;
     opts.syntax_check = args.syntax_check;
     executor::preflight(&playbooks, &inventory, &opts)?;
 
@@ -73,7 +74,9 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     }
     let interactive = super::prompt::interactive();
     super::prompt::check(playbooks.iter().flat_map(|pb| &pb.plays), &opts.extra_vars, interactive)?;
-    let sink = super::printer(&args.common);
+    let format = super::play_output(&args.common, Some(&settings), true);
+    super::say_config_file(&args.common, format, &settings);
+    let sink = super::printer(&args.common, format);
     super::flush_cache_note(&args.common);
     let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     if args.step {

@@ -111,8 +111,8 @@ pub struct Play {
     pub vars_files: Vec<(String, Loc)>,
     /// `vars_prompt:`.
     pub vars_prompt: Vec<VarPrompt>,
-    /// `gather_facts:` (Ansible's default is true).
-    pub gather_facts: bool,
+    /// `gather_facts:` when the play says it (otherwise ansible.cfg's `gathering` decides).
+    pub gather_facts: Option<bool>,
     /// `gather_subset:`.
     pub gather_subset: Option<Value>,
     /// The play's own keywords; every task of the play already inherits them.
@@ -153,7 +153,7 @@ impl Play {
             vars: Map::new(),
             vars_files: Vec::new(),
             vars_prompt: Vec::new(),
-            gather_facts: true,
+            gather_facts: None,
             gather_subset: None,
             kw: Keywords::default(),
             pre_tasks: Vec::new(),

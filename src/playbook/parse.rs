@@ -195,7 +195,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         include_params: None,
     };
     play.vars = opt_map(node.get("vars"), "vars")?;
-    play.gather_facts = opt_bool(node.get("gather_facts"))?.unwrap_or(true);
+    play.gather_facts = opt_bool(node.get("gather_facts"))?;
     play.gather_subset = node.get("gather_subset").map(Node::to_value);
     play.pre_tasks = parse_tasks(node.get("pre_tasks"), &ctx)?;
     play.tasks = parse_tasks(node.get("tasks"), &ctx)?;

@@ -81,17 +81,13 @@ impl RoleSpec {
     }
 }
 
-/// Finds a role directory: `roles/NAME` next to the playbook, `NAME` next to it, then the role
-/// paths in `ANSIBLE_ROLES_PATH`, `~/.ansible/roles`, `/etc/ansible/roles`.
+/// Finds a role directory as Ansible does: `roles/NAME` next to the playbook, then the roles
+/// path (ansible.cfg's `roles_path`, ANSIBLE_ROLES_PATH, or `~/.ansible/roles`,
+/// `/usr/share/ansible/roles`, `/etc/ansible/roles`), then `NAME` next to the playbook.
 pub fn find_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
-    let mut cands = vec![play_dir.join("roles").join(name), play_dir.join(name)];
-    if let Ok(rp) = std::env::var("ANSIBLE_ROLES_PATH") {
-        cands.extend(rp.split(':').filter(|p| !p.is_empty()).map(|p| Path::new(p).join(name)));
-    }
-    if let Ok(home) = std::env::var("HOME") {
-        cands.push(Path::new(&home).join(".ansible/roles").join(name));
-    }
-    cands.push(Path::new("/etc/ansible/roles").join(name));
+    let mut cands = vec![play_dir.join("roles").join(name)];
+    cands.extend(crate::config::roles_path().iter().map(|p| p.join(name)));
+    cands.push(play_dir.join(name));
     cands.into_iter().find(|c| c.is_dir())
 }
 
@@ -138,9 +134,10 @@ pub fn load_role(
 ) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
         OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
-            "looked in {}/roles/{}, {}/{}, ANSIBLE_ROLES_PATH, ~/.ansible/roles and /etc/ansible/roles",
+            "looked in {}/roles/{}, the roles path ({}) and {}/{}",
             play_dir.display(),
             spec.name,
+            crate::config::roles_path().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"),
             play_dir.display(),
             spec.name
         ))

@@ -304,7 +304,8 @@ fn template(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
             .ok_or_else(|| err(format!("the template file {t} could not be found for the lookup")))?;
         let source =
             std::fs::read_to_string(&path).map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
-        let mut vars = super::filevars::template_vars(&path, &call.vars);
+        let named = super::filevars::FileNames { src: Some(t.clone()), dest: None };
+        let mut vars = super::filevars::template_vars(&path, &call.vars, &named);
         if let Some(extra) = &extra {
             vars = minijinja::value::merge_maps([vars, extra.clone()]);
         }

@@ -29,6 +29,7 @@ mod comment;
 mod datetime;
 mod error;
 mod etcd3_lookup;
+mod file_options;
 mod filevars;
 mod filters;
 pub mod host_streams;
@@ -63,14 +64,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
 
 pub use error::TemplateError;
 pub use lookups::PLUGINS as LOOKUP_PLUGINS;
+pub use file_options::FileOptions;
 
 use filevars::template_vars;
+pub use filevars::FileNames;
 use syntax::{escape_backslashes, single_expression};
 use undefined::{
     contains_undefined, undefined_error, undefined_in_collection, undefined_variable, UNDEFINED_IN_COLLECTION,
@@ -99,22 +101,6 @@ pub struct Templar {
     streams: Option<Arc<dyn host_streams::HostStreams>>,
 }
 
-/// Jinja whitespace options for a template file: the `template` module's `trim_blocks` and
-/// `lstrip_blocks` arguments, or a `#jinja2: trim_blocks: False, lstrip_blocks: True` first line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileOptions {
-    /// Remove the first newline after a block tag (Ansible's default: true).
-    pub trim_blocks: bool,
-    /// Strip spaces and tabs before a block tag at the start of a line (default: false).
-    pub lstrip_blocks: bool,
-}
-
-impl Default for FileOptions {
-    fn default() -> Self {
-        FileOptions { trim_blocks: true, lstrip_blocks: false }
-    }
-}
-
 /// A strict environment and its chaining twin, with the same options.
 struct EnvPair {
     /// Undefined values are errors as soon as they are used.
@@ -125,7 +111,7 @@ struct EnvPair {
 }
 
 impl EnvPair {
-    fn new(opts: FileOptions) -> EnvPair {
+    fn new(opts: &FileOptions) -> EnvPair {
         EnvPair {
             strict: build_env(UndefinedBehavior::Strict, opts),
             chain: build_env(UndefinedBehavior::Chainable, opts),
@@ -134,19 +120,15 @@ impl EnvPair {
 }
 
 /// Builds an environment with Ansible's settings, filters, tests and lookups.
-fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'static> {
+fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(undefined);
     env.set_debug(true);
     env.set_auto_reload(true);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_recursion_limit(200);
-    if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(opts.trim_blocks)
-        .lstrip_blocks(opts.lstrip_blocks)
-        .keep_trailing_newline(false)
-        .build()
-    {
+    // Options are validated before an environment is made for them (`Templar::envs_for`).
+    if let Ok(syntax) = opts.syntax() {
         env.set_syntax(syntax);
     }
     // Undefined values reaching the formatter print as nothing: in the strict environment only
@@ -160,7 +142,13 @@ fn build_env(undefined: UndefinedBehavior, opts: FileOptions) -> Environment<'st
         out.write_str(&pyfmt::to_display(value)).map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
     });
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.set_loader(load_template);
+    if *opts == FileOptions::default() {
+        env.set_loader(load_template);
+    } else {
+        // Template files (and what they include) are read with these options' newlines.
+        let file_opts = opts.clone();
+        env.set_loader(move |name| load_template_with(name, Some(&file_opts)));
+    }
     env.set_path_join_callback(|name, parent| search::join_include(name, parent).into());
     env.add_global("omit", OMIT);
     filters::register(&mut env);
@@ -192,7 +180,7 @@ impl Templar {
     /// lstrip_blocks off), Python-style printing of values, and Ansible's filters, tests and lookups.
     pub fn new() -> Templar {
         Templar {
-            envs: Arc::new(EnvPair::new(FileOptions::default())),
+            envs: Arc::new(EnvPair::new(&FileOptions::default())),
             variants: Mutex::new(HashMap::new()),
             streams: None,
         }
@@ -389,10 +377,24 @@ impl Templar {
         self.render_file_with(path, vars, FileOptions::default())
     }
 
-    /// [`Templar::render_file`] with the `template` module's whitespace options; a
-    /// `#jinja2: trim_blocks: False, lstrip_blocks: True` first line in the file overrides them
-    /// (and is not part of the output), as in Ansible.
+    /// [`Templar::render_file`] with the `template` module's Jinja options (whitespace,
+    /// delimiters, newline sequence); a `#jinja2: trim_blocks: False, lstrip_blocks: True` first
+    /// line in the file overrides them (and is not part of the output), as in Ansible.
     pub fn render_file_with(&self, path: &Path, vars: &Value, opts: FileOptions) -> Result<String, TemplateError> {
+        self.render_file_named(path, vars, opts, &FileNames::default())
+    }
+
+    /// [`Templar::render_file_with`] for the `template` module: `named` is how the task named
+    /// the file and its destination (`template_path`, `template_destpath`). A file without any
+    /// template syntax and without a `#jinja2:` line is returned as it is, newlines and all, as
+    /// Ansible does.
+    pub fn render_file_named(
+        &self,
+        path: &Path,
+        vars: &Value,
+        opts: FileOptions,
+        named: &FileNames,
+    ) -> Result<String, TemplateError> {
         let name = path.to_string_lossy().into_owned();
         let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
             msg: format!("could not read template {}: {e}", path.display()),
@@ -401,17 +403,26 @@ impl Templar {
             line: None,
         })?;
         let (header, body) = syntax::split_override_header(&source);
-        let opts = match header {
-            Some(line) => syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
-                msg,
-                undefined: None,
-                file: Some(path.to_path_buf()),
-                line: Some(1),
-            })?,
-            None => opts,
+        let bad = |msg: String, line: Option<usize>| TemplateError {
+            msg,
+            undefined: None,
+            file: Some(path.to_path_buf()),
+            line,
         };
-        let envs = self.envs_for(opts);
-        let vars = &template_vars(path, vars);
+        // Ansible appends the newlines Jinja dropped with the task's sequence, not the header's.
+        let trailing = opts.newline_sequence.clone();
+        let opts = match header {
+            Some(line) => opts.with_header(line).map_err(|msg| bad(msg, Some(1)))?,
+            None => {
+                opts.validate().map_err(|msg| bad(msg, None))?;
+                opts
+            }
+        };
+        if header.is_none() && !opts.has_syntax(body) {
+            return Ok(source);
+        }
+        let envs = self.envs_for(&opts);
+        let vars = &template_vars(path, vars, named);
         let _guard = search::RenderScope::enter(vars, Some(path));
         // Values printed by this file do not count for an enclosing native render.
         let _capture = native::Capture::start();
@@ -427,19 +438,19 @@ impl Templar {
                 }
                 e
             })?;
-        Ok(keep_trailing_newlines(body, rendered))
+        Ok(keep_trailing_newlines_as(body, rendered, &trailing))
     }
 
     /// The environments for `opts` (the default ones, or made once per set of options).
-    fn envs_for(&self, opts: FileOptions) -> Arc<EnvPair> {
-        if opts == FileOptions::default() {
+    fn envs_for(&self, opts: &FileOptions) -> Arc<EnvPair> {
+        if *opts == FileOptions::default() {
             return self.envs.clone();
         }
         let mut variants = match self.variants.lock() {
             Ok(v) => v,
             Err(poisoned) => poisoned.into_inner(),
         };
-        variants.entry(opts).or_insert_with(|| Arc::new(EnvPair::new(opts))).clone()
+        variants.entry(opts.clone()).or_insert_with(|| Arc::new(EnvPair::new(opts))).clone()
     }
 
     /// Evaluates an expression (or a `{{ expr }}` string) to a minijinja value, erroring on an
@@ -555,12 +566,18 @@ pub fn has_template_syntax(s: &str) -> bool {
 }
 
 /// Ansible keeps the trailing newlines of the source that Jinja drops: appends the missing ones.
-fn keep_trailing_newlines(source: &str, mut rendered: String) -> String {
+fn keep_trailing_newlines(source: &str, rendered: String) -> String {
+    keep_trailing_newlines_as(source, rendered, "\n")
+}
+
+/// [`keep_trailing_newlines`] appending `newline` (a template's newline sequence): Ansible
+/// counts the `\n` at the end of source and result and appends the sequence for each missing one.
+fn keep_trailing_newlines_as(source: &str, mut rendered: String, newline: &str) -> String {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
     let wanted = count(source);
     let have = count(&rendered);
     for _ in have..wanted {
-        rendered.push('\n');
+        rendered.push_str(newline);
     }
     rendered
 }
@@ -568,6 +585,12 @@ fn keep_trailing_newlines(source: &str, mut rendered: String) -> String {
 /// The environment's loader: inline strings and expressions come from their names, anything
 /// else is a file path (reloaded when the file changes on disk).
 fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error> {
+    load_template_with(name, None)
+}
+
+/// [`load_template`] for an environment with other file options: a file's newlines become
+/// their newline sequence (`\n` without options).
+fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<TemplateSource>, minijinja::Error> {
     if let Some(src) = name.strip_prefix(INLINE) {
         return Ok(Some(TemplateSource::new(src)));
     }
@@ -577,7 +600,12 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
     let path = PathBuf::from(name);
     match std::fs::read_to_string(&path) {
         Ok(source) => {
-            let source = syntax::split_override_header(&source).1.to_string();
+            let body = syntax::split_override_header(&source).1;
+            // Jinja reads every `\r\n`, `\r` and `\n` of a file as its newline sequence.
+            let source = match opts {
+                Some(o) => o.normalize_newlines(body),
+                None => FileOptions::default().normalize_newlines(body),
+            };
             check_extends_cycle(name, &source)?;
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))

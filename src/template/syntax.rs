@@ -103,27 +103,3 @@ pub(crate) fn split_override_header(source: &str) -> (Option<&str>, &str) {
         None => (None, source),
     }
 }
-
-/// Applies `trim_blocks: False, lstrip_blocks: True` style overrides to `opts`.
-pub(crate) fn parse_override_header(line: &str, mut opts: super::FileOptions) -> Result<super::FileOptions, String> {
-    for pair in line.split(',') {
-        let (key, value) = pair
-            .split_once(':')
-            .ok_or_else(|| format!("Missing key-value separator `:` in '#jinja2:' override pair '{pair}'."))?;
-        let value = match value.trim() {
-            "True" | "true" => true,
-            "False" | "false" => false,
-            other => return Err(format!("'#jinja2:' override {}: expected True or False, got {other}", key.trim())),
-        };
-        match key.trim() {
-            "trim_blocks" => opts.trim_blocks = value,
-            "lstrip_blocks" => opts.lstrip_blocks = value,
-            other => {
-                return Err(format!(
-                    "'#jinja2:' override key '{other}' is not supported by orc (supported: trim_blocks, lstrip_blocks)"
-                ))
-            }
-        }
-    }
-    Ok(opts)
-}

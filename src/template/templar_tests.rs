@@ -627,7 +627,7 @@ fn template_whitespace_options_and_jinja2_header() {
     std::fs::write(&path, body).unwrap();
     let t = Templar::new();
     assert_eq!(t.render_file(&path, &base()).unwrap(), "a\n  b\n  c\n");
-    let lstrip = FileOptions { trim_blocks: true, lstrip_blocks: true };
+    let lstrip = FileOptions { trim_blocks: true, lstrip_blocks: true, ..FileOptions::default() };
     assert_eq!(t.render_file_with(&path, &base(), lstrip).unwrap(), "a\nb\nc\n");
     std::fs::write(&path, format!("#jinja2: lstrip_blocks: True\n{body}")).unwrap();
     assert_eq!(t.render_file(&path, &base()).unwrap(), "a\nb\nc\n");
@@ -672,4 +672,35 @@ fn templates_extending_each_other_fail_instead_of_hanging() {
     std::fs::write(dir.path().join("child.j2"), "{% extends 'base.j2' %}{% block b %}x{% endblock %}").unwrap();
     let out = Templar::new().render_file(&dir.path().join("child.j2"), &base()).unwrap();
     assert_eq!(out, "<x>");
+}
+
+#[test]
+fn template_delimiters_and_newline_sequence() {
+    // Recorded from Ansible 2.19 (template module with these arguments).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.j2");
+    let t = Templar::new();
+    let vars = vars(json!({"multi": "m1\nm2", "x": 1}));
+    std::fs::write(&path, "a\n{% if true %}\n{{ multi }}\n{% endif %}\nend\n\n").unwrap();
+    let crlf = FileOptions { newline_sequence: "\r\n".into(), ..FileOptions::default() };
+    // The template's newlines become \r\n; the value's own newline stays.
+    assert_eq!(t.render_file_with(&path, &vars, crlf).unwrap(), "a\r\nm1\nm2\r\nend\r\n\r\n");
+    std::fs::write(&path, "v=<< x >> {{ x }} <% if true %>ok<% endif %> ##c## {#c#}\n").unwrap();
+    let angle = FileOptions {
+        variable_start_string: "<<".into(),
+        variable_end_string: ">>".into(),
+        block_start_string: "<%".into(),
+        block_end_string: "%>".into(),
+        comment_start_string: "##".into(),
+        comment_end_string: "##".into(),
+        ..FileOptions::default()
+    };
+    assert_eq!(t.render_file_with(&path, &vars, angle).unwrap(), "v=1 {{ x }} ok  {#c#}\n");
+    // CRLF sources read as newlines, as Jinja does.
+    std::fs::write(&path, "x={{ 1 }}\r\ny\r\n").unwrap();
+    assert_eq!(t.render_file(&path, &vars).unwrap(), "x=1\ny\n");
+    // Without template syntax the file is returned untouched, as Ansible does.
+    std::fs::write(&path, "plain\r\n").unwrap();
+    let cr = FileOptions { newline_sequence: "\r".into(), ..FileOptions::default() };
+    assert_eq!(t.render_file_with(&path, &vars, cr).unwrap(), "plain\r\n");
 }

@@ -60,6 +60,12 @@ pub struct Side {
 /// Runs `playbook` (relative to `dir`) with `args` under both tools, each in its own copy of
 /// `dir`, and returns (ansible, orc).
 pub fn run_both(dir: &Path, playbook: &str, args: &[&str]) -> (Side, Side) {
+    run_both_env(dir, playbook, args, &[])
+}
+
+/// [`run_both`] with extra environment variables for both tools (relative paths in them are
+/// taken from the copy, each tool's working directory).
+pub fn run_both_env(dir: &Path, playbook: &str, args: &[&str], vars: &[(&str, &str)]) -> (Side, Side) {
     let before: BTreeSet<String> = tree(dir).into_iter().collect();
     let base = tempfile::tempdir().unwrap();
     let home = base.path().join("home");
@@ -86,7 +92,8 @@ pub fn run_both(dir: &Path, playbook: &str, args: &[&str]) -> (Side, Side) {
             .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
             // Python's own warnings (a newer `cryptography` deprecating DSA, say) are not Ansible's
             // output: without this, a fresh venv makes every comparison differ.
-            .env("PYTHONWARNINGS", "ignore");
+            .env("PYTHONWARNINGS", "ignore")
+            .envs(vars.iter().copied());
         let out = cmd.output().unwrap_or_else(|e| panic!("running {name}: {e}"));
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let files = tree(&copy).into_iter().filter(|t| !before.contains(t)).collect();

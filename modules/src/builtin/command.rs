@@ -48,6 +48,10 @@ pub struct CommandArgs {
     /// Expand `$VAR`, `${VAR}` and a leading `~` in the words, as Ansible does.
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub expand_argument_vars: bool,
+    /// Accepted and ignored with a warning, as Ansible does since 2.4 (`command` runs no shell;
+    /// use `shell` with `executable`).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub executable: Option<String>,
 }
 
 /// The `command` module.
@@ -56,7 +60,6 @@ pub struct Command;
 impl TypedModule for Command {
     type Args = CommandArgs;
     const NAME: &'static str = "command";
-
     const DOC: ModuleText = ModuleText {
         short: "Runs a program with arguments on the host, without a shell: pipes, redirections and `;` reach the \
                 program as plain words.",
@@ -66,8 +69,8 @@ impl TypedModule for Command {
                 `stdin=`, `stdin_add_newline=` and `strip_empty_ends=` are arguments. A non-zero exit status fails \
                 the task; a program that cannot be found fails with rc 2. The task reports a change whenever the \
                 command runs (use `changed_when`). Check mode: the command does not run; the task is skipped, or \
-                reported changed when `creates`/`removes` say it would run. Not accepted: `executable` (use \
-                `shell`), `warn`.",
+                reported changed when `creates`/`removes` say it would run. `executable` is accepted and ignored with \
+                Ansible's warning (use `shell`); `warn` is not accepted.",
         returns: &[
             ("cmd", "The command as a list of words."),
             ("rc", "The exit status (0 when `creates`/`removes` skipped the command)."),
@@ -111,6 +114,11 @@ impl TypedModule for Command {
         let mut sh = ShWords::default();
         let expand = a.expand_argument_vars;
         let program_words: Vec<String> = words.iter().map(|w| sh.word(w, expand, false)).collect();
+        let ignored = a.executable.as_ref().map(|exe| {
+            format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )
+        });
         let spec = RunSpec {
             cmd_json: Value::from(words.clone()),
             cmd_text: words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
@@ -123,7 +131,33 @@ impl TypedModule for Command {
             strip: a.strip_empty_ends,
             words: sh,
         };
-        run_spec(spec, ctx)
+        match ignored {
+            None => run_spec(spec, ctx),
+            Some(w) => with_warning(run_spec(spec, ctx), w),
+        }
+    }
+}
+
+/// Adds a warning to a result, failed or not (Ansible's `module.warn`).
+pub(crate) fn with_warning(r: RunResult, warning: String) -> RunResult {
+    fn add(r: &mut ModuleResult, w: String) {
+        match r.data.get_mut("warnings") {
+            Some(Value::Array(ws)) => ws.push(Value::String(w)),
+            _ => {
+                r.data.insert("warnings".into(), Value::Array(vec![Value::String(w)]));
+            }
+        }
+    }
+    match r {
+        Ok(mut ok) => {
+            add(&mut ok, warning);
+            Ok(ok)
+        }
+        Err(ModuleError::Fail(mut f)) => {
+            add(&mut f, warning);
+            Err(ModuleError::Fail(f))
+        }
+        other => other,
     }
 }
 
@@ -532,8 +566,23 @@ pub(crate) mod tests {
         assert!(Command.validate(&Map::new()).is_err());
         let both: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "argv": ["a"]})).unwrap();
         assert!(Command.validate(&both).unwrap_err().msg.contains("mutually exclusive"));
-        let bad: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "executable": "/bin/bash"})).unwrap();
+        let bad: Map<String, Value> = serde_json::from_value(json!({"cmd": "a", "shell": "/bin/bash"})).unwrap();
         assert!(Command.validate(&bad).is_err());
+    }
+
+    #[test]
+    fn executable_is_ignored_with_ansibles_warning() {
+        // command runs no shell: `executable` changes nothing (Ansible warns and ignores it).
+        let r = ok(json!({"_raw_params": "echo ${BASH_VERSION:-plain}", "executable": "/bin/bash"}));
+        assert_eq!(r["stdout"], "${BASH_VERSION:-plain}");
+        assert_eq!(
+            r["warnings"],
+            json!(["As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bin/bash'."])
+        );
+        let (r, _) =
+            run_module(&Command, json!({"_raw_params": "false", "executable": "/bin/bash"}), false).unwrap_err();
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1));
+        assert!(ok(json!({"_raw_params": "true"})).get("warnings").is_none());
     }
 
     #[test]

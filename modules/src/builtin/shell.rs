@@ -50,7 +50,6 @@ pub struct Shell;
 impl TypedModule for Shell {
     type Args = ShellArgs;
     const NAME: &'static str = "shell";
-
     const DOC: ModuleText = ModuleText {
         short: "Runs a command line through the host's shell (`/bin/sh -c`, or `executable -c`), so pipes, \
                 redirections, variables and globs work.",

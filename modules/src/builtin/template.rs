@@ -5,13 +5,12 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::builtin::copy::{put_file, PutRequest};
-use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TemplateRequest, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::Attrs;
 use crate::filewrite;
 
-/// `template` arguments. Jinja environment options other than `newline_sequence`
-/// (`trim_blocks`, `lstrip_blocks`, `variable_start_string`...) are not accepted.
+/// `template` arguments.
 #[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateArgs {
@@ -39,12 +38,41 @@ pub struct TemplateArgs {
     /// Command run on the new content (`%s` = its path) before it replaces the file.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub validate: Option<String>,
-    /// Line ending of the rendered file: `\n` (default), `\r` or `\r\n`.
+    /// What the newlines of the template's own text become: `\n` (default), `\r` or `\r\n`
+    /// (newlines inside rendered values are kept, as in Jinja).
     #[serde(default = "lf", deserialize_with = "crate::args::string")]
     pub newline_sequence: String,
     /// Follow a destination symlink instead of replacing it.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub follow: bool,
+    /// Remove the first newline after a block tag.
+    #[serde(default = "yes", deserialize_with = "crate::args::bool")]
+    pub trim_blocks: bool,
+    /// Strip spaces and tabs before a block tag at the start of a line.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub lstrip_blocks: bool,
+    /// The string opening a block (`{%`).
+    #[serde(default = "block_start", deserialize_with = "crate::args::string")]
+    pub block_start_string: String,
+    /// The string closing a block (`%}`).
+    #[serde(default = "block_end", deserialize_with = "crate::args::string")]
+    pub block_end_string: String,
+    /// The string opening an expression (`{{`).
+    #[serde(default = "variable_start", deserialize_with = "crate::args::string")]
+    pub variable_start_string: String,
+    /// The string closing an expression (`}}`).
+    #[serde(default = "variable_end", deserialize_with = "crate::args::string")]
+    pub variable_end_string: String,
+    /// The string opening a comment (`{#`).
+    #[serde(default = "comment_start", deserialize_with = "crate::args::string")]
+    pub comment_start_string: String,
+    /// The string closing a comment (`#}`).
+    #[serde(default = "comment_end", deserialize_with = "crate::args::string")]
+    pub comment_end_string: String,
+    /// The encoding the rendered file is written in (Python's codec names: `utf-8`, `latin-1`,
+    /// `utf-16`, `cp1252`...).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub output_encoding: Option<String>,
 }
 
 fn yes() -> bool {
@@ -52,6 +80,34 @@ fn yes() -> bool {
 }
 fn lf() -> String {
     "\n".into()
+}
+fn block_start() -> String {
+    "{%".into()
+}
+fn block_end() -> String {
+    "%}".into()
+}
+fn variable_start() -> String {
+    "{{".into()
+}
+fn variable_end() -> String {
+    "}}".into()
+}
+fn comment_start() -> String {
+    "{#".into()
+}
+fn comment_end() -> String {
+    "#}".into()
+}
+
+/// The newline sequence, also when written escaped (`'\\r\\n'` in YAML), as Ansible accepts it.
+fn newline(s: &str) -> Option<&'static str> {
+    match s {
+        "\n" | "\\n" => Some("\n"),
+        "\r" | "\\r" => Some("\r"),
+        "\r\n" | "\\r\\n" => Some("\r\n"),
+        _ => None,
+    }
 }
 
 /// The `template` module.
@@ -68,9 +124,10 @@ impl TypedModule for Template {
                 variables the template sees `ansible_managed`, `template_path` and \
                 `template_fullpath` (`template_destpath` is null). The result is compared by checksum, \
                 written to a temporary file beside dest, checked with `validate`, then renamed into \
-                place. Jinja environment options (`trim_blocks`, `lstrip_blocks`, \
-                `variable_start_string`, `output_encoding`...) are not accepted; `newline_sequence` \
-                is.",
+                place. Jinja's options (`trim_blocks`, `lstrip_blocks`, the `*_start_string` and \
+                `*_end_string` delimiters, `newline_sequence`) apply as in Ansible, and a \
+                `#jinja2: key: value, ...` first line of the template overrides them. \
+                `output_encoding` writes the result in another encoding (Python's codec names).",
         returns: &[
             ("dest", "The destination path."),
             ("src", "The template file's path on the controller."),
@@ -87,12 +144,16 @@ impl TypedModule for Template {
     };
 
     fn check_args(a: &TemplateArgs) -> Result<(), ArgError> {
-        match a.newline_sequence.as_str() {
-            "\n" | "\r" | "\r\n" => Ok(()),
-            other => Err(ArgError {
-                msg: format!("value of newline_sequence must be one of: \\n, \\r, \\r\\n, got: {other:?}"),
-            }),
+        if newline(&a.newline_sequence).is_none() {
+            return Err(ArgError {
+                msg: format!("newline_sequence needs to be one of: \\n, \\r or \\r\\n, got {:?}", a.newline_sequence),
+            });
         }
+        let starts = [&a.block_start_string, &a.variable_start_string, &a.comment_start_string];
+        if starts[0] == starts[1] || starts[1] == starts[2] || starts[0] == starts[2] {
+            return Err(ArgError { msg: "Block, variable and comment start strings must be different.".into() });
+        }
+        Ok(())
     }
 
     fn run(&self, a: TemplateArgs, ctx: &mut ModuleCtx) -> RunResult {
@@ -100,16 +161,28 @@ impl TypedModule for Template {
             .controller
             .find_file(FileKind::Templates, &a.src)
             .map_err(|e| ModuleError::msg(format!("Could not find or access '{}': {e}", a.src)))?;
-        let mut text = ctx.controller.render_template(&local).map_err(ModuleError::msg)?;
-        if a.newline_sequence != "\n" {
-            text = text.replace('\n', &a.newline_sequence);
-        }
+        let req = TemplateRequest {
+            src: a.src.clone(),
+            dest: a.dest.clone(),
+            trim_blocks: a.trim_blocks,
+            lstrip_blocks: a.lstrip_blocks,
+            block_start_string: a.block_start_string.clone(),
+            block_end_string: a.block_end_string.clone(),
+            variable_start_string: a.variable_start_string.clone(),
+            variable_end_string: a.variable_end_string.clone(),
+            comment_start_string: a.comment_start_string.clone(),
+            comment_end_string: a.comment_end_string.clone(),
+            newline_sequence: newline(&a.newline_sequence).unwrap_or("\n").to_string(),
+        };
+        let text = ctx.controller.render_template(&local, &req).map_err(ModuleError::msg)?;
+        let encoding = a.output_encoding.as_deref().filter(|e| !e.is_empty()).unwrap_or("utf-8");
+        let data = crate::encoding::encode(&text, encoding).map_err(ModuleError::msg)?;
         let mode = match &a.mode {
             Some(Mode::Preserve) => Some(filewrite::preserve_mode(&local).map_err(ModuleError::msg)?),
             m => m.clone(),
         };
         let req = PutRequest {
-            data: text.into_bytes(),
+            data,
             dest: a.dest.clone(),
             src_label: Some(local.to_string_lossy().into_owned()),
             basename: Some(filewrite::basename(&a.src).to_string()),
@@ -149,20 +222,31 @@ mod tests {
     }
 
     #[test]
-    fn newline_sequence_and_directory_dest() {
+    fn directory_dest_and_output_encoding() {
         let mut sb = Sandbox::new();
-        sb.write("templates/x.j2", "a\nb\n");
+        sb.write("templates/x.j2", "café\n");
         std::fs::create_dir(sb.path("out")).unwrap();
-        let r = sb.ok(&Template, json!({"src": "x.j2", "dest": sb.path("out"), "newline_sequence": "\r\n"}));
+        let args = json!({"src": "x.j2", "dest": sb.path("out"), "output_encoding": "latin-1"});
+        let r = sb.ok(&Template, args.clone());
         assert!(r.changed);
-        assert_eq!(sb.read("out/x.j2"), "a\r\nb\r\n");
+        assert_eq!(std::fs::read(sb.path("out/x.j2")).unwrap(), b"caf\xe9\n");
+        // The checksum compares the encoded bytes: the second run changes nothing.
+        assert!(!sb.ok(&Template, args).changed);
+        sb.write("templates/e.j2", "€");
+        let e =
+            sb.run(&Template, json!({"src": "e.j2", "dest": sb.path("e"), "output_encoding": "ascii"}), false, false);
+        assert!(fail_msg(e.unwrap_err()).contains("'ascii' codec can't encode character"));
     }
 
     #[test]
     fn rejects_unknown_options_and_missing_src() {
         let mut sb = Sandbox::new();
-        let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y"), "trim_blocks": false}), false, false);
+        let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y"), "state": "file"}), false, false);
         assert!(fail_msg(e.unwrap_err()).contains("unsupported argument"));
+        let e = sb.run(&Template, json!({"src": "x.j2", "dest": "y", "newline_sequence": "\t"}), false, false);
+        assert!(fail_msg(e.unwrap_err()).contains("newline_sequence needs to be one of"));
+        let e = sb.run(&Template, json!({"src": "x.j2", "dest": "y", "block_start_string": "{{"}), false, false);
+        assert!(fail_msg(e.unwrap_err()).contains("must be different"));
         let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y")}), false, false);
         assert!(fail_msg(e.unwrap_err()).contains("Could not find or access 'x.j2'"));
     }
