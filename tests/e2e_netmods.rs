@@ -245,5 +245,5 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     )
     .ok();
     let with_curl = orc(&home, &p, &lab, "plain.yaml").run().success();
-    assert!(with_curl.stdout.contains("uri made the request with curl on the host instead"), "{with_curl}");
+    assert!(with_curl.stderr.contains("uri made the request with curl on the host instead"), "{with_curl}");
 }
