@@ -265,7 +265,7 @@ impl TypedModule for Uri {
             ("redirected", "Whether the request was redirected."),
             ("elapsed", "Seconds the request took."),
             ("content_type, location... (every header)", "Response headers, lower-case with `-` as `_`."),
-            ("cookies", "The cookies the response set, as a name: value dict."),
+            ("cookies", "The cookies a successful (2xx) response set, as a name: value dict."),
             ("cookies_string", "The same cookies as one `name=value; ...` string."),
             ("json", "The body parsed, when the response is JSON."),
             ("content", "With `return_content: true`: the body as text."),
@@ -380,10 +380,13 @@ impl TypedModule for Uri {
         if let Some(Value::String(loc)) = res.data.get("location").cloned() {
             res.data.insert("location".into(), Value::String(join_url(&resp.url, &loc)));
         }
-        let (cookie_map, cookie_string) = cookies(&resp.headers);
+        if (200..300).contains(&resp.status) {
+            // As Ansible's fetch_url: cookies only come with a successful answer, not an HTTP
+            // error (a 3xx not followed, a 4xx) nor a failed request.
+            let (cookie_map, cookie_string) = cookies(&resp.headers);
+            res = res.with("cookies", Value::Object(cookie_map)).with("cookies_string", cookie_string);
+        }
         res = res
-            .with("cookies", Value::Object(cookie_map))
-            .with("cookies_string", cookie_string)
             .with("url", resp.url.clone())
             .with("redirected", resp.url != masked)
             .with("status", resp.status)
