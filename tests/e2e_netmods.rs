@@ -1,6 +1,8 @@
 //! End-to-end tests of get_url, uri and unarchive on lab hosts. Host 1 serves files and echoes
-//! POSTs with a tiny Python HTTP server (bounded by `timeout`); host 2 is managed by orc and makes
-//! the requests itself. Traffic only flows between the two lab hosts.
+//! POSTs with a tiny Python HTTP(S) server (bounded by `timeout`); host 2 is managed by orc, has
+//! no curl, wget or python3, and knows host 1 by a name only its own /etc/hosts gives: the
+//! requests leave from host 2 through its SSH connection (direct-tcpip), with TLS ended in orc.
+//! Traffic only flows between the two lab hosts.
 //! Needs Docker (run as root); `ORC_LAB=skip` skips, visibly.
 
 mod common;
@@ -25,8 +27,33 @@ class H(http.server.SimpleHTTPRequestHandler):
         self.send_header('Content-Length', str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+import ssl, threading
+tls = http.server.ThreadingHTTPServer(('', 8443), functools.partial(H, directory='/srv/www'))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain('/srv/tls/leaf.pem', '/srv/tls/leaf.key')
+tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+threading.Thread(target=tls.serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer(('', 8080), functools.partial(H, directory='/srv/www')).serve_forever()
 "#;
+
+/// The name host 2 knows host 1 by (its /etc/hosts only: the controller cannot resolve it).
+const SERVER_NAME: &str = "websrv.orc-lab";
+
+/// A CA and a certificate for [`SERVER_NAME`] signed by it, made by openssl in `dir`.
+fn make_certs(dir: &Path) {
+    let script = format!(
+        "set -e
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+            -days 2 -subj /CN=orc-lab-ca 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr \
+            -subj /CN={SERVER_NAME} 2>/dev/null
+        printf 'subjectAltName=DNS:{SERVER_NAME}\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 \
+            -extfile ext 2>/dev/null"
+    );
+    let st = std::process::Command::new("sh").arg("-c").arg(script).current_dir(dir).status().unwrap();
+    assert!(st.success());
+}
 
 fn home_for(lab: &Lab, p: &Project) -> PathBuf {
     let home = p.join("home");
@@ -40,7 +67,11 @@ fn orc(home: &Path, p: &Project, lab: &Lab, playbook: &str) -> Orc {
 }
 
 /// Starts the HTTP server on `server` (for at most 10 minutes) and waits until it answers.
-fn start_server(lab: &Lab, server: &str) {
+fn start_server(lab: &Lab, server: &str, certs: &Path) {
+    let leaf = std::fs::read_to_string(certs.join("leaf.pem")).unwrap();
+    let key = std::fs::read_to_string(certs.join("leaf.key")).unwrap();
+    lab.exec(server, &format!("mkdir -p /srv/tls && cat > /srv/tls/leaf.pem <<'EOF'\n{leaf}EOF\n")).ok();
+    lab.exec(server, &format!("cat > /srv/tls/leaf.key <<'EOF'\n{key}EOF\n")).ok();
     let setup = format!(
         "mkdir -p /srv/www && printf 'payload one\\n' > /srv/www/data.txt && printf 'other\\n' > /srv/www/other.txt \
          && printf '{{\"name\": \"orc\", \"n\": 3}}' > /srv/www/doc.json && cat > /srv/echo.py <<'EOF'\n{ECHO_SERVER}\nEOF\n\
@@ -64,9 +95,24 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     let server = lab.hosts()[0].name.clone();
     let target = lab.hosts()[1].name.clone();
     let ip = lab.hosts()[0].ip.clone();
-    start_server(&lab, &server);
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    start_server(&lab, &server, certs.path());
     let sha256 = lab.exec(&server, "sha256sum < /srv/www/data.txt").ok().split_whitespace().next().unwrap().to_string();
-    let base = format!("http://{ip}:8080");
+    // The target: no HTTP client of any kind, the server known by a name only it resolves, and
+    // the test CA in a file of its own.
+    let ca = std::fs::read_to_string(certs.path().join("ca.pem")).unwrap();
+    lab.exec(
+        &target,
+        &format!(
+            "echo '{ip} {SERVER_NAME}' >> /etc/hosts && mkdir -p /root/hidden && mv /usr/bin/python3* /root/hidden/ \
+             && cat > /etc/orc-test-ca.pem <<'EOF'\n{ca}EOF\n"
+        ),
+    )
+    .ok();
+    assert_eq!(lab.exec(&target, "command -v curl wget python3 python; true").ok(), "", "no client on the target");
+    let base = format!("http://{SERVER_NAME}:8080");
+    let tls = format!("https://{SERVER_NAME}:8443");
 
     // The archive lives on the controller, next to the playbook.
     let build = tempfile::tempdir().unwrap();
@@ -94,6 +140,11 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
               register: posted
             - uri: {{url: "{base}/missing", status_code: [200, 404]}}
               register: missing
+            - uri: {{url: "{tls}/doc.json", ca_path: /etc/orc-test-ca.pem, return_content: true}}
+              register: secure
+            - uri: {{url: "{tls}/doc.json", validate_certs: false}}
+              register: unchecked
+            - get_url: {{url: "{tls}/doc.json", dest: /opt/secure.json, validate_certs: false}}
             - unarchive: {{src: app.tar.gz, dest: /opt, list_files: true}}
               register: unpacked
             - assert:
@@ -107,6 +158,10 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
                   - posted.json.content_type == 'application/json'
                   - posted.json.auth == 'Basic Ym9iOnMzY3JldC1wdw=='
                   - missing.status == 404
+                  - secure.json.name == 'orc'
+                  - "secure.content == '{{\"name\": \"orc\", \"n\": 3}}'"
+                  - secure.url == '{tls}/doc.json'
+                  - unchecked.status == 200
                   - "'app/bin/run.sh' in unpacked.files"
         "#
     );
@@ -119,11 +174,17 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
             - unarchive: {{src: app.tar.gz, dest: /opt}}
         "#
     );
-    let fail = format!("- hosts: {target}\n  gather_facts: false\n  tasks:\n    - uri: {{url: \"{base}/missing\"}}\n");
+    let one = |task: &str| format!("- hosts: {target}\n  gather_facts: false\n  tasks:\n    - {task}\n");
+    let fail = one(&format!("uri: {{url: \"{base}/missing\"}}"));
+    // The host's own CA bundle does not know the test CA.
+    let untrusted = one(&format!("uri: {{url: \"{tls}/doc.json\"}}"));
+    let plain = one(&format!("uri: {{url: \"{base}/doc.json\"}}"));
     let p = Project::new()
         .file("site.yaml", &unindent(&site))
         .file("check.yaml", &unindent(&check))
-        .file("fail.yaml", &unindent(&fail));
+        .file("fail.yaml", &fail)
+        .file("untrusted.yaml", &untrusted)
+        .file("plain.yaml", &plain);
     std::fs::create_dir_all(p.join("files")).unwrap();
     let tar = std::process::Command::new("tar")
         .arg("-czf")
@@ -136,17 +197,9 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     assert!(tar.success());
     let home = home_for(&lab, &p);
 
-    // Without curl or wget on the host, get_url says so.
-    let none = orc(&home, &p, &lab, "check.yaml").run().code(2);
-    assert!(none.stdout.contains("get_url needs curl or wget on the managed host"), "{none}");
-    lab.exec(
-        &target,
-        "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null",
-    )
-    .ok();
-
     let first = orc(&home, &p, &lab, "site.yaml").run().success();
-    assert_eq!(first.recap(&target).changed, 3, "{first}");
+    assert_eq!(first.recap(&target).changed, 4, "{first}");
+    assert_eq!(lab.exec(&target, "cat /opt/secure.json").ok(), "{\"name\": \"orc\", \"n\": 3}");
     assert_eq!(lab.exec(&target, "cat /opt/data.txt").ok(), "payload one\n");
     assert_eq!(lab.exec(&target, "stat -c %a /opt/data.txt").ok().trim(), "640");
     assert_eq!(lab.exec(&target, "cat /opt/other.txt /opt/app/README").ok(), "other\nreadme\n");
@@ -173,4 +226,24 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     // A status outside status_code fails the task with Ansible's message.
     let failed = orc(&home, &p, &lab, "fail.yaml").run().code(2);
     assert!(failed.stdout.contains("Status code was 404 and not [200]: HTTP Error 404: File not found"), "{failed}");
+    // Certificates are checked: against the host's CA bundle, which lacks the test CA.
+    let refused = orc(&home, &p, &lab, "untrusted.yaml").run().code(2);
+    assert!(refused.stdout.contains("certificate verify failed for websrv.orc-lab"), "{refused}");
+
+    // When sshd forbids forwarding, curl on the host is the fallback, and the task says so.
+    lab.exec(
+        &target,
+        "echo 'AllowTcpForwarding no' > /etc/ssh/sshd_config.d/00-no-forwarding.conf && systemctl reload ssh",
+    )
+    .ok();
+    let no_curl = orc(&home, &p, &lab, "plain.yaml").run().code(2);
+    assert!(no_curl.stdout.contains("sshd does not allow forwarding to websrv.orc-lab:8080"), "{no_curl}");
+    assert!(no_curl.stdout.contains("and the fallback, curl, is not in the host's PATH"), "{no_curl}");
+    lab.exec(
+        &target,
+        "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null",
+    )
+    .ok();
+    let with_curl = orc(&home, &p, &lab, "plain.yaml").run().success();
+    assert!(with_curl.stderr.contains("uri made the request with curl on the host instead"), "{with_curl}");
 }

@@ -1,6 +1,6 @@
-//! The little HTTP/1.1 that orc speaks itself over a stream to a daemon (the Docker Engine API's
-//! raw JSON reads, etcd's v3 JSON gateway): one request written whole, one response read back
-//! with its length, chunks or end of connection.
+//! The little HTTP/1.1 that orc speaks itself over a stream to a daemon or a web server (the
+//! Docker Engine API's raw JSON reads, etcd's v3 JSON gateway, `uri` and `get_url`): one request
+//! written whole, one response read back with its length, chunks or end of connection.
 
 use std::io::{self, Read};
 
@@ -15,6 +15,32 @@ pub struct Head {
     pub chunked: bool,
     /// The server keeps the connection open after this response.
     pub keep_alive: bool,
+}
+
+/// A whole response: status line, headers and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase of the status line (`Not Found`; empty when the server sent none).
+    pub reason: String,
+    /// Headers in order, names lower-cased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+    /// The connection stays usable after this response.
+    pub keep_alive: bool,
+}
+
+/// The reason phrase and the headers (names lower-cased) of a response head.
+fn head_fields(head: &str) -> (String, Vec<(String, String)>) {
+    let mut lines = head.split("\r\n");
+    let reason = lines.next().and_then(|l| l.splitn(3, ' ').nth(2)).unwrap_or("").trim().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (reason, headers)
 }
 
 /// Parses a response head (status line and headers, without the blank line).
@@ -43,6 +69,17 @@ pub fn parse_head(head: &str) -> Option<Head> {
 /// stays usable. EOF before the head is `UnexpectedEof` (the server closed a kept connection);
 /// `who` names the server in errors ("the daemon").
 pub fn read_response(s: &mut impl Read, who: &str) -> io::Result<(u16, Vec<u8>, bool)> {
+    read_message(s, who, false).map(|m| (m.status, m.body, m.keep_alive))
+}
+
+/// Reads one whole response from `s`, as [`read_response`]; `no_body` for the answer to a HEAD
+/// request, whose `Content-Length` announces a body that is not sent. Informational (1xx)
+/// responses before the final one are skipped.
+pub fn read_message(s: &mut impl Read, who: &str, no_body: bool) -> io::Result<Message> {
+    read_message_dyn(s, who, no_body)
+}
+
+fn read_message_dyn(s: &mut dyn Read, who: &str, no_body: bool) -> io::Result<Message> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let mut more = |s: &mut dyn Read, buf: &mut Vec<u8>| -> io::Result<bool> {
@@ -59,13 +96,31 @@ pub fn read_response(s: &mut impl Read, who: &str) -> io::Result<(u16, Vec<u8>, 
         }
     };
     let not_http = || io::Error::new(io::ErrorKind::InvalidData, format!("{who}'s answer is not HTTP"));
-    let head = std::str::from_utf8(&buf[..end]).ok().and_then(parse_head).ok_or_else(not_http)?;
+    let text = std::str::from_utf8(&buf[..end]).map_err(|_| not_http())?.to_string();
+    let head = parse_head(&text).ok_or_else(not_http)?;
+    let (reason, headers) = head_fields(&text);
     let start = end + 4;
+    if (100..200).contains(&head.status) && head.status != 101 {
+        // `100 Continue` and friends: the real answer follows.
+        let rest = buf[start..].to_vec();
+        let mut chained = rest.as_slice().chain(s);
+        return read_message_dyn(&mut chained, who, no_body);
+    }
+    let message = |body: Vec<u8>, keep_alive: bool| Message {
+        status: head.status,
+        reason: reason.clone(),
+        headers: headers.clone(),
+        body,
+        keep_alive,
+    };
+    if no_body || matches!(head.status, 204 | 304) {
+        return Ok(message(Vec::new(), head.keep_alive));
+    }
     let truncated = || io::Error::new(io::ErrorKind::InvalidData, format!("{who}'s answer ended early"));
     if head.chunked {
         loop {
             if let Some(body) = dechunk(&buf[start..]) {
-                return Ok((head.status, body, head.keep_alive));
+                return Ok(message(body, head.keep_alive));
             }
             if !more(s, &mut buf)? {
                 return Err(truncated());
@@ -78,14 +133,11 @@ pub fn read_response(s: &mut impl Read, who: &str) -> io::Result<(u16, Vec<u8>, 
                 return Err(truncated());
             }
         }
-        return Ok((head.status, buf[start..start + len].to_vec(), head.keep_alive));
-    }
-    if matches!(head.status, 100..=199 | 204 | 304) {
-        return Ok((head.status, Vec::new(), head.keep_alive));
+        return Ok(message(buf[start..start + len].to_vec(), head.keep_alive));
     }
     // No length: the body runs to the end of the connection.
     while more(s, &mut buf)? {}
-    Ok((head.status, buf[start..].to_vec(), false))
+    Ok(message(buf[start..].to_vec(), false))
 }
 
 /// A chunked body decoded; `None` while incomplete.
@@ -130,5 +182,17 @@ mod tests {
         assert_eq!(read_response(&mut r, "etcd").unwrap_err().to_string(), "etcd's answer ended early");
         let mut r: &[u8] = b"";
         assert_eq!(read_response(&mut r, "etcd").unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn whole_messages_keep_reason_and_headers() {
+        let mut r: &[u8] =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nno!";
+        let m = read_message(&mut r, "x", false).unwrap();
+        assert_eq!((m.status, m.reason.as_str(), m.body.as_slice()), (404, "Not Found", b"no!".as_slice()));
+        assert_eq!(m.headers, vec![("x-a".into(), "1".into()), ("content-length".into(), "3".into())]);
+        // The answer to HEAD announces a length but carries no body.
+        let mut r: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+        assert_eq!(read_message(&mut r, "x", true).unwrap().body, b"");
     }
 }

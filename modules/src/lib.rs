@@ -26,6 +26,7 @@ pub mod shell_quote;
 pub mod shlex;
 pub mod stream;
 pub mod testing;
+pub mod tls;
 
 pub use connection::{CmdOutput, ConnError, Connection};
 pub use contract::{Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TemplateRequest, TypedModule};

@@ -14,6 +14,10 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Words every "sshd refuses to forward" error carries, so that a caller with another way to
+/// reach the address (`uri` and `get_url` fall back to curl on the host) can tell it apart.
+pub const FORWARDING_FORBIDDEN: &str = "sshd does not allow forwarding";
+
 /// Where a stream goes, as seen from the managed host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StreamTarget {

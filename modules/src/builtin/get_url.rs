@@ -1,5 +1,6 @@
-//! `get_url`: downloads a URL ON THE MANAGED HOST (with curl, else wget) into a temp file next to
-//! the destination, verifies the checksum, then renames it into place atomically. Idempotent the
+//! `get_url`: downloads a URL FROM THE MANAGED HOST (through a TCP stream the host opens,
+//! `super::http_direct`; curl or wget there only when sshd forbids forwarding) into a temp file
+//! next to the destination, verifies the checksum, then renames it into place atomically. Idempotent the
 //! way Ansible's module is: an existing file whose checksum matches `checksum` is not downloaded
 //! again; otherwise an existing file is only replaced when the server sends different content
 //! (`If-Modified-Since` from its mtime unless `force`, then a SHA-1 comparison).
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::args::Mode;
 use crate::builtin::http_client::{self, Request, Response, Tool};
+use crate::builtin::http_direct;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
@@ -69,7 +71,8 @@ pub struct GetUrlArgs {
     /// User-Agent header.
     #[serde(default = "agent", deserialize_with = "crate::args::string")]
     pub http_agent: String,
-    /// Accepted for compatibility; the host's proxy environment applies.
+    /// Accepted for compatibility; orc connects from the host without a proxy (curl or wget, the
+    /// fallback, honour the host's proxy environment).
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub use_proxy: bool,
 }
@@ -234,15 +237,24 @@ fn base_result(url: &str, dest: &str) -> ModuleResult {
         .with("elapsed", 0)
 }
 
+/// Adds a fallback's warning to the result's `warnings`.
+fn add_warning(res: &mut ModuleResult, warning: Option<String>) {
+    if let Some(w) = warning {
+        let list = res.data.entry("warnings").or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = list {
+            if !items.contains(&Value::String(w.clone())) {
+                items.push(Value::String(w));
+            }
+        }
+    }
+}
+
 fn fail_with(res: &ModuleResult, msg: impl Into<String>) -> ModuleError {
     let mut r = res.clone();
     r.failed = true;
     r.msg = Some(msg.into());
     ModuleError::Fail(Box::new(r))
 }
-
-const NO_TOOL: &str = "get_url needs curl or wget on the managed host, and neither is in its PATH; \
-                       install one of them (e.g. with the apt module: name: curl)";
 
 impl GetUrl {
     fn request(&self, a: &GetUrlArgs, url: &str) -> Request {
@@ -267,11 +279,13 @@ impl GetUrl {
         &self,
         ctx: &mut ModuleCtx,
         a: &GetUrlArgs,
-        tool: Tool,
+        tool: Option<Tool>,
         checksum_url: &str,
-        res: &ModuleResult,
+        res: &mut ModuleResult,
     ) -> Result<String, ModuleError> {
-        let resp = http_client::execute(ctx.conn, tool, &self.request(a, checksum_url))?;
+        let (resp, warning) =
+            http_direct::request_or_fallback(ctx.conn, &self.request(a, checksum_url), None, tool, "get_url")?;
+        add_warning(res, warning);
         if resp.status != 200 {
             return Err(fail_with(res, format!("Request failed: {}", resp.msg())));
         }
@@ -293,15 +307,19 @@ impl TypedModule for GetUrl {
     const NAME: &'static str = "get_url";
 
     const DOC: ModuleText = ModuleText {
-        short: "Downloads a file from a URL to a path on the host; the host itself makes the request, with curl or \
-                wget.",
+        short: "Downloads a file from a URL to a path on the host; the request leaves from the host, which needs \
+                nothing installed.",
         notes: "The download goes to a temporary file beside dest (or in `tmp_dest`), is checked against `checksum`, \
                 then renamed into place; a replaced file keeps its mode and owner. As in Ansible, an existing dest \
                 whose checksum matches `checksum` is not downloaded again; otherwise the request for an existing \
                 file carries If-Modified-Since (unless `force`) and the file is replaced only when the content \
                 differs. A dest that is a directory takes the file name from Content-Disposition or the URL. \
-                `checksum` is `ALGORITHM:DIGEST` or `ALGORITHM:URL` of a checksum file. The host needs curl or wget, \
-                and coreutils' `sha1sum`-style tools. `use_proxy` is accepted: the host's proxy environment applies. \
+                `checksum` is `ALGORITHM:DIGEST` or `ALGORITHM:URL` of a checksum file. The request goes through a TCP \
+                channel of the host's SSH connection (direct-tcpip: the address is resolved and reached from the \
+                host); orc speaks HTTP and TLS itself, checking certificates against the host's CA bundle \
+                (`validate_certs: false` skips the check). Only when sshd forbids forwarding do curl or wget on the \
+                host download, with a warning saying so. The host needs coreutils' `sha1sum`-style tools. \
+                `use_proxy` is accepted; the host's proxy variables are not used. \
                 Check mode sends a HEAD request and reports a change unless the server answers 304. Not accepted: \
                 `client_cert`, `client_key`, `ciphers`, `decompress`, `unredirected_headers`, `use_gssapi`, \
                 `use_netrc`.",
@@ -317,6 +335,7 @@ impl TypedModule for GetUrl {
             ("backup_file", "The backup's path, when `backup: true` made one."),
             ("mode, owner, group, uid, gid, state, size", "The file's attributes after the task."),
             ("response", "On an HTTP error: the server's message."),
+            ("warnings", "When curl or wget on the host downloaded because sshd forbids forwarding: why."),
         ],
         example: "- name: Download the release\n  \
                   ansible.builtin.get_url:\n    \
@@ -342,8 +361,7 @@ impl TypedModule for GetUrl {
         let mut want = None;
         if let Some(c) = &checksum {
             let raw = if is_url(&c.value) {
-                let tool = probe.tool.ok_or_else(|| fail_with(&res, NO_TOOL))?;
-                self.remote_checksum(ctx, &a, tool, &c.value, &res)?
+                self.remote_checksum(ctx, &a, probe.tool, &c.value, &mut res)?
             } else {
                 c.value.clone()
             };
@@ -365,7 +383,6 @@ impl TypedModule for GetUrl {
                 force = true;
             }
         }
-        let tool = probe.tool.ok_or_else(|| fail_with(&res, NO_TOOL))?;
         let tmp_dir = match &a.tmp_dest {
             Some(t) => t.clone(),
             None if probe.is_dir => a.dest.clone(),
@@ -385,7 +402,8 @@ impl TypedModule for GetUrl {
             req.output = Some(tmp.clone());
         }
         let start = Instant::now();
-        let resp = http_client::execute(ctx.conn, tool, &req)?;
+        let (resp, warning) = http_direct::request_or_fallback(ctx.conn, &req, None, probe.tool, "get_url")?;
+        add_warning(&mut res, warning);
         let elapsed = start.elapsed().as_secs();
         res = res.with("elapsed", elapsed);
         let cleanup = format!("rm -f -- {}", quote(&tmp));
@@ -586,5 +604,25 @@ mod tests {
         assert_eq!(r.data["dest"], dest);
         assert_eq!(sb.read("out/data.txt"), "v2\n");
         assert_eq!(std::fs::read_dir(sb.path("out")).unwrap().count(), 1, "no temp file left");
+    }
+
+    #[test]
+    fn a_host_without_curl_or_wget_downloads_through_a_stream() {
+        let (port, server) = crate::builtin::test_support::serve_http("200 OK", b"payload\n".to_vec(), 1);
+        let bin = crate::builtin::test_support::path_with_only(&[
+            "sh", "sha1sum", "md5sum", "chmod", "chown", "mv", "rm", "stat", "date",
+        ]);
+        let mut sb = Sandbox::new();
+        sb.conn.env.push(("PATH".into(), bin.path().display().to_string()));
+        let dest = sb.path("data.txt");
+        let r =
+            sb.ok(&GetUrl, json!({"url": format!("http://127.0.0.1:{port}/data.txt"), "dest": dest, "mode": "0640"}));
+        assert!(r.changed, "{r:?}");
+        assert_eq!(r.data["status_code"], 200);
+        assert_eq!(r.data["checksum_src"], crate::fileops::sha1_hex(b"payload\n"));
+        assert_eq!(r.data["mode"], "0640");
+        assert_eq!(sb.read("data.txt"), "payload\n");
+        assert!(!sb.conn.log.iter().any(|c| c.contains("curl -q") || c.contains("WGETRC")), "{:?}", sb.conn.log);
+        server.join().unwrap();
     }
 }

@@ -88,13 +88,13 @@ impl Response {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// Ansible's `msg` for the response: `OK (N bytes)` on 2xx/3xx-final, `HTTP Error N: reason`
+    /// Ansible's `msg` for the response: `OK (N bytes)` on 2xx, `HTTP Error N: reason`
     /// otherwise, `Request failed: ...` when nothing came back.
     pub fn msg(&self) -> String {
         if self.status < 0 {
             return format!("Request failed: {}", self.error);
         }
-        if (200..400).contains(&self.status) && self.status != 304 {
+        if (200..300).contains(&self.status) {
             format!("OK ({} bytes)", self.header("content-length").unwrap_or("unknown"))
         } else {
             format!("HTTP Error {}: {}", self.status, self.reason)

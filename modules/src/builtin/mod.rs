@@ -29,6 +29,7 @@ pub mod haproxy;
 pub mod haproxy_server_state;
 pub mod hostname;
 pub mod http_client;
+pub mod http_direct;
 pub mod lineinfile;
 pub mod package;
 pub mod package_facts;

@@ -1,8 +1,9 @@
-//! `uri`: makes an HTTP request ON THE MANAGED HOST with curl and returns what Ansible's `uri`
-//! returns: `status`, `url`, `redirected`, `msg`, every response header at the top level
-//! (lower-case, `-` as `_`: `content_type`), `json` when the response is JSON, `content` with
-//! `return_content`. It fails, with Ansible's message, when the status is not in `status_code`.
-//! The URL, headers, credentials and body go to curl as a config on stdin, never on a command line.
+//! `uri`: makes an HTTP request FROM THE MANAGED HOST and returns what Ansible's `uri` returns:
+//! `status`, `url`, `redirected`, `msg`, every response header at the top level (lower-case, `-`
+//! as `_`: `content_type`), `json` when the response is JSON, `content` with `return_content`. It
+//! fails, with Ansible's message, when the status is not in `status_code`. The request goes
+//! through a TCP stream the host opens (`super::http_direct`): nothing is needed on the host;
+//! curl there is only the fallback when sshd forbids forwarding.
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::args::Mode;
 use crate::builtin::http_client::{self, Request, Tool};
+use crate::builtin::http_direct::{self, join_url};
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::Attrs;
@@ -48,6 +50,9 @@ pub struct UriArgs {
     /// Verify TLS certificates.
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub validate_certs: bool,
+    /// PEM file of CA certificates on the host, trusted instead of the host's CA bundle.
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub ca_path: Option<String>,
     /// all, safe (GET/HEAD only), none (and the deprecated yes/no/urllib2).
     #[serde(default = "safe", deserialize_with = "crate::args::string")]
     pub follow_redirects: String,
@@ -72,7 +77,8 @@ pub struct UriArgs {
     /// User-Agent header.
     #[serde(default = "agent", deserialize_with = "crate::args::string")]
     pub http_agent: String,
-    /// Accepted for compatibility; the host's proxy environment applies.
+    /// Accepted for compatibility; orc connects from the host without a proxy (curl, the
+    /// fallback, honours the host's proxy environment).
     #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
     pub use_proxy: bool,
     /// With `dest`: do not send `If-Modified-Since`.
@@ -237,15 +243,20 @@ impl TypedModule for Uri {
     type Args = UriArgs;
     const NAME: &'static str = "uri";
     const DOC: ModuleText = ModuleText {
-        short: "Makes an HTTP request from the managed host with curl and returns the status, the \
-                headers and, when asked, the body.",
-        notes: "The request is made on the managed host, which needs curl in its PATH; the URL, headers, \
-                credentials and body reach curl as a config on stdin, never on a command line. The \
+        short: "Makes an HTTP request from the managed host and returns the status, the headers and, \
+                when asked, the body.",
+        notes: "The request leaves from the managed host, which needs nothing installed: orc opens a TCP \
+                channel of the host's SSH connection (direct-tcpip), so the address is resolved and reached \
+                from the host, speaks HTTP/1.1 itself and terminates TLS itself, checking the certificate \
+                against the host's CA bundle (or `ca_path`, a PEM file on the host; `validate_certs: false` \
+                skips the check). Only when the host's sshd forbids forwarding does curl on the host make the \
+                request, with a warning saying so; its config then arrives on stdin, never on a command \
+                line. The host's proxy variables are not used (`use_proxy` is accepted). The \
                 task fails, with Ansible's message, when the status is not in `status_code`. \
                 `body_format: json` or `form-urlencoded` encodes a structured body (JSON as \
                 Python's json.dumps writes it) and sets Content-Type unless `headers` does; `form-multipart` is \
                 not supported. It reports a change only when it writes `dest`. Not accepted: `src`, \
-                `remote_src`, `client_cert`, `client_key`, `ca_path`, `unix_socket`, \
+                `remote_src`, `client_cert`, `client_key`, `unix_socket`, \
                 `unredirected_headers`, `use_gssapi`, `use_netrc`, `ciphers`, `decompress`. Check \
                 mode: skipped, as in Ansible.",
         returns: &[
@@ -254,12 +265,13 @@ impl TypedModule for Uri {
             ("redirected", "Whether the request was redirected."),
             ("elapsed", "Seconds the request took."),
             ("content_type, location... (every header)", "Response headers, lower-case with `-` as `_`."),
-            ("cookies", "The cookies the response set, as a name: value dict."),
+            ("cookies", "The cookies a successful (2xx) response set, as a name: value dict."),
             ("cookies_string", "The same cookies as one `name=value; ...` string."),
             ("json", "The body parsed, when the response is JSON."),
             ("content", "With `return_content: true`: the body as text."),
             ("path", "With `dest`: the file written (`dest` as given when nothing was written)."),
             ("stdout", "When `creates` or `removes` skipped the request: why."),
+            ("warnings", "When curl on the host made the request because sshd forbids forwarding: why."),
         ],
         example: "- name: Register the node with the API\n  ansible.builtin.uri:\n    \
                   url: https://api.example.com/nodes\n    method: POST\n    body_format: json\n    \
@@ -335,11 +347,6 @@ impl TypedModule for Uri {
         if let (true, Some(r)) = (has("REMOVES"), &a.removes) {
             return Ok(ModuleResult::ok().with("stdout", format!("skipped, since '{r}' does not exist")));
         }
-        if http_client::pick_tool(&out) != Some(Tool::Curl) {
-            return Err(ModuleError::msg(
-                "uri needs curl on the managed host and it is not in its PATH; install it (e.g. with the apt module: name: curl)",
-            ));
-        }
         let follow = match a.follow_redirects.as_str() {
             "all" | "yes" | "urllib2" => true,
             "safe" => a.method == "GET" || a.method == "HEAD",
@@ -360,19 +367,26 @@ impl TypedModule for Uri {
             if_modified_since: a.dest.clone().filter(|_| has("DESTFILE") && !a.force),
         };
         let start = Instant::now();
-        let resp = http_client::execute(ctx.conn, Tool::Curl, &req)?;
+        let curl = (http_client::pick_tool(&out) == Some(Tool::Curl)).then_some(Tool::Curl);
+        let (resp, warning) = http_direct::request_or_fallback(ctx.conn, &req, a.ca_path.as_deref(), curl, "uri")?;
         let masked = http_client::strip_userinfo(&a.url);
         let mut res = ModuleResult::ok();
+        if let Some(w) = warning {
+            res = res.with("warnings", vec![w]);
+        }
         for (k, v) in resp.ansible_headers() {
             res.data.insert(k, v);
         }
         if let Some(Value::String(loc)) = res.data.get("location").cloned() {
             res.data.insert("location".into(), Value::String(join_url(&resp.url, &loc)));
         }
-        let (cookie_map, cookie_string) = cookies(&resp.headers);
+        if (200..300).contains(&resp.status) {
+            // As Ansible's fetch_url: cookies only come with a successful answer, not an HTTP
+            // error (a 3xx not followed, a 4xx) nor a failed request.
+            let (cookie_map, cookie_string) = cookies(&resp.headers);
+            res = res.with("cookies", Value::Object(cookie_map)).with("cookies_string", cookie_string);
+        }
         res = res
-            .with("cookies", Value::Object(cookie_map))
-            .with("cookies_string", cookie_string)
             .with("url", resp.url.clone())
             .with("redirected", resp.url != masked)
             .with("status", resp.status)
@@ -416,21 +430,6 @@ impl TypedModule for Uri {
         }
         Ok(res.with_msg(resp.msg()))
     }
-}
-
-/// Resolves a `Location` against the URL it came from (`urljoin` for the usual cases).
-fn join_url(base: &str, loc: &str) -> String {
-    if loc.contains("://") {
-        return loc.to_string();
-    }
-    let Some((scheme, rest)) = base.split_once("://") else { return loc.to_string() };
-    let host = rest.split('/').next().unwrap_or(rest);
-    if loc.starts_with('/') {
-        return format!("{scheme}://{host}{loc}");
-    }
-    let path = &rest[host.len()..];
-    let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    format!("{scheme}://{host}{dir}/{loc}")
 }
 
 #[cfg(test)]
@@ -484,5 +483,25 @@ mod tests {
         // Check mode is not supported, as in Ansible: skipped.
         let r = sb.run(&Uri, json!({"url": url}), true, false).unwrap();
         assert!(r.skipped);
+    }
+
+    #[test]
+    fn a_host_without_curl_is_served_through_a_stream() {
+        let (port, server) = crate::builtin::test_support::serve_http(
+            "200 OK\r\nContent-Type: application/json",
+            b"{\"up\": true}".to_vec(),
+            1,
+        );
+        let bin = crate::builtin::test_support::path_with_only(&["sh"]);
+        let mut sb = Sandbox::new();
+        sb.conn.env.push(("PATH".into(), bin.path().display().to_string()));
+        let r = sb.ok(&Uri, json!({"url": format!("http://127.0.0.1:{port}/health"), "return_content": true}));
+        assert_eq!(r.data["status"], 200);
+        assert_eq!(r.data["json"], json!({"up": true}));
+        assert_eq!(r.data["content_type"], "application/json");
+        assert_eq!(r.data["redirected"], false);
+        assert_eq!(r.msg.as_deref(), Some("OK (12 bytes)"));
+        assert!(r.data.get("warnings").is_none());
+        server.join().unwrap();
     }
 }

@@ -216,8 +216,9 @@ impl Opener {
         let lost = matches!(e.code(), ssh2::ErrorCode::Session(-7 | -13 | -43 | -9 | -30));
         let message = if why.contains("prohibited") {
             format!(
-                "{host}: sshd does not allow forwarding to {target} (AllowTcpForwarding, AllowStreamLocalForwarding \
-                 or DisableForwarding in sshd_config)"
+                "{host}: {} to {target} (AllowTcpForwarding, AllowStreamLocalForwarding or DisableForwarding in \
+                 sshd_config)",
+                orc_modules::stream::FORWARDING_FORBIDDEN
             )
         } else if lost {
             format!("{host}: the SSH session for streams was lost ({why})")
