@@ -94,7 +94,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                 // The run loads it the same way: a file it could not use is an error now.
                 crate::inventory::load_vars_file(&path)?;
             }
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
                 check_tasks(section, play, &defined, None, &HashSet::new())?;
             }
             check_notifications(play)?;
@@ -110,7 +110,7 @@ fn check_start_at_task(playbooks: &[Playbook], want: &str) -> Result<()> {
     for pb in playbooks {
         for play in &pb.plays {
             let mut tasks: Vec<&Task> = Vec::new();
-            for s in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            for s in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback] {
                 flatten(s, &mut tasks);
             }
             for t in tasks.into_iter().filter(|t| !matches!(t.body, TaskBody::Block { .. })) {
@@ -138,7 +138,7 @@ fn check_start_at_task(playbooks: &[Playbook], want: &str) -> Result<()> {
 /// Ansible requires at run time ("The requested handler ... was not found"): found here, before
 /// anything ran. A play that includes roles at run time may gain handlers, so it is not checked.
 fn check_notifications(play: &Play) -> Result<()> {
-    let sections = [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers];
+    let sections = [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers];
     let mut tasks: Vec<&Task> = Vec::new();
     for s in sections {
         flatten(s, &mut tasks);
@@ -208,7 +208,7 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options) -> Option
                 }
             }
         }
-        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.handlers] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
             collect_names(section, &mut names, &mut dynamic);
         }
     }

@@ -54,6 +54,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         roles: vec![],
         tasks: vec![task],
         post_tasks: vec![],
+        rollback: vec![],
         handlers: vec![],
         tags: vec![],
         serial: None,

@@ -158,7 +158,7 @@ fn listing(pb: &Playbook, inv: &crate::inventory::Inventory, opts: &executor::Op
         if args.list_tasks || args.list_tags {
             let mut lines = Vec::new();
             let mut all_tags = Vec::new();
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback] {
                 walk(section, &play.tags, opts, &mut lines, &mut all_tags);
             }
             if args.list_tasks {

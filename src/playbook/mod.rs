@@ -76,6 +76,9 @@ pub struct Play {
     pub tasks: Vec<Task>,
     /// `post_tasks:`.
     pub post_tasks: Vec<Task>,
+    /// `rollback:` (orc's own play keyword, docs/rollouts.md): tasks run after a `serial` batch
+    /// stopped the play, on every reachable host of that batch and the batches before it.
+    pub rollback: Vec<Task>,
     /// Play handlers, then role handlers.
     pub handlers: Vec<Task>,
     /// Play `tags:`.

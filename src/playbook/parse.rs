@@ -28,6 +28,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "pre_tasks",
     "tasks",
     "post_tasks",
+    "rollback",
     "handlers",
     "tags",
     "serial",
@@ -206,6 +207,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         roles: Vec::new(),
         tasks: parse_tasks(node.get("tasks"), &ctx)?,
         post_tasks: parse_tasks(node.get("post_tasks"), &ctx)?,
+        rollback: parse_tasks(node.get("rollback"), &ctx)?,
         handlers: parse_tasks(node.get("handlers"), &ctx)?,
         tags: string_list(node.get("tags"))?,
         serial: node.get("serial").map(Node::to_value),
@@ -240,7 +242,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     }
     // Handlers of roles imported with import_role anywhere in the play join the play's handlers.
     let mut imported = Vec::new();
-    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.handlers] {
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
         collect_imported_handlers(section, &mut imported);
     }
     play.handlers.extend(imported);

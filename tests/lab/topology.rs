@@ -68,10 +68,17 @@ impl Topology {
     /// Loads `app:V` for each version into every app host's Docker (discovery-lab.sh load:
     /// built with app-image.sh, copied in, `docker load`ed): no registry needed, nothing pulled.
     pub fn load_app_images(&self, versions: &[u32]) {
+        let names: Vec<String> = versions.iter().map(u32::to_string).collect();
+        self.load_app_images_named(&names);
+    }
+
+    /// Loads app images named as discovery-lab.sh takes them (`"3"`, or `"3-unhealthy"` for an
+    /// app:3 that answers 500 on /cgi-bin/health) into every app host's Docker.
+    pub fn load_app_images_named(&self, versions: &[String]) {
         for h in &self.apps {
             let mut c = Command::new("bash");
             c.arg(lab::script("discovery-lab.sh")).arg("load").arg(&h.container);
-            c.args(versions.iter().map(u32::to_string));
+            c.args(versions);
             let out = lab::run(c, Duration::from_secs(300));
             assert_eq!(out.code, 0, "loading the app images on {} failed:\n{out}", h.name);
         }
@@ -80,12 +87,19 @@ impl Topology {
     /// Writes an inventory named `name` in the lab's directory: group `lb` (the LB), `registry`,
     /// `app` (the given app hosts), each host with its address, root login and the lab key.
     pub fn inventory(&self, name: &str, apps: &[LabHost]) -> PathBuf {
+        self.inventory_with(name, apps, |_| String::new())
+    }
+
+    /// [`Topology::inventory`], with `host_vars(host)` appended to each host's line (e.g.
+    /// `app_env='{"APP_UNHEALTHY": "4"}'`).
+    pub fn inventory_with(&self, name: &str, apps: &[LabHost], host_vars: impl Fn(&LabHost) -> String) -> PathBuf {
         let line = |h: &LabHost| {
             format!(
-                "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n",
+                "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={} {}\n",
                 h.name,
                 h.ip,
-                self.lab.key_path().display()
+                self.lab.key_path().display(),
+                host_vars(h)
             )
         };
         let mut text = format!("# The service-discovery topology of lab {}.\n[lb]\n", self.lab.name());

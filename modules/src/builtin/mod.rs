@@ -25,6 +25,7 @@ pub mod find;
 pub mod get_url;
 pub mod group;
 pub mod haproxy;
+pub mod health_gate;
 pub mod haproxy_server_state;
 pub mod hostname;
 pub mod http_client;
