@@ -11,7 +11,11 @@
 //!    other hosts are not touched, 0 failed requests, exit 2, a summary naming host, gate and
 //!    response;
 //! 3. v2 -> v4 (app:4 fails its health check on the second and third hosts only, through their
-//!    APP_UNHEALTHY variable): the canary and the second host end on v2 again, exit 2.
+//!    APP_UNHEALTHY variable): the canary and the second host end on v2 again, exit 2;
+//! 7. rolling-host-update restarts each host's Docker daemon in stages (an exec health gate),
+//!    0 failed requests;
+//! 4. a host killed during a rollout: the canary is rolled back, exit 4, the recap and the
+//!    summary say why; the failed requests seen are reported (and asserted none).
 //!
 //! Needs Docker (run as root); `ORC_LAB=skip` skips, visibly. Load is bounded in count and time
 //! and goes to the lab LB's address only.
@@ -77,14 +81,14 @@ fn rolling_upgrades_on_the_lab() {
     t.load_app_images_named(&["3-unhealthy".to_string(), "4".to_string()]);
     timed("topology up", start);
     let apps: Vec<LabHost> = t.apps[..3].to_vec();
-    // app:4 fails its health check on the second and third hosts only.
-    let inv = t.inventory_with("three", &apps, |h| {
-        if h.name == apps[0].name {
-            String::new()
-        } else {
-            "app_env={\"APP_UNHEALTHY\":\"4\"}".to_string()
-        }
-    });
+    // app:4 fails its health check on the second and third hosts only (host_vars beside the
+    // inventory: an INI value cannot be a mapping).
+    let inv = t.inventory("three", &apps);
+    let host_vars = t.dir().join("host_vars");
+    std::fs::create_dir_all(&host_vars).unwrap();
+    for h in &apps[1..] {
+        std::fs::write(host_vars.join(format!("{}.yml", h.name)), "app_env:\n  APP_UNHEALTHY: \"4\"\n").unwrap();
+    }
     builtin(t.dir(), "service-discovery", &inv, "1", &[]).success();
     timed("service discovery converged on v1", start);
 
@@ -92,8 +96,11 @@ fn rolling_upgrades_on_the_lab() {
     check_diff_plans_and_changes_nothing(&t, &inv, &apps);
     unhealthy_canary_is_rolled_back(&t, &inv, &apps);
     second_batch_failure_rolls_everything_back(&t, &inv, &apps);
+    host_update_in_stages(&t, &inv, &apps);
     let calls = t.trapped_calls();
     assert!(calls.is_empty(), "trapped programs ran on the hosts: {calls:#?}");
+    // Last: it kills a host.
+    unreachable_host_mid_rollout(&t, &inv, &apps);
     timed("all steps", start);
 }
 
@@ -142,7 +149,7 @@ fn upgrade_v1_to_v2_with_lock(t: &Topology, inv: &Path, apps: &[LabHost]) {
             at("Drain the host in every load balancer"),
             at("Mark the host draining in the registry"),
             at("Run the app container"),
-            at("Gate the new container on its health check"),
+            at("Gate the container on its health check"),
             at("Enable the host in every load balancer"),
             at("Register the host in the service registry"),
         ];
@@ -252,4 +259,78 @@ fn second_batch_failure_rolls_everything_back(t: &Topology, inv: &Path, apps: &[
     let summary = out.stdout.lines().find(|l| l.contains("failed after") && l.contains(&apps[1].name));
     assert!(summary.is_some_and(|s| s.contains("HTTP 500")), "{}", out.stdout);
     timed("3: second batch failure rolled back", step);
+}
+
+/// Acceptance 7: rolling-host-update with a disruptive maintenance (Docker restarted: the app
+/// container stops and comes back by its restart policy), gated by a command in the container.
+fn host_update_in_stages(t: &Topology, inv: &Path, apps: &[LabHost]) {
+    let step = Instant::now();
+    let tasks = t.dir().join("maintenance.yml");
+    std::fs::write(
+        &tasks,
+        "- name: Leave a mark of the maintenance\n  ansible.builtin.copy:\n    content: \"maintained\\n\"\n    \
+         dest: /etc/orc-maintained\n- name: Restart the container runtime\n  ansible.builtin.systemd_service:\n    \
+         name: docker\n    state: restarted\n",
+    )
+    .unwrap();
+    let load = Load::start(t.lb_addr(), "/cgi-bin/host", Limits::default());
+    let out = builtin(
+        t.dir(),
+        "rolling-host-update",
+        inv,
+        "2",
+        &[
+            "-e",
+            &format!("host_update_tasks={}", tasks.display()),
+            "-e",
+            "health_kind=exec",
+            "-e",
+            "health_command=wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health",
+        ],
+    )
+    .success();
+    let report = load.finish(1000);
+    println!("[e2e_rollout] rolling-host-update: {report}");
+    assert_eq!(report.failed(), 0, "the host update lost requests: {report}");
+    assert!(report.total >= 1000);
+    // One host per batch (a canary, then halves of 3): the maintenance ran three times apart.
+    assert_eq!(out.stdout.matches("TASK [host_update : Run the maintenance tasks]").count(), 3, "{}", out.stdout);
+    for h in apps {
+        assert_eq!(t.lab.exec(&h.name, "cat /etc/orc-maintained").ok().trim(), "maintained");
+        assert_eq!(container(t, h).0, "app:2");
+        assert_eq!(t.server_admin("app", &h.name), Some("ready"));
+        assert_eq!(registered_tag(t, h), "2");
+        let v: Value = serde_json::from_str(&t.etcd_entries(&format!("/services/app/{}", h.name))[0].1).unwrap();
+        assert!(v.get("state").is_none(), "the entry of {} still says {v}", h.name);
+    }
+    assert!(out.stdout.contains("exec in app: wget"), "the exec gate did not run:\n{}", out.stdout);
+    timed("7: rolling-host-update", step);
+}
+
+/// Acceptance 4: the second host is killed while the canary is upgraded.
+fn unreachable_host_mid_rollout(t: &Topology, inv: &Path, apps: &[LabHost]) {
+    let step = Instant::now();
+    let load = Load::start(t.lb_addr(), "/cgi-bin/host", Limits::default());
+    let (dir, inv_path): (PathBuf, PathBuf) = (t.dir().to_path_buf(), inv.to_path_buf());
+    let run = std::thread::spawn(move || builtin(&dir, "rolling-upgrade", &inv_path, "1", &[]));
+    // Once the canary is being upgraded (its entry says draining), the second host dies.
+    let began = Instant::now();
+    let draining = |h: &LabHost| {
+        t.etcd_entries(&format!("/services/app/{}", h.name)).first().is_some_and(|(_, v)| v.contains("draining"))
+    };
+    while !draining(&apps[0]) && began.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(draining(&apps[0]), "the canary was never drained");
+    t.lab.stop_host(&apps[1].name);
+    let out = run.join().unwrap().code(4);
+    let report = load.finish(300);
+    println!("[e2e_rollout] a host killed mid-rollout: {report}");
+    assert_eq!(report.failed(), 0, "requests failed after the host was killed: {report}");
+    assert_eq!(container(t, &apps[0]).0, "app:2", "the canary is not back on v2");
+    assert_eq!(container(t, &apps[2]).0, "app:2", "the third host was touched");
+    assert_eq!(registered_tag(t, &apps[0]), "2");
+    assert!(out.stdout.contains(&format!("{}: unreachable", apps[1].name)), "no summary line:\n{}", out.stdout);
+    assert_eq!(out.recap(&apps[1].name).unreachable, 1, "{}", out.stdout);
+    timed("4: a host killed mid-rollout", step);
 }

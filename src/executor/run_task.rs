@@ -231,6 +231,7 @@ pub fn run_on_host(
                     let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+                    let mut any_unreachable = false;
                     let mut all_diffs = Vec::new();
                     let n = items.len();
                     for (idx, item) in items.into_iter().enumerate() {
@@ -257,7 +258,13 @@ pub fn run_on_host(
                             extra.insert("ansible_loop".into(), json!({"index": idx + 1, "index0": idx, "first": idx == 0, "last": idx + 1 == n, "length": n, "revindex": n - idx, "revindex0": n - idx - 1}));
                         }
                         let ictx = ctx.with(&extra);
-                        let r = run_item(runner, play, st, task, scope, &ictx, delegated_to.as_deref());
+                        // As Ansible: delegate_to is templated per item (`delegate_to: "{{ item }}"`).
+                        let item_delegate = task
+                            .delegate_to
+                            .clone()
+                            .or_else(|| scope.delegate_to.clone())
+                            .map(|d| render_text(&runner.templar, &d, &ictx));
+                        let r = run_item(runner, play, st, task, scope, &ictx, item_delegate.as_deref());
                         let label = match &label_tpl {
                             Some(l) => runner
                                 .templar
@@ -267,6 +274,7 @@ pub fn run_on_host(
                             None => label_text(&item),
                         };
                         any_changed |= r.changed;
+                        any_unreachable |= r.status == Status::Unreachable;
                         let failed = matches!(r.status, Status::Failed { ignored: false });
                         any_failed |= failed || matches!(r.status, Status::Failed { ignored: true });
                         all_skipped &= r.status == Status::Skipped;
@@ -285,7 +293,7 @@ pub fn run_on_host(
                             result: censor(&item_result, no_log),
                             diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
-                            delegated_to: delegated_to.clone(),
+                            delegated_to: item_delegate.clone(),
                             show_result: is_debug(task),
                             loop_summary: false,
                             error: error_report(task, r.status, &r.result),
@@ -294,7 +302,13 @@ pub fn run_on_host(
                         results.push(item_result);
                     }
                     let mut agg = json!({"changed": any_changed, "msg": "All items completed", "results": results, "skipped": false});
-                    let status = if any_failed {
+                    let status = if any_unreachable {
+                        // As Ansible: an item that could not reach its host makes the task's host
+                        // unreachable (with delegate_to, the host delegated to).
+                        // (its message stays "All items completed", as ansible-playbook 2.19's).
+                        agg["unreachable"] = json!(true);
+                        Status::Unreachable
+                    } else if any_failed {
                         agg["failed"] = json!(true);
                         agg["msg"] = json!("One or more items failed");
                         let ignored = is_ignored(runner, task, scope, &ctx);

@@ -87,19 +87,12 @@ impl Topology {
     /// Writes an inventory named `name` in the lab's directory: group `lb` (the LB), `registry`,
     /// `app` (the given app hosts), each host with its address, root login and the lab key.
     pub fn inventory(&self, name: &str, apps: &[LabHost]) -> PathBuf {
-        self.inventory_with(name, apps, |_| String::new())
-    }
-
-    /// [`Topology::inventory`], with `host_vars(host)` appended to each host's line (e.g.
-    /// `app_env='{"APP_UNHEALTHY": "4"}'`).
-    pub fn inventory_with(&self, name: &str, apps: &[LabHost], host_vars: impl Fn(&LabHost) -> String) -> PathBuf {
         let line = |h: &LabHost| {
             format!(
-                "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={} {}\n",
+                "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n",
                 h.name,
                 h.ip,
-                self.lab.key_path().display(),
-                host_vars(h)
+                self.lab.key_path().display()
             )
         };
         let mut text = format!("# The service-discovery topology of lab {}.\n[lb]\n", self.lab.name());
