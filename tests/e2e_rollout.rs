@@ -188,7 +188,12 @@ fn check_diff_plans_and_changes_nothing(t: &Topology, inv: &Path, apps: &[LabHos
     for h in apps {
         assert!(dry.stdout.contains(&format!("{}: app:2 -> app:3", h.name)), "no plan line for {}:\n{}", h.name, dry.stdout);
     }
-    assert!(dry.stdout.contains("-image: app:2") || dry.stdout.contains("app:2"), "{}", dry.stdout);
+    // The batches: a canary, then halves of 3 (one host each).
+    for (i, h) in apps.iter().enumerate() {
+        let batch = format!("batch of hosts {n} to {n} of 3: {}", h.name, n = i + 1);
+        assert!(dry.stdout.contains(&batch), "no '{batch}':\n{}", dry.stdout);
+    }
+    assert!(dry.stdout.contains("+image_name: app:3"), "no container change shown:\n{}", dry.stdout);
     assert!(dry.stdout.contains("state drain") || dry.stdout.contains("state maint"), "no LB change shown:\n{}", dry.stdout);
     let after: Vec<(String, String)> = apps.iter().map(|h| container(t, h)).collect();
     assert_eq!(before, after, "--check changed a container");
@@ -203,7 +208,7 @@ fn check_diff_plans_and_changes_nothing(t: &Topology, inv: &Path, apps: &[LabHos
 
 /// The plan lines a run printed (the debug messages of the plan task).
 fn plan_lines(out: &Outcome) -> String {
-    out.stdout.lines().filter(|l| l.contains(" -> app:")).collect::<Vec<_>>().join("\n")
+    out.stdout.lines().filter(|l| l.contains(" -> app:") || l.contains("batch of hosts")).collect::<Vec<_>>().join("\n")
 }
 
 /// Acceptance 2.
@@ -285,7 +290,7 @@ fn host_update_in_stages(t: &Topology, inv: &Path, apps: &[LabHost]) {
             "-e",
             "health_kind=exec",
             "-e",
-            "health_command=wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health",
+            r#"{"health_command": "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health"}"#,
         ],
     )
     .success();

@@ -62,9 +62,9 @@ fn a_failed_batch_rolls_back_it_and_the_batches_before() {
         assert!(!p.join(&format!("{h}.after")).exists(), "{h} ran the next play");
     }
     // Only h3 counts a failure; the rollback's tasks count as changes.
-    out.recap_is("h3", "ok=2 changed=2 failed=1");
-    out.recap_is("h1", "ok=2 changed=2 skipped=1");
-    out.recap_is("h2", "ok=2 changed=2 skipped=1");
+    out.recap_is("h3", "ok=2 changed=2 failed=1")
+        .recap_is("h1", "ok=2 changed=2 skipped=1")
+        .recap_is("h2", "ok=2 changed=2 skipped=1");
 }
 
 #[test]
