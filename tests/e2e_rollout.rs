@@ -299,7 +299,12 @@ fn host_update_in_stages(t: &Topology, inv: &Path, apps: &[LabHost]) {
     assert_eq!(report.failed(), 0, "the host update lost requests: {report}");
     assert!(report.total >= 1000);
     // One host per batch (a canary, then halves of 3): the maintenance ran three times apart.
-    assert_eq!(out.stdout.matches("TASK [host_update : Run the maintenance tasks]").count(), 3, "{}", out.stdout);
+    let included: Vec<&str> =
+        out.stdout.lines().filter(|l| l.starts_with(&format!("included: {} for ", tasks.display()))).collect();
+    assert_eq!(included.len(), 3, "{}", out.stdout);
+    for (line, h) in included.iter().zip(apps) {
+        assert!(line.ends_with(&format!(" for {}", h.name)), "{line}");
+    }
     for h in apps {
         assert_eq!(t.lab.exec(&h.name, "cat /etc/orc-maintained").ok().trim(), "maintained");
         assert_eq!(container(t, h).0, "app:2");
