@@ -233,6 +233,12 @@ fn unhealthy_canary_is_rolled_back(t: &Topology, inv: &Path, apps: &[LabHost]) {
     let summary = out.stdout.lines().find(|l| l.contains("health gate http://127.0.0.1:8080/cgi-bin/health failed"));
     let summary = summary.unwrap_or_else(|| panic!("no summary:\n{}", out.stdout));
     assert!(summary.contains(&canary.name) && summary.contains("HTTP 500"), "{summary}");
+    for h in &apps[1..] {
+        for why in ["unreachable", "health gate", "failed before"] {
+            let line = format!("{}: {why}", h.name);
+            assert!(!out.stdout.contains(&line), "'{line}' in the summary:\n{}", out.stdout);
+        }
+    }
     assert!(out.stdout.contains("ROLLBACK [Roll out the new tag]"), "{}", out.stdout);
     let last: Value = serde_json::from_str(&t.etcd_entries("/rollouts/app/last")[0].1).unwrap();
     assert_eq!(last["result"], "rolled back", "{last}");
@@ -291,6 +297,7 @@ fn host_update_in_stages(t: &Topology, inv: &Path, apps: &[LabHost]) {
             "health_kind=exec",
             "-e",
             r#"{"health_command": "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health"}"#,
+            "-v",
         ],
     )
     .success();
