@@ -186,7 +186,12 @@ fn check_diff_plans_and_changes_nothing(t: &Topology, inv: &Path, apps: &[LabHos
     let before: Vec<(String, String)> = apps.iter().map(|h| container(t, h)).collect();
     let dry = builtin(t.dir(), "rolling-upgrade", inv, "3", &["--check", "--diff", "--detailed-exitcode"]).code(10);
     for h in apps {
-        assert!(dry.stdout.contains(&format!("{}: app:2 -> app:3", h.name)), "no plan line for {}:\n{}", h.name, dry.stdout);
+        assert!(
+            dry.stdout.contains(&format!("{}: app:2 -> app:3", h.name)),
+            "no plan line for {}:\n{}",
+            h.name,
+            dry.stdout
+        );
     }
     // The batches: a canary, then halves of 3 (one host each).
     for (i, h) in apps.iter().enumerate() {
@@ -194,7 +199,11 @@ fn check_diff_plans_and_changes_nothing(t: &Topology, inv: &Path, apps: &[LabHos
         assert!(dry.stdout.contains(&batch), "no '{batch}':\n{}", dry.stdout);
     }
     assert!(dry.stdout.contains("+image_name: app:3"), "no container change shown:\n{}", dry.stdout);
-    assert!(dry.stdout.contains("state drain") || dry.stdout.contains("state maint"), "no LB change shown:\n{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("state drain") || dry.stdout.contains("state maint"),
+        "no LB change shown:\n{}",
+        dry.stdout
+    );
     let after: Vec<(String, String)> = apps.iter().map(|h| container(t, h)).collect();
     assert_eq!(before, after, "--check changed a container");
     for h in apps {

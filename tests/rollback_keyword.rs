@@ -81,12 +81,8 @@ fn no_rollback_when_every_batch_passes() {
 #[test]
 fn serial_is_templated_with_extra_variables() {
     let p = project("\"{{ batches | default(4) }}\"", "nobody");
-    let out = p
-        .play("site.yaml")
-        .inventory(p.join("hosts.ini"))
-        .args(["-e", r#"{"batches": [1, "50%"]}"#])
-        .run()
-        .success();
+    let out =
+        p.play("site.yaml").inventory(p.join("hosts.ini")).args(["-e", r#"{"batches": [1, "50%"]}"#]).run().success();
     // 1, then 50% of 4 = 2, then 2 again (capped by what is left: 1).
     assert_eq!(out.stdout.matches("TASK [Upgrade]").count(), 3, "{out}");
     let one = p.play("site.yaml").inventory(p.join("hosts.ini")).run().success();

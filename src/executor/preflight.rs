@@ -94,7 +94,8 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                 // The run loads it the same way: a file it could not use is an error now.
                 crate::inventory::load_vars_file(&path)?;
             }
-            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers]
+            {
                 check_tasks(section, play, &defined, None, &HashSet::new())?;
             }
             check_notifications(play)?;

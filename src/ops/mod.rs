@@ -6,16 +6,16 @@ mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
+mod playbooks_cmd;
 mod terminal;
 mod vault;
-mod playbooks_cmd;
 
 pub use adhoc::run;
 pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
-pub use vault::vault;
 pub use playbooks_cmd::playbooks;
+pub use vault::vault;
 
 use std::io::IsTerminal;
 
