@@ -157,6 +157,33 @@ fn delegate_to_runs_on_the_delegate_and_delegate_facts_lands_there() {
 }
 
 #[test]
+fn delegate_to_is_templated_per_loop_item() {
+    // As Ansible 2.19 prints it: each item runs on the host it names.
+    let p = project(
+        r#"
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              loop: [h2, h3]
+              delegate_to: "{{ item }}"
+            - command: "true"
+              loop: [h2, nowhere.invalid]
+              delegate_to: "{{ item }}"
+            - debug: {msg: not reached}
+        "#,
+    );
+    let out = p.play("site.yaml").inventory(p.join("hosts.ini")).run().code(4);
+    assert!(out.stdout.contains("changed: [h1 -> h2] => (item=h2)"), "{out}");
+    assert!(out.stdout.contains("changed: [h1 -> h3] => (item=h3)"), "{out}");
+    // An item whose delegate cannot be reached makes the host unreachable (ansible-playbook
+    // 2.19: the same recap).
+    assert!(out.stdout.contains("[h1 -> nowhere.invalid]"), "{out}");
+    assert!(!out.stdout.contains("not reached"), "{out}");
+    out.recap_is("h1", "ok=1 changed=1 unreachable=1");
+}
+
+#[test]
 fn throttle_and_order_keep_results_correct() {
     let p = project(
         r#"

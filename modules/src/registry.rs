@@ -56,6 +56,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::haproxy::Haproxy,
     &builtin::haproxy_server_state::HaproxyServerState,
     &builtin::etcd3::Etcd3,
+    &builtin::health_gate::HealthGate,
 ];
 
 /// Collection prefixes accepted in front of a short name (`ansible.builtin.copy`).

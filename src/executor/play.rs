@@ -49,7 +49,9 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
     let mut changed = false;
     let mut stop = false;
     let mut offset = 0;
-    for size in serial_batches(play.serial.as_ref(), members.len()) {
+    // A serial that does not render was reported by preflight; as written otherwise.
+    let serial = super::play_hosts::serial(play, runner.opts).unwrap_or_else(|_| play.serial.clone());
+    for size in serial_batches(serial.as_ref(), members.len()) {
         let batch: Vec<HostId> = members[offset..(offset + size).min(members.len())].to_vec();
         offset += size;
         if batch.is_empty() {
@@ -82,6 +84,10 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
             if failed > 0 && offset < members.len() || over_max {
                 runner.sink.emit(&Event::NoHostsRemaining);
             }
+            if failed > 0 && !play.rollback.is_empty() {
+                changed |= run_rollback(runner, play, states, &members, &members[..offset.min(members.len())]);
+                break;
+            }
             if over_max {
                 // As Ansible: exceeding max_fail_percentage fails the hosts still in play.
                 for id in &members {
@@ -106,6 +112,35 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
         }
     }
     PlayOutcome { changed, stop }
+}
+
+/// `rollback:` (orc's own play keyword, docs/rollouts.md): after a batch stopped the play, its
+/// tasks run on every host of that batch and of the batches before it that can be reached, the
+/// failed ones included, then the play stops. Hosts that failed stay failed (their recap says so);
+/// the others leave the play without a failure counted, so the exit code says what went wrong
+/// (2 a task failed, 4 only a host was unreachable). Returns whether the rollback changed anything.
+fn run_rollback(runner: &Runner, play: &Play, states: &mut HostStates, members: &[HostId], done: &[HostId]) -> bool {
+    let hosts: Vec<HostId> = done.iter().copied().filter(|i| states[*i].status != HostStatus::Unreachable).collect();
+    let failed: Vec<HostId> = hosts.iter().copied().filter(|i| states[*i].status == HostStatus::Failed).collect();
+    runner.sink.emit(&Event::RollbackStart {
+        name: play.name.clone(),
+        hosts: hosts.iter().map(|i| states[*i].name.clone()).collect(),
+    });
+    for i in &hosts {
+        states[*i].status = HostStatus::Active;
+        states[*i].notified.clear();
+        states[*i].pending_handlers.clear();
+    }
+    let mut run = PlayRun::new(runner, play, states, members, &hosts);
+    run.run_tasks(states, &play.rollback, &Scope::default(), &hosts);
+    run.flush_handlers(states, &hosts);
+    for i in members {
+        if failed.contains(i) || states[*i].status == HostStatus::Active || states[*i].status == HostStatus::Ended {
+            // Out of this play and the plays after it; a failure is counted only where one happened.
+            states[*i].status = HostStatus::Failed;
+        }
+    }
+    run.changed
 }
 
 /// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last entry repeats),

@@ -30,3 +30,33 @@ pub fn pattern(play: &Play, opts: &Options) -> Result<String> {
         other => other.to_string(),
     })
 }
+
+/// The play's `serial:`, templated as Ansible templates it (with the play's `vars:` and the
+/// extra variables), so `serial: "{{ rollout_serial | default([1, '50%']) }}"` takes the batch
+/// plan from `-e`. A string that renders to a list or a number becomes that value.
+pub fn serial(play: &Play, opts: &Options) -> Result<Option<Value>> {
+    let templated = |v: &Value| matches!(v, Value::String(s) if s.contains("{{") || s.contains("{%"));
+    let Some(serial) = play.serial.as_ref() else { return Ok(None) };
+    let needs = match serial {
+        Value::Array(items) => items.iter().any(templated),
+        v => templated(v),
+    };
+    if !needs {
+        return Ok(Some(serial.clone()));
+    }
+    let mut vars: Map<String, Value> = play.vars.clone();
+    vars.extend(opts.extra_vars.clone());
+    let context = JinjaValue::from(Serde(&vars));
+    let render = |v: &Value| -> Result<Value> {
+        match v {
+            Value::String(s) if templated(v) => Templar::new()
+                .render_str(s, &context)
+                .map_err(|e| OrcError::at(&play.loc, format!("cannot render the play's serial: {e}"))),
+            other => Ok(other.clone()),
+        }
+    };
+    Ok(Some(match serial {
+        Value::Array(items) => Value::Array(items.iter().map(render).collect::<Result<_>>()?),
+        v => render(v)?,
+    }))
+}

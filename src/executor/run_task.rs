@@ -206,6 +206,7 @@ pub fn run_on_host(
                     let pause = loops::pause_seconds(runner, lc, &ctx);
                     let mut results = Vec::new();
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+                    let mut any_unreachable = false;
                     let mut summary_settings = base.clone().ok();
                     for (idx, item) in items.iter().enumerate() {
                         let pause = match &pause {
@@ -249,6 +250,7 @@ pub fn run_on_host(
                             None => label_text(&item),
                         };
                         any_changed |= r.changed;
+                        any_unreachable |= r.status == Status::Unreachable;
                         let failed = matches!(r.status, Status::Failed { ignored: false });
                         any_failed |= failed || matches!(r.status, Status::Failed { ignored: true });
                         all_skipped &= r.status == Status::Skipped;
@@ -295,6 +297,12 @@ pub fn run_on_host(
                     let status = if items.is_empty() {
                         agg = json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
                         Status::Skipped
+                    } else if any_unreachable {
+                        // As Ansible: an item that could not reach its host makes the task's host
+                        // unreachable (with delegate_to, the host delegated to); its message stays
+                        // "All items completed", as ansible-playbook 2.19's.
+                        agg["unreachable"] = json!(true);
+                        Status::Unreachable
                     } else if any_failed {
                         agg["failed"] = json!(true);
                         agg["msg"] = json!("One or more items failed");

@@ -188,6 +188,14 @@ pub enum Event {
     /// Every host of the play failed, or `max_fail_percentage` was exceeded: the play stops.
     /// Printed as the `NO MORE HOSTS LEFT` banner.
     NoHostsRemaining,
+    /// A play's `rollback:` tasks start after a `serial` batch stopped the play (docs/rollouts.md):
+    /// printed as the `ROLLBACK [play]` banner.
+    RollbackStart {
+        /// The play's name.
+        name: String,
+        /// The hosts rolled back: the stopped batch's and the earlier batches' reachable hosts.
+        hosts: Vec<String>,
+    },
     /// One more host finished the current task (emitted from worker threads as hosts finish;
     /// drives the progress bar, printed by nothing else).
     Progress {

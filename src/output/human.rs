@@ -224,6 +224,10 @@ impl State {
                 self.display(&mut buf, &msg, Some(Color::Included));
             }
             Event::NoHostsRemaining => self.banner(&mut buf, "NO MORE HOSTS LEFT"),
+            Event::RollbackStart { name, hosts } => {
+                self.banner(&mut buf, &format!("ROLLBACK [{name}]"));
+                self.display(&mut buf, &format!("rolling back: {}", hosts.join(", ")), Some(Color::Changed));
+            }
             Event::Progress { .. } => {}
             Event::Recap { stats, lost } => self.recap(&mut buf, stats, lost),
         }

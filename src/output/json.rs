@@ -130,6 +130,7 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
             "item": item_label,
         }),
         Event::NoHostsRemaining => json!({"event": "no_hosts_remaining"}),
+        Event::RollbackStart { name, hosts } => json!({"event": "rollback_start", "play": name, "hosts": hosts}),
         Event::Progress { done, total } => json!({"event": "progress", "done": done, "total": total}),
         Event::Recap { stats, lost } => recap_json(stats, lost),
     }

@@ -125,6 +125,9 @@ pub struct Play {
     pub tasks: Vec<Task>,
     /// `post_tasks:`.
     pub post_tasks: Vec<Task>,
+    /// `rollback:` (orc's own play keyword, docs/rollouts.md): tasks run after a `serial` batch
+    /// stopped the play, on every reachable host of that batch and the batches before it.
+    pub rollback: Vec<Task>,
     /// Play handlers, then role handlers.
     pub handlers: Vec<Task>,
     /// The roles of `roles:` (their vars and defaults are visible play-wide, as in Ansible).
@@ -160,6 +163,7 @@ impl Play {
             roles: Vec::new(),
             tasks: Vec::new(),
             post_tasks: Vec::new(),
+            rollback: Vec::new(),
             handlers: Vec::new(),
             role_refs: Vec::new(),
             serial: None,
@@ -181,12 +185,14 @@ impl Play {
         ]
     }
 
-    /// Every task of the four sections, blocks opened, in order (handlers not included).
+    /// Every task of the four sections and of `rollback:`, blocks opened, in order (handlers not
+    /// included).
     pub fn all_tasks(&self) -> Vec<&Task> {
         let mut out = Vec::new();
         for (_, tasks) in self.sections() {
             flatten(tasks, &mut out);
         }
+        flatten(&self.rollback, &mut out);
         out
     }
 

@@ -29,6 +29,7 @@ const PLAY_ONLY: &[&str] = &[
     "pre_tasks",
     "tasks",
     "post_tasks",
+    "rollback",
     "handlers",
     "serial",
     "strategy",
@@ -200,6 +201,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     play.pre_tasks = parse_tasks(node.get("pre_tasks"), &ctx)?;
     play.tasks = parse_tasks(node.get("tasks"), &ctx)?;
     play.post_tasks = parse_tasks(node.get("post_tasks"), &ctx)?;
+    play.rollback = parse_tasks(node.get("rollback"), &ctx)?;
     play.handlers = parse_tasks(node.get("handlers"), &ctx)?;
     play.serial = node.get("serial").map(Node::to_value);
     play.strategy = node.get("strategy").map(scalar_string).transpose()?.unwrap_or_else(|| "linear".into());
@@ -230,7 +232,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     }
     // Handlers of roles imported with import_role anywhere in the play join the play's handlers.
     let mut imported = Vec::new();
-    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.handlers] {
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
         collect_imported_handlers(section, &mut imported);
     }
     play.handlers.extend(imported);

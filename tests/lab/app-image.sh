@@ -3,7 +3,9 @@
 # that names the version, on port 8080. No image is ever pulled (build with docker import).
 # Two CGI pages besides / ("app version N"): /cgi-bin/host answers "app version N on HOSTNAME"
 # (the container's host name: which backend answered), /cgi-bin/slow?SECONDS answers after
-# SECONDS (1 to 60, default 5): a request held open.
+# SECONDS (1 to 60, default 5): a request held open. /cgi-bin/health answers 200, or 500 when
+# VERSION is given as N-unhealthy (the image app:N fails its health check) or N is listed in the
+# container's APP_UNHEALTHY variable (comma-separated).
 #
 #   tests/lab/app-image.sh rootfs VERSION OUT.tar     a rootfs tarball for `docker import`
 #   tests/lab/app-image.sh import VERSION NAME:TAG     imports it into the local daemon
@@ -20,7 +22,8 @@ changes=(--change 'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h",
          --change 'WORKDIR /www')
 
 rootfs() {
-    local version=$1 out=$2 dir
+    local version=${1%-unhealthy} out=$2 dir unhealthy=no
+    [ "$version" = "$1" ] || unhealthy=yes
     { LC_ALL=C ldd "$busybox" 2>&1 || true; } | grep -q 'not a dynamic' || {
         echo "app-image.sh: $busybox is not a static busybox (apt-get install busybox-static)" >&2
         exit 1
@@ -44,7 +47,17 @@ if [ "$s" -lt 1 ] || [ "$s" -gt 60 ]; then s=5; fi
 sleep "$s"
 printf 'Content-Type: text/plain\r\n\r\nslept %s s on %s\n' "$s" "$(hostname)"
 EOF
-    chmod 755 "$dir/www/cgi-bin/host" "$dir/www/cgi-bin/slow"
+    # /cgi-bin/health: 200 "healthy", or 500 when the image was built unhealthy (N-unhealthy) or
+    # when its version is listed in the container's APP_UNHEALTHY (comma-separated): an image that
+    # fails its health check everywhere, or only on the hosts given that variable.
+    cat >"$dir/www/cgi-bin/health" <<EOF
+#!/bin/sh
+case "$unhealthy,\${APP_UNHEALTHY:-}," in
+yes,*|*,$version,*) printf 'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\nunhealthy: app version $version on %s\n' "\$(hostname)" ;;
+*) printf 'Content-Type: text/plain\r\n\r\nhealthy: app version $version on %s\n' "\$(hostname)" ;;
+esac
+EOF
+    chmod 755 "$dir/www/cgi-bin/host" "$dir/www/cgi-bin/slow" "$dir/www/cgi-bin/health"
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$dir/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
     tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$out" .

@@ -11,7 +11,8 @@
 #       yet (the host to scale out to: add it under [app]). app:V is loaded for each version
 #       (default 1). The inventory goes to FILE (default: stdout).
 #   discovery-lab.sh load CONTAINER VERSION...
-#       Builds app:VERSION (app-image.sh) and loads it into the Docker of lab host CONTAINER.
+#       Builds app:VERSION (app-image.sh) and loads it into the Docker of lab host CONTAINER
+#       (VERSION N-unhealthy: app:N answering 500 on /cgi-bin/health).
 #   discovery-lab.sh down NAME
 #       Removes the lab (lab.sh down).
 # Needs root and docker, like lab.sh.
@@ -35,9 +36,10 @@ cmd_load() {
     shift
     tmp=$(mktemp -d)
     for v in "$@"; do
-        [[ "$v" =~ ^[0-9]+$ ]] || die "version must be a number, got '$v'"
-        bash "$here/app-image.sh" archive "$v" "app:$v" "$tmp/app-$v.tar"
-        docker rmi "app:$v" >/dev/null
+        # N-unhealthy: app:N answers 500 on /cgi-bin/health (app-image.sh).
+        [[ "$v" =~ ^[0-9]+(-unhealthy)?$ ]] || die "version must be a number (or N-unhealthy), got '$v'"
+        bash "$here/app-image.sh" archive "$v" "app:${v%-unhealthy}" "$tmp/app-$v.tar"
+        docker rmi "app:${v%-unhealthy}" >/dev/null
         docker cp "$tmp/app-$v.tar" "$host:/var/tmp/app-$v.tar"
         docker exec "$host" sh -c "docker load -q -i /var/tmp/app-$v.tar >/dev/null && rm -f /var/tmp/app-$v.tar"
     done

@@ -68,10 +68,17 @@ impl Topology {
     /// Loads `app:V` for each version into every app host's Docker (discovery-lab.sh load:
     /// built with app-image.sh, copied in, `docker load`ed): no registry needed, nothing pulled.
     pub fn load_app_images(&self, versions: &[u32]) {
+        let names: Vec<String> = versions.iter().map(u32::to_string).collect();
+        self.load_app_images_named(&names);
+    }
+
+    /// Loads app images named as discovery-lab.sh takes them (`"3"`, or `"3-unhealthy"` for an
+    /// app:3 that answers 500 on /cgi-bin/health) into every app host's Docker.
+    pub fn load_app_images_named(&self, versions: &[String]) {
         for h in &self.apps {
             let mut c = Command::new("bash");
             c.arg(lab::script("discovery-lab.sh")).arg("load").arg(&h.container);
-            c.args(versions.iter().map(u32::to_string));
+            c.args(versions);
             let out = lab::run(c, Duration::from_secs(300));
             assert_eq!(out.code, 0, "loading the app images on {} failed:\n{out}", h.name);
         }

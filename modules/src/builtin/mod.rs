@@ -27,6 +27,7 @@ pub mod get_url;
 pub mod group;
 pub mod haproxy;
 pub mod haproxy_server_state;
+pub mod health_gate;
 pub mod hostname;
 pub mod http_client;
 pub mod http_direct;
