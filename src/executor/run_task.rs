@@ -223,6 +223,8 @@ pub fn run_on_host(
         task.delegate_to.clone().or_else(|| scope.delegate_to.clone()).map(|d| render_text(&runner.templar, &d, &ctx));
     let mut events = Vec::new();
     let no_log = task.no_log.or(scope.no_log).unwrap_or(false);
+    // While it runs, this thread's traces are hidden (src/secrets/no_log.rs).
+    let _no_log_scope = crate::secrets::NoLogScope::enter(no_log);
 
     let mut loop_failed = false;
     let (status, result, diffs, changed) = match &task.loop_spec {
@@ -308,12 +310,12 @@ pub fn run_on_host(
                             host: st.name.clone(),
                             status: r.status,
                             result: censor(&item_result, no_log),
-                            diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
+                            diffs: if r.status == Status::Changed && !no_log { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
                             delegated_to: delegated_to.clone(),
                             show_result: is_debug(task),
                             loop_summary: false,
-                            error: error_report(task, r.status, &r.result),
+                            error: error_report(task, r.status, &censor(&r.result, no_log)),
                         })));
                         all_diffs.extend(r.diffs);
                         results.push(item_result.clone());
@@ -386,9 +388,9 @@ pub fn run_on_host(
     events.push(Event::HostResult(Box::new(HostResult {
         host: st.name.clone(),
         status,
-        error: if is_loop { None } else { error_report(task, status, &result) },
+        error: if is_loop { None } else { error_report(task, status, &censor(&result, no_log)) },
         result: censor(&result, no_log),
-        diffs: if status == Status::Changed { diffs } else { vec![] },
+        diffs: if status == Status::Changed && !no_log { diffs } else { vec![] },
         item_label: None,
         delegated_to: delegated_to.clone(),
         show_result: is_debug(task),
@@ -403,7 +405,7 @@ pub fn run_on_host(
 
 /// The `[ERROR]` report ansible-core 2.19 prints above a failure.
 fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::output::ErrorReport> {
-    let msg = result.get("msg").map(crate::yaml::display).unwrap_or_default();
+    let msg = result.get("msg").or_else(|| result.get("censored")).map(crate::yaml::display).unwrap_or_default();
     match status {
         Status::Failed { .. } => {
             let engine =
@@ -429,10 +431,14 @@ fn label_text(v: &Value) -> String {
     crate::output::item_label(v)
 }
 
+/// A `no_log` task's result as shown: Ansible's "hidden" text. Its values are registered as
+/// secrets (src/secrets/censor.rs), so a later debug of the registered result, a trace or an
+/// error quoting them shows them masked too.
 fn censor(v: &Value, no_log: bool) -> Value {
     if !no_log {
         return v.clone();
     }
+    crate::secrets::register_result(v);
     json!({
         "censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
         "changed": v.get("changed").cloned().unwrap_or(Value::Bool(false)),
@@ -833,5 +839,13 @@ impl Controller for TaskController {
         extra.insert("template_destpath".into(), Value::Null);
         let ctx = self.ctx.with(&extra);
         self.templar.render_file(path, &ctx.value()).map_err(|e| e.to_string())
+    }
+
+    fn read_source(&self, path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        if !decrypt || !crate::vault::is_encrypted(&bytes) {
+            return Ok(bytes);
+        }
+        crate::secrets::open_bytes(path, &bytes).map(|p| p.to_vec()).map_err(|e| e.to_string())
     }
 }

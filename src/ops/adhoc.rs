@@ -11,6 +11,7 @@ use crate::playbook::{Action, Play, Playbook, Task, TaskBody};
 
 /// Runs `orc run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
+    super::vault_passwords(&args.common)?;
     let inventory = super::load_inventory(&args.common.inventory)?;
     let opts = super::options(&args.common, TagFilter::default(), None)?;
     let text = args.args.clone().unwrap_or_default();

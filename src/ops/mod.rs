@@ -34,7 +34,26 @@ pub(crate) fn load_inventory(sources: &[std::path::PathBuf]) -> Result<Inventory
     }
 }
 
-/// Builds run options from the shared flags.
+/// Reads the vault passwords the flags and the environment name, once, and gives them to the
+/// loaders (src/secrets/run_keyring.rs). Without any, nothing is asked: vault data is then an
+/// error only where it is needed (docs/vault.md).
+pub(crate) fn vault_passwords(c: &CommonArgs) -> Result<()> {
+    let cfg = crate::vault::VaultConfig::from_env();
+    let request = vault::request(&c.vault, &cfg, false);
+    let mut prompter = terminal::TerminalPrompter;
+    let loaded =
+        crate::vault::load(&request, &cfg, crate::vault::Purpose::Decrypt, &mut prompter as &mut dyn crate::vault::Prompter)?;
+    for w in &loaded.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    if !loaded.keyring.is_empty() {
+        crate::secrets::install_keyring(loaded.keyring);
+    }
+    Ok(())
+}
+
+/// Builds run options from the shared flags (the vault passwords first: `-e @file` may be
+/// encrypted).
 pub(crate) fn options(c: &CommonArgs, tags: TagFilter, start_at_task: Option<String>) -> Result<Options> {
     Ok(Options {
         check: c.check,
@@ -171,7 +190,8 @@ fn connect_options(c: &CommonArgs) -> Result<crate::connection::ConnectOptions> 
 
 /// The printer the flags ask for, writing to stdout.
 pub(crate) fn printer(c: &CommonArgs) -> Box<dyn EventSink> {
-    let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+    // Everything printed goes through the censor sink (src/secrets/writer.rs).
+    let out: Box<dyn std::io::Write + Send> = Box::new(crate::secrets::CensorWriter::new(std::io::stdout()));
     match c.output {
         OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         OutputFormat::Human => {
@@ -179,7 +199,7 @@ pub(crate) fn printer(c: &CommonArgs) -> Box<dyn EventSink> {
                 crate::output::HumanPrinter::color_wanted(std::io::stdout().is_terminal(), |k| std::env::var(k).ok());
             let printer = crate::output::HumanPrinter::new(out, color)
                 .with_verbosity(c.verbose)
-                .with_stderr(Box::new(std::io::stderr()));
+                .with_stderr(Box::new(crate::secrets::CensorWriter::new(std::io::stderr())));
             if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
                 // On a terminal, a progress bar shows hosts done while a task runs.
                 let progress = Box::new(crate::output::ProgressSink::new());

@@ -40,6 +40,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
             }
         }
     }
+    super::vault_passwords(&args.common)?;
     let mut inventory = super::load_inventory(&args.common.inventory)?;
     let mut playbooks: Vec<Playbook> = Vec::new();
     for p in &paths {

@@ -291,6 +291,10 @@ impl Templar {
     /// string that is exactly one `{{ expr }}` yields the expression's native value (list, dict,
     /// int, bool...), as Ansible does; anything else renders to text.
     pub fn render_str(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        if let Some(msg) = crate::secrets::locked_error(s) {
+            // A `!vault` value no password was given for, used directly (src/secrets/).
+            return Err(TemplateError::new(msg));
+        }
         if !has_template_syntax(s) {
             return Ok(serde_json::Value::String(s.to_string()));
         }
@@ -385,12 +389,15 @@ impl Templar {
     /// (and is not part of the output), as in Ansible.
     pub fn render_file_with(&self, path: &Path, vars: &Value, opts: FileOptions) -> Result<String, TemplateError> {
         let name = path.to_string_lossy().into_owned();
-        let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
-            msg: format!("could not read template {}: {e}", path.display()),
-            undefined: None,
-            file: Some(path.to_path_buf()),
-            line: None,
-        })?;
+        // A vault-encrypted template is decrypted on the controller (src/secrets/).
+        let source = lookup_files::read_decrypted(path)
+            .and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string())))
+            .map_err(|e| TemplateError {
+                msg: format!("could not read template {}: {}", path.display(), e.detail().unwrap_or_default()),
+                undefined: None,
+                file: Some(path.to_path_buf()),
+                line: None,
+            })?;
         let (header, body) = syntax::split_override_header(&source);
         let opts = match header {
             Some(line) => syntax::parse_override_header(line, opts).map_err(|msg| TemplateError {
