@@ -253,12 +253,8 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let loc = self.loc(mark);
                 if tag.as_ref().is_some_and(|t| t.handle == "!" && t.suffix == "vault") {
-                    // A `|` block's header is on the line after the indicator.
-                    let header_line = if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
-                        loc.line + 1
-                    } else {
-                        loc.line
-                    };
+                    // A block scalar's position is its first line: the vault header.
+                    let header_line = loc.line;
                     match crate::secrets::decrypt_inline(&text, &loc, header_line) {
                         Ok(plain) => self.push_node(Node { kind: Kind::Scalar(Value::String(plain)), loc }),
                         Err(e) => self.stack.push(Frame::Error(e)),

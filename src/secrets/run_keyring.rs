@@ -10,6 +10,7 @@
 //! needs no password (docs/vault.md).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use zeroize::Zeroizing;
@@ -22,6 +23,9 @@ static KEYRING: RwLock<Option<Keyring>> = RwLock::new(None);
 
 /// Why each locked inline value could not be decrypted, indexed by its placeholder.
 static LOCKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether any value is locked (the check of rendered values is skipped otherwise).
+static ANY_LOCKED: AtomicBool = AtomicBool::new(false);
 
 /// Locked placeholders look like this, with the index after it.
 const LOCKED_PREFIX: &str = "\u{1}orc-locked-vault-value:";
@@ -83,6 +87,7 @@ pub fn decrypt_inline(vault_text: &str, loc: &Loc, header_line: usize) -> Result
             };
             let Ok(mut locked) = LOCKED.lock() else { return Err(e.into()) };
             locked.push(msg);
+            ANY_LOCKED.store(true, Ordering::Relaxed);
             Ok(format!("{LOCKED_PREFIX}{}", locked.len() - 1))
         }
         Err(e) => Err(e.into()),
@@ -94,4 +99,17 @@ pub fn locked_error(s: &str) -> Option<String> {
     let idx: usize = s.strip_prefix(LOCKED_PREFIX)?.parse().ok()?;
     let locked = LOCKED.lock().ok()?;
     Some(locked.get(idx).cloned().unwrap_or_else(|| "a `!vault` value could not be decrypted".into()))
+}
+
+/// The error of the first locked placeholder inside a rendered value, if any.
+pub fn find_locked(v: &serde_json::Value) -> Option<String> {
+    if !ANY_LOCKED.load(Ordering::Relaxed) {
+        return None;
+    }
+    match v {
+        serde_json::Value::String(s) => locked_error(s),
+        serde_json::Value::Array(items) => items.iter().find_map(find_locked),
+        serde_json::Value::Object(map) => map.values().find_map(find_locked),
+        _ => None,
+    }
 }

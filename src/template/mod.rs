@@ -291,10 +291,15 @@ impl Templar {
     /// string that is exactly one `{{ expr }}` yields the expression's native value (list, dict,
     /// int, bool...), as Ansible does; anything else renders to text.
     pub fn render_str(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
-        if let Some(msg) = crate::secrets::locked_error(s) {
-            // A `!vault` value no password was given for, used directly (src/secrets/).
-            return Err(TemplateError::new(msg));
+        let value = self.render_str_unchecked(s, vars)?;
+        // A `!vault` value no password was given for, used here (src/secrets/run_keyring.rs).
+        match crate::secrets::find_locked(&value) {
+            Some(msg) => Err(TemplateError::new(msg)),
+            None => Ok(value),
         }
+    }
+
+    fn render_str_unchecked(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
         if !has_template_syntax(s) {
             return Ok(serde_json::Value::String(s.to_string()));
         }
@@ -573,17 +578,18 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
         return Ok(Some(TemplateSource::new(format!("{{% set {RESULT_VAR} = ({expr}) %}}"))));
     }
     let path = PathBuf::from(name);
-    match std::fs::read_to_string(&path) {
+    // A vault-encrypted template is decrypted on the controller (src/secrets/).
+    match lookup_files::read_decrypted(&path).and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string()))) {
         Ok(source) => {
             let source = syntax::split_override_header(&source).1.to_string();
             check_extends_cycle(name, &source)?;
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(_) if !path.exists() => Ok(None),
         Err(e) => Err(minijinja::Error::new(
             minijinja::ErrorKind::TemplateNotFound,
-            format!("could not read template {name}: {e}"),
+            format!("could not read template {name}: {}", e.detail().unwrap_or_default()),
         )),
     }
 }
