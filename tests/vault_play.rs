@@ -1,11 +1,14 @@
 //! Vault data in playbooks (issue 12, docs/vault.md), on localhost with the local connection:
 //! encrypted group_vars, vars_files, include_vars, role defaults, `-e @file`, `lookup('file')`,
 //! `copy`/`template` sources and inline `!vault` values, with the password from a file, a script
-//! and a terminal prompt (acceptance 2; tests/e2e_vault.rs does the same on a lab host); the leak
+//! and a terminal prompt (acceptance 2, here and on a lab host); the leak
 //! test over every output mode (acceptance 3); bad vault input (acceptance 4); `!unsafe`
-//! (acceptance 5).
+//! (acceptance 5). One test runs the same project on a lab host over SSH (tests/lab; needs
+//! Docker, `ORC_LAB=skip` skips it visibly).
 
 mod common;
+#[path = "lab/mod.rs"]
+mod lab;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -141,9 +144,7 @@ fn vault_files_and_values_converge_with_passwords_from_a_file_a_script_and_a_pro
 
     // From a script printing it.
     std::fs::remove_dir_all(p.join("dest")).unwrap();
-    let script = p.join("pw.sh");
-    std::fs::write(&script, format!("#!/bin/sh\necho '{PW}'\n")).unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    password_script(&p);
     play(&p, &["--vault-id", "pw.sh"]).run().success().recap_is("localhost", "ok=7 changed=5");
     assert_converged(&p.join("dest"));
 
@@ -158,6 +159,45 @@ fn vault_files_and_values_converge_with_passwords_from_a_file_a_script_and_a_pro
     assert_eq!(s.code, Some(0), "{}", s.screen);
     assert!(!s.screen.contains(PW), "the password was echoed\n{}", s.screen);
     assert_converged(&p.join("dest"));
+}
+
+/// Writes `pw.sh`, a script printing the password, in the project.
+fn password_script(p: &Project) {
+    let script = p.join("pw.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho '{PW}'\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[test]
+fn vault_data_converges_on_a_lab_host_with_a_password_file_script_and_prompt() {
+    let Some(lab) = lab::Lab::start(1) else { return };
+    let host = &lab.hosts()[0].name;
+    let p = project("");
+    password_script(&p);
+    let home = p.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    lab.write_known_hosts(&home.join(".ssh/known_hosts"));
+    let inventory = lab.inventory_path().display().to_string();
+    let base = ["site.yaml", "-i", &inventory, "-e", "@extra.yml", "-e", "dest=/root/vault-demo"];
+    let run = |flags: &[&str]| p.play(base[0]).dir(p.path()).args(&base[1..]).args(flags).env("HOME", &home).run();
+    let check = || {
+        assert_eq!(lab.exec(host, "cat /root/vault-demo/app.conf").ok(), expected_conf());
+        assert_eq!(lab.exec(host, "stat -c %a /root/vault-demo/secret.txt").ok().trim(), "400");
+        assert_eq!(lab.exec(host, "cat /root/vault-demo/templated.conf").ok(), format!("templated for demo: {DB}\n"));
+        assert!(lab.exec(host, "head -1 /root/vault-demo/secret.vault").ok().starts_with("$ANSIBLE_VAULT;1.1;AES256"));
+    };
+    let out = run(&["--vault-password-file", "pw.txt"]).success().recap_is(host, "ok=7 changed=5");
+    assert_no_secret(&out, "lab, password file");
+    check();
+    run(&["--vault-id", "pw.sh"]).success().recap_is(host, "ok=7");
+    lab.exec(host, "rm -rf /root/vault-demo").ok();
+    let mut args = vec!["play"];
+    args.extend(base);
+    args.push("--ask-vault-pass");
+    let s = tty::run(p.path(), &args, &[("HOME", home.to_str().unwrap()), ("NO_COLOR", "1")], &[("Vault password: ", PW)]);
+    assert_eq!(s.code, Some(0), "{}", s.screen);
+    assert!(!s.screen.contains(PW), "the password was echoed\n{}", s.screen);
+    check();
 }
 
 #[test]
