@@ -101,8 +101,10 @@ fn project(extra_tasks: &str) -> Project {
 {extra_tasks}"#
     );
     // The interpreter line lets ansible-playbook (compared in a test here) use its own Python.
-    p.file("site.yaml", &site)
-        .file("hosts.ini", "localhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n")
+    p.file("site.yaml", &site).file(
+        "hosts.ini",
+        "localhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n",
+    )
 }
 
 /// `orc play site.yaml -i hosts.ini -e @extra.yml ARGS`.
@@ -194,7 +196,8 @@ fn vault_data_converges_on_a_lab_host_with_a_password_file_script_and_prompt() {
     let mut args = vec!["play"];
     args.extend(base);
     args.push("--ask-vault-pass");
-    let s = tty::run(p.path(), &args, &[("HOME", home.to_str().unwrap()), ("NO_COLOR", "1")], &[("Vault password: ", PW)]);
+    let s =
+        tty::run(p.path(), &args, &[("HOME", home.to_str().unwrap()), ("NO_COLOR", "1")], &[("Vault password: ", PW)]);
     assert_eq!(s.code, Some(0), "{}", s.screen);
     assert!(!s.screen.contains(PW), "the password was echoed\n{}", s.screen);
     check();
@@ -203,9 +206,18 @@ fn vault_data_converges_on_a_lab_host_with_a_password_file_script_and_prompt() {
 #[test]
 fn what_orc_writes_matches_ansible_playbook() {
     let p = project("");
-    let (ansible, orc) =
-        common::ansible::run_both(p.path(), "site.yaml", &["-i", "hosts.ini", "-e", "@extra.yml", "--vault-password-file", "pw.txt"]);
-    assert_eq!((ansible.code, &ansible.files), (orc.code, &orc.files), "ansible:\n{}\norc:\n{}", ansible.lines.join("\n"), orc.lines.join("\n"));
+    let (ansible, orc) = common::ansible::run_both(
+        p.path(),
+        "site.yaml",
+        &["-i", "hosts.ini", "-e", "@extra.yml", "--vault-password-file", "pw.txt"],
+    );
+    assert_eq!(
+        (ansible.code, &ansible.files),
+        (orc.code, &orc.files),
+        "ansible:\n{}\norc:\n{}",
+        ansible.lines.join("\n"),
+        orc.lines.join("\n")
+    );
 }
 
 #[test]
@@ -267,7 +279,11 @@ fn secrets_never_appear_in_any_output_mode_or_any_file_orc_writes() {
         assert!(text.contains("cannot use ******** with ********"), "{mode}: the error is not shown censored\n{out}");
     }
     // The no_log task's text, and Ansible's words for it.
-    let out = play(&p, &pw).arg("-v").run().code(2).stdout_has("the output has been hidden due to the fact that 'no_log: true' was specified for this result");
+    let out = play(&p, &pw)
+        .arg("-v")
+        .run()
+        .code(2)
+        .stdout_has("the output has been hidden due to the fact that 'no_log: true' was specified for this result");
     assert_no_secret(&out, "again");
     // Every file under the project other than the destination: no secret in plain text.
     assert_converged(&p.join("dest"));

@@ -6,16 +6,16 @@ mod embedded;
 mod extra_vars;
 mod inventory_cmd;
 mod play_cmd;
+mod playbooks_cmd;
 mod terminal;
 mod vault;
-mod playbooks_cmd;
 
 pub use adhoc::run;
 pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
-pub use vault::vault;
 pub use playbooks_cmd::playbooks;
+pub use vault::vault;
 
 use std::io::IsTerminal;
 
@@ -41,8 +41,12 @@ pub(crate) fn vault_passwords(c: &CommonArgs) -> Result<()> {
     let cfg = crate::vault::VaultConfig::from_env();
     let request = vault::request(&c.vault, &cfg, false);
     let mut prompter = terminal::TerminalPrompter;
-    let loaded =
-        crate::vault::load(&request, &cfg, crate::vault::Purpose::Decrypt, &mut prompter as &mut dyn crate::vault::Prompter)?;
+    let loaded = crate::vault::load(
+        &request,
+        &cfg,
+        crate::vault::Purpose::Decrypt,
+        &mut prompter as &mut dyn crate::vault::Prompter,
+    )?;
     for w in &loaded.warnings {
         eprintln!("[WARNING]: {w}");
     }

@@ -74,9 +74,8 @@ pub fn decrypt_inline(vault_text: &str, loc: &Loc, header_line: usize) -> Result
     let origin = Origin::inline(&loc.file.path, header_line);
     match decrypt(vault_text.trim_start().as_bytes(), &origin) {
         Ok(plain) => {
-            let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-                OrcError::input(format!("{origin}: the decrypted `!vault` value is not UTF-8 text"))
-            })?;
+            let text = String::from_utf8(plain.to_vec())
+                .map_err(|_| OrcError::input(format!("{origin}: the decrypted `!vault` value is not UTF-8 text")))?;
             super::register(&text);
             Ok(text)
         }

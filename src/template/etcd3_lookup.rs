@@ -92,7 +92,8 @@ fn settings(opts: &mut Options) -> Result<Settings, Error> {
             _ => var.and_then(env),
         })
     };
-    let prefix = text("prefix", None)?.is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
+    let prefix =
+        text("prefix", None)?.is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
     let endpoints = text("endpoints", Some("ETCDCTL_ENDPOINTS"))?.unwrap_or_else(|| DEFAULT_ENDPOINTS.to_string());
     let (endpoint_host, endpoint_port) = parse_endpoint(&endpoints)?;
     let port = match text("port", None)? {

@@ -135,10 +135,13 @@ fn read_text(path: &std::path::Path, encoding: &str) -> Result<String, Error> {
     Err(err(format!("unknown encoding: {encoding} (orc reads utf-8 and the iso8859/latin-1 family)")))
 }
 
+/// The keys of one INI section and their values (None for a key without `=`).
+type IniKeys = Vec<(String, Option<String>)>;
+
 /// The sections of an INI file, in order; keys as `configparser` stores them.
 struct IniFile {
-    defaults: Vec<(String, Option<String>)>,
-    sections: Vec<(String, Vec<(String, Option<String>)>)>,
+    defaults: IniKeys,
+    sections: Vec<(String, IniKeys)>,
 }
 
 impl IniFile {

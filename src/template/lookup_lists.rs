@@ -212,7 +212,7 @@ fn subelements(terms: &[Value]) -> Result<Vec<Value>, Error> {
 
 /// Whether a registered result (or one loop item of it) was skipped.
 fn is_skipped(v: &Value) -> bool {
-    v.get_attr("skipped").map(|s| !s.is_undefined() && !(s.kind() == ValueKind::Bool && !s.is_true())).unwrap_or(false)
+    v.get_attr("skipped").map(|s| !s.is_undefined() && (s.kind() != ValueKind::Bool || s.is_true())).unwrap_or(false)
 }
 
 /// A copy of the map `v` with the key at `path` (`a.b.c`) removed.

@@ -15,7 +15,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let x = number(&x, "log")?;
         let base = base.map(|b| number(&b, "log")).transpose()?;
         let r = match base {
-            Some(b) if b == 10.0 => x.log10(),
+            Some(10.0) => x.log10(),
             Some(b) => x.ln() / b.ln(),
             None => x.ln(),
         };

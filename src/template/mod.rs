@@ -579,7 +579,9 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
     }
     let path = PathBuf::from(name);
     // A vault-encrypted template is decrypted on the controller (src/secrets/).
-    match lookup_files::read_decrypted(&path).and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string()))) {
+    match lookup_files::read_decrypted(&path)
+        .and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string())))
+    {
         Ok(source) => {
             let source = syntax::split_override_header(&source).1.to_string();
             check_extends_cycle(name, &source)?;

@@ -24,4 +24,3 @@ pub fn tamper(text: &str) -> String {
     let wrapped: Vec<&str> = (0..body.len()).step_by(80).map(|i| &body[i..(i + 80).min(body.len())]).collect();
     format!("{header}\n{}\n", wrapped.join("\n"))
 }
-
