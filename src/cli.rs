@@ -149,6 +149,9 @@ pub struct CommonArgs {
     /// More output (-v results, -vvv engine tracing).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Vault passwords for encrypted files and `!vault` values (docs/vault.md).
+    #[command(flatten)]
+    pub vault: VaultPasswordArgs,
 }
 
 /// `orc play`.
@@ -260,6 +263,18 @@ pub enum VaultAction {
 /// terminal.
 #[derive(Debug, Args, Clone, Default)]
 pub struct VaultSecretArgs {
+    /// The password sources.
+    #[command(flatten)]
+    pub passwords: VaultPasswordArgs,
+    /// Accepted for ansible-vault compatibility (orc vault prints no more with it).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The vault password flags of ansible-vault and ansible-playbook (docs/vault.md), shared by
+/// `orc vault`, `orc play` and `orc run`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VaultPasswordArgs {
     /// A vault password: LABEL@SOURCE or SOURCE, where SOURCE is a file holding the password, an
     /// executable printing it (a `*-client` script gets `--vault-id LABEL`), or `prompt`.
     /// Repeatable: data is decrypted with the password of its own label first, then every other.
@@ -276,9 +291,6 @@ pub struct VaultSecretArgs {
     /// The vault password file (or executable printing it), as --vault-id default@FILE. Repeatable.
     #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", value_name = "FILE")]
     pub vault_password_files: Vec<std::path::PathBuf>,
-    /// Accepted for ansible-vault compatibility (orc vault prints no more with it).
-    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 /// `orc vault create`.

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod ops;
 pub mod output;
 pub mod playbook;
+pub mod secrets;
 pub mod suggest;
 pub mod template;
 pub mod vars;

@@ -35,10 +35,11 @@ fn main() {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprint!("{}", e.report());
+            // Error reports go through the censor too: a message may quote a secret's line.
+            eprint!("{}", orc::secrets::censor(&e.report()));
             if wants_json(&cli) {
                 // A consumer of the event stream learns why nothing ran (docs/output-json.md).
-                println!("{}", orc::output::json::error_json(&e));
+                println!("{}", orc::secrets::censor(&orc::output::json::error_json(&e).to_string()));
             }
             e.exit_code()
         }
@@ -78,7 +79,8 @@ fn init_tracing(cli: &Cli) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // The censor sink (src/secrets/writer.rs): secrets masked, a no_log task's lines hidden.
+        .with_writer(|| orc::secrets::CensorWriter::for_trace(std::io::stderr()))
         .with_ansi(ansi)
         .with_target(false)
         .without_time()

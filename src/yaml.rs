@@ -104,23 +104,16 @@ pub fn load_file(path: &Path) -> Result<Node> {
     parse(SourceFile::new(path, text))
 }
 
-/// What orc says about vault data until it can decrypt it: refused before anything runs, never
-/// used as if it were plain text (docs/differences.md).
-const NO_VAULT_YET: &str = "orc cannot decrypt ansible-vault data in playbooks and inventories yet";
-
 /// Parses the first document of a source file (an empty file is null). A vault-encrypted file
-/// and a `!vault` value are errors naming the file: orc cannot decrypt them yet, and using the
-/// ciphertext as the value would be silently wrong.
+/// is decrypted with the run's passwords (src/secrets/run_keyring.rs) and its string values are
+/// registered as secrets; a `!vault` value is decrypted the same way (or stays locked until used
+/// when no password is given for it).
 pub fn parse(file: Arc<SourceFile>) -> Result<Node> {
-    if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
-        return Err(OrcError::at(
-            &Loc::file_start(file.clone()),
-            format!("{} is vault-encrypted, and {NO_VAULT_YET}", file.path.display()),
-        )
-        .help(format!(
-            "`orc vault view {0}` shows it; decrypt it (`orc vault decrypt {0}`) to use it with orc, or run this playbook with ansible-playbook",
-            file.path.display()
-        )));
+    if crate::vault::is_encrypted(file.text.trim_start().as_bytes()) {
+        let plain = crate::secrets::open_file_text(&file.path, &file.text)?;
+        let node = parse(SourceFile::new(&file.path, plain))?;
+        crate::secrets::register_value(&node.to_value());
+        return Ok(node);
     }
     // PyYAML (Ansible's loader) accepts a flow mapping or sequence whose closing bracket is
     // less indented than its block context (`key: {\n  a: 1\n}` under a mapping); yaml-rust2
@@ -323,15 +316,21 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let loc = self.loc(mark);
                 if tag.as_ref().is_some_and(|t| t.handle == "!" && t.suffix == "vault") {
-                    let err = OrcError::at(
-                        &loc,
-                        format!("this is a `!vault` encrypted value in {}, and {NO_VAULT_YET}", self.file.path.display()),
-                    )
-                    .help("replace it with the plain value (`orc vault decrypt` decrypts the vault text), or run this playbook with ansible-playbook");
-                    self.stack.push(Frame::Error(err));
+                    // A block scalar's position is its first line: the vault header.
+                    let header_line = loc.line;
+                    match crate::secrets::decrypt_inline(&text, &loc, header_line) {
+                        Ok(plain) => self.push_node(Node { kind: Kind::Scalar(Value::String(plain)), loc }),
+                        Err(e) => self.stack.push(Frame::Error(e)),
+                    }
                     return;
                 }
-                let value = resolve_scalar(text, style, tag.as_ref());
+                let unsafe_text = tag.as_ref().is_some_and(|t| t.handle == "!" && t.suffix == "unsafe");
+                let value = if unsafe_text && crate::template::has_template_syntax(&text) {
+                    // `!unsafe`: never templated. Kept as a raw block, whose rendering is the text.
+                    Value::String(unsafe_raw(&text))
+                } else {
+                    resolve_scalar(text, style, tag.as_ref())
+                };
                 let node = Node { kind: Kind::Scalar(value), loc };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -376,10 +375,17 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// An `!unsafe` string as a Jinja raw block: rendering it (once, wherever the engine renders
+/// values) gives back the text with its `{{ }}` untouched, as Ansible's unsafe strings.
+fn unsafe_raw(text: &str) -> String {
+    let inner = text.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}");
+    format!("{{% raw %}}{inner}{{% endraw %}}")
+}
+
 /// Resolves a scalar the way PyYAML's YAML 1.1 resolver does.
 pub fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
     if let Some(tag) = tag {
-        // `!!str` and Ansible's `!unsafe` keep the text as a string (`!vault` is refused earlier).
+        // `!!str` and Ansible's `!unsafe` keep the text as a string (`!vault` is decrypted earlier).
         if tag.suffix == "str" || tag.suffix == "unsafe" || tag.handle == "!" {
             return Value::String(text);
         }

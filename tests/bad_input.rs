@@ -213,63 +213,6 @@ fn missing_template() {
     );
 }
 
-/// A vault header and hex lines: what `ansible-vault encrypt` writes (orc cannot decrypt it yet).
-const VAULT_TEXT: &str = "$ANSIBLE_VAULT;1.1;AES256\n61626364656667686970\n";
-
-#[test]
-fn inline_vault_value_is_refused_not_used_as_text() {
-    // Until orc reads vaults, a `!vault` value must never reach a module as its ciphertext.
-    invalid_task(
-        "inline_vault_value",
-        r#"
-            - name: Writes a secret
-              vars:
-                db_password: !vault |
-                  $ANSIBLE_VAULT;1.1;AES256
-                  61626364656667686970
-              copy:
-                content: "{{ db_password }}"
-                dest: "{{ playbook_dir }}/secret.txt"
-        "#,
-        4,
-        &["!vault", "site.yaml", "cannot decrypt"],
-    );
-}
-
-#[test]
-fn vault_encrypted_vars_file_is_refused_not_skipped() {
-    let p = Project::new().file("secrets.yml", VAULT_TEXT).file(
-        "site.yaml",
-        r#"
-            - hosts: localhost
-              connection: local
-              gather_facts: false
-              vars_files: [secrets.yml]
-              tasks:
-                - copy: {content: "{{ db_password | default('none') }}", dest: "{{ playbook_dir }}/secret.txt"}
-            "#,
-    );
-    let before = p.tree();
-    let out = p.play("site.yaml").run().code(3);
-    let stderr = out.stderr_redacted(p.path());
-    assert!(stderr.contains("secrets.yml is vault-encrypted"), "{out}");
-    assert!(!out.stdout.contains("TASK ["), "{out}");
-    insta::assert_snapshot!("vault_encrypted_vars_file", stderr);
-    assert_same_tree(&p.tree(), &before, "invalid input must change nothing");
-}
-
-#[test]
-fn vault_encrypted_group_vars_file_is_refused_without_recommending_vault_values() {
-    let p = Project::new()
-        .file("inv/hosts.ini", "[web]\nlocalhost ansible_connection=local\n")
-        .file("inv/group_vars/web.yml", VAULT_TEXT)
-        .file("site.yaml", "- hosts: web\n  gather_facts: false\n  tasks: [{debug: {msg: hi}}]\n");
-    let out = p.play("site.yaml").arg("-i").arg(p.join("inv/hosts.ini")).run().code(3);
-    let stderr = out.stderr_redacted(p.path());
-    assert!(stderr.contains("group_vars/web.yml is vault-encrypted"), "{out}");
-    assert!(!stderr.contains("!vault"), "the hint must not recommend !vault values, which orc refuses too\n{out}");
-}
-
 #[test]
 fn misspelt_keywords_arguments_and_variables_get_a_did_you_mean() {
     for (name, task, line, mentions) in [

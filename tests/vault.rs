@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::ansible::ansible_vault;
-use common::{redact, Orc, Outcome};
+use common::vault_text::tamper;
+use common::{redact, tty, Orc, Outcome};
 use tempfile::TempDir;
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -476,29 +477,6 @@ fn random_plaintexts_from_0_bytes_to_1_mib_round_trip() {
 // ---- bad input: exit 3, one message, nothing changed ------------------------------------------------
 
 /// Hexlify, for building damaged files.
-fn hexlify(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhexlify(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-}
-
-/// Rewrites a vault file with its ciphertext's first digit changed (still hexadecimal, so only
-/// the HMAC can tell).
-fn tamper(text: &str) -> String {
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let body: String = lines.collect();
-    let inner = String::from_utf8(unhexlify(&body)).unwrap();
-    let mut parts: Vec<String> = inner.splitn(3, '\n').map(String::from).collect();
-    let first = parts[2].remove(0);
-    parts[2].insert(0, if first == '0' { '1' } else { '0' });
-    let body = hexlify(parts.join("\n").as_bytes());
-    let wrapped: Vec<&str> = (0..body.len()).step_by(80).map(|i| &body[i..(i + 80).min(body.len())]).collect();
-    format!("{header}\n{}\n", wrapped.join("\n"))
-}
-
 /// Runs `args` in `dir` and asserts exit 3, that `file` did not change, and the message (with
 /// the directory redacted) against snapshot `name`.
 fn refused(dir: &Path, name: &str, args: &[&str], file: &Path) -> Outcome {
@@ -599,99 +577,6 @@ fn usage_errors_are_exit_64() {
 }
 
 // ---- prompts on a terminal ------------------------------------------------------------------------
-
-mod tty {
-    //! Runs orc on a pseudo-terminal (its controlling terminal), answering prompts as they appear.
-
-    use std::io::{Read, Write};
-    use std::os::fd::{FromRawFd, OwnedFd};
-    use std::os::unix::process::CommandExt;
-    use std::path::Path;
-    use std::process::{Command, Stdio};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-
-    /// What the terminal showed, and the exit code.
-    pub struct Session {
-        pub screen: String,
-        pub code: Option<i32>,
-    }
-
-    /// Runs `orc ARGS` in `dir` on a new terminal; for each (prompt, answer), waits for the
-    /// prompt to appear and types the answer and Enter.
-    pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], answers: &[(&str, &str)]) -> Session {
-        let (mut master, slave) = openpty();
-        let bin = std::env::var_os("ORC_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_orc").into());
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .current_dir(dir)
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().unwrap();
-        drop(cmd); // closes our copies of the terminal's slave side
-        let screen = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = master.try_clone().unwrap();
-        let seen = screen.clone();
-        let pump = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // Ends with EIO when the child and its terminal are gone.
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut from = 0;
-        for (prompt, answer) in answers {
-            loop {
-                let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
-                if let Some(i) = text[from..].find(prompt) {
-                    from += i + prompt.len();
-                    break;
-                }
-                assert!(Instant::now() < deadline, "no prompt {prompt:?} on the terminal:\n{text}");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            master.write_all(format!("{answer}\n").as_bytes()).unwrap();
-        }
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "orc did not finish");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        drop(master);
-        let _ = pump.join();
-        let screen = String::from_utf8_lossy(&screen.lock().unwrap()).replace("\r\n", "\n");
-        Session { screen, code: status.code() }
-    }
-
-    fn openpty() -> (std::fs::File, OwnedFd) {
-        let (mut master, mut slave) = (0, 0);
-        // SAFETY: openpty fills two descriptors we then own.
-        let rc =
-            unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: both descriptors are open and ours alone.
-        unsafe { (std::fs::File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-    }
-}
 
 #[test]
 fn passwords_typed_at_a_terminal_prompt() {

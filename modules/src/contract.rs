@@ -70,6 +70,13 @@ pub trait Controller: Sync {
     fn find_file(&self, kind: FileKind, src: &str) -> Result<PathBuf, String>;
     /// Renders a template file with the task's variables and the request's Jinja options.
     fn render_template(&self, path: &std::path::Path, req: &TemplateRequest) -> Result<String, String>;
+    /// Reads a controller file to send to the host. With `decrypt`, the engine decrypts a
+    /// vault-encrypted file with the run's vault passwords (`copy`'s `decrypt: true`, Ansible's
+    /// default); without it, or in this default, the bytes are sent as they are.
+    fn read_source(&self, path: &std::path::Path, decrypt: bool) -> Result<Vec<u8>, String> {
+        let _ = decrypt;
+        std::fs::read(path).map_err(|e| e.to_string())
+    }
 }
 
 /// Everything a module run gets besides its arguments.

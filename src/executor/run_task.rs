@@ -173,6 +173,8 @@ pub fn run_on_host(
     // the items before it set, as in Ansible.
     let defines_vars = task.action().and_then(|a| a.engine).is_some_and(|e| e.runs() == Runs::Host)
         && task.action().is_some_and(|a| matches!(a.short.as_str(), "set_fact" | "include_vars"));
+    // While it runs, this thread's traces are hidden (src/secrets/no_log.rs).
+    let _no_log_scope = crate::secrets::NoLogScope::enter(base.as_ref().is_ok_and(|s| s.no_log));
 
     let mut loop_failed = false;
     let (status, result, diffs, changed, settings) = match &task.loop_spec {
@@ -267,12 +269,12 @@ pub fn run_on_host(
                             host: st.name.clone(),
                             status: r.status,
                             result: censor(&item_result, no_log),
-                            diffs: if r.status == Status::Changed { r.diffs.clone() } else { vec![] },
+                            diffs: if r.status == Status::Changed && !no_log { r.diffs.clone() } else { vec![] },
                             item_label: Some(if no_log { "(censored due to no_log)".into() } else { label }),
                             delegated_to: item_settings.delegate_to.clone(),
                             show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
-                            error: error_report(task, r.status, &r.result),
+                            error: error_report(task, r.status, &censor(&r.result, no_log)),
                         })));
                         results.push(item_result.clone());
                         summary_settings.get_or_insert(item_settings);
@@ -351,9 +353,9 @@ pub fn run_on_host(
     events.push(Event::HostResult(Box::new(HostResult {
         host: st.name.clone(),
         status,
-        error: if is_loop { None } else { error_report(task, status, &result) },
+        error: if is_loop { None } else { error_report(task, status, &censor(&result, settings.no_log)) },
         result: censor(&result, settings.no_log),
-        diffs: if status == Status::Changed { diffs } else { vec![] },
+        diffs: if status == Status::Changed && !settings.no_log { diffs } else { vec![] },
         item_label: None,
         delegated_to: delegated_to.clone(),
         show_result: shows_result(task, &result) && !settings.no_log,
@@ -375,7 +377,7 @@ pub fn run_on_host(
 
 /// The `[ERROR]` report ansible-core 2.19 prints above a failure.
 fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::output::ErrorReport> {
-    let msg = result.get("msg").map(crate::yaml::display).unwrap_or_default();
+    let msg = result.get("msg").or_else(|| result.get("censored")).map(crate::yaml::display).unwrap_or_default();
     match status {
         // A task that ran out of its `timeout:` says so itself.
         Status::Failed { .. } if result.get("timedout").is_some() => {
@@ -421,10 +423,14 @@ fn label_text(v: &Value) -> String {
     crate::output::item_label(v)
 }
 
+/// A `no_log` task's result as shown: Ansible's "hidden" text. Its values are registered as
+/// secrets (src/secrets/censor.rs), so a later debug of the registered result, a trace or an
+/// error quoting them shows them masked too.
 fn censor(v: &Value, no_log: bool) -> Value {
     if !no_log {
         return v.clone();
     }
+    crate::secrets::register_result(v);
     json!({
         "censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
         "changed": v.get("changed").cloned().unwrap_or(Value::Bool(false)),
@@ -925,5 +931,13 @@ impl Controller for TaskController {
         };
         let named = crate::template::FileNames { src: Some(req.src.clone()), dest: Some(req.dest.clone()) };
         self.templar.render_file_named(path, &self.ctx.value(), opts, &named).map_err(|e| e.to_string())
+    }
+
+    fn read_source(&self, path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        if !decrypt || !crate::vault::is_encrypted(&bytes) {
+            return Ok(bytes);
+        }
+        crate::secrets::open_bytes(path, &bytes).map(|p| p.to_vec()).map_err(|e| e.to_string())
     }
 }

@@ -66,6 +66,29 @@ pub(crate) fn load_inventory(sources: &[std::path::PathBuf], settings: &Settings
     Ok(Inventory::implicit_localhost())
 }
 
+/// Reads the vault passwords the flags and the environment name, once, and gives them to the
+/// loaders (src/secrets/run_keyring.rs). Without any, nothing is asked: vault data is then an
+/// error only where it is needed (docs/vault.md).
+pub(crate) fn vault_passwords(c: &CommonArgs, settings: &Settings) -> Result<()> {
+    // ANSIBLE_VAULT_* over ansible.cfg's vault keys, as Ansible reads them.
+    let cfg = crate::vault::VaultConfig::resolve(|k| std::env::var(k).ok(), |k| settings.vault_ini(k));
+    let request = vault::request(&c.vault, &cfg, false);
+    let mut prompter = terminal::TerminalPrompter;
+    let loaded = crate::vault::load(
+        &request,
+        &cfg,
+        crate::vault::Purpose::Decrypt,
+        &mut prompter as &mut dyn crate::vault::Prompter,
+    )?;
+    for w in &loaded.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    if !loaded.keyring.is_empty() {
+        crate::secrets::install_keyring(loaded.keyring);
+    }
+    Ok(())
+}
+
 /// Builds run options from the shared flags, then the settings (command line first).
 pub(crate) fn options(
     c: &CommonArgs,
@@ -251,7 +274,8 @@ pub(crate) fn say_config_file(c: &CommonArgs, format: OutputFormat, settings: &S
 
 /// The printer for `format`, writing to stdout.
 pub(crate) fn printer(c: &CommonArgs, format: OutputFormat) -> Box<dyn EventSink> {
-    let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+    // Everything printed goes through the censor sink (src/secrets/writer.rs).
+    let out: Box<dyn std::io::Write + Send> = Box::new(crate::secrets::CensorWriter::new(std::io::stdout()));
     match format {
         OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         OutputFormat::Human => {
@@ -259,7 +283,7 @@ pub(crate) fn printer(c: &CommonArgs, format: OutputFormat) -> Box<dyn EventSink
                 crate::output::HumanPrinter::color_wanted(std::io::stdout().is_terminal(), |k| std::env::var(k).ok());
             let printer = crate::output::HumanPrinter::new(out, color)
                 .with_verbosity(c.verbose)
-                .with_stderr(Box::new(std::io::stderr()));
+                .with_stderr(Box::new(crate::secrets::CensorWriter::new(std::io::stderr())));
             if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
                 // On a terminal, a progress bar shows hosts done while a task runs.
                 let progress = Box::new(crate::output::ProgressSink::new());

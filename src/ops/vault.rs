@@ -10,14 +10,16 @@ use zeroize::Zeroizing;
 use super::terminal::{ask_visible, page, TerminalPrompter};
 use crate::cli::{
     VaultAction, VaultArgs, VaultCreateArgs, VaultDecryptArgs, VaultEditArgs, VaultEncryptArgs, VaultEncryptStringArgs,
-    VaultRekeyArgs, VaultSecretArgs, VaultViewArgs,
+    VaultPasswordArgs, VaultRekeyArgs, VaultSecretArgs, VaultViewArgs,
 };
 use crate::error::{OrcError, Result};
 use crate::vault::{self, Keyring, Mode, Origin, PasswordError, Prompter, Purpose, Request, VaultConfig, VaultSecret};
 
 /// Runs `orc vault ACTION`; returns the exit code.
 pub fn vault(args: &VaultArgs) -> Result<i32> {
-    let cfg = VaultConfig::from_env();
+    // ANSIBLE_VAULT_* over ansible.cfg's vault keys, as ansible-vault reads them.
+    let settings = super::settings()?;
+    let cfg = VaultConfig::resolve(|k| std::env::var(k).ok(), |k| settings.vault_ini(k));
     match &args.action {
         VaultAction::Create(a) => create(a, &cfg)?,
         VaultAction::Decrypt(a) => decrypt(a, &cfg)?,
@@ -107,15 +109,12 @@ fn one_input_with_output(files: &[PathBuf], output: Option<&Path>) -> Result<()>
 }
 
 /// The password sources the flags and the configuration name, in Ansible's order.
-fn request(secrets: &VaultSecretArgs, cfg: &VaultConfig) -> Request {
+/// `auto_prompt`: ask on the terminal when nothing is given (ansible-vault does, ansible-playbook
+/// does not).
+pub(crate) fn request(p: &VaultPasswordArgs, cfg: &VaultConfig, auto_prompt: bool) -> Request {
     let mut vault_ids = cfg.identity_list.clone();
-    vault_ids.extend(secrets.vault_ids.iter().cloned());
-    Request {
-        vault_ids,
-        password_files: secrets.vault_password_files.clone(),
-        ask: secrets.ask_vault_pass,
-        auto_prompt: true,
-    }
+    vault_ids.extend(p.vault_ids.iter().cloned());
+    Request { vault_ids, password_files: p.vault_password_files.clone(), ask: p.ask_vault_pass, auto_prompt }
 }
 
 /// Reads the passwords of `request`, printing warnings about skipped or unsafe sources.
@@ -133,12 +132,12 @@ fn load(request: &Request, cfg: &VaultConfig, purpose: Purpose) -> Result<Keyrin
 
 /// The passwords to decrypt with.
 fn decrypting(secrets: &VaultSecretArgs, cfg: &VaultConfig) -> Result<Keyring> {
-    load(&request(secrets, cfg), cfg, Purpose::Decrypt)
+    load(&request(&secrets.passwords, cfg, true), cfg, Purpose::Decrypt)
 }
 
 /// The one password to encrypt with (new passwords are asked twice).
 fn encrypting(secrets: &VaultSecretArgs, encrypt_id: Option<&str>, cfg: &VaultConfig) -> Result<VaultSecret> {
-    let ring = load(&request(secrets, cfg), cfg, Purpose::Encrypt)?;
+    let ring = load(&request(&secrets.passwords, cfg, true), cfg, Purpose::Encrypt)?;
     let id = encrypt_id.or(cfg.encrypt_identity.as_deref());
     Ok(ring.encrypt_secret(id)?.clone())
 }
@@ -285,7 +284,7 @@ fn rekey(a: &VaultRekeyArgs, cfg: &VaultConfig) -> Result<()> {
     let new_request = Request {
         vault_ids,
         password_files: a.new_vault_password_file.iter().cloned().collect(),
-        ask: a.secrets.ask_vault_pass,
+        ask: a.secrets.passwords.ask_vault_pass,
         auto_prompt: true,
     };
     let new_cfg = VaultConfig { password_file: None, ask_vault_pass: false, ..cfg.clone() };

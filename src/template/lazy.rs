@@ -93,6 +93,11 @@ impl Node {
                 path.push(seg);
                 Value::from_object(Node { shared: self.shared.clone(), root: Some(self.root_value()), path })
             }
+            serde_json::Value::String(s) if crate::secrets::locked_error(s).is_some() => {
+                // A `!vault` value no password was given for: an error where it is used.
+                let msg = crate::secrets::locked_error(s).unwrap_or_default();
+                Value::from(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
+            }
             serde_json::Value::String(s) if has_template_syntax(s) && self.trusted(&seg) => {
                 let mut path = self.path.clone();
                 path.push(seg);

@@ -18,6 +18,7 @@ use super::{keep_trailing_newlines, native, pyfmt};
 pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Vec<Value>, Error> {
     match plugin {
         "file" => file(call, &terms),
+        "unvault" => unvault(call, &terms),
         "fileglob" => {
             call.opts.check_known("fileglob", &[])?;
             let mut out = Vec::new();
@@ -60,7 +61,7 @@ fn file(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for t in term_strings(terms)? {
         let path = find(&t, "files", &call.vars).ok_or_else(|| err(format!("could not locate file in lookup: {t}")))?;
-        let bytes = std::fs::read(&path).map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
+        let bytes = read_decrypted(&path)?;
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         if rstrip {
             text.truncate(text.trim_end().len());
@@ -71,6 +72,27 @@ fn file(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
         out.push(Value::from(text));
     }
     Ok(out)
+}
+
+/// `unvault`: a file's content, decrypted when it is vault-encrypted, not stripped.
+fn unvault(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    call.opts.check_known("unvault", &[])?;
+    let mut out = Vec::new();
+    for t in term_strings(terms)? {
+        let path = find(&t, "files", &call.vars).ok_or_else(|| err(format!("Unable to find file matching \"{t}\"")))?;
+        out.push(Value::from(String::from_utf8_lossy(&read_decrypted(&path)?).into_owned()));
+    }
+    Ok(out)
+}
+
+/// A controller file's bytes; a vault-encrypted one is decrypted with the run's passwords (its
+/// plaintext registered for censoring, src/secrets/).
+pub(crate) fn read_decrypted(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| err(format!("could not read {}: {e}", path.display())))?;
+    if !crate::vault::is_encrypted(&bytes) {
+        return Ok(bytes);
+    }
+    crate::secrets::open_bytes(path, &bytes).map(|p| p.to_vec()).map_err(|e| err(e.to_string()))
 }
 
 /// `fileglob`: the files (not directories) matching a pattern in one directory; a bare pattern

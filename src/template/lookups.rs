@@ -48,6 +48,7 @@ pub const PLUGINS: &[&str] = &[
     "subelements",
     "template",
     "together",
+    "unvault",
     "varnames",
     "vars",
 ];
@@ -273,7 +274,7 @@ fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Vec<Value>, E
     match plugin {
         "items" | "list" | "flattened" | "indexed_items" | "together" | "nested" | "dict" | "subelements"
         | "random_choice" | "sequence" => lookup_lists::run(call, plugin, terms),
-        "file" | "fileglob" | "first_found" | "template" | "lines" | "pipe" | "ini" | "csvfile" => {
+        "file" | "fileglob" | "first_found" | "template" | "lines" | "pipe" | "ini" | "csvfile" | "unvault" => {
             lookup_files::run(call, plugin, terms)
         }
         "password" => {

@@ -288,6 +288,15 @@ impl Templar {
     /// string that is exactly one `{{ expr }}` yields the expression's native value (list, dict,
     /// int, bool...), as Ansible does; anything else renders to text.
     pub fn render_str(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
+        let value = self.render_str_unchecked(s, vars)?;
+        // A `!vault` value no password was given for, used here (src/secrets/run_keyring.rs).
+        match crate::secrets::find_locked(&value) {
+            Some(msg) => Err(TemplateError::new(msg)),
+            None => Ok(value),
+        }
+    }
+
+    fn render_str_unchecked(&self, s: &str, vars: &Value) -> Result<serde_json::Value, TemplateError> {
         if !has_template_syntax(s) {
             return Ok(serde_json::Value::String(s.to_string()));
         }
@@ -396,12 +405,15 @@ impl Templar {
         named: &FileNames,
     ) -> Result<String, TemplateError> {
         let name = path.to_string_lossy().into_owned();
-        let source = std::fs::read_to_string(path).map_err(|e| TemplateError {
-            msg: format!("could not read template {}: {e}", path.display()),
-            undefined: None,
-            file: Some(path.to_path_buf()),
-            line: None,
-        })?;
+        // A vault-encrypted template is decrypted on the controller (src/secrets/).
+        let source = lookup_files::read_decrypted(path)
+            .and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string())))
+            .map_err(|e| TemplateError {
+                msg: format!("could not read template {}: {}", path.display(), e.detail().unwrap_or_default()),
+                undefined: None,
+                file: Some(path.to_path_buf()),
+                line: None,
+            })?;
         let (header, body) = syntax::split_override_header(&source);
         let bad = |msg: String, line: Option<usize>| TemplateError {
             msg,
@@ -598,7 +610,10 @@ fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<T
         return Ok(Some(TemplateSource::new(format!("{{% set {RESULT_VAR} = ({expr}) %}}"))));
     }
     let path = PathBuf::from(name);
-    match std::fs::read_to_string(&path) {
+    // A vault-encrypted template is decrypted on the controller (src/secrets/).
+    match lookup_files::read_decrypted(&path)
+        .and_then(|b| String::from_utf8(b).map_err(|e| filters::err(e.to_string())))
+    {
         Ok(source) => {
             let body = syntax::split_override_header(&source).1;
             // Jinja reads every `\r\n`, `\r` and `\n` of a file as its newline sequence.
@@ -610,10 +625,10 @@ fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<T
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(_) if !path.exists() => Ok(None),
         Err(e) => Err(minijinja::Error::new(
             minijinja::ErrorKind::TemplateNotFound,
-            format!("could not read template {name}: {e}"),
+            format!("could not read template {name}: {}", e.detail().unwrap_or_default()),
         )),
     }
 }

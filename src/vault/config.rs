@@ -1,10 +1,10 @@
 //! The vault settings Ansible reads from its environment variables and ansible.cfg's
 //! `[defaults]` section. The environment wins over ansible.cfg, as in Ansible.
 //!
-//! The hook for ansible.cfg: [`VaultConfig::resolve`] takes a lookup of `[defaults]` keys. Until
-//! orc loads ansible.cfg, callers pass [`VaultConfig::from_env`] (no ansible.cfg values); the
-//! ansible.cfg loader passes its own lookup, resolving `vault_password_file` relative to the
-//! directory of the ansible.cfg it came from and expanding `~`, as Ansible's `type: path` does.
+//! ansible.cfg: [`VaultConfig::resolve`] takes a lookup of `[defaults]` keys; `orc play`, `orc run`
+//! and `orc vault` pass `Settings::vault_ini` (src/config/mod.rs), which resolves
+//! `vault_password_file` relative to the directory of the ansible.cfg it came from and expands `~`,
+//! as Ansible's `type: path` does. [`VaultConfig::from_env`] reads the environment alone.
 
 use std::path::PathBuf;
 

@@ -23,6 +23,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod ansible;
+pub mod tty;
+pub mod vault_text;
 
 use serde_json::{json, Map, Value};
 use sha1::{Digest, Sha1};

@@ -50,6 +50,9 @@ pub struct CopyArgs {
     /// Follow a destination symlink instead of replacing it.
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub follow: bool,
+    /// Decrypt a vault-encrypted `src` on the controller (`no` copies the vault text as it is).
+    #[serde(default = "yes", deserialize_with = "crate::args::bool")]
+    pub decrypt: bool,
 }
 
 fn yes() -> bool {
@@ -273,7 +276,10 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
     let attrs = attrs_of(a, None)?;
     for f in &files {
         let lf = local.join(f);
-        let data = std::fs::read(&lf).map_err(|e| ModuleError::msg(format!("could not read {}: {e}", lf.display())))?;
+        let data = ctx
+            .controller
+            .read_source(&lf, a.decrypt)
+            .map_err(|e| ModuleError::msg(format!("could not read {}: {e}", lf.display())))?;
         let attrs = match a.mode {
             Some(Mode::Preserve) => attrs_of(a, Some(&lf))?,
             _ => attrs.clone(),
@@ -351,7 +357,9 @@ impl TypedModule for Copy {
                 if local.is_dir() {
                     return copy_dir(ctx, &a, src, &local);
                 }
-                let data = std::fs::read(&local)
+                let data = ctx
+                    .controller
+                    .read_source(&local, a.decrypt)
                     .map_err(|e| ModuleError::msg(format!("Source {} not readable: {e}", local.display())))?;
                 let label = local.to_string_lossy().into_owned();
                 (data, Some(label), Some(filewrite::basename(src).to_string()))
