@@ -68,8 +68,8 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, TemplateSource, UndefinedBehavior};
 
 pub use error::TemplateError;
-pub use lookups::PLUGINS as LOOKUP_PLUGINS;
 pub use file_options::FileOptions;
+pub use lookups::PLUGINS as LOOKUP_PLUGINS;
 
 use filevars::template_vars;
 pub use filevars::FileNames;
