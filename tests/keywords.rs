@@ -33,10 +33,12 @@ fn keywords_given_as_templates_are_rendered_per_host_and_item() {
             lenient: "yes"
             use_check: false
           tasks:
-            - debug: {msg: hidden}
-              no_log: "{{ secret }}"
             - command: "false"
               ignore_errors: "{{ lenient }}"
+            # After the failing task: orc masks a no_log result's strings in everything printed
+            # later, the error's source excerpt included (docs/vault.md); Ansible does not.
+            - debug: {msg: hidden}
+              no_log: "{{ secret }}"
             - copy: {content: "x\n", dest: "{{ playbook_dir }}/out.txt"}
               check_mode: "{{ use_check }}"
             - debug: {msg: "{{ item }}"}

@@ -70,12 +70,15 @@ pub fn register_value(v: &serde_json::Value) {
 }
 
 /// Registers the strings of a `no_log` task's result, except its timing fields (`start`, `end`,
-/// `delta`), which hold nothing secret and would mask unrelated timestamps.
+/// `delta`) and the engine's loop bookkeeping (`ansible_loop_var`, `ansible_index_var`: the names
+/// of variables, such as `item`), which hold nothing secret and would mask unrelated text.
 pub fn register_result(v: &serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "start" | "end" | "delta"))
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "start" | "end" | "delta" | "ansible_loop_var" | "ansible_index_var")
+            })
             .for_each(|(_, v)| register_value(v)),
         other => register_value(other),
     }
