@@ -207,7 +207,7 @@ impl TypedModule for AptRepository {
         ],
         example: "- name: Add the backports repository\n  \
                   ansible.builtin.apt_repository:\n    \
-                  repo: deb http://deb.debian.org/debian bookworm-backports main\n    \
+                  repo: deb http://mirror.example.com/debian bookworm-backports main\n    \
                   filename: backports\n",
     };
 
