@@ -120,6 +120,31 @@ impl Connection for TaskConn<'_> {
     fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
         self.inner.docker_socket(remote_socket)
     }
+
+    // The rest is the wrapped connection's own (streams for haproxy, etcd3, uri; reopening for
+    // the modules that outlive their connection).
+    fn streams(&mut self) -> Result<std::sync::Arc<dyn orc_modules::stream::StreamOpener>, String> {
+        self.inner.streams()
+    }
+
+    fn open_stream(
+        &mut self,
+        target: &orc_modules::stream::StreamTarget,
+    ) -> Result<orc_modules::stream::HostStream, String> {
+        self.inner.open_stream(target)
+    }
+
+    fn reset(&mut self) -> Result<(), ConnError> {
+        self.inner.reset()
+    }
+
+    fn set_connect_timeout(&mut self, timeout: Duration) {
+        self.inner.set_connect_timeout(timeout);
+    }
+
+    fn runs_on_controller(&self) -> bool {
+        self.inner.runs_on_controller()
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +163,18 @@ mod tests {
         }
         assert_eq!(local.exec_inline("echo \"${GREETING-unset}\"").unwrap().stdout_str(), "unset\n");
         let _ = ConnectOptions::default();
+    }
+
+    #[test]
+    fn streams_and_reopening_are_the_wrapped_connections() {
+        // The wrapper once hid them: haproxy, etcd3 and uri failed with "cannot open streams".
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut local = LocalConnection::new("h", None).unwrap();
+        let mut c = TaskConn::new(&mut local, &[], None, None);
+        assert!(c.streams().is_ok());
+        assert!(c.open_stream(&orc_modules::stream::StreamTarget::tcp("127.0.0.1", port)).is_ok());
+        assert!(c.runs_on_controller());
     }
 
     #[test]
