@@ -13,11 +13,10 @@
 //! 3. v2 -> v4 (app:4 fails its health check on the second and third hosts only, through their
 //!    APP_UNHEALTHY variable): the canary and the second host end on v2 again, exit 2;
 //! 7. rolling-host-update restarts each host's Docker daemon in stages (an exec health gate),
-//!    0 failed requests.
+//!    0 failed requests;
+//! 4. a host killed during a rollout: the canary is rolled back, exit 4, the recap and the
+//!    summary say why; the failed requests seen are reported (and asserted none).
 //!
-//! Not here: acceptance 4 (a host killed mid-rollout, exit 4). Tried: the canary was rolled back
-//! with 0 failed requests, but a connection lost inside a Docker module is reported as a module
-//! failure (exit 2), not as unreachable; see docs/rollouts.md, Limits.
 //! Needs Docker (run as root); `ORC_LAB=skip` skips, visibly. Load is bounded in count and time
 //! and goes to the lab LB's address only.
 
@@ -100,6 +99,8 @@ fn rolling_upgrades_on_the_lab() {
     host_update_in_stages(&t, &inv, &apps);
     let calls = t.trapped_calls();
     assert!(calls.is_empty(), "trapped programs ran on the hosts: {calls:#?}");
+    // Last: it kills a host.
+    unreachable_host_mid_rollout(&t, &inv, &apps);
     timed("all steps", start);
 }
 
@@ -330,4 +331,32 @@ fn host_update_in_stages(t: &Topology, inv: &Path, apps: &[LabHost]) {
     }
     assert!(out.stdout.contains("exec in app: wget"), "the exec gate did not run:\n{}", out.stdout);
     timed("7: rolling-host-update", step);
+}
+
+/// Acceptance 4: the second host is killed while the canary is upgraded.
+fn unreachable_host_mid_rollout(t: &Topology, inv: &Path, apps: &[LabHost]) {
+    let step = Instant::now();
+    let load = Load::start(t.lb_addr(), "/cgi-bin/host", Limits::default());
+    let (dir, inv_path): (PathBuf, PathBuf) = (t.dir().to_path_buf(), inv.to_path_buf());
+    let run = std::thread::spawn(move || builtin(&dir, "rolling-upgrade", &inv_path, "1", &[]));
+    // Once the canary is being upgraded (its entry says draining), the second host dies.
+    let began = Instant::now();
+    let draining = |h: &LabHost| {
+        t.etcd_entries(&format!("/services/app/{}", h.name)).first().is_some_and(|(_, v)| v.contains("draining"))
+    };
+    while !draining(&apps[0]) && began.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(draining(&apps[0]), "the canary was never drained");
+    t.lab.stop_host(&apps[1].name);
+    let out = run.join().unwrap().code(4);
+    let report = load.finish(300);
+    println!("[e2e_rollout] a host killed mid-rollout: {report}");
+    assert_eq!(report.failed(), 0, "requests failed after the host was killed: {report}");
+    assert_eq!(container(t, &apps[0]).0, "app:2", "the canary is not back on v2");
+    assert_eq!(container(t, &apps[2]).0, "app:2", "the third host was touched");
+    assert_eq!(registered_tag(t, &apps[0]), "2");
+    assert!(out.stdout.contains(&format!("{}: unreachable", apps[1].name)), "no summary line:\n{}", out.stdout);
+    assert_eq!(out.recap(&apps[1].name).unreachable, 1, "{}", out.stdout);
+    timed("4: a host killed mid-rollout", step);
 }

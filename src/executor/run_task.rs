@@ -751,7 +751,13 @@ fn run_action_once(
             let run_limit = runner.pool.options().command_timeout;
             let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
             let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
-            let out = module.run(&args, &mut mctx);
+            let out = match module.run(&args, &mut mctx) {
+                Err(ModuleError::Fail(r)) => match conn.lost() {
+                    Some(e) => Err(ModuleError::Conn(e)),
+                    None => Err(ModuleError::Fail(r)),
+                },
+                out => out,
+            };
             timed_out = conn.timed_out();
             out
         })

@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use orc_modules::{CmdOutput, ConnError, Connection};
 
+/// How long the check after a failed stream may take before the host counts as gone.
+const LIVENESS_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Wraps the pooled connection for the length of one module run.
 pub struct TaskConn<'a> {
     inner: &'a mut dyn Connection,
@@ -17,6 +20,9 @@ pub struct TaskConn<'a> {
     run_limit: Option<Duration>,
     /// The task ran out of time.
     timed_out: bool,
+    /// The module opened streams or the Docker bridge: their errors reach it as failures, so
+    /// whether the host is still there is asked afterwards ([`TaskConn::lost`]).
+    streamed: bool,
 }
 
 /// Whether `name` can be an environment variable exported by `sh`.
@@ -40,12 +46,30 @@ impl<'a> TaskConn<'a> {
             prefix.push_str(&format!("{k}={}; export {k}\n", orc_modules::shell_quote::quote(v)));
         }
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(t));
-        TaskConn { inner, prefix, deadline, run_limit, timed_out: false }
+        TaskConn { inner, prefix, deadline, run_limit, timed_out: false, streamed: false }
     }
 
     /// Whether a command ran out of the task's time.
     pub fn timed_out(&self) -> bool {
         self.timed_out
+    }
+
+    /// After a module failed: whether it failed because the host went away. A module that talks
+    /// to the host through a stream (Docker, haproxy, etcd3, uri) sees a lost connection as an
+    /// I/O error of its own protocol and reports a failure; one command in the host's shell
+    /// tells a lost host (unreachable, as Ansible counts it) from a real failure. Modules that
+    /// only run commands get the connection's own error and need no check.
+    pub fn lost(&mut self) -> Option<ConnError> {
+        if !self.streamed || self.inner.runs_on_controller() {
+            return None;
+        }
+        self.inner.set_command_timeout(Some(LIVENESS_TIMEOUT.min(self.run_limit.unwrap_or(LIVENESS_TIMEOUT))));
+        let probe = self.inner.exec_inline("true");
+        self.inner.set_command_timeout(self.run_limit);
+        match probe {
+            Err(e @ (ConnError::Lost(_) | ConnError::Timeout(_) | ConnError::Unreachable(_))) => Some(e),
+            _ => None,
+        }
     }
 
     /// Sets the command limit to the time left (the run's limit if shorter).
@@ -118,12 +142,14 @@ impl Connection for TaskConn<'_> {
     }
 
     fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
+        self.streamed = true;
         self.inner.docker_socket(remote_socket)
     }
 
     // The rest is the wrapped connection's own (streams for haproxy, etcd3, uri; reopening for
     // the modules that outlive their connection).
     fn streams(&mut self) -> Result<std::sync::Arc<dyn orc_modules::stream::StreamOpener>, String> {
+        self.streamed = true;
         self.inner.streams()
     }
 
@@ -131,6 +157,7 @@ impl Connection for TaskConn<'_> {
         &mut self,
         target: &orc_modules::stream::StreamTarget,
     ) -> Result<orc_modules::stream::HostStream, String> {
+        self.streamed = true;
         self.inner.open_stream(target)
     }
 
@@ -175,6 +202,53 @@ mod tests {
         assert!(c.streams().is_ok());
         assert!(c.open_stream(&orc_modules::stream::StreamTarget::tcp("127.0.0.1", port)).is_ok());
         assert!(c.runs_on_controller());
+    }
+
+    /// A remote host whose connection can be taken away.
+    struct Remote {
+        gone: bool,
+    }
+
+    impl Connection for Remote {
+        fn host(&self) -> &str {
+            "web1"
+        }
+        fn exec(&mut self, _: &str, _: Option<&[u8]>) -> Result<CmdOutput, ConnError> {
+            if self.gone {
+                return Err(ConnError::Lost("connection reset by peer".into()));
+            }
+            Ok(CmdOutput { rc: 0, stdout: vec![], stderr: vec![] })
+        }
+        fn read_file(&mut self, _: &str) -> Result<Option<Vec<u8>>, ConnError> {
+            Ok(None)
+        }
+        fn write_file(&mut self, _: &str, _: &[u8]) -> Result<(), ConnError> {
+            Ok(())
+        }
+        fn docker_socket(&mut self, _: &str) -> Result<std::path::PathBuf, String> {
+            Ok("/tmp/bridge.sock".into())
+        }
+    }
+
+    #[test]
+    fn a_failed_stream_on_a_lost_host_is_a_lost_connection() {
+        let mut remote = Remote { gone: false };
+        {
+            // Commands only: their own errors say it, nothing is asked.
+            let mut c = TaskConn::new(&mut remote, &[], None, None);
+            assert!(c.lost().is_none());
+        }
+        {
+            // A stream was used and the host still answers: a real failure.
+            let mut c = TaskConn::new(&mut remote, &[], None, None);
+            c.docker_socket("/var/run/docker.sock").unwrap();
+            assert!(c.lost().is_none());
+        }
+        remote.gone = true;
+        let mut c = TaskConn::new(&mut remote, &[], None, None);
+        assert!(c.lost().is_none(), "no stream, no question");
+        c.docker_socket("/var/run/docker.sock").unwrap();
+        assert!(matches!(c.lost(), Some(ConnError::Lost(m)) if m.contains("reset")));
     }
 
     #[test]
