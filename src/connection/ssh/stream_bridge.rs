@@ -265,8 +265,25 @@ impl Link {
         })
     }
 
+    /// Repeats a blocked write (libssh2 wants the same bytes again); returns whether the packet
+    /// is still partly sent.
+    fn flush_blocked(&mut self, session: &Session) -> io::Result<bool> {
+        if !self.write_blocked {
+            return Ok(false);
+        }
+        match self.channel.write(&self.to_channel) {
+            Ok(n) => {
+                self.to_channel.drain(..n);
+                self.write_blocked = false;
+            }
+            Err(e) if retry(&e) => self.write_blocked = sending(session),
+            Err(e) => return Err(e),
+        }
+        Ok(self.write_blocked)
+    }
+
     /// Moves what can be moved now; returns whether anything moved. An error ends the link.
-    fn step(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+    fn step(&mut self, buf: &mut [u8], session: &Session) -> io::Result<bool> {
         let mut moved = false;
         if self.to_channel.is_empty() && !self.sock_eof {
             match self.sock.read(buf) {
@@ -289,7 +306,14 @@ impl Link {
                     self.write_blocked = false;
                     moved |= n > 0;
                 }
-                Err(e) if retry(&e) => self.write_blocked = true,
+                Err(e) if retry(&e) => {
+                    // Out of window (nothing sent yet) or a packet partly sent: only the second
+                    // holds the session. Nothing else may go on it until that packet is out.
+                    self.write_blocked = sending(session);
+                    if self.write_blocked {
+                        return Ok(moved);
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -383,13 +407,28 @@ impl Pump {
         let mut buf = vec![0u8; CHUNK];
         let mut next_keepalive = Instant::now();
         while !self.stop.load(Ordering::SeqCst) && !self.dead.load(Ordering::SeqCst) {
+            if self.packet_pending() {
+                // libssh2 refuses every other packet of the session (a channel open, a window
+                // adjust of another link's read, a keepalive) until this one is out: doing any
+                // of them broke the link that was uploading (a Docker image load failed with
+                // hyper's SendRequest now and then).
+                self.wait();
+                continue;
+            }
             let mut moved = self.serve_requests();
             moved |= self.accept();
             let mut i = 0;
             while i < self.links.len() {
-                match self.links[i].step(&mut buf) {
+                let step = self.links[i].step(&mut buf, &self.opener.session);
+                if let Err(e) = &step {
+                    tracing::debug!(peer = %self.opener.peer, "stream bridge: a stream ended: {e}");
+                }
+                match step {
                     Ok(m) if !self.links[i].done() => {
                         moved |= m;
+                        if self.links[i].write_blocked {
+                            break;
+                        }
                         i += 1;
                     }
                     // Finished or broken: dropping the link closes both ends, once a partly sent
@@ -404,7 +443,7 @@ impl Pump {
                 }
             }
             self.drain_blocked_writes();
-            if moved {
+            if moved || self.links.iter().any(|l| l.write_blocked) {
                 continue;
             }
             // Idle: open each listener's next channel now, so that a new client (each raw API
@@ -493,6 +532,23 @@ impl Pump {
         Ok(path)
     }
 
+    /// Repeats the partly sent write of a link, if one is; returns whether one still is.
+    fn packet_pending(&mut self) -> bool {
+        self.drain_blocked_writes();
+        if !self.draining.is_empty() {
+            return true;
+        }
+        let Some(i) = self.links.iter().position(|l| l.write_blocked) else { return false };
+        match self.links[i].flush_blocked(&self.opener.session) {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::debug!(peer = %self.opener.peer, "stream bridge: a stream ended: {e}");
+                self.links.swap_remove(i);
+                false
+            }
+        }
+    }
+
     /// Repeats the blocked write of each dropped link until its packet is out (or its time is up).
     fn drain_blocked_writes(&mut self) {
         let now = Instant::now();
@@ -562,6 +618,11 @@ impl Pump {
         // SAFETY: `fds` is a valid, initialised array of pollfd for the length passed.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, IDLE_POLL.as_millis() as i32) };
     }
+}
+
+/// Whether libssh2 holds a partly sent packet (its last send would block on the socket).
+fn sending(session: &Session) -> bool {
+    matches!(session.block_directions(), ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both)
 }
 
 /// Whether an I/O error only means "not now".

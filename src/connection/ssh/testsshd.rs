@@ -110,6 +110,18 @@ impl TestSshd {
         out.split_whitespace().nth(1).unwrap().to_string()
     }
 
+    /// Stops (or lets go on) every session process the server started, as a server too busy
+    /// to read would: what the client sends piles up in its socket.
+    pub fn pause_sessions(&self, paused: bool) {
+        let sig = if paused { libc::SIGSTOP } else { libc::SIGCONT };
+        for p in tree_of(self.child.id()).into_iter().skip(1) {
+            // SAFETY: kill(2) with a pid we found as a descendant of the sshd we started.
+            unsafe {
+                libc::kill(p as libc::pid_t, sig);
+            }
+        }
+    }
+
     /// Kills the server and every session process it started.
     pub fn kill(&mut self) {
         kill_tree(self.child.id());
@@ -125,6 +137,16 @@ impl Drop for TestSshd {
 
 /// SIGKILLs `pid` and all its descendants (found through /proc), children first.
 fn kill_tree(pid: u32) {
+    for p in tree_of(pid).iter().rev() {
+        // SAFETY: kill(2) with a pid we found as a descendant of the sshd we started.
+        unsafe {
+            libc::kill(*p as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// `pid` and all its descendants (found through /proc), parents before children.
+fn tree_of(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for e in entries.flatten() {
@@ -148,12 +170,7 @@ fn kill_tree(pid: u32) {
         tree.extend(parents.iter().filter(|(_, pp)| *pp == cur).map(|(p, _)| *p));
         i += 1;
     }
-    for p in tree.iter().rev() {
-        // SAFETY: kill(2) with a pid we found as a descendant of the sshd we started.
-        unsafe {
-            libc::kill(*p as libc::pid_t, libc::SIGKILL);
-        }
-    }
+    tree
 }
 
 /// A temporary client environment: keys, authorized_keys, known_hosts and an SSH config.
