@@ -225,34 +225,26 @@ fn containers_deploy_from_a_registry_and_from_archives_and_fail_clearly() {
 
     // Acceptance 3: from archives copied to the host, on the registry host (which has Docker but
     // none of these images), no registry involved.
-    //
-    // KNOWN REGRESSION, switched off in CI: since this session's merges (compiled playbook form,
-    // ansible.cfg, uri/get_url streams, rollouts, secrets), `docker_image source: load` of the
-    // copied archive fails with "Error in the hyper legacy client: client error (SendRequest)".
-    // Not yet bisected; ORC_TEST_ARCHIVE_LOAD=1 runs it. The registry deploy above and the
-    // failure cases below still run.
     let loader_dir = d.project.path().to_path_buf();
-    if std::env::var_os("ORC_TEST_ARCHIVE_LOAD").is_some() {
-        d.story(
-            "deploy-loaders.yaml",
-            &reg,
-            &|v| {
-                vec![
-                    "app_repo=orc-e2e-loaded/app".to_string(),
-                    format!("app_version={v}"),
-                    format!("app_archive={}", loader_dir.join(format!("app-{v}.tar")).display()),
-                ]
-            },
-            &|v| {
-                // The archive is on the host already (copied ahead of the change, as a release would be).
-                let src = loader_dir.join(format!("app-{v}.tar"));
-                let dest = format!("{}:/var/tmp/app-{v}.tar", reg.container);
-                let st = std::process::Command::new("docker").arg("cp").arg(&src).arg(&dest).status().unwrap();
-                assert!(st.success(), "docker cp {} {dest}", src.display());
-                lab.exec(&reg.name, &format!("chmod 0600 /var/tmp/app-{v}.tar")).ok();
-            },
-        );
-    }
+    d.story(
+        "deploy-loaders.yaml",
+        &reg,
+        &|v| {
+            vec![
+                "app_repo=orc-e2e-loaded/app".to_string(),
+                format!("app_version={v}"),
+                format!("app_archive={}", loader_dir.join(format!("app-{v}.tar")).display()),
+            ]
+        },
+        &|v| {
+            // The archive is on the host already (copied ahead of the change, as a release would be).
+            let src = loader_dir.join(format!("app-{v}.tar"));
+            let dest = format!("{}:/var/tmp/app-{v}.tar", reg.container);
+            let st = std::process::Command::new("docker").arg("cp").arg(&src).arg(&dest).status().unwrap();
+            assert!(st.success(), "docker cp {} {dest}", src.display());
+            lab.exec(&reg.name, &format!("chmod 0600 /var/tmp/app-{v}.tar")).ok();
+        },
+    );
 
     // Acceptance 5: failures, one line per host, exit 2.
     let fail_play = |name: &str, hosts: &str, task: &str| -> Outcome {
