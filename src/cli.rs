@@ -228,6 +228,9 @@ pub struct InventoryArgs {
     /// Limit to hosts matching a pattern.
     #[arg(short = 'l', long, value_name = "PATTERN")]
     pub limit: Option<String>,
+    /// Vault passwords for an encrypted inventory, group_vars and host_vars (docs/vault.md).
+    #[command(flatten)]
+    pub vault: VaultPasswordArgs,
 }
 
 /// `orc vault`: ansible-vault's commands and arguments (docs/vault.md).
@@ -272,7 +275,7 @@ pub struct VaultSecretArgs {
 }
 
 /// The vault password flags of ansible-vault and ansible-playbook (docs/vault.md), shared by
-/// `orc vault`, `orc play` and `orc run`.
+/// `orc vault`, `orc play`, `orc run` and `orc inventory`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct VaultPasswordArgs {
     /// A vault password: LABEL@SOURCE or SOURCE, where SOURCE is a file holding the password, an

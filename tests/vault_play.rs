@@ -400,3 +400,164 @@ fn unsafe_strings_reach_the_module_unrendered() {
     assert_eq!(read("arg.txt"), "{{ literal }}");
     assert_eq!(read("cmd.txt"), "{{ x }}");
 }
+
+const INI_SECRET: &str = "IniInventory-S3cret";
+const INI_GROUP_SECRET: &str = "IniGroupVars-S3cret";
+const YAML_SECRET: &str = "YamlInventory-S3cret";
+const HOST_VARS_SECRET: &str = "HostVarsFile-S3cret";
+const GROUP_VARS_SECRET: &str = "GroupVarsFile-S3cret";
+
+/// A project with two vault-encrypted inventories (`inv/hosts.ini` with an encrypted
+/// `inv/host_vars/localhost.yml` and `inv/group_vars/app.yml` beside it, and `yinv/hosts.yml`)
+/// and a playbook writing every variable to `out.txt`.
+fn encrypted_inventory_project() -> Project {
+    let p = Project::new()
+        .file("pw.txt", &format!("{PW}\n"))
+        .file("wrong.txt", "not the password\n")
+        .file(
+            "inv/hosts.ini",
+            &format!(
+                "[app]\nlocalhost ansible_connection=local ini_secret={INI_SECRET}\n\n[app:vars]\ngroup_secret={INI_GROUP_SECRET}\n"
+            ),
+        )
+        .file("inv/host_vars/localhost.yml", &format!("host_vars_secret: {HOST_VARS_SECRET}\n"))
+        .file("inv/group_vars/app.yml", &format!("group_vars_secret: {GROUP_VARS_SECRET}\n"))
+        .file(
+            "yinv/hosts.yml",
+            &format!("all:\n  children:\n    app:\n      hosts:\n        localhost:\n          ansible_connection: local\n          yaml_secret: {YAML_SECRET}\n"),
+        )
+        .file(
+            "site.yaml",
+            r#"
+            - hosts: app
+              gather_facts: false
+              tasks:
+                - copy:
+                    dest: "{{ playbook_dir }}/out.txt"
+                    content: "{{ [ini_secret | default('-'), group_secret | default('-'), host_vars_secret | default('-'), group_vars_secret | default('-'), yaml_secret | default('-')] | join(' ') }}\n"
+                - debug: {msg: "{{ ini_secret | default(yaml_secret | default('-')) }} on {{ inventory_hostname }}"}
+            "#,
+        );
+    for f in ["pw.txt", "wrong.txt"] {
+        std::fs::set_permissions(p.join(f), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for f in ["inv/hosts.ini", "inv/host_vars/localhost.yml", "inv/group_vars/app.yml", "yinv/hosts.yml"] {
+        encrypt(&p, f, "default");
+    }
+    p
+}
+
+#[test]
+fn encrypted_inventories_and_their_vars_files_decrypt_with_the_run_passwords() {
+    let p = encrypted_inventory_project();
+    let secrets = [INI_SECRET, INI_GROUP_SECRET, YAML_SECRET, HOST_VARS_SECRET, GROUP_VARS_SECRET];
+    let pw = ["--vault-password-file", "pw.txt"];
+    let no_secret = |out: &Outcome, mode: &str| {
+        for s in secrets {
+            assert!(!out.stdout.contains(s) && !out.stderr.contains(s), "{mode}: {s} leaked\n{out}");
+        }
+    };
+    // An encrypted INI inventory with encrypted host_vars and group_vars beside it.
+    let out = p.play("site.yaml").args(["-i", "inv/hosts.ini", "-v"]).args(pw).run().success();
+    no_secret(&out, "ini");
+    // The host's name and connection are not secrets: only the variables' values are censored.
+    let out = out.recap_is("localhost", "ok=2 changed=1").stdout_has("\"msg\": \"******** on localhost\"");
+    assert!(!out.stdout.contains("********host"), "{out}");
+    let read = || std::fs::read_to_string(p.join("out.txt")).unwrap();
+    assert_eq!(read(), format!("{INI_SECRET} {INI_GROUP_SECRET} {HOST_VARS_SECRET} {GROUP_VARS_SECRET} -\n"));
+    // An encrypted YAML inventory.
+    let out = p.play("site.yaml").args(["-i", "yinv/hosts.yml", "--output", "json"]).args(pw).run().success();
+    no_secret(&out, "yaml");
+    assert_eq!(read(), format!("- - - - {YAML_SECRET}\n"));
+    // `orc inventory` takes the same flags, and censors what it prints.
+    let out = Orc::new().args(["inventory", "-i", "inv/hosts.ini", "--list"]).args(pw).dir(p.path()).run().success();
+    no_secret(&out, "inventory --list");
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let host = &list["_meta"]["hostvars"]["localhost"];
+    assert_eq!((&host["ini_secret"], &host["ansible_connection"]), (&"********".into(), &"local".into()), "{list}");
+    assert_eq!(host["host_vars_secret"], "********", "{list}");
+    let out = Orc::new().args(["inventory", "-i", "yinv/hosts.yml", "--graph"]).args(pw).dir(p.path()).run();
+    out.success().stdout_has("@app:").stdout_has("localhost");
+}
+
+#[test]
+fn an_encrypted_inventory_with_a_wrong_or_no_password_is_exit_3_naming_it() {
+    let p = encrypted_inventory_project();
+    for (name, inv, args) in [
+        ("inventory_ini_wrong_password", "inv/hosts.ini", vec!["--vault-password-file", "wrong.txt"]),
+        ("inventory_yaml_wrong_password", "yinv/hosts.yml", vec!["--vault-password-file", "wrong.txt"]),
+        ("inventory_ini_no_password", "inv/hosts.ini", vec![]),
+    ] {
+        let before = p.tree();
+        let out = p.play("site.yaml").args(["-i", inv]).args(&args).run().code(3);
+        assert_same_tree(&p.tree(), &before, name);
+        assert!(!out.stdout.contains("TASK ["), "{name}: something ran\n{out}");
+        assert!(out.stderr.contains(inv), "{name}: the message does not name {inv}\n{out}");
+        for s in [PW, "not the password", INI_SECRET, YAML_SECRET] {
+            assert!(!out.stderr.contains(s), "{name}: {s} is in the message\n{out}");
+        }
+        insta::assert_snapshot!(name, redact(&out.stderr, p.path()));
+    }
+    // `orc inventory` too.
+    Orc::new()
+        .args(["inventory", "-i", "inv/hosts.ini", "--list", "--vault-password-file", "wrong.txt"])
+        .dir(p.path())
+        .run()
+        .code(3)
+        .stderr_has("inv/hosts.ini: decryption failed with vault id 'default'");
+}
+
+const UNVAULTED: &str = "Unvault-Filter-S3cret";
+
+#[test]
+fn the_vault_and_unvault_filters_write_what_ansible_writes_and_unvault_is_censored() {
+    // Vault text made ahead (here by orc vault, with the filter's own password), kept in a plain
+    // vars file as a string: `unvault` opens it with the password it is given, not the run's.
+    // (`copy` of vault text needs `decrypt: false`: ansible-playbook would decrypt it.)
+    let p = Project::new().file("pw.txt", "filter-password\n").file("made.txt", UNVAULTED);
+    std::fs::set_permissions(p.join("pw.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    orc_vault(&p, &["encrypt", "--vault-password-file", "pw.txt", "made.txt"]);
+    let made = std::fs::read_to_string(p.join("made.txt")).unwrap();
+    let block: String = made.lines().map(|l| format!("  {l}\n")).collect();
+    let p = p
+        .file("vars/made.yml", &format!("vaulted_text: |\n{block}"))
+        .file(
+            "site.yaml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              vars_files: [vars/made.yml]
+              vars:
+                filter_pw: filter-password
+                out: "{{ playbook_dir }}/out"
+              tasks:
+                - file: {path: "{{ out }}", state: directory}
+                - copy: {decrypt: false, dest: "{{ out }}/fixed.txt", content: "{{ 'a value' | vault(filter_pw, salt='fixedsalt') }}"}
+                - copy: {decrypt: false, dest: "{{ out }}/labelled.txt", content: "{{ 'a value' | ansible.builtin.vault(filter_pw, 'fixedsalt', 'prod') }}"}
+                - copy: {decrypt: false, dest: "{{ out }}/default-id.txt", content: "{{ 'a value' | vault(filter_pw, salt='fixedsalt', vault_id='default') }}"}
+                - copy: {dest: "{{ out }}/round-trip.txt", content: "{{ 'a value' | vault(filter_pw) | unvault(filter_pw) }}"}
+                - copy: {dest: "{{ out }}/unvaulted.txt", content: "{{ vaulted_text | unvault(filter_pw) }}"}
+                - copy: {dest: "{{ out }}/passed-through.txt", content: "{{ 'not vault text' | unvault(filter_pw, vault_id='other') }}"}
+                - debug: {msg: "{{ vaulted_text | unvault(filter_pw) }}"}
+                - debug: {msg: "{{ vaulted_text | unvault('wrong-password') }}"}
+                  ignore_errors: true
+            "#,
+        )
+        .file(
+            "hosts.ini",
+            "localhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n",
+        );
+    let (ansible, orc) = common::ansible::run_both(p.path(), "site.yaml", &["-i", "hosts.ini"]);
+    assert_eq!(
+        (ansible.code, &ansible.files),
+        (orc.code, &orc.files),
+        "ansible:\n{}\norc:\n{}",
+        ansible.lines.join("\n"),
+        orc.lines.join("\n")
+    );
+    let out = p.play("site.yaml").args(["-i", "hosts.ini", "-v"]).run().success();
+    assert_eq!(std::fs::read_to_string(p.join("out/unvaulted.txt")).unwrap().trim_end(), UNVAULTED);
+    assert!(!out.stdout.contains(UNVAULTED) && !out.stderr.contains(UNVAULTED), "{out}");
+    out.stdout_has("\"msg\": \"********\"")
+        .stdout_has("Unable to decrypt: Decryption failed (no vault secrets were found that could decrypt).");
+}

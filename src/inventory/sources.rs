@@ -4,6 +4,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::{ini, script, vars_dirs, yaml_source, Inventory};
+use serde_json::{Map, Value};
+
 use crate::error::{OrcError, Result, SourceFile};
 
 /// Extensions skipped in inventory directories (Ansible's `INVENTORY_IGNORE_EXTS`).
@@ -104,8 +106,48 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<()> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| OrcError::input(format!("{}: the inventory is not UTF-8 text", path.display())))?;
+    if crate::vault::is_encrypted(text.trim_start().as_bytes()) {
+        // A vault-encrypted inventory (INI or YAML), decrypted with the run's passwords as
+        // Ansible's ini and yaml plugins read it; the variables it sets are secrets.
+        let plain = crate::secrets::open_file_text(path, text.trim_start())?;
+        let before = inv.clone();
+        if let Err(e) = parse_text(inv, path, &ext, plain.clone()) {
+            // The error report quotes the offending line: every line of the file is secret then.
+            crate::secrets::register(&plain);
+            return Err(e);
+        }
+        register_new_vars(&before, inv);
+        return Ok(());
+    }
+    parse_text(inv, path, &ext, text)
+}
+
+/// Registers as secrets the values of the variables `after` sets that `before` did not (those
+/// of a decrypted inventory source). Not host or group names, nor the values of Ansible's
+/// connection variables other than passwords (`ansible_host`, `ansible_user`,
+/// `ansible_connection`...): they are in every banner and trace, and censoring `local` or a
+/// host's address would mangle the whole output.
+fn register_new_vars(before: &Inventory, after: &Inventory) {
+    let secret = |name: &str| !name.starts_with("ansible_") || name.contains("pass");
+    let new = |old: Option<&Map<String, Value>>, vars: &Map<String, Value>| {
+        for (k, v) in vars {
+            if secret(k) && old.and_then(|o| o.get(k)) != Some(v) {
+                crate::secrets::register_value(v);
+            }
+        }
+    };
+    for (name, host) in &after.hosts {
+        new(before.hosts.get(name).map(|h| &h.vars), &host.vars);
+    }
+    for (name, group) in &after.groups {
+        new(before.groups.get(name).map(|g| &g.vars), &group.vars);
+    }
+}
+
+/// Parses an inventory file's text: YAML (tried first unless the extension says INI), else INI.
+fn parse_text(inv: &mut Inventory, path: &Path, ext: &str, text: String) -> Result<()> {
     let file = SourceFile::new(path, text);
-    let yaml_ext = matches!(ext.as_str(), "yml" | "yaml" | "json");
+    let yaml_ext = matches!(ext, "yml" | "yaml" | "json");
     if !(yaml_ext || ext.is_empty()) {
         return ini::parse(inv, file);
     }

@@ -115,7 +115,7 @@ fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>> {
     let text = OrcError::read(path)?;
     let file = SourceFile::new(path, text);
-    // A vault-encrypted file is refused by the YAML loader, naming it.
+    // A vault-encrypted file is decrypted by the YAML loader (src/yaml.rs) with the run's passwords.
     let node = parse_data(file)?;
     match node.to_value() {
         Value::Null => Ok(None),

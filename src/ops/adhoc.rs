@@ -12,7 +12,7 @@ use crate::playbook::{Action, Keywords, Play, Playbook, Task, TaskBody};
 /// Runs `orc run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
     let settings = super::settings()?;
-    super::vault_passwords(&args.common, &settings)?;
+    super::vault_passwords(&args.common.vault, &settings)?;
     let inventory = super::load_inventory(&args.common.inventory, &settings)?;
     let opts = super::options(&args.common, TagFilter::default(), None, &settings)?;
     let text = args.args.clone().unwrap_or_default();

@@ -1,5 +1,7 @@
 //! `orc inventory --list | --graph | --host`.
 
+use std::io::Write;
+
 use crate::cli::InventoryArgs;
 use crate::error::Result;
 use crate::inventory::to_ansible_json;
@@ -7,6 +9,7 @@ use crate::inventory::to_ansible_json;
 /// Prints the inventory as asked, in `ansible-inventory`'s exact format; returns the exit code.
 pub fn inventory(args: &InventoryArgs) -> Result<i32> {
     let settings = super::settings()?;
+    super::vault_passwords(&args.vault, &settings)?;
     let inv = super::load_inventory(&args.inventory, &settings)?;
     let text = if args.list {
         match &args.limit {
@@ -20,6 +23,9 @@ pub fn inventory(args: &InventoryArgs) -> Result<i32> {
     } else {
         String::new()
     };
-    println!("{text}");
+    // Through the censor, as everything orc prints: a decrypted variable shows as ********.
+    let mut out = crate::secrets::CensorWriter::new(std::io::stdout());
+    // A closed pipe (`| head`) is not an error.
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     Ok(0)
 }

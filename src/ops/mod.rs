@@ -69,10 +69,10 @@ pub(crate) fn load_inventory(sources: &[std::path::PathBuf], settings: &Settings
 /// Reads the vault passwords the flags and the environment name, once, and gives them to the
 /// loaders (src/secrets/run_keyring.rs). Without any, nothing is asked: vault data is then an
 /// error only where it is needed (docs/vault.md).
-pub(crate) fn vault_passwords(c: &CommonArgs, settings: &Settings) -> Result<()> {
+pub(crate) fn vault_passwords(flags: &crate::cli::VaultPasswordArgs, settings: &Settings) -> Result<()> {
     // ANSIBLE_VAULT_* over ansible.cfg's vault keys, as Ansible reads them.
     let cfg = crate::vault::VaultConfig::resolve(|k| std::env::var(k).ok(), |k| settings.vault_ini(k));
-    let request = vault::request(&c.vault, &cfg, false);
+    let request = vault::request(flags, &cfg, false);
     let mut prompter = terminal::TerminalPrompter;
     let loaded = crate::vault::load(
         &request,

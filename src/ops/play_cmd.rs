@@ -41,7 +41,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         }
     }
     let settings = super::settings()?;
-    super::vault_passwords(&args.common, &settings)?;
+    super::vault_passwords(&args.common.vault, &settings)?;
     let mut inventory = super::load_inventory(&args.common.inventory, &settings)?;
     let mut playbooks: Vec<Playbook> = Vec::new();
     for p in &paths {

@@ -52,6 +52,7 @@ mod syntax;
 mod tests;
 mod undefined;
 mod urls;
+mod vault_filters;
 mod version;
 
 #[cfg(test)]
@@ -155,6 +156,7 @@ fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'s
     mathstuff::register(&mut env);
     paths::register(&mut env);
     urls::register(&mut env);
+    vault_filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
     // `undef(hint)`: an undefined value, for defaults that must stay undefined (Ansible 2.19).

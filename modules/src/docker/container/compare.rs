@@ -294,7 +294,9 @@ pub fn expected_values(
             vols.push(v.to_string());
         }
     }
-    if !vols.is_empty() {
+    // Bind mounts are compared as volume_binds: a task whose volumes are all binds expects the
+    // image's anonymous volumes only (none, often), not its own list.
+    if !vols.is_empty() || p.get("volumes").is_some() {
         out.insert("volumes", json!(vols));
     }
     out.insert("volume_binds", p.get("volume_binds").cloned().unwrap_or_else(|| json!([])));
@@ -401,6 +403,20 @@ mod tests {
             "healthcheck": {"test": ["CMD", "true"], "interval": "1s"}
         }));
         assert!(r.is_empty() && u.is_empty(), "{r:?} {u:?}");
+    }
+
+    #[test]
+    fn bind_mounted_volumes_are_compared_as_binds_only() {
+        let p = params(json!({"name": "c", "volumes": ["/srv/secret:/run/secret:ro"]}));
+        let mut c = inspect();
+        c["HostConfig"]["Binds"] = json!(["/srv/secret:/run/secret:ro"]);
+        c["Config"]["Volumes"] = Value::Null;
+        let cmp = Comparisons::new(None, false).unwrap();
+        let (r, u) = differences(&p, &c, Some(&image()), &cmp, false).unwrap();
+        assert!(r.is_empty() && u.is_empty(), "{:?} {:?}", r.names(), u.names());
+        c["HostConfig"]["Binds"] = json!(["/srv/other:/run/secret:ro"]);
+        let (r, _) = differences(&p, &c, Some(&image()), &cmp, false).unwrap();
+        assert_eq!(r.names(), ["volume_binds"]);
     }
 
     #[test]
