@@ -137,6 +137,22 @@ fn assert_no_secret(out: &Outcome, mode: &str) {
 }
 
 #[test]
+fn ansible_cfg_gives_the_password_file_and_the_identity_list() {
+    let p = project("").file("ansible.cfg", "[defaults]\nvault_password_file = pw.txt\n");
+    play(&p, &[]).run().success().recap_is("localhost", "ok=7 changed=5");
+    assert_converged(&p.join("dest"));
+    std::fs::remove_dir_all(p.join("dest")).unwrap();
+    std::fs::write(p.join("ansible.cfg"), "[defaults]\nvault_identity_list = prod@pw.txt\n").unwrap();
+    play(&p, &[]).run().success().recap_is("localhost", "ok=7 changed=5");
+    assert_converged(&p.join("dest"));
+    // Without either, the same project stops before anything runs.
+    std::fs::remove_dir_all(p.join("dest")).unwrap();
+    std::fs::write(p.join("ansible.cfg"), "[defaults]\n").unwrap();
+    play(&p, &[]).run().code(3);
+    assert!(!p.join("dest").exists());
+}
+
+#[test]
 fn vault_files_and_values_converge_with_passwords_from_a_file_a_script_and_a_prompt() {
     let p = project("");
     // From a file (and a second run changes nothing).
