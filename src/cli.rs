@@ -28,6 +28,29 @@ pub enum Command {
     Vault(VaultArgs),
     /// List the playbooks built into orc (run one by name: `orc play NAME -i INVENTORY`).
     Playbooks(PlaybooksArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) for orc's commands
+    /// and flags.
+    Completions(CompletionsArgs),
+    /// Print orc's manual page (roff, for `man -l -`), or write one page per command with --dir.
+    Man(ManArgs),
+}
+
+/// `orc completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in. Bash: `source <(orc completions bash)`; zsh: write it as `_orc`
+    /// in a directory of $fpath; fish: `orc completions fish > ~/.config/fish/completions/orc.fish`.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `orc man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (orc.1, orc-play.1, orc-vault-create.1...) into DIR instead of
+    /// printing one page with every command.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `orc playbooks`.
@@ -149,6 +172,10 @@ pub struct CommonArgs {
     /// More output (-v results, -vvv engine tracing).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Write a JUnit XML report of the run to FILE when it ends: a test suite per play, a test
+    /// case per task and host (docs/ci.md). Secrets are censored as in the output.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Vault passwords for encrypted files and `!vault` values (docs/vault.md).
     #[command(flatten)]
     pub vault: VaultPasswordArgs,

@@ -31,6 +31,8 @@ fn main() {
         Command::Doc(a) => orc::ops::doc(a),
         Command::Vault(a) => orc::ops::vault(a),
         Command::Playbooks(a) => orc::ops::playbooks(a),
+        Command::Completions(a) => orc::ops::completions(a),
+        Command::Man(a) => orc::ops::man(a),
     };
     let code = match result {
         Ok(code) => code,
@@ -70,7 +72,12 @@ fn init_tracing(cli: &Cli) {
     let verbose = match &cli.command {
         Command::Play(a) => a.common.verbose,
         Command::Run(a) => a.common.verbose,
-        Command::Inventory(_) | Command::Doc(_) | Command::Vault(_) | Command::Playbooks(_) => 0,
+        Command::Inventory(_)
+        | Command::Doc(_)
+        | Command::Vault(_)
+        | Command::Playbooks(_)
+        | Command::Completions(_)
+        | Command::Man(_) => 0,
     };
     let level = if verbose >= 3 { "orc=trace" } else { "orc=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORC_LOG")

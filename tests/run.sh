@@ -9,6 +9,8 @@
 # Environment:
 #   ORC_DOCKERD_LOG     where a dockerd started here logs (default: /tmp/orc-dockerd.log)
 #   ORC_DOCKERD_WAIT    seconds to wait for it to answer (default: 60)
+#   ORC_JUNIT_PYTHON    a python3 with junitparser for tests/reports.rs (default: tests/.venv's, which
+#                       gets junitparser here)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -105,7 +107,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-section "Ansible (for the parity test)"
+section "Ansible (for the parity test) and junitparser (for the JUnit report test)"
 # tests/e2e_ansible_parity.rs compares orc with the real ansible-playbook; it finds it in
 # tests/.venv (git-ignored) or $ORC_ANSIBLE_PLAYBOOK, and fails without one.
 venv=tests/.venv
@@ -126,6 +128,18 @@ else
     else
         rm -rf "$venv"
         note "WARNING: could not install ansible-core into $venv: the Ansible parity test will fail"
+    fi
+fi
+
+# tests/reports.rs reads orc's JUnit reports with a real JUnit consumer, junitparser, from the
+# same virtualenv (a venv made above, or one an earlier run left without it).
+if [ -z "${ORC_JUNIT_PYTHON:-}" ] && [ -x "$venv/bin/python3" ]; then
+    if "$venv/bin/python3" -c 'import junitparser' >/dev/null 2>&1; then
+        note "already installed: junitparser"
+    elif timeout 300 "$venv/bin/pip" install -q --disable-pip-version-check 'junitparser>=3,<6' </dev/null; then
+        note "installed: junitparser"
+    else
+        note "WARNING: could not install junitparser into $venv: the JUnit report test will fail"
     fi
 fi
 

@@ -373,6 +373,7 @@ impl<'r> PlayRun<'r> {
         if !rescue.is_empty() && !failed.is_empty() {
             // As Ansible: a failure that a rescue handles counts as rescued, not failed, as soon
             // as the rescue starts; a failure inside the rescue counts as failed.
+            let mut rescued = Vec::new();
             for id in &failed {
                 let st = &mut states[*id];
                 if st.status == HostStatus::Failed {
@@ -381,8 +382,12 @@ impl<'r> PlayRun<'r> {
                     if !st.failed_by_fatal {
                         st.stats.failed = st.stats.failed.saturating_sub(1);
                         st.stats.rescued += 1;
+                        rescued.push(st.name.clone());
                     }
                 }
+            }
+            if !rescued.is_empty() {
+                self.runner.sink.emit(&Event::Rescue { hosts: rescued });
             }
             still_failed = self.run_tasks(states, rescue, scope, &failed);
         }

@@ -49,12 +49,16 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     executor::preflight(&pbs, &inventory, &opts)?;
     let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
     // As `ansible`, ad-hoc runs do not use stdout_callback: only --output chooses.
-    let sink: Box<dyn crate::output::EventSink> = match args.common.output.unwrap_or_default() {
+    let printer: Box<dyn crate::output::EventSink> = match args.common.output.unwrap_or_default() {
         crate::cli::OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
         crate::cli::OutputFormat::Human => Box::new(crate::output::AdhocPrinter::new(out).one_line(args.one_line)),
     };
+    let reports = super::reports::Reports::open(&args.common)?;
+    let sink = reports.around(printer);
     super::flush_cache_note(&args.common);
     let runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     let outcome = runner.run(&pbs);
+    drop(runner);
+    reports.finish();
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
 }

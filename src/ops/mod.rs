@@ -8,6 +8,8 @@ mod inventory_cmd;
 mod play_cmd;
 mod playbooks_cmd;
 mod prompt;
+mod reports;
+mod shell_cmd;
 mod terminal;
 mod vault;
 
@@ -16,6 +18,7 @@ pub use doc::doc;
 pub use inventory_cmd::inventory;
 pub use play_cmd::play;
 pub use playbooks_cmd::playbooks;
+pub use shell_cmd::{completions, man};
 pub use vault::vault;
 
 use std::io::IsTerminal;

@@ -77,7 +77,8 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     super::prompt::check(playbooks.iter().flat_map(|pb| &pb.plays), &opts.extra_vars, interactive)?;
     let format = super::play_output(&args.common, Some(&settings), true);
     super::say_config_file(&args.common, format, &settings);
-    let sink = super::printer(&args.common, format);
+    let reports = super::reports::Reports::open(&args.common)?;
+    let sink = reports.around(super::printer(&args.common, format));
     super::flush_cache_note(&args.common);
     let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     if args.step {
@@ -91,6 +92,8 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         }
     }
     let outcome = runner.run(&playbooks);
+    drop(runner);
+    reports.finish();
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
 }
 

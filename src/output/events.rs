@@ -196,6 +196,13 @@ pub enum Event {
         /// The hosts rolled back: the stopped batch's and the earlier batches' reachable hosts.
         hosts: Vec<String>,
     },
+    /// A block's `rescue:` section starts for these hosts: the failure each of them had in the
+    /// block counts as rescued, not failed (the recap's `rescued`). Printed by nothing in the human
+    /// output (Ansible prints nothing either); the JUnit report turns those failures into passes.
+    Rescue {
+        /// The hosts whose failure the rescue handles, in host order.
+        hosts: Vec<String>,
+    },
     /// One more host finished the current task (emitted from worker threads as hosts finish;
     /// drives the progress bar, printed by nothing else).
     Progress {

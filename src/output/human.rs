@@ -229,6 +229,9 @@ impl State {
                 self.display(&mut buf, &format!("rolling back: {}", hosts.join(", ")), Some(Color::Changed));
             }
             Event::Progress { .. } => {}
+            // Ansible prints nothing when a rescue starts; nothing was printed, so a play banner
+            // just printed is still the last thing shown.
+            Event::Rescue { .. } => just_bannered = self.play_banner_just_printed.take(),
             Event::Recap { stats, lost } => self.recap(&mut buf, stats, lost),
         }
         self.play_banner_just_printed = just_bannered;

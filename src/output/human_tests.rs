@@ -700,3 +700,12 @@ fn result_warnings_are_shown_once_and_not_dumped() {
     assert_eq!(err, "[WARNING]: disk almost full\n");
     assert_eq!(out, "fatal: [a]: FAILED! => {\"msg\": \"m\"}\nfatal: [b]: FAILED! => {\"msg\": \"m\"}\n");
 }
+
+#[test]
+fn a_rescue_starting_prints_nothing() {
+    // Ansible prints nothing when a rescue section starts; the event is for the JUnit report and
+    // JSON consumers.
+    let with = [play("P", &["h"]), Event::Rescue { hosts: vec!["h".into()] }, task("t"), ok("h")];
+    let without = [play("P", &["h"]), task("t"), ok("h")];
+    assert_eq!(print(&with, 0, false), print(&without, 0, false));
+}

@@ -131,6 +131,7 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
         }),
         Event::NoHostsRemaining => json!({"event": "no_hosts_remaining"}),
         Event::RollbackStart { name, hosts } => json!({"event": "rollback_start", "play": name, "hosts": hosts}),
+        Event::Rescue { hosts } => json!({"event": "rescue", "hosts": hosts}),
         Event::Progress { done, total } => json!({"event": "progress", "done": done, "total": total}),
         Event::Recap { stats, lost } => recap_json(stats, lost),
     }

@@ -113,3 +113,9 @@ fn recap_is_sorted_by_host() {
                "rescued": 0, "ignored": 0})
     );
 }
+
+#[test]
+fn rescue_names_the_rescued_hosts() {
+    let v = event_json(&Event::Rescue { hosts: vec!["web1".into(), "web2".into()] }, Some("t"));
+    assert_eq!(v, json!({"event": "rescue", "hosts": ["web1", "web2"]}));
+}
