@@ -153,6 +153,22 @@ fn ansible_cfg_gives_the_password_file_and_the_identity_list() {
 }
 
 #[test]
+fn ad_hoc_runs_censor_vault_values_too() {
+    // `orc run` once printed through plain stdout, past the censor.
+    let p = project("");
+    for format in ["human", "json"] {
+        let out = Orc::new()
+            .dir(p.path())
+            .args(["run", "localhost", "-i", "hosts.ini", "-m", "debug", "-a", "msg={{ db_password }}"])
+            .args(["--vault-password-file", "pw.txt", "--output", format])
+            .run()
+            .success();
+        assert_no_secret(&out, &format!("orc run --output {format}"));
+        assert!(out.stdout.contains("********"), "{out}");
+    }
+}
+
+#[test]
 fn vault_files_and_values_converge_with_passwords_from_a_file_a_script_and_a_prompt() {
     let p = project("");
     // From a file (and a second run changes nothing).

@@ -47,7 +47,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let pb = Playbook { path: PathBuf::from("<ad-hoc>"), plays: vec![play] };
     let pbs = vec![pb];
     executor::preflight(&pbs, &inventory, &opts)?;
-    let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+    // Everything printed goes through the censor sink (src/secrets/writer.rs), as `play`'s.
+    let out: Box<dyn std::io::Write + Send> = Box::new(crate::secrets::CensorWriter::new(std::io::stdout()));
     // As `ansible`, ad-hoc runs do not use stdout_callback: only --output chooses.
     let printer: Box<dyn crate::output::EventSink> = match args.common.output.unwrap_or_default() {
         crate::cli::OutputFormat::Json => Box::new(crate::output::JsonPrinter::new(out)),
