@@ -207,6 +207,17 @@ impl Topology {
         })
     }
 
+    /// Whether HAProxy's health checks hold server `server` of backend `backend` for up (its
+    /// operational state in `show servers state` is RUNNING); `None` when it is not there.
+    #[allow(dead_code)] // e2e_rollout's; e2e_discovery shares this file
+    pub fn server_up(&self, backend: &str, server: &str) -> Option<bool> {
+        let answer = self.haproxy("show servers state");
+        answer.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 6 && f[1] == backend && f[3] == server).then(|| f[5] == "2")
+        })
+    }
+
     /// A directory for the test's own files (playbooks, inventories), living as long as the lab.
     pub fn dir(&self) -> &Path {
         self.lab.dir()
