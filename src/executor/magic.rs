@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "ansible_search_path",
     "ansible_facts",
     "ansible_connection",
+    "ansible_host",
     // Loops.
     "item",
     "ansible_loop",

@@ -102,6 +102,8 @@ pub fn context_for(
             m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
         }
     }
+    // As Ansible's connection options: a host that sets no address is reached by its name.
+    m.entry("ansible_host").or_insert_with(|| Value::String(st.name.clone()));
     // Registered results and set_fact values are data: rendering them again would run whatever
     // Jinja a command printed (Ansible 2.19 treats them the same way).
     let mut data: std::collections::HashSet<String> =
