@@ -29,8 +29,7 @@ pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Ve
             for t in &terms {
                 if t.kind() != ValueKind::String {
                     return Err(err(format!(
-                        "Invalid setting identifier, \"{}\" is not a string, its a {}",
-                        pyfmt::to_str(t),
+                        "Variable name must be 'str' not '{}'.",
                         super::filters::type_debug(t)
                     )));
                 }
@@ -46,7 +45,7 @@ pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Ve
                     (None, None) => {
                         return Err(Error::new(
                             ErrorKind::UndefinedError,
-                            format!("No variable named '{name}' was found"),
+                            format!("No variable named '{name}' was found."),
                         ))
                     }
                 }
