@@ -21,3 +21,23 @@ fn ansible_host_defaults_to_the_inventory_name() {
         );
     p.play("site.yml").inventory(p.join("inv")).run().success().stdout_has("\"msg\": \"testhost testhost 1.2.3.4\"");
 }
+
+#[test]
+fn failed_when_decides_once_until_retries_run_out() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: "true"
+              register: r
+              until: 1 == 0
+              retries: 2
+              delay: 0
+              failed_when: r.attempts > 6
+            - debug: {msg: "reached after {{ r.attempts }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("reached after 3");
+}

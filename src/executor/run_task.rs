@@ -532,6 +532,10 @@ fn run_item(
         if r.status == Status::Unreachable {
             return r;
         }
+        // As Ansible: `attempts` is there early, for changed_when and failed_when to use.
+        if task.until.is_some() && r.result.is_object() {
+            r.result["attempts"] = json!(attempt);
+        }
         // changed_when / failed_when see the result under the register name.
         let reg_ctx = match &task.register {
             Some(name) => {
@@ -594,7 +598,11 @@ fn run_item(
             }
             if attempt >= attempts_max {
                 r.result["failed"] = json!(true);
-                r.status = Status::Failed { ignored: false };
+                // As Ansible's TaskResult.is_failed: a failed_when result, when there is one,
+                // decides whether the task failed, also once the retries ran out.
+                if r.result.get("failed_when_result") != Some(&json!(false)) {
+                    r.status = Status::Failed { ignored: false };
+                }
                 return r;
             }
             runner.sink.emit(&Event::Retry { host: st.name.clone(), left: (attempts_max - attempt) as u32 });
