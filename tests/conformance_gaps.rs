@@ -41,3 +41,43 @@ fn failed_when_decides_once_until_retries_run_out() {
     );
     p.play("site.yml").run().success().stdout_has("reached after 3");
 }
+
+#[test]
+fn add_host_and_group_by_grow_the_inventory_for_later_plays() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - add_host:
+                name: "host_{{ item }}"
+                groups: [dyn, other]
+                ansible_connection: local
+                myvar: "v{{ item }}"
+              loop: [1, 2]
+              changed_when: item == 2
+              register: r
+            - debug: {msg: "added {{ r.results | map(attribute='changed') | list }} {{ groups['dyn'] }}"}
+            - group_by: {key: "os {{ ansible_connection }}", parents: linux}
+              register: g
+            - debug: {msg: "grouped {{ g.add_group }} {{ g is changed }} {{ groups.linux }} {{ group_names }}"}
+        - hosts: dyn
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ myvar }} {{ group_names }}"}
+        - hosts: os-local
+          gather_facts: false
+          tasks:
+            - ping:
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"added [False, True] ['host_1', 'host_2']\"")
+        .stdout_has("\"msg\": \"grouped os-local True ['localhost'] ['linux', 'os-local']\"")
+        .stdout_has("ok: [host_2] => {\n    \"msg\": \"v2 ['dyn', 'other']\"")
+        .stdout_has("PLAY [os-local]")
+        .stdout_has("host_1                     : ok=1");
+}

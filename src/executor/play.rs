@@ -26,13 +26,13 @@ pub struct PlayOutcome {
 /// Runs one play on its hosts.
 pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOutcome {
     let pattern = super::play_hosts::pattern(play, runner.opts).unwrap_or_else(|_| play.hosts.clone());
-    let mut hosts = runner.inventory.select(&pattern).unwrap_or_default();
+    let mut hosts = runner.inv().select(&pattern).unwrap_or_default();
     if let Some(limit) = &runner.opts.limit {
-        hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
+        hosts = runner.inv().limit(hosts, limit).unwrap_or_default();
     }
     let mut members: Vec<HostId> = Vec::new();
     for h in &hosts {
-        let id = states.add(h, || runner.inventory.host_vars(h));
+        let id = states.add(h, || runner.inv().host_vars(h));
         let st = &mut states[id];
         // Hosts that failed or became unreachable in an earlier play stay out.
         if (st.status == HostStatus::Active || st.status == HostStatus::Ended) && !st.failed_by_fatal {
@@ -671,6 +671,17 @@ impl<'r> PlayRun<'r> {
         hosts.to_vec()
     }
 
+    /// After `add_host` or `group_by`: every host of the inventory has a state with its current
+    /// inventory variables, and `groups` is the new one.
+    fn inventory_changed(&mut self, states: &mut HostStates) {
+        let inv = self.runner.inv();
+        for h in inv.hosts() {
+            let id = states.add(&h, || inv.host_vars(&h));
+            states[id].inventory = Arc::new(inv.host_vars(&h));
+        }
+        Arc::make_mut(&mut self.ctx).magic.insert("groups".into(), Value::Object(inv.groups_var()));
+    }
+
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
         HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view())).collect())
     }
@@ -729,7 +740,8 @@ impl<'r> PlayRun<'r> {
 
         let first = active.first().copied();
         let flag = |v: Option<Value>| v.as_ref().and_then(orc_modules::args::parse_bool).unwrap_or(false);
-        let run_once = flag(self.play_level(states, task, first, &task.kw.run_once));
+        let bypass = task.action().and_then(|a| a.engine).is_some_and(|e| e.bypasses_host_loop());
+        let run_once = bypass || flag(self.play_level(states, task, first, &task.kw.run_once));
         let any_errors_fatal = flag(self.play_level(states, task, first, &task.kw.any_errors_fatal));
         let throttle =
             self.play_level(states, task, first, &task.kw.throttle).as_ref().and_then(super::settings::as_u64);
@@ -753,6 +765,9 @@ impl<'r> PlayRun<'r> {
                 })
                 .collect()
         });
+        if self.runner.take_inventory_change() {
+            self.inventory_changed(states);
+        }
         // delegate_facts: facts gathered through a delegated task belong to the delegate.
         for (_, out) in &outcomes {
             if let Some((target, facts)) = &out.delegated_facts {

@@ -22,15 +22,28 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
         check_start_at_task(playbooks, want)?;
     }
     let templar = Templar::new();
+    // add_host and group_by make hosts and groups while the run goes on: a later play's pattern
+    // may match only those, so it is not checked against the inventory up front (a play that
+    // matches nothing is then skipped at run time, as in Ansible).
+    let grows_inventory = playbooks.iter().flat_map(|pb| &pb.plays).any(|play| {
+        let mut tasks = play.all_tasks();
+        crate::playbook::flatten(&play.handlers, &mut tasks);
+        tasks.iter().any(|t| t.action().is_some_and(|a| matches!(a.short.as_str(), "add_host" | "group_by")))
+    });
     for pb in playbooks {
         // A syntax check has no inventory to define variables: undefined names are not checked.
         let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts, &templar) };
         for play in &pb.plays {
             if !opts.syntax_check {
                 let pattern = super::play_hosts::pattern(play, opts)?;
-                let hosts = inventory.select(&pattern).map_err(|e| e.or_at(&play.hosts_loc))?;
-                if let Some(limit) = &opts.limit {
-                    inventory.limit(hosts, limit)?;
+                match inventory.select(&pattern) {
+                    Ok(hosts) => {
+                        if let Some(limit) = &opts.limit {
+                            inventory.limit(hosts, limit)?;
+                        }
+                    }
+                    Err(_) if grows_inventory => {}
+                    Err(e) => return Err(e.or_at(&play.hosts_loc)),
                 }
             }
             for (file, loc) in &play.vars_files {

@@ -24,7 +24,7 @@ use crate::vars::{add_facts, merge, Context, HostVars};
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// What every task of a play shares.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PlayCtx {
     /// Play vars and vars_files, merged.
     pub play_vars: Map<String, Value>,
@@ -851,7 +851,7 @@ pub(crate) fn connection_vars(
     let delegated = settings.delegate_to.as_deref().filter(|d| *d != st.name);
     let source: Map<String, Value> = match delegated {
         Some(d) => {
-            let mut v = runner.inventory.host_vars(d);
+            let mut v = runner.inv().host_vars(d);
             if (d == "localhost" || d == "127.0.0.1") && !v.contains_key("ansible_connection") {
                 v.insert("ansible_connection".into(), json!("local"));
             }

@@ -21,6 +21,7 @@ mod graph;
 mod hostrange;
 mod ini;
 mod pattern;
+mod runtime;
 pub(crate) mod pylit;
 mod render;
 mod script;
