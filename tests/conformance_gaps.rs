@@ -81,3 +81,21 @@ fn add_host_and_group_by_grow_the_inventory_for_later_plays() {
         .stdout_has("PLAY [os-local]")
         .stdout_has("host_1                     : ok=1");
 }
+
+#[test]
+fn an_undefined_variable_in_a_task_that_ignores_errors_fails_only_that_task() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo foo
+              failed_when: boomboomboom
+              register: r
+              ignore_errors: true
+            - debug: {msg: "after {{ r is failed }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"after True\"").stdout_has("ignored=1");
+}

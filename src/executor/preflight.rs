@@ -237,7 +237,10 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Resul
         }
         check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
     }
-    check_templates(t, defined, &guards)
+    // A task that says `ignore_errors: true` may fail on purpose (an undefined variable
+    // included): its variables are checked when it runs, as in Ansible.
+    let ignores_errors = t.kw.ignore_errors.as_ref().and_then(orc_modules::args::parse_bool) == Some(true);
+    check_templates(t, if ignores_errors { &None } else { defined }, &guards)
 }
 
 fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Action) -> Result<()> {
