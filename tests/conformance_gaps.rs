@@ -99,3 +99,21 @@ fn an_undefined_variable_in_a_task_that_ignores_errors_fails_only_that_task() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"after True\"").stdout_has("ignored=1");
 }
+
+#[test]
+fn a_changed_when_that_cannot_be_evaluated_keeps_the_result() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo foo
+              changed_when: boomboomboom
+              register: r
+              ignore_errors: true
+            - debug: {msg: "{{ r is failed }} {{ r.stdout }} {{ 'boomboomboom' in r.changed_when_result }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True foo True\"");
+}

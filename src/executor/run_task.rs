@@ -555,6 +555,10 @@ fn run_item(
         };
         // As Ansible: changed_when applies to failed results too (a failure that failed_when
         // then clears is ok, not changed, under `changed_when: false`).
+        // As Ansible: a changed_when/failed_when that cannot be evaluated fails the task, keeping
+        // the module's result, with the error under `changed_when_result`/`failed_when_result`
+        // (and failed_when is not evaluated after a changed_when error).
+        let mut cond_error = false;
         if let Some(cw) = &task.changed_when {
             match all_true(runner, cw, &reg_ctx) {
                 Ok(c) => {
@@ -564,10 +568,13 @@ fn run_item(
                         r.status = if c { Status::Changed } else { Status::Ok };
                     }
                 }
-                Err(e) => return failed(format!("The conditional check failed: {e}")),
+                Err(e) => {
+                    cond_error = true;
+                    cond_failed(&mut r, "changed", e)
+                }
             }
         }
-        if let Some(fw) = &task.failed_when {
+        if let Some(fw) = task.failed_when.as_ref().filter(|_| !cond_error) {
             match any_true(runner, fw, &reg_ctx) {
                 Ok(f) => {
                     r.result["failed_when_result"] = json!(f);
@@ -579,7 +586,7 @@ fn run_item(
                         r.status = if r.changed { Status::Changed } else { Status::Ok };
                     }
                 }
-                Err(e) => return failed(format!("The conditional check failed: {e}")),
+                Err(e) => cond_failed(&mut r, "failed", e),
             }
         }
         if let Some(until) = &task.until {
@@ -614,6 +621,18 @@ fn run_item(
         }
         return r;
     }
+}
+
+/// A changed_when/failed_when (`which`) that could not be evaluated: the task fails, keeping the
+/// module's result, with the error under `{which}_when_result` (Ansible's TaskExecutor).
+fn cond_failed(r: &mut ItemResult, which: &str, e: String) {
+    let text = format!("The conditional check failed: {e}");
+    if r.result.get("msg").is_none_or(|m| m.as_str() == Some("")) {
+        r.result["msg"] = json!(text.clone());
+    }
+    r.result[format!("{which}_when_result")] = json!(text);
+    r.result["failed"] = json!(true);
+    r.status = Status::Failed { ignored: false };
 }
 
 fn all_true(runner: &Runner, conds: &[Value], ctx: &Arc<Context>) -> Result<bool, String> {
