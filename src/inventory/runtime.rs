@@ -9,8 +9,10 @@ use super::Inventory;
 
 impl Inventory {
     /// Adds host `name` (if new) with `vars` merged over its own variables, and puts it in
-    /// `groups` (created when missing). Whether anything changed.
-    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: &Map<String, Value>) -> bool {
+    /// `groups` (created when missing). Whether anything changed; an error when a group_vars or
+    /// host_vars file of a new group or host cannot be read.
+    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: &Map<String, Value>) -> Result<bool, String> {
+        let known = self.known();
         let mut changed = false;
         if !self.hosts.contains_key(name) {
             self.add_host(name, None, None);
@@ -35,15 +37,16 @@ impl Inventory {
             }
         }
         if changed {
-            self.refresh();
+            self.refresh(known)?;
         }
-        changed
+        Ok(changed)
     }
 
     /// Puts host `host` in group `group` (created when missing), which becomes a child of each
     /// of `parents` (created when missing). Whether anything changed; an error when the
     /// parents would make a loop.
     pub fn add_dynamic_group(&mut self, host: &str, group: &str, parents: &[String]) -> Result<bool, String> {
+        let known = self.known();
         let mut changed = false;
         if !self.groups.contains_key(group) {
             self.add_group(group);
@@ -73,16 +76,28 @@ impl Inventory {
             changed = true;
         }
         if changed {
-            self.refresh();
+            self.refresh(known)?;
         }
         Ok(changed)
     }
 
-    /// Recomputes what depends on the groups and hosts (Ansible's `reconcile_inventory`).
-    fn refresh(&mut self) {
+    /// The group and host names there are now.
+    fn known(&self) -> (Vec<String>, Vec<String>) {
+        (self.groups.keys().cloned().collect(), self.hosts.keys().cloned().collect())
+    }
+
+    /// Recomputes what depends on the groups and hosts (Ansible's `reconcile_inventory`), after
+    /// reading the group_vars/host_vars files of the groups and hosts not in `known`.
+    fn refresh(&mut self, known: (Vec<String>, Vec<String>)) -> Result<(), String> {
+        let groups: Vec<String> = self.groups.keys().filter(|g| !known.0.contains(g)).cloned().collect();
+        let hosts: Vec<String> = self.hosts.keys().filter(|h| !known.1.contains(h)).cloned().collect();
+        for d in self.inventory_dirs.iter_mut().chain(self.playbook_dirs.iter_mut()) {
+            d.load(groups.iter(), hosts.clone()).map_err(|e| e.to_string())?;
+        }
         self.reconcile();
         self.compute_group_hosts();
         self.compute_merged();
+        Ok(())
     }
 }
 
@@ -95,8 +110,8 @@ mod tests {
     fn hosts_and_groups_added_while_running() {
         let mut inv = Inventory::from_groups(&[("web".to_string(), vec!["w1".to_string()])]);
         let vars: Map<String, Value> = serde_json::from_value(json!({"ansible_host": "10.0.0.9"})).unwrap();
-        assert!(inv.add_dynamic_host("new", &["extra".to_string()], &vars));
-        assert!(!inv.add_dynamic_host("new", &["extra".to_string()], &vars), "nothing new the second time");
+        assert!(inv.add_dynamic_host("new", &["extra".to_string()], &vars).unwrap());
+        assert!(!inv.add_dynamic_host("new", &["extra".to_string()], &vars).unwrap(), "nothing new the second time");
         assert_eq!(inv.host_vars("new")["ansible_host"], "10.0.0.9");
         assert_eq!(inv.select("extra").unwrap(), vec!["new"]);
         assert_eq!(inv.group_names("new"), vec!["extra"]);
@@ -107,5 +122,17 @@ mod tests {
         assert_eq!(inv.select("linux").unwrap(), vec!["w1"]);
         assert_eq!(inv.group_names("w1"), vec!["by_os", "linux", "web"]);
         assert_eq!(inv.groups_var()["by_os"], json!(["w1"]));
+    }
+
+    #[test]
+    fn group_vars_files_apply_to_groups_made_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hosts"), "[web]\nw1\n").unwrap();
+        std::fs::create_dir(dir.path().join("group_vars")).unwrap();
+        std::fs::write(dir.path().join("group_vars/dyn.yml"), "from_dyn: 1\n").unwrap();
+        let mut inv = Inventory::load(&[dir.path().join("hosts")]).unwrap();
+        assert!(inv.host_vars("w1").get("from_dyn").is_none());
+        assert!(inv.add_dynamic_group("w1", "dyn", &["all".to_string()]).unwrap());
+        assert_eq!(inv.host_vars("w1")["from_dyn"], 1);
     }
 }

@@ -95,10 +95,11 @@ impl EngineAction for AddHost {
         }
         let host_vars: Map<String, Value> =
             args.iter().filter(|(k, _)| !SPECIAL.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let changed = call.runner.change_inventory(|inv| {
-            let c = inv.add_dynamic_host(&name, &unique, &host_vars);
-            (c, c)
+        let changed = call.runner.change_inventory(|inv| match inv.add_dynamic_host(&name, &unique, &host_vars) {
+            Ok(c) => (c, Ok(c)),
+            Err(e) => (true, Err(e)),
         });
+        let changed = changed.map_err(fail)?;
         let result = json!({
             "changed": changed,
             "failed": false,
