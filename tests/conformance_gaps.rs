@@ -117,3 +117,23 @@ fn a_changed_when_that_cannot_be_evaluated_keeps_the_result() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"True foo True\"");
 }
+
+#[test]
+fn a_play_for_a_group_an_included_group_by_may_make_is_skipped_when_empty() {
+    let p = Project::new()
+        .file("groups.yml", "- group_by: {key: made}\n  when: false\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_tasks: groups.yml
+            - hosts: made
+              gather_facts: false
+              tasks:
+                - fail: {msg: never}
+            "#,
+        );
+    p.play("site.yml").run().success().stdout_has("skipping: no hosts matched");
+}

@@ -22,13 +22,18 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
         check_start_at_task(playbooks, want)?;
     }
     let templar = Templar::new();
-    // add_host and group_by make hosts and groups while the run goes on: a later play's pattern
-    // may match only those, so it is not checked against the inventory up front (a play that
-    // matches nothing is then skipped at run time, as in Ansible).
+    // add_host and group_by make hosts and groups while the run goes on (also from a file a
+    // dynamic include brings in): a later play's pattern may match only those, so it is not
+    // checked against the inventory up front (a play that matches nothing is then skipped at
+    // run time, as in Ansible).
     let grows_inventory = playbooks.iter().flat_map(|pb| &pb.plays).any(|play| {
         let mut tasks = play.all_tasks();
         crate::playbook::flatten(&play.handlers, &mut tasks);
-        tasks.iter().any(|t| t.action().is_some_and(|a| matches!(a.short.as_str(), "add_host" | "group_by")))
+        tasks.iter().any(|t| match &t.body {
+            TaskBody::Action(a) => matches!(a.short.as_str(), "add_host" | "group_by"),
+            TaskBody::Include(_) => true,
+            TaskBody::Block { .. } => false,
+        })
     });
     for pb in playbooks {
         // A syntax check has no inventory to define variables: undefined names are not checked.
