@@ -137,3 +137,18 @@ fn a_play_for_a_group_an_included_group_by_may_make_is_skipped_when_empty() {
         );
     p.play("site.yml").run().success().stdout_has("skipping: no hosts matched");
 }
+
+#[test]
+fn hostvars_carry_group_names() {
+    let p = Project::new().file("inv", "[web]\nw1 ansible_connection=local\n").file(
+        "site.yml",
+        r#"
+        - hosts: w1
+          gather_facts: false
+          tasks:
+            - add_host: {name: extra, groups: dyn}
+            - debug: {msg: "{{ hostvars['w1'].group_names }} {{ hostvars['extra'].group_names }}"}
+        "#,
+    );
+    p.play("site.yml").inventory(p.join("inv")).run().success().stdout_has("\"msg\": \"['web'] ['dyn']\"");
+}

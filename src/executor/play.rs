@@ -683,7 +683,8 @@ impl<'r> PlayRun<'r> {
     }
 
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
-        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view())).collect())
+        let inv = self.runner.inv();
+        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect())
     }
 
     /// A keyword decided once for all the hosts of a task (`run_once`, `throttle`,
