@@ -152,3 +152,24 @@ fn hostvars_carry_group_names() {
     );
     p.play("site.yml").inventory(p.join("inv")).run().success().stdout_has("\"msg\": \"['web'] ['dyn']\"");
 }
+
+#[test]
+fn a_module_exception_message_says_where_the_task_failed_once() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - ping: {data: crash}
+              register: r
+              ignore_errors: true
+            - debug: {msg: "{{ r.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("[ERROR]: Task failed: Module failed: boom\n")
+        .stdout_has("\"msg\": \"Task failed: Module failed: boom\"");
+}

@@ -385,6 +385,11 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         Status::Failed { .. } if result.get("timedout").is_some() => {
             Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
         }
+        // A message that already says where the task failed (a module's exception, as Ansible
+        // 2.19 words it in the result) is shown as it is.
+        Status::Failed { .. } if msg.starts_with("Task failed: ") => {
+            Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
+        }
         // An action that refused `async:` failed before it ran, not in its module or action.
         Status::Failed { .. } if refused_async(task, result) => {
             Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
