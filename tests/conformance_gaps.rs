@@ -173,3 +173,21 @@ fn a_module_exception_message_says_where_the_task_failed_once() {
         .stdout_has("[ERROR]: Task failed: Module failed: boom\n")
         .stdout_has("\"msg\": \"Task failed: Module failed: boom\"");
 }
+
+#[test]
+fn a_wrong_argument_in_a_task_that_ignores_errors_fails_only_that_task() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command:
+              args: {chdir: /}
+              register: r
+              ignore_errors: true
+            - debug: {msg: "after {{ r is failed }} {{ 'one of the following is required' in r.msg }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"after True True\"");
+}

@@ -235,16 +235,18 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Resul
             guards.extend(guarded_names(s.trim().trim_start_matches("{{").trim_end_matches("}}"), true));
         }
     }
-    if let TaskBody::Action(a) = &t.body {
-        match a.engine {
-            Some(engine) => check_action_args(engine, a)?,
-            None => check_module_args(a)?,
-        }
-        check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
-    }
-    // A task that says `ignore_errors: true` may fail on purpose (an undefined variable
-    // included): its variables are checked when it runs, as in Ansible.
+    // A task that says `ignore_errors: true` may fail on purpose (a wrong argument or an
+    // undefined variable included): it is checked when it runs, as in Ansible.
     let ignores_errors = t.kw.ignore_errors.as_ref().and_then(orc_modules::args::parse_bool) == Some(true);
+    if let TaskBody::Action(a) = &t.body {
+        if !ignores_errors {
+            match a.engine {
+                Some(engine) => check_action_args(engine, a)?,
+                None => check_module_args(a)?,
+            }
+            check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
+        }
+    }
     check_templates(t, if ignores_errors { &None } else { defined }, &guards)
 }
 
