@@ -191,3 +191,12 @@ fn a_wrong_argument_in_a_task_that_ignores_errors_fails_only_that_task() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"after True True\"");
 }
+
+#[test]
+fn an_empty_task_name_is_no_name() {
+    let p = Project::new().file(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name:\n      debug: {msg: foo}\n",
+    );
+    p.play("site.yml").run().success().stdout_has("TASK [debug]");
+}

@@ -574,7 +574,8 @@ fn compile_include(
 /// the inherited ones were merged into `task.kw` already.
 fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     let get = |k: &str| node.get(k);
-    task.name = get("name").map(scalar_string).transpose()?;
+    // `name:` left empty is no name, as in Ansible (the action names the task).
+    task.name = get("name").filter(|n| !matches!(n.kind, Kind::Scalar(Value::Null))).map(scalar_string).transpose()?;
     task.register = get("register").map(scalar_string).transpose()?;
     task.notify = string_list(get("notify"))?;
     task.listen = string_list(get("listen"))?;
