@@ -200,3 +200,20 @@ fn an_empty_task_name_is_no_name() {
     );
     p.play("site.yml").run().success().stdout_has("TASK [debug]");
 }
+
+#[test]
+fn a_vars_files_entry_written_as_a_list_loads_the_first_file_that_exists() {
+    let p = Project::new().file("vars/defaults.yml", "x: from_defaults\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars: {foo: missing}
+          vars_files:
+            - ["vars/{{ foo }}.yml", "vars/defaults.yml"]
+          tasks:
+            - debug: {msg: "{{ x }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"from_defaults\"");
+}

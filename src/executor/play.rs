@@ -1132,16 +1132,26 @@ fn load_vars_files(
     }
     let hv = HostVars::new(Vec::new());
     let ctx = crate::vars::Context::new(base, hv, runner.templar.clone());
-    for (file, loc) in &play.vars_files {
-        let name = runner
-            .templar
-            .render_str(file, &ctx.value())
-            .map(|v| crate::yaml::display(&v))
-            .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
-        let path = play.dir.join(&name);
-        if !path.is_file() {
-            return Err(format!("vars file {} ({loc}) was not found", path.display()));
+    for (files, loc) in &play.vars_files {
+        // Alternatives (an entry written as a list): the first file that exists, as in Ansible.
+        let mut found = None;
+        let mut tried = Vec::new();
+        for file in files {
+            let name = runner
+                .templar
+                .render_str(file, &ctx.value())
+                .map(|v| crate::yaml::display(&v))
+                .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
+            let path = play.dir.join(&name);
+            if path.is_file() {
+                found = Some(path);
+                break;
+            }
+            tried.push(path.display().to_string());
         }
+        let Some(path) = found else {
+            return Err(format!("vars file {} ({loc}) was not found", tried.join(", ")));
+        };
         if let Some(m) = crate::inventory::load_vars_file(&path).map_err(|e| e.report())? {
             merge(&mut out, &m);
         }

@@ -51,7 +51,9 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                     Err(e) => return Err(e.or_at(&play.hosts_loc)),
                 }
             }
-            for (file, loc) in &play.vars_files {
+            for (files, loc) in &play.vars_files {
+                // A list of alternatives is resolved when the play runs.
+                let [file] = files.as_slice() else { continue };
                 if file.contains("{{") {
                     continue;
                 }
@@ -154,12 +156,12 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options, templar: 
     for play in &pb.plays {
         names.extend(play.vars.keys().cloned());
         names.extend(play.vars_prompt.iter().map(|p| p.name.clone()));
-        for (file, _) in &play.vars_files {
-            if file.contains("{{") {
+        for (files, _) in &play.vars_files {
+            if files.len() != 1 || files.iter().any(|f| f.contains("{{")) {
                 dynamic = true;
                 continue;
             }
-            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(file)) {
+            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(&files[0])) {
                 names.extend(m.keys().cloned());
             }
         }

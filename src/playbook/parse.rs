@@ -215,7 +215,11 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             _ => vec![vf],
         };
         for item in items {
-            play.vars_files.push((scalar_string(item)?, item.loc.clone()));
+            let names = match &item.kind {
+                Kind::Seq(alternatives) => alternatives.iter().map(scalar_string).collect::<Result<Vec<_>>>()?,
+                _ => vec![scalar_string(item)?],
+            };
+            play.vars_files.push((names, item.loc.clone()));
         }
     }
     if let Some(roles) = node.get("roles") {
