@@ -709,3 +709,11 @@ fn template_delimiters_and_newline_sequence() {
     let cr = FileOptions { newline_sequence: "\r".into(), ..FileOptions::default() };
     assert_eq!(t.render_file_with(&path, &vars, cr).unwrap(), "plain\r\n");
 }
+
+#[test]
+fn list_index_is_pythons() {
+    assert_eq!(render("{{ ['a', 'b', 'c'].index('b') }}"), json!(1));
+    assert_eq!(render("{{ 'abc'.startswith('a') }}"), json!(true));
+    let e = Templar::new().render_str("{{ ['a'].index('z') }}", &base()).unwrap_err();
+    assert!(e.msg.contains("'z' is not in list"), "{}", e.msg);
+}
