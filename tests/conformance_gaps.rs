@@ -217,3 +217,24 @@ fn a_vars_files_entry_written_as_a_list_loads_the_first_file_that_exists() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"from_defaults\"");
 }
+
+#[test]
+fn a_templated_loop_var_is_rendered() {
+    let p = Project::new().file("inc.yml", "- debug: {msg: \"got {{ my_item }}\"}\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - include_tasks: inc.yml
+              loop: [value]
+              loop_control: {loop_var: "{{ name }}"}
+              vars: {name: my_item}
+            - debug: {msg: "task {{ other }}"}
+              loop: [v2]
+              loop_control: {loop_var: "{{ name }}"}
+              vars: {name: other}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"got value\"").stdout_has("\"msg\": \"task v2\"");
+}

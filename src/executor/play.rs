@@ -442,14 +442,17 @@ impl<'r> PlayRun<'r> {
             let layers: Vec<(Map<String, Value>, Option<String>)> = match &task.loop_spec {
                 None => vec![(Map::new(), None)],
                 Some(spec) => match super::loops::items(self.runner, spec, &ctx, &self.play.dir) {
-                    Ok(items) => items
+                    Ok(items) => {
+                        let lc = super::loops::control_for(self.runner, &task.loop_control, &ctx);
+                        items
                         .iter()
                         .enumerate()
                         .map(|(n, item)| {
                             let label = crate::output::item_label(item);
-                            (super::loops::item_vars(&task.loop_control, &items, n), Some(label))
+                            (super::loops::item_vars(&lc, &items, n), Some(label))
                         })
-                        .collect(),
+                        .collect()
+                    }
                     Err(msg) => {
                         failed.extend(self.fail_results(states, &[*id], &msg, &task.loc));
                         continue;

@@ -203,7 +203,7 @@ pub fn run_on_host(
                     (status, item.result, vec![], false, settings)
                 }
                 Ok(items) => {
-                    let lc = &task.loop_control;
+                    let lc = &loops::control_for(runner, &task.loop_control, &ctx);
                     let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
                     let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
                     let label_tpl = lc.get("label").cloned();
