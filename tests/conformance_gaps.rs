@@ -238,3 +238,12 @@ fn a_templated_loop_var_is_rendered() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"got value\"").stdout_has("\"msg\": \"task v2\"");
 }
+
+#[test]
+fn import_tasks_may_name_its_file_from_role_path() {
+    let p = Project::new()
+        .file("roles/r/tasks/main.yml", "- import_tasks: \"{{ role_path }}/tests/main.yml\"\n")
+        .file("roles/r/tests/main.yml", "- debug: {msg: imported from role_path}\n")
+        .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n");
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"imported from role_path\"");
+}

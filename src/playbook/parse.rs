@@ -520,6 +520,8 @@ fn compile_include(
                 };
                 return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
             }
+            // What is known when the playbook is read: the role's and the playbook's directories.
+            let file = static_paths(&file, ctx);
             if file.contains("{{") {
                 return Err(OrcError::at(&value.loc, "import_tasks cannot use a templated file name")
                     .help("use include_tasks for dynamic file names"));
@@ -645,6 +647,22 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `{{ role_path }}` and `{{ playbook_dir }}` in an import's file name replaced by what they are
+/// when the playbook is read (Ansible templates static imports with the variables known then).
+fn static_paths(file: &str, ctx: &ParseCtx) -> String {
+    let re = regex::Regex::new(r"\{\{\s*(role_path|playbook_dir)\s*\}\}").ok();
+    let Some(re) = re else { return file.to_string() };
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    re.replace_all(file, |c: &regex::Captures| match &c[1] {
+        "role_path" => match &ctx.role {
+            Some(r) => absolute(&r.path),
+            None => c[0].to_string(),
+        },
+        _ => absolute(&ctx.play_dir),
+    })
+    .into_owned()
 }
 
 pub(crate) fn scalar_string(n: &Node) -> Result<String> {
