@@ -247,3 +247,30 @@ fn import_tasks_may_name_its_file_from_role_path() {
         .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n");
     p.play("site.yml").run().success().stdout_has("\"msg\": \"imported from role_path\"");
 }
+
+#[test]
+fn notify_on_a_block_or_an_import_is_inherited_by_its_tasks() {
+    let p = Project::new().file("changes.yml", "- command: echo imported\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - command: echo from block
+              notify: from_block
+            - import_tasks: changes.yml
+              notify: from_import
+          handlers:
+            - name: from_block
+              debug: {msg: block handler ran}
+            - name: from_import
+              debug: {msg: import handler ran}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"block handler ran\"")
+        .stdout_has("\"msg\": \"import handler ran\"");
+}

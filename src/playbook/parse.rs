@@ -640,13 +640,32 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     }
     task.loop_spec = loops.pop().map(|(s, _)| s);
     if matches!(task.body, TaskBody::Block { .. }) {
-        for k in ["loop", "register", "notify", "until"] {
+        for k in ["loop", "register", "until"] {
             if let Some(n) = get(k) {
                 return Err(OrcError::at(&n.loc, format!("'{k}' is not valid on a block")));
             }
         }
+        // A block's (or an import's) `notify` is its tasks' when they name none, as Ansible's
+        // tasks inherit it from their parent block.
+        let notify = std::mem::take(&mut task.notify);
+        if !notify.is_empty() {
+            inherit_notify(&mut task.body, &notify);
+        }
     }
     Ok(())
+}
+
+/// Gives `notify` to every task under `body` that has none of its own.
+fn inherit_notify(body: &mut TaskBody, notify: &[String]) {
+    if let TaskBody::Block { block, rescue, always } = body {
+        for t in block.iter_mut().chain(rescue.iter_mut()).chain(always.iter_mut()) {
+            if matches!(t.body, TaskBody::Block { .. }) {
+                inherit_notify(&mut t.body, notify);
+            } else if t.notify.is_empty() {
+                t.notify = notify.to_vec();
+            }
+        }
+    }
 }
 
 /// `{{ role_path }}` and `{{ playbook_dir }}` in an import's file name replaced by what they are
