@@ -120,11 +120,9 @@ fn a_changed_when_that_cannot_be_evaluated_keeps_the_result() {
 
 #[test]
 fn a_play_for_a_group_an_included_group_by_may_make_is_skipped_when_empty() {
-    let p = Project::new()
-        .file("groups.yml", "- group_by: {key: made}\n  when: false\n")
-        .file(
-            "site.yml",
-            r#"
+    let p = Project::new().file("groups.yml", "- group_by: {key: made}\n  when: false\n").file(
+        "site.yml",
+        r#"
             - hosts: localhost
               gather_facts: false
               tasks:
@@ -134,7 +132,7 @@ fn a_play_for_a_group_an_included_group_by_may_make_is_skipped_when_empty() {
               tasks:
                 - fail: {msg: never}
             "#,
-        );
+    );
     p.play("site.yml").run().success().stdout_has("skipping: no hosts matched");
 }
 

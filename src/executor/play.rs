@@ -445,13 +445,13 @@ impl<'r> PlayRun<'r> {
                     Ok(items) => {
                         let lc = super::loops::control_for(self.runner, &task.loop_control, &ctx);
                         items
-                        .iter()
-                        .enumerate()
-                        .map(|(n, item)| {
-                            let label = crate::output::item_label(item);
-                            (super::loops::item_vars(&lc, &items, n), Some(label))
-                        })
-                        .collect()
+                            .iter()
+                            .enumerate()
+                            .map(|(n, item)| {
+                                let label = crate::output::item_label(item);
+                                (super::loops::item_vars(&lc, &items, n), Some(label))
+                            })
+                            .collect()
                     }
                     Err(msg) => {
                         failed.extend(self.fail_results(states, &[*id], &msg, &task.loc));

@@ -11,7 +11,12 @@ impl Inventory {
     /// Adds host `name` (if new) with `vars` merged over its own variables, and puts it in
     /// `groups` (created when missing). Whether anything changed; an error when a group_vars or
     /// host_vars file of a new group or host cannot be read.
-    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: &Map<String, Value>) -> Result<bool, String> {
+    pub fn add_dynamic_host(
+        &mut self,
+        name: &str,
+        groups: &[String],
+        vars: &Map<String, Value>,
+    ) -> Result<bool, String> {
         let known = self.known();
         let mut changed = false;
         if !self.hosts.contains_key(name) {

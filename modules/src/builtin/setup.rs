@@ -648,10 +648,9 @@ fn local_facts(s: &Sections) -> Value {
         let (head, text) = body.split_once('\n').unwrap_or((body.as_str(), ""));
         let value = match head.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["dead"] => Value::from(format!("Could not stat fact ({path}): no such file")),
-            ["exec", rc] if *rc != "0" => Value::from(format!(
-                "Failure executing fact script ({path}), rc: {rc}, err: {}",
-                text.trim_end()
-            )),
+            ["exec", rc] if *rc != "0" => {
+                Value::from(format!("Failure executing fact script ({path}), rc: {rc}, err: {}", text.trim_end()))
+            }
             _ => parse_fact(path, text),
         };
         out.insert(base, value);
@@ -682,7 +681,8 @@ fn parse_fact(path: &str, text: &str) -> Value {
         let Some(sect) = &current else { return not_ini() };
         let Some(at) = t.find(['=', ':']) else { return not_ini() };
         let (k, v) = (t[..at].trim().to_lowercase(), t[at + 1..].trim().to_string());
-        let bad = regex::Regex::new(r"%(?:[^%(]|$)").map(|r| r.is_match(&v.replace("%%", ""))).unwrap_or(false);
+        let stripped = v.replace("%%", "");
+        let bad = stripped.match_indices('%').any(|(i, _)| !stripped[i + 1..].starts_with('('));
         if bad {
             return Value::from(format!(
                 "error loading facts as ini - please check content: {path} ('%' must be followed by '%' or '(', found: {v:?})"
@@ -764,8 +764,8 @@ mod tests {
         w("nosection.fact", "a=b\n", 0o644);
         std::os::unix::fs::symlink("/nonexistent/orc-fact", dir.path().join("dead.fact")).unwrap();
         let path = dir.path().display().to_string();
-        let r = run_module(&Setup, json!({"gather_subset": ["!all", "!min", "local"], "fact_path": path}), false)
-            .unwrap();
+        let r =
+            run_module(&Setup, json!({"gather_subset": ["!all", "!min", "local"], "fact_path": path}), false).unwrap();
         let l = &r["ansible_facts"]["ansible_local"];
         assert_eq!(l["preferences"], json!({"general": {"bar": "loaded"}}));
         assert_eq!(l["good"], json!({"script_ran": true}));
