@@ -37,6 +37,8 @@ pub struct HostView {
     pub facts: Arc<Map<String, Value>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
+    /// The host's `group_names` (Ansible's hostvars carry the magic variables too).
+    pub group_names: Vec<String>,
 }
 
 impl HostView {
@@ -47,6 +49,7 @@ impl HostView {
         merge(&mut m, &self.set_facts);
         m.insert("inventory_hostname".into(), Value::String(name.to_string()));
         m.insert("inventory_hostname_short".into(), Value::String(name.split('.').next().unwrap_or(name).to_string()));
+        m.insert("group_names".into(), Value::from(self.group_names.clone()));
         m
     }
 }

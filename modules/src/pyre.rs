@@ -193,6 +193,24 @@ pub fn splitlines_keepends(data: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// Python's check of a replacement template, made before any match (so `re.sub` fails on a bad
+/// template even when nothing matches): an escaped ASCII letter must be one Python knows.
+pub fn check_template(template: &[u8]) -> Result<(), String> {
+    let mut i = 0;
+    while i + 1 < template.len() {
+        if template[i] == b'\\' {
+            let n = template[i + 1];
+            if n.is_ascii_alphabetic() && !b"ntrafvbg".contains(&n) {
+                return Err(format!("bad escape \\{} at position {i}", n as char));
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Python's `match.expand(template)`: `\1`..`\99`, `\g<n>`, `\g<name>`, and the escapes `\n`,
 /// `\t`, `\r`, `\\` etc. An unmatched group expands to nothing; a group that does not exist is an
 /// error, as in Python (an unknown group name expands to nothing).
@@ -278,6 +296,12 @@ pub fn expand(caps: &Captures, template: &[u8]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_escape_in_a_template_is_found_without_a_match() {
+        assert_eq!(check_template(br"\D").unwrap_err(), r"bad escape \D at position 0");
+        assert!(check_template(br"a\1\g<x>\n\\D\.").is_ok());
+    }
 
     #[test]
     fn dollar_matches_before_final_newline() {

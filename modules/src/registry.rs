@@ -13,6 +13,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::file::File,
     &builtin::command::Command,
     &builtin::shell::Shell,
+    &builtin::raw::Raw,
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::service_facts::ServiceFacts,

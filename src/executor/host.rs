@@ -157,9 +157,14 @@ impl HostState {
         }
     }
 
-    /// The view other hosts get through `hostvars`.
-    pub fn view(&self) -> HostView {
-        HostView { inventory: self.inventory.clone(), facts: self.facts.clone(), set_facts: self.set_facts.clone() }
+    /// The view other hosts get through `hostvars`, with the host's `group_names`.
+    pub fn view(&self, group_names: Vec<String>) -> HostView {
+        HostView {
+            inventory: self.inventory.clone(),
+            facts: self.facts.clone(),
+            set_facts: self.set_facts.clone(),
+            group_names,
+        }
     }
 
     /// Records a variable at set_fact/register precedence.

@@ -81,6 +81,23 @@ pub fn item_vars(lc: &Map<String, Value>, items: &[Value], idx: usize) -> Map<St
     vars
 }
 
+/// `loop_control` with its variable names (`loop_var`, `index_var`) rendered for the host, as
+/// Ansible templates them (`loop_var: "{{ name }}"`); a name that does not render stays as
+/// written.
+pub fn control_for(runner: &Runner, lc: &Map<String, Value>, ctx: &Arc<Context>) -> Map<String, Value> {
+    let mut out = lc.clone();
+    for key in ["loop_var", "index_var"] {
+        if let Some(v @ Value::String(s)) = lc.get(key) {
+            if s.contains("{{") {
+                if let Ok(Value::String(name)) = runner.templar.render_value(v, &ctx.value()) {
+                    out.insert(key.to_string(), Value::String(name));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `loop_control.pause` in seconds (a number, or a string or template giving one).
 pub fn pause_seconds(runner: &Runner, lc: &Map<String, Value>, ctx: &Arc<Context>) -> Result<f64, String> {
     let Some(p) = lc.get("pause") else { return Ok(0.0) };

@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "ansible_search_path",
     "ansible_facts",
     "ansible_connection",
+    "ansible_host",
     // Loops.
     "item",
     "ansible_loop",
@@ -61,7 +62,7 @@ pub fn play(runner: &Runner, name: &str, hosts: &[Value], batch: &[Value], play_
     let opts = runner.opts;
     let run_tags = if opts.tags.only.is_empty() { vec!["all".to_string()] } else { opts.tags.only.clone() };
     let magic = json!({
-        "groups": runner.inventory.groups_var(),
+        "groups": runner.inv().groups_var(),
         "ansible_play_hosts": hosts,
         "ansible_play_hosts_all": hosts,
         "ansible_play_batch": batch,
@@ -95,7 +96,7 @@ pub fn host(
     let short = name.split('.').next().unwrap_or(name).to_string();
     m.insert("inventory_hostname".into(), Value::String(name.to_string()));
     m.insert("inventory_hostname_short".into(), Value::String(short));
-    m.insert("group_names".into(), json!(runner.inventory.group_names(name)));
+    m.insert("group_names".into(), json!(runner.inv().group_names(name)));
     if let Some(r) = role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
         m.insert("role_name".into(), Value::String(r.name.clone()));

@@ -141,6 +141,10 @@ pub struct Runner<'a> {
     /// Tasks running in the background (`async:`).
     pub(crate) jobs: jobs::Jobs,
     stepping: std::sync::atomic::AtomicBool,
+    /// The inventory as the run changes it (`add_host`, `group_by`): `inventory` at the start.
+    live: std::sync::RwLock<Inventory>,
+    /// `live` changed since the play runner last looked (`Runner::take_inventory_change`).
+    live_changed: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Runner<'a> {
@@ -166,7 +170,29 @@ impl<'a> Runner<'a> {
             stepping: std::sync::atomic::AtomicBool::new(false),
             prompted: std::collections::HashMap::new(),
             jobs: jobs::Jobs::default(),
+            live: std::sync::RwLock::new(inventory.clone()),
+            live_changed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The inventory as it is now (hosts and groups `add_host` and `group_by` added included).
+    pub(crate) fn inv(&self) -> std::sync::RwLockReadGuard<'_, Inventory> {
+        self.live.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the inventory during the run; `change` says whether it changed anything.
+    pub(crate) fn change_inventory<T>(&self, change: impl FnOnce(&mut Inventory) -> (bool, T)) -> T {
+        let mut inv = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let (changed, out) = change(&mut inv);
+        if changed {
+            self.live_changed.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        out
+    }
+
+    /// Whether the inventory changed since the last call.
+    pub(crate) fn take_inventory_change(&self) -> bool {
+        self.live_changed.swap(false, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// `--step`: ask `stepper` before each task.

@@ -26,13 +26,13 @@ pub struct PlayOutcome {
 /// Runs one play on its hosts.
 pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOutcome {
     let pattern = super::play_hosts::pattern(play, runner.opts).unwrap_or_else(|_| play.hosts.clone());
-    let mut hosts = runner.inventory.select(&pattern).unwrap_or_default();
+    let mut hosts = runner.inv().select(&pattern).unwrap_or_default();
     if let Some(limit) = &runner.opts.limit {
-        hosts = runner.inventory.limit(hosts, limit).unwrap_or_default();
+        hosts = runner.inv().limit(hosts, limit).unwrap_or_default();
     }
     let mut members: Vec<HostId> = Vec::new();
     for h in &hosts {
-        let id = states.add(h, || runner.inventory.host_vars(h));
+        let id = states.add(h, || runner.inv().host_vars(h));
         let st = &mut states[id];
         // Hosts that failed or became unreachable in an earlier play stay out.
         if (st.status == HostStatus::Active || st.status == HostStatus::Ended) && !st.failed_by_fatal {
@@ -447,14 +447,17 @@ impl<'r> PlayRun<'r> {
             let layers: Vec<(Map<String, Value>, Option<String>)> = match &task.loop_spec {
                 None => vec![(Map::new(), None)],
                 Some(spec) => match super::loops::items(self.runner, spec, &ctx, &self.play.dir) {
-                    Ok(items) => items
-                        .iter()
-                        .enumerate()
-                        .map(|(n, item)| {
-                            let label = crate::output::item_label(item);
-                            (super::loops::item_vars(&task.loop_control, &items, n), Some(label))
-                        })
-                        .collect(),
+                    Ok(items) => {
+                        let lc = super::loops::control_for(self.runner, &task.loop_control, &ctx);
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(n, item)| {
+                                let label = crate::output::item_label(item);
+                                (super::loops::item_vars(&lc, &items, n), Some(label))
+                            })
+                            .collect()
+                    }
                     Err(msg) => {
                         failed.extend(self.fail_results(states, &[*id], &msg, &task.loc));
                         continue;
@@ -676,8 +679,20 @@ impl<'r> PlayRun<'r> {
         hosts.to_vec()
     }
 
+    /// After `add_host` or `group_by`: every host of the inventory has a state with its current
+    /// inventory variables, and `groups` is the new one.
+    fn inventory_changed(&mut self, states: &mut HostStates) {
+        let inv = self.runner.inv();
+        for h in inv.hosts() {
+            let id = states.add(&h, || inv.host_vars(&h));
+            states[id].inventory = Arc::new(inv.host_vars(&h));
+        }
+        Arc::make_mut(&mut self.ctx).magic.insert("groups".into(), Value::Object(inv.groups_var()));
+    }
+
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
-        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view())).collect())
+        let inv = self.runner.inv();
+        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect())
     }
 
     /// A keyword decided once for all the hosts of a task (`run_once`, `throttle`,
@@ -734,7 +749,8 @@ impl<'r> PlayRun<'r> {
 
         let first = active.first().copied();
         let flag = |v: Option<Value>| v.as_ref().and_then(orc_modules::args::parse_bool).unwrap_or(false);
-        let run_once = flag(self.play_level(states, task, first, &task.kw.run_once));
+        let bypass = task.action().and_then(|a| a.engine).is_some_and(|e| e.bypasses_host_loop());
+        let run_once = bypass || flag(self.play_level(states, task, first, &task.kw.run_once));
         let any_errors_fatal = flag(self.play_level(states, task, first, &task.kw.any_errors_fatal));
         let throttle =
             self.play_level(states, task, first, &task.kw.throttle).as_ref().and_then(super::settings::as_u64);
@@ -758,6 +774,9 @@ impl<'r> PlayRun<'r> {
                 })
                 .collect()
         });
+        if self.runner.take_inventory_change() {
+            self.inventory_changed(states);
+        }
         // delegate_facts: facts gathered through a delegated task belong to the delegate.
         for (_, out) in &outcomes {
             if let Some((target, facts)) = &out.delegated_facts {
@@ -1121,16 +1140,26 @@ fn load_vars_files(
     }
     let hv = HostVars::new(Vec::new());
     let ctx = crate::vars::Context::new(base, hv, runner.templar.clone());
-    for (file, loc) in &play.vars_files {
-        let name = runner
-            .templar
-            .render_str(file, &ctx.value())
-            .map(|v| crate::yaml::display(&v))
-            .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
-        let path = play.dir.join(&name);
-        if !path.is_file() {
-            return Err(format!("vars file {} ({loc}) was not found", path.display()));
+    for (files, loc) in &play.vars_files {
+        // Alternatives (an entry written as a list): the first file that exists, as in Ansible.
+        let mut found = None;
+        let mut tried = Vec::new();
+        for file in files {
+            let name = runner
+                .templar
+                .render_str(file, &ctx.value())
+                .map(|v| crate::yaml::display(&v))
+                .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
+            let path = play.dir.join(&name);
+            if path.is_file() {
+                found = Some(path);
+                break;
+            }
+            tried.push(path.display().to_string());
         }
+        let Some(path) = found else {
+            return Err(format!("vars file {} ({loc}) was not found", tried.join(", ")));
+        };
         if let Some(m) = crate::inventory::load_vars_file(&path).map_err(|e| e.report())? {
             merge(&mut out, &m);
         }

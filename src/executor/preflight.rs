@@ -22,18 +22,38 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
         check_start_at_task(playbooks, want)?;
     }
     let templar = Templar::new();
+    // add_host and group_by make hosts and groups while the run goes on (also from a file a
+    // dynamic include brings in): a later play's pattern may match only those, so it is not
+    // checked against the inventory up front (a play that matches nothing is then skipped at
+    // run time, as in Ansible).
+    let grows_inventory = playbooks.iter().flat_map(|pb| &pb.plays).any(|play| {
+        let mut tasks = play.all_tasks();
+        crate::playbook::flatten(&play.handlers, &mut tasks);
+        tasks.iter().any(|t| match &t.body {
+            TaskBody::Action(a) => matches!(a.short.as_str(), "add_host" | "group_by"),
+            TaskBody::Include(_) => true,
+            TaskBody::Block { .. } => false,
+        })
+    });
     for pb in playbooks {
         // A syntax check has no inventory to define variables: undefined names are not checked.
         let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts, &templar) };
         for play in &pb.plays {
             if !opts.syntax_check {
                 let pattern = super::play_hosts::pattern(play, opts)?;
-                let hosts = inventory.select(&pattern).map_err(|e| e.or_at(&play.hosts_loc))?;
-                if let Some(limit) = &opts.limit {
-                    inventory.limit(hosts, limit)?;
+                match inventory.select(&pattern) {
+                    Ok(hosts) => {
+                        if let Some(limit) = &opts.limit {
+                            inventory.limit(hosts, limit)?;
+                        }
+                    }
+                    Err(_) if grows_inventory => {}
+                    Err(e) => return Err(e.or_at(&play.hosts_loc)),
                 }
             }
-            for (file, loc) in &play.vars_files {
+            for (files, loc) in &play.vars_files {
+                // A list of alternatives is resolved when the play runs.
+                let [file] = files.as_slice() else { continue };
                 if file.contains("{{") {
                     continue;
                 }
@@ -136,12 +156,12 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options, templar: 
     for play in &pb.plays {
         names.extend(play.vars.keys().cloned());
         names.extend(play.vars_prompt.iter().map(|p| p.name.clone()));
-        for (file, _) in &play.vars_files {
-            if file.contains("{{") {
+        for (files, _) in &play.vars_files {
+            if files.len() != 1 || files.iter().any(|f| f.contains("{{")) {
                 dynamic = true;
                 continue;
             }
-            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(file)) {
+            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(&files[0])) {
                 names.extend(m.keys().cloned());
             }
         }
@@ -217,14 +237,19 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Resul
             guards.extend(guarded_names(s.trim().trim_start_matches("{{").trim_end_matches("}}"), true));
         }
     }
+    // A task that says `ignore_errors: true` may fail on purpose (a wrong argument or an
+    // undefined variable included): it is checked when it runs, as in Ansible.
+    let ignores_errors = t.kw.ignore_errors.as_ref().and_then(orc_modules::args::parse_bool) == Some(true);
     if let TaskBody::Action(a) = &t.body {
-        match a.engine {
-            Some(engine) => check_action_args(engine, a)?,
-            None => check_module_args(a)?,
+        if !ignores_errors {
+            match a.engine {
+                Some(engine) => check_action_args(engine, a)?,
+                None => check_module_args(a)?,
+            }
+            check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
         }
-        check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
     }
-    check_templates(t, defined, &guards)
+    check_templates(t, if ignores_errors { &None } else { defined }, &guards)
 }
 
 fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Action) -> Result<()> {

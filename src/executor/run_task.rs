@@ -24,7 +24,7 @@ use crate::vars::{add_facts, merge, Context, HostVars};
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// What every task of a play shares.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PlayCtx {
     /// Play vars and vars_files, merged.
     pub play_vars: Map<String, Value>,
@@ -102,6 +102,8 @@ pub fn context_for(
             m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
         }
     }
+    // As Ansible's connection options: a host that sets no address is reached by its name.
+    m.entry("ansible_host").or_insert_with(|| Value::String(st.name.clone()));
     // Registered results and set_fact values are data: rendering them again would run whatever
     // Jinja a command printed (Ansible 2.19 treats them the same way).
     let mut data: std::collections::HashSet<String> =
@@ -201,7 +203,7 @@ pub fn run_on_host(
                     (status, item.result, vec![], false, settings)
                 }
                 Ok(items) => {
-                    let lc = &task.loop_control;
+                    let lc = &loops::control_for(runner, &task.loop_control, &ctx);
                     let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
                     let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
                     let label_tpl = lc.get("label").cloned();
@@ -383,6 +385,11 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         Status::Failed { .. } if result.get("timedout").is_some() => {
             Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
         }
+        // A message that already says where the task failed (a module's exception, as Ansible
+        // 2.19 words it in the result) is shown as it is.
+        Status::Failed { .. } if msg.starts_with("Task failed: ") => {
+            Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
+        }
         // An action that refused `async:` failed before it ran, not in its module or action.
         Status::Failed { .. } if refused_async(task, result) => {
             Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
@@ -530,6 +537,10 @@ fn run_item(
         if r.status == Status::Unreachable {
             return r;
         }
+        // As Ansible: `attempts` is there early, for changed_when and failed_when to use.
+        if task.until.is_some() && r.result.is_object() {
+            r.result["attempts"] = json!(attempt);
+        }
         // changed_when / failed_when see the result under the register name.
         let reg_ctx = match &task.register {
             Some(name) => {
@@ -549,6 +560,10 @@ fn run_item(
         };
         // As Ansible: changed_when applies to failed results too (a failure that failed_when
         // then clears is ok, not changed, under `changed_when: false`).
+        // As Ansible: a changed_when/failed_when that cannot be evaluated fails the task, keeping
+        // the module's result, with the error under `changed_when_result`/`failed_when_result`
+        // (and failed_when is not evaluated after a changed_when error).
+        let mut cond_error = false;
         if let Some(cw) = &task.changed_when {
             match all_true(runner, cw, &reg_ctx) {
                 Ok(c) => {
@@ -558,10 +573,13 @@ fn run_item(
                         r.status = if c { Status::Changed } else { Status::Ok };
                     }
                 }
-                Err(e) => return failed(format!("The conditional check failed: {e}")),
+                Err(e) => {
+                    cond_error = true;
+                    cond_failed(&mut r, "changed", e)
+                }
             }
         }
-        if let Some(fw) = &task.failed_when {
+        if let Some(fw) = task.failed_when.as_ref().filter(|_| !cond_error) {
             match any_true(runner, fw, &reg_ctx) {
                 Ok(f) => {
                     r.result["failed_when_result"] = json!(f);
@@ -573,7 +591,7 @@ fn run_item(
                         r.status = if r.changed { Status::Changed } else { Status::Ok };
                     }
                 }
-                Err(e) => return failed(format!("The conditional check failed: {e}")),
+                Err(e) => cond_failed(&mut r, "failed", e),
             }
         }
         if let Some(until) = &task.until {
@@ -592,7 +610,11 @@ fn run_item(
             }
             if attempt >= attempts_max {
                 r.result["failed"] = json!(true);
-                r.status = Status::Failed { ignored: false };
+                // As Ansible's TaskResult.is_failed: a failed_when result, when there is one,
+                // decides whether the task failed, also once the retries ran out.
+                if r.result.get("failed_when_result") != Some(&json!(false)) {
+                    r.status = Status::Failed { ignored: false };
+                }
                 return r;
             }
             runner.sink.emit(&Event::Retry { host: st.name.clone(), left: (attempts_max - attempt) as u32 });
@@ -604,6 +626,18 @@ fn run_item(
         }
         return r;
     }
+}
+
+/// A changed_when/failed_when (`which`) that could not be evaluated: the task fails, keeping the
+/// module's result, with the error under `{which}_when_result` (Ansible's TaskExecutor).
+fn cond_failed(r: &mut ItemResult, which: &str, e: String) {
+    let text = format!("The conditional check failed: {e}");
+    if r.result.get("msg").is_none_or(|m| m.as_str() == Some("")) {
+        r.result["msg"] = json!(text.clone());
+    }
+    r.result[format!("{which}_when_result")] = json!(text);
+    r.result["failed"] = json!(true);
+    r.status = Status::Failed { ignored: false };
 }
 
 fn all_true(runner: &Runner, conds: &[Value], ctx: &Arc<Context>) -> Result<bool, String> {
@@ -847,7 +881,7 @@ pub(crate) fn connection_vars(
     let delegated = settings.delegate_to.as_deref().filter(|d| *d != st.name);
     let source: Map<String, Value> = match delegated {
         Some(d) => {
-            let mut v = runner.inventory.host_vars(d);
+            let mut v = runner.inv().host_vars(d);
             if (d == "localhost" || d == "127.0.0.1") && !v.contains_key("ansible_connection") {
                 v.insert("ansible_connection".into(), json!("local"));
             }

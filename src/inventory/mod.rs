@@ -23,6 +23,7 @@ mod ini;
 mod pattern;
 pub(crate) mod pylit;
 mod render;
+mod runtime;
 mod script;
 mod sources;
 mod vars_dirs;

@@ -280,6 +280,15 @@ impl Parser<'_> {
                     "True" => Some(Lit::Bool(true)),
                     "False" => Some(Lit::Bool(false)),
                     "None" => Some(Lit::None),
+                    // literal_eval's one call: `set()`, the empty set (a list in Ansible's vars).
+                    "set" => {
+                        self.skip_ws();
+                        if !self.eat(b'(') {
+                            return None;
+                        }
+                        self.skip_ws();
+                        self.eat(b')').then(|| Lit::List(Vec::new()))
+                    }
                     _ => None,
                 }
             }
@@ -642,6 +651,10 @@ mod tests {
             ("True", json!(true)),
             ("None", json!(null)),
             ("none", json!("none")),
+            ("set()", json!([])),
+            ("[set(), {1, 2}]", json!([[], [1, 2]])),
+            ("set", json!("set")),
+            ("set(1)", json!("set(1)")),
             ("0644", json!("0644")),
             ("00", json!(0)),
             ("0x1f", json!(31)),

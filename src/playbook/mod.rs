@@ -107,8 +107,9 @@ pub struct Play {
     pub dir: PathBuf,
     /// `vars:`.
     pub vars: Map<String, Value>,
-    /// `vars_files:` entries (possibly templated) with their locations.
-    pub vars_files: Vec<(String, Loc)>,
+    /// `vars_files:` entries (possibly templated) with their locations; an entry written as a
+    /// list holds alternatives, of which the first file that exists is loaded.
+    pub vars_files: Vec<(Vec<String>, Loc)>,
     /// `vars_prompt:`.
     pub vars_prompt: Vec<VarPrompt>,
     /// `gather_facts:` when the play says it (otherwise ansible.cfg's `gathering` decides).

@@ -215,7 +215,11 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             _ => vec![vf],
         };
         for item in items {
-            play.vars_files.push((scalar_string(item)?, item.loc.clone()));
+            let names = match &item.kind {
+                Kind::Seq(alternatives) => alternatives.iter().map(scalar_string).collect::<Result<Vec<_>>>()?,
+                _ => vec![scalar_string(item)?],
+            };
+            play.vars_files.push((names, item.loc.clone()));
         }
     }
     if let Some(roles) = node.get("roles") {
@@ -516,6 +520,8 @@ fn compile_include(
                 };
                 return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
             }
+            // What is known when the playbook is read: the role's and the playbook's directories.
+            let file = static_paths(&file, ctx);
             if file.contains("{{") {
                 return Err(OrcError::at(&value.loc, "import_tasks cannot use a templated file name")
                     .help("use include_tasks for dynamic file names"));
@@ -574,7 +580,8 @@ fn compile_include(
 /// the inherited ones were merged into `task.kw` already.
 fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     let get = |k: &str| node.get(k);
-    task.name = get("name").map(scalar_string).transpose()?;
+    // `name:` left empty is no name, as in Ansible (the action names the task).
+    task.name = get("name").filter(|n| !matches!(n.kind, Kind::Scalar(Value::Null))).map(scalar_string).transpose()?;
     task.register = get("register").map(scalar_string).transpose()?;
     task.notify = string_list(get("notify"))?;
     task.listen = string_list(get("listen"))?;
@@ -633,13 +640,48 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
     }
     task.loop_spec = loops.pop().map(|(s, _)| s);
     if matches!(task.body, TaskBody::Block { .. }) {
-        for k in ["loop", "register", "notify", "until"] {
+        for k in ["loop", "register", "until"] {
             if let Some(n) = get(k) {
                 return Err(OrcError::at(&n.loc, format!("'{k}' is not valid on a block")));
             }
         }
+        // A block's (or an import's) `notify` is its tasks' when they name none, as Ansible's
+        // tasks inherit it from their parent block.
+        let notify = std::mem::take(&mut task.notify);
+        if !notify.is_empty() {
+            inherit_notify(&mut task.body, &notify);
+        }
     }
     Ok(())
+}
+
+/// Gives `notify` to every task under `body` that has none of its own.
+fn inherit_notify(body: &mut TaskBody, notify: &[String]) {
+    if let TaskBody::Block { block, rescue, always } = body {
+        for t in block.iter_mut().chain(rescue.iter_mut()).chain(always.iter_mut()) {
+            if matches!(t.body, TaskBody::Block { .. }) {
+                inherit_notify(&mut t.body, notify);
+            } else if t.notify.is_empty() {
+                t.notify = notify.to_vec();
+            }
+        }
+    }
+}
+
+/// `{{ role_path }}` and `{{ playbook_dir }}` in an import's file name replaced by what they are
+/// when the playbook is read (Ansible templates static imports with the variables known then).
+fn static_paths(file: &str, ctx: &ParseCtx) -> String {
+    let re = regex::Regex::new(r"\{\{\s*(role_path|playbook_dir)\s*\}\}").ok();
+    let Some(re) = re else { return file.to_string() };
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    re.replace_all(file, |c: &regex::Captures| match &c[1] {
+        "role_path" => match &ctx.role {
+            Some(r) => absolute(&r.path),
+            None => c[0].to_string(),
+        },
+        _ => absolute(&ctx.play_dir),
+    })
+    .into_owned()
 }
 
 pub(crate) fn scalar_string(n: &Node) -> Result<String> {

@@ -255,3 +255,26 @@ pub(crate) fn subelements(
     }
     Ok(Value::from(out))
 }
+
+/// Python's methods on values (minijinja-contrib's `pycompat`), plus `list.index(x)`, which
+/// playbooks use in conditions (`my_list.index(item) == idx`, Ansible's loops target).
+pub(crate) fn python_method(
+    state: &mut minijinja::State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    if method == "index" && value.kind() == ValueKind::Seq {
+        let (what,): (&Value,) = minijinja::value::from_args(args)?;
+        for (i, item) in value.try_iter()?.enumerate() {
+            if &item == what {
+                return Ok(Value::from(i));
+            }
+        }
+        return Err(Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("{} is not in list", super::pyfmt::repr(what)),
+        ));
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+}

@@ -28,11 +28,7 @@ pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Ve
             let mut out = Vec::new();
             for t in &terms {
                 if t.kind() != ValueKind::String {
-                    return Err(err(format!(
-                        "Invalid setting identifier, \"{}\" is not a string, its a {}",
-                        pyfmt::to_str(t),
-                        super::filters::type_debug(t)
-                    )));
+                    return Err(err(format!("Variable name must be 'str' not '{}'.", super::filters::type_debug(t))));
                 }
                 let name = pyfmt::to_str(t);
                 let found = call
@@ -46,7 +42,7 @@ pub(crate) fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Ve
                     (None, None) => {
                         return Err(Error::new(
                             ErrorKind::UndefinedError,
-                            format!("No variable named '{name}' was found"),
+                            format!("No variable named '{name}' was found."),
                         ))
                     }
                 }

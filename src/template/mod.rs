@@ -142,7 +142,7 @@ fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'s
         native::record(value);
         out.write_str(&pyfmt::to_display(value)).map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
     });
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(collections::python_method);
     if *opts == FileOptions::default() {
         env.set_loader(load_template);
     } else {

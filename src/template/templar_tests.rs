@@ -262,6 +262,11 @@ fn lookups_read_env_vars_files_and_pipes() {
     assert_eq!(t.render_str("{{ lookup('file', 'motd') }}", &v).unwrap(), json!("hello"));
     assert_eq!(t.render_str("{{ lookup('template', 't.j2') }}", &v).unwrap(), json!("name=web\n"));
     assert_eq!(t.render_str("{{ lookup('vars', 'other') }}", &v).unwrap(), json!(7));
+    // Ansible 2.19's messages, which its lookup_vars target asserts on.
+    let e = t.render_str("{{ lookup('vars', 'nope') }}", &v).unwrap_err();
+    assert!(e.msg.contains("No variable named 'nope' was found."), "{}", e.msg);
+    let e = t.render_str("{{ lookup('vars', 42) }}", &v).unwrap_err();
+    assert!(e.msg.contains("Variable name must be 'str' not 'int'."), "{}", e.msg);
     assert_eq!(t.render_str("{{ lookup('pipe', 'echo hi') }}", &v).unwrap(), json!("hi"));
     assert_eq!(t.render_str("{{ query('pipe', 'echo a', 'echo b') }}", &v).unwrap(), json!(["a", "b"]));
     assert_eq!(t.render_str("{{ lookup('pipe', 'echo a', 'echo b') }}", &v).unwrap(), json!("a,b"));
@@ -703,4 +708,12 @@ fn template_delimiters_and_newline_sequence() {
     std::fs::write(&path, "plain\r\n").unwrap();
     let cr = FileOptions { newline_sequence: "\r".into(), ..FileOptions::default() };
     assert_eq!(t.render_file_with(&path, &vars, cr).unwrap(), "plain\r\n");
+}
+
+#[test]
+fn list_index_is_pythons() {
+    assert_eq!(render("{{ ['a', 'b', 'c'].index('b') }}"), json!(1));
+    assert_eq!(render("{{ 'abc'.startswith('a') }}"), json!(true));
+    let e = Templar::new().render_str("{{ ['a'].index('z') }}", &base()).unwrap_err();
+    assert!(e.msg.contains("'z' is not in list"), "{}", e.msg);
 }

@@ -209,7 +209,8 @@ pub(crate) fn run_spec(spec: RunSpec, ctx: &mut ModuleCtx) -> RunResult {
     let mut script = String::from("_orcd() { date '+%Y-%m-%d %H:%M:%S %s %N'; }\n");
     script += &std::mem::take(&mut words.prelude);
     if let Some(w) = chdir {
-        script += &format!("cd -- {w} 2>/dev/null || {}\n", say("chdir"));
+        // `-P`: as Python's os.chdir, the physical directory (PWD without symlinks).
+        script += &format!("cd -P -- {w} 2>/dev/null || {}\n", say("chdir"));
     }
     if let Some(w) = creates {
         script += &format!(

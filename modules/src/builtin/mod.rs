@@ -35,6 +35,7 @@ pub mod lineinfile;
 pub mod package;
 pub mod package_facts;
 pub mod ping;
+pub mod raw;
 pub mod reboot;
 pub mod replace;
 pub mod service;

@@ -41,7 +41,8 @@ impl TypedModule for Ping {
             return Err(ModuleError::msg("the host's shell did not answer"));
         }
         if args.data == "crash" {
-            return Err(ModuleError::msg("boom"));
+            // Ansible's ping raises an exception, whose result message carries where it failed.
+            return Err(ModuleError::msg("Task failed: Module failed: boom"));
         }
         Ok(ModuleResult::ok().with("ping", args.data))
     }

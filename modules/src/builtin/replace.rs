@@ -56,6 +56,7 @@ pub struct Replace;
 
 /// Python's `re.subn(re, template, text)`: the new text and the number of substitutions.
 pub fn subn(re: &Regex, template: &[u8], text: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    pyre::check_template(template)?;
     let mut out = Vec::with_capacity(text.len());
     let mut last = 0;
     let mut n = 0;

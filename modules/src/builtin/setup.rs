@@ -22,6 +22,14 @@ pub struct SetupArgs {
     /// Shell-style globs on fact names (`ansible_distribution*`); only matching facts are returned.
     #[serde(default, deserialize_with = "crate::args::list")]
     pub filter: Vec<String>,
+    /// The directory of local facts (`*.fact` files: JSON or INI, or executables printing
+    /// them), returned as `ansible_local`.
+    #[serde(default = "default_fact_path", deserialize_with = "crate::args::string")]
+    pub fact_path: String,
+}
+
+fn default_fact_path() -> String {
+    "/etc/ansible/facts.d".into()
 }
 
 fn all() -> Vec<String> {
@@ -45,6 +53,8 @@ enum Col {
     Hardware,
     Network,
     Virtual,
+    Python,
+    Local,
 }
 
 const MIN: &[Col] = &[
@@ -59,6 +69,8 @@ const MIN: &[Col] = &[
     Col::Lsb,
     Col::PkgMgr,
     Col::ServiceMgr,
+    Col::Python,
+    Col::Local,
 ];
 const ALL: &[Col] = &[
     Col::Platform,
@@ -75,6 +87,8 @@ const ALL: &[Col] = &[
     Col::Hardware,
     Col::Network,
     Col::Virtual,
+    Col::Python,
+    Col::Local,
 ];
 
 /// Subset names Ansible accepts, and the orc collector each one selects (None: Ansible knows it
@@ -109,7 +123,7 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("kernel", Some(Col::Platform)),
     ("kernel_version", Some(Col::Platform)),
     ("loadavg", None),
-    ("local", None),
+    ("local", Some(Col::Local)),
     ("lsb", Some(Col::Lsb)),
     ("machine", Some(Col::Platform)),
     ("machine_id", Some(Col::Platform)),
@@ -123,8 +137,8 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("processor", Some(Col::Hardware)),
     ("processor_cores", Some(Col::Hardware)),
     ("processor_count", Some(Col::Hardware)),
-    ("python", None),
-    ("python_version", Some(Col::Platform)),
+    ("python", Some(Col::Python)),
+    ("python_version", Some(Col::Python)),
     ("real_user_id", Some(Col::User)),
     ("selinux", None),
     ("service_mgr", Some(Col::ServiceMgr)),
@@ -210,9 +224,10 @@ impl TypedModule for Setup {
                 hostname, FQDN...), distribution, environment, user, date and time, DNS, kernel command line, FIPS, \
                 LSB, package and service manager, hardware (processor, memory, DMI), network (interfaces, addresses, \
                 default routes) and virtualization. Subsets Ansible knows but orc gathers nothing for (`selinux`, \
-                `apparmor`, `python`, `ohai`, `facter`, `local`...) are accepted and add nothing; `mounts` and \
+                `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` describes the host's \
+                `python3` (or `python`) when it has one; `local` reads `fact_path`; `mounts` and \
                 `devices` select the hardware facts, without `ansible_mounts` or `ansible_devices`. `gather_timeout` \
-                and `fact_path` are not accepted. Never changes anything.",
+                is not accepted. Never changes anything.",
         returns: &[("ansible_facts", "The facts, plus `gather_subset` and `module_setup`.")],
         example: "- name: Gather the network facts only\n  \
                   ansible.builtin.setup:\n    \
@@ -227,7 +242,12 @@ impl TypedModule for Setup {
     fn run(&self, a: SetupArgs, ctx: &mut ModuleCtx) -> RunResult {
         let cols = select(&a.gather_subset).map_err(ModuleError::msg)?;
         let marker = format!("@@ORCS{:08x}", fastrand::u32(..));
-        let script = build_script(&cols, &marker);
+        let mut script = build_script(&cols, &marker);
+        if cols.contains(&Col::Local) {
+            // Before build_script's final `exit 0`.
+            let at = script.rfind("exit 0\n").unwrap_or(script.len());
+            script.insert_str(at, &local_facts_script(&a.fact_path, &marker));
+        }
         let out = ctx.conn.exec(&script, None)?;
         let text = out.stdout_str();
         let sections = split_sections(&text, &marker);
@@ -375,6 +395,10 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += &format!(" printf '\\n{marker} ipp\\n'; ip addr show primary dev \"$_d\" 2>/dev/null || ip addr show dev \"$_d\" 2>/dev/null\n");
         s += &format!(" printf '\\n{marker} ips\\n'; ip addr show secondary dev \"$_d\" 2>/dev/null\n");
         s += "done\nfi\n";
+    }
+    if cols.contains(&Col::Python) {
+        s += &sec("python");
+        s += "for _p in python3 python; do if command -v $_p >/dev/null 2>&1; then $_p -c 'import sys, platform; v = sys.version_info; print(sys.executable); print(v[0], v[1], v[2], v[3], v[4]); print(platform.python_implementation())' 2>/dev/null; break; fi; done\n";
     }
     if cols.contains(&Col::Virtual) {
         s += &sec("cgroup");
@@ -563,7 +587,112 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
         put(&mut f, "virtualization_type", t.into());
         put(&mut f, "virtualization_role", r.into());
     }
+    if cols.contains(&Col::Python) {
+        for (k, v) in python_facts(section(s, "python")) {
+            put(&mut f, k, v);
+        }
+    }
+    if cols.contains(&Col::Local) {
+        put(&mut f, "local", local_facts(s));
+    }
     f
+}
+
+/// Ansible's python collector, from the host's `python3` (else `python`): nothing when the host
+/// has none (orc needs no Python on the host).
+fn python_facts(text: &str) -> Vec<(&'static str, Value)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (Some(exe), Some(ver), Some(kind)) = (lines.first(), lines.get(1), lines.get(2)) else { return Vec::new() };
+    let v: Vec<&str> = ver.split_whitespace().collect();
+    if v.len() != 5 {
+        return Vec::new();
+    }
+    let num = |s: &str| s.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(s));
+    let info = vec![num(v[0]), num(v[1]), num(v[2]), Value::from(v[3]), num(v[4])];
+    let python = serde_json::json!({
+        "executable": exe,
+        "has_sslcontext": true,
+        "type": kind,
+        "version": {"major": info[0], "minor": info[1], "micro": info[2], "releaselevel": info[3], "serial": info[4]},
+        "version_info": info,
+    });
+    vec![("python", python), ("python_version", Value::from(format!("{}.{}.{}", v[0], v[1], v[2])))]
+}
+
+/// The script that reads each `*.fact` file of `fact_path` into a `fact PATH` section: its kind
+/// and status on the first line (`dead`, `exec RC`, `file`), then its text (a script's output, or
+/// its stderr when it failed).
+fn local_facts_script(fact_path: &str, marker: &str) -> String {
+    format!(
+        "_fp={}
+if [ -d \"$_fp\" ]; then _t=$(mktemp 2>/dev/null || echo /dev/null)
+\
+         for _f in \"$_fp\"/*.fact; do\n [ -e \"$_f\" ] || [ -L \"$_f\" ] || continue\n \
+         printf '\\n{marker} fact %s\\n' \"$_f\"\n \
+         if [ ! -e \"$_f\" ]; then echo dead\n \
+         elif [ -x \"$_f\" ]; then _o=$(\"$_f\" 2>\"$_t\"); _rc=$?; echo \"exec $_rc\"; \
+         if [ $_rc = 0 ]; then printf '%s\\n' \"$_o\"; else cat \"$_t\"; fi\n \
+         else echo file; cat \"$_f\" 2>&1; fi\ndone\n[ \"$_t\" = /dev/null ] || rm -f \"$_t\"\nfi\n",
+        quote(fact_path)
+    )
+}
+
+/// `ansible_local` from the `fact PATH` sections, as Ansible's local collector builds it: each
+/// file's JSON, else its INI sections, else an error string.
+fn local_facts(s: &Sections) -> Value {
+    let mut out = Map::new();
+    for (name, body) in s {
+        let Some(path) = name.strip_prefix("fact ") else { continue };
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let base = base.strip_suffix(".fact").unwrap_or(base).to_string();
+        let (head, text) = body.split_once('\n').unwrap_or((body.as_str(), ""));
+        let value = match head.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["dead"] => Value::from(format!("Could not stat fact ({path}): no such file")),
+            ["exec", rc] if *rc != "0" => {
+                Value::from(format!("Failure executing fact script ({path}), rc: {rc}, err: {}", text.trim_end()))
+            }
+            _ => parse_fact(path, text),
+        };
+        out.insert(base, value);
+    }
+    Value::Object(out)
+}
+
+/// One fact file's text: JSON, else INI (Python's configparser: `[section]` then `key = value`
+/// or `key: value`, keys lower-cased, `%` only as `%%` or `%(name)s`), else the error Ansible
+/// reports.
+fn parse_fact(path: &str, text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        return v;
+    }
+    let not_ini = || Value::from(format!("error loading facts as JSON or ini - please check content: {path}"));
+    let mut sections = Map::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            sections.entry(name.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            current = Some(name.to_string());
+            continue;
+        }
+        let Some(sect) = &current else { return not_ini() };
+        let Some(at) = t.find(['=', ':']) else { return not_ini() };
+        let (k, v) = (t[..at].trim().to_lowercase(), t[at + 1..].trim().to_string());
+        let stripped = v.replace("%%", "");
+        let bad = stripped.match_indices('%').any(|(i, _)| !stripped[i + 1..].starts_with('('));
+        if bad {
+            return Value::from(format!(
+                "error loading facts as ini - please check content: {path} ('%' must be followed by '%' or '(', found: {v:?})"
+            ));
+        }
+        if let Some(Value::Object(m)) = sections.get_mut(sect) {
+            m.insert(k, Value::from(v.replace("%%", "%")));
+        }
+    }
+    Value::Object(sections)
 }
 
 #[cfg(test)]
@@ -617,6 +746,47 @@ mod tests {
             assert_eq!(f["ansible_default_ipv4"]["interface"], dev);
             assert!(f["ansible_default_ipv4"]["network"].is_string());
         }
+    }
+
+    #[test]
+    fn local_facts_from_fact_path_as_ansible_reads_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str, mode: u32| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        w("preferences.fact", "[general]\nBar=loaded\n", 0o644);
+        w("good.fact", "#!/bin/sh\necho '{\"script_ran\": true}'\n", 0o755);
+        w("failing.fact", "#!/bin/sh\necho oops >&2; exit 1\n", 0o755);
+        w("bad.fact", "[bad fact]\nvalue = this is a % bad % fact\n", 0o644);
+        w("nosection.fact", "a=b\n", 0o644);
+        std::os::unix::fs::symlink("/nonexistent/orc-fact", dir.path().join("dead.fact")).unwrap();
+        let path = dir.path().display().to_string();
+        let r =
+            run_module(&Setup, json!({"gather_subset": ["!all", "!min", "local"], "fact_path": path}), false).unwrap();
+        let l = &r["ansible_facts"]["ansible_local"];
+        assert_eq!(l["preferences"], json!({"general": {"bar": "loaded"}}));
+        assert_eq!(l["good"], json!({"script_ran": true}));
+        assert!(l["failing"].as_str().unwrap().starts_with("Failure executing fact script"), "{l}");
+        assert!(l["failing"].as_str().unwrap().ends_with("err: oops"), "{l}");
+        assert!(l["bad"].as_str().unwrap().starts_with("error loading facts as ini"), "{l}");
+        assert!(l["nosection"].as_str().unwrap().starts_with("error loading facts as JSON or ini"), "{l}");
+        assert!(l["dead"].as_str().unwrap().starts_with("Could not stat fact"), "{l}");
+        // No directory: an empty ansible_local, gathered by default.
+        let r = run_module(&Setup, json!({"gather_subset": "!all", "fact_path": "/nonexistent/orc"}), false).unwrap();
+        assert_eq!(r["ansible_facts"]["ansible_local"], json!({}));
+    }
+
+    #[test]
+    fn python_facts_describe_the_hosts_python() {
+        let f = python_facts("/usr/bin/python3\n3 11 2 final 0\nCPython\n");
+        assert_eq!(f[0].1["executable"], "/usr/bin/python3");
+        assert_eq!(f[0].1["version_info"], json!([3, 11, 2, "final", 0]));
+        assert_eq!(f[0].1["version"]["minor"], 11);
+        assert_eq!(f[1].1, "3.11.2");
+        assert!(python_facts("").is_empty());
     }
 
     #[test]

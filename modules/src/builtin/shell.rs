@@ -124,6 +124,18 @@ mod tests {
     }
 
     #[test]
+    fn chdir_through_a_symlink_gives_the_physical_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("www_root/site");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("www_root"), dir.path().join("www")).unwrap();
+        let r = run_module(&Shell, json!({"cmd": "dirname \"$PWD\"", "chdir": dir.path().join("www/site")}), false)
+            .unwrap();
+        let canon = std::fs::canonicalize(dir.path().join("www_root")).unwrap();
+        assert_eq!(r["stdout"], canon.display().to_string());
+    }
+
+    #[test]
     fn executable_chdir_stdin_creates_and_check() {
         let dir = tempfile::tempdir().unwrap();
         let r = run_module(

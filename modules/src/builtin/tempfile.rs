@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -73,6 +73,16 @@ impl TypedModule for Tempfile {
                   suffix: .build\n  register: scratch\n",
     };
 
+    /// As Ansible's: `prefix` and `suffix` are parts of a file name, not paths.
+    fn check_args(a: &TempfileArgs) -> Result<(), ArgError> {
+        for (name, value) in [("prefix", &a.prefix), ("suffix", &a.suffix)] {
+            if value.as_deref().is_some_and(|v| v.contains('/')) {
+                return Err(ArgError { msg: format!("{name} must be a valid file name component, not a path") });
+            }
+        }
+        Ok(())
+    }
+
     fn run(&self, a: TempfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {
             let mut r = ModuleResult::ok().with_msg("remote module (tempfile) does not support check mode");
@@ -90,7 +100,14 @@ impl TypedModule for Tempfile {
                 out.stderr_str().trim()
             )));
         }
-        Ok(ModuleResult::changed(true).with("path", out.stdout_str().trim_end_matches('\n').to_string()))
+        // Ansible's result carries the path's type as `state`, as file's does.
+        let state = match a.state {
+            TempKind::File => "file",
+            TempKind::Directory => "directory",
+        };
+        Ok(ModuleResult::changed(true)
+            .with("path", out.stdout_str().trim_end_matches('\n').to_string())
+            .with("state", state))
     }
 }
 
@@ -109,11 +126,17 @@ mod tests {
         let name = std::path::Path::new(&p).file_name().unwrap().to_str().unwrap().to_string();
         assert!(name.starts_with("pre.") && name.ends_with(".conf") && name.len() == 4 + 8 + 5, "{name}");
         assert!(std::path::Path::new(&p).is_file());
+        assert_eq!(r.data["state"], "file");
         let r = sb.ok(&Tempfile, json!({"path": dir, "state": "directory"}));
+        assert_eq!(r.data["state"], "directory");
         let d = r.data["path"].as_str().unwrap();
         assert!(std::path::Path::new(d).is_dir() && d.contains("/ansible."));
         let r = sb.run(&Tempfile, json!({"path": dir}), true, false).unwrap();
         assert!(r.skipped && !r.changed);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        for bad in [json!({"prefix": "../x"}), json!({"suffix": "../world", "state": "directory"})] {
+            let e = crate::contract::Module::validate(&Tempfile, bad.as_object().unwrap()).unwrap_err();
+            assert!(e.msg.contains("must be a valid file name component"), "{}", e.msg);
+        }
     }
 }

@@ -4,10 +4,12 @@
 //! the up-front checks (`preflight`), `orc doc` and the run all read [`ALL`], so they cannot
 //! disagree (docs/architecture.md, "Where to add things").
 
+mod add_host;
 mod assert;
 mod async_status;
 mod debug;
 mod fail;
+mod group_by;
 mod include_vars;
 mod includes;
 mod meta;
@@ -104,6 +106,11 @@ pub trait EngineAction: Sync + Send + std::fmt::Debug {
     fn fails_as_module(&self) -> bool {
         false
     }
+    /// Whether it runs once per task, for the first host, as if `run_once` were set (Ansible's
+    /// `BYPASS_HOST_LOOP`: `add_host`).
+    fn bypasses_host_loop(&self) -> bool {
+        false
+    }
     /// Runs it on one host (for [`Runs::Host`]).
     fn run(&self, _call: &mut Call<'_, '_>) -> ActionResult {
         Err(fail(format!("{} is carried out by the play, not per host", self.name())))
@@ -123,6 +130,8 @@ pub static ALL: &[&dyn EngineAction] = &[
     &includes::IncludeRole,
     &includes::ImportRole,
     &async_status::AsyncStatus,
+    &add_host::AddHost,
+    &group_by::GroupBy,
 ];
 
 /// The engine action `name` (short or FQCN) names, if any. `include` is `include_tasks`'s old

@@ -41,6 +41,15 @@ impl EngineAction for SetFact {
             if k == "cacheable" {
                 continue;
             }
+            if !valid_variable_name(k) {
+                // Keys reach here as text: one that reads as an integer was one (a YAML or
+                // template key), which Ansible's message names.
+                let of_type = if k.parse::<i64>().is_ok() { " of type 'int'" } else { "" };
+                return Err(fail(format!(
+                    "Invalid variable name '{k}'{of_type}. Variable names must be strings starting with a letter or underscore \
+                     character, and contain only letters, numbers and underscores."
+                )));
+            }
             let value = match v {
                 // Ansible converts "yes"/"true"-like strings given as k=v to booleans.
                 Value::String(s) if ["true", "True", "yes", "false", "False", "no"].contains(&s.as_str()) => {
@@ -55,5 +64,31 @@ impl EngineAction for SetFact {
             return Err(fail("No key/value pairs provided, at least one is required for this action to succeed"));
         }
         Ok((Status::Ok, json!({"ansible_facts": facts, "changed": false})))
+    }
+}
+
+/// Ansible 2.19's `validate_variable_name`: an ASCII identifier that is not one of the names
+/// Jinja gives a meaning (`true`, `none`, `not`...), so a key a template produced cannot set a
+/// variable no template could read.
+pub(crate) fn valid_variable_name(name: &str) -> bool {
+    const JINJA_KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !JINJA_KEYWORDS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_variable_name;
+
+    #[test]
+    fn variable_names_as_ansible_validates_them() {
+        for ok in ["a", "_x", "my_key2", "item"] {
+            assert!(valid_variable_name(ok), "{ok}");
+        }
+        for bad in ["", "true", "None", "not", "1a", "a-b", "a.b", "é"] {
+            assert!(!valid_variable_name(bad), "{bad}");
+        }
     }
 }

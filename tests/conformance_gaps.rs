@@ -1,0 +1,274 @@
+//! Gaps Ansible's own integration targets showed (tests/conformance, docs/testing.md
+//! "Conformance"): each test is a small reproduction of what a target asserts, on localhost.
+
+mod common;
+
+use common::Project;
+
+#[test]
+fn ansible_host_defaults_to_the_inventory_name() {
+    let p = Project::new()
+        .file("inv", "[g]\ntesthost ansible_connection=local\nother ansible_connection=local ansible_host=1.2.3.4\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: testhost
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: "{{ ansible_host }} {{ lookup('vars', 'ansible_host') }} {{ hostvars.other.ansible_host }}"
+            "#,
+        );
+    p.play("site.yml").inventory(p.join("inv")).run().success().stdout_has("\"msg\": \"testhost testhost 1.2.3.4\"");
+}
+
+#[test]
+fn failed_when_decides_once_until_retries_run_out() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: "true"
+              register: r
+              until: 1 == 0
+              retries: 2
+              delay: 0
+              failed_when: r.attempts > 6
+            - debug: {msg: "reached after {{ r.attempts }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("reached after 3");
+}
+
+#[test]
+fn add_host_and_group_by_grow_the_inventory_for_later_plays() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - add_host:
+                name: "host_{{ item }}"
+                groups: [dyn, other]
+                ansible_connection: local
+                myvar: "v{{ item }}"
+              loop: [1, 2]
+              changed_when: item == 2
+              register: r
+            - debug: {msg: "added {{ r.results | map(attribute='changed') | list }} {{ groups['dyn'] }}"}
+            - group_by: {key: "os {{ ansible_connection }}", parents: linux}
+              register: g
+            - debug: {msg: "grouped {{ g.add_group }} {{ g is changed }} {{ groups.linux }} {{ group_names }}"}
+        - hosts: dyn
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ myvar }} {{ group_names }}"}
+        - hosts: os-local
+          gather_facts: false
+          tasks:
+            - ping:
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"added [False, True] ['host_1', 'host_2']\"")
+        .stdout_has("\"msg\": \"grouped os-local True ['localhost'] ['linux', 'os-local']\"")
+        .stdout_has("ok: [host_2] => {\n    \"msg\": \"v2 ['dyn', 'other']\"")
+        .stdout_has("PLAY [os-local]")
+        .stdout_has("host_1                     : ok=1");
+}
+
+#[test]
+fn an_undefined_variable_in_a_task_that_ignores_errors_fails_only_that_task() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo foo
+              failed_when: boomboomboom
+              register: r
+              ignore_errors: true
+            - debug: {msg: "after {{ r is failed }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"after True\"").stdout_has("ignored=1");
+}
+
+#[test]
+fn a_changed_when_that_cannot_be_evaluated_keeps_the_result() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo foo
+              changed_when: boomboomboom
+              register: r
+              ignore_errors: true
+            - debug: {msg: "{{ r is failed }} {{ r.stdout }} {{ 'boomboomboom' in r.changed_when_result }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True foo True\"");
+}
+
+#[test]
+fn a_play_for_a_group_an_included_group_by_may_make_is_skipped_when_empty() {
+    let p = Project::new().file("groups.yml", "- group_by: {key: made}\n  when: false\n").file(
+        "site.yml",
+        r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_tasks: groups.yml
+            - hosts: made
+              gather_facts: false
+              tasks:
+                - fail: {msg: never}
+            "#,
+    );
+    p.play("site.yml").run().success().stdout_has("skipping: no hosts matched");
+}
+
+#[test]
+fn hostvars_carry_group_names() {
+    let p = Project::new().file("inv", "[web]\nw1 ansible_connection=local\n").file(
+        "site.yml",
+        r#"
+        - hosts: w1
+          gather_facts: false
+          tasks:
+            - add_host: {name: extra, groups: dyn}
+            - debug: {msg: "{{ hostvars['w1'].group_names }} {{ hostvars['extra'].group_names }}"}
+        "#,
+    );
+    p.play("site.yml").inventory(p.join("inv")).run().success().stdout_has("\"msg\": \"['web'] ['dyn']\"");
+}
+
+#[test]
+fn a_module_exception_message_says_where_the_task_failed_once() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - ping: {data: crash}
+              register: r
+              ignore_errors: true
+            - debug: {msg: "{{ r.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("[ERROR]: Task failed: Module failed: boom\n")
+        .stdout_has("\"msg\": \"Task failed: Module failed: boom\"");
+}
+
+#[test]
+fn a_wrong_argument_in_a_task_that_ignores_errors_fails_only_that_task() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command:
+              args: {chdir: /}
+              register: r
+              ignore_errors: true
+            - debug: {msg: "after {{ r is failed }} {{ 'one of the following is required' in r.msg }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"after True True\"");
+}
+
+#[test]
+fn an_empty_task_name_is_no_name() {
+    let p = Project::new().file(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name:\n      debug: {msg: foo}\n",
+    );
+    p.play("site.yml").run().success().stdout_has("TASK [debug]");
+}
+
+#[test]
+fn a_vars_files_entry_written_as_a_list_loads_the_first_file_that_exists() {
+    let p = Project::new().file("vars/defaults.yml", "x: from_defaults\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars: {foo: missing}
+          vars_files:
+            - ["vars/{{ foo }}.yml", "vars/defaults.yml"]
+          tasks:
+            - debug: {msg: "{{ x }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"from_defaults\"");
+}
+
+#[test]
+fn a_templated_loop_var_is_rendered() {
+    let p = Project::new().file("inc.yml", "- debug: {msg: \"got {{ my_item }}\"}\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - include_tasks: inc.yml
+              loop: [value]
+              loop_control: {loop_var: "{{ name }}"}
+              vars: {name: my_item}
+            - debug: {msg: "task {{ other }}"}
+              loop: [v2]
+              loop_control: {loop_var: "{{ name }}"}
+              vars: {name: other}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"got value\"").stdout_has("\"msg\": \"task v2\"");
+}
+
+#[test]
+fn import_tasks_may_name_its_file_from_role_path() {
+    let p = Project::new()
+        .file("roles/r/tasks/main.yml", "- import_tasks: \"{{ role_path }}/tests/main.yml\"\n")
+        .file("roles/r/tests/main.yml", "- debug: {msg: imported from role_path}\n")
+        .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n");
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"imported from role_path\"");
+}
+
+#[test]
+fn notify_on_a_block_or_an_import_is_inherited_by_its_tasks() {
+    let p = Project::new().file("changes.yml", "- command: echo imported\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - command: echo from block
+              notify: from_block
+            - import_tasks: changes.yml
+              notify: from_import
+          handlers:
+            - name: from_block
+              debug: {msg: block handler ran}
+            - name: from_import
+              debug: {msg: import handler ran}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"block handler ran\"")
+        .stdout_has("\"msg\": \"import handler ran\"");
+}
