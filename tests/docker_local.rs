@@ -197,7 +197,7 @@ fn a_failing_health_check_fails_with_its_output() {
           retries: 1
         stop_timeout: 1
         state: healthy
-        healthy_wait_timeout: 4
+        healthy_wait_timeout: 10
         "#,
         name = o.prefix,
     ));
@@ -205,7 +205,7 @@ fn a_failing_health_check_fails_with_its_output() {
         .run()
         .code(2)
         .recap_is("localhost", "failed=1")
-        .stdout_has(&format!("Timeout of 4 seconds exceeded while waiting for container \\\"{}\\\"", o.prefix))
+        .stdout_has(&format!("Timeout of 10 seconds exceeded while waiting for container \\\"{}\\\"", o.prefix))
         .stdout_has("last health check results")
         .stdout_has("wget: can't connect to remote host")
         // The container was created and started before the wait timed out: that is a change,
