@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod ansible;
+pub mod registry;
 pub mod tty;
 pub mod vault_text;
 
