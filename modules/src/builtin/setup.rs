@@ -69,7 +69,6 @@ const MIN: &[Col] = &[
     Col::Lsb,
     Col::PkgMgr,
     Col::ServiceMgr,
-    Col::Python,
     Col::Local,
 ];
 const ALL: &[Col] = &[
@@ -87,9 +86,11 @@ const ALL: &[Col] = &[
     Col::Hardware,
     Col::Network,
     Col::Virtual,
-    Col::Python,
     Col::Local,
 ];
+/// Collectors gathered only when named: `python` starts the host's Python, and orc starts
+/// nothing on a host unless asked (Ansible's `min` and `all` include it: docs/differences.md).
+const ON_REQUEST: &[Col] = &[Col::Python];
 
 /// Subset names Ansible accepts, and the orc collector each one selects (None: Ansible knows it
 /// but orc gathers nothing for it, e.g. `selinux` or `ohai`).
@@ -207,7 +208,7 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
     if !exclude_min {
         add.extend(MIN.iter().copied().filter(|c| !exclude.contains(c)));
     }
-    Ok(ALL.iter().copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
+    Ok(ALL.iter().chain(ON_REQUEST).copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
 }
 
 /// The `setup` module.
@@ -224,8 +225,9 @@ impl TypedModule for Setup {
                 hostname, FQDN...), distribution, environment, user, date and time, DNS, kernel command line, FIPS, \
                 LSB, package and service manager, hardware (processor, memory, DMI), network (interfaces, addresses, \
                 default routes) and virtualization. Subsets Ansible knows but orc gathers nothing for (`selinux`, \
-                `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` describes the host's \
-                `python3` (or `python`) when it has one; `local` reads `fact_path`; `mounts` and \
+                `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` (only when named: \
+                orc starts no Python on a host unless asked) describes the host's `python3` (or `python`) when it \
+                has one; `local` reads `fact_path`; `mounts` and \
                 `devices` select the hardware facts, without `ansible_mounts` or `ansible_devices`. `gather_timeout` \
                 is not accepted. Never changes anything.",
         returns: &[("ansible_facts", "The facts, plus `gather_subset` and `module_setup`.")],
@@ -818,6 +820,11 @@ mod tests {
         assert_eq!(v(&["!all", "!min", "network"]).unwrap(), vec![Col::Network]);
         assert_eq!(v(&["!all", "!min", "selinux"]).unwrap(), vec![]);
         assert!(v(&["bogus"]).unwrap_err().starts_with("Bad subset 'bogus'"));
+        // Python runs on the host only when asked for by name.
+        assert!(!v(&["all"]).unwrap().contains(&Col::Python));
+        assert!(v(&["python"]).unwrap().contains(&Col::Python));
+        assert!(v(&["all", "python"]).unwrap().contains(&Col::Python));
+        assert!(!v(&["python", "!python"]).unwrap().contains(&Col::Python));
     }
 
     #[test]
