@@ -113,8 +113,18 @@ thread_local! {
 /// The render context: a host's merged variables for one task. A variable whose value holds a
 /// template is rendered when a template reads it, with the same context, so `a: "{{ b }}"` works
 /// however deep, as in Ansible.
+///
+/// Two layers: the host's own merged variables (`vars`), and a layer shared by every host of a
+/// play (`shared`: the play-wide magic variables, `groups` and `ansible_play_hosts` among them,
+/// whose size grows with the number of hosts). The shared layer is one `Arc` for the whole play,
+/// never copied per host and task: copying it made the controller's work per task and host grow
+/// with the host count (docs/performance.md, "Scale").
 pub struct Context {
     vars: Map<String, Value>,
+    /// Looked up after `vars`; [`Context::layered`] drops from `vars` the names it defines, so
+    /// it wins over the host's variables as if merged last, while layers added later
+    /// ([`Context::with`]: loop items, registered results) win over it.
+    shared: Arc<Map<String, Value>>,
     /// Names whose values are data, never rendered (registered results, set_fact values, facts).
     data: HashSet<String>,
     hostvars: Arc<HostVars>,
@@ -141,7 +151,25 @@ impl Context {
         hostvars: Arc<HostVars>,
         templar: Arc<Templar>,
     ) -> Arc<Context> {
-        Arc::new(Context { vars, data, hostvars, templar, cache: Mutex::new(HashMap::new()) })
+        Self::layered(vars, Arc::new(Map::new()), data, hostvars, templar)
+    }
+
+    /// A context over a host's variables and a layer `shared` by every host of the play, which
+    /// wins over `vars` (as if merged after them) without being copied.
+    pub fn layered(
+        mut vars: Map<String, Value>,
+        shared: Arc<Map<String, Value>>,
+        data: HashSet<String>,
+        hostvars: Arc<HostVars>,
+        templar: Arc<Templar>,
+    ) -> Arc<Context> {
+        for k in shared.keys() {
+            // Rare (a variable named as a magic one): `shift_remove` keeps the others' order.
+            if vars.contains_key(k) {
+                vars.shift_remove(k);
+            }
+        }
+        Arc::new(Context { vars, shared, data, hostvars, templar, cache: Mutex::new(HashMap::new()) })
     }
 
     /// The value templates see.
@@ -149,7 +177,8 @@ impl Context {
         JValue::from_dyn_object(self.clone())
     }
 
-    /// The raw (unrendered) variables.
+    /// The raw (unrendered) variables of the host, without the shared layer (the play-wide
+    /// magic variables, none of which says how a host is reached).
     pub fn raw(&self) -> &Map<String, Value> {
         &self.vars
     }
@@ -161,7 +190,14 @@ impl Context {
         }
         let mut vars = self.vars.clone();
         merge(&mut vars, extra);
-        Context::with_data(vars, self.data.clone(), self.hostvars.clone(), self.templar.clone())
+        Arc::new(Context {
+            vars,
+            shared: self.shared.clone(),
+            data: self.data.clone(),
+            hostvars: self.hostvars.clone(),
+            templar: self.templar.clone(),
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Renders a variable's value fully (templates inside resolved).
@@ -188,7 +224,7 @@ impl Object for Context {
                 return Some(v.clone());
             }
         }
-        let raw = self.vars.get(name)?;
+        let raw = self.vars.get(name).or_else(|| self.shared.get(name))?;
         let is_data = self.data.contains(name);
         let rendered = if !is_data && has_template(raw) {
             let depth = DEPTH.with(|d| d.get());
@@ -227,7 +263,61 @@ impl Object for Context {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let mut keys: Vec<JValue> = self.vars.keys().map(|k| JValue::from(k.as_str())).collect();
+        keys.extend(self.shared.keys().filter(|k| !self.vars.contains_key(*k)).map(|k| JValue::from(k.as_str())));
         keys.push(JValue::from("hostvars"));
         Enumerator::Values(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn layered(vars: Value, shared: &Arc<Map<String, Value>>) -> Arc<Context> {
+        Context::layered(obj(vars), shared.clone(), HashSet::new(), HostVars::new(Vec::new()), Arc::new(Templar::new()))
+    }
+
+    fn get(ctx: &Arc<Context>, name: &str) -> Option<Value> {
+        ctx.resolved(name)
+    }
+
+    #[test]
+    fn the_shared_layer_wins_over_the_hosts_variables_and_later_layers_win_over_it() {
+        let shared = Arc::new(obj(json!({"play_hosts": ["a", "b"], "groups": {"all": ["a", "b"]}})));
+        let ctx = layered(json!({"play_hosts": "mine", "x": "{{ play_hosts | join(',') }}"}), &shared);
+        // As if merged last: the magic value, also when another variable's template reads it.
+        assert_eq!(get(&ctx, "play_hosts"), Some(json!(["a", "b"])));
+        assert_eq!(get(&ctx, "x"), Some(json!("a,b")));
+        assert_eq!(get(&ctx, "groups"), Some(json!({"all": ["a", "b"]})));
+        // A loop item or registered result added on top wins, as it did when merged after.
+        let item = ctx.with(&obj(json!({"play_hosts": "item"})));
+        assert_eq!(get(&item, "play_hosts"), Some(json!("item")));
+        assert_eq!(get(&item, "groups"), Some(json!({"all": ["a", "b"]})));
+    }
+
+    #[test]
+    fn the_shared_layer_is_not_copied_into_a_hosts_variables() {
+        let shared = Arc::new(obj(json!({"ansible_play_hosts": ["a", "b"]})));
+        let a = layered(json!({"inventory_hostname": "a"}), &shared);
+        let b = layered(json!({"inventory_hostname": "b"}), &shared).with(&obj(json!({"item": 1})));
+        // raw() is the host's own variables (connection variables are read from it).
+        assert!(!a.raw().contains_key("ansible_play_hosts"));
+        assert!(!b.raw().contains_key("ansible_play_hosts"));
+        // Both contexts (and one made by `with`) hold the play's one copy.
+        assert!(Arc::ptr_eq(&a.shared, &shared) && Arc::ptr_eq(&b.shared, &shared));
+        // `vars` still lists every name, once.
+        let keys: Vec<String> = match a.enumerate() {
+            Enumerator::Values(v) => v.iter().filter_map(|k| k.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys, ["inventory_hostname", "ansible_play_hosts", "hostvars"]);
     }
 }

@@ -17,6 +17,7 @@ mod scope;
 mod settings;
 mod tags;
 mod task_conn;
+mod workers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,8 +131,8 @@ pub struct Runner<'a> {
     pub sink: &'a dyn EventSink,
     /// Connections, one per host for the whole run.
     pub pool: crate::connection::ConnectionPool,
-    /// rayon pool with `forks` threads (at most one per inventory host).
-    pub workers: rayon::ThreadPool,
+    /// `forks` threads at most (and no more than the inventory's hosts) for a task's hosts.
+    pub workers: workers::Workers,
     /// The task `--start-at-task` names was reached (always true without the option).
     pub(crate) started: std::sync::atomic::AtomicBool,
     /// `--step`: asked before each task until answered "continue".
@@ -150,11 +151,8 @@ pub struct Runner<'a> {
 impl<'a> Runner<'a> {
     /// A runner for one invocation.
     pub fn new(inventory: &'a Inventory, opts: &'a Options, sink: &'a dyn EventSink) -> Result<Runner<'a>> {
-        // No more threads than hosts: idle workers only spin looking for work.
-        let threads = opts.forks.min(inventory.hosts().len().max(1)).max(1);
-        let workers = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
-            crate::error::OrcError::Usage(format!("could not start {} worker threads: {e}", opts.forks))
-        })?;
+        // No more threads than hosts.
+        let workers = workers::Workers::new(opts.forks.min(inventory.hosts().len().max(1)));
         let pool = crate::connection::ConnectionPool::with_options(opts.connect.clone());
         // Lookups that go through a host (etcd3 with host=INVENTORY_HOST) share the run's connections.
         let streams = Arc::new(host_streams::RunStreams::new(pool.streams(), inventory, opts));

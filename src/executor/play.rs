@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::actions::{MetaAction, Runs};
@@ -252,7 +251,7 @@ impl<'r> PlayRun<'r> {
             Err(e) => (Map::new(), Some(e)),
         };
         merge(&mut play_vars, &files_vars);
-        let magic = super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir);
+        let magic = Arc::new(super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir));
         let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
         PlayRun {
             runner,
@@ -305,24 +304,19 @@ impl<'r> PlayRun<'r> {
     fn run_free(&mut self, states: &mut HostStates, batch: &[HostId]) -> bool {
         let this: &PlayRun = self;
         let solos: Vec<(HostId, HostStates)> = batch.iter().map(|id| (*id, states.split_off(*id))).collect();
-        let results: Vec<(HostStates, bool, bool)> = this.runner.workers.install(|| {
-            solos
-                .into_par_iter()
-                .map(|(id, mut solo)| {
-                    let mut sub = PlayRun {
-                        runner: this.runner,
-                        play: this.play,
-                        ctx: this.ctx.clone(),
-                        changed: false,
-                        end_play: false,
-                        end_batch: false,
-                        extra_handlers: Vec::new(),
-                        vars_files_error: this.vars_files_error.clone(),
-                    };
-                    sub.run_sections(&mut solo, &[id]);
-                    (solo, sub.changed, sub.end_play)
-                })
-                .collect()
+        let results: Vec<(HostStates, bool, bool)> = this.runner.workers.map(solos, |(id, mut solo)| {
+            let mut sub = PlayRun {
+                runner: this.runner,
+                play: this.play,
+                ctx: this.ctx.clone(),
+                changed: false,
+                end_play: false,
+                end_batch: false,
+                extra_handlers: Vec::new(),
+                vars_files_error: this.vars_files_error.clone(),
+            };
+            sub.run_sections(&mut solo, &[id]);
+            (solo, sub.changed, sub.end_play)
         });
         let mut changed = false;
         for (solo, c, end) in results {
@@ -762,17 +756,12 @@ impl<'r> PlayRun<'r> {
         // `throttle:` caps how many hosts run this task at once, below --forks.
         let slots = Throttle::new(throttle.filter(|t| *t > 0).map(|t| t as usize).unwrap_or(usize::MAX));
         let selected = states.select_mut(&targets);
-        let mut outcomes: Vec<(HostId, HostOutcome)> = runner.workers.install(|| {
-            selected
-                .into_par_iter()
-                .map(|(id, st)| {
-                    let _slot = slots.acquire();
-                    let out = run_on_host(runner, &ctx, st, task, &hostvars);
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    runner.sink.emit(&Event::Progress { done: n, total });
-                    (id, out)
-                })
-                .collect()
+        let mut outcomes: Vec<(HostId, HostOutcome)> = runner.workers.map(selected, |(id, st)| {
+            let _slot = slots.acquire();
+            let out = run_on_host(runner, &ctx, st, task, &hostvars);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            runner.sink.emit(&Event::Progress { done: n, total });
+            (id, out)
         });
         if self.runner.take_inventory_change() {
             self.inventory_changed(states);

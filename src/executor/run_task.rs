@@ -35,8 +35,8 @@ pub struct PlayCtx {
     /// `playbook_dir`.
     pub play_dir: PathBuf,
     /// The magic variables that are the same for every host of the play (`magic::play`), made
-    /// once rather than for every host and task.
-    pub magic: Map<String, Value>,
+    /// once, and shared by every host's context rather than copied into it (`Context::layered`).
+    pub magic: Arc<Map<String, Value>>,
 }
 
 /// What one host's run of a task produced.
@@ -96,7 +96,6 @@ pub fn context_for(
     }
     merge(&mut m, &runner.opts.extra_vars);
     merge(&mut m, &super::magic::host(runner, &st.name, role, &search_path(task, &play.play_dir)));
-    merge(&mut m, &play.magic);
     if let Some(Value::String(c)) = &task.kw.connection {
         if !c.contains("{{") {
             m.entry("ansible_connection").or_insert_with(|| Value::String(c.clone()));
@@ -120,7 +119,8 @@ pub fn context_for(
             },
         ));
     }
-    Context::with_data(m, data, hostvars.clone(), runner.templar.clone())
+    // The play-wide magic variables win over the host's, as if merged last (`Context::layered`).
+    Context::layered(m, play.magic.clone(), data, hostvars.clone(), runner.templar.clone())
 }
 
 /// Evaluates the task's `when:` (with those of its blocks and roles, merged into it).

@@ -14,6 +14,12 @@
 #       --inventory FILE   write the inventory there instead of stdout
 #       --image TAG        image to run (default: the one build-image.sh builds, built if absent)
 #       --wait SECONDS     how long to wait for the hosts to be ready (default 60)
+#       --kind KIND        systemd (default): systemd as PID 1, sshd as its service, what the tests
+#                          use. light: the same image running sshd alone as PID 1 (no systemd, no
+#                          capabilities, one ed25519 host key), started and checked in parallel:
+#                          hundreds of hosts in about a minute, for benchmarks (bench/run --scale).
+#                          Light hosts have no services, no cgroups and no second network; they
+#                          are on Docker's default network unless --net is given
 #   lab.sh down NAME             remove the lab's containers, the networks it created, its firewall rule
 #   lab.sh gc                    remove labs whose owning process (ORC_LAB_OWNER, set by the Rust
 #                                harness) is gone: what a killed test run left behind
@@ -93,6 +99,14 @@ ensure_net() {
 
 ip_on() { docker inspect -f "{{with index .NetworkSettings.Networks \"$2\"}}{{.IPAddress}}{{end}}" "$1"; }
 
+# Light hosts (--kind light): sshd alone as PID 1, with a host key of its own made at start
+# (ed25519 only: RSA key generation would cost each host a fraction of a second of CPU).
+light_cmd='ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key </dev/null &&
+mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -h /etc/ssh/ssh_host_ed25519_key'
+light_flags=(--tmpfs /run --memory 256m)
+# How many `docker run`s and readiness checks of light hosts run at once.
+light_parallel=8
+
 ssh_opts=(-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
     -o LogLevel=ERROR -o ConnectTimeout=5)
 
@@ -108,7 +122,7 @@ cmd_up() {
     [ $# -ge 2 ] || usage
     local name=$1 n=$2
     shift 2
-    local net="" net2="" net2_given=false isolated=0 inventory="" image="" wait_s=60
+    local net="" net2="" net2_given=false isolated=0 inventory="" image="" wait_s=60 kind=systemd
     while [ $# -gt 0 ]; do
         case "$1" in
         --net) net=$2; shift 2 ;;
@@ -117,6 +131,7 @@ cmd_up() {
         --inventory) inventory=$2; shift 2 ;;
         --image) image=$2; shift 2 ;;
         --wait) wait_s=$2; shift 2 ;;
+        --kind) kind=$2; shift 2 ;;
         *) die "unknown option $1 (see: $0 --help)" ;;
         esac
     done
@@ -124,6 +139,19 @@ cmd_up() {
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || die "N must be a positive number, got '$n'"
     [[ "$isolated" =~ ^[0-9]+$ ]] && [ "$isolated" -lt "$n" ] ||
         die "--isolated K needs 0 <= K < N (host 1 is the bastion), got K=$isolated N=$n"
+    case "$kind" in
+    systemd) ;;
+    light)
+        [ "$isolated" -eq 0 ] && ! $net2_given || die "--kind light hosts have one network (no --isolated, --net2)"
+        ;;
+    *) die "unknown --kind '$kind' (systemd or light)" ;;
+    esac
+    if [ "$kind" = light ]; then
+        # Docker's default network: Docker 20.10 miscounts the endpoints of a user-defined network
+        # when hundreds of containers join and leave it at once, and then refuses to remove it
+        # ("has active endpoints") until the daemon restarts. The default network is never removed.
+        net=${net:-bridge}
+    fi
     net=${net:-$name-net}
     net2=${net2:-$name-inner}
 
@@ -139,7 +167,7 @@ cmd_up() {
     existing=$(docker ps -aq --filter "label=orc-lab=$name")
     [ -z "$existing" ] || die "lab $name already has containers: run '$0 down $name' first"
 
-    ensure_net "$name" "$net"
+    [ "$net" = bridge ] || ensure_net "$name" "$net"
     local use_net2=false
     if [ "$isolated" -gt 0 ] || $net2_given; then
         use_net2=true
@@ -147,10 +175,14 @@ cmd_up() {
     fi
 
     local flags=() owner_label=()
-    mapfile -t flags < <(host_flags)
     if [ -n "${ORC_LAB_OWNER:-}" ]; then
         owner_label=(--label "orc-lab.owner=$ORC_LAB_OWNER")
     fi
+    if [ "$kind" = light ]; then
+        up_light "$name" "$n" "$net" "$image" "$inventory" "$wait_s" "$t0" "${owner_label[@]}"
+        return
+    fi
+    mapfile -t flags < <(host_flags)
 
     local i host first_isolated=$((n - isolated + 1))
     for i in $(seq 1 "$n"); do
@@ -209,6 +241,94 @@ cmd_up() {
     fi
 }
 
+# Runs "$@" in the background, at most $light_parallel at once (the caller `wait`s for the rest).
+bounded_bg() {
+    while [ "$(jobs -rp | wc -l)" -ge "$light_parallel" ]; do wait -n || true; done
+    "$@" &
+}
+
+# Does sshd at $1 send its banner? (No fork: bash's /dev/tcp, bounded by `read -t`.)
+banner_ok() {
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22" && IFS= read -r -t 2 b <&3 && [ "${b#SSH-2.0}" != "$b" ]' _ "$1" \
+        >/dev/null 2>&1
+}
+
+# `up` for --kind light: starts the hosts in parallel, waits until each one's sshd sends its
+# banner (checked in parallel from this machine), proves the lab key logs in on the first host
+# (every host runs the same image), writes the inventory.
+up_light() {
+    local name=$1 n=$2 net=$3 image=$4 inventory=$5 wait_s=$6 t0=$7
+    shift 7
+    local owner_label=("$@") tmp i host
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" EXIT
+    start_one() {
+        docker run -d --name "$1" --hostname "$1" --network "$net" --label "orc-lab=$name" \
+            "${owner_label[@]}" "${light_flags[@]}" "$image" /bin/sh -c "$light_cmd" >/dev/null 2>"$tmp/$1.err" ||
+            : >"$tmp/$1.failed"
+    }
+    for i in $(seq 1 "$n"); do bounded_bg start_one "$name-$i"; done
+    wait
+    local failed
+    failed=$(cd "$tmp" && ls -- *.failed 2>/dev/null | sed 's/\.failed$//' | tr '\n' ' ' || true)
+    if [ -n "$failed" ]; then
+        for host in $failed; do sed "s/^/[lab]   $host: /" "$tmp/$host.err" >&2; done
+        die "could not start: $failed (remove with: $0 down $name)"
+    fi
+    log "started $n light hosts of lab $name ($image) in $(since "$t0")s; waiting for sshd (up to ${wait_s}s)"
+
+    # Every host's address in one docker call.
+    declare -A ip_of
+    local cname cip
+    while read -r cname cip; do
+        ip_of[${cname#/}]=$cip
+    done < <(docker inspect -f "{{.Name}} {{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}" \
+        $(docker ps -q --filter "label=orc-lab=$name"))
+
+    local deadline=$(($(date +%s) + wait_s)) pending=()
+    for i in $(seq 1 "$n"); do
+        host=$name-$i
+        [ -n "${ip_of[$host]:-}" ] || die "$host has no address on $net (remove with: $0 down $name)"
+        pending+=("$host")
+    done
+    check_one() { banner_ok "${ip_of[$1]}" || : >"$tmp/$1.pending"; }
+    while [ ${#pending[@]} -gt 0 ]; do
+        rm -f "$tmp"/*.pending
+        for host in "${pending[@]}"; do bounded_bg check_one "$host"; done
+        wait
+        mapfile -t pending < <(cd "$tmp" && ls -- *.pending 2>/dev/null | sed 's/\.pending$//')
+        [ ${#pending[@]} -eq 0 ] && break
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            for host in "${pending[@]:0:5}"; do
+                docker logs --tail 10 "$host" 2>&1 | sed "s/^/[lab]   $host: /" >&2 || true
+            done
+            die "hosts not ready after ${wait_s}s: ${pending[*]} (remove with: $0 down $name)"
+        fi
+        sleep 0.3
+    done
+    ssh "${ssh_opts[@]}" -i "$key" "root@${ip_of[$name-1]}" true </dev/null ||
+        die "the lab key does not log in as root on $name-1 (remove with: $0 down $name)"
+    log "lab $name ready in $(since "$t0")s"
+
+    local vars="ansible_user=root ansible_ssh_private_key_file=$key ansible_python_interpreter=/usr/bin/python3"
+    {
+        echo "# Lab $name (light hosts: sshd only), written by tests/lab/lab.sh. Remove it with: tests/lab/lab.sh down $name"
+        echo "[lab]"
+        for i in $(seq 1 "$n"); do echo "$name-$i ansible_host=${ip_of[$name-$i]} $vars"; done
+        echo
+        echo "# Hosts this machine reaches directly."
+        echo "[reachable]"
+        for i in $(seq 1 "$n"); do echo "$name-$i"; done
+    } >"$tmp/inventory"
+    if [ -n "$inventory" ]; then
+        cp "$tmp/inventory" "$inventory"
+        log "inventory: $inventory"
+    else
+        cat "$tmp/inventory"
+    fi
+}
+
 write_inventory() {
     local name=$1 n=$2 net=$3 net2=$4 first_isolated=$5 i host ip
     local vars="ansible_user=root ansible_ssh_private_key_file=$key ansible_python_interpreter=/usr/bin/python3"
@@ -256,8 +376,15 @@ cmd_down() {
         eval "iptables ${rule/-A OUTPUT/-D OUTPUT}"
     done
     nets=$(docker network ls -q --filter "label=orc-lab=$name")
+    # After many containers go at once, Docker may still hold their endpoints for a moment
+    # ("has active endpoints"): retry, bounded.
+    local try
     for net in $nets; do
-        docker network rm "$net" >/dev/null
+        for try in 1 2 3 4 5 6 7 8 9 10; do
+            docker network rm "$net" >/dev/null 2>&1 && break
+            [ "$try" -lt 10 ] || docker network rm "$net" >/dev/null
+            sleep 1
+        done
     done
     log "lab $name removed ($(echo "$ids" | grep -c . || true) containers, $(echo "$nets" | grep -c . || true) networks)"
 }
