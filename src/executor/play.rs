@@ -681,7 +681,7 @@ impl<'r> PlayRun<'r> {
             let id = states.add(&h, || inv.host_vars(&h));
             states[id].inventory = Arc::new(inv.host_vars(&h));
         }
-        Arc::make_mut(&mut self.ctx).magic.insert("groups".into(), Value::Object(inv.groups_var()));
+        Arc::make_mut(&mut Arc::make_mut(&mut self.ctx).magic).insert("groups".into(), Value::Object(inv.groups_var()));
     }
 
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
