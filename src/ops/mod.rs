@@ -192,9 +192,9 @@ fn password(
             if flag.starts_with("-K") { "--become-password-file FILE" } else { "--connection-password-file FILE" }
         )));
     }
-    let pw = rpassword::prompt_password(prompt)
+    let pw = terminal::ask_hidden(prompt)
         .map_err(|e| OrcError::Usage(format!("could not read the password for {flag}: {e}")))?;
-    Ok(Some(Secret::new(pw)))
+    Ok(Some(Secret::new(pw.to_string())))
 }
 
 /// Connection options: the flags, then ORC_HOST_KEY_CHECKING, then the settings.

@@ -92,7 +92,7 @@ fn ask(p: &VarPrompt) -> Option<String> {
 
 fn read(question: &str, private: bool) -> Option<String> {
     if private {
-        return rpassword::prompt_password(question).ok();
+        return super::terminal::ask_hidden(question).ok().map(|p| p.to_string());
     }
     let mut err = std::io::stderr();
     let _ = write!(err, "{question}");

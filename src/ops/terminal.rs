@@ -17,8 +17,43 @@ impl crate::vault::Prompter for TerminalPrompter {
     }
 
     fn ask_hidden(&mut self, prompt: &str) -> std::io::Result<Zeroizing<String>> {
-        rpassword::prompt_password(prompt).map(Zeroizing::new)
+        ask_hidden(prompt)
     }
+}
+
+/// Shows `prompt` on the terminal and reads a line without echo; the newline is removed.
+///
+/// Echo is off BEFORE the prompt shows (rpassword shows the prompt first): what is typed or
+/// pasted as soon as the prompt appears is never echoed.
+pub(crate) fn ask_hidden(prompt: &str) -> std::io::Result<Zeroizing<String>> {
+    use std::os::unix::io::AsRawFd;
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data; tcgetattr fills it for an open terminal descriptor.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open for the life of `tty`; `term` is a valid termios.
+    if unsafe { libc::tcgetattr(fd, &mut term) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let saved = term;
+    term.c_lflag &= !libc::ECHO;
+    term.c_lflag |= libc::ECHONL;
+    // SAFETY: as above.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let read = (|| {
+        (&tty).write_all(prompt.as_bytes())?;
+        (&tty).flush()?;
+        let mut line = Zeroizing::new(String::new());
+        std::io::BufReader::new(&tty).read_line(&mut line)?;
+        let len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(len);
+        Ok(line)
+    })();
+    // SAFETY: as above; the terminal gets its settings back whatever happened.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    read
 }
 
 /// Shows `prompt` on the terminal and reads a line, echoed (a variable name, or a string with
