@@ -236,6 +236,7 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
         "echo 'AllowTcpForwarding no' > /etc/ssh/sshd_config.d/00-no-forwarding.conf && systemctl reload ssh",
     )
     .ok();
+    wait_for_sshd(&lab.hosts()[1].ip);
     let no_curl = orc(&home, &p, &lab, "plain.yaml").run().code(2);
     assert!(no_curl.stdout.contains("sshd does not allow forwarding to websrv.orc-lab:8080"), "{no_curl}");
     assert!(no_curl.stdout.contains("and the fallback, curl, is not in the host's PATH"), "{no_curl}");
@@ -246,4 +247,17 @@ fn get_url_uri_unarchive_against_a_lab_http_server() {
     .ok();
     let with_curl = orc(&home, &p, &lab, "plain.yaml").run().success();
     assert!(with_curl.stderr.contains("uri made the request with curl on the host instead"), "{with_curl}");
+}
+
+/// Waits (up to 30 s) until sshd on `ip` accepts connections again: `systemctl reload ssh`
+/// re-executes it, and a connection in that moment is refused.
+fn wait_for_sshd(ip: &str) {
+    let addr: std::net::SocketAddr = format!("{ip}:22").parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Give the reload's SIGHUP the time to land before the first try.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "sshd on {ip} did not come back after its reload");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
