@@ -115,7 +115,7 @@ impl OrcError {
         std::fs::read_to_string(path).map_err(|source| OrcError::Read { path: path.to_path_buf(), source })
     }
 
-    /// The process exit code for this error (DESIGN.md: 3 invalid input, 64 usage).
+    /// The process exit code for this error (docs/cli.md, "Exit codes": 3 invalid input, 64 usage).
     pub fn exit_code(&self) -> i32 {
         match self {
             OrcError::Input { .. } | OrcError::Read { .. } => 3,

@@ -16,7 +16,7 @@ fn main() {
         }
     };
     init_tracing(&cli);
-    // A panic is a bug in orc: say so and exit 1 (DESIGN.md), not Rust's 101.
+    // A panic is a bug in orc: say so and exit 1 (docs/cli.md, "Exit codes"), not Rust's 101.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);

@@ -92,7 +92,7 @@ pub trait Connection: Send {
     /// A Unix socket on this machine that reaches the host's Docker daemon listening on
     /// `remote_socket` (a path on the host, e.g. `/var/run/docker.sock`). The Docker modules speak
     /// the Engine API through it, so nothing is installed on the host and dockerd is never exposed
-    /// on TCP. Over SSH it is a bridge opened once per run (DESIGN.md); locally it is the socket
+    /// on TCP. Over SSH it is a bridge opened once per run (docs/architecture.md, "Streams to a host's sockets"); locally it is the socket
     /// itself. `Err` says, for the task's failure message, why the daemon cannot be reached.
     fn docker_socket(&mut self, remote_socket: &str) -> Result<std::path::PathBuf, String> {
         Err(format!(

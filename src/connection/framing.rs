@@ -2,7 +2,7 @@
 //!
 //! Why a persistent shell: opening an SSH connection costs ~250 ms and a new exec channel several
 //! ms, while a command typed into an already open shell costs about as much as the command itself
-//! (see DESIGN.md, "Execution"). So every transport starts ONE `sh` per host (and become user) and
+//! (see docs/architecture.md, "Connections"). So every transport starts ONE `sh` per host (and become user) and
 //! sends every command through its stdin. This module is the protocol spoken over that shell; it is
 //! generic over the byte streams ([`ShellStreams`]) so the local child process, `docker exec` and
 //! the SSH channel all reuse it.

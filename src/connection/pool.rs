@@ -1,6 +1,6 @@
 //! One connection per host (and become user) for the whole run, handed to one worker at a time.
 //!
-//! Connections are expensive to open and cheap to reuse (DESIGN.md: one SSH connection and one
+//! Connections are expensive to open and cheap to reuse (docs/architecture.md, "Connections": one SSH connection and one
 //! persistent shell per host), and a connection must never be used by two threads at once (an ssh2
 //! session corrupts its stream). The pool opens each connection lazily on first use and lends it
 //! under a per-host lock, so workers on different hosts never wait for each other.

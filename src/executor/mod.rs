@@ -104,7 +104,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// DESIGN.md's exit codes: 2 when a host failed, 4 when one was unreachable (and none failed),
+    /// The exit codes of docs/cli.md: 2 when a host failed, 4 when one was unreachable (and none failed),
     /// 10 for pending changes with `--check --detailed-exitcode`, else 0.
     pub fn exit_code(&self, check: bool, detailed: bool) -> i32 {
         if self.fatal_failures || self.stats.iter().any(|(_, s)| s.failed > 0) {

@@ -2,7 +2,7 @@
 //! host's daemon through the connection's socket bridge, and the arguments every one of them takes.
 //!
 //! bollard is async; the modules are not. Each module run builds a single-threaded tokio runtime
-//! here and blocks on it, so tokio never leaks out of the Docker code path (DESIGN.md).
+//! here and blocks on it, so tokio never leaks out of the Docker code path (docs/architecture.md, "Connections"; docs/containers.md).
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The SSH transport (libssh2 through the `ssh2` crate): ONE session per host for the whole run,
 //! over it ONE persistent shell channel carrying every command with the framing protocol, and ONE
 //! SFTP channel (opened at the first file operation) carrying files. No new connection or channel
-//! per command (DESIGN.md, "Execution").
+//! per command (docs/architecture.md, "Connections").
 //!
 //! Opening a connection: resolve the target ([`target`]: inventory variables, `~/.ssh/config`,
 //! `ansible_ssh_common_args`), connect over TCP or through jump hosts ([`proxy`]), handshake
