@@ -239,6 +239,44 @@ impl ModuleError {
 /// Short for a module's `run` return type.
 pub type RunResult = Result<ModuleResult, ModuleError>;
 
+/// What a two-phase module observed on the host and decided to do, before it changed anything.
+/// Check mode stops here (the engine, not the module, owns it); a saved plan records `observed`
+/// as the host's "before" and `result` as what would change; applying hands the decision back to
+/// the module. See docs/architecture.md, "Decide, then apply".
+pub struct Decision {
+    /// What a check run reports: `changed` says whether applying would change the host; the diff
+    /// and module fields are those of the check run.
+    pub result: ModuleResult,
+    /// The state the module compared, as named fields (checksum and attributes, package versions,
+    /// unit state, container config digest...). Drift is a difference here.
+    pub observed: Map<String, Value>,
+    /// The module's own record of what to do, handed back to its `apply`.
+    pub action: Box<dyn std::any::Any + Send>,
+}
+
+impl Decision {
+    /// A decision with nothing to apply: the host already is as the arguments ask.
+    pub fn unchanged(result: ModuleResult, observed: Map<String, Value>) -> Self {
+        Decision { result, observed, action: Box::new(()) }
+    }
+
+    /// Takes back the module's own action record; a record of another type is a bug in the
+    /// engine (a decision handed to the wrong module), reported as a module failure.
+    pub fn take_action<A: 'static>(self, module: &str) -> Result<(ModuleResult, A), ModuleError> {
+        let Decision { result, action, .. } = self;
+        match action.downcast::<A>() {
+            Ok(a) => Ok((result, *a)),
+            Err(_) => Err(ModuleError::msg(format!("internal error: {module} was given another module's decision"))),
+        }
+    }
+}
+
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decision").field("result", &self.result).field("observed", &self.observed).finish()
+    }
+}
+
 /// An argument error: which argument, and what would be valid. The engine adds module and file:line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
@@ -267,6 +305,15 @@ pub trait Module: Sync + Send {
     fn reconnects(&self) -> bool {
         false
     }
+    /// Whether the module decides before it acts ([`TypedModule::TWO_PHASE`]): only then do
+    /// [`Module::decide`] and [`Module::apply`] work.
+    fn two_phase(&self) -> bool {
+        false
+    }
+    /// Observes the host and decides, changing nothing (two-phase modules only).
+    fn decide(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError>;
+    /// Carries out a decision this module made with the same arguments (two-phase modules only).
+    fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult;
 }
 
 /// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
@@ -285,12 +332,30 @@ pub trait TypedModule: Sync + Send {
     /// [`crate::Connection::reset`]; a host that cannot be reached is then the module's to
     /// handle, not an unreachable host before it runs.
     const RECONNECTS: bool = false;
+    /// The module is written in two phases: [`TypedModule::decide`] observes and decides,
+    /// [`TypedModule::apply`] acts on the decision, and `run` is not written. The engine then
+    /// owns check mode (it stops after deciding) and a saved plan can record what the module
+    /// observed. A module without the split writes `run` and is planned as "runs, effect
+    /// unknown".
+    const TWO_PHASE: bool = false;
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
     }
-    /// Runs on one host with parsed arguments.
-    fn run(&self, args: Self::Args, ctx: &mut ModuleCtx) -> RunResult;
+    /// Runs on one host with parsed arguments (a module without the two-phase split).
+    fn run(&self, _args: Self::Args, _ctx: &mut ModuleCtx) -> RunResult {
+        Err(ModuleError::msg(format!("internal error: {} has neither run nor decide/apply", Self::NAME)))
+    }
+    /// Observes the host and decides what to change, changing nothing whatever `ctx.check`
+    /// says (two-phase modules).
+    fn decide(&self, _args: &Self::Args, _ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        Err(ModuleError::msg(format!("internal error: {} does not decide before it acts", Self::NAME)))
+    }
+    /// Carries out what `decide` returned for the same arguments; the result is the run's
+    /// (two-phase modules).
+    fn apply(&self, _args: Self::Args, _decision: Decision, _ctx: &mut ModuleCtx) -> RunResult {
+        Err(ModuleError::msg(format!("internal error: {} does not decide before it acts", Self::NAME)))
+    }
 }
 
 /// Parses a module's arguments, turning serde's message into one that names the argument.
@@ -333,9 +398,29 @@ impl<T: TypedModule> Module for T {
     fn reconnects(&self) -> bool {
         T::RECONNECTS
     }
+    fn two_phase(&self) -> bool {
+        T::TWO_PHASE
+    }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
         T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
-        TypedModule::run(self, a, ctx)
+        if !T::TWO_PHASE {
+            return TypedModule::run(self, a, ctx);
+        }
+        // Check mode belongs to the engine: a two-phase module stops after deciding.
+        let decision = TypedModule::decide(self, &a, ctx)?;
+        if ctx.check || !decision.result.changed {
+            return Ok(decision.result);
+        }
+        TypedModule::apply(self, a, decision, ctx)
+    }
+    fn decide(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
+        TypedModule::decide(self, &a, ctx)
+    }
+    fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        TypedModule::apply(self, a, decision, ctx)
     }
 }

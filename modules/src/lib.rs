@@ -29,5 +29,7 @@ pub mod testing;
 pub mod tls;
 
 pub use connection::{CmdOutput, ConnError, Connection};
-pub use contract::{Controller, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TemplateRequest, TypedModule};
+pub use contract::{
+    Controller, Decision, FileDiff, Module, ModuleCtx, ModuleError, ModuleResult, TemplateRequest, TypedModule,
+};
 pub use registry::{lookup, names};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::builtin::lineinfile::PresentAbsent;
-use crate::contract::{ArgError, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
@@ -123,6 +123,7 @@ const SEP: &str = "__ORC_SEP__";
 impl TypedModule for Sysctl {
     type Args = SysctlArgs;
     const NAME: &'static str = "sysctl";
+    const TWO_PHASE: bool = true;
     const COLLECTION: &'static str = "ansible.posix";
 
     const DOC: ModuleText = ModuleText {
@@ -162,7 +163,7 @@ impl TypedModule for Sysctl {
         Ok(())
     }
 
-    fn run(&self, a: SysctlArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &SysctlArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let name = a.name.trim().to_string();
         let value = parse_value(&a.value);
         let qf = quote(&a.sysctl_file);
@@ -204,29 +205,47 @@ impl TypedModule for Sysctl {
                 _ => {}
             }
         }
-        if !ctx.check {
-            let e = if a.ignoreerrors { "-e " } else { "" };
-            if set_proc {
-                let o = ctx.conn.exec(&format!("LC_ALL=C sysctl {e}-w {}", quote(&format!("{name}={value}"))), None)?;
-                let err = o.stderr_str();
-                if o.rc != 0 || stderr_failed(&err) {
-                    return Err(ModuleError::msg(format!("setting {name} failed: {}{err}", o.stdout_str())));
-                }
-            }
-            if write_file {
-                let new = fix_lines(file_text, &name, present.then_some(value.as_str()));
-                atomic_write(ctx.conn, &real, new.as_bytes(), &Attrs::default()).map_err(ModuleError::msg)?;
-            }
-            if changed && a.reload {
-                let o = ctx.conn.exec(&format!("LC_ALL=C sysctl {e}-p {qf}"), None)?;
-                let err = o.stderr_str();
-                if o.rc != 0 || stderr_failed(&err) {
-                    return Err(ModuleError::msg(format!("Failed to reload sysctl: {}{err}", o.stdout_str())));
-                }
+        let mut observed = serde_json::Map::new();
+        observed.insert("file".into(), real.clone().into());
+        observed.insert("file_value".into(), current.map_or(Value::Null, Value::from));
+        observed.insert("live_value".into(), proc_value.map_or(Value::Null, |p| p.trim().to_string().into()));
+        let new_text = write_file.then(|| fix_lines(file_text, &name, present.then_some(value.as_str())));
+        let action = SysctlAction { name, value, file: real, new_text, set_proc };
+        Ok(Decision { result: ModuleResult::changed(changed), observed, action: Box::new(action) })
+    }
+
+    fn apply(&self, a: SysctlArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (result, act) = decision.take_action::<SysctlAction>(Self::NAME)?;
+        let SysctlAction { name, value, file, new_text, set_proc } = act;
+        let e = if a.ignoreerrors { "-e " } else { "" };
+        if set_proc {
+            let o = ctx.conn.exec(&format!("LC_ALL=C sysctl {e}-w {}", quote(&format!("{name}={value}"))), None)?;
+            let err = o.stderr_str();
+            if o.rc != 0 || stderr_failed(&err) {
+                return Err(ModuleError::msg(format!("setting {name} failed: {}{err}", o.stdout_str())));
             }
         }
-        Ok(crate::contract::ModuleResult::changed(changed))
+        if let Some(new) = new_text {
+            atomic_write(ctx.conn, &file, new.as_bytes(), &Attrs::default()).map_err(ModuleError::msg)?;
+        }
+        if result.changed && a.reload {
+            let o = ctx.conn.exec(&format!("LC_ALL=C sysctl {e}-p {}", quote(&a.sysctl_file)), None)?;
+            let err = o.stderr_str();
+            if o.rc != 0 || stderr_failed(&err) {
+                return Err(ModuleError::msg(format!("Failed to reload sysctl: {}{err}", o.stdout_str())));
+            }
+        }
+        Ok(result)
     }
+}
+
+/// What sysctl decided: the live value to set and the file's new text, if either changes.
+struct SysctlAction {
+    name: String,
+    value: String,
+    file: String,
+    new_text: Option<String>,
+    set_proc: bool,
 }
 
 #[cfg(test)]
@@ -266,6 +285,22 @@ mod tests {
         assert!(sb.ok(&Sysctl, args.clone()).changed);
         assert_eq!(sb.read("sysctl.conf"), "net.ipv4.ip_local_port_range=32768 60999\n");
         assert!(!sb.ok(&Sysctl, args).changed);
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let f = sb.write("sysctl.conf", "net.a = 1\n");
+        let args = json!({"name": "net.a", "value": "2", "sysctl_file": f, "reload": false, "sysctl_set": false});
+        let d = sb.decide(&Sysctl, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("file_value"), Some(&json!("1")));
+        assert_eq!(sb.read("sysctl.conf"), "net.a = 1\n", "decide wrote to the host");
+        assert!(sb.apply(&Sysctl, &args, d).changed);
+        assert_eq!(sb.read("sysctl.conf"), "net.a=2\n");
+        let again = sb.decide(&Sysctl, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("file_value"), Some(&json!("2")));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::contract::{Module, ModuleCtx, ModuleError, ModuleResult};
+use crate::contract::{Decision, Module, ModuleCtx, ModuleError, ModuleResult};
 use crate::testing::{DirController, ShConnection};
 
 /// A temp dir playing both the managed host's filesystem and the playbook directory.
@@ -61,6 +61,28 @@ impl Sandbox {
         let controller = DirController { root: self.dir.path().to_path_buf() };
         let mut ctx = ModuleCtx { conn: &mut self.conn, check, diff, controller: &controller };
         module.run(&args, &mut ctx)
+    }
+
+    /// Runs a two-phase module's `decide` with check mode off: it must change nothing anyway.
+    pub fn decide(&mut self, module: &dyn Module, args: &Value) -> Decision {
+        let args = args.as_object().expect("args must be an object");
+        let controller = DirController { root: self.dir.path().to_path_buf() };
+        let mut ctx = ModuleCtx { conn: &mut self.conn, check: false, diff: true, controller: &controller };
+        match module.decide(args, &mut ctx) {
+            Ok(d) => d,
+            Err(e) => panic!("decide failed: {e:?}"),
+        }
+    }
+
+    /// Applies a decision `decide` returned for the same arguments.
+    pub fn apply(&mut self, module: &dyn Module, args: &Value, decision: Decision) -> ModuleResult {
+        let args = args.as_object().expect("args must be an object");
+        let controller = DirController { root: self.dir.path().to_path_buf() };
+        let mut ctx = ModuleCtx { conn: &mut self.conn, check: false, diff: true, controller: &controller };
+        match module.apply(args, decision, &mut ctx) {
+            Ok(r) => r,
+            Err(e) => panic!("apply failed: {e:?}"),
+        }
     }
 
     /// Runs and unwraps, panicking with the failure message.
