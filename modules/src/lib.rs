@@ -18,6 +18,7 @@ pub mod filewrite;
 pub mod fnmatch;
 pub mod haproxy_api;
 pub mod http1;
+pub mod observe;
 pub mod pyjson;
 pub mod pyre;
 pub mod registry;

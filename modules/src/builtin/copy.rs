@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::args::Mode;
-use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileKind, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite::{self, WriteError};
@@ -94,11 +95,47 @@ fn md5_hex(data: &[u8]) -> String {
     Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Puts one file on the host the way Ansible's copy action does; returns Ansible's result.
-pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
+/// What [`decide_put`] decided for one file, handed back to [`apply_put`].
+#[derive(Debug)]
+pub struct PutAction {
+    /// The file to put (its bytes, attributes, backup and validate settings).
+    req: PutRequest,
+    /// The directory a `dest/` names, missing: created first.
+    mkdir: Option<String>,
+    /// The path written (inside a directory dest, through a followed link).
+    dest: String,
+    /// The result's fields before those writing adds: `dest`, `src` and the content diff.
+    base: ModuleResult,
+    /// SHA-1 of the bytes to put.
+    checksum: String,
+    /// What to do.
+    step: PutStep,
+}
+
+/// What applying a [`PutAction`] does.
+#[derive(Debug)]
+enum PutStep {
+    /// Nothing: the decided result stands.
+    Keep,
+    /// The destination's directory is missing: applying fails with this message, as Ansible does
+    /// (check mode reports the file as changed: an earlier task may create the directory).
+    MissingDir(String),
+    /// Write the bytes; `backup` first copies the old file, `is_link` first removes a link.
+    Write { backup: bool, is_link: bool },
+    /// Only the attributes differ from these.
+    Attrs(crate::fileops::StatInfo),
+}
+
+/// Decides how to put one file on the host the way Ansible's copy action does, changing nothing:
+/// the result a check run reports, what was observed of the destination, and what to do.
+pub fn decide_put(
+    ctx: &mut ModuleCtx,
+    req: PutRequest,
+) -> Result<(ModuleResult, Map<String, Value>, PutAction), ModuleError> {
     let mut dest = req.dest.clone();
     let mut changed = false;
     let mut parent_ready = req.parent_ready;
+    let mut mkdir = None;
     if dest.ends_with('/') {
         let base = req
             .basename
@@ -109,12 +146,7 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
         dest = format!("{}/{base}", dir.trim_end_matches('/'));
         let out = ctx.conn.exec(&format!("[ -d {} ]", quote(&dir)), None)?;
         if out.rc != 0 {
-            if !ctx.check {
-                let mk = ctx.conn.exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
-                if mk.rc != 0 {
-                    return Err(ModuleError::msg(format!("could not create {dir}: {}", mk.stderr_str().trim())));
-                }
-            }
+            mkdir = Some(dir);
             changed = true;
             parent_ready = true;
         }
@@ -128,28 +160,30 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
         probe = filewrite::probe(ctx.conn, &dest, req.follow, true)?;
     }
+    let observed = crate::observe::path_state(&dest, probe.stat.as_ref(), probe.sha1.as_deref());
     let checksum = crate::fileops::sha1_hex(&req.data);
     let mut res = ModuleResult::ok().with("dest", dest.clone());
     if let Some(s) = &req.src_label {
         res = res.with("src", s.clone());
     }
     if probe.stat.is_some() && !req.force {
-        return Ok(res.with_msg("file already exists"));
+        let res = res.with_msg("file already exists");
+        let act = PutAction { req, mkdir, dest, base: res.clone(), checksum, step: PutStep::Keep };
+        return Ok((res, observed, act));
     }
-    // In check mode Ansible's copy/template action reports a differing file as changed without
-    // asking the host module, so a directory an earlier task would have created is no failure.
-    if probe.stat.is_none() && !probe.parent_exists && !parent_ready && !ctx.check {
-        return Err(ModuleError::Fail(Box::new(
-            ModuleResult::failed(format!("Destination directory {} does not exist", filewrite::dirname(&dest)))
-                .with("checksum", checksum),
-        )));
-    }
+    // Ansible's copy/template action reports a differing file as changed in check mode without
+    // asking the host module, so a directory an earlier task would have created is no failure
+    // there; applying fails.
+    let missing_dir = (probe.stat.is_none() && !probe.parent_exists && !parent_ready)
+        .then(|| format!("Destination directory {} does not exist", filewrite::dirname(&dest)));
     if req.follow && probe.realpath != dest && probe.stat.is_some() {
         dest = probe.realpath.clone();
     }
     let is_link = probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Link);
     let content_differs = probe.sha1.as_deref() != Some(checksum.as_str()) || is_link;
     let mut final_stat = probe.stat.clone();
+    let base;
+    let mut step = PutStep::Keep;
     if content_differs {
         changed = true;
         let small =
@@ -163,14 +197,60 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
                 res = res.with_diff(d);
             }
         }
-        if ctx.check {
-            final_stat = probe.stat.as_ref().filter(|s| s.file_type == FileType::File).map(|s| {
-                let mut s = filewrite::predicted(s, &req.attrs);
-                s.size = req.data.len() as u64;
-                s
-            });
-        } else {
-            if req.backup && probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::File) {
+        base = res.clone();
+        final_stat = probe.stat.as_ref().filter(|s| s.file_type == FileType::File).map(|s| {
+            let mut s = filewrite::predicted(s, &req.attrs);
+            s.size = req.data.len() as u64;
+            s
+        });
+        let backup = req.backup && probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::File);
+        step = PutStep::Write { backup, is_link };
+        res = res.with("md5sum", md5_hex(&req.data));
+    } else if let Some(st) = &probe.stat {
+        base = res.clone();
+        let (c, after) = filewrite::fix_attrs(ctx.conn, &dest, st, &req.attrs, true)?;
+        if c {
+            changed = true;
+            step = PutStep::Attrs(st.clone());
+            if let Some(d) = filewrite::attrs_diff(&dest, st, &after) {
+                res = res.with_diff(d);
+            }
+        }
+        final_stat = Some(after);
+        res = res.with("path", dest.clone());
+    } else {
+        base = res.clone();
+    }
+    if let Some(msg) = missing_dir {
+        step = PutStep::MissingDir(msg);
+    }
+    res.changed = changed;
+    res = res.with("checksum", checksum.clone());
+    if let Some(st) = &final_stat {
+        res = filewrite::with_path_info(res, st);
+    }
+    Ok((res, observed, PutAction { req, mkdir, dest, base, checksum, step }))
+}
+
+/// Carries out what [`decide_put`] decided (`decided` is the result it returned); the result is
+/// Ansible's for the copy.
+pub fn apply_put(ctx: &mut ModuleCtx, decided: ModuleResult, act: PutAction) -> RunResult {
+    let PutAction { req, mkdir, dest, base, checksum, step } = act;
+    if let Some(dir) = mkdir {
+        let mk = ctx.conn.exec(&format!("mkdir -p -- {}", quote(&dir)), None)?;
+        if mk.rc != 0 {
+            return Err(ModuleError::msg(format!("could not create {dir}: {}", mk.stderr_str().trim())));
+        }
+    }
+    let mut res = base;
+    let final_stat;
+    match step {
+        PutStep::Keep => return Ok(decided),
+        PutStep::MissingDir(msg) => {
+            return Err(ModuleError::Fail(Box::new(ModuleResult::failed(msg).with("checksum", checksum))))
+        }
+        PutStep::Write { backup, is_link } => {
+            if backup {
                 let b = filewrite::backup(ctx.conn, &dest)?;
                 res = res.with("backup_file", b);
             }
@@ -190,20 +270,20 @@ pub fn put_file(ctx: &mut ModuleCtx, req: &PutRequest) -> RunResult {
                 }
                 Err(WriteError::Module(e)) => return Err(e),
             }
+            res = res.with("md5sum", md5_hex(&req.data));
         }
-        res = res.with("md5sum", md5_hex(&req.data));
-    } else if let Some(st) = &probe.stat {
-        let (c, after) = filewrite::fix_attrs(ctx.conn, &dest, st, &req.attrs, ctx.check)?;
-        if c {
-            changed = true;
-            if let Some(d) = filewrite::attrs_diff(&dest, st, &after) {
-                res = res.with_diff(d);
+        PutStep::Attrs(st) => {
+            let (c, after) = filewrite::fix_attrs(ctx.conn, &dest, &st, &req.attrs, false)?;
+            if c {
+                if let Some(d) = filewrite::attrs_diff(&dest, &st, &after) {
+                    res = res.with_diff(d);
+                }
             }
+            final_stat = Some(after);
+            res = res.with("path", dest.clone());
         }
-        final_stat = Some(after);
-        res = res.with("path", dest.clone());
     }
-    res.changed = changed;
+    res.changed = decided.changed;
     res = res.with("checksum", checksum);
     if let Some(st) = &final_stat {
         res = filewrite::with_path_info(res, st);
@@ -238,9 +318,27 @@ fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
     Ok((dirs, files))
 }
 
-/// Copies a controller directory: `src/` copies its contents into `dest`, `src` copies the
-/// directory itself into `dest/basename(src)`. Created directories get `directory_mode`.
-fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunResult {
+/// What copying a controller directory decided: the directories to make and each file's decision.
+#[derive(Debug)]
+struct TreeAction {
+    /// The top directory on the host.
+    base: String,
+    /// Every directory of the tree on the host, top first.
+    dirs: Vec<String>,
+    /// Each file's decided result and action.
+    files: Vec<(ModuleResult, PutAction)>,
+}
+
+/// What `copy` decided: one file, or a directory tree.
+#[derive(Debug)]
+enum CopyAction {
+    One(Box<PutAction>),
+    Tree(TreeAction),
+}
+
+/// Decides a copy of a controller directory: `src/` copies its contents into `dest`, `src` copies
+/// the directory itself into `dest/basename(src)`. Created directories get `directory_mode`.
+fn decide_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> Result<Decision, ModuleError> {
     let base = if src.ends_with('/') {
         a.dest.trim_end_matches('/').to_string()
     } else {
@@ -249,21 +347,8 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
     let (dirs, files) = walk(local).map_err(ModuleError::msg)?;
     let mut all_dirs = vec![base.clone()];
     all_dirs.extend(dirs.iter().map(|d| format!("{base}/{}", d.to_string_lossy())));
-    let mut script = String::new();
-    for d in &all_dirs {
-        let q = quote(d);
-        if ctx.check {
-            script.push_str(&format!("[ -d {q} ] || echo C; "));
-        } else {
-            let chmod = match &a.directory_mode {
-                Some(m) if *m != Mode::Preserve => {
-                    format!(" && chmod {} {q}", quote(&m.chmod_arg()))
-                }
-                _ => String::new(),
-            };
-            script.push_str(&format!("[ -d {q} ] || {{ mkdir -p -- {q}{chmod} && echo C || exit 1; }}; "));
-        }
-    }
+    let script: String =
+        all_dirs.iter().enumerate().map(|(i, d)| format!("[ -d {} ] || echo C{i}; ", quote(d))).collect();
     let out = ctx.conn.exec(&script, None)?;
     if out.rc != 0 {
         return Err(ModuleError::msg(format!(
@@ -271,8 +356,16 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
             out.stderr_str().trim()
         )));
     }
-    let mut changed = out.stdout_str().contains('C');
+    let text = out.stdout_str();
+    let missing: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('C').and_then(|i| i.parse::<usize>().ok()))
+        .filter_map(|i| all_dirs.get(i).cloned().map(Value::from))
+        .collect();
+    let mut changed = text.contains('C');
     let mut diffs = Vec::new();
+    let mut observed_files = Map::new();
+    let mut decided = Vec::new();
     let attrs = attrs_of(a, None)?;
     for f in &files {
         let lf = local.join(f);
@@ -296,7 +389,48 @@ fn copy_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> RunRe
             follow: a.follow,
             parent_ready: true,
         };
-        let r = put_file(ctx, &req)?;
+        let (r, mut seen, act) = decide_put(ctx, req)?;
+        changed |= r.changed;
+        diffs.extend(r.diff.iter().cloned());
+        let path = seen.remove("path").and_then(|p| p.as_str().map(str::to_string)).unwrap_or_default();
+        observed_files.insert(path, Value::Object(seen));
+        decided.push((r, act));
+    }
+    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", src.to_string());
+    res.diff = diffs;
+    let mut observed = Map::new();
+    observed.insert("path".into(), base.clone().into());
+    observed.insert("missing_directories".into(), Value::Array(missing));
+    observed.insert("files".into(), Value::Object(observed_files));
+    let action = CopyAction::Tree(TreeAction { base, dirs: all_dirs, files: decided });
+    Ok(Decision { result: res, observed, action: Box::new(action) })
+}
+
+/// Carries out a directory copy [`decide_dir`] decided.
+fn apply_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, tree: TreeAction) -> RunResult {
+    let TreeAction { base, dirs, files } = tree;
+    let mut script = String::new();
+    for d in &dirs {
+        let q = quote(d);
+        let chmod = match &a.directory_mode {
+            Some(m) if *m != Mode::Preserve => {
+                format!(" && chmod {} {q}", quote(&m.chmod_arg()))
+            }
+            _ => String::new(),
+        };
+        script.push_str(&format!("[ -d {q} ] || {{ mkdir -p -- {q}{chmod} && echo C || exit 1; }}; "));
+    }
+    let out = ctx.conn.exec(&script, None)?;
+    if out.rc != 0 {
+        return Err(ModuleError::msg(format!(
+            "could not create directories under {base}: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    let mut changed = out.stdout_str().contains('C');
+    let mut diffs = Vec::new();
+    for (decided, act) in files {
+        let r = apply_put(ctx, decided, act)?;
         changed |= r.changed;
         diffs.extend(r.diff);
     }
@@ -317,6 +451,7 @@ fn attrs_of(a: &CopyArgs, local_src: Option<&Path>) -> Result<Attrs, ModuleError
 impl TypedModule for Copy {
     type Args = CopyArgs;
     const NAME: &'static str = "copy";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Copies a file from the controller (src) or a text (content) to a path on the host, \
                 atomically, changing it only when its bytes or attributes differ.",
@@ -348,14 +483,14 @@ impl TypedModule for Copy {
         }
     }
 
-    fn run(&self, a: CopyArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let (data, src_label, basename) = match (&a.src, &a.content) {
             (Some(src), _) => {
                 let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
                     ModuleError::msg(format!("Could not find or access '{src}' on the Ansible Controller: {e}"))
                 })?;
                 if local.is_dir() {
-                    return copy_dir(ctx, &a, src, &local);
+                    return decide_dir(ctx, a, src, &local);
                 }
                 let data = ctx
                     .controller
@@ -373,17 +508,86 @@ impl TypedModule for Copy {
             dest: a.dest.clone(),
             src_label: src_label.clone(),
             basename,
-            attrs: attrs_of(&a, local)?,
+            attrs: attrs_of(a, local)?,
             backup: a.backup,
             force: a.force,
             validate: a.validate.clone(),
             follow: a.follow,
             parent_ready: false,
         };
-        put_file(ctx, &req)
+        let (result, observed, act) = decide_put(ctx, req)?;
+        Ok(Decision { result, observed, action: Box::new(CopyAction::One(Box::new(act))) })
+    }
+
+    fn apply(&self, a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
+        match act {
+            CopyAction::One(act) => apply_put(ctx, decided, *act),
+            CopyAction::Tree(tree) => apply_dir(ctx, &a, a.src.as_deref().unwrap_or_default(), tree),
+        }
     }
 }
 
 #[cfg(test)]
 #[path = "copy_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod two_phase_tests {
+    use serde_json::json;
+
+    use super::Copy;
+    use crate::builtin::test_support::Sandbox;
+    use crate::fileops::sha1_hex;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        let dest = sb.write("out.txt", "old\n");
+        let args = json!({"content": "new\n", "dest": dest, "mode": "0600"});
+        let d = sb.decide(&Copy, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"old\n"));
+        assert_eq!(d.observed["type"], "file");
+        assert_eq!(sb.read("out.txt"), "old\n", "decide wrote to the host");
+        // The decision is what check mode reports.
+        assert_eq!(sb.run(&Copy, args.clone(), true, true).unwrap(), d.result);
+        // Editing the file shows in what is observed.
+        sb.write("out.txt", "edited\n");
+        let d = sb.decide(&Copy, &args);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"edited\n"));
+        assert_eq!(d.result.diff[0].before, "edited\n");
+        let r = sb.apply(&Copy, &args, d);
+        assert!(r.changed);
+        assert_eq!(sb.read("out.txt"), "new\n");
+        assert_eq!(r.data["mode"], "0600");
+        let again = sb.decide(&Copy, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["checksum"], sha1_hex(b"new\n"));
+    }
+
+    #[test]
+    fn a_directory_copy_is_decided_without_creating_anything() {
+        let mut sb = Sandbox::new();
+        sb.write("files/tree/sub/a", "a\n");
+        let args = json!({"src": "tree", "dest": sb.path("out/")});
+        let d = sb.decide(&Copy, &args);
+        assert!(d.result.changed);
+        assert!(!std::path::Path::new(&sb.path("out")).exists(), "decide created a directory");
+        assert_eq!(d.observed["missing_directories"].as_array().map(Vec::len), Some(2));
+        assert_eq!(d.observed["files"][sb.path("out/tree/sub/a")]["type"], "absent");
+        assert!(sb.apply(&Copy, &args, d).changed);
+        assert_eq!(sb.read("out/tree/sub/a"), "a\n");
+        assert!(!sb.decide(&Copy, &args).result.changed);
+    }
+
+    #[test]
+    fn a_missing_directory_fails_when_applied_not_when_decided() {
+        let mut sb = Sandbox::new();
+        let args = json!({"content": "x", "dest": sb.path("no/such/f")});
+        let d = sb.decide(&Copy, &args);
+        assert!(d.result.changed);
+        let e = sb.run(&Copy, args, false, false).unwrap_err();
+        assert!(crate::builtin::test_support::fail_msg(e).contains("Destination directory"));
+    }
+}

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use crate::args::Mode;
-use crate::builtin::copy::{put_file, PutRequest};
-use crate::contract::{ArgError, FileKind, ModuleCtx, ModuleError, RunResult, TemplateRequest, TypedModule};
+use crate::builtin::copy::{apply_put, decide_put, PutAction, PutRequest};
+use crate::contract::{ArgError, Decision, FileKind, ModuleCtx, ModuleError, RunResult, TemplateRequest, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::Attrs;
 use crate::filewrite;
@@ -116,6 +116,7 @@ pub struct Template;
 impl TypedModule for Template {
     type Args = TemplateArgs;
     const NAME: &'static str = "template";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Renders a Jinja template from the controller with the task's variables and writes the \
                 result to a path on the host, as `copy` does, changing it only when it differs.",
@@ -156,7 +157,7 @@ impl TypedModule for Template {
         Ok(())
     }
 
-    fn run(&self, a: TemplateArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &TemplateArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let local = ctx
             .controller
             .find_file(FileKind::Templates, &a.src)
@@ -193,7 +194,13 @@ impl TypedModule for Template {
             follow: a.follow,
             parent_ready: false,
         };
-        put_file(ctx, &req)
+        let (result, observed, act) = decide_put(ctx, req)?;
+        Ok(Decision { result, observed, action: Box::new(act) })
+    }
+
+    fn apply(&self, _a: TemplateArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (decided, act) = decision.take_action::<PutAction>(Self::NAME)?;
+        apply_put(ctx, decided, act)
     }
 }
 
@@ -249,5 +256,36 @@ mod tests {
         assert!(fail_msg(e.unwrap_err()).contains("must be different"));
         let e = sb.run(&Template, json!({"src": "x.j2", "dest": sb.path("y")}), false, false);
         assert!(fail_msg(e.unwrap_err()).contains("Could not find or access 'x.j2'"));
+    }
+}
+
+#[cfg(test)]
+mod two_phase_tests {
+    use serde_json::json;
+
+    use super::Template;
+    use crate::builtin::test_support::Sandbox;
+    use crate::fileops::sha1_hex;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        sb.write("templates/app.j2", "port=80\n");
+        let dest = sb.write("app.conf", "port=1\n");
+        let args = json!({"src": "app.j2", "dest": dest});
+        let d = sb.decide(&Template, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"port=1\n"));
+        assert_eq!(sb.read("app.conf"), "port=1\n", "decide wrote to the host");
+        assert_eq!(sb.run(&Template, args.clone(), true, true).unwrap(), d.result);
+        sb.write("app.conf", "port=2\n");
+        let d = sb.decide(&Template, &args);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"port=2\n"));
+        assert_eq!(d.result.diff[0].before, "port=2\n");
+        assert!(sb.apply(&Template, &args, d).changed);
+        assert_eq!(sb.read("app.conf"), "port=80\n");
+        let again = sb.decide(&Template, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["checksum"], sha1_hex(b"port=80\n"));
     }
 }
