@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::args::Mode;
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType, StatInfo};
 use crate::filewrite::{self, STAT_FMT};
@@ -303,6 +303,7 @@ fn tmp_sibling(path: &str) -> String {
 impl TypedModule for File {
     type Args = FileArgs;
     const NAME: &'static str = "file";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Makes a path a file, a directory (created with its parents), a symbolic or hard link, touches it or \
@@ -339,122 +340,193 @@ impl TypedModule for File {
         Ok(())
     }
 
-    fn run(&self, a: FileArgs, ctx: &mut ModuleCtx) -> RunResult {
-        let touch = a.state == Some(FileState::Touch);
-        let mtime = time::parse(a.modification_time.as_deref(), &a.modification_time_format, touch)
-            .map_err(ModuleError::msg)?;
-        let atime = time::parse(a.access_time.as_deref(), &a.access_time_format, touch).map_err(ModuleError::msg)?;
-        let mut path = a.path.clone();
-        // The link source as Ansible resolves it (relative to the link's directory).
-        let src_abs = |path: &str, src: &str, path_is_dir: bool| -> String {
-            if src.starts_with('/') {
-                return src.to_string();
-            }
-            let rel = if path_is_dir { path } else { filewrite::dirname(path) };
-            if rel.is_empty() {
-                src.to_string()
-            } else {
-                format!("{}/{src}", rel.trim_end_matches('/'))
-            }
-        };
-        let src_check = match (a.state, &a.src) {
-            (Some(FileState::Hard), Some(s)) => Some(s.clone()),
-            (Some(FileState::Link), Some(s)) => Some(src_abs(&path, s, false)),
-            _ => None,
-        };
-        let mut q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
-        // A hard link into an existing directory lands inside it, as Ansible's path rewrite does.
-        if a.state == Some(FileState::Hard) {
-            if let (Some(s), Some(FileType::Directory)) = (&a.src, q.lstat.as_ref().map(|s| s.file_type)) {
-                path = format!("{}/{}", path.trim_end_matches('/'), filewrite::basename(s));
-                q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
+    fn decide(&self, a: &FileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let plan = observe(a, ctx)?;
+        let observed = plan.observed(a);
+        // Check mode's own code path: it reads the host and changes nothing.
+        let result = with_check(ctx, true, |ctx| execute(ctx, a, &plan))?;
+        Ok(Decision { result, observed, action: Box::new(plan) })
+    }
+
+    fn apply(&self, a: FileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, plan) = decision.take_action::<FilePlan>(Self::NAME)?;
+        with_check(ctx, false, |ctx| execute(ctx, &a, &plan))
+    }
+}
+
+/// What `file` observed and concluded before acting: the path (rewritten for a hard link into a
+/// directory), what the query learnt, the state the path is in and the one it must reach.
+struct FilePlan {
+    path: String,
+    q: Query,
+    prev: &'static str,
+    state: FileState,
+    mtime: TimeSpec,
+    atime: TimeSpec,
+}
+
+impl FilePlan {
+    /// The decision's `observed`: the path's type, mode, owner, group and link target, the link's
+    /// target when it is one, and what the state compares besides (the link source's existence, a
+    /// hard link's inode match, a directory's emptiness, timestamps that were given).
+    fn observed(&self, a: &FileArgs) -> serde_json::Map<String, Value> {
+        let q = &self.q;
+        let mut m = crate::observe::path_state(&self.path, q.lstat.as_ref(), None);
+        m.remove("size");
+        if q.lstat.as_ref().is_some_and(|s| s.file_type == FileType::Link) {
+            let mut t = crate::observe::path_state(&q.realpath, q.target.as_ref(), None);
+            t.remove("size");
+            m.insert("target".into(), Value::Object(t));
+        }
+        if a.src.is_some() && matches!(self.state, FileState::Link | FileState::Hard) {
+            m.insert("src_exists".into(), q.src_exists.into());
+        }
+        if self.state == FileState::Hard {
+            let same = q.src_inode.is_some() && q.lstat.as_ref().map(|s| s.inode) == q.src_inode;
+            m.insert("same_inode_as_src".into(), same.into());
+        }
+        if self.state == FileState::Link && self.prev == "directory" {
+            m.insert("nonempty".into(), q.nonempty.into());
+        }
+        for (spec, key, st_time) in [
+            (&self.mtime, "mtime", q.lstat.as_ref().map(|s| s.mtime)),
+            (&self.atime, "atime", q.lstat.as_ref().map(|s| s.atime)),
+        ] {
+            if matches!(spec, TimeSpec::At(_)) {
+                m.insert(key.into(), st_time.map_or(Value::Null, Value::from));
             }
         }
-        // A link to a directory named with a relative src resolves against the directory itself.
-        if a.state == Some(FileState::Link) && q.lstat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
-            if let Some(s) = &a.src {
-                let abs = src_abs(&path, s, true);
-                q = query(ctx, &path, Some(&abs), &mtime, &atime)?;
+        m
+    }
+}
+
+/// Runs `f` with check mode set to `check`: `file` decides by running its check-mode path and
+/// applies by running the normal one, so both keep Ansible's results exactly.
+fn with_check<T>(ctx: &mut ModuleCtx, check: bool, f: impl FnOnce(&mut ModuleCtx) -> T) -> T {
+    let saved = std::mem::replace(&mut ctx.check, check);
+    let r = f(ctx);
+    ctx.check = saved;
+    r
+}
+
+/// Queries the path (and the link source and times when they matter) and settles which state
+/// applies; changes nothing.
+fn observe(a: &FileArgs, ctx: &mut ModuleCtx) -> Result<FilePlan, ModuleError> {
+    let touch = a.state == Some(FileState::Touch);
+    let mtime =
+        time::parse(a.modification_time.as_deref(), &a.modification_time_format, touch).map_err(ModuleError::msg)?;
+    let atime = time::parse(a.access_time.as_deref(), &a.access_time_format, touch).map_err(ModuleError::msg)?;
+    let mut path = a.path.clone();
+    // The link source as Ansible resolves it (relative to the link's directory).
+    let src_abs = |path: &str, src: &str, path_is_dir: bool| -> String {
+        if src.starts_with('/') {
+            return src.to_string();
+        }
+        let rel = if path_is_dir { path } else { filewrite::dirname(path) };
+        if rel.is_empty() {
+            src.to_string()
+        } else {
+            format!("{}/{src}", rel.trim_end_matches('/'))
+        }
+    };
+    let src_check = match (a.state, &a.src) {
+        (Some(FileState::Hard), Some(s)) => Some(s.clone()),
+        (Some(FileState::Link), Some(s)) => Some(src_abs(&path, s, false)),
+        _ => None,
+    };
+    let mut q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
+    // A hard link into an existing directory lands inside it, as Ansible's path rewrite does.
+    if a.state == Some(FileState::Hard) {
+        if let (Some(s), Some(FileType::Directory)) = (&a.src, q.lstat.as_ref().map(|s| s.file_type)) {
+            path = format!("{}/{}", path.trim_end_matches('/'), filewrite::basename(s));
+            q = query(ctx, &path, src_check.as_deref(), &mtime, &atime)?;
+        }
+    }
+    // A link to a directory named with a relative src resolves against the directory itself.
+    if a.state == Some(FileState::Link) && q.lstat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
+        if let Some(s) = &a.src {
+            let abs = src_abs(&path, s, true);
+            q = query(ctx, &path, Some(&abs), &mtime, &atime)?;
+        }
+    }
+    let prev = prev_state(q.lstat.as_ref());
+    let state = match a.state {
+        Some(s) => s,
+        None if prev == "directory" => FileState::Directory,
+        None if prev == "link" => FileState::Link,
+        None if prev == "hard" => FileState::Hard,
+        None if prev == "file" => FileState::File,
+        None if a.recurse => FileState::Directory,
+        None => FileState::File,
+    };
+    if a.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
+        return Err(fail("src option requires state to be 'link' or 'hard'".into(), &path));
+    }
+    if a.recurse && state != FileState::Directory {
+        return Err(fail("recurse option requires state to be 'directory'".into(), &path));
+    }
+    Ok(FilePlan { path, q, prev, state, mtime, atime })
+}
+
+/// Brings the path to the planned state; with `ctx.check` it only reports what would change.
+fn execute(ctx: &mut ModuleCtx, a: &FileArgs, plan: &FilePlan) -> RunResult {
+    let FilePlan { path, q, prev, state, mtime, atime } = plan;
+    let (path, q, prev, state) = (path.clone(), q, *prev, *state);
+    let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
+    let times = (mtime, atime);
+    let epochs = (q.mtime, q.atime);
+    match state {
+        FileState::Absent => absent(ctx, &path, prev),
+        FileState::File => {
+            let (mut p, mut st) = (path.clone(), q.lstat.clone());
+            let mut prev = prev;
+            if prev == "link" && a.follow {
+                p = q.realpath.clone();
+                st = q.target.clone();
+                prev = prev_state(st.as_ref());
             }
-        }
-        let prev = prev_state(q.lstat.as_ref());
-        let state = match a.state {
-            Some(s) => s,
-            None if prev == "directory" => FileState::Directory,
-            None if prev == "link" => FileState::Link,
-            None if prev == "hard" => FileState::Hard,
-            None if prev == "file" => FileState::File,
-            None if a.recurse => FileState::Directory,
-            None => FileState::File,
-        };
-        if a.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
-            return Err(fail("src option requires state to be 'link' or 'hard'".into(), &path));
-        }
-        if a.recurse && state != FileState::Directory {
-            return Err(fail("recurse option requires state to be 'directory'".into(), &path));
-        }
-        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
-        let times = (&mtime, &atime);
-        let epochs = (q.mtime, q.atime);
-        match state {
-            FileState::Absent => absent(ctx, &path, prev),
-            FileState::File => {
-                let (mut p, mut st) = (path.clone(), q.lstat.clone());
-                let mut prev = prev;
-                if prev == "link" && a.follow {
-                    p = q.realpath.clone();
-                    st = q.target.clone();
-                    prev = prev_state(st.as_ref());
+            let st = match st {
+                Some(st) if prev == "file" || prev == "hard" => st,
+                _ => {
+                    return Err(ModuleError::Fail(Box::new(
+                        ModuleResult::failed(format!("file ({p}) is {prev}, cannot continue"))
+                            .with("path", p.clone())
+                            .with("state", prev),
+                    )))
                 }
-                let st = match st {
-                    Some(st) if prev == "file" || prev == "hard" => st,
-                    _ => {
-                        return Err(ModuleError::Fail(Box::new(
-                            ModuleResult::failed(format!("file ({p}) is {prev}, cannot continue"))
-                                .with("path", p.clone())
-                                .with("state", prev),
-                        )))
-                    }
-                };
-                let mut diff = DictDiff::new(&p, "file", prev);
-                let (changed, after) = settle(ctx, &p, &st, &attrs, times, epochs, &mut diff)?;
-                Ok(finish(ModuleResult::changed(changed).with("path", p.clone()), &p, Some(&after), diff, changed))
-            }
-            FileState::Directory => directory(ctx, &a, &path, &q, &attrs, times, epochs),
-            FileState::Touch => {
-                let mut diff = DictDiff::new(&path, "touch", prev);
-                let res = ModuleResult::ok().with("dest", path.clone());
-                let st = match &q.lstat {
-                    Some(st) => st.clone(),
-                    None if ctx.check => return Ok(ModuleResult { changed: true, ..res }),
-                    None => {
-                        let cmd = format!("p={}; : >> \"$p\" && stat -c '{STAT_FMT}' -- \"$p\"", quote(&path));
-                        let out = ctx.conn.exec(&cmd, None)?;
-                        match filewrite::parse_stat(out.stdout_str().trim(), None) {
-                            Some(st) if out.rc == 0 => st,
-                            _ => {
-                                return Err(fail(
-                                    format!("Error, could not touch target: {}", out.stderr_str().trim()),
-                                    &path,
-                                ))
-                            }
+            };
+            let mut diff = DictDiff::new(&p, "file", prev);
+            let (changed, after) = settle(ctx, &p, &st, &attrs, times, epochs, &mut diff)?;
+            Ok(finish(ModuleResult::changed(changed).with("path", p.clone()), &p, Some(&after), diff, changed))
+        }
+        FileState::Directory => directory(ctx, a, &path, q, &attrs, times, epochs),
+        FileState::Touch => {
+            let mut diff = DictDiff::new(&path, "touch", prev);
+            let res = ModuleResult::ok().with("dest", path.clone());
+            let st = match &q.lstat {
+                Some(st) => st.clone(),
+                None if ctx.check => return Ok(ModuleResult { changed: true, ..res }),
+                None => {
+                    let cmd = format!("p={}; : >> \"$p\" && stat -c '{STAT_FMT}' -- \"$p\"", quote(&path));
+                    let out = ctx.conn.exec(&cmd, None)?;
+                    match filewrite::parse_stat(out.stdout_str().trim(), None) {
+                        Some(st) if out.rc == 0 => st,
+                        _ => {
+                            return Err(fail(
+                                format!("Error, could not touch target: {}", out.stderr_str().trim()),
+                                &path,
+                            ))
                         }
                     }
-                };
-                let created = q.lstat.is_none();
-                let (c, after) = settle(ctx, &path, &st, &attrs, times, epochs, &mut diff)?;
-                let changed = c || created;
-                Ok(finish(
-                    ModuleResult::changed(changed).with("dest", path.clone()),
-                    &path,
-                    Some(&after),
-                    diff,
-                    changed,
-                ))
-            }
-            FileState::Link => link(ctx, &a, &path, &q, prev, &attrs, times),
-            FileState::Hard => hard(ctx, &a, &path, &q, prev, &attrs, times),
+                }
+            };
+            let created = q.lstat.is_none();
+            let (c, after) = settle(ctx, &path, &st, &attrs, times, epochs, &mut diff)?;
+            let changed = c || created;
+            Ok(finish(ModuleResult::changed(changed).with("dest", path.clone()), &path, Some(&after), diff, changed))
         }
+        FileState::Link => link(ctx, a, &path, q, prev, &attrs, times),
+        FileState::Hard => hard(ctx, a, &path, q, prev, &attrs, times),
     }
 }
 
@@ -813,3 +885,73 @@ fn hard(
 #[cfg(test)]
 #[path = "file_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod two_phase_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use serde_json::json;
+
+    use super::File;
+    use crate::builtin::test_support::Sandbox;
+
+    fn mode_of(p: &str) -> u32 {
+        std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        let f = sb.write("f", "x\n");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let args = json!({"path": f, "mode": "0600"});
+        let d = sb.decide(&File, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["mode"], "0644");
+        assert_eq!(d.observed["type"], "file");
+        assert_eq!(mode_of(&f), 0o644, "decide changed the host");
+        assert_eq!(sb.run(&File, args.clone(), true, true).unwrap(), d.result);
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let d = sb.decide(&File, &args);
+        assert_eq!(d.observed["mode"], "0700");
+        let r = sb.apply(&File, &args, d);
+        assert!(r.changed);
+        assert_eq!(mode_of(&f), 0o600);
+        let again = sb.decide(&File, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["mode"], "0600");
+    }
+
+    #[test]
+    fn other_states_are_decided_without_acting() {
+        let mut sb = Sandbox::new();
+        let f = sb.write("d/f", "x\n");
+        let dir = sb.path("d");
+        let new_dir = sb.path("n/m");
+        let link = sb.path("l");
+        let cases = [
+            json!({"path": dir, "state": "absent"}),
+            json!({"path": new_dir, "state": "directory"}),
+            json!({"path": link, "src": f, "state": "link"}),
+            json!({"path": sb.path("t"), "state": "touch"}),
+            json!({"path": sb.path("h"), "src": f, "state": "hard"}),
+        ];
+        for args in &cases {
+            let d = sb.decide(&File, args);
+            assert!(d.result.changed, "{args}");
+        }
+        for p in [&new_dir, &link, &sb.path("t"), &sb.path("h")] {
+            assert!(std::fs::symlink_metadata(p).is_err(), "decide created {p}");
+        }
+        assert!(std::path::Path::new(&f).exists(), "decide removed {dir}");
+        // Applied, the link points where the decision said.
+        let args = &cases[2];
+        let d = sb.decide(&File, args);
+        assert_eq!(d.observed["type"], "absent");
+        sb.apply(&File, args, d);
+        assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some(f.as_str()));
+        let again = sb.decide(&File, args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["link_target"], f.as_str());
+    }
+}
