@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::args::Mode;
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite::{self, WriteError};
@@ -233,6 +233,7 @@ pub fn absent(lines: &mut Vec<Vec<u8>>, a: &LineinfileArgs) -> Result<usize, Str
 impl TypedModule for Lineinfile {
     type Args = LineinfileArgs;
     const NAME: &'static str = "lineinfile";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Ensures one line is present in, or absent from, a text file: replaces the line `regexp` or \
                 `search_string` selects, or inserts it after or before a matching line, or at the end.",
@@ -279,7 +280,7 @@ impl TypedModule for Lineinfile {
         }
     }
 
-    fn run(&self, a: LineinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &LineinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
         let probe = filewrite::probe(ctx.conn, &path, true, false)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
@@ -289,7 +290,8 @@ impl TypedModule for Lineinfile {
         }
         let exists = probe.stat.is_some();
         if !exists && a.state == PresentAbsent::Absent {
-            return Ok(ModuleResult::ok().with_msg("file not present"));
+            let observed = crate::observe::path_state(&path, None, None);
+            return Ok(Decision::unchanged(ModuleResult::ok().with_msg("file not present"), observed));
         }
         let original = if exists {
             ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()
@@ -301,23 +303,41 @@ impl TypedModule for Lineinfile {
             }
             Vec::new()
         };
+        let sha1 = exists.then(|| crate::fileops::sha1_hex(&original));
+        let observed = crate::observe::path_state(&path, probe.stat.as_ref(), sha1.as_deref());
         let mut lines = pyre::readlines(&original);
         let (changed, msg, found) = match a.state {
             PresentAbsent::Present => {
                 let line = a.line.clone().unwrap_or_default();
-                let (c, m) = present(&mut lines, &a, &line).map_err(ModuleError::msg)?;
+                let (c, m) = present(&mut lines, a, &line).map_err(ModuleError::msg)?;
                 (c, m.to_string(), None)
             }
             PresentAbsent::Absent => {
-                let n = absent(&mut lines, &a).map_err(ModuleError::msg)?;
+                let n = absent(&mut lines, a).map_err(ModuleError::msg)?;
                 let m = if n > 0 { format!("{n} line(s) removed") } else { String::new() };
                 (n > 0, m, Some(n))
             }
         };
         let new = lines.concat();
-        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
+        let attrs = attrs_of(a);
+        let content = (original.as_slice(), new.as_slice());
+        let mut res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, true, content, changed, msg.clone())?;
+        if let Some(n) = found {
+            res = res.with("found", n);
+        }
+        let result = res.with("backup", String::new());
+        let action = EditAction { probe, original, new, changed, msg, found };
+        Ok(Decision { result, observed, action: Box::new(action) })
+    }
+
+    fn apply(&self, a: LineinfileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<EditAction>(Self::NAME)?;
+        let EditAction { probe, original, new, changed, msg, found } = act;
+        let path = a.path.clone();
+        let exists = probe.stat.is_some();
+        let attrs = attrs_of(&a);
         let mut backup_dest = String::new();
-        if changed && !ctx.check {
+        if changed {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
@@ -333,12 +353,27 @@ impl TypedModule for Lineinfile {
             write_checked(ctx, &probe.realpath, &new, &attrs, a.validate.as_deref())?;
         }
         let content = (original.as_slice(), new.as_slice());
-        let mut res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, ctx.check, content, changed, msg)?;
+        let mut res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, false, content, changed, msg)?;
         if let Some(n) = found {
             res = res.with("found", n);
         }
         Ok(res.with("backup", backup_dest))
     }
+}
+
+fn attrs_of(a: &LineinfileArgs) -> Attrs {
+    Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() }
+}
+
+/// What lineinfile decided: the file as probed and read, its new content, and whether (and with
+/// which message) the content changes.
+struct EditAction {
+    probe: filewrite::Probe,
+    original: Vec<u8>,
+    new: Vec<u8>,
+    changed: bool,
+    msg: String,
+    found: Option<usize>,
 }
 
 /// Writes through `write_validated`, turning a validation failure into Ansible's message.
@@ -361,3 +396,55 @@ pub(crate) fn write_checked(
 #[cfg(test)]
 #[path = "lineinfile_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod two_phase_tests {
+    use serde_json::json;
+
+    use super::Lineinfile;
+    use crate::builtin::test_support::Sandbox;
+    use crate::fileops::sha1_hex;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=2\n");
+        let args = json!({"path": p, "regexp": "^b=", "line": "b=9"});
+        let d = sb.decide(&Lineinfile, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=1\nb=2\n"));
+        assert_eq!(d.observed["size"], 8);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=2\n", "decide wrote to the host");
+        assert_eq!(sb.run(&Lineinfile, args.clone(), true, true).unwrap(), d.result);
+        // Editing the file shows in what is observed, and the decision follows the new text.
+        sb.write("f.conf", "a=0\nb=2\n");
+        let d = sb.decide(&Lineinfile, &args);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=0\nb=2\n"));
+        sb.write("f.conf", "a=1\nb=2\n");
+        let d = sb.decide(&Lineinfile, &args);
+        let r = sb.apply(&Lineinfile, &args, d);
+        assert!(r.changed);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=9\n");
+        let again = sb.decide(&Lineinfile, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["checksum"], sha1_hex(b"a=1\nb=9\n"));
+    }
+
+    #[test]
+    fn attributes_alone_are_decided_then_applied() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=9\n");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut args = json!({"path": p, "regexp": "^b=", "line": "b=9"});
+        args["mode"] = json!("0600");
+        let d = sb.decide(&Lineinfile, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["mode"], "0644");
+        let mode = || std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(), 0o644, "decide changed the mode");
+        assert!(sb.apply(&Lineinfile, &args, d).changed);
+        assert_eq!(mode(), 0o600);
+        assert!(!sb.decide(&Lineinfile, &args).result.changed);
+    }
+}
