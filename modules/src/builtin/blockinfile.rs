@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::builtin::lineinfile::{write_checked, PresentAbsent};
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite;
@@ -180,6 +180,7 @@ pub fn edit(original: Option<&[u8]>, a: &BlockinfileArgs) -> Result<(Vec<u8>, &'
 impl TypedModule for Blockinfile {
     type Args = BlockinfileArgs;
     const NAME: &'static str = "blockinfile";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Inserts, updates or removes a block of lines between two marker lines in a text file.",
@@ -211,7 +212,7 @@ impl TypedModule for Blockinfile {
         Ok(())
     }
 
-    fn run(&self, a: BlockinfileArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &BlockinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
         let probe = filewrite::probe(ctx.conn, &path, true, false)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
@@ -226,14 +227,30 @@ impl TypedModule for Blockinfile {
             )));
         }
         if !exists && a.state == PresentAbsent::Absent {
-            return Ok(ModuleResult::ok().with_msg(format!("File {path} not present")));
+            let observed = crate::observe::path_state(&path, None, None);
+            return Ok(Decision::unchanged(ModuleResult::ok().with_msg(format!("File {path} not present")), observed));
         }
         let original = if exists { Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()) } else { None };
-        let (result, msg) = edit(original.as_deref(), &a).map_err(ModuleError::msg)?;
+        let sha1 = original.as_deref().map(crate::fileops::sha1_hex);
+        let observed = crate::observe::path_state(&path, probe.stat.as_ref(), sha1.as_deref());
+        let (result, msg) = edit(original.as_deref(), a).map_err(ModuleError::msg)?;
         let changed = !msg.is_empty();
-        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
+        let attrs = attrs_of(a);
+        let before = original.as_deref().unwrap_or_default();
+        let content = (before, result.as_slice());
+        let res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, true, content, changed, msg.to_string())?;
+        let action = BlockAction { probe, original, new: result, changed, msg: msg.to_string() };
+        Ok(Decision { result: res, observed, action: Box::new(action) })
+    }
+
+    fn apply(&self, a: BlockinfileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<BlockAction>(Self::NAME)?;
+        let BlockAction { probe, original, new: result, changed, msg } = act;
+        let path = a.path.clone();
+        let exists = probe.stat.is_some();
+        let attrs = attrs_of(&a);
         let mut backup_file = None;
-        if changed && !ctx.check {
+        if changed {
             if !exists && !probe.parent_exists {
                 let dir = filewrite::dirname(&path);
                 if !dir.is_empty() {
@@ -253,8 +270,7 @@ impl TypedModule for Blockinfile {
         }
         let before = original.as_deref().unwrap_or_default();
         let content = (before, result.as_slice());
-        let mut res =
-            filewrite::edit_result(ctx.conn, &path, &probe, &attrs, ctx.check, content, changed, msg.to_string())?;
+        let mut res = filewrite::edit_result(ctx.conn, &path, &probe, &attrs, false, content, changed, msg)?;
         if let Some(b) = backup_file {
             res = res.with("backup_file", b);
         }
@@ -262,6 +278,75 @@ impl TypedModule for Blockinfile {
     }
 }
 
+fn attrs_of(a: &BlockinfileArgs) -> Attrs {
+    Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() }
+}
+
+/// What blockinfile decided: the file as probed and read (`None`: missing), its new content, and
+/// whether (and with which message) the content changes.
+struct BlockAction {
+    probe: filewrite::Probe,
+    original: Option<Vec<u8>>,
+    new: Vec<u8>,
+    changed: bool,
+    msg: String,
+}
+
 #[cfg(test)]
 #[path = "blockinfile_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod two_phase_tests {
+    use serde_json::json;
+
+    use super::Blockinfile;
+    use crate::builtin::test_support::Sandbox;
+    use crate::fileops::sha1_hex;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=2\n");
+        let args = json!({"path": p, "block": "b=9"});
+        let d = sb.decide(&Blockinfile, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=1\nb=2\n"));
+        assert_eq!(d.observed["size"], 8);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=2\n", "decide wrote to the host");
+        assert_eq!(sb.run(&Blockinfile, args.clone(), true, true).unwrap(), d.result);
+        // Editing the file shows in what is observed, and the decision follows the new text.
+        sb.write("f.conf", "a=0\nb=2\n");
+        let d = sb.decide(&Blockinfile, &args);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=0\nb=2\n"));
+        sb.write("f.conf", "a=1\nb=2\n");
+        let d = sb.decide(&Blockinfile, &args);
+        let r = sb.apply(&Blockinfile, &args, d);
+        assert!(r.changed);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=2\n# BEGIN ANSIBLE MANAGED BLOCK\nb=9\n# END ANSIBLE MANAGED BLOCK\n");
+        let again = sb.decide(&Blockinfile, &args);
+        assert!(!again.result.changed);
+        assert_eq!(
+            again.observed["checksum"],
+            sha1_hex(b"a=1\nb=2\n# BEGIN ANSIBLE MANAGED BLOCK\nb=9\n# END ANSIBLE MANAGED BLOCK\n")
+        );
+    }
+
+    #[test]
+    fn attributes_alone_are_decided_then_applied() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=2\n# BEGIN ANSIBLE MANAGED BLOCK\nb=9\n# END ANSIBLE MANAGED BLOCK\n");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut args = json!({"path": p, "block": "b=9"});
+        args["mode"] = json!("0600");
+        let d = sb.decide(&Blockinfile, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["mode"], "0644");
+        let mode = || std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(), 0o644, "decide changed the mode");
+        assert!(sb.apply(&Blockinfile, &args, d).changed);
+        assert_eq!(mode(), 0o600);
+        assert!(!sb.decide(&Blockinfile, &args).result.changed);
+    }
+}
