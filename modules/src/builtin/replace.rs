@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::args::Mode;
 use crate::builtin::lineinfile::write_checked;
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{Attrs, FileType};
 use crate::filewrite;
@@ -116,6 +116,7 @@ fn fail_rc(msg: String, rc: i32) -> ModuleError {
 impl TypedModule for Replace {
     type Args = ReplaceArgs;
     const NAME: &'static str = "replace";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Replaces every match of a regular expression in a file, or only in the part between `after` and \
@@ -151,7 +152,7 @@ impl TypedModule for Replace {
         Ok(())
     }
 
-    fn run(&self, a: ReplaceArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &ReplaceArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
         let probe = filewrite::probe(ctx.conn, &path, true, false)?;
         let Some(st) = probe.stat.clone() else {
@@ -164,9 +165,11 @@ impl TypedModule for Replace {
         if std::str::from_utf8(&contents).is_err() {
             return Err(ModuleError::msg(format!("{path} is not valid utf-8 text")));
         }
-        let (new, n) = match compute(&a, &contents).map_err(ModuleError::msg)? {
+        let sha1 = crate::fileops::sha1_hex(&contents);
+        let observed = crate::observe::path_state(&path, Some(&st), Some(&sha1));
+        let (new, n) = match compute(a, &contents).map_err(ModuleError::msg)? {
             Ok(x) => x,
-            Err(msg) => return Ok(ModuleResult::ok().with("rc", 0).with_msg(msg)),
+            Err(msg) => return Ok(Decision::unchanged(ModuleResult::ok().with("rc", 0).with_msg(msg), observed)),
         };
         let changed = n > 0;
         let mut res = ModuleResult::changed(changed).with("rc", 0);
@@ -181,18 +184,45 @@ impl TypedModule for Replace {
                 ));
             }
         }
-        let attrs = Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() };
-        if changed && !ctx.check {
+        let base = res.clone();
+        let attrs = attrs_of(a);
+        let (c, m, _) =
+            filewrite::finish_attrs(ctx.conn, &probe.realpath, Some(&st), &attrs, true, changed, msg.clone())?;
+        res.changed = c;
+        let action = ReplaceAction { realpath: probe.realpath, st, new, changed, msg, base };
+        Ok(Decision { result: res.with_msg(m), observed, action: Box::new(action) })
+    }
+
+    fn apply(&self, a: ReplaceArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<ReplaceAction>(Self::NAME)?;
+        let ReplaceAction { realpath, st, new, changed, msg, base: mut res } = act;
+        let attrs = attrs_of(&a);
+        if changed {
             if a.backup {
-                let b = filewrite::backup(ctx.conn, &probe.realpath)?;
+                let b = filewrite::backup(ctx.conn, &realpath)?;
                 res = res.with("backup_file", b);
             }
-            write_checked(ctx, &probe.realpath, &new, &attrs, a.validate.as_deref())?;
+            write_checked(ctx, &realpath, &new, &attrs, a.validate.as_deref())?;
         }
-        let (c, m, _) = filewrite::finish_attrs(ctx.conn, &probe.realpath, Some(&st), &attrs, ctx.check, changed, msg)?;
+        let (c, m, _) = filewrite::finish_attrs(ctx.conn, &realpath, Some(&st), &attrs, false, changed, msg)?;
         res.changed = c;
         Ok(res.with_msg(m))
     }
+}
+
+fn attrs_of(a: &ReplaceArgs) -> Attrs {
+    Attrs { mode: a.mode.clone(), owner: a.owner.clone(), group: a.group.clone() }
+}
+
+/// What replace decided: the file written (through a link), its metadata, its new content, whether
+/// the content changes, and the result's fields before backup and attributes (`rc`, the diff).
+struct ReplaceAction {
+    realpath: String,
+    st: crate::fileops::StatInfo,
+    new: Vec<u8>,
+    changed: bool,
+    msg: String,
+    base: ModuleResult,
 }
 
 #[cfg(test)]
@@ -253,5 +283,57 @@ mod tests {
         assert!(!r.changed);
         let e = sb.run(&Replace, json!({"path": sb.path("nope"), "regexp": "x"}), false, false).unwrap_err();
         assert!(fail_msg(e).ends_with("does not exist !"));
+    }
+}
+
+#[cfg(test)]
+mod two_phase_tests {
+    use serde_json::json;
+
+    use super::Replace;
+    use crate::builtin::test_support::Sandbox;
+    use crate::fileops::sha1_hex;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=2\n");
+        let args = json!({"path": p, "regexp": "^b=2$", "replace": "b=9"});
+        let d = sb.decide(&Replace, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=1\nb=2\n"));
+        assert_eq!(d.observed["size"], 8);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=2\n", "decide wrote to the host");
+        assert_eq!(sb.run(&Replace, args.clone(), true, true).unwrap(), d.result);
+        // Editing the file shows in what is observed, and the decision follows the new text.
+        sb.write("f.conf", "a=0\nb=2\n");
+        let d = sb.decide(&Replace, &args);
+        assert_eq!(d.observed["checksum"], sha1_hex(b"a=0\nb=2\n"));
+        sb.write("f.conf", "a=1\nb=2\n");
+        let d = sb.decide(&Replace, &args);
+        let r = sb.apply(&Replace, &args, d);
+        assert!(r.changed);
+        assert_eq!(sb.read("f.conf"), "a=1\nb=9\n");
+        let again = sb.decide(&Replace, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed["checksum"], sha1_hex(b"a=1\nb=9\n"));
+    }
+
+    #[test]
+    fn attributes_alone_are_decided_then_applied() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = Sandbox::new();
+        let p = sb.write("f.conf", "a=1\nb=9\n");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut args = json!({"path": p, "regexp": "^b=2$", "replace": "b=9"});
+        args["mode"] = json!("0600");
+        let d = sb.decide(&Replace, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed["mode"], "0644");
+        let mode = || std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(), 0o644, "decide changed the mode");
+        assert!(sb.apply(&Replace, &args, d).changed);
+        assert_eq!(mode(), 0o600);
+        assert!(!sb.decide(&Replace, &args).result.changed);
     }
 }
