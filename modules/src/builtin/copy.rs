@@ -332,7 +332,9 @@ struct TreeAction {
 /// What `copy` decided: one file, or a directory tree.
 #[derive(Debug)]
 enum CopyAction {
+    /// One file (`content`, or a file `src`).
     One(Box<PutAction>),
+    /// A controller directory, recursively.
     Tree(TreeAction),
 }
 
