@@ -169,6 +169,20 @@ pub fn empty_image(name: &str) -> DockerCleanup {
     DockerCleanup(vec![vec!["rmi".into(), "-f".into(), name.into()]])
 }
 
+/// Imports an image `name` holding only this machine's static `/bin/busybox` (tests/lab/app-image.sh
+/// needs the same), enough to run `busybox sleep`; removed with the returned guard.
+pub fn busybox_image(name: &str) -> DockerCleanup {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("bin/busybox")).expect("no /bin/busybox (busybox-static)");
+    let tar = dir.path().join("rootfs.tar");
+    let st =
+        std::process::Command::new("tar").arg("cf").arg(&tar).arg("-C").arg(dir.path()).arg("bin").status().unwrap();
+    assert!(st.success());
+    docker(&["import", tar.to_str().unwrap(), name]).expect("docker import failed");
+    DockerCleanup(vec![vec!["rmi".into(), "-f".into(), name.into()]])
+}
+
 /// `docker` commands run when a test ends, pass or fail (removing what it made).
 pub struct DockerCleanup(pub Vec<Vec<String>>);
 
