@@ -460,4 +460,26 @@ mod tests {
         assert!(!after.result.changed);
         assert_ne!(after.observed.get("config_digest"), digest.as_ref());
     }
+
+    #[test]
+    fn a_pull_always_is_left_to_apply_outside_check_mode() {
+        // Only pulling tells whether `pull: always` changes the image: check mode reports no
+        // change (as community.docker does), a run must still apply (pull, then compare).
+        if !dockerd("docker_container") {
+            return;
+        }
+        let image = format!("{}:1", docker_name("dc-pull-image"));
+        let name = docker_name("dc-pull");
+        let _image = empty_image(&image);
+        let _c = DockerCleanup(vec![vec!["rm".into(), "-f".into(), name.clone()]]);
+        let mut sb = Sandbox::new();
+        let args = json!({"name": name, "image": image, "state": "present", "command": ["/none"], "pull": "never"});
+        assert!(sb.ok(&DockerContainer, args.clone()).changed);
+        let always = json!({"name": name, "image": image, "state": "present", "command": ["/none"], "pull": "always"});
+        let check = sb.run(&DockerContainer, always.clone(), true, false).unwrap();
+        assert!(!check.changed, "{check:?}");
+        assert_eq!(check.data["actions"], json!([]));
+        assert!(sb.decide(&DockerContainer, &always).result.changed, "outside check mode the pull is applied");
+        assert!(!sb.decide(&DockerContainer, &args).result.changed);
+    }
 }

@@ -582,5 +582,16 @@ mod tests {
         assert!(check.changed);
         assert_eq!(check.data["would_send"], json!(["set server app/web1 state ready", "set weight app/web1 5"]));
         assert_eq!(sets().len(), 1, "check mode sent {:?}", sets());
+
+        // `wait: true` waits for the status even when nothing is sent: outside check mode the
+        // decision is applied, and the run reports no change.
+        let waits = json!({"host": "web1", "backend": "app", "state": "disabled", "wait": true,
+                           "wait_interval": 1, "wait_retries": 1, "socket": socket});
+        assert!(sb.decide(&Haproxy, &waits).result.changed);
+        let run = sb.ok(&Haproxy, waits.clone());
+        assert!(!run.changed);
+        assert_eq!(run.data["command"], json!([]));
+        assert!(!sb.run(&Haproxy, waits, true, false).unwrap().changed);
+        assert_eq!(sets().len(), 1);
     }
 }
