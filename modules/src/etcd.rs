@@ -179,7 +179,7 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Read;
     use std::net::TcpListener;
@@ -193,7 +193,7 @@ mod tests {
     }
 
     /// A stand-in for etcd's gateway that keeps a map, and records the requests it saw.
-    fn fake_etcd() -> (u16, Arc<Mutex<Vec<String>>>) {
+    pub(crate) fn fake_etcd() -> (u16, Arc<Mutex<Vec<String>>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));

@@ -67,6 +67,11 @@ impl Connection for ShConnection {
     fn streams(&mut self) -> Result<std::sync::Arc<dyn crate::stream::StreamOpener>, String> {
         Ok(std::sync::Arc::new(crate::stream::LocalStreams))
     }
+
+    /// This machine is the host: its daemon's socket is reached directly.
+    fn docker_socket(&mut self, remote_socket: &str) -> Result<PathBuf, String> {
+        Ok(PathBuf::from(remote_socket))
+    }
 }
 
 /// Resolves `src` under `root/files` or `root/templates`, then `root`; renders templates verbatim

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::doc::ModuleText;
 
 /// `state`: what the container must be.
@@ -345,6 +345,7 @@ impl TypedModule for DockerContainer {
     type Args = DockerContainerArgs;
     const NAME: &'static str = "docker_container";
     const COLLECTION: &'static str = "community.docker";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Makes one container on the host's Docker daemon match the task: creates, recreates, updates, starts, \
@@ -403,7 +404,82 @@ impl TypedModule for DockerContainer {
         Ok(())
     }
 
-    fn run(&self, args: DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
-        crate::docker::container::manager::run(&args, ctx)
+    fn decide(&self, args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        crate::docker::container::manager::decide(args, ctx)
+    }
+
+    fn apply(&self, args: DockerContainerArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        crate::docker::container::manager::apply(&args, decision, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::test_support::{docker, docker_name, dockerd, empty_image, DockerCleanup, Sandbox};
+    use serde_json::json;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        if !dockerd("docker_container") {
+            return;
+        }
+        let image = format!("{}:1", docker_name("dc-image"));
+        let name = docker_name("dc");
+        let _image = empty_image(&image);
+        let _c = DockerCleanup(vec![vec!["rm".into(), "-f".into(), name.clone()]]);
+        let mut sb = Sandbox::new();
+        let args = json!({"name": name, "image": image, "state": "present", "env": {"A": "1"}, "pull": "never",
+                          "command": ["/none"]});
+        let d = sb.decide(&DockerContainer, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("exists"), Some(&json!(false)));
+        assert!(docker(&["inspect", &name]).is_none(), "decide created the container");
+        assert!(sb.apply(&DockerContainer, &args, d).changed);
+        let id = docker(&["inspect", "-f", "{{.Id}}", &name]).expect("apply created no container");
+
+        let again = sb.decide(&DockerContainer, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("exists"), Some(&json!(true)));
+        assert_eq!(again.observed.get("running"), Some(&json!(false)));
+        let image_id = docker(&["image", "inspect", "-f", "{{.Id}}", &image]).unwrap();
+        assert_eq!(again.observed.get("image_id"), Some(&json!(image_id)));
+        let digest = again.observed.get("config_digest").cloned();
+        assert!(digest.as_ref().is_some_and(Value::is_string));
+
+        // Another env value: decided as a recreation, the container is left as it is until applied.
+        let changed = json!({"name": name, "image": image, "state": "present", "env": {"A": "2"}, "pull": "never",
+                              "command": ["/none"]});
+        let d = sb.decide(&DockerContainer, &changed);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("config_digest"), digest.as_ref(), "the container itself did not change");
+        assert_eq!(docker(&["inspect", "-f", "{{.Id}}", &name]).as_deref(), Some(id.as_str()));
+        assert!(sb.apply(&DockerContainer, &changed, d).changed);
+        assert_ne!(docker(&["inspect", "-f", "{{.Id}}", &name]).as_deref(), Some(id.as_str()));
+        let after = sb.decide(&DockerContainer, &changed);
+        assert!(!after.result.changed);
+        assert_ne!(after.observed.get("config_digest"), digest.as_ref());
+    }
+
+    #[test]
+    fn a_pull_always_is_left_to_apply_outside_check_mode() {
+        // Only pulling tells whether `pull: always` changes the image: check mode reports no
+        // change (as community.docker does), a run must still apply (pull, then compare).
+        if !dockerd("docker_container") {
+            return;
+        }
+        let image = format!("{}:1", docker_name("dc-pull-image"));
+        let name = docker_name("dc-pull");
+        let _image = empty_image(&image);
+        let _c = DockerCleanup(vec![vec!["rm".into(), "-f".into(), name.clone()]]);
+        let mut sb = Sandbox::new();
+        let args = json!({"name": name, "image": image, "state": "present", "command": ["/none"], "pull": "never"});
+        assert!(sb.ok(&DockerContainer, args.clone()).changed);
+        let always = json!({"name": name, "image": image, "state": "present", "command": ["/none"], "pull": "always"});
+        let check = sb.run(&DockerContainer, always.clone(), true, false).unwrap();
+        assert!(!check.changed, "{check:?}");
+        assert_eq!(check.data["actions"], json!([]));
+        assert!(sb.decide(&DockerContainer, &always).result.changed, "outside check mode the pull is applied");
+        assert!(!sb.decide(&DockerContainer, &args).result.changed);
     }
 }

@@ -5,13 +5,13 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, ModuleCtx, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::docker::image::{is_image_name_id, is_valid_tag, parse_repository_tag};
 use crate::docker::image_run::Run;
 
 /// `docker_image` arguments.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerImageArgs {
     /// Image name, optionally with `:tag` (which then wins over `tag`), or an image ID.
@@ -94,7 +94,7 @@ pub enum State {
 }
 
 /// `build:` options.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct BuildArgs {
     /// Context directory: on the managed host, else found on the controller as `copy src` is.
@@ -133,7 +133,7 @@ pub struct BuildArgs {
 }
 
 /// `pull:` options.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct PullArgs {
     /// Platform to pull (`linux/amd64`).
@@ -148,6 +148,7 @@ impl TypedModule for DockerImage {
     type Args = DockerImageArgs;
     const NAME: &'static str = "docker_image";
     const COLLECTION: &'static str = "community.docker";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Makes sure an image is on the host's Docker daemon: builds, loads or pulls it when missing, tags it, \
@@ -211,23 +212,50 @@ impl TypedModule for DockerImage {
         Ok(())
     }
 
-    fn run(&self, mut a: DockerImageArgs, ctx: &mut ModuleCtx) -> RunResult {
-        if !is_image_name_id(&a.name) {
-            if let (repo, Some(tag)) = parse_repository_tag(&a.name) {
-                a.name = repo;
-                a.tag = tag;
-            }
-        }
-        let (api, raw) = crate::docker::raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
-        let mut run = Run::new(ctx, api, raw);
-        match a.state {
-            State::Present => run.present(&a)?,
-            State::Absent => run.absent(&a)?,
-        }
-        let mut res = ModuleResult::changed(run.changed).with("actions", run.actions).with("image", run.image);
-        res.data.extend(run.extra);
-        Ok(res)
+    fn decide(&self, a: &DockerImageArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let (result, observed) = pass(normalized(a), ctx, true)?;
+        Ok(Decision { result, observed, action: Box::new(ImageAction) })
     }
+
+    fn apply(&self, a: DockerImageArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        decision.take_action::<ImageAction>(Self::NAME)?;
+        pass(normalized(&a), ctx, false).map(|(result, _)| result)
+    }
+}
+
+/// What docker_image decided: to build, load, pull, tag, push or remove. `apply` makes the
+/// same pass live, because each step reads what the one before it produced (a pull's image
+/// ID says whether it changed anything, a push's status whether it pushed).
+struct ImageAction;
+
+/// The arguments with a `name:tag` split into `name` and `tag`, as community.docker does.
+fn normalized(a: &DockerImageArgs) -> std::borrow::Cow<'_, DockerImageArgs> {
+    if !is_image_name_id(&a.name) {
+        if let (repo, Some(tag)) = parse_repository_tag(&a.name) {
+            let mut a = a.clone();
+            a.name = repo;
+            a.tag = tag;
+            return std::borrow::Cow::Owned(a);
+        }
+    }
+    std::borrow::Cow::Borrowed(a)
+}
+
+/// One pass, dry (changing nothing) or live: the result and what was observed.
+fn pass(
+    a: std::borrow::Cow<'_, DockerImageArgs>,
+    ctx: &mut ModuleCtx,
+    dry: bool,
+) -> Result<(ModuleResult, Map<String, Value>), ModuleError> {
+    let (api, raw) = crate::docker::raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
+    let mut run = Run::new(ctx, api, raw, dry);
+    match a.state {
+        State::Present => run.present(&a)?,
+        State::Absent => run.absent(&a)?,
+    }
+    let mut res = ModuleResult::changed(run.changed).with("actions", run.actions).with("image", run.image);
+    res.data.extend(run.extra);
+    Ok((res, run.observed))
 }
 
 #[cfg(test)]
@@ -261,5 +289,39 @@ mod tests {
         assert!(check(json!({"name": "a", "source": "build", "build": {"path": "/x", "shm_size": "1g"}}))
             .unwrap_err()
             .contains("shm_size"));
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        use crate::builtin::test_support::{docker, docker_name, dockerd, empty_image, DockerCleanup, Sandbox};
+        if !dockerd("docker_image") {
+            return;
+        }
+        let image = docker_name("di-image");
+        let repo = docker_name("di-repo");
+        let _image = empty_image(&image);
+        let _repo = DockerCleanup(vec![vec!["rmi".into(), "-f".into(), format!("{repo}:v1")]]);
+        let mut sb = Sandbox::new();
+        let args = json!({"name": image, "source": "local", "repository": format!("{repo}:v1")});
+        let d = sb.decide(&DockerImage, &args);
+        assert!(d.result.changed);
+        let id = docker(&["image", "inspect", "-f", "{{.Id}}", &image]).unwrap();
+        assert_eq!(d.observed.get("image_id"), Some(&json!(id)));
+        assert_eq!(d.observed.get("repository_image_id"), Some(&Value::Null));
+        assert!(docker(&["image", "inspect", &format!("{repo}:v1")]).is_none(), "decide tagged the image");
+        let r = sb.apply(&DockerImage, &args, d);
+        assert!(r.changed);
+        assert_eq!(docker(&["image", "inspect", "-f", "{{.Id}}", &format!("{repo}:v1")]), Some(id.clone()));
+        let again = sb.decide(&DockerImage, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("repository_image_id"), Some(&json!(id)));
+
+        let absent = json!({"name": format!("{repo}:v1"), "state": "absent"});
+        let d = sb.decide(&DockerImage, &absent);
+        assert!(d.result.changed);
+        assert!(docker(&["image", "inspect", &format!("{repo}:v1")]).is_some(), "decide removed the image");
+        sb.apply(&DockerImage, &absent, d);
+        assert!(docker(&["image", "inspect", &format!("{repo}:v1")]).is_none());
+        assert_eq!(sb.decide(&DockerImage, &absent).observed.get("image_id"), Some(&Value::Null));
     }
 }

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::docker::network::{container_names, differences, valid_cidr, Desired, Difference, IpamPool};
 use crate::docker::raw::{self, path_escape, RawApi, RawError};
-use crate::docker::util::sanitize_labels;
+use crate::docker::util::{digest, pick, sanitize_labels};
 
 /// `docker_network` arguments.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerNetworkArgs {
     /// Network name.
@@ -109,6 +109,7 @@ impl TypedModule for DockerNetwork {
     type Args = DockerNetworkArgs;
     const NAME: &'static str = "docker_network";
     const COLLECTION: &'static str = "community.docker";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Creates a Docker network, recreates it when its settings differ, attaches and detaches containers, or \
@@ -156,54 +157,134 @@ impl TypedModule for DockerNetwork {
         Ok(())
     }
 
-    fn run(&self, mut a: DockerNetworkArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &DockerNetworkArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let mut a = normalized(a)?;
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
-        a.labels = sanitize_labels(&a.labels, "labels").map_err(ModuleError::msg)?;
-        for v in a.driver_options.values_mut() {
-            let text = match &*v {
-                Value::String(s) => s.clone(),
-                Value::Bool(b) => b.to_string(),
-                other => other.to_string(),
-            };
-            *v = Value::String(text);
-        }
-        let mut run = Run {
-            raw: &raw,
-            check: ctx.check,
-            name: a.name.clone(),
-            changed: false,
-            actions: vec![],
-            differences: vec![],
-            before: BTreeMap::new(),
-            after: BTreeMap::new(),
-        };
+        let mut run = Run { raw: &raw, name: a.name.clone(), ops: vec![], report: Report::default() };
         let existing = run.get()?;
-        let mut res = match a.state {
-            State::Present => run.present(&mut a, existing)?,
+        let mut observed = Map::new();
+        observed.insert("exists".into(), Value::Bool(existing.is_some()));
+        if let Some(net) = &existing {
+            observed.insert("config_digest".into(), Value::String(digest(&pick(net, COMPARED))));
+            let mut attached = container_names(net);
+            attached.sort();
+            observed.insert("connected".into(), attached.into());
+        }
+        let network = match a.state {
+            State::Present => Some(run.present(&mut a, existing)?),
             State::Absent => {
                 run.track("exists", Value::Bool(existing.is_some()), Value::Bool(false));
                 if existing.is_some() {
                     run.remove()?;
                 }
-                ModuleResult::ok()
+                None
             }
         };
-        res.changed = run.changed;
+        let Run { ops, report, .. } = run;
+        let result = report.result(&a, ctx, network);
+        Ok(Decision { result, observed, action: Box::new(NetworkAction { ops, report }) })
+    }
+
+    fn apply(&self, a: DockerNetworkArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<NetworkAction>(Self::NAME)?;
+        let a = normalized(&a)?;
+        let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
+        let run = Run { raw: &raw, name: a.name.clone(), ops: vec![], report: Report::default() };
+        for op in &act.ops {
+            run.perform(op)?;
+        }
+        let network = match a.state {
+            State::Present => Some(run.get()?.unwrap_or(Value::Null)),
+            State::Absent => None,
+        };
+        Ok(act.report.result(&a, ctx, network))
+    }
+}
+
+/// The inspect fields the comparison reads (`crate::docker::network::differences`), digested
+/// as `observed.config_digest`.
+const COMPARED: &[&str] = &[
+    "Driver",
+    "Options",
+    "IPAM",
+    "ConfigOnly",
+    "ConfigFrom",
+    "EnableIPv4",
+    "EnableIPv6",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "Scope",
+    "Labels",
+];
+
+/// The arguments as the comparison reads them: labels checked, driver options as strings.
+fn normalized(a: &DockerNetworkArgs) -> Result<DockerNetworkArgs, ModuleError> {
+    let mut a = a.clone();
+    a.labels = sanitize_labels(&a.labels, "labels").map_err(ModuleError::msg)?;
+    for v in a.driver_options.values_mut() {
+        let text = match &*v {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            other => other.to_string(),
+        };
+        *v = Value::String(text);
+    }
+    Ok(a)
+}
+
+/// What docker_network decided: the API calls to make, in order, and the report of them.
+struct NetworkAction {
+    ops: Vec<Op>,
+    report: Report,
+}
+
+/// One change to the daemon's networks.
+enum Op {
+    /// Attach a container (`POST /networks/NAME/connect`).
+    Connect(String),
+    /// Detach a container, forcibly.
+    Disconnect(String),
+    /// Create the network with this body.
+    Create(Value),
+    /// Remove the network.
+    Remove,
+}
+
+/// What a run reports: whether it changes anything, community.docker's `actions` and
+/// `differences`, and the diff's before and after.
+#[derive(Default)]
+struct Report {
+    changed: bool,
+    actions: Vec<String>,
+    /// Names of the settings that differ (community.docker's legacy `diff.differences`).
+    differences: Vec<String>,
+    before: BTreeMap<String, Value>,
+    after: BTreeMap<String, Value>,
+}
+
+impl Report {
+    /// The module's result; `network` is the network's inspect data with `state: present`.
+    fn result(&self, a: &DockerNetworkArgs, ctx: &ModuleCtx, network: Option<Value>) -> ModuleResult {
+        let mut res = ModuleResult::changed(self.changed);
+        if let Some(n) = network {
+            res = res.with("network", n);
+        }
         // As community.docker: `actions` always for absent, else in check mode or with debug;
         // `diff.differences` (the names) in check mode or with debug.
         if ctx.check || a.debug || a.state == State::Absent {
-            res = res.with("actions", run.actions.clone());
+            res = res.with("actions", self.actions.clone());
         }
         if (ctx.check || a.debug) && !ctx.diff {
             let legacy = match a.state {
-                State::Present => serde_json::json!({ "differences": run.differences }),
+                State::Present => serde_json::json!({ "differences": self.differences }),
                 State::Absent => serde_json::json!({}),
             };
             res = res.with("diff", legacy);
         }
         if ctx.diff {
-            let before = crate::filewrite::json_diff_text(&run.before);
-            let after = crate::filewrite::json_diff_text(&run.after);
+            let before = crate::filewrite::json_diff_text(&self.before);
+            let after = crate::filewrite::json_diff_text(&self.after);
             if before != after {
                 res = res.with_diff(FileDiff {
                     before_header: format!("network {}", a.name),
@@ -213,21 +294,16 @@ impl TypedModule for DockerNetwork {
                 });
             }
         }
-        Ok(res)
+        res
     }
 }
 
-/// One run's state.
+/// One run's state: the changes decided so far, which `apply` makes.
 struct Run<'r> {
     raw: &'r RawApi,
-    check: bool,
     name: String,
-    changed: bool,
-    actions: Vec<String>,
-    /// Names of the settings that differ (community.docker's legacy `diff.differences`).
-    differences: Vec<String>,
-    before: BTreeMap<String, Value>,
-    after: BTreeMap<String, Value>,
+    ops: Vec<Op>,
+    report: Report,
 }
 
 fn fail(what: String, e: RawError) -> ModuleError {
@@ -236,8 +312,38 @@ fn fail(what: String, e: RawError) -> ModuleError {
 
 impl Run<'_> {
     fn track(&mut self, name: &str, active: Value, parameter: Value) {
-        self.before.insert(name.to_string(), active);
-        self.after.insert(name.to_string(), parameter);
+        self.report.before.insert(name.to_string(), active);
+        self.report.after.insert(name.to_string(), parameter);
+    }
+
+    /// Makes one decided change.
+    fn perform(&self, op: &Op) -> Result<(), ModuleError> {
+        let name = &self.name;
+        match op {
+            Op::Connect(c) => {
+                let body = serde_json::json!({"Container": c, "EndpointConfig": null});
+                self.raw
+                    .post_json(&format!("/networks/{}/connect", path_escape(name)), &[], &body)
+                    .map_err(|e| fail(format!("Error connecting container {c} to network {name}"), e))?;
+            }
+            Op::Disconnect(c) => {
+                let body = serde_json::json!({"Container": c, "Force": true});
+                self.raw
+                    .post_json(&format!("/networks/{}/disconnect", path_escape(name)), &[], &body)
+                    .map_err(|e| fail(format!("Error disconnecting container {c} from network {name}"), e))?;
+            }
+            Op::Create(data) => {
+                self.raw
+                    .post_json("/networks/create", &[], data)
+                    .map_err(|e| fail(format!("Error creating network {name}"), e))?;
+            }
+            Op::Remove => {
+                self.raw
+                    .delete(&format!("/networks/{}", path_escape(name)))
+                    .map_err(|e| fail(format!("Error removing network {name}"), e))?;
+            }
+        }
+        Ok(())
     }
 
     /// The network's inspect JSON when one has exactly this name (or ID).
@@ -253,7 +359,9 @@ impl Run<'_> {
         }
     }
 
-    fn present(&mut self, a: &mut DockerNetworkArgs, existing: Option<Value>) -> RunResult {
+    /// `state: present`: decides the changes; returns the network as it is now (null when it
+    /// does not exist yet).
+    fn present(&mut self, a: &mut DockerNetworkArgs, existing: Option<Value>) -> Result<Value, ModuleError> {
         if a.connected.is_empty() {
             if let Some(net) = &existing {
                 a.connected = container_names(net);
@@ -298,14 +406,9 @@ impl Run<'_> {
             if attached.contains(&c) || !self.container_exists(&c)? {
                 continue;
             }
-            if !self.check {
-                let body = serde_json::json!({"Container": c, "EndpointConfig": null});
-                self.raw
-                    .post_json(&format!("/networks/{}/connect", path_escape(&self.name)), &[], &body)
-                    .map_err(|e| fail(format!("Error connecting container {c} to network {}", self.name), e))?;
-            }
-            self.actions.push(format!("Connected container {c}"));
-            self.changed = true;
+            self.ops.push(Op::Connect(c.clone()));
+            self.report.actions.push(format!("Connected container {c}"));
+            self.report.changed = true;
             self.track(&format!("connected.{c}"), Value::Bool(false), Value::Bool(true));
         }
         if !a.appends {
@@ -316,11 +419,10 @@ impl Run<'_> {
             }
         }
         for d in diffs {
-            self.differences.push(d.name.clone());
+            self.report.differences.push(d.name.clone());
             self.track(&d.name, d.active, d.parameter);
         }
-        let network = if self.check { existing.unwrap_or(Value::Null) } else { self.get()?.unwrap_or(Value::Null) };
-        Ok(ModuleResult::ok().with("network", network))
+        Ok(existing.unwrap_or(Value::Null))
     }
 
     fn container_exists(&self, name: &str) -> Result<bool, ModuleError> {
@@ -366,25 +468,16 @@ impl Run<'_> {
                 );
             }
         }
-        if !self.check {
-            self.raw
-                .post_json("/networks/create", &[], &data)
-                .map_err(|e| fail(format!("Error creating network {}", a.name), e))?;
-        }
-        self.actions.push(format!("Created network {} with driver {}", a.name, a.driver));
-        self.changed = true;
+        self.ops.push(Op::Create(data));
+        self.report.actions.push(format!("Created network {} with driver {}", a.name, a.driver));
+        self.report.changed = true;
         Ok(())
     }
 
     fn disconnect(&mut self, container: &str) -> Result<(), ModuleError> {
-        if !self.check {
-            let body = serde_json::json!({"Container": container, "Force": true});
-            self.raw.post_json(&format!("/networks/{}/disconnect", path_escape(&self.name)), &[], &body).map_err(
-                |e| fail(format!("Error disconnecting container {container} from network {}", self.name), e),
-            )?;
-        }
-        self.actions.push(format!("Disconnected container {container}"));
-        self.changed = true;
+        self.ops.push(Op::Disconnect(container.to_string()));
+        self.report.actions.push(format!("Disconnected container {container}"));
+        self.report.changed = true;
         self.track(&format!("connected.{container}"), Value::Bool(true), Value::Bool(false));
         Ok(())
     }
@@ -395,13 +488,69 @@ impl Run<'_> {
         for c in attached {
             self.disconnect(&c)?;
         }
-        if !self.check {
-            self.raw
-                .delete(&format!("/networks/{}", path_escape(&self.name)))
-                .map_err(|e| fail(format!("Error removing network {}", self.name), e))?;
-        }
-        self.actions.push(format!("Removed network {}", self.name));
-        self.changed = true;
+        self.ops.push(Op::Remove);
+        self.report.actions.push(format!("Removed network {}", self.name));
+        self.report.changed = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::test_support::{busybox_image, docker, docker_name, dockerd, DockerCleanup, Sandbox};
+    use serde_json::json;
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        if !dockerd("docker_network") {
+            return;
+        }
+        let name = docker_name("dn");
+        let image = format!("{}:1", docker_name("dn-image"));
+        let container = docker_name("dn-c");
+        let _image = busybox_image(&image);
+        let _objects = DockerCleanup(vec![
+            vec!["network".into(), "rm".into(), name.clone()],
+            vec!["rm".into(), "-f".into(), container.clone()],
+        ]);
+        docker(&["run", "-d", "--name", &container, &image, "/bin/busybox", "sleep", "600"])
+            .expect("docker run failed");
+        let mut sb = Sandbox::new();
+        let labelled = |v: &str| json!({"name": name, "labels": {"a": v}});
+        let d = sb.decide(&DockerNetwork, &labelled("1"));
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("exists"), Some(&json!(false)));
+        assert!(docker(&["network", "inspect", &name]).is_none(), "decide created the network");
+        let r = sb.apply(&DockerNetwork, &labelled("1"), d);
+        assert!(r.changed);
+        assert_eq!(r.data["network"]["Name"], json!(name));
+        let again = sb.decide(&DockerNetwork, &labelled("1"));
+        assert!(!again.result.changed);
+        let digest = again.observed.get("config_digest").cloned();
+        assert!(digest.as_ref().is_some_and(Value::is_string));
+
+        // A container to attach: decided, attached only when applied.
+        let attach = json!({"name": name, "labels": {"a": "1"}, "connected": [container]});
+        let d = sb.decide(&DockerNetwork, &attach);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("connected"), Some(&json!([])));
+        let attached = || docker(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}", &name]);
+        assert_eq!(attached().as_deref(), Some(""), "decide attached the container");
+        sb.apply(&DockerNetwork, &attach, d);
+        assert_eq!(attached(), Some(container.clone()));
+        let again = sb.decide(&DockerNetwork, &attach);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("connected"), Some(&json!([container])));
+
+        // Another label recreates the network (detaching, then attaching the container again).
+        let relabelled = json!({"name": name, "labels": {"a": "2"}, "connected": [container]});
+        let d = sb.decide(&DockerNetwork, &relabelled);
+        assert!(d.result.changed);
+        assert_eq!(docker(&["network", "inspect", "-f", "{{.Labels.a}}", &name]).as_deref(), Some("1"));
+        sb.apply(&DockerNetwork, &relabelled, d);
+        assert_eq!(docker(&["network", "inspect", "-f", "{{.Labels.a}}", &name]).as_deref(), Some("2"));
+        assert_eq!(attached(), Some(container.clone()));
+        assert_ne!(sb.decide(&DockerNetwork, &relabelled).observed.get("config_digest"), digest.as_ref());
     }
 }

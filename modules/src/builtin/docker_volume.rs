@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::docker::raw::{self, path_escape, RawApi};
-use crate::docker::util::{filters_query, sanitize_labels};
+use crate::docker::util::{digest, filters_query, pick, sanitize_labels};
 
 /// `docker_volume` arguments.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct DockerVolumeArgs {
     /// Volume name.
@@ -84,6 +84,7 @@ impl TypedModule for DockerVolume {
     type Args = DockerVolumeArgs;
     const NAME: &'static str = "docker_volume";
     const COLLECTION: &'static str = "community.docker";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Creates or removes a Docker volume, and recreates it when asked to and its settings differ.",
@@ -121,81 +122,145 @@ impl TypedModule for DockerVolume {
         Ok(())
     }
 
-    fn run(&self, mut a: DockerVolumeArgs, ctx: &mut ModuleCtx) -> RunResult {
-        if let Some(l) = &a.labels {
-            a.labels = Some(sanitize_labels(l, "labels").map_err(ModuleError::msg)?);
-        }
+    fn decide(&self, a: &DockerVolumeArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let a = normalized(a)?;
         let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
         let name = a.volume_name.clone();
         let existing = find(&raw, &name)?;
-        let mut before = BTreeMap::new();
-        let mut after = BTreeMap::new();
-        let mut actions: Vec<String> = vec![];
-        let mut changed = false;
-        let mut legacy: Vec<String> = vec![];
-        before.insert("exists".to_string(), Value::Bool(existing.is_some()));
-        after.insert("exists".to_string(), Value::Bool(a.state == State::Present));
-        let remove = |actions: &mut Vec<String>| -> Result<(), ModuleError> {
-            if !ctx.check {
-                raw.delete(&format!("/volumes/{}", path_escape(&name))).map_err(|e| ModuleError::msg(e.to_string()))?;
-            }
-            actions.push(format!("Removed volume {name}"));
-            Ok(())
-        };
-        let mut res = ModuleResult::ok();
+        let mut observed = Map::new();
+        observed.insert("exists".into(), Value::Bool(existing.is_some()));
+        if let Some(v) = &existing {
+            observed.insert("config_digest".into(), Value::String(digest(&pick(v, &["Driver", "Options", "Labels"]))));
+        }
+        let mut report = Report::default();
+        let mut ops = vec![];
+        report.before.insert("exists".to_string(), Value::Bool(existing.is_some()));
+        report.after.insert("exists".to_string(), Value::Bool(a.state == State::Present));
+        let mut volume = None;
         match a.state {
             State::Absent => {
                 if existing.is_some() {
-                    remove(&mut actions)?;
-                    changed = true;
+                    ops.push(Op::Remove);
+                    report.actions.push(format!("Removed volume {name}"));
+                    report.changed = true;
                 }
             }
             State::Present => {
                 let diffs = existing.as_ref().map(|v| differences(v, &a)).unwrap_or_default();
-                let mut existing = existing;
-                if existing.is_some()
+                let mut current = existing.clone();
+                if current.is_some()
                     && (a.recreate == Recreate::Always || (a.recreate == Recreate::OptionsChanged && !diffs.is_empty()))
                 {
-                    remove(&mut actions)?;
-                    changed = true;
-                    existing = None;
+                    ops.push(Op::Remove);
+                    report.actions.push(format!("Removed volume {name}"));
+                    report.changed = true;
+                    current = None;
                 }
-                if existing.is_none() {
-                    if !ctx.check {
-                        let mut data = serde_json::json!({
-                            "Name": name, "Driver": a.driver, "DriverOpts": a.driver_options,
-                        });
-                        if let (Some(m), Some(l)) = (data.as_object_mut(), &a.labels) {
-                            m.insert("Labels".into(), Value::Object(l.clone()));
-                        }
-                        raw.post_json("/volumes/create", &[], &data).map_err(|e| ModuleError::msg(e.to_string()))?;
+                if current.is_none() {
+                    let mut data = serde_json::json!({
+                        "Name": name, "Driver": a.driver, "DriverOpts": a.driver_options,
+                    });
+                    if let (Some(m), Some(l)) = (data.as_object_mut(), &a.labels) {
+                        m.insert("Labels".into(), Value::Object(l.clone()));
                     }
-                    actions.push(format!("Created volume {name} with driver {}", a.driver));
-                    changed = true;
+                    ops.push(Op::Create(data));
+                    report.actions.push(format!("Created volume {name} with driver {}", a.driver));
+                    report.changed = true;
                 }
                 for (k, param, active) in diffs {
-                    legacy.push(k.clone());
-                    before.insert(k.clone(), active);
-                    after.insert(k, param);
+                    report.legacy.push(k.clone());
+                    report.before.insert(k.clone(), active);
+                    report.after.insert(k, param);
                 }
-                res = res.with("volume", find(&raw, &name)?.unwrap_or(Value::Null));
+                // As the volume is now (check mode always reported it so).
+                volume = Some(existing.unwrap_or(Value::Null));
             }
         }
-        res.changed = changed;
+        let result = report.result(&a, ctx, volume);
+        Ok(Decision { result, observed, action: Box::new(VolumeAction { ops, report }) })
+    }
+
+    fn apply(&self, a: DockerVolumeArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<VolumeAction>(Self::NAME)?;
+        let a = normalized(&a)?;
+        let (_api, raw) = raw::connect(ctx, a.docker_host.as_deref(), a.timeout)?;
+        let name = &a.volume_name;
+        for op in &act.ops {
+            match op {
+                Op::Remove => {
+                    raw.delete(&format!("/volumes/{}", path_escape(name)))
+                        .map_err(|e| ModuleError::msg(e.to_string()))?;
+                }
+                Op::Create(data) => {
+                    raw.post_json("/volumes/create", &[], data).map_err(|e| ModuleError::msg(e.to_string()))?;
+                }
+            }
+        }
+        let volume = match a.state {
+            State::Present => Some(find(&raw, name)?.unwrap_or(Value::Null)),
+            State::Absent => None,
+        };
+        Ok(act.report.result(&a, ctx, volume))
+    }
+}
+
+/// The arguments with their labels checked (integers become strings).
+fn normalized(a: &DockerVolumeArgs) -> Result<DockerVolumeArgs, ModuleError> {
+    let mut a = a.clone();
+    if let Some(l) = &a.labels {
+        a.labels = Some(sanitize_labels(l, "labels").map_err(ModuleError::msg)?);
+    }
+    Ok(a)
+}
+
+/// What docker_volume decided: the API calls to make, in order, and the report of them.
+struct VolumeAction {
+    ops: Vec<Op>,
+    report: Report,
+}
+
+/// One change to the daemon's volumes.
+enum Op {
+    /// Remove the volume.
+    Remove,
+    /// Create the volume with this body.
+    Create(Value),
+}
+
+/// What a run reports: whether it changes anything, community.docker's `actions` and
+/// `differences`, and the diff's before and after.
+#[derive(Default)]
+struct Report {
+    changed: bool,
+    actions: Vec<String>,
+    legacy: Vec<String>,
+    before: BTreeMap<String, Value>,
+    after: BTreeMap<String, Value>,
+}
+
+impl Report {
+    /// The module's result; `volume` is the volume's record with `state: present`.
+    fn result(&self, a: &DockerVolumeArgs, ctx: &ModuleCtx, volume: Option<Value>) -> ModuleResult {
+        let name = &a.volume_name;
+        let mut res = ModuleResult::changed(self.changed);
+        if let Some(v) = volume {
+            res = res.with("volume", v);
+        }
         // As community.docker: `actions` always for absent, else in check mode or with debug;
         // `diff.differences` (the names) in check mode or with debug.
         if ctx.check || a.debug || a.state == State::Absent {
-            res = res.with("actions", actions);
+            res = res.with("actions", self.actions.clone());
         }
         if (ctx.check || a.debug) && !ctx.diff {
             let d = match a.state {
-                State::Present => serde_json::json!({ "differences": legacy }),
+                State::Present => serde_json::json!({ "differences": self.legacy }),
                 State::Absent => serde_json::json!({}),
             };
             res = res.with("diff", d);
         }
         if ctx.diff {
-            let (b, af) = (crate::filewrite::json_diff_text(&before), crate::filewrite::json_diff_text(&after));
+            let (b, af) =
+                (crate::filewrite::json_diff_text(&self.before), crate::filewrite::json_diff_text(&self.after));
             if b != af {
                 res = res.with_diff(FileDiff {
                     before_header: format!("volume {name}"),
@@ -205,7 +270,7 @@ impl TypedModule for DockerVolume {
                 });
             }
         }
-        Ok(res)
+        res
     }
 }
 
@@ -295,5 +360,43 @@ mod tests {
     fn recreate_values() {
         assert_eq!(args(json!({"name": "v", "recreate": "options-changed"})).recreate, Recreate::OptionsChanged);
         assert!(serde_json::from_value::<DockerVolumeArgs>(json!({"name": "v", "recreate": "sometimes"})).is_err());
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        use crate::builtin::test_support::{docker, docker_name, dockerd, DockerCleanup, Sandbox};
+        if !dockerd("docker_volume") {
+            return;
+        }
+        let name = docker_name("dv");
+        let _v = DockerCleanup(vec![vec!["volume".into(), "rm".into(), "-f".into(), name.clone()]]);
+        let mut sb = Sandbox::new();
+        let labels = |v: &str| json!({"name": name, "labels": {"a": v}, "recreate": "options-changed"});
+        let d = sb.decide(&DockerVolume, &labels("1"));
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("exists"), Some(&json!(false)));
+        assert!(docker(&["volume", "inspect", &name]).is_none(), "decide created the volume");
+        let r = sb.apply(&DockerVolume, &labels("1"), d);
+        assert!(r.changed);
+        assert_eq!(r.data["volume"]["Name"], json!(name));
+        let again = sb.decide(&DockerVolume, &labels("1"));
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("exists"), Some(&json!(true)));
+        let digest = again.observed.get("config_digest").cloned();
+        assert!(digest.as_ref().is_some_and(Value::is_string));
+
+        let d = sb.decide(&DockerVolume, &labels("2"));
+        assert!(d.result.changed, "another label value recreates");
+        assert_eq!(docker(&["volume", "inspect", "-f", "{{.Labels.a}}", &name]).as_deref(), Some("1"));
+        sb.apply(&DockerVolume, &labels("2"), d);
+        assert_eq!(docker(&["volume", "inspect", "-f", "{{.Labels.a}}", &name]).as_deref(), Some("2"));
+        assert_ne!(sb.decide(&DockerVolume, &labels("2")).observed.get("config_digest"), digest.as_ref());
+
+        let absent = json!({"name": name, "state": "absent"});
+        let d = sb.decide(&DockerVolume, &absent);
+        assert!(d.result.changed);
+        assert!(docker(&["volume", "inspect", &name]).is_some(), "decide removed the volume");
+        sb.apply(&DockerVolume, &absent, d);
+        assert!(docker(&["volume", "inspect", &name]).is_none());
     }
 }

@@ -7,10 +7,12 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::etcd::{EtcdClient, EtcdError};
+use crate::fileops::sha1_hex;
 use crate::stream::StreamTarget;
 
 /// `etcd3` arguments (community.general's names).
@@ -79,6 +81,7 @@ impl TypedModule for Etcd3 {
     type Args = Etcd3Args;
     const NAME: &'static str = "etcd3";
     const COLLECTION: &'static str = "community.general";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Sets or deletes a key in etcd through its v3 JSON gateway, reached over the task's host's \
                 connection.",
@@ -115,37 +118,17 @@ impl TypedModule for Etcd3 {
         Ok(())
     }
 
-    fn run(&self, a: Etcd3Args, ctx: &mut ModuleCtx) -> RunResult {
-        if a.client_cert.is_some() && a.ca_cert.is_none() {
-            return Err(ModuleError::msg(
-                "The 'ca_cert' parameter must be defined when 'client_cert' and 'client_key' are present.",
-            ));
-        }
-        if a.ca_cert.is_some() || a.client_cert.is_some() {
-            return Err(tls_unsupported());
-        }
-        let (check, diff) = (ctx.check, ctx.diff);
-        let port = u16::try_from(a.port).map_err(|_| ModuleError::msg(format!("port {} is not a TCP port", a.port)))?;
-        let target = StreamTarget::tcp(a.host.clone(), port);
-        let timeout = Duration::from_secs(a.timeout.unwrap_or(DEFAULT_TIMEOUT).max(1));
-        let credentials = a.user.clone().zip(a.password.clone());
-        let conn = &mut *ctx.conn;
-        let mut etcd = EtcdClient::new(|| conn.open_stream(&target), timeout, credentials);
+    fn decide(&self, a: &Etcd3Args, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let diff = ctx.diff;
+        let mut etcd = client(a, ctx)?;
         let old = etcd.get(&a.key).map_err(|e| failure(e, "Cannot reach data"))?;
         let changed = match a.state {
             State::Present => old.as_deref() != Some(a.value.as_str()),
             State::Absent => old.is_some(),
         };
-        if changed && !check {
-            match a.state {
-                State::Present => {
-                    etcd.put(&a.key, &a.value).map_err(|e| failure(e, &format!("Cannot add or edit key {}", a.key)))?
-                }
-                State::Absent => {
-                    etcd.delete(&a.key).map_err(|e| failure(e, &format!("Cannot delete {}", a.key)))?;
-                }
-            }
-        }
+        // The key's value as a digest (the value may be a secret), or null when it does not exist.
+        let mut observed = Map::new();
+        observed.insert("value_digest".into(), old.as_ref().map_or(Value::Null, |v| sha1_hex(v.as_bytes()).into()));
         let mut result = ModuleResult::changed(changed)
             .with("key", a.key.clone())
             .with("old_value", old.clone().unwrap_or_else(|| "None".to_string()));
@@ -163,8 +146,43 @@ impl TypedModule for Etcd3 {
                 after,
             });
         }
+        Ok(Decision { result, observed, action: Box::new(Etcd3Action(a.state)) })
+    }
+
+    fn apply(&self, a: Etcd3Args, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (result, Etcd3Action(state)) = decision.take_action::<Etcd3Action>(Self::NAME)?;
+        let mut etcd = client(&a, ctx)?;
+        match state {
+            State::Present => {
+                etcd.put(&a.key, &a.value).map_err(|e| failure(e, &format!("Cannot add or edit key {}", a.key)))?
+            }
+            State::Absent => {
+                etcd.delete(&a.key).map_err(|e| failure(e, &format!("Cannot delete {}", a.key)))?;
+            }
+        }
         Ok(result)
     }
+}
+
+/// What etcd3 decided: put the value (`Present`) or delete the key (`Absent`).
+struct Etcd3Action(State);
+
+/// A client of etcd's gateway over the host's connection, after refusing what orc cannot do (TLS).
+fn client<'c>(a: &Etcd3Args, ctx: &'c mut ModuleCtx) -> Result<EtcdClient<'c>, ModuleError> {
+    if a.client_cert.is_some() && a.ca_cert.is_none() {
+        return Err(ModuleError::msg(
+            "The 'ca_cert' parameter must be defined when 'client_cert' and 'client_key' are present.",
+        ));
+    }
+    if a.ca_cert.is_some() || a.client_cert.is_some() {
+        return Err(tls_unsupported());
+    }
+    let port = u16::try_from(a.port).map_err(|_| ModuleError::msg(format!("port {} is not a TCP port", a.port)))?;
+    let target = StreamTarget::tcp(a.host.clone(), port);
+    let timeout = Duration::from_secs(a.timeout.unwrap_or(DEFAULT_TIMEOUT).max(1));
+    let credentials = a.user.clone().zip(a.password.clone());
+    let conn = &mut *ctx.conn;
+    Ok(EtcdClient::new(move || conn.open_stream(&target), timeout, credentials))
 }
 
 /// The task's failure for an etcd error: unreachable as community.general words it, else what
@@ -204,5 +222,31 @@ mod tests {
         );
         let bad = json!({"key": "k", "value": "v", "state": "gone"});
         assert!(Etcd3.validate(bad.as_object().unwrap()).unwrap_err().msg.contains("present"));
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let (port, log) = crate::etcd::tests::fake_etcd();
+        let writes = || log.lock().unwrap().iter().filter(|r| !r.starts_with("/v3/kv/range")).count();
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let args = json!({"key": "/k", "value": "v1", "state": "present", "host": "127.0.0.1", "port": port});
+        let d = sb.decide(&Etcd3, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("value_digest"), Some(&Value::Null));
+        assert_eq!(writes(), 0, "decide wrote to etcd");
+        let r = sb.apply(&Etcd3, &args, d);
+        assert!(r.changed);
+        assert_eq!(r.data["old_value"], json!("None"));
+        assert_eq!(writes(), 1);
+        let again = sb.decide(&Etcd3, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("value_digest"), Some(&json!(sha1_hex(b"v1"))));
+
+        let absent = json!({"key": "/k", "value": "v1", "state": "absent", "host": "127.0.0.1", "port": port});
+        let d = sb.decide(&Etcd3, &absent);
+        assert!(d.result.changed);
+        assert_eq!(writes(), 1, "decide deleted the key");
+        assert_eq!(sb.apply(&Etcd3, &absent, d).data["old_value"], json!("v1"));
+        assert_eq!(sb.decide(&Etcd3, &absent).observed.get("value_digest"), Some(&Value::Null));
     }
 }

@@ -10,9 +10,9 @@
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::haproxy_api::{Admin, HaproxyApi, Server};
 use crate::stream::StreamTarget;
@@ -96,6 +96,7 @@ impl TypedModule for Haproxy {
     type Args = HaproxyArgs;
     const NAME: &'static str = "haproxy";
     const COLLECTION: &'static str = "community.general";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Enables, disables, drains and weighs HAProxy backend servers through the runtime API, \
                 over the LB host's connection.",
@@ -136,7 +137,7 @@ impl TypedModule for Haproxy {
         Ok(())
     }
 
-    fn run(&self, a: HaproxyArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &HaproxyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let (check, diff) = (ctx.check, ctx.diff);
         let target = StreamTarget::Unix(a.socket.clone());
         let conn = &mut *ctx.conn;
@@ -161,6 +162,11 @@ impl TypedModule for Haproxy {
             None => api.servers().map_err(ModuleError::msg)?,
         };
         let targets: Vec<Server> = all.into_iter().filter(|s| s.name == a.host).collect();
+        // The servers' state and weight as the runtime API reports them, one field per server.
+        let observed: Map<String, Value> = targets
+            .iter()
+            .map(|s| (format!("{}/{}", s.backend, s.name), json!({"state": s.admin().word(), "weight": s.weight})))
+            .collect();
         if targets.is_empty() {
             let where_ = a.backend.as_deref().unwrap_or("any backend");
             let msg = match &a.backend {
@@ -170,29 +176,57 @@ impl TypedModule for Haproxy {
             if a.fail_on_not_found {
                 return Err(ModuleError::msg(msg));
             }
-            return Ok(ModuleResult::ok()
+            let result = ModuleResult::ok()
                 .with_msg(format!("server '{}' is not in {where_}: nothing to do", a.host))
                 .with("state_before", json!([]))
                 .with("state_after", json!([]))
-                .with("command", json!([])));
+                .with("command", json!([]));
+            return Ok(Decision::unchanged(result, observed));
         }
         let before_stats = api.stats().map_err(ModuleError::msg)?;
         let state_before = described(&targets, &before_stats);
         let sessions: u64 = sessions_of(&before_stats, &targets);
-        let plan = plan(&a, &targets)?;
+        let plan = plan(a, &targets)?;
         let changed = !plan.is_empty();
         let mut result = ModuleResult::changed(changed).with("sessions", sessions);
         if diff && changed {
-            result = result.with_diff(state_diff(&a, &targets));
+            result = result.with_diff(state_diff(a, &targets));
         }
+        let commands: Vec<String> = plan.iter().flat_map(|p| p.commands.clone()).collect();
+        let action = HaproxyAction { plan, targets, state_before: state_before.clone(), result: result.clone() };
         if check {
-            let commands: Vec<String> = plan.iter().flat_map(|p| p.commands.clone()).collect();
-            return Ok(result
+            let result = result
                 .with("state_before", state_before.clone())
                 .with("state_after", state_before)
                 .with("command", json!([]))
-                .with("would_send", commands));
+                .with("would_send", commands);
+            return Ok(Decision { result, observed, action: Box::new(action) });
         }
+        if !changed && !a.wait {
+            // Nothing to send and nothing to wait for: the run's own result, the servers as read.
+            let result = result
+                .with("state_before", state_before.clone())
+                .with("state_after", state_before)
+                .with("command", json!([]))
+                .with("output", json!([]));
+            return Ok(Decision { result, observed, action: Box::new(action) });
+        }
+        // `wait: true` waits for the status even when nothing is sent: the engine must apply
+        // (the applied result says whether anything changed).
+        let mut result = result;
+        result.changed = true;
+        Ok(Decision { result, observed, action: Box::new(action) })
+    }
+
+    fn apply(&self, a: HaproxyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<HaproxyAction>(Self::NAME)?;
+        let HaproxyAction { plan, targets, state_before, mut result } = act;
+        let target = StreamTarget::Unix(a.socket.clone());
+        let conn = &mut *ctx.conn;
+        let mut api = HaproxyApi::new(
+            || conn.open_stream(&target).map_err(|e| format!("cannot reach HAProxy's runtime API: {e}")),
+            COMMAND_TIMEOUT,
+        );
         for step in &plan {
             if step.drain_first {
                 if step.server.admin() != Admin::Drain {
@@ -230,6 +264,15 @@ impl TypedModule for Haproxy {
             .with("command", command)
             .with("output", output))
     }
+}
+
+/// What haproxy decided: the steps to take, the servers they concern, and the start of the
+/// result (`changed`, `sessions`, the diff) with the servers as they were.
+struct HaproxyAction {
+    plan: Vec<Step>,
+    targets: Vec<Server>,
+    state_before: Value,
+    result: ModuleResult,
 }
 
 /// What to do to one server.
@@ -463,5 +506,92 @@ mod tests {
         assert_eq!(d.before, "app/web1: state ready weight 10\n");
         assert_eq!(d.after, "app/web1: state maint weight 10\n");
         assert_eq!(d.before_header, "haproxy /run/haproxy/admin.sock (before)");
+    }
+
+    /// A stand-in for HAProxy's runtime API on a Unix socket: one server, app/web1 (configured
+    /// weight 10), whose admin flags and weight the `set` commands change; every command seen is
+    /// logged.
+    fn fake_haproxy(dir: &std::path::Path) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{Read, Write};
+        let path = dir.join("admin.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = log.clone();
+        std::thread::spawn(move || {
+            let (mut flags, mut weight) = (0u32, 10u32);
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { return };
+                let mut line = String::new();
+                let _ = c.read_to_string(&mut line);
+                let line = line.trim().to_string();
+                seen.lock().unwrap().push(line.clone());
+                let answer = if line.starts_with("show servers state") {
+                    format!(
+                        "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight \
+                         srv_iweight\n3 app 1 web1 127.0.0.1 2 {flags} {weight} 10\n\n"
+                    )
+                } else if line == "show stat" {
+                    let status = if flags & 1 != 0 { "MAINT" } else { "UP" };
+                    format!("# pxname,svname,scur,status,weight\napp,web1,0,{status},{weight}\n\n")
+                } else if let Some(state) = line.strip_prefix("set server app/web1 state ") {
+                    flags = match state {
+                        "maint" => 1,
+                        "drain" => 8,
+                        _ => 0,
+                    };
+                    String::new()
+                } else if let Some(w) = line.strip_prefix("set weight app/web1 ") {
+                    weight = w.parse().unwrap();
+                    String::new()
+                } else {
+                    "Unknown command.\n".to_string()
+                };
+                let _ = c.write_all(answer.as_bytes());
+            }
+        });
+        (path.to_str().unwrap().to_string(), log)
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let (socket, log) = fake_haproxy(sb.dir.path());
+        let sets = || log.lock().unwrap().iter().filter(|c| c.starts_with("set ")).cloned().collect::<Vec<_>>();
+        let args = json!({"host": "web1", "backend": "app", "state": "disabled", "socket": socket});
+        let d = sb.decide(&Haproxy, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("app/web1"), Some(&json!({"state": "ready", "weight": 10})));
+        assert!(sets().is_empty(), "decide sent {:?}", sets());
+        let r = sb.apply(&Haproxy, &args, d);
+        assert!(r.changed);
+        assert_eq!(r.data["command"], json!(["set server app/web1 state maint"]));
+        assert_eq!(sets(), ["set server app/web1 state maint"]);
+        assert_eq!(r.data["state_after"][0]["status"], json!("MAINT"));
+        let again = sb.decide(&Haproxy, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("app/web1"), Some(&json!({"state": "maint", "weight": 10})));
+
+        // Outside check mode, a run that changes nothing returns what it always did.
+        let run = sb.ok(&Haproxy, args.clone());
+        assert!(!run.changed);
+        assert_eq!(run.data["output"], json!([]));
+        assert!(run.data.get("would_send").is_none());
+        // Check mode: what would be sent, and nothing sent.
+        let enable = json!({"host": "web1", "backend": "app", "state": "enabled", "weight": "5", "socket": socket});
+        let check = sb.run(&Haproxy, enable, true, false).unwrap();
+        assert!(check.changed);
+        assert_eq!(check.data["would_send"], json!(["set server app/web1 state ready", "set weight app/web1 5"]));
+        assert_eq!(sets().len(), 1, "check mode sent {:?}", sets());
+
+        // `wait: true` waits for the status even when nothing is sent: outside check mode the
+        // decision is applied, and the run reports no change.
+        let waits = json!({"host": "web1", "backend": "app", "state": "disabled", "wait": true,
+                           "wait_interval": 1, "wait_retries": 1, "socket": socket});
+        assert!(sb.decide(&Haproxy, &waits).result.changed);
+        let run = sb.ok(&Haproxy, waits.clone());
+        assert!(!run.changed);
+        assert_eq!(run.data["command"], json!([]));
+        assert!(!sb.run(&Haproxy, waits, true, false).unwrap().changed);
+        assert_eq!(sets().len(), 1);
     }
 }

@@ -133,3 +133,64 @@ pub fn serve_http(status: &str, body: Vec<u8>, n: usize) -> (u16, std::thread::J
     });
     (port, t)
 }
+
+/// Runs `docker ARGS` on this machine and returns its stdout (trimmed); `None` when it failed.
+pub fn docker(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("docker").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Whether this machine's dockerd answers: the Docker modules' decide/apply tests run against
+/// it (through [`ShConnection`]'s socket), and say they were skipped without it.
+pub fn dockerd(test: &str) -> bool {
+    let up = docker(&["info", "--format", "{{.ServerVersion}}"]).is_some();
+    if !up {
+        eprintln!("{test}: skipped, no Docker daemon answers on this machine");
+    }
+    up
+}
+
+/// A name for a Docker object of a unit test, unique to this process.
+pub fn docker_name(what: &str) -> String {
+    format!("orc-u-{what}-{}", std::process::id())
+}
+
+/// Imports an empty image `name` (enough for `docker create`), removed with the returned guard.
+pub fn empty_image(name: &str) -> DockerCleanup {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let st = std::process::Command::new("tar")
+        .args(["cf"])
+        .arg(empty.path())
+        .args(["--files-from", "/dev/null"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    docker(&["import", empty.path().to_str().unwrap(), name]).expect("docker import failed");
+    DockerCleanup(vec![vec!["rmi".into(), "-f".into(), name.into()]])
+}
+
+/// Imports an image `name` holding only this machine's static `/bin/busybox` (tests/lab/app-image.sh
+/// needs the same), enough to run `busybox sleep`; removed with the returned guard.
+pub fn busybox_image(name: &str) -> DockerCleanup {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("bin/busybox")).expect("no /bin/busybox (busybox-static)");
+    let tar = dir.path().join("rootfs.tar");
+    let st =
+        std::process::Command::new("tar").arg("cf").arg(&tar).arg("-C").arg(dir.path()).arg("bin").status().unwrap();
+    assert!(st.success());
+    docker(&["import", tar.to_str().unwrap(), name]).expect("docker import failed");
+    DockerCleanup(vec![vec!["rmi".into(), "-f".into(), name.into()]])
+}
+
+/// `docker` commands run when a test ends, pass or fail (removing what it made).
+pub struct DockerCleanup(pub Vec<Vec<String>>);
+
+impl Drop for DockerCleanup {
+    fn drop(&mut self) {
+        for args in self.0.iter().rev() {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = docker(&args);
+        }
+    }
+}

@@ -14,11 +14,16 @@ use crate::docker::raw::RawApi;
 use crate::docker::DockerApi;
 use crate::shell_quote::quote;
 
-/// One run's state: the clients and what the run did so far.
+/// One pass's state: the clients and what the pass did so far. A dry pass (`decide`) records
+/// each change without making it, as check mode always did; a live one (`apply`) makes them.
 pub(crate) struct Run<'c, 'a> {
     ctx: &'c mut ModuleCtx<'a>,
     api: DockerApi,
     raw: RawApi,
+    dry: bool,
+    /// What the pass compared: the image's ID (or null when absent), and the `repository`
+    /// tag's when the task re-tags.
+    pub(crate) observed: Map<String, Value>,
     /// The daemon's images changed (or would, in check mode).
     pub(crate) changed: bool,
     /// community.docker's `actions`: what was done, in words.
@@ -30,9 +35,24 @@ pub(crate) struct Run<'c, 'a> {
 }
 
 impl<'c, 'a> Run<'c, 'a> {
-    /// A run with nothing done yet.
-    pub(crate) fn new(ctx: &'c mut ModuleCtx<'a>, api: DockerApi, raw: RawApi) -> Self {
-        Run { ctx, api, raw, changed: false, actions: vec![], image: Value::Object(Map::new()), extra: Map::new() }
+    /// A pass with nothing done yet; `dry`: change nothing.
+    pub(crate) fn new(ctx: &'c mut ModuleCtx<'a>, api: DockerApi, raw: RawApi, dry: bool) -> Self {
+        Run {
+            ctx,
+            api,
+            raw,
+            dry,
+            observed: Map::new(),
+            changed: false,
+            actions: vec![],
+            image: Value::Object(Map::new()),
+            extra: Map::new(),
+        }
+    }
+
+    fn observe(&mut self, key: &str, image: Option<&Value>) {
+        let id = image.and_then(|i| i.get("Id")).cloned().unwrap_or(Value::Null);
+        self.observed.entry(key).or_insert(id);
     }
 
     fn find(&self, reference: &str) -> Result<Option<Value>, ModuleError> {
@@ -45,6 +65,7 @@ impl<'c, 'a> Run<'c, 'a> {
     pub(crate) fn present(&mut self, a: &DockerImageArgs) -> Result<(), ModuleError> {
         let name = reference(&a.name, &a.tag);
         let existing = self.find(&name)?;
+        self.observe("image_id", existing.as_ref());
         if existing.is_none() || a.force_source {
             match a.source {
                 Some(Source::Build) => self.build(a, &name)?,
@@ -56,7 +77,7 @@ impl<'c, 'a> Run<'c, 'a> {
                     }
                 }
             }
-            if !self.ctx.check {
+            if !self.dry {
                 if let Some(old) = &existing {
                     if old.get("Id").is_some() && old.get("Id") == self.image.get("Id") {
                         self.changed = false;
@@ -88,7 +109,7 @@ impl<'c, 'a> Run<'c, 'a> {
         let context = self.context_source(&b.path)?;
         self.actions.push(format!("Built image {name} from {}", b.path));
         self.changed = true;
-        if self.ctx.check {
+        if self.dry {
             return Ok(());
         }
         let tar = match &context {
@@ -193,7 +214,7 @@ impl<'c, 'a> Run<'c, 'a> {
         }
         self.actions.push(format!("Loaded image {name} from {path}"));
         self.changed = true;
-        if self.ctx.check {
+        if self.dry {
             return Ok(());
         }
         let data = self.ctx.conn.read_file(&path)?.ok_or_else(missing)?;
@@ -241,7 +262,7 @@ impl<'c, 'a> Run<'c, 'a> {
         }
         self.actions.push(format!("Pulled image {}:{}", a.name, a.tag));
         self.changed = true;
-        if self.ctx.check {
+        if self.dry {
             return Ok(());
         }
         let creds = image_registry_auth(self.ctx, &a.name)?;
@@ -269,7 +290,7 @@ impl<'c, 'a> Run<'c, 'a> {
         let (registry, repo_name) = split_repo_name(name);
         self.actions.push(format!("Pushed image {task_name} to {registry}/{repo_name}:{tag}"));
         self.changed = true;
-        if self.ctx.check {
+        if self.dry {
             return Ok(());
         }
         let creds = image_registry_auth(self.ctx, name)?;
@@ -300,11 +321,12 @@ impl<'c, 'a> Run<'c, 'a> {
         let repo_tag = repo_tag.unwrap_or_else(|| a.tag.clone());
         let target = format!("{repo}:{repo_tag}");
         let current = self.find(&target)?;
+        self.observe("repository_image_id", current.as_ref());
         if current.is_none() || a.force_tag {
             let source = reference(&a.name, &a.tag);
             self.changed = true;
             self.actions.push(format!("Tagged image {source} to {target}"));
-            if !self.ctx.check {
+            if !self.dry {
                 let opts = bollard::query_parameters::TagImageOptions {
                     repo: Some(repo.clone()),
                     tag: Some(repo_tag.clone()),
@@ -330,10 +352,12 @@ impl<'c, 'a> Run<'c, 'a> {
     /// `state: absent`: the image (by name and tag, or ID) is removed.
     pub(crate) fn absent(&mut self, a: &DockerImageArgs) -> Result<(), ModuleError> {
         let name = reference(&a.name, &a.tag);
-        if self.find(&name)?.is_none() {
+        let existing = self.find(&name)?;
+        self.observe("image_id", existing.as_ref());
+        if existing.is_none() {
             return Ok(());
         }
-        if !self.ctx.check {
+        if !self.dry {
             let opts = bollard::query_parameters::RemoveImageOptions { force: a.force_absent, ..Default::default() };
             match self.api.run(|d| d.remove_image(&name, Some(opts), None)) {
                 Ok(_) => {}

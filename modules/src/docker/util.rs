@@ -65,6 +65,24 @@ pub fn pick(item: &Value, keys: &[&str]) -> Value {
     Value::Object(out)
 }
 
+/// A digest of `v` that ignores the order of object keys (the daemon's JSON keeps its own order),
+/// so a two-phase module's `observed` names compared settings by one stable value.
+pub fn digest(v: &Value) -> String {
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = serde_json::to_vec(&canonical(v)).unwrap_or_default();
+    crate::fileops::sha1_hex(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +110,13 @@ mod tests {
     fn pick_keeps_listed_keys() {
         let v = pick(&json!({"Id": "x", "Name": "n", "Other": 1}), &["Id", "Name", "Driver"]);
         assert_eq!(v, json!({"Id": "x", "Name": "n", "Driver": null}));
+    }
+
+    #[test]
+    fn digest_ignores_key_order() {
+        let a = serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": null}});
+        let b = serde_json::json!({"b": {"y": null, "x": [1, 2]}, "a": 1});
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&serde_json::json!({"a": 2, "b": {"x": [1, 2], "y": null}})));
     }
 }

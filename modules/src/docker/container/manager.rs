@@ -2,7 +2,7 @@
 //! the image, compare, then create, recreate, update, connect networks, start, stop, restart or
 //! remove only as needed; check mode stops before each change but reports it.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::body;
 use super::compare::{differences, Comparisons};
@@ -12,17 +12,19 @@ use super::image;
 use super::options::Mode;
 use super::{api, health};
 use crate::builtin::docker_container::{DockerContainerArgs, State};
-use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult};
+use crate::contract::{Decision, ModuleCtx, ModuleError, ModuleResult, RunResult};
 use crate::docker::DockerApi;
 
 pub use super::api::inspect;
 
-/// One run's state: what was done and what differs.
+/// One pass over the container: dry (`decide`: every change is only recorded, as check mode
+/// always did) or live (`apply`).
 struct Manager<'a> {
     api: DockerApi,
     args: &'a DockerContainerArgs,
     params: Params,
     cmp: Comparisons,
+    /// Dry: record each change without making it.
     check: bool,
     changed: bool,
     actions: Vec<Value>,
@@ -30,23 +32,73 @@ struct Manager<'a> {
     warnings: Vec<String>,
     status: Option<i64>,
     failed_msg: Option<String>,
+    /// What the first inspection found (`decide`'s `observed`).
+    observed: Map<String, Value>,
 }
 
-/// Runs docker_container on one host.
-pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
-    let (params, warnings) = if args.state == State::Absent {
-        (Params::default(), Vec::new())
-    } else {
-        let env_file = match &args.env_file {
-            Some(path) => Some(read_env_file(ctx, path)?),
-            None => None,
-        };
-        let needs_home = args.volumes.iter().flatten().any(|v| v.starts_with('~'));
-        let home = if needs_home { Some(crate::docker::auth::expand_user(ctx, "~")?) } else { None };
-        let mut p = config::params(args, env_file.as_deref(), home.as_deref()).map_err(ModuleError::msg)?;
-        let w = std::mem::take(&mut p.warnings);
-        (p, w)
+/// What docker_container decided: the task's settings as `decide` prepared them (`env_file`
+/// read, `~` expanded), so `apply` works from the same ones. The container is re-inspected
+/// when applying, because every step depends on the one before it (a pulled image changes the
+/// comparison, a created container is what gets started).
+pub struct ContainerAction {
+    params: Params,
+    warnings: Vec<String>,
+}
+
+/// One pass's outcome.
+struct Outcome {
+    result: ModuleResult,
+    observed: Map<String, Value>,
+    /// A live pass has work a dry one cannot see: `pull: always` (only pulling tells whether the
+    /// image changed) or `state: healthy` on a container whose health check has not passed yet.
+    live_work: bool,
+}
+
+/// The task's settings, read once for both phases.
+fn prepare(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> Result<(Params, Vec<String>), ModuleError> {
+    if args.state == State::Absent {
+        return Ok((Params::default(), Vec::new()));
+    }
+    let env_file = match &args.env_file {
+        Some(path) => Some(read_env_file(ctx, path)?),
+        None => None,
     };
+    let needs_home = args.volumes.iter().flatten().any(|v| v.starts_with('~'));
+    let home = if needs_home { Some(crate::docker::auth::expand_user(ctx, "~")?) } else { None };
+    let mut p = config::params(args, env_file.as_deref(), home.as_deref()).map_err(ModuleError::msg)?;
+    let w = std::mem::take(&mut p.warnings);
+    Ok((p, w))
+}
+
+/// Inspects the container and decides, changing nothing: the result is what check mode
+/// reports. Outside check mode a pass whose live run has work the dry one cannot see (see
+/// [`Outcome::live_work`]) is reported as changing, so that the engine applies it; the applied
+/// result then says whether anything changed.
+pub fn decide(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+    let (params, warnings) = prepare(args, ctx)?;
+    let action = ContainerAction { params: params.clone(), warnings: warnings.clone() };
+    let out = execute(args, ctx, params, warnings, true)?;
+    let mut result = out.result;
+    if !ctx.check && out.live_work {
+        result.changed = true;
+    }
+    Ok(Decision { result, observed: out.observed, action: Box::new(action) })
+}
+
+/// Carries out what `decide` found to change, from the settings it prepared.
+pub fn apply(args: &DockerContainerArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+    let (_, act) = decision.take_action::<ContainerAction>("docker_container")?;
+    execute(args, ctx, act.params, act.warnings, false).map(|o| o.result)
+}
+
+/// One pass of community.docker's flow, dry or live.
+fn execute(
+    args: &DockerContainerArgs,
+    ctx: &mut ModuleCtx,
+    params: Params,
+    warnings: Vec<String>,
+    dry: bool,
+) -> Result<Outcome, ModuleError> {
     let cmp = Comparisons::new(args.comparisons.as_ref(), args.networks.is_some()).map_err(ModuleError::msg)?;
     let api = DockerApi::connect(ctx, args.docker_host.as_deref(), args.timeout)?;
     let mut m = Manager {
@@ -54,13 +106,14 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
         args,
         params,
         cmp,
-        check: ctx.check,
+        check: dry,
         changed: false,
         actions: Vec::new(),
         tracker: Differences::default(),
         warnings,
         status: None,
         failed_msg: None,
+        observed: Map::new(),
     };
     if let Some(w) = args.image.as_deref().and_then(image::latest_warning) {
         m.warnings.push(w);
@@ -83,6 +136,12 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
         }
         Err(e) => return Err(e),
     };
+    let pulls_always = args.state != State::Absent
+        && m.pull_mode() == Pull::Always
+        && args.image.as_deref().is_some_and(|i| !super::parse::is_image_id(i));
+    let waits = args.state == State::Healthy
+        && facts.as_ref().is_some_and(|c| health::status(c).is_some_and(|s| s != "healthy"));
+    let live_work = dry && !m.changed && (pulls_always || waits);
     let mut r = ModuleResult::changed(m.changed);
     if let Some(f) = facts {
         r = r.with("container", f);
@@ -103,7 +162,7 @@ pub fn run(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> RunResult {
         r.failed = true;
         r.msg = Some(msg);
     }
-    Ok(r)
+    Ok(Outcome { result: r, observed: m.observed, live_work })
 }
 
 fn read_env_file(ctx: &mut ModuleCtx, path: &str) -> Result<String, ModuleError> {
@@ -159,9 +218,14 @@ impl Manager<'_> {
 
     fn present(&mut self, state: State, ctx: &mut ModuleCtx) -> Result<Option<Value>, ModuleError> {
         let mut container = inspect(&self.api, &self.args.name)?;
+        self.observe(container.as_ref());
         self.resolve_networks()?;
         self.resolve_container_refs()?;
         let image = self.desired_image(ctx)?;
+        if self.args.image.is_some() {
+            let id = image.as_ref().and_then(|i| i.get("Id")).cloned().unwrap_or(Value::Null);
+            self.observed.entry("desired_image_id").or_insert(id);
+        }
         let current_image = match (&container, self.args.image.is_none() || self.needs_container_image()) {
             (Some(c), true) => match c.get("Image").and_then(Value::as_str) {
                 Some(id) => api::find_image(&self.api, id)?,
@@ -293,12 +357,41 @@ impl Manager<'_> {
         Ok(Some(c))
     }
 
+    /// Records what the decision compares: whether the container exists and runs (and is
+    /// paused), its image's ID, and a digest of its values for the options the task sets (and of
+    /// its networks' settings when the task lists networks). Nothing volatile (no start time, no
+    /// health log).
+    fn observe(&mut self, container: Option<&Value>) {
+        let o = &mut self.observed;
+        o.insert("exists".into(), json!(container.is_some()));
+        let Some(c) = container else { return };
+        o.insert("running".into(), json!(is_running(c)));
+        o.insert("paused".into(), json!(c.pointer("/State/Paused") == Some(&json!(true))));
+        o.insert("image_id".into(), c.get("Image").cloned().unwrap_or(Value::Null));
+        let values = super::compare::container_values(c);
+        let mut compared: Map<String, Value> =
+            self.params.values.keys().filter_map(|k| values.get(k.as_str()).map(|v| (k.clone(), v.clone()))).collect();
+        if self.params.get("networks").is_some() {
+            let nets = c.pointer("/NetworkSettings/Networks").and_then(Value::as_object).cloned().unwrap_or_default();
+            let nets: Map<String, Value> = nets
+                .iter()
+                .map(|(name, n)| {
+                    (name.clone(), json!({"IPAMConfig": n.get("IPAMConfig"), "Aliases": n.get("Aliases"), "Links": n.get("Links")}))
+                })
+                .collect();
+            compared.insert("networks".into(), Value::Object(nets));
+        }
+        o.insert("config_digest".into(), json!(crate::docker::util::digest(&Value::Object(compared))));
+    }
+
     fn needs_container_image(&self) -> bool {
         self.params.get("command") == Some(&json!([])) || self.args.image_comparison.as_deref() == Some("current-image")
     }
 
     fn absent(&mut self) -> Result<(), ModuleError> {
-        if let Some(c) = inspect(&self.api, &self.args.name)? {
+        let found = inspect(&self.api, &self.args.name)?;
+        self.observe(found.as_ref());
+        if let Some(c) = found {
             let id = id_of(Some(&c));
             if is_running(&c) {
                 self.tracker.add("running", json!(false), json!(true));
