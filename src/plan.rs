@@ -374,6 +374,8 @@ struct HostLog {
     unknown: Option<String>,
     /// How many steps were seen per origin (loop items and handlers repeat one).
     seen: HashMap<String, usize>,
+    /// A step changed the host already (applying a plan).
+    changed: bool,
 }
 
 impl Recorder {
@@ -394,6 +396,18 @@ impl Recorder {
         *n += 1;
         log.entries.push(entry);
         key
+    }
+
+    /// Notes that a step changed `host` (applying a plan).
+    pub fn mark_changed(&self, host: &str) {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().changed = true;
+    }
+
+    /// Whether a step changed `host` already: a later step may then observe that change, which a
+    /// check run (the plan) could not see, so only its module is compared at apply time.
+    pub fn changed_before(&self, host: &str) -> bool {
+        let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts.get(host).is_some_and(|l| l.changed)
     }
 
     /// Whether a step of unknown effect ran on `host` already.

@@ -890,9 +890,17 @@ fn run_module(
         entry.kind = Entry::kind_of_module(&action.short);
         entry.changed = matches!(&out, Ok(r) if r.changed);
         match mode {
-            PlanMode::Record(rec) => rec.record(host, entry),
-            PlanMode::Apply { seen, .. } => seen.record(host, entry),
-        };
+            PlanMode::Record(rec) => {
+                rec.record(host, entry);
+            }
+            PlanMode::Apply { seen, .. } => {
+                let changed = entry.changed;
+                seen.record(host, entry);
+                if changed {
+                    seen.mark_changed(host);
+                }
+            }
+        }
         return out;
     }
     let shown_diff = mctx.diff;
@@ -919,13 +927,17 @@ fn run_module(
         }
         PlanMode::Apply { plan, seen } => {
             let after_unknown = seen.after_unknown(host);
+            // What an earlier step changed on this host is seen now and was not by the check
+            // run that made the plan: after a change, only the module is compared (the check
+            // right before the apply compared everything).
+            let exact = !seen.changed_before(host);
             let key = seen.record(host, entry.clone());
             let differences = match plan.entry(host, &key) {
                 // A task the plan does not list runs only after a step of unknown effect, which
                 // may have changed what runs.
                 None if after_unknown => vec![],
                 None => vec!["runs: not planned -> runs now".to_string()],
-                Some(planned) => crate::plan::compare(planned, &entry, planned.depends_on.is_none()),
+                Some(planned) => crate::plan::compare(planned, &entry, exact && planned.depends_on.is_none()),
             };
             if !differences.is_empty() {
                 let msg = format!("{host} drifted from the plan at this task: {}", differences.join("; "));
@@ -937,7 +949,13 @@ fn run_module(
     if mctx.check || !decision.result.changed {
         return Ok(decision.result);
     }
-    module.apply(args, decision, mctx)
+    let out = module.apply(args, decision, mctx);
+    if let (PlanMode::Apply { seen, .. }, Ok(r)) = (mode, &out) {
+        if r.changed {
+            seen.mark_changed(host);
+        }
+    }
+    out
 }
 
 /// A module's outcome as a task result: unreachable for a connection failure, else its status
