@@ -273,7 +273,7 @@ impl State {
                     })
                     .collect();
                 let text = diff_text::render(&diffs, self.color);
-                for l in text.lines() {
+                for l in text.trim_end().lines() {
                     buf.push_str(&format!("      {l}\n"));
                 }
             }
@@ -288,7 +288,7 @@ impl State {
     fn plan_drift(&self, buf: &mut String, host: &str, drifts: &[crate::plan::Drift]) {
         self.display(
             buf,
-            &format!("drifted: [{host}]: left untouched from here on; it differs from the plan"),
+            &format!("drifted: [{host}]: differs from the plan; nothing more is changed on it"),
             Some(Color::Error),
         );
         for d in drifts {
