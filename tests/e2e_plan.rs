@@ -184,7 +184,7 @@ fn plans_apply_exactly_and_refuse_drifted_hosts() {
     let drifts: [(&str, &str, &str); 3] = [
         ("echo hand-edited > /etc/orc-plan/motd", "Managed motd", "observed."),
         ("DEBIAN_FRONTEND=noninteractive apt-get remove -y -q tree >/dev/null", "The tree package", "observed."),
-        ("docker stop orc-plan-app >/dev/null", "The app container", "observed."),
+        ("docker stop orc-plan-app >/dev/null", "The app container", " -> "),
     ];
     for (i, (how, task, field)) in drifts.iter().enumerate() {
         let drifted = &hosts[i];
