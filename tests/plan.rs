@@ -299,3 +299,36 @@ fn a_missing_damaged_or_foreign_plan_file_is_invalid_input() {
     stderr_has(&out, "playbooks: other.yml was an input of the plan and is not one now");
     common::assert_same_tree(&p.tree(), &before, "a plan for another playbook");
 }
+
+#[test]
+fn a_change_between_the_check_and_the_apply_stops_that_host_at_the_task() {
+    // web1's task changes the file web2's task reads: after the check that precedes the apply
+    // (both saw the file as planned), while applying. web2 sees a state the plan did not.
+    let p = Project::new().file("hosts", "web1 ansible_connection=local\nweb2 ansible_connection=local\n").file(
+        "site.yml",
+        r#"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: From web1
+              sysctl: {name: vm.swappiness, value: "1", sysctl_file: "{{ playbook_dir }}/shared.conf", sysctl_set: false, reload: false}
+              when: inventory_hostname == "web1"
+            - name: From web2
+              sysctl: {name: vm.swappiness, value: "2", sysctl_file: "{{ playbook_dir }}/shared.conf", sysctl_set: false, reload: false}
+              when: inventory_hostname == "web2"
+            - name: After
+              sysctl: {name: kernel.x, value: "3", sysctl_file: "{{ playbook_dir }}/{{ inventory_hostname }}.conf", sysctl_set: false, reload: false}
+        "#,
+    );
+    plan(&p).success();
+    let out = apply(&p).run().code(5);
+    stdout_has(&out, "drifted: [web2]");
+    stdout_has(&out, "From web2 (site.yml:");
+    stdout_has(&out, "observed.file_value: null -> \"1\"");
+    stdout_lacks(&out, "drifted: [web1]");
+    recap_is(&out, "web1", "ok=2 changed=2 skipped=1");
+    recap_is(&out, "web2", "ok=0 failed=1 skipped=1");
+    assert_eq!(std::fs::read_to_string(p.join("shared.conf")).unwrap(), "vm.swappiness=1\n");
+    assert!(!p.join("web2.conf").exists(), "web2 went on after drifting");
+    assert!(p.join("web1.conf").exists());
+}

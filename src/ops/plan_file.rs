@@ -193,7 +193,24 @@ pub fn apply(
     let mut drifted: Vec<(String, Vec<Drift>)> = Vec::new();
     for now in rec.into_hosts(&order) {
         let planned = plan.hosts.iter().find(|p| p.host == now.host).map(|p| p.tasks.as_slice()).unwrap_or(&[]);
-        let d = plan::compare_host(planned, &now.tasks);
+        let mut d = plan::compare_host(planned, &now.tasks);
+        // The check is not shown: say when it could not finish on the host, which explains the
+        // tasks it did not reach.
+        let trouble =
+            checked.stats.iter().find(|(h, _)| *h == now.host).map(|(_, s)| (s.unreachable > 0, s.failed > 0));
+        if !d.is_empty() {
+            if let Some((unreachable, failed)) = trouble.filter(|(u, f)| *u || *f) {
+                let what = if unreachable { "was unreachable" } else { "failed a task" };
+                d.insert(
+                    0,
+                    Drift {
+                        task: "(the check before applying)".into(),
+                        origin: path.display().to_string(),
+                        differences: vec![format!("the host {what} during the check: run --check to see why")],
+                    },
+                );
+            }
+        }
         if !d.is_empty() {
             drifted.push((now.host, d));
         }
