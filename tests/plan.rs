@@ -332,3 +332,38 @@ fn a_change_between_the_check_and_the_apply_stops_that_host_at_the_task() {
     assert!(!p.join("web2.conf").exists(), "web2 went on after drifting");
     assert!(p.join("web1.conf").exists());
 }
+
+#[test]
+fn loop_items_and_async_tasks_are_steps() {
+    let p = Project::new().file("hosts", "web1 ansible_connection=local\n").file(
+        "site.yml",
+        r#"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: Settings
+              sysctl: {name: "{{ item }}", value: "1", sysctl_file: "{{ playbook_dir }}/s.conf", sysctl_set: false, reload: false}
+              loop: [a.b, c.d]
+            - name: In the background
+              command: "true"
+              async: 10
+              poll: 1
+        "#,
+    );
+    plan(&p).success();
+    let plan = read_plan(&p);
+    let kinds: Vec<(&str, &str)> = plan["hosts"][0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["task"].as_str().unwrap(), t["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("Settings", "decided"), ("Settings", "decided"), ("In the background", "unknown")],
+        "{plan:#}"
+    );
+    let out = apply(&p).run().success();
+    recap_is(&out, "web1", "ok=2 changed=2");
+    assert_eq!(std::fs::read_to_string(p.join("s.conf")).unwrap(), "a.b=1\nc.d=1\n");
+}

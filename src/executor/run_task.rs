@@ -743,7 +743,7 @@ fn run_action_once(
     if let Some(engine) = action.engine {
         let mut call = Call { runner, host: st, task, args: &args, ctx, search: &search };
         let out = engine.run(&mut call);
-        record_engine(runner, &st.name, task, action);
+        record_step(runner, &st.name, task, action, Kind::Engine, None);
         return match out {
             Ok((status, result)) => ItemResult { changed: status == Status::Changed, status, result, diffs: vec![] },
             Err(result) => {
@@ -762,6 +762,9 @@ fn run_action_once(
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, st, ctx, settings);
     if let Some(limit) = async_limit {
+        // In the background the module runs whole: its effect is unknown to a plan.
+        let digest = crate::plan::digest_value(&Value::Object(args.clone()));
+        record_step(runner, &st.name, task, action, Kind::Unknown, Some(digest));
         let job = super::async_task::Background {
             module,
             args,
@@ -830,15 +833,16 @@ fn run_action_once(
     item
 }
 
-/// Records an engine action in the plan the run records or applies (it changes nothing on the
-/// host; includes are not steps, the tasks they load are).
-fn record_engine(runner: &Runner, host: &str, task: &Task, action: &Action) {
+/// Records a step that does not go through [`run_module`] in the plan the run records or
+/// applies: an engine action (it changes nothing on the host; includes are not steps, the tasks
+/// they load are) or a module run in the background (`async:`, its effect unknown).
+fn record_step(runner: &Runner, host: &str, task: &Task, action: &Action, kind: Kind, args: Option<String>) {
     let entry = || Entry {
         task: task.display_name(),
         origin: task.loc.to_string(),
         module: action.module.clone(),
-        kind: Kind::Engine,
-        args: None,
+        kind,
+        args: args.clone(),
         observed: None,
         changed: false,
         diff: vec![],

@@ -199,7 +199,7 @@ pub fn apply(
         let trouble =
             checked.stats.iter().find(|(h, _)| *h == now.host).map(|(_, s)| (s.unreachable > 0, s.failed > 0));
         if !d.is_empty() {
-            if let Some((unreachable, failed)) = trouble.filter(|(u, f)| *u || *f) {
+            if let Some((unreachable, _)) = trouble.filter(|(u, f)| *u || *f) {
                 let what = if unreachable { "was unreachable" } else { "failed a task" };
                 d.insert(
                     0,
