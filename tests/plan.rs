@@ -367,3 +367,14 @@ fn loop_items_and_async_tasks_are_steps() {
     recap_is(&out, "web1", "ok=2 changed=2");
     assert_eq!(std::fs::read_to_string(p.join("s.conf")).unwrap(), "a.b=1\nc.d=1\n");
 }
+
+#[test]
+fn a_plan_kept_in_the_inventory_directory_is_not_an_input_of_itself() {
+    let p = Project::new().file("inv/hosts", "web1 ansible_connection=local\n").file("site.yml", SITE);
+    let run = |flags: &[&str]| p.play("site.yml").arg("-i").arg("inv").args(flags).run();
+    run(&["--check", "--plan-out", "inv/plan.json"]).success();
+    // Planned again over the old plan: the new one still applies.
+    run(&["--check", "--plan-out", "inv/plan.json"]).success();
+    let out = run(&["--plan", "inv/plan.json"]).success();
+    recap_is(&out, "web1", "ok=3 changed=2");
+}

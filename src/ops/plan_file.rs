@@ -113,6 +113,11 @@ pub fn inputs(args: &PlayArgs, paths: &[PathBuf], playbooks: &[Playbook], opts: 
             }
         }
     }
+    // The plan file itself is no input, wherever it is (an inventory directory given with -i).
+    let own: Vec<PathBuf> = [&args.plan, &args.plan_out].into_iter().flatten().filter_map(|p| absolute(p)).collect();
+    for group in [&mut inputs.playbooks, &mut inputs.inventory, &mut inputs.vars] {
+        group.retain(|k, _| absolute(Path::new(k)).is_none_or(|a| !own.contains(&a)));
+    }
     inputs.vars.insert("extra vars".into(), plan::digest_value(&Value::Object(opts.extra_vars.clone())));
     let c = &args.common;
     let flags = [
@@ -129,6 +134,15 @@ pub fn inputs(args: &PlayArgs, paths: &[PathBuf], playbooks: &[Playbook], opts: 
         inputs.options.insert(flag.into(), value.unwrap_or_else(|| "(not given)".into()));
     }
     inputs
+}
+
+/// A path made absolute through its directory (the file itself need not exist yet).
+fn absolute(p: &Path) -> Option<PathBuf> {
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(dir.canonicalize().ok()?.join(p.file_name()?))
 }
 
 fn vars_dirs(dir: &Path, into: &mut BTreeMap<String, String>) {
