@@ -214,6 +214,14 @@ pub struct PlayArgs {
     /// Ask before each task: (N)o/(y)es/(c)ontinue, answered on stdin.
     #[arg(long)]
     pub step: bool,
+    /// With --check: save what would change, per host and task, as a plan to review and apply
+    /// later with --plan (docs/plan.md).
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+    /// Apply a plan saved by --check --plan-out: refused (exit 3) when made from other inputs;
+    /// hosts that drifted from it are left untouched (exit 5). With --check, only look for drift.
+    #[arg(long, value_name = "FILE", conflicts_with = "plan_out")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `orc run`.

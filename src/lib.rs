@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod inventory;
 pub mod ops;
 pub mod output;
+pub mod plan;
 pub mod playbook;
 pub mod secrets;
 pub mod suggest;

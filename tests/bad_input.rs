@@ -258,3 +258,35 @@ fn unbalanced_quotes_in_a_free_form_command() {
         &["unbalanced"],
     );
 }
+
+/// A `--plan` file that is damaged, or made for another playbook (docs/plan.md): exit 3 before
+/// anything runs, at the plan's line and column for a damaged one, naming the playbook that
+/// differs for a foreign one; nothing is created.
+#[test]
+fn damaged_or_foreign_plan() {
+    let p = Project::new()
+        .file("site.yaml", CREATE)
+        .file(
+            "other.yaml",
+            "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n",
+        )
+        .file("damaged.json", "{\"format\": \"orc-plan\", \"version\": 1,\n \"inputs\": {},\n \"hosts\": 7}\n");
+    let before = p.tree();
+    let out = p.play("site.yaml").args(["--plan", "damaged.json"]).run().code(3);
+    let stderr = out.stderr_redacted(p.path());
+    assert!(
+        stderr.contains("--> damaged.json:2:13") && stderr.contains("missing field `orc_version`"),
+        "no plan location\n{out}"
+    );
+    insta::assert_snapshot!("damaged_plan", stderr);
+    assert_same_tree(&p.tree(), &before, "a damaged plan");
+
+    p.play("other.yaml").args(["--check", "--plan-out", "other.json"]).run().success();
+    let before = p.tree();
+    let out = p.play("site.yaml").args(["--plan", "other.json"]).run().code(3);
+    let stderr = out.stderr_redacted(p.path());
+    assert!(stderr.contains("playbooks: other.yaml was an input of the plan and is not one now"), "{out}");
+    insta::assert_snapshot!("foreign_plan", stderr);
+    assert_same_tree(&p.tree(), &before, "a plan for another playbook");
+    assert!(!p.join("created.txt").exists());
+}

@@ -71,6 +71,8 @@ pub struct Options {
     pub connect: crate::connection::ConnectOptions,
     /// When plays that do not say `gather_facts:` gather facts (ansible.cfg's `gathering`).
     pub gathering: crate::config::Gathering,
+    /// Hosts left out of every play after `--limit` (applying a plan: the hosts that drifted).
+    pub exclude_hosts: Vec<String>,
 }
 
 /// An answer to `--step`'s question before a task.
@@ -146,6 +148,9 @@ pub struct Runner<'a> {
     live: std::sync::RwLock<Inventory>,
     /// `live` changed since the play runner last looked (`Runner::take_inventory_change`).
     live_changed: std::sync::atomic::AtomicBool,
+    /// Saved plans: record what two-phase modules decide, or check a plan before applying
+    /// (src/plan.rs); `None` runs modules as usual.
+    pub(crate) plan: Option<crate::plan::PlanMode>,
 }
 
 impl<'a> Runner<'a> {
@@ -170,7 +175,19 @@ impl<'a> Runner<'a> {
             jobs: jobs::Jobs::default(),
             live: std::sync::RwLock::new(inventory.clone()),
             live_changed: std::sync::atomic::AtomicBool::new(false),
+            plan: None,
         })
+    }
+
+    /// Records a plan, or applies one (src/plan.rs, docs/plan.md).
+    pub fn with_plan(mut self, mode: crate::plan::PlanMode) -> Self {
+        self.plan = Some(mode);
+        self
+    }
+
+    /// The plan the run recorded or applied, once the run is over.
+    pub fn take_plan(&mut self) -> Option<crate::plan::PlanMode> {
+        self.plan.take()
     }
 
     /// The inventory as it is now (hosts and groups `add_host` and `group_by` added included).

@@ -29,6 +29,7 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
     if let Some(limit) = &runner.opts.limit {
         hosts = runner.inv().limit(hosts, limit).unwrap_or_default();
     }
+    hosts.retain(|h| !runner.opts.exclude_hosts.contains(h));
     let mut members: Vec<HostId> = Vec::new();
     for h in &hosts {
         let id = states.add(h, || runner.inv().host_vars(h));

@@ -16,6 +16,7 @@ use super::settings::Settings;
 use super::task_conn::{valid_env_name, TaskConn};
 use super::Runner;
 use crate::output::{Event, HostResult, Status};
+use crate::plan::{DiffText, Drift, Entry, Kind, PlanMode};
 use crate::playbook::{Action, Task};
 use crate::template::{Templar, OMIT};
 use crate::vars::{add_facts, merge, Context, HostVars};
@@ -741,7 +742,9 @@ fn run_action_once(
 
     if let Some(engine) = action.engine {
         let mut call = Call { runner, host: st, task, args: &args, ctx, search: &search };
-        return match engine.run(&mut call) {
+        let out = engine.run(&mut call);
+        record_step(runner, &st.name, task, action, Kind::Engine, None);
+        return match out {
             Ok((status, result)) => ItemResult { changed: status == Status::Changed, status, result, diffs: vec![] },
             Err(result) => {
                 ItemResult { status: Status::Failed { ignored: false }, result, diffs: vec![], changed: false }
@@ -759,6 +762,9 @@ fn run_action_once(
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, st, ctx, settings);
     if let Some(limit) = async_limit {
+        // In the background the module runs whole: its effect is unknown to a plan.
+        let digest = crate::plan::digest_value(&Value::Object(args.clone()));
+        record_step(runner, &st.name, task, action, Kind::Unknown, Some(digest));
         let job = super::async_task::Background {
             module,
             args,
@@ -778,14 +784,14 @@ fn run_action_once(
         // reboot and wait_for_connection open (and reopen) the connection themselves.
         runner.pool.with_reconnecting_conn(&target, &conn_vars, |conn| {
             let mut mctx = ModuleCtx { conn, check, diff, controller: &controller };
-            module.run(&args, &mut mctx)
+            run_module(runner, &st.name, task, action, module, &args, &mut mctx, settings.no_log)
         })
     } else {
         runner.pool.with_conn(&target, &conn_vars, |conn| {
             let run_limit = runner.pool.options().command_timeout;
             let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
             let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
-            let out = match module.run(&args, &mut mctx) {
+            let out = match run_module(runner, &st.name, task, action, module, &args, &mut mctx, settings.no_log) {
                 Err(ModuleError::Fail(r)) => match conn.lost() {
                     Some(e) => Err(ModuleError::Conn(e)),
                     None => Err(ModuleError::Fail(r)),
@@ -825,6 +831,135 @@ fn run_action_once(
         }
     }
     item
+}
+
+/// Records a step that does not go through [`run_module`] in the plan the run records or
+/// applies: an engine action (it changes nothing on the host; includes are not steps, the tasks
+/// they load are) or a module run in the background (`async:`, its effect unknown).
+fn record_step(runner: &Runner, host: &str, task: &Task, action: &Action, kind: Kind, args: Option<String>) {
+    let entry = || Entry {
+        task: task.display_name(),
+        origin: task.loc.to_string(),
+        module: action.module.clone(),
+        kind,
+        args: args.clone(),
+        observed: None,
+        changed: false,
+        diff: vec![],
+        depends_on: None,
+    };
+    match &runner.plan {
+        None => {}
+        Some(PlanMode::Record(rec)) => {
+            rec.record(host, entry());
+        }
+        Some(PlanMode::Apply { seen, .. }) => {
+            seen.record(host, entry());
+        }
+    }
+}
+
+/// Runs a module, through the plan when there is one (src/plan.rs, docs/plan.md). Recording, a
+/// two-phase module decides (with its diff, whatever `--diff` says), the decision is recorded and
+/// only applied when the task is not in check mode. Applying a plan, the decision is compared
+/// with the plan's entry first: a difference is drift, and the task fails without changing
+/// anything; otherwise that same decision is applied, so the module does not decide twice. A
+/// module without the split runs as usual and is recorded as "runs, effect unknown" (or as
+/// reading only, for setup, stat and the like).
+#[allow(clippy::too_many_arguments)]
+fn run_module(
+    runner: &Runner,
+    host: &str,
+    task: &Task,
+    action: &Action,
+    module: &dyn orc_modules::Module,
+    args: &Map<String, Value>,
+    mctx: &mut ModuleCtx,
+    no_log: bool,
+) -> orc_modules::contract::RunResult {
+    let Some(mode) = &runner.plan else { return module.run(args, mctx) };
+    let mut entry = Entry {
+        task: task.display_name(),
+        origin: task.loc.to_string(),
+        module: action.module.clone(),
+        kind: Kind::Decided,
+        args: Some(crate::plan::digest_value(&Value::Object(args.clone()))),
+        observed: None,
+        changed: false,
+        diff: vec![],
+        depends_on: None,
+    };
+    if !module.two_phase() {
+        let out = module.run(args, mctx);
+        entry.kind = Entry::kind_of_module(&action.short);
+        entry.changed = matches!(&out, Ok(r) if r.changed);
+        match mode {
+            PlanMode::Record(rec) => {
+                rec.record(host, entry);
+            }
+            PlanMode::Apply { seen, .. } => {
+                let changed = entry.changed;
+                seen.record(host, entry);
+                if changed {
+                    seen.mark_changed(host);
+                }
+            }
+        }
+        return out;
+    }
+    let shown_diff = mctx.diff;
+    mctx.diff = true;
+    let decided = module.decide(args, mctx);
+    mctx.diff = shown_diff;
+    let mut decision = decided?;
+    entry.changed = decision.result.changed;
+    entry.observed = Some(if no_log {
+        // A no_log task's values are kept as digests: drift still shows, secrets do not.
+        decision.observed.iter().map(|(k, v)| (k.clone(), Value::String(crate::plan::digest_value(v)))).collect()
+    } else {
+        decision.observed.clone()
+    });
+    if !no_log {
+        entry.diff = decision.result.diff.iter().map(DiffText::from).collect();
+    }
+    if !shown_diff {
+        decision.result.diff.clear();
+    }
+    match mode {
+        PlanMode::Record(rec) => {
+            rec.record(host, entry);
+        }
+        PlanMode::Apply { plan, seen } => {
+            let after_unknown = seen.after_unknown(host);
+            // What an earlier step changed on this host is seen now and was not by the check
+            // run that made the plan: after a change, only the module is compared (the check
+            // right before the apply compared everything).
+            let exact = !seen.changed_before(host);
+            let key = seen.record(host, entry.clone());
+            let differences = match plan.entry(host, &key) {
+                // A task the plan does not list runs only after a step of unknown effect, which
+                // may have changed what runs.
+                None if after_unknown => vec![],
+                None => vec!["runs: not planned -> runs now".to_string()],
+                Some(planned) => crate::plan::compare(planned, &entry, exact && planned.depends_on.is_none()),
+            };
+            if !differences.is_empty() {
+                let msg = format!("{host} drifted from the plan at this task: {}", differences.join("; "));
+                plan.drifted(host, Drift { task: entry.task.clone(), origin: entry.origin.clone(), differences });
+                return Err(ModuleError::msg(msg));
+            }
+        }
+    }
+    if mctx.check || !decision.result.changed {
+        return Ok(decision.result);
+    }
+    let out = module.apply(args, decision, mctx);
+    if let (PlanMode::Apply { seen, .. }, Ok(r)) = (mode, &out) {
+        if r.changed {
+            seen.mark_changed(host);
+        }
+    }
+    out
 }
 
 /// A module's outcome as a task result: unreachable for a connection failure, else its status

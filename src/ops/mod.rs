@@ -5,6 +5,7 @@ mod doc;
 mod embedded;
 mod extra_vars;
 mod inventory_cmd;
+mod plan_file;
 mod play_cmd;
 mod playbooks_cmd;
 mod prompt;
@@ -115,6 +116,7 @@ pub(crate) fn options(
         verbosity: c.verbose,
         connect: connect_options(c, settings)?,
         gathering: settings.gathering,
+        exclude_hosts: Vec::new(),
     })
 }
 

@@ -40,6 +40,13 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
             }
         }
     }
+    if args.plan_out.is_some() && !args.common.check {
+        return Err(crate::error::OrcError::Usage(
+            "--plan-out needs --check: a plan is what a check run decided, before anything changes \
+             (docs/plan.md); apply it later with --plan"
+                .into(),
+        ));
+    }
     let settings = super::settings()?;
     super::vault_passwords(&args.common.vault, &settings)?;
     let mut inventory = super::load_inventory(&args.common.inventory, &settings)?;
@@ -73,6 +80,22 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    // A plan to apply is read and compared with today's inputs before anything runs.
+    let saved = match &args.plan {
+        Some(path) => {
+            let plan = super::plan_file::read(path)?;
+            let now = super::plan_file::inputs(args, &paths, &playbooks, &opts);
+            if let Some(diff) = crate::plan::input_difference(&plan.inputs, &now) {
+                return Err(crate::error::OrcError::input(format!(
+                    "the plan {} was made from other inputs: {diff}",
+                    path.display()
+                ))
+                .help("make a new plan with --check --plan-out, review it, then apply that one"));
+            }
+            Some(plan)
+        }
+        None => None,
+    };
     let interactive = super::prompt::interactive();
     super::prompt::check(playbooks.iter().flat_map(|pb| &pb.plays), &opts.extra_vars, interactive)?;
     let format = super::play_output(&args.common, Some(&settings), true);
@@ -80,21 +103,61 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     let reports = super::reports::Reports::open(&args.common)?;
     let sink = reports.around(super::printer(&args.common, format));
     super::flush_cache_note(&args.common);
-    let mut runner = Runner::new(&inventory, &opts, sink.as_ref())?;
+    let mut answers = Vec::new();
+    for play in playbooks.iter().flat_map(|pb| &pb.plays) {
+        let mut warn = |msg: &str| sink.emit(&crate::output::Event::Warning(msg.to_string()));
+        answers.push((play, super::prompt::answers(play, &opts.extra_vars, interactive, &mut warn)));
+    }
+    if let Some(plan) = saved {
+        let path = args.plan.clone().unwrap_or_default();
+        let run = super::plan_file::Run { inventory: &inventory, playbooks: &playbooks, answers: &answers };
+        let code = super::plan_file::apply(&plan, &path, &run, &opts, sink.as_ref(), args)?;
+        reports.finish();
+        return Ok(code);
+    }
+    let mut runner = new_runner(&inventory, &opts, sink.as_ref(), &answers)?;
     if args.step {
         runner = runner.with_stepper(Box::new(StdinStepper::default()));
     }
-    for play in playbooks.iter().flat_map(|pb| &pb.plays) {
-        let mut warn = |msg: &str| sink.emit(&crate::output::Event::Warning(msg.to_string()));
-        let answers = super::prompt::answers(play, &opts.extra_vars, interactive, &mut warn);
-        if !answers.is_empty() {
-            runner = runner.with_prompted(play, answers);
-        }
+    if args.plan_out.is_some() {
+        runner = runner.with_plan(crate::plan::PlanMode::Record(crate::plan::Recorder::default()));
     }
     let outcome = runner.run(&playbooks);
+    let recorded = runner.take_plan();
     drop(runner);
+    if let (Some(out), Some(crate::plan::PlanMode::Record(rec))) = (&args.plan_out, recorded) {
+        let inputs = super::plan_file::inputs(args, &paths, &playbooks, &opts);
+        let order: Vec<String> = outcome.stats.iter().map(|(h, _)| h.clone()).collect();
+        let plan = crate::plan::Plan {
+            format: crate::plan::FORMAT.into(),
+            version: crate::plan::VERSION,
+            inputs,
+            hosts: rec.into_hosts(&order),
+        };
+        super::plan_file::write(out, &plan)?;
+        sink.emit(&crate::output::Event::PlanSummary {
+            path: out.display().to_string(),
+            hosts: crate::plan::summarize(&plan.hosts),
+        });
+    }
     reports.finish();
     Ok(outcome.exit_code(opts.check, args.common.detailed_exitcode))
+}
+
+/// A runner for `opts`, given each play's `vars_prompt` answers.
+pub(super) fn new_runner<'a>(
+    inventory: &'a crate::inventory::Inventory,
+    opts: &'a executor::Options,
+    sink: &'a dyn crate::output::EventSink,
+    answers: &[(&crate::playbook::Play, serde_json::Map<String, serde_json::Value>)],
+) -> Result<Runner<'a>> {
+    let mut runner = Runner::new(inventory, opts, sink)?;
+    for (play, a) in answers {
+        if !a.is_empty() {
+            runner = runner.with_prompted(play, a.clone());
+        }
+    }
+    Ok(runner)
 }
 
 /// `--step`'s question, asked on stderr and answered on stdin (a terminal, or answers piped in):

@@ -211,6 +211,23 @@ pub enum Event {
         /// Hosts running the task.
         total: usize,
     },
+    /// What a saved plan holds, per host (docs/plan.md): emitted after a `--plan-out` run and
+    /// before a plan is applied. The human printer shows `host: N to change, M unchanged, K
+    /// unknown` and the diffs below.
+    PlanSummary {
+        /// The plan file.
+        path: String,
+        /// Per host, in inventory order.
+        hosts: Vec<crate::plan::HostSummary>,
+    },
+    /// A host's state differs from the plan being applied: it is left untouched (found before
+    /// applying) or stopped at the task (found while applying).
+    PlanDrift {
+        /// The host.
+        host: String,
+        /// The tasks that differ, with what differs.
+        drifts: Vec<crate::plan::Drift>,
+    },
     /// The final per-host counters (printers sort them by host name, as Ansible does).
     Recap {
         /// Host and its counters.

@@ -233,9 +233,70 @@ impl State {
             // just printed is still the last thing shown.
             Event::Rescue { .. } => just_bannered = self.play_banner_just_printed.take(),
             Event::Recap { stats, lost } => self.recap(&mut buf, stats, lost),
+            Event::PlanSummary { path, hosts } => self.plan_summary(&mut buf, path, hosts),
+            Event::PlanDrift { host, drifts } => self.plan_drift(&mut buf, host, drifts),
         }
         self.play_banner_just_printed = just_bannered;
         vec![(Stream::Err, err), (Stream::Out, buf)]
+    }
+
+    /// A plan for a reviewer: per host one line of counts, then what changes with its diff and
+    /// what runs with an unknown effect.
+    fn plan_summary(&self, buf: &mut String, path: &str, hosts: &[crate::plan::HostSummary]) {
+        self.banner(buf, &format!("PLAN [{path}]"));
+        for h in hosts {
+            let line = format!(
+                "{}: {} to change, {} unchanged, {} unknown",
+                h.host,
+                h.to_change.len(),
+                h.unchanged,
+                h.unknown.len()
+            );
+            let color = if !h.to_change.is_empty() {
+                Color::Changed
+            } else if !h.unknown.is_empty() {
+                Color::Warn
+            } else {
+                Color::Ok
+            };
+            self.display(buf, &line, Some(color));
+            for e in &h.to_change {
+                self.display(buf, &format!("  ~ {} ({}) [{}]", e.task, e.origin, e.module), Some(Color::Changed));
+                let diffs: Vec<orc_modules::FileDiff> = e
+                    .diff
+                    .iter()
+                    .map(|d| orc_modules::FileDiff {
+                        before_header: d.before_header.clone(),
+                        after_header: d.after_header.clone(),
+                        before: d.before.clone(),
+                        after: d.after.clone(),
+                    })
+                    .collect();
+                let text = diff_text::render(&diffs, self.color);
+                for l in text.trim_end().lines() {
+                    buf.push_str(&format!("      {l}\n"));
+                }
+            }
+            for e in &h.unknown {
+                let dep = "runs, effect unknown; the tasks after it depend on it";
+                self.display(buf, &format!("  ? {} ({}) [{}]: {dep}", e.task, e.origin, e.module), Some(Color::Warn));
+            }
+        }
+    }
+
+    /// A host that drifted from the plan: each task and what differs, `field: plan -> now`.
+    fn plan_drift(&self, buf: &mut String, host: &str, drifts: &[crate::plan::Drift]) {
+        self.display(
+            buf,
+            &format!("drifted: [{host}]: differs from the plan; nothing more is changed on it"),
+            Some(Color::Error),
+        );
+        for d in drifts {
+            self.display(buf, &format!("  {} ({})", d.task, d.origin), Some(Color::Error));
+            for diff in &d.differences {
+                self.display(buf, &format!("      {diff}"), Some(Color::Error));
+            }
+        }
     }
 
     /// `[WARNING]: msg`, once per distinct text, as `Display._warning`.

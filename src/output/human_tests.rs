@@ -709,3 +709,56 @@ fn a_rescue_starting_prints_nothing() {
     let without = [play("P", &["h"]), task("t"), ok("h")];
     assert_eq!(print(&with, 0, false), print(&without, 0, false));
 }
+
+/// A plan as a reviewer reads it (docs/plan.md): per host one line of counts, what changes with
+/// its diff, what runs with an unknown effect; then a host that drifted, `field: plan -> now`.
+#[test]
+fn plan_summary_and_drift() {
+    use crate::plan::{DiffText, Drift, Entry, HostSummary, Kind};
+    let entry = |task: &str, origin: &str, module: &str, kind: Kind| Entry {
+        task: task.into(),
+        origin: origin.into(),
+        module: module.into(),
+        kind,
+        args: Some("sha256:00".into()),
+        observed: None,
+        changed: kind == Kind::Decided,
+        diff: vec![],
+        depends_on: None,
+    };
+    let mut conf = entry("Configure nginx", "site.yml:12:7", "template", Kind::Decided);
+    conf.diff = vec![DiffText {
+        before_header: "/etc/nginx/nginx.conf".into(),
+        after_header: "/etc/nginx/nginx.conf".into(),
+        before: "worker_processes 1;\nuser www-data;\n".into(),
+        after: "worker_processes 4;\nuser www-data;\n".into(),
+    }];
+    let events = vec![
+        Event::PlanSummary {
+            path: "plan.json".into(),
+            hosts: vec![
+                HostSummary {
+                    host: "web1".into(),
+                    to_change: vec![conf, entry("Forwarding", "site.yml:20:7", "sysctl", Kind::Decided)],
+                    unchanged: 5,
+                    unknown: vec![entry("Migrate", "site.yml:30:7", "command", Kind::Unknown)],
+                },
+                HostSummary { host: "web2".into(), to_change: vec![], unchanged: 8, unknown: vec![] },
+            ],
+        },
+        Event::PlanDrift {
+            host: "web2".into(),
+            drifts: vec![Drift {
+                task: "nginx : Install nginx".into(),
+                origin: "roles/nginx/tasks/main.yml:1:3".into(),
+                differences: vec![
+                    "observed.version: \"1.24.0-2\" -> null".into(),
+                    "change: unchanged -> would change".into(),
+                ],
+            }],
+        },
+    ];
+    let (out, err) = print(&events, 0, false);
+    assert_eq!(err, "");
+    insta::assert_snapshot!("human_plan", out);
+}

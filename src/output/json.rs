@@ -134,6 +134,21 @@ pub fn event_json(event: &Event, task: Option<&str>) -> Value {
         Event::Rescue { hosts } => json!({"event": "rescue", "hosts": hosts}),
         Event::Progress { done, total } => json!({"event": "progress", "done": done, "total": total}),
         Event::Recap { stats, lost } => recap_json(stats, lost),
+        Event::PlanSummary { path, hosts } => json!({
+            "event": "plan_summary",
+            "path": path,
+            "hosts": hosts.iter().map(|h| json!({
+                "host": h.host,
+                "to_change": h.to_change.iter().map(|e| json!({"task": e.task, "origin": e.origin, "module": e.module})).collect::<Vec<_>>(),
+                "unchanged": h.unchanged,
+                "unknown": h.unknown.iter().map(|e| json!({"task": e.task, "origin": e.origin, "module": e.module})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }),
+        Event::PlanDrift { host, drifts } => json!({
+            "event": "plan_drift",
+            "host": host,
+            "tasks": drifts.iter().map(|d| json!({"task": d.task, "origin": d.origin, "differences": d.differences})).collect::<Vec<_>>(),
+        }),
     }
 }
 

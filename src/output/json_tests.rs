@@ -119,3 +119,42 @@ fn rescue_names_the_rescued_hosts() {
     let v = event_json(&Event::Rescue { hosts: vec!["web1".into(), "web2".into()] }, Some("t"));
     assert_eq!(v, json!({"event": "rescue", "hosts": ["web1", "web2"]}));
 }
+
+/// The plan events (docs/output-json.md, `plan_summary` and `plan_drift`).
+#[test]
+fn plan_events() {
+    use crate::plan::{Drift, Entry, HostSummary, Kind};
+    let step = Entry {
+        task: "Forwarding".into(),
+        origin: "site.yml:5:7".into(),
+        module: "sysctl".into(),
+        kind: Kind::Decided,
+        args: None,
+        observed: None,
+        changed: true,
+        diff: vec![],
+        depends_on: None,
+    };
+    let summary = Event::PlanSummary {
+        path: "plan.json".into(),
+        hosts: vec![HostSummary { host: "web1".into(), to_change: vec![step], unchanged: 2, unknown: vec![] }],
+    };
+    assert_eq!(
+        event_json(&summary, None),
+        json!({"event": "plan_summary", "path": "plan.json", "hosts": [{"host": "web1", "unchanged": 2, "unknown": [],
+               "to_change": [{"task": "Forwarding", "origin": "site.yml:5:7", "module": "sysctl"}]}]})
+    );
+    let drift = Event::PlanDrift {
+        host: "web1".into(),
+        drifts: vec![Drift {
+            task: "Forwarding".into(),
+            origin: "site.yml:5:7".into(),
+            differences: vec!["observed.file_value: null -> \"0\"".into()],
+        }],
+    };
+    assert_eq!(
+        event_json(&drift, None),
+        json!({"event": "plan_drift", "host": "web1", "tasks": [{"task": "Forwarding", "origin": "site.yml:5:7",
+               "differences": ["observed.file_value: null -> \"0\""]}]})
+    );
+}

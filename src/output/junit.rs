@@ -212,6 +212,17 @@ impl Report {
             }
             Event::Progress { .. } => {}
             Event::Recap { .. } => self.flush_items(),
+            Event::PlanSummary { .. } => {}
+            Event::PlanDrift { host, drifts } => {
+                for d in drifts {
+                    self.note(format!(
+                        "{host} drifted from the plan at {} ({}): {}",
+                        d.task,
+                        d.origin,
+                        d.differences.join("; ")
+                    ));
+                }
+            }
         }
     }
 
