@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use serde_json::{Map, Value};
+
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -399,8 +401,27 @@ pub fn plan(a: &DnfArgs, query: &Query, check: bool) -> Vec<String> {
     cmds
 }
 
-/// Runs dnf (or yum) for `a`.
-fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
+/// Decides for dnf (or yum) with check mode's path (`--assumeno`, no makecache), which changes
+/// nothing; `observed` holds each named package's installed NEVRAs (or "absent").
+fn decide_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+    let mut installed = Query::default();
+    let result = run_dnf(a, prefer, ctx, true, &mut installed)?;
+    let versions: Map<String, Value> = installed
+        .installed
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_empty() { Value::from("absent") } else { Value::from(v) }))
+        .collect();
+    let mut observed = Map::new();
+    observed.insert("installed".into(), versions.into());
+    Ok(Decision { result, observed, action: Box::new(DnfAction) })
+}
+
+/// What dnf decided: to run; the real run reads the packages again after any makecache.
+struct DnfAction;
+
+/// Runs dnf (or yum) for `a`; `check` is check mode's path, which changes nothing. `seen` is
+/// left holding what the query read.
+fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx, check: bool, seen: &mut Query) -> RunResult {
     let pick = binary(a.use_backend.as_deref().filter(|b| *b != "auto").unwrap_or(prefer));
     let names = a.name.clone().unwrap_or_default();
     let installed = if names.is_empty() {
@@ -409,18 +430,19 @@ fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
         let out = ctx.conn.exec(&query_script(&names), None)?;
         parse_query(&out.stdout_str())
     };
+    *seen = installed.clone();
     let mut script = format!("export LC_ALL=C\n{pick}\n");
-    if a.update_cache && !ctx.check {
+    if a.update_cache && !check {
         script.push_str("\"$B\" -q makecache || exit $?\n");
     }
-    let cmds = plan(a, &installed, ctx.check);
-    if cmds.is_empty() && (!a.update_cache || ctx.check) {
+    let cmds = plan(a, &installed, check);
+    if cmds.is_empty() && (!a.update_cache || check) {
         return Ok(ModuleResult::changed(false)
             .with_msg("Nothing to do")
             .with("rc", 0)
             .with("results", Vec::<String>::new()));
     }
-    if ctx.check {
+    if check {
         // --assumeno resolves the transaction and answers no: dnf exits 1 after printing it.
         for c in &cmds {
             script.push_str(&format!("{c} || true\n"));
@@ -462,6 +484,7 @@ pub struct Dnf;
 impl TypedModule for Dnf {
     type Args = DnfArgs;
     const NAME: &'static str = "dnf";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs, upgrades or removes RPM packages with the dnf command line (yum when dnf is missing).",
@@ -484,8 +507,12 @@ impl TypedModule for Dnf {
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }
-    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_dnf(&a, "dnf", ctx)
+    fn decide(&self, a: &DnfArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_dnf(a, "dnf", ctx)
+    }
+    fn apply(&self, a: DnfArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, DnfAction) = decision.take_action::<DnfAction>(Self::NAME)?;
+        run_dnf(&a, "dnf", ctx, false, &mut Query::default())
     }
 }
 
@@ -495,6 +522,7 @@ pub struct Yum;
 impl TypedModule for Yum {
     type Args = DnfArgs;
     const NAME: &'static str = "yum";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs, upgrades or removes RPM packages with the yum command line (dnf when yum is missing).",
@@ -517,8 +545,12 @@ impl TypedModule for Yum {
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }
-    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_dnf(&a, "yum", ctx)
+    fn decide(&self, a: &DnfArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_dnf(a, "yum", ctx)
+    }
+    fn apply(&self, a: DnfArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, DnfAction) = decision.take_action::<DnfAction>(Self::NAME)?;
+        run_dnf(&a, "yum", ctx, false, &mut Query::default())
     }
 }
 
