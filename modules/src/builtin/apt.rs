@@ -10,11 +10,13 @@
 use serde::Deserialize;
 
 use crate::builtin::apt_query::{self, PkgSpec};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{
+    ArgError, Decision, FileDiff, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule,
+};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -204,7 +206,8 @@ impl TypedModule for Apt {
     fn decide(&self, a: &AptArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let run = AptRun::new(a, true);
         let result = run.go(ctx)?;
-        Ok(Decision { result, observed: run.observed.into_inner(), action: Box::new(AptAction) })
+        let action = Housekeeping::when(run.housekeeping.get(), AptAction);
+        Ok(Decision { result, observed: run.observed.into_inner(), action })
     }
 
     /// The real run: the cache is refreshed when due, the packages are read again (a refresh can
@@ -241,6 +244,9 @@ struct AptRun<'a> {
     /// What the decision compared: each named package's installed version (or "absent"), the
     /// packages an upgrade or cleanup would touch, a .deb's package and version.
     observed: RefCell<Map<String, Value>>,
+    /// A real run would act although nothing is reported as changed: `apt-get clean`, the lists
+    /// refreshed when due, a named package marked as manually installed.
+    housekeeping: Cell<bool>,
 }
 
 /// The cache step's outcome.
@@ -252,7 +258,7 @@ struct Cache {
 impl<'a> AptRun<'a> {
     fn new(a: &'a AptArgs, check: bool) -> Self {
         let dpkg = expand_dpkg_options(&a.dpkg_options, a.lock_timeout.unwrap_or(60));
-        AptRun { a, dpkg, check, observed: RefCell::new(Map::new()) }
+        AptRun { a, dpkg, check, observed: RefCell::new(Map::new()), housekeeping: Cell::new(false) }
     }
 
     fn observe(&self, key: &str, value: impl Into<Value>) {
@@ -271,6 +277,7 @@ impl<'a> AptRun<'a> {
     fn go(&self, ctx: &mut ModuleCtx) -> RunResult {
         let a = self.a;
         if a.clean && self.check {
+            self.housekeeping.set(true);
             // `apt-get clean` empties the download cache: deciding only says it would run.
             if a.name.is_none() && a.upgrade.as_deref().unwrap_or("no") == "no" && a.deb.is_none() {
                 return Ok(ModuleResult::changed(true));
@@ -359,6 +366,7 @@ impl<'a> AptRun<'a> {
             return Ok(Cache { updated: false, time: mtime });
         }
         if self.check {
+            self.housekeeping.set(true);
             return Ok(Cache { updated: true, time: mtime });
         }
         let retries = self.a.update_cache_retries.unwrap_or(5).max(1);
@@ -469,6 +477,9 @@ impl<'a> AptRun<'a> {
                 }
                 _ => {}
             }
+        }
+        if !build_dep && !auto.is_empty() {
+            self.housekeeping.set(true);
         }
         let mark = if self.check || build_dep || auto.is_empty() {
             String::new()
@@ -809,7 +820,14 @@ mod tests {
         let d = sb.decide(&Apt, &args);
         assert!(!d.result.changed);
         assert_eq!(d.observed.get("installed"), Some(&json!({"dpkg": version})));
+        assert!(!d.needs_apply());
         assert!(!sb.apply(&Apt, &args, d).changed);
+        // Refreshing the lists is reported as no change, as in Ansible, but a real run still does it.
+        let d = sb.decide(&Apt, &json!({"name": "dpkg", "update_cache": true}));
+        assert!(!d.result.changed);
+        assert_eq!(d.result.data.get("cache_updated"), Some(&json!(true)));
+        assert!(d.needs_apply(), "the lists refresh would be skipped");
+        assert!(!sb.conn.log.iter().any(|c| c.contains(" update ")), "decide refreshed the lists");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -413,7 +413,8 @@ fn decide_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> Result<Decision
         .collect();
     let mut observed = Map::new();
     observed.insert("installed".into(), versions.into());
-    Ok(Decision { result, observed, action: Box::new(DnfAction) })
+    // A real run refreshes the metadata (`makecache`) even when nothing else changes.
+    Ok(Decision { result, observed, action: Housekeeping::when(a.update_cache, DnfAction) })
 }
 
 /// What dnf decided: to run; the real run reads the packages again after any makecache.

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, Decision, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, Housekeeping, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::doc::ModuleText;
 
 /// `package` arguments: name, state, use; anything else goes to the backend module.
@@ -105,7 +105,8 @@ impl TypedModule for Package {
         let inner = m.decide(&args, ctx)?;
         observed.extend(inner.observed.clone());
         let result = inner.result.clone();
-        Ok(Decision { result, observed, action: Box::new(PackageAction { backend: m, args, inner }) })
+        let action = Housekeeping::when(inner.needs_apply(), PackageAction { backend: m, args, inner });
+        Ok(Decision { result, observed, action })
     }
 
     fn apply(&self, _a: PackageArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
