@@ -651,6 +651,39 @@ mod tests {
     }
 
     #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        // Stand-ins: rpm knows foo-2.0 only; dnf logs how it was called.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let tools = [
+            ("rpm", "#!/bin/sh\nfmt=\"$3\"; name=\"$5\"\nif [ \"$name\" = foo ]; then printf \"$(printf '%s' \"$fmt\" | sed 's/%{NAME}/foo/;s/%{EPOCHNUM}/0/;s/%{VERSION}/2.0/;s/%{RELEASE}/1.el9/;s/%{ARCH}/x86_64/')\"; exit 0; fi\necho \"package $name is not installed\"; exit 1\n".to_string()),
+            ("dnf", format!("#!/bin/sh\necho \"dnf $*\" >> {}\n", log.display())),
+        ];
+        for (name, text) in tools {
+            std::fs::write(dir.path().join(name), text).unwrap();
+            std::fs::set_permissions(dir.path().join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        sb.conn.env.push(("PATH".into(), format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap())));
+        let a = json!({"name": ["foo", "bar"]});
+        let d = sb.decide(&Dnf, &a);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("installed"), Some(&json!({"bar": "absent", "foo": ["foo-2.0-1.el9.x86_64"]})));
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert!(calls.lines().all(|l| l.contains("--assumeno")), "decide ran dnf for real: {calls}");
+        assert!(sb.apply(&Dnf, &a, d).changed);
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let real: Vec<&str> = calls.lines().filter(|l| !l.contains("--assumeno")).collect();
+        assert_eq!(real.len(), 1, "{calls}");
+        assert!(real[0].contains("install") && real[0].contains("bar") && !real[0].contains("foo"), "{calls}");
+        // update_cache with nothing to install: no change reported, but a real run still runs makecache.
+        let d = sb.decide(&Dnf, &json!({"name": "foo", "update_cache": true}));
+        assert!(!d.result.changed && d.needs_apply());
+        assert!(!std::fs::read_to_string(&log).unwrap().contains("makecache"), "decide ran makecache");
+    }
+
+    #[test]
     fn rpm_version_comparison() {
         use std::cmp::Ordering::*;
         for (a, b, want) in [
