@@ -241,8 +241,9 @@ struct AptRun<'a> {
     dpkg: String,
     /// Check mode's path (deciding): nothing on the host changes.
     check: bool,
-    /// What the decision compared: each named package's installed version (or "absent"), the
-    /// packages an upgrade or cleanup would touch, a .deb's package and version.
+    /// What the decision compared: each named package's installed version (or "absent"), with
+    /// `latest` its candidate, the packages an upgrade or cleanup would touch, a .deb's package
+    /// and version.
     observed: RefCell<Map<String, Value>>,
     /// A real run would act although nothing is reported as changed: `apt-get clean`, the lists
     /// refreshed when due, a named package marked as manually installed.
@@ -416,6 +417,14 @@ impl<'a> AptRun<'a> {
             versions.insert(name.clone(), v.into());
         }
         self.observe("installed", versions);
+        if self.a.state == "latest" {
+            // `latest` also compares with the candidate the lists offer.
+            let candidates: Map<String, Value> = names
+                .iter()
+                .map(|n| (n.clone(), states.get(n).and_then(|s| s.candidate.clone()).map_or(Value::Null, Value::from)))
+                .collect();
+            self.observe("candidates", candidates);
+        }
         Ok(states)
     }
 
@@ -821,6 +830,7 @@ mod tests {
         assert!(!d.result.changed);
         assert_eq!(d.observed.get("installed"), Some(&json!({"dpkg": version})));
         assert!(!d.needs_apply());
+        assert!(d.observed.get("candidates").is_none(), "only `latest` compares candidates");
         assert!(!sb.apply(&Apt, &args, d).changed);
         // Refreshing the lists is reported as no change, as in Ansible, but a real run still does it.
         let d = sb.decide(&Apt, &json!({"name": "dpkg", "update_cache": true}));
