@@ -260,13 +260,42 @@ impl Decision {
         Decision { result, observed, action: Box::new(()) }
     }
 
-    /// Takes back the module's own action record; a record of another type is a bug in the
-    /// engine (a decision handed to the wrong module), reported as a module failure.
+    /// Whether `apply` must run: something changes, or the module has housekeeping to do that
+    /// Ansible does without reporting a change ([`Housekeeping`]). Check mode never applies.
+    pub fn needs_apply(&self) -> bool {
+        self.result.changed || self.action.is::<Housekeeping>()
+    }
+
+    /// Takes back the module's own action record (unwrapped from [`Housekeeping`]); a record of
+    /// another type is a bug in the engine (a decision handed to the wrong module), reported as
+    /// a module failure.
     pub fn take_action<A: 'static>(self, module: &str) -> Result<(ModuleResult, A), ModuleError> {
         let Decision { result, action, .. } = self;
+        let action = match action.downcast::<Housekeeping>() {
+            Ok(h) => h.0,
+            Err(other) => other,
+        };
         match action.downcast::<A>() {
             Ok(a) => Ok((result, *a)),
             Err(_) => Err(ModuleError::msg(format!("internal error: {module} was given another module's decision"))),
+        }
+    }
+}
+
+/// Wraps a module's action record when applying must run although nothing is reported as
+/// changed: work Ansible does silently in a real run and skips in check mode (`daemon_reload`
+/// before a unit that is already as asked, apt marking a named package as manually installed,
+/// the package lists refreshed before packages already present). The engine applies such a
+/// decision outside check mode ([`Decision::needs_apply`]); `take_action` unwraps it.
+pub struct Housekeeping(pub Box<dyn std::any::Any + Send>);
+
+impl Housekeeping {
+    /// `action` wrapped when `needed`, as is otherwise.
+    pub fn when<A: std::any::Any + Send>(needed: bool, action: A) -> Box<dyn std::any::Any + Send> {
+        if needed {
+            Box::new(Housekeeping(Box::new(action)))
+        } else {
+            Box::new(action)
         }
     }
 }
@@ -409,7 +438,7 @@ impl<T: TypedModule> Module for T {
         }
         // Check mode belongs to the engine: a two-phase module stops after deciding.
         let decision = TypedModule::decide(self, &a, ctx)?;
-        if ctx.check || !decision.result.changed {
+        if ctx.check || !decision.needs_apply() {
             return Ok(decision.result);
         }
         TypedModule::apply(self, a, decision, ctx)

@@ -950,7 +950,7 @@ fn run_module(
             }
         }
     }
-    if mctx.check || !decision.result.changed {
+    if mctx.check || !decision.needs_apply() {
         return Ok(decision.result);
     }
     let out = module.apply(args, decision, mctx);

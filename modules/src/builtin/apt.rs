@@ -10,7 +10,13 @@
 use serde::Deserialize;
 
 use crate::builtin::apt_query::{self, PkgSpec};
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use std::cell::{Cell, RefCell};
+
+use serde_json::{Map, Value};
+
+use crate::contract::{
+    ArgError, Decision, FileDiff, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule,
+};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -123,6 +129,7 @@ pub struct Apt;
 impl TypedModule for Apt {
     type Args = AptArgs;
     const NAME: &'static str = "apt";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs, upgrades or removes Debian packages with apt-get, refreshes the package lists and installs \
@@ -194,11 +201,26 @@ impl TypedModule for Apt {
         Ok(())
     }
 
-    fn run(&self, a: AptArgs, ctx: &mut ModuleCtx) -> RunResult {
-        let mut run = AptRun { a: &a, dpkg: expand_dpkg_options(&a.dpkg_options, a.lock_timeout.unwrap_or(60)) };
-        run.go(ctx)
+    /// Check mode's path: the cache decision without `apt-get update`, one query of the named
+    /// packages, and apt-get with `--simulate`; `apt-get clean` is not run.
+    fn decide(&self, a: &AptArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let run = AptRun::new(a, true);
+        let result = run.go(ctx)?;
+        let action = Housekeeping::when(run.housekeeping.get(), AptAction);
+        Ok(Decision { result, observed: run.observed.into_inner(), action })
+    }
+
+    /// The real run: the cache is refreshed when due, the packages are read again (a refresh can
+    /// change the candidates) and apt-get runs for those that differ.
+    fn apply(&self, a: AptArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, AptAction) = decision.take_action::<AptAction>(Self::NAME)?;
+        AptRun::new(&a, false).go(ctx)
     }
 }
+
+/// What apt decided: to run. Which packages apt-get gets is read again after the cache step,
+/// which may refresh the lists the decision was read from.
+struct AptAction;
 
 /// `-o "Dpkg::Options::=--X"` for each option, as Ansible's `expand_dpkg_options`, plus the lock timeout.
 pub fn expand_dpkg_options(opts: &str, lock_timeout: u64) -> String {
@@ -217,6 +239,15 @@ fn flag(on: bool, s: &str) -> &str {
 struct AptRun<'a> {
     a: &'a AptArgs,
     dpkg: String,
+    /// Check mode's path (deciding): nothing on the host changes.
+    check: bool,
+    /// What the decision compared: each named package's installed version (or "absent"), with
+    /// `latest` its candidate, the packages an upgrade or cleanup would touch, a .deb's package
+    /// and version.
+    observed: RefCell<Map<String, Value>>,
+    /// A real run would act although nothing is reported as changed: `apt-get clean`, the lists
+    /// refreshed when due, a named package marked as manually installed.
+    housekeeping: Cell<bool>,
 }
 
 /// The cache step's outcome.
@@ -225,10 +256,34 @@ struct Cache {
     time: i64,
 }
 
-impl AptRun<'_> {
-    fn go(&mut self, ctx: &mut ModuleCtx) -> RunResult {
+impl<'a> AptRun<'a> {
+    fn new(a: &'a AptArgs, check: bool) -> Self {
+        let dpkg = expand_dpkg_options(&a.dpkg_options, a.lock_timeout.unwrap_or(60));
+        AptRun { a, dpkg, check, observed: RefCell::new(Map::new()), housekeeping: Cell::new(false) }
+    }
+
+    fn observe(&self, key: &str, value: impl Into<Value>) {
+        self.observed.borrow_mut().insert(key.into(), value.into());
+    }
+
+    /// Records the packages apt-get's output says would change, with their versions before.
+    fn observe_changes(&self, stdout: &str) {
+        let touched: Map<String, Value> = apt_query::changes(stdout)
+            .into_iter()
+            .map(|c| (c.name, c.before.map_or_else(|| Value::from("absent"), Value::from)))
+            .collect();
+        self.observe("packages", touched);
+    }
+
+    fn go(&self, ctx: &mut ModuleCtx) -> RunResult {
         let a = self.a;
-        if a.clean {
+        if a.clean && self.check {
+            self.housekeeping.set(true);
+            // `apt-get clean` empties the download cache: deciding only says it would run.
+            if a.name.is_none() && a.upgrade.as_deref().unwrap_or("no") == "no" && a.deb.is_none() {
+                return Ok(ModuleResult::changed(true));
+            }
+        } else if a.clean {
             let out = self.sh(ctx, &format!("{APT_GET} clean"))?;
             if out.rc != 0 {
                 return Err(fail(format!("apt-get clean failed: {}", out.stderr_str()), &out));
@@ -280,7 +335,7 @@ impl AptRun<'_> {
         // Check mode does not refresh the package lists it would refresh, and on a fresh host an
         // earlier task's refresh did not happen either: packages the lists would bring are not
         // known yet.
-        let stale_lists = ctx.check && (cache.updated || cache.time == 0);
+        let stale_lists = self.check && (cache.updated || cache.time == 0);
         let res = self.install(ctx, &specs, stale_lists);
         let add = |r: ModuleResult| r.with("cache_updated", cache.updated).with("cache_update_time", cache.time);
         match res {
@@ -311,7 +366,8 @@ impl AptRun<'_> {
         if !(self.a.update_cache == Some(true) || valid > 0) || mtime + valid >= now {
             return Ok(Cache { updated: false, time: mtime });
         }
-        if ctx.check {
+        if self.check {
+            self.housekeeping.set(true);
             return Ok(Cache { updated: true, time: mtime });
         }
         let retries = self.a.update_cache_retries.unwrap_or(5).max(1);
@@ -345,7 +401,31 @@ impl AptRun<'_> {
         if !out.stdout_str().contains("@@END") {
             return Err(ModuleError::msg(format!("could not query packages: {}", out.stderr_str().trim())));
         }
-        Ok(apt_query::parse_query(&out.stdout_str(), &names))
+        let states = apt_query::parse_query(&out.stdout_str(), &names);
+        let mut versions = match self.observed.borrow_mut().remove("installed") {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        for name in &names {
+            let st = states.get(name);
+            let v = match st {
+                Some(s) if s.installed() => s.version.clone().unwrap_or_default(),
+                // Removed with its configuration files kept: `purge` would still act.
+                Some(s) if s.has_files() => "config-files".into(),
+                _ => "absent".into(),
+            };
+            versions.insert(name.clone(), v.into());
+        }
+        self.observe("installed", versions);
+        if self.a.state == "latest" {
+            // `latest` also compares with the candidate the lists offer.
+            let candidates: Map<String, Value> = names
+                .iter()
+                .map(|n| (n.clone(), states.get(n).and_then(|s| s.candidate.clone()).map_or(Value::Null, Value::from)))
+                .collect();
+            self.observe("candidates", candidates);
+        }
+        Ok(states)
     }
 
     /// Installs (or upgrades) `specs`. With `stale_lists` (check mode, where the lists would
@@ -407,7 +487,10 @@ impl AptRun<'_> {
                 _ => {}
             }
         }
-        let mark = if ctx.check || build_dep || auto.is_empty() {
+        if !build_dep && !auto.is_empty() {
+            self.housekeeping.set(true);
+        }
+        let mark = if self.check || build_dep || auto.is_empty() {
             String::new()
         } else {
             let q: Vec<String> = auto.iter().map(|n| quote(n)).collect();
@@ -444,7 +527,7 @@ impl AptRun<'_> {
                 flag(a.state == "fixed", "--fix-broken"),
                 flag(a.force, "--force-yes"),
                 flag(a.fail_on_autoremove, "--no-remove"),
-                flag(ctx.check, "--simulate"),
+                flag(self.check, "--simulate"),
             )
         } else {
             format!(
@@ -455,7 +538,7 @@ impl AptRun<'_> {
                 flag(a.force, "--force-yes"),
                 flag(a.autoremove, "--auto-remove"),
                 flag(a.fail_on_autoremove, "--no-remove"),
-                flag(ctx.check, "--simulate"),
+                flag(self.check, "--simulate"),
             )
         };
         self.common_tail(&mut cmd);
@@ -464,6 +547,9 @@ impl AptRun<'_> {
         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
         if out.rc != 0 {
             return Err(fail(format!("'{cmd}' failed: {stderr}"), &out));
+        }
+        if build_dep || all_virtual {
+            self.observe_changes(&stdout);
         }
         let changed = if build_dep || all_virtual { !stdout.contains(APT_GET_ZERO) } else { true };
         Ok(self.with_diff(ModuleResult::changed(changed), ctx, &stdout).with("stdout", stdout).with("stderr", stderr))
@@ -523,7 +609,7 @@ impl AptRun<'_> {
             flag(a.purge, "--purge"),
             flag(a.force, "--force-yes"),
             flag(a.autoremove, "--auto-remove"),
-            flag(ctx.check, "--simulate"),
+            flag(self.check, "--simulate"),
             flag(a.allow_change_held_packages, "--allow-change-held-packages"),
         );
         let out = self.sh(ctx, &cmd)?;
@@ -541,7 +627,7 @@ impl AptRun<'_> {
             self.dpkg,
             flag(a.purge, "--purge"),
             flag(a.force, "--force-yes"),
-            flag(ctx.check, "--simulate")
+            flag(self.check, "--simulate")
         );
         let out = self.sh(ctx, &cmd)?;
         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
@@ -549,6 +635,7 @@ impl AptRun<'_> {
             return Err(fail(format!("'apt-get {op}' failed: {stderr}"), &out));
         }
         let marker = if op == "autoremove" { "The following packages will be REMOVED" } else { "Del " };
+        self.observe_changes(&stdout);
         let changed = stdout.contains(marker);
         Ok(self.with_diff(ModuleResult::changed(changed), ctx, &stdout).with("stdout", stdout).with("stderr", stderr))
     }
@@ -566,7 +653,7 @@ impl AptRun<'_> {
             flag(a.fail_on_autoremove, "--no-remove"),
             flag(a.allow_unauthenticated, "--allow-unauthenticated"),
             flag(a.allow_downgrade, "--allow-downgrades"),
-            flag(ctx.check, "--simulate"),
+            flag(self.check, "--simulate"),
         );
         if let Some(r) = &a.default_release {
             cmd.push_str(&format!(" -t {}", quote(r)));
@@ -578,6 +665,7 @@ impl AptRun<'_> {
             r = r.with("stdout", stdout).with("rc", out.rc);
             return Err(ModuleError::Fail(Box::new(r)));
         }
+        self.observe_changes(&stdout);
         let changed = !stdout.contains(APT_GET_ZERO);
         let r = ModuleResult::changed(changed).with_msg(stdout.clone());
         let r = if changed { self.with_diff(r, ctx, &stdout) } else { r };
@@ -609,6 +697,12 @@ impl AptRun<'_> {
         let file = field("FILE ").unwrap_or_else(|| deb.to_string());
         let cleanup = if downloaded { format!("rm -f {}", quote(&file)) } else { String::new() };
         let installed = field("STATUS ").is_some_and(|s| s.as_bytes().get(1) == Some(&b'i'));
+        let pkg = field("PKG ").unwrap_or_default();
+        self.observe("deb_package", pkg.clone());
+        self.observe("deb_version", field("VER ").unwrap_or_default());
+        let mut versions = Map::new();
+        versions.insert(pkg, field("INST ").filter(|_| installed).unwrap_or_else(|| "absent".into()).into());
+        self.observe("installed", versions);
         if installed
             && field("INST ")
                 .zip(field("VER "))
@@ -624,7 +718,7 @@ impl AptRun<'_> {
             self.dpkg,
             flag(a.force, "--force-yes"),
             flag(a.fail_on_autoremove, "--no-remove"),
-            flag(ctx.check, "--simulate"),
+            flag(self.check, "--simulate"),
             quote(&file)
         );
         self.common_tail(&mut cmd);
@@ -706,6 +800,44 @@ mod tests {
         assert!(sb.run(&Apt, json!({"deb": format!("http://127.0.0.1:{port}/x.deb")}), false, false).is_err());
         t.join().unwrap();
         assert_eq!(leftovers(), 0, "the downloaded .deb is left in TMPDIR after a failure");
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let installed = |p: &str| {
+            let o =
+                std::process::Command::new("dpkg-query").args(["-W", "-f=${db:Status-Abbrev}", p]).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).as_bytes().get(1) == Some(&b'i')
+        };
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        // A .deb nobody has installed: deciding simulates the install, with check mode off.
+        assert!(!installed("orc-decide-test"));
+        let file = sb.path("t.deb");
+        std::fs::write(&file, deb("orc-decide-test", "1.0")).unwrap();
+        let args = json!({"deb": file});
+        let d = sb.decide(&Apt, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("deb_package"), Some(&json!("orc-decide-test")));
+        assert_eq!(d.observed.get("deb_version"), Some(&json!("1.0")));
+        assert_eq!(d.observed.get("installed"), Some(&json!({"orc-decide-test": "absent"})));
+        assert!(!installed("orc-decide-test"), "decide installed the package");
+        assert!(!sb.conn.log.iter().any(|c| c.contains("install") && !c.contains("--simulate")));
+        // A package that is installed: nothing to do, and its version is what was compared.
+        let dpkg = std::process::Command::new("dpkg-query").args(["-W", "-f=${Version}", "dpkg"]).output().unwrap();
+        let version = String::from_utf8(dpkg.stdout).unwrap();
+        let args = json!({"name": "dpkg"});
+        let d = sb.decide(&Apt, &args);
+        assert!(!d.result.changed);
+        assert_eq!(d.observed.get("installed"), Some(&json!({"dpkg": version})));
+        assert!(!d.needs_apply());
+        assert!(d.observed.get("candidates").is_none(), "only `latest` compares candidates");
+        assert!(!sb.apply(&Apt, &args, d).changed);
+        // Refreshing the lists is reported as no change, as in Ansible, but a real run still does it.
+        let d = sb.decide(&Apt, &json!({"name": "dpkg", "update_cache": true}));
+        assert!(!d.result.changed);
+        assert_eq!(d.result.data.get("cache_updated"), Some(&json!(true)));
+        assert!(d.needs_apply(), "the lists refresh would be skipped");
+        assert!(!sb.conn.log.iter().any(|c| c.contains(" update ")), "decide refreshed the lists");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! `/etc/cron.d` (`cron_file`). The crontab is read in one command and written in one.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::builtin::lineinfile::PresentAbsent;
-use crate::contract::{ArgError, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::fileops::{atomic_write, Attrs};
 use crate::shell_quote::quote;
@@ -306,6 +306,7 @@ fn fail(msg: impl Into<String>) -> ModuleError {
 impl TypedModule for Cron {
     type Args = CronArgs;
     const NAME: &'static str = "cron";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Adds, updates or removes one job or one environment variable in a crontab, in Ansible's format.",
@@ -367,148 +368,209 @@ impl TypedModule for Cron {
         Ok(())
     }
 
-    fn run(&self, a: CronArgs, ctx: &mut ModuleCtx) -> RunResult {
-        let file = a.cron_file.as_deref().map(cron_path);
-        let user_flag = a.user.as_deref().map(quote);
-        let (mut tab, existing, file_exists) = match &file {
-            Some(path) => match ctx.conn.read_file(path)? {
-                Some(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    (CronTab::from_text(&text), text, true)
-                }
-                None => (CronTab::default(), String::new(), false),
-            },
-            None => {
-                let cmd = match &user_flag {
-                    Some(u) => format!("if [ \"$(id -un)\" = {u} ]; then crontab -l; else crontab -u {u} -l; fi"),
-                    None => "crontab -l".to_string(),
-                };
-                let out = ctx.conn.exec(&cmd, None)?;
-                if out.rc == 127 {
-                    return Err(fail(
-                        "Failed to find required executable \"crontab\" on the host; install cron (or use cron_file)",
-                    ));
-                }
-                if out.rc != 0 && out.rc != 1 {
-                    return Err(fail(format!("Unable to read crontab: {}", out.stderr_str().trim())));
-                }
-                let (t, e) = CronTab::from_crontab_l(&out.stdout_str());
-                (t, e, true)
+    fn decide(&self, a: &CronArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let read = read_tab(a, ctx)?;
+        let observed = observed(a, &read);
+        let result = converge(a, ctx, read.clone(), true)?;
+        Ok(Decision { result, observed, action: Box::new(read) })
+    }
+
+    fn apply(&self, a: CronArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, read) = decision.take_action::<CronRead>(Self::NAME)?;
+        converge(&a, ctx, read, false)
+    }
+}
+
+/// The crontab as read, which `cron` decides from (and, as its action, applies from).
+#[derive(Debug, Clone)]
+struct CronRead {
+    tab: CronTab,
+    existing: String,
+    file_exists: bool,
+}
+
+/// Reads the crontab (`crontab -l`) or the cron file, in one command.
+fn read_tab(a: &CronArgs, ctx: &mut ModuleCtx) -> Result<CronRead, ModuleError> {
+    let file = a.cron_file.as_deref().map(cron_path);
+    let user_flag = a.user.as_deref().map(quote);
+    let (tab, existing, file_exists) = match &file {
+        Some(path) => match ctx.conn.read_file(path)? {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                (CronTab::from_text(&text), text, true)
             }
+            None => (CronTab::default(), String::new(), false),
+        },
+        None => {
+            let cmd = match &user_flag {
+                Some(u) => format!("if [ \"$(id -un)\" = {u} ]; then crontab -l; else crontab -u {u} -l; fi"),
+                None => "crontab -l".to_string(),
+            };
+            let out = ctx.conn.exec(&cmd, None)?;
+            if out.rc == 127 {
+                return Err(fail(
+                    "Failed to find required executable \"crontab\" on the host; install cron (or use cron_file)",
+                ));
+            }
+            if out.rc != 0 && out.rc != 1 {
+                return Err(fail(format!("Unable to read crontab: {}", out.stderr_str().trim())));
+            }
+            let (t, e) = CronTab::from_crontab_l(&out.stdout_str());
+            (t, e, true)
+        }
+    };
+    Ok(CronRead { tab, existing, file_exists })
+}
+
+/// The entries the decision compared: the job's line under its marker (or the variable's line),
+/// whether an identical job line lacks its marker, whether the text ends with a newline, and
+/// with `cron_file`, whether the file exists and (for removal) the jobs it holds.
+fn observed(a: &CronArgs, read: &CronRead) -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut tab = read.tab.clone();
+    if a.env {
+        m.insert("entry".into(), tab.find_env(&a.name).map_or(Value::Null, |(_, l)| l.into()));
+    } else {
+        let file_user = a.cron_file.as_ref().and(a.user.as_deref());
+        let job = (a.state == PresentAbsent::Present).then(|| job_line(a, a.job.as_deref().unwrap_or(""), file_user));
+        let (entry, marked) = match tab.find_job(&a.name, job.as_deref()) {
+            Found::Named(line) => (line.into(), true),
+            Found::Adopted => (job.map_or(Value::Null, Value::from), false),
+            Found::None => (Value::Null, false),
         };
-        let header = match (&file, &a.user) {
-            (Some(p), _) => p.clone(),
-            (None, Some(u)) => format!("crontab for user \"{u}\""),
-            (None, None) => "crontab".to_string(),
-        };
-        let backup_text = tab.render();
-        let present = a.state == PresentAbsent::Present;
-        let mut changed = false;
-        if a.env {
-            let job = a.job.clone().unwrap_or_default();
-            let decl = format!("{}=\"{job}\"", a.name);
-            let old = tab.find_env(&a.name);
-            if present {
-                match old {
-                    None => {
-                        tab.add_env(&decl, a.insertafter.as_deref(), a.insertbefore.as_deref()).map_err(fail)?;
-                        changed = true;
-                    }
-                    Some((_, line)) if line != decl => {
-                        tab.update_env(&a.name, Some(&decl));
-                        changed = true;
-                    }
-                    _ => {}
+        m.insert("entry".into(), entry);
+        m.insert("marked".into(), marked.into());
+    }
+    let text = &read.existing;
+    m.insert("newline_at_end".into(), (text.is_empty() || text.ends_with(['\r', '\n'])).into());
+    if a.cron_file.is_some() {
+        m.insert("file_exists".into(), read.file_exists.into());
+        if a.state == PresentAbsent::Absent {
+            m.insert("jobs".into(), read.tab.job_names().into());
+            m.insert("envs".into(), read.tab.env_names().into());
+        }
+    }
+    m
+}
+
+/// Ansible's decision for the entry from the crontab as read; with `check` off, the new
+/// crontab is installed (or the emptied cron file removed).
+fn converge(a: &CronArgs, ctx: &mut ModuleCtx, read: CronRead, check: bool) -> RunResult {
+    let file = a.cron_file.as_deref().map(cron_path);
+    let user_flag = a.user.as_deref().map(quote);
+    let CronRead { mut tab, existing, file_exists } = read;
+    let header = match (&file, &a.user) {
+        (Some(p), _) => p.clone(),
+        (None, Some(u)) => format!("crontab for user \"{u}\""),
+        (None, None) => "crontab".to_string(),
+    };
+    let backup_text = tab.render();
+    let present = a.state == PresentAbsent::Present;
+    let mut changed = false;
+    if a.env {
+        let job = a.job.clone().unwrap_or_default();
+        let decl = format!("{}=\"{job}\"", a.name);
+        let old = tab.find_env(&a.name);
+        if present {
+            match old {
+                None => {
+                    tab.add_env(&decl, a.insertafter.as_deref(), a.insertbefore.as_deref()).map_err(fail)?;
+                    changed = true;
                 }
-            } else if old.is_some() {
-                tab.update_env(&a.name, None);
+                Some((_, line)) if line != decl => {
+                    tab.update_env(&a.name, Some(&decl));
+                    changed = true;
+                }
+                _ => {}
+            }
+        } else if old.is_some() {
+            tab.update_env(&a.name, None);
+            changed = true;
+        }
+    } else if present {
+        let job = job_line(a, a.job.as_deref().unwrap_or(""), file.as_ref().and(a.user.as_deref()));
+        match tab.find_job(&a.name, Some(&job)) {
+            Found::None => {
+                tab.add_job(&a.name, &job);
                 changed = true;
             }
-        } else if present {
-            let job = job_line(&a, a.job.as_deref().unwrap_or(""), file.as_ref().and(a.user.as_deref()));
-            match tab.find_job(&a.name, Some(&job)) {
-                Found::None => {
-                    tab.add_job(&a.name, &job);
-                    changed = true;
-                }
-                Found::Named(line) if line == job => {}
-                Found::Named(_) | Found::Adopted => {
-                    tab.update_job(&a.name, Some(&job));
-                    changed = true;
-                }
-            }
-        } else if tab.find_job(&a.name, None) != Found::None {
-            tab.update_job(&a.name, None);
-            changed = true;
-            if let Some(path) = file.as_ref().filter(|_| tab.is_empty()) {
-                let mut res = ModuleResult::changed(file_exists)
-                    .with("cron_file", a.cron_file.clone().unwrap_or_default())
-                    .with("state", "absent");
-                if ctx.diff {
-                    res = res.with_diff(FileDiff {
-                        before_header: path.clone(),
-                        after_header: "/dev/null".into(),
-                        before: existing,
-                        after: String::new(),
-                    });
-                }
-                if !ctx.check {
-                    let o = ctx.conn.exec(&format!("rm -f -- {}", quote(path)), None)?;
-                    if o.rc != 0 {
-                        return Err(fail(format!("could not remove {path}: {}", o.stderr_str().trim())));
-                    }
-                }
-                return Ok(res);
+            Found::Named(line) if line == job => {}
+            Found::Named(_) | Found::Adopted => {
+                tab.update_job(&a.name, Some(&job));
+                changed = true;
             }
         }
-        if !changed && !existing.is_empty() && !existing.ends_with(['\r', '\n']) {
-            changed = true;
-        }
-        let job_names: Vec<Value> = tab.job_names().into_iter().map(Value::String).collect();
-        let env_names: Vec<Value> = tab.env_names().into_iter().map(Value::String).collect();
-        let mut res = ModuleResult::changed(changed).with("jobs", job_names).with("envs", env_names);
-        let new = tab.render();
-        if changed {
-            if !ctx.check {
-                if a.backup {
-                    let o = ctx.conn.exec("mktemp \"${TMPDIR:-/tmp}/crontabXXXXXXXX\"", None)?;
-                    if o.rc != 0 {
-                        return Err(fail(format!("could not create a backup file: {}", o.stderr_str().trim())));
-                    }
-                    let path = o.stdout_str().trim().to_string();
-                    ctx.conn.write_file(&path, backup_text.as_bytes())?;
-                    res = res.with("backup_file", path);
-                }
-                match &file {
-                    Some(path) => atomic_write(ctx.conn, path, new.as_bytes(), &Attrs::default()).map_err(fail)?,
-                    None => {
-                        let cmd = match &user_flag {
-                            Some(u) => format!("if [ \"$(id -un)\" = {u} ]; then crontab -; else crontab -u {u} -; fi"),
-                            None => "crontab -".to_string(),
-                        };
-                        let o = ctx.conn.exec(&cmd, Some(new.as_bytes()))?;
-                        if o.rc != 0 {
-                            let r = ModuleResult::failed("Failed to install new cronfile")
-                                .with("rc", o.rc)
-                                .with("stderr", o.stderr_str())
-                                .with("stdout", o.stdout_str());
-                            return Err(ModuleError::Fail(Box::new(r)));
-                        }
-                    }
+    } else if tab.find_job(&a.name, None) != Found::None {
+        tab.update_job(&a.name, None);
+        changed = true;
+        if let Some(path) = file.as_ref().filter(|_| tab.is_empty()) {
+            let mut res = ModuleResult::changed(file_exists)
+                .with("cron_file", a.cron_file.clone().unwrap_or_default())
+                .with("state", "absent");
+            if ctx.diff {
+                res = res.with_diff(FileDiff {
+                    before_header: path.clone(),
+                    after_header: "/dev/null".into(),
+                    before: existing,
+                    after: String::new(),
+                });
+            }
+            if !check {
+                let o = ctx.conn.exec(&format!("rm -f -- {}", quote(path)), None)?;
+                if o.rc != 0 {
+                    return Err(fail(format!("could not remove {path}: {}", o.stderr_str().trim())));
                 }
             }
-            res = res.with_diff(FileDiff {
-                before_header: header.clone(),
-                after_header: header,
-                before: existing,
-                after: new,
-            });
+            return Ok(res);
         }
-        if let Some(cf) = &a.cron_file {
-            res = res.with("cron_file", cf.clone());
-        }
-        Ok(res)
     }
+    if !changed && !existing.is_empty() && !existing.ends_with(['\r', '\n']) {
+        changed = true;
+    }
+    let job_names: Vec<Value> = tab.job_names().into_iter().map(Value::String).collect();
+    let env_names: Vec<Value> = tab.env_names().into_iter().map(Value::String).collect();
+    let mut res = ModuleResult::changed(changed).with("jobs", job_names).with("envs", env_names);
+    let new = tab.render();
+    if changed {
+        if !check {
+            if a.backup {
+                let o = ctx.conn.exec("mktemp \"${TMPDIR:-/tmp}/crontabXXXXXXXX\"", None)?;
+                if o.rc != 0 {
+                    return Err(fail(format!("could not create a backup file: {}", o.stderr_str().trim())));
+                }
+                let path = o.stdout_str().trim().to_string();
+                ctx.conn.write_file(&path, backup_text.as_bytes())?;
+                res = res.with("backup_file", path);
+            }
+            match &file {
+                Some(path) => atomic_write(ctx.conn, path, new.as_bytes(), &Attrs::default()).map_err(fail)?,
+                None => {
+                    let cmd = match &user_flag {
+                        Some(u) => format!("if [ \"$(id -un)\" = {u} ]; then crontab -; else crontab -u {u} -; fi"),
+                        None => "crontab -".to_string(),
+                    };
+                    let o = ctx.conn.exec(&cmd, Some(new.as_bytes()))?;
+                    if o.rc != 0 {
+                        let r = ModuleResult::failed("Failed to install new cronfile")
+                            .with("rc", o.rc)
+                            .with("stderr", o.stderr_str())
+                            .with("stdout", o.stdout_str());
+                        return Err(ModuleError::Fail(Box::new(r)));
+                    }
+                }
+            }
+        }
+        res = res.with_diff(FileDiff {
+            before_header: header.clone(),
+            after_header: header,
+            before: existing,
+            after: new,
+        });
+    }
+    if let Some(cf) = &a.cron_file {
+        res = res.with("cron_file", cf.clone());
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -102,3 +102,33 @@ fn cron_file_is_written_idempotently_and_removed_when_empty() {
     );
     assert!(fail_msg(err.unwrap_err()).contains("could not write"));
 }
+
+#[test]
+fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+    let mut sb = Sandbox::new();
+    let f = sb.write("app", "#Ansible: rotate\n0 1 * * * app /bin/rotate\n");
+    let args =
+        json!({"name": "rotate", "minute": "30", "hour": "2", "job": "/bin/rotate", "user": "app", "cron_file": f});
+    let d = sb.decide(&Cron, &args);
+    assert!(d.result.changed);
+    assert_eq!(d.observed.get("entry"), Some(&json!("0 1 * * * app /bin/rotate")));
+    assert_eq!(d.observed.get("marked"), Some(&json!(true)));
+    assert_eq!(d.observed.get("file_exists"), Some(&json!(true)));
+    assert_eq!(sb.read("app"), "#Ansible: rotate\n0 1 * * * app /bin/rotate\n", "decide wrote the file");
+    let check = d.result.clone();
+    let r = sb.apply(&Cron, &args, d);
+    assert_eq!((r.changed, &r.diff, &r.data), (check.changed, &check.diff, &check.data));
+    assert_eq!(sb.read("app"), "#Ansible: rotate\n30 2 * * * app /bin/rotate\n");
+    let again = sb.decide(&Cron, &args);
+    assert!(!again.result.changed);
+    assert_eq!(again.observed.get("entry"), Some(&json!("30 2 * * * app /bin/rotate")));
+
+    // Removing the last job removes the file, and only when applied.
+    let gone = json!({"name": "rotate", "state": "absent", "cron_file": f});
+    let d = sb.decide(&Cron, &gone);
+    assert!(d.result.changed);
+    assert_eq!(d.observed.get("jobs"), Some(&json!(["rotate"])));
+    assert!(std::path::Path::new(&f).exists());
+    assert!(sb.apply(&Cron, &gone, d).changed);
+    assert!(!std::path::Path::new(&f).exists());
+}

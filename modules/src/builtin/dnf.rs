@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use serde_json::{Map, Value};
+
+use crate::contract::{ArgError, Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -399,8 +401,28 @@ pub fn plan(a: &DnfArgs, query: &Query, check: bool) -> Vec<String> {
     cmds
 }
 
-/// Runs dnf (or yum) for `a`.
-fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
+/// Decides for dnf (or yum) with check mode's path (`--assumeno`, no makecache), which changes
+/// nothing; `observed` holds each named package's installed NEVRAs (or "absent").
+fn decide_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+    let mut installed = Query::default();
+    let result = run_dnf(a, prefer, ctx, true, &mut installed)?;
+    let versions: Map<String, Value> = installed
+        .installed
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_empty() { Value::from("absent") } else { Value::from(v) }))
+        .collect();
+    let mut observed = Map::new();
+    observed.insert("installed".into(), versions.into());
+    // A real run refreshes the metadata (`makecache`) even when nothing else changes.
+    Ok(Decision { result, observed, action: Housekeeping::when(a.update_cache, DnfAction) })
+}
+
+/// What dnf decided: to run; the real run reads the packages again after any makecache.
+struct DnfAction;
+
+/// Runs dnf (or yum) for `a`; `check` is check mode's path, which changes nothing. `seen` is
+/// left holding what the query read.
+fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx, check: bool, seen: &mut Query) -> RunResult {
     let pick = binary(a.use_backend.as_deref().filter(|b| *b != "auto").unwrap_or(prefer));
     let names = a.name.clone().unwrap_or_default();
     let installed = if names.is_empty() {
@@ -409,18 +431,19 @@ fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx) -> RunResult {
         let out = ctx.conn.exec(&query_script(&names), None)?;
         parse_query(&out.stdout_str())
     };
+    *seen = installed.clone();
     let mut script = format!("export LC_ALL=C\n{pick}\n");
-    if a.update_cache && !ctx.check {
+    if a.update_cache && !check {
         script.push_str("\"$B\" -q makecache || exit $?\n");
     }
-    let cmds = plan(a, &installed, ctx.check);
-    if cmds.is_empty() && (!a.update_cache || ctx.check) {
+    let cmds = plan(a, &installed, check);
+    if cmds.is_empty() && (!a.update_cache || check) {
         return Ok(ModuleResult::changed(false)
             .with_msg("Nothing to do")
             .with("rc", 0)
             .with("results", Vec::<String>::new()));
     }
-    if ctx.check {
+    if check {
         // --assumeno resolves the transaction and answers no: dnf exits 1 after printing it.
         for c in &cmds {
             script.push_str(&format!("{c} || true\n"));
@@ -462,6 +485,7 @@ pub struct Dnf;
 impl TypedModule for Dnf {
     type Args = DnfArgs;
     const NAME: &'static str = "dnf";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs, upgrades or removes RPM packages with the dnf command line (yum when dnf is missing).",
@@ -484,8 +508,12 @@ impl TypedModule for Dnf {
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }
-    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_dnf(&a, "dnf", ctx)
+    fn decide(&self, a: &DnfArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_dnf(a, "dnf", ctx)
+    }
+    fn apply(&self, a: DnfArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, DnfAction) = decision.take_action::<DnfAction>(Self::NAME)?;
+        run_dnf(&a, "dnf", ctx, false, &mut Query::default())
     }
 }
 
@@ -495,6 +523,7 @@ pub struct Yum;
 impl TypedModule for Yum {
     type Args = DnfArgs;
     const NAME: &'static str = "yum";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs, upgrades or removes RPM packages with the yum command line (dnf when yum is missing).",
@@ -517,8 +546,12 @@ impl TypedModule for Yum {
     fn check_args(a: &DnfArgs) -> Result<(), ArgError> {
         check(a)
     }
-    fn run(&self, a: DnfArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_dnf(&a, "yum", ctx)
+    fn decide(&self, a: &DnfArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_dnf(a, "yum", ctx)
+    }
+    fn apply(&self, a: DnfArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, DnfAction) = decision.take_action::<DnfAction>(Self::NAME)?;
+        run_dnf(&a, "yum", ctx, false, &mut Query::default())
     }
 }
 
@@ -615,6 +648,39 @@ mod tests {
         assert!(q.installed["foo-1.0"].is_empty() && q.installed["bar"].is_empty());
         assert!(newer_installed("foo-1.0", &q.same_name["foo-1.0"]));
         assert!(!q.same_name.contains_key("bar"));
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        // Stand-ins: rpm knows foo-2.0 only; dnf logs how it was called.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let tools = [
+            ("rpm", "#!/bin/sh\nfmt=\"$3\"; name=\"$5\"\nif [ \"$name\" = foo ]; then printf \"$(printf '%s' \"$fmt\" | sed 's/%{NAME}/foo/;s/%{EPOCHNUM}/0/;s/%{VERSION}/2.0/;s/%{RELEASE}/1.el9/;s/%{ARCH}/x86_64/')\"; exit 0; fi\necho \"package $name is not installed\"; exit 1\n".to_string()),
+            ("dnf", format!("#!/bin/sh\necho \"dnf $*\" >> {}\n", log.display())),
+        ];
+        for (name, text) in tools {
+            std::fs::write(dir.path().join(name), text).unwrap();
+            std::fs::set_permissions(dir.path().join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        sb.conn.env.push(("PATH".into(), format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap())));
+        let a = json!({"name": ["foo", "bar"]});
+        let d = sb.decide(&Dnf, &a);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("installed"), Some(&json!({"bar": "absent", "foo": ["foo-2.0-1.el9.x86_64"]})));
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert!(calls.lines().all(|l| l.contains("--assumeno")), "decide ran dnf for real: {calls}");
+        assert!(sb.apply(&Dnf, &a, d).changed);
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let real: Vec<&str> = calls.lines().filter(|l| !l.contains("--assumeno")).collect();
+        assert_eq!(real.len(), 1, "{calls}");
+        assert!(real[0].contains("install") && real[0].contains("bar") && !real[0].contains("foo"), "{calls}");
+        // update_cache with nothing to install: no change reported, but a real run still runs makecache.
+        let d = sb.decide(&Dnf, &json!({"name": "foo", "update_cache": true}));
+        assert!(!d.result.changed && d.needs_apply());
+        assert!(!std::fs::read_to_string(&log).unwrap().contains("makecache"), "decide ran makecache");
     }
 
     #[test]

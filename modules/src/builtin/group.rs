@@ -2,9 +2,10 @@
 //! groupadd/groupmod/groupdel, after one `getent group` query.
 
 use serde::Deserialize;
+use serde_json::Map;
 
 use crate::builtin::lineinfile::PresentAbsent;
-use crate::contract::{ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -96,6 +97,7 @@ fn lookup(ctx: &mut ModuleCtx, name: &str) -> Result<Option<GroupEntry>, ModuleE
 impl TypedModule for Group {
     type Args = GroupArgs;
     const NAME: &'static str = "group";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Makes sure a local group exists, with a given gid, or does not exist, with groupadd, groupmod and \
@@ -124,66 +126,88 @@ impl TypedModule for Group {
         Ok(())
     }
 
-    fn run(&self, a: GroupArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &GroupArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let current = lookup(ctx, &a.name)?;
-        let state = match a.state {
-            PresentAbsent::Present => "present",
-            PresentAbsent::Absent => "absent",
-        };
-        let mut res = match (a.state, &current) {
-            (PresentAbsent::Absent, None) => ModuleResult::ok(),
-            (PresentAbsent::Absent, Some(_)) => {
-                if ctx.check {
-                    return Ok(ModuleResult::changed(true));
-                }
-                let mut cmd = vec!["groupdel".to_string()];
-                if a.force {
-                    cmd.push("-f".into());
-                }
-                cmd.push(a.name.clone());
-                run_account_cmd(ctx, &a.name, &cmd)?
+        let mut observed = Map::new();
+        observed.insert("exists".into(), current.is_some().into());
+        if let Some(g) = &current {
+            observed.insert("gid".into(), g.gid.into());
+        }
+        let result = converge(a, ctx, current.clone(), true)?;
+        Ok(Decision { result, observed, action: Box::new(GroupAction { current }) })
+    }
+
+    fn apply(&self, a: GroupArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, GroupAction { current }) = decision.take_action::<GroupAction>(Self::NAME)?;
+        converge(&a, ctx, current, false)
+    }
+}
+
+/// What `group` decided from: the group's entry as read (none: it does not exist).
+struct GroupAction {
+    current: Option<GroupEntry>,
+}
+
+/// Ansible's decision for the group from its entry `current`; with `check` off, groupadd,
+/// groupmod or groupdel carries it out and the entry is read back for the result.
+fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, check: bool) -> RunResult {
+    let state = match a.state {
+        PresentAbsent::Present => "present",
+        PresentAbsent::Absent => "absent",
+    };
+    let mut res = match (a.state, &current) {
+        (PresentAbsent::Absent, None) => ModuleResult::ok(),
+        (PresentAbsent::Absent, Some(_)) => {
+            if check {
+                return Ok(ModuleResult::changed(true));
             }
-            (PresentAbsent::Present, None) => {
-                if ctx.check {
-                    return Ok(ModuleResult::changed(true));
+            let mut cmd = vec!["groupdel".to_string()];
+            if a.force {
+                cmd.push("-f".into());
+            }
+            cmd.push(a.name.clone());
+            run_account_cmd(ctx, &a.name, &cmd)?
+        }
+        (PresentAbsent::Present, None) => {
+            if check {
+                return Ok(ModuleResult::changed(true));
+            }
+            let mut cmd = vec!["groupadd".to_string()];
+            if let Some(g) = a.gid {
+                cmd.extend(["-g".to_string(), g.to_string()]);
+                if a.non_unique {
+                    cmd.push("-o".into());
                 }
-                let mut cmd = vec!["groupadd".to_string()];
-                if let Some(g) = a.gid {
-                    cmd.extend(["-g".to_string(), g.to_string()]);
+            }
+            if a.system {
+                cmd.push("-r".into());
+            }
+            cmd.push(a.name.clone());
+            run_account_cmd(ctx, &a.name, &cmd)?
+        }
+        (PresentAbsent::Present, Some(g)) => match a.gid {
+            Some(want) if want != g.gid => {
+                if check {
+                    ModuleResult::changed(true)
+                } else {
+                    let mut cmd = vec!["groupmod".to_string(), "-g".into(), want.to_string()];
                     if a.non_unique {
                         cmd.push("-o".into());
                     }
+                    cmd.push(a.name.clone());
+                    run_account_cmd(ctx, &a.name, &cmd)?
                 }
-                if a.system {
-                    cmd.push("-r".into());
-                }
-                cmd.push(a.name.clone());
-                run_account_cmd(ctx, &a.name, &cmd)?
             }
-            (PresentAbsent::Present, Some(g)) => match a.gid {
-                Some(want) if want != g.gid => {
-                    if ctx.check {
-                        ModuleResult::changed(true)
-                    } else {
-                        let mut cmd = vec!["groupmod".to_string(), "-g".into(), want.to_string()];
-                        if a.non_unique {
-                            cmd.push("-o".into());
-                        }
-                        cmd.push(a.name.clone());
-                        run_account_cmd(ctx, &a.name, &cmd)?
-                    }
-                }
-                _ => ModuleResult::ok(),
-            },
-        };
-        res = res.with("name", a.name.clone()).with("state", state);
-        let after = if res.changed && !ctx.check { lookup(ctx, &a.name)? } else { current };
-        if let Some(g) = after {
-            // In check mode the gid the group has now, as Ansible's grp lookup after a skipped groupmod.
-            res = res.with("system", a.system).with("gid", g.gid);
-        }
-        Ok(res)
+            _ => ModuleResult::ok(),
+        },
+    };
+    res = res.with("name", a.name.clone()).with("state", state);
+    let after = if res.changed && !check { lookup(ctx, &a.name)? } else { current };
+    if let Some(g) = after {
+        // In check mode the gid the group has now, as Ansible's grp lookup after a skipped groupmod.
+        res = res.with("system", a.system).with("gid", g.gid);
     }
+    Ok(res)
 }
 
 #[cfg(test)]
@@ -214,5 +238,30 @@ mod tests {
     #[test]
     fn words_are_quoted() {
         assert_eq!(shell_words(&["useradd".into(), "-c".into(), "A B".into()]), "useradd -c 'A B'");
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        // groupadd is a stand-in logging its arguments: this test must not add a group here.
+        let bin = tempfile::tempdir().unwrap();
+        let log = bin.path().join("log");
+        std::fs::write(bin.path().join("groupadd"), format!("#!/bin/sh\necho \"groupadd $*\" >> {}\n", log.display()))
+            .unwrap();
+        std::fs::set_permissions(bin.path().join("groupadd"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+        sb.conn.env.push(("PATH".into(), path));
+        let args = serde_json::json!({"name": "orc-no-such-group", "gid": 4242});
+        let d = sb.decide(&Group, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("exists"), Some(&serde_json::json!(false)));
+        assert!(!log.exists(), "decide ran groupadd");
+        assert!(sb.apply(&Group, &args, d).changed);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "groupadd -g 4242 orc-no-such-group\n");
+        // An existing group: its gid is what was compared.
+        let d = sb.decide(&Group, &serde_json::json!({"name": "root", "gid": 0}));
+        assert!(!d.result.changed);
+        assert_eq!(d.observed, serde_json::json!({"exists": true, "gid": 0}).as_object().unwrap().clone());
     }
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::contract::{ArgError, Decision, FileDiff, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{
+    ArgError, Decision, FileDiff, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule,
+};
 use crate::doc::ModuleText;
 use crate::haproxy_api::{Admin, HaproxyApi, Server};
 use crate::stream::StreamTarget;
@@ -211,11 +213,10 @@ impl TypedModule for Haproxy {
                 .with("output", json!([]));
             return Ok(Decision { result, observed, action: Box::new(action) });
         }
-        // `wait: true` waits for the status even when nothing is sent: the engine must apply
-        // (the applied result says whether anything changed).
-        let mut result = result;
-        result.changed = true;
-        Ok(Decision { result, observed, action: Box::new(action) })
+        // `wait: true` waits for the status even when nothing is sent: applying runs although
+        // nothing is reported as changed yet (the applied result says whether anything changed).
+        let housekeeping = !result.changed;
+        Ok(Decision { result, observed, action: Housekeeping::when(housekeeping, action) })
     }
 
     fn apply(&self, a: HaproxyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {

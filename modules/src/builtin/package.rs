@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::contract::{ArgError, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, Housekeeping, Module, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::doc::ModuleText;
 
 /// `package` arguments: name, state, use; anything else goes to the backend module.
@@ -55,6 +55,7 @@ pub struct Package;
 impl TypedModule for Package {
     type Args = PackageArgs;
     const NAME: &'static str = "package";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Installs or removes packages with the host's package manager: apt, dnf or yum.",
@@ -94,33 +95,57 @@ impl TypedModule for Package {
         }
     }
 
-    fn run(&self, a: PackageArgs, ctx: &mut ModuleCtx) -> RunResult {
-        let name = match a.use_.as_deref().unwrap_or("auto") {
-            "auto" => {
-                let out = ctx.conn.exec(
-                    "for m in apt-get dnf yum; do if command -v $m >/dev/null 2>&1; then echo $m; exit 0; fi; done; exit 1",
-                    None,
-                )?;
-                match out.stdout_str().trim() {
-                    "apt-get" => "apt",
-                    "dnf" => "dnf",
-                    "yum" => "yum",
-                    _ => {
-                        // Ansible's text says "Try gathering facts": orc probes the host instead.
-                        return Err(ModuleError::msg(
-                            "Could not detect which package manager to use: none of apt-get, dnf or yum is on the \
-                             host. Set the \"use\" option.",
-                        ));
-                    }
+    fn decide(&self, a: &PackageArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let m = pick_backend(a, ctx)?;
+        let args = backend_args(a);
+        m.validate(&args).map_err(|e| ModuleError::msg(format!("{}: {}", m.name(), e.msg)))?;
+        let mut observed = Map::new();
+        observed.insert("manager".into(), m.name().into());
+        // Every backend (apt, dnf, yum) decides before it acts.
+        let inner = m.decide(&args, ctx)?;
+        observed.extend(inner.observed.clone());
+        let result = inner.result.clone();
+        let action = Housekeeping::when(inner.needs_apply(), PackageAction { backend: m, args, inner });
+        Ok(Decision { result, observed, action })
+    }
+
+    fn apply(&self, _a: PackageArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<PackageAction>(Self::NAME)?;
+        act.backend.apply(&act.args, act.inner, ctx)
+    }
+}
+
+/// What `package` decided: the backend, its arguments and the backend's own decision.
+struct PackageAction {
+    backend: &'static dyn Module,
+    args: Map<String, Value>,
+    inner: Decision,
+}
+
+/// The backend `use` names, or (`auto`) the first of apt-get, dnf and yum found on the host.
+fn pick_backend(a: &PackageArgs, ctx: &mut ModuleCtx) -> Result<&'static dyn Module, ModuleError> {
+    let name = match a.use_.as_deref().unwrap_or("auto") {
+        "auto" => {
+            let out = ctx.conn.exec(
+                "for m in apt-get dnf yum; do if command -v $m >/dev/null 2>&1; then echo $m; exit 0; fi; done; exit 1",
+                None,
+            )?;
+            match out.stdout_str().trim() {
+                "apt-get" => "apt",
+                "dnf" => "dnf",
+                "yum" => "yum",
+                _ => {
+                    // Ansible's text says "Try gathering facts": orc probes the host instead.
+                    return Err(ModuleError::msg(
+                        "Could not detect which package manager to use: none of apt-get, dnf or yum is on the \
+                         host. Set the \"use\" option.",
+                    ));
                 }
             }
-            u => u,
-        };
-        let m = backend(name).ok_or_else(|| ModuleError::msg(format!("unsupported package manager: {name}")))?;
-        let args = backend_args(&a);
-        m.validate(&args).map_err(|e| ModuleError::msg(format!("{}: {}", m.name(), e.msg)))?;
-        m.run(&args, ctx)
-    }
+        }
+        u => u,
+    };
+    backend(name).ok_or_else(|| ModuleError::msg(format!("unsupported package manager: {name}")))
 }
 
 #[cfg(test)]
@@ -159,5 +184,20 @@ mod tests {
             crate::builtin::test_support::fail_msg(e),
             "Could not detect which package manager to use: none of apt-get, dnf or yum is on the host. Set the \"use\" option."
         );
+    }
+
+    #[test]
+    fn deciding_goes_through_the_backend_and_applying_hands_its_decision_back() {
+        let dpkg = std::process::Command::new("dpkg-query").args(["-W", "-f=${Version}", "dpkg"]).output().unwrap();
+        let version = String::from_utf8(dpkg.stdout).unwrap();
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let args = json!({"name": "dpkg", "use": "apt"});
+        let d = sb.decide(&Package, &args);
+        assert!(!d.result.changed);
+        assert_eq!(d.observed.get("manager"), Some(&json!("apt")));
+        assert_eq!(d.observed.get("installed"), Some(&json!({"dpkg": version})));
+        let r = sb.apply(&Package, &args, d);
+        assert!(!r.changed);
+        assert!(!sb.conn.log.iter().any(|c| c.contains("apt-get") && c.contains(" install ")));
     }
 }

@@ -5,8 +5,12 @@
 
 use serde::Deserialize;
 
-use crate::builtin::systemd_service::{host_has_systemd, run_systemd, ServiceState, SystemdArgs};
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use serde_json::Map;
+
+use crate::builtin::systemd_service::{
+    apply_systemd, decide_systemd, host_has_systemd, ServiceState, SystemdAction, SystemdArgs,
+};
+use crate::contract::{ArgError, Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -46,6 +50,7 @@ pub struct Service;
 impl TypedModule for Service {
     type Args = ServiceArgs;
     const NAME: &'static str = "service";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Starts, stops, restarts or reloads a service and enables or disables it at boot, on systemd or SysV \
@@ -82,19 +87,53 @@ impl TypedModule for Service {
         }
     }
 
-    fn run(&self, a: ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &ServiceArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let systemd = match a.r#use.as_deref() {
             Some("systemd") => true,
             Some("sysvinit" | "service") => false,
             _ => host_has_systemd(ctx.conn)?,
         };
         if systemd {
-            let sa =
-                SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() };
-            return run_systemd(&sa, ctx);
+            let d = decide_systemd(&systemd_args(a), ctx)?;
+            let needs = d.needs_apply();
+            let observed = d.observed.clone();
+            let (result, act) = d.take_action::<SystemdAction>(Self::NAME)?;
+            let action = Housekeeping::when(needs, ServiceAction::Systemd(act));
+            return Ok(Decision { result, observed, action });
         }
-        run_sysv(&a, ctx)
+        let obs = observe_sysv(a, ctx)?;
+        let mut observed = Map::new();
+        observed.insert("running".into(), obs.running.into());
+        observed.insert("enabled".into(), obs.enabled.into());
+        let result = act_sysv(a, ctx, &obs, true)?;
+        Ok(Decision { result, observed, action: Box::new(ServiceAction::Sysv(obs)) })
     }
+
+    fn apply(&self, a: ServiceArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        match decision.take_action::<ServiceAction>(Self::NAME)?.1 {
+            ServiceAction::Systemd(act) => apply_systemd(&systemd_args(&a), act, ctx),
+            ServiceAction::Sysv(obs) => act_sysv(&a, ctx, &obs, false),
+        }
+    }
+}
+
+/// `systemd_service`'s arguments for a `service` task on a host run by systemd.
+fn systemd_args(a: &ServiceArgs) -> SystemdArgs {
+    SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() }
+}
+
+/// What `service` decided: systemd_service's decision, or the SysV state it read.
+enum ServiceAction {
+    Systemd(SystemdAction),
+    Sysv(SysvObserved),
+}
+
+/// What the SysV query read.
+struct SysvObserved {
+    missing: bool,
+    running: bool,
+    enabled: bool,
+    tool: String,
 }
 
 /// What the one SysV query prints: `running`/`stopped`, `enabled`/`disabled`, and the tools found.
@@ -119,22 +158,32 @@ fn fail(res: ModuleResult, msg: String) -> ModuleError {
     ModuleError::Fail(Box::new(r))
 }
 
-/// The SysV path: `service NAME status` (or `pattern`), `update-rc.d`/`chkconfig` for boot links.
-fn run_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
+/// Reads the SysV service's state: `service NAME status` (or `pattern`), its boot links, the tool.
+fn observe_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx) -> Result<SysvObserved, ModuleError> {
     let out = ctx.conn.exec(&sysv_query(a), None)?.stdout_str();
     let lines: Vec<&str> = out.lines().collect();
+    let tool = lines.iter().find_map(|l| l.strip_prefix("tool=")).unwrap_or("").to_string();
+    Ok(SysvObserved {
+        missing: lines.contains(&"missing"),
+        running: lines.contains(&"running"),
+        enabled: lines.contains(&"enabled"),
+        tool,
+    })
+}
+
+/// The SysV path's decisions from what was read; with `check` off, `service NAME ACTION` and
+/// `update-rc.d`/`chkconfig` carry them out.
+fn act_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx, obs: &SysvObserved, check: bool) -> RunResult {
     let mut res = ModuleResult::ok().with("name", a.name.clone());
-    if lines.contains(&"missing") {
+    if obs.missing {
         return Err(fail(res, format!("Could not find the requested service {}: host", a.name)));
     }
-    let running = lines.contains(&"running");
-    let enabled = lines.contains(&"enabled");
-    let tool = lines.iter().find_map(|l| l.strip_prefix("tool=")).unwrap_or("");
+    let (running, enabled, tool) = (obs.running, obs.enabled, obs.tool.as_str());
     let q = quote(&a.name);
     if let Some(want) = a.enabled {
         if want != enabled {
             res.changed = true;
-            if !ctx.check {
+            if !check {
                 let cmd = match (tool, want) {
                     ("update-rc.d", true) => format!("update-rc.d {q} defaults >/dev/null && update-rc.d {q} enable"),
                     ("update-rc.d", false) => format!("update-rc.d {q} disable"),
@@ -171,7 +220,7 @@ fn run_sysv(a: &ServiceArgs, ctx: &mut ModuleCtx) -> RunResult {
     res = res.with("state", if state == ServiceState::Stopped { "stopped" } else { "started" });
     if let Some(cmd) = cmd {
         res.changed = true;
-        if !ctx.check {
+        if !check {
             let o = ctx.conn.exec(&cmd, None)?;
             if o.rc != 0 {
                 let err = o.stderr_str();
@@ -204,5 +253,21 @@ mod tests {
         let q = sysv_query(&a);
         assert!(q.contains("pgrep -f -- 'httpd -f'"), "{q}");
         assert!(q.contains("/etc/rc?.d/S??web"), "{q}");
+    }
+
+    #[test]
+    fn deciding_on_systemd_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let fake = crate::builtin::test_support::fake_systemctl(&mut sb, "active", "enabled");
+        let read = |f: &str| std::fs::read_to_string(fake.path().join(f)).unwrap();
+        let args = json!({"name": "orc-test", "state": "stopped", "enabled": false, "use": "systemd"});
+        let d = sb.decide(&Service, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("active_state"), Some(&json!("active")));
+        assert_eq!(d.observed.get("enabled"), Some(&json!(true)));
+        assert_eq!((read("active"), read("enabled")), ("active\n".into(), "enabled\n".into()), "decide acted");
+        assert!(sb.apply(&Service, &args, d).changed);
+        assert_eq!((read("active"), read("enabled")), ("inactive\n".into(), "disabled\n".into()));
+        assert!(!sb.decide(&Service, &args).result.changed);
     }
 }

@@ -1,7 +1,9 @@
 //! `systemd`: Ansible's older name for `systemd_service`, the same module under a second name.
 
-use crate::builtin::systemd_service::{check_systemd_args, run_systemd, SystemdArgs, SYSTEMD_RETURNS};
-use crate::contract::{ArgError, ModuleCtx, RunResult, TypedModule};
+use crate::builtin::systemd_service::{
+    apply_systemd, check_systemd_args, decide_systemd, SystemdAction, SystemdArgs, SYSTEMD_RETURNS,
+};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, RunResult, TypedModule};
 use crate::doc::ModuleText;
 
 /// The `systemd` module: `systemd_service` under its historical name.
@@ -10,6 +12,7 @@ pub struct Systemd;
 impl TypedModule for Systemd {
     type Args = SystemdArgs;
     const NAME: &'static str = "systemd";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Ansible's older name for `systemd_service`: starts, stops, restarts, reloads, enables, \
                 disables, masks or unmasks a systemd unit.",
@@ -25,7 +28,12 @@ impl TypedModule for Systemd {
         check_systemd_args(a)
     }
 
-    fn run(&self, a: SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_systemd(&a, ctx)
+    fn decide(&self, a: &SystemdArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_systemd(a, ctx)
+    }
+
+    fn apply(&self, a: SystemdArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<SystemdAction>(Self::NAME)?;
+        apply_systemd(&a, act, ctx)
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::connection::Connection;
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -88,6 +88,7 @@ pub struct SystemdService;
 impl TypedModule for SystemdService {
     type Args = SystemdArgs;
     const NAME: &'static str = "systemd_service";
+    const TWO_PHASE: bool = true;
     const DOC: ModuleText = ModuleText {
         short: "Starts, stops, restarts, reloads, enables, disables, masks or unmasks a systemd unit, \
                 running systemctl only for what differs.",
@@ -108,8 +109,13 @@ impl TypedModule for SystemdService {
         check_systemd_args(a)
     }
 
-    fn run(&self, a: SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
-        run_systemd(&a, ctx)
+    fn decide(&self, a: &SystemdArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        decide_systemd(a, ctx)
+    }
+
+    fn apply(&self, a: SystemdArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, act) = decision.take_action::<SystemdAction>(Self::NAME)?;
+        apply_systemd(&a, act, ctx)
     }
 }
 
@@ -287,32 +293,31 @@ fn requery_enabled(ctx: &mut ModuleCtx, a: &SystemdArgs, unit: &str, info: &mut 
     Ok(())
 }
 
-/// Runs systemd_service on a host, as Ansible's module does.
-pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
-    if let Some(unit) = &a.name {
-        for g in ["*", "?", "["] {
-            if unit.contains(g) {
-                return Err(ModuleError::msg(format!(
-                    "This module does not currently support using glob patterns, found '{g}' in service name: {unit}"
-                )));
-            }
-        }
-    }
-    let sc = systemctl(a);
-    let mut res = ModuleResult::ok()
+/// What the one query read about the unit, which every decision is made from.
+#[derive(Debug, Clone)]
+pub struct UnitObserved {
+    info: UnitInfo,
+    status: Map<String, Value>,
+    found: bool,
+}
+
+/// What systemd_service decided: the unit state it read. Applying takes the same decisions
+/// from it (after a daemon_reload or daemon_reexec it reads the unit again, as the reload can
+/// change what systemd reports).
+pub struct SystemdAction {
+    unit: Option<UnitObserved>,
+}
+
+fn first_result(a: &SystemdArgs) -> ModuleResult {
+    ModuleResult::ok()
         .with("name", a.name.clone().map(Value::String).unwrap_or(Value::Null))
-        .with("status", Value::Object(Map::new()));
-    for (want, verb) in [(a.daemon_reload, "daemon-reload"), (a.daemon_reexec, "daemon-reexec")] {
-        if want && !ctx.check {
-            let (rc, _, err) = sh(ctx, &format!("{sc} {verb}"))?;
-            if rc != 0 {
-                return Err(fail(res, format!("failure {rc} during {verb}: {err}")));
-            }
-        }
-    }
-    let Some(unit) = a.name.clone() else { return Ok(res) };
-    let out = ctx.conn.exec(&query_script(a, &unit), None)?;
-    let mut info = parse_unit_info(&out.stdout_str());
+        .with("status", Value::Object(Map::new()))
+}
+
+/// Reads the unit's state (one command); a unit systemd fails to load is a failure.
+fn observe_unit(a: &SystemdArgs, unit: &str, ctx: &mut ModuleCtx) -> Result<UnitObserved, ModuleError> {
+    let out = ctx.conn.exec(&query_script(a, unit), None)?;
+    let info = parse_unit_info(&out.stdout_str());
     let mut status = Map::new();
     let mut is_systemd = false;
     if info.show_rc == 0 && !request_was_ignored(&info.show) {
@@ -322,14 +327,84 @@ pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
         let masked = load == Some("masked");
         if is_systemd && !masked {
             if let Some(err) = status.get("LoadError").and_then(Value::as_str) {
-                return Err(fail(res, format!("Error loading unit file '{unit}': {err}")));
+                return Err(fail(first_result(a), format!("Error loading unit file '{unit}': {err}")));
             }
         }
     } else if VALID_ENABLED_STATES.contains(&info.enabled_out.as_str()) {
         is_systemd = true;
     }
-    res = res.with("status", Value::Object(status.clone()));
     let found = is_systemd || info.initd;
+    Ok(UnitObserved { info, status, found })
+}
+
+/// Decides for systemd_service (and `systemd`, and `service` on systemd), changing nothing: the
+/// unit's state is read and check mode's result computed from it. `observed` holds what the
+/// decision compared: the load state, and the active state, enablement and mask as the arguments
+/// ask about them.
+pub fn decide_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+    if let Some(unit) = &a.name {
+        for g in ["*", "?", "["] {
+            if unit.contains(g) {
+                return Err(ModuleError::msg(format!(
+                    "This module does not currently support using glob patterns, found '{g}' in service name: {unit}"
+                )));
+            }
+        }
+    }
+    let mut observed = Map::new();
+    let unit = match &a.name {
+        Some(unit) => Some(observe_unit(a, unit, ctx)?),
+        None => None,
+    };
+    if let Some(u) = &unit {
+        let text = |k: &str| u.status.get(k).cloned().unwrap_or(Value::Null);
+        observed.insert("load_state".into(), text("LoadState"));
+        observed.insert("found".into(), u.found.into());
+        if a.masked.is_some() {
+            observed.insert("masked".into(), (u.info.enabled_out == "masked").into());
+        }
+        if a.enabled.is_some() {
+            observed.insert("unit_file_state".into(), u.info.enabled_out.clone().into());
+            observed.insert("enabled".into(), is_enabled(&u.info, a.scope).into());
+        }
+        if a.state.is_some() {
+            observed.insert("active_state".into(), text("ActiveState"));
+        }
+    }
+    let result = act(a, ctx, unit.clone(), true)?;
+    // daemon_reload and daemon_reexec run in a real run even when the unit is already as asked.
+    let action = Housekeeping::when(a.daemon_reload || a.daemon_reexec, SystemdAction { unit });
+    Ok(Decision { result, observed, action })
+}
+
+/// Carries out what `decide_systemd` decided and returns the run's result.
+pub fn apply_systemd(a: &SystemdArgs, act_: SystemdAction, ctx: &mut ModuleCtx) -> RunResult {
+    let sc = systemctl(a);
+    let mut unit = act_.unit;
+    for (want, verb) in [(a.daemon_reload, "daemon-reload"), (a.daemon_reexec, "daemon-reexec")] {
+        if want {
+            let (rc, _, err) = sh(ctx, &format!("{sc} {verb}"))?;
+            if rc != 0 {
+                return Err(fail(first_result(a), format!("failure {rc} during {verb}: {err}")));
+            }
+        }
+    }
+    if a.daemon_reload || a.daemon_reexec {
+        if let Some(name) = &a.name {
+            unit = Some(observe_unit(a, name, ctx)?);
+        }
+    }
+    act(a, ctx, unit, false)
+}
+
+/// Ansible's decisions on mask, enablement and state from the unit's state; with `check` off,
+/// systemctl carries each out (reading the enablement again after a mask or unmask).
+fn act(a: &SystemdArgs, ctx: &mut ModuleCtx, unit_state: Option<UnitObserved>, check: bool) -> RunResult {
+    let sc = systemctl(a);
+    let mut res = first_result(a);
+    let (Some(unit), Some(obs)) = (a.name.clone(), unit_state) else { return Ok(res) };
+    let UnitObserved { mut info, status, found } = obs;
+    res = res.with("status", Value::Object(status.clone()));
     let missing = || format!("Could not find the requested service {unit}: host");
 
     if let Some(want) = a.masked {
@@ -337,7 +412,7 @@ pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
         if masked != want {
             res.changed = true;
             let action = if want { "mask" } else { "unmask" };
-            if !ctx.check {
+            if !check {
                 let (rc, _, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
                 if rc != 0 {
                     if !found {
@@ -351,7 +426,6 @@ pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
             }
         }
     }
-
     if let Some(want) = a.enabled {
         if !found {
             return Err(fail(res, missing()));
@@ -361,7 +435,7 @@ pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
         if enabled != want {
             res.changed = true;
             let action = if want { "enable" } else { "disable" };
-            if !ctx.check {
+            if !check {
                 let (rc, o, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
                 if rc != 0 {
                     return Err(fail(res, format!("Unable to {action} service {unit}: {o}{err}")));
@@ -398,7 +472,7 @@ pub fn run_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> RunResult {
         res = res.with("state", reported);
         if let Some(action) = action {
             res.changed = true;
-            if !ctx.check {
+            if !check {
                 let (rc, _, err) = sh(ctx, &format!("{sc} {action} -- {}", quote(&unit)))?;
                 if rc != 0 {
                     return Err(fail(res, format!("Unable to {action} service {unit}: {err}")));
@@ -457,5 +531,44 @@ mod tests {
         assert_eq!(check_systemd_args(&no_name).unwrap_err().msg, "missing parameter(s) required by 'enabled': name");
         let reload = SystemdArgs { daemon_reload: true, ..Default::default() };
         assert!(check_systemd_args(&reload).is_ok());
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let fake = crate::builtin::test_support::fake_systemctl(&mut sb, "inactive", "disabled");
+        let read = |f: &str| std::fs::read_to_string(fake.path().join(f)).unwrap();
+        let args = json!({"name": "orc-test.service", "state": "started", "enabled": true});
+        let d = sb.decide(&SystemdService, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("active_state"), Some(&json!("inactive")));
+        assert_eq!(d.observed.get("unit_file_state"), Some(&json!("disabled")));
+        assert_eq!(d.observed.get("enabled"), Some(&json!(false)));
+        assert_eq!(d.observed.get("load_state"), Some(&json!("loaded")));
+        assert_eq!(read("log"), "show orc-test.service\nis-enabled orc-test.service\n", "decide acted");
+        let r = sb.apply(&SystemdService, &args, d);
+        assert!(r.changed);
+        assert_eq!((r.data["enabled"].clone(), r.data["state"].clone()), (json!(true), json!("started")));
+        assert_eq!((read("active"), read("enabled")), ("active\n".into(), "enabled\n".into()));
+        let again = sb.decide(&SystemdService, &args);
+        assert!(!again.result.changed);
+        assert_eq!(again.observed.get("active_state"), Some(&json!("active")));
+    }
+
+    #[test]
+    fn daemon_reload_runs_although_nothing_else_changes() {
+        // Ansible reloads without reporting a change; the engine still applies such a decision.
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let fake = crate::builtin::test_support::fake_systemctl(&mut sb, "active", "enabled");
+        let args = json!({"name": "orc-test.service", "state": "started", "daemon_reload": true});
+        let d = sb.decide(&SystemdService, &args);
+        assert!(!d.result.changed && d.needs_apply());
+        let log = || std::fs::read_to_string(fake.path().join("log")).unwrap();
+        assert!(!log().contains("daemon-reload"), "decide reloaded");
+        assert!(!sb.apply(&SystemdService, &args, d).changed);
+        assert!(log().contains("daemon-reload"));
+        let r = sb.run(&SystemdService, args.clone(), true, false).unwrap();
+        assert!(!r.changed);
+        assert_eq!(log().matches("daemon-reload").count(), 1, "check mode reloaded");
     }
 }

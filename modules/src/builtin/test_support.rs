@@ -194,3 +194,31 @@ impl Drop for DockerCleanup {
         }
     }
 }
+
+/// A stand-in `systemctl` (first on PATH for `sb`'s connection) keeping one unit's state in
+/// files of the returned dir: `active` (ActiveState) and `enabled` (what is-enabled prints),
+/// logging every call to `log`.
+pub fn fake_systemctl(sb: &mut Sandbox, active: &str, enabled: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let script = format!(
+        "#!/bin/sh\nverb=; unit=\nfor a in \"$@\"; do case \"$a\" in -*) ;; *) if [ -z \"$verb\" ]; then verb=$a; else unit=$a; fi;; esac; done\n\
+         echo \"$verb $unit\" >> {d}/log\n\
+         case $verb in\n\
+         show) printf 'Id=%s\\nLoadState=loaded\\nActiveState=%s\\n' \"$unit\" \"$(cat {d}/active)\";;\n\
+         is-enabled) s=$(cat {d}/enabled); echo $s; [ $s = enabled ];;\n\
+         enable|disable) echo ${{verb}}d > {d}/enabled;;\n\
+         start|restart|reload) echo active > {d}/active;;\n\
+         stop) echo inactive > {d}/active;;\n\
+         esac\n"
+    );
+    std::fs::write(dir.path().join("systemctl"), script).unwrap();
+    std::fs::set_permissions(dir.path().join("systemctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("active"), format!("{active}\n")).unwrap();
+    std::fs::write(dir.path().join("enabled"), format!("{enabled}\n")).unwrap();
+    std::fs::write(dir.path().join("log"), "").unwrap();
+    let path = format!("{d}:{}", std::env::var("PATH").unwrap_or_default());
+    sb.conn.env.push(("PATH".into(), path));
+    dir
+}

@@ -3,10 +3,11 @@
 //! group and whether its home exists are read in one command.
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::builtin::group::{parse_groups, run_account_cmd, GroupEntry};
 use crate::builtin::lineinfile::PresentAbsent;
-use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
+use crate::contract::{ArgError, Decision, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::shell_quote::quote;
 
@@ -329,6 +330,7 @@ fn mkhome_cmd(home: &str, skel: &str, uid: u64, gid: u64) -> String {
 impl TypedModule for User {
     type Args = UserArgs;
     const NAME: &'static str = "user";
+    const TWO_PHASE: bool = true;
 
     const DOC: ModuleText = ModuleText {
         short: "Makes sure a local user account exists with the given attributes, or does not exist, with useradd, \
@@ -373,85 +375,138 @@ impl TypedModule for User {
         Ok(())
     }
 
-    fn run(&self, a: UserArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn decide(&self, a: &UserArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let st = query(ctx, &a.name, a.home.as_deref())?;
-        let state = if a.state == PresentAbsent::Present { "present" } else { "absent" };
-        if a.state == PresentAbsent::Absent {
-            let mut res = ModuleResult::ok();
-            if st.info.is_some() {
-                if ctx.check {
-                    return Ok(ModuleResult::changed(true));
-                }
-                let mut cmd = vec!["userdel".to_string()];
-                if a.force {
-                    cmd.push("-f".into());
-                }
-                if a.remove {
-                    cmd.push("-r".into());
-                }
-                cmd.push(a.name.clone());
-                res = run_account_cmd(ctx, &a.name, &cmd)?.with("force", a.force).with("remove", a.remove);
-            }
-            return Ok(res.with("name", a.name.clone()).with("state", state));
-        }
-        let mut res = match &st.info {
-            None => {
-                if ctx.check {
-                    return Ok(ModuleResult::changed(true));
-                }
-                let cmd = useradd_cmd(&a, &st)?;
-                if let (Some(h), true) = (&a.home, a.create_home) {
-                    let parent = crate::filewrite::dirname(h);
-                    if !parent.is_empty() {
-                        ctx.conn.exec(&format!("mkdir -p -- {}", quote(parent)), None)?;
-                    }
-                }
-                run_account_cmd(ctx, &a.name, &cmd)?.with("system", a.system).with("create_home", a.create_home)
-            }
-            Some(info) => {
-                let r = match usermod_cmd(&a, &st, info)? {
-                    Some(_) if ctx.check => ModuleResult::changed(true),
-                    Some(cmd) => run_account_cmd(ctx, &a.name, &cmd)?,
-                    None => ModuleResult::ok(),
-                };
-                r.with("append", a.append).with("move_home", a.move_home)
-            }
-        };
-        res = res.with("name", a.name.clone()).with("state", state);
-        if a.password.is_some() {
-            res = res.with("password", "NOT_LOGGING_PASSWORD");
-        }
-        let after = if res.changed && !ctx.check { query(ctx, &a.name, a.home.as_deref())? } else { st };
-        let Some(info) = after.info.clone() else {
-            return Ok(res);
-        };
-        res = res
-            .with("uid", info.uid)
-            .with("group", info.gid)
-            .with("comment", info.comment.clone())
-            .with("home", info.home.clone())
-            .with("shell", info.shell.clone());
-        if let Some(g) = &a.groups {
-            res = res.with("groups", g.join(","));
-        }
-        if !after.home_exists && a.create_home {
-            let home = a.home.clone().unwrap_or(info.home.clone());
-            if !ctx.check {
-                let skel = a.skeleton.as_deref().unwrap_or("/etc/skel");
-                let out = ctx.conn.exec(&mkhome_cmd(&home, skel, info.uid, info.gid), None)?;
-                if out.rc != 0 {
-                    return Err(fail(&a.name, format!("failed to create home {home}: {}", out.stderr_str().trim())));
-                }
-            }
-            res.changed = true;
-        }
-        Ok(res)
+        let observed = observed(a, &st);
+        let result = converge(a, ctx, st.clone(), true)?;
+        Ok(Decision { result, observed, action: Box::new(UserAction { st }) })
     }
+
+    fn apply(&self, a: UserArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        let (_, UserAction { st }) = decision.take_action::<UserAction>(Self::NAME)?;
+        converge(&a, ctx, st, false)
+    }
+}
+
+/// What `user` decided from: the account, groups and home as read.
+struct UserAction {
+    st: UserState,
+}
+
+/// The account fields the decision compared, as named fields: whether it exists, then only the
+/// fields the arguments set (the password as `matches`/`differs`, never the hash).
+fn observed(a: &UserArgs, st: &UserState) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("exists".into(), st.info.is_some().into());
+    let Some(info) = &st.info else { return m };
+    if a.state == PresentAbsent::Absent {
+        return m;
+    }
+    let mut put = |k: &str, on: bool, v: Value| {
+        if on {
+            m.insert(k.into(), v);
+        }
+    };
+    put("uid", a.uid.is_some(), info.uid.into());
+    put("gid", a.group.is_some(), info.gid.into());
+    put("comment", a.comment.is_some(), info.comment.clone().into());
+    put("home", a.home.is_some(), info.home.clone().into());
+    put("shell", a.shell.is_some(), info.shell.clone().into());
+    let member: Vec<Value> =
+        st.groups.iter().filter(|g| g.members.iter().any(|n| n == &a.name)).map(|g| g.name.clone().into()).collect();
+    put("groups", a.groups.is_some(), member.into());
+    let same =
+        a.password.as_deref().is_some_and(|p| info.password.trim_start_matches('!') == p.trim_start_matches('!'));
+    put(
+        "password",
+        a.password.is_some() && a.update_password == UpdatePassword::Always,
+        if same { "matches" } else { "differs" }.into(),
+    );
+    put("locked", a.password_lock.is_some(), info.password.starts_with('!').into());
+    put("home_exists", a.create_home, st.home_exists.into());
+    m
+}
+
+/// Ansible's decisions for the account from its state `st`; with `check` off, useradd, usermod
+/// or userdel carry them out and the account is read back for the result.
+fn converge(a: &UserArgs, ctx: &mut ModuleCtx, st: UserState, check: bool) -> RunResult {
+    let state = if a.state == PresentAbsent::Present { "present" } else { "absent" };
+    if a.state == PresentAbsent::Absent {
+        let mut res = ModuleResult::ok();
+        if st.info.is_some() {
+            if check {
+                return Ok(ModuleResult::changed(true));
+            }
+            let mut cmd = vec!["userdel".to_string()];
+            if a.force {
+                cmd.push("-f".into());
+            }
+            if a.remove {
+                cmd.push("-r".into());
+            }
+            cmd.push(a.name.clone());
+            res = run_account_cmd(ctx, &a.name, &cmd)?.with("force", a.force).with("remove", a.remove);
+        }
+        return Ok(res.with("name", a.name.clone()).with("state", state));
+    }
+    let mut res = match &st.info {
+        None => {
+            if check {
+                return Ok(ModuleResult::changed(true));
+            }
+            let cmd = useradd_cmd(a, &st)?;
+            if let (Some(h), true) = (&a.home, a.create_home) {
+                let parent = crate::filewrite::dirname(h);
+                if !parent.is_empty() {
+                    ctx.conn.exec(&format!("mkdir -p -- {}", quote(parent)), None)?;
+                }
+            }
+            run_account_cmd(ctx, &a.name, &cmd)?.with("system", a.system).with("create_home", a.create_home)
+        }
+        Some(info) => {
+            let r = match usermod_cmd(a, &st, info)? {
+                Some(_) if check => ModuleResult::changed(true),
+                Some(cmd) => run_account_cmd(ctx, &a.name, &cmd)?,
+                None => ModuleResult::ok(),
+            };
+            r.with("append", a.append).with("move_home", a.move_home)
+        }
+    };
+    res = res.with("name", a.name.clone()).with("state", state);
+    if a.password.is_some() {
+        res = res.with("password", "NOT_LOGGING_PASSWORD");
+    }
+    let after = if res.changed && !check { query(ctx, &a.name, a.home.as_deref())? } else { st };
+    let Some(info) = after.info.clone() else {
+        return Ok(res);
+    };
+    res = res
+        .with("uid", info.uid)
+        .with("group", info.gid)
+        .with("comment", info.comment.clone())
+        .with("home", info.home.clone())
+        .with("shell", info.shell.clone());
+    if let Some(g) = &a.groups {
+        res = res.with("groups", g.join(","));
+    }
+    if !after.home_exists && a.create_home {
+        let home = a.home.clone().unwrap_or(info.home.clone());
+        if !check {
+            let skel = a.skeleton.as_deref().unwrap_or("/etc/skel");
+            let out = ctx.conn.exec(&mkhome_cmd(&home, skel, info.uid, info.gid), None)?;
+            if out.rc != 0 {
+                return Err(fail(&a.name, format!("failed to create home {home}: {}", out.stderr_str().trim())));
+            }
+        }
+        res.changed = true;
+    }
+    Ok(res)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn args(v: serde_json::Value) -> UserArgs {
         serde_json::from_value(v).unwrap()
@@ -494,5 +549,38 @@ G:alice:x:1001:\nG:sudo:x:27:alice\nG:adm:x:4:\nG:docker:x:999:bob\nH\n";
         let st = parse_state("G:carol:x:1500:\nG:sudo:x:27:\n", "carol");
         let a = args(serde_json::json!({"name": "carol", "groups": "sudo", "system": true, "create_home": false}));
         assert_eq!(useradd_cmd(&a, &st).unwrap().join(" "), "useradd -N -G sudo -M -r carol");
+    }
+
+    #[test]
+    fn deciding_changes_nothing_and_applying_does_what_was_decided() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        // usermod is a stand-in logging its arguments: this test must not change this machine's root.
+        let bin = tempfile::tempdir().unwrap();
+        let log = bin.path().join("log");
+        std::fs::write(bin.path().join("usermod"), format!("#!/bin/sh\necho \"usermod $*\" >> {}\n", log.display()))
+            .unwrap();
+        std::fs::set_permissions(bin.path().join("usermod"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+        sb.conn.env.push(("PATH".into(), path));
+        let passwd = std::process::Command::new("getent").args(["passwd", "root"]).output().unwrap();
+        let shell = String::from_utf8(passwd.stdout).unwrap().trim().rsplit(':').next().unwrap().to_string();
+
+        let args = json!({"name": "root", "shell": "/bin/orc-test-shell", "create_home": false});
+        let d = sb.decide(&User, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed.get("exists"), Some(&json!(true)));
+        assert_eq!(d.observed.get("shell"), Some(&json!(shell)));
+        assert!(d.observed.get("uid").is_none(), "uid was not compared");
+        assert!(!log.exists(), "decide ran usermod");
+        assert!(sb.apply(&User, &args, d).changed);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "usermod -s /bin/orc-test-shell root\n");
+
+        // An account that does not exist: deciding creates nothing.
+        let args = json!({"name": "orc-no-such-user", "password": "$6$x"});
+        let d = sb.decide(&User, &args);
+        assert!(d.result.changed);
+        assert_eq!(d.observed, json!({"exists": false}).as_object().unwrap().clone());
+        assert!(!std::process::Command::new("getent").args(["passwd", "orc-no-such-user"]).status().unwrap().success());
     }
 }

@@ -12,7 +12,7 @@ use super::image;
 use super::options::Mode;
 use super::{api, health};
 use crate::builtin::docker_container::{DockerContainerArgs, State};
-use crate::contract::{Decision, ModuleCtx, ModuleError, ModuleResult, RunResult};
+use crate::contract::{Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult};
 use crate::docker::DockerApi;
 
 pub use super::api::inspect;
@@ -78,11 +78,10 @@ pub fn decide(args: &DockerContainerArgs, ctx: &mut ModuleCtx) -> Result<Decisio
     let (params, warnings) = prepare(args, ctx)?;
     let action = ContainerAction { params: params.clone(), warnings: warnings.clone() };
     let out = execute(args, ctx, params, warnings, true)?;
-    let mut result = out.result;
-    if !ctx.check && out.live_work {
-        result.changed = true;
-    }
-    Ok(Decision { result, observed: out.observed, action: Box::new(action) })
+    // `pull: always` and a health wait are work only the live run can do: applying runs although
+    // nothing is reported as changed yet (the applied result says whether anything changed).
+    let live_work = !ctx.check && out.live_work && !out.result.changed;
+    Ok(Decision { result: out.result, observed: out.observed, action: Housekeeping::when(live_work, action) })
 }
 
 /// Carries out what `decide` found to change, from the settings it prepared.
