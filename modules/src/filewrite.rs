@@ -72,8 +72,8 @@ pub fn basename(path: &str) -> &str {
 
 /// The largest file [`probe`] reads with the shell's own `read` to hash it on the controller; a
 /// larger one is hashed by `sha1sum` on the host. dash's `read` makes one `read(2)` per byte: below
-/// about 2 KiB that is cheaper than starting a process (measured in the lab image;
-/// docs/performance.md, "Scale").
+/// about 2 KiB that is cheaper than starting a process (measured with dash on the benchmark
+/// machine; docs/performance.md, "Scale").
 pub const BUILTIN_READ_MAX: u64 = 2048;
 
 /// Stats `path` (following links when `follow`), hashes it if it is a file and `hash` is set,
