@@ -70,26 +70,50 @@ pub fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The largest file [`probe`] reads with the shell's own `read` to hash it on the controller; a
+/// larger one is hashed by `sha1sum` on the host. dash's `read` makes one `read(2)` per byte: below
+/// about 2 KiB that is cheaper than starting a process (measured with dash on the benchmark
+/// machine; docs/performance.md, "Scale").
+pub const BUILTIN_READ_MAX: u64 = 2048;
+
 /// Stats `path` (following links when `follow`), hashes it if it is a file and `hash` is set,
 /// resolves it when it is a link and checks its parent, all in one inline command: no subshells,
-/// so the host forks only `stat` (and `sha1sum`, `readlink` when needed).
+/// so the host starts only `stat` (and `readlink` for a link). A small file to hash is read by
+/// the shell's builtins (`read`, `printf`) and hashed here; a larger one by `sha1sum` there.
 pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, hash: bool) -> Result<Probe, ConnError> {
     let flag = if follow { "-L " } else { "" };
     let parent = match dirname(path) {
         "" => ".",
         d => d,
     };
-    let hash = if hash { "[ -f \"$p\" ] && [ -r \"$p\" ] && { printf S:; sha1sum < \"$p\"; }; " } else { "" };
+    // The content follows a `C:` line and runs to the end of the output. Read in the shell only
+    // what `stat` described (`follow`, or not a link), so its size checks the copy: `read` drops
+    // NUL bytes, and a file that changed in between is caught too (then `sha1sum`, below).
+    let same = if follow { "true" } else { "! [ -L \"$p\" ]" };
+    let hash = if hash {
+        format!(
+            "if [ -f \"$p\" ] && [ -r \"$p\" ]; then _orcs=${{_orco%%|*}}; \
+             if {same} && [ \"$_orcs\" -le {BUILTIN_READ_MAX} ] 2>/dev/null; then printf 'C:\\n'; \
+             {{ while IFS= read -r _orcl; do printf '%s\\n' \"$_orcl\"; done; printf %s \"$_orcl\"; }} < \"$p\"; \
+             else printf S:; sha1sum < \"$p\"; fi; fi; "
+        )
+    } else {
+        String::new()
+    };
+    // `$(stat ...)` is one process, as `stat` alone (the shell execs the command substitution's
+    // only command); the size in front of the usual fields is for the shell's test above.
     let cmd = format!(
         "p={q}; [ -d {d} ] && echo D; \
-         if [ -e \"$p\" ] || [ -L \"$p\" ]; then printf T:; stat {flag}-c '{STAT_FMT}' -- \"$p\" 2>/dev/null || echo; \
+         if [ -e \"$p\" ] || [ -L \"$p\" ]; then _orco=$(stat {flag}-c '%s|{STAT_FMT}' -- \"$p\" 2>/dev/null); \
+         printf 'T:%s\\n' \"${{_orco#*|}}\"; \
          if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf R:; readlink -f -- \"$p\" || echo; fi; \
-         {hash}fi; true",
+         {hash}fi; unset _orco _orcs _orcl; true",
         q = quote(path),
         d = quote(parent),
     );
     let out = conn.exec_inline(&cmd)?;
-    let text = out.stdout_str();
+    let (text, content) = split_content(&out.stdout);
+    let text = String::from_utf8_lossy(text);
     let mut p = Probe { realpath: path.to_string(), ..Probe::default() };
     let mut stat_line = None;
     let mut link = None;
@@ -109,7 +133,26 @@ pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, hash: bool) ->
         }
     }
     p.stat = stat_line.and_then(|l| parse_stat(&l, link));
+    if let Some(content) = content {
+        if p.stat.as_ref().is_some_and(|s| s.size == content.len() as u64) {
+            p.sha1 = Some(crate::fileops::sha1_hex(content));
+        } else {
+            // NUL bytes (which `read` drops) or a file that changed since `stat`: hash it there.
+            let out = conn.exec_inline(&format!("[ -f {q} ] && [ -r {q} ] && sha1sum < {q}; true", q = quote(path)))?;
+            p.sha1 = out.stdout_str().get(..40).map(str::to_string);
+        }
+    }
     Ok(p)
+}
+
+/// Splits a probe's output at its `C:` line: the lines before it, and the file content after it
+/// (`None` when the probe read no content).
+fn split_content(out: &[u8]) -> (&[u8], Option<&[u8]>) {
+    const MARK: &[u8] = b"\nC:\n";
+    match out.windows(MARK.len()).position(|w| w == MARK) {
+        Some(i) => (&out[..=i], Some(&out[i + MARK.len()..])),
+        None => (out, None),
+    }
 }
 
 /// Copies `path` to Ansible's backup name `path.<pid>.<YYYY-MM-DD@HH:MM:SS~>` (host local time),
@@ -478,6 +521,44 @@ mod tests {
         assert!(!p.parent_exists);
         assert!(p.stat.is_none());
         assert_eq!(c.log.len(), 2);
+    }
+
+    #[test]
+    fn probe_hashes_small_files_in_one_round_trip_and_others_with_sha1sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut big = b"line\n".repeat(1000);
+        big.extend_from_slice(b"no newline at the end");
+        let cases: [(&str, &[u8]); 7] = [
+            ("plain", b"hello\n"),
+            ("no_newline", b"a\\b\n  c\t\r\nlast"),
+            ("empty", b""),
+            ("blank_lines", b"\n\n\n"),
+            ("high_bytes", b"caf\xc3\xa9 \xff\xfe\n-n\n-e\n%s\n"),
+            ("nul", b"a\0b\n"),
+            ("big", &big),
+        ];
+        for (name, data) in cases {
+            let f = dir.path().join(name);
+            std::fs::write(&f, data).unwrap();
+            let mut c = ShConnection::default();
+            let p = probe(&mut c, f.to_str().unwrap(), true, true).unwrap();
+            assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(data)), "{name}");
+            assert_eq!(p.stat.unwrap().size, data.len() as u64, "{name}");
+            // A file with NUL bytes is read again by sha1sum: `read` drops them.
+            assert_eq!(c.log.len(), if name == "nul" { 2 } else { 1 }, "{name}");
+        }
+        // A link not followed: its own stat, and the target's content hashed by sha1sum.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("plain"), &link).unwrap();
+        let mut c = ShConnection::default();
+        let p = probe(&mut c, link.to_str().unwrap(), false, true).unwrap();
+        assert_eq!(p.stat.as_ref().unwrap().file_type, FileType::Link);
+        assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(b"hello\n")));
+        assert_eq!(p.realpath, dir.path().join("plain").to_str().unwrap());
+        assert_eq!(c.log.len(), 1);
+        let p = probe(&mut c, link.to_str().unwrap(), true, true).unwrap();
+        assert_eq!(p.stat.as_ref().unwrap().file_type, FileType::File);
+        assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(b"hello\n")));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! every variable the run defines is listed there (docs/architecture.md, "One compiled
 //! playbook").
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{json, Map, Value};
 
@@ -108,8 +110,29 @@ pub fn host(
 }
 
 /// A path made absolute (as Ansible shows `playbook_dir` and `role_path`).
+///
+/// [`host`] asks for every search path entry of every task and host: a path resolved once is
+/// remembered for the process (`canonicalize` is a system call per component), a path that does
+/// not resolve is asked again next time (the directories a run reads its playbooks and roles
+/// from are not expected to move while it runs).
 pub fn absolute(p: &Path) -> String {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    static RESOLVED: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    let resolved = RESOLVED.get_or_init(Default::default);
+    // A relative path is remembered under the directory it was relative to.
+    let key = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(s) = resolved.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return s;
+    }
+    match std::fs::canonicalize(p) {
+        Ok(c) => {
+            let s = c.display().to_string();
+            if let Ok(mut m) = resolved.lock() {
+                m.insert(key, s.clone());
+            }
+            s
+        }
+        Err(_) => p.display().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +160,19 @@ mod tests {
         for name in made {
             assert!(NAMES.contains(&name.as_str()), "{name} is made but not in magic::NAMES");
         }
+    }
+
+    #[test]
+    fn absolute_paths_are_resolved_once_and_a_missing_one_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        let canonical = std::fs::canonicalize(&real).unwrap().display().to_string();
+        // Not there yet: the path itself, not remembered.
+        assert_eq!(absolute(&link), link.display().to_string());
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(absolute(&link), canonical);
+        assert_eq!(absolute(&link), canonical);
     }
 }

@@ -9,6 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::connection::CmdOutput;
 use crate::contract::{ArgError, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
 use crate::sh_words::ShWords;
@@ -197,6 +198,24 @@ pub(crate) struct RunSpec {
     pub words: ShWords,
 }
 
+/// Whether `creates` already exists, asked in the host's persistent shell itself with builtins
+/// only (`for`, `[`, `echo`: no subshell, no process on the host), so that a command its
+/// `creates` skips starts nothing there. Only when nothing runs before that test in the command's
+/// own script (`no_chdir`) and the word names no variable (their prelude would stay in the
+/// shell); otherwise `false`, and the script tests it as before.
+fn creates_exists(no_chdir: bool, creates: Option<&str>, ctx: &mut ModuleCtx) -> Result<bool, ModuleError> {
+    let Some(c) = creates.filter(|_| no_chdir) else { return Ok(false) };
+    let mut words = ShWords::default();
+    let w = words.word(c, true, true);
+    if !words.prelude.is_empty() {
+        return Ok(false);
+    }
+    let probe = format!(
+        "for _orcf in {w}; do if [ -e \"$_orcf\" ] || [ -L \"$_orcf\" ]; then echo Y; break; fi; done; unset _orcf; true"
+    );
+    Ok(ctx.conn.exec_inline(&probe)?.stdout == b"Y\n")
+}
+
 /// Runs a [`RunSpec`] in one round trip and shapes the result as Ansible's command module.
 pub(crate) fn run_spec(spec: RunSpec, ctx: &mut ModuleCtx) -> RunResult {
     let marker = format!("@@ORC{:016x}", fastrand::u64(..));
@@ -239,7 +258,12 @@ pub(crate) fn run_spec(spec: RunSpec, ctx: &mut ModuleCtx) -> RunResult {
         spec.program
     );
 
-    let out = ctx.conn.exec(&script, spec.stdin.as_deref())?;
+    let out = if creates_exists(spec.chdir.is_none(), spec.creates.as_deref(), ctx)? {
+        // The same answer as the script's own test would give.
+        CmdOutput { rc: 97, stdout: Vec::new(), stderr: format!("{marker} creates\n").into_bytes() }
+    } else {
+        ctx.conn.exec(&script, spec.stdin.as_deref())?
+    };
     let stdout = out.stdout_str();
     let stderr = out.stderr_str();
 
@@ -433,7 +457,9 @@ pub(crate) mod tests {
         let args: Map<String, Value> = serde_json::from_value(args).unwrap();
         let r = m.run(&args, &mut ctx);
         let log = conn.log.clone();
-        assert!(log.len() <= 1, "one round trip, got {log:?}");
+        // One round trip, or two when the test of an existing `creates` came first and said no.
+        let creates_first = log.len() == 2 && log[0].starts_with("for _orcf in");
+        assert!(log.len() <= 1 || creates_first, "one round trip, got {log:?}");
         match r {
             Ok(r) => Ok(r.to_json()),
             Err(ModuleError::Fail(r)) => Err((r.to_json(), log)),
@@ -542,6 +568,33 @@ pub(crate) mod tests {
         // creates is relative to chdir; removes matching lets the command run.
         let r = ok(json!({"_raw_params": "echo ran", "chdir": dir.path(), "creates": "nope", "removes": "made.txt"}));
         assert_eq!(r["stdout"], "ran");
+    }
+
+    #[test]
+    fn an_existing_creates_is_answered_by_builtins_with_the_same_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("made.txt");
+        std::fs::write(&f, "").unwrap();
+        for check in [false, true] {
+            let mut conn = ShConnection::default();
+            let ctl = DirController { root: ".".into() };
+            let mut ctx = ModuleCtx { conn: &mut conn, check, diff: false, controller: &ctl };
+            let args: Map<String, Value> =
+                serde_json::from_value(json!({"_raw_params": "touch /nonexistent-orc/x", "creates": f})).unwrap();
+            let fast = Module::run(&Command, &args, &mut ctx).unwrap().to_json();
+            // One command, with no subshell and no program in it.
+            assert_eq!(conn.log.len(), 1, "{:?}", conn.log);
+            assert!(conn.log[0].starts_with("for _orcf in") && !conn.log[0].contains('('), "{:?}", conn.log);
+            // The command's own script (a `chdir` comes first) gives the same result.
+            let slow = run_module(
+                &Command,
+                json!({"_raw_params": "touch /nonexistent-orc/x", "chdir": "/", "creates": f}),
+                check,
+            )
+            .unwrap();
+            assert_eq!(fast, slow);
+            assert_eq!(fast["stdout"], format!("skipped, since {} exists", f.display()));
+        }
     }
 
     #[test]
