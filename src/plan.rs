@@ -280,7 +280,8 @@ pub fn compare(plan: &Entry, now: &Entry, full: bool) -> Vec<String> {
             out.push(format!("observed.{k}: {v} -> {n}"));
         }
     }
-    for (k, n) in is.iter().filter(|(k, _)| !was.contains_key(*k)) {
+    // A field the plan did not record reads as null, as one it recorded and no longer sees.
+    for (k, n) in is.iter().filter(|(k, n)| !was.contains_key(*k) && !n.is_null()) {
         out.push(format!("observed.{k}: null -> {n}"));
     }
     if plan.changed != now.changed {
@@ -518,6 +519,15 @@ mod tests {
         );
         assert!(compare(&p, &n, false).is_empty());
         assert!(compare(&p, &p, true).is_empty());
+    }
+
+    #[test]
+    fn a_field_the_plan_did_not_record_is_no_drift_while_null() {
+        let p = entry("site.yml:5:7", serde_json::json!({"type": "absent"}), true);
+        let n = entry("site.yml:5:7", serde_json::json!({"type": "absent", "link_target": null}), true);
+        assert!(compare(&p, &n, true).is_empty());
+        let n = entry("site.yml:5:7", serde_json::json!({"type": "absent", "link_target": "/x"}), true);
+        assert_eq!(compare(&p, &n, true), vec!["observed.link_target: null -> \"/x\""]);
     }
 
     #[test]

@@ -588,7 +588,8 @@ mod tests {
         // decision is applied, and the run reports no change.
         let waits = json!({"host": "web1", "backend": "app", "state": "disabled", "wait": true,
                            "wait_interval": 1, "wait_retries": 1, "socket": socket});
-        assert!(sb.decide(&Haproxy, &waits).result.changed);
+        let wait = sb.decide(&Haproxy, &waits);
+        assert!(!wait.result.changed && wait.needs_apply(), "wait: true is applied");
         let run = sb.ok(&Haproxy, waits.clone());
         assert!(!run.changed);
         assert_eq!(run.data["command"], json!([]));
