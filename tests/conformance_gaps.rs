@@ -272,3 +272,34 @@ fn notify_on_a_block_or_an_import_is_inherited_by_its_tasks() {
         .stdout_has("\"msg\": \"block handler ran\"")
         .stdout_has("\"msg\": \"import handler ran\"");
 }
+
+#[test]
+fn environment_leaves_out_omitted_values_and_ansible_env_before_facts() {
+    // tests/conformance target `environment`: `omit` as a value or as a whole entry adds nothing,
+    // and a play environment reading ansible_env does not fail the fact gathering that defines it.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: 'echo "A=$A;B=$B;C=$C"'
+              environment:
+                - {A: '{{ omit }}', B: hello}
+                - '{{ omit }}'
+                - C: still
+              register: r
+            - debug: {msg: "got {{ r.stdout }}"}
+        - hosts: localhost
+          environment:
+            PATH: '{{ ansible_env.PATH + ":/lola" }}'
+            lola: ido
+          tasks:
+            - assert:
+                that:
+                  - "'/lola' not in ansible_env.PATH"
+                  - ansible_env.lola == 'ido'
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("got A=;B=hello;C=still");
+}
