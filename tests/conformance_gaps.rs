@@ -303,3 +303,34 @@ fn environment_leaves_out_omitted_values_and_ansible_env_before_facts() {
     );
     p.play("site.yml").run().success().stdout_has("got A=;B=hello;C=still");
 }
+
+#[test]
+fn pause_waits_or_goes_on_without_a_terminal_and_checks_its_arguments() {
+    // tests/conformance target `pause`: a duration is waited for (less than 1 second waits 1),
+    // a prompt with stdin not a terminal warns and goes on, and bad arguments fail the task with
+    // the messages of Ansible's argument spec.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - pause: {seconds: 0.1}
+              register: r
+            - pause: {prompt: hi}
+              register: p
+            - pause: {minutes: 1, seconds: 1}
+              register: x
+              ignore_errors: true
+            - pause: {foo: bar}
+              register: u
+              ignore_errors: true
+            - debug: {msg: "{{ r.stdout }}|{{ r.delta }}|{{ p.stdout }}|{{ p.warnings[0] }}|{{ x.msg }}|{{ u.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("Paused for 1.0 seconds|1|Paused for 0.0 minutes|Not waiting for response to prompt as stdin is not interactive|parameters are mutually exclusive: minutes|seconds|Unsupported parameters for (pause) module: foo.")
+        .stdout_has("[ERROR]: Task failed: parameters are mutually exclusive");
+}

@@ -391,8 +391,11 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         Status::Failed { .. } if msg.starts_with("Task failed: ") => {
             Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
         }
-        // An action that refused `async:` failed before it ran, not in its module or action.
-        Status::Failed { .. } if refused_async(task, result) => {
+        // An action that refused `async:` failed before it ran, not in its module or action; an
+        // action whose failures are its argument spec's (`fails_bare`) is reported bare too.
+        Status::Failed { .. }
+            if refused_async(task, result) || task.action().and_then(|a| a.engine).is_some_and(|e| e.fails_bare()) =>
+        {
             Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
         }
         Status::Failed { .. } => {
