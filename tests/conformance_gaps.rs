@@ -334,3 +334,26 @@ fn pause_waits_or_goes_on_without_a_terminal_and_checks_its_arguments() {
         .stdout_has("Paused for 1.0 seconds|1|Paused for 0.0 minutes|Not waiting for response to prompt as stdin is not interactive|parameters are mutually exclusive: minutes|seconds|Unsupported parameters for (pause) module: foo.")
         .stdout_has("[ERROR]: Task failed: parameters are mutually exclusive");
 }
+
+#[test]
+fn false_condition_is_the_condition_as_written() {
+    // tests/conformance target `test_core`: `when: false` gives `false_condition: false` (a
+    // boolean, equal to Jinja's False), an expression gives its text.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact: {hello: world}
+              when: false
+              register: s
+            - set_fact: {hello: world}
+              when: [True == True, "foo == 'bar'"]
+              vars: {foo: foo}
+              register: m
+            - debug: {msg: "{{ s.false_condition == False }} {{ s.false_condition is boolean }} {{ m.false_condition }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True True foo == 'bar'\"");
+}

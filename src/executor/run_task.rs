@@ -134,10 +134,12 @@ pub fn conditions_hold(runner: &Runner, ctx: &Arc<Context>, task: &Task) -> Resu
     Ok(true)
 }
 
-fn first_false(runner: &Runner, ctx: &Arc<Context>, conds: &[&Value]) -> Result<Option<String>, (String, String)> {
+/// The first condition that does not hold, as written (a `when: false` stays a boolean: the
+/// result's `false_condition`, which Ansible's test_core target compares with `False`).
+fn first_false(runner: &Runner, ctx: &Arc<Context>, conds: &[&Value]) -> Result<Option<Value>, (String, String)> {
     for cond in conds {
         if !eval_condition(&runner.templar, cond, ctx).map_err(|e| (cond_text(cond), e))? {
-            return Ok(Some(cond_text(cond)));
+            return Ok(Some((*cond).clone()));
         }
     }
     Ok(None)
