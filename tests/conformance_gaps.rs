@@ -357,3 +357,38 @@ fn false_condition_is_the_condition_as_written() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"True True foo == 'bar'\"");
 }
+
+#[test]
+fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() {
+    // tests/conformance target `meta_tasks`: after `meta: refresh_inventory` the next play sees
+    // the inventory file as it is now, plus what add_host and group_by added (for hosts that are
+    // still there).
+    let p = Project::new()
+        .file("inv.ini", "[all:vars]\nansible_connection=local\n[g]\none parity=odd\ntwo parity=even\n")
+        .file("new.ini", "[all:vars]\nansible_connection=local\n[g]\ntwo parity=even\nfour parity=even\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - add_host: {name: yolo, ansible_connection: local}
+                - group_by: {key: '{{ parity }}'}
+                - copy: {src: new.ini, dest: inv.ini}
+                  delegate_to: localhost
+                  run_once: true
+                - meta: refresh_inventory
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - debug: {msg: "hosts={{ ansible_play_hosts | sort | join(',') }} even={{ groups.even | join(',') }} odd={{ groups.odd | default([]) | join(',') }}"}
+                  run_once: true
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv.ini"))
+        .dir(p.path())
+        .run()
+        .success()
+        .stdout_has("hosts=four,two,yolo even=two odd=\"");
+}
