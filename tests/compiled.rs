@@ -39,17 +39,17 @@ fn a_file_the_run_finds_is_not_refused_up_front() {
 
 #[test]
 fn a_meta_action_accepted_up_front_is_carried_out() {
-    // refresh_inventory was accepted before the run and then silently ignored: it is refused.
+    // An action orc does not carry out (end_role) is refused before the run, never ignored.
     let p = Project::new().file(
         "site.yml",
         r#"
         - hosts: localhost
           gather_facts: false
           tasks:
-            - meta: refresh_inventory
+            - meta: end_role
         "#,
     );
-    p.play("site.yml").run().code(3).stderr_has("invalid meta action 'refresh_inventory'");
+    p.play("site.yml").run().code(3).stderr_has("invalid meta action 'end_role'");
     // end_batch and reset_connection are carried out as Ansible does.
     let p = Project::new().file("hosts", TWO_LOCAL_HOSTS).file(
         "site.yml",

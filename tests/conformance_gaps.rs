@@ -272,3 +272,123 @@ fn notify_on_a_block_or_an_import_is_inherited_by_its_tasks() {
         .stdout_has("\"msg\": \"block handler ran\"")
         .stdout_has("\"msg\": \"import handler ran\"");
 }
+
+#[test]
+fn environment_leaves_out_omitted_values_and_ansible_env_before_facts() {
+    // tests/conformance target `environment`: `omit` as a value or as a whole entry adds nothing,
+    // and a play environment reading ansible_env does not fail the fact gathering that defines it.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: 'echo "A=$A;B=$B;C=$C"'
+              environment:
+                - {A: '{{ omit }}', B: hello}
+                - '{{ omit }}'
+                - C: still
+              register: r
+            - debug: {msg: "got {{ r.stdout }}"}
+        - hosts: localhost
+          environment:
+            PATH: '{{ ansible_env.PATH + ":/lola" }}'
+            lola: ido
+          tasks:
+            - assert:
+                that:
+                  - "'/lola' not in ansible_env.PATH"
+                  - ansible_env.lola == 'ido'
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("got A=;B=hello;C=still");
+}
+
+#[test]
+fn pause_waits_or_goes_on_without_a_terminal_and_checks_its_arguments() {
+    // tests/conformance target `pause`: a duration is waited for (less than 1 second waits 1),
+    // a prompt with stdin not a terminal warns and goes on, and bad arguments fail the task with
+    // the messages of Ansible's argument spec.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - pause: {seconds: 0.1}
+              register: r
+            - pause: {prompt: hi}
+              register: p
+            - pause: {minutes: 1, seconds: 1}
+              register: x
+              ignore_errors: true
+            - pause: {foo: bar}
+              register: u
+              ignore_errors: true
+            - debug: {msg: "{{ r.stdout }}|{{ r.delta }}|{{ p.stdout }}|{{ p.warnings[0] }}|{{ x.msg }}|{{ u.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("Paused for 1.0 seconds|1|Paused for 0.0 minutes|Not waiting for response to prompt as stdin is not interactive|parameters are mutually exclusive: minutes|seconds|Unsupported parameters for (pause) module: foo.")
+        .stdout_has("[ERROR]: Task failed: parameters are mutually exclusive");
+}
+
+#[test]
+fn false_condition_is_the_condition_as_written() {
+    // tests/conformance target `test_core`: `when: false` gives `false_condition: false` (a
+    // boolean, equal to Jinja's False), an expression gives its text.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact: {hello: world}
+              when: false
+              register: s
+            - set_fact: {hello: world}
+              when: [True == True, "foo == 'bar'"]
+              vars: {foo: foo}
+              register: m
+            - debug: {msg: "{{ s.false_condition == False }} {{ s.false_condition is boolean }} {{ m.false_condition }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True True foo == 'bar'\"");
+}
+
+#[test]
+fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() {
+    // tests/conformance target `meta_tasks`: after `meta: refresh_inventory` the next play sees
+    // the inventory file as it is now, plus what add_host and group_by added (for hosts that are
+    // still there).
+    let p = Project::new()
+        .file("inv.ini", "[all:vars]\nansible_connection=local\n[g]\none parity=odd\ntwo parity=even\n")
+        .file("new.ini", "[all:vars]\nansible_connection=local\n[g]\ntwo parity=even\nfour parity=even\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - add_host: {name: yolo, ansible_connection: local}
+                - group_by: {key: '{{ parity }}'}
+                - copy: {src: new.ini, dest: inv.ini}
+                  delegate_to: localhost
+                  run_once: true
+                - meta: refresh_inventory
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - debug: {msg: "hosts={{ ansible_play_hosts | sort | join(',') }} even={{ groups.even | join(',') }} odd={{ groups.odd | default([]) | join(',') }}"}
+                  run_once: true
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv.ini"))
+        .dir(p.path())
+        .run()
+        .success()
+        .stdout_has("hosts=four,two,yolo even=two odd=\"");
+}

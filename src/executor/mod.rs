@@ -148,9 +148,41 @@ pub struct Runner<'a> {
     live: std::sync::RwLock<Inventory>,
     /// `live` changed since the play runner last looked (`Runner::take_inventory_change`).
     live_changed: std::sync::atomic::AtomicBool,
+    /// Reads the inventory sources again, for `meta: refresh_inventory` (the command layer
+    /// gives it; without it the meta task leaves the inventory as it is).
+    reload: Option<InventoryReload<'a>>,
+    /// What `add_host` and `group_by` changed, in order: replayed on a refreshed inventory,
+    /// which keeps them as Ansible's does.
+    dynamic: std::sync::Mutex<Vec<DynamicChange>>,
     /// Saved plans: record what two-phase modules decide, or check a plan before applying
     /// (src/plan.rs); `None` runs modules as usual.
     pub(crate) plan: Option<crate::plan::PlanMode>,
+}
+
+/// Reads the inventory sources again (`meta: refresh_inventory`); the error says why not.
+pub type InventoryReload<'a> = Box<dyn Fn() -> std::result::Result<Inventory, String> + Send + Sync + 'a>;
+
+/// A change `add_host` or `group_by` made to the inventory during the run.
+#[derive(Debug, Clone)]
+pub(crate) enum DynamicChange {
+    /// `add_host`: the host, its groups and variables.
+    AddHost {
+        /// The host's name.
+        name: String,
+        /// The groups it joins.
+        groups: Vec<String>,
+        /// Its variables.
+        vars: Map<String, Value>,
+    },
+    /// `group_by`: the host put in a group with parents.
+    GroupBy {
+        /// The host.
+        host: String,
+        /// The group.
+        group: String,
+        /// The group's parents.
+        parents: Vec<String>,
+    },
 }
 
 impl<'a> Runner<'a> {
@@ -175,8 +207,42 @@ impl<'a> Runner<'a> {
             jobs: jobs::Jobs::default(),
             live: std::sync::RwLock::new(inventory.clone()),
             live_changed: std::sync::atomic::AtomicBool::new(false),
+            reload: None,
+            dynamic: std::sync::Mutex::new(Vec::new()),
             plan: None,
         })
+    }
+
+    /// `meta: refresh_inventory` reads the inventory with `reload`.
+    pub fn with_inventory_reload(mut self, reload: InventoryReload<'a>) -> Self {
+        self.reload = Some(reload);
+        self
+    }
+
+    /// Notes an `add_host` or `group_by` change, to replay after `meta: refresh_inventory`.
+    pub(crate) fn record_dynamic(&self, change: DynamicChange) {
+        self.dynamic.lock().unwrap_or_else(|e| e.into_inner()).push(change);
+    }
+
+    /// `meta: refresh_inventory`: the inventory read again from its sources, with the hosts and
+    /// groups `add_host` and `group_by` added so far added again. Without a reload function the
+    /// inventory stays as it is.
+    pub(crate) fn refresh_inventory(&self) -> std::result::Result<(), String> {
+        let Some(reload) = &self.reload else { return Ok(()) };
+        let mut inv = reload()?;
+        for change in self.dynamic.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            // A change about a host the sources no longer have is dropped, as it cannot apply.
+            let _ = match change {
+                DynamicChange::AddHost { name, groups, vars } => inv.add_dynamic_host(name, groups, vars).map(|_| ()),
+                DynamicChange::GroupBy { host, .. } if !inv.has_host(host) => Ok(()),
+                DynamicChange::GroupBy { host, group, parents } => {
+                    inv.add_dynamic_group(host, group, parents).map(|_| ())
+                }
+            };
+        }
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = inv;
+        self.live_changed.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Records a plan, or applies one (src/plan.rs, docs/plan.md).

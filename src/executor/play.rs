@@ -883,7 +883,11 @@ impl<'r> PlayRun<'r> {
         self.runner.sink.emit(&Event::TaskStart { name, kind, origin: task.loc.to_string() });
         let once = matches!(
             what,
-            MetaAction::EndPlay | MetaAction::EndBatch | MetaAction::ClearFacts | MetaAction::ClearHostErrors
+            MetaAction::EndPlay
+                | MetaAction::EndBatch
+                | MetaAction::ClearFacts
+                | MetaAction::ClearHostErrors
+                | MetaAction::RefreshInventory
         );
         let asked: Vec<HostId> = if once { active.iter().take(1).copied().collect() } else { active.to_vec() };
         let mut holding = Vec::new();
@@ -933,6 +937,11 @@ impl<'r> PlayRun<'r> {
                     self.runner.pool.discard(&states[*id].name);
                 }
             }
+            MetaAction::RefreshInventory if !holding.is_empty() => match self.runner.refresh_inventory() {
+                Ok(()) => self.inventory_changed(states),
+                Err(e) => self.runner.sink.emit(&Event::Warning(format!("refresh_inventory: {e}"))),
+            },
+            MetaAction::RefreshInventory => {}
         }
         Vec::new()
     }

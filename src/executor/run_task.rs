@@ -134,10 +134,12 @@ pub fn conditions_hold(runner: &Runner, ctx: &Arc<Context>, task: &Task) -> Resu
     Ok(true)
 }
 
-fn first_false(runner: &Runner, ctx: &Arc<Context>, conds: &[&Value]) -> Result<Option<String>, (String, String)> {
+/// The first condition that does not hold, as written (a `when: false` stays a boolean: the
+/// result's `false_condition`, which Ansible's test_core target compares with `False`).
+fn first_false(runner: &Runner, ctx: &Arc<Context>, conds: &[&Value]) -> Result<Option<Value>, (String, String)> {
     for cond in conds {
         if !eval_condition(&runner.templar, cond, ctx).map_err(|e| (cond_text(cond), e))? {
-            return Ok(Some(cond_text(cond)));
+            return Ok(Some((*cond).clone()));
         }
     }
     Ok(None)
@@ -391,8 +393,11 @@ fn error_report(task: &Task, status: Status, result: &Value) -> Option<crate::ou
         Status::Failed { .. } if msg.starts_with("Task failed: ") => {
             Some(crate::output::ErrorReport { message: msg, origin: Some(task.loc.clone()) })
         }
-        // An action that refused `async:` failed before it ran, not in its module or action.
-        Status::Failed { .. } if refused_async(task, result) => {
+        // An action that refused `async:` failed before it ran, not in its module or action; an
+        // action whose failures are its argument spec's (`fails_bare`) is reported bare too.
+        Status::Failed { .. }
+            if refused_async(task, result) || task.action().and_then(|a| a.engine).is_some_and(|e| e.fails_bare()) =>
+        {
             Some(crate::output::ErrorReport { message: format!("Task failed: {msg}"), origin: Some(task.loc.clone()) })
         }
         Status::Failed { .. } => {

@@ -53,9 +53,30 @@ impl Settings {
         let r = Render { runner, ctx };
         let mut environment: Vec<(String, String)> = Vec::new();
         for entry in &kw.environment {
-            match r.value("environment", entry)? {
+            let rendered = match entry {
+                // Each value on its own: one that needs `ansible_env` before facts are gathered
+                // is left out rather than failing the task, as Ansible does (its
+                // Task._post_validate_environment skips an undefined error naming ansible_env).
                 Value::Object(m) => {
-                    for (k, v) in m.into_iter().filter(|(_, v)| !v.is_null()) {
+                    let mut out = Map::new();
+                    for (k, v) in m {
+                        match r.value("environment", v) {
+                            Ok(v) => {
+                                out.insert(k.clone(), v);
+                            }
+                            Err(e) if e.contains("ansible_env") && e.contains("undefined") => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Value::Object(out)
+                }
+                other => r.value("environment", other)?,
+            };
+            match rendered {
+                Value::Object(m) => {
+                    // An omitted value leaves the name out, as Ansible does.
+                    let kept = m.into_iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some(crate::template::OMIT));
+                    for (k, v) in kept {
                         let v = crate::yaml::display(&v);
                         match environment.iter_mut().find(|(name, _)| *name == k) {
                             Some(slot) => slot.1 = v,
@@ -63,7 +84,9 @@ impl Settings {
                         }
                     }
                 }
+                // `- '{{ omit }}'`: an omitted entry adds nothing.
                 Value::Null => {}
+                Value::String(s) if s == crate::template::OMIT => {}
                 other => {
                     return Err(format!(
                         "environment must be a mapping of names to values, got {}",

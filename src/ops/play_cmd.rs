@@ -116,6 +116,16 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
         return Ok(code);
     }
     let mut runner = new_runner(&inventory, &opts, sink.as_ref(), &answers)?;
+    // `meta: refresh_inventory` reads the sources as this command did above.
+    let (sources, pbs) = (&args.common.inventory, &playbooks);
+    let reload_settings = &settings;
+    runner = runner.with_inventory_reload(Box::new(move || {
+        let mut inv = super::load_inventory(sources, reload_settings).map_err(|e| e.to_string())?;
+        for pb in pbs {
+            inv.add_playbook_vars_dirs(&executor::playbook_dir(pb)).map_err(|e| e.to_string())?;
+        }
+        Ok(inv)
+    }));
     if args.step {
         runner = runner.with_stepper(Box::new(StdinStepper::default()));
     }

@@ -410,7 +410,7 @@ fn seconds(d: Duration) -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` in UTC, the form of JUnit's `timestamp` attribute.
-fn timestamp(t: SystemTime) -> String {
+pub(crate) fn timestamp(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rest) = (secs / 86_400, secs % 86_400);
     // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).

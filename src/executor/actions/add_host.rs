@@ -100,6 +100,11 @@ impl EngineAction for AddHost {
             Err(e) => (true, Err(e)),
         });
         let changed = changed.map_err(fail)?;
+        call.runner.record_dynamic(crate::executor::DynamicChange::AddHost {
+            name: name.clone(),
+            groups: unique.clone(),
+            vars: host_vars.clone(),
+        });
         let result = json!({
             "changed": changed,
             "failed": false,

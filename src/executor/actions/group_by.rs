@@ -51,6 +51,11 @@ impl EngineAction for GroupBy {
             Err(e) => (false, Err(e)),
         });
         let changed = changed.map_err(fail)?;
+        call.runner.record_dynamic(crate::executor::DynamicChange::GroupBy {
+            host: host.clone(),
+            group: group.clone(),
+            parents: parents.clone(),
+        });
         let result = json!({"changed": changed, "failed": false, "add_group": group, "parent_groups": parents});
         Ok((if changed { Status::Changed } else { Status::Ok }, result))
     }

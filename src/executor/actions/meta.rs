@@ -31,6 +31,8 @@ pub enum MetaAction {
     ClearFacts,
     /// Close the host's connection; the next task opens a new one.
     ResetConnection,
+    /// Read the inventory sources again, keeping what add_host and group_by added.
+    RefreshInventory,
 }
 
 impl MetaAction {
@@ -44,6 +46,7 @@ impl MetaAction {
         "clear_host_errors",
         "clear_facts",
         "reset_connection",
+        "refresh_inventory",
     ];
 
     /// The action `name` names.
@@ -58,6 +61,7 @@ impl MetaAction {
             "clear_host_errors" => ClearHostErrors,
             "clear_facts" => ClearFacts,
             "reset_connection" => ResetConnection,
+            "refresh_inventory" => RefreshInventory,
             _ => return None,
         })
     }
@@ -71,7 +75,7 @@ impl MetaAction {
 const ARGS: &[Arg] = &[(
     "_raw_params",
     true,
-    "The action: flush_handlers, end_play, end_host, end_batch, noop, clear_host_errors, clear_facts, reset_connection.",
+    "The action: flush_handlers, end_play, end_host, end_batch, noop, clear_host_errors, clear_facts, reset_connection, refresh_inventory.",
 )];
 
 impl EngineAction for Meta {
@@ -94,7 +98,7 @@ impl EngineAction for Meta {
     fn text(&self) -> ModuleText {
         ModuleText {
             short: "Acts on the run itself: runs notified handlers now, ends the play or the host...",
-            notes: "`refresh_inventory` and `end_role` are not supported: orc refuses them before the run.",
+            notes: "`refresh_inventory` reads the inventory sources again and adds back what add_host and group_by added. `end_role` is not supported: orc refuses it before the run.",
             returns: &[],
             example: "- ansible.builtin.meta: flush_handlers\n",
         }
@@ -106,7 +110,6 @@ impl EngineAction for Meta {
             return Ok(());
         }
         let why = match what.as_str() {
-            "refresh_inventory" => " (orc reads the inventory once, before the run)",
             "end_role" => " (orc does not support it yet)",
             _ => "",
         };
@@ -124,6 +127,7 @@ mod tests {
             let a = MetaAction::parse(n).unwrap_or_else(|| panic!("{n}"));
             assert_eq!(MetaAction::NAMES.iter().position(|x| MetaAction::parse(x) == Some(a)), Some(i));
         }
-        assert_eq!(MetaAction::parse("refresh_inventory"), None);
+        assert_eq!(MetaAction::parse("refresh_inventory"), Some(MetaAction::RefreshInventory));
+        assert_eq!(MetaAction::parse("end_role"), None);
     }
 }

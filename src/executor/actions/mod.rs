@@ -13,6 +13,7 @@ mod group_by;
 mod include_vars;
 mod includes;
 mod meta;
+mod pause;
 mod set_fact;
 
 use std::path::PathBuf;
@@ -106,6 +107,11 @@ pub trait EngineAction: Sync + Send + std::fmt::Debug {
     fn fails_as_module(&self) -> bool {
         false
     }
+    /// Whether Ansible reports its failures as `Task failed: MSG`, with neither `Action failed:`
+    /// nor `Module failed:`: they come from its argument spec, checked when it runs (`pause`).
+    fn fails_bare(&self) -> bool {
+        false
+    }
     /// Whether it runs once per task, for the first host, as if `run_once` were set (Ansible's
     /// `BYPASS_HOST_LOOP`: `add_host`).
     fn bypasses_host_loop(&self) -> bool {
@@ -132,6 +138,7 @@ pub static ALL: &[&dyn EngineAction] = &[
     &async_status::AsyncStatus,
     &add_host::AddHost,
     &group_by::GroupBy,
+    &pause::Pause,
 ];
 
 /// The engine action `name` (short or FQCN) names, if any. `include` is `include_tasks`'s old
