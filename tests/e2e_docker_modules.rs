@@ -8,8 +8,6 @@ mod common;
 #[path = "lab/mod.rs"]
 mod lab;
 
-use std::process::Command;
-
 use common::{unindent, Project};
 use lab::Lab;
 
@@ -31,15 +29,7 @@ fn docker_modules_converge_over_ssh() {
     // The app image as a `docker save` archive on the controller (copied to the host by the play),
     // and a build context only the controller has.
     let tag = format!("orc-t-e2edm-{}", std::process::id());
-    std::fs::create_dir_all(p.join("files")).unwrap();
-    let st = Command::new("bash")
-        .arg(common::repo("tests/lab/app-image.sh"))
-        .args(["archive", "1", &format!("{tag}:1")])
-        .arg(p.join("files/app.tar"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let _ = Command::new("docker").args(["rmi", &format!("{tag}:1")]).output();
+    common::app_image_archive(&tag, &p.join("files/app.tar"));
     std::fs::create_dir_all(p.join("files/appctx")).unwrap();
 
     let site = unindent(

@@ -19,7 +19,6 @@ mod common;
 mod lab;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use common::{unindent, Outcome, Project};
 use lab::Lab;
@@ -109,15 +108,7 @@ fn setup() -> Option<Setup> {
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     lab.write_known_hosts(&home.join(".ssh/known_hosts"));
     let tag = format!("orc-t-e2eplan-{}", std::process::id());
-    std::fs::create_dir_all(p.join("files")).unwrap();
-    let st = Command::new("bash")
-        .arg(common::repo("tests/lab/app-image.sh"))
-        .args(["archive", "1", &format!("{tag}:1")])
-        .arg(p.join("files/app.tar"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let _ = Command::new("docker").args(["rmi", &format!("{tag}:1")]).output();
+    common::app_image_archive(&tag, &p.join("files/app.tar"));
     std::fs::write(
         p.join("prep.yaml"),
         unindent(

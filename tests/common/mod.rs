@@ -36,6 +36,23 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// Writes tests/lab/app-image.sh's tiny app image (version 1) as a `docker save` archive to
+/// `dest`, for a playbook to copy to a lab host and load there; the image `tag:1` built on the
+/// way is removed from this machine's dockerd.
+pub fn app_image_archive(tag: &str, dest: &Path) {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let st = Command::new("bash")
+        .arg(repo("tests/lab/app-image.sh"))
+        .args(["archive", "1", &format!("{tag}:1")])
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(st.success(), "app-image.sh archive failed");
+    let _ = Command::new("docker").args(["rmi", &format!("{tag}:1")]).output();
+}
+
 /// Removes the common leading indentation of `text`, a leading newline and trailing blank lines
 /// (keeping one final newline), so playbooks can be written indented inside string literals.
 pub fn unindent(text: &str) -> String {

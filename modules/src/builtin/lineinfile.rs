@@ -402,49 +402,24 @@ mod two_phase_tests {
     use serde_json::json;
 
     use super::Lineinfile;
-    use crate::builtin::test_support::Sandbox;
-    use crate::fileops::sha1_hex;
+    use crate::builtin::test_support::{assert_edit_decided_then_applied, assert_mode_decided_then_applied};
 
     #[test]
     fn deciding_changes_nothing_and_applying_does_what_was_decided() {
-        let mut sb = Sandbox::new();
-        let p = sb.write("f.conf", "a=1\nb=2\n");
-        let args = json!({"path": p, "regexp": "^b=", "line": "b=9"});
-        let d = sb.decide(&Lineinfile, &args);
-        assert!(d.result.changed);
-        assert_eq!(d.observed["checksum"], sha1_hex(b"a=1\nb=2\n"));
-        assert_eq!(d.observed["size"], 8);
-        assert_eq!(sb.read("f.conf"), "a=1\nb=2\n", "decide wrote to the host");
-        assert_eq!(sb.run(&Lineinfile, args.clone(), true, true).unwrap(), d.result);
-        // Editing the file shows in what is observed, and the decision follows the new text.
-        sb.write("f.conf", "a=0\nb=2\n");
-        let d = sb.decide(&Lineinfile, &args);
-        assert_eq!(d.observed["checksum"], sha1_hex(b"a=0\nb=2\n"));
-        sb.write("f.conf", "a=1\nb=2\n");
-        let d = sb.decide(&Lineinfile, &args);
-        let r = sb.apply(&Lineinfile, &args, d);
-        assert!(r.changed);
-        assert_eq!(sb.read("f.conf"), "a=1\nb=9\n");
-        let again = sb.decide(&Lineinfile, &args);
-        assert!(!again.result.changed);
-        assert_eq!(again.observed["checksum"], sha1_hex(b"a=1\nb=9\n"));
+        assert_edit_decided_then_applied(
+            &Lineinfile,
+            |p| json!({"path": p, "regexp": "^b=", "line": "b=9"}),
+            "a=1\nb=2\n",
+            "a=1\nb=9\n",
+        );
     }
 
     #[test]
     fn attributes_alone_are_decided_then_applied() {
-        use std::os::unix::fs::PermissionsExt;
-        let mut sb = Sandbox::new();
-        let p = sb.write("f.conf", "a=1\nb=9\n");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let mut args = json!({"path": p, "regexp": "^b=", "line": "b=9"});
-        args["mode"] = json!("0600");
-        let d = sb.decide(&Lineinfile, &args);
-        assert!(d.result.changed);
-        assert_eq!(d.observed["mode"], "0644");
-        let mode = || std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
-        assert_eq!(mode(), 0o644, "decide changed the mode");
-        assert!(sb.apply(&Lineinfile, &args, d).changed);
-        assert_eq!(mode(), 0o600);
-        assert!(!sb.decide(&Lineinfile, &args).result.changed);
+        assert_mode_decided_then_applied(
+            &Lineinfile,
+            |p| json!({"path": p, "regexp": "^b=", "line": "b=9"}),
+            "a=1\nb=9\n",
+        );
     }
 }

@@ -94,6 +94,53 @@ impl Sandbox {
     }
 }
 
+/// The decide/apply contract of a module that edits one text file in place (lineinfile,
+/// blockinfile, replace), checked the same way for each: on a file holding `before`, `decide`
+/// reports a change, records the file's checksum and size and writes nothing (check mode gives the
+/// same result); an edit made to the file shows in `observed`; `apply` writes `after`; deciding
+/// again reports nothing to change. `args` take the file's path.
+pub fn assert_edit_decided_then_applied(module: &dyn Module, args: impl Fn(&str) -> Value, before: &str, after: &str) {
+    use crate::fileops::sha1_hex;
+    let mut sb = Sandbox::new();
+    let args = args(&sb.write("f.conf", before));
+    let d = sb.decide(module, &args);
+    assert!(d.result.changed);
+    assert_eq!(d.observed["checksum"], sha1_hex(before.as_bytes()));
+    assert_eq!(d.observed["size"], before.len());
+    assert_eq!(sb.read("f.conf"), before, "decide wrote to the host");
+    assert_eq!(sb.run(module, args.clone(), true, true).unwrap(), d.result);
+    let edited = format!("#{before}");
+    sb.write("f.conf", &edited);
+    assert_eq!(sb.decide(module, &args).observed["checksum"], sha1_hex(edited.as_bytes()));
+    sb.write("f.conf", before);
+    let d = sb.decide(module, &args);
+    assert!(sb.apply(module, &args, d).changed);
+    assert_eq!(sb.read("f.conf"), after);
+    let again = sb.decide(module, &args);
+    assert!(!again.result.changed);
+    assert_eq!(again.observed["checksum"], sha1_hex(after.as_bytes()));
+}
+
+/// The same module on a file whose text already matches (`content`) but whose mode differs:
+/// `decide` reports the change and observes the old mode without touching it, `apply` sets the
+/// mode, and deciding again finds nothing to do. `args` take the file's path.
+pub fn assert_mode_decided_then_applied(module: &dyn Module, args: impl Fn(&str) -> Value, content: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sb = Sandbox::new();
+    let p = sb.write("f.conf", content);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = args(&p);
+    args["mode"] = Value::from("0600");
+    let d = sb.decide(module, &args);
+    assert!(d.result.changed);
+    assert_eq!(d.observed["mode"], "0644");
+    let mode = || std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(), 0o644, "decide changed the mode");
+    assert!(sb.apply(module, &args, d).changed);
+    assert_eq!(mode(), 0o600);
+    assert!(!sb.decide(module, &args).result.changed);
+}
+
 /// The failure message of a module error.
 pub fn fail_msg(e: ModuleError) -> String {
     match e {
