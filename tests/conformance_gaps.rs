@@ -523,3 +523,67 @@ fn a_task_that_ran_out_of_its_timeout_registers_a_failed_result() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"True True\"");
 }
+
+#[test]
+fn an_ignored_unreachable_host_counts_as_ok_and_ignored() {
+    // tests/conformance target `test_core`: `ignore_unreachable: yes` on a task delegated to a
+    // host that cannot be reached: `...ignoring`, recap ok and ignored, exit 0.
+    let p = Project::new()
+        .file("inv", "localhost ansible_connection=local\nunreachable ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: id
+                  delegate_to: unreachable
+                  ignore_unreachable: yes
+                  register: u
+                - debug: {msg: "{{ u is unreachable }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("...ignoring")
+        .stdout_has("\"msg\": true")
+        .stdout_has("ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1");
+}
+
+#[test]
+fn version_tests_take_strict_and_version_type_by_position_and_vault_tests_work() {
+    // tests/conformance target `test_core`.
+    let p = Project::new().file("notvault", "plain\n").file("vault", "$ANSIBLE_VAULT;1.1;AES256\n00\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: sleep 5
+              timeout: 1
+              ignore_errors: true
+              register: timed
+            - assert:
+                that:
+                  - "'1.0' is version('1.0', '==', true)"
+                  - "'1.0' is version_compare('2.0', '<', true)"
+                  - "'1.2.3' is version('2.0.0', 'lt', version_type='semver')"
+                  - "'2.14.0rc1' is version('2.14.0', 'lt', version_type='pep440')"
+                  - "'vault' is vaulted_file"
+                  - "'notvault' is not vaulted_file"
+                  - "inventory_hostname is not vault_encrypted"
+                  - timed is timedout
+            - debug: {msg: "{{ '1.0' is version('nope', '==', true) }}"}
+              ignore_errors: true
+              register: bad
+            - debug: {msg: "{{ bad.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .dir(p.path())
+        .run()
+        .success()
+        .stdout_has("Version comparison failed: invalid version number 'nope'");
+}

@@ -287,6 +287,7 @@ pub fn run_on_host(
                             show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
                             error: error_report(task, r.status, &censor(&r.result, no_log)),
+                            unreachable_ignored: r.status == Status::Unreachable && item_settings.ignore_unreachable,
                         })));
                         results.push(item_result.clone());
                         summary_settings.get_or_insert(item_settings);
@@ -372,6 +373,7 @@ pub fn run_on_host(
         delegated_to: delegated_to.clone(),
         show_result: shows_result(task, &result) && !settings.no_log,
         loop_summary: is_loop,
+        unreachable_ignored: status == Status::Unreachable && settings.ignore_unreachable,
     })));
     let delegated_facts = match (&delegated_to, settings.delegate_facts, result.get("ansible_facts")) {
         (Some(d), true, Some(Value::Object(f))) if *d != st.name => Some((d.clone(), f.clone())),

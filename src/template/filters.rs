@@ -565,8 +565,13 @@ pub(crate) fn type_debug(v: &Value) -> &'static str {
     }
 }
 
-fn version_compare(value: &Value, other: &Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
-    version::version_test(value, other, op.as_deref(), kwargs)
+fn version_compare(
+    value: &Value,
+    other: &Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    version::version_test(value, other, &rest, kwargs)
 }
 
 /// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring='\n')`: greedy wrapping of
