@@ -152,7 +152,9 @@ impl Kind {
 }
 
 /// `StrictVersion`'s ordering key: the three numbers, then no prerelease after any prerelease.
-fn strict_key(v: &str) -> Result<(u64, u64, u64, (u8, char, u64)), String> {
+type StrictKey = (u64, u64, u64, (u8, char, u64));
+
+fn strict_key(v: &str) -> Result<StrictKey, String> {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"^(\d+)\.(\d+)(\.(\d+))?([ab](\d+))?$").unwrap_or_else(|_| unreachable!())
     });
@@ -175,7 +177,9 @@ enum Ident {
 
 /// `SemanticVersion`'s ordering key (build metadata is ignored; a release sorts after its
 /// prereleases).
-fn semver_key(v: &str) -> Result<(u64, u64, u64, (u8, Vec<Ident>)), String> {
+type SemverKey = (u64, u64, u64, (u8, Vec<Ident>));
+
+fn semver_key(v: &str) -> Result<SemverKey, String> {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
             r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)",
