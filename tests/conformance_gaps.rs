@@ -392,3 +392,198 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() 
         .success()
         .stdout_has("hosts=four,two,yolo even=two odd=\"");
 }
+
+// --- Group confa (failed_when, templating_lookups, jinja2_native_types, command_shell,
+// wait_for_connection, playbook, yaml_parsing, var_reserved, test_core, filter_core,
+// filter_encryption) ---
+
+#[test]
+fn a_failed_result_registers_an_exception_and_failed_when_false_keeps_it_aside() {
+    // tests/conformance target `failed_when`: Ansible 2.19 normalizes a failed result with an
+    // `exception` (its error summary, "(traceback unavailable)" without tracebacks); a module
+    // failure that failed_when clears keeps it as `failed_when_suppressed_exception`.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: exit 1
+              ignore_errors: true
+              register: a
+            - shell: exit 1
+              failed_when: false
+              register: b
+            - command: echo foo
+              failed_when: boomboomboom
+              ignore_errors: true
+              register: c
+            - shell: exit 0
+              register: d
+            - debug: {msg: "a={{ a.exception }} b={{ b.exception is undefined }},{{ b.failed_when_suppressed_exception }} c={{ c.exception is defined }} d={{ d.exception is undefined }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"a=(traceback unavailable) b=True,(traceback unavailable) c=True d=True\"")
+        .stdout_lacks("\"exception\"");
+}
+
+#[test]
+fn an_argument_that_cannot_be_rendered_fails_as_ansible_words_it() {
+    // tests/conformance target `jinja2_native_types`: the failed result's msg starts with
+    // "Task failed:" and names the argument that could not be rendered.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - ping:
+                data: "{{ [{ 'key': nested_and_undefined }] }}"
+              register: r
+              ignore_errors: true
+            - debug: {var: r.msg}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(
+        "\"r.msg\": \"Task failed: Finalization of task args for 'ansible.builtin.ping' failed: Error while resolving value for 'data': 'nested_and_undefined' is undefined\"",
+    );
+}
+
+#[test]
+fn an_unsupported_argument_found_at_run_time_is_reported_in_ansibles_words() {
+    // tests/conformance targets `wait_for_connection` and `command_shell`: a task with
+    // ignore_errors is checked when it runs, and its failure reads as Ansible's.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - wait_for_connection: {foo: bar}
+              ignore_errors: true
+              register: w
+            - shell: echo hi
+              args: {expand_argument_vars: false}
+              ignore_errors: true
+              register: s
+            - ping: {foo: bar}
+              ignore_errors: true
+              register: p
+            - debug: {msg: "{{ w.msg }}|{{ s.msg }}|{{ p.msg }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(
+        "\"msg\": \"Invalid options for wait_for_connection: foo|Unsupported parameters for (shell) module: expand_argument_vars|Unsupported parameters for (ping) module: foo. Supported parameters include: data.\"",
+    );
+}
+
+#[test]
+fn a_keyword_that_is_not_a_boolean_fails_the_task_that_ignores_errors_when_it_runs() {
+    // tests/conformance target `playbook` (types.yml): `diff: yes.` on a task with
+    // ignore_errors fails that task, ignored, with Ansible's message; `roles: null` and
+    // `vars_files: null` are empty lists.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          roles: null
+          vars_files: null
+          tasks:
+            - debug: {msg: not important}
+              diff: yes.
+              ignore_errors: true
+              register: bad_diff
+            - debug: {msg: "{{ bad_diff is failed }} {{ bad_diff.msg }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(
+        "\"msg\": \"True Task failed: Error processing keyword 'diff': The value 'yes.' could not be converted to 'bool'.\"",
+    );
+}
+
+#[test]
+fn a_task_that_ran_out_of_its_timeout_registers_a_failed_result() {
+    // tests/conformance target `playbook` (timeout.yml): `time is failed`.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: sleep 30
+              timeout: 1
+              ignore_errors: true
+              register: time
+            - debug: {msg: "{{ time is failed }} {{ 'timedout' in time }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True True\"");
+}
+
+#[test]
+fn an_ignored_unreachable_host_counts_as_ok_and_ignored() {
+    // tests/conformance target `test_core`: `ignore_unreachable: yes` on a task delegated to a
+    // host that cannot be reached: `...ignoring`, recap ok and ignored, exit 0.
+    let p = Project::new()
+        .file("inv", "localhost ansible_connection=local\nunreachable ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: id
+                  delegate_to: unreachable
+                  ignore_unreachable: yes
+                  register: u
+                - debug: {msg: "{{ u is unreachable }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("...ignoring")
+        .stdout_has("\"msg\": true")
+        .stdout_has("ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1");
+}
+
+#[test]
+fn version_tests_take_strict_and_version_type_by_position_and_vault_tests_work() {
+    // tests/conformance target `test_core`.
+    let p = Project::new().file("notvault", "plain\n").file("vault", "$ANSIBLE_VAULT;1.1;AES256\n00\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: sleep 5
+              timeout: 1
+              ignore_errors: true
+              register: timed
+            - assert:
+                that:
+                  - "'1.0' is version('1.0', '==', true)"
+                  - "'1.0' is version_compare('2.0', '<', true)"
+                  - "'1.2.3' is version('2.0.0', 'lt', version_type='semver')"
+                  - "'2.14.0rc1' is version('2.14.0', 'lt', version_type='pep440')"
+                  - "'vault' is vaulted_file"
+                  - "'notvault' is not vaulted_file"
+                  - "inventory_hostname is not vault_encrypted"
+                  - timed is timedout
+            - debug: {msg: "{{ '1.0' is version('nope', '==', true) }}"}
+              ignore_errors: true
+              register: bad
+            - debug: {msg: "{{ bad.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .dir(p.path())
+        .run()
+        .success()
+        .stdout_has("Version comparison failed: invalid version number 'nope'");
+}

@@ -367,6 +367,14 @@ pub trait TypedModule: Sync + Send {
     /// observed. A module without the split writes `run` and is planned as "runs, effect
     /// unknown".
     const TWO_PHASE: bool = false;
+    /// The failure a run reports for arguments the module does not take (`bad`, sorted), in the
+    /// words of Ansible's argument spec validation (module_utils/common/arg_spec.py, through
+    /// AnsibleModule: "Unsupported parameters for (NAME) module: ..."); modules whose Ansible
+    /// action words it otherwise say so. Checking before the run keeps orc's own message, which
+    /// suggests the argument meant.
+    fn unsupported_args(bad: &[String]) -> String {
+        unsupported_params(Self::NAME, bad, &<Self::Args as crate::doc::ArgsDoc>::args())
+    }
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
@@ -390,6 +398,44 @@ pub trait TypedModule: Sync + Send {
 /// Parses a module's arguments, turning serde's message into one that names the argument.
 pub fn parse_args<A: DeserializeOwned>(args: &Map<String, Value>) -> Result<A, ArgError> {
     serde_json::from_value(Value::Object(args.clone())).map_err(|e| ArgError { msg: clean_serde_msg(&e.to_string()) })
+}
+
+/// Ansible's "Unsupported parameters for (NAME) module: a, b. Supported parameters include: c,
+/// d (alias1, alias2)." for the arguments `args` documents.
+pub fn unsupported_params(name: &str, bad: &[String], args: &[crate::doc::ArgDoc]) -> String {
+    let mut names: Vec<&str> = args.iter().map(|a| a.name).collect();
+    let mut aliases: Vec<&str> = args.iter().flat_map(|a| a.aliases.iter().copied()).collect();
+    names.sort_unstable();
+    aliases.sort_unstable();
+    let mut supported = names.join(", ");
+    if !aliases.is_empty() {
+        supported.push_str(&format!(" ({})", aliases.join(", ")));
+    }
+    format!(
+        "Unsupported parameters for ({name}) module: {}. Supported parameters include: {supported}.",
+        bad.join(", ")
+    )
+}
+
+/// Parses a module's arguments when it runs: an argument the module does not take is reported
+/// as Ansible reports it ([`TypedModule::unsupported_args`]), other errors as `parse_args` words
+/// them.
+fn parse_run_args<T: TypedModule>(args: &Map<String, Value>) -> Result<T::Args, ModuleError> {
+    use crate::doc::ArgsDoc;
+    parse_args::<T::Args>(args).map_err(|e| {
+        let known = T::Args::args();
+        let mut bad: Vec<String> = args
+            .keys()
+            .filter(|k| !known.iter().any(|a| a.name == k.as_str() || a.aliases.contains(&k.as_str())))
+            .cloned()
+            .collect();
+        bad.sort();
+        if bad.is_empty() || T::Args::takes_other_args() {
+            ModuleError::msg(e.msg)
+        } else {
+            ModuleError::msg(T::unsupported_args(&bad))
+        }
+    })
 }
 
 fn clean_serde_msg(msg: &str) -> String {
@@ -431,7 +477,7 @@ impl<T: TypedModule> Module for T {
         T::TWO_PHASE
     }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
-        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        let a = parse_run_args::<T>(args)?;
         T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
         if !T::TWO_PHASE {
             return TypedModule::run(self, a, ctx);
@@ -444,12 +490,12 @@ impl<T: TypedModule> Module for T {
         TypedModule::apply(self, a, decision, ctx)
     }
     fn decide(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
-        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        let a = parse_run_args::<T>(args)?;
         T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
         TypedModule::decide(self, &a, ctx)
     }
     fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
-        let a = parse_args::<T::Args>(args).map_err(|e| ModuleError::msg(e.msg))?;
+        let a = parse_run_args::<T>(args)?;
         TypedModule::apply(self, a, decision, ctx)
     }
 }

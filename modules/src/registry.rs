@@ -69,6 +69,23 @@ pub fn short_name(name: &str) -> &str {
     COLLECTIONS.iter().find_map(|p| name.strip_prefix(p)).unwrap_or(name)
 }
 
+/// The fully qualified name of a module (or action) named by short name or FQCN, as Ansible
+/// resolves it for its messages: a name with a collection stays as written; a short name is
+/// ansible.builtin's unless it is one of the collection modules orc ships.
+pub fn fqcn(name: &str) -> String {
+    if name.contains('.') {
+        return name.to_string();
+    }
+    let collection = match name {
+        n if n.starts_with("docker_") => "community.docker",
+        "sysctl" | "authorized_key" => "ansible.posix",
+        "timezone" | "haproxy" | "etcd3" => "community.general",
+        "haproxy_server_state" | "health_gate" => "orc",
+        _ => "ansible.builtin",
+    };
+    format!("{collection}.{name}")
+}
+
 /// Finds a module by short name or FQCN.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = short_name(name);
@@ -83,6 +100,14 @@ pub fn names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fqcn_names_the_collection() {
+        assert_eq!(fqcn("ping"), "ansible.builtin.ping");
+        assert_eq!(fqcn("sysctl"), "ansible.posix.sysctl");
+        assert_eq!(fqcn("docker_image"), "community.docker.docker_image");
+        assert_eq!(fqcn("ansible.legacy.ping"), "ansible.legacy.ping");
+    }
 
     #[test]
     fn fqcn_and_short_names_resolve_alike() {

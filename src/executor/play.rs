@@ -813,7 +813,13 @@ impl<'r> PlayRun<'r> {
                 self.runner.sink.emit(e);
             }
             let st = &mut states[id];
-            count(&mut st.stats, out.status, out.changed);
+            // As Ansible's strategy: an unreachable result that ignore_unreachable ignores
+            // counts as ok and ignored, as an ignored failure does.
+            let counted = match out.status {
+                Status::Unreachable if out.ignore_unreachable => Status::Failed { ignored: true },
+                other => other,
+            };
+            count(&mut st.stats, counted, out.changed);
             if out.changed {
                 self.changed = true;
             }

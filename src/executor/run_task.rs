@@ -185,7 +185,13 @@ pub fn run_on_host(
     let (status, result, diffs, changed, settings) = match &task.loop_spec {
         None => {
             let r = run_item(runner, play, st, task, &ctx, &base);
-            (r.status, r.result, r.diffs, r.changed, base.clone().unwrap_or_default())
+            (
+                r.status,
+                r.result,
+                r.diffs,
+                r.changed,
+                base.clone().unwrap_or_else(|_| Settings::fallback(runner, &task.kw, &ctx)),
+            )
         }
         Some(spec) => {
             // Conditions on the task are evaluated per item, as the keywords are rendered; a false
@@ -198,7 +204,7 @@ pub fn run_on_host(
                     // and like any other failure of the task it can be ignored.
                     loop_failed = true;
                     let item = loop_error(runner, task, &ctx, msg);
-                    let settings = base.clone().unwrap_or_default();
+                    let settings = base.clone().unwrap_or_else(|_| Settings::fallback(runner, &task.kw, &ctx));
                     let status = match item.status {
                         Status::Failed { .. } => Status::Failed { ignored: settings.ignore_errors },
                         other => other,
@@ -246,7 +252,8 @@ pub fn run_on_host(
                         let ictx = ctx.with(&extra);
                         let item_settings = Settings::resolve(runner, &task.kw, &ictx);
                         let r = run_item(runner, play, st, task, &ictx, &item_settings);
-                        let item_settings = item_settings.unwrap_or_default();
+                        let item_settings =
+                            item_settings.unwrap_or_else(|_| Settings::fallback(runner, &task.kw, &ictx));
                         let no_log = item_settings.no_log;
                         let label = match &label_tpl {
                             Some(l) => runner
@@ -280,6 +287,7 @@ pub fn run_on_host(
                             show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
                             error: error_report(task, r.status, &censor(&r.result, no_log)),
+                            unreachable_ignored: r.status == Status::Unreachable && item_settings.ignore_unreachable,
                         })));
                         results.push(item_result.clone());
                         summary_settings.get_or_insert(item_settings);
@@ -365,6 +373,7 @@ pub fn run_on_host(
         delegated_to: delegated_to.clone(),
         show_result: shows_result(task, &result) && !settings.no_log,
         loop_summary: is_loop,
+        unreachable_ignored: status == Status::Unreachable && settings.ignore_unreachable,
     })));
     let delegated_facts = match (&delegated_to, settings.delegate_facts, result.get("ansible_facts")) {
         (Some(d), true, Some(Value::Object(f))) if *d != st.name => Some((d.clone(), f.clone())),
@@ -491,9 +500,30 @@ fn loop_error(runner: &Runner, task: &Task, ctx: &Arc<Context>, msg: String) -> 
     }
 }
 
+/// What Ansible 2.19 registers as a failed result's `exception` (its error summary rendered with
+/// tracebacks off: ansible/_internal/_templating/_transform.py `error_summary`).
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 /// Runs the task (one item of its loop) when its conditions hold; its keywords were rendered
 /// into `settings` (an error in them fails the task only when it is not skipped, as in Ansible).
+/// As Ansible's TaskExecutor normalizes every item's result: a failed one carries `exception`
+/// (printers leave it out, a registered result has it).
 fn run_item(
+    runner: &Runner,
+    play: &PlayCtx,
+    st: &mut HostState,
+    task: &Task,
+    ctx: &Arc<Context>,
+    settings: &Result<Settings, String>,
+) -> ItemResult {
+    let mut r = run_item_checked(runner, play, st, task, ctx, settings);
+    if let (Status::Failed { .. }, Value::Object(m)) = (r.status, &mut r.result) {
+        m.entry("exception").or_insert_with(|| json!(NO_TRACEBACK));
+    }
+    r
+}
+
+fn run_item_checked(
     runner: &Runner,
     play: &PlayCtx,
     st: &mut HostState,
@@ -542,6 +572,11 @@ fn run_item(
         let mut r = run_action_once(runner, play, st, task, action, ctx, settings);
         if r.status == Status::Unreachable {
             return r;
+        }
+        // A module's failed result carries its exception (fail_json's error summary), which
+        // changed_when/failed_when see and a failed_when that clears the failure keeps aside.
+        if let (None, Status::Failed { .. }, Value::Object(m)) = (action.engine, r.status, &mut r.result) {
+            m.entry("exception").or_insert_with(|| json!(NO_TRACEBACK));
         }
         // As Ansible: `attempts` is there early, for changed_when and failed_when to use.
         if task.until.is_some() && r.result.is_object() {
@@ -595,6 +630,9 @@ fn run_item(
                     } else {
                         r.result["failed"] = json!(false);
                         r.status = if r.changed { Status::Changed } else { Status::Ok };
+                        if let Some(e) = r.result.as_object_mut().and_then(|m| m.remove("exception")) {
+                            r.result["failed_when_suppressed_exception"] = e;
+                        }
                     }
                 }
                 Err(e) => cond_failed(&mut r, "failed", e),
@@ -711,16 +749,24 @@ fn run_action_once(
             raw.entry(k).or_insert(v);
         }
     }
-    let mut args = match runner.templar.render_value(&Value::Object(raw), &ctx.value()) {
+    let vars = ctx.value();
+    let mut args = match runner.templar.render_value(&Value::Object(raw.clone()), &vars) {
         Ok(Value::Object(m)) => m,
         Ok(_) => Map::new(),
         Err(e) => {
-            let msg = match &e.undefined {
-                Some(name) => format!(
-                    "The task includes an option with an undefined variable: '{name}' is undefined ({}: {})",
-                    action.loc, e
+            // As ansible-core 2.19 words it (TaskExecutor's argument finalization): the argument
+            // whose value could not be rendered, then why.
+            let key = raw.iter().find(|(_, v)| runner.templar.render_value(v, &vars).is_err()).map(|(k, _)| k.as_str());
+            let why = match &e.undefined {
+                Some(_) => e.to_string(),
+                None => format!("Error rendering template: {e}"),
+            };
+            let fqcn = orc_modules::registry::fqcn(&action.module);
+            let msg = match key {
+                Some(key) => format!(
+                    "Task failed: Finalization of task args for '{fqcn}' failed: Error while resolving value for '{key}': {why}"
                 ),
-                None => format!("template error in the arguments of '{}' ({}): {e}", action.module, action.loc),
+                None => format!("Task failed: Finalization of task args for '{fqcn}' failed: {why}"),
             };
             return failed(msg);
         }
@@ -819,6 +865,7 @@ fn run_action_once(
             status: Status::Failed { ignored: false },
             result: json!({
                 "changed": false,
+                "failed": true,
                 "msg": format!("Task failed: Timed out after {period} second(s)."),
                 "timedout": {"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": period},
             }),

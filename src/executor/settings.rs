@@ -140,6 +140,20 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// What a task whose keywords could not all be rendered still runs with: `ignore_errors` and
+    /// `no_log` when they render on their own, so that the keyword error is ignored (or
+    /// hidden) as the task asks (Ansible reads them apart from the others).
+    pub fn fallback(runner: &Runner, kw: &Keywords, ctx: &Arc<Context>) -> Settings {
+        let r = Render { runner, ctx };
+        Settings {
+            ignore_errors: r.flag("ignore_errors", &kw.ignore_errors).ok().flatten().unwrap_or(false),
+            no_log: r.flag("no_log", &kw.no_log).ok().flatten().unwrap_or(false),
+            ..Settings::default()
+        }
+    }
+}
+
 /// A number given as a number or as text.
 pub fn as_u64(v: &Value) -> Option<u64> {
     v.as_u64()
@@ -173,8 +187,13 @@ impl Render<'_, '_> {
     pub fn flag(&self, key: &str, v: &Option<Value>) -> Result<Option<bool>, String> {
         match self.value_opt(key, v)? {
             None | Some(Value::Null) => Ok(None),
+            // As ansible-core 2.19 words a keyword that is not a boolean (FieldAttribute's
+            // post-validation), already saying where the task failed.
             Some(v) => orc_modules::args::parse_bool(&v).map(Some).ok_or_else(|| {
-                format!("the keyword '{key}' must be a boolean, got {}", crate::output::pyrepr::repr(&v))
+                format!(
+                    "Task failed: Error processing keyword '{key}': The value '{}' could not be converted to 'bool'.",
+                    crate::yaml::display(&v)
+                )
             }),
         }
     }

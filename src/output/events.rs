@@ -78,6 +78,9 @@ pub struct HostResult {
     /// The `[ERROR]: ...` report ansible-core 2.19 prints above a failed or unreachable result,
     /// once per distinct text. `None` prints none.
     pub error: Option<ErrorReport>,
+    /// An unreachable result the task's `ignore_unreachable` ignores: Ansible's callback prints
+    /// `...ignoring` under it.
+    pub unreachable_ignored: bool,
 }
 
 impl HostResult {
@@ -94,6 +97,7 @@ impl HostResult {
             show_result: false,
             loop_summary: false,
             error: None,
+            unreachable_ignored: false,
         }
     }
 }

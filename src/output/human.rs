@@ -392,6 +392,9 @@ impl State {
             (Status::Unreachable, _, _) => {
                 let msg = format!("fatal: [{label}]: UNREACHABLE! => {}", self.dump(r));
                 self.display(buf, &msg, Some(Color::Unreachable));
+                if r.unreachable_ignored {
+                    self.display(buf, "...ignoring", Some(Color::Skip));
+                }
             }
         }
     }

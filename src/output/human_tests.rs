@@ -762,3 +762,20 @@ fn plan_summary_and_drift() {
     assert_eq!(err, "");
     insta::assert_snapshot!("human_plan", out);
 }
+
+/// `ignore_unreachable`: ansible-core 2.19's callback prints `...ignoring` under the
+/// UNREACHABLE line, as under an ignored failure.
+#[test]
+fn an_ignored_unreachable_result_says_ignoring() {
+    let r = HostResult {
+        delegated_to: Some("unreachable".into()),
+        unreachable_ignored: true,
+        ..HostResult::new(
+            "localhost",
+            Status::Unreachable,
+            json!({"changed": false, "msg": "ssh: connect to 127.0.0.1:1011: connection refused", "unreachable": true}),
+        )
+    };
+    let (out, _) = print(&[play("localhost", &["localhost"]), task("command"), ev(r)], 0, false);
+    insta::assert_snapshot!("human_unreachable_ignored", out);
+}

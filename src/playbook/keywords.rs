@@ -116,8 +116,12 @@ impl Keywords {
     /// or a template; anything else is an error at its line.
     pub fn parse(node: &Node, with_vars: bool) -> Result<Keywords> {
         let get = |k: &str| node.get(k).filter(|n| !n.is_null());
+        // A task that ignores its errors may fail on purpose: a keyword that is not a boolean is
+        // then its failure when it runs (executor/settings.rs), as in Ansible.
+        let ignores_errors =
+            get("ignore_errors").is_some_and(|n| orc_modules::args::parse_bool(&n.to_value()) == Some(true));
         for k in BOOLEANS {
-            if let Some(n) = get(k) {
+            if let (Some(n), false) = (get(k), ignores_errors) {
                 check_bool(k, n)?;
             }
         }

@@ -209,7 +209,8 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     play.force_handlers = opt_bool(node.get("force_handlers"))?.unwrap_or(false);
     play.order = node.get("order").map(scalar_string).transpose()?;
     play.vars_prompt = parse_vars_prompt(node.get("vars_prompt"))?;
-    if let Some(vf) = node.get("vars_files") {
+    // `vars_files: null` and `roles: null` are empty lists, as Ansible reads them.
+    if let Some(vf) = node.get("vars_files").filter(|n| !n.is_null()) {
         let items: Vec<&Node> = match &vf.kind {
             Kind::Seq(items) => items.iter().collect(),
             _ => vec![vf],
@@ -222,7 +223,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             play.vars_files.push((names, item.loc.clone()));
         }
     }
-    if let Some(roles) = node.get("roles") {
+    if let Some(roles) = node.get("roles").filter(|n| !n.is_null()) {
         let specs = roles
             .as_seq()
             .ok_or_else(|| OrcError::at(&roles.loc, "'roles:' must be a list of role names or mappings"))?

@@ -14,5 +14,7 @@ mod writer;
 
 pub use censor::{censor, censor_bytes, register, register_result, register_value, MASK, MIN_SECRET_LEN};
 pub use no_log::{in_no_log, NoLogScope, NO_LOG_TRACE};
-pub use run_keyring::{decrypt_inline, find_locked, install_keyring, locked_error, open_bytes, open_file_text};
+pub use run_keyring::{
+    decrypt_inline, find_locked, install_keyring, is_vaulted, locked_error, open_bytes, open_file_text,
+};
 pub use writer::CensorWriter;

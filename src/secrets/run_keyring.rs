@@ -27,6 +27,20 @@ static LOCKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Whether any value is locked (the check of rendered values is skipped otherwise).
 static ANY_LOCKED: AtomicBool = AtomicBool::new(false);
 
+/// The plaintexts of the inline `!vault` values decrypted this run, for the `vault_encrypted`
+/// test (src/template/tests.rs): orc's values carry no origin, so a string equal to one of them
+/// counts as vault-encrypted.
+static VAULTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether `s` is the value of an inline `!vault` scalar: its plaintext, or the placeholder of
+/// one that stays locked (Ansible's `vault_encrypted` test; docs/differences.md).
+pub fn is_vaulted(s: &str) -> bool {
+    if s.starts_with(LOCKED_PREFIX) {
+        return true;
+    }
+    VAULTED.lock().is_ok_and(|v| v.iter().any(|p| p == s))
+}
+
 /// Locked placeholders look like this, with the index after it.
 const LOCKED_PREFIX: &str = "\u{1}orc-locked-vault-value:";
 
@@ -77,6 +91,11 @@ pub fn decrypt_inline(vault_text: &str, loc: &Loc, header_line: usize) -> Result
             let text = String::from_utf8(plain.to_vec())
                 .map_err(|_| OrcError::input(format!("{origin}: the decrypted `!vault` value is not UTF-8 text")))?;
             super::register(&text);
+            if let Ok(mut v) = VAULTED.lock() {
+                if !v.contains(&text) {
+                    v.push(text.clone());
+                }
+            }
             Ok(text)
         }
         Err(e @ (VaultError::NoSecrets { .. } | VaultError::MissingVaultId { .. })) => {

@@ -87,6 +87,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "product", collections::product);
     filter!(env, "type_debug", type_debug);
     filter!(env, "version_compare", version_compare);
+    // ansible-core's internal test collection: `finalize` turns a template's result into plain
+    // data, which orc's values always are.
+    env.add_filter("ansible._protomatter.finalize", |v: Value| v);
     filter!(env, "extract", collections::extract);
     filter!(env, "int", to_int);
     filter!(env, "float", to_float);
@@ -565,8 +568,13 @@ pub(crate) fn type_debug(v: &Value) -> &'static str {
     }
 }
 
-fn version_compare(value: &Value, other: &Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
-    version::version_test(value, other, op.as_deref(), kwargs)
+fn version_compare(
+    value: &Value,
+    other: &Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    version::version_test(value, other, &rest, kwargs)
 }
 
 /// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring='\n')`: greedy wrapping of

@@ -453,6 +453,12 @@ fn jinja_extras_match_ansible() {
 }
 
 #[test]
+fn protomatter_finalize_gives_the_value() {
+    // tests/conformance target `filter_core` compares `result | ansible._protomatter.finalize`.
+    assert_eq!(render("{{ {'a': [1, 'b']} | ansible._protomatter.finalize }}"), json!({"a": [1, "b"]}));
+}
+
+#[test]
 fn undefined_inside_collections_is_an_error() {
     let t = Templar::new();
     let e = t.render_str("{{ [1, nope] }}", &base()).unwrap_err();

@@ -48,7 +48,31 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     test!(env, "directory", |p: String| Path::new(&p).is_dir());
     test!(env, "is_dir", |p: String| Path::new(&p).is_dir());
     test!(env, "link", |p: String| Path::new(&p).is_symlink());
+    // `vault_encrypted`: the value of an inline `!vault` scalar (src/secrets/run_keyring.rs).
+    test!(env, "vault_encrypted", |v: &Value| v.as_str().is_some_and(crate::secrets::is_vaulted));
+    test!(env, "vaulted_file", vaulted_file);
+    test!(env, "timedout", timedout);
     test!(env, "is_link", |p: String| Path::new(&p).is_symlink());
+}
+
+/// `vaulted_file`: the file at the path is vault-encrypted (ansible/plugins/test/core.py).
+fn vaulted_file(p: String) -> Result<bool, Error> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(&p)
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .map_err(|e| err(format!("Cannot test if the file '{p}' is a vault: {e}")))?;
+    Ok(crate::vault::is_encrypted(&head))
+}
+
+/// `timedout`: the task ran out of its `timeout:` (a `timedout` entry with a period).
+fn timedout(r: &Value) -> Result<bool, Error> {
+    require_map(r, "timedout")?;
+    let Ok(t) = r.get_attr("timedout") else { return Ok(false) };
+    if !t.is_true() {
+        return Ok(false);
+    }
+    Ok(t.get_attr("period").is_ok_and(|p| p.is_true()))
 }
 
 /// Checks that a task result is a dictionary, as Ansible's result tests require.
@@ -109,8 +133,13 @@ fn regex(v: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
     regex_kw(v, &pattern, kwargs, anchored)
 }
 
-fn version_test(value: &Value, other: &Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
-    version::version_test(value, other, op.as_deref(), kwargs)
+fn version_test(
+    value: &Value,
+    other: &Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    version::version_test(value, other, &rest, kwargs)
 }
 
 /// `truthy(convert_bool=False)`: Python truthiness, optionally reading "yes"/"off" as booleans.

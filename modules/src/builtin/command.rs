@@ -61,6 +61,14 @@ pub struct Command;
 impl TypedModule for Command {
     type Args = CommandArgs;
     const NAME: &'static str = "command";
+    /// Ansible runs command through its action plugin, which names it `ansible.legacy.command`.
+    fn unsupported_args(bad: &[String]) -> String {
+        crate::contract::unsupported_params(
+            "ansible.legacy.command",
+            bad,
+            &<CommandArgs as crate::doc::ArgsDoc>::args(),
+        )
+    }
     const DOC: ModuleText = ModuleText {
         short: "Runs a program with arguments on the host, without a shell: pipes, redirections and `;` reach the \
                 program as plain words.",

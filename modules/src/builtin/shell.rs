@@ -69,6 +69,15 @@ impl TypedModule for Shell {
                   changed_when: false\n",
     };
 
+    /// Ansible's shell action refuses command's `expand_argument_vars` by name; anything else
+    /// reaches the command module it runs, which reports it.
+    fn unsupported_args(bad: &[String]) -> String {
+        if bad.iter().any(|b| b == "expand_argument_vars") {
+            return "Unsupported parameters for (shell) module: expand_argument_vars".into();
+        }
+        <super::command::Command as TypedModule>::unsupported_args(bad)
+    }
+
     fn check_args(a: &ShellArgs) -> Result<(), ArgError> {
         match (&a.cmd, &a.raw_params) {
             (None, None) => Err(ArgError {

@@ -73,6 +73,11 @@ impl TypedModule for WaitForConnection {
                   timeout: 300\n",
     };
 
+    /// Ansible's wait_for_connection is an action plugin checking its `_VALID_ARGS`.
+    fn unsupported_args(bad: &[String]) -> String {
+        format!("Invalid options for wait_for_connection: {}", bad.join(", "))
+    }
+
     fn run(&self, a: WaitForConnectionArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {
             let mut r = ModuleResult::ok();
