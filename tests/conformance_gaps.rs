@@ -392,3 +392,151 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() 
         .success()
         .stdout_has("hosts=four,two,yolo even=two odd=\"");
 }
+
+// ---- Group confd (throttle, unicode, parsing, strategy_linear, unsafe_writes, template,
+// lookup_template, lookup_csvfile, path_lookups, task-timeout) ----
+
+#[test]
+fn script_sends_a_local_script_and_runs_it_with_its_arguments_and_environment() {
+    // tests/conformance targets `throttle` and `unicode`: `script: FILE ARGS` finds FILE as
+    // `copy src` does, runs it on the host with the task's environment, outputs kept as printed.
+    let p = Project::new().file("files/show.sh", "#!/bin/sh\necho \"$@\"\necho \"$option\"\n").file(
+        "site.yml",
+        r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - script: show.sh --option "Zażółć gęślą jaźń"
+                  environment: {option: Zażółć}
+                  register: r
+                - debug: {msg: "{{ r.stdout_lines }} {{ r.stdout }} {{ r.rc }} {{ r is changed }}"}
+                - script: show.sh
+                  args: {creates: /}
+                  register: s
+                - debug: {msg: "{{ s.msg }} {{ s is skipped }}"}
+            "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "['--option Zażółć gęślą jaźń', 'Zażółć'] --option Zażółć gęślą jaźń\nZażółć\n 0 True""#)
+        .stdout_has(r#""msg": "/ exists, matching creates option True""#);
+}
+
+#[test]
+fn an_absolute_src_that_an_earlier_task_names_is_looked_for_when_the_task_runs() {
+    // tests/conformance target `unicode`: a file made by the run (`file: state=touch`) is the
+    // `src` of a later `copy`; it is not refused up front. A typo'd path still is.
+    let p = Project::new();
+    let made = p.join("made.txt");
+    let site = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {{path: "{m}", state: touch}}
+            - copy: {{src: "{m}", dest: "{m}.2"}}
+        "#,
+        m = made.display()
+    );
+    let p = p.file("site.yml", &site);
+    p.play("site.yml").run().success();
+    assert!(p.join("made.txt.2").exists());
+    let typo = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {{src: "{m}.nope", dest: /tmp/x}}
+        "#,
+        m = made.display()
+    );
+    let p = p.file("typo.yml", &typo);
+    p.play("typo.yml").run().code(3).stderr_has("does not exist");
+}
+
+#[test]
+fn action_names_its_module_as_a_string_a_mapping_or_a_template() {
+    // tests/conformance targets `parsing` and `strategy_linear`: `action:` with a module known
+    // per host (`{module: "{{ name }}"}`, `"{{ name }} k=v"`), a literal one, and `local_action`.
+    let p = Project::new()
+        .file("inv", "[g]\none ansible_connection=local m=debug\ntwo ansible_connection=local m=ping\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: g
+              gather_facts: false
+              tasks:
+                - action: {module: "{{ m }}"}
+                  register: out
+                - debug: {msg: "{{ inventory_hostname }} msg={{ 'msg' in out }} ping={{ 'ping' in out }}"}
+                - action: "{{ 'debug' }} msg='from a string'"
+                  run_once: true
+                - action: debug msg=static
+                  run_once: true
+                - local_action: command echo local
+                  register: l
+                  run_once: true
+                - debug: {msg: "{{ l.stdout }} {{ ansible_playbook_python is string }}"}
+                  run_once: true
+                - action: "{{ 'nope' }} a=1"
+                  run_once: true
+                  ignore_errors: true
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("TASK [{{ m }}]")
+        .stdout_has(r#""msg": "one msg=True ping=False""#)
+        .stdout_has(r#""msg": "two msg=False ping=True""#)
+        .stdout_has(r#""msg": "from a string""#)
+        .stdout_has(r#""msg": "static""#)
+        .stdout_has(r#""msg": "local True""#)
+        .stdout_has("Task failed: Cannot resolve 'nope' to an action or module.");
+}
+
+#[test]
+fn unsafe_writes_overwrites_in_place_what_cannot_be_replaced_and_attributes_run_chattr() {
+    // tests/conformance target `unsafe_writes`: in an immutable directory (`attributes: +i`) a
+    // copy fails (a task failure, the host stays reachable) unless `unsafe_writes` (or the host's
+    // ANSIBLE_UNSAFE_WRITES) lets it write the file in place.
+    let p = Project::new();
+    let dir = p.join("d");
+    std::fs::create_dir(&dir).unwrap();
+    let probe = std::process::Command::new("chattr").arg("+i").arg(&dir).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i does not work here (needs root and a filesystem with attributes)");
+        return;
+    }
+    let unlocked = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+    assert!(unlocked.is_ok_and(|s| s.success()));
+    let site = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {{content: ORIGINAL, dest: "{d}/f"}}
+            - file: {{path: "{d}", state: directory, attributes: "+i"}}
+              register: locked
+            - copy: {{content: NEW, dest: "{d}/f", unsafe_writes: false}}
+              register: without
+              ignore_errors: true
+            - copy: {{content: NEWER, dest: "{d}/f", unsafe_writes: true}}
+              register: with
+            - copy: {{content: BY_ENV, dest: "{d}/f"}}
+              environment: {{ANSIBLE_UNSAFE_WRITES: "1"}}
+              register: by_env
+            - file: {{path: "{d}", state: directory, attributes: "-i"}}
+            - debug: {{msg: "locked={{{{ locked is changed }}}} without={{{{ without is failed }}}} with={{{{ with is changed }}}} env={{{{ by_env is changed }}}}"}}
+        "#,
+        d = dir.display()
+    );
+    let p = p.file("site.yml", &site);
+    let out = p.play("site.yml").run();
+    // Unlock whatever happened, so the directory can be removed.
+    let _ = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+    out.success().stdout_has(r#""msg": "locked=True without=True with=True env=True""#);
+    assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "BY_ENV");
+}
