@@ -540,3 +540,147 @@ fn unsafe_writes_overwrites_in_place_what_cannot_be_replaced_and_attributes_run_
     out.success().stdout_has(r#""msg": "locked=True without=True with=True env=True""#);
     assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "BY_ENV");
 }
+
+#[test]
+fn a_timed_out_task_is_failed_and_a_timeout_out_of_range_fails_the_task_it_may_ignore() {
+    // tests/conformance target `task-timeout`: the result of a task past its `timeout:` is
+    // `failed` (and `timedout`); -1 and 100000001 fail the task with Ansible's message, and
+    // `ignore_errors` still holds for a task whose keyword is wrong.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: sleep 5
+              timeout: 1
+              register: r
+              ignore_errors: true
+            - command: "true"
+              timeout: -1
+              register: neg
+              ignore_errors: true
+            - command: "true"
+              timeout: 100000001
+              register: big
+              ignore_errors: true
+            - debug: {msg: "{{ r is failed }} {{ r is timedout }} {{ r.timedout.period }} | {{ neg.msg }} | {{ big is failed }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(
+            r#""msg": "True True 1 | Task failed: Timeout -1 is invalid, it must be between 0 and 100000000. | True""#,
+        )
+        .recap_is("localhost", "ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3");
+}
+
+#[test]
+fn the_template_lookup_takes_its_own_delimiters_and_trim_blocks() {
+    // tests/conformance target `lookup_template`.
+    let p = Project::new()
+        .file("templates/s.txt", "Hello [% who %]! {{ kept }}\n")
+        .file("templates/c.txt", "[# note #]Hi\n")
+        .file("templates/t.j2", "{% if True %}\nyes\n{% endif %}\nend\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars: {who: world}
+              tasks:
+                - debug: {msg: "{{ lookup('template', 's.txt', variable_start_string='[%', variable_end_string='%]') | trim }}"}
+                - debug: {msg: "{{ lookup('template', 'c.txt', comment_start_string='[#', comment_end_string='#]') | trim }}"}
+                - debug: {msg: "{{ lookup('template', 't.j2', trim_blocks=False) }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "Hello world! {{ kept }}""#)
+        .stdout_has(r#""msg": "Hi""#)
+        .stdout_has(r#""msg": "\nyes\n\nend\n""#);
+}
+
+#[test]
+fn a_task_that_ignores_errors_may_hold_broken_jinja_and_csvfile_spreads_a_list_default() {
+    // tests/conformance target `lookup_csvfile`: a template syntax error in a task with
+    // `ignore_errors` fails that task when it runs (not the whole run up front); a list
+    // `default` gives its items, joined as any lookup's results.
+    let p = Project::new().file("files/people.csv", "Smith,Jane\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact:
+                broken: "{{ lookup('csvfile', 'foo', file='people.csv', delimiter=',' col=1) }}"
+              ignore_errors: true
+              register: r
+            - debug: {msg: "{{ r is failed }} {{ lookup('csvfile', 'nope', file='people.csv', delimiter=',', col=1, default=['a', 'b']) }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(r#""msg": "True a,b""#);
+    let strict = p.file(
+        "strict.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ lookup('csvfile', 'foo' file='people.csv') }}"}
+        "#,
+    );
+    strict.play("strict.yml").run().code(3).stderr_has("template syntax error");
+}
+
+#[test]
+fn a_macro_whose_body_is_one_value_returns_that_value_and_unary_plus_parses() {
+    // tests/conformance target `template`: Jinja's native macros (`{{ m() }}` of a macro that
+    // prints one dict is that dict) and unary plus (`[+2.5]`).
+    let p = Project::new()
+        .file("templates/m.j2", "{% macro m() %}{{ {\"foo\": \"bar\"} }}{% endmacro %}\n{{ m() }}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                lh: '[1 + 2] + {{ [-2.5, +2.5, 1 + 2.5] }}'
+              tasks:
+                - debug: {msg: "{{ lookup('template', 'm.j2')['foo'] }} {{ lh }}"}
+            "#,
+        );
+    p.play("site.yml").run().success().stdout_has(r#""msg": "bar [1 + 2] + [-2.5, 2.5, 3.5]""#);
+}
+
+#[test]
+fn import_playbook_vars_are_the_imported_plays_vars() {
+    // tests/conformance target `path_lookups`: `- import_playbook: x.yml` with `vars:` gives
+    // every play of x.yml those vars, over the play's own.
+    let p = Project::new()
+        .file(
+            "x.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars: {own: play, over: play}
+              tasks:
+                - debug: {msg: "{{ given }} {{ own }} {{ over }}"}
+            "#,
+        )
+        .file(
+            "site.yml",
+            r#"
+            - import_playbook: x.yml
+              vars: {given: one, over: import}
+            - import_playbook: x.yml
+              vars: {given: two, over: import}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "one play import""#)
+        .stdout_has(r#""msg": "two play import""#);
+}

@@ -250,7 +250,7 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>, named: &
             check_src_exists(a, &super::run_task::search_path(t, &play.dir), named)?;
         }
     }
-    check_templates(t, if ignores_errors { &None } else { defined }, &guards)
+    check_templates(t, if ignores_errors { &None } else { defined }, &guards, ignores_errors)
 }
 
 fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Action) -> Result<()> {
@@ -390,7 +390,9 @@ fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf], named: &[St
         .help(format!("searched {}", searched.join(", "))))
 }
 
-fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet<String>) -> Result<()> {
+/// Checks the task's templates: their syntax and the variables they use. A task that ignores its
+/// errors (`lenient`) may hold a broken template on purpose: it fails when it runs, as in Ansible.
+fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet<String>, lenient: bool) -> Result<()> {
     let env = minijinja::Environment::new();
     let mut strings: Vec<(String, bool)> = Vec::new();
     if let TaskBody::Action(a) = &t.body {
@@ -424,6 +426,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         let undeclared = if bare {
             match env.compile_expression(&s) {
                 Ok(e) => e.undeclared_variables(false),
+                Err(_) if lenient => continue,
                 Err(e) => {
                     return Err(OrcError::at(
                         &t.loc,
@@ -435,6 +438,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         } else {
             match env.template_from_str(&s) {
                 Ok(tpl) => tpl.undeclared_variables(false),
+                Err(_) if lenient => continue,
                 Err(e) => {
                     let loc = find_in_lines(&t.loc, s.lines().next().unwrap_or(&s), 0).unwrap_or_else(|| t.loc.clone());
                     return Err(OrcError::at(

@@ -194,7 +194,8 @@ pub fn run_on_host(
     let (status, result, diffs, changed, settings) = match &task.loop_spec {
         None => {
             let r = run_item(runner, play, st, task, &ctx, &base);
-            (r.status, r.result, r.diffs, r.changed, base.clone().unwrap_or_default())
+            let settings = base.clone().unwrap_or_else(|_| Settings::lenient(runner, &task.kw, &ctx));
+            (r.status, r.result, r.diffs, r.changed, settings)
         }
         Some(spec) => {
             // Conditions on the task are evaluated per item, as the keywords are rendered; a false
@@ -207,7 +208,7 @@ pub fn run_on_host(
                     // and like any other failure of the task it can be ignored.
                     loop_failed = true;
                     let item = loop_error(runner, task, &ctx, msg);
-                    let settings = base.clone().unwrap_or_default();
+                    let settings = base.clone().unwrap_or_else(|_| Settings::lenient(runner, &task.kw, &ctx));
                     let status = match item.status {
                         Status::Failed { .. } => Status::Failed { ignored: settings.ignore_errors },
                         other => other,
@@ -255,7 +256,8 @@ pub fn run_on_host(
                         let ictx = ctx.with(&extra);
                         let item_settings = Settings::resolve(runner, &task.kw, &ictx);
                         let r = run_item(runner, play, st, task, &ictx, &item_settings);
-                        let item_settings = item_settings.unwrap_or_default();
+                        let item_settings =
+                            item_settings.unwrap_or_else(|_| Settings::lenient(runner, &task.kw, &ictx));
                         let no_log = item_settings.no_log;
                         let label = match &label_tpl {
                             Some(l) => runner
@@ -856,6 +858,7 @@ fn run_action_once(
             status: Status::Failed { ignored: false },
             result: json!({
                 "changed": false,
+                "failed": true,
                 "msg": format!("Task failed: Timed out after {period} second(s)."),
                 "timedout": {"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": period},
             }),

@@ -149,7 +149,16 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
             if !target.exists() {
                 return Err(OrcError::at(&imp.loc, format!("imported playbook {} does not exist", target.display())));
             }
+            // The import's `vars:` are every imported play's vars, over the play's own (Ansible's
+            // PlaybookInclude: `entry.vars | new_obj.vars`).
+            let vars = opt_map(item.get("vars"), "vars")?;
+            let first = plays.len();
             load_into(&target, plays, depth + 1)?;
+            if !vars.is_empty() {
+                for play in &mut plays[first..] {
+                    play.vars.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
             continue;
         }
         plays.push(parse_play(item, &dir)?);
