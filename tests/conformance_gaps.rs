@@ -573,7 +573,7 @@ fn a_timed_out_task_is_failed_and_a_timeout_out_of_range_fails_the_task_it_may_i
         .stdout_has(
             r#""msg": "True True 1 | Task failed: Timeout -1 is invalid, it must be between 0 and 100000000. | True""#,
         )
-        .recap_is("localhost", "ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3");
+        .recap_is("localhost", "ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3");
 }
 
 #[test]

@@ -246,6 +246,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("plain.txt"), "echo \"plain $1\"\n").unwrap();
+        std::fs::write(dir.path().join("files/fail.sh"), "#!/bin/sh\necho out\nexit 3\n").unwrap();
         dir
     }
 
@@ -285,10 +286,12 @@ mod tests {
         assert_eq!(e["msg"], "chdir rel must be an absolute path for a Unix-aware remote node");
         let e = run(dir.path(), json!({"_raw_params": "nope.sh"}), false).unwrap_err();
         assert!(e["msg"].as_str().unwrap().contains("nope.sh"), "{e}");
-        let e = run(dir.path(), json!({"_raw_params": "plain.txt"}), false).unwrap_err();
+        let e = run(dir.path(), json!({"_raw_params": "fail.sh"}), false).unwrap_err();
         assert_eq!(e["failed"], true);
+        assert_eq!(e["changed"], true);
         assert_eq!(e["msg"], "non-zero return code");
-        assert_eq!(e["rc"], 126, "not executable without a #! line: {e}");
+        assert_eq!(e["rc"], 3);
+        assert_eq!(e["stdout"], "out\n");
     }
 
     #[test]
