@@ -587,3 +587,295 @@ fn version_tests_take_strict_and_version_type_by_position_and_vault_tests_work()
         .success()
         .stdout_has("Version comparison failed: invalid version number 'nope'");
 }
+
+// ---- Group confd (throttle, unicode, parsing, strategy_linear, unsafe_writes, template,
+// lookup_template, lookup_csvfile, path_lookups, task-timeout) ----
+
+#[test]
+fn script_sends_a_local_script_and_runs_it_with_its_arguments_and_environment() {
+    // tests/conformance targets `throttle` and `unicode`: `script: FILE ARGS` finds FILE as
+    // `copy src` does, runs it on the host with the task's environment, outputs kept as printed.
+    let p = Project::new().file("files/show.sh", "#!/bin/sh\necho \"$@\"\necho \"$option\"\n").file(
+        "site.yml",
+        r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - script: show.sh --option "Zażółć gęślą jaźń"
+                  environment: {option: Zażółć}
+                  register: r
+                - debug: {msg: "{{ r.stdout_lines }} {{ r.stdout }} {{ r.rc }} {{ r is changed }}"}
+                - script: show.sh
+                  args: {creates: /}
+                  register: s
+                - debug: {msg: "{{ s.msg }} {{ s is skipped }}"}
+            "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "['--option Zażółć gęślą jaźń', 'Zażółć'] --option Zażółć gęślą jaźń\nZażółć\n 0 True""#)
+        .stdout_has(r#""msg": "/ exists, matching creates option True""#);
+}
+
+#[test]
+fn an_absolute_src_that_an_earlier_task_names_is_looked_for_when_the_task_runs() {
+    // tests/conformance target `unicode`: a file made by the run (`file: state=touch`) is the
+    // `src` of a later `copy`; it is not refused up front. A typo'd path still is.
+    let p = Project::new();
+    let made = p.join("made.txt");
+    let site = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {{path: "{m}", state: touch}}
+            - copy: {{src: "{m}", dest: "{m}.2"}}
+        "#,
+        m = made.display()
+    );
+    let p = p.file("site.yml", &site);
+    p.play("site.yml").run().success();
+    assert!(p.join("made.txt.2").exists());
+    let typo = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {{src: "{m}.nope", dest: /tmp/x}}
+        "#,
+        m = made.display()
+    );
+    let p = p.file("typo.yml", &typo);
+    p.play("typo.yml").run().code(3).stderr_has("does not exist");
+}
+
+#[test]
+fn action_names_its_module_as_a_string_a_mapping_or_a_template() {
+    // tests/conformance targets `parsing` and `strategy_linear`: `action:` with a module known
+    // per host (`{module: "{{ name }}"}`, `"{{ name }} k=v"`), a literal one, and `local_action`.
+    let p = Project::new()
+        .file("inv", "[g]\none ansible_connection=local m=debug\ntwo ansible_connection=local m=ping\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: g
+              gather_facts: false
+              tasks:
+                - action: {module: "{{ m }}"}
+                  register: out
+                - debug: {msg: "{{ inventory_hostname }} msg={{ 'msg' in out }} ping={{ 'ping' in out }}"}
+                - action: "{{ 'debug' }} msg='from a string'"
+                  run_once: true
+                - action: debug msg=static
+                  run_once: true
+                - local_action: command echo local
+                  register: l
+                  run_once: true
+                - debug: {msg: "{{ l.stdout }} {{ ansible_playbook_python is string }}"}
+                  run_once: true
+                - action: "{{ 'nope' }} a=1"
+                  run_once: true
+                  ignore_errors: true
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("TASK [{{ m }}]")
+        .stdout_has(r#""msg": "one msg=True ping=False""#)
+        .stdout_has(r#""msg": "two msg=False ping=True""#)
+        .stdout_has(r#""msg": "from a string""#)
+        .stdout_has(r#""msg": "static""#)
+        .stdout_has(r#""msg": "local True""#)
+        .stdout_has("Task failed: Cannot resolve 'nope' to an action or module.");
+}
+
+#[test]
+fn unsafe_writes_overwrites_in_place_what_cannot_be_replaced_and_attributes_run_chattr() {
+    // tests/conformance target `unsafe_writes`: in an immutable directory (`attributes: +i`) a
+    // copy fails (a task failure, the host stays reachable) unless `unsafe_writes` (or the host's
+    // ANSIBLE_UNSAFE_WRITES) lets it write the file in place.
+    let p = Project::new();
+    let dir = p.join("d");
+    std::fs::create_dir(&dir).unwrap();
+    let probe = std::process::Command::new("chattr").arg("+i").arg(&dir).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i does not work here (needs root and a filesystem with attributes)");
+        return;
+    }
+    let unlocked = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+    assert!(unlocked.is_ok_and(|s| s.success()));
+    let site = format!(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {{content: ORIGINAL, dest: "{d}/f"}}
+            - file: {{path: "{d}", state: directory, attributes: "+i"}}
+              register: locked
+            - copy: {{content: NEW, dest: "{d}/f", unsafe_writes: false}}
+              register: without
+              ignore_errors: true
+            - copy: {{content: NEWER, dest: "{d}/f", unsafe_writes: true}}
+              register: with
+            - copy: {{content: BY_ENV, dest: "{d}/f"}}
+              environment: {{ANSIBLE_UNSAFE_WRITES: "1"}}
+              register: by_env
+            - file: {{path: "{d}", state: directory, attributes: "-i"}}
+            - debug: {{msg: "locked={{{{ locked is changed }}}} without={{{{ without is failed }}}} with={{{{ with is changed }}}} env={{{{ by_env is changed }}}}"}}
+        "#,
+        d = dir.display()
+    );
+    let p = p.file("site.yml", &site);
+    let out = p.play("site.yml").run();
+    // Unlock whatever happened, so the directory can be removed.
+    let _ = std::process::Command::new("chattr").arg("-i").arg(&dir).status();
+    out.success().stdout_has(r#""msg": "locked=True without=True with=True env=True""#);
+    assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "BY_ENV");
+}
+
+#[test]
+fn a_timed_out_task_is_failed_and_a_timeout_out_of_range_fails_the_task_it_may_ignore() {
+    // tests/conformance target `task-timeout`: the result of a task past its `timeout:` is
+    // `failed` (and `timedout`); -1 and 100000001 fail the task with Ansible's message, and
+    // `ignore_errors` still holds for a task whose keyword is wrong.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: sleep 5
+              timeout: 1
+              register: r
+              ignore_errors: true
+            - command: "true"
+              timeout: -1
+              register: neg
+              ignore_errors: true
+            - command: "true"
+              timeout: 100000001
+              register: big
+              ignore_errors: true
+            - debug: {msg: "{{ r is failed }} {{ r is timedout }} {{ r.timedout.period }} | {{ neg.msg }} | {{ big is failed }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(
+            r#""msg": "True True 1 | Task failed: Timeout -1 is invalid, it must be between 0 and 100000000. | True""#,
+        )
+        .recap_is("localhost", "ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3");
+}
+
+#[test]
+fn the_template_lookup_takes_its_own_delimiters_and_trim_blocks() {
+    // tests/conformance target `lookup_template`.
+    let p = Project::new()
+        .file("templates/s.txt", "Hello [% who %]! {{ kept }}\n")
+        .file("templates/c.txt", "[# note #]Hi\n")
+        .file("templates/t.j2", "{% if True %}\nyes\n{% endif %}\nend\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars: {who: world}
+              tasks:
+                - debug: {msg: "{{ lookup('template', 's.txt', variable_start_string='[%', variable_end_string='%]') | trim }}"}
+                - debug: {msg: "{{ lookup('template', 'c.txt', comment_start_string='[#', comment_end_string='#]') | trim }}"}
+                - debug: {msg: "{{ lookup('template', 't.j2', trim_blocks=False) }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "Hello world! {{ kept }}""#)
+        .stdout_has(r#""msg": "Hi""#)
+        .stdout_has(r#""msg": "\nyes\n\nend\n""#);
+}
+
+#[test]
+fn a_task_that_ignores_errors_may_hold_broken_jinja_and_csvfile_spreads_a_list_default() {
+    // tests/conformance target `lookup_csvfile`: a template syntax error in a task with
+    // `ignore_errors` fails that task when it runs (not the whole run up front); a list
+    // `default` gives its items, joined as any lookup's results.
+    let p = Project::new().file("files/people.csv", "Smith,Jane\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact:
+                broken: "{{ lookup('csvfile', 'foo', file='people.csv', delimiter=',' col=1) }}"
+              ignore_errors: true
+              register: r
+            - debug: {msg: "{{ r is failed }} {{ lookup('csvfile', 'nope', file='people.csv', delimiter=',', col=1, default=['a', 'b']) }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(r#""msg": "True a,b""#);
+    let strict = p.file(
+        "strict.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ lookup('csvfile', 'foo' file='people.csv') }}"}
+        "#,
+    );
+    strict.play("strict.yml").run().code(3).stderr_has("template syntax error");
+}
+
+#[test]
+fn a_macro_whose_body_is_one_value_returns_that_value_and_unary_plus_parses() {
+    // tests/conformance target `template`: Jinja's native macros (`{{ m() }}` of a macro that
+    // prints one dict is that dict) and unary plus (`[+2.5]`).
+    let p = Project::new()
+        .file("templates/m.j2", "{% macro m() %}{{ {\"foo\": \"bar\"} }}{% endmacro %}\n{{ m() }}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                lh: '[1 + 2] + {{ [-2.5, +2.5, 1 + 2.5] }}'
+              tasks:
+                - debug: {msg: "{{ lookup('template', 'm.j2')['foo'] }} {{ lh }}"}
+            "#,
+        );
+    p.play("site.yml").run().success().stdout_has(r#""msg": "bar [1 + 2] + [-2.5, 2.5, 3.5]""#);
+}
+
+#[test]
+fn import_playbook_vars_are_the_imported_plays_vars() {
+    // tests/conformance target `path_lookups`: `- import_playbook: x.yml` with `vars:` gives
+    // every play of x.yml those vars, over the play's own.
+    let p = Project::new()
+        .file(
+            "x.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars: {own: play, over: play}
+              tasks:
+                - debug: {msg: "{{ given }} {{ own }} {{ over }}"}
+            "#,
+        )
+        .file(
+            "site.yml",
+            r#"
+            - import_playbook: x.yml
+              vars: {given: one, over: import}
+            - import_playbook: x.yml
+              vars: {given: two, over: import}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "one play import""#)
+        .stdout_has(r#""msg": "two play import""#);
+}

@@ -39,6 +39,10 @@ pub enum ConnError {
     /// A command exceeded its time limit.
     #[error("command timed out after {0} s")]
     Timeout(u64),
+    /// The host refused a file operation (no rights, an immutable directory, no space): the
+    /// connection is fine and the task fails, as Ansible's module does; the host stays reachable.
+    #[error("{0}")]
+    File(String),
 }
 
 /// What a module may do on a managed host. One connection is used by one thread at a time.
@@ -62,7 +66,9 @@ pub trait Connection: Send {
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError>;
 
     /// Creates or truncates `path` with mode 0600, writes `data` and fsyncs it. Modules use this for
-    /// the temp file of an atomic write (see `fileops::atomic_write`), never on the final path.
+    /// the temp file of an atomic write (see `fileops::atomic_write`), never on the final path but
+    /// for Ansible's `unsafe_writes` fallback (`filewrite::write_in_place`). A refusal by the host
+    /// (no rights, no such directory) is [`ConnError::File`].
     fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), ConnError>;
 
     /// Sets the time limit for each following `exec` (`None`: no limit). A command running past

@@ -225,7 +225,11 @@ pub enum ModuleError {
 
 impl From<ConnError> for ModuleError {
     fn from(e: ConnError) -> Self {
-        ModuleError::Conn(e)
+        match e {
+            // A refused write is the module's failure, not a lost host.
+            ConnError::File(msg) => ModuleError::msg(msg),
+            e => ModuleError::Conn(e),
+        }
     }
 }
 

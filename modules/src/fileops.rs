@@ -220,6 +220,33 @@ pub fn apply_symbolic(spec: &str, mut bits: u32, is_dir: bool) -> u32 {
     bits
 }
 
+/// A path's file attributes as `lsattr -d` shows them, without the dashes (`ie`): `Some("")` when
+/// `lsattr` cannot tell (absent path, a filesystem without them), `None` when the host has no
+/// `chattr` (Ansible then leaves `attributes` alone).
+pub fn attr_flags(conn: &mut dyn Connection, path: &str) -> Result<Option<String>, ConnError> {
+    let cmd = format!(
+        "if command -v chattr >/dev/null 2>&1; then lsattr -d -- {} 2>/dev/null || true; else echo NOCHATTR; fi",
+        quote(path)
+    );
+    let out = conn.exec_inline(&cmd)?.stdout_str();
+    if out.trim() == "NOCHATTR" {
+        return Ok(None);
+    }
+    Ok(Some(out.split_whitespace().next().unwrap_or("").replace('-', "")))
+}
+
+/// The `chattr` argument that Ansible's `set_attributes_if_different` runs for `attributes`
+/// (`+i`, `-a`, `ie`: `=` when no operator) on a path whose flags are `current`: `None` when
+/// nothing is to change. As Ansible compares: the flags as a string against the wanted ones, and
+/// `-` always acts.
+pub fn chattr_arg(attributes: &str, current: &str) -> Option<String> {
+    let (op, flags) = match attributes.chars().next() {
+        Some(c @ ('+' | '-')) => (c, &attributes[1..]),
+        _ => ('=', attributes),
+    };
+    (!flags.is_empty() && (current != flags || op == '-')).then(|| format!("{op}{flags}"))
+}
+
 /// Writes `data` to `dest` atomically: a temp file in the same directory, fsynced, given the old
 /// file's mode and owner (or `attrs`), then renamed over `dest`. An interrupted run leaves either the
 /// old file or the new one, never half of one.
@@ -258,6 +285,18 @@ mod tests {
         assert_eq!(apply_symbolic("go-w", 0o666, false), 0o644);
         assert_eq!(apply_symbolic("a+X", 0o644, true), 0o755);
         assert_eq!(apply_symbolic("a+X", 0o644, false), 0o644);
+    }
+
+    #[test]
+    fn chattr_compares_as_ansible() {
+        assert_eq!(chattr_arg("+i", "e").as_deref(), Some("+i"));
+        // The flags are compared as a string: `+i` on `ie` acts again, as in Ansible.
+        assert_eq!(chattr_arg("+i", "ie").as_deref(), Some("+i"));
+        assert_eq!(chattr_arg("+i", "i"), None);
+        assert_eq!(chattr_arg("-i", "").as_deref(), Some("-i"));
+        assert_eq!(chattr_arg("e", "e"), None);
+        assert_eq!(chattr_arg("ie", "e").as_deref(), Some("=ie"));
+        assert_eq!(chattr_arg("", "e"), None);
     }
 
     #[test]

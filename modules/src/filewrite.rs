@@ -191,7 +191,7 @@ pub enum WriteError {
 
 impl From<ConnError> for WriteError {
     fn from(e: ConnError) -> Self {
-        WriteError::Module(ModuleError::Conn(e))
+        WriteError::Module(ModuleError::from(e))
     }
 }
 
@@ -265,6 +265,43 @@ pub fn write_validated(
             "could not write {dest}: {}",
             out.stderr_str().trim()
         ))));
+    }
+    Ok(out.stdout_str().lines().last().and_then(|l| parse_stat(l, None)))
+}
+
+/// Whether a file that cannot be replaced atomically may be written in place: `unsafe_writes` as
+/// given, else the host's `ANSIBLE_UNSAFE_WRITES` (the task's `environment:` included), read as
+/// Ansible's boolean, as the fallback of Ansible's argument spec.
+pub fn unsafe_writes_allowed(conn: &mut dyn Connection, given: Option<bool>) -> Result<bool, ModuleError> {
+    if let Some(b) = given {
+        return Ok(b);
+    }
+    let out = conn.exec_inline("printf '%s' \"${ANSIBLE_UNSAFE_WRITES-}\"")?;
+    Ok(crate::args::parse_bool(&serde_json::Value::String(out.stdout_str())) == Some(true))
+}
+
+/// Ansible's `unsafe_writes`: overwrites `dest` where it is (truncated, then written), for a
+/// file whose directory refuses the temporary file or the rename; then `attrs`. Returns the
+/// file's metadata.
+pub fn write_in_place(
+    conn: &mut dyn Connection,
+    dest: &str,
+    data: &[u8],
+    attrs: &Attrs,
+) -> Result<Option<StatInfo>, ModuleError> {
+    conn.write_file(dest, data).map_err(|e| match e {
+        ConnError::File(m) => ModuleError::msg(format!("could not write {dest} in place (unsafe_writes): {m}")),
+        e => ModuleError::Conn(e),
+    })?;
+    let apply = attrs.apply_cmd(dest);
+    let cmd = if apply.is_empty() {
+        format!("stat -c '{STAT_FMT}' -- {}", quote(dest))
+    } else {
+        format!("{apply} && stat -c '{STAT_FMT}' -- {}", quote(dest))
+    };
+    let out = conn.exec(&cmd, None)?;
+    if out.rc != 0 {
+        return Err(ModuleError::msg(format!("could not set attributes on {dest}: {}", out.stderr_str().trim())));
     }
     Ok(out.stdout_str().lines().last().and_then(|l| parse_stat(l, None)))
 }

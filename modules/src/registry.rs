@@ -14,6 +14,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::command::Command,
     &builtin::shell::Shell,
     &builtin::raw::Raw,
+    &builtin::script::Script,
     &builtin::stat::Stat,
     &builtin::setup::Setup,
     &builtin::service_facts::ServiceFacts,

@@ -94,10 +94,10 @@ impl Connection for LocalConnection {
             .truncate(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| ConnError::Lost(format!("cannot write {path}: {e}")))?;
+            .map_err(|e| ConnError::File(format!("cannot write {path}: {e}")))?;
         file.write_all(data)
             .and_then(|()| file.sync_all())
-            .map_err(|e| ConnError::Lost(format!("cannot write {path}: {e}")))
+            .map_err(|e| ConnError::File(format!("cannot write {path}: {e}")))
     }
 
     fn set_command_timeout(&mut self, timeout: Option<Duration>) {

@@ -34,7 +34,7 @@ pub fn write_file<S: ShellStreams>(shell: &mut ShellSession<S>, path: &str, data
     if out.rc == 0 {
         Ok(())
     } else {
-        Err(ConnError::Lost(format!("cannot write {path}: {}", out.stderr_str().trim())))
+        Err(ConnError::File(format!("cannot write {path}: {}", out.stderr_str().trim())))
     }
 }
 

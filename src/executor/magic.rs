@@ -31,6 +31,7 @@ pub const NAMES: &[&str] = &[
     "playbook_dir",
     "omit",
     "ansible_version",
+    "ansible_playbook_python",
     // Per host and task: [`host`].
     "inventory_hostname",
     "inventory_hostname_short",
@@ -79,11 +80,35 @@ pub fn play(runner: &Runner, name: &str, hosts: &[Value], batch: &[Value], play_
         "playbook_dir": absolute(play_dir),
         "omit": OMIT,
         "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
+        "ansible_playbook_python": playbook_python(),
     });
     match magic {
         Value::Object(m) => m,
         _ => Map::new(),
     }
+}
+
+/// `ansible_playbook_python`: in Ansible the Python running ansible-playbook; orc runs no Python,
+/// so it is the controller's `python3` (else `python`) found on PATH, which is what playbooks use
+/// it for (`ansible_python_interpreter` of a local host). Without either, Ansible's default
+/// interpreter path, `/usr/bin/python3`. Looked up once per run, never run.
+fn playbook_python() -> String {
+    static FOUND: OnceLock<String> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            ["python3", "python"]
+                .iter()
+                .find_map(|name| {
+                    std::env::split_paths(&path).map(|d| d.join(name)).find(|c| {
+                        use std::os::unix::fs::PermissionsExt;
+                        c.is_file() && c.metadata().is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+                    })
+                })
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "/usr/bin/python3".into())
+        })
+        .clone()
 }
 
 /// The magic variables of one host for one task: its names and groups, its role, its search

@@ -855,7 +855,8 @@ impl<'r> PlayRun<'r> {
 
     fn display_name(&self, states: &HostStates, task: &Task, active: &[HostId], hostvars: &Arc<HostVars>) -> String {
         let name = task.display_name();
-        if !name.contains("{{") {
+        // An unnamed task shows its action as written, a templated one too (as Ansible does).
+        if !name.contains("{{") || (task.name.is_none() && task.action().is_some()) {
             return name;
         }
         let Some(first) = active.first() else {

@@ -35,6 +35,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
             TaskBody::Block { .. } => false,
         })
     });
+    let named = named_by_tasks(playbooks);
     for pb in playbooks {
         // A syntax check has no inventory to define variables: undefined names are not checked.
         let defined = if opts.syntax_check { None } else { defined_names(pb, inventory, opts, &templar) };
@@ -67,7 +68,7 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
             let mut tasks = play.all_tasks();
             crate::playbook::flatten(&play.handlers, &mut tasks);
             for t in tasks {
-                check_task(t, play, &defined)?;
+                check_task(t, play, &defined, &named)?;
             }
             check_notifications(play)?;
         }
@@ -228,7 +229,7 @@ fn include_action(inc: &Include) -> &'static str {
 
 /// Checks one task (blocks' children are checked on their own): its action's arguments, the
 /// files it names, its templates.
-fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Result<()> {
+fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>, named: &[String]) -> Result<()> {
     // The variables the task's conditions (its own and its blocks', merged into it) test for:
     // when they hold those are defined, and when they do not, nothing is rendered.
     let mut guards = HashSet::new();
@@ -246,10 +247,10 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>) -> Resul
                 Some(engine) => check_action_args(engine, a)?,
                 None => check_module_args(a)?,
             }
-            check_src_exists(a, &super::run_task::search_path(t, &play.dir))?;
+            check_src_exists(a, &super::run_task::search_path(t, &play.dir), named)?;
         }
     }
-    check_templates(t, if ignores_errors { &None } else { defined }, &guards)
+    check_templates(t, if ignores_errors { &None } else { defined }, &guards, ignores_errors)
 }
 
 fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Action) -> Result<()> {
@@ -341,7 +342,32 @@ fn find_in_lines(base: &Loc, needle: &str, skip_before_col: usize) -> Option<Loc
     None
 }
 
-fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf]) -> Result<()> {
+/// The literal strings the tasks' arguments hold, but for `src` values: an absolute `src` that
+/// one of them names (a `file: path=... state=touch`, a `fetch` `dest`, a `shell: touch ...`) may
+/// be made by the run before the task that reads it, so it is looked for when that task runs.
+fn named_by_tasks(playbooks: &[Playbook]) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for play in playbooks.iter().flat_map(|pb| &pb.plays) {
+        let mut tasks = play.all_tasks();
+        crate::playbook::flatten(&play.handlers, &mut tasks);
+        for t in tasks {
+            if let TaskBody::Action(a) = &t.body {
+                a.args.iter().filter(|(k, _)| k.as_str() != "src").for_each(|(_, v)| walk(v, &mut out));
+            }
+        }
+    }
+    out
+}
+
+fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf], named: &[String]) -> Result<()> {
     let sub = match a.short.as_str() {
         "template" => "templates",
         "copy" => "files",
@@ -351,6 +377,7 @@ fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf]) -> Result<(
         return Ok(());
     };
     if src.contains("{{")
+        || (src.starts_with('/') && named.iter().any(|n| n.contains(src.as_str())))
         || (a.short == "copy" && a.args.get("remote_src").and_then(orc_modules::args::parse_bool) == Some(true))
     {
         return Ok(());
@@ -363,7 +390,9 @@ fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf]) -> Result<(
         .help(format!("searched {}", searched.join(", "))))
 }
 
-fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet<String>) -> Result<()> {
+/// Checks the task's templates: their syntax and the variables they use. A task that ignores its
+/// errors (`lenient`) may hold a broken template on purpose: it fails when it runs, as in Ansible.
+fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet<String>, lenient: bool) -> Result<()> {
     let env = minijinja::Environment::new();
     let mut strings: Vec<(String, bool)> = Vec::new();
     if let TaskBody::Action(a) = &t.body {
@@ -397,6 +426,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         let undeclared = if bare {
             match env.compile_expression(&s) {
                 Ok(e) => e.undeclared_variables(false),
+                Err(_) if lenient => continue,
                 Err(e) => {
                     return Err(OrcError::at(
                         &t.loc,
@@ -408,6 +438,7 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
         } else {
             match env.template_from_str(&s) {
                 Ok(tpl) => tpl.undeclared_variables(false),
+                Err(_) if lenient => continue,
                 Err(e) => {
                     let loc = find_in_lines(&t.loc, s.lines().next().unwrap_or(&s), 0).unwrap_or_else(|| t.loc.clone());
                     return Err(OrcError::at(

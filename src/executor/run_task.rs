@@ -17,7 +17,7 @@ use super::task_conn::{valid_env_name, TaskConn};
 use super::Runner;
 use crate::output::{Event, HostResult, Status};
 use crate::plan::{DiffText, Drift, Entry, Kind, PlanMode};
-use crate::playbook::{Action, Task};
+use crate::playbook::{Action, Task, TaskBody};
 use crate::template::{Templar, OMIT};
 use crate::vars::{add_facts, merge, Context, HostVars};
 
@@ -171,6 +171,15 @@ pub fn run_on_host(
     task: &Task,
     hostvars: &Arc<HostVars>,
 ) -> HostOutcome {
+    if let Some(a) = task.action().filter(|a| a.is_templated()) {
+        // The module is known now, for this host: the task runs as if written with it. A name
+        // that does not resolve fails the task when it runs (`run_action_once`).
+        let ctx = context_for(runner, play, st, task, hostvars);
+        if let Ok(resolved) = resolve_action(runner, a, &ctx) {
+            let task = Task { body: TaskBody::Action(resolved), ..task.clone() };
+            return run_on_host(runner, play, st, &task, hostvars);
+        }
+    }
     let mut ctx = context_for(runner, play, st, task, hostvars);
     let mut events = Vec::new();
     let base = Settings::resolve(runner, &task.kw, &ctx);
@@ -734,6 +743,29 @@ fn module_group(group: &str) -> Option<fn(&str) -> bool> {
     }
 }
 
+/// The action of a task whose module is a template (`action: {module: "{{ name }}"}`), with the
+/// module rendered for this host: a module, or an engine action that runs per host. Ansible's
+/// message when the name is none of them.
+fn resolve_action(runner: &Runner, a: &Action, ctx: &Arc<Context>) -> Result<Action, String> {
+    let name = runner
+        .templar
+        .render_str(&a.module, &ctx.value())
+        .map(|v| crate::yaml::display(&v))
+        .map_err(|e| format!("template error in the module name '{}' ({}): {e}", a.module, a.loc))?;
+    let name = name.trim().to_string();
+    let engine = super::actions::lookup(&name);
+    let short = match engine {
+        Some(e) if e.runs() != Runs::Host => {
+            return Err(format!("'{name}' cannot be the templated action of a task: it is not run per host"))
+        }
+        Some(e) => e.name().to_string(),
+        None if orc_modules::lookup(&name).is_some() => orc_modules::registry::short_name(&name).to_string(),
+        // Worded as ansible-core 2.19's error, whose message the printer shows as it is.
+        None => return Err(format!("Task failed: Cannot resolve '{name}' to an action or module.")),
+    };
+    Ok(Action { module: name, short, args: a.args.clone(), loc: a.loc.clone(), engine })
+}
+
 fn run_action_once(
     runner: &Runner,
     play: &PlayCtx,
@@ -743,6 +775,11 @@ fn run_action_once(
     ctx: &Arc<Context>,
     settings: &Settings,
 ) -> ItemResult {
+    if action.is_templated() {
+        return failed(
+            resolve_action(runner, action, ctx).err().unwrap_or_else(|| "internal: unresolved action".into()),
+        );
+    }
     let mut raw = action.args.clone();
     if action.engine.is_none() {
         for (k, v) in module_defaults_for(settings, &action.short) {
@@ -1019,6 +1056,7 @@ fn run_module(
 pub(super) fn module_item(outcome: Result<Result<ModuleResult, ModuleError>, ConnError>, diff: bool) -> ItemResult {
     let (res, unreachable) = match outcome {
         Err(e) => (ModuleResult::failed(e.to_string()), true),
+        Ok(Err(ModuleError::Conn(ConnError::File(msg)))) => (ModuleResult::failed(msg), false),
         Ok(Err(ModuleError::Conn(e))) => (ModuleResult::failed(e.to_string()), true),
         Ok(Err(ModuleError::Fail(r))) => {
             let mut r = *r;

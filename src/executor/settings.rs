@@ -117,7 +117,7 @@ impl Settings {
         }
         let timeout = match r.value_opt("timeout", &kw.timeout)? {
             None | Some(Value::Null) => None,
-            Some(v) => Some(as_u64(&v).ok_or_else(|| format!("timeout must be a number of seconds, got {v}"))?),
+            Some(v) => Some(timeout_secs(&v)?),
         };
         Ok(Settings {
             r#become: r.flag("become", &kw.r#become)?,
@@ -149,8 +149,29 @@ impl Settings {
         Settings {
             ignore_errors: r.flag("ignore_errors", &kw.ignore_errors).ok().flatten().unwrap_or(false),
             no_log: r.flag("no_log", &kw.no_log).ok().flatten().unwrap_or(false),
+            check: runner.opts.check,
+            diff: runner.opts.diff,
             ..Settings::default()
         }
+    }
+}
+
+/// The largest `timeout:` Ansible accepts (its TaskExecutor's limit).
+const MAX_TIMEOUT: i64 = 100_000_000;
+
+/// `timeout:` in seconds (0: none). Out of Ansible's range, its error: the task fails with it.
+fn timeout_secs(v: &Value) -> Result<u64, String> {
+    let n = v
+        .as_i64()
+        .or_else(|| v.as_f64().map(|f| f as i64))
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()).map(|f| f as i64));
+    match n {
+        Some(n) if (0..=MAX_TIMEOUT).contains(&n) => Ok(n as u64),
+        Some(n) => Err(format!("Task failed: Timeout {n} is invalid, it must be between 0 and {MAX_TIMEOUT}.")),
+        None => Err(format!(
+            "Task failed: Error processing keyword 'timeout': The value {} could not be converted to 'int'.",
+            crate::output::pyrepr::repr(v)
+        )),
     }
 }
 

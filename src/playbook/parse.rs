@@ -149,7 +149,16 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
             if !target.exists() {
                 return Err(OrcError::at(&imp.loc, format!("imported playbook {} does not exist", target.display())));
             }
+            // The import's `vars:` are every imported play's vars, over the play's own (Ansible's
+            // PlaybookInclude: `entry.vars | new_obj.vars`).
+            let vars = opt_map(item.get("vars"), "vars")?;
+            let first = plays.len();
             load_into(&target, plays, depth + 1)?;
+            if !vars.is_empty() {
+                for play in &mut plays[first..] {
+                    play.vars.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
             continue;
         }
         plays.push(parse_play(item, &dir)?);
@@ -454,16 +463,90 @@ fn action_args(key: &str, short: &str, value: &Node, task: &Node) -> Result<Map<
     Ok(args)
 }
 
-fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx, kw: Keywords, own: &Keywords) -> Result<Task> {
-    let engine = actions::lookup(key);
-    let short = match engine {
+/// The short name of a module or engine action as written (short or FQCN).
+fn short_of(module: &str) -> String {
+    match actions::lookup(module) {
         Some(e) => e.name().to_string(),
-        None => orc_modules::registry::short_name(key).to_string(),
+        None => orc_modules::registry::short_name(module).to_string(),
+    }
+}
+
+/// `action:` and `local_action:` as Ansible's `ModArgsParser` reads them: the module is the first
+/// word of a string (the rest are its `k=v` arguments, a command line for command-like modules)
+/// or the `module` key of a mapping (the other keys are its arguments); `args:` merged under them.
+fn action_keyword(key: &str, value: &Node, task: &Node) -> Result<(String, Map<String, Value>)> {
+    let bad = |what: &str| {
+        OrcError::at(&value.loc, format!("'{key}' {what}")).help(format!(
+            "write the module and its arguments, e.g. `{key}: debug msg=hi` or `{key}: {{module: debug, msg: hi}}`"
+        ))
     };
+    let (module, mut args) = match &value.kind {
+        Kind::Scalar(Value::String(s)) => {
+            let words = super::kv::split_args(s.trim())
+                .map_err(|e| OrcError::at(&value.loc, e).help("close every quote and every {{ }} or {% %} block"))?;
+            let Some((first, rest)) = words.split_first() else { return Err(bad("names no module")) };
+            let module = first.trim().to_string();
+            let rest = super::kv::join_args(rest);
+            // A module known only at run time gets its words as `k=v` (Ansible parses them before
+            // it knows the module, as it does here).
+            let command_line = !module.contains("{{") && actions::is_command_line(&short_of(&module));
+            let args = if rest.trim().is_empty() {
+                Map::new()
+            } else {
+                super::kv::parse_kv(&rest, command_line)
+                    .map_err(|e| OrcError::at(&value.loc, e).help("close every quote and every {{ }} or {% %} block"))?
+            };
+            (module, args)
+        }
+        Kind::Map(_) => {
+            let Value::Object(mut m) = value.to_value() else { return Err(bad("must be a string or a mapping")) };
+            match m.remove("module") {
+                Some(Value::String(module)) => (module, m),
+                Some(_) => return Err(bad("has a `module` that is not a string")),
+                None => return Err(bad("has no `module` key")),
+            }
+        }
+        _ => return Err(bad(&format!("must be a string or a mapping, found {}", value.type_name()))),
+    };
+    if let Some(extra) = task.get("args") {
+        match extra.to_value() {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            _ => return Err(OrcError::at(&extra.loc, "'args:' must be a mapping")),
+        }
+    }
+    Ok((module, args))
+}
+
+fn parse_action(key: &str, value: &Node, task: &Node, ctx: &ParseCtx, kw: Keywords, own: &Keywords) -> Result<Task> {
+    let mut kw = kw;
+    let (key, given) = if key == "action" || key == "local_action" {
+        let (module, args) = action_keyword(key, value, task)?;
+        if key == "local_action" {
+            kw.delegate_to = Some(Value::String("localhost".into()));
+        }
+        if module.contains("{{") || module.contains("{%") {
+            // Known per host when the task runs (executor/run_task.rs, `resolve_action`).
+            let action = Action { module: module.clone(), short: module, args, loc: value.loc.clone(), engine: None };
+            return Ok(Task::new(task.loc.clone(), TaskBody::Action(action), kw));
+        }
+        (module, Some(args))
+    } else {
+        (key.to_string(), None)
+    };
+    let key = key.as_str();
+    let engine = actions::lookup(key);
+    let short = short_of(key);
     if engine.is_none() && orc_modules::registry::lookup(&short).is_none() {
         return Err(unknown_action(key, value));
     }
-    let args = action_args(key, &short, value, task)?;
+    let args = match given {
+        Some(args) => args,
+        None => action_args(key, &short, value, task)?,
+    };
     if let Some(e) = engine.filter(|e| e.runs() == actions::Runs::Compile) {
         // Includes and imports are compiled here: their arguments must be right now.
         if let Err((arg, msg)) = actions::check_args(e, &args) {

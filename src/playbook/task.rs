@@ -80,6 +80,14 @@ pub struct Action {
     pub engine: Option<&'static dyn EngineAction>,
 }
 
+impl Action {
+    /// The module is a template (`action: {module: "{{ name }}"}`), known per host when the task
+    /// runs; until then `module` and `short` hold the template and `engine` is `None`.
+    pub fn is_templated(&self) -> bool {
+        self.module.contains("{{") || self.module.contains("{%")
+    }
+}
+
 /// The loop of a task.
 #[derive(Debug, Clone)]
 pub enum LoopSpec {

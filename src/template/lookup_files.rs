@@ -318,8 +318,30 @@ fn normalize(path: &Path) -> PathBuf {
 /// variables (plus `template_*` and `template_vars`), with Ansible's native result (a template
 /// printing nothing gives None, one value alone gives that value).
 fn template(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    call.opts.check_known("template", &["template_vars", "convert_data", "jinja2_native"])?;
+    call.opts.check_known(
+        "template",
+        &[
+            "template_vars",
+            "convert_data",
+            "jinja2_native",
+            "variable_start_string",
+            "variable_end_string",
+            "comment_start_string",
+            "comment_end_string",
+            "trim_blocks",
+        ],
+    )?;
     let extra = call.opts.get("template_vars").cloned();
+    // The lookup's own Jinja overrides (Ansible's `TemplateOverrides` from its options).
+    let opts = super::FileOptions {
+        variable_start_string: call.opts.string("variable_start_string", "{{"),
+        variable_end_string: call.opts.string("variable_end_string", "}}"),
+        comment_start_string: call.opts.string("comment_start_string", "{#"),
+        comment_end_string: call.opts.string("comment_end_string", "#}"),
+        trim_blocks: call.opts.bool("template", "trim_blocks", true)?,
+        ..super::FileOptions::default()
+    };
+    let own_env = (opts != super::FileOptions::default()).then(|| super::strict_env_for(&opts)).transpose()?;
     let mut out = Vec::new();
     for t in term_strings(terms)? {
         let path = find(&t, "templates", &call.vars)
@@ -334,7 +356,10 @@ fn template(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
         let _scope = RenderScope::enter(&vars, Some(&path));
         let capture = native::Capture::start();
         let name = path.to_string_lossy();
-        let text = call.state.env().get_template(&name)?.render(&vars)?;
+        let text = match &own_env {
+            Some(env) => env.get_template(&name)?.render(&vars)?,
+            None => call.state.env().get_template(&name)?.render(&vars)?,
+        };
         let (count, first) = capture.printed();
         let body = super::syntax::split_override_header(&source).1;
         out.push(if count == 0 && text.is_empty() {

@@ -318,8 +318,13 @@ pub(crate) fn csvfile(call: &mut Call, terms: &[Value]) -> Result<Vec<Value>, Er
         match found {
             Some(v) => out.push(Value::from(v)),
             None => {
-                if let Some(d) = opts.get("default").filter(|d| !d.is_none()) {
-                    out.push(d.clone());
+                match opts.get("default").filter(|d| !d.is_none()) {
+                    // A list default gives its items, as the plugin's `ret.extend`.
+                    Some(d) if d.kind() == minijinja::value::ValueKind::Seq => {
+                        out.extend(d.try_iter().into_iter().flatten());
+                    }
+                    Some(d) => out.push(d.clone()),
+                    None => {}
                 }
             }
         }

@@ -120,6 +120,21 @@ impl EnvPair {
     }
 }
 
+/// A strict environment (undefined values are errors) for non-default Jinja options, made once
+/// per set of options for the process: what the `template` lookup renders with when it is given
+/// its own delimiters or `trim_blocks`. An error says which option is wrong.
+pub(crate) fn strict_env_for(opts: &FileOptions) -> Result<Arc<Environment<'static>>, minijinja::Error> {
+    static ENVS: std::sync::OnceLock<Mutex<HashMap<FileOptions, Arc<Environment<'static>>>>> =
+        std::sync::OnceLock::new();
+    opts.validate().map_err(filters::err)?;
+    let envs = ENVS.get_or_init(Default::default);
+    let mut envs = match envs.lock() {
+        Ok(e) => e,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    Ok(envs.entry(opts.clone()).or_insert_with(|| Arc::new(build_env(UndefinedBehavior::Strict, opts))).clone())
+}
+
 /// Builds an environment with Ansible's settings, filters, tests and lookups.
 fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'static> {
     let mut env = Environment::new();
@@ -303,6 +318,7 @@ impl Templar {
             return Ok(serde_json::Value::String(s.to_string()));
         }
         let s = &*escape_backslashes(s);
+        let s = &*syntax::drop_unary_plus(s);
         if let Some(expr) = single_expression(s) {
             return self.eval(expr, vars);
         }

@@ -56,6 +56,113 @@ pub(crate) fn escape_backslashes(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Jinja's unary plus (`[-2.5, +2.5]`, `1 ++ 2`), which minijinja's parser lacks: inside `{{ }}`
+/// and `{% %}`, outside string literals, a `+` that starts an operand (after an opening bracket,
+/// a comma, a colon, another operator, a keyword such as `and`/`not`/`in`, or the start of the
+/// block) is dropped; on numbers it is the identity, as in Python.
+pub(crate) fn drop_unary_plus(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('+') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    // The character that closes the current block with `}` (`}` for `{{`, `%` for `{%`).
+    let mut block: Option<char> = None;
+    let mut quote: Option<char> = None;
+    // The last significant character of the block (`None` at its start) and the identifier
+    // that ends there, for keywords.
+    let mut prev: Option<char> = None;
+    let mut word = String::new();
+    let mut gap = false;
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let Some(close) = block else {
+            out.push(c);
+            i += 1;
+            if c == '{' && matches!(next, Some('{') | Some('%')) {
+                block = next.map(|n| if n == '{' { '}' } else { '%' });
+                out.push(next.unwrap_or('{'));
+                i += 1;
+                // `{{-`, `{%-`, `{%+` are whitespace control, not operators.
+                if let Some(w @ ('-' | '+')) = chars.get(i).copied() {
+                    out.push(w);
+                    i += 1;
+                }
+                prev = None;
+                word.clear();
+            }
+            continue;
+        };
+        if let Some(q) = quote {
+            out.push(c);
+            i += 1;
+            if c == '\\' {
+                if let Some(n) = next {
+                    out.push(n);
+                    i += 1;
+                }
+            } else if c == q {
+                quote = None;
+                prev = Some(q);
+                word.clear();
+            }
+            continue;
+        }
+        let ends = |at: usize| chars.get(at) == Some(&close) && chars.get(at + 1) == Some(&'}');
+        if ends(i) || (matches!(c, '-' | '+') && ends(i + 1)) {
+            let len = if ends(i) { 2 } else { 3 };
+            out.extend(&chars[i..i + len]);
+            i += len;
+            block = None;
+            continue;
+        }
+        i += 1;
+        if c.is_whitespace() {
+            out.push(c);
+            gap = true;
+            continue;
+        }
+        if c == '+' {
+            let unary = match prev {
+                None => true,
+                Some(p) if "([{,:+-*/%=<>!~".contains(p) => true,
+                Some(_) => matches!(word.as_str(), "and" | "or" | "not" | "in" | "if" | "else" | "is" | "return"),
+            };
+            if unary {
+                out.push(' ');
+                changed = true;
+                prev = Some('+');
+                word.clear();
+                gap = false;
+                continue;
+            }
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        }
+        let ident = c.is_alphanumeric() || c == '_';
+        if ident {
+            if gap || !prev.is_some_and(|p| p.is_alphanumeric() || p == '_') {
+                word.clear();
+            }
+            word.push(c);
+        } else {
+            word.clear();
+        }
+        gap = false;
+        prev = Some(c);
+        out.push(c);
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// If `s` is exactly one `{{ expr }}` block (nothing around it), returns `expr`.
 pub(crate) fn single_expression(s: &str) -> Option<&str> {
     let body = s.strip_prefix("{{")?;
@@ -101,5 +208,21 @@ pub(crate) fn split_override_header(source: &str) -> (Option<&str>, &str) {
             None => (Some(rest), ""),
         },
         None => (None, source),
+    }
+}
+
+#[cfg(test)]
+mod unary_plus_tests {
+    use super::drop_unary_plus;
+
+    #[test]
+    fn unary_plus_is_dropped_where_an_operand_starts() {
+        assert_eq!(drop_unary_plus("{{ [-2.5, +2.5, 1 + 2.5] }}"), "{{ [-2.5,  2.5, 1 + 2.5] }}");
+        assert_eq!(drop_unary_plus("{{ +1 }}"), "{{  1 }}");
+        assert_eq!(drop_unary_plus("{{ 1 ++ 2 }}"), "{{ 1 +  2 }}");
+        assert_eq!(drop_unary_plus("{{ x if +1 else y }}"), "{{ x if  1 else y }}");
+        assert_eq!(drop_unary_plus("{{ a + b }} + c {{ '+1' }}"), "{{ a + b }} + c {{ '+1' }}");
+        assert_eq!(drop_unary_plus("{%+ if x %}+1{% endif %}"), "{%+ if x %}+1{% endif %}");
+        assert_eq!(drop_unary_plus("[1] + {{ [2] }}"), "[1] + {{ [2] }}");
     }
 }

@@ -54,6 +54,10 @@ pub struct CopyArgs {
     /// Decrypt a vault-encrypted `src` on the controller (`no` copies the vault text as it is).
     #[serde(default = "yes", deserialize_with = "crate::args::bool")]
     pub decrypt: bool,
+    /// When the file cannot be replaced atomically (an immutable directory, a bind-mounted
+    /// file), write it in place. Unset: the host's `ANSIBLE_UNSAFE_WRITES` decides, as in Ansible.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub unsafe_writes: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -86,6 +90,9 @@ pub struct PutRequest {
     pub follow: bool,
     /// The parent directory is known to exist (or, in check mode, to be created earlier).
     pub parent_ready: bool,
+    /// Write in place when the atomic replace fails (`None`: as the host's
+    /// `ANSIBLE_UNSAFE_WRITES` says).
+    pub unsafe_writes: Option<bool>,
 }
 
 /// Ansible's `max_file_size_for_diff` default: larger files get no content diff.
@@ -268,6 +275,13 @@ pub fn apply_put(ctx: &mut ModuleCtx, decided: ModuleResult, act: PutAction) -> 
                             .with("stderr", v.stderr),
                     )))
                 }
+                Err(WriteError::Module(ModuleError::Fail(f))) => {
+                    // The atomic replace was refused: Ansible's `unsafe_writes` writes in place.
+                    if req.validate.is_some() || !filewrite::unsafe_writes_allowed(ctx.conn, req.unsafe_writes)? {
+                        return Err(ModuleError::Fail(f));
+                    }
+                    final_stat = filewrite::write_in_place(ctx.conn, &dest, &req.data, &req.attrs)?;
+                }
                 Err(WriteError::Module(e)) => return Err(e),
             }
             res = res.with("md5sum", md5_hex(&req.data));
@@ -390,6 +404,7 @@ fn decide_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> Res
             validate: a.validate.clone(),
             follow: a.follow,
             parent_ready: true,
+            unsafe_writes: a.unsafe_writes,
         };
         let (r, mut seen, act) = decide_put(ctx, req)?;
         changed |= r.changed;
@@ -516,6 +531,7 @@ impl TypedModule for Copy {
             validate: a.validate.clone(),
             follow: a.follow,
             parent_ready: false,
+            unsafe_writes: a.unsafe_writes,
         };
         let (result, observed, act) = decide_put(ctx, req)?;
         Ok(Decision { result, observed, action: Box::new(CopyAction::One(Box::new(act))) })

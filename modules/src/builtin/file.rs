@@ -79,6 +79,13 @@ pub struct FileArgs {
     /// `strptime` format of `access_time`.
     #[serde(default = "time_fmt", deserialize_with = "crate::args::string")]
     pub access_time_format: String,
+    /// File attributes set with `chattr` (`+i`, `-a`, or the whole set as `ie`), as Ansible's
+    /// `attributes`; left alone on a host without `chattr`.
+    #[serde(default, alias = "attr", deserialize_with = "crate::args::opt_string")]
+    pub attributes: Option<String>,
+    /// Accepted as in Ansible's file modules; `file` writes no content, so it changes nothing.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub unsafe_writes: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -312,8 +319,9 @@ impl TypedModule for File {
                 fails; use `touch`). `absent` removes a directory with its content. `recurse` applies mode and \
                 ownership to everything below a directory. `touch` and `modification_time: now` always report a \
                 change, as in Ansible. The time formats support the strptime directives %Y, %y, %m, %d, %H, %M, %S \
-                and %%. Check mode reports what would change. Not accepted: the SELinux context arguments, \
-                `attributes` and `unsafe_writes`.",
+                and %%. Check mode reports what would change. `attributes` runs `chattr` when `lsattr` shows other \
+                flags (compared as Ansible does: `+i` on a path with `ie` acts again, `-i` always acts). Not \
+                accepted: the SELinux context arguments.",
         returns: &[
             ("path", "The path managed (`dest` instead for `link`, `hard` and `touch`)."),
             ("src", "The link target, for `link` and `hard`."),
@@ -342,16 +350,43 @@ impl TypedModule for File {
 
     fn decide(&self, a: &FileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let plan = observe(a, ctx)?;
-        let observed = plan.observed(a);
+        let mut observed = plan.observed(a);
         // Check mode's own code path: it reads the host and changes nothing.
-        let result = with_check(ctx, true, |ctx| execute(ctx, a, &plan))?;
+        let mut result = with_check(ctx, true, |ctx| execute(ctx, a, &plan))?;
+        if let Some(want) = attributes_of(a, &plan) {
+            if let Some(flags) = crate::fileops::attr_flags(ctx.conn, &plan.path)? {
+                result.changed |= crate::fileops::chattr_arg(want, &flags).is_some();
+                observed.insert("attr_flags".into(), Value::from(flags));
+            }
+        }
         Ok(Decision { result, observed, action: Box::new(plan) })
     }
 
     fn apply(&self, a: FileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
         let (_, plan) = decision.take_action::<FilePlan>(Self::NAME)?;
-        with_check(ctx, false, |ctx| execute(ctx, &a, &plan))
+        let mut result = with_check(ctx, false, |ctx| execute(ctx, &a, &plan))?;
+        if let Some(want) = attributes_of(&a, &plan) {
+            // Read again: the path may have just been made.
+            let arg = crate::fileops::attr_flags(ctx.conn, &plan.path)?
+                .and_then(|flags| crate::fileops::chattr_arg(want, &flags));
+            if let Some(arg) = arg {
+                let out = ctx.conn.exec(&format!("chattr {} -- {}", quote(&arg), quote(&plan.path)), None)?;
+                if out.rc != 0 || !out.stderr.is_empty() {
+                    let details = format!("Error while setting attributes: {}{}", out.stdout_str(), out.stderr_str());
+                    return Err(ModuleError::Fail(Box::new(
+                        ModuleResult::failed("chattr failed").with("path", plan.path.clone()).with("details", details),
+                    )));
+                }
+                result.changed = true;
+            }
+        }
+        Ok(result)
     }
+}
+
+/// The `attributes` to set, for a state that leaves a path behind.
+fn attributes_of<'a>(a: &'a FileArgs, plan: &FilePlan) -> Option<&'a str> {
+    a.attributes.as_deref().filter(|s| !s.is_empty() && plan.state != FileState::Absent)
 }
 
 /// What `file` observed and concluded before acting: the path (rewritten for a hard link into a

@@ -38,6 +38,7 @@ pub mod ping;
 pub mod raw;
 pub mod reboot;
 pub mod replace;
+pub mod script;
 pub mod service;
 pub mod service_facts;
 pub mod setup;

@@ -73,6 +73,10 @@ pub struct TemplateArgs {
     /// `utf-16`, `cp1252`...).
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub output_encoding: Option<String>,
+    /// When the file cannot be replaced atomically (an immutable directory, a bind-mounted
+    /// file), write it in place. Unset: the host's `ANSIBLE_UNSAFE_WRITES` decides, as in Ansible.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub unsafe_writes: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -193,6 +197,7 @@ impl TypedModule for Template {
             validate: a.validate.clone(),
             follow: a.follow,
             parent_ready: false,
+            unsafe_writes: a.unsafe_writes,
         };
         let (result, observed, act) = decide_put(ctx, req)?;
         Ok(Decision { result, observed, action: Box::new(act) })

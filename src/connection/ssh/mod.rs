@@ -140,7 +140,7 @@ impl SshConnection {
             Err(ConnError::Timeout(secs)) => {
                 return Err(ConnError::Unreachable(format!("ssh: the shell on {login} did not answer within {secs} s")))
             }
-            Err(ConnError::Lost(why) | ConnError::Unreachable(why)) => {
+            Err(ConnError::Lost(why) | ConnError::Unreachable(why) | ConnError::File(why)) => {
                 return Err(ConnError::Unreachable(format!("ssh: {login}: {why}")))
             }
         };
@@ -284,9 +284,12 @@ impl Connection for SshConnection {
         }
         let sftp = self.sftp()?;
         let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
-        let mut file = sftp
-            .open_mode(Path::new(path), flags, 0o600, OpenType::File)
-            .map_err(|e| file_error("write", path, e.message()))?;
+        // The server's refusal (no rights, no such directory) is the task's failure; anything
+        // else broke the session.
+        let mut file = sftp.open_mode(Path::new(path), flags, 0o600, OpenType::File).map_err(|e| match e.code() {
+            ssh2::ErrorCode::SFTP(_) => ConnError::File(format!("cannot write {path}: {}", e.message())),
+            ssh2::ErrorCode::Session(_) => file_error("write", path, e.message()),
+        })?;
         file.write_all(data).map_err(|e| file_error("write", path, e))?;
         // fsync@openssh.com; servers without it answer "unsupported", which is not an error here.
         match file.fsync() {

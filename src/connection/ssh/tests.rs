@@ -65,7 +65,10 @@ fn commands_and_files_over_one_session_one_shell_and_one_sftp_channel() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let err = pool.with_conn("web1", &vars, |c| c.write_file("/nonexistent-dir/f", b"x")).unwrap();
-    assert!(matches!(&err, Err(ConnError::Lost(m)) if m.contains("/nonexistent-dir/f")), "{err:?}");
+    // The server's refusal is the task's failure; the session stays usable.
+    assert!(matches!(&err, Err(ConnError::File(m)) if m.contains("/nonexistent-dir/f")), "{err:?}");
+    let after = pool.with_conn("web1", &vars, |c| c.exec("echo still", None)).unwrap();
+    assert_eq!(after.map(|o| o.stdout), Ok(b"still\n".to_vec()));
     pool.close_all();
     let log = server.log();
     assert_eq!(count(&log, "Accepted publickey"), 1, "{log}");
