@@ -850,6 +850,22 @@ fn a_macro_whose_body_is_one_value_returns_that_value_and_unary_plus_parses() {
 }
 
 #[test]
+fn unary_plus_in_task_arguments_passes_the_up_front_check_and_raw_text_keeps_it() {
+    // The up-front syntax check reads a task's templates after the same rewrite as the run; a
+    // `{% raw %}` section and a comment are left as written.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ [-1, +2] }} {% raw %}{{ +1 }}{% endraw %}{# +3 #}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has(r#""msg": "[-1, 2] {{ +1 }}""#);
+}
+
+#[test]
 fn import_playbook_vars_are_the_imported_plays_vars() {
     // tests/conformance target `path_lookups`: `- import_playbook: x.yml` with `vars:` gives
     // every play of x.yml those vars, over the play's own.

@@ -436,7 +436,8 @@ fn check_templates(t: &Task, defined: &Option<HashSet<String>>, guards: &HashSet
                 }
             }
         } else {
-            match env.template_from_str(&s) {
+            // The run renders the text after the same rewrite (src/template/syntax.rs).
+            match env.template_from_str(&crate::template::drop_unary_plus(&s)) {
                 Ok(tpl) => tpl.undeclared_variables(false),
                 Err(_) if lenient => continue,
                 Err(e) => {

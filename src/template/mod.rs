@@ -74,6 +74,7 @@ pub use lookups::PLUGINS as LOOKUP_PLUGINS;
 
 use filevars::template_vars;
 pub use filevars::FileNames;
+pub(crate) use syntax::drop_unary_plus;
 use syntax::{escape_backslashes, single_expression};
 use undefined::{
     contains_undefined, undefined_error, undefined_in_collection, undefined_variable, UNDEFINED_IN_COLLECTION,

@@ -80,6 +80,14 @@ pub(crate) fn drop_unary_plus(s: &str) -> std::borrow::Cow<'_, str> {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         let Some(close) = block else {
+            // A `{% raw %}` section and a `{# comment #}` are copied as they are.
+            if c == '{' {
+                if let Some(len) = verbatim_len(&chars[i..]) {
+                    out.extend(&chars[i..i + len]);
+                    i += len;
+                    continue;
+                }
+            }
             out.push(c);
             i += 1;
             if c == '{' && matches!(next, Some('{') | Some('%')) {
@@ -163,6 +171,28 @@ pub(crate) fn drop_unary_plus(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The length of the `{% raw %}...{% endraw %}` section or `{# ... #}` comment that `chars`
+/// starts with (to its end, or to the end of the text when it is not closed), else `None`.
+fn verbatim_len(chars: &[char]) -> Option<usize> {
+    let text: String = chars.iter().take(64).collect();
+    let closing = if text.starts_with("{#") {
+        "#}"
+    } else {
+        let rest = text.strip_prefix("{%")?;
+        let rest = rest.strip_prefix(['-', '+']).unwrap_or(rest).trim_start();
+        let rest = rest.strip_prefix("raw")?;
+        let rest = rest.trim_start();
+        if !(rest.starts_with("%}") || rest.starts_with("-%}")) {
+            return None;
+        }
+        "endraw"
+    };
+    let all: String = chars.iter().collect();
+    let Some(at) = all[2..].find(closing).map(|at| at + 2) else { return Some(chars.len()) };
+    let end = if closing == "#}" { at + 2 } else { all[at..].find("%}").map_or(all.len(), |e| at + e + 2) };
+    Some(all[..end].chars().count())
+}
+
 /// If `s` is exactly one `{{ expr }}` block (nothing around it), returns `expr`.
 pub(crate) fn single_expression(s: &str) -> Option<&str> {
     let body = s.strip_prefix("{{")?;
@@ -224,5 +254,9 @@ mod unary_plus_tests {
         assert_eq!(drop_unary_plus("{{ a + b }} + c {{ '+1' }}"), "{{ a + b }} + c {{ '+1' }}");
         assert_eq!(drop_unary_plus("{%+ if x %}+1{% endif %}"), "{%+ if x %}+1{% endif %}");
         assert_eq!(drop_unary_plus("[1] + {{ [2] }}"), "[1] + {{ [2] }}");
+        assert_eq!(drop_unary_plus("{% raw %}{{ +1 }}{% endraw %}{{ +1 }}"), "{% raw %}{{ +1 }}{% endraw %}{{  1 }}");
+        assert_eq!(drop_unary_plus("{%- raw -%} {{ +1 }} {%- endraw %}"), "{%- raw -%} {{ +1 }} {%- endraw %}");
+        assert_eq!(drop_unary_plus("{# {{ +1 }} #}{{ +2 }}"), "{# {{ +1 }} #}{{  2 }}");
+        assert_eq!(drop_unary_plus("{% rawx %}"), "{% rawx %}");
     }
 }
