@@ -62,6 +62,41 @@ pub trait Connection: Send {
         self.exec(cmd, None)
     }
 
+    /// Runs one of orc's own read-only probes (`exec_inline`'s rules: a query that changes
+    /// nothing on the host, sent by a module's `decide` first; see
+    /// [`crate::contract::TypedModule::probes`]). The engine's connection may answer it from a
+    /// prefetch made in an earlier exchange, when nothing that orc did since could have changed
+    /// the answer (docs/architecture.md, "Probes of later tasks"). Otherwise as `exec_inline`.
+    fn probe(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.exec_inline(cmd)
+    }
+
+    /// Runs several read-only probes in one exchange with the host where the transport can (the
+    /// persistent shell runs them one after the other); each answer is what `exec_inline` of
+    /// that probe alone would give. Transports without a persistent shell run them one by one.
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        cmds.iter().map(|c| self.exec_inline(c)).collect()
+    }
+
+    /// Whether the connection would send the probes of the task list's next tasks along with
+    /// `first` (the probe the task about to run sends first): false when `first` is already
+    /// answered, or when orc changed something since this connection's last probe (the next
+    /// answers would likely be wasted). Connections without a probe cache never do.
+    fn wants_prefetch(&mut self, _first: &str) -> bool {
+        false
+    }
+
+    /// Probes of later tasks to send along with the next probe that is not already answered
+    /// (see [`Connection::wants_prefetch`]); their answers are kept until anything may have
+    /// changed the host.
+    fn prefetch(&mut self, _cmds: Vec<String>) {}
+
+    /// The host's current run of probing tasks (the engine counts the other tasks run on the
+    /// host): answers kept under another scope are dropped, so they never outlive a task that
+    /// is not a probing one (a `pause` during which someone edits a file, a lookup that runs a
+    /// command).
+    fn prefetch_scope(&mut self, _scope: u64) {}
+
     /// Reads a whole file; `Ok(None)` when it does not exist.
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError>;
 

@@ -347,6 +347,12 @@ pub trait Module: Sync + Send {
     fn decide(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError>;
     /// Carries out a decision this module made with the same arguments (two-phase modules only).
     fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult;
+    /// The read-only probe a run with these (rendered) arguments sends first
+    /// ([`TypedModule::first_probe`]); `None` for arguments that do not parse.
+    fn first_probe(&self, args: &Map<String, Value>) -> Option<String> {
+        let _ = args;
+        None
+    }
 }
 
 /// How a module is written: a serde argument struct (`deny_unknown_fields`) and a `run` on it.
@@ -378,6 +384,16 @@ pub trait TypedModule: Sync + Send {
     /// suggests the argument meant.
     fn unsupported_args(bad: &[String]) -> String {
         unsupported_params(Self::NAME, bad, &<Self::Args as crate::doc::ArgsDoc>::args())
+    }
+    /// The exact text of the read-only probe ([`crate::Connection::probe`]) a run with these
+    /// arguments sends before anything else, computed from the arguments alone; `None` when the
+    /// module sends none or its first exchange depends on more (a controller file, the host).
+    /// The engine sends it ahead, with the probes of the tasks before it, so that a run of no-op
+    /// file tasks costs one round trip instead of one per task; an answer is used only when the
+    /// module then sends a probe of exactly this text (docs/architecture.md, "Probes of later
+    /// tasks"). A wrong text only costs that saving, never a wrong answer.
+    fn first_probe(_args: &Self::Args) -> Option<String> {
+        None
     }
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
@@ -501,5 +517,10 @@ impl<T: TypedModule> Module for T {
     fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_run_args::<T>(args)?;
         TypedModule::apply(self, a, decision, ctx)
+    }
+    fn first_probe(&self, args: &Map<String, Value>) -> Option<String> {
+        let a = parse_args::<T::Args>(args).ok()?;
+        T::check_args(&a).ok()?;
+        T::first_probe(&a)
     }
 }

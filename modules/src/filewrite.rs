@@ -23,6 +23,22 @@ pub struct Probe {
     pub realpath: String,
     /// Whether the parent directory exists.
     pub parent_exists: bool,
+    /// The content, when the probe read it ([`Read::Small`], or [`Read::Hash`] of a small file).
+    pub content: Option<Vec<u8>>,
+}
+
+/// What [`probe`] reads of a regular, readable file besides its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Nothing.
+    Stat,
+    /// Its SHA-1: a small file's bytes read by the shell (hashed here), a larger one hashed by
+    /// `sha1sum` there (copy, template).
+    Hash,
+    /// A small file's bytes (at most [`BUILTIN_READ_MAX`]), read by the shell; nothing of a
+    /// larger one, which the module reads itself (lineinfile, blockinfile: one round trip fewer
+    /// for the usual small file).
+    Small,
 }
 
 /// Parses one line of `stat -c STAT_FMT` output.
@@ -80,38 +96,8 @@ pub const BUILTIN_READ_MAX: u64 = 2048;
 /// resolves it when it is a link and checks its parent, all in one inline command: no subshells,
 /// so the host starts only `stat` (and `readlink` for a link). A small file to hash is read by
 /// the shell's builtins (`read`, `printf`) and hashed here; a larger one by `sha1sum` there.
-pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, hash: bool) -> Result<Probe, ConnError> {
-    let flag = if follow { "-L " } else { "" };
-    let parent = match dirname(path) {
-        "" => ".",
-        d => d,
-    };
-    // The content follows a `C:` line and runs to the end of the output. Read in the shell only
-    // what `stat` described (`follow`, or not a link), so its size checks the copy: `read` drops
-    // NUL bytes, and a file that changed in between is caught too (then `sha1sum`, below).
-    let same = if follow { "true" } else { "! [ -L \"$p\" ]" };
-    let hash = if hash {
-        format!(
-            "if [ -f \"$p\" ] && [ -r \"$p\" ]; then _orcs=${{_orco%%|*}}; \
-             if {same} && [ \"$_orcs\" -le {BUILTIN_READ_MAX} ] 2>/dev/null; then printf 'C:\\n'; \
-             {{ while IFS= read -r _orcl; do printf '%s\\n' \"$_orcl\"; done; printf %s \"$_orcl\"; }} < \"$p\"; \
-             else printf S:; sha1sum < \"$p\"; fi; fi; "
-        )
-    } else {
-        String::new()
-    };
-    // `$(stat ...)` is one process, as `stat` alone (the shell execs the command substitution's
-    // only command); the size in front of the usual fields is for the shell's test above.
-    let cmd = format!(
-        "p={q}; [ -d {d} ] && echo D; \
-         if [ -e \"$p\" ] || [ -L \"$p\" ]; then _orco=$(stat {flag}-c '%s|{STAT_FMT}' -- \"$p\" 2>/dev/null); \
-         printf 'T:%s\\n' \"${{_orco#*|}}\"; \
-         if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf R:; readlink -f -- \"$p\" || echo; fi; \
-         {hash}fi; unset _orco _orcs _orcl; true",
-        q = quote(path),
-        d = quote(parent),
-    );
-    let out = conn.exec_inline(&cmd)?;
+pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, read: Read) -> Result<Probe, ConnError> {
+    let out = conn.probe(&probe_cmd(path, follow, read))?;
     let (text, content) = split_content(&out.stdout);
     let text = String::from_utf8_lossy(text);
     let mut p = Probe { realpath: path.to_string(), ..Probe::default() };
@@ -136,13 +122,55 @@ pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, hash: bool) ->
     if let Some(content) = content {
         if p.stat.as_ref().is_some_and(|s| s.size == content.len() as u64) {
             p.sha1 = Some(crate::fileops::sha1_hex(content));
+            p.content = Some(content.to_vec());
+        } else if read == Read::Small {
+            // The module reads the file itself.
         } else {
             // NUL bytes (which `read` drops) or a file that changed since `stat`: hash it there.
-            let out = conn.exec_inline(&format!("[ -f {q} ] && [ -r {q} ] && sha1sum < {q}; true", q = quote(path)))?;
+            let out = conn.probe(&format!("[ -f {q} ] && [ -r {q} ] && sha1sum < {q}; true", q = quote(path)))?;
             p.sha1 = out.stdout_str().get(..40).map(str::to_string);
         }
     }
     Ok(p)
+}
+
+/// The command [`probe`] sends first: what a module that starts with it states as its
+/// `first_probe`, so that the engine can send it ahead.
+pub fn probe_cmd(path: &str, follow: bool, read: Read) -> String {
+    let flag = if follow { "-L " } else { "" };
+    let parent = match dirname(path) {
+        "" => ".",
+        d => d,
+    };
+    // The content follows a `C:` line and runs to the end of the output. Read in the shell only
+    // what `stat` described (`follow`, or not a link), so its size checks the copy: `read` drops
+    // NUL bytes, and a file that changed in between is caught too (then `sha1sum`, below).
+    let same = if follow { "true" } else { "! [ -L \"$p\" ]" };
+    let large = match read {
+        Read::Hash => "else printf S:; sha1sum < \"$p\"; ",
+        _ => "",
+    };
+    let hash = if read == Read::Stat {
+        String::new()
+    } else {
+        format!(
+            "if [ -f \"$p\" ] && [ -r \"$p\" ]; then _orcs=${{_orco%%|*}}; \
+             if {same} && [ \"$_orcs\" -le {BUILTIN_READ_MAX} ] 2>/dev/null; then printf 'C:\\n'; \
+             {{ while IFS= read -r _orcl; do printf '%s\\n' \"$_orcl\"; done; printf %s \"$_orcl\"; }} < \"$p\"; \
+             {large}fi; fi; "
+        )
+    };
+    // `$(stat ...)` is one process, as `stat` alone (the shell execs the command substitution's
+    // only command); the size in front of the usual fields is for the shell's test above.
+    format!(
+        "p={q}; [ -d {d} ] && echo D; \
+         if [ -e \"$p\" ] || [ -L \"$p\" ]; then _orco=$(stat {flag}-c '%s|{STAT_FMT}' -- \"$p\" 2>/dev/null); \
+         printf 'T:%s\\n' \"${{_orco#*|}}\"; \
+         if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf R:; readlink -f -- \"$p\" || echo; fi; \
+         {hash}fi; unset _orco _orcs _orcl; true",
+        q = quote(path),
+        d = quote(parent),
+    )
 }
 
 /// Splits a probe's output at its `C:` line: the lines before it, and the file content after it
@@ -549,12 +577,12 @@ mod tests {
         let f = dir.path().join("x");
         std::fs::write(&f, "hello\n").unwrap();
         let mut c = ShConnection::default();
-        let p = probe(&mut c, f.to_str().unwrap(), false, true).unwrap();
+        let p = probe(&mut c, f.to_str().unwrap(), false, Read::Hash).unwrap();
         assert!(p.parent_exists);
         assert_eq!(p.sha1.as_deref(), Some("f572d396fae9206628714fb2ce00f72e94f2258f"));
         assert_eq!(p.stat.unwrap().size, 6);
         let missing = dir.path().join("nope/y");
-        let p = probe(&mut c, missing.to_str().unwrap(), false, true).unwrap();
+        let p = probe(&mut c, missing.to_str().unwrap(), false, Read::Hash).unwrap();
         assert!(!p.parent_exists);
         assert!(p.stat.is_none());
         assert_eq!(c.log.len(), 2);
@@ -578,7 +606,7 @@ mod tests {
             let f = dir.path().join(name);
             std::fs::write(&f, data).unwrap();
             let mut c = ShConnection::default();
-            let p = probe(&mut c, f.to_str().unwrap(), true, true).unwrap();
+            let p = probe(&mut c, f.to_str().unwrap(), true, Read::Hash).unwrap();
             assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(data)), "{name}");
             assert_eq!(p.stat.unwrap().size, data.len() as u64, "{name}");
             // A file with NUL bytes is read again by sha1sum: `read` drops them.
@@ -588,14 +616,36 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(dir.path().join("plain"), &link).unwrap();
         let mut c = ShConnection::default();
-        let p = probe(&mut c, link.to_str().unwrap(), false, true).unwrap();
+        let p = probe(&mut c, link.to_str().unwrap(), false, Read::Hash).unwrap();
         assert_eq!(p.stat.as_ref().unwrap().file_type, FileType::Link);
         assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(b"hello\n")));
         assert_eq!(p.realpath, dir.path().join("plain").to_str().unwrap());
         assert_eq!(c.log.len(), 1);
-        let p = probe(&mut c, link.to_str().unwrap(), true, true).unwrap();
+        let p = probe(&mut c, link.to_str().unwrap(), true, Read::Hash).unwrap();
         assert_eq!(p.stat.as_ref().unwrap().file_type, FileType::File);
         assert_eq!(p.sha1, Some(crate::fileops::sha1_hex(b"hello\n")));
+    }
+
+    #[test]
+    fn probe_brings_a_small_files_content_and_nothing_of_a_large_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = b"line\n".repeat(1000);
+        let cases: [(&str, &[u8], bool); 4] = [
+            ("plain", b"k=v\nlast without newline", true),
+            ("empty", b"", true),
+            ("nul", b"a\0b\n", false),
+            ("big", &big, false),
+        ];
+        for (name, data, inline) in cases {
+            let f = dir.path().join(name);
+            std::fs::write(&f, data).unwrap();
+            let mut c = ShConnection::default();
+            let p = probe(&mut c, f.to_str().unwrap(), true, Read::Small).unwrap();
+            assert_eq!(p.content.as_deref(), inline.then_some(data), "{name}");
+            // Never a second command: a file it did not bring is read by the module.
+            assert_eq!(c.log.len(), 1, "{name}");
+            assert_eq!(c.log[0], probe_cmd(f.to_str().unwrap(), true, Read::Small), "{name}");
+        }
     }
 
     #[test]

@@ -56,6 +56,10 @@ impl Connection for DockerConnection {
         self.shell.exec_inline(cmd)
     }
 
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        self.shell.exec_inline_batch(cmds)
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         shellfs::read_file(&mut self.shell.session, path)
     }

@@ -84,6 +84,11 @@ pub struct ShellSession<S: ShellStreams> {
     broken: Option<String>,
     /// Ctrl-C ends the wait for a command (false for the session that stops what was running).
     interruptible: bool,
+    /// Output that arrived after the end markers of a command of a batch
+    /// ([`ShellSession::exec_inline_batch`]): the start of the next command's stdout and stderr.
+    carry: (Vec<u8>, Vec<u8>),
+    /// Exchanges with the shell so far (a batch is one): what `-vvv` reports per host.
+    round_trips: u64,
 }
 
 /// How long a dying shell may take to deliver its last stderr bytes for the error message.
@@ -102,7 +107,14 @@ impl<S: ShellStreams> ShellSession<S> {
             timeout: None,
             broken: None,
             interruptible: true,
+            carry: (Vec::new(), Vec::new()),
+            round_trips: 0,
         }
+    }
+
+    /// How many exchanges with the shell this session made: one per command, one per batch.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips
     }
 
     /// Sets the time limit for each following command (`None`: no limit). When a command exceeds
@@ -179,7 +191,14 @@ impl<S: ShellStreams> ShellSession<S> {
             });
         }
         self.discard_stray_output()?;
-        tracing::trace!(command = cmd, stdin_bytes = stdin.map_or(0, <[u8]>::len), inline, "exec");
+        self.round_trips += 1;
+        tracing::trace!(
+            command = cmd,
+            stdin_bytes = stdin.map_or(0, <[u8]>::len),
+            inline,
+            round_trip = self.round_trips,
+            "exec"
+        );
         self.seq += 1;
         let marker = format!("__orc_end_{}_{}__", self.nonce, self.seq);
         let script = if inline { build_inline_script(cmd, &marker) } else { build_script(cmd, stdin, &marker) };
@@ -188,7 +207,44 @@ impl<S: ShellStreams> ShellSession<S> {
             let why = format!("cannot send the command to the shell ({e})");
             return Err(self.lose_with_stderr(why, Vec::new(), false));
         }
-        self.collect(marker.as_bytes(), deadline)
+        self.collect(marker.as_bytes(), deadline, false)
+    }
+
+    /// Runs several of orc's read-only probes ([`ShellSession::exec_inline`]'s rules) in ONE
+    /// exchange: their scripts are sent together, each with its own end markers, and the shell
+    /// runs them one after the other; each answer is exactly what `exec_inline` of that probe
+    /// alone would give at that moment. The time limit applies to each probe in turn.
+    pub fn exec_inline_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        if let Some(why) = &self.broken {
+            return Err(ConnError::Lost(why.clone()));
+        }
+        if cmds.iter().any(|c| c.contains('\0')) {
+            // Rare enough to run one by one (each NUL command fails as `run` says).
+            return cmds.iter().map(|c| self.exec_inline(c)).collect();
+        }
+        self.discard_stray_output()?;
+        self.round_trips += 1;
+        tracing::trace!(commands = cmds.len(), round_trip = self.round_trips, "exec batch");
+        let mut script = Vec::new();
+        let mut markers = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            tracing::trace!(command = cmd, inline = true, "exec (in a batch)");
+            self.seq += 1;
+            let marker = format!("__orc_end_{}_{}__", self.nonce, self.seq);
+            script.extend_from_slice(&build_inline_script(cmd, &marker));
+            markers.push(marker);
+        }
+        if let Err(e) = self.streams.send(&script) {
+            let why = format!("cannot send the command to the shell ({e})");
+            return Err(self.lose_with_stderr(why, Vec::new(), false));
+        }
+        let mut outs = Vec::with_capacity(cmds.len());
+        for (i, marker) in markers.iter().enumerate() {
+            let deadline = self.timeout.map(|t| Instant::now() + t);
+            let last = i + 1 == markers.len();
+            outs.push(self.collect(marker.as_bytes(), deadline, !last)?);
+        }
+        Ok(outs)
     }
 
     /// Drops output that arrived between commands (from background processes of an earlier
@@ -204,15 +260,51 @@ impl<S: ShellStreams> ShellSession<S> {
         }
     }
 
-    /// Reads both streams until both end markers of the current command have arrived.
-    fn collect(&mut self, marker: &[u8], deadline: Option<Instant>) -> Result<CmdOutput, ConnError> {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
+    /// Reads both streams until both end markers of the current command have arrived. With
+    /// `more`, another command of the same batch follows: what arrives after this command's
+    /// markers is the start of its output, kept for the next call (otherwise it is stray output
+    /// of a background process, dropped).
+    fn collect(&mut self, marker: &[u8], deadline: Option<Instant>, more: bool) -> Result<CmdOutput, ConnError> {
+        let (mut out, mut err) = std::mem::take(&mut self.carry);
         let mut out_scan = 0;
         let mut err_scan = 0;
         let mut rc: Option<i32> = None;
-        let mut err_done = false;
-        while rc.is_none() || !err_done {
+        // Where this command's stdout ends and where what follows its status line starts.
+        let mut out_end = (0, 0);
+        let mut err_end: Option<(usize, usize)> = None;
+        loop {
+            // The carried bytes are scanned first, as if they had just arrived.
+            if rc.is_none() {
+                if let Some(at) = find(&out, marker, out_scan) {
+                    out_scan = at;
+                    let rest = &out[at + marker.len()..];
+                    if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+                        let status = parse_status(&rest[..nl]).ok_or_else(|| {
+                            let line = String::from_utf8_lossy(&rest[..nl]).into_owned();
+                            self.lose(format!("bad exit status line from the shell: {line:?}"))
+                        })?;
+                        rc = Some(status);
+                        out_end = (at, at + marker.len() + nl + 1);
+                    }
+                } else {
+                    out_scan = out.len().saturating_sub(marker.len());
+                }
+            }
+            if err_end.is_none() {
+                if let Some(at) = find(&err, marker, err_scan) {
+                    // The stderr marker line is `MARKER\n`.
+                    let after = at + marker.len();
+                    if after < err.len() || !more {
+                        let skip = usize::from(err.get(after) == Some(&b'\n'));
+                        err_end = Some((at, after + skip));
+                    }
+                } else {
+                    err_scan = err.len().saturating_sub(marker.len());
+                }
+            }
+            if rc.is_some() && err_end.is_some() {
+                break;
+            }
             // Wake up now and then to notice Ctrl-C (crate::interrupt) during a long command.
             let wake = Instant::now() + crate::interrupt::POLL;
             let until = deadline.map_or(wake, |d| d.min(wake));
@@ -226,47 +318,25 @@ impl<S: ShellStreams> ShellSession<S> {
                 Err(e) => return Err(self.lose(format!("reading from the shell failed: {e}"))),
             };
             match event {
-                StreamEvent::Data(Stream::Stdout, bytes) => {
-                    if rc.is_some() {
-                        continue;
-                    }
-                    out.extend_from_slice(&bytes);
-                    match find(&out, marker, out_scan) {
-                        Some(at) => {
-                            out_scan = at;
-                            let rest = &out[at + marker.len()..];
-                            if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-                                let status = parse_status(&rest[..nl]).ok_or_else(|| {
-                                    let line = String::from_utf8_lossy(&rest[..nl]).into_owned();
-                                    self.lose(format!("bad exit status line from the shell: {line:?}"))
-                                })?;
-                                rc = Some(status);
-                                out.truncate(at);
-                            }
-                        }
-                        None => out_scan = out.len().saturating_sub(marker.len()),
-                    }
-                }
-                StreamEvent::Data(Stream::Stderr, bytes) => {
-                    if err_done {
-                        continue;
-                    }
-                    err.extend_from_slice(&bytes);
-                    match find(&err, marker, err_scan) {
-                        Some(at) => {
-                            err.truncate(at);
-                            err_done = true;
-                        }
-                        None => err_scan = err.len().saturating_sub(marker.len()),
-                    }
-                }
+                StreamEvent::Data(Stream::Stdout, bytes) => out.extend_from_slice(&bytes),
+                StreamEvent::Data(Stream::Stderr, bytes) => err.extend_from_slice(&bytes),
                 StreamEvent::Closed(which) => {
                     let why = "the shell exited during the command".to_string();
-                    let stderr_closed = which == Stream::Stderr || err_done;
+                    let stderr_closed = which == Stream::Stderr || err_end.is_some();
+                    let err = match err_end {
+                        Some((at, _)) => err[..at].to_vec(),
+                        None => err,
+                    };
                     return Err(self.lose_with_stderr(why, err, stderr_closed));
                 }
             }
         }
+        let (err_at, err_next) = err_end.unwrap_or((err.len(), err.len()));
+        if more {
+            self.carry = (out[out_end.1..].to_vec(), err[err_next..].to_vec());
+        }
+        out.truncate(out_end.0);
+        err.truncate(err_at);
         Ok(CmdOutput { rc: rc.unwrap_or(-1), stdout: out, stderr: err })
     }
 
@@ -379,6 +449,34 @@ mod tests {
             PipeStreams::new(child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap())
                 .unwrap();
         (child, ShellSession::new(streams))
+    }
+
+    #[test]
+    fn a_batch_gives_each_probe_its_own_answer_in_one_exchange() {
+        let (_child, mut s) = shell();
+        let big = "x".repeat(200_000);
+        let cmds = [
+            "printf 'no newline'; printf 'e1' >&2",
+            "echo two; echo err2 >&2; false",
+            "p=3; printf '%s\\n' \"$p\"",
+            // Larger than a pipe buffer: the next answer arrives after it.
+            "printf '%s' \"$(printf '%200000s' '' | tr ' ' x)\"",
+            "true",
+        ];
+        let before = s.round_trips();
+        let outs = s.exec_inline_batch(&cmds).unwrap();
+        assert_eq!(s.round_trips(), before + 1);
+        assert_eq!(outs.len(), 5);
+        assert_eq!((outs[0].rc, &outs[0].stdout[..], &outs[0].stderr[..]), (0, &b"no newline"[..], &b"e1"[..]));
+        assert_eq!((outs[1].rc, &outs[1].stdout[..], &outs[1].stderr[..]), (1, &b"two\n"[..], &b"err2\n"[..]));
+        assert_eq!(outs[2].stdout, b"3\n");
+        assert_eq!(outs[3].stdout, big.as_bytes());
+        assert_eq!((outs[4].rc, &outs[4].stdout[..], &outs[4].stderr[..]), (0, &b""[..], &b""[..]));
+        // Each answer is what the probe alone gives, and the session goes on as before.
+        for (cmd, out) in cmds.iter().zip(&outs) {
+            assert_eq!(&s.exec_inline(cmd).unwrap(), out, "{cmd}");
+        }
+        assert_eq!(s.exec("echo after", None).unwrap().stdout, b"after\n");
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl Connection for LocalConnection {
         self.shell.exec_inline(cmd)
     }
 
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        self.shell.exec_inline_batch(cmds)
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         if self.become_user.is_some() {
             // Only the shell has the become user's rights.

@@ -12,6 +12,7 @@ pub mod local;
 pub mod options;
 pub mod pipes;
 pub mod pool;
+pub mod probing;
 pub mod process;
 pub mod reconnect;
 pub mod shellfs;
@@ -43,7 +44,7 @@ pub fn connect(host: &str, vars: &Map<String, Value>, opts: &ConnectOptions) -> 
     if opts.command_timeout.is_some() {
         conn.set_command_timeout(opts.command_timeout);
     }
-    Ok(conn)
+    Ok(Box::new(probing::Probing::new(conn, opts.probe_epoch.clone())))
 }
 
 /// Opens the transport `ansible_connection` names (see [`connect`]).

@@ -84,6 +84,9 @@ pub struct ConnectOptions {
     pub become_password: Option<Secret>,
     /// The SSH login password (`--ask-pass`); `ansible_password` of a host wins.
     pub ssh_password: Option<Secret>,
+    /// The run's count of changes, shared by every connection opened with these options (and
+    /// their clones): what tells a probe answer sent ahead from a stale one (`probing.rs`).
+    pub probe_epoch: std::sync::Arc<super::probing::ProbeEpoch>,
 }
 
 /// Ansible's default connection timeout.
@@ -99,6 +102,7 @@ impl Default for ConnectOptions {
             command_timeout: None,
             become_password: None,
             ssh_password: None,
+            probe_epoch: super::probing::ProbeEpoch::new(),
         }
     }
 }

@@ -97,6 +97,13 @@ impl ProcessShell {
         out
     }
 
+    /// Runs several probes in one exchange ([`ShellSession::exec_inline_batch`]).
+    pub fn exec_inline_batch(&mut self, cmds: &[&str]) -> Result<Vec<orc_modules::CmdOutput>, ConnError> {
+        let out = self.session.exec_inline_batch(cmds);
+        self.stop_if_interrupted();
+        out
+    }
+
     /// After an interrupted command: runs the stop script the way the shell was started (same
     /// sudo or docker exec, `-c SCRIPT` for `-s`), and records what it stopped.
     fn stop_if_interrupted(&mut self) {

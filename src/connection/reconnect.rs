@@ -79,6 +79,20 @@ impl Connection for Reconnecting {
         self.with(|c| c.exec_inline(cmd))
     }
 
+    fn probe(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        self.with(|c| c.probe(cmd))
+    }
+
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        self.with(|c| c.probe_batch(cmds))
+    }
+
+    fn prefetch_scope(&mut self, scope: u64) {
+        if let Some(c) = self.inner.as_mut() {
+            c.prefetch_scope(scope);
+        }
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         self.with(|c| c.read_file(path))
     }
@@ -98,6 +112,8 @@ impl Connection for Reconnecting {
         if crate::interrupt::interrupted() {
             return Err(ConnError::Lost(crate::interrupt::INTERRUPTED.into()));
         }
+        // The host may be rebooting: whatever any connection was sent ahead is stale.
+        self.options.probe_epoch.advance();
         self.inner = None;
         Ok(())
     }

@@ -139,6 +139,10 @@ pub struct HostState {
     /// Failed because another host's task failed under `any_errors_fatal` (not counted as a
     /// failure): as in Ansible, such a host may still run a rescue, but no later play.
     pub failed_by_fatal: bool,
+    /// Counts the tasks run on this host that were not a probing module task
+    /// (executor/prefetch.rs): probe answers sent ahead are kept only within one run of probing
+    /// tasks, so a `pause`, a `set_fact` with a lookup or a loop in between drops them.
+    pub probe_scope: u64,
 }
 
 impl HostState {
@@ -156,6 +160,7 @@ impl HostState {
             played: false,
             lost_reason: None,
             failed_by_fatal: false,
+            probe_scope: 0,
         }
     }
 

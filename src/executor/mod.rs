@@ -11,6 +11,7 @@ mod loops;
 pub mod magic;
 mod play;
 mod play_hosts;
+mod prefetch;
 mod preflight;
 mod run_task;
 mod scope;

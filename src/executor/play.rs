@@ -286,7 +286,7 @@ impl<'r> PlayRun<'r> {
             let hosts: Vec<HostId> =
                 batch.iter().copied().filter(|i| gather == Gather::All || states[*i].facts.is_empty()).collect();
             if !hosts.is_empty() {
-                self.run_action(states, &play.gather_task(), &hosts, TaskKind::Gather);
+                self.run_action(states, &play.gather_task(), &hosts, TaskKind::Gather, &[]);
             }
         }
         for (section, tasks) in play.sections() {
@@ -331,7 +331,7 @@ impl<'r> PlayRun<'r> {
     /// Runs a task list for `members`; returns the hosts that failed during it.
     fn run_tasks(&mut self, states: &mut HostStates, tasks: &[Task], scope: &Scope, members: &[HostId]) -> Vec<HostId> {
         let mut failed = Vec::new();
-        for task in tasks {
+        for (i, task) in tasks.iter().enumerate() {
             if self.stopped() {
                 break;
             }
@@ -346,7 +346,10 @@ impl<'r> PlayRun<'r> {
                 TaskBody::Include(include) => self.run_include(states, task, include, scope, &active),
                 TaskBody::Action(_) => {
                     let kind = if scope.handler { TaskKind::Handler } else { TaskKind::Task };
-                    self.run_action(states, task, &active, kind)
+                    // The tasks that follow, whose probes may go ahead with this one's
+                    // (executor/prefetch.rs); not for handlers.
+                    let next = if scope.handler { &[][..] } else { &tasks[i + 1..] };
+                    self.run_action(states, task, &active, kind, next)
                 }
             };
             failed.extend(newly_failed);
@@ -715,6 +718,7 @@ impl<'r> PlayRun<'r> {
         task: &Task,
         active: &[HostId],
         kind: TaskKind,
+        next: &[Task],
     ) -> Vec<HostId> {
         if crate::interrupt::interrupted() {
             return Vec::new();
@@ -759,7 +763,7 @@ impl<'r> PlayRun<'r> {
         let selected = states.select_mut(&targets);
         let mut outcomes: Vec<(HostId, HostOutcome)> = runner.workers.map(selected, |(id, st)| {
             let _slot = slots.acquire();
-            let out = run_on_host(runner, &ctx, st, task, &hostvars);
+            let out = run_on_host(runner, &ctx, st, task, &hostvars, next);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             runner.sink.emit(&Event::Progress { done: n, total });
             (id, out)

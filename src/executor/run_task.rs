@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orc_modules::contract::FileKind;
-use orc_modules::{ConnError, Controller, ModuleCtx, ModuleError, ModuleResult, TemplateRequest};
+use orc_modules::{ConnError, Connection, Controller, ModuleCtx, ModuleError, ModuleResult, TemplateRequest};
 use serde_json::{json, Map, Value};
 
 use super::actions::{Call, Runs};
 use super::host::HostState;
 use super::loops;
+use super::prefetch::Ahead;
 use super::settings::Settings;
 use super::task_conn::{valid_env_name, TaskConn};
 use super::Runner;
@@ -170,6 +171,7 @@ pub fn run_on_host(
     st: &mut HostState,
     task: &Task,
     hostvars: &Arc<HostVars>,
+    next: &[Task],
 ) -> HostOutcome {
     if let Some(a) = task.action().filter(|a| a.is_templated()) {
         // The module is known now, for this host: the task runs as if written with it. A name
@@ -177,9 +179,10 @@ pub fn run_on_host(
         let ctx = context_for(runner, play, st, task, hostvars);
         if let Ok(resolved) = resolve_action(runner, a, &ctx) {
             let task = Task { body: TaskBody::Action(resolved), ..task.clone() };
-            return run_on_host(runner, play, st, &task, hostvars);
+            return run_on_host(runner, play, st, &task, hostvars, next);
         }
     }
+    let ahead = Ahead { next, hostvars };
     let mut ctx = context_for(runner, play, st, task, hostvars);
     let mut events = Vec::new();
     let base = Settings::resolve(runner, &task.kw, &ctx);
@@ -193,7 +196,7 @@ pub fn run_on_host(
     let mut loop_failed = false;
     let (status, result, diffs, changed, settings) = match &task.loop_spec {
         None => {
-            let r = run_item(runner, play, st, task, &ctx, &base);
+            let r = run_item(runner, play, st, task, &ctx, &base, &ahead);
             (
                 r.status,
                 r.result,
@@ -260,7 +263,7 @@ pub fn run_on_host(
                         let extra = loops::item_vars(lc, &items, idx);
                         let ictx = ctx.with(&extra);
                         let item_settings = Settings::resolve(runner, &task.kw, &ictx);
-                        let r = run_item(runner, play, st, task, &ictx, &item_settings);
+                        let r = run_item(runner, play, st, task, &ictx, &item_settings, &ahead);
                         let item_settings =
                             item_settings.unwrap_or_else(|_| Settings::fallback(runner, &task.kw, &ictx));
                         let no_log = item_settings.no_log;
@@ -524,14 +527,16 @@ fn run_item(
     task: &Task,
     ctx: &Arc<Context>,
     settings: &Result<Settings, String>,
+    ahead: &Ahead,
 ) -> ItemResult {
-    let mut r = run_item_checked(runner, play, st, task, ctx, settings);
+    let mut r = run_item_checked(runner, play, st, task, ctx, settings, ahead);
     if let (Status::Failed { .. }, Value::Object(m)) = (r.status, &mut r.result) {
         m.entry("exception").or_insert_with(|| json!(NO_TRACEBACK));
     }
     r
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_item_checked(
     runner: &Runner,
     play: &PlayCtx,
@@ -539,6 +544,7 @@ fn run_item_checked(
     task: &Task,
     ctx: &Arc<Context>,
     settings: &Result<Settings, String>,
+    ahead: &Ahead,
 ) -> ItemResult {
     let conds: Vec<&Value> = task.kw.when.iter().collect();
     match first_false(runner, ctx, &conds) {
@@ -578,7 +584,7 @@ fn run_item_checked(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut r = run_action_once(runner, play, st, task, action, ctx, settings);
+        let mut r = run_action_once(runner, play, st, task, action, ctx, settings, ahead);
         if r.status == Status::Unreachable {
             return r;
         }
@@ -766,6 +772,7 @@ fn resolve_action(runner: &Runner, a: &Action, ctx: &Arc<Context>) -> Result<Act
     Ok(Action { module: name, short, args: a.args.clone(), loc: a.loc.clone(), engine })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_action_once(
     runner: &Runner,
     play: &PlayCtx,
@@ -774,6 +781,7 @@ fn run_action_once(
     action: &Action,
     ctx: &Arc<Context>,
     settings: &Settings,
+    ahead: &Ahead,
 ) -> ItemResult {
     if action.is_templated() {
         return failed(
@@ -829,6 +837,8 @@ fn run_action_once(
     }
 
     if let Some(engine) = action.engine {
+        // Not a probing task: probe answers sent ahead are not kept past it (prefetch.rs).
+        st.probe_scope += 1;
         let mut call = Call { runner, host: st, task, args: &args, ctx, search: &search };
         let out = engine.run(&mut call);
         record_step(runner, &st.name, task, action, Kind::Engine, None);
@@ -849,6 +859,10 @@ fn run_action_once(
     let delegated = settings.delegate_to.as_deref();
     let target = delegated.unwrap_or(&st.name).to_string();
     let conn_vars = connection_vars(runner, st, ctx, settings);
+    if async_limit.is_some() || module.reconnects() {
+        // Not probing tasks (executor/prefetch.rs).
+        st.probe_scope += 1;
+    }
     if let Some(limit) = async_limit {
         // In the background the module runs whole: its effect is unknown to a plan.
         let digest = crate::plan::digest_value(&Value::Object(args.clone()));
@@ -875,9 +889,29 @@ fn run_action_once(
             run_module(runner, &st.name, task, action, module, &args, &mut mctx, settings.no_log)
         })
     } else {
+        // The probe this task sends first, for a probing task (executor/prefetch.rs): not a
+        // loop, not a task run on another host. Any other task ends the host's run of probing
+        // tasks, and with it the answers sent ahead.
+        let first_probe = (task.loop_spec.is_none() && target == st.name).then(|| module.first_probe(&args)).flatten();
+        if first_probe.is_none() {
+            st.probe_scope += 1;
+        }
+        let send_ahead = ahead.usable(runner);
+        let st: &HostState = st;
         runner.pool.with_conn(&target, &conn_vars, |conn| {
             let run_limit = runner.pool.options().command_timeout;
             let mut conn = TaskConn::new(conn, &settings.environment, settings.timeout, run_limit);
+            if first_probe.is_some() {
+                conn.prefetch_scope(st.probe_scope);
+            }
+            if let Some(first) = first_probe.as_ref().filter(|_| send_ahead) {
+                if conn.wants_prefetch(first) {
+                    let probes = super::prefetch::probes(runner, play, st, task, ahead);
+                    if !probes.is_empty() {
+                        conn.prefetch(probes);
+                    }
+                }
+            }
             let mut mctx = ModuleCtx { conn: &mut conn, check, diff, controller: &controller };
             let out = match run_module(runner, &st.name, task, action, module, &args, &mut mctx, settings.no_log) {
                 Err(ModuleError::Fail(r)) => match conn.lost() {

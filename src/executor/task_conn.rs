@@ -128,6 +128,42 @@ impl Connection for TaskConn<'_> {
         self.finish(out)
     }
 
+    fn probe(&mut self, cmd: &str) -> Result<CmdOutput, ConnError> {
+        if !self.prefix.is_empty() {
+            // With an environment a probe runs as a command (above): not one sent ahead.
+            return self.exec_inline(cmd);
+        }
+        self.arm()?;
+        let out = self.inner.probe(cmd);
+        self.finish(out)
+    }
+
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        if !self.prefix.is_empty() {
+            return cmds.iter().map(|c| self.exec_inline(c)).collect();
+        }
+        self.arm()?;
+        let out = self.inner.probe_batch(cmds);
+        if self.deadline.is_some() && matches!(out, Err(ConnError::Timeout(_))) {
+            self.timed_out = true;
+        }
+        out
+    }
+
+    fn wants_prefetch(&mut self, first: &str) -> bool {
+        self.prefix.is_empty() && self.inner.wants_prefetch(first)
+    }
+
+    fn prefetch(&mut self, cmds: Vec<String>) {
+        if self.prefix.is_empty() {
+            self.inner.prefetch(cmds);
+        }
+    }
+
+    fn prefetch_scope(&mut self, scope: u64) {
+        self.inner.prefetch_scope(scope);
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         self.inner.read_file(path)
     }

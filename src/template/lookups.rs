@@ -250,6 +250,9 @@ fn invoke(
     opts: Options,
     with_action: Option<String>,
 ) -> Result<Vec<Value>, Error> {
+    if super::speculating() {
+        return Err(err(format!("the {name} lookup runs with its task, not ahead of it")));
+    }
     let plugin = name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name);
     if !PLUGINS.contains(&plugin) {
         return Err(err(format!("The lookup plugin '{name}' was not found (orc has: {})", PLUGINS.join(", "))));

@@ -72,6 +72,27 @@ pub use error::TemplateError;
 pub use file_options::FileOptions;
 pub use lookups::PLUGINS as LOOKUP_PLUGINS;
 
+thread_local! {
+    /// This thread renders ahead of the task the render is for ([`speculatively`]).
+    static SPECULATIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, a render made ahead of its task (the engine renders the arguments of the next tasks
+/// to send their probes early: executor/prefetch.rs), with every lookup failing instead of
+/// running: a lookup may run a command, create a file (`password`) or read one, which must happen
+/// when the task runs and only then. The caller drops a render that failed.
+pub fn speculatively<T>(f: impl FnOnce() -> T) -> T {
+    let before = SPECULATIVE.with(|s| s.replace(true));
+    let out = f();
+    SPECULATIVE.with(|s| s.set(before));
+    out
+}
+
+/// Whether this thread renders ahead of a task ([`speculatively`]).
+pub(crate) fn speculating() -> bool {
+    SPECULATIVE.with(std::cell::Cell::get)
+}
+
 use filevars::template_vars;
 pub use filevars::FileNames;
 pub(crate) use syntax::drop_unary_plus;

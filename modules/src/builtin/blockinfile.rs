@@ -212,9 +212,13 @@ impl TypedModule for Blockinfile {
         Ok(())
     }
 
+    fn first_probe(a: &BlockinfileArgs) -> Option<String> {
+        Some(filewrite::probe_cmd(&a.path, true, filewrite::Read::Small))
+    }
+
     fn decide(&self, a: &BlockinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
-        let probe = filewrite::probe(ctx.conn, &path, true, false)?;
+        let mut probe = filewrite::probe(ctx.conn, &path, true, filewrite::Read::Small)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
@@ -230,7 +234,12 @@ impl TypedModule for Blockinfile {
             let observed = crate::observe::path_state(&path, None, None);
             return Ok(Decision::unchanged(ModuleResult::ok().with_msg(format!("File {path} not present")), observed));
         }
-        let original = if exists { Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()) } else { None };
+        let original = match probe.content.take() {
+            // A small file came with the probe (the same bytes: `stat`'s size checked them).
+            Some(c) if exists => Some(c),
+            _ if exists => Some(ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()),
+            _ => None,
+        };
         let sha1 = original.as_deref().map(crate::fileops::sha1_hex);
         let observed = crate::observe::path_state(&path, probe.stat.as_ref(), sha1.as_deref());
         let (result, msg) = edit(original.as_deref(), a).map_err(ModuleError::msg)?;

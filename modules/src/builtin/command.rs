@@ -108,6 +108,10 @@ impl TypedModule for Command {
         }
     }
 
+    fn first_probe(a: &CommandArgs) -> Option<String> {
+        creates_probe(a.chdir.is_none(), a.creates.as_deref())
+    }
+
     fn run(&self, a: CommandArgs, ctx: &mut ModuleCtx) -> RunResult {
         let words = match (a.raw_params.as_ref().or(a.cmd.as_ref()), &a.argv) {
             (Some(line), _) => crate::shlex::split(line)
@@ -212,16 +216,21 @@ pub(crate) struct RunSpec {
 /// own script (`no_chdir`) and the word names no variable (their prelude would stay in the
 /// shell); otherwise `false`, and the script tests it as before.
 fn creates_exists(no_chdir: bool, creates: Option<&str>, ctx: &mut ModuleCtx) -> Result<bool, ModuleError> {
-    let Some(c) = creates.filter(|_| no_chdir) else { return Ok(false) };
+    let Some(probe) = creates_probe(no_chdir, creates) else { return Ok(false) };
+    Ok(ctx.conn.probe(&probe)?.stdout == b"Y\n")
+}
+
+/// The probe [`creates_exists`] sends, when it sends one: the `first_probe` of command and shell.
+pub(crate) fn creates_probe(no_chdir: bool, creates: Option<&str>) -> Option<String> {
+    let c = creates.filter(|_| no_chdir)?;
     let mut words = ShWords::default();
     let w = words.word(c, true, true);
     if !words.prelude.is_empty() {
-        return Ok(false);
+        return None;
     }
-    let probe = format!(
+    Some(format!(
         "for _orcf in {w}; do if [ -e \"$_orcf\" ] || [ -L \"$_orcf\" ]; then echo Y; break; fi; done; unset _orcf; true"
-    );
-    Ok(ctx.conn.exec_inline(&probe)?.stdout == b"Y\n")
+    ))
 }
 
 /// Runs a [`RunSpec`] in one round trip and shapes the result as Ansible's command module.

@@ -158,14 +158,14 @@ pub fn decide_put(
             parent_ready = true;
         }
     }
-    let mut probe = filewrite::probe(ctx.conn, &dest, req.follow, true)?;
+    let mut probe = filewrite::probe(ctx.conn, &dest, req.follow, filewrite::Read::Hash)?;
     if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
         let base = req
             .basename
             .as_deref()
             .ok_or_else(|| ModuleError::msg("can not use content with a dir as dest".to_string()))?;
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
-        probe = filewrite::probe(ctx.conn, &dest, req.follow, true)?;
+        probe = filewrite::probe(ctx.conn, &dest, req.follow, filewrite::Read::Hash)?;
     }
     let observed = crate::observe::path_state(&dest, probe.stat.as_ref(), probe.sha1.as_deref());
     let checksum = crate::fileops::sha1_hex(&req.data);
@@ -498,6 +498,12 @@ impl TypedModule for Copy {
             }
             _ => Ok(()),
         }
+    }
+
+    /// `decide_put`'s first probe of the destination (a `dest/` asks about the directory first;
+    /// a directory `src` probes otherwise: then the probe sent ahead is not used).
+    fn first_probe(a: &CopyArgs) -> Option<String> {
+        (!a.dest.ends_with('/')).then(|| filewrite::probe_cmd(&a.dest, a.follow, filewrite::Read::Hash))
     }
 
     fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {

@@ -138,6 +138,12 @@ fn query(
     mtime: &TimeSpec,
     atime: &TimeSpec,
 ) -> Result<Query, ModuleError> {
+    let out = ctx.conn.probe(&query_cmd(path, src_check, mtime, atime))?;
+    parse_query(path, &out.stdout_str())
+}
+
+/// The probe [`query`] sends (read-only: `stat`, tests, `readlink`, `date -d` of given times).
+fn query_cmd(path: &str, src_check: Option<&str>, mtime: &TimeSpec, atime: &TimeSpec) -> String {
     let mut cmd = format!(
         // No command substitutions (each is a subshell fork on the host) and no `ls` for the
         // non-empty test (shell globbing is built in): a no-op `file` task costs as few forks
@@ -159,10 +165,14 @@ fn query(
         }
     }
     cmd.push_str("true");
-    let out = ctx.conn.exec_inline(&cmd)?;
+    cmd
+}
+
+/// Reads what [`query_cmd`] printed.
+fn parse_query(path: &str, stdout: &str) -> Result<Query, ModuleError> {
     let mut q = Query { realpath: path.to_string(), ..Query::default() };
     let (mut t, mut l, mut f) = (None, None, None);
-    for line in out.stdout_str().lines() {
+    for line in stdout.lines() {
         let (tag, rest) = line.split_once(':').unwrap_or((line, ""));
         match tag {
             "R" if !rest.is_empty() => q.realpath = rest.to_string(),
@@ -346,6 +356,20 @@ impl TypedModule for File {
             return Err(ArgError { msg: "recurse option requires state to be 'directory'".into() });
         }
         Ok(())
+    }
+
+    /// The query `observe` sends first, for the plain cases: no link source, no times to set.
+    fn first_probe(a: &FileArgs) -> Option<String> {
+        if a.src.is_some()
+            || a.state == Some(FileState::Touch)
+            || a.modification_time.is_some()
+            || a.access_time.is_some()
+        {
+            return None;
+        }
+        let mtime = time::parse(None, &a.modification_time_format, false).ok()?;
+        let atime = time::parse(None, &a.access_time_format, false).ok()?;
+        Some(query_cmd(&a.path, None, &mtime, &atime))
     }
 
     fn decide(&self, a: &FileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {

@@ -280,9 +280,13 @@ impl TypedModule for Lineinfile {
         }
     }
 
+    fn first_probe(a: &LineinfileArgs) -> Option<String> {
+        Some(filewrite::probe_cmd(&a.path, true, filewrite::Read::Small))
+    }
+
     fn decide(&self, a: &LineinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
-        let probe = filewrite::probe(ctx.conn, &path, true, false)?;
+        let mut probe = filewrite::probe(ctx.conn, &path, true, filewrite::Read::Small)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
@@ -294,7 +298,11 @@ impl TypedModule for Lineinfile {
             return Ok(Decision::unchanged(ModuleResult::ok().with_msg("file not present"), observed));
         }
         let original = if exists {
-            ctx.conn.read_file(&probe.realpath)?.unwrap_or_default()
+            match probe.content.take() {
+                // A small file came with the probe (the same bytes: `stat`'s size checked them).
+                Some(c) => c,
+                None => ctx.conn.read_file(&probe.realpath)?.unwrap_or_default(),
+            }
         } else {
             if !a.create {
                 return Err(ModuleError::Fail(Box::new(

@@ -154,7 +154,7 @@ impl TypedModule for Replace {
 
     fn decide(&self, a: &ReplaceArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let path = a.path.clone();
-        let probe = filewrite::probe(ctx.conn, &path, true, false)?;
+        let probe = filewrite::probe(ctx.conn, &path, true, filewrite::Read::Stat)?;
         let Some(st) = probe.stat.clone() else {
             return Err(fail_rc(format!("Path {path} does not exist !"), 257));
         };

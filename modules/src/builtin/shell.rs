@@ -89,6 +89,10 @@ impl TypedModule for Shell {
         }
     }
 
+    fn first_probe(a: &ShellArgs) -> Option<String> {
+        super::command::creates_probe(a.chdir.is_none(), a.creates.as_deref())
+    }
+
     fn run(&self, a: ShellArgs, ctx: &mut ModuleCtx) -> RunResult {
         let line = a.raw_params.or(a.cmd).unwrap_or_default();
         let exe = a.executable.unwrap_or_else(|| "/bin/sh".into());

@@ -262,6 +262,14 @@ impl Connection for SshConnection {
         out
     }
 
+    fn probe_batch(&mut self, cmds: &[&str]) -> Result<Vec<CmdOutput>, ConnError> {
+        let out = self.shell.exec_inline_batch(cmds);
+        if self.shell.was_interrupted() {
+            self.stop_interrupted();
+        }
+        out
+    }
+
     fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, ConnError> {
         if self.become_user.is_some() {
             // Only the shell has the become user's rights.
