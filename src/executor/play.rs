@@ -252,7 +252,7 @@ impl<'r> PlayRun<'r> {
             Err(e) => (Map::new(), Some(e)),
         };
         merge(&mut play_vars, &files_vars);
-        let magic = Arc::new(super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir));
+        let magic = Arc::new(super::magic::play(runner, play, &play_hosts, &play_batch));
         let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
         PlayRun {
             runner,
@@ -584,12 +584,13 @@ impl<'r> PlayRun<'r> {
         let (name, _) = group.key.strip_prefix("ok\0").and_then(|r| r.split_once('\0')).ok_or_else(|| {
             group.key.strip_prefix("err\0").unwrap_or("the include's name could not be rendered").to_string()
         })?;
-        let params = (!group.layer.is_empty()).then(|| Arc::new(group.layer.clone()));
         match &include.target {
             IncludeTarget::Tasks { .. } => {
                 let role_path = include.role.as_ref().map(|r| r.path.as_path());
                 let path = crate::playbook::search::task_file(name, &include.base, role_path, &self.play.dir);
-                let mut all_params = include.params.clone();
+                // The variables of the includes around this one, its own, then its loop variable.
+                let mut all_params = task.include_params.as_deref().cloned().unwrap_or_default();
+                merge(&mut all_params, &include.params);
                 merge(&mut all_params, &group.layer);
                 let inc = playbook::IncludeCtx {
                     role: include.role.clone(),
@@ -608,8 +609,16 @@ impl<'r> PlayRun<'r> {
                     kw: playbook::Keywords::default(),
                     files: files.clone(),
                 };
+                // The include's own variables and those of the includes around it, the role it is
+                // written in (`ansible_parent_role_names`), then its loop variable.
+                let mut role_params = playbook::include_role_params(include.role.as_deref(), task.include_params.as_deref())
+                    .map(|p| (*p).clone())
+                    .unwrap_or_default();
+                merge(&mut role_params, &group.layer);
+                let params = (!role_params.is_empty()).then(|| Arc::new(role_params));
+                let parents = include.role.as_ref().map(|r| r.chain()).unwrap_or_default();
                 let loaded =
-                    playbook::load_role(&spec, &include.base, &include.inherit, params).map_err(|e| e.report())?;
+                    playbook::load_role(&spec, &include.base, &include.inherit, params, parents).map_err(|e| e.report())?;
                 let mut b = Task::new(
                     task.loc.clone(),
                     TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },

@@ -229,7 +229,8 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             .iter()
             .map(RoleSpec::from_node)
             .collect::<Result<Vec<_>>>()?;
-        let expanded = expand_roles(&specs, dir, &play.kw)?;
+        let expanded = expand_roles(&specs, dir, &play.kw, None, Vec::new())?;
+        play.role_names.extend(&expanded.names);
         play.roles = expanded.blocks;
         play.handlers.extend(expanded.handlers);
         play.role_refs = expanded.roles;
@@ -240,6 +241,13 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         collect_imported_handlers(section, &mut imported);
     }
     play.handlers.extend(imported);
+    let mut names = super::RoleNames::default();
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
+        collect_imported_roles(section, &mut names);
+    }
+    // Roles imported anywhere in the play are public: their vars and defaults are the play's.
+    play.role_refs.extend(names.roles.iter().cloned());
+    play.role_names.extend(&names);
     Ok(play)
 }
 
@@ -299,6 +307,18 @@ fn collect_imported_handlers(tasks: &[Task], out: &mut Vec<Task>) {
         if let TaskBody::Block { block, rescue, always } = &t.body {
             for list in [block, rescue, always] {
                 collect_imported_handlers(list, out);
+            }
+        }
+    }
+}
+
+/// Gathers the role names `import_role` blocks carry, at any depth.
+fn collect_imported_roles(tasks: &[Task], out: &mut super::RoleNames) {
+    for t in tasks {
+        out.extend(&t.imported_roles);
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for list in [block, rescue, always] {
+                collect_imported_roles(list, out);
             }
         }
     }
@@ -563,7 +583,9 @@ fn compile_include(
             // block vars (below set_fact, unlike include_role's parameters), as in Ansible.
             let spec =
                 RoleSpec { name: role, params: Map::new(), loc: value.loc.clone(), kw: Keywords::default(), files };
-            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw)?;
+            let params = super::roles::include_role_params(ctx.role.as_deref(), ctx.include_params.as_deref());
+            let parents = ctx.role.as_ref().map(|r| r.chain()).unwrap_or_default();
+            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw, params, parents)?;
             let mut blocks = expanded.blocks;
             let mut block = if blocks.len() == 1 {
                 blocks.remove(0)
@@ -571,6 +593,7 @@ fn compile_include(
                 Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, kw)
             };
             block.imported_handlers = expanded.handlers;
+            block.imported_roles = expanded.names;
             Ok(block)
         }
     }

@@ -99,11 +99,47 @@ fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A role's vars or defaults: `STEM.yml` (`.yaml`, `.json`, no extension), or every file under
+/// a `STEM/` directory in sorted order, merged (Ansible's `_load_role_yaml` with `allow_dir`).
 fn load_vars_file(dir: &Path, stem: &str) -> Result<Map<String, Value>> {
-    let Some(f) = main_file(dir, stem) else {
-        return Ok(Map::new());
-    };
-    Ok(crate::inventory::load_vars_file(&f)?.unwrap_or_default())
+    let base = dir.join(stem);
+    let mut files = Vec::new();
+    for ext in ["", ".yml", ".yaml", ".json"] {
+        let p = PathBuf::from(format!("{}{ext}", base.display()));
+        if p.is_dir() {
+            dir_vars_files(&p, &mut files);
+            break;
+        }
+        if p.is_file() {
+            files.push(p);
+            break;
+        }
+    }
+    let mut out = Map::new();
+    for f in files {
+        out.extend(crate::inventory::load_vars_file(&f)?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// The vars files under `dir`, sorted, subdirectories opened where they sort (hidden files,
+/// backups and other extensions skipped), as Ansible's `_get_dir_vars_files`.
+fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut names: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        if name.starts_with('.') || name.ends_with('~') {
+            continue;
+        }
+        let path = dir.join(&name);
+        let ext = Path::new(&name).extension().map(|e| e.to_string_lossy().into_owned());
+        match ext.as_deref() {
+            None if path.is_dir() => dir_vars_files(&path, out),
+            None | Some("yml" | "yaml" | "json") if path.is_file() => out.push(path),
+            _ => {}
+        }
+    }
 }
 
 /// The stem of a `*_from` file name (`install.yml` -> `install`).
@@ -126,11 +162,14 @@ pub struct LoadedRole {
 
 /// Loads one role's files; its tasks and handlers inherit `kw` (the role entry's keywords merged
 /// with its parent's) and `include_params` (an include's loop variable).
+///
+/// `parents` are the roles it is brought in by, outermost first ([`Role::parents`]).
 pub fn load_role(
     spec: &RoleSpec,
     play_dir: &Path,
     kw: &Keywords,
     include_params: Option<Arc<Map<String, Value>>>,
+    parents: Vec<RoleRef>,
 ) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
         OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
@@ -148,6 +187,7 @@ pub fn load_role(
         defaults: load_vars_file(&path.join("defaults"), &stem(&spec.files.defaults))?,
         vars: load_vars_file(&path.join("vars"), &stem(&spec.files.vars))?,
         params: spec.params.clone(),
+        parents,
     });
     let ctx = ParseCtx {
         dir: path.join("tasks"),
@@ -193,16 +233,28 @@ pub struct Expanded {
     pub handlers: Vec<Task>,
     /// The roles, in the order of `blocks`.
     pub roles: Vec<RoleRef>,
+    /// The names of the roles named and of their dependencies.
+    pub names: super::RoleNames,
 }
 
 /// Expands role specs into one block task per role (dependencies first, each role once per
 /// distinct parameters, as Ansible does) and collects their handlers; the roles' tasks inherit
 /// `parent` (the play's or the import's keywords).
-pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path, parent: &Keywords) -> Result<Expanded> {
-    let mut out = Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new() };
+///
+/// `include_params` are the variables the roles' tasks get from the include or import around
+/// them (an `import_role` inside an included file, and `ansible_parent_role_names`).
+pub fn expand_roles(
+    specs: &[RoleSpec],
+    play_dir: &Path,
+    parent: &Keywords,
+    include_params: Option<Arc<Map<String, Value>>>,
+    parents: Vec<RoleRef>,
+) -> Result<Expanded> {
+    let mut out =
+        Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new(), names: super::RoleNames::default() };
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
     for spec in specs {
-        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent)?;
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent, &include_params, &parents)?;
     }
     Ok(out)
 }
@@ -214,6 +266,8 @@ fn expand_one(
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
     parent: &Keywords,
+    include_params: &Option<Arc<Map<String, Value>>>,
+    parents: &[RoleRef],
 ) -> Result<()> {
     if depth > 20 {
         return Err(OrcError::at(
@@ -222,7 +276,9 @@ fn expand_one(
         ));
     }
     let kw = parent.inherit(&spec.kw);
-    let loaded = load_role(spec, play_dir, &kw, None)?;
+    let loaded = load_role(spec, play_dir, &kw, include_params.clone(), parents.to_vec())?;
+    let names = if depth == 0 { &mut out.names.play } else { &mut out.names.dependencies };
+    names.push(loaded.role.name.clone());
     let key = (loaded.role.path.clone(), spec.params.clone());
     if seen.contains(&key) {
         return Ok(());
@@ -230,13 +286,40 @@ fn expand_one(
     seen.push(key);
     // Dependencies inherit the keywords of the role that depends on them (its tags, when...).
     for dep in &loaded.deps {
-        expand_one(dep, play_dir, out, seen, depth + 1, &kw)?;
+        expand_one(dep, play_dir, out, seen, depth + 1, &kw, include_params, &loaded.role.chain())?;
     }
     let mut block =
         Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);
     block.role = Some(loaded.role.clone());
     out.blocks.push(block);
+    out.names.roles.push(loaded.role.clone());
     out.roles.push(loaded.role);
     out.handlers.extend(loaded.handlers);
     Ok(())
+}
+
+/// The variables the tasks of a role brought in by `import_role` or `include_role` get from that
+/// task, as Ansible's `IncludeRole.get_include_params`: those of the includes around it
+/// (`chain`), then, when the task is written in a role (`parent`), that role's parameters and
+/// `ansible_parent_role_names`/`ansible_parent_role_paths` with the parent first.
+pub fn include_role_params(
+    parent: Option<&super::Role>,
+    chain: Option<&Map<String, Value>>,
+) -> Option<Arc<Map<String, Value>>> {
+    let Some(parent) = parent else { return chain.map(|c| Arc::new(c.clone())) };
+    let mut v = chain.cloned().unwrap_or_default();
+    v.extend(parent.params.clone());
+    let path = std::fs::canonicalize(&parent.path).unwrap_or_else(|_| parent.path.clone());
+    for (key, first) in [
+        ("ansible_parent_role_names", Value::String(parent.name.clone())),
+        ("ansible_parent_role_paths", Value::String(path.display().to_string())),
+    ] {
+        let mut list = match v.get(key) {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        list.insert(0, first);
+        v.insert(key.into(), Value::Array(list));
+    }
+    Some(Arc::new(v))
 }

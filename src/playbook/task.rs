@@ -142,6 +142,9 @@ pub struct Task {
     pub include_params: Option<Arc<Map<String, Value>>>,
     /// Handlers an `import_role` brings into the play (collected by the play parser).
     pub imported_handlers: Vec<Task>,
+    /// The roles an `import_role` brings into the play, for the play's role names (collected by
+    /// the play parser).
+    pub imported_roles: super::RoleNames,
 }
 
 impl Task {
@@ -167,6 +170,7 @@ impl Task {
             role: None,
             include_params: None,
             imported_handlers: Vec::new(),
+            imported_roles: super::RoleNames::default(),
         }
     }
 
