@@ -139,6 +139,9 @@ pub struct HostState {
     /// Failed because another host's task failed under `any_errors_fatal` (not counted as a
     /// failure): as in Ansible, such a host may still run a rescue, but no later play.
     pub failed_by_fatal: bool,
+    /// The failures `meta: clear_host_errors` forgave: counted in the recap, not in the exit
+    /// code (`Outcome::errors_cleared`).
+    pub errors_cleared: u32,
 }
 
 impl HostState {
@@ -156,6 +159,7 @@ impl HostState {
             played: false,
             lost_reason: None,
             failed_by_fatal: false,
+            errors_cleared: 0,
         }
     }
 

@@ -66,12 +66,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// The magic variables that are the same for every host of a play.
-pub fn play(
-    runner: &Runner,
-    play: &crate::playbook::Play,
-    hosts: &[Value],
-    batch: &[Value],
-) -> Map<String, Value> {
+pub fn play(runner: &Runner, play: &crate::playbook::Play, hosts: &[Value], batch: &[Value]) -> Map<String, Value> {
     let (name, play_dir) = (&play.name, &play.dir);
     let opts = runner.opts;
     let run_tags = if opts.tags.only.is_empty() { vec!["all".to_string()] } else { opts.tags.only.clone() };
@@ -132,7 +127,9 @@ pub fn host(
     m.insert("group_names".into(), json!(runner.inv().group_names(name)));
     if let Some(r) = role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
-        m.insert("role_name".into(), Value::String(r.name.clone()));
+        // `role_name` is the short name of a collection role, `ansible_role_name` its full one.
+        let short = crate::playbook::split_collection(&r.name).map(|(_, role)| role).unwrap_or(&r.name);
+        m.insert("role_name".into(), Value::String(short.to_string()));
         m.insert("ansible_role_name".into(), Value::String(r.name.clone()));
     }
     let search: Vec<Value> = search_path.iter().map(|p| Value::String(absolute(p))).collect();

@@ -377,9 +377,15 @@ pub fn run_on_host(
     }
     if changed {
         for n in &task.notify {
-            let name = render_text(&runner.templar, n, &ctx);
-            if !st.notified.contains(&name) {
-                st.notified.push(name);
+            // A template may give a list of names (`notify: "{{ handler_list }}"`).
+            let names = match runner.templar.render_str(n, &ctx.value()) {
+                Ok(Value::Array(items)) => items.iter().map(crate::yaml::display).collect(),
+                _ => vec![render_text(&runner.templar, n, &ctx)],
+            };
+            for name in names {
+                if !st.notified.contains(&name) {
+                    st.notified.push(name);
+                }
             }
         }
     }

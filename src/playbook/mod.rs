@@ -23,8 +23,8 @@ use crate::error::Loc;
 
 pub use keywords::{Keywords, INHERITED};
 pub use kv::parse_kv;
-pub use parse::{compile_task_file, load_playbook, IncludeCtx};
-pub use roles::{include_role_params, load_role, RoleFiles, RoleSpec};
+pub use parse::{compile_task_file, inherit_notify_tasks, load_playbook, IncludeCtx};
+pub use roles::{include_role_params, load_role, split_collection, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
 /// A playbook file after imports are resolved: its plays in order.

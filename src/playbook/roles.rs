@@ -84,11 +84,40 @@ impl RoleSpec {
 /// Finds a role directory as Ansible does: `roles/NAME` next to the playbook, then the roles
 /// path (ansible.cfg's `roles_path`, ANSIBLE_ROLES_PATH, or `~/.ansible/roles`,
 /// `/usr/share/ansible/roles`, `/etc/ansible/roles`), then `NAME` next to the playbook.
+///
+/// A collection role (`ns.col.role`) is looked for in the collections first: the playbook's
+/// `collections/` directory, then the collections path ([`collection_role`]).
 pub fn find_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
+    if let Some(found) = collection_role(name, play_dir) {
+        return Some(found);
+    }
     let mut cands = vec![play_dir.join("roles").join(name)];
     cands.extend(crate::config::roles_path().iter().map(|p| p.join(name)));
     cands.push(play_dir.join(name));
     cands.into_iter().find(|c| c.is_dir())
+}
+
+/// The collection (`ns.col`) and role name of a fully qualified role name `ns.col.role`.
+pub fn split_collection(name: &str) -> Option<(&str, &str)> {
+    let (collection, role) = name.rsplit_once('.')?;
+    let (ns, col) = collection.split_once('.')?;
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (ident(ns) && ident(col) && ident(role)).then_some((collection, role))
+}
+
+/// The directory of collection role `ns.col.role`: `ansible_collections/ns/col/roles/role`
+/// under the playbook's `collections/` or a collections path entry (an entry may name its
+/// `ansible_collections` directory itself), as Ansible's collection loader finds it.
+fn collection_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
+    let (collection, role) = split_collection(name)?;
+    let (ns, col) = collection.split_once('.')?;
+    let mut bases = vec![play_dir.join("collections")];
+    bases.extend(crate::config::collections_path());
+    bases.into_iter().find_map(|b| {
+        let root = if b.ends_with("ansible_collections") { b } else { b.join("ansible_collections") };
+        let dir = root.join(ns).join(col).join("roles").join(role);
+        dir.is_dir().then_some(dir)
+    })
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -126,7 +155,8 @@ fn load_vars_file(dir: &Path, stem: &str) -> Result<Map<String, Value>> {
 /// backups and other extensions skipped), as Ansible's `_get_dir_vars_files`.
 fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut names: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     for name in names {
         if name.starts_with('.') || name.ends_with('~') {
@@ -207,7 +237,7 @@ pub fn load_role(
     };
     let handlers_stem = stem(&spec.files.handlers);
     let handlers = match main_file(&path.join("handlers"), &handlers_stem) {
-        Some(f) => parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?,
+        Some(f) => super::task::splice_imports(parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?),
         None if spec.files.handlers.is_some() => {
             return Err(OrcError::at(&spec.loc, format!("role '{}' has no handlers/{handlers_stem}.yml", spec.name)));
         }
@@ -253,10 +283,19 @@ pub fn expand_roles(
     let mut out =
         Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new(), names: super::RoleNames::default() };
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
+    let from = From { kw: parent, include_params: &include_params, parents: &parents };
     for spec in specs {
-        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent, &include_params, &parents)?;
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, &from)?;
     }
     Ok(out)
+}
+
+/// What a role being expanded gets from where it is used: keywords, include parameters and the
+/// roles that bring it in.
+struct From<'a> {
+    kw: &'a Keywords,
+    include_params: &'a Option<Arc<Map<String, Value>>>,
+    parents: &'a [RoleRef],
 }
 
 fn expand_one(
@@ -265,10 +304,9 @@ fn expand_one(
     out: &mut Expanded,
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
-    parent: &Keywords,
-    include_params: &Option<Arc<Map<String, Value>>>,
-    parents: &[RoleRef],
+    from: &From<'_>,
 ) -> Result<()> {
+    let (parent, include_params, parents) = (from.kw, from.include_params, from.parents);
     if depth > 20 {
         return Err(OrcError::at(
             &spec.loc,
@@ -286,7 +324,9 @@ fn expand_one(
     seen.push(key);
     // Dependencies inherit the keywords of the role that depends on them (its tags, when...).
     for dep in &loaded.deps {
-        expand_one(dep, play_dir, out, seen, depth + 1, &kw, include_params, &loaded.role.chain())?;
+        let chain = loaded.role.chain();
+        let dep_from = From { kw: &kw, include_params, parents: &chain };
+        expand_one(dep, play_dir, out, seen, depth + 1, &dep_from)?;
     }
     let mut block =
         Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);
