@@ -200,6 +200,12 @@ impl Context {
         })
     }
 
+    /// Whether `name` holds data a host returned or a task computed (registered results, facts,
+    /// set_fact values): never rendered, and never trusted as an expression.
+    pub fn is_data(&self, name: &str) -> bool {
+        self.data.contains(name)
+    }
+
     /// Renders a variable's value fully (templates inside resolved).
     pub fn resolved(self: &Arc<Self>, name: &str) -> Option<Value> {
         let v = self.get_value_by_str(name)?;

@@ -895,3 +895,276 @@ fn import_playbook_vars_are_the_imported_plays_vars() {
         .stdout_has(r#""msg": "one play import""#)
         .stdout_has(r#""msg": "two play import""#);
 }
+
+// Group confb (roles, special_vars, includes, handlers, roles_arg_spec, include_import, blocks,
+// loops, conditionals).
+
+#[test]
+fn role_name_variables_and_parent_role_names() {
+    // tests/conformance target `special_vars`: the play's role names (dependencies apart) and,
+    // in a role included or imported by another, the chain of roles that brought it in.
+    let p = Project::new()
+        .file("roles/dep/tasks/main.yml", "- debug: {msg: dep}\n")
+        .file("roles/top/meta/main.yml", "dependencies: [dep]\n")
+        .file(
+            "roles/top/tasks/main.yml",
+            r#"
+            - assert:
+                that:
+                  - role_names == ['top']
+                  - ansible_play_role_names == ['top']
+                  - ansible_dependent_role_names == ['dep']
+                  - ansible_role_names | sort == ['dep', 'top']
+                  - ansible_parent_role_names is undefined
+            - include_role: {name: inner}
+            - import_role: {name: inner}
+            - assert: {that: [ansible_parent_role_names is undefined]}
+            "#,
+        )
+        .file(
+            "roles/inner/tasks/main.yml",
+            r#"
+            - assert:
+                that:
+                  - ansible_parent_role_names == ['top']
+                  - ansible_parent_role_paths | length == 1
+            - include_tasks: nested.yml
+            "#,
+        )
+        .file("roles/inner/tasks/nested.yml", "- assert: {that: [\"ansible_parent_role_names == ['top']\"]}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              roles: [top]
+            "#,
+        );
+    p.play("site.yml").run().success().recap_is("localhost", "ok=10");
+}
+
+#[test]
+fn role_vars_directories_imports_and_dependency_chains() {
+    // tests/conformance target `roles`: `defaults/main/` is a directory of files merged in
+    // order; an imported role's vars are the play's from its start; a role imported from
+    // another sees the importing role's vars and defaults.
+    let p = Project::new()
+        .file("roles/data/defaults/main/00.yml", "first: 1\nboth: 1\n")
+        .file("roles/data/defaults/main/01.yml", "both: 2\n")
+        .file("roles/data/tasks/main.yml", "- assert: {that: [first == 1, both == 2]}\n")
+        .file("roles/outer/vars/main.yml", "outer_var: v\n")
+        .file("roles/outer/defaults/main.yml", "outer_default: d\n")
+        .file("roles/outer/tasks/main.yml", "- import_role: {name: imported}\n")
+        .file("roles/imported/tasks/main.yml", "- assert: {that: [outer_var == 'v', outer_default == 'd']}\n")
+        .file("roles/public/vars/main.yml", "from_import: yes\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              roles: [data]
+              tasks:
+                - assert: {that: [from_import is defined]}
+                - import_role: {name: public}
+                - include_role: {name: outer}
+            "#,
+        );
+    p.play("site.yml").run().success().recap_is("localhost", "ok=4");
+}
+
+#[test]
+fn loop_label_sees_the_item_result_and_fails_the_item_when_undefined() {
+    // tests/conformance target `loops` (ansible#83619): the registered variable is this item's
+    // result when the label is rendered; an undefined name in it fails that item.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: "echo {{ item }}"
+              register: r
+              loop: [changed, skipped]
+              loop_control:
+                label: "{{ r.stdout }}"
+              when: item == "changed"
+              ignore_errors: true
+            - assert:
+                that:
+                  - r.results[0].stdout == 'changed'
+                  - r.results[1] is failed
+                  - "r.results[1].msg is contains(\"no attribute 'stdout'\")"
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("changed: [localhost] => (item=changed)")
+        .stdout_has("failed: [localhost] (item=skipped)")
+        .stdout_lacks("[ERROR]")
+        .recap_is("localhost", "ok=2 changed=1 ignored=1");
+}
+
+#[test]
+fn a_conditional_made_by_a_template_is_untrusted() {
+    // tests/conformance target `conditionals`: a whole-template conditional whose string result
+    // came from a template (or from a host) is not evaluated as an expression; one from a
+    // variable written in the playbook is.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            false_expr: "1 == 2"
+          tasks:
+            - assert:
+                that: "{{ '1 == 1' }}"
+              ignore_errors: true
+              register: untrusted
+            - debug: {msg: never}
+              when: "{{ false_expr }}"
+              register: skipped
+            - command: echo 1 == 1
+              register: out
+              changed_when: false
+            - debug: {msg: never}
+              when: "{{ out.stdout }}"
+              ignore_errors: true
+              register: from_host
+            - assert:
+                that:
+                  - untrusted is failed
+                  - untrusted.msg is contains 'untrusted template or expression'
+                  - skipped is skipped
+                  - from_host is failed
+        "#,
+    );
+    p.play("site.yml").run().success().recap_is("localhost", "ok=4 skipped=1 ignored=2");
+}
+
+#[test]
+fn handler_lookup_by_role_prefix_templated_name_list_and_import() {
+    // tests/conformance targets `handlers` and `includes`: a role's handler answers to
+    // `role : name` and `role : topic` (a collection role's too); a templated handler name is
+    // rendered with the play's vars; a notify template may give a list; handlers imported with
+    // import_tasks are handlers of their own; ANSIBLE_ERROR_ON_MISSING_HANDLER=false warns.
+    let p = Project::new()
+        .file(
+            "collections/ansible_collections/ns/col/roles/crole/handlers/main.yml",
+            "- set_fact: {c_ran: true}\n  listen: topic\n",
+        )
+        .file("roles/r/handlers/main.yml", "- import_tasks: more.yml\n")
+        .file("roles/r/handlers/more.yml", "- name: imported\n  set_fact: {imported_ran: true}\n")
+        .file("roles/r/tasks/main.yml", "- debug: {msg: r}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                h: templated
+                hs: [plain, imported]
+              roles: [r, ns.col.crole]
+              handlers:
+                - name: "{{ h }}"
+                  set_fact: {templated_ran: true}
+                - name: plain
+                  set_fact: {plain_ran: true}
+              tasks:
+                - command: "true"
+                  notify: ["crole : topic", "{{ h }}", "{{ hs }}", nobody]
+                - meta: flush_handlers
+                - assert:
+                    that: [c_ran, templated_ran, plain_ran, imported_ran]
+            "#,
+        );
+    p.play("site.yml")
+        .env("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")
+        .run()
+        .success()
+        .stdout_has("RUNNING HANDLER [ns.col.crole : set_fact]")
+        .stderr_has("The requested handler 'nobody' was not found");
+}
+
+#[test]
+fn a_handler_failing_in_a_flush_is_rescued_and_clear_host_errors_in_always_revives() {
+    // tests/conformance targets `handlers` (rescue_flush_handlers.yml) and `blocks`
+    // (72725.yml).
+    let p = Project::new().file("inv", "host1 ansible_connection=local\nhost2 ansible_connection=local\n").file(
+        "site.yml",
+        r#"
+        - hosts: host1
+          gather_facts: false
+          tasks:
+            - block:
+                - debug: {msg: x}
+                  changed_when: true
+                  notify: h1
+                - meta: flush_handlers
+              rescue:
+                - assert: {that: [ansible_failed_task is defined]}
+          handlers:
+            - name: h1
+              fail:
+        - hosts: host1,host2
+          gather_facts: false
+          tasks:
+            - block:
+                - fail:
+                  when: inventory_hostname == 'host1'
+              always:
+                - meta: clear_host_errors
+            - debug: {msg: "{{ inventory_hostname }} goes on"}
+        "#,
+    );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .code(0)
+        .stdout_has("\"msg\": \"host1 goes on\"")
+        .recap_is("host1", "ok=3 changed=1 failed=1 rescued=1")
+        .recap_is("host2", "ok=1 skipped=1");
+}
+
+#[test]
+fn import_playbook_templates_its_name_and_passes_vars_when_and_apply_notify() {
+    // tests/conformance targets `includes` and `include_import`: import_playbook's name is
+    // templated with its vars and the extra vars, its vars are the plays' vars, its `when`
+    // guards every task; `apply: {notify: ...}` reaches the included tasks.
+    let p = Project::new()
+        .file("sub.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"p={{ p }}\"}\n")
+        .file("trigger.yml", "- command: \"true\"\n")
+        .file(
+            "site.yml",
+            r#"
+            - import_playbook: "{{ name }}"
+              vars:
+                p: from_import
+            - import_playbook: sub.yml
+              when: false
+              vars: {p: never}
+            - ansible.legacy.import_playbook: sub.yml
+              vars: {p: legacy}
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_tasks:
+                    file: trigger.yml
+                    apply:
+                      notify: hello
+                - meta: flush_handlers
+                - assert: {that: [hello == 'world']}
+              handlers:
+                - name: hello
+                  set_fact: {hello: world}
+            "#,
+        );
+    p.play("site.yml")
+        .extra_var("name", serde_json::json!("sub.yml"))
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"p=from_import\"")
+        .stdout_has("\"msg\": \"p=legacy\"")
+        .stdout_lacks("p=never");
+}

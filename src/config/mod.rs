@@ -54,6 +54,10 @@ pub struct Settings {
     pub host_key_checking: Option<bool>,
     /// `roles_path` / ANSIBLE_ROLES_PATH (`:`-separated); Ansible's default when not set.
     pub roles_path: Vec<PathBuf>,
+    /// `collections_path` / ANSIBLE_COLLECTIONS_PATH (`:`-separated, also the older plural
+    /// names); Ansible's default when not set. Roles named `ns.col.role` are found under
+    /// `ansible_collections/ns/col/roles/role` in these directories.
+    pub collections_path: Vec<PathBuf>,
     /// `timeout` / ANSIBLE_TIMEOUT: seconds to wait for a connection.
     pub timeout: Option<u64>,
     /// `[privilege_escalation] become` / ANSIBLE_BECOME.
@@ -64,6 +68,9 @@ pub struct Settings {
     pub become_method: Option<String>,
     /// `gathering` / ANSIBLE_GATHERING.
     pub gathering: Gathering,
+    /// `error_on_missing_handler` / ANSIBLE_ERROR_ON_MISSING_HANDLER (default true): whether
+    /// notifying a handler nobody defines is an error or a warning.
+    pub error_on_missing_handler: bool,
     /// The ansible.cfg that was read, parsed: [`Settings::vault_ini`] reads the vault keys from
     /// it.
     ini: Option<Ini>,
@@ -249,6 +256,12 @@ impl Settings {
         let ansible_home = env("ANSIBLE_HOME")
             .map(|h| paths::resolve(&h, cwd, env, home))
             .or_else(|| home.map(|h| h.join(".ansible")));
+        let default_collections: Vec<PathBuf> = ansible_home
+            .as_ref()
+            .map(|h| h.join("collections"))
+            .into_iter()
+            .chain(std::iter::once(PathBuf::from("/usr/share/ansible/collections")))
+            .collect();
         let default_roles: Vec<PathBuf> = ansible_home
             .map(|h| h.join("roles"))
             .into_iter()
@@ -267,6 +280,13 @@ impl Settings {
                 &[(D, "host_key_checking"), (SSH, "host_key_checking")],
             )?,
             roles_path: r.paths(&["ANSIBLE_ROLES_PATH"], &[(D, "roles_path")], ':')?.unwrap_or(default_roles),
+            collections_path: r
+                .paths(
+                    &["ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"],
+                    &[(D, "collections_path"), (D, "collections_paths")],
+                    ':',
+                )?
+                .unwrap_or(default_collections),
             timeout: r.integer(&["ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"], &[(D, "timeout"), (SSH, "timeout")])?,
             r#become: r.boolean(&["ANSIBLE_BECOME"], &[(PE, "become")])?.unwrap_or(false),
             become_user: r.string(&["ANSIBLE_BECOME_USER"], &[(PE, "become_user")])?,
@@ -278,6 +298,9 @@ impl Settings {
                 },
             },
             gathering,
+            error_on_missing_handler: r
+                .boolean(&["ANSIBLE_ERROR_ON_MISSING_HANDLER"], &[(D, "error_on_missing_handler")])?
+                .unwrap_or(true),
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
             ini: r.ini,
@@ -306,6 +329,29 @@ static ROLES_PATH: OnceLock<Vec<PathBuf>> = OnceLock::new();
 /// Makes `paths` the roles path role lookups use (the first call wins).
 pub fn install_roles_path(paths: Vec<PathBuf>) {
     let _ = ROLES_PATH.set(paths);
+}
+
+/// The collections path of this run, set once by `ops` from the settings.
+static COLLECTIONS_PATH: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Makes `paths` the collections path role lookups use (the first call wins).
+pub fn install_collections_path(paths: Vec<PathBuf>) {
+    let _ = COLLECTIONS_PATH.set(paths);
+}
+
+/// The directories searched for collection roles (`ns.col.role`) after the playbook's
+/// `collections/`: the settings' collections path, or (when `ops` installed none, as in unit
+/// tests) ANSIBLE_COLLECTIONS_PATH and Ansible's defaults.
+pub fn collections_path() -> Vec<PathBuf> {
+    if let Some(p) = COLLECTIONS_PATH.get() {
+        return p.clone();
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let env = |k: &str| std::env::var(k).ok();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    Settings::load_from(&env, &cwd, home.as_deref(), Path::new("/nonexistent/ansible.cfg"))
+        .map(|s| s.collections_path)
+        .unwrap_or_default()
 }
 
 /// The directories searched for roles after the playbook's `roles/`: the settings' roles path,
@@ -343,6 +389,25 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         d
+    }
+
+    #[test]
+    fn collections_path_and_missing_handler_setting() {
+        let d = dir();
+        let s = load(d.path(), &[], None).unwrap();
+        assert_eq!(
+            s.collections_path,
+            vec![PathBuf::from("/home/u/.ansible/collections"), PathBuf::from("/usr/share/ansible/collections")]
+        );
+        assert!(s.error_on_missing_handler);
+        let s = load(
+            d.path(),
+            &[("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")],
+            Some("[defaults]\ncollections_path = cols:/opt/cols\n"),
+        )
+        .unwrap();
+        assert_eq!(s.collections_path, vec![d.path().join("cols"), PathBuf::from("/opt/cols")]);
+        assert!(!s.error_on_missing_handler);
     }
 
     #[test]

@@ -143,6 +143,9 @@ pub struct HostState {
     /// (executor/prefetch.rs): probe answers sent ahead are kept only within one run of probing
     /// tasks, so a `pause`, a `set_fact` with a lookup or a loop in between drops them.
     pub probe_scope: u64,
+    /// The failures `meta: clear_host_errors` forgave: counted in the recap, not in the exit
+    /// code (`Outcome::errors_cleared`).
+    pub errors_cleared: u32,
 }
 
 impl HostState {
@@ -161,6 +164,7 @@ impl HostState {
             lost_reason: None,
             failed_by_fatal: false,
             probe_scope: 0,
+            errors_cleared: 0,
         }
     }
 

@@ -32,6 +32,10 @@ pub const NAMES: &[&str] = &[
     "omit",
     "ansible_version",
     "ansible_playbook_python",
+    "ansible_play_role_names",
+    "role_names",
+    "ansible_dependent_role_names",
+    "ansible_role_names",
     // Per host and task: [`host`].
     "inventory_hostname",
     "inventory_hostname_short",
@@ -41,6 +45,8 @@ pub const NAMES: &[&str] = &[
     "role_path",
     "role_name",
     "ansible_role_name",
+    "ansible_parent_role_names",
+    "ansible_parent_role_paths",
     "ansible_search_path",
     "ansible_facts",
     "ansible_connection",
@@ -61,7 +67,8 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// The magic variables that are the same for every host of a play.
-pub fn play(runner: &Runner, name: &str, hosts: &[Value], batch: &[Value], play_dir: &Path) -> Map<String, Value> {
+pub fn play(runner: &Runner, play: &crate::playbook::Play, hosts: &[Value], batch: &[Value]) -> Map<String, Value> {
+    let (name, play_dir) = (&play.name, &play.dir);
     let opts = runner.opts;
     let run_tags = if opts.tags.only.is_empty() { vec!["all".to_string()] } else { opts.tags.only.clone() };
     let magic = json!({
@@ -82,10 +89,29 @@ pub fn play(runner: &Runner, name: &str, hosts: &[Value], batch: &[Value], play_
         "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"},
         "ansible_playbook_python": playbook_python(),
     });
-    match magic {
+    let mut m = match magic {
         Value::Object(m) => m,
         _ => Map::new(),
-    }
+    };
+    m.extend(role_names(&play.role_names));
+    m
+}
+
+/// `ansible_play_role_names` (and its old name `role_names`), `ansible_dependent_role_names` and
+/// `ansible_role_names` (both, without duplicates), as Ansible's `_get_magic_variables`.
+pub fn role_names(names: &crate::playbook::RoleNames) -> Map<String, Value> {
+    let mut deps = names.dependencies.clone();
+    deps.sort();
+    deps.dedup();
+    let mut all: Vec<String> = names.play.iter().chain(&deps).cloned().collect();
+    all.sort();
+    all.dedup();
+    let mut m = Map::new();
+    m.insert("ansible_play_role_names".into(), json!(names.play));
+    m.insert("role_names".into(), json!(names.play));
+    m.insert("ansible_dependent_role_names".into(), json!(deps));
+    m.insert("ansible_role_names".into(), json!(all));
+    m
 }
 
 /// `ansible_playbook_python`: in Ansible the Python running ansible-playbook; orc runs no Python,
@@ -126,7 +152,9 @@ pub fn host(
     m.insert("group_names".into(), json!(runner.inv().group_names(name)));
     if let Some(r) = role {
         m.insert("role_path".into(), Value::String(absolute(&r.path)));
-        m.insert("role_name".into(), Value::String(r.name.clone()));
+        // `role_name` is the short name of a collection role, `ansible_role_name` its full one.
+        let short = crate::playbook::split_collection(&r.name).map(|(_, role)| role).unwrap_or(&r.name);
+        m.insert("role_name".into(), Value::String(short.to_string()));
         m.insert("ansible_role_name".into(), Value::String(r.name.clone()));
     }
     let search: Vec<Value> = search_path.iter().map(|p| Value::String(absolute(p))).collect();
@@ -179,8 +207,16 @@ mod tests {
             defaults: Map::new(),
             vars: Map::new(),
             params: Map::new(),
+            parents: Vec::new(),
         };
-        let mut made: Vec<String> = play(&runner, "p", &[], &[], Path::new(".")).keys().cloned().collect();
+        let p = crate::playbook::Play::new(
+            "p".into(),
+            "all".into(),
+            crate::error::Loc::file_start(crate::error::SourceFile::new(Path::new("p.yml"), String::new())),
+            crate::error::Loc::file_start(crate::error::SourceFile::new(Path::new("p.yml"), String::new())),
+            ".".into(),
+        );
+        let mut made: Vec<String> = play(&runner, &p, &[], &[]).keys().cloned().collect();
         made.extend(host(&runner, "localhost", Some(&role), &[]).keys().cloned());
         for name in made {
             assert!(NAMES.contains(&name.as_str()), "{name} is made but not in magic::NAMES");

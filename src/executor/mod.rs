@@ -74,6 +74,9 @@ pub struct Options {
     pub gathering: crate::config::Gathering,
     /// Hosts left out of every play after `--limit` (applying a plan: the hosts that drifted).
     pub exclude_hosts: Vec<String>,
+    /// A notification no handler answers is a warning, not an error before the run (ansible.cfg's
+    /// `error_on_missing_handler = false`).
+    pub missing_handler_warns: bool,
 }
 
 /// An answer to `--step`'s question before a task.
@@ -104,13 +107,17 @@ pub struct Outcome {
     /// A host was failed by another's failure under `any_errors_fatal` (not counted in its recap
     /// line, as in Ansible, but the run failed).
     pub fatal_failures: bool,
+    /// Per host, how many of its failures `meta: clear_host_errors` cleared: still counted in the
+    /// recap, but no longer failing the run (Ansible drops the host from its failed hosts).
+    pub errors_cleared: Vec<(String, u32)>,
 }
 
 impl Outcome {
     /// The exit codes of docs/cli.md: 2 when a host failed, 4 when one was unreachable (and none failed),
     /// 10 for pending changes with `--check --detailed-exitcode`, else 0.
     pub fn exit_code(&self, check: bool, detailed: bool) -> i32 {
-        if self.fatal_failures || self.stats.iter().any(|(_, s)| s.failed > 0) {
+        let cleared = |h: &str| self.errors_cleared.iter().find(|(n, _)| n == h).map(|(_, c)| *c).unwrap_or(0);
+        if self.fatal_failures || self.stats.iter().any(|(h, s)| s.failed > cleared(h)) {
             2
         } else if self.stats.iter().any(|(_, s)| s.unreachable > 0) {
             4
@@ -345,7 +352,13 @@ impl<'a> Runner<'a> {
             self.sink.emit(&Event::Recap { stats: stats.clone(), lost });
         }
         let fatal_failures = states.iter().any(|(_, s)| s.failed_by_fatal);
-        Outcome { stats, changed, fatal_failures }
+        let errors_cleared = states
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.errors_cleared > 0)
+            .map(|s| (s.name.clone(), s.errors_cleared))
+            .collect();
+        Outcome { stats, changed, fatal_failures, errors_cleared }
     }
 }
 

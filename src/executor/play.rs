@@ -224,6 +224,12 @@ pub(crate) struct PlayRun<'r> {
     end_batch: bool,
     /// Handlers of roles brought in by include_role at run time.
     extra_handlers: Vec<Task>,
+    /// How many times `meta: clear_host_errors` ran (a block's always section tells from it
+    /// whether the failure it runs after was cleared).
+    errors_cleared: usize,
+    /// Hosts failed in a block, running its always section (made active for it): the hosts
+    /// `meta: clear_host_errors` there clears.
+    reviving: Vec<String>,
     /// Why a (templated) vars_files entry could not be loaded: the play fails on its hosts.
     vars_files_error: Option<String>,
 }
@@ -252,7 +258,7 @@ impl<'r> PlayRun<'r> {
             Err(e) => (Map::new(), Some(e)),
         };
         merge(&mut play_vars, &files_vars);
-        let magic = Arc::new(super::magic::play(runner, &play.name, &play_hosts, &play_batch, &play.dir));
+        let magic = Arc::new(super::magic::play(runner, play, &play_hosts, &play_batch));
         let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
         PlayRun {
             runner,
@@ -262,6 +268,8 @@ impl<'r> PlayRun<'r> {
             end_play: false,
             end_batch: false,
             extra_handlers: Vec::new(),
+            errors_cleared: 0,
+            reviving: Vec::new(),
             vars_files_error,
         }
     }
@@ -314,6 +322,8 @@ impl<'r> PlayRun<'r> {
                 end_play: false,
                 end_batch: false,
                 extra_handlers: Vec::new(),
+                errors_cleared: 0,
+                reviving: Vec::new(),
                 vars_files_error: this.vars_files_error.clone(),
             };
             sub.run_sections(&mut solo, &[id]);
@@ -398,11 +408,21 @@ impl<'r> PlayRun<'r> {
                     revived.push(*id);
                 }
             }
+            let cleared_before = self.errors_cleared;
+            let names: Vec<String> = revived.iter().map(|id| states[*id].name.clone()).collect();
+            self.reviving.extend(names.iter().cloned());
             let always_failed = self.run_tasks(states, always, scope, active);
-            for id in revived {
-                if states[id].status == HostStatus::Active {
-                    states[id].status = HostStatus::Failed;
+            self.reviving.retain(|n| !names.contains(n));
+            if self.errors_cleared == cleared_before {
+                for id in revived {
+                    if states[id].status == HostStatus::Active {
+                        states[id].status = HostStatus::Failed;
+                    }
                 }
+            } else {
+                // `meta: clear_host_errors` in the always section: the block's failure is
+                // forgiven and the hosts go on, as in Ansible.
+                still_failed.retain(|id| !revived.contains(id));
             }
             for id in always_failed {
                 if !still_failed.contains(&id) {
@@ -587,12 +607,13 @@ impl<'r> PlayRun<'r> {
         let (name, _) = group.key.strip_prefix("ok\0").and_then(|r| r.split_once('\0')).ok_or_else(|| {
             group.key.strip_prefix("err\0").unwrap_or("the include's name could not be rendered").to_string()
         })?;
-        let params = (!group.layer.is_empty()).then(|| Arc::new(group.layer.clone()));
         match &include.target {
             IncludeTarget::Tasks { .. } => {
                 let role_path = include.role.as_ref().map(|r| r.path.as_path());
                 let path = crate::playbook::search::task_file(name, &include.base, role_path, &self.play.dir);
-                let mut all_params = include.params.clone();
+                // The variables of the includes around this one, its own, then its loop variable.
+                let mut all_params = task.include_params.as_deref().cloned().unwrap_or_default();
+                merge(&mut all_params, &include.params);
                 merge(&mut all_params, &group.layer);
                 let inc = playbook::IncludeCtx {
                     role: include.role.clone(),
@@ -600,7 +621,8 @@ impl<'r> PlayRun<'r> {
                     kw: include.inherit.clone(),
                     params: (!all_params.is_empty()).then(|| Arc::new(all_params)),
                 };
-                let tasks = playbook::compile_task_file(&path, &inc).map_err(|e| e.report())?;
+                let mut tasks = playbook::compile_task_file(&path, &inc).map_err(|e| e.report())?;
+                playbook::inherit_notify_tasks(&mut tasks, &include.notify);
                 Ok(Expansion::Tasks(path, tasks))
             }
             IncludeTarget::Role { files, .. } => {
@@ -611,11 +633,22 @@ impl<'r> PlayRun<'r> {
                     kw: playbook::Keywords::default(),
                     files: files.clone(),
                 };
-                let loaded =
-                    playbook::load_role(&spec, &include.base, &include.inherit, params).map_err(|e| e.report())?;
+                // The include's own variables and those of the includes around it, the role it is
+                // written in (`ansible_parent_role_names`), then its loop variable.
+                let mut role_params =
+                    playbook::include_role_params(include.role.as_deref(), task.include_params.as_deref())
+                        .map(|p| (*p).clone())
+                        .unwrap_or_default();
+                merge(&mut role_params, &group.layer);
+                let params = (!role_params.is_empty()).then(|| Arc::new(role_params));
+                let parents = include.role.as_ref().map(|r| r.chain()).unwrap_or_default();
+                let loaded = playbook::load_role(&spec, &include.base, &include.inherit, params, parents)
+                    .map_err(|e| e.report())?;
+                let mut role_tasks = loaded.tasks;
+                playbook::inherit_notify_tasks(&mut role_tasks, &include.notify);
                 let mut b = Task::new(
                     task.loc.clone(),
-                    TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
+                    TaskBody::Block { block: role_tasks, rescue: vec![], always: vec![] },
                     include.inherit.clone(),
                 );
                 b.role = Some(loaded.role.clone());
@@ -912,7 +945,9 @@ impl<'r> PlayRun<'r> {
         }
         let play_hosts: Vec<HostId> = if holding.is_empty() { Vec::new() } else { active.to_vec() };
         match what {
-            MetaAction::FlushHandlers => self.flush_handlers(states, &holding),
+            // A handler failing in a flush fails the host where the flush is written: a block
+            // around it rescues it, as in Ansible.
+            MetaAction::FlushHandlers => return self.flush_handlers(states, &holding),
             MetaAction::EndPlay => self.end_play |= !holding.is_empty(),
             MetaAction::EndBatch => {
                 if !holding.is_empty() {
@@ -930,10 +965,12 @@ impl<'r> PlayRun<'r> {
             MetaAction::Noop => {}
             MetaAction::ClearHostErrors => {
                 if !holding.is_empty() {
+                    self.errors_cleared += 1;
                     for (_, st) in states.iter_mut() {
                         st.failed_by_fatal = false;
-                        if st.status == HostStatus::Failed {
+                        if st.status == HostStatus::Failed || self.reviving.contains(&st.name) {
                             st.status = HostStatus::Active;
+                            st.errors_cleared = st.stats.failed;
                         }
                     }
                 }
@@ -969,7 +1006,8 @@ impl<'r> PlayRun<'r> {
     /// Runs notified handlers for the hosts that notified them, as Ansible's linear strategy
     /// does: in definition order, each at most once per pass, and passes repeat while handlers
     /// notified other handlers (an earlier handler notified by a later one runs in the next pass).
-    fn flush_handlers(&mut self, states: &mut HostStates, members: &[HostId]) {
+    fn flush_handlers(&mut self, states: &mut HostStates, members: &[HostId]) -> Vec<HostId> {
+        let mut failed = Vec::new();
         // Bounded: a handler chain that keeps notifying itself ends after this many passes.
         for _pass in 0..MAX_HANDLER_PASSES {
             let mut ran_any = false;
@@ -997,7 +1035,7 @@ impl<'r> PlayRun<'r> {
                 if !hosts.is_empty() {
                     // A handler may be a block or an include too: it runs as a task list of one.
                     let scope = Scope { handler: true, ..Scope::default() };
-                    self.run_tasks(states, std::slice::from_ref(h), &scope, &hosts);
+                    failed.extend(self.run_tasks(states, std::slice::from_ref(h), &scope, &hosts));
                     ran_any = true;
                 }
                 idx += 1;
@@ -1008,14 +1046,16 @@ impl<'r> PlayRun<'r> {
                 break;
             }
         }
+        failed
     }
 
     /// Turns the hosts' notifications (names or listen topics) into the handlers they select.
     fn resolve_notifications(&self, states: &mut HostStates, members: &[HostId], handlers: &[Task]) {
+        let names = self.handler_names(states, handlers);
         for id in members {
             let st = &mut states[*id];
             for name in std::mem::take(&mut st.notified) {
-                let selected = handlers_for(handlers, &name);
+                let selected = handlers_for_names(handlers, &names, &name);
                 if selected.is_empty() {
                     self.runner.sink.emit(&Event::Warning(format!(
                         "The requested handler '{name}' was not found in either the main handlers list nor in \
@@ -1026,6 +1066,38 @@ impl<'r> PlayRun<'r> {
                 st.pending_handlers.extend(selected);
             }
         }
+    }
+}
+
+impl PlayRun<'_> {
+    /// The handlers' names as notifications match them: a templated name is rendered with the
+    /// play's variables (no host's), as Ansible's `search_handlers_by_notification`; a name that
+    /// cannot be rendered matches nothing.
+    fn handler_names(&self, states: &HostStates, handlers: &[Task]) -> Vec<Option<String>> {
+        let ctx = std::cell::OnceCell::new();
+        handlers
+            .iter()
+            .map(|h| {
+                let name = h.name.as_deref()?;
+                if !name.contains("{{") && !name.contains("{%") {
+                    return Some(name.to_string());
+                }
+                let ctx = ctx.get_or_init(|| {
+                    let mut m = self.ctx.role_defaults.clone();
+                    merge(&mut m, &self.ctx.play_vars);
+                    merge(&mut m, &self.ctx.role_vars);
+                    merge(&mut m, &self.runner.opts.extra_vars);
+                    crate::vars::Context::layered(
+                        m,
+                        self.ctx.magic.clone(),
+                        Default::default(),
+                        self.hostvars(states),
+                        self.runner.templar.clone(),
+                    )
+                });
+                self.runner.templar.render_str(name, &ctx.value()).ok().map(|v| crate::yaml::display(&v))
+            })
+            .collect()
     }
 }
 
@@ -1049,18 +1121,52 @@ const MAX_HANDLER_PASSES: usize = 64;
 /// the first handler whose name (plain or `role : name`) is the notification, and every handler
 /// that listens to it as a topic (one per distinct name).
 pub(crate) fn handlers_for(handlers: &[Task], notification: &str) -> Vec<usize> {
+    let names: Vec<Option<String>> = handlers.iter().map(|h| h.name.clone()).collect();
+    handlers_for_names(handlers, &names, notification)
+}
+
+/// [`handlers_for`] with the handlers' names as rendered (`names[i]` is `handlers[i]`'s).
+pub(crate) fn handlers_for_names(handlers: &[Task], names: &[Option<String>], notification: &str) -> Vec<usize> {
+    // A role's handler answers to `role : name` and `role : topic` too, with the role's short
+    // and full (collection) name, as Ansible's `Handler._validate_listen` and `get_name`.
+    let role_prefixed = |h: &Task, what: &str| {
+        h.role.as_ref().is_some_and(|r| {
+            let short = crate::playbook::split_collection(&r.name).map(|(_, role)| role).unwrap_or(&r.name);
+            notification == format!("{} : {what}", r.name) || notification == format!("{short} : {what}")
+        })
+    };
     let mut out = Vec::new();
-    if let Some(i) =
-        handlers.iter().position(|h| h.name.as_deref() == Some(notification) || h.display_name() == notification)
-    {
+    let name = |i: usize| names.get(i).and_then(|n| n.as_deref());
+    let by_name = |i: usize| name(i).is_some_and(|n| n == notification || role_prefixed(&handlers[i], n));
+    // Ansible searches the play's handler blocks last first, each block in order: a role's
+    // handlers (one block per role, loaded after the play's) win over the play's of the same
+    // name, and within one block the first wins.
+    let same_block = |a: &Task, b: &Task| match (&a.role, &b.role) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    let mut order = Vec::with_capacity(handlers.len());
+    let mut end = handlers.len();
+    while end > 0 {
+        let mut start = end - 1;
+        while start > 0 && same_block(&handlers[start - 1], &handlers[end - 1]) {
+            start -= 1;
+        }
+        order.extend(start..end);
+        end = start;
+    }
+    if let Some(i) = order.iter().copied().find(|i| by_name(*i)) {
         out.push(i);
     }
+    // Listeners in the same order: of two with one name, the one found first answers.
     let mut seen: Vec<&str> = Vec::new();
-    for (i, h) in handlers.iter().enumerate() {
-        if !h.listen.iter().any(|t| t == notification) {
+    for i in order {
+        let h = &handlers[i];
+        if !h.listen.iter().any(|t| t == notification || role_prefixed(h, t)) {
             continue;
         }
-        if let Some(n) = h.name.as_deref() {
+        if let Some(n) = name(i) {
             if seen.contains(&n) {
                 continue;
             }

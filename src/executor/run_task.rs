@@ -75,22 +75,25 @@ pub fn context_for(
     hostvars: &Arc<HostVars>,
 ) -> Arc<Context> {
     let role = task.role.as_deref();
+    // The task's role after the roles it was brought in by (Ansible's dep chain).
+    let chain: Vec<&crate::playbook::Role> =
+        role.map(|r| r.parents.iter().map(|p| &**p).chain(std::iter::once(r)).collect()).unwrap_or_default();
     let mut m = play.role_defaults.clone();
-    if let Some(r) = role {
+    for r in &chain {
         merge(&mut m, &r.defaults);
     }
     merge(&mut m, &st.inventory);
     add_facts(&mut m, &st.facts);
     merge(&mut m, &play.play_vars);
     merge(&mut m, &play.role_vars);
-    if let Some(r) = role {
+    for r in &chain {
         merge(&mut m, &r.vars);
     }
     for layer in &task.kw.vars {
         merge(&mut m, layer);
     }
     merge(&mut m, &st.set_facts);
-    if let Some(r) = role {
+    for r in &chain {
         merge(&mut m, &r.params);
     }
     if let Some(p) = &task.include_params {
@@ -233,6 +236,10 @@ pub fn run_on_host(
                     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
                     let mut any_unreachable = false;
                     let mut summary_settings = base.clone().ok();
+                    // The registered variable holds the previous item's result while the loop
+                    // runs, and this item's once it ran (its label may read it), as Ansible's
+                    // `_run_loop` sets it per iteration.
+                    let mut registered_item = Map::new();
                     for (idx, item) in items.iter().enumerate() {
                         let pause = match &pause {
                             Ok(p) => *p,
@@ -260,26 +267,17 @@ pub fn run_on_host(
                             ctx = context_for(runner, play, st, task, hostvars);
                         }
                         let item = item.clone();
-                        let extra = loops::item_vars(lc, &items, idx);
+                        let mut extra = registered_item.clone();
+                        merge(&mut extra, &loops::item_vars(lc, &items, idx));
                         let ictx = ctx.with(&extra);
                         let item_settings = Settings::resolve(runner, &task.kw, &ictx);
                         let r = run_item(runner, play, st, task, &ictx, &item_settings, &ahead);
                         let item_settings =
                             item_settings.unwrap_or_else(|_| Settings::fallback(runner, &task.kw, &ictx));
                         let no_log = item_settings.no_log;
-                        let label = match &label_tpl {
-                            Some(l) => runner
-                                .templar
-                                .render_value(l, &ictx.value())
-                                .map(|v| label_text(&v))
-                                .unwrap_or_else(|_| label_text(l)),
-                            None => label_text(&item),
-                        };
-                        any_changed |= r.changed;
-                        any_unreachable |= r.status == Status::Unreachable;
-                        let failed = matches!(r.status, Status::Failed { ignored: false });
-                        any_failed |= failed || matches!(r.status, Status::Failed { ignored: true });
-                        all_skipped &= r.status == Status::Skipped;
+                        let mut r = r;
+                        // A label that failed is a failed result, not an error Ansible reports.
+                        let mut label_failed = false;
                         let mut item_result = r.result.clone();
                         if let Value::Object(m) = &mut item_result {
                             m.insert(loop_var.clone(), item.clone());
@@ -289,6 +287,35 @@ pub fn run_on_host(
                                 m.insert(iv.clone(), json!(idx));
                             }
                         }
+                        if let Some(reg) = &task.register {
+                            registered_item.insert(reg.clone(), item_result.clone());
+                        }
+                        let label = match &label_tpl {
+                            Some(l) => match runner.templar.render_value(l, &ictx.with(&registered_item).value()) {
+                                Ok(v) => label_text(&v),
+                                // As Ansible: an undefined name in the label fails the item.
+                                Err(e) if e.undefined.is_some() => {
+                                    if let Value::Object(m) = &mut item_result {
+                                        m.insert("failed".into(), json!(true));
+                                        m.insert(
+                                            "msg".into(),
+                                            json!(format!("Failed to template loop_control.label: {e}")),
+                                        );
+                                    }
+                                    r.status = Status::Failed { ignored: false };
+                                    r.result = item_result.clone();
+                                    label_failed = true;
+                                    label_text(&item)
+                                }
+                                Err(_) => label_text(l),
+                            },
+                            None => label_text(&item),
+                        };
+                        any_changed |= r.changed;
+                        any_unreachable |= r.status == Status::Unreachable;
+                        let failed = matches!(r.status, Status::Failed { ignored: false });
+                        any_failed |= failed || matches!(r.status, Status::Failed { ignored: true });
+                        all_skipped &= r.status == Status::Skipped;
                         events.push(Event::HostResult(Box::new(HostResult {
                             host: st.name.clone(),
                             status: r.status,
@@ -298,7 +325,11 @@ pub fn run_on_host(
                             delegated_to: item_settings.delegate_to.clone(),
                             show_result: shows_result(task, &item_result) && !no_log,
                             loop_summary: false,
-                            error: error_report(task, r.status, &censor(&r.result, no_log)),
+                            error: if label_failed {
+                                None
+                            } else {
+                                error_report(task, r.status, &censor(&r.result, no_log))
+                            },
                             unreachable_ignored: r.status == Status::Unreachable && item_settings.ignore_unreachable,
                         })));
                         results.push(item_result.clone());
@@ -366,9 +397,15 @@ pub fn run_on_host(
     }
     if changed {
         for n in &task.notify {
-            let name = render_text(&runner.templar, n, &ctx);
-            if !st.notified.contains(&name) {
-                st.notified.push(name);
+            // A template may give a list of names (`notify: "{{ handler_list }}"`).
+            let names = match runner.templar.render_str(n, &ctx.value()) {
+                Ok(Value::Array(items)) => items.iter().map(crate::yaml::display).collect(),
+                _ => vec![render_text(&runner.templar, n, &ctx)],
+            };
+            for name in names {
+                if !st.notified.contains(&name) {
+                    st.notified.push(name);
+                }
             }
         }
     }
@@ -794,9 +831,20 @@ fn run_action_once(
             raw.entry(k).or_insert(v);
         }
     }
+    // What the action renders itself is set aside, then given back as written.
+    let untemplated: Vec<(String, Value)> = action
+        .engine
+        .map(|e| e.untemplated_args())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|k| raw.shift_remove(*k).map(|v| (k.to_string(), v)))
+        .collect();
     let vars = ctx.value();
     let mut args = match runner.templar.render_value(&Value::Object(raw.clone()), &vars) {
-        Ok(Value::Object(m)) => m,
+        Ok(Value::Object(mut m)) => {
+            m.extend(untemplated);
+            m
+        }
         Ok(_) => Map::new(),
         Err(e) => {
             // As ansible-core 2.19 words it (TaskExecutor's argument finalization): the argument

@@ -42,6 +42,7 @@ pub(crate) fn settings() -> Result<Settings> {
         eprintln!("[WARNING]: {w}");
     }
     crate::config::install_roles_path(s.roles_path.clone());
+    crate::config::install_collections_path(s.collections_path.clone());
     Ok(s)
 }
 
@@ -117,6 +118,7 @@ pub(crate) fn options(
         connect: connect_options(c, settings)?,
         gathering: settings.gathering,
         exclude_hosts: Vec::new(),
+        missing_handler_warns: !settings.error_on_missing_handler,
     })
 }
 

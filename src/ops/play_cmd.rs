@@ -51,6 +51,8 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     super::vault_passwords(&args.common.vault, &settings)?;
     let mut inventory = super::load_inventory(&args.common.inventory, &settings)?;
     let mut playbooks: Vec<Playbook> = Vec::new();
+    let tags = TagFilter { only: args.tags.clone(), skip: args.skip_tags.clone() };
+    let mut opts = super::options(&args.common, tags, args.start_at_task.clone(), &settings)?;
     for p in &paths {
         if !p.is_file() {
             return Err(crate::error::OrcError::Usage(format!(
@@ -59,12 +61,10 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
                 super::embedded::builtins().iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
-        let pb = playbook::load_playbook(p)?;
+        let pb = playbook::load_playbook(p, &opts.extra_vars)?;
         inventory.add_playbook_vars_dirs(&executor::playbook_dir(&pb))?;
         playbooks.push(pb);
     }
-    let tags = TagFilter { only: args.tags.clone(), skip: args.skip_tags.clone() };
-    let mut opts = super::options(&args.common, tags, args.start_at_task.clone(), &settings)?;
     opts.syntax_check = args.syntax_check;
     executor::preflight(&playbooks, &inventory, &opts)?;
 

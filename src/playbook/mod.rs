@@ -23,8 +23,8 @@ use crate::error::Loc;
 
 pub use keywords::{Keywords, INHERITED};
 pub use kv::parse_kv;
-pub use parse::{compile_task_file, load_playbook, IncludeCtx};
-pub use roles::{load_role, RoleFiles, RoleSpec};
+pub use parse::{compile_task_file, inherit_notify_tasks, load_playbook, IncludeCtx};
+pub use roles::{include_role_params, load_role, split_collection, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
 /// A playbook file after imports are resolved: its plays in order.
@@ -49,6 +49,43 @@ pub struct Role {
     pub vars: Map<String, Value>,
     /// Parameters given where the role is used.
     pub params: Map<String, Value>,
+    /// The roles this one was brought in by, outermost first (Ansible's dep chain: the role
+    /// depending on it, or the role whose task imports or includes it): their defaults, vars and
+    /// parameters are visible to this role's tasks, below its own.
+    pub parents: Vec<RoleRef>,
+}
+
+impl Role {
+    /// This role's chain of parents, then itself: the roles whose variables its tasks see.
+    pub fn chain(self: &Arc<Self>) -> Vec<RoleRef> {
+        let mut c = self.parents.clone();
+        c.push(self.clone());
+        c
+    }
+}
+
+/// The names of the roles a play uses, for `ansible_play_role_names` (alias `role_names`),
+/// `ansible_dependent_role_names` and `ansible_role_names` (Ansible's `_get_magic_variables`):
+/// roles named in `roles:` or by `import_role`, and the roles they depend on.
+/// It also carries the roles themselves, whose vars and defaults every task of the play sees
+/// (Ansible's public roles: those of `roles:` and `import_role`).
+#[derive(Debug, Clone, Default)]
+pub struct RoleNames {
+    /// Roles named by the play itself, in order.
+    pub play: Vec<String>,
+    /// Roles brought in as dependencies (meta/main.yml), at any depth.
+    pub dependencies: Vec<String>,
+    /// The roles loaded, dependencies first.
+    pub roles: Vec<RoleRef>,
+}
+
+impl RoleNames {
+    /// Adds `other`'s names and roles after these.
+    pub fn extend(&mut self, other: &RoleNames) {
+        self.play.extend(other.play.iter().cloned());
+        self.dependencies.extend(other.dependencies.iter().cloned());
+        self.roles.extend(other.roles.iter().cloned());
+    }
 }
 
 /// Shared handle to a role, attached to the tasks it contributes.
@@ -133,6 +170,8 @@ pub struct Play {
     pub handlers: Vec<Task>,
     /// The roles of `roles:` (their vars and defaults are visible play-wide, as in Ansible).
     pub role_refs: Vec<RoleRef>,
+    /// The names of the roles the play uses (`roles:` and `import_role`, with dependencies).
+    pub role_names: RoleNames,
     /// `serial:` batches as written (int, percent string, or list).
     pub serial: Option<Value>,
     /// `strategy:` (linear or free).
@@ -167,6 +206,7 @@ impl Play {
             rollback: Vec::new(),
             handlers: Vec::new(),
             role_refs: Vec::new(),
+            role_names: RoleNames::default(),
             serial: None,
             strategy: "linear".into(),
             max_fail_percentage: None,

@@ -107,10 +107,12 @@ pub struct IncludeCtx {
     pub params: Option<Arc<Map<String, Value>>>,
 }
 
-/// Loads a playbook file, resolving `import_playbook` recursively.
-pub fn load_playbook(path: &Path) -> Result<Playbook> {
+/// Loads a playbook file, resolving `import_playbook` recursively (its file name templated with
+/// the import's `vars` and `extra_vars`, as Ansible's `PlaybookInclude`).
+pub fn load_playbook(path: &Path, extra_vars: &Map<String, Value>) -> Result<Playbook> {
     let mut plays = Vec::new();
-    load_into(path, &mut plays, 0)?;
+    let import = Import { depth: 0, kw: Keywords::default(), vars: Map::new() };
+    load_into(path, &mut plays, &import, extra_vars)?;
     if plays.is_empty() {
         let text = OrcError::read(path)?;
         let loc = crate::error::Loc::file_start(crate::error::SourceFile::new(path, text));
@@ -120,7 +122,18 @@ pub fn load_playbook(path: &Path) -> Result<Playbook> {
     Ok(Playbook { path: path.to_path_buf(), plays })
 }
 
-fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
+/// What the plays of an imported playbook get from the `import_playbook` entries around them.
+struct Import {
+    /// How deep the import is.
+    depth: usize,
+    /// The entries' keywords (`when`, `tags`...): every task of the plays inherits them.
+    kw: Keywords,
+    /// The entries' `vars`: play variables of the imported plays, over their own.
+    vars: Map<String, Value>,
+}
+
+fn load_into(path: &Path, plays: &mut Vec<Play>, import: &Import, extra_vars: &Map<String, Value>) -> Result<()> {
+    let depth = import.depth;
     let root = yaml::load_file(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
@@ -136,9 +149,23 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
         }
     };
     for item in items {
-        let imp = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook"));
+        let imp = item
+            .get("import_playbook")
+            .or_else(|| item.get("ansible.builtin.import_playbook"))
+            .or_else(|| item.get("ansible.legacy.import_playbook"));
         if let Some(imp) = imp {
-            let file = scalar_string(imp)?;
+            let mut vars = import.vars.clone();
+            vars.extend(opt_map(item.get("vars"), "vars")?);
+            let mut file = scalar_string(imp)?;
+            if file.contains("{{") || file.contains("{%") {
+                let mut all = vars.clone();
+                all.extend(extra_vars.clone());
+                let templar = crate::template::Templar::new();
+                let rendered = templar
+                    .render_str(&file, &minijinja::Value::from(minijinja::value::Serde(&all)))
+                    .map_err(|e| OrcError::at(&imp.loc, format!("the imported playbook's name: {e}")))?;
+                file = crate::yaml::display(&rendered);
+            }
             if depth > 20 {
                 return Err(OrcError::at(
                     &imp.loc,
@@ -149,24 +176,19 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
             if !target.exists() {
                 return Err(OrcError::at(&imp.loc, format!("imported playbook {} does not exist", target.display())));
             }
-            // The import's `vars:` are every imported play's vars, over the play's own (Ansible's
-            // PlaybookInclude: `entry.vars | new_obj.vars`).
-            let vars = opt_map(item.get("vars"), "vars")?;
-            let first = plays.len();
-            load_into(&target, plays, depth + 1)?;
-            if !vars.is_empty() {
-                for play in &mut plays[first..] {
-                    play.vars.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-            }
+            let inner = Import { depth: depth + 1, kw: import.kw.inherit(&Keywords::parse(item, false)?), vars };
+            load_into(&target, plays, &inner, extra_vars)?;
             continue;
         }
-        plays.push(parse_play(item, &dir)?);
+        let mut play = parse_play(item, &dir, &import.kw)?;
+        play.vars.extend(import.vars.clone());
+        plays.push(play);
     }
     Ok(())
 }
 
-fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
+/// One play; `parent` are the keywords of the `import_playbook` entries around it.
+fn parse_play(node: &Node, dir: &Path, parent: &Keywords) -> Result<Play> {
     let pairs = node.as_map().ok_or_else(|| {
         OrcError::at(&node.loc, format!("a play must be a mapping, found {}", node.type_name()))
             .help("a play looks like '- hosts: all\\n  tasks: [...]'")
@@ -195,7 +217,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         None => hosts.clone(),
     };
     let mut play = Play::new(name, hosts, hosts_node.loc.clone(), node.loc.clone(), dir.to_path_buf());
-    play.kw = Keywords::parse(node, false)?;
+    play.kw = parent.inherit(&Keywords::parse(node, false)?);
     let ctx = ParseCtx {
         dir: dir.to_path_buf(),
         play_dir: dir.to_path_buf(),
@@ -211,7 +233,7 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
     play.tasks = parse_tasks(node.get("tasks"), &ctx)?;
     play.post_tasks = parse_tasks(node.get("post_tasks"), &ctx)?;
     play.rollback = parse_tasks(node.get("rollback"), &ctx)?;
-    play.handlers = parse_tasks(node.get("handlers"), &ctx)?;
+    play.handlers = super::task::splice_imports(parse_tasks(node.get("handlers"), &ctx)?);
     play.serial = node.get("serial").map(Node::to_value);
     play.strategy = node.get("strategy").map(scalar_string).transpose()?.unwrap_or_else(|| "linear".into());
     play.max_fail_percentage = node.get("max_fail_percentage").and_then(|n| n.to_value().as_f64());
@@ -239,7 +261,8 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
             .iter()
             .map(RoleSpec::from_node)
             .collect::<Result<Vec<_>>>()?;
-        let expanded = expand_roles(&specs, dir, &play.kw)?;
+        let expanded = expand_roles(&specs, dir, &play.kw, None, Vec::new())?;
+        play.role_names.extend(&expanded.names);
         play.roles = expanded.blocks;
         play.handlers.extend(expanded.handlers);
         play.role_refs = expanded.roles;
@@ -250,6 +273,13 @@ fn parse_play(node: &Node, dir: &Path) -> Result<Play> {
         collect_imported_handlers(section, &mut imported);
     }
     play.handlers.extend(imported);
+    let mut names = super::RoleNames::default();
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
+        collect_imported_roles(section, &mut names);
+    }
+    // Roles imported anywhere in the play are public: their vars and defaults are the play's.
+    play.role_refs.extend(names.roles.iter().cloned());
+    play.role_names.extend(&names);
     Ok(play)
 }
 
@@ -309,6 +339,18 @@ fn collect_imported_handlers(tasks: &[Task], out: &mut Vec<Task>) {
         if let TaskBody::Block { block, rescue, always } = &t.body {
             for list in [block, rescue, always] {
                 collect_imported_handlers(list, out);
+            }
+        }
+    }
+}
+
+/// Gathers the role names `import_role` blocks carry, at any depth.
+fn collect_imported_roles(tasks: &[Task], out: &mut super::RoleNames) {
+    for t in tasks {
+        out.extend(&t.imported_roles);
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for list in [block, rescue, always] {
+                collect_imported_roles(list, out);
             }
         }
     }
@@ -590,6 +632,7 @@ fn compile_include(
         None => Keywords::default(),
     };
     let inherit = ctx.kw.inherit(&apply);
+    let notify = string_list(value.get("apply").and_then(|a| a.get("notify")))?;
     let params = own.merged_vars();
     match name {
         "import_tasks" | "include_tasks" => {
@@ -601,6 +644,7 @@ fn compile_include(
                     inherit,
                     params,
                     role: ctx.role.clone(),
+                    notify: notify.clone(),
                 };
                 return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
             }
@@ -623,7 +667,10 @@ fn compile_include(
             }
             let sub = ParseCtx { depth: ctx.depth + 1, kw: kw.clone(), ..ctx.clone() };
             let tasks = parse_task_file(&path, &sub)?;
-            Ok(Task::new(task.loc.clone(), TaskBody::Block { block: tasks, rescue: vec![], always: vec![] }, kw))
+            let mut block =
+                Task::new(task.loc.clone(), TaskBody::Block { block: tasks, rescue: vec![], always: vec![] }, kw);
+            block.imported_tasks = true;
+            Ok(block)
         }
         _ => {
             let role = text("name").unwrap_or_default();
@@ -640,6 +687,7 @@ fn compile_include(
                     inherit,
                     params,
                     role: ctx.role.clone(),
+                    notify: notify.clone(),
                 };
                 return Ok(Task::new(task.loc.clone(), TaskBody::Include(Box::new(include)), kw));
             }
@@ -647,7 +695,9 @@ fn compile_include(
             // block vars (below set_fact, unlike include_role's parameters), as in Ansible.
             let spec =
                 RoleSpec { name: role, params: Map::new(), loc: value.loc.clone(), kw: Keywords::default(), files };
-            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw)?;
+            let params = super::roles::include_role_params(ctx.role.as_deref(), ctx.include_params.as_deref());
+            let parents = ctx.role.as_ref().map(|r| r.chain()).unwrap_or_default();
+            let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw, params, parents)?;
             let mut blocks = expanded.blocks;
             let mut block = if blocks.len() == 1 {
                 blocks.remove(0)
@@ -655,6 +705,7 @@ fn compile_include(
                 Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, kw)
             };
             block.imported_handlers = expanded.handlers;
+            block.imported_roles = expanded.names;
             Ok(block)
         }
     }
@@ -742,12 +793,23 @@ fn apply_keywords(task: &mut Task, node: &Node) -> Result<()> {
 /// Gives `notify` to every task under `body` that has none of its own.
 fn inherit_notify(body: &mut TaskBody, notify: &[String]) {
     if let TaskBody::Block { block, rescue, always } = body {
-        for t in block.iter_mut().chain(rescue.iter_mut()).chain(always.iter_mut()) {
-            if matches!(t.body, TaskBody::Block { .. }) {
-                inherit_notify(&mut t.body, notify);
-            } else if t.notify.is_empty() {
-                t.notify = notify.to_vec();
-            }
+        for list in [block, rescue, always] {
+            inherit_notify_tasks(list, notify);
+        }
+    }
+}
+
+/// Gives `notify` to every task of `tasks` (blocks opened) that has none of its own: a block's
+/// or an include's `apply:` notify, as Ansible's tasks inherit it from their parent.
+pub fn inherit_notify_tasks(tasks: &mut [Task], notify: &[String]) {
+    if notify.is_empty() {
+        return;
+    }
+    for t in tasks {
+        if matches!(t.body, TaskBody::Block { .. }) {
+            inherit_notify(&mut t.body, notify);
+        } else if t.notify.is_empty() {
+            t.notify = notify.to_vec();
         }
     }
 }

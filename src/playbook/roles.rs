@@ -84,11 +84,40 @@ impl RoleSpec {
 /// Finds a role directory as Ansible does: `roles/NAME` next to the playbook, then the roles
 /// path (ansible.cfg's `roles_path`, ANSIBLE_ROLES_PATH, or `~/.ansible/roles`,
 /// `/usr/share/ansible/roles`, `/etc/ansible/roles`), then `NAME` next to the playbook.
+///
+/// A collection role (`ns.col.role`) is looked for in the collections first: the playbook's
+/// `collections/` directory, then the collections path ([`collection_role`]).
 pub fn find_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
+    if let Some(found) = collection_role(name, play_dir) {
+        return Some(found);
+    }
     let mut cands = vec![play_dir.join("roles").join(name)];
     cands.extend(crate::config::roles_path().iter().map(|p| p.join(name)));
     cands.push(play_dir.join(name));
     cands.into_iter().find(|c| c.is_dir())
+}
+
+/// The collection (`ns.col`) and role name of a fully qualified role name `ns.col.role`.
+pub fn split_collection(name: &str) -> Option<(&str, &str)> {
+    let (collection, role) = name.rsplit_once('.')?;
+    let (ns, col) = collection.split_once('.')?;
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (ident(ns) && ident(col) && ident(role)).then_some((collection, role))
+}
+
+/// The directory of collection role `ns.col.role`: `ansible_collections/ns/col/roles/role`
+/// under the playbook's `collections/` or a collections path entry (an entry may name its
+/// `ansible_collections` directory itself), as Ansible's collection loader finds it.
+fn collection_role(name: &str, play_dir: &Path) -> Option<PathBuf> {
+    let (collection, role) = split_collection(name)?;
+    let (ns, col) = collection.split_once('.')?;
+    let mut bases = vec![play_dir.join("collections")];
+    bases.extend(crate::config::collections_path());
+    bases.into_iter().find_map(|b| {
+        let root = if b.ends_with("ansible_collections") { b } else { b.join("ansible_collections") };
+        let dir = root.join(ns).join(col).join("roles").join(role);
+        dir.is_dir().then_some(dir)
+    })
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -99,11 +128,48 @@ fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A role's vars or defaults: `STEM.yml` (`.yaml`, `.json`, no extension), or every file under
+/// a `STEM/` directory in sorted order, merged (Ansible's `_load_role_yaml` with `allow_dir`).
 fn load_vars_file(dir: &Path, stem: &str) -> Result<Map<String, Value>> {
-    let Some(f) = main_file(dir, stem) else {
-        return Ok(Map::new());
-    };
-    Ok(crate::inventory::load_vars_file(&f)?.unwrap_or_default())
+    let base = dir.join(stem);
+    let mut files = Vec::new();
+    for ext in ["", ".yml", ".yaml", ".json"] {
+        let p = PathBuf::from(format!("{}{ext}", base.display()));
+        if p.is_dir() {
+            dir_vars_files(&p, &mut files);
+            break;
+        }
+        if p.is_file() {
+            files.push(p);
+            break;
+        }
+    }
+    let mut out = Map::new();
+    for f in files {
+        out.extend(crate::inventory::load_vars_file(&f)?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// The vars files under `dir`, sorted, subdirectories opened where they sort (hidden files,
+/// backups and other extensions skipped), as Ansible's `_get_dir_vars_files`.
+fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut names: Vec<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        if name.starts_with('.') || name.ends_with('~') {
+            continue;
+        }
+        let path = dir.join(&name);
+        let ext = Path::new(&name).extension().map(|e| e.to_string_lossy().into_owned());
+        match ext.as_deref() {
+            None if path.is_dir() => dir_vars_files(&path, out),
+            None | Some("yml" | "yaml" | "json") if path.is_file() => out.push(path),
+            _ => {}
+        }
+    }
 }
 
 /// The stem of a `*_from` file name (`install.yml` -> `install`).
@@ -126,11 +192,14 @@ pub struct LoadedRole {
 
 /// Loads one role's files; its tasks and handlers inherit `kw` (the role entry's keywords merged
 /// with its parent's) and `include_params` (an include's loop variable).
+///
+/// `parents` are the roles it is brought in by, outermost first ([`Role::parents`]).
 pub fn load_role(
     spec: &RoleSpec,
     play_dir: &Path,
     kw: &Keywords,
     include_params: Option<Arc<Map<String, Value>>>,
+    parents: Vec<RoleRef>,
 ) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
         OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
@@ -148,6 +217,7 @@ pub fn load_role(
         defaults: load_vars_file(&path.join("defaults"), &stem(&spec.files.defaults))?,
         vars: load_vars_file(&path.join("vars"), &stem(&spec.files.vars))?,
         params: spec.params.clone(),
+        parents,
     });
     let ctx = ParseCtx {
         dir: path.join("tasks"),
@@ -167,7 +237,7 @@ pub fn load_role(
     };
     let handlers_stem = stem(&spec.files.handlers);
     let handlers = match main_file(&path.join("handlers"), &handlers_stem) {
-        Some(f) => parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?,
+        Some(f) => super::task::splice_imports(parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?),
         None if spec.files.handlers.is_some() => {
             return Err(OrcError::at(&spec.loc, format!("role '{}' has no handlers/{handlers_stem}.yml", spec.name)));
         }
@@ -193,18 +263,39 @@ pub struct Expanded {
     pub handlers: Vec<Task>,
     /// The roles, in the order of `blocks`.
     pub roles: Vec<RoleRef>,
+    /// The names of the roles named and of their dependencies.
+    pub names: super::RoleNames,
 }
 
 /// Expands role specs into one block task per role (dependencies first, each role once per
 /// distinct parameters, as Ansible does) and collects their handlers; the roles' tasks inherit
 /// `parent` (the play's or the import's keywords).
-pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path, parent: &Keywords) -> Result<Expanded> {
-    let mut out = Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new() };
+///
+/// `include_params` are the variables the roles' tasks get from the include or import around
+/// them (an `import_role` inside an included file, and `ansible_parent_role_names`).
+pub fn expand_roles(
+    specs: &[RoleSpec],
+    play_dir: &Path,
+    parent: &Keywords,
+    include_params: Option<Arc<Map<String, Value>>>,
+    parents: Vec<RoleRef>,
+) -> Result<Expanded> {
+    let mut out =
+        Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new(), names: super::RoleNames::default() };
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
+    let from = From { kw: parent, include_params: &include_params, parents: &parents };
     for spec in specs {
-        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent)?;
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, &from)?;
     }
     Ok(out)
+}
+
+/// What a role being expanded gets from where it is used: keywords, include parameters and the
+/// roles that bring it in.
+struct From<'a> {
+    kw: &'a Keywords,
+    include_params: &'a Option<Arc<Map<String, Value>>>,
+    parents: &'a [RoleRef],
 }
 
 fn expand_one(
@@ -213,8 +304,9 @@ fn expand_one(
     out: &mut Expanded,
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
-    parent: &Keywords,
+    from: &From<'_>,
 ) -> Result<()> {
+    let (parent, include_params, parents) = (from.kw, from.include_params, from.parents);
     if depth > 20 {
         return Err(OrcError::at(
             &spec.loc,
@@ -222,7 +314,9 @@ fn expand_one(
         ));
     }
     let kw = parent.inherit(&spec.kw);
-    let loaded = load_role(spec, play_dir, &kw, None)?;
+    let loaded = load_role(spec, play_dir, &kw, include_params.clone(), parents.to_vec())?;
+    let names = if depth == 0 { &mut out.names.play } else { &mut out.names.dependencies };
+    names.push(loaded.role.name.clone());
     let key = (loaded.role.path.clone(), spec.params.clone());
     if seen.contains(&key) {
         return Ok(());
@@ -230,13 +324,42 @@ fn expand_one(
     seen.push(key);
     // Dependencies inherit the keywords of the role that depends on them (its tags, when...).
     for dep in &loaded.deps {
-        expand_one(dep, play_dir, out, seen, depth + 1, &kw)?;
+        let chain = loaded.role.chain();
+        let dep_from = From { kw: &kw, include_params, parents: &chain };
+        expand_one(dep, play_dir, out, seen, depth + 1, &dep_from)?;
     }
     let mut block =
         Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);
     block.role = Some(loaded.role.clone());
     out.blocks.push(block);
+    out.names.roles.push(loaded.role.clone());
     out.roles.push(loaded.role);
     out.handlers.extend(loaded.handlers);
     Ok(())
+}
+
+/// The variables the tasks of a role brought in by `import_role` or `include_role` get from that
+/// task, as Ansible's `IncludeRole.get_include_params`: those of the includes around it
+/// (`chain`), then, when the task is written in a role (`parent`), that role's parameters and
+/// `ansible_parent_role_names`/`ansible_parent_role_paths` with the parent first.
+pub fn include_role_params(
+    parent: Option<&super::Role>,
+    chain: Option<&Map<String, Value>>,
+) -> Option<Arc<Map<String, Value>>> {
+    let Some(parent) = parent else { return chain.map(|c| Arc::new(c.clone())) };
+    let mut v = chain.cloned().unwrap_or_default();
+    v.extend(parent.params.clone());
+    let path = std::fs::canonicalize(&parent.path).unwrap_or_else(|_| parent.path.clone());
+    for (key, first) in [
+        ("ansible_parent_role_names", Value::String(parent.name.clone())),
+        ("ansible_parent_role_paths", Value::String(path.display().to_string())),
+    ] {
+        let mut list = match v.get(key) {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        list.insert(0, first);
+        v.insert(key.into(), Value::Array(list));
+    }
+    Some(Arc::new(v))
 }

@@ -46,6 +46,8 @@ pub struct Include {
     pub params: Map<String, Value>,
     /// The role the include is written in (an included task file belongs to it too).
     pub role: Option<RoleRef>,
+    /// `apply: {notify: ...}`: what the included tasks that notify nothing themselves notify.
+    pub notify: Vec<String>,
 }
 
 /// What an include names.
@@ -150,6 +152,12 @@ pub struct Task {
     pub include_params: Option<Arc<Map<String, Value>>>,
     /// Handlers an `import_role` brings into the play (collected by the play parser).
     pub imported_handlers: Vec<Task>,
+    /// The roles an `import_role` brings into the play, for the play's role names (collected by
+    /// the play parser).
+    pub imported_roles: super::RoleNames,
+    /// The block an `import_tasks` became: among handlers, its tasks are handlers of their own
+    /// ([`splice_imports`]), as Ansible's static imports are.
+    pub imported_tasks: bool,
 }
 
 impl Task {
@@ -175,6 +183,8 @@ impl Task {
             role: None,
             include_params: None,
             imported_handlers: Vec::new(),
+            imported_roles: super::RoleNames::default(),
+            imported_tasks: false,
         }
     }
 
@@ -221,4 +231,19 @@ pub fn flatten<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
             }
         }
     }
+}
+
+/// A handler list with every `import_tasks` block replaced by its tasks (at any depth): each
+/// imported task is a handler notified by its own name, as in Ansible.
+pub fn splice_imports(tasks: Vec<Task>) -> Vec<Task> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        match t.body {
+            TaskBody::Block { block, rescue, always } if t.imported_tasks && rescue.is_empty() && always.is_empty() => {
+                out.extend(splice_imports(block))
+            }
+            body => out.push(Task { body, ..t }),
+        }
+    }
+    out
 }

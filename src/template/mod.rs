@@ -399,8 +399,32 @@ impl Templar {
 
     /// Evaluates a condition with Python truthiness (empty strings, lists and dicts are false).
     pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
-        let value = self.eval_value(expr, vars)?;
+        let value = self.eval_conditional(expr, vars)?;
         Ok(value.is_true())
+    }
+
+    /// A conditional's value, as Ansible 2.19's `_normalize_and_evaluate_conditional`: an
+    /// expression, or a whole template (`"{{ x }}"`) whose string result is itself the
+    /// expression. Only a trusted string may be evaluated again: a variable's value written in
+    /// the playbook or inventory, never a string a template made (`"{{ '1 == 1' }}"`) nor data a
+    /// host returned (registered results, facts, set_fact values), which Ansible refuses as
+    /// "untrusted" (a command's output must never run as Jinja).
+    pub fn eval_conditional(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
+        let trimmed = expr.trim();
+        let Some(inner) = single_expression(trimmed) else {
+            return self.eval_value(trimmed, vars);
+        };
+        let value = self.eval_value(inner, vars)?;
+        let Some(text) = value.as_str() else { return Ok(value) };
+        if !trusted_indirection(inner.trim(), vars) {
+            return Err(TemplateError::new("Encountered untrusted template or expression."));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(TemplateError::new("Empty conditional expressions are not allowed."));
+        }
+        // The indirect expression is evaluated as is: braces in it are not unwrapped again.
+        self.eval_value_exact(text, vars)
     }
 
     /// Evaluates a condition as ansible-core 2.19 does: the result must be a boolean. Any other
@@ -408,7 +432,7 @@ impl Templar {
     /// refuses such "broken conditionals" by default. [`Templar::eval_bool`] is the lenient form
     /// (Python truthiness, as Ansible before 2.19).
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
-        let value = self.eval_value(expr, vars)?;
+        let value = self.eval_conditional(expr, vars)?;
         if value.kind() == minijinja::value::ValueKind::Bool {
             return Ok(value.is_true());
         }
@@ -509,6 +533,11 @@ impl Templar {
     /// undefined result with the name of what was undefined.
     pub(crate) fn eval_value(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
         let expr = single_expression(expr.trim()).unwrap_or(expr).trim();
+        self.eval_value_exact(expr, vars)
+    }
+
+    /// Evaluates `expr` as one Jinja expression, as written.
+    fn eval_value_exact(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
         let name = format!("{EXPR}{expr}");
         let _guard = search::RenderScope::enter(vars, None);
         self.run(expr, vars, |env| {
@@ -710,4 +739,29 @@ fn check_extends_cycle(name: &str, source: &str) -> Result<(), minijinja::Error>
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Whether `s` is one whole template (`"{{ expr }}"`, surrounding blanks aside), which Ansible
+/// resolves before using it as a condition or a list of conditions.
+pub fn is_single_expression(s: &str) -> bool {
+    single_expression(s.trim()).is_some()
+}
+
+/// Whether the string a whole-template conditional (`"{{ inner }}"`) produced may be evaluated
+/// as an expression: `inner` names a variable (a plain path into it) whose value is not data a
+/// host returned (`vars::Context::is_data`). Anything else made the string, so it is untrusted.
+fn trusted_indirection(inner: &str, vars: &Value) -> bool {
+    static PATH: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let path = PATH.get_or_init(|| {
+        regex::Regex::new(
+            r#"^([A-Za-z_][A-Za-z0-9_]*)(\s*(\.\s*[A-Za-z_][A-Za-z0-9_]*|\[\s*('[^']*'|"[^"]*"|[0-9]+)\s*\]))*$"#,
+        )
+        .ok()
+    });
+    let Some(caps) = path.as_ref().and_then(|re| re.captures(inner)) else { return false };
+    let root = caps.get(1).map(|m| m.as_str()).unwrap_or_default();
+    match vars.downcast_object_ref::<crate::vars::Context>() {
+        Some(ctx) => !ctx.is_data(root),
+        None => true,
+    }
 }

@@ -36,9 +36,24 @@ impl EngineAction for Assert {
         }
     }
 
+    fn untemplated_args(&self) -> &'static [&'static str] {
+        &["that"]
+    }
+
     fn run(&self, call: &mut Call<'_, '_>) -> ActionResult {
         let args = call.args;
-        let that: Vec<Value> = match args.get("that") {
+        // `that` comes untemplated: a whole template is resolved only when it gives a list, as
+        // Ansible's assert `finalize_task_arg`; otherwise each condition is evaluated as written.
+        let resolved = match args.get("that") {
+            Some(Value::String(s)) if crate::template::is_single_expression(s) => {
+                match call.runner.templar.render_str(s, &call.ctx.value()) {
+                    Ok(Value::Array(a)) => Some(Value::Array(a)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let that: Vec<Value> = match resolved.as_ref().or(args.get("that")) {
             Some(Value::Array(a)) => a.clone(),
             Some(v) => vec![v.clone()],
             None => return Err(fail("conditional required in \"that\" string")),

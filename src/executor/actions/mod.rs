@@ -117,6 +117,11 @@ pub trait EngineAction: Sync + Send + std::fmt::Debug {
     fn bypasses_host_loop(&self) -> bool {
         false
     }
+    /// Arguments the engine hands over as written, untemplated: the action renders them itself
+    /// (assert's `that`, conditions evaluated as expressions, as Ansible's `finalize_task_arg`).
+    fn untemplated_args(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Runs it on one host (for [`Runs::Host`]).
     fn run(&self, _call: &mut Call<'_, '_>) -> ActionResult {
         Err(fail(format!("{} is carried out by the play, not per host", self.name())))
