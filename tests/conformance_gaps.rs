@@ -392,3 +392,134 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() 
         .success()
         .stdout_has("hosts=four,two,yolo even=two odd=\"");
 }
+
+// Group confc (vars_files, hash, set_fact, var_precedence, order, inventory_advanced_host_list,
+// include_vars, var_templating, split, loop-until, filter_mathstuff).
+
+#[test]
+fn include_vars_values_are_rendered_when_used_and_rank_below_set_fact() {
+    // tests/conformance target `filter_mathstuff`: a variable include_vars loaded holds a
+    // template, rendered when used with the task's variables (Ansible's `_vars_cache`, merged
+    // before set_fact's: a set_fact value wins even over a later include_vars).
+    let p = Project::new().file("v.yml", "x: from_file\ny: \"{{ z }}\"\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars: {z: zz}
+          tasks:
+            - set_fact: {x: from_set_fact}
+            - include_vars: v.yml
+            - debug: {msg: "1 {{ x }} {{ y }}"}
+            - set_fact: {y: again}
+            - include_vars: v.yml
+            - debug: {msg: "2 {{ x }} {{ y }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"1 from_set_fact zz\"")
+        .stdout_has("\"msg\": \"2 from_set_fact again\"");
+}
+
+#[test]
+fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python() {
+    // tests/conformance targets `filter_mathstuff` (`{{ ansible_python_interpreter }} -c ...` on
+    // the implicit localhost), `split` and `loop-until` (`ansible_python` from default fact
+    // gathering).
+    if orc::inventory::controller_python().is_none() {
+        return;
+    }
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          tasks:
+            - command: "{{ ansible_python_interpreter }} -c 'print(6 * 7)'"
+              register: r
+            - debug: {msg: "{{ r.stdout }} {{ ansible_python.version.major }} {{ ansible_python_version is version('3', '>=') }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"42 3 True\"");
+}
+
+#[test]
+fn vars_files_are_rendered_per_host_and_may_use_gathered_facts() {
+    // tests/conformance target `vars_files`: `vars/{{ foo }}.yml` loads each host's own file;
+    // a name from the facts the play gathers (`{{ ansible_system }}.yml`) is rendered once they
+    // are there, as Ansible renders vars_files for every task.
+    let p = Project::new()
+        .file("inv", "[g]\na foo=bar ansible_connection=local\nb foo=baz ansible_connection=local\n")
+        .file("vars/bar.yml", "is_bar: true\n")
+        .file("vars/baz.yml", "is_bar: false\n")
+        .file("Linux.yml", "os_var: from_linux_file\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: g
+              gather_facts: false
+              vars_files:
+                - ["vars/{{ foo }}.yml", vars/none.yml]
+              tasks:
+                - debug: {msg: "{{ inventory_hostname }} is_bar={{ is_bar }}"}
+            - hosts: a
+              gather_facts: true
+              gather_subset: [min]
+              vars_files: ["{{ ansible_system }}.yml"]
+              tasks:
+                - debug: {msg: "{{ os_var }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"a is_bar=True\"")
+        .stdout_has("\"msg\": \"b is_bar=False\"")
+        .stdout_has("\"msg\": \"from_linux_file\"");
+}
+
+#[test]
+fn hash_behaviour_merge_merges_dicts_across_variable_layers() {
+    // tests/conformance target `hash`: with ANSIBLE_HASH_BEHAVIOUR=merge a dict defined in group
+    // vars, host vars, two inventories, play vars, vars_files, role defaults/vars/params and -e
+    // is merged key by key; with `replace` (the default) the last one wins.
+    let p = Project::new()
+        .file(
+            "inv1.yml",
+            "all:\n  hosts:\n    h1: {ansible_connection: local, hh: {a: inv1, b: inv1}}\n  vars: {gh: {a: inv1}}\n",
+        )
+        .file("inv2.yml", "all:\n  hosts:\n    h1: {hh: {a: inv2}}\n  vars: {gh: {b: inv2}}\n")
+        .file("vars.yml", "d: {file: 1}\n")
+        .file("roles/r/defaults/main.yml", "d: {defaults: 1}\n")
+        .file("roles/r/vars/main.yml", "d: {role_vars: 1, nested: {x: 1}}\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- debug: {msg: \"d={{ d | to_json }} hh={{ hh | to_json }} gh={{ gh | to_json }}\"}\n",
+        )
+        .file(
+            "site.yml",
+            r#"
+            - hosts: h1
+              gather_facts: false
+              vars: {d: {play: 1}}
+              vars_files: [vars.yml]
+              roles:
+                - {role: r, d: {param: 1, nested: {y: 2}}}
+            "#,
+        );
+    let run = |mode: &str| {
+        p.play("site.yml")
+            .inventory(p.join("inv1.yml"))
+            .inventory(p.join("inv2.yml"))
+            .env("ANSIBLE_HASH_BEHAVIOUR", mode)
+            .args(["-e", r#"{"d": {"extra": 1}}"#])
+            .run()
+            .success()
+    };
+    run("merge").stdout_has(
+        r#"d={\"defaults\": 1, \"play\": 1, \"file\": 1, \"role_vars\": 1, \"nested\": {\"x\": 1, \"y\": 2}, \"param\": 1, \"extra\": 1} hh={\"a\": \"inv2\", \"b\": \"inv1\"} gh={\"a\": \"inv1\", \"b\": \"inv2\"}"#,
+    );
+    run("replace").stdout_has(r#"d={\"extra\": 1} hh={\"a\": \"inv2\"} gh={\"b\": \"inv2\"}"#);
+}

@@ -64,6 +64,9 @@ pub struct Settings {
     pub become_method: Option<String>,
     /// `gathering` / ANSIBLE_GATHERING.
     pub gathering: Gathering,
+    /// `hash_behaviour` / ANSIBLE_HASH_BEHAVIOUR: true for `merge` (dicts of the same name in
+    /// two variable layers are merged), false for `replace` (the default).
+    pub hash_merge: bool,
     /// The ansible.cfg that was read, parsed: [`Settings::vault_ini`] reads the vault keys from
     /// it.
     ini: Option<Ini>,
@@ -246,6 +249,14 @@ impl Settings {
                 _ => return Err(raw.error("expected implicit, explicit or smart")),
             },
         };
+        let hash_merge = match r.raw(&["ANSIBLE_HASH_BEHAVIOUR"], &[(D, "hash_behaviour")]) {
+            None => false,
+            Some(raw) => match raw.text().as_str() {
+                "replace" => false,
+                "merge" => true,
+                _ => return Err(raw.error("expected replace or merge")),
+            },
+        };
         let ansible_home = env("ANSIBLE_HOME")
             .map(|h| paths::resolve(&h, cwd, env, home))
             .or_else(|| home.map(|h| h.join(".ansible")));
@@ -278,6 +289,7 @@ impl Settings {
                 },
             },
             gathering,
+            hash_merge,
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
             ini: r.ini,
@@ -355,7 +367,7 @@ mod tests {
                 "[defaults]\ninventory = hosts, ~/inv\nforks = 7\nremote_user = 'deploy'\nprivate_key_file = keys/id\n\
                  host_key_checking = False\nroles_path = roles:/opt/roles\ntimeout = 30\ngathering = explicit\n\
                  vault_password_file = .vault\nvault_identity_list = dev@~/dev.txt, prod@prompt\n\
-                 stdout_callback = json\n\
+                 stdout_callback = json\nhash_behaviour = merge\n\
                  [privilege_escalation]\nbecome = yes\nbecome_user = app\nbecome_method = su\n",
             ),
         )
@@ -375,6 +387,7 @@ mod tests {
         assert_eq!(s.vault_ini("vault_identity_list").as_deref(), Some("dev@~/dev.txt, prod@prompt"));
         assert_eq!(s.vault_ini("vault_identity"), None);
         assert_eq!(s.stdout_callback.as_deref(), Some("json"));
+        assert!(s.hash_merge);
         assert!(s.r#become);
         assert_eq!((s.become_user.as_deref(), s.become_method.as_deref()), (Some("app"), Some("su")));
     }
@@ -402,6 +415,8 @@ mod tests {
             ["/home/u/.ansible/roles", "/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from)
         );
         assert_eq!(s.gathering, Gathering::Implicit);
+        assert!(!s.hash_merge);
+        assert!(!load(d.path(), &[("ANSIBLE_HASH_BEHAVIOUR", "replace")], None).unwrap().hash_merge);
     }
 
     #[test]
@@ -433,5 +448,7 @@ mod tests {
         assert!(e.to_string().contains("expected a boolean"));
         let e = load(d.path(), &[("ANSIBLE_BECOME_METHOD", "doas")], None).unwrap_err();
         assert!(e.to_string().contains("sudo and su"));
+        let e = load(d.path(), &[("ANSIBLE_HASH_BEHAVIOUR", "deep")], None).unwrap_err();
+        assert_eq!(e.to_string(), "ANSIBLE_HASH_BEHAVIOUR=deep: expected replace or merge");
     }
 }

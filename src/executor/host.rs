@@ -122,6 +122,9 @@ pub struct HostState {
     pub inventory: Arc<Map<String, Value>>,
     /// Facts from setup (without the `ansible_` prefix).
     pub facts: Arc<Map<String, Value>>,
+    /// Variables `include_vars` loaded: below set_fact and registered variables, and rendered
+    /// when used (they come from a file, as in Ansible's `_vars_cache`).
+    pub included_vars: Arc<Map<String, Value>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// RECAP counters.
@@ -148,6 +151,7 @@ impl HostState {
             name: name.to_string(),
             inventory: Arc::new(inventory),
             facts: Arc::new(Map::new()),
+            included_vars: Arc::new(Map::new()),
             set_facts: Arc::new(Map::new()),
             stats: HostStats::default(),
             status: HostStatus::Active,
@@ -164,6 +168,7 @@ impl HostState {
         HostView {
             inventory: self.inventory.clone(),
             facts: self.facts.clone(),
+            included_vars: self.included_vars.clone(),
             set_facts: self.set_facts.clone(),
             group_names,
         }
@@ -172,6 +177,11 @@ impl HostState {
     /// Records a variable at set_fact/register precedence.
     pub fn set_fact(&mut self, name: &str, value: Value) {
         Arc::make_mut(&mut self.set_facts).insert(name.to_string(), value);
+    }
+
+    /// Records a variable `include_vars` loaded (Ansible's `set_host_variable`).
+    pub fn include_var(&mut self, name: &str, value: Value) {
+        crate::vars::set_var(Arc::make_mut(&mut self.included_vars), name, value);
     }
 
     /// Merges facts a module returned.

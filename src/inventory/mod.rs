@@ -13,7 +13,8 @@
 //! - An executable file is run as an inventory script only if it starts with `#!` or is binary;
 //!   Ansible runs every executable file (and falls back to YAML/INI when that fails).
 //! - Vault-encrypted group_vars/host_vars files are refused with an error.
-//! - The implicit localhost gets `ansible_connection: local` but no `ansible_python_interpreter`.
+//! - The implicit localhost's `ansible_python_interpreter` is the first `python3` on orc's PATH
+//!   (Ansible: the Python running ansible-playbook); none when there is no python3.
 //! - INI values: Python ints beyond 64 bits become floats, `inf`/`nan` stay text, and sets keep
 //!   their written order.
 
@@ -45,6 +46,27 @@ use vars_dirs::VarsDir;
 
 /// Host names Ansible treats as the local machine (an implicit `localhost` is made for them).
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
+
+/// The controller's Python, as the implicit localhost's `ansible_python_interpreter`: Ansible
+/// gives it the Python running ansible-playbook (`sys.executable`); orc, which runs no Python,
+/// gives the first executable `python3` on its PATH, looked up once per run. None without one.
+pub fn controller_python() -> Option<&'static str> {
+    static PYTHON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|d| d.join("python3"))
+                .find(|p| is_executable(p))
+                .map(|p| p.display().to_string())
+        })
+        .as_deref()
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
 
 /// A group: its direct hosts and child groups in the order they were added, and its own vars.
 #[derive(Debug, Clone)]
@@ -405,7 +427,7 @@ impl Inventory {
             };
             g.priority = p.ok_or_else(|| format!("ansible_group_priority must be an integer, got {value}"))?;
         } else {
-            g.vars.insert(key.to_string(), value);
+            crate::vars::set_var(&mut g.vars, key, value);
         }
         Ok(())
     }
@@ -413,7 +435,7 @@ impl Inventory {
     /// Sets a host variable.
     pub(crate) fn set_host_var(&mut self, host: &str, key: &str, value: Value) {
         if let Some(h) = self.hosts.get_mut(host) {
-            h.vars.insert(key.to_string(), value);
+            crate::vars::set_var(&mut h.vars, key, value);
         }
     }
 
@@ -647,11 +669,7 @@ impl Inventory {
             h.groups.iter().filter(|g| *g != "all").filter_map(|g| self.groups.get_key_value(g)).collect();
         sorted.sort_by(|a, b| (a.1.depth, a.1.priority, a.0).cmp(&(b.1.depth, b.1.priority, b.0)));
         let mut out = Map::new();
-        let mut put = |m: &Map<String, Value>| {
-            for (k, v) in m {
-                out.insert(k.clone(), v.clone());
-            }
-        };
+        let mut put = |m: &Map<String, Value>| crate::vars::merge(&mut out, m);
         if let Some(all) = self.groups.get("all") {
             put(&all.vars);
         }
@@ -687,15 +705,20 @@ impl Inventory {
 
     fn implicit_localhost_vars(&self, name: &str) -> Map<String, Value> {
         let mut m = self.merge_for(name);
-        // Ansible's implicit localhost carries ansible_connection=local as a host variable: above
-        // every group var, below host_vars/ files.
-        let from_host_files = self
-            .inventory_dirs
-            .iter()
-            .chain(&self.playbook_dirs)
-            .any(|d| d.host(name).is_some_and(|hv| hv.contains_key("ansible_connection")));
-        if !from_host_files {
+        // Ansible's implicit localhost carries ansible_connection=local and
+        // ansible_python_interpreter (the controller's Python) as host variables: above every
+        // group var, below host_vars/ files.
+        let from_host_files = |key: &str| {
+            self.inventory_dirs
+                .iter()
+                .chain(&self.playbook_dirs)
+                .any(|d| d.host(name).is_some_and(|hv| hv.contains_key(key)))
+        };
+        if !from_host_files("ansible_connection") {
             m.insert("ansible_connection".into(), Value::String("local".into()));
+        }
+        if let Some(python) = controller_python().filter(|_| !from_host_files("ansible_python_interpreter")) {
+            m.insert("ansible_python_interpreter".into(), Value::String(python.into()));
         }
         m
     }

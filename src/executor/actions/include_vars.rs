@@ -70,7 +70,7 @@ impl EngineAction for IncludeVars {
             None => vars,
         };
         for (k, v) in &facts {
-            call.host.set_fact(k, v.clone());
+            call.host.include_var(k, v.clone());
         }
         Ok((
             Status::Ok,
