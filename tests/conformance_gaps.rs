@@ -523,3 +523,60 @@ fn hash_behaviour_merge_merges_dicts_across_variable_layers() {
     );
     run("replace").stdout_has(r#"d={\"extra\": 1} hh={\"a\": \"inv2\"} gh={\"b\": \"inv2\"}"#);
 }
+
+#[test]
+fn a_templated_order_sorts_the_play_hosts_and_their_results() {
+    // tests/conformance target `order`: `order: "{{ myorder }}"` from -e; with --forks 1 the hosts
+    // run, and their results show, in that order.
+    let p = Project::new().file("inv", "[g]\nhostB\nhostA\nhostD\nhostC\n[g:vars]\nansible_connection=local\n").file(
+        "site.yml",
+        r#"
+            - hosts: g
+              gather_facts: false
+              order: '{{ myorder | default("inventory") }}'
+              tasks:
+                - shell: "echo {{ inventory_hostname }} >> {{ playbook_dir }}/hosts.txt"
+            "#,
+    );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .args(["--forks", "1", "-e", "myorder=reverse_sorted"])
+        .run()
+        .success()
+        .stdout_matches(r"(?s)changed: \[hostD\].*changed: \[hostC\].*changed: \[hostB\].*changed: \[hostA\]");
+    assert_eq!(std::fs::read_to_string(p.join("hosts.txt")).unwrap(), "hostD\nhostC\nhostB\nhostA\n");
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .args(["-e", "myorder=upside_down"])
+        .run()
+        .code(3)
+        .stderr_has("Invalid 'order' specified for inventory hosts: upside_down");
+}
+
+#[test]
+fn host_lists_expand_ranges_with_advanced_host_list_enabled() {
+    // tests/conformance target `inventory_advanced_host_list`: with
+    // ANSIBLE_INVENTORY_ENABLED=advanced_host_list, `-i 'local100,local[100:110:2]'` is six hosts.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: all
+          gather_facts: false
+          connection: local
+          tasks:
+            - debug: {msg: "{{ ansible_play_hosts | join(',') }}"}
+              run_once: true
+        "#,
+    );
+    p.play("site.yml")
+        .inventory("local100,local[100:110:2]")
+        .env("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"local100,local102,local104,local106,local108,local110\"");
+    p.play("site.yml")
+        .inventory("local100,local[100:110:2]")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"local100,local[100:110:2]\"");
+}

@@ -64,6 +64,10 @@ pub struct Settings {
     pub become_method: Option<String>,
     /// `gathering` / ANSIBLE_GATHERING.
     pub gathering: Gathering,
+    /// `[inventory] enable_plugins` / ANSIBLE_INVENTORY_ENABLED: the inventory plugins, in the
+    /// order Ansible tries them (orc reads it only to choose between `host_list` and
+    /// `advanced_host_list` for `-i 'a,b[1:3],'`).
+    pub inventory_enabled: Option<Vec<String>>,
     /// `hash_behaviour` / ANSIBLE_HASH_BEHAVIOUR: true for `merge` (dicts of the same name in
     /// two variable layers are merged), false for `replace` (the default).
     pub hash_merge: bool,
@@ -290,6 +294,9 @@ impl Settings {
             },
             gathering,
             hash_merge,
+            inventory_enabled: r
+                .string(&["ANSIBLE_INVENTORY_ENABLED"], &[("inventory", "enable_plugins")])?
+                .map(|s| s.split(',').map(|p| unquote(p.trim())).filter(|p| !p.is_empty()).collect()),
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
             ini: r.ini,
@@ -417,6 +424,9 @@ mod tests {
         assert_eq!(s.gathering, Gathering::Implicit);
         assert!(!s.hash_merge);
         assert!(!load(d.path(), &[("ANSIBLE_HASH_BEHAVIOUR", "replace")], None).unwrap().hash_merge);
+        assert_eq!(s.inventory_enabled, None);
+        let s = load(d.path(), &[("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list, ini")], None).unwrap();
+        assert_eq!(s.inventory_enabled, Some(vec!["advanced_host_list".to_string(), "ini".to_string()]));
     }
 
     #[test]

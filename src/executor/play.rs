@@ -47,7 +47,9 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
         runner.sink.emit(&Event::NoHostsMatched { name: play.name.clone() });
         return PlayOutcome { changed: false, stop: false };
     }
-    order_hosts(&mut members, states, play.order.as_deref());
+    // An order that does not render, or is not valid, was reported by preflight.
+    let order = super::play_hosts::order(play, runner.opts).unwrap_or_else(|_| play.order.clone());
+    order_hosts(&mut members, states, order.as_deref());
     let mut changed = false;
     let mut stop = false;
     let mut offset = 0;
@@ -858,7 +860,10 @@ impl<'r> PlayRun<'r> {
             // counted, and the run ends (crate::interrupt).
             return Vec::new();
         }
-        outcomes.sort_by_key(|(id, _)| *id);
+        // Results are shown in the play's host order (`order:`), as the workers took them.
+        let position: HashMap<HostId, usize> = active.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let at = |id: &HostId| position.get(id).copied().unwrap_or(usize::MAX);
+        outcomes.sort_by_key(|(id, _)| at(id));
         if run_once {
             // The one result applies to every host of the batch, as in Ansible.
             if let Some((first, out)) = outcomes.first() {
@@ -879,7 +884,7 @@ impl<'r> PlayRun<'r> {
                     });
                     outcomes.push((*id, c));
                 }
-                outcomes.sort_by_key(|(id, _)| *id);
+                outcomes.sort_by_key(|(id, _)| at(id));
             }
         }
         let mut failed = Vec::new();

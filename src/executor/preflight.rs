@@ -51,6 +51,18 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                     Err(e) => return Err(e.or_at(&play.hosts_loc)),
                 }
             }
+            if let Some(order) = super::play_hosts::order(play, opts)? {
+                if !matches!(
+                    order.as_str(),
+                    "inventory" | "sorted" | "reverse_sorted" | "reverse_inventory" | "shuffle"
+                ) {
+                    return Err(OrcError::at(
+                        &play.loc,
+                        format!("Invalid 'order' specified for inventory hosts: {order}"),
+                    )
+                    .help("order is one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle"));
+                }
+            }
             for (files, loc) in &play.vars_files {
                 // A list of alternatives is resolved when the play runs.
                 let [file] = files.as_slice() else { continue };

@@ -47,6 +47,30 @@ use vars_dirs::VarsDir;
 /// Host names Ansible treats as the local machine (an implicit `localhost` is made for them).
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
+/// Whether `-i 'a,b[1:3],'` host lists expand host ranges: Ansible's `advanced_host_list`
+/// plugin is enabled before `host_list` (`[inventory] enable_plugins`, ANSIBLE_INVENTORY_ENABLED).
+/// Set once by `ops` from the settings; off by default, as in Ansible.
+static ADVANCED_HOST_LIST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Reads the enabled inventory plugins, in Ansible's order, for how host lists are parsed (the
+/// first call wins).
+pub fn install_enabled_plugins(enabled: &[String]) {
+    let _ = ADVANCED_HOST_LIST.set(advanced_host_list_first(enabled));
+}
+
+fn advanced_host_list_first(enabled: &[String]) -> bool {
+    let at = |name: &str| enabled.iter().position(|p| p == name || p.strip_prefix("ansible.builtin.") == Some(name));
+    match (at("advanced_host_list"), at("host_list")) {
+        (Some(a), Some(h)) => a < h,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+pub(crate) fn advanced_host_list() -> bool {
+    ADVANCED_HOST_LIST.get().copied().unwrap_or(false)
+}
+
 /// The controller's Python, as the implicit localhost's `ansible_python_interpreter`: Ansible
 /// gives it the Python running ansible-playbook (`sys.executable`); orc, which runs no Python,
 /// gives the first executable `python3` on its PATH, looked up once per run. None without one.

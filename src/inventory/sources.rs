@@ -58,7 +58,7 @@ pub fn parse_source(inv: &mut Inventory, src: &Path) -> Result<()> {
     if is_host_list(src) {
         let text = src.to_string_lossy().into_owned();
         inv.set_current_source(text.clone(), None);
-        script::load_host_list(inv, &text);
+        script::load_host_list(inv, &text, super::advanced_host_list());
         return Ok(());
     }
     let abs = absolute(src);

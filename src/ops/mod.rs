@@ -35,8 +35,8 @@ use crate::output::EventSink;
 const DEFAULT_FORKS: usize = 50;
 
 /// Loads ansible.cfg and the ANSIBLE_* variables, shows their warnings, and installs the roles
-/// path for role lookups and the `hash_behaviour` for variable merges: the first step of every
-/// command that reads playbooks or inventories.
+/// path for role lookups, the `hash_behaviour` for variable merges and the inventory plugins'
+/// order for host lists: the first step of every command that reads playbooks or inventories.
 pub(crate) fn settings() -> Result<Settings> {
     let s = Settings::load()?;
     for w in &s.warnings {
@@ -44,6 +44,9 @@ pub(crate) fn settings() -> Result<Settings> {
     }
     crate::config::install_roles_path(s.roles_path.clone());
     crate::vars::install_hash_behaviour(s.hash_merge);
+    if let Some(enabled) = &s.inventory_enabled {
+        crate::inventory::install_enabled_plugins(enabled);
+    }
     Ok(s)
 }
 
