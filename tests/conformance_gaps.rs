@@ -580,3 +580,33 @@ fn host_lists_expand_ranges_with_advanced_host_list_enabled() {
         .success()
         .stdout_has("\"msg\": \"local100,local[100:110:2]\"");
 }
+
+#[test]
+fn vars_files_look_in_vars_first_and_dependencies_see_their_parents_params() {
+    // tests/conformance target `var_precedence`: `vars_files: [x.yml]` loads `vars/x.yml` before
+    // `x.yml` (here the playbook itself, a list), as Ansible searches; a role's dependency sees
+    // the parameters given to the role that depends on it.
+    let p = Project::new()
+        .file("vars/site.yml", "from_vars_dir: yes\n")
+        .file("roles/dep/tasks/main.yml", "- debug: {msg: \"dep sees {{ param_var }}\"}\n")
+        .file("roles/top/meta/main.yml", "dependencies: [dep]\n")
+        .file("roles/top/tasks/main.yml", "- debug: {msg: \"top sees {{ param_var }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars_files: [site.yml]
+              roles:
+                - {role: top, param_var: from_top}
+              tasks:
+                - debug: {msg: "from_vars_dir={{ from_vars_dir }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"dep sees from_top\"")
+        .stdout_has("\"msg\": \"top sees from_top\"")
+        .stdout_has("\"msg\": \"from_vars_dir=True\"");
+}

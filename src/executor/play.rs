@@ -1249,12 +1249,13 @@ fn host_vars_files(
                 }
                 Err(e) => return Err(format!("vars_files entry '{file}' ({loc}): {e}")),
             };
-            let path = play.dir.join(&name);
-            if path.is_file() {
-                paths.push(path);
-                continue 'entries;
+            match play.vars_file(&name) {
+                Ok(path) => {
+                    paths.push(path);
+                    continue 'entries;
+                }
+                Err(searched) => tried.extend(searched.iter().map(|p| p.display().to_string())),
             }
-            tried.push(path.display().to_string());
         }
         return Err(format!("vars file {} ({loc}) was not found", tried.join(", ")));
     }

@@ -202,7 +202,7 @@ pub fn expand_roles(specs: &[RoleSpec], play_dir: &Path, parent: &Keywords) -> R
     let mut out = Expanded { blocks: Vec::new(), handlers: Vec::new(), roles: Vec::new() };
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
     for spec in specs {
-        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent)?;
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, parent, &Map::new())?;
     }
     Ok(out)
 }
@@ -214,6 +214,7 @@ fn expand_one(
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
     parent: &Keywords,
+    inherited: &Map<String, Value>,
 ) -> Result<()> {
     if depth > 20 {
         return Err(OrcError::at(
@@ -222,7 +223,12 @@ fn expand_one(
         ));
     }
     let kw = parent.inherit(&spec.kw);
-    let loaded = load_role(spec, play_dir, &kw, None)?;
+    // A dependency sees the parameters of the roles that depend on it, below its own (Ansible's
+    // `get_role_params(dep_chain)`).
+    let mut params = inherited.clone();
+    crate::vars::merge(&mut params, &spec.params);
+    let with_inherited = RoleSpec { params: params.clone(), ..spec.clone() };
+    let loaded = load_role(&with_inherited, play_dir, &kw, None)?;
     let key = (loaded.role.path.clone(), spec.params.clone());
     if seen.contains(&key) {
         return Ok(());
@@ -230,7 +236,7 @@ fn expand_one(
     seen.push(key);
     // Dependencies inherit the keywords of the role that depends on them (its tags, when...).
     for dep in &loaded.deps {
-        expand_one(dep, play_dir, out, seen, depth + 1, &kw)?;
+        expand_one(dep, play_dir, out, seen, depth + 1, &kw, &params)?;
     }
     let mut block =
         Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);
