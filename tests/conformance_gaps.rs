@@ -610,3 +610,56 @@ fn vars_files_look_in_vars_first_and_dependencies_see_their_parents_params() {
         .stdout_has("\"msg\": \"top sees from_top\"")
         .stdout_has("\"msg\": \"from_vars_dir=True\"");
 }
+
+#[test]
+fn include_vars_loads_a_directory_with_its_options() {
+    // tests/conformance target `include_vars`: `dir` (under the role's vars/), `depth`,
+    // `files_matching`, `ignore_files`, `extensions`, `ignore_unknown_extensions`,
+    // `hash_behaviour`, and a failure's `message`.
+    let p = Project::new()
+        .file("roles/r/vars/all/all.yml", "testing: 123\nbase: all\n")
+        .file("roles/r/vars/envs/dev/all.yml", "testing: 789\nbase: dev\n")
+        .file("roles/r/vars/envs/dev/services/webapp.yml", "testing: 101112\nbase: dev/services\n")
+        .file("roles/r/vars/webapp/file_without_extension", "webapp_version: 1\n")
+        .file("roles/r/vars/h/h1.yml", "config: {key0: 0, key2: {a: 21}}\n")
+        .file("roles/r/vars/h/h2.yml", "config: {key1: 1, key2: {b: 22}}\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            r#"
+            - include_vars: {dir: all, depth: 1}
+            - debug: {msg: "1 {{ testing }} {{ base }}"}
+            - include_vars: {dir: envs, files_matching: webapp.yml}
+              register: m
+            - debug: {msg: "2 {{ testing }} {{ base }} {{ m.ansible_included_var_files | length }}"}
+            - include_vars: {dir: vars, ignore_files: [webapp.yml, file_without_extension, "h.\\.yml"]}
+              register: every
+            - debug: {msg: "3 {{ testing }} {{ base }} {{ every.ansible_included_var_files | map('basename') | list }}"}
+            - include_vars: {dir: webapp, extensions: ['', yml]}
+            - debug: {msg: "4 {{ webapp_version }}"}
+            - include_vars: {dir: webapp}
+              ignore_errors: true
+              register: bad
+            - debug: {msg: "5 {{ bad.message is search('does not have a valid extension: yaml, yml, json') }}"}
+            - include_vars: {file: h/h1.yml}
+            - include_vars: {file: h/h2.yml, hash_behaviour: merge}
+            - debug: {msg: "6 {{ config | to_json }}"}
+            "#,
+        )
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              roles: [r]
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"1 123 all\"")
+        .stdout_has("\"msg\": \"2 101112 dev/services 1\"")
+        .stdout_has("\"msg\": \"3 789 dev ['all.yml', 'all.yml']\"")
+        .stdout_has("\"msg\": \"4 1\"")
+        .stdout_has("\"msg\": \"5 True\"")
+        .stdout_has(r#""msg": "6 {\"key0\": 0, \"key2\": {\"a\": 21, \"b\": 22}, \"key1\": 1}""#);
+}
