@@ -83,6 +83,16 @@ pub struct HostView {
 }
 
 impl HostView {
+    /// The names whose values are data, never rendered: facts, set_fact and registered values.
+    pub fn data_names(&self) -> HashSet<String> {
+        let mut data: HashSet<String> = self.set_facts.keys().cloned().collect();
+        data.insert("ansible_facts".into());
+        data.extend(
+            self.facts.keys().map(|k| if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") }),
+        );
+        data
+    }
+
     /// The merged map `hostvars[host]` shows.
     pub fn merged(&self, name: &str) -> Map<String, Value> {
         let mut m = (*self.inventory).clone();
@@ -112,12 +122,21 @@ pub struct HostVars {
     /// Host name to view, in inventory order.
     pub hosts: Vec<(String, HostView)>,
     cache: Mutex<HashMap<String, JValue>>,
+    /// Renders a host's variables that hold templates, with that host's variables, when they are
+    /// read (Ansible's `HostVarsVars`); without it they are shown as written.
+    templar: Option<Arc<Templar>>,
 }
 
 impl HostVars {
-    /// Wraps the per-host views.
+    /// Wraps the per-host views; their values are shown as written.
     pub fn new(hosts: Vec<(String, HostView)>) -> Arc<HostVars> {
-        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()) })
+        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()), templar: None })
+    }
+
+    /// Wraps the per-host views; a value holding a template is rendered, with its own host's
+    /// variables, when read (`hostvars['web1']['url']` where `url: "http://{{ ip }}"`).
+    pub fn rendering(hosts: Vec<(String, HostView)>, templar: Arc<Templar>) -> Arc<HostVars> {
+        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()), templar: Some(templar) })
     }
 }
 
@@ -134,7 +153,14 @@ impl Object for HostVars {
             }
         }
         let (_, view) = self.hosts.iter().find(|(h, _)| h == name)?;
-        let v = JValue::from(Serde(view.merged(name)));
+        let v = match &self.templar {
+            // A context of the host's own: no `hostvars` inside it (the cache would hold a cycle).
+            Some(templar) => {
+                Context::with_data(view.merged(name), view.data_names(), HostVars::new(Vec::new()), templar.clone())
+                    .value()
+            }
+            None => JValue::from(Serde(view.merged(name))),
+        };
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(name.to_string(), v.clone());
         }
@@ -288,6 +314,11 @@ impl Object for Context {
                 Err(e) => {
                     let msg = if e.to_string().contains("Recursive loop detected") {
                         e.to_string()
+                    } else if let Some(inner) = e.undefined.as_deref() {
+                        // The innermost undefined name, in minijinja's words so that the error
+                        // names it (`'x' is undefined`, as Ansible 2.19 says) and `default` and
+                        // `debug: var=` treat it as undefined.
+                        format!("`{inner}` is undefined")
                     } else {
                         format!("variable '{name}' could not be rendered: {e}")
                     };

@@ -663,3 +663,34 @@ fn include_vars_loads_a_directory_with_its_options() {
         .stdout_has("\"msg\": \"5 True\"")
         .stdout_has(r#""msg": "6 {\"key0\": 0, \"key2\": {\"a\": 21, \"b\": 22}, \"key1\": 1}""#);
 }
+
+#[test]
+fn a_missing_inventory_source_is_a_warning_and_templates_in_hostvars_and_debug_var_resolve() {
+    // tests/conformance target `var_templating`: `-i inventory` that does not exist warns as
+    // ansible-playbook does and runs on the implicit localhost; `debug: var=` of a variable whose
+    // template uses an undefined name shows Ansible 2.19's error marker; a host's variables read
+    // through `hostvars` are rendered with that host's variables.
+    let p = Project::new().file("group_vars/all.yml", "x: 100\ny: \"{{ x }}\"\nnested_y: {value: \"{{ x }}\"}\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - add_host: {name: host1, ansible_connection: local}
+            - debug: var=broken
+              vars: {broken: "{{ not_defined }}"}
+            - debug:
+                msg: "{{ hostvars['host1']['y'] }} {{ hv.nested_y.value }} {{ hostvars.host1.y + 1 }}"
+              vars: {hv: "{{ hostvars['host1'] }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .inventory(p.join("nowhere"))
+        .run()
+        .success()
+        .stderr_has("[WARNING]: Unable to parse ")
+        .stderr_has("nowhere as an inventory source")
+        .stderr_has("[WARNING]: No inventory was parsed, only implicit localhost is available")
+        .stdout_has("\"broken\": \"<< error 1 - 'not_defined' is undefined >>\"")
+        .stdout_has("\"msg\": \"100 100 101\"");
+}

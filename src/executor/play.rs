@@ -765,7 +765,10 @@ impl<'r> PlayRun<'r> {
 
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
         let inv = self.runner.inv();
-        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect())
+        HostVars::rendering(
+            states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect(),
+            self.runner.templar.clone(),
+        )
     }
 
     /// A keyword decided once for all the hosts of a task (`run_once`, `throttle`,

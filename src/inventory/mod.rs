@@ -8,7 +8,8 @@
 //!
 //! Where orc differs from ansible-core 2.19 on purpose:
 //! - A source that cannot be read or parsed is an error naming file:line:col; Ansible warns
-//!   "Unable to parse ... as an inventory source" and goes on with what it has.
+//!   "Unable to parse ... as an inventory source" and goes on with what it has. (A `-i` source
+//!   that does not exist is left out with Ansible's warning, by `ops`.)
 //! - Inventory plugins (`plugin:` YAML files, constructed, toml) are not run.
 //! - An executable file is run as an inventory script only if it starts with `#!` or is binary;
 //!   Ansible runs every executable file (and falls back to YAML/INI when that fails).
@@ -179,6 +180,12 @@ impl Inventory {
         }
         inv.finish()?;
         Ok(inv)
+    }
+
+    /// Whether `src` can be read as a source at all: a host list (`a,b,`) or a path that exists.
+    /// `ops` leaves out, with Ansible's warning, a `-i` source that is neither.
+    pub fn source_exists(src: &Path) -> bool {
+        sources::is_host_list(src) || sources::absolute(src).exists()
     }
 
     /// The inventory used without -i: just the implicit localhost (which `select("localhost")`

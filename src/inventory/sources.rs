@@ -20,7 +20,9 @@ pub fn ignored_in_dir(name: &str) -> bool {
         || IGNORE_EXTS.iter().any(|e| name.ends_with(e))
 }
 
-fn is_host_list(src: &Path) -> bool {
+/// Whether a source is a comma-separated host list (Ansible's `host_list` test: a `,` in a
+/// path that does not exist).
+pub(crate) fn is_host_list(src: &Path) -> bool {
     src.to_string_lossy().contains(',') && !src.exists()
 }
 
