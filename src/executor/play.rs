@@ -231,6 +231,9 @@ pub(crate) struct PlayRun<'r> {
     /// Why a host's (templated) vars_files entry could not be loaded, by host name: the play
     /// fails on that host.
     vars_files_errors: HashMap<String, String>,
+    /// Each host's place in the play's host order (`order:`): tasks are handed to the workers,
+    /// and their results shown, in this order.
+    host_order: Arc<HashMap<HostId, usize>>,
 }
 
 impl<'r> PlayRun<'r> {
@@ -271,6 +274,7 @@ impl<'r> PlayRun<'r> {
             end_batch: false,
             extra_handlers: Vec::new(),
             vars_files_errors: HashMap::new(),
+            host_order: Arc::new(members.iter().enumerate().map(|(i, id)| (*id, i)).collect()),
         };
         run.load_vars_files(states, members, false);
         run
@@ -393,6 +397,7 @@ impl<'r> PlayRun<'r> {
                 end_batch: false,
                 extra_handlers: Vec::new(),
                 vars_files_errors: this.vars_files_errors.clone(),
+                host_order: this.host_order.clone(),
             };
             sub.run_sections(&mut solo, &[id]);
             (solo, sub.changed, sub.end_play)
@@ -830,7 +835,11 @@ impl<'r> PlayRun<'r> {
         let any_errors_fatal = flag(self.play_level(states, task, first, &task.kw.any_errors_fatal));
         let throttle =
             self.play_level(states, task, first, &task.kw.throttle).as_ref().and_then(super::settings::as_u64);
-        let targets: Vec<HostId> = if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        let host_order = self.host_order.clone();
+        let at = |id: &HostId| host_order.get(id).copied().unwrap_or(usize::MAX);
+        let mut targets: Vec<HostId> =
+            if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        targets.sort_by_key(at);
         let runner = self.runner;
         let ctx = self.ctx.clone();
         let total = targets.len();
@@ -864,8 +873,6 @@ impl<'r> PlayRun<'r> {
             return Vec::new();
         }
         // Results are shown in the play's host order (`order:`), as the workers took them.
-        let position: HashMap<HostId, usize> = active.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let at = |id: &HostId| position.get(id).copied().unwrap_or(usize::MAX);
         outcomes.sort_by_key(|(id, _)| at(id));
         if run_once {
             // The one result applies to every host of the batch, as in Ansible.
