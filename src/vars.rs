@@ -11,10 +11,49 @@ use serde_json::{Map, Value};
 
 use crate::template::Templar;
 
-/// Merges `src` into `dst`, later keys replacing earlier ones (Ansible's default `hash_behaviour`).
+/// The run's `hash_behaviour` (ansible.cfg, ANSIBLE_HASH_BEHAVIOUR): true for `merge`. Set once
+/// by `ops` from the settings, before anything is loaded.
+static HASH_MERGE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Makes `merge` (true) or `replace` (false) the `hash_behaviour` every merge of variable layers
+/// uses (the first call wins).
+pub fn install_hash_behaviour(merge: bool) {
+    let _ = HASH_MERGE.set(merge);
+}
+
+/// Whether `hash_behaviour = merge`: dicts of the same name in two layers are merged, key by
+/// key and recursively, instead of the later one replacing the earlier.
+pub fn hash_merge() -> bool {
+    HASH_MERGE.get().copied().unwrap_or(false)
+}
+
+/// Merges `src` into `dst` as Ansible's `combine_vars` does: later keys replace earlier ones,
+/// except with `hash_behaviour = merge`, where two dicts are merged recursively.
 pub fn merge(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
+    combine(dst, src, hash_merge());
+}
+
+/// Merges `src` into `dst`; `deep`: Ansible's `merge_hash` (dicts merged recursively, anything
+/// else replaced), else a plain replace of each key.
+pub fn combine(dst: &mut Map<String, Value>, src: &Map<String, Value>, deep: bool) {
     for (k, v) in src {
-        dst.insert(k.clone(), v.clone());
+        match (dst.get_mut(k), v) {
+            (Some(Value::Object(old)), Value::Object(new)) if deep => combine(old, new, true),
+            _ => {
+                dst.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Sets one variable in a layer as Ansible's `set_variable`/`set_host_variable` do: a dict
+/// over a dict is combined (merged with `hash_behaviour = merge`), anything else replaces.
+pub fn set_var(dst: &mut Map<String, Value>, key: &str, value: Value) {
+    match (dst.get_mut(key), value) {
+        (Some(Value::Object(old)), Value::Object(new)) if hash_merge() => combine(old, &new, true),
+        (_, value) => {
+            dst.insert(key.to_string(), value);
+        }
     }
 }
 
@@ -35,6 +74,8 @@ pub struct HostView {
     pub inventory: Arc<Map<String, Value>>,
     /// Gathered facts (without the `ansible_` prefix).
     pub facts: Arc<Map<String, Value>>,
+    /// Variables `include_vars` loaded.
+    pub included_vars: Arc<Map<String, Value>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// The host's `group_names` (Ansible's hostvars carry the magic variables too).
@@ -42,10 +83,21 @@ pub struct HostView {
 }
 
 impl HostView {
+    /// The names whose values are data, never rendered: facts, set_fact and registered values.
+    pub fn data_names(&self) -> HashSet<String> {
+        let mut data: HashSet<String> = self.set_facts.keys().cloned().collect();
+        data.insert("ansible_facts".into());
+        data.extend(
+            self.facts.keys().map(|k| if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") }),
+        );
+        data
+    }
+
     /// The merged map `hostvars[host]` shows.
     pub fn merged(&self, name: &str) -> Map<String, Value> {
         let mut m = (*self.inventory).clone();
         add_facts(&mut m, &self.facts);
+        merge(&mut m, &self.included_vars);
         merge(&mut m, &self.set_facts);
         m.insert("inventory_hostname".into(), Value::String(name.to_string()));
         m.insert("inventory_hostname_short".into(), Value::String(name.split('.').next().unwrap_or(name).to_string()));
@@ -70,12 +122,21 @@ pub struct HostVars {
     /// Host name to view, in inventory order.
     pub hosts: Vec<(String, HostView)>,
     cache: Mutex<HashMap<String, JValue>>,
+    /// Renders a host's variables that hold templates, with that host's variables, when they are
+    /// read (Ansible's `HostVarsVars`); without it they are shown as written.
+    templar: Option<Arc<Templar>>,
 }
 
 impl HostVars {
-    /// Wraps the per-host views.
+    /// Wraps the per-host views; their values are shown as written.
     pub fn new(hosts: Vec<(String, HostView)>) -> Arc<HostVars> {
-        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()) })
+        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()), templar: None })
+    }
+
+    /// Wraps the per-host views; a value holding a template is rendered, with its own host's
+    /// variables, when read (`hostvars['web1']['url']` where `url: "http://{{ ip }}"`).
+    pub fn rendering(hosts: Vec<(String, HostView)>, templar: Arc<Templar>) -> Arc<HostVars> {
+        Arc::new(HostVars { hosts, cache: Mutex::new(HashMap::new()), templar: Some(templar) })
     }
 }
 
@@ -92,7 +153,14 @@ impl Object for HostVars {
             }
         }
         let (_, view) = self.hosts.iter().find(|(h, _)| h == name)?;
-        let v = JValue::from(Serde(view.merged(name)));
+        let v = match &self.templar {
+            // A context of the host's own: no `hostvars` inside it (the cache would hold a cycle).
+            Some(templar) => {
+                Context::with_data(view.merged(name), view.data_names(), HostVars::new(Vec::new()), templar.clone())
+                    .value()
+            }
+            None => JValue::from(Serde(view.merged(name))),
+        };
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(name.to_string(), v.clone());
         }
@@ -252,6 +320,11 @@ impl Object for Context {
                 Err(e) => {
                     let msg = if e.to_string().contains("Recursive loop detected") {
                         e.to_string()
+                    } else if let Some(inner) = e.undefined.as_deref() {
+                        // The innermost undefined name, in minijinja's words so that the error
+                        // names it (`'x' is undefined`, as Ansible 2.19 says) and `default` and
+                        // `debug: var=` treat it as undefined.
+                        format!("`{inner}` is undefined")
                     } else {
                         format!("variable '{name}' could not be rendered: {e}")
                     };
@@ -325,5 +398,24 @@ mod tests {
             _ => Vec::new(),
         };
         assert_eq!(keys, ["inventory_hostname", "ansible_play_hosts", "hostvars"]);
+    }
+
+    #[test]
+    fn combine_replaces_or_merges_dicts_recursively() {
+        let a = serde_json::json!({"h": {"x": 1, "in": {"a": 1}}, "l": [1], "s": "a"});
+        let b = serde_json::json!({"h": {"y": 2, "in": {"b": 2}}, "l": [2], "n": 3});
+        let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+        let mut replaced = a.clone();
+        combine(&mut replaced, b, false);
+        assert_eq!(
+            Value::Object(replaced),
+            serde_json::json!({"h": {"y": 2, "in": {"b": 2}}, "l": [2], "s": "a", "n": 3})
+        );
+        let mut merged = a.clone();
+        combine(&mut merged, b, true);
+        assert_eq!(
+            Value::Object(merged),
+            serde_json::json!({"h": {"x": 1, "y": 2, "in": {"a": 1, "b": 2}}, "l": [2], "s": "a", "n": 3})
+        );
     }
 }

@@ -1168,3 +1168,305 @@ fn import_playbook_templates_its_name_and_passes_vars_when_and_apply_notify() {
         .stdout_has("\"msg\": \"p=legacy\"")
         .stdout_lacks("p=never");
 }
+
+// Group confc (vars_files, hash, set_fact, var_precedence, order, inventory_advanced_host_list,
+// include_vars, var_templating, split, loop-until, filter_mathstuff).
+
+#[test]
+fn include_vars_values_are_rendered_when_used_and_rank_below_set_fact() {
+    // tests/conformance target `filter_mathstuff`: a variable include_vars loaded holds a
+    // template, rendered when used with the task's variables (Ansible's `_vars_cache`, merged
+    // before set_fact's: a set_fact value wins even over a later include_vars).
+    let p = Project::new().file("v.yml", "x: from_file\ny: \"{{ z }}\"\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars: {z: zz}
+          tasks:
+            - set_fact: {x: from_set_fact}
+            - include_vars: v.yml
+            - debug: {msg: "1 {{ x }} {{ y }}"}
+            - set_fact: {y: again}
+            - include_vars: v.yml
+            - debug: {msg: "2 {{ x }} {{ y }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"1 from_set_fact zz\"")
+        .stdout_has("\"msg\": \"2 from_set_fact again\"");
+}
+
+#[test]
+fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python() {
+    // tests/conformance targets `filter_mathstuff` (`{{ ansible_python_interpreter }} -c ...` on
+    // the implicit localhost), `split` and `loop-until` (`ansible_python` from default fact
+    // gathering).
+    if orc::inventory::controller_python().is_none() {
+        return;
+    }
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          tasks:
+            - command: "{{ ansible_python_interpreter }} -c 'print(6 * 7)'"
+              register: r
+            - debug: {msg: "{{ r.stdout }} {{ ansible_python.version.major }} {{ ansible_python_version is version('3', '>=') }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"42 3 True\"");
+}
+
+#[test]
+fn vars_files_are_rendered_per_host_and_may_use_gathered_facts() {
+    // tests/conformance target `vars_files`: `vars/{{ foo }}.yml` loads each host's own file;
+    // a name from the facts the play gathers (`{{ ansible_system }}.yml`) is rendered once they
+    // are there, as Ansible renders vars_files for every task.
+    let p = Project::new()
+        .file("inv", "[g]\na foo=bar ansible_connection=local\nb foo=baz ansible_connection=local\n")
+        .file("vars/bar.yml", "is_bar: true\n")
+        .file("vars/baz.yml", "is_bar: false\n")
+        .file("Linux.yml", "os_var: from_linux_file\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: g
+              gather_facts: false
+              vars_files:
+                - ["vars/{{ foo }}.yml", vars/none.yml]
+              tasks:
+                - debug: {msg: "{{ inventory_hostname }} is_bar={{ is_bar }}"}
+            - hosts: a
+              gather_facts: true
+              gather_subset: [min]
+              vars_files: ["{{ ansible_system }}.yml"]
+              tasks:
+                - debug: {msg: "{{ os_var }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"a is_bar=True\"")
+        .stdout_has("\"msg\": \"b is_bar=False\"")
+        .stdout_has("\"msg\": \"from_linux_file\"");
+}
+
+#[test]
+fn hash_behaviour_merge_merges_dicts_across_variable_layers() {
+    // tests/conformance target `hash`: with ANSIBLE_HASH_BEHAVIOUR=merge a dict defined in group
+    // vars, host vars, two inventories, play vars, vars_files, role defaults/vars/params and -e
+    // is merged key by key; with `replace` (the default) the last one wins.
+    let p = Project::new()
+        .file(
+            "inv1.yml",
+            "all:\n  hosts:\n    h1: {ansible_connection: local, hh: {a: inv1, b: inv1}}\n  vars: {gh: {a: inv1}}\n",
+        )
+        .file("inv2.yml", "all:\n  hosts:\n    h1: {hh: {a: inv2}}\n  vars: {gh: {b: inv2}}\n")
+        .file("vars.yml", "d: {file: 1}\n")
+        .file("roles/r/defaults/main.yml", "d: {defaults: 1}\n")
+        .file("roles/r/vars/main.yml", "d: {role_vars: 1, nested: {x: 1}}\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- debug: {msg: \"d={{ d | to_json }} hh={{ hh | to_json }} gh={{ gh | to_json }}\"}\n",
+        )
+        .file(
+            "site.yml",
+            r#"
+            - hosts: h1
+              gather_facts: false
+              vars: {d: {play: 1}}
+              vars_files: [vars.yml]
+              roles:
+                - {role: r, d: {param: 1, nested: {y: 2}}}
+            "#,
+        );
+    let run = |mode: &str| {
+        p.play("site.yml")
+            .inventory(p.join("inv1.yml"))
+            .inventory(p.join("inv2.yml"))
+            .env("ANSIBLE_HASH_BEHAVIOUR", mode)
+            .args(["-e", r#"{"d": {"extra": 1}}"#])
+            .run()
+            .success()
+    };
+    run("merge").stdout_has(
+        r#"d={\"defaults\": 1, \"play\": 1, \"file\": 1, \"role_vars\": 1, \"nested\": {\"x\": 1, \"y\": 2}, \"param\": 1, \"extra\": 1} hh={\"a\": \"inv2\", \"b\": \"inv1\"} gh={\"a\": \"inv1\", \"b\": \"inv2\"}"#,
+    );
+    run("replace").stdout_has(r#"d={\"extra\": 1} hh={\"a\": \"inv2\"} gh={\"b\": \"inv2\"}"#);
+}
+
+#[test]
+fn a_templated_order_sorts_the_play_hosts_and_their_results() {
+    // tests/conformance target `order`: `order: "{{ myorder }}"` from -e; with --forks 1 the hosts
+    // run, and their results show, in that order.
+    let p = Project::new().file("inv", "[g]\nhostB\nhostA\nhostD\nhostC\n[g:vars]\nansible_connection=local\n").file(
+        "site.yml",
+        r#"
+            - hosts: g
+              gather_facts: false
+              order: '{{ myorder | default("inventory") }}'
+              tasks:
+                - shell: "echo {{ inventory_hostname }} >> {{ playbook_dir }}/hosts.txt"
+            "#,
+    );
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .args(["--forks", "1", "-e", "myorder=reverse_sorted"])
+        .run()
+        .success()
+        .stdout_matches(r"(?s)changed: \[hostD\].*changed: \[hostC\].*changed: \[hostB\].*changed: \[hostA\]");
+    assert_eq!(std::fs::read_to_string(p.join("hosts.txt")).unwrap(), "hostD\nhostC\nhostB\nhostA\n");
+    p.play("site.yml")
+        .inventory(p.join("inv"))
+        .args(["-e", "myorder=upside_down"])
+        .run()
+        .code(3)
+        .stderr_has("Invalid 'order' specified for inventory hosts: upside_down");
+}
+
+#[test]
+fn host_lists_expand_ranges_with_advanced_host_list_enabled() {
+    // tests/conformance target `inventory_advanced_host_list`: with
+    // ANSIBLE_INVENTORY_ENABLED=advanced_host_list, `-i 'local100,local[100:110:2]'` is six hosts.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: all
+          gather_facts: false
+          connection: local
+          tasks:
+            - debug: {msg: "{{ ansible_play_hosts | join(',') }}"}
+              run_once: true
+        "#,
+    );
+    p.play("site.yml")
+        .inventory("local100,local[100:110:2]")
+        .env("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"local100,local102,local104,local106,local108,local110\"");
+    p.play("site.yml")
+        .inventory("local100,local[100:110:2]")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"local100,local[100:110:2]\"");
+}
+
+#[test]
+fn vars_files_look_in_vars_first_and_dependencies_see_their_parents_params() {
+    // tests/conformance target `var_precedence`: `vars_files: [x.yml]` loads `vars/x.yml` before
+    // `x.yml` (here the playbook itself, a list), as Ansible searches; a role's dependency sees
+    // the parameters given to the role that depends on it.
+    let p = Project::new()
+        .file("vars/site.yml", "from_vars_dir: yes\n")
+        .file("roles/dep/tasks/main.yml", "- debug: {msg: \"dep sees {{ param_var }}\"}\n")
+        .file("roles/top/meta/main.yml", "dependencies: [dep]\n")
+        .file("roles/top/tasks/main.yml", "- debug: {msg: \"top sees {{ param_var }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars_files: [site.yml]
+              roles:
+                - {role: top, param_var: from_top}
+              tasks:
+                - debug: {msg: "from_vars_dir={{ from_vars_dir }}"}
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"dep sees from_top\"")
+        .stdout_has("\"msg\": \"top sees from_top\"")
+        .stdout_has("\"msg\": \"from_vars_dir=True\"");
+}
+
+#[test]
+fn include_vars_loads_a_directory_with_its_options() {
+    // tests/conformance target `include_vars`: `dir` (under the role's vars/), `depth`,
+    // `files_matching`, `ignore_files`, `extensions`, `ignore_unknown_extensions`,
+    // `hash_behaviour`, and a failure's `message`.
+    let p = Project::new()
+        .file("roles/r/vars/all/all.yml", "testing: 123\nbase: all\n")
+        .file("roles/r/vars/envs/dev/all.yml", "testing: 789\nbase: dev\n")
+        .file("roles/r/vars/envs/dev/services/webapp.yml", "testing: 101112\nbase: dev/services\n")
+        .file("roles/r/vars/webapp/file_without_extension", "webapp_version: 1\n")
+        .file("roles/r/vars/h/h1.yml", "config: {key0: 0, key2: {a: 21}}\n")
+        .file("roles/r/vars/h/h2.yml", "config: {key1: 1, key2: {b: 22}}\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            r#"
+            - include_vars: {dir: all, depth: 1}
+            - debug: {msg: "1 {{ testing }} {{ base }}"}
+            - include_vars: {dir: envs, files_matching: webapp.yml}
+              register: m
+            - debug: {msg: "2 {{ testing }} {{ base }} {{ m.ansible_included_var_files | length }}"}
+            - include_vars: {dir: vars, ignore_files: [webapp.yml, file_without_extension, "h.\\.yml"]}
+              register: every
+            - debug: {msg: "3 {{ testing }} {{ base }} {{ every.ansible_included_var_files | map('basename') | list }}"}
+            - include_vars: {dir: webapp, extensions: ['', yml]}
+            - debug: {msg: "4 {{ webapp_version }}"}
+            - include_vars: {dir: webapp}
+              ignore_errors: true
+              register: bad
+            - debug: {msg: "5 {{ bad.message is search('does not have a valid extension: yaml, yml, json') }}"}
+            - include_vars: {file: h/h1.yml}
+            - include_vars: {file: h/h2.yml, hash_behaviour: merge}
+            - debug: {msg: "6 {{ config | to_json }}"}
+            "#,
+        )
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              roles: [r]
+            "#,
+        );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"1 123 all\"")
+        .stdout_has("\"msg\": \"2 101112 dev/services 1\"")
+        .stdout_has("\"msg\": \"3 789 dev ['all.yml', 'all.yml']\"")
+        .stdout_has("\"msg\": \"4 1\"")
+        .stdout_has("\"msg\": \"5 True\"")
+        .stdout_has(r#""msg": "6 {\"key0\": 0, \"key2\": {\"a\": 21, \"b\": 22}, \"key1\": 1}""#);
+}
+
+#[test]
+fn a_missing_inventory_source_is_a_warning_and_templates_in_hostvars_and_debug_var_resolve() {
+    // tests/conformance target `var_templating`: `-i inventory` that does not exist warns as
+    // ansible-playbook does and runs on the implicit localhost; `debug: var=` of a variable whose
+    // template uses an undefined name shows Ansible 2.19's error marker; a host's variables read
+    // through `hostvars` are rendered with that host's variables.
+    let p = Project::new().file("group_vars/all.yml", "x: 100\ny: \"{{ x }}\"\nnested_y: {value: \"{{ x }}\"}\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - add_host: {name: host1, ansible_connection: local}
+            - debug: var=broken
+              vars: {broken: "{{ not_defined }}"}
+            - debug:
+                msg: "{{ hostvars['host1']['y'] }} {{ hv.nested_y.value }} {{ hostvars.host1.y + 1 }}"
+              vars: {hv: "{{ hostvars['host1'] }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .inventory(p.join("nowhere"))
+        .run()
+        .success()
+        .stderr_has("[WARNING]: Unable to parse ")
+        .stderr_has("nowhere as an inventory source")
+        .stderr_has("[WARNING]: No inventory was parsed, only implicit localhost is available")
+        .stdout_has("\"broken\": \"<< error 1 - 'not_defined' is undefined >>\"")
+        .stdout_has("\"msg\": \"100 100 101\"");
+}

@@ -71,6 +71,13 @@ pub struct Settings {
     /// `error_on_missing_handler` / ANSIBLE_ERROR_ON_MISSING_HANDLER (default true): whether
     /// notifying a handler nobody defines is an error or a warning.
     pub error_on_missing_handler: bool,
+    /// `[inventory] enable_plugins` / ANSIBLE_INVENTORY_ENABLED: the inventory plugins, in the
+    /// order Ansible tries them (orc reads it only to choose between `host_list` and
+    /// `advanced_host_list` for `-i 'a,b[1:3],'`).
+    pub inventory_enabled: Option<Vec<String>>,
+    /// `hash_behaviour` / ANSIBLE_HASH_BEHAVIOUR: true for `merge` (dicts of the same name in
+    /// two variable layers are merged), false for `replace` (the default).
+    pub hash_merge: bool,
     /// The ansible.cfg that was read, parsed: [`Settings::vault_ini`] reads the vault keys from
     /// it.
     ini: Option<Ini>,
@@ -253,6 +260,14 @@ impl Settings {
                 _ => return Err(raw.error("expected implicit, explicit or smart")),
             },
         };
+        let hash_merge = match r.raw(&["ANSIBLE_HASH_BEHAVIOUR"], &[(D, "hash_behaviour")]) {
+            None => false,
+            Some(raw) => match raw.text().as_str() {
+                "replace" => false,
+                "merge" => true,
+                _ => return Err(raw.error("expected replace or merge")),
+            },
+        };
         let ansible_home = env("ANSIBLE_HOME")
             .map(|h| paths::resolve(&h, cwd, env, home))
             .or_else(|| home.map(|h| h.join(".ansible")));
@@ -301,6 +316,10 @@ impl Settings {
             error_on_missing_handler: r
                 .boolean(&["ANSIBLE_ERROR_ON_MISSING_HANDLER"], &[(D, "error_on_missing_handler")])?
                 .unwrap_or(true),
+            hash_merge,
+            inventory_enabled: r
+                .string(&["ANSIBLE_INVENTORY_ENABLED"], &[("inventory", "enable_plugins")])?
+                .map(|s| s.split(',').map(|p| unquote(p.trim())).filter(|p| !p.is_empty()).collect()),
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
             ini: r.ini,
@@ -420,7 +439,7 @@ mod tests {
                 "[defaults]\ninventory = hosts, ~/inv\nforks = 7\nremote_user = 'deploy'\nprivate_key_file = keys/id\n\
                  host_key_checking = False\nroles_path = roles:/opt/roles\ntimeout = 30\ngathering = explicit\n\
                  vault_password_file = .vault\nvault_identity_list = dev@~/dev.txt, prod@prompt\n\
-                 stdout_callback = json\n\
+                 stdout_callback = json\nhash_behaviour = merge\n\
                  [privilege_escalation]\nbecome = yes\nbecome_user = app\nbecome_method = su\n",
             ),
         )
@@ -440,6 +459,7 @@ mod tests {
         assert_eq!(s.vault_ini("vault_identity_list").as_deref(), Some("dev@~/dev.txt, prod@prompt"));
         assert_eq!(s.vault_ini("vault_identity"), None);
         assert_eq!(s.stdout_callback.as_deref(), Some("json"));
+        assert!(s.hash_merge);
         assert!(s.r#become);
         assert_eq!((s.become_user.as_deref(), s.become_method.as_deref()), (Some("app"), Some("su")));
     }
@@ -467,6 +487,11 @@ mod tests {
             ["/home/u/.ansible/roles", "/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from)
         );
         assert_eq!(s.gathering, Gathering::Implicit);
+        assert!(!s.hash_merge);
+        assert!(!load(d.path(), &[("ANSIBLE_HASH_BEHAVIOUR", "replace")], None).unwrap().hash_merge);
+        assert_eq!(s.inventory_enabled, None);
+        let s = load(d.path(), &[("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list, ini")], None).unwrap();
+        assert_eq!(s.inventory_enabled, Some(vec!["advanced_host_list".to_string(), "ini".to_string()]));
     }
 
     #[test]
@@ -498,5 +523,7 @@ mod tests {
         assert!(e.to_string().contains("expected a boolean"));
         let e = load(d.path(), &[("ANSIBLE_BECOME_METHOD", "doas")], None).unwrap_err();
         assert!(e.to_string().contains("sudo and su"));
+        let e = load(d.path(), &[("ANSIBLE_HASH_BEHAVIOUR", "deep")], None).unwrap_err();
+        assert_eq!(e.to_string(), "ANSIBLE_HASH_BEHAVIOUR=deep: expected replace or merge");
     }
 }

@@ -75,11 +75,16 @@ impl HostStates {
         self.states.iter_mut().map(|(id, st)| (*id, st))
     }
 
-    /// The states of `ids`, mutably, for running a task on them in parallel.
+    /// The states of `ids`, mutably, in the order of `ids` (the play's host order, which
+    /// `order:` may change: workers take hosts in this order), for running a task on them in
+    /// parallel.
     pub fn select_mut(&mut self, ids: &[HostId]) -> Vec<(HostId, &mut HostState)> {
-        // A set, not `ids.contains`: that was O(hosts) per host, O(hosts^2) per task.
-        let wanted: std::collections::BTreeSet<&HostId> = ids.iter().collect();
-        self.states.iter_mut().filter(|(id, _)| wanted.contains(id)).map(|(id, st)| (*id, st)).collect()
+        // A map of positions, not `ids.contains`: that was O(hosts) per host, O(hosts^2) per task.
+        let position: HashMap<HostId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut picked: Vec<(usize, HostId, &mut HostState)> =
+            self.states.iter_mut().filter_map(|(id, st)| position.get(id).map(|i| (*i, *id, st))).collect();
+        picked.sort_by_key(|(i, _, _)| *i);
+        picked.into_iter().map(|(_, id, st)| (id, st)).collect()
     }
 
     /// Moves the state of `id` out into a set of its own (the free strategy runs each host on
@@ -122,6 +127,9 @@ pub struct HostState {
     pub inventory: Arc<Map<String, Value>>,
     /// Facts from setup (without the `ansible_` prefix).
     pub facts: Arc<Map<String, Value>>,
+    /// Variables `include_vars` loaded: below set_fact and registered variables, and rendered
+    /// when used (they come from a file, as in Ansible's `_vars_cache`).
+    pub included_vars: Arc<Map<String, Value>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// RECAP counters.
@@ -155,6 +163,7 @@ impl HostState {
             name: name.to_string(),
             inventory: Arc::new(inventory),
             facts: Arc::new(Map::new()),
+            included_vars: Arc::new(Map::new()),
             set_facts: Arc::new(Map::new()),
             stats: HostStats::default(),
             status: HostStatus::Active,
@@ -173,6 +182,7 @@ impl HostState {
         HostView {
             inventory: self.inventory.clone(),
             facts: self.facts.clone(),
+            included_vars: self.included_vars.clone(),
             set_facts: self.set_facts.clone(),
             group_names,
         }
@@ -181,6 +191,11 @@ impl HostState {
     /// Records a variable at set_fact/register precedence.
     pub fn set_fact(&mut self, name: &str, value: Value) {
         Arc::make_mut(&mut self.set_facts).insert(name.to_string(), value);
+    }
+
+    /// Records a variable `include_vars` loaded (Ansible's `set_host_variable`).
+    pub fn include_var(&mut self, name: &str, value: Value) {
+        crate::vars::set_var(Arc::make_mut(&mut self.included_vars), name, value);
     }
 
     /// Merges facts a module returned.
@@ -221,12 +236,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn select_mut_gives_the_asked_hosts_in_host_order() {
+    fn select_mut_gives_the_asked_hosts_in_the_asked_order() {
         let mut states = HostStates::default();
         let ids: Vec<HostId> = (0..6).map(|i| states.add(&format!("h{i}"), Map::new)).collect();
         let picked: Vec<String> =
             states.select_mut(&[ids[4], ids[1], ids[3]]).into_iter().map(|(_, st)| st.name.clone()).collect();
-        assert_eq!(picked, ["h1", "h3", "h4"]);
+        assert_eq!(picked, ["h4", "h1", "h3"]);
         assert!(states.select_mut(&[]).is_empty());
     }
 }

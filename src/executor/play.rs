@@ -1,12 +1,14 @@
 //! One play with the linear strategy: each task on every host still in play, then the next task;
 //! blocks with rescue/always per host; handlers at the end of each section and on flush_handlers.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::actions::{MetaAction, Runs};
-use super::host::{count, HostId, HostStates, HostStatus};
+use super::host::{count, HostId, HostState, HostStates, HostStatus};
 use super::run_task::{run_on_host, HostOutcome, PlayCtx};
 use super::scope::Scope;
 use super::Runner;
@@ -45,7 +47,9 @@ pub fn run_play(runner: &Runner, play: &Play, states: &mut HostStates) -> PlayOu
         runner.sink.emit(&Event::NoHostsMatched { name: play.name.clone() });
         return PlayOutcome { changed: false, stop: false };
     }
-    order_hosts(&mut members, states, play.order.as_deref());
+    // An order that does not render, or is not valid, was reported by preflight.
+    let order = super::play_hosts::order(play, runner.opts).unwrap_or_else(|_| play.order.clone());
+    order_hosts(&mut members, states, order.as_deref());
     let mut changed = false;
     let mut stop = false;
     let mut offset = 0;
@@ -230,8 +234,12 @@ pub(crate) struct PlayRun<'r> {
     /// Hosts failed in a block, running its always section (made active for it): the hosts
     /// `meta: clear_host_errors` there clears.
     reviving: Vec<String>,
-    /// Why a (templated) vars_files entry could not be loaded: the play fails on its hosts.
-    vars_files_error: Option<String>,
+    /// Why a host's (templated) vars_files entry could not be loaded, by host name: the play
+    /// fails on that host.
+    vars_files_errors: HashMap<String, String>,
+    /// Each host's place in the play's host order (`order:`): tasks are handed to the workers,
+    /// and their results shown, in this order.
+    host_order: Arc<HashMap<HostId, usize>>,
 }
 
 impl<'r> PlayRun<'r> {
@@ -250,17 +258,20 @@ impl<'r> PlayRun<'r> {
         }
         let play_hosts: Vec<Value> = members.iter().map(|id| Value::String(states[*id].name.clone())).collect();
         let play_batch: Vec<Value> = batch.iter().map(|id| Value::String(states[*id].name.clone())).collect();
-        // Play vars, then the answers to vars_prompt, then vars_files (Ansible's precedence).
+        // Play vars, then the answers to vars_prompt, then vars_files (Ansible's precedence); the
+        // vars_files are each host's own (`PlayCtx::files_vars`).
         let mut play_vars = play.vars.clone();
         merge(&mut play_vars, &runner.prompted.get(&prompt_key(play)).cloned().unwrap_or_default());
-        let (files_vars, vars_files_error) = match load_vars_files(runner, play, states, members) {
-            Ok(m) => (m, None),
-            Err(e) => (Map::new(), Some(e)),
-        };
-        merge(&mut play_vars, &files_vars);
         let magic = Arc::new(super::magic::play(runner, play, &play_hosts, &play_batch));
-        let ctx = PlayCtx { play_vars, role_defaults, role_vars, play_dir: play.dir.clone(), magic };
-        PlayRun {
+        let ctx = PlayCtx {
+            play_vars,
+            files_vars: HashMap::new(),
+            role_defaults,
+            role_vars,
+            play_dir: play.dir.clone(),
+            magic,
+        };
+        let mut run = PlayRun {
             runner,
             play,
             ctx: Arc::new(ctx),
@@ -270,8 +281,70 @@ impl<'r> PlayRun<'r> {
             extra_handlers: Vec::new(),
             errors_cleared: 0,
             reviving: Vec::new(),
-            vars_files_error,
+            vars_files_errors: HashMap::new(),
+            host_order: Arc::new(members.iter().enumerate().map(|(i, id)| (*id, i)).collect()),
+        };
+        run.load_vars_files(states, members, false);
+        run
+    }
+
+    /// Loads the play's vars_files for `hosts`, each with its own variables (Ansible renders the
+    /// file names per host: `vars/{{ foo }}.yml`). `after_facts`: the hosts' facts were just
+    /// gathered, so a name still undefined is an error; before, the entry is skipped with a
+    /// warning (Ansible's `VariableManager.get_vars`). A host whose files could not be loaded is
+    /// noted in `vars_files_errors`, and fails when its section starts.
+    fn load_vars_files(&mut self, states: &HostStates, hosts: &[HostId], after_facts: bool) {
+        let (play, runner) = (self.play, self.runner);
+        if play.vars_files.is_empty() {
+            return;
         }
+        let templated = play.vars_files.iter().flat_map(|(files, _)| files).any(|f| f.contains("{{"));
+        if after_facts && !templated {
+            return;
+        }
+        let mut cache: HashMap<Vec<PathBuf>, Arc<Map<String, Value>>> = HashMap::new();
+        let mut skipped = false;
+        let ctx = Arc::make_mut(&mut self.ctx);
+        for id in hosts {
+            let st = &states[*id];
+            let loaded = if templated || cache.is_empty() {
+                host_vars_files(runner, play, ctx, st, after_facts, &mut cache, &mut skipped)
+            } else {
+                // No entry is templated: every host loads the same files.
+                Ok(cache.values().next().cloned().unwrap_or_default())
+            };
+            match loaded {
+                Ok(m) => {
+                    self.vars_files_errors.remove(&st.name);
+                    ctx.files_vars.insert(st.name.clone(), m);
+                }
+                Err(e) => {
+                    ctx.files_vars.remove(&st.name);
+                    self.vars_files_errors.insert(st.name.clone(), e);
+                }
+            }
+        }
+        if skipped {
+            runner.sink.emit(&Event::Warning("skipping vars_files item due to an undefined variable".into()));
+        }
+    }
+
+    /// Fails the hosts of `batch` whose vars_files could not be loaded; returns the others.
+    fn fail_vars_files_errors(&mut self, states: &mut HostStates, batch: &[HostId]) -> Vec<HostId> {
+        let active = in_play(states, batch);
+        let mut by_msg: Vec<(String, Vec<HostId>)> = Vec::new();
+        for id in &active {
+            if let Some(msg) = self.vars_files_errors.get(&states[*id].name) {
+                match by_msg.iter_mut().find(|(m, _)| m == msg) {
+                    Some((_, ids)) => ids.push(*id),
+                    None => by_msg.push((msg.clone(), vec![*id])),
+                }
+            }
+        }
+        for (msg, ids) in &by_msg {
+            self.fail_hosts(states, "vars_files", &self.play.loc, ids, msg);
+        }
+        active.into_iter().filter(|id| !by_msg.iter().any(|(_, ids)| ids.contains(id))).collect()
     }
 
     /// Whether the rest of this batch's tasks are to be skipped.
@@ -282,11 +355,14 @@ impl<'r> PlayRun<'r> {
     /// Gathers facts, runs every section and flushes handlers for the hosts of one batch.
     fn run_sections(&mut self, states: &mut HostStates, batch: &[HostId]) {
         let play = self.play;
-        if let Some(msg) = self.vars_files_error.clone() {
-            let active = in_play(states, batch);
-            self.fail_hosts(states, "vars_files", &play.loc, &active, &msg);
-            return;
+        let mut batch: Vec<HostId> = batch.to_vec();
+        if !self.vars_files_errors.is_empty() {
+            batch = self.fail_vars_files_errors(states, &batch);
+            if batch.is_empty() {
+                return;
+            }
         }
+        let batch = batch.as_slice();
         let scope = Scope::default();
         let gather = gathers(play.gather_facts, self.runner.opts.gathering);
         if gather != Gather::No && orc_modules::lookup("setup").is_some() {
@@ -295,6 +371,12 @@ impl<'r> PlayRun<'r> {
                 batch.iter().copied().filter(|i| gather == Gather::All || states[*i].facts.is_empty()).collect();
             if !hosts.is_empty() {
                 self.run_action(states, &play.gather_task(), &hosts, TaskKind::Gather, &[]);
+                // vars_files names may use the facts just gathered (`{{ ansible_os_family }}.yml`).
+                let gathered = in_play(states, &hosts);
+                self.load_vars_files(states, &gathered, true);
+                if !self.vars_files_errors.is_empty() {
+                    self.fail_vars_files_errors(states, &gathered);
+                }
             }
         }
         for (section, tasks) in play.sections() {
@@ -324,7 +406,8 @@ impl<'r> PlayRun<'r> {
                 extra_handlers: Vec::new(),
                 errors_cleared: 0,
                 reviving: Vec::new(),
-                vars_files_error: this.vars_files_error.clone(),
+                vars_files_errors: this.vars_files_errors.clone(),
+                host_order: this.host_order.clone(),
             };
             sub.run_sections(&mut solo, &[id]);
             (solo, sub.changed, sub.end_play)
@@ -723,7 +806,10 @@ impl<'r> PlayRun<'r> {
 
     fn hostvars(&self, states: &HostStates) -> Arc<HostVars> {
         let inv = self.runner.inv();
-        HostVars::new(states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect())
+        HostVars::rendering(
+            states.iter().map(|(_, s)| (s.name.clone(), s.view(inv.group_names(&s.name)))).collect(),
+            self.runner.templar.clone(),
+        )
     }
 
     /// A keyword decided once for all the hosts of a task (`run_once`, `throttle`,
@@ -786,7 +872,11 @@ impl<'r> PlayRun<'r> {
         let any_errors_fatal = flag(self.play_level(states, task, first, &task.kw.any_errors_fatal));
         let throttle =
             self.play_level(states, task, first, &task.kw.throttle).as_ref().and_then(super::settings::as_u64);
-        let targets: Vec<HostId> = if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        let host_order = self.host_order.clone();
+        let at = |id: &HostId| host_order.get(id).copied().unwrap_or(usize::MAX);
+        let mut targets: Vec<HostId> =
+            if run_once { active.iter().take(1).copied().collect() } else { active.to_vec() };
+        targets.sort_by_key(at);
         let runner = self.runner;
         let ctx = self.ctx.clone();
         let total = targets.len();
@@ -819,7 +909,8 @@ impl<'r> PlayRun<'r> {
             // counted, and the run ends (crate::interrupt).
             return Vec::new();
         }
-        outcomes.sort_by_key(|(id, _)| *id);
+        // Results are shown in the play's host order (`order:`), as the workers took them.
+        outcomes.sort_by_key(|(id, _)| at(id));
         if run_once {
             // The one result applies to every host of the batch, as in Ansible.
             if let Some((first, out)) = outcomes.first() {
@@ -840,7 +931,7 @@ impl<'r> PlayRun<'r> {
                     });
                     outcomes.push((*id, c));
                 }
-                outcomes.sort_by_key(|(id, _)| *id);
+                outcomes.sort_by_key(|(id, _)| at(id));
             }
         }
         let mut failed = Vec::new();
@@ -1236,49 +1327,75 @@ pub(crate) fn prompt_key(play: &Play) -> String {
     play.loc.to_string()
 }
 
-fn load_vars_files(
+/// One host's vars_files variables: each entry's file names rendered with the host's variables
+/// (role defaults, inventory, facts, play vars, extra vars and the magic variables, as Ansible's
+/// `get_vars` has them at that point), the first that exists loaded. Files are loaded once per
+/// set of paths (`cache`), shared by every host that names the same ones. An undefined name skips
+/// the entry (`skipped`) until the host has gathered facts.
+fn host_vars_files(
     runner: &Runner,
     play: &Play,
-    states: &HostStates,
-    members: &[HostId],
-) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    if play.vars_files.is_empty() {
-        return Ok(out);
-    }
-    let first = members.first().map(|id| &states[*id]);
-    let mut base = play.vars.clone();
+    ctx: &PlayCtx,
+    st: &HostState,
+    after_facts: bool,
+    cache: &mut HashMap<Vec<PathBuf>, Arc<Map<String, Value>>>,
+    skipped: &mut bool,
+) -> Result<Arc<Map<String, Value>>, String> {
+    let mut base = ctx.role_defaults.clone();
+    merge(&mut base, &st.inventory);
+    crate::vars::add_facts(&mut base, &st.facts);
+    merge(&mut base, &ctx.play_vars);
     merge(&mut base, &runner.opts.extra_vars);
-    if let Some(st) = first {
-        let mut m = (*st.inventory).clone();
-        merge(&mut m, &base);
-        base = m;
-    }
-    let hv = HostVars::new(Vec::new());
-    let ctx = crate::vars::Context::new(base, hv, runner.templar.clone());
-    for (files, loc) in &play.vars_files {
+    merge(&mut base, &super::magic::host(runner, &st.name, None, std::slice::from_ref(&play.dir)));
+    let data = st.facts.keys().map(|k| if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") });
+    let vars = crate::vars::Context::layered(
+        base,
+        ctx.magic.clone(),
+        data.chain(["ansible_facts".to_string()]).collect(),
+        HostVars::new(Vec::new()),
+        runner.templar.clone(),
+    );
+    // Once the host has gathered facts (this play or an earlier one), an undefined name is an
+    // error, as in Ansible.
+    let strict = after_facts || st.facts.get("module_setup").is_some_and(|v| v == &Value::Bool(true));
+    let mut paths = Vec::new();
+    'entries: for (files, loc) in &play.vars_files {
         // Alternatives (an entry written as a list): the first file that exists, as in Ansible.
-        let mut found = None;
         let mut tried = Vec::new();
         for file in files {
-            let name = runner
-                .templar
-                .render_str(file, &ctx.value())
-                .map(|v| crate::yaml::display(&v))
-                .map_err(|e| format!("vars_files entry '{file}' ({loc}): {e}"))?;
-            let path = play.dir.join(&name);
-            if path.is_file() {
-                found = Some(path);
-                break;
+            let name = match runner.templar.render_str(file, &vars.value()) {
+                Ok(v) => crate::yaml::display(&v),
+                Err(e) if e.undefined.is_some() && !strict => {
+                    *skipped = true;
+                    continue 'entries;
+                }
+                Err(e) if e.undefined.is_some() => {
+                    return Err(format!(
+                        "an undefined variable was found when attempting to template the vars_files item '{file}' ({loc}): {e}"
+                    ))
+                }
+                Err(e) => return Err(format!("vars_files entry '{file}' ({loc}): {e}")),
+            };
+            match play.vars_file(&name) {
+                Ok(path) => {
+                    paths.push(path);
+                    continue 'entries;
+                }
+                Err(searched) => tried.extend(searched.iter().map(|p| p.display().to_string())),
             }
-            tried.push(path.display().to_string());
         }
-        let Some(path) = found else {
-            return Err(format!("vars file {} ({loc}) was not found", tried.join(", ")));
-        };
-        if let Some(m) = crate::inventory::load_vars_file(&path).map_err(|e| e.report())? {
+        return Err(format!("vars file {} ({loc}) was not found", tried.join(", ")));
+    }
+    if let Some(m) = cache.get(&paths) {
+        return Ok(m.clone());
+    }
+    let mut out = Map::new();
+    for path in &paths {
+        if let Some(m) = crate::inventory::load_vars_file(path).map_err(|e| e.report())? {
             merge(&mut out, &m);
         }
     }
+    let out = Arc::new(out);
+    cache.insert(paths, out.clone());
     Ok(out)
 }

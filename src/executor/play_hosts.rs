@@ -31,6 +31,21 @@ pub fn pattern(play: &Play, opts: &Options) -> Result<String> {
     })
 }
 
+/// The play's `order:`, templated as Ansible templates it (with the play's `vars:` and the extra
+/// variables), so `order: "{{ myorder | default('inventory') }}"` takes the order from `-e`.
+pub fn order(play: &Play, opts: &Options) -> Result<Option<String>> {
+    let Some(order) = play.order.as_ref() else { return Ok(None) };
+    if !order.contains("{{") && !order.contains("{%") {
+        return Ok(Some(order.clone()));
+    }
+    let mut vars: Map<String, Value> = play.vars.clone();
+    vars.extend(opts.extra_vars.clone());
+    let rendered = Templar::new()
+        .render_str(order, &JinjaValue::from(Serde(&vars)))
+        .map_err(|e| OrcError::at(&play.loc, format!("cannot render the play's order: {e}")))?;
+    Ok(Some(crate::yaml::display(&rendered)))
+}
+
 /// The play's `serial:`, templated as Ansible templates it (with the play's `vars:` and the
 /// extra variables), so `serial: "{{ rollout_serial | default([1, '50%']) }}"` takes the batch
 /// plan from `-e`. A string that renders to a list or a number becomes that value.

@@ -52,16 +52,28 @@ pub fn preflight(playbooks: &[Playbook], inventory: &Inventory, opts: &Options) 
                     Err(e) => return Err(e.or_at(&play.hosts_loc)),
                 }
             }
+            if let Some(order) = super::play_hosts::order(play, opts)? {
+                if !matches!(
+                    order.as_str(),
+                    "inventory" | "sorted" | "reverse_sorted" | "reverse_inventory" | "shuffle"
+                ) {
+                    return Err(OrcError::at(
+                        &play.loc,
+                        format!("Invalid 'order' specified for inventory hosts: {order}"),
+                    )
+                    .help("order is one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle"));
+                }
+            }
             for (files, loc) in &play.vars_files {
                 // A list of alternatives is resolved when the play runs.
                 let [file] = files.as_slice() else { continue };
                 if file.contains("{{") {
                     continue;
                 }
-                let path = play.dir.join(file);
-                if !path.is_file() {
-                    return Err(OrcError::at(loc, format!("vars file {} does not exist", path.display())));
-                }
+                let path = play.vars_file(file).map_err(|searched| {
+                    let searched: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
+                    OrcError::at(loc, format!("vars file {file} does not exist (searched {})", searched.join(", ")))
+                })?;
                 // The run loads it the same way: a file it could not use is an error now.
                 crate::inventory::load_vars_file(&path)?;
             }
@@ -166,7 +178,7 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options, templar: 
                 dynamic = true;
                 continue;
             }
-            if let Ok(Some(m)) = crate::inventory::load_vars_file(&play.dir.join(&files[0])) {
+            if let Some(Ok(Some(m))) = play.vars_file(&files[0]).ok().map(|p| crate::inventory::load_vars_file(&p)) {
                 names.extend(m.keys().cloned());
             }
         }

@@ -28,8 +28,11 @@ const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(86_400);
 /// What every task of a play shares.
 #[derive(Debug, Clone)]
 pub struct PlayCtx {
-    /// Play vars and vars_files, merged.
+    /// Play vars and the answers to vars_prompt, merged.
     pub play_vars: Map<String, Value>,
+    /// Each host's vars_files variables, by host name (the files' names may be templates,
+    /// rendered per host); hosts naming the same files share one map.
+    pub files_vars: std::collections::HashMap<String, Arc<Map<String, Value>>>,
     /// Defaults of every role in the play (Ansible exposes them play-wide).
     pub role_defaults: Map<String, Value>,
     /// Vars of every role in the play.
@@ -65,8 +68,8 @@ pub fn search_path(task: &Task, play_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Merges a host's variables for a task in Ansible's precedence order (role defaults, inventory,
-/// facts, play vars and vars_files, role vars, block and task vars, set_fact and registered,
-/// role parameters, include parameters, extra vars) and adds the magic variables.
+/// facts, play vars and vars_files, role vars, block and task vars, include_vars, set_fact and
+/// registered, role parameters, include parameters, extra vars) and adds the magic variables.
 pub fn context_for(
     runner: &Runner,
     play: &PlayCtx,
@@ -85,6 +88,9 @@ pub fn context_for(
     merge(&mut m, &st.inventory);
     add_facts(&mut m, &st.facts);
     merge(&mut m, &play.play_vars);
+    if let Some(files) = play.files_vars.get(&st.name) {
+        merge(&mut m, files);
+    }
     merge(&mut m, &play.role_vars);
     for r in &chain {
         merge(&mut m, &r.vars);
@@ -92,6 +98,8 @@ pub fn context_for(
     for layer in &task.kw.vars {
         merge(&mut m, layer);
     }
+    // Ansible's order: include_vars, then set_fact and registered variables.
+    merge(&mut m, &st.included_vars);
     merge(&mut m, &st.set_facts);
     for r in &chain {
         merge(&mut m, &r.params);

@@ -8,12 +8,14 @@
 //!
 //! Where orc differs from ansible-core 2.19 on purpose:
 //! - A source that cannot be read or parsed is an error naming file:line:col; Ansible warns
-//!   "Unable to parse ... as an inventory source" and goes on with what it has.
+//!   "Unable to parse ... as an inventory source" and goes on with what it has. (A `-i` source
+//!   that does not exist is left out with Ansible's warning, by `ops`.)
 //! - Inventory plugins (`plugin:` YAML files, constructed, toml) are not run.
 //! - An executable file is run as an inventory script only if it starts with `#!` or is binary;
 //!   Ansible runs every executable file (and falls back to YAML/INI when that fails).
 //! - Vault-encrypted group_vars/host_vars files are refused with an error.
-//! - The implicit localhost gets `ansible_connection: local` but no `ansible_python_interpreter`.
+//! - The implicit localhost's `ansible_python_interpreter` is the first `python3` on orc's PATH
+//!   (Ansible: the Python running ansible-playbook); none when there is no python3.
 //! - INI values: Python ints beyond 64 bits become floats, `inf`/`nan` stay text, and sets keep
 //!   their written order.
 
@@ -45,6 +47,51 @@ use vars_dirs::VarsDir;
 
 /// Host names Ansible treats as the local machine (an implicit `localhost` is made for them).
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
+
+/// Whether `-i 'a,b[1:3],'` host lists expand host ranges: Ansible's `advanced_host_list`
+/// plugin is enabled before `host_list` (`[inventory] enable_plugins`, ANSIBLE_INVENTORY_ENABLED).
+/// Set once by `ops` from the settings; off by default, as in Ansible.
+static ADVANCED_HOST_LIST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Reads the enabled inventory plugins, in Ansible's order, for how host lists are parsed (the
+/// first call wins).
+pub fn install_enabled_plugins(enabled: &[String]) {
+    let _ = ADVANCED_HOST_LIST.set(advanced_host_list_first(enabled));
+}
+
+fn advanced_host_list_first(enabled: &[String]) -> bool {
+    let at = |name: &str| enabled.iter().position(|p| p == name || p.strip_prefix("ansible.builtin.") == Some(name));
+    match (at("advanced_host_list"), at("host_list")) {
+        (Some(a), Some(h)) => a < h,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+pub(crate) fn advanced_host_list() -> bool {
+    ADVANCED_HOST_LIST.get().copied().unwrap_or(false)
+}
+
+/// The controller's Python, as the implicit localhost's `ansible_python_interpreter`: Ansible
+/// gives it the Python running ansible-playbook (`sys.executable`); orc, which runs no Python,
+/// gives the first executable `python3` on its PATH, looked up once per run. None without one.
+pub fn controller_python() -> Option<&'static str> {
+    static PYTHON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|d| d.join("python3"))
+                .find(|p| is_executable(p))
+                .map(|p| p.display().to_string())
+        })
+        .as_deref()
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
 
 /// A group: its direct hosts and child groups in the order they were added, and its own vars.
 #[derive(Debug, Clone)]
@@ -133,6 +180,12 @@ impl Inventory {
         }
         inv.finish()?;
         Ok(inv)
+    }
+
+    /// Whether `src` can be read as a source at all: a host list (`a,b,`) or a path that exists.
+    /// `ops` leaves out, with Ansible's warning, a `-i` source that is neither.
+    pub fn source_exists(src: &Path) -> bool {
+        sources::is_host_list(src) || sources::absolute(src).exists()
     }
 
     /// The inventory used without -i: just the implicit localhost (which `select("localhost")`
@@ -405,7 +458,7 @@ impl Inventory {
             };
             g.priority = p.ok_or_else(|| format!("ansible_group_priority must be an integer, got {value}"))?;
         } else {
-            g.vars.insert(key.to_string(), value);
+            crate::vars::set_var(&mut g.vars, key, value);
         }
         Ok(())
     }
@@ -413,7 +466,7 @@ impl Inventory {
     /// Sets a host variable.
     pub(crate) fn set_host_var(&mut self, host: &str, key: &str, value: Value) {
         if let Some(h) = self.hosts.get_mut(host) {
-            h.vars.insert(key.to_string(), value);
+            crate::vars::set_var(&mut h.vars, key, value);
         }
     }
 
@@ -647,11 +700,7 @@ impl Inventory {
             h.groups.iter().filter(|g| *g != "all").filter_map(|g| self.groups.get_key_value(g)).collect();
         sorted.sort_by(|a, b| (a.1.depth, a.1.priority, a.0).cmp(&(b.1.depth, b.1.priority, b.0)));
         let mut out = Map::new();
-        let mut put = |m: &Map<String, Value>| {
-            for (k, v) in m {
-                out.insert(k.clone(), v.clone());
-            }
-        };
+        let mut put = |m: &Map<String, Value>| crate::vars::merge(&mut out, m);
         if let Some(all) = self.groups.get("all") {
             put(&all.vars);
         }
@@ -687,15 +736,20 @@ impl Inventory {
 
     fn implicit_localhost_vars(&self, name: &str) -> Map<String, Value> {
         let mut m = self.merge_for(name);
-        // Ansible's implicit localhost carries ansible_connection=local as a host variable: above
-        // every group var, below host_vars/ files.
-        let from_host_files = self
-            .inventory_dirs
-            .iter()
-            .chain(&self.playbook_dirs)
-            .any(|d| d.host(name).is_some_and(|hv| hv.contains_key("ansible_connection")));
-        if !from_host_files {
+        // Ansible's implicit localhost carries ansible_connection=local and
+        // ansible_python_interpreter (the controller's Python) as host variables: above every
+        // group var, below host_vars/ files.
+        let from_host_files = |key: &str| {
+            self.inventory_dirs
+                .iter()
+                .chain(&self.playbook_dirs)
+                .any(|d| d.host(name).is_some_and(|hv| hv.contains_key(key)))
+        };
+        if !from_host_files("ansible_connection") {
             m.insert("ansible_connection".into(), Value::String("local".into()));
+        }
+        if let Some(python) = controller_python().filter(|_| !from_host_files("ansible_python_interpreter")) {
+            m.insert("ansible_python_interpreter".into(), Value::String(python.into()));
         }
         m
     }

@@ -377,6 +377,12 @@ mod tests {
         assert!(e.contains("no hosts matched") && e.contains("nope"), "{e}");
         assert_eq!(sel(&inv, "localhost"), ["localhost"]);
         assert_eq!(inv.host_vars("localhost").get("ansible_connection"), Some(&serde_json::json!("local")));
+        // The controller's python3, as Ansible gives its own interpreter.
+        let python = crate::inventory::controller_python().map(serde_json::Value::from);
+        assert_eq!(inv.host_vars("localhost").get("ansible_python_interpreter"), python.as_ref());
+        if std::path::Path::new("/usr/bin/python3").exists() {
+            assert!(python.is_some());
+        }
         assert!(!inv.hosts().contains(&"localhost".to_string()));
     }
 

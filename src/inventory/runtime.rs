@@ -26,7 +26,7 @@ impl Inventory {
         if let Some(h) = self.hosts.get_mut(name) {
             for (k, v) in vars {
                 if h.vars.get(k) != Some(v) {
-                    h.vars.insert(k.clone(), v.clone());
+                    crate::vars::set_var(&mut h.vars, k, v.clone());
                     changed = true;
                 }
             }
@@ -73,7 +73,11 @@ impl Inventory {
             let local = super::LOCALHOST_NAMES.contains(&host).then(|| self.implicit_localhost_vars(host));
             self.add_host(host, None, None);
             if let (Some(vars), Some(h)) = (local, self.hosts.get_mut(host)) {
-                h.vars.insert("ansible_connection".into(), vars["ansible_connection"].clone());
+                for key in ["ansible_connection", "ansible_python_interpreter"] {
+                    if let Some(v) = vars.get(key) {
+                        h.vars.insert(key.into(), v.clone());
+                    }
+                }
             }
         }
         if self.groups.get(group).is_some_and(|g| !g.host_set.contains(host)) {

@@ -162,16 +162,57 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// Loads a comma-separated host list (`a,b:2222,`) into `ungrouped`.
-pub fn load_host_list(inv: &mut Inventory, list: &str) {
+/// Loads a comma-separated host list (`a,b:2222,`) into `ungrouped`; `ranges`: Ansible's
+/// `advanced_host_list`, which expands host ranges (`web[1:9:2]`), leaving an entry that is not
+/// a valid range as written.
+pub fn load_host_list(inv: &mut Inventory, list: &str, ranges: bool) {
     for h in list.split(',') {
         let h = h.trim();
         if h.is_empty() {
             continue;
         }
-        let (host, port) = parse_address(h, false).unwrap_or((h.to_string(), None));
-        if !inv.has_host(&host) {
-            inv.add_host(&host, Some("ungrouped"), port);
+        let (hosts, port) = if ranges {
+            super::expand_hostpattern(h).unwrap_or_else(|_| (vec![h.to_string()], None))
+        } else {
+            let (host, port) = parse_address(h, false).unwrap_or((h.to_string(), None));
+            (vec![host], port)
+        };
+        for host in hosts {
+            if !inv.has_host(&host) {
+                inv.add_host(&host, Some("ungrouped"), port);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod host_list_tests {
+    use super::*;
+
+    fn hosts(list: &str, ranges: bool) -> Vec<String> {
+        let mut inv = Inventory::empty();
+        load_host_list(&mut inv, list, ranges);
+        inv.reconcile();
+        inv.compute_group_hosts();
+        inv.hosts()
+    }
+
+    #[test]
+    fn advanced_host_lists_expand_ranges_and_keep_what_is_not_one() {
+        // Ansible's advanced_host_list: `[begin:end:step]` expands; `local[3:]` stays as written.
+        assert_eq!(hosts("local100,local[100:106:2],", true), ["local100", "local102", "local104", "local106"]);
+        assert_eq!(hosts("local[3:],web:2222,", true), ["local[3:]", "web"]);
+        // host_list (the default) takes each entry as one host.
+        assert_eq!(hosts("local100,local[100:106:2],", false), ["local100", "local[100:106:2]"]);
+    }
+
+    #[test]
+    fn advanced_host_list_applies_when_enabled_before_host_list() {
+        let list =
+            |l: &[&str]| super::super::advanced_host_list_first(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(list(&["advanced_host_list"]));
+        assert!(list(&["ansible.builtin.advanced_host_list", "host_list"]));
+        assert!(!list(&["host_list", "advanced_host_list"]));
+        assert!(!list(&["host_list", "ini"]));
     }
 }

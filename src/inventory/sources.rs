@@ -20,7 +20,9 @@ pub fn ignored_in_dir(name: &str) -> bool {
         || IGNORE_EXTS.iter().any(|e| name.ends_with(e))
 }
 
-fn is_host_list(src: &Path) -> bool {
+/// Whether a source is a comma-separated host list (Ansible's `host_list` test: a `,` in a
+/// path that does not exist).
+pub(crate) fn is_host_list(src: &Path) -> bool {
     src.to_string_lossy().contains(',') && !src.exists()
 }
 
@@ -58,7 +60,7 @@ pub fn parse_source(inv: &mut Inventory, src: &Path) -> Result<()> {
     if is_host_list(src) {
         let text = src.to_string_lossy().into_owned();
         inv.set_current_source(text.clone(), None);
-        script::load_host_list(inv, &text);
+        script::load_host_list(inv, &text, super::advanced_host_list());
         return Ok(());
     }
     let abs = absolute(src);

@@ -35,7 +35,8 @@ use crate::output::EventSink;
 const DEFAULT_FORKS: usize = 50;
 
 /// Loads ansible.cfg and the ANSIBLE_* variables, shows their warnings, and installs the roles
-/// path for role lookups: the first step of every command that reads playbooks or inventories.
+/// path for role lookups, the `hash_behaviour` for variable merges and the inventory plugins'
+/// order for host lists: the first step of every command that reads playbooks or inventories.
 pub(crate) fn settings() -> Result<Settings> {
     let s = Settings::load()?;
     for w in &s.warnings {
@@ -43,14 +44,29 @@ pub(crate) fn settings() -> Result<Settings> {
     }
     crate::config::install_roles_path(s.roles_path.clone());
     crate::config::install_collections_path(s.collections_path.clone());
+    crate::vars::install_hash_behaviour(s.hash_merge);
+    if let Some(enabled) = &s.inventory_enabled {
+        crate::inventory::install_enabled_plugins(enabled);
+    }
     Ok(s)
 }
 
 /// Loads the inventory: the `-i` sources, else the settings' (`inventory` in ansible.cfg,
 /// ANSIBLE_INVENTORY), else /etc/ansible/hosts when it exists, else the implicit localhost.
+/// A `-i` source that does not exist is left out with Ansible's warning (with none left: the
+/// implicit localhost), as ansible-playbook does.
 pub(crate) fn load_inventory(sources: &[std::path::PathBuf], settings: &Settings) -> Result<Inventory> {
     if !sources.is_empty() {
-        return Inventory::load(sources);
+        let (found, missing): (Vec<_>, Vec<_>) = sources.iter().cloned().partition(|s| Inventory::source_exists(s));
+        for m in &missing {
+            let shown = std::path::absolute(m).unwrap_or_else(|_| m.clone());
+            eprintln!("[WARNING]: Unable to parse {} as an inventory source", shown.display());
+        }
+        if found.is_empty() {
+            eprintln!("[WARNING]: No inventory was parsed, only implicit localhost is available");
+            return Ok(Inventory::implicit_localhost());
+        }
+        return Inventory::load(&found);
     }
     if let Some(configured) = settings.inventory.as_ref().filter(|c| !c.is_empty()) {
         // Ansible warns and runs with no hosts; a source that is not there is a mistake to show.

@@ -89,9 +89,7 @@ pub fn inputs(args: &PlayArgs, paths: &[PathBuf], playbooks: &[Playbook], opts: 
             }
             for (candidates, _) in &play.vars_files {
                 for c in candidates.iter().filter(|c| !c.contains("{{")) {
-                    let p = Path::new(c);
-                    let p = if p.is_absolute() { p.to_path_buf() } else { play.dir.join(p) };
-                    if p.is_file() {
+                    if let Ok(p) = play.vars_file(c) {
                         plan::digest_path(&p, &mut inputs.vars);
                     }
                 }

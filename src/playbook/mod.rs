@@ -237,6 +237,17 @@ impl Play {
         out
     }
 
+    /// Where a `vars_files` entry (already rendered) is: searched as Ansible's
+    /// `path_dwim_relative_stack` over the play's directory, `vars/NAME` before `NAME`
+    /// (`playbook::search`). Every path tried when none is a file.
+    pub fn vars_file(&self, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
+        let cands = search::candidates(name, "vars", std::slice::from_ref(&self.dir));
+        match cands.iter().find(|c| c.is_file()) {
+            Some(found) => Ok(found.clone()),
+            None => Err(cands),
+        }
+    }
+
     /// The fact gathering task the play starts with (`gather_facts`), inheriting the play's
     /// keywords and tagged `always`, as in Ansible.
     pub fn gather_task(&self) -> Task {

@@ -285,7 +285,7 @@ pub fn expand_roles(
     let mut seen: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
     let from = From { kw: parent, include_params: &include_params, parents: &parents };
     for spec in specs {
-        expand_one(spec, play_dir, &mut out, &mut seen, 0, &from)?;
+        expand_one(spec, play_dir, &mut out, &mut seen, 0, &from, &Map::new())?;
     }
     Ok(out)
 }
@@ -305,6 +305,7 @@ fn expand_one(
     seen: &mut Vec<(PathBuf, Map<String, Value>)>,
     depth: usize,
     from: &From<'_>,
+    inherited: &Map<String, Value>,
 ) -> Result<()> {
     let (parent, include_params, parents) = (from.kw, from.include_params, from.parents);
     if depth > 20 {
@@ -314,7 +315,12 @@ fn expand_one(
         ));
     }
     let kw = parent.inherit(&spec.kw);
-    let loaded = load_role(spec, play_dir, &kw, include_params.clone(), parents.to_vec())?;
+    // A dependency sees the parameters of the roles that depend on it, below its own (Ansible's
+    // `get_role_params(dep_chain)`).
+    let mut params = inherited.clone();
+    crate::vars::merge(&mut params, &spec.params);
+    let with_inherited = RoleSpec { params: params.clone(), ..spec.clone() };
+    let loaded = load_role(&with_inherited, play_dir, &kw, include_params.clone(), parents.to_vec())?;
     let names = if depth == 0 { &mut out.names.play } else { &mut out.names.dependencies };
     names.push(loaded.role.name.clone());
     let key = (loaded.role.path.clone(), spec.params.clone());
@@ -326,7 +332,7 @@ fn expand_one(
     for dep in &loaded.deps {
         let chain = loaded.role.chain();
         let dep_from = From { kw: &kw, include_params, parents: &chain };
-        expand_one(dep, play_dir, out, seen, depth + 1, &dep_from)?;
+        expand_one(dep, play_dir, out, seen, depth + 1, &dep_from, &params)?;
     }
     let mut block =
         Task::new(spec.loc.clone(), TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] }, kw);

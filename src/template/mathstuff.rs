@@ -72,9 +72,38 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         }
         Ok::<_, Error>(Value::from(items))
     });
-    filter!(env, "human_readable", human_readable);
-    filter!(env, "human_to_bytes", human_to_bytes);
-    filter!(env, "rekey_on_member", rekey_on_member);
+    filter!(env, "human_readable", |size: Value, isbits: Option<bool>, unit: Option<String>, kw: Kwargs| {
+        let isbits = match isbits {
+            Some(b) => Some(b),
+            None => kw.get::<Option<bool>>("isbits")?,
+        };
+        let unit = match unit {
+            Some(u) => Some(u),
+            None => kw.get::<Option<String>>("unit")?,
+        };
+        kw.assert_all_used()?;
+        human_readable(size, isbits, unit)
+    });
+    filter!(env, "human_to_bytes", |value: Value, default_unit: Option<String>, isbits: Option<bool>, kw: Kwargs| {
+        let default_unit = match default_unit {
+            Some(u) => Some(u),
+            None => kw.get::<Option<String>>("default_unit")?,
+        };
+        let isbits = match isbits {
+            Some(b) => Some(b),
+            None => kw.get::<Option<bool>>("isbits")?,
+        };
+        kw.assert_all_used()?;
+        human_to_bytes(value, default_unit, isbits)
+    });
+    filter!(env, "rekey_on_member", |data: Value, key: Value, duplicates: Option<String>, kw: Kwargs| {
+        let duplicates = match duplicates {
+            Some(d) => Some(d),
+            None => kw.get::<Option<String>>("duplicates")?,
+        };
+        kw.assert_all_used()?;
+        rekey_on_member(data, key, duplicates)
+    });
     filter!(env, "unique", unique);
     test!(env, "nan", |v: &Value| is_nan(v));
     test!(env, "isnan", |v: &Value| is_nan(v));
@@ -170,14 +199,20 @@ fn combinations(
 const SIZES: &[(char, u32)] =
     &[('Y', 80), ('Z', 70), ('E', 60), ('P', 50), ('T', 40), ('G', 30), ('M', 20), ('K', 10), ('B', 0)];
 
-/// `human_readable(isbits=False, unit=None)`: `2048 | human_readable` is `2.00 KB`.
+/// `human_readable(isbits=False, unit=None)`: `2048 | human_readable` is `2.00 KB`. Only numbers
+/// (and booleans, Python ints): anything else is Python's TypeError, which Ansible reports as
+/// "failed on bad input".
 fn human_readable(size: Value, isbits: Option<bool>, unit: Option<String>) -> Result<String, Error> {
+    let bad = |v: &Value| {
+        err(format!(
+            "human_readable() failed on bad input: '>=' not supported between instances of '{}' and 'int'",
+            type_debug(v)
+        ))
+    };
     let size = match size.kind() {
-        ValueKind::Number => f64::try_from(size.clone()).map_err(|_| err("human_readable() failed on bad input"))?,
-        ValueKind::String => {
-            pyfmt::to_str(&size).trim().parse::<f64>().map_err(|_| err("human_readable() can't interpret the input"))?
-        }
-        _ => return Err(err("human_readable() failed on bad input")),
+        ValueKind::Bool => f64::from(u8::from(size.is_true())),
+        ValueKind::Number => f64::try_from(size.clone()).map_err(|_| bad(&size))?,
+        _ => return Err(bad(&size)),
     };
     let base = if isbits.unwrap_or(false) { "bits" } else { "Bytes" };
     let mut chosen = ('B', 0u32);
@@ -340,6 +375,9 @@ mod tests {
         assert_eq!(human_readable(Value::from(2048), None, None).unwrap(), "2.00 KB");
         assert_eq!(human_readable(Value::from(1), None, None).unwrap(), "1.00 Bytes");
         assert_eq!(human_readable(Value::from(1048576), Some(true), None).unwrap(), "1.00 Mb");
+        // A string is Python's TypeError, even when it holds a number.
+        let e = human_readable(Value::from("10"), None, None).unwrap_err().to_string();
+        assert!(e.contains("human_readable() failed on bad input"), "{e}");
         assert_eq!(human_readable(Value::from(1048576), None, Some("K".into())).unwrap(), "1024.00 KB");
         assert_eq!(human_to_bytes(Value::from("1.5 KB"), None, None).unwrap(), 1536);
         assert_eq!(human_to_bytes(Value::from("10"), Some("M".into()), None).unwrap(), 10 * 1048576);

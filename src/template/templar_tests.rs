@@ -723,3 +723,28 @@ fn list_index_is_pythons() {
     let e = Templar::new().render_str("{{ ['a'].index('z') }}", &base()).unwrap_err();
     assert!(e.msg.contains("'z' is not in list"), "{}", e.msg);
 }
+
+#[test]
+fn human_size_filters_take_keyword_arguments() {
+    // Recorded from Ansible 2.19 (filter_mathstuff target).
+    assert_eq!(render("{{ 1 | human_readable(isbits=True) }}"), json!("1.00 bits"));
+    assert_eq!(render("{{ 102400000 | human_readable(isbits=True, unit='G') }}"), json!("0.10 Gb"));
+    assert_eq!(render("{{ 102400000 | human_readable(unit='G') }}"), json!("0.10 GB"));
+    assert_eq!(render("{{ '10.00 Kb' | human_to_bytes(isbits=True) }}"), json!(10240));
+    assert_eq!(render("{{ '10' | human_to_bytes(default_unit='K') }}"), json!(10240));
+    assert!(Templar::new().render_str("{{ 1 | human_readable(bogus=1) }}", &base()).is_err());
+    let e = Templar::new().render_str("{{ 'monkeys' | human_readable }}", &base()).unwrap_err().to_string();
+    assert!(e.contains("failed on bad input"), "{e}");
+}
+
+#[test]
+fn rekey_on_member_takes_duplicates_by_keyword() {
+    // Recorded from Ansible 2.19 (filter_mathstuff target).
+    let dup = r#"[{"proto": "eigrp", "state": "on"}, {"proto": "eigrp", "state": "off"}]"#;
+    assert_eq!(
+        render(&format!("{{{{ {dup} | rekey_on_member('proto', duplicates='overwrite') }}}}")),
+        json!({"eigrp": {"proto": "eigrp", "state": "off"}})
+    );
+    let e = Templar::new().render_str("{{ [] | rekey_on_member('a', duplicates='boo') }}", &base()).unwrap_err();
+    assert!(e.to_string().contains("duplicates parameter to rekey_on_member has unknown value 'boo'"), "{e}");
+}
