@@ -392,3 +392,89 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts_and_groups() 
         .success()
         .stdout_has("hosts=four,two,yolo even=two odd=\"");
 }
+
+// Lab targets (helper confe): gather_facts as a task, omit on a keyword, module_defaults checked
+// up front, an included role seeing its parent role's variables, facts returned unprefixed.
+
+#[test]
+fn gather_facts_runs_as_a_task_and_unprefixed_facts_are_variables() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - gather_facts:
+                gather_subset: distribution
+                parallel: true
+              when: ansible_distribution is not defined
+            - debug:
+                msg: "{{ ansible_distribution is defined }} {{ ansible_facts.distribution == ansible_distribution }} {{ module_setup | default('undef') }}"
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True True True\"");
+}
+
+#[test]
+fn a_keyword_that_renders_to_omit_takes_the_parents_value() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: {msg: boom}
+                  ignore_errors: "{{ omit }}"
+                - debug: {msg: "after the ignored failure"}
+              ignore_errors: true
+            - debug: {msg: "{{ 'no parent value: not set' }}"}
+              no_log: "{{ omit }}"
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("...ignoring")
+        .stdout_has("after the ignored failure")
+        .stdout_has("no parent value: not set");
+}
+
+#[test]
+fn module_defaults_give_a_required_argument_checked_up_front() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          module_defaults:
+            stat: {path: /}
+          tasks:
+            - stat:
+              register: r
+            - debug: {msg: "isdir {{ r.stat.isdir }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"isdir True\"");
+}
+
+#[test]
+fn a_role_included_from_a_role_sees_the_parents_defaults() {
+    let p = Project::new()
+        .file("roles/outer/defaults/main.yml", "outer_name: from-outer\n")
+        .file(
+            "roles/outer/tasks/main.yml",
+            "- include_role:\n    name: inner\n  vars:\n    inner_name: '{{ outer_name }}'\n",
+        )
+        .file("roles/inner/tasks/main.yml", "- debug: {msg: \"inner got {{ inner_name }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_role: {name: outer, public: true}
+            "#,
+        );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"inner got from-outer\"");
+}

@@ -16,6 +16,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::raw::Raw,
     &builtin::stat::Stat,
     &builtin::setup::Setup,
+    &builtin::gather_facts::GatherFacts,
     &builtin::service_facts::ServiceFacts,
     &builtin::package_facts::PackageFacts,
     &builtin::wait_for::WaitFor,

@@ -122,6 +122,9 @@ pub struct HostState {
     pub inventory: Arc<Map<String, Value>>,
     /// Facts from setup (without the `ansible_` prefix).
     pub facts: Arc<Map<String, Value>>,
+    /// Facts a module returned without the `ansible_` prefix (service_facts' `services`):
+    /// Ansible injects those as variables under that very name.
+    pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// RECAP counters.
@@ -148,6 +151,7 @@ impl HostState {
             name: name.to_string(),
             inventory: Arc::new(inventory),
             facts: Arc::new(Map::new()),
+            bare_facts: Arc::new(std::collections::BTreeSet::new()),
             set_facts: Arc::new(Map::new()),
             stats: HostStats::default(),
             status: HostStatus::Active,
@@ -164,6 +168,7 @@ impl HostState {
         HostView {
             inventory: self.inventory.clone(),
             facts: self.facts.clone(),
+            bare_facts: self.bare_facts.clone(),
             set_facts: self.set_facts.clone(),
             group_names,
         }
@@ -178,8 +183,17 @@ impl HostState {
     pub fn add_facts(&mut self, facts: &Map<String, Value>) {
         let f = Arc::make_mut(&mut self.facts);
         for (k, v) in facts {
-            let k = k.strip_prefix("ansible_").unwrap_or(k);
-            f.insert(k.to_string(), v.clone());
+            match k.strip_prefix("ansible_") {
+                Some(bare) => {
+                    f.insert(bare.to_string(), v.clone());
+                }
+                None => {
+                    f.insert(k.clone(), v.clone());
+                    if !self.bare_facts.contains(k) {
+                        Arc::make_mut(&mut self.bare_facts).insert(k.clone());
+                    }
+                }
+            }
         }
     }
 }

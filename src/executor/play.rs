@@ -609,7 +609,8 @@ impl<'r> PlayRun<'r> {
                     files: files.clone(),
                 };
                 let loaded =
-                    playbook::load_role(&spec, &include.base, &include.inherit, params).map_err(|e| e.report())?;
+                    playbook::load_role_in(&spec, &include.base, &include.inherit, params, include.role.as_deref())
+                        .map_err(|e| e.report())?;
                 let mut b = Task::new(
                     task.loc.clone(),
                     TaskBody::Block { block: loaded.tasks, rescue: vec![], always: vec![] },
@@ -705,7 +706,7 @@ impl<'r> PlayRun<'r> {
         }
         let st = &states[first?];
         let ctx = super::run_task::context_for(self.runner, &self.ctx, st, task, &self.hostvars(states));
-        self.runner.templar.render_value(v, &ctx.value()).ok()
+        super::settings::Render { runner: self.runner, ctx: &ctx }.value_opt("", value).ok().flatten()
     }
 
     /// Runs one action task on `active` hosts in parallel; emits results in host order.

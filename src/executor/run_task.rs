@@ -79,7 +79,7 @@ pub fn context_for(
         merge(&mut m, &r.defaults);
     }
     merge(&mut m, &st.inventory);
-    add_facts(&mut m, &st.facts);
+    add_facts(&mut m, &st.facts, &st.bare_facts);
     merge(&mut m, &play.play_vars);
     merge(&mut m, &play.role_vars);
     if let Some(r) = role {
@@ -110,6 +110,7 @@ pub fn context_for(
         st.set_facts.keys().filter(|k| !runner.opts.extra_vars.contains_key(*k)).cloned().collect();
     if !st.facts.is_empty() {
         data.insert("ansible_facts".into());
+        data.extend(st.bare_facts.iter().cloned());
         data.extend(st.facts.keys().map(
             |k| {
                 if k.starts_with("ansible_") {
@@ -673,18 +674,33 @@ fn strip_omit(args: &mut Map<String, Value>) {
 /// later ones win; `group/NAME` entries apply to every module of the group.
 fn module_defaults_for(settings: &Settings, module: &str) -> Map<String, Value> {
     let mut out = Map::new();
-    for entry in &settings.module_defaults {
-        for (key, defaults) in entry {
-            let applies = match key.strip_prefix("group/") {
-                Some(group) => module_group(group).is_some_and(|pred| pred(module)),
-                None => orc_modules::registry::short_name(key) == module,
-            };
-            if let (true, Value::Object(d)) = (applies, defaults) {
-                merge(&mut out, d);
+    // A backend's defaults first: the module's own win over them.
+    for applies in [backend_defaults_apply, module_defaults_apply] {
+        for entry in &settings.module_defaults {
+            for (key, defaults) in entry {
+                if let (true, Value::Object(d)) = (applies(key, module), defaults) {
+                    merge(&mut out, d);
+                }
             }
         }
     }
     out
+}
+
+/// Whether a `module_defaults` key names a module `module` runs as on some hosts: `service` runs
+/// as `systemd` or `sysvinit`, and Ansible's service action applies that module's defaults under
+/// the task's arguments (orc applies both backends' defaults, whichever the host has).
+pub(crate) fn backend_defaults_apply(key: &str, module: &str) -> bool {
+    module == "service" && matches!(orc_modules::registry::short_name(key), "systemd" | "systemd_service" | "sysvinit")
+}
+
+/// Whether a `module_defaults` key (a module's name or FQCN, or `group/NAME`) applies to
+/// `module` (short name).
+pub(crate) fn module_defaults_apply(key: &str, module: &str) -> bool {
+    match key.strip_prefix("group/") {
+        Some(group) => module_group(group).is_some_and(|pred| pred(module)),
+        None => orc_modules::registry::short_name(key) == module,
+    }
 }
 
 /// The module groups `module_defaults` may name (Ansible's action groups of the collections

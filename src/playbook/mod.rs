@@ -21,10 +21,10 @@ use serde_json::{Map, Value};
 
 use crate::error::Loc;
 
-pub use keywords::{Keywords, INHERITED};
+pub use keywords::{omit_fallback, Keywords, INHERITED};
 pub use kv::parse_kv;
 pub use parse::{compile_task_file, load_playbook, IncludeCtx};
-pub use roles::{load_role, RoleFiles, RoleSpec};
+pub use roles::{load_role, load_role_in, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
 /// A playbook file after imports are resolved: its plays in order.
