@@ -478,3 +478,49 @@ fn a_role_included_from_a_role_sees_the_parents_defaults() {
         );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"inner got from-outer\"");
 }
+
+#[test]
+fn an_unshipped_builtin_module_fails_only_when_its_conditional_task_runs() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - dnf5: {name: tree}
+              when: false
+            - debug: {msg: "went on"}
+            - ansible.builtin.dnf5: {name: tree}
+              when: true
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .code(2)
+        .stdout_has("went on")
+        .stdout_has("the module 'ansible.builtin.dnf5' is an ansible.builtin module orc does not ship");
+    let p = Project::new()
+        .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - dnf5: {name: tree}\n");
+    p.play("site.yml").run().code(3);
+}
+
+#[test]
+fn package_takes_its_backend_from_ansible_package_use() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - package: {name: doesnotmatter}
+              vars: {ansible_package_use: lola}
+              ignore_errors: true
+              register: r
+            - debug: {msg: "{{ r.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("Could not find a matching action for the \\\"lola\\\" package manager");
+}

@@ -688,10 +688,16 @@ fn module_defaults_for(settings: &Settings, module: &str) -> Map<String, Value> 
 }
 
 /// Whether a `module_defaults` key names a module `module` runs as on some hosts: `service` runs
-/// as `systemd` or `sysvinit`, and Ansible's service action applies that module's defaults under
-/// the task's arguments (orc applies both backends' defaults, whichever the host has).
+/// as `systemd` or `sysvinit`, `package` as `apt`, `dnf`, `dnf5` or `yum`, and Ansible's action
+/// applies that module's defaults under the task's arguments (orc applies every backend's
+/// defaults, whichever the host has).
 pub(crate) fn backend_defaults_apply(key: &str, module: &str) -> bool {
-    module == "service" && matches!(orc_modules::registry::short_name(key), "systemd" | "systemd_service" | "sysvinit")
+    let key = orc_modules::registry::short_name(key);
+    match module {
+        "service" => matches!(key, "systemd" | "systemd_service" | "sysvinit"),
+        "package" => matches!(key, "apt" | "dnf" | "dnf5" | "yum"),
+        _ => false,
+    }
 }
 
 /// Whether a `module_defaults` key (a module's name or FQCN, or `group/NAME`) applies to
@@ -742,6 +748,12 @@ fn run_action_once(
         }
     };
     strip_omit(&mut args);
+    // Ansible's package action picks its backend from `ansible_package_use` when `use` is not given.
+    if action.short == "package" && !args.contains_key("use") {
+        if let Some(Value::String(u)) = ctx.resolved("ansible_package_use") {
+            args.insert("use".into(), Value::String(u));
+        }
+    }
     let (check, diff) = (settings.check, settings.diff);
     let search = search_path(task, &play.play_dir);
     let render_number = |v: &Option<Value>| {
@@ -773,6 +785,9 @@ fn run_action_once(
         };
     }
     let Some(module) = orc_modules::lookup(&action.short) else {
+        if crate::playbook::is_unshipped_builtin(&action.module) {
+            return failed(crate::playbook::unshipped_builtin_msg(&action.module));
+        }
         return failed(format!("unknown module '{}'", action.module));
     };
     if let Some((bad, _)) = settings.environment.iter().find(|(k, _)| !valid_env_name(k)) {

@@ -23,7 +23,7 @@ use crate::error::Loc;
 
 pub use keywords::{omit_fallback, Keywords, INHERITED};
 pub use kv::parse_kv;
-pub use parse::{compile_task_file, load_playbook, IncludeCtx};
+pub use parse::{compile_task_file, is_unshipped_builtin, load_playbook, unshipped_builtin_msg, IncludeCtx};
 pub use roles::{load_role, load_role_in, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
