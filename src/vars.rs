@@ -76,6 +76,8 @@ pub struct HostView {
     pub facts: Arc<Map<String, Value>>,
     /// Variables `include_vars` loaded.
     pub included_vars: Arc<Map<String, Value>>,
+    /// Facts returned without the `ansible_` prefix (`HostState::bare_facts`).
+    pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// The host's `group_names` (Ansible's hostvars carry the magic variables too).
@@ -96,7 +98,7 @@ impl HostView {
     /// The merged map `hostvars[host]` shows.
     pub fn merged(&self, name: &str) -> Map<String, Value> {
         let mut m = (*self.inventory).clone();
-        add_facts(&mut m, &self.facts);
+        add_facts(&mut m, &self.facts, &self.bare_facts);
         merge(&mut m, &self.included_vars);
         merge(&mut m, &self.set_facts);
         m.insert("inventory_hostname".into(), Value::String(name.to_string()));
@@ -106,12 +108,17 @@ impl HostView {
     }
 }
 
-/// Adds facts as `ansible_facts` and as top-level `ansible_<name>` variables.
-pub fn add_facts(m: &mut Map<String, Value>, facts: &Map<String, Value>) {
+/// Adds facts as `ansible_facts` and as top-level `ansible_<name>` variables (and, for those
+/// returned without the prefix, `<name>`).
+pub fn add_facts(m: &mut Map<String, Value>, facts: &Map<String, Value>, bare: &std::collections::BTreeSet<String>) {
     // `ansible_facts` is defined ({}) before anything was gathered, as in Ansible.
     for (k, v) in facts {
         let key = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
         m.insert(key, v.clone());
+        // A fact returned without the prefix is a variable under its own name too.
+        if bare.contains(k) {
+            m.insert(k.clone(), v.clone());
+        }
     }
     m.insert("ansible_facts".into(), Value::Object(facts.clone()));
 }

@@ -1470,3 +1470,135 @@ fn a_missing_inventory_source_is_a_warning_and_templates_in_hostvars_and_debug_v
         .stdout_has("\"broken\": \"<< error 1 - 'not_defined' is undefined >>\"")
         .stdout_has("\"msg\": \"100 100 101\"");
 }
+
+// Lab targets (helper confe): gather_facts as a task, omit on a keyword, module_defaults checked
+// up front, an included role seeing its parent role's variables, facts returned unprefixed.
+
+#[test]
+fn gather_facts_runs_as_a_task_and_unprefixed_facts_are_variables() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - gather_facts:
+                gather_subset: distribution
+                parallel: true
+              when: ansible_distribution is not defined
+            - debug:
+                msg: "{{ ansible_distribution is defined }} {{ ansible_facts.distribution == ansible_distribution }} {{ module_setup | default('undef') }}"
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"True True True\"");
+}
+
+#[test]
+fn a_keyword_that_renders_to_omit_takes_the_parents_value() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: {msg: boom}
+                  ignore_errors: "{{ omit }}"
+                - debug: {msg: "after the ignored failure"}
+              ignore_errors: true
+            - debug: {msg: "{{ 'no parent value: not set' }}"}
+              no_log: "{{ omit }}"
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("...ignoring")
+        .stdout_has("after the ignored failure")
+        .stdout_has("no parent value: not set");
+}
+
+#[test]
+fn module_defaults_give_a_required_argument_checked_up_front() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          module_defaults:
+            stat: {path: /}
+          tasks:
+            - stat:
+              register: r
+            - debug: {msg: "isdir {{ r.stat.isdir }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"isdir True\"");
+}
+
+#[test]
+fn a_role_included_from_a_role_sees_the_parents_defaults() {
+    let p = Project::new()
+        .file("roles/outer/defaults/main.yml", "outer_name: from-outer\n")
+        .file(
+            "roles/outer/tasks/main.yml",
+            "- include_role:\n    name: inner\n  vars:\n    inner_name: '{{ outer_name }}'\n",
+        )
+        .file("roles/inner/tasks/main.yml", "- debug: {msg: \"inner got {{ inner_name }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_role: {name: outer, public: true}
+            "#,
+        );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"inner got from-outer\"");
+}
+
+#[test]
+fn an_unshipped_builtin_module_fails_only_when_its_conditional_task_runs() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - dnf5: {name: tree}
+              when: false
+            - debug: {msg: "went on"}
+            - ansible.builtin.dnf5: {name: tree}
+              when: true
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .code(2)
+        .stdout_has("went on")
+        .stdout_has("the module 'ansible.builtin.dnf5' is an ansible.builtin module orc does not ship");
+    let p = Project::new()
+        .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - dnf5: {name: tree}\n");
+    p.play("site.yml").run().code(3);
+}
+
+#[test]
+fn package_takes_its_backend_from_ansible_package_use() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - package: {name: doesnotmatter}
+              vars: {ansible_package_use: lola}
+              ignore_errors: true
+              register: r
+            - debug: {msg: "{{ r.msg }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .success()
+        .stdout_has("Could not find a matching action for the \\\"lola\\\" package manager");
+}

@@ -4,6 +4,106 @@
 
 use regex::bytes::{Captures, Regex};
 
+/// A compiled Python pattern: the regex crate's engine, or fancy-regex's for the patterns it
+/// cannot run (backreferences, look-around), which then matches the text as UTF-8 (invalid bytes
+/// replaced).
+#[derive(Debug, Clone)]
+pub enum PyRegex {
+    /// The regex crate, on bytes.
+    Plain(Regex),
+    /// fancy-regex, on text.
+    Fancy(Box<fancy_regex::Regex>),
+}
+
+impl PyRegex {
+    /// Whether the pattern matches anywhere in `text` (`re.search`).
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        match self {
+            PyRegex::Plain(re) => re.is_match(text),
+            PyRegex::Fancy(re) => re.is_match(&String::from_utf8_lossy(text)).unwrap_or(false),
+        }
+    }
+
+    /// The byte span of the first match in `text` (for fancy-regex, of the text as UTF-8: the
+    /// same offsets when `text` is valid UTF-8).
+    pub fn find(&self, text: &[u8]) -> Option<(usize, usize)> {
+        match self {
+            PyRegex::Plain(re) => re.find(text).map(|m| (m.start(), m.end())),
+            PyRegex::Fancy(re) => {
+                let t = String::from_utf8_lossy(text);
+                re.find(&t).ok().flatten().map(|m| (m.start().min(text.len()), m.end().min(text.len())))
+            }
+        }
+    }
+
+    /// The groups of the first match in `text`.
+    pub fn captures(&self, text: &[u8]) -> Option<OwnedCaptures> {
+        match self {
+            PyRegex::Plain(re) => re.captures(text).map(|c| OwnedCaptures::of(&c, re.capture_names())),
+            PyRegex::Fancy(re) => {
+                let text = String::from_utf8_lossy(text);
+                let c = re.captures(&text).ok().flatten()?;
+                Some(OwnedCaptures {
+                    groups: (0..c.len()).map(|i| c.get(i).map(|m| m.as_str().as_bytes().to_vec())).collect(),
+                    names: re.capture_names().enumerate().filter_map(|(i, n)| n.map(|n| (n.to_string(), i))).collect(),
+                })
+            }
+        }
+    }
+}
+
+/// A match's groups, owned: what [`expand`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedCaptures {
+    /// Group 0 (the whole match) and each numbered group; `None` when it did not take part.
+    pub groups: Vec<Option<Vec<u8>>>,
+    /// Named groups and their numbers.
+    pub names: std::collections::HashMap<String, usize>,
+}
+
+impl OwnedCaptures {
+    fn of<'a>(c: &Captures, names: impl Iterator<Item = Option<&'a str>>) -> Self {
+        OwnedCaptures {
+            groups: (0..c.len()).map(|i| c.get(i).map(|m| m.as_bytes().to_vec())).collect(),
+            names: names.enumerate().filter_map(|(i, n)| n.map(|n| (n.to_string(), i))).collect(),
+        }
+    }
+}
+
+/// The groups of a match, for [`expand`]: the regex crate's captures or [`OwnedCaptures`].
+pub trait Groups {
+    /// How many groups, group 0 included.
+    fn count(&self) -> usize;
+    /// Group `n`'s text, when it took part.
+    fn group(&self, n: usize) -> Option<&[u8]>;
+    /// A named group's text, when it exists and took part.
+    fn named(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl Groups for Captures<'_> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn group(&self, n: usize) -> Option<&[u8]> {
+        self.get(n).map(|m| m.as_bytes())
+    }
+    fn named(&self, name: &str) -> Option<&[u8]> {
+        self.name(name).map(|m| m.as_bytes())
+    }
+}
+
+impl Groups for OwnedCaptures {
+    fn count(&self) -> usize {
+        self.groups.len()
+    }
+    fn group(&self, n: usize) -> Option<&[u8]> {
+        self.groups.get(n).and_then(|g| g.as_deref())
+    }
+    fn named(&self, name: &str) -> Option<&[u8]> {
+        self.names.get(name).and_then(|n| self.group(*n))
+    }
+}
+
 /// Rewrites the Python-only spellings of a pattern for Rust's engine: `\Z` becomes `\z`, a `{`
 /// that does not start a valid quantifier is a literal (`server {`), `{,n}` means `{0,n}`, and `[`
 /// inside a character class is a literal.
@@ -84,13 +184,13 @@ pub fn translate(pattern: &str) -> String {
     out
 }
 
-/// Compiles a Python regular expression with Rust's engine (after [`translate`]). Look-around and
-/// backreferences in the pattern are not supported and give an error saying so.
+/// Compiles a Python regular expression with Rust's engine (after [`translate`]); a pattern it
+/// cannot run (backreferences, look-around) is compiled with fancy-regex instead.
 ///
 /// Compiled patterns are cached for the run: a task's `regexp` is the same on every host, and
 /// building the automaton costs far more than using it.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+pub fn compile(pattern: &str) -> Result<PyRegex, String> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, PyRegex>>> =
         std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(re) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
@@ -106,9 +206,16 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
     Ok(re)
 }
 
-fn compile_uncached(pattern: &str) -> Result<Regex, String> {
+fn compile_uncached(pattern: &str) -> Result<PyRegex, String> {
     let translated = translate(pattern);
-    Regex::new(&translated).map_err(|e| {
+    let plain = Regex::new(&translated);
+    if let Ok(re) = plain {
+        return Ok(PyRegex::Plain(re));
+    }
+    if let Ok(re) = fancy_regex::Regex::new(&translated) {
+        return Ok(PyRegex::Fancy(Box::new(re)));
+    }
+    plain.map(PyRegex::Plain).map_err(|e| {
         let hint = if pattern.contains("(?=")
             || pattern.contains("(?!")
             || pattern.contains("(?<=")
@@ -141,12 +248,12 @@ fn line_body(line: &[u8]) -> &[u8] {
 }
 
 /// `re.search(line)` on one line as read by `readlines()` (newline included).
-pub fn search_line(re: &Regex, line: &[u8]) -> bool {
+pub fn search_line(re: &PyRegex, line: &[u8]) -> bool {
     re.is_match(line_body(line))
 }
 
 /// `re.search(line)` returning the captures, for `match.expand`.
-pub fn captures_line<'a>(re: &Regex, line: &'a [u8]) -> Option<Captures<'a>> {
+pub fn captures_line(re: &PyRegex, line: &[u8]) -> Option<OwnedCaptures> {
     re.captures(line_body(line))
 }
 
@@ -214,17 +321,17 @@ pub fn check_template(template: &[u8]) -> Result<(), String> {
 /// Python's `match.expand(template)`: `\1`..`\99`, `\g<n>`, `\g<name>`, and the escapes `\n`,
 /// `\t`, `\r`, `\\` etc. An unmatched group expands to nothing; a group that does not exist is an
 /// error, as in Python (an unknown group name expands to nothing).
-pub fn expand(caps: &Captures, template: &[u8]) -> Result<Vec<u8>, String> {
+pub fn expand(caps: &impl Groups, template: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(template.len());
     let mut i = 0;
     let group = |out: &mut Vec<u8>, name: &str| -> Result<(), String> {
         let m = match name.parse::<usize>() {
-            Ok(n) if n < caps.len() => caps.get(n),
+            Ok(n) if n < caps.count() => caps.group(n),
             Ok(_) => return Err(format!("invalid group reference {name} in line")),
-            Err(_) => caps.name(name),
+            Err(_) => caps.named(name),
         };
         if let Some(m) = m {
-            out.extend_from_slice(m.as_bytes());
+            out.extend_from_slice(m);
         }
         Ok(())
     };
@@ -336,6 +443,18 @@ mod tests {
         assert_eq!(translate(r"\{"), r"\{");
         let re = compile("^server {$").unwrap();
         assert!(search_line(&re, b"server {\n"));
+    }
+
+    #[test]
+    fn backreferences_match_as_in_python() {
+        let re = compile(r"^(REF) .* \1$").unwrap();
+        assert!(matches!(re, PyRegex::Fancy(_)));
+        assert!(search_line(&re, b"REF this is a line for backrefs REF\n"));
+        assert!(!search_line(&re, b"REF this is a line for backrefs\n"));
+        let caps = captures_line(&re, b"REF x REF\n").unwrap();
+        assert_eq!(expand(&caps, br"\1 done").unwrap(), b"REF done".to_vec());
+        // A pattern the regex crate runs stays on it.
+        assert!(matches!(compile("^a$").unwrap(), PyRegex::Plain(_)));
     }
 
     #[test]

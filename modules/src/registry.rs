@@ -17,6 +17,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::script::Script,
     &builtin::stat::Stat,
     &builtin::setup::Setup,
+    &builtin::gather_facts::GatherFacts,
     &builtin::service_facts::ServiceFacts,
     &builtin::package_facts::PackageFacts,
     &builtin::wait_for::WaitFor,

@@ -98,6 +98,28 @@ impl ShWords {
 
 /// After a `$`: `{anything-but-brace}` or a run of ASCII word characters, as Python's `_varprog`.
 /// Returns the name and the length consumed after the `$`.
+/// `path` with a leading `~` or `~user` replaced by that home directory on the host (looked up
+/// as the user the task runs as, so `~` is the become user's home), as Ansible's action plugins'
+/// `_remote_expand_user` does before a module sees the path. Any other path is returned as it
+/// is, without a round trip; so is one whose user the host does not know.
+pub fn expand_user(ctx: &mut crate::contract::ModuleCtx, path: &str) -> Result<String, crate::contract::ModuleError> {
+    if !path.starts_with('~') {
+        return Ok(path.to_string());
+    }
+    let end = path.find('/').unwrap_or(path.len());
+    let mut words = ShWords::default();
+    let word = words.word(&path[..end], true, false);
+    if !word.starts_with('~') {
+        return Ok(path.to_string());
+    }
+    let out = ctx.conn.exec(&format!("printf '%s' {word}"), None)?;
+    let home = out.stdout_str();
+    if out.rc != 0 || home.is_empty() || home.starts_with('~') {
+        return Ok(path.to_string());
+    }
+    Ok(format!("{home}{}", &path[end..]))
+}
+
 fn var_ref(s: &str) -> Option<(&str, usize)> {
     if let Some(inner) = s.strip_prefix('{') {
         let close = inner.find('}')?;
@@ -147,5 +169,20 @@ mod tests {
         assert_eq!(eval("/nonexistent-orc/*.none", true, true), "/nonexistent-orc/*.none|");
         assert_eq!(eval("/proc/self/statu[s]", true, true), "/proc/self/status|");
         assert_eq!(eval("", true, false), "|");
+    }
+
+    #[test]
+    fn expand_user_replaces_a_leading_tilde_on_the_host_only() {
+        use crate::builtin::test_support::Sandbox;
+        use crate::contract::ModuleCtx;
+        use crate::testing::DirController;
+        let mut sb = Sandbox::new();
+        let controller = DirController { root: sb.dir.path().to_path_buf() };
+        let mut ctx = ModuleCtx { conn: &mut sb.conn, check: false, diff: false, controller: &controller };
+        assert_eq!(super::expand_user(&mut ctx, "/abs/~x").unwrap(), "/abs/~x");
+        let home = super::expand_user(&mut ctx, "~/f").unwrap();
+        assert!(home.ends_with("/f") && !home.starts_with('~'), "{home}");
+        assert_eq!(super::expand_user(&mut ctx, "~no_such_user_orc/f").unwrap(), "~no_such_user_orc/f");
+        assert_eq!(super::expand_user(&mut ctx, "~$(x)/f").unwrap(), "~$(x)/f");
     }
 }

@@ -130,6 +130,9 @@ pub struct HostState {
     /// Variables `include_vars` loaded: below set_fact and registered variables, and rendered
     /// when used (they come from a file, as in Ansible's `_vars_cache`).
     pub included_vars: Arc<Map<String, Value>>,
+    /// Facts a module returned without the `ansible_` prefix (service_facts' `services`):
+    /// Ansible injects those as variables under that very name.
+    pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
     /// RECAP counters.
@@ -164,6 +167,7 @@ impl HostState {
             inventory: Arc::new(inventory),
             facts: Arc::new(Map::new()),
             included_vars: Arc::new(Map::new()),
+            bare_facts: Arc::new(std::collections::BTreeSet::new()),
             set_facts: Arc::new(Map::new()),
             stats: HostStats::default(),
             status: HostStatus::Active,
@@ -183,6 +187,7 @@ impl HostState {
             inventory: self.inventory.clone(),
             facts: self.facts.clone(),
             included_vars: self.included_vars.clone(),
+            bare_facts: self.bare_facts.clone(),
             set_facts: self.set_facts.clone(),
             group_names,
         }
@@ -202,8 +207,17 @@ impl HostState {
     pub fn add_facts(&mut self, facts: &Map<String, Value>) {
         let f = Arc::make_mut(&mut self.facts);
         for (k, v) in facts {
-            let k = k.strip_prefix("ansible_").unwrap_or(k);
-            f.insert(k.to_string(), v.clone());
+            match k.strip_prefix("ansible_") {
+                Some(bare) => {
+                    f.insert(bare.to_string(), v.clone());
+                }
+                None => {
+                    f.insert(k.clone(), v.clone());
+                    if !self.bare_facts.contains(k) {
+                        Arc::make_mut(&mut self.bare_facts).insert(k.clone());
+                    }
+                }
+            }
         }
     }
 }

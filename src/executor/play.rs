@@ -725,8 +725,15 @@ impl<'r> PlayRun<'r> {
                 merge(&mut role_params, &group.layer);
                 let params = (!role_params.is_empty()).then(|| Arc::new(role_params));
                 let parents = include.role.as_ref().map(|r| r.chain()).unwrap_or_default();
-                let loaded = playbook::load_role(&spec, &include.base, &include.inherit, params, parents)
-                    .map_err(|e| e.report())?;
+                let loaded = playbook::load_role_in(
+                    &spec,
+                    &include.base,
+                    &include.inherit,
+                    params,
+                    parents,
+                    include.role.as_deref(),
+                )
+                .map_err(|e| e.report())?;
                 let mut role_tasks = loaded.tasks;
                 playbook::inherit_notify_tasks(&mut role_tasks, &include.notify);
                 let mut b = Task::new(
@@ -827,7 +834,7 @@ impl<'r> PlayRun<'r> {
         }
         let st = &states[first?];
         let ctx = super::run_task::context_for(self.runner, &self.ctx, st, task, &self.hostvars(states));
-        self.runner.templar.render_value(v, &ctx.value()).ok()
+        super::settings::Render { runner: self.runner, ctx: &ctx }.value_opt("", value).ok().flatten()
     }
 
     /// Runs one action task on `active` hosts in parallel; emits results in host order.
@@ -1343,7 +1350,7 @@ fn host_vars_files(
 ) -> Result<Arc<Map<String, Value>>, String> {
     let mut base = ctx.role_defaults.clone();
     merge(&mut base, &st.inventory);
-    crate::vars::add_facts(&mut base, &st.facts);
+    crate::vars::add_facts(&mut base, &st.facts, &st.bare_facts);
     merge(&mut base, &ctx.play_vars);
     merge(&mut base, &runner.opts.extra_vars);
     merge(&mut base, &super::magic::host(runner, &st.name, None, std::slice::from_ref(&play.dir)));

@@ -261,7 +261,11 @@ fn check_task(t: &Task, play: &Play, defined: &Option<HashSet<String>>, named: &
         if !ignores_errors {
             match a.engine {
                 Some(engine) => check_action_args(engine, a)?,
-                None => check_module_args(a)?,
+                None => {
+                    if let Some(a) = with_module_defaults(t, a) {
+                        check_module_args(&a)?;
+                    }
+                }
             }
             check_src_exists(a, &super::run_task::search_path(t, &play.dir), named)?;
         }
@@ -288,6 +292,38 @@ fn check_action_args(engine: &dyn actions::EngineAction, a: &crate::playbook::Ac
         Some(h) => err.help(h),
         None => err,
     })
+}
+
+/// The action with the literal arguments the task's `module_defaults` give its module (the
+/// task's own win), as the run merges them; `None` when a default is templated (known only at
+/// run time), so the arguments are checked when the task runs.
+fn with_module_defaults(t: &Task, a: &crate::playbook::Action) -> Option<crate::playbook::Action> {
+    let mut a = a.clone();
+    let mut entries = Vec::new();
+    for entry in &t.kw.module_defaults {
+        match entry {
+            Value::Object(m) => entries.push(m),
+            Value::Array(items) => entries.extend(items.iter().filter_map(Value::as_object)),
+            _ => return None,
+        }
+    }
+    for entry in entries {
+        for (key, defaults) in entry {
+            if !super::run_task::module_defaults_apply(key, &a.short)
+                && !super::run_task::backend_defaults_apply(key, &a.short)
+            {
+                continue;
+            }
+            let Value::Object(d) = defaults else { return None };
+            for (k, v) in d {
+                if has_template(v) {
+                    return None;
+                }
+                a.args.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    Some(a)
 }
 
 fn check_module_args(a: &crate::playbook::Action) -> Result<()> {

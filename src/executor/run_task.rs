@@ -86,7 +86,7 @@ pub fn context_for(
         merge(&mut m, &r.defaults);
     }
     merge(&mut m, &st.inventory);
-    add_facts(&mut m, &st.facts);
+    add_facts(&mut m, &st.facts, &st.bare_facts);
     merge(&mut m, &play.play_vars);
     if let Some(files) = play.files_vars.get(&st.name) {
         merge(&mut m, files);
@@ -122,6 +122,7 @@ pub fn context_for(
         st.set_facts.keys().filter(|k| !runner.opts.extra_vars.contains_key(*k)).cloned().collect();
     if !st.facts.is_empty() {
         data.insert("ansible_facts".into());
+        data.extend(st.bare_facts.iter().cloned());
         data.extend(st.facts.keys().map(
             |k| {
                 if k.starts_with("ansible_") {
@@ -771,18 +772,39 @@ fn strip_omit(args: &mut Map<String, Value>) {
 /// later ones win; `group/NAME` entries apply to every module of the group.
 fn module_defaults_for(settings: &Settings, module: &str) -> Map<String, Value> {
     let mut out = Map::new();
-    for entry in &settings.module_defaults {
-        for (key, defaults) in entry {
-            let applies = match key.strip_prefix("group/") {
-                Some(group) => module_group(group).is_some_and(|pred| pred(module)),
-                None => orc_modules::registry::short_name(key) == module,
-            };
-            if let (true, Value::Object(d)) = (applies, defaults) {
-                merge(&mut out, d);
+    // A backend's defaults first: the module's own win over them.
+    for applies in [backend_defaults_apply, module_defaults_apply] {
+        for entry in &settings.module_defaults {
+            for (key, defaults) in entry {
+                if let (true, Value::Object(d)) = (applies(key, module), defaults) {
+                    merge(&mut out, d);
+                }
             }
         }
     }
     out
+}
+
+/// Whether a `module_defaults` key names a module `module` runs as on some hosts: `service` runs
+/// as `systemd` or `sysvinit`, `package` as `apt`, `dnf`, `dnf5` or `yum`, and Ansible's action
+/// applies that module's defaults under the task's arguments (orc applies every backend's
+/// defaults, whichever the host has).
+pub(crate) fn backend_defaults_apply(key: &str, module: &str) -> bool {
+    let key = orc_modules::registry::short_name(key);
+    match module {
+        "service" => matches!(key, "systemd" | "systemd_service" | "sysvinit"),
+        "package" => matches!(key, "apt" | "dnf" | "dnf5" | "yum"),
+        _ => false,
+    }
+}
+
+/// Whether a `module_defaults` key (a module's name or FQCN, or `group/NAME`) applies to
+/// `module` (short name).
+pub(crate) fn module_defaults_apply(key: &str, module: &str) -> bool {
+    match key.strip_prefix("group/") {
+        Some(group) => module_group(group).is_some_and(|pred| pred(module)),
+        None => orc_modules::registry::short_name(key) == module,
+    }
 }
 
 /// The module groups `module_defaults` may name (Ansible's action groups of the collections
@@ -873,6 +895,12 @@ fn run_action_once(
         }
     };
     strip_omit(&mut args);
+    // Ansible's package action picks its backend from `ansible_package_use` when `use` is not given.
+    if action.short == "package" && !args.contains_key("use") {
+        if let Some(Value::String(u)) = ctx.resolved("ansible_package_use") {
+            args.insert("use".into(), Value::String(u));
+        }
+    }
     let (check, diff) = (settings.check, settings.diff);
     let search = search_path(task, &play.play_dir);
     let render_number = |v: &Option<Value>| {
@@ -906,6 +934,9 @@ fn run_action_once(
         };
     }
     let Some(module) = orc_modules::lookup(&action.short) else {
+        if crate::playbook::is_unshipped_builtin(&action.module) {
+            return failed(crate::playbook::unshipped_builtin_msg(&action.module));
+        }
         return failed(format!("unknown module '{}'", action.module));
     };
     if let Some((bad, _)) = settings.environment.iter().find(|(k, _)| !valid_env_name(k)) {

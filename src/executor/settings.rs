@@ -199,9 +199,22 @@ impl Render<'_, '_> {
         self.runner.templar.render_value(v, &self.ctx.value()).map_err(|e| format!("the keyword '{key}': {e}"))
     }
 
-    /// An optional value, rendered.
+    /// An optional value, rendered. A value that renders to `omit` is not set: the parent's
+    /// value kept beside it applies (`playbook::omit_fallback`), else none.
     pub fn value_opt(&self, key: &str, v: &Option<Value>) -> Result<Option<Value>, String> {
-        v.as_ref().map(|v| self.value(key, v)).transpose()
+        let Some(v) = v else { return Ok(None) };
+        let (own, parent) = match crate::playbook::omit_fallback(v) {
+            Some((own, parent)) => (own, Some(parent)),
+            None => (v, None),
+        };
+        let rendered = self.value(key, own)?;
+        if rendered.as_str() != Some(crate::template::OMIT) {
+            return Ok(Some(rendered));
+        }
+        match parent {
+            Some(p) if !p.is_null() => self.value_opt(key, &Some(p.clone())),
+            _ => Ok(None),
+        }
     }
 
     /// A boolean keyword.

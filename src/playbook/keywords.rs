@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::parse::{scalar_string, string_list};
 use crate::error::{OrcError, Result};
@@ -196,7 +196,10 @@ impl Keywords {
     /// merged) keywords. Single values: the child's if it sets one, else the parent's. Lists
     /// (`when`, `tags`, `vars`, `environment`, `module_defaults`): the parent's, then the child's.
     pub fn inherit(&self, child: &Keywords) -> Keywords {
-        let pick = |c: &Option<Value>, p: &Option<Value>| c.clone().or_else(|| p.clone());
+        let pick = |c: &Option<Value>, p: &Option<Value>| match c {
+            Some(v) if may_omit(v) => Some(json!({ OMIT_FALLBACK: [v, p.clone().unwrap_or(Value::Null)] })),
+            _ => c.clone().or_else(|| p.clone()),
+        };
         let cat = |p: &[Value], c: &[Value]| p.iter().chain(c).cloned().collect::<Vec<_>>();
         Keywords {
             r#become: pick(&child.r#become, &self.r#become),
@@ -241,6 +244,25 @@ impl Keywords {
             crate::vars::merge(&mut m, layer);
         }
         m
+    }
+}
+
+/// The key of the value [`Keywords::inherit`] keeps for a child's keyword that may render to
+/// `omit`: `{KEY: [child's value, parent's value or null]}`. A keyword set to `{{ omit }}` counts
+/// as not set, so the parent's value applies, as in Ansible (its omit target, `75692.yml`).
+const OMIT_FALLBACK: &str = "__orc_omit_fallback__";
+
+/// Whether a keyword's value is a template that may render to `omit`.
+fn may_omit(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.contains("{{") && s.contains("omit"))
+}
+
+/// For a value [`Keywords::inherit`] kept with a fallback: the child's value, and the value that
+/// applies when it renders to `omit` (the parent's; null when the parent sets none).
+pub fn omit_fallback(v: &Value) -> Option<(&Value, &Value)> {
+    match v.as_object()?.get(OMIT_FALLBACK)?.as_array()?.as_slice() {
+        [child, parent] => Some((child, parent)),
+        _ => None,
     }
 }
 

@@ -21,10 +21,12 @@ use serde_json::{Map, Value};
 
 use crate::error::Loc;
 
-pub use keywords::{Keywords, INHERITED};
+pub use keywords::{omit_fallback, Keywords, INHERITED};
 pub use kv::parse_kv;
-pub use parse::{compile_task_file, inherit_notify_tasks, load_playbook, IncludeCtx};
-pub use roles::{include_role_params, load_role, split_collection, RoleFiles, RoleSpec};
+pub use parse::{
+    compile_task_file, inherit_notify_tasks, is_unshipped_builtin, load_playbook, unshipped_builtin_msg, IncludeCtx,
+};
+pub use roles::{include_role_params, load_role, load_role_in, split_collection, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
 
 /// A playbook file after imports are resolved: its plays in order.

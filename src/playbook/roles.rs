@@ -190,6 +190,18 @@ pub struct LoadedRole {
     pub deps: Vec<RoleSpec>,
 }
 
+/// `own` merged over the parent role's variables (when there is a parent).
+fn under_parent(parent: Option<&Map<String, Value>>, own: Map<String, Value>) -> Map<String, Value> {
+    match parent {
+        Some(p) => {
+            let mut m = p.clone();
+            crate::vars::merge(&mut m, &own);
+            m
+        }
+        None => own,
+    }
+}
+
 /// Loads one role's files; its tasks and handlers inherit `kw` (the role entry's keywords merged
 /// with its parent's) and `include_params` (an include's loop variable).
 ///
@@ -200,6 +212,20 @@ pub fn load_role(
     kw: &Keywords,
     include_params: Option<Arc<Map<String, Value>>>,
     parents: Vec<RoleRef>,
+) -> Result<LoadedRole> {
+    load_role_in(spec, play_dir, kw, include_params, parents, None)
+}
+
+/// [`load_role`] for a role included from the tasks of `parent`: the parent's defaults and vars
+/// (its own parents' merged in already) lie under the role's own, as Ansible's role
+/// `get_default_vars`/`get_vars` merge the dependency chain an include_role gives.
+pub fn load_role_in(
+    spec: &RoleSpec,
+    play_dir: &Path,
+    kw: &Keywords,
+    include_params: Option<Arc<Map<String, Value>>>,
+    parents: Vec<RoleRef>,
+    parent: Option<&Role>,
 ) -> Result<LoadedRole> {
     let path = find_role(&spec.name, play_dir).ok_or_else(|| {
         OrcError::at(&spec.loc, format!("role '{}' was not found", spec.name)).help(format!(
@@ -214,8 +240,11 @@ pub fn load_role(
     let role = Arc::new(Role {
         name: spec.name.rsplit('/').next().unwrap_or(&spec.name).to_string(),
         path: path.clone(),
-        defaults: load_vars_file(&path.join("defaults"), &stem(&spec.files.defaults))?,
-        vars: load_vars_file(&path.join("vars"), &stem(&spec.files.vars))?,
+        defaults: under_parent(
+            parent.map(|p| &p.defaults),
+            load_vars_file(&path.join("defaults"), &stem(&spec.files.defaults))?,
+        ),
+        vars: under_parent(parent.map(|p| &p.vars), load_vars_file(&path.join("vars"), &stem(&spec.files.vars))?),
         params: spec.params.clone(),
         parents,
     });

@@ -131,8 +131,8 @@ pub fn edit(original: Option<&[u8]>, a: &BlockinfileArgs) -> Result<(Vec<u8>, &'
                 let mut found = None;
                 if pyre::is_multiline(pat) {
                     let text = original.unwrap_or_default();
-                    if let Some(m) = re.find(text) {
-                        let upto = if insertafter.is_some() { m.end() } else { m.start() };
+                    if let Some((start, end)) = re.find(text) {
+                        let upto = if insertafter.is_some() { end } else { start };
                         found = Some(text[..upto].iter().filter(|b| **b == b'\n').count());
                     }
                 } else {

@@ -15,7 +15,7 @@ use crate::filewrite::{self, WriteError};
 use crate::shell_quote::quote;
 
 /// `copy` arguments.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct CopyArgs {
     /// Controller file or directory (a trailing `/` copies a directory's contents).
@@ -507,6 +507,13 @@ impl TypedModule for Copy {
     }
 
     fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let expanded;
+        let a = if a.dest.starts_with('~') {
+            expanded = CopyArgs { dest: crate::sh_words::expand_user(ctx, &a.dest)?, ..a.clone() };
+            &expanded
+        } else {
+            a
+        };
         let (data, src_label, basename) = match (&a.src, &a.content) {
             (Some(src), _) => {
                 let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
@@ -543,7 +550,8 @@ impl TypedModule for Copy {
         Ok(Decision { result, observed, action: Box::new(CopyAction::One(Box::new(act))) })
     }
 
-    fn apply(&self, a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+    fn apply(&self, mut a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        a.dest = crate::sh_words::expand_user(ctx, &a.dest)?;
         let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
         match act {
             CopyAction::One(act) => apply_put(ctx, decided, *act),

@@ -101,6 +101,9 @@ pub struct DnfArgs {
     /// auto, dnf, dnf4, dnf5, yum, yum4: which command to prefer.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub use_backend: Option<String>,
+    /// The same as `use_backend` (Ansible's dnf action reads either; both at once is an error).
+    #[serde(default, rename = "use", deserialize_with = "crate::args::opt_string")]
+    pub use_: Option<String>,
 }
 
 const STATES: &[&str] = &["absent", "installed", "latest", "present", "removed"];
@@ -118,6 +121,9 @@ pub enum Want {
 
 /// Shared implementation of `dnf` and `yum`; `binary` is the preferred command.
 fn check(a: &DnfArgs) -> Result<(), ArgError> {
+    if a.use_.is_some() && a.use_backend.is_some() {
+        return Err(ArgError { msg: "parameters are mutually exclusive: ('use', 'use_backend')".into() });
+    }
     if let Some(s) = a.state.as_deref().filter(|s| !STATES.contains(s)) {
         return Err(ArgError { msg: format!("value of state must be one of: {}, got: {s}", STATES.join(", ")) });
     }
@@ -423,7 +429,8 @@ struct DnfAction;
 /// Runs dnf (or yum) for `a`; `check` is check mode's path, which changes nothing. `seen` is
 /// left holding what the query read.
 fn run_dnf(a: &DnfArgs, prefer: &str, ctx: &mut ModuleCtx, check: bool, seen: &mut Query) -> RunResult {
-    let pick = binary(a.use_backend.as_deref().filter(|b| *b != "auto").unwrap_or(prefer));
+    let backend = a.use_.as_deref().or(a.use_backend.as_deref());
+    let pick = binary(backend.filter(|b| *b != "auto").unwrap_or(prefer));
     let names = a.name.clone().unwrap_or_default();
     let installed = if names.is_empty() {
         Query::default()
@@ -568,6 +575,15 @@ mod tests {
     fn installed(pairs: &[(&str, &[&str])]) -> Query {
         let installed = pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect();
         Query { installed, ..Query::default() }
+    }
+
+    #[test]
+    fn use_is_use_backend_and_both_are_exclusive() {
+        let a = args(json!({"name": "at", "use": "dnf"}));
+        assert!(check(&a).is_ok());
+        assert_eq!(a.use_.as_deref(), Some("dnf"));
+        let a = args(json!({"name": "at", "use": "dnf", "use_backend": "dnf"}));
+        assert_eq!(check(&a).unwrap_err().msg, "parameters are mutually exclusive: ('use', 'use_backend')");
     }
 
     #[test]

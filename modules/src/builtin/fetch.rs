@@ -134,6 +134,8 @@ impl TypedModule for Fetch {
             r.skipped = true;
             return Ok(r);
         }
+        let mut a = a;
+        a.src = crate::sh_words::expand_user(ctx, &a.src)?;
         let src = a.src.clone();
         let remote_sum = match check_remote_file(ctx.conn, &src)? {
             RemoteFile::File(s) => s,

@@ -86,6 +86,10 @@ pub struct FileArgs {
     /// Accepted as in Ansible's file modules; `file` writes no content, so it changes nothing.
     #[serde(default, deserialize_with = "crate::args::opt_bool")]
     pub unsafe_writes: Option<bool>,
+    /// Internal (Ansible's action plugins pass it to learn whether a path holds binary data
+    /// before showing its diff): when given, only `appears_binary` is returned.
+    #[serde(default, rename = "_diff_peek")]
+    pub diff_peek: Option<Value>,
 }
 
 fn yes() -> bool {
@@ -373,6 +377,9 @@ impl TypedModule for File {
     }
 
     fn decide(&self, a: &FileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        if a.diff_peek.is_some() {
+            return diff_peek(&a.path, ctx);
+        }
         let plan = observe(a, ctx)?;
         let mut observed = plan.observed(a);
         // Check mode's own code path: it reads the host and changes nothing.
@@ -411,6 +418,16 @@ impl TypedModule for File {
 /// The `attributes` to set, for a state that leaves a path behind.
 fn attributes_of<'a>(a: &'a FileArgs, plan: &FilePlan) -> Option<&'a str> {
     a.attributes.as_deref().filter(|s| !s.is_empty() && plan.state != FileState::Absent)
+}
+
+/// `_diff_peek`: whether the path's first 8192 bytes hold a NUL byte (Ansible's
+/// `execute_diff_peek`; false for a path that cannot be read). Changes nothing.
+fn diff_peek(path: &str, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+    let cmd =
+        format!("if head -c 8192 -- {} 2>/dev/null | od -An -v -tx1 | grep -qw 00; then echo binary; fi", quote(path));
+    let binary = ctx.conn.exec(&cmd, None)?.stdout_str().trim() == "binary";
+    let result = ModuleResult::ok().with("path", path).with("appears_binary", binary);
+    Ok(Decision::unchanged(result, serde_json::Map::new()))
 }
 
 /// What `file` observed and concluded before acting: the path (rewritten for a hard link into a

@@ -166,3 +166,20 @@ fn argument_errors() {
     let e = sb.run(&File, json!({"path": p, "state": "directoy"}), false, false);
     assert!(fail_msg(e.unwrap_err()).contains("directoy"));
 }
+
+#[test]
+fn diff_peek_only_says_whether_the_path_looks_binary() {
+    let mut sb = Sandbox::new();
+    let text = sb.write("t.txt", "hello\n");
+    let r = sb.ok(&File, json!({"path": text, "_diff_peek": true}));
+    assert!(!r.changed);
+    assert_eq!(r.data["appears_binary"], false);
+    assert!(r.data.get("warnings").is_none());
+    let bin = sb.path("b.bin");
+    std::fs::write(&bin, b"ab\0cd").unwrap();
+    assert_eq!(sb.ok(&File, json!({"path": bin, "_diff_peek": true})).data["appears_binary"], true);
+    // A missing path is not binary, and nothing is created.
+    let missing = sb.path("none");
+    assert_eq!(sb.ok(&File, json!({"path": missing, "_diff_peek": true})).data["appears_binary"], false);
+    assert!(!Path::new(&missing).exists());
+}

@@ -101,6 +101,39 @@ pub struct FindArgs {
     /// Text encoding for `contains` (utf-8 only).
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub encoding: Option<String>,
+    /// Permissions to match, octal (`0644`) or symbolic (`u=rw,g=r,o=r`).
+    #[serde(default, deserialize_with = "crate::args::opt_string")]
+    pub mode: Option<String>,
+    /// With `mode`: match exactly those permissions; when false, any of their bits.
+    #[serde(default = "crate::args::default_true", deserialize_with = "crate::args::bool")]
+    pub exact_mode: bool,
+}
+
+/// `mode` as permission bits, as Ansible's find reads it: octal digits, else a symbolic mode
+/// applied to no permissions.
+fn wanted_mode(mode: &str) -> Result<u32, String> {
+    let m = mode.trim();
+    if !m.is_empty() && m.chars().all(|c| c.is_digit(8)) {
+        return u32::from_str_radix(m, 8).map(|v| v & 0o7777).map_err(|e| format!("mode {m}: {e}"));
+    }
+    let valid = m.split(',').all(|c| {
+        c.find(['+', '-', '=']).is_some_and(|p| {
+            c[..p].chars().all(|w| "ugoa".contains(w)) && c[p..].chars().all(|x| "+-=rwxXst".contains(x))
+        })
+    });
+    if !valid {
+        return Err(format!("mode must be in octal or symbolic form: {mode}"));
+    }
+    Ok(crate::fileops::apply_symbolic(m, 0, false) & 0o7777)
+}
+
+/// Whether an entry's permissions pass `mode` (Ansible's `mode_filter`).
+fn mode_ok(entry_mode: u32, want: Option<u32>, exact: bool) -> bool {
+    match want {
+        None => true,
+        Some(w) if exact => entry_mode & 0o7777 == w,
+        Some(w) => entry_mode & w != 0,
+    }
 }
 
 /// The `find` module.
@@ -368,6 +401,9 @@ impl TypedModule for Find {
         if let Some(v) = &a.age {
             parse_age(v).map_err(err)?;
         }
+        if let Some(v) = &a.mode {
+            wanted_mode(v).map_err(err)?;
+        }
         if let Some(v) = &a.size {
             parse_size(v).map_err(err)?;
         }
@@ -400,6 +436,7 @@ impl TypedModule for Find {
         let names = NameFilter::new(&a.patterns, &a.excludes, a.use_regex).map_err(ModuleError::msg)?;
         let age = a.age.as_deref().map(parse_age).transpose().map_err(ModuleError::msg)?;
         let size = a.size.as_deref().map(parse_size).transpose().map_err(ModuleError::msg)?;
+        let mode = a.mode.as_deref().map(wanted_mode).transpose().map_err(ModuleError::msg)?;
         let out = ctx.conn.exec(&find_cmd(&a), None)?;
         let (now, paths) = parse_output(&out.stdout);
         let depth_limit = if a.recurse { a.depth.filter(|d| *d > 0) } else { None };
@@ -408,6 +445,8 @@ impl TypedModule for Find {
         // Every filter but `contains` first, on all entries; each walked directory's entries kept
         // with whether they passed, so the limit can then be applied as Ansible's walk does.
         let mut walked: Vec<Vec<Vec<(Entry, bool)>>> = Vec::new();
+        let mut roots: Vec<String> = Vec::new();
+        let mut warnings: Vec<Value> = Vec::new();
         for (root, entries) in paths {
             let Some(entries) = entries else {
                 skipped.insert(root.clone(), Value::from(format!("'{root}' is not a directory")));
@@ -415,12 +454,14 @@ impl TypedModule for Find {
                 continue;
             };
             let dirs = walk_order(&root, entries);
+            roots.push(root.clone());
             walked.push(
                 dirs.into_iter()
                     .map(|dir| {
                         dir.into_iter()
                             .map(|e| {
-                                let pass = passes(&a, &names, age, size, now, depth_limit, &e);
+                                let pass = passes(&a, &names, age, size, now, depth_limit, &e)
+                                    && mode_ok(e.mode, mode, a.exact_mode);
                                 (e, pass)
                             })
                             .collect()
@@ -429,16 +470,17 @@ impl TypedModule for Find {
             );
         }
         // `contains` reads the candidates' content in one command (only with file_type: file, as Ansible).
-        let contains_hits = if a.contains.is_some() && a.file_type == FileTypeArg::File {
+        let (contains_hits, undecodable) = if a.contains.is_some() && a.file_type == FileTypeArg::File {
             let cands: Vec<&Entry> = walked.iter().flatten().flatten().filter(|(_, p)| *p).map(|(e, _)| e).collect();
-            Some(filter_contains(ctx, &a, &cands)?)
+            let (hits, bad) = filter_contains(ctx, &a, &cands)?;
+            (Some(hits), bad)
         } else {
-            None
+            (None, std::collections::HashSet::new())
         };
         let limit = a.limit.map(|l| l as usize);
         let mut examined = 0usize;
         let mut matched: Vec<Entry> = Vec::new();
-        for dirs in walked {
+        for (dirs, root) in walked.into_iter().zip(roots) {
             // Ansible stops walking a path once the matches reach the limit; the next path is still
             // walked and stops at its first entry that leaves the count equal to the limit.
             'walk: for dir in dirs {
@@ -446,6 +488,21 @@ impl TypedModule for Find {
                 for (e, pass) in dir {
                     if (!a.hidden && basename(&e.path).starts_with('.')) || depth_limit.is_some_and(|d| e.depth > d) {
                         continue;
+                    }
+                    if pass && undecodable.contains(&e.path) {
+                        // Ansible's contentfilter raises, which ends the walk of this path.
+                        let enc = a
+                            .encoding
+                            .as_deref()
+                            .unwrap_or("None (default determined by the Python built-in function \"open\")");
+                        let why = format!(
+                            "Failed to read the file {} due to an encoding error. current encoding: {enc}",
+                            e.path
+                        );
+                        warnings.push(Value::from(format!("Skipped '{root}' path due to this access issue: {why}\n")));
+                        skipped.insert(root.clone(), Value::from(why));
+                        msg = "Not all paths examined, check warnings for details";
+                        break 'walk;
                     }
                     if pass && contains_hits.as_ref().is_none_or(|h| h.contains(&e.path)) {
                         matched.push(e);
@@ -466,6 +523,9 @@ impl TypedModule for Find {
             .with("matched", matched.len())
             .with("examined", examined)
             .with("skipped_paths", Value::Object(skipped));
+        if !warnings.is_empty() {
+            res = res.with("warnings", Value::Array(warnings));
+        }
         res.msg = Some(msg.to_string());
         Ok(res)
     }
@@ -518,10 +578,11 @@ fn filter_contains(
     ctx: &mut ModuleCtx,
     a: &FindArgs,
     files: &[&Entry],
-) -> Result<std::collections::HashSet<String>, ModuleError> {
+) -> Result<(std::collections::HashSet<String>, std::collections::HashSet<String>), ModuleError> {
     let mut keep = std::collections::HashSet::new();
+    let mut undecodable = std::collections::HashSet::new();
     if files.is_empty() {
-        return Ok(keep);
+        return Ok((keep, undecodable));
     }
     let pat = a.contains.clone().unwrap_or_default();
     let src =
@@ -534,16 +595,25 @@ fn filter_contains(
     let b64 = base64::engine::general_purpose::STANDARD;
     for (f, line) in files.iter().zip(text.split('\n')) {
         let data = b64.decode(line.trim()).unwrap_or_default();
+        if std::str::from_utf8(&data).is_err() {
+            // Python opens the file as UTF-8 text (orc's only encoding): it cannot be decoded.
+            undecodable.insert(f.path.clone());
+            continue;
+        }
         let hit = if a.read_whole_file {
-            re.is_match(&data)
+            // Python's `$` also matches before a final newline (`re.search` without MULTILINE).
+            re.is_match(&data) || (!pat.contains("\\Z") && re.is_match(data.strip_suffix(b"\n").unwrap_or(&data)))
         } else {
-            crate::pyre::readlines(&data).iter().any(|l| re.is_match(l))
+            // `re.match` per line, `$` matching before the line's newline.
+            crate::pyre::readlines(&data)
+                .iter()
+                .any(|l| re.is_match(l) || re.is_match(l.strip_suffix(b"\n").unwrap_or(l)))
         };
         if hit {
             keep.insert(f.path.clone());
         }
     }
-    Ok(keep)
+    Ok((keep, undecodable))
 }
 
 fn add_checksums(
@@ -646,5 +716,50 @@ mod tests {
         let paths = [root.clone(), sb.path("u")];
         let r = sb.ok(&Find, serde_json::json!({"paths": paths, "recurse": true, "contains": "port", "limit": 1}));
         assert_eq!(r.data["matched"], 3, "{:?}", names(&r));
+    }
+
+    #[test]
+    fn mode_matches_exactly_or_any_bit_as_ansible() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = Sandbox::new();
+        for m in ["0644", "0444", "0400", "0700", "0666"] {
+            let p = sb.write(&format!("t/mode_{m}"), "");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(u32::from_str_radix(m, 8).unwrap())).unwrap();
+        }
+        let root = sb.path("t");
+        let mut found = |mode: &str, exact: bool| {
+            let r = sb.ok(&Find, serde_json::json!({"paths": root, "mode": mode, "exact_mode": exact}));
+            let mut n: Vec<String> = names(&r).iter().map(|p| basename(p).to_string()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(found("0644", true), ["mode_0644"]);
+        assert_eq!(found("u=rw,g=r,o=r", true), ["mode_0644"]);
+        assert_eq!(found("0004", false), ["mode_0444", "mode_0644", "mode_0666"]);
+        assert_eq!(found("o=r", false), ["mode_0444", "mode_0644", "mode_0666"]);
+        assert_eq!(found("u=r", false).len(), 5);
+        assert!(wanted_mode("u=rwq").is_err());
+    }
+
+    #[test]
+    fn contains_dollar_matches_before_a_final_newline_and_undecodable_files_skip_the_path() {
+        let mut sb = Sandbox::new();
+        sb.write("t/log.txt", "01/01 - OK\n01/03 - KO\n01/04 - OK\n");
+        let root = sb.path("t");
+        let whole = |sb: &mut Sandbox, pat: &str, whole: bool| {
+            let r = sb.ok(&Find, serde_json::json!({"paths": root, "contains": pat, "read_whole_file": whole}));
+            r.data["matched"].as_u64().unwrap()
+        };
+        assert_eq!(whole(&mut sb, "OK$", true), 1);
+        assert_eq!(whole(&mut sb, "KO$", true), 0);
+        assert_eq!(whole(&mut sb, ".*KO$", false), 1);
+        std::fs::write(sb.path("t/hello.gbk"), b"\xc4\xe3\xba\xc3\n").unwrap();
+        let r =
+            sb.ok(&Find, serde_json::json!({"paths": root, "patterns": "*.gbk", "contains": "x", "encoding": "utf-8"}));
+        assert_eq!(r.msg.as_deref(), Some("Not all paths examined, check warnings for details"));
+        assert_eq!(
+            r.data["skipped_paths"][&root],
+            format!("Failed to read the file {root}/hello.gbk due to an encoding error. current encoding: utf-8")
+        );
     }
 }

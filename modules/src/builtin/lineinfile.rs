@@ -285,7 +285,8 @@ impl TypedModule for Lineinfile {
     }
 
     fn decide(&self, a: &LineinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
-        let path = a.path.clone();
+        // `path` is a path argument: a leading `~` is the remote user's home, as in Ansible.
+        let path = crate::sh_words::expand_user(ctx, &a.path)?;
         let mut probe = filewrite::probe(ctx.conn, &path, true, filewrite::Read::Small)?;
         if probe.stat.as_ref().is_some_and(|s| s.file_type == FileType::Directory) {
             return Err(ModuleError::Fail(Box::new(
@@ -333,7 +334,7 @@ impl TypedModule for Lineinfile {
         if let Some(n) = found {
             res = res.with("found", n);
         }
-        let result = res.with("backup", String::new());
+        let result = with_warnings(res.with("backup", String::new()), a);
         let action = EditAction { probe, original, new, changed, msg, found };
         Ok(Decision { result, observed, action: Box::new(action) })
     }
@@ -341,7 +342,7 @@ impl TypedModule for Lineinfile {
     fn apply(&self, a: LineinfileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
         let (_, act) = decision.take_action::<EditAction>(Self::NAME)?;
         let EditAction { probe, original, new, changed, msg, found } = act;
-        let path = a.path.clone();
+        let path = crate::sh_words::expand_user(ctx, &a.path)?;
         let exists = probe.stat.is_some();
         let attrs = attrs_of(&a);
         let mut backup_dest = String::new();
@@ -365,8 +366,26 @@ impl TypedModule for Lineinfile {
         if let Some(n) = found {
             res = res.with("found", n);
         }
-        Ok(res.with("backup", backup_dest))
+        Ok(with_warnings(res.with("backup", backup_dest), &a))
     }
+}
+
+/// Ansible's warning for an empty `regexp` or `search_string` (it matches every line), added to
+/// the result's `warnings`.
+fn with_warnings(res: ModuleResult, a: &LineinfileArgs) -> ModuleResult {
+    let name = match (a.regexp.as_deref(), a.search_string.as_deref()) {
+        (Some(""), _) => "regular expression",
+        (_, Some("")) => "search string",
+        _ => return res,
+    };
+    let mut msg = format!(
+        "The {name} is an empty string, which will match every line in the file. This may have unintended \
+         consequences, such as replacing the last line in the file rather than appending."
+    );
+    if a.regexp.as_deref() == Some("") {
+        msg.push_str(" If this is desired, use '^' to match every line in the file and avoid this warning.");
+    }
+    res.with("warnings", serde_json::json!([msg]))
 }
 
 fn attrs_of(a: &LineinfileArgs) -> Attrs {

@@ -178,3 +178,28 @@ fn edge_cases_match_ansible() {
         assert_eq!(r.changed, init != want, "{args}");
     }
 }
+
+#[test]
+fn an_empty_regexp_or_search_string_warns_as_ansible() {
+    let mut sb = Sandbox::new();
+    let p = sb.write("f", "a\nb\n");
+    let r = sb.ok(&Lineinfile, json!({"path": p, "regexp": "", "line": "c"}));
+    assert_eq!(sb.read("f"), "a\nc\n");
+    let w = r.data["warnings"][0].as_str().unwrap();
+    assert!(w.starts_with("The regular expression is an empty string, which will match every line"), "{w}");
+    assert!(w.ends_with("use '^' to match every line in the file and avoid this warning."), "{w}");
+    let r = sb.ok(&Lineinfile, json!({"path": p, "search_string": "", "line": "d"}));
+    let w = r.data["warnings"][0].as_str().unwrap();
+    assert!(w.starts_with("The search string is an empty string") && !w.contains("'^'"), "{w}");
+    let r = sb.ok(&Lineinfile, json!({"path": p, "regexp": "^d", "line": "e"}));
+    assert!(r.data.get("warnings").is_none());
+}
+
+#[test]
+fn backreferences_in_regexp_match_as_in_python() {
+    let mut sb = Sandbox::new();
+    let p = sb.write("f", "REF this is a line for backrefs REF\nother\n");
+    let r = sb.ok(&Lineinfile, json!({"path": p, "regexp": r"^(REF) .* \1$", "line": r"\1 done", "backrefs": true}));
+    assert!(r.changed);
+    assert_eq!(sb.read("f"), "REF done\nother\n");
+}

@@ -23,6 +23,7 @@ pub mod etcd3;
 pub mod fetch;
 pub mod file;
 pub mod find;
+pub mod gather_facts;
 pub mod get_url;
 pub mod group;
 pub mod haproxy;

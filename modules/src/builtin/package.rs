@@ -89,7 +89,10 @@ impl TypedModule for Package {
             u => match backend(u) {
                 Some(m) => m.validate(&backend_args(a)),
                 None => Err(ArgError {
-                    msg: format!("value of use must be one of: auto, {}, got: {u}", BACKENDS.join(", ")),
+                    msg: format!(
+                        "Could not find a matching action for the \"{u}\" package manager (orc's package uses auto, {})",
+                        BACKENDS.join(", ")
+                    ),
                 }),
             },
         }
@@ -162,14 +165,17 @@ mod tests {
         assert!(v(json!({"name": "tree"})).is_ok());
         assert!(v(json!({"name": "tree", "use": "apt", "install_recommends": false})).is_ok());
         assert!(v(json!({"name": "tree", "use": "apt", "bogus": 1})).unwrap_err().msg.contains("unsupported argument"));
-        assert!(v(json!({"name": "tree", "use": "pacman"})).unwrap_err().msg.contains("value of use"));
+        assert!(v(json!({"name": "tree", "use": "pacman"}))
+            .unwrap_err()
+            .msg
+            .contains("Could not find a matching action"));
         assert!(v(json!({"state": "present"})).unwrap_err().msg.contains("name"));
         assert!(v(json!({"name": "tree", "install_recommends": false})).is_err());
         // dnf5 is accepted, so the list of choices names it.
         assert!(v(json!({"name": "tree", "use": "dnf5"})).is_ok());
         assert_eq!(
             v(json!({"name": "tree", "use": "pacman"})).unwrap_err().msg,
-            "value of use must be one of: auto, apt, dnf, dnf5, yum, got: pacman"
+            "Could not find a matching action for the \"pacman\" package manager (orc's package uses auto, apt, dnf, dnf5, yum)"
         );
     }
 

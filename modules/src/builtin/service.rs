@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Map;
 
 use crate::builtin::systemd_service::{
-    apply_systemd, decide_systemd, host_has_systemd, ServiceState, SystemdAction, SystemdArgs,
+    apply_systemd, decide_systemd, host_has_systemd, Scope, ServiceState, SystemdAction, SystemdArgs,
 };
 use crate::contract::{ArgError, Decision, Housekeeping, ModuleCtx, ModuleError, ModuleResult, RunResult, TypedModule};
 use crate::doc::ModuleText;
@@ -42,6 +42,42 @@ pub struct ServiceArgs {
     /// The service manager module to use: auto (default), systemd, sysvinit, service.
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub r#use: Option<String>,
+    /// Run `systemctl daemon-reload` first (systemd only, as `systemd_service`'s).
+    #[serde(default, alias = "daemon-reload", deserialize_with = "crate::args::opt_bool")]
+    pub daemon_reload: Option<bool>,
+    /// Run `systemctl daemon-reexec` first (systemd only).
+    #[serde(default, alias = "daemon-reexec", deserialize_with = "crate::args::opt_bool")]
+    pub daemon_reexec: Option<bool>,
+    /// Pass `--force` to systemctl (systemd only).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub force: Option<bool>,
+    /// Masked (systemd only).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub masked: Option<bool>,
+    /// system, user or global (systemd only).
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    /// Do not wait for jobs to finish (systemd only).
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub no_block: Option<bool>,
+}
+
+impl ServiceArgs {
+    /// The systemd-only arguments given, by name: Ansible's service action passes them on to the
+    /// systemd module, and the SysV module refuses them.
+    fn systemd_only(&self) -> Vec<&'static str> {
+        [
+            ("daemon_reload", self.daemon_reload.is_some()),
+            ("daemon_reexec", self.daemon_reexec.is_some()),
+            ("force", self.force.is_some()),
+            ("masked", self.masked.is_some()),
+            ("scope", self.scope.is_some()),
+            ("no_block", self.no_block.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, given)| given.then_some(n))
+        .collect()
+    }
 }
 
 /// The `service` module.
@@ -56,7 +92,8 @@ impl TypedModule for Service {
         short: "Starts, stops, restarts or reloads a service and enables or disables it at boot, on systemd or SysV \
                 init.",
         notes: "On a host run by systemd (/run/systemd/system exists, or `use: systemd`) this is `systemd_service` \
-                with `name`, `state` and `enabled`; `pattern`, `sleep`, `arguments` and `runlevel` are then ignored. \
+                with `name`, `state`, `enabled` and the systemd-only `daemon_reload`, `daemon_reexec`, `force`, \
+                `masked`, `scope` and `no_block` (refused on SysV, as Ansible's sysvinit module does); `pattern`, `sleep`, `arguments` and `runlevel` are then ignored. \
                 Otherwise, or with `use: sysvinit` or `service`, it drives /etc/init.d/NAME: `service NAME status` \
                 (or `pgrep -f` with `pattern`) tells whether it runs, `service NAME ACTION` acts, and update-rc.d or \
                 chkconfig sets the boot links. `restarted` always reports a change; `reloaded` starts a stopped \
@@ -76,7 +113,8 @@ impl TypedModule for Service {
     };
 
     fn check_args(a: &ServiceArgs) -> Result<(), ArgError> {
-        if a.state.is_none() && a.enabled.is_none() {
+        let systemd_action = a.masked.is_some() || a.daemon_reload == Some(true) || a.daemon_reexec == Some(true);
+        if a.state.is_none() && a.enabled.is_none() && !systemd_action {
             return Err(ArgError { msg: "one of the following is required: state, enabled".into() });
         }
         match a.r#use.as_deref() {
@@ -101,6 +139,13 @@ impl TypedModule for Service {
             let action = Housekeeping::when(needs, ServiceAction::Systemd(act));
             return Ok(Decision { result, observed, action });
         }
+        let only = a.systemd_only();
+        if !only.is_empty() {
+            return Err(ModuleError::msg(format!(
+                "Unsupported parameters for (sysvinit) module: {} (systemd only)",
+                only.join(", ")
+            )));
+        }
         let obs = observe_sysv(a, ctx)?;
         let mut observed = Map::new();
         observed.insert("running".into(), obs.running.into());
@@ -119,7 +164,17 @@ impl TypedModule for Service {
 
 /// `systemd_service`'s arguments for a `service` task on a host run by systemd.
 fn systemd_args(a: &ServiceArgs) -> SystemdArgs {
-    SystemdArgs { name: Some(a.name.clone()), state: a.state, enabled: a.enabled, ..Default::default() }
+    SystemdArgs {
+        name: Some(a.name.clone()),
+        state: a.state,
+        enabled: a.enabled,
+        force: a.force,
+        masked: a.masked,
+        daemon_reload: a.daemon_reload.unwrap_or(false),
+        daemon_reexec: a.daemon_reexec.unwrap_or(false),
+        scope: a.scope.unwrap_or_default(),
+        no_block: a.no_block.unwrap_or(false),
+    }
 }
 
 /// What `service` decided: systemd_service's decision, or the SysV state it read.
@@ -245,6 +300,26 @@ mod tests {
             parse_args(json!({"name": "x", "state": "started", "args": "-q"}).as_object().unwrap()).unwrap();
         assert!(Service::check_args(&a).is_ok());
         assert_eq!(a.arguments.as_deref(), Some("-q"));
+    }
+
+    #[test]
+    fn systemd_only_arguments_reach_systemd_and_are_refused_on_sysv() {
+        let a: ServiceArgs =
+            parse_args(json!({"name": "cron", "daemon-reload": true, "state": "restarted"}).as_object().unwrap())
+                .unwrap();
+        assert!(Service::check_args(&a).is_ok());
+        assert!(systemd_args(&a).daemon_reload);
+        assert_eq!(a.systemd_only(), ["daemon_reload"]);
+        // daemon_reload alone is an action, as in the systemd module.
+        let a: ServiceArgs = parse_args(json!({"name": "cron", "daemon_reload": true}).as_object().unwrap()).unwrap();
+        assert!(Service::check_args(&a).is_ok());
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let args = json!({"name": "cron", "state": "started", "masked": false, "use": "sysvinit"});
+        let e = sb.run(&Service, args, true, false).unwrap_err();
+        assert_eq!(
+            crate::builtin::test_support::fail_msg(e),
+            "Unsupported parameters for (sysvinit) module: masked (systemd only)"
+        );
     }
 
     #[test]
