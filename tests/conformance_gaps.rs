@@ -1201,9 +1201,9 @@ fn include_vars_values_are_rendered_when_used_and_rank_below_set_fact() {
 
 #[test]
 fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python() {
-    // tests/conformance targets `filter_mathstuff` (`{{ ansible_python_interpreter }} -c ...` on
-    // the implicit localhost), `split` and `loop-until` (`ansible_python` from default fact
-    // gathering).
+    // tests/conformance target `filter_mathstuff` (`{{ ansible_python_interpreter }} -c ...` on
+    // the implicit localhost); the python facts describe the host's python when gather_subset
+    // names them (never by default: no Python runs on a host unless asked).
     if orc::inventory::controller_python().is_none() {
         return;
     }
@@ -1211,13 +1211,24 @@ fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python(
         "site.yml",
         r#"
         - hosts: localhost
+          gather_subset: [python]
           tasks:
+            - assert: {that: ansible_python is defined}
             - command: "{{ ansible_python_interpreter }} -c 'print(6 * 7)'"
               register: r
             - debug: {msg: "{{ r.stdout }} {{ ansible_python.version.major }} {{ ansible_python_version is version('3', '>=') }}"}
         "#,
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"42 3 True\"");
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          tasks:
+            - assert: {that: ansible_python is not defined and ansible_python_version is not defined}
+        "#,
+    );
+    p.play("site.yml").run().success();
 }
 
 #[test]

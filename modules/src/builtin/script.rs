@@ -253,7 +253,10 @@ mod tests {
     #[test]
     fn sends_runs_and_removes_the_script_keeping_the_quoting() {
         let dir = project();
-        let r = run(dir.path(), json!({"_raw_params": "show.sh --option \"a  b\" 'c'"}), false).unwrap();
+        // A name no other test sends, so that a script another test is running at the same
+        // time is not counted as left behind.
+        std::fs::copy(dir.path().join("files/show.sh"), dir.path().join("files/show-quoting.sh")).unwrap();
+        let r = run(dir.path(), json!({"_raw_params": "show-quoting.sh --option \"a  b\" 'c'"}), false).unwrap();
         assert_eq!(r["changed"], true);
         assert_eq!(r["rc"], 0);
         let stdout = r["stdout"].as_str().unwrap();
@@ -268,7 +271,7 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("orc-script."))
             .filter(|e| {
                 std::fs::read_dir(e.path())
-                    .map(|mut d| d.any(|f| f.is_ok_and(|f| f.file_name() == "show.sh")))
+                    .map(|mut d| d.any(|f| f.is_ok_and(|f| f.file_name() == "show-quoting.sh")))
                     .unwrap_or(false)
             })
             .count();

@@ -69,7 +69,6 @@ const MIN: &[Col] = &[
     Col::Lsb,
     Col::PkgMgr,
     Col::ServiceMgr,
-    Col::Python,
     Col::Local,
 ];
 const ALL: &[Col] = &[
@@ -87,9 +86,12 @@ const ALL: &[Col] = &[
     Col::Hardware,
     Col::Network,
     Col::Virtual,
-    Col::Python,
     Col::Local,
 ];
+/// Collectors gathered only when named: `python` starts the host's Python, and orc starts
+/// nothing on a host unless asked (Ansible's `min` and `all` include it: docs/differences.md).
+/// The lab tests check that a deploy runs no Python on its hosts (tests/e2e_containers.rs).
+const ON_REQUEST: &[Col] = &[Col::Python];
 
 /// Subset names Ansible accepts, and the orc collector each one selects (None: Ansible knows it
 /// but orc gathers nothing for it, e.g. `selinux` or `ohai`).
@@ -207,7 +209,7 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
     if !exclude_min {
         add.extend(MIN.iter().copied().filter(|c| !exclude.contains(c)));
     }
-    Ok(ALL.iter().copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
+    Ok(ALL.iter().chain(ON_REQUEST).copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
 }
 
 /// The `setup` module.
@@ -224,8 +226,8 @@ impl TypedModule for Setup {
                 hostname, FQDN...), distribution, environment, user, date and time, DNS, kernel command line, FIPS, \
                 LSB, package and service manager, hardware (processor, memory, DMI), network (interfaces, addresses, \
                 default routes) and virtualization. Subsets Ansible knows but orc gathers nothing for (`selinux`, \
-                `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` (in `min`, as in Ansible) \
-                describes the host's `python3` (or `python`) when it has one, in the same round trip, and adds \
+                `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` (only when named: \
+                orc starts no Python on a host unless asked) describes the host's `python3` (or `python`) when it has one, in the same round trip, and adds \
                 nothing when it has none; `local` reads `fact_path`; `mounts` and \
                 `devices` select the hardware facts, without `ansible_mounts` or `ansible_devices`. `gather_timeout` \
                 is not accepted. Never changes anything.",
@@ -733,11 +735,8 @@ mod tests {
         assert!(f["ansible_virtualization_role"].is_string());
         assert_eq!(f["gather_subset"], json!(["all"]));
         assert_eq!(f["module_setup"], true);
-        // The python facts come by default (Ansible's `min`), from the host's python3.
-        if !sh("command -v python3").is_empty() {
-            assert_eq!(f["ansible_python"]["version_info"][0], 3, "{}", f["ansible_python"]);
-            assert!(f["ansible_python_version"].as_str().unwrap().starts_with("3."));
-        }
+        // The python facts come only when named: no Python runs on a host unless asked.
+        assert!(f.get("ansible_python").is_none(), "{}", f["ansible_python"]);
         if sh("command -v ip").is_empty() {
             return;
         }
@@ -793,7 +792,7 @@ mod tests {
             let path = sh(&format!("command -v {tool}"));
             std::os::unix::fs::symlink(path, bin.path().join(tool)).unwrap();
         }
-        let cols = select(&["!all".to_string()]).unwrap();
+        let cols = select(&["!all".to_string(), "python".to_string()]).unwrap();
         assert!(cols.contains(&Col::Python));
         let marker = "@@ORCSTEST";
         let out = std::process::Command::new("/bin/sh")
@@ -847,10 +846,9 @@ mod tests {
         assert_eq!(v(&["!all", "!min", "network"]).unwrap(), vec![Col::Network]);
         assert_eq!(v(&["!all", "!min", "selinux"]).unwrap(), vec![]);
         assert!(v(&["bogus"]).unwrap_err().starts_with("Bad subset 'bogus'"));
-        // Python is in `min`, as in Ansible: gathered by default, unless excluded.
-        assert!(v(&["all"]).unwrap().contains(&Col::Python));
-        assert!(v(&["!all"]).unwrap().contains(&Col::Python));
-        assert!(!v(&["!python"]).unwrap().contains(&Col::Python));
+        // Python runs on the host only when asked for by name.
+        assert!(!v(&["all"]).unwrap().contains(&Col::Python));
+        assert!(!v(&["!all"]).unwrap().contains(&Col::Python));
         assert!(v(&["python"]).unwrap().contains(&Col::Python));
         assert!(v(&["all", "python"]).unwrap().contains(&Col::Python));
         assert!(!v(&["python", "!python"]).unwrap().contains(&Col::Python));
