@@ -49,6 +49,12 @@ fn run_harness(host: &str, args: &[&str]) {
         .expect("running tests/conformance/run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // The failed targets first: CI shows the head of a failed test's output.
+        for line in stdout.lines().filter(|l| l.starts_with("FAIL")) {
+            println!("{line}");
+        }
+    }
     println!("{stdout}");
     if !out.status.success() {
         // The logs of the failed targets, so CI shows why.
