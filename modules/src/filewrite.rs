@@ -134,6 +134,14 @@ pub fn probe(conn: &mut dyn Connection, path: &str, follow: bool, read: Read) ->
     Ok(p)
 }
 
+/// The `first_probe` of a module whose run starts with [`probe`] of `path`: `None` for a path
+/// starting with `~`, which the module expands on the host first, so that its probe's text
+/// differs from one computed from the arguments (a probe sent ahead that never matches is only
+/// a wasted exchange, but one on every run).
+pub fn ahead_probe_cmd(path: &str, follow: bool, read: Read) -> Option<String> {
+    (!path.starts_with('~')).then(|| probe_cmd(path, follow, read))
+}
+
 /// The command [`probe`] sends first: what a module that starts with it states as its
 /// `first_probe`, so that the engine can send it ahead.
 pub fn probe_cmd(path: &str, follow: bool, read: Read) -> String {

@@ -86,7 +86,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     filter!(env, "flatten", collections::flatten);
     filter!(env, "product", collections::product);
     filter!(env, "type_debug", type_debug);
-    filter!(env, "version_compare", version_compare);
+    filter!(env, "version_compare", version::version_test);
     // ansible-core's internal test collection: `finalize` turns a template's result into plain
     // data, which orc's values always are.
     env.add_filter("ansible._protomatter.finalize", |v: Value| v);
@@ -566,15 +566,6 @@ pub(crate) fn type_debug(v: &Value) -> &'static str {
         ValueKind::Seq | ValueKind::Iterable => "list",
         _ => "object",
     }
-}
-
-fn version_compare(
-    value: &Value,
-    other: &Value,
-    rest: minijinja::value::Rest<Value>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
-    version::version_test(value, other, &rest, kwargs)
 }
 
 /// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring='\n')`: greedy wrapping of

@@ -28,8 +28,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     test!(env, "match", |v: &Value, p: String, k: Kwargs| { regex_kw(v, &p, k, true) });
     test!(env, "search", |v: &Value, p: String, k: Kwargs| { regex_kw(v, &p, k, false) });
     test!(env, "regex", regex);
-    test!(env, "version", version_test);
-    test!(env, "version_compare", version_test);
+    test!(env, "version", version::version_test);
+    test!(env, "version_compare", version::version_test);
     test!(env, "truthy", |v: &Value, k: Kwargs| truthy(v, k));
     test!(env, "falsy", |v: &Value, k: Kwargs| truthy(v, k).map(|t| !t));
     test!(env, "contains", contains);
@@ -131,15 +131,6 @@ fn regex(v: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
         Some(other) => return Err(err(format!("regex: match_type must be 'search' or 'match', got '{other}'"))),
     };
     regex_kw(v, &pattern, kwargs, anchored)
-}
-
-fn version_test(
-    value: &Value,
-    other: &Value,
-    rest: minijinja::value::Rest<Value>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
-    version::version_test(value, other, &rest, kwargs)
 }
 
 /// `truthy(convert_bool=False)`: Python truthiness, optionally reading "yes"/"off" as booleans.

@@ -66,7 +66,15 @@ pub(crate) fn compare(a: &str, b: &str) -> Ordering {
 /// `value is version(other, operator='eq', strict=None, version_type=None)` /
 /// `value | version_compare(...)` (ansible/plugins/test/core.py `version_compare`): the
 /// operator, `strict` and `version_type` may be given by position or by name.
-pub(crate) fn version_test(value: &Value, other: &Value, rest: &[Value], kwargs: Kwargs) -> Result<bool, Error> {
+/// One function registered as the test (`version`, `version_compare`) and as the filter
+/// (`version_compare`), so that the two spellings cannot drift apart.
+pub(crate) fn version_test(
+    value: &Value,
+    other: &Value,
+    rest: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    let rest: &[Value] = &rest;
     let fail = |msg: String| Error::new(ErrorKind::InvalidOperation, msg);
     if rest.len() > 3 {
         return Err(Error::new(ErrorKind::TooManyArguments, "version takes at most 5 arguments"));

@@ -503,7 +503,10 @@ impl TypedModule for Copy {
     /// `decide_put`'s first probe of the destination (a `dest/` asks about the directory first;
     /// a directory `src` probes otherwise: then the probe sent ahead is not used).
     fn first_probe(a: &CopyArgs) -> Option<String> {
-        (!a.dest.ends_with('/')).then(|| filewrite::probe_cmd(&a.dest, a.follow, filewrite::Read::Hash))
+        if a.dest.ends_with('/') {
+            return None;
+        }
+        filewrite::ahead_probe_cmd(&a.dest, a.follow, filewrite::Read::Hash)
     }
 
     fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {

@@ -281,7 +281,7 @@ impl TypedModule for Lineinfile {
     }
 
     fn first_probe(a: &LineinfileArgs) -> Option<String> {
-        Some(filewrite::probe_cmd(&a.path, true, filewrite::Read::Small))
+        filewrite::ahead_probe_cmd(&a.path, true, filewrite::Read::Small)
     }
 
     fn decide(&self, a: &LineinfileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {

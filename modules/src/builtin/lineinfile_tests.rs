@@ -203,3 +203,16 @@ fn backreferences_in_regexp_match_as_in_python() {
     assert!(r.changed);
     assert_eq!(sb.read("f"), "REF done\nother\n");
 }
+
+/// A path starting with `~` is expanded on the host before the probe, so no probe is stated
+/// ahead for it (it would never match); other paths state exactly the probe `decide` sends.
+#[test]
+fn first_probe_is_declined_for_a_home_relative_path() {
+    use crate::contract::Module;
+    let args = |path: &str| json!({"path": path, "line": "x"}).as_object().cloned().unwrap_or_default();
+    assert_eq!(Lineinfile.first_probe(&args("~/notes.txt")), None);
+    assert_eq!(
+        Lineinfile.first_probe(&args("/etc/notes.txt")),
+        Some(crate::filewrite::probe_cmd("/etc/notes.txt", true, crate::filewrite::Read::Small))
+    );
+}

@@ -163,7 +163,10 @@ impl TypedModule for Template {
 
     /// `decide_put`'s first probe of the destination (a `dest/` asks about the directory first).
     fn first_probe(a: &TemplateArgs) -> Option<String> {
-        (!a.dest.ends_with('/')).then(|| filewrite::probe_cmd(&a.dest, a.follow, filewrite::Read::Hash))
+        if a.dest.ends_with('/') {
+            return None;
+        }
+        filewrite::ahead_probe_cmd(&a.dest, a.follow, filewrite::Read::Hash)
     }
 
     fn decide(&self, a: &TemplateArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
