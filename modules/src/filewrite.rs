@@ -145,7 +145,6 @@ pub fn ahead_probe_cmd(path: &str, follow: bool, read: Read) -> Option<String> {
 /// The command [`probe`] sends first: what a module that starts with it states as its
 /// `first_probe`, so that the engine can send it ahead.
 pub fn probe_cmd(path: &str, follow: bool, read: Read) -> String {
-    let flag = if follow { "-L " } else { "" };
     let parent = match dirname(path) {
         "" => ".",
         d => d,
@@ -168,16 +167,20 @@ pub fn probe_cmd(path: &str, follow: bool, read: Read) -> String {
              {large}fi; fi; "
         )
     };
-    // `$(stat ...)` is one process, as `stat` alone (the shell execs the command substitution's
-    // only command); the size in front of the usual fields is for the shell's test above.
+    // `_orcst` runs `stat` (one process: the shell execs a command substitution's only command),
+    // or answers from the memo of a batch of probes (crate::stat_memo); the size in front of the
+    // usual fields is for the shell's test above.
+    let mode = if follow { "L" } else { "-" };
     format!(
-        "p={q}; [ -d {d} ] && echo D; \
-         if [ -e \"$p\" ] || [ -L \"$p\" ]; then _orco=$(stat {flag}-c '%s|{STAT_FMT}' -- \"$p\" 2>/dev/null); \
+        "p={q}; {function}[ -d {d} ] && echo D; \
+         if [ -e \"$p\" ] || [ -L \"$p\" ]; then {stat} {mode} \"$p\"; \
          printf 'T:%s\\n' \"${{_orco#*|}}\"; \
          if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf R:; readlink -f -- \"$p\" || echo; fi; \
-         {hash}fi; unset _orco _orcs _orcl; true",
+         {hash}fi; unset _orco _orcs _orcl _orcx _orcy; true",
         q = quote(path),
         d = quote(parent),
+        function = crate::stat_memo::function(),
+        stat = crate::stat_memo::FUNCTION,
     )
 }
 

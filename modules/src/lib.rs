@@ -25,6 +25,7 @@ pub mod registry;
 pub mod sh_words;
 pub mod shell_quote;
 pub mod shlex;
+pub mod stat_memo;
 pub mod stream;
 pub mod testing;
 pub mod tls;

@@ -160,10 +160,20 @@ impl Connection for Probing {
             return self.inner.exec_inline(cmd);
         }
         self.trip("probes");
-        let mut cmds: Vec<&str> = Vec::with_capacity(pending.len() + 1);
+        let mut cmds: Vec<&str> = Vec::with_capacity(pending.len() + 3);
         cmds.push(cmd);
         cmds.extend(pending.iter().map(String::as_str));
+        // One `stat` for the paths of the whole batch, dropped at its end (stat_memo.rs).
+        let memo = orc_modules::stat_memo::prelude(&cmds);
+        if let Some(prelude) = &memo {
+            cmds.insert(0, prelude);
+            cmds.push(orc_modules::stat_memo::EPILOGUE);
+        }
         let mut outs = self.inner.probe_batch(&cmds)?.into_iter();
+        if memo.is_some() {
+            outs.next();
+            outs.next_back();
+        }
         let first = outs.next().ok_or_else(|| ConnError::Lost("the shell gave no answer to a probe".into()))?;
         for (c, out) in pending.into_iter().zip(outs) {
             self.cache.insert(c, out);

@@ -149,16 +149,18 @@ fn query(
 /// The probe [`query`] sends (read-only: `stat`, tests, `readlink`, `date -d` of given times).
 fn query_cmd(path: &str, src_check: Option<&str>, mtime: &TimeSpec, atime: &TimeSpec) -> String {
     let mut cmd = format!(
-        // No command substitutions (each is a subshell fork on the host) and no `ls` for the
-        // non-empty test (shell globbing is built in): a no-op `file` task costs as few forks
-        // as the facts it needs.
-        "p={q}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
-         printf T:; stat -c '{STAT_FMT}' -- \"$p\" || echo; \
+        // No `ls` for the non-empty test (shell globbing is built in), and `_orcst` runs `stat`
+        // or answers from the memo of a batch of probes (crate::stat_memo): a no-op `file` task
+        // costs as few forks as the facts it needs.
+        "p={q}; {function}if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
+         {stat} - \"$p\"; printf 'T:%s\\n' \"${{_orco#*|}}\"; \
          if [ -L \"$p\" ]; then printf L:; readlink -- \"$p\" || echo; printf F:; stat -L -c '{STAT_FMT}' -- \"$p\" 2>/dev/null || echo; \
          printf R:; readlink -f -- \"$p\" || echo; fi; \
          if [ -d \"$p\" ]; then for e in \"$p\"/* \"$p\"/.[!.]* \"$p\"/..?*; do \
-         if [ -e \"$e\" ] || [ -L \"$e\" ]; then echo N; break; fi; done; fi; fi; ",
-        q = quote(path)
+         if [ -e \"$e\" ] || [ -L \"$e\" ]; then echo N; break; fi; done; fi; fi; unset _orco _orcx _orcy; ",
+        q = quote(path),
+        function = crate::stat_memo::function(),
+        stat = crate::stat_memo::FUNCTION,
     );
     if let Some(src) = src_check {
         cmd.push_str(&format!("[ -e {s} ] && echo \"S:$(stat -L -c %i -- {s})\"; ", s = quote(src)));

@@ -183,3 +183,23 @@ fn diff_peek_only_says_whether_the_path_looks_binary() {
     assert_eq!(sb.ok(&File, json!({"path": missing, "_diff_peek": true})).data["appears_binary"], false);
     assert!(!Path::new(&missing).exists());
 }
+
+/// The file module's query prints the same alone and in a batch of probes sharing one `stat`
+/// (crate::stat_memo), and a batch of paths that are not links runs no other `stat`.
+#[test]
+fn query_prints_the_same_alone_and_batched() {
+    use super::time::TimeSpec;
+    let sb = Sandbox::new();
+    let _ = sb.write("f", "x");
+    std::fs::create_dir(sb.path("full")).unwrap();
+    let _ = sb.write("full/.hidden", "");
+    std::fs::create_dir(sb.path("empty")).unwrap();
+    std::os::unix::fs::symlink(sb.path("f"), sb.path("link")).unwrap();
+    let query = |name: &str| super::query_cmd(&sb.path(name), None, &TimeSpec::Preserve, &TimeSpec::Preserve);
+    let all: Vec<String> = ["f", "full", "empty", "link", "missing"].iter().map(|n| query(n)).collect();
+    let (alone, batched) = crate::stat_memo::tests::alone_and_batched(&all, false);
+    assert_eq!(alone, batched);
+    let plain: Vec<String> = ["f", "full", "empty", "missing"].iter().map(|n| query(n)).collect();
+    let (alone, batched) = crate::stat_memo::tests::alone_and_batched(&plain, true);
+    assert_eq!(alone, batched);
+}
