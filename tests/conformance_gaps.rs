@@ -1203,7 +1203,7 @@ fn include_vars_values_are_rendered_when_used_and_rank_below_set_fact() {
 fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python() {
     // tests/conformance target `filter_mathstuff` (`{{ ansible_python_interpreter }} -c ...` on
     // the implicit localhost); the python facts describe the host's python when gather_subset
-    // names them (never by default: no Python runs on a host unless asked).
+    // names them, and are absent when it excludes them.
     if orc::inventory::controller_python().is_none() {
         return;
     }
@@ -1224,6 +1224,7 @@ fn the_implicit_localhost_gets_the_controllers_python_and_facts_describe_python(
         "site.yml",
         r#"
         - hosts: localhost
+          gather_subset: ['!python']
           tasks:
             - assert: {that: ansible_python is not defined and ansible_python_version is not defined}
         "#,
@@ -1612,4 +1613,82 @@ fn package_takes_its_backend_from_ansible_package_use() {
         .run()
         .success()
         .stdout_has("Could not find a matching action for the \\\"lola\\\" package manager");
+}
+
+// Group pyfacts (split, loop-until, command_shell): python facts gathered on first use
+// (src/executor/python_facts.rs, docs/architecture.md "Python facts on first use").
+
+/// A directory holding a `python3` that appends a line to `ran` beside it and then runs the
+/// real python3, put first on orc's PATH: every Python the run starts on the (local) host shows.
+/// None when the machine has no python3.
+fn python_trap() -> Option<tempfile::TempDir> {
+    let real = std::process::Command::new("sh").args(["-c", "command -v python3"]).output().ok()?;
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    if real.is_empty() {
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let ran = dir.path().join("ran");
+    let script = format!("#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n", ran.display());
+    let fake = dir.path().join("python3");
+    std::fs::write(&fake, script).ok()?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).ok()?;
+    Some(dir)
+}
+
+fn trapped_path(trap: &tempfile::TempDir) -> String {
+    format!("{}:{}", trap.path().display(), std::env::var("PATH").unwrap_or_default())
+}
+
+fn python_runs(trap: &tempfile::TempDir) -> usize {
+    std::fs::read_to_string(trap.path().join("ran")).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn default_fact_gathering_runs_no_python_when_no_task_names_the_python_facts() {
+    let Some(trap) = python_trap() else { return };
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          tasks:
+            - setup:
+              register: gathered
+            - debug: {msg: "{{ ansible_distribution }} {{ gathered.ansible_facts.ansible_user_id }}"}
+            - debug: {msg: "{{ hostvars['localhost'].ansible_facts.system }} {{ ansible_facts['python3'] | default('x') }}"}
+        "#,
+    );
+    p.play("site.yml").env("PATH", trapped_path(&trap)).run().success();
+    assert_eq!(python_runs(&trap), 0, "python ran though no task named the python facts");
+}
+
+#[test]
+fn python_facts_are_gathered_once_when_a_task_first_names_them() {
+    // tests/conformance targets loop-until and command_shell (`{{ ansible_python.executable }}`
+    // after default gathering) and split (a registered setup result's
+    // `ansible_facts.ansible_python`, one of them delegated to localhost).
+    let Some(trap) = python_trap() else { return };
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          tasks:
+            - debug: {msg: "no python yet"}
+            - command: "{{ ansible_python.executable }} -c 'print(6 * 7)'"
+              register: r
+            - debug: {msg: "{{ r.stdout }} {{ ansible_python_version is version('3', '>=') }} {{ ansible_facts['python'].version.major }}"}
+            - setup:
+              register: again
+            - assert:
+                that:
+                  - again.ansible_facts.ansible_python.executable == ansible_python.executable
+                  - hostvars['localhost'].ansible_facts.python_version == ansible_python_version
+        "#,
+    );
+    p.play("site.yml").env("PATH", trapped_path(&trap)).run().success().stdout_has("\"msg\": \"42 True 3\"");
+    // One collector run for the play's gathering (then the command's own python, which reads it
+    // by its full path and is not the trap), one for the registered `again` and the facts it
+    // refreshed: each setup's python facts are gathered once, when first named.
+    assert_eq!(python_runs(&trap), 2, "{:?}", std::fs::read_to_string(trap.path().join("ran")));
 }

@@ -157,6 +157,9 @@ pub struct HostState {
     /// The failures `meta: clear_host_errors` forgave: counted in the recap, not in the exit
     /// code (`Outcome::errors_cleared`).
     pub errors_cleared: u32,
+    /// Python facts a setup run left out where Ansible would have gathered them: gathered when
+    /// a task first names them (executor/python_facts.rs).
+    pub python_pending: Vec<super::python_facts::Pending>,
 }
 
 impl HostState {
@@ -178,6 +181,7 @@ impl HostState {
             failed_by_fatal: false,
             probe_scope: 0,
             errors_cleared: 0,
+            python_pending: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ mod play;
 mod play_hosts;
 mod prefetch;
 mod preflight;
+mod python_facts;
 mod run_task;
 mod scope;
 mod settings;

@@ -865,6 +865,7 @@ impl<'r> PlayRun<'r> {
         if let Some(meta) = task.action().filter(|a| a.engine.is_some_and(|e| e.runs() == Runs::Play)) {
             return self.run_meta(states, task, &meta.args, active, kind);
         }
+        self.python_facts_on_use(states, task, active);
         let hostvars = self.hostvars(states);
         let name = self.display_name(states, task, active, &hostvars);
         if kind != TaskKind::Gather && !self.runner.step_allows(&name) {
@@ -986,6 +987,28 @@ impl<'r> PlayRun<'r> {
             }
         }
         failed
+    }
+
+    /// When the task's sources name the python facts, gathers them first where a setup run left
+    /// them out (executor/python_facts.rs): on the task's hosts, and on every host with some
+    /// pending when the task also reads `hostvars`. The hosts run it in parallel, each once.
+    fn python_facts_on_use(&self, states: &mut HostStates, task: &Task, active: &[HostId]) {
+        let Some(reads_hostvars) = super::python_facts::named_by(task) else { return };
+        let concerned = |id: &HostId, st: &HostState| {
+            !st.python_pending.is_empty()
+                && !matches!(st.status, HostStatus::Unreachable)
+                && (reads_hostvars || active.contains(id))
+        };
+        let ids: Vec<HostId> = states.iter().filter(|(id, st)| concerned(id, st)).map(|(id, _)| id).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let hostvars = self.hostvars(states);
+        let (runner, ctx, kw) = (self.runner, self.ctx.clone(), &self.play.kw);
+        let selected = states.select_mut(&ids);
+        runner.workers.map(selected, |(_, st)| {
+            super::python_facts::complete(runner, &ctx, kw, st, &hostvars, task);
+        });
     }
 
     fn display_name(&self, states: &HostStates, task: &Task, active: &[HostId], hostvars: &Arc<HostVars>) -> String {

@@ -399,6 +399,9 @@ pub fn run_on_host(
     if let Some(reg) = &task.register {
         st.set_fact(reg, result.clone());
     }
+    if !matches!(status, Status::Failed { .. } | Status::Unreachable | Status::Skipped) {
+        super::python_facts::record(st, task, &result, settings.delegate_to.as_deref(), settings.delegate_facts);
+    }
     if status == (Status::Failed { ignored: false }) {
         // What a rescue section sees, as in Ansible.
         st.set_fact("ansible_failed_result", result.clone());

@@ -168,17 +168,40 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("virtualization_type", Some(Col::Virtual)),
 ];
 
-fn subset_cols(name: &str) -> Option<Vec<Col>> {
+/// The collectors a subset name selects; `as_ansible` puts the collectors orc gathers only on
+/// request (`ON_REQUEST`) back into `all` and `min`, as Ansible has them.
+fn subset_cols(name: &str, as_ansible: bool) -> Option<Vec<Col>> {
+    let with_requested = |cols: &[Col]| {
+        let mut v = cols.to_vec();
+        if as_ansible {
+            v.extend_from_slice(ON_REQUEST);
+        }
+        v
+    };
     match name {
-        "all" => Some(ALL.to_vec()),
-        "min" => Some(MIN.to_vec()),
+        "all" => Some(with_requested(ALL)),
+        "min" => Some(with_requested(MIN)),
         _ => SUBSETS.iter().find(|(n, _)| *n == name).map(|(_, c)| c.iter().copied().collect()),
     }
+}
+
+/// Whether Ansible gathers the python facts for `subsets` where orc left them out (`python` is
+/// in Ansible's `min`; orc gathers it only when named: `ON_REQUEST`). The engine then gathers
+/// them when a task first names them (docs/architecture.md, "Python facts on first use").
+/// `false` for a subset list that is not valid.
+pub fn python_deferred(subsets: &[String]) -> bool {
+    let wanted = |as_ansible| select_as(subsets, as_ansible).is_ok_and(|cols| cols.contains(&Col::Python));
+    wanted(true) && !wanted(false)
 }
 
 /// Resolves `gather_subset` into collectors as Ansible does: `min` is always gathered unless
 /// `!min`; `!all` leaves only `min` plus what is named explicitly.
 fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
+    select_as(subsets, false)
+}
+
+/// [`select`], or with `as_ansible` the collectors Ansible would run (`ON_REQUEST` in `min`).
+fn select_as(subsets: &[String], as_ansible: bool) -> Result<Vec<Col>, String> {
     let mut add: Vec<Col> = Vec::new();
     let mut exclude: Vec<Col> = Vec::new();
     let mut exclude_all = false;
@@ -189,7 +212,7 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
             Some(n) => (true, n),
             None => (false, s),
         };
-        let cols = subset_cols(name).ok_or_else(|| {
+        let cols = subset_cols(name, as_ansible).ok_or_else(|| {
             let mut valid: Vec<&str> = SUBSETS.iter().map(|(n, _)| *n).collect();
             valid.push("all");
             valid.push("min");
@@ -204,10 +227,10 @@ fn select(subsets: &[String]) -> Result<Vec<Col>, String> {
         }
     }
     if add.is_empty() && !exclude_all {
-        add = ALL.to_vec();
+        add = subset_cols("all", as_ansible).unwrap_or_default();
     }
     if !exclude_min {
-        add.extend(MIN.iter().copied().filter(|c| !exclude.contains(c)));
+        add.extend(subset_cols("min", as_ansible).unwrap_or_default().into_iter().filter(|c| !exclude.contains(c)));
     }
     Ok(ALL.iter().chain(ON_REQUEST).copied().filter(|c| add.contains(c) && !exclude.contains(c)).collect())
 }
@@ -227,7 +250,8 @@ impl TypedModule for Setup {
                 LSB, package and service manager, hardware (processor, memory, DMI), network (interfaces, addresses, \
                 default routes) and virtualization. Subsets Ansible knows but orc gathers nothing for (`selinux`, \
                 `apparmor`, `ohai`, `facter`...) are accepted and add nothing; `python` (only when named: \
-                orc starts no Python on a host unless asked) describes the host's `python3` (or `python`) when it has one, in the same round trip, and adds \
+                orc starts no Python on a host unless asked; after a default gathering, the first task that names \
+                the python facts has this collector run alone) describes the host's `python3` (or `python`) when it has one, in the same round trip, and adds \
                 nothing when it has none; `local` reads `fact_path`; `mounts` and \
                 `devices` select the hardware facts, without `ansible_mounts` or `ansible_devices`. `gather_timeout` \
                 is not accepted. Never changes anything.",
@@ -852,6 +876,13 @@ mod tests {
         assert!(v(&["python"]).unwrap().contains(&Col::Python));
         assert!(v(&["all", "python"]).unwrap().contains(&Col::Python));
         assert!(!v(&["python", "!python"]).unwrap().contains(&Col::Python));
+        // Where Ansible gathers them and orc does not, the engine gathers them on first use.
+        let deferred = |s: &[&str]| python_deferred(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert!(
+            deferred(&["all"]) && deferred(&["!all"]) && deferred(&["network"]) && deferred(&["!all", "!min", "min"])
+        );
+        assert!(!deferred(&["python"]) && !deferred(&["all", "python"]) && !deferred(&["!python"]));
+        assert!(!deferred(&["!all", "!min"]) && !deferred(&["!all", "!min", "network"]) && !deferred(&["bogus"]));
     }
 
     #[test]
