@@ -1692,3 +1692,110 @@ fn python_facts_are_gathered_once_when_a_task_first_names_them() {
     // refreshed: each setup's python facts are gathered once, when first named.
     assert_eq!(python_runs(&trap), 2, "{:?}", std::fs::read_to_string(trap.path().join("ran")));
 }
+// Roles and become_sudo (helper config): `lookup('config', ...)`, `private_role_vars` and the
+// `public:` option of import_role/include_role.
+
+#[test]
+fn the_config_lookup_answers_from_the_environment_ansible_cfg_and_defaults() {
+    let p = Project::new()
+        .file("ansible.cfg", "[defaults]\nforks = 7\n[privilege_escalation]\nbecome_flags = -E\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: "p={{ lookup('config', 'DEFAULT_PRIVATE_ROLE_VARS') }} f={{ lookup('config', 'DEFAULT_FORKS') }} u={{ lookup('config', 'DEFAULT_BECOME_USER') }}"
+                - debug:
+                    msg: "flags={{ lookup('config', 'become_flags', plugin_type='become', plugin_name='sudo') }} exe={{ lookup('ansible.builtin.config', 'become_exe', plugin_type='become', plugin_name='sudo') }}"
+                - debug:
+                    msg: "var={{ lookup('config', 'become_flags', plugin_type='become', plugin_name='sudo') }}"
+                  vars:
+                    ansible_become_flags: -X
+                - debug:
+                    msg: "skip={{ q('config', 'NOPE', 'DEFAULT_GATHERING', on_missing='skip') }}"
+                - debug:
+                    msg: "{{ lookup('config', 'NOPE') }}"
+                  ignore_errors: true
+                - debug:
+                    msg: "{{ lookup('config', 'become_exe', plugin_type='become') }}"
+                  ignore_errors: true
+            "#,
+        );
+    p.play("site.yml")
+        .env("ANSIBLE_PRIVATE_ROLE_VARS", "yes")
+        .env("ANSIBLE_SUDO_EXE", "/opt/sudo")
+        .run()
+        .success()
+        .stdout_has(r#""msg": "p=True f=7 u=root""#)
+        .stdout_has(r#""msg": "flags=-E exe=/opt/sudo""#)
+        .stdout_has(r#""msg": "var=-X""#)
+        .stdout_has(r#""msg": "skip=['implicit']""#)
+        .stdout_has("No config definition exists for 'NOPE'.")
+        .stdout_has("Both plugin_type and plugin_name are required, cannot use one without the other.")
+        .stdout_has("ignored=2");
+}
+
+#[test]
+fn role_vars_are_public_or_private_as_private_role_vars_and_public_say() {
+    let p = Project::new()
+        .file("roles/r/defaults/main.yml", "rdef: d\n")
+        .file("roles/r/vars/main.yml", "rvar: v\n")
+        .file("roles/r/tasks/main.yml", "- debug: msg=\"in r {{ rvar }}\"\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug: msg="import-before {{ rdef | default('U') }} {{ rvar | default('U') }}"
+                - import_role: name=r
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - import_role: name=r public=no
+                - debug: msg="import-private {{ rdef | default('U') }} {{ rvar | default('U') }}"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_role: name=r
+                - debug: msg="include {{ rdef | default('U') }} {{ rvar | default('U') }}"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug: msg="include-before {{ rdef | default('U') }} {{ rvar | default('U') }}"
+                - include_role:
+                    name: r
+                    public: "{{ true }}"
+                - debug: msg="include-public {{ rdef | default('U') }} {{ rvar | default('U') }}"
+            - hosts: localhost
+              gather_facts: false
+              roles: [r]
+              pre_tasks:
+                - debug: msg="roles {{ rdef | default('U') }} {{ rvar | default('U') }}"
+            "#,
+        );
+    let run = |setting: Option<&str>| {
+        let mut orc = p.play("site.yml");
+        if let Some(s) = setting {
+            orc = orc.env("ANSIBLE_PRIVATE_ROLE_VARS", s);
+        }
+        orc.run().success()
+    };
+    // Ansible's default: roles: and import_role public, include_role private.
+    run(None)
+        .stdout_has("import-before d v")
+        .stdout_has("import-private U U")
+        .stdout_has("include U U")
+        .stdout_has("include-before U U")
+        .stdout_has("include-public d v")
+        .stdout_has("roles d v");
+    // Set, the setting decides wherever public: is not given.
+    run(Some("1"))
+        .stdout_has("import-before U U")
+        .stdout_has("include U U")
+        .stdout_has("include-public d v")
+        .stdout_has("roles U U");
+    run(Some("0")).stdout_has("import-before d v").stdout_has("import-private U U").stdout_has("include d v");
+}

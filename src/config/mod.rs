@@ -4,6 +4,7 @@
 //! found as Ansible finds it (`locate.rs`) and read as configparser reads it (`ini.rs`); values
 //! are typed as Ansible types them (booleans, integers, paths relative to the file).
 
+mod entries;
 mod ini;
 mod locate;
 pub mod paths;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 use crate::error::{Loc, OrcError, Result, SourceFile};
 
+pub use entries::{install_source, lookup as lookup_entry, LookupError};
 pub use ini::Ini;
 pub use locate::{locate, Located};
 
@@ -85,6 +87,10 @@ pub struct Settings {
     ini_vault_password_file: Option<PathBuf>,
     /// `stdout_callback` / ANSIBLE_STDOUT_CALLBACK.
     pub stdout_callback: Option<String>,
+    /// `private_role_vars` / ANSIBLE_PRIVATE_ROLE_VARS, `None` when not set: whether the vars and
+    /// defaults of roles are kept from the play's other tasks. Unset, Ansible makes roles of
+    /// `roles:` and `import_role` public and `include_role`'s private; set, it decides for all.
+    pub private_role_vars: Option<bool>,
 }
 
 /// Where a setting's value came from, for errors.
@@ -322,6 +328,7 @@ impl Settings {
                 .map(|s| s.split(',').map(|p| unquote(p.trim())).filter(|p| !p.is_empty()).collect()),
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
+            private_role_vars: r.boolean(&["ANSIBLE_PRIVATE_ROLE_VARS"], &[(D, "private_role_vars")])?,
             ini: r.ini,
         })
     }
@@ -339,6 +346,26 @@ impl Settings {
         }
         let v = self.ini.as_ref()?.get("defaults", key)?;
         Some(unquote(v.value.trim())).filter(|t| !t.is_empty())
+    }
+}
+
+/// The run's `private_role_vars` setting (`None`: not set), set once by `ops`.
+static PRIVATE_ROLE_VARS: OnceLock<Option<bool>> = OnceLock::new();
+
+/// Makes `setting` the `private_role_vars` role loading uses (the first call wins).
+pub fn install_private_role_vars(setting: Option<bool>) {
+    let _ = PRIVATE_ROLE_VARS.set(setting);
+}
+
+/// Whether a role's vars and defaults are visible to the play's other tasks, as Ansible's
+/// `Role.__init__` decides: the `public:` option when given; else, when `private_role_vars`
+/// is set, its opposite; else true for roles of `roles:` and `import_role` (`imported`), false
+/// for `include_role`.
+pub fn role_is_public(public: Option<bool>, imported: bool) -> bool {
+    match (public, PRIVATE_ROLE_VARS.get().copied().flatten()) {
+        (Some(p), _) => p,
+        (None, Some(private)) => !private,
+        (None, None) => imported,
     }
 }
 

@@ -674,13 +674,23 @@ impl<'r> PlayRun<'r> {
         let render = |s: &str| {
             self.runner.templar.render_str(s, &ctx.value()).map(|v| crate::yaml::display(&v)).map_err(|e| e.to_string())
         };
-        let name = match &include.target {
-            IncludeTarget::Tasks { file } => render(file),
-            IncludeTarget::Role { name, .. } => render(name),
+        let (name, public) = match &include.target {
+            IncludeTarget::Tasks { file } => (render(file), Ok(String::new())),
+            // `public:` rendered for the host: the key ends with it ("true", "false" or "").
+            IncludeTarget::Role { name, public, .. } => {
+                let public = match public {
+                    Some(Value::String(p)) => render(p).and_then(|p| {
+                        crate::playbook::public_value(&Value::String(p)).map(|b| b.map(|b| b.to_string()))
+                    }),
+                    Some(p) => crate::playbook::public_value(p).map(|b| b.map(|b| b.to_string())),
+                    None => Ok(None),
+                };
+                (render(name), public.map(Option::unwrap_or_default))
+            }
         };
-        match name {
-            Ok(n) => format!("ok\0{n}\0{}", Value::Object(layer.clone())),
-            Err(e) => format!("err\0{e}"),
+        match (name, public) {
+            (Ok(n), Ok(p)) => format!("ok\0{n}\0{}\0{p}", Value::Object(layer.clone())),
+            (Err(e), _) | (_, Err(e)) => format!("err\0{e}"),
         }
     }
 
@@ -709,6 +719,11 @@ impl<'r> PlayRun<'r> {
                 Ok(Expansion::Tasks(path, tasks))
             }
             IncludeTarget::Role { files, .. } => {
+                let public = match group.key.rsplit_once('\0').map(|(_, p)| p) {
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    _ => None,
+                };
                 let spec = playbook::RoleSpec {
                     name: name.to_string(),
                     params: include.params.clone(),
@@ -742,6 +757,13 @@ impl<'r> PlayRun<'r> {
                     include.inherit.clone(),
                 );
                 b.role = Some(loaded.role.clone());
+                // A public role's defaults and vars are the play's from now on, for every host
+                // (Ansible adds it to the play's roles: vars/manager.py reads their exports).
+                if crate::config::role_is_public(public, false) {
+                    let ctx = Arc::make_mut(&mut self.ctx);
+                    merge(&mut ctx.role_defaults, &loaded.role.defaults);
+                    merge(&mut ctx.role_vars, &loaded.role.vars);
+                }
                 // The role's handlers can be notified from now on, as in Ansible.
                 for h in loaded.handlers {
                     if !self.extra_handlers.iter().any(|x| x.loc.to_string() == h.loc.to_string()) {

@@ -182,7 +182,7 @@ fn defined_names(pb: &Playbook, inventory: &Inventory, opts: &Options, templar: 
                 names.extend(m.keys().cloned());
             }
         }
-        for r in &play.role_refs {
+        for r in play.role_refs.iter().chain(&play.private_role_refs) {
             names.extend(r.defaults.keys().cloned());
             names.extend(r.vars.keys().cloned());
         }

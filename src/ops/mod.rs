@@ -45,6 +45,8 @@ pub(crate) fn settings() -> Result<Settings> {
     crate::config::install_roles_path(s.roles_path.clone());
     crate::config::install_collections_path(s.collections_path.clone());
     crate::vars::install_hash_behaviour(s.hash_merge);
+    crate::config::install_private_role_vars(s.private_role_vars);
+    crate::config::install_source(&s);
     if let Some(enabled) = &s.inventory_enabled {
         crate::inventory::install_enabled_plugins(enabled);
     }

@@ -24,7 +24,8 @@ use crate::error::Loc;
 pub use keywords::{omit_fallback, Keywords, INHERITED};
 pub use kv::parse_kv;
 pub use parse::{
-    compile_task_file, inherit_notify_tasks, is_unshipped_builtin, load_playbook, unshipped_builtin_msg, IncludeCtx,
+    compile_task_file, inherit_notify_tasks, is_unshipped_builtin, load_playbook, public_value, unshipped_builtin_msg,
+    IncludeCtx,
 };
 pub use roles::{include_role_params, load_role, load_role_in, split_collection, RoleFiles, RoleSpec};
 pub use task::{flatten, Action, Include, IncludeTarget, LoopSpec, Task, TaskBody};
@@ -172,6 +173,9 @@ pub struct Play {
     pub handlers: Vec<Task>,
     /// The roles of `roles:` (their vars and defaults are visible play-wide, as in Ansible).
     pub role_refs: Vec<RoleRef>,
+    /// Roles of `roles:` and `import_role` whose vars and defaults are private to their own
+    /// tasks (`public: false`, `private_role_vars`): the up-front checks still know their names.
+    pub private_role_refs: Vec<RoleRef>,
     /// The names of the roles the play uses (`roles:` and `import_role`, with dependencies).
     pub role_names: RoleNames,
     /// `serial:` batches as written (int, percent string, or list).
@@ -208,6 +212,7 @@ impl Play {
             rollback: Vec::new(),
             handlers: Vec::new(),
             role_refs: Vec::new(),
+            private_role_refs: Vec::new(),
             role_names: RoleNames::default(),
             serial: None,
             strategy: "linear".into(),

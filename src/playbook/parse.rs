@@ -265,7 +265,12 @@ fn parse_play(node: &Node, dir: &Path, parent: &Keywords) -> Result<Play> {
         play.role_names.extend(&expanded.names);
         play.roles = expanded.blocks;
         play.handlers.extend(expanded.handlers);
-        play.role_refs = expanded.roles;
+        // Their vars and defaults are the play's unless private_role_vars says otherwise.
+        if crate::config::role_is_public(None, true) {
+            play.role_refs = expanded.roles;
+        } else {
+            play.private_role_refs = expanded.roles;
+        }
     }
     // Handlers of roles imported with import_role anywhere in the play join the play's handlers.
     let mut imported = Vec::new();
@@ -277,9 +282,14 @@ fn parse_play(node: &Node, dir: &Path, parent: &Keywords) -> Result<Play> {
     for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
         collect_imported_roles(section, &mut names);
     }
-    // Roles imported anywhere in the play are public: their vars and defaults are the play's.
+    // Roles imported anywhere in the play are public unless their `public:` or private_role_vars
+    // says otherwise: their vars and defaults are the play's (collect_imported_roles left the
+    // private ones out of `names.roles`).
     play.role_refs.extend(names.roles.iter().cloned());
     play.role_names.extend(&names);
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks, &play.rollback, &play.handlers] {
+        collect_private_roles(section, &mut play.private_role_refs);
+    }
     Ok(play)
 }
 
@@ -341,6 +351,42 @@ fn collect_imported_handlers(tasks: &[Task], out: &mut Vec<Task>) {
                 collect_imported_handlers(list, out);
             }
         }
+    }
+}
+
+/// Gathers the roles of private `import_role` blocks, at any depth.
+fn collect_private_roles(tasks: &[Task], out: &mut Vec<super::RoleRef>) {
+    for t in tasks {
+        out.extend(t.private_roles.iter().cloned());
+        if let TaskBody::Block { block, rescue, always } = &t.body {
+            for list in [block, rescue, always] {
+                collect_private_roles(list, out);
+            }
+        }
+    }
+}
+
+/// `public:` of import_role/include_role: a boolean, or a string Ansible reads as one
+/// ([`public_value`]); a template is left for the run (include_role only).
+fn public_option(args: &Map<String, Value>, at: &Node) -> Result<Option<bool>> {
+    match args.get("public") {
+        None => Ok(None),
+        Some(v) => public_value(v).map_err(|e| {
+            OrcError::at(&at.loc, e).help("give public: true or false (a template only with include_role)")
+        }),
+    }
+}
+
+/// A `public:` value as a boolean (`None` for null), or why it is not one.
+pub fn public_value(v: &Value) -> std::result::Result<Option<bool>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        v => match crate::yaml::display(v).trim().to_lowercase().as_str() {
+            "yes" | "on" | "1" | "true" | "y" | "t" => Ok(Some(true)),
+            "no" | "off" | "0" | "false" | "n" | "f" => Ok(Some(false)),
+            other => Err(format!("public: '{other}' is not a boolean")),
+        },
     }
 }
 
@@ -779,8 +825,12 @@ fn compile_include(
                 handlers: text("handlers_from"),
             };
             if name == "include_role" {
+                let public = args.get("public").cloned();
+                if let Some(p) = public.as_ref().filter(|p| !crate::yaml::display(p).contains("{{")) {
+                    public_value(p).map_err(|e| OrcError::at(&value.loc, e).help("give public: true or false"))?;
+                }
                 let include = Include {
-                    target: IncludeTarget::Role { name: role, files },
+                    target: IncludeTarget::Role { name: role, files, public },
                     base: ctx.play_dir.clone(),
                     inherit,
                     params,
@@ -803,7 +853,12 @@ fn compile_include(
                 Task::new(task.loc.clone(), TaskBody::Block { block: blocks, rescue: vec![], always: vec![] }, kw)
             };
             block.imported_handlers = expanded.handlers;
-            block.imported_roles = expanded.names;
+            let public = public_option(args, value)?;
+            let mut names = expanded.names;
+            if !crate::config::role_is_public(public, true) {
+                block.private_roles = std::mem::take(&mut names.roles);
+            }
+            block.imported_roles = names;
             Ok(block)
         }
     }

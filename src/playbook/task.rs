@@ -64,6 +64,9 @@ pub enum IncludeTarget {
         name: String,
         /// `tasks_from:`, `vars_from:`, `defaults_from:`, `handlers_from:`.
         files: RoleFiles,
+        /// `public:` as written (`None`: not given; `private_role_vars` then decides); a
+        /// template is rendered per host when the include runs.
+        public: Option<Value>,
     },
 }
 
@@ -155,6 +158,9 @@ pub struct Task {
     /// The roles an `import_role` brings into the play, for the play's role names (collected by
     /// the play parser).
     pub imported_roles: super::RoleNames,
+    /// The roles of an `import_role` whose vars are private (`public: false`, or
+    /// `private_role_vars`): kept for the up-front checks, out of the play's variables.
+    pub private_roles: Vec<super::RoleRef>,
     /// The block an `import_tasks` became: among handlers, its tasks are handlers of their own
     /// ([`splice_imports`]), as Ansible's static imports are.
     pub imported_tasks: bool,
@@ -184,6 +190,7 @@ impl Task {
             include_params: None,
             imported_handlers: Vec::new(),
             imported_roles: super::RoleNames::default(),
+            private_roles: Vec::new(),
             imported_tasks: false,
         }
     }

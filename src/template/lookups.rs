@@ -27,6 +27,7 @@ pub(crate) const WITH_FUNCTION: &str = "__orc_with_lookup";
 /// The lookup plugins orc has (`lookup`, `query` and `with_<name>` loops accept these names).
 pub const PLUGINS: &[&str] = &[
     "community.general.etcd3",
+    "config",
     "csvfile",
     "dict",
     "env",
@@ -289,6 +290,7 @@ fn run(call: &mut Call, plugin: &str, terms: Vec<Value>) -> Result<Vec<Value>, E
             Ok(out)
         }
         "community.general.etcd3" => super::etcd3_lookup::run(&term_strings(&terms)?, &mut call.opts),
+        "config" => super::lookup_config::run(call, terms),
         _ => lookup_vars::run(call, plugin, terms),
     }
 }

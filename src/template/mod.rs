@@ -34,6 +34,7 @@ mod filevars;
 mod filters;
 pub mod host_streams;
 mod lazy;
+mod lookup_config;
 mod lookup_files;
 mod lookup_ini;
 mod lookup_lists;

@@ -42,7 +42,11 @@ const ROLE_ARGS: &[Arg] = &[
     ("defaults_from", false, "The file under the role's defaults/ to load instead of main."),
     ("handlers_from", false, "The file under the role's handlers/ to load instead of main."),
     ("apply", false, "Keywords (tags, become, when...) the role's tasks inherit (include_role only)."),
-    ("public", false, "Accepted; the role's variables are visible to later tasks as in Ansible's default."),
+    (
+        "public",
+        false,
+        "Whether the role's vars and defaults are visible to the play's other tasks (default: private_role_vars when set, else yes for import_role, no for include_role).",
+    ),
     ("allow_duplicates", false, "Accepted; a role included twice runs twice."),
     ("rolespec_validate", false, "Accepted; orc does not validate argument specs."),
 ];
