@@ -1799,3 +1799,88 @@ fn role_vars_are_public_or_private_as_private_role_vars_and_public_say() {
         .stdout_has("roles U U");
     run(Some("0")).stdout_has("import-before d v").stdout_has("import-private U U").stdout_has("include d v");
 }
+// Group lineacl (lineinfile and unsafe_writes on a lab host, include_vars).
+
+/// Sets the extended attribute `name` of `path`; false when the file system refuses it.
+fn set_xattr(path: &std::path::Path, name: &str, value: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(p), Ok(n)) = (std::ffi::CString::new(path.as_os_str().as_bytes()), std::ffi::CString::new(name)) else {
+        return false;
+    };
+    // SAFETY: both names are NUL-terminated strings and `value` is a live slice of its length.
+    unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+}
+
+/// The value of the extended attribute `name` of `path`, if it has one.
+fn get_xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let n = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: both names are NUL-terminated strings and `buf` is writable for its length.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
+}
+
+/// An access ACL in the kernel's `system.posix_acl_access` form (version 2; tag, permissions, id):
+/// `user::rw-`, `user:nobody:rwx`, `group::r--`, `mask::rwx`, `other::r--`, what lineinfile's
+/// acls.yml sets with `setfacl -m nobody:rwx`.
+fn nobody_rwx_acl() -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in
+        [(0x01u16, 6u16, u32::MAX), (0x02, 7, 65534), (0x04, 4, u32::MAX), (0x10, 7, u32::MAX), (0x20, 4, u32::MAX)]
+    {
+        v.extend(tag.to_le_bytes());
+        v.extend(perm.to_le_bytes());
+        v.extend(id.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn a_rewritten_file_keeps_its_extended_acl_and_attributes() {
+    let p = Project::new().file("test.txt", "TEST\n").file("copied.txt", "old\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ playbook_dir }}/test.txt", regexp: TEST, line: UPDATE}
+            - copy: {content: "new\n", dest: "{{ playbook_dir }}/copied.txt", mode: "0640"}
+        "#,
+    );
+    let acl = nobody_rwx_acl();
+    let (file, copied) = (p.join("test.txt"), p.join("copied.txt"));
+    if !set_xattr(&file, "system.posix_acl_access", &acl) || !set_xattr(&copied, "user.orc", b"kept") {
+        eprintln!("skipped: this file system takes no ACL or user extended attribute");
+        return;
+    }
+    p.play("site.yml").run().success();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "UPDATE\n");
+    assert_eq!(get_xattr(&file, "system.posix_acl_access"), Some(acl), "lineinfile dropped the ACL");
+    assert_eq!(std::fs::read_to_string(&copied).unwrap(), "new\n");
+    assert_eq!(get_xattr(&copied, "user.orc").as_deref(), Some(&b"kept"[..]), "copy dropped the xattr");
+    use std::os::unix::fs::PermissionsExt;
+    // The task's absolute mode applies after the copied ACL: no ACL here, so the plain bits.
+    assert_eq!(std::fs::metadata(&copied).unwrap().permissions().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn file_expands_a_leading_tilde_in_path_and_src() {
+    let home = Project::new().file("test.txt", "TEST\n").file("target.txt", "x\n");
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "~/test.txt", state: absent}
+              register: gone
+            - file: {src: "~/target.txt", path: "~/link", state: link}
+            - debug: {msg: "{{ gone.changed }} {{ gone.path is match('/') }}"}
+        "#,
+    );
+    p.play("site.yml").env("HOME", home.path()).run().success().stdout_has("\"msg\": \"True True\"");
+    assert!(!home.join("test.txt").exists(), "lineinfile's acls.yml cleans up ~/test.txt this way");
+    assert_eq!(std::fs::read_link(home.join("link")).unwrap(), home.join("target.txt"));
+}

@@ -248,7 +248,7 @@ pub fn chattr_arg(attributes: &str, current: &str) -> Option<String> {
 }
 
 /// Writes `data` to `dest` atomically: a temp file in the same directory, fsynced, given the old
-/// file's mode and owner (or `attrs`), then renamed over `dest`. An interrupted run leaves either the
+/// file's mode, ACL, extended attributes and owner (or `attrs`), then renamed over `dest`. An interrupted run leaves either the
 /// old file or the new one, never half of one.
 pub fn atomic_write(conn: &mut dyn Connection, dest: &str, data: &[u8], attrs: &Attrs) -> Result<(), String> {
     let (dir, base) = match dest.rfind('/') {
@@ -260,7 +260,10 @@ pub fn atomic_write(conn: &mut dyn Connection, dest: &str, data: &[u8], attrs: &
     conn.write_file(&tmp, data).map_err(|e| format!("could not write {tmp}: {e}"))?;
     let qt = quote(&tmp);
     let qd = quote(dest);
-    let mut cmd = format!("if [ -e {qd} ]; then chmod --reference={qd} {qt} && chown --reference={qd} {qt} 2>/dev/null; else chmod 0644 {qt}; fi; true");
+    let keep = crate::filewrite::keep_dest_attrs_cmd(&qd, &qt);
+    let mut cmd = format!(
+        "if [ -e {qd} ]; then {keep} && chown --reference={qd} {qt} 2>/dev/null; else chmod 0644 {qt}; fi; true"
+    );
     let apply = attrs.apply_cmd(&tmp);
     if !apply.is_empty() {
         cmd.push_str(" && ");

@@ -234,6 +234,19 @@ impl From<ConnError> for WriteError {
     }
 }
 
+/// The shell command giving `qtmp` (a quoted temporary file about to replace `qdest`) the mode,
+/// extended ACL and extended attributes of `qdest`, as Ansible's `atomic_move` does with Python's
+/// `shutil.copystat` (module_utils/basic.py): without it, the rename would drop an ACL that
+/// `setfacl` put on the file. GNU cp copies them without touching the content
+/// (`--attributes-only`); where cp cannot (busybox, a file system without extended attributes,
+/// an attribute the user may not set), the mode alone is copied, as before. No Python and no
+/// acl package needed on the host.
+pub fn keep_dest_attrs_cmd(qdest: &str, qtmp: &str) -> String {
+    format!(
+        "{{ cp --attributes-only --preserve=mode,xattr -- {qdest} {qtmp} 2>/dev/null || chmod --reference={qdest} {qtmp}; }}"
+    )
+}
+
 /// Substitutes the file to check into a `validate` command, as Python's `validate % path`.
 pub fn validate_command(validate: &str, path: &str) -> Result<String, String> {
     if !validate.contains("%s") {
@@ -278,17 +291,15 @@ pub fn write_validated(
         }
     }
     let qd = quote(dest);
-    // The temp file takes the old file's owner and mode (a new file 0644), then the task's; an
-    // absolute mode makes the first chmod pointless. Run inline (no subshell, no `exit`): on
-    // failure the temp file is removed and the status is false.
+    // The temp file takes the old file's mode, extended ACL and extended attributes and its owner
+    // (a new file 0644), then the task's; an absolute mode makes the new file's 0644 pointless.
+    // Run inline (no subshell, no `exit`): on failure the temp file is removed and the status is
+    // false.
     let absolute_mode = matches!(attrs.mode, Some(Mode::Octal(_)));
-    let (ref_mode, default_mode) = if absolute_mode {
-        (String::new(), "true".to_string())
-    } else {
-        (format!("chmod --reference={qd} {qt} && "), format!("chmod 0644 {qt}"))
-    };
+    let default_mode = if absolute_mode { "true".to_string() } else { format!("chmod 0644 {qt}") };
+    let keep = keep_dest_attrs_cmd(&qd, &qt);
     let mut cmd = format!(
-        "if {{ if [ -e {qd} ]; then {ref_mode}{{ chown --reference={qd} {qt} 2>/dev/null; true; }}; else {default_mode}; fi"
+        "if {{ if [ -e {qd} ]; then {keep} && {{ chown --reference={qd} {qt} 2>/dev/null; true; }}; else {default_mode}; fi"
     );
     let apply = attrs.apply_cmd(&tmp);
     if !apply.is_empty() {

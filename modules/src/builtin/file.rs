@@ -37,7 +37,7 @@ pub enum FileState {
 }
 
 /// `file` arguments.
-#[derive(Debug, Deserialize, crate::doc::ArgsDoc)]
+#[derive(Debug, Clone, Deserialize, crate::doc::ArgsDoc)]
 #[serde(deny_unknown_fields)]
 pub struct FileArgs {
     /// The path to manage.
@@ -367,6 +367,7 @@ impl TypedModule for File {
     /// The query `observe` sends first, for the plain cases: no link source, no times to set.
     fn first_probe(a: &FileArgs) -> Option<String> {
         if a.src.is_some()
+            || a.path.starts_with('~')
             || a.state == Some(FileState::Touch)
             || a.modification_time.is_some()
             || a.access_time.is_some()
@@ -379,6 +380,13 @@ impl TypedModule for File {
     }
 
     fn decide(&self, a: &FileArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let expanded;
+        let a = if needs_home(a) {
+            expanded = with_home(a.clone(), ctx)?;
+            &expanded
+        } else {
+            a
+        };
         if a.diff_peek.is_some() {
             return diff_peek(&a.path, ctx);
         }
@@ -397,6 +405,7 @@ impl TypedModule for File {
 
     fn apply(&self, a: FileArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
         let (_, plan) = decision.take_action::<FilePlan>(Self::NAME)?;
+        let a = if needs_home(&a) { with_home(a, ctx)? } else { a };
         let mut result = with_check(ctx, false, |ctx| execute(ctx, &a, &plan))?;
         if let Some(want) = attributes_of(&a, &plan) {
             // Read again: the path may have just been made.
@@ -415,6 +424,21 @@ impl TypedModule for File {
         }
         Ok(result)
     }
+}
+
+/// Whether `path` or `src` starts with `~`: both are path arguments in Ansible's file module,
+/// which `expanduser` turns into the home directory on the host.
+fn needs_home(a: &FileArgs) -> bool {
+    a.path.starts_with('~') || a.src.as_deref().is_some_and(|s| s.starts_with('~'))
+}
+
+/// The arguments with a leading `~` of `path` and `src` replaced by that home on the host.
+fn with_home(mut a: FileArgs, ctx: &mut ModuleCtx) -> Result<FileArgs, ModuleError> {
+    a.path = crate::sh_words::expand_user(ctx, &a.path)?;
+    if let Some(src) = &a.src {
+        a.src = Some(crate::sh_words::expand_user(ctx, src)?);
+    }
+    Ok(a)
 }
 
 /// The `attributes` to set, for a state that leaves a path behind.
