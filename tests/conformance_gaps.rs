@@ -1884,3 +1884,43 @@ fn file_expands_a_leading_tilde_in_path_and_src() {
     assert!(!home.join("test.txt").exists(), "lineinfile's acls.yml cleans up ~/test.txt this way");
     assert_eq!(std::fs::read_link(home.join("link")).unwrap(), home.join("target.txt"));
 }
+// ---- Group wait_for, wait_for_connection, slurp (lab targets) ----
+
+#[test]
+fn slurp_says_not_readable_for_a_directory_the_become_user_cannot_read() {
+    // slurp's test_unreadable.yml: Ansible's open() fails with EACCES on a 0700 directory of
+    // root's before it can see a directory, so the message is "File is not readable".
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - tempfile: {state: directory}
+              register: t
+            - file: {path: "{{ t.path }}", mode: "0755"}
+            - file: {path: "{{ t.path }}/locked", state: directory, mode: "0700"}
+            - copy: {content: "x", dest: "{{ t.path }}/locked.txt", mode: "0600"}
+            - slurp: {src: "{{ t.path }}/locked"}
+              become: true
+              become_user: nobody
+              register: d
+              ignore_errors: true
+            - slurp: {src: "{{ t.path }}/locked.txt"}
+              become: true
+              become_user: nobody
+              register: f
+              ignore_errors: true
+            - slurp: {src: "{{ t.path }}/locked"}
+              register: rootdir
+              ignore_errors: true
+            - file: {path: "{{ t.path }}", state: absent}
+            - debug: {msg: "[{{ d.msg }}] [{{ f.msg }}] [{{ rootdir.msg }}]"}
+        "#,
+    );
+    let out = p.play("site.yml").run().success();
+    let line = out.stdout.lines().find(|l| l.contains("\"msg\": \"[")).unwrap_or_default().to_string();
+    assert!(line.contains("[File is not readable: /"), "{line}");
+    assert!(line.contains("locked] [File is not readable: /"), "{line}");
+    assert!(line.contains("] [Source is a directory and must be a file: /"), "{line}");
+}

@@ -141,12 +141,14 @@ impl TypedModule for Fetch {
             RemoteFile::File(s) => s,
             other => {
                 let msg = match other {
-                    RemoteFile::Directory => "remote file is a directory, fetch cannot work on directories",
+                    RemoteFile::Directory | RemoteFile::UnreadableDirectory => {
+                        "remote file is a directory, fetch cannot work on directories"
+                    }
                     RemoteFile::Unreadable => "no read permission on remote file",
                     _ => "the remote file does not exist, not transferring, ignored",
                 };
                 let r = ModuleResult::ok().with("file", src.clone());
-                if a.fail_on_missing || other == RemoteFile::Directory {
+                if a.fail_on_missing || matches!(other, RemoteFile::Directory | RemoteFile::UnreadableDirectory) {
                     return Err(ModuleError::Fail(Box::new(ModuleResult::failed(msg).with("file", src))));
                 }
                 let msg = if msg.ends_with("ignored") {

@@ -20,32 +20,44 @@ pub struct SlurpArgs {
 /// The `slurp` module.
 pub struct Slurp;
 
-/// What a host says about a file before it is read.
+/// What a host says about a file before it is read: the cases Ansible's `slurp` tells apart by
+/// the error of its `open()` (ENOENT, EACCES, EISDIR, anything else).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteFile {
-    /// Nothing at that path.
+    /// Nothing at that path (ENOENT).
     Missing,
-    /// A directory.
+    /// A directory the connecting (or become) user can read (`open()` gives EISDIR).
     Directory,
-    /// Exists but the connecting (or become) user cannot read it.
+    /// A directory that user cannot read (`open()` gives EACCES before it sees a directory).
+    UnreadableDirectory,
+    /// Exists, or lies in a directory that user cannot search, and cannot be read (EACCES).
     Unreadable,
+    /// A component of the path is not a directory (ENOTDIR, e.g. `file.txt/x`).
+    NotADirectory,
     /// A readable file with its SHA-1 (links followed).
     File(String),
 }
 
 /// Checks `path` on the host in one command: missing, directory, unreadable, or its SHA-1.
+/// A missing path is told apart as `open()` would: the nearest ancestor that exists decides
+/// (not a directory: ENOTDIR; a directory the user cannot search: EACCES; else ENOENT).
 pub fn check_remote_file(conn: &mut dyn Connection, path: &str) -> Result<RemoteFile, ModuleError> {
     let cmd = format!(
-        "p={}; if [ -d \"$p\" ]; then echo D; elif [ ! -e \"$p\" ]; then echo M; elif [ ! -r \"$p\" ]; then echo R; \
-         else sha1sum < \"$p\"; fi",
+        "p={}; if [ -d \"$p\" ]; then if [ -r \"$p\" ]; then echo D; else echo DR; fi; \
+         elif [ -e \"$p\" ]; then if [ -r \"$p\" ]; then sha1sum < \"$p\"; else echo R; fi; \
+         else a=$p; while :; do case $a in */*) a=${{a%/*}}; [ -n \"$a\" ] || a=/ ;; *) a=. ;; esac; \
+         [ -e \"$a\" ] && break; case $a in /|.) break ;; esac; done; \
+         if [ ! -d \"$a\" ]; then echo N; elif [ ! -x \"$a\" ]; then echo R; else echo M; fi; fi",
         quote(path)
     );
     let out = conn.exec(&cmd, None)?;
     let text = out.stdout_str();
     Ok(match text.trim() {
         "D" => RemoteFile::Directory,
+        "DR" => RemoteFile::UnreadableDirectory,
         "M" => RemoteFile::Missing,
         "R" => RemoteFile::Unreadable,
+        "N" => RemoteFile::NotADirectory,
         s if s.len() >= 40 => RemoteFile::File(s[..40].to_string()),
         _ => return Err(ModuleError::msg(format!("Unable to slurp file: {}", out.stderr_str().trim()))),
     })
@@ -79,7 +91,12 @@ impl TypedModule for Slurp {
             RemoteFile::Directory => {
                 return Err(ModuleError::msg(format!("Source is a directory and must be a file: {src}")))
             }
-            RemoteFile::Unreadable => return Err(ModuleError::msg(format!("File is not readable: {src}"))),
+            RemoteFile::Unreadable | RemoteFile::UnreadableDirectory => {
+                return Err(ModuleError::msg(format!("File is not readable: {src}")))
+            }
+            // Ansible's message for any other error is this literal text: its format string
+            // lacks the `f` prefix (lib/ansible/modules/slurp.py, 2.19), so it names no path.
+            RemoteFile::NotADirectory => return Err(ModuleError::msg("Unable to slurp file: {source}")),
             RemoteFile::File(_) => {}
         }
         let data = ctx.conn.read_file(&src)?.ok_or_else(|| ModuleError::msg(format!("File not found: {src}")))?;
@@ -110,5 +127,20 @@ mod tests {
         let dir = sb.path("");
         let e = sb.run(&Slurp, json!({"src": dir}), false, false).unwrap_err();
         assert!(fail_msg(e).starts_with("Source is a directory"));
+    }
+
+    #[test]
+    fn tells_a_file_used_as_a_directory_from_a_missing_file() {
+        // As `open()` does: ENOTDIR under a file, ENOENT under a missing directory.
+        let mut sb = Sandbox::new();
+        let file = sb.write("qux.txt", "Hello");
+        let e = sb.run(&Slurp, json!({"src": format!("{file}/somefile")}), false, false).unwrap_err();
+        assert_eq!(fail_msg(e), "Unable to slurp file: {source}");
+        let e = sb.run(&Slurp, json!({"src": format!("{file}/a/b/")}), false, false).unwrap_err();
+        assert_eq!(fail_msg(e), "Unable to slurp file: {source}");
+        let deep = sb.path("no/such/dir/f");
+        let e = sb.run(&Slurp, json!({"src": deep}), false, false).unwrap_err();
+        assert_eq!(fail_msg(e), format!("File not found: {deep}"));
+        assert_eq!(check_remote_file(&mut sb.conn, "no-such-relative-file").unwrap(), RemoteFile::Missing);
     }
 }
