@@ -1924,3 +1924,37 @@ fn slurp_says_not_readable_for_a_directory_the_become_user_cannot_read() {
     assert!(line.contains("locked] [File is not readable: /"), "{line}");
     assert!(line.contains("] [Source is a directory and must be a file: /"), "{line}");
 }
+// Group systemd / debconf / package_facts (lab targets).
+
+#[test]
+fn a_value_orc_does_not_implement_fails_only_when_its_conditional_task_runs() {
+    // package_facts target: `manager: pkg` sits in a FreeBSD-only block.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - package_facts: {manager: pkg}
+              when: false
+            - debug: {msg: "went on"}
+            - package_facts: {manager: pkg}
+              when: true
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .code(2)
+        .stdout_has("went on")
+        .stdout_has("orc reads the apt and rpm package managers only, not pkg");
+    let p = Project::new()
+        .file("site.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - package_facts: {manager: pkg}\n");
+    p.play("site.yml").run().code(3);
+    // A name Ansible does not know either is refused up front, conditional or not.
+    let p = Project::new().file(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - package_facts: {manager: nope}\n      when: false\n",
+    );
+    p.play("site.yml").run().code(3);
+}

@@ -329,6 +329,13 @@ pub trait Module: Sync + Send {
     fn name(&self) -> &'static str;
     /// Checks arguments before anything runs, so a wrong argument stops the play up front.
     fn validate(&self, args: &Map<String, Value>) -> Result<(), ArgError>;
+    /// Checks for values Ansible takes that orc does not implement
+    /// ([`TypedModule::check_support`]); arguments that do not parse pass here (`validate` reports
+    /// them).
+    fn validate_support(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        let _ = args;
+        Ok(())
+    }
     /// Runs the module on one host.
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult;
     /// What `orc doc NAME` shows.
@@ -397,6 +404,13 @@ pub trait TypedModule: Sync + Send {
     }
     /// Extra checks that serde cannot express (conflicting or required-together arguments).
     fn check_args(_args: &Self::Args) -> Result<(), ArgError> {
+        Ok(())
+    }
+    /// Values Ansible takes that orc does not implement (`package_facts`' `manager: pkg`).
+    /// Unlike [`TypedModule::check_args`], the up-front check refuses them only for a task that
+    /// runs unconditionally: under `when:` (a FreeBSD-only block on Debian) the task fails only
+    /// if it runs, as Ansible validates arguments when a task runs (src/executor/preflight.rs).
+    fn check_support(_args: &Self::Args) -> Result<(), ArgError> {
         Ok(())
     }
     /// Runs on one host with parsed arguments (a module without the two-phase split).
@@ -480,6 +494,12 @@ impl<T: TypedModule> Module for T {
         let a = parse_args::<T::Args>(args)?;
         T::check_args(&a)
     }
+    fn validate_support(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        match parse_args::<T::Args>(args) {
+            Ok(a) => T::check_support(&a),
+            Err(_) => Ok(()),
+        }
+    }
     fn doc(&self) -> crate::doc::ModuleDoc {
         use crate::doc::ArgsDoc;
         crate::doc::ModuleDoc {
@@ -498,7 +518,7 @@ impl<T: TypedModule> Module for T {
     }
     fn run(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> RunResult {
         let a = parse_run_args::<T>(args)?;
-        T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
+        T::check_args(&a).and_then(|()| T::check_support(&a)).map_err(|e| ModuleError::msg(e.msg))?;
         if !T::TWO_PHASE {
             return TypedModule::run(self, a, ctx);
         }
@@ -511,7 +531,7 @@ impl<T: TypedModule> Module for T {
     }
     fn decide(&self, args: &Map<String, Value>, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let a = parse_run_args::<T>(args)?;
-        T::check_args(&a).map_err(|e| ModuleError::msg(e.msg))?;
+        T::check_args(&a).and_then(|()| T::check_support(&a)).map_err(|e| ModuleError::msg(e.msg))?;
         TypedModule::decide(self, &a, ctx)
     }
     fn apply(&self, args: &Map<String, Value>, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
@@ -521,6 +541,7 @@ impl<T: TypedModule> Module for T {
     fn first_probe(&self, args: &Map<String, Value>) -> Option<String> {
         let a = parse_args::<T::Args>(args).ok()?;
         T::check_args(&a).ok()?;
+        T::check_support(&a).ok()?;
         T::first_probe(&a)
     }
 }

@@ -117,6 +117,59 @@ fn py_str(v: &Value) -> String {
     }
 }
 
+/// Python's name of a JSON value's type, as its TypeError messages write it.
+fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Sorts a list as Python's `sorted` does, failing as it does on items that cannot be compared:
+/// numbers (and booleans) compare with numbers, strings with strings, and nothing else with
+/// anything (lists of lists are not sorted here: they are refused as Python's `join` would).
+fn py_sort(items: &mut [Value]) -> Result<(), String> {
+    let class = |v: &Value| match v {
+        Value::Bool(_) | Value::Number(_) => Some(0),
+        Value::String(_) => Some(1),
+        _ => None,
+    };
+    if let (Some(first), true) = (items.first(), items.len() > 1) {
+        // Python's sort compares the second item with the first first.
+        let bad = items.iter().find(|v| class(v).is_none() || class(v) != class(first));
+        if let Some(b) = bad {
+            let (x, y) = if std::ptr::eq(b, first) { (b, b) } else { (b, first) };
+            return Err(format!("'<' not supported between instances of '{}' and '{}'", py_type(x), py_type(y)));
+        }
+    }
+    let num = |v: &Value| match v {
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        v => v.as_f64().unwrap_or(0.0),
+    };
+    items.sort_by(|a, b| match (a, b) {
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => num(a).partial_cmp(&num(b)).unwrap_or(std::cmp::Ordering::Equal),
+    });
+    Ok(())
+}
+
+/// `", ".join(items)` as Python runs it: every item must be a string.
+fn py_join(items: &[Value]) -> Result<String, String> {
+    let mut words = Vec::new();
+    for (i, v) in items.iter().enumerate() {
+        match v {
+            Value::String(s) => words.push(s.as_str()),
+            other => return Err(format!("sequence item {i}: expected str instance, {} found", py_type(other))),
+        }
+    }
+    Ok(words.join(", "))
+}
+
 impl TypedModule for Debconf {
     type Args = DebconfArgs;
     const NAME: &'static str = "debconf";
@@ -128,7 +181,8 @@ impl TypedModule for Debconf {
                 debconf-set-selections when it differs. It does not reconfigure the package \
                 (run dpkg-reconfigure yourself). A value that is not a string is compared and \
                 set as Python's str() writes it (Ansible fails on such values for other types \
-                than boolean and multiselect).",
+                than boolean and multiselect). A multiselect list is compared as a set (sorted, \
+                with the answer's items trimmed); items that are not strings fail as in Ansible.",
         returns: &[
             ("current", "The question and its answer after the task (all the package's answers when nothing changed)."),
             ("previous", "The question and its answer before the task, when it changed."),
@@ -171,18 +225,20 @@ impl TypedModule for Debconf {
             return Ok(ModuleResult::ok().with_msg("").with("current", prev));
         };
         let vt = vtype.as_str();
-        // The value as Ansible compares it: booleans lower-cased text; a multiselect list is
-        // sorted when there is an answer to compare it with.
+        // The value as Ansible compares it: booleans lower-cased text; a multiselect list keeps
+        // its items (Python sorts and joins them, failing on items that are not strings), sorted
+        // when there is an answer to compare it with.
         let mut value: Value = match (&raw, vtype) {
             (_, Vtype::Boolean) => json!(py_str(&raw).to_lowercase()),
-            (Value::Array(items), Vtype::Multiselect) => json!(items.iter().map(py_str).collect::<Vec<_>>()),
+            (Value::Array(_), Vtype::Multiselect) => raw.clone(),
             (v, _) => json!(py_str(v)),
         };
         let changed = match prev.get(&question) {
             None => true,
             Some(existing) => {
-                if let Value::Array(words) = &mut value {
-                    words.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                if let Value::Array(items) = &mut value {
+                    py_sort(items)
+                        .map_err(|e| ModuleError::msg(format!("Invalid value provided for 'multiselect': {e}")))?;
                 }
                 let existing = existing.as_str().unwrap_or_default();
                 let existing: Value = match (vtype, &value) {
@@ -203,8 +259,10 @@ impl TypedModule for Debconf {
         }
         let mut msg = String::new();
         if !ctx.check {
-            if let Value::Array(words) = &value {
-                value = json!(words.iter().map(py_str).collect::<Vec<_>>().join(", "));
+            if let Value::Array(items) = &value {
+                let joined = py_join(items)
+                    .map_err(|e| ModuleError::msg(format!("Invalid value provided for 'multiselect': {e}")))?;
+                value = json!(joined);
             }
             // run_command(data=...) ends the text with a newline.
             let data = [pkg.as_str(), question.as_str(), vt, &py_str(&value)].join(" ") + "\n";
@@ -267,5 +325,39 @@ mod tests {
         );
         let a: DebconfArgs = serde_json::from_value(json!({"pkg": "tzdata"})).unwrap();
         assert!(Debconf::check_args(&a).is_ok());
+    }
+
+    #[test]
+    fn multiselect_items_sort_and_join_as_python() {
+        let mut v = vec![json!("shadow"), json!("group"), json!("passwd")];
+        py_sort(&mut v).unwrap();
+        assert_eq!(v, [json!("group"), json!("passwd"), json!("shadow")]);
+        let mut mixed = vec![json!("group"), json!(1), json!("passwd")];
+        assert_eq!(py_sort(&mut mixed).unwrap_err(), "'<' not supported between instances of 'int' and 'str'");
+        let mut one = vec![json!(null)];
+        assert!(py_sort(&mut one).is_ok());
+        assert_eq!(py_join(&[json!("a"), json!("b")]).unwrap(), "a, b");
+        assert_eq!(
+            py_join(&[json!("a"), json!(true)]).unwrap_err(),
+            "sequence item 1: expected str instance, bool found"
+        );
+    }
+
+    #[test]
+    fn multiselect_with_an_item_that_is_not_a_string_fails_unchanged() {
+        // debconf target: "Multiselect value to check if value contains invalid user input".
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let dir = tempfile::tempdir().unwrap();
+        let show = dir.path().join("debconf-show");
+        std::fs::write(&show, "#!/bin/sh\necho '* libnss-ldapd/nsswitch: group, passwd, shadow'\n").unwrap();
+        std::fs::set_permissions(&show, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        sb.conn.env.push(("PATH".into(), path));
+        let args = |value: Value| json!({"name": "libnss-ldapd", "question": "libnss-ldapd/nsswitch", "vtype": "multiselect", "value": value});
+        let same = sb.run(&Debconf, args(json!(["shadow", "passwd", "group"])), false, false).unwrap();
+        assert!(!same.changed);
+        let err = sb.run(&Debconf, args(json!(["group", 1, "passwd"])), false, false).unwrap_err();
+        assert!(format!("{err:?}").contains("Invalid value provided for 'multiselect'"), "{err:?}");
     }
 }

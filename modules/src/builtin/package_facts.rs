@@ -57,6 +57,12 @@ const ALIASES: [(&str, &str); 7] = [
 /// Managers Ansible reads that orc does not.
 const NOT_READ: [&str; 5] = ["apk", "pacman", "pkg", "pkg_info", "portage"];
 
+/// The script's start: C locale, and the system directories after the task's `PATH`, as
+/// Ansible's module reads packages through python-apt or rpm's Python library whatever `PATH`
+/// says (package_facts target: `environment: {PATH: "${PATH}:/dir"}` is taken literally).
+const SCRIPT_HEAD: &str =
+    "export LC_ALL=C LANG=C PATH=\"${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n";
+
 /// Marks the script's sections.
 const MARK: &str = "@@ORC-PKG";
 
@@ -224,8 +230,25 @@ fn push(packages: &mut Map<String, Value>, key: &str, entry: Value) {
     }
 }
 
+/// Why `manager` cannot be read.
+#[derive(Debug, PartialEq)]
+enum NotRead {
+    /// Names Ansible reads but orc does not (`pkg`): refused only where the task runs.
+    Unimplemented(String),
+    /// Names Ansible does not know either.
+    Unknown(String),
+}
+
+impl NotRead {
+    fn msg(self) -> String {
+        match self {
+            NotRead::Unimplemented(m) | NotRead::Unknown(m) => m,
+        }
+    }
+}
+
 /// The managers to read, in order, after `auto` and aliases; an error names what is not read.
-fn managers(given: &[String]) -> Result<Vec<String>, String> {
+fn managers(given: &[String]) -> Result<Vec<String>, NotRead> {
     let mut out: Vec<String> = Vec::new();
     for m in given {
         let lower = m.to_lowercase();
@@ -242,9 +265,9 @@ fn managers(given: &[String]) -> Result<Vec<String>, String> {
         let known = unsupported.iter().all(|m| NOT_READ.contains(&m.as_str()));
         let list = unsupported.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
         return Err(if known {
-            format!("orc reads the apt and rpm package managers only, not {list}")
+            NotRead::Unimplemented(format!("orc reads the apt and rpm package managers only, not {list}"))
         } else {
-            format!("Unsupported package managers requested: {list}")
+            NotRead::Unknown(format!("Unsupported package managers requested: {list}"))
         });
     }
     Ok(out)
@@ -271,14 +294,20 @@ impl TypedModule for PackageFacts {
     };
 
     fn check_args(a: &PackageFactsArgs) -> Result<(), ArgError> {
-        managers(&a.manager).map(|_| ()).map_err(|msg| ArgError { msg })
+        match managers(&a.manager) {
+            Err(NotRead::Unknown(msg)) => Err(ArgError { msg }),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_support(a: &PackageFactsArgs) -> Result<(), ArgError> {
+        managers(&a.manager).map(|_| ()).map_err(|e| ArgError { msg: e.msg() })
     }
 
     fn run(&self, a: PackageFactsArgs, ctx: &mut ModuleCtx) -> RunResult {
-        let wanted = managers(&a.manager).map_err(ModuleError::msg)?;
-        let script: String = std::iter::once("export LC_ALL=C LANG=C\n".to_string())
-            .chain(wanted.iter().map(|m| script_for(m)))
-            .collect();
+        let wanted = managers(&a.manager).map_err(|e| ModuleError::msg(e.msg()))?;
+        let script: String =
+            std::iter::once(SCRIPT_HEAD.to_string()).chain(wanted.iter().map(|m| script_for(m))).collect();
         let out = ctx.conn.exec(&script, None)?;
         let secs = sections(&out.stdout_str());
         let get = |name: &str| secs.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str());
@@ -398,8 +427,11 @@ mod tests {
         assert_eq!(managers(&["yum".into(), "rpm".into()]).unwrap(), ["rpm"]);
         assert_eq!(
             managers(&["pacman".into()]).unwrap_err(),
-            "orc reads the apt and rpm package managers only, not pacman"
+            NotRead::Unimplemented("orc reads the apt and rpm package managers only, not pacman".into())
         );
-        assert_eq!(managers(&["nope".into()]).unwrap_err(), "Unsupported package managers requested: nope");
+        assert_eq!(
+            managers(&["nope".into()]).unwrap_err(),
+            NotRead::Unknown("Unsupported package managers requested: nope".into())
+        );
     }
 }

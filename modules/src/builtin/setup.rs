@@ -50,6 +50,8 @@ enum Col {
     Lsb,
     PkgMgr,
     ServiceMgr,
+    /// `ansible_systemd`: systemctl's version and features, on a host systemd runs.
+    Systemd,
     Hardware,
     Network,
     Virtual,
@@ -83,6 +85,7 @@ const ALL: &[Col] = &[
     Col::Lsb,
     Col::PkgMgr,
     Col::ServiceMgr,
+    Col::Systemd,
     Col::Hardware,
     Col::Network,
     Col::Virtual,
@@ -153,7 +156,7 @@ const SUBSETS: &[(&str, Option<Col>)] = &[
     ("system", Some(Col::Platform)),
     ("system_capabilities", None),
     ("system_capabilities_enforced", None),
-    ("systemd", None),
+    ("systemd", Some(Col::Systemd)),
     ("user", Some(Col::User)),
     ("user_dir", Some(Col::User)),
     ("user_gecos", Some(Col::User)),
@@ -393,6 +396,11 @@ fn build_script(cols: &[Col], marker: &str) -> String {
         s += "command -v initctl >/dev/null 2>&1 && [ -e /etc/init/ ] && echo upstart\n";
         s += "[ -e /sbin/openrc ] && echo openrc\n[ -e /etc/init.d/ ] && echo initd\n[ -e /etc/dinit.d/ ] && echo dinit\n";
     }
+    if cols.contains(&Col::Systemd) {
+        // Ansible's SystemdFactCollector: only where systemctl exists and systemd booted the host.
+        s += &sec("systemd");
+        s += "if command -v systemctl >/dev/null 2>&1 && { [ -e /run/systemd/system/ ] || [ -e /dev/.run/systemd/ ] || [ -e /dev/.systemd/ ]; }; then systemctl --version 2>/dev/null; fi\n";
+    }
     if cols.contains(&Col::Hardware) {
         s += &sec("cpuinfo");
         s += "cat /proc/cpuinfo 2>/dev/null\n";
@@ -588,6 +596,11 @@ fn gather(cols: &[Col], s: &Sections) -> Map<String, Value> {
     }
     if cols.contains(&Col::ServiceMgr) {
         put(&mut f, "service_mgr", sys::service_mgr(section(s, "service")).into());
+    }
+    if cols.contains(&Col::Systemd) {
+        if let Some(v) = sys::systemd(section(s, "systemd")) {
+            put(&mut f, "systemd", v);
+        }
     }
     if cols.contains(&Col::Hardware) {
         let nproc = section(s, "nproc").trim().parse().ok();
@@ -893,6 +906,12 @@ mod tests {
         assert_eq!(sys::fqdn("127.0.0.1       localhost\n", "vm"), "localhost");
         assert_eq!(sys::fqdn("10.0.0.5 web web.example.com\n", "web"), "web.example.com");
         assert_eq!(sys::fqdn("", "vm"), "vm");
+        // systemd target, test_systemd_version.yml: `ansible_systemd` from `systemctl --version`.
+        let v = "systemd 252 (252.39-1~deb12u1)\n+PAM +AUDIT +SELINUX\n";
+        assert_eq!(sys::systemd(v), Some(serde_json::json!({"features": "+PAM +AUDIT +SELINUX", "version": 252})));
+        assert_eq!(sys::systemd(""), None);
+        let v_cols = |x: &[&str]| select(&x.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        assert!(v_cols(&["systemd"]).contains(&Col::Systemd) && !v_cols(&["min"]).contains(&Col::Systemd));
         assert_eq!(sys::service_mgr("comm systemd\nsystemctl\ncanary\n"), "systemd");
         assert_eq!(sys::service_mgr("comm bash\nsystemctl\ncanary\n"), "systemd");
         assert_eq!(sys::service_mgr("comm sh\ninitd\n"), "sysvinit");

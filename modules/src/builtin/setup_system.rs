@@ -256,6 +256,15 @@ pub(crate) fn service_mgr(text: &str) -> String {
     .to_string()
 }
 
+/// Ansible's `systemd` fact from `systemctl --version`: the first line's second word is the
+/// version (an integer), the second line the features; `None` without that output.
+pub(crate) fn systemd(text: &str) -> Option<Value> {
+    let mut lines = text.lines();
+    let version: i64 = lines.next()?.split(' ').nth(1)?.trim().parse().ok()?;
+    let features = lines.next().unwrap_or("");
+    Some(json!({"features": features, "version": version}))
+}
+
 /// `virtualization_type` and `virtualization_role` (the container checks and the common
 /// hypervisor DMI names Ansible uses).
 pub(crate) fn virtualization(s: &Sections) -> (String, String) {

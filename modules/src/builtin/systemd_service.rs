@@ -186,15 +186,23 @@ pub struct UnitInfo {
     pub show: String,
     /// `systemctl is-enabled` exit status.
     pub enabled_rc: i32,
-    /// `systemctl is-enabled` output, trimmed.
+    /// `systemctl is-enabled -l` output, trimmed: the state, then (`-l`) the files that make
+    /// it so, which Ansible's enablement decision reads ([`is_enabled`]).
     pub enabled_out: String,
     /// `/etc/init.d/NAME` exists.
     pub initd: bool,
     /// A `/etc/rc?.d/S??NAME` link exists.
     pub sysv_enabled: bool,
+    /// The host is a chroot or systemd is offline (`SYSTEMD_OFFLINE=1`), as Ansible's
+    /// `is_chroot` and the module's environment check decide it.
+    pub offline: bool,
 }
 
 const SEP: &str = "__ORC_SEP__";
+
+/// Ansible's warning for a unit whose state cannot be read in a chroot or with systemd offline.
+const OFFLINE_WARNING: &str =
+    "Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.";
 
 /// The systemctl command with the scope, `--no-block` and `--force` switches.
 fn systemctl(a: &SystemdArgs) -> String {
@@ -216,15 +224,25 @@ fn systemctl(a: &SystemdArgs) -> String {
 /// Environment prefix: a user manager needs XDG_RUNTIME_DIR, as Ansible sets it.
 const ENV: &str = "XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR; ";
 
+/// Prints `offline` when Ansible's systemd module would call the target a chroot or systemd
+/// offline: `SYSTEMD_OFFLINE=1` or `debian_chroot` in the environment, else `/` is not the root
+/// of process 1 (or, where `/proc/1/root` cannot be read, `/` is not the file system's root
+/// inode: 256 on btrfs, 128 on xfs, 2 elsewhere), as `is_chroot` in Ansible's
+/// module_utils/common/sys_info.py.
+const OFFLINE_CHECK: &str = "if [ \"${SYSTEMD_OFFLINE:-}\" = 1 ] || [ -n \"${debian_chroot:-}\" ]; then echo offline; \
+     elif p=$(stat -c %d:%i /proc/1/root/. 2>/dev/null); then [ \"$(stat -c %d:%i / 2>/dev/null)\" = \"$p\" ] || echo offline; \
+     elif i=$(stat -c %i / 2>/dev/null); then case $(stat -f -c %T / 2>/dev/null) in btrfs) f=256;; xfs) f=128;; *) f=2;; esac; \
+     [ \"$i\" = \"$f\" ] || echo offline; fi";
+
 /// The shell code that prints everything `parse_unit_info` reads.
 pub fn query_script(a: &SystemdArgs, unit: &str) -> String {
     let sc = systemctl(a);
     let q = quote(unit);
     format!(
         "{ENV}LC_ALL=C; export LC_ALL; {sc} show -- {q} 2>&1; r=$?; echo; echo \"{SEP} $r\"; \
-         {sc} is-enabled -- {q} 2>/dev/null; r=$?; echo \"{SEP} $r\"; \
+         {sc} is-enabled -l -- {q} 2>/dev/null; r=$?; echo \"{SEP} $r\"; \
          if [ -e /etc/init.d/{q} ]; then echo initd; fi; \
-         if ls /etc/rc?.d/S??{q} >/dev/null 2>&1; then echo sysv-enabled; fi"
+         if ls /etc/rc?.d/S??{q} >/dev/null 2>&1; then echo sysv-enabled; fi; {OFFLINE_CHECK}"
     )
 }
 
@@ -244,6 +262,7 @@ pub fn parse_unit_info(out: &str) -> UnitInfo {
         enabled_out: enabled_out.trim().to_string(),
         initd: tail.lines().any(|l| l == "initd"),
         sysv_enabled: tail.lines().any(|l| l == "sysv-enabled"),
+        offline: tail.lines().any(|l| l == "offline"),
     }
 }
 
@@ -265,9 +284,12 @@ const VALID_ENABLED_STATES: &[&str] = &[
     "transient",
 ];
 
+/// A failure: Ansible's module fails with `fail_json`, which reports no change even when the
+/// failing step was one (systemd target, "Try to mask already masked service").
 fn fail(res: ModuleResult, msg: String) -> ModuleError {
     let mut r = res.with_msg(msg);
     r.failed = true;
+    r.changed = false;
     ModuleError::Fail(Box::new(r))
 }
 
@@ -276,7 +298,17 @@ fn sh(ctx: &mut ModuleCtx, cmd: &str) -> Result<(i32, String, String), ModuleErr
     Ok((out.rc, out.stdout_str(), out.stderr_str()))
 }
 
-/// Whether `is-enabled` output and exit status mean "enabled" the way Ansible decides it.
+impl UnitInfo {
+    /// The unit file state `is-enabled` names (its first line), as `is-enabled` without `-l`
+    /// prints it.
+    pub fn enabled_state(&self) -> &str {
+        self.enabled_out.lines().next().unwrap_or("").trim()
+    }
+}
+
+/// Whether `is-enabled -l` output and exit status mean "enabled" the way Ansible decides it:
+/// `indirect` or `alias` alone is not enabled, but followed by the files that enable the unit
+/// (a socket's `sockets.target.wants` link) it is.
 pub fn is_enabled(info: &UnitInfo, scope: Scope) -> bool {
     match info.enabled_rc {
         0 => !matches!(info.enabled_out.as_str(), "enabled-runtime" | "indirect" | "alias"),
@@ -287,7 +319,7 @@ pub fn is_enabled(info: &UnitInfo, scope: Scope) -> bool {
 
 /// Re-reads only `is-enabled` (after a mask/unmask changed it).
 fn requery_enabled(ctx: &mut ModuleCtx, a: &SystemdArgs, unit: &str, info: &mut UnitInfo) -> Result<(), ModuleError> {
-    let out = ctx.conn.exec(&format!("{ENV}{} is-enabled -- {} 2>/dev/null", systemctl(a), quote(unit)), None)?;
+    let out = ctx.conn.exec(&format!("{ENV}{} is-enabled -l -- {} 2>/dev/null", systemctl(a), quote(unit)), None)?;
     info.enabled_rc = out.rc;
     info.enabled_out = out.stdout_str().trim().to_string();
     Ok(())
@@ -330,7 +362,7 @@ fn observe_unit(a: &SystemdArgs, unit: &str, ctx: &mut ModuleCtx) -> Result<Unit
                 return Err(fail(first_result(a), format!("Error loading unit file '{unit}': {err}")));
             }
         }
-    } else if VALID_ENABLED_STATES.contains(&info.enabled_out.as_str()) {
+    } else if VALID_ENABLED_STATES.contains(&info.enabled_state()) {
         is_systemd = true;
     }
     let found = is_systemd || info.initd;
@@ -361,10 +393,10 @@ pub fn decide_systemd(a: &SystemdArgs, ctx: &mut ModuleCtx) -> Result<Decision, 
         observed.insert("load_state".into(), text("LoadState"));
         observed.insert("found".into(), u.found.into());
         if a.masked.is_some() {
-            observed.insert("masked".into(), (u.info.enabled_out == "masked").into());
+            observed.insert("masked".into(), (u.info.enabled_state() == "masked").into());
         }
         if a.enabled.is_some() {
-            observed.insert("unit_file_state".into(), u.info.enabled_out.clone().into());
+            observed.insert("unit_file_state".into(), u.info.enabled_state().into());
             observed.insert("enabled".into(), is_enabled(&u.info, a.scope).into());
         }
         if a.state.is_some() {
@@ -408,7 +440,7 @@ fn act(a: &SystemdArgs, ctx: &mut ModuleCtx, unit_state: Option<UnitObserved>, c
     let missing = || format!("Could not find the requested service {unit}: host");
 
     if let Some(want) = a.masked {
-        let masked = info.enabled_out == "masked";
+        let masked = info.enabled_state() == "masked";
         if masked != want {
             res.changed = true;
             let action = if want { "mask" } else { "unmask" };
@@ -451,6 +483,10 @@ fn act(a: &SystemdArgs, ctx: &mut ModuleCtx, unit_state: Option<UnitObserved>, c
         }
         let active = status.get("ActiveState").and_then(Value::as_str).map(str::to_string);
         let Some(active) = active else {
+            // systemctl show says nothing without a running systemd: Ansible then only warns.
+            if info.offline {
+                return Ok(res.with("state", state.as_str()).with("warnings", vec![OFFLINE_WARNING]));
+            }
             return Err(fail(res, "Service is in unknown state".into()));
         };
         let running = active == "active" || active == "activating";
@@ -518,6 +554,11 @@ mod tests {
         assert!(is_enabled(&i, Scope::System));
         i.enabled_out = "indirect".into();
         assert!(!is_enabled(&i, Scope::System));
+        // systemd_service target, "Enable indirect service 2": `is-enabled -l` lists the link
+        // that enables an indirect unit once it is enabled.
+        i.enabled_out = "indirect\n  /etc/systemd/system/sockets.target.wants/dummy.socket".into();
+        assert!(is_enabled(&i, Scope::System));
+        assert_eq!(i.enabled_state(), "indirect");
         let sysv = UnitInfo { enabled_rc: 1, initd: true, sysv_enabled: true, ..Default::default() };
         assert!(is_enabled(&sysv, Scope::System));
         assert!(!is_enabled(&sysv, Scope::User));
@@ -570,5 +611,43 @@ mod tests {
         let r = sb.run(&SystemdService, args.clone(), true, false).unwrap();
         assert!(!r.changed);
         assert_eq!(log().matches("daemon-reload").count(), 1, "check mode reloaded");
+    }
+
+    #[test]
+    fn offline_systemd_warns_instead_of_failing() {
+        // systemctl show fails when systemd is offline (a chroot, SYSTEMD_OFFLINE=1): Ansible
+        // warns and reports the requested state (systemd target, "systemd is offline").
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let fake = crate::builtin::test_support::fake_systemctl(&mut sb, "active", "enabled");
+        let script = fake.path().join("systemctl");
+        let text = std::fs::read_to_string(&script).unwrap();
+        let offline =
+            "#!/bin/sh\nif [ \"$1\" = show ] && [ \"$SYSTEMD_OFFLINE\" = 1 ]; then echo 'offline' >&2; exit 1; fi\n";
+        std::fs::write(&script, text.replacen("#!/bin/sh\n", offline, 1)).unwrap();
+        let args = json!({"name": "orc-test.service", "state": "started"});
+        assert!(sb.run(&SystemdService, args.clone(), false, false).is_ok_and(|r| r.data.get("warnings").is_none()));
+        sb.conn.env.push(("SYSTEMD_OFFLINE".into(), "1".into()));
+        let r = sb.run(&SystemdService, args, false, false).unwrap();
+        assert!(!r.changed);
+        assert_eq!(r.data["state"], json!("started"));
+        assert_eq!(r.data["warnings"], json!([OFFLINE_WARNING]));
+    }
+
+    #[test]
+    fn a_failed_step_reports_no_change() {
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let fake = crate::builtin::test_support::fake_systemctl(&mut sb, "inactive", "enabled");
+        let script = fake.path().join("systemctl");
+        let text = std::fs::read_to_string(&script).unwrap();
+        let failing = "#!/bin/sh\nif [ \"$1\" = mask ]; then echo 'File exists.' >&2; exit 1; fi\n";
+        std::fs::write(&script, text.replacen("#!/bin/sh\n", failing, 1)).unwrap();
+        let args = json!({"name": "orc-test.service", "masked": true});
+        match sb.run(&SystemdService, args, false, false) {
+            Err(ModuleError::Fail(r)) => {
+                assert!(!r.changed && r.failed);
+                assert!(r.msg.as_deref().is_some_and(|m| m.starts_with("Failed to mask")), "{:?}", r.msg);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -83,11 +83,15 @@ impl TypedModule for Tempfile {
         Ok(())
     }
 
-    fn run(&self, a: TempfileArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn run(&self, mut a: TempfileArgs, ctx: &mut ModuleCtx) -> RunResult {
         if ctx.check {
             let mut r = ModuleResult::ok().with_msg("remote module (tempfile) does not support check mode");
             r.skipped = true;
             return Ok(r);
+        }
+        // `path` is Ansible's type `path`: a leading `~` is the host user's home.
+        if let Some(p) = &a.path {
+            a.path = Some(crate::sh_words::expand_user(ctx, p)?);
         }
         let out = ctx.conn.exec(&mktemp_cmd(&a), None)?;
         if out.rc != 0 {
@@ -138,5 +142,17 @@ mod tests {
             let e = crate::contract::Module::validate(&Tempfile, bad.as_object().unwrap()).unwrap_err();
             assert!(e.msg.contains("must be a valid file name component"), "{}", e.msg);
         }
+    }
+
+    #[test]
+    fn a_leading_tilde_in_path_is_the_home_directory() {
+        // package_facts target: `tempfile: path=~ state=directory`.
+        let mut sb = Sandbox::new();
+        let home = sb.path("home");
+        std::fs::create_dir(&home).unwrap();
+        sb.conn.env.push(("HOME".into(), home.clone()));
+        let r = sb.ok(&Tempfile, json!({"path": "~", "state": "directory"}));
+        let d = r.data["path"].as_str().unwrap();
+        assert!(d.starts_with(&format!("{home}/ansible.")) && std::path::Path::new(d).is_dir(), "{d}");
     }
 }
