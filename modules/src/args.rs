@@ -112,6 +112,32 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     }
 }
 
+/// An optional signed integer that also accepts its decimal string form (Ansible's `type='int'`
+/// where -1 means "unset", as the user module's `password_expire_*`).
+pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not an integer"))),
+        Value::String(s) => {
+            s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not an integer")))
+        }
+        _ => Err(D::Error::custom(format!("expected an integer, got {}", short(&v)))),
+    }
+}
+
+/// An optional number that also accepts its decimal string form (Ansible's `type='float'`, as
+/// the user module's `expires`).
+pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_f64().map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not a number"))),
+        Value::String(s) => s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not a number"))),
+        _ => Err(D::Error::custom(format!("expected a number, got {}", short(&v)))),
+    }
+}
+
 /// A required whole number that also accepts its decimal string form (`"5"`, as YAML and
 /// templates may give it).
 pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
