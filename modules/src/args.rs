@@ -52,19 +52,28 @@ pub fn scalar_to_string(v: &Value) -> Option<String> {
     }
 }
 
-/// A string argument that also accepts numbers and booleans.
+/// A string argument that also accepts numbers and booleans, and a dict or list as Python's
+/// `str()` of it, as Ansible's `check_type_str` converts it (`path: '{{ item }}'` with a `find`
+/// result is the text `{'path': ...}`, a path that does not exist).
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    scalar_to_string(&v).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    scalar_to_string(&v)
+        .or_else(|| container_to_string(&v))
+        .ok_or_else(|| D::Error::custom("expected a string, got null"))
 }
 
-/// An optional string argument.
+/// An optional string argument (converted as [`string`]).
 pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Value::deserialize(d)?;
     if v.is_null() {
         return Ok(None);
     }
-    scalar_to_string(&v).map(Some).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    Ok(scalar_to_string(&v).or_else(|| container_to_string(&v)))
+}
+
+/// Python's `str()` of a dict or list; `None` for anything else.
+fn container_to_string(v: &Value) -> Option<String> {
+    matches!(v, Value::Object(_) | Value::Array(_)).then(|| crate::pyrepr::repr(v))
 }
 
 /// A list argument given as a list, or as a comma-separated string.
@@ -233,5 +242,21 @@ mod tests {
         assert_eq!(parse_mode(&json!("u=rw,g=r,o=r")), Ok(Mode::Symbolic("u=rw,g=r,o=r".into())));
         assert!(parse_mode(&json!("0899")).is_err());
         assert!(parse_mode(&json!("rwx")).is_err());
+    }
+
+    #[test]
+    fn a_dict_given_for_a_string_is_its_python_text() {
+        // ansible-playbook: `file: path='{{ item }}' state=absent` over find's files gets the
+        // dict's str() as the path (and finds nothing to remove).
+        #[derive(Deserialize)]
+        struct A {
+            #[serde(deserialize_with = "string")]
+            p: String,
+            #[serde(default, deserialize_with = "opt_string")]
+            q: Option<String>,
+        }
+        let a: A = serde_json::from_value(json!({"p": {"path": "/x", "isdir": false}, "q": ["a", 1]})).unwrap();
+        assert_eq!(a.p, "{'path': '/x', 'isdir': False}");
+        assert_eq!(a.q.as_deref(), Some("['a', 1]"));
     }
 }

@@ -763,6 +763,57 @@ fn observed(a: &UserArgs, st: &UserState) -> Map<String, Value> {
 /// Ansible's decisions for the account from its state `st`; with `check` off, useradd, usermod
 /// or userdel carry them out and the account is read back for the result.
 fn converge(a: &UserArgs, ctx: &mut ModuleCtx, st: UserState, check: bool) -> RunResult {
+    let mut res = converge_account(a, ctx, st, check)?;
+    // The warnings Ansible's module gives before it acts come first.
+    let mut warnings: Vec<Value> = Vec::new();
+    if a.password.as_deref().is_some_and(password_looks_unhashed) {
+        warnings.push(
+            "The input password appears not to have been hashed. The 'password' argument must be encrypted for \
+             this module to work properly."
+                .into(),
+        );
+    }
+    if a.append && a.groups.is_none() {
+        warnings.push(
+            "'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will \
+             change to an error in Ansible 2.14."
+                .into(),
+        );
+    }
+    if let Some(Value::Array(w)) = res.data.remove("warnings") {
+        warnings.extend(w);
+    }
+    if !warnings.is_empty() {
+        res.data.insert("warnings".into(), warnings.into());
+    }
+    Ok(res)
+}
+
+/// Ansible's `check_password_encrypted`: whether `password` looks like a plain text rather
+/// than a crypt hash (a warning, never a refusal).
+fn password_looks_unhashed(p: &str) -> bool {
+    if ["*", "!", "*************"].contains(&p) || p.is_empty() {
+        return false;
+    }
+    if p.contains([':', '*', '!']) || !p.contains('$') {
+        return true;
+    }
+    let fields: Vec<&str> = p.split('$').collect();
+    if fields.len() < 3 {
+        return true;
+    }
+    let last = fields[fields.len() - 1];
+    let want = match fields[1] {
+        "1" => Some(22),
+        "5" | "y" => Some(43),
+        "6" => Some(86),
+        _ => None,
+    };
+    last.chars().any(|c| !(c.is_ascii_alphanumeric() || "./=".contains(c))) || want.is_some_and(|n| last.len() != n)
+}
+
+/// [`converge`] without the warnings.
+fn converge_account(a: &UserArgs, ctx: &mut ModuleCtx, st: UserState, check: bool) -> RunResult {
     let state = if a.state == PresentAbsent::Present { "present" } else { "absent" };
     if a.state == PresentAbsent::Absent {
         let mut res = ModuleResult::ok();
@@ -821,15 +872,6 @@ fn converge(a: &UserArgs, ctx: &mut ModuleCtx, st: UserState, check: bool) -> Ru
         }
     };
     res = res.with("name", a.name.clone()).with("state", state);
-    if a.append && a.groups.is_none() {
-        res = res.with(
-            "warnings",
-            serde_json::json!([
-                "'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will \
-                 change to an error in Ansible 2.14."
-            ]),
-        );
-    }
     if a.password.is_some() {
         res = res.with("password", "NOT_LOGGING_PASSWORD");
     }
@@ -1014,5 +1056,21 @@ G:alice:x:1001:\nG:sudo:x:27:alice\nG:adm:x:4:\nG:docker:x:999:bob\nH\n";
         assert!(d.result.changed);
         sb.apply(&User, &args, d);
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "usermod -s /orc-home/custom_shell root\n");
+    }
+
+    #[test]
+    fn plain_text_passwords_are_warned_about() {
+        assert!(password_looks_unhashed("plaintextpassword"));
+        assert!(password_looks_unhashed(
+            "$6$rounds=656000$tgK3gYTyRLUmhyv2$lAFrYUQwn7E6VsjPOwQwoSx30lmpiU9r/E0Al7tzKrR9mkodcMEZGe9OXD0H/clOn6qdsUnaL4zefy5fG+++++"
+        ));
+        assert!(!password_looks_unhashed("!"));
+        let sha512 = format!("$6$salt${}", "a".repeat(86));
+        assert!(!password_looks_unhashed(&sha512));
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let r = sb
+            .run(&User, json!({"name": "orc-no-such-user", "password": "plain", "state": "absent"}), true, false)
+            .unwrap();
+        assert_eq!(r.data["warnings"].as_array().map(Vec::len), Some(1), "{:?}", r.data);
     }
 }
