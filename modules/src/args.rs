@@ -52,19 +52,28 @@ pub fn scalar_to_string(v: &Value) -> Option<String> {
     }
 }
 
-/// A string argument that also accepts numbers and booleans.
+/// A string argument that also accepts numbers and booleans, and a dict or list as Python's
+/// `str()` of it, as Ansible's `check_type_str` converts it (`path: '{{ item }}'` with a `find`
+/// result is the text `{'path': ...}`, a path that does not exist).
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    scalar_to_string(&v).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    scalar_to_string(&v)
+        .or_else(|| container_to_string(&v))
+        .ok_or_else(|| D::Error::custom("expected a string, got null"))
 }
 
-/// An optional string argument.
+/// An optional string argument (converted as [`string`]).
 pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Value::deserialize(d)?;
     if v.is_null() {
         return Ok(None);
     }
-    scalar_to_string(&v).map(Some).ok_or_else(|| D::Error::custom(format!("expected a string, got {}", short(&v))))
+    Ok(scalar_to_string(&v).or_else(|| container_to_string(&v)))
+}
+
+/// Python's `str()` of a dict or list; `None` for anything else.
+fn container_to_string(v: &Value) -> Option<String> {
+    matches!(v, Value::Object(_) | Value::Array(_)).then(|| crate::pyrepr::repr(v))
 }
 
 /// A list argument given as a list, or as a comma-separated string.
@@ -109,6 +118,32 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
             s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not a whole number")))
         }
         _ => Err(D::Error::custom(format!("expected a whole number, got {}", short(&v)))),
+    }
+}
+
+/// An optional signed integer that also accepts its decimal string form (Ansible's `type='int'`
+/// where -1 means "unset", as the user module's `password_expire_*`).
+pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not an integer"))),
+        Value::String(s) => {
+            s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not an integer")))
+        }
+        _ => Err(D::Error::custom(format!("expected an integer, got {}", short(&v)))),
+    }
+}
+
+/// An optional number that also accepts its decimal string form (Ansible's `type='float'`, as
+/// the user module's `expires`).
+pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_f64().map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not a number"))),
+        Value::String(s) => s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{s}' is not a number"))),
+        _ => Err(D::Error::custom(format!("expected a number, got {}", short(&v)))),
     }
 }
 
@@ -207,5 +242,21 @@ mod tests {
         assert_eq!(parse_mode(&json!("u=rw,g=r,o=r")), Ok(Mode::Symbolic("u=rw,g=r,o=r".into())));
         assert!(parse_mode(&json!("0899")).is_err());
         assert!(parse_mode(&json!("rwx")).is_err());
+    }
+
+    #[test]
+    fn a_dict_given_for_a_string_is_its_python_text() {
+        // ansible-playbook: `file: path='{{ item }}' state=absent` over find's files gets the
+        // dict's str() as the path (and finds nothing to remove).
+        #[derive(Deserialize)]
+        struct A {
+            #[serde(deserialize_with = "string")]
+            p: String,
+            #[serde(default, deserialize_with = "opt_string")]
+            q: Option<String>,
+        }
+        let a: A = serde_json::from_value(json!({"p": {"path": "/x", "isdir": false}, "q": ["a", 1]})).unwrap();
+        assert_eq!(a.p, "{'path': '/x', 'isdir': False}");
+        assert_eq!(a.q.as_deref(), Some("['a', 1]"));
     }
 }

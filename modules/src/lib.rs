@@ -21,6 +21,7 @@ pub mod http1;
 pub mod observe;
 pub mod pyjson;
 pub mod pyre;
+pub mod pyrepr;
 pub mod registry;
 pub mod sh_words;
 pub mod shell_quote;

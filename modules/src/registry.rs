@@ -42,6 +42,7 @@ static MODULES: &[&dyn Module] = &[
     &builtin::package::Package,
     &builtin::user::User,
     &builtin::group::Group,
+    &builtin::getent::Getent,
     &builtin::authorized_key::AuthorizedKey,
     &builtin::replace::Replace,
     &builtin::tempfile::Tempfile,

@@ -12,7 +12,7 @@ pub mod junit;
 pub mod multi;
 pub mod progress;
 pub use orc_modules::pyjson;
-pub mod pyrepr;
+pub use orc_modules::pyrepr;
 pub mod recording;
 mod xml;
 

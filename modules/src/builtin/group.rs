@@ -31,6 +31,16 @@ pub struct GroupArgs {
     /// Allow a gid another group already has (`-o`).
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub non_unique: bool,
+    /// Use the libuser commands (lgroupadd, lgroupmod, lgroupdel) and look the group up in
+    /// /etc/group only, for hosts with centralized accounts.
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub local: bool,
+    /// GID_MIN for a new group's gid (`groupadd -K GID_MIN=N`); not with `local`.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub gid_min: Option<u64>,
+    /// GID_MAX for a new group's gid (`groupadd -K GID_MAX=N`); not with `local`.
+    #[serde(default, deserialize_with = "crate::args::opt_u64")]
+    pub gid_max: Option<u64>,
 }
 
 /// The `group` module.
@@ -89,9 +99,60 @@ pub fn run_account_cmd(ctx: &mut ModuleCtx, name: &str, words: &[String]) -> Run
     Ok(r)
 }
 
-fn lookup(ctx: &mut ModuleCtx, name: &str) -> Result<Option<GroupEntry>, ModuleError> {
+/// The group's entry: from `getent group`, or with `local` from /etc/group alone (as Ansible's
+/// `group_exists` reads the local file, so that a directory group does not count).
+fn lookup(ctx: &mut ModuleCtx, a: &GroupArgs) -> Result<Option<GroupEntry>, ModuleError> {
+    let name = &a.name;
+    if a.local {
+        let out = ctx.conn.exec("cat /etc/group", None)?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(
+                "'local: true' specified but unable to find local group file /etc/group to parse.",
+            ));
+        }
+        return Ok(parse_groups(&out.stdout_str()).into_iter().rev().find(|g| &g.name == name));
+    }
     let out = ctx.conn.exec(&format!("getent group {}", quote(name)), None)?;
-    Ok(parse_groups(&out.stdout_str()).into_iter().find(|g| g.name == name))
+    Ok(parse_groups(&out.stdout_str()).into_iter().find(|g| &g.name == name))
+}
+
+/// Ansible's checks that run in the module (a failed task, not a refused playbook): `force`
+/// and `gid_min`/`gid_max` do not go with `local`.
+fn runtime_checks(a: &GroupArgs) -> Result<(), ModuleError> {
+    if a.local && a.force {
+        return Err(ModuleError::msg(
+            "force is not a valid option for local, force=True and local=True are mutually exclusive",
+        ));
+    }
+    if a.local && a.gid_min.is_some() {
+        return Err(ModuleError::msg("'gid_min' can not be used with 'local'"));
+    }
+    if a.local && a.gid_max.is_some() {
+        return Err(ModuleError::msg("'gid_max' can not be used with 'local'"));
+    }
+    Ok(())
+}
+
+/// With `local`, Ansible refuses a gid another group has (libuser's commands would take it).
+fn local_gid_check(a: &GroupArgs, ctx: &mut ModuleCtx) -> Result<(), ModuleError> {
+    let Some(gid) = a.gid.filter(|_| a.local) else { return Ok(()) };
+    let out = ctx.conn.exec("getent group", None)?;
+    if let Some(g) = parse_groups(&out.stdout_str()).into_iter().find(|g| g.gid == gid && g.name != a.name) {
+        return Err(ModuleError::Fail(Box::new(ModuleResult::failed(format!(
+            "GID '{gid}' already exists with group '{}'",
+            g.name
+        )))));
+    }
+    Ok(())
+}
+
+/// The command name, or its libuser variant with `local`.
+fn cmd_name(a: &GroupArgs, base: &str) -> String {
+    if a.local {
+        format!("l{base}")
+    } else {
+        base.to_string()
+    }
 }
 
 impl TypedModule for Group {
@@ -104,7 +165,8 @@ impl TypedModule for Group {
                 groupdel.",
         notes: "One `getent group` reads the current entry; a command runs only when something differs. The host \
                 needs groupadd, groupmod and groupdel (the shadow utilities). Check mode reports without changing \
-                anything. Not accepted: `local`, `gid_min`, `gid_max`.",
+                anything. With `local`, the libuser commands (lgroupadd...) \
+                and /etc/group alone.",
         returns: &[
             ("name, state", "The group and the state asked for."),
             ("gid, system", "When the group exists after the task: its gid, and the `system` argument."),
@@ -127,7 +189,8 @@ impl TypedModule for Group {
     }
 
     fn decide(&self, a: &GroupArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
-        let current = lookup(ctx, &a.name)?;
+        runtime_checks(a)?;
+        let current = lookup(ctx, a)?;
         let mut observed = Map::new();
         observed.insert("exists".into(), current.is_some().into());
         if let Some(g) = &current {
@@ -161,7 +224,7 @@ fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, che
             if check {
                 return Ok(ModuleResult::changed(true));
             }
-            let mut cmd = vec!["groupdel".to_string()];
+            let mut cmd = vec![cmd_name(a, "groupdel")];
             if a.force {
                 cmd.push("-f".into());
             }
@@ -172,7 +235,8 @@ fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, che
             if check {
                 return Ok(ModuleResult::changed(true));
             }
-            let mut cmd = vec!["groupadd".to_string()];
+            local_gid_check(a, ctx)?;
+            let mut cmd = vec![cmd_name(a, "groupadd")];
             if let Some(g) = a.gid {
                 cmd.extend(["-g".to_string(), g.to_string()]);
                 if a.non_unique {
@@ -182,6 +246,12 @@ fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, che
             if a.system {
                 cmd.push("-r".into());
             }
+            if let Some(min) = a.gid_min {
+                cmd.extend(["-K".to_string(), format!("GID_MIN={min}")]);
+            }
+            if let Some(max) = a.gid_max {
+                cmd.extend(["-K".to_string(), format!("GID_MAX={max}")]);
+            }
             cmd.push(a.name.clone());
             run_account_cmd(ctx, &a.name, &cmd)?
         }
@@ -190,7 +260,8 @@ fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, che
                 if check {
                     ModuleResult::changed(true)
                 } else {
-                    let mut cmd = vec!["groupmod".to_string(), "-g".into(), want.to_string()];
+                    local_gid_check(a, ctx)?;
+                    let mut cmd = vec![cmd_name(a, "groupmod"), "-g".into(), want.to_string()];
                     if a.non_unique {
                         cmd.push("-o".into());
                     }
@@ -202,7 +273,7 @@ fn converge(a: &GroupArgs, ctx: &mut ModuleCtx, current: Option<GroupEntry>, che
         },
     };
     res = res.with("name", a.name.clone()).with("state", state);
-    let after = if res.changed && !check { lookup(ctx, &a.name)? } else { current };
+    let after = if res.changed && !check { lookup(ctx, a)? } else { current };
     if let Some(g) = after {
         // In check mode the gid the group has now, as Ansible's grp lookup after a skipped groupmod.
         res = res.with("system", a.system).with("gid", g.gid);
@@ -263,5 +334,39 @@ mod tests {
         let d = sb.decide(&Group, &serde_json::json!({"name": "root", "gid": 0}));
         assert!(!d.result.changed);
         assert_eq!(d.observed, serde_json::json!({"exists": true, "gid": 0}).as_object().unwrap().clone());
+    }
+
+    #[test]
+    fn gid_range_goes_to_groupadd_and_local_refuses_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut sb = crate::builtin::test_support::Sandbox::new();
+        let bin = tempfile::tempdir().unwrap();
+        let log = bin.path().join("log");
+        for cmd in ["groupadd", "lgroupadd"] {
+            std::fs::write(bin.path().join(cmd), format!("#!/bin/sh\necho \"{cmd} $*\" >> {}\n", log.display()))
+                .unwrap();
+            std::fs::set_permissions(bin.path().join(cmd), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+        sb.conn.env.push(("PATH".into(), path));
+        let args = serde_json::json!({"name": "orc-no-such-group", "gid_min": 1500, "gid_max": 1501});
+        let d = sb.decide(&Group, &args);
+        sb.apply(&Group, &args, d);
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "groupadd -K GID_MIN=1500 -K GID_MAX=1501 orc-no-such-group\n"
+        );
+        // local: /etc/group alone and lgroupadd.
+        std::fs::remove_file(&log).unwrap();
+        let args = serde_json::json!({"name": "orc-no-such-group", "local": true});
+        let d = sb.decide(&Group, &args);
+        sb.apply(&Group, &args, d);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "lgroupadd orc-no-such-group\n");
+        // Ansible fails the task (not the playbook) for a range with local.
+        let r = sb.run(&Group, serde_json::json!({"name": "x", "gid_min": 1000, "local": true}), false, false);
+        match r {
+            Err(ModuleError::Fail(f)) => assert_eq!(f.msg.as_deref(), Some("'gid_min' can not be used with 'local'")),
+            other => panic!("{other:?}"),
+        }
     }
 }

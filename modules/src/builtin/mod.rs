@@ -25,6 +25,7 @@ pub mod file;
 pub mod find;
 pub mod gather_facts;
 pub mod get_url;
+pub mod getent;
 pub mod group;
 pub mod haproxy;
 pub mod haproxy_server_state;

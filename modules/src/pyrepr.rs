@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::pyjson::float_repr;
+use crate::pyjson::float_repr;
 
 /// The `(item=...)` label of a loop item, as Ansible's `"%s" % item` renders it.
 pub fn item_label(item: &Value) -> String {
