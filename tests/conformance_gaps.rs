@@ -1613,3 +1613,82 @@ fn package_takes_its_backend_from_ansible_package_use() {
         .success()
         .stdout_has("Could not find a matching action for the \\\"lola\\\" package manager");
 }
+
+// Localhost targets (helper localc): the persistent fact cache (set_fact), set_fact keeping
+// string values, roles' argument specs, templated role names, reserved names, filters.
+
+#[test]
+fn cacheable_facts_persist_in_the_jsonfile_cache_until_flushed() {
+    let p = Project::new()
+        .file("inv", "localhost ansible_connection=local\n")
+        .file(
+            "set.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - set_fact:
+                    ansible_foobar: from_cache
+                    plain: kept
+                    cacheable: true
+                - set_fact: "cacheable=no not_cached=1"
+            "#,
+        )
+        .file(
+            "read.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: "{{ ansible_foobar | default('undefined') }} {{ ansible_facts.plain | default('undefined') }} {{ not_cached | default('undefined') }}"
+            "#,
+        );
+    let cache = p.join("cache");
+    let run = |book: &str, flush: bool| {
+        let mut orc = p
+            .play(book)
+            .inventory(p.join("inv"))
+            .env("ANSIBLE_CACHE_PLUGIN", "jsonfile")
+            .env("ANSIBLE_CACHE_PLUGIN_CONNECTION", &cache)
+            .env("ANSIBLE_CACHE_PLUGIN_PREFIX", "prefix_");
+        if flush {
+            orc = orc.arg("--flush-cache");
+        }
+        orc.run().success()
+    };
+    run("set.yml", false);
+    // ansible-core 2.19's file: `<prefix>s1_<host>`, the facts as a JSON payload.
+    let text = std::fs::read_to_string(cache.join("prefix_s1_localhost")).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let facts: serde_json::Value = serde_json::from_str(file["__payload__"].as_str().unwrap()).unwrap();
+    assert_eq!(facts, serde_json::json!({"ansible_foobar": "from_cache", "plain": "kept"}));
+    run("read.yml", false).stdout_has("\"msg\": \"from_cache kept undefined\"");
+    run("read.yml", true).stdout_has("\"msg\": \"undefined undefined undefined\"");
+    assert!(!cache.join("prefix_s1_localhost").exists(), "--flush-cache removes the host's file");
+    // Without a cache plugin, facts last one run.
+    p.play("set.yml").inventory(p.join("inv")).run().success();
+    p.play("read.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"undefined undefined undefined\"");
+}
+
+#[test]
+fn set_fact_keeps_quoted_and_key_value_strings_as_strings() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact: a=yes b=True
+            - set_fact:
+                c: "yes"
+                d: yes
+            - debug: {msg: "{{ [a, b, c, d] | map('type_debug') | join(',') }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"str,str,str,bool\"");
+}
