@@ -1692,3 +1692,66 @@ fn set_fact_keeps_quoted_and_key_value_strings_as_strings() {
     );
     p.play("site.yml").run().success().stdout_has("\"msg\": \"str,str,str,bool\"");
 }
+
+#[test]
+fn a_roles_argument_spec_is_checked_when_the_role_starts() {
+    let p = Project::new()
+        .file(
+            "roles/r/meta/argument_specs.yml",
+            r#"
+            argument_specs:
+              main:
+                short_description: Main entry point for role R.
+                options:
+                  r_str: {type: str, required: true}
+                  r_int: {type: int}
+              other:
+                options:
+                  o_list: {type: list, elements: int, required: true}
+            "#,
+        )
+        .file("roles/r/tasks/main.yml", "- debug: {msg: \"r with {{ r_str | default('none') }} {{ r_int | default(0) | int + 1 }}\"}\n")
+        .file("roles/r/tasks/other.yml", "- debug: {msg: \"other {{ o_list | default([]) }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - import_role: {name: r}
+                  vars: {r_str: given, r_int: "{{ '41' }}"}
+                - block:
+                    - include_role: {name: r}
+                      vars: {r_int: 'x'}
+                  rescue:
+                    - debug:
+                        msg: "{{ ansible_failed_task.name }} | {{ ansible_failed_result.argument_errors }} | {{ ansible_failed_result.validate_args_context.name }} {{ ansible_failed_result.validate_args_context.argument_spec_name }}"
+                - include_role: {name: r, rolespec_validate: false}
+                - block:
+                    - include_role: {name: r, tasks_from: other}
+                      vars: {o_list: "1,b"}
+                  rescue:
+                    - debug: {msg: "{{ ansible_failed_result.argument_errors }}"}
+                - ansible.builtin.validate_argument_spec:
+                    argument_spec: {port: {type: int, required: true}}
+                    provided_arguments: {port: "8080"}
+            "#,
+        );
+    let out = p.play("site.yml").run().success();
+    let out = out
+        .stdout_has("TASK [r : Validating arguments against arg spec 'main' - Main entry point for role R.]")
+        .stdout_has("\"msg\": \"r with given 42\"")
+        .stdout_has("\"msg\": \"Validating arguments against arg spec 'main' - Main entry point for role R. | [")
+        .stdout_has("missing required arguments: r_str")
+        .stdout_has("argument 'r_int' is of type str and we were unable to convert to int: ")
+        .stdout_has("] | r main\"")
+        .stdout_has("\"msg\": \"r with none 1\"")
+        .stdout_has("Elements value for option 'o_list' is of type str and we were unable to convert to int");
+    assert_eq!(out.recap("localhost").rescued, 2, "{out}");
+    // Tagged always: it runs under --tags that select nothing else.
+    p.play("site.yml")
+        .args(["--tags", "nothing"])
+        .run()
+        .success()
+        .stdout_has("TASK [r : Validating arguments against arg spec 'main'");
+}

@@ -723,6 +723,7 @@ impl<'r> PlayRun<'r> {
                     loc: task.loc.clone(),
                     kw: playbook::Keywords::default(),
                     files: files.clone(),
+                    given: Map::new(),
                 };
                 // The include's own variables and those of the includes around it, the role it is
                 // written in (`ansible_parent_role_names`), then its loop variable.

@@ -44,7 +44,7 @@ const ROLE_ARGS: &[Arg] = &[
     ("apply", false, "Keywords (tags, become, when...) the role's tasks inherit (include_role only)."),
     ("public", false, "Accepted; the role's variables are visible to later tasks as in Ansible's default."),
     ("allow_duplicates", false, "Accepted; a role included twice runs twice."),
-    ("rolespec_validate", false, "Accepted; orc does not validate argument specs."),
+    ("rolespec_validate", false, "false: the role's meta/argument_specs.yml is not checked when it starts."),
 ];
 
 const TASKS_TEXT: ModuleText = ModuleText {
