@@ -145,7 +145,7 @@ pub struct CommonArgs {
     /// More ssh arguments, for hosts whose inventory sets no ansible_ssh_extra_args.
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub ssh_extra_args: Option<String>,
-    /// Accepted for Ansible compatibility: orc keeps no fact cache (facts are gathered fresh).
+    /// Empty the fact cache (`fact_caching = jsonfile`) of every inventory host before the run.
     #[arg(long)]
     pub flush_cache: bool,
     /// Connection type (ssh, local, docker) for hosts whose inventory sets none.

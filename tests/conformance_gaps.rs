@@ -1958,3 +1958,144 @@ fn a_value_orc_does_not_implement_fails_only_when_its_conditional_task_runs() {
     );
     p.play("site.yml").run().code(3);
 }
+// Localhost targets (helper localc): the persistent fact cache (set_fact), set_fact keeping
+// string values, roles' argument specs, templated role names, reserved names, filters.
+
+#[test]
+fn cacheable_facts_persist_in_the_jsonfile_cache_until_flushed() {
+    let p = Project::new()
+        .file("inv", "localhost ansible_connection=local\n")
+        .file(
+            "set.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - set_fact:
+                    ansible_foobar: from_cache
+                    plain: kept
+                    cacheable: true
+                - set_fact: "cacheable=no not_cached=1"
+            "#,
+        )
+        .file(
+            "read.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: "{{ ansible_foobar | default('undefined') }} {{ ansible_facts.plain | default('undefined') }} {{ not_cached | default('undefined') }}"
+            "#,
+        );
+    let cache = p.join("cache");
+    let run = |book: &str, flush: bool| {
+        let mut orc = p
+            .play(book)
+            .inventory(p.join("inv"))
+            .env("ANSIBLE_CACHE_PLUGIN", "jsonfile")
+            .env("ANSIBLE_CACHE_PLUGIN_CONNECTION", &cache)
+            .env("ANSIBLE_CACHE_PLUGIN_PREFIX", "prefix_");
+        if flush {
+            orc = orc.arg("--flush-cache");
+        }
+        orc.run().success()
+    };
+    run("set.yml", false);
+    // ansible-core 2.19's file: `<prefix>s1_<host>`, the facts as a JSON payload.
+    let text = std::fs::read_to_string(cache.join("prefix_s1_localhost")).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let facts: serde_json::Value = serde_json::from_str(file["__payload__"].as_str().unwrap()).unwrap();
+    assert_eq!(facts, serde_json::json!({"ansible_foobar": "from_cache", "plain": "kept"}));
+    run("read.yml", false).stdout_has("\"msg\": \"from_cache kept undefined\"");
+    run("read.yml", true).stdout_has("\"msg\": \"undefined undefined undefined\"");
+    assert!(!cache.join("prefix_s1_localhost").exists(), "--flush-cache removes the host's file");
+    // Without a cache plugin, facts last one run.
+    p.play("set.yml").inventory(p.join("inv")).run().success();
+    p.play("read.yml")
+        .inventory(p.join("inv"))
+        .run()
+        .success()
+        .stdout_has("\"msg\": \"undefined undefined undefined\"");
+}
+
+#[test]
+fn set_fact_keeps_quoted_and_key_value_strings_as_strings() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact: a=yes b=True
+            - set_fact:
+                c: "yes"
+                d: yes
+            - debug: {msg: "{{ [a, b, c, d] | map('type_debug') | join(',') }}"}
+        "#,
+    );
+    p.play("site.yml").run().success().stdout_has("\"msg\": \"str,str,str,bool\"");
+}
+
+#[test]
+fn a_roles_argument_spec_is_checked_when_the_role_starts() {
+    let p = Project::new()
+        .file(
+            "roles/r/meta/argument_specs.yml",
+            r#"
+            argument_specs:
+              main:
+                short_description: Main entry point for role R.
+                options:
+                  r_str: {type: str, required: true}
+                  r_int: {type: int}
+              other:
+                options:
+                  o_list: {type: list, elements: int, required: true}
+            "#,
+        )
+        .file("roles/r/tasks/main.yml", "- debug: {msg: \"r with {{ r_str | default('none') }} {{ r_int | default(0) | int + 1 }}\"}\n")
+        .file("roles/r/tasks/other.yml", "- debug: {msg: \"other {{ o_list | default([]) }}\"}\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - import_role: {name: r}
+                  vars: {r_str: given, r_int: "{{ '41' }}"}
+                - block:
+                    - include_role: {name: r}
+                      vars: {r_int: 'x'}
+                  rescue:
+                    - debug:
+                        msg: "{{ ansible_failed_task.name }} | {{ ansible_failed_result.argument_errors }} | {{ ansible_failed_result.validate_args_context.name }} {{ ansible_failed_result.validate_args_context.argument_spec_name }}"
+                - include_role: {name: r, rolespec_validate: false}
+                - block:
+                    - include_role: {name: r, tasks_from: other}
+                      vars: {o_list: "1,b"}
+                  rescue:
+                    - debug: {msg: "{{ ansible_failed_result.argument_errors }}"}
+                - ansible.builtin.validate_argument_spec:
+                    argument_spec: {port: {type: int, required: true}}
+                    provided_arguments: {port: "8080"}
+            "#,
+        );
+    let out = p.play("site.yml").run().success();
+    let out = out
+        .stdout_has("TASK [r : Validating arguments against arg spec 'main' - Main entry point for role R.]")
+        .stdout_has("\"msg\": \"r with given 42\"")
+        .stdout_has("\"msg\": \"Validating arguments against arg spec 'main' - Main entry point for role R. | [")
+        .stdout_has("missing required arguments: r_str")
+        .stdout_has("argument 'r_int' is of type str and we were unable to convert to int: ")
+        .stdout_has("] | r main\"")
+        .stdout_has("\"msg\": \"r with none 1\"")
+        .stdout_has("Elements value for option 'o_list' is of type str and we were unable to convert to int");
+    assert_eq!(out.recap("localhost").rescued, 2, "{out}");
+    // Tagged always: it runs under --tags that select nothing else.
+    p.play("site.yml")
+        .args(["--tags", "nothing"])
+        .run()
+        .success()
+        .stdout_has("TASK [r : Validating arguments against arg spec 'main'");
+}

@@ -91,6 +91,17 @@ pub struct Settings {
     /// defaults of roles are kept from the play's other tasks. Unset, Ansible makes roles of
     /// `roles:` and `import_role` public and `include_role`'s private; set, it decides for all.
     pub private_role_vars: Option<bool>,
+    /// `fact_caching` / ANSIBLE_CACHE_PLUGIN: the fact cache plugin (`memory` when not set;
+    /// orc has `memory` and `jsonfile`, src/executor/fact_cache.rs).
+    pub fact_caching: Option<String>,
+    /// `fact_caching_connection` / ANSIBLE_CACHE_PLUGIN_CONNECTION: the jsonfile cache's
+    /// directory (a path, relative to the file's directory when set there).
+    pub fact_caching_connection: Option<PathBuf>,
+    /// `fact_caching_prefix` / ANSIBLE_CACHE_PLUGIN_PREFIX: put before each cache file's name.
+    pub fact_caching_prefix: Option<String>,
+    /// `fact_caching_timeout` / ANSIBLE_CACHE_PLUGIN_TIMEOUT: seconds a cache file stays valid
+    /// (Ansible's default 86400 when not set; 0: forever).
+    pub fact_caching_timeout: Option<u64>,
 }
 
 /// Where a setting's value came from, for errors.
@@ -327,6 +338,10 @@ impl Settings {
                 .string(&["ANSIBLE_INVENTORY_ENABLED"], &[("inventory", "enable_plugins")])?
                 .map(|s| s.split(',').map(|p| unquote(p.trim())).filter(|p| !p.is_empty()).collect()),
             stdout_callback: r.string(&["ANSIBLE_STDOUT_CALLBACK"], &[(D, "stdout_callback")])?,
+            fact_caching: r.string(&["ANSIBLE_CACHE_PLUGIN"], &[(D, "fact_caching")])?,
+            fact_caching_connection: r.path(&["ANSIBLE_CACHE_PLUGIN_CONNECTION"], &[(D, "fact_caching_connection")])?,
+            fact_caching_prefix: r.string(&["ANSIBLE_CACHE_PLUGIN_PREFIX"], &[(D, "fact_caching_prefix")])?,
+            fact_caching_timeout: r.integer(&["ANSIBLE_CACHE_PLUGIN_TIMEOUT"], &[(D, "fact_caching_timeout")])?,
             ini_vault_password_file: r.path(&[], &[(D, "vault_password_file")])?,
             private_role_vars: r.boolean(&["ANSIBLE_PRIVATE_ROLE_VARS"], &[(D, "private_role_vars")])?,
             ini: r.ini,
@@ -467,6 +482,8 @@ mod tests {
                  host_key_checking = False\nroles_path = roles:/opt/roles\ntimeout = 30\ngathering = explicit\n\
                  vault_password_file = .vault\nvault_identity_list = dev@~/dev.txt, prod@prompt\n\
                  stdout_callback = json\nhash_behaviour = merge\n\
+                 fact_caching = jsonfile\nfact_caching_connection = cache\nfact_caching_prefix = p_\n\
+                 fact_caching_timeout = 60\n\
                  [privilege_escalation]\nbecome = yes\nbecome_user = app\nbecome_method = su\n",
             ),
         )
@@ -487,6 +504,9 @@ mod tests {
         assert_eq!(s.vault_ini("vault_identity"), None);
         assert_eq!(s.stdout_callback.as_deref(), Some("json"));
         assert!(s.hash_merge);
+        assert_eq!(s.fact_caching.as_deref(), Some("jsonfile"));
+        assert_eq!(s.fact_caching_connection, Some(p.join("cache")));
+        assert_eq!((s.fact_caching_prefix.as_deref(), s.fact_caching_timeout), (Some("p_"), Some(60)));
         assert!(s.r#become);
         assert_eq!((s.become_user.as_deref(), s.become_method.as_deref()), (Some("app"), Some("su")));
     }

@@ -14,6 +14,12 @@ pub fn resolve(value: &str, base: &Path, env: &dyn Fn(&str) -> Option<String>, h
     normalize(&joined)
 }
 
+/// `value` with `~` and `$VAR` / `${VAR}` expanded, as Python's `expanduser(expandvars(...))`
+/// (the `path` type of Ansible's argument specs), left relative if it is.
+pub fn expand(value: &str, env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> String {
+    expand_user(&expand_vars(value, env), home)
+}
+
 /// `~` and `~/...` as the home directory (Python's `expanduser`; `~user` is left as it is).
 fn expand_user(value: &str, home: Option<&Path>) -> String {
     match (value.strip_prefix('~'), home) {

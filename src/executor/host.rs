@@ -35,12 +35,34 @@ pub struct HostStates {
     states: BTreeMap<HostId, HostState>,
     ids: HashMap<String, HostId>,
     next: u32,
+    /// The persistent fact cache: a host added starts with its cached facts.
+    fact_cache: Option<Arc<super::fact_cache::FactCache>>,
 }
 
 impl HostStates {
     /// No hosts.
     pub fn new() -> HostStates {
         HostStates::default()
+    }
+
+    /// No hosts; each host added starts with the facts `cache` holds for it.
+    pub fn with_fact_cache(cache: Option<Arc<super::fact_cache::FactCache>>) -> HostStates {
+        HostStates { fact_cache: cache, ..HostStates::default() }
+    }
+
+    /// Writes the facts of each host whose facts changed since the last call to the fact cache
+    /// (a host whose facts were cleared loses its file), as Ansible's `set_host_facts` and
+    /// `clear_facts` do.
+    pub fn save_facts(&mut self) {
+        let Some(cache) = &self.fact_cache else { return };
+        for st in self.states.values_mut().filter(|st| st.facts_dirty) {
+            st.facts_dirty = false;
+            if st.facts.is_empty() && !st.facts_gathered {
+                cache.delete(&st.name);
+            } else {
+                cache.store(&st.name, &st.cacheable_facts());
+            }
+        }
     }
 
     /// The id of host `name`, adding it with `inventory` variables if it is new.
@@ -51,7 +73,15 @@ impl HostStates {
         let id = HostId(self.next);
         self.next += 1;
         self.ids.insert(name.to_string(), id);
-        self.states.insert(id, HostState::new(name, inventory()));
+        let mut st = HostState::new(name, inventory());
+        if let Some(facts) = self.fact_cache.as_ref().and_then(|c| c.load(name)) {
+            st.facts_gathered = facts.get(super::fact_cache::GATHERED_KEY) == Some(&Value::Bool(true));
+            let facts: Map<String, Value> =
+                facts.into_iter().filter(|(k, _)| k != super::fact_cache::GATHERED_KEY).collect();
+            st.add_facts(&facts);
+            st.facts_dirty = false;
+        }
+        self.states.insert(id, st);
         id
     }
 
@@ -90,7 +120,12 @@ impl HostStates {
     /// Moves the state of `id` out into a set of its own (the free strategy runs each host on
     /// its own thread); [`HostStates::put_back`] returns it.
     pub fn split_off(&mut self, id: HostId) -> HostStates {
-        let mut solo = HostStates { states: BTreeMap::new(), ids: self.ids.clone(), next: self.next };
+        let mut solo = HostStates {
+            states: BTreeMap::new(),
+            ids: self.ids.clone(),
+            next: self.next,
+            fact_cache: self.fact_cache.clone(),
+        };
         if let Some(st) = self.states.remove(&id) {
             solo.states.insert(id, st);
         }
@@ -135,6 +170,11 @@ pub struct HostState {
     pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
+    /// `facts` changed since they were last written to the fact cache.
+    pub facts_dirty: bool,
+    /// Facts were gathered for the host (this run, or a run whose facts the cache kept):
+    /// `gathering = smart` gathers only for hosts without.
+    pub facts_gathered: bool,
     /// RECAP counters.
     pub stats: crate::output::HostStats,
     /// In play or not.
@@ -172,6 +212,8 @@ impl HostState {
             included_vars: Arc::new(Map::new()),
             bare_facts: Arc::new(std::collections::BTreeSet::new()),
             set_facts: Arc::new(Map::new()),
+            facts_dirty: false,
+            facts_gathered: false,
             stats: HostStats::default(),
             status: HostStatus::Active,
             notified: Vec::new(),
@@ -207,8 +249,33 @@ impl HostState {
         crate::vars::set_var(Arc::make_mut(&mut self.included_vars), name, value);
     }
 
-    /// Merges facts a module returned.
+    /// Forgets the host's facts (`meta: clear_facts`), in the fact cache too.
+    pub fn clear_facts(&mut self) {
+        self.facts = Arc::new(Map::new());
+        self.facts_gathered = false;
+        self.facts_dirty = true;
+    }
+
+    /// The facts as the fact cache keeps them: named as gathered (`ansible_` prefix, except
+    /// those a module returned without it), with the gathered marker.
+    pub fn cacheable_facts(&self) -> Map<String, Value> {
+        let mut out: Map<String, Value> = self
+            .facts
+            .iter()
+            .map(|(k, v)| {
+                let key = if self.bare_facts.contains(k) { k.clone() } else { format!("ansible_{k}") };
+                (key, v.clone())
+            })
+            .collect();
+        if self.facts_gathered {
+            out.insert(super::fact_cache::GATHERED_KEY.into(), Value::Bool(true));
+        }
+        out
+    }
+
+    /// Merges facts a module returned (and `set_fact` with `cacheable: true`).
     pub fn add_facts(&mut self, facts: &Map<String, Value>) {
+        self.facts_dirty = true;
         let f = Arc::make_mut(&mut self.facts);
         for (k, v) in facts {
             match k.strip_prefix("ansible_") {

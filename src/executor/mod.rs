@@ -3,6 +3,7 @@
 
 pub mod actions;
 mod async_task;
+pub mod fact_cache;
 mod guards;
 mod host;
 mod host_streams;
@@ -78,6 +79,8 @@ pub struct Options {
     /// A notification no handler answers is a warning, not an error before the run (ansible.cfg's
     /// `error_on_missing_handler = false`).
     pub missing_handler_warns: bool,
+    /// The persistent fact cache (`fact_caching = jsonfile`); `None`: facts last one run.
+    pub fact_cache: Option<Arc<fact_cache::FactCache>>,
 }
 
 /// An answer to `--step`'s question before a task.
@@ -315,14 +318,22 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Shows what went wrong reading or writing the fact cache since the last call.
+    fn fact_cache_warnings(&self) {
+        for w in self.opts.fact_cache.iter().flat_map(|c| c.take_warnings()) {
+            self.sink.emit(&Event::Warning(w));
+        }
+    }
+
     /// Runs playbooks in order and returns the recap. Input was validated by `preflight` already.
     pub fn run(&self, playbooks: &[Playbook]) -> Outcome {
         // Every inventory host has a state from the start, so `hostvars` and delegation see
         // hosts outside the current play, as in Ansible.
-        let mut states = HostStates::new();
+        let mut states = HostStates::with_fact_cache(self.opts.fact_cache.clone());
         for h in self.inventory.hosts() {
             states.add(&h, || self.inventory.host_vars(&h));
         }
+        self.fact_cache_warnings();
         let mut changed = false;
         for pb in playbooks {
             self.sink.emit(&Event::PlaybookStart { path: pb.path.display().to_string(), check: self.opts.check });
@@ -331,6 +342,8 @@ impl<'a> Runner<'a> {
                     break;
                 }
                 let outcome = play::run_play(self, play, &mut states);
+                states.save_facts();
+                self.fact_cache_warnings();
                 changed |= outcome.changed;
                 if outcome.stop {
                     // As ansible-playbook: when every host of a batch failed, the playbook ends.

@@ -366,11 +366,19 @@ impl<'r> PlayRun<'r> {
         let scope = Scope::default();
         let gather = gathers(play.gather_facts, self.runner.opts.gathering);
         if gather != Gather::No && orc_modules::lookup("setup").is_some() {
-            // `gathering = smart`: only the hosts without facts from earlier in the run.
+            // `gathering = smart`: only the hosts whose facts were not gathered earlier in the run
+            // (or in a run whose facts the fact cache kept).
             let hosts: Vec<HostId> =
-                batch.iter().copied().filter(|i| gather == Gather::All || states[*i].facts.is_empty()).collect();
+                batch.iter().copied().filter(|i| gather == Gather::All || !states[*i].facts_gathered).collect();
             if !hosts.is_empty() {
                 self.run_action(states, &play.gather_task(), &hosts, TaskKind::Gather, &[]);
+                for id in &hosts {
+                    let st = &mut states[*id];
+                    if st.status == HostStatus::Active && !st.facts.is_empty() {
+                        st.facts_gathered = true;
+                        st.facts_dirty = true;
+                    }
+                }
                 // vars_files names may use the facts just gathered (`{{ ansible_os_family }}.yml`).
                 let gathered = in_play(states, &hosts);
                 self.load_vars_files(states, &gathered, true);
@@ -730,6 +738,7 @@ impl<'r> PlayRun<'r> {
                     loc: task.loc.clone(),
                     kw: playbook::Keywords::default(),
                     files: files.clone(),
+                    given: Map::new(),
                 };
                 // The include's own variables and those of the includes around it, the role it is
                 // written in (`ansible_parent_role_names`), then its loop variable.
@@ -1120,7 +1129,7 @@ impl<'r> PlayRun<'r> {
             }
             MetaAction::ClearFacts => {
                 for id in &play_hosts {
-                    states[*id].facts = Arc::new(Map::new());
+                    states[*id].clear_facts();
                 }
             }
             MetaAction::ResetConnection => {

@@ -14,7 +14,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let settings = super::settings()?;
     super::vault_passwords(&args.common.vault, &settings)?;
     let inventory = super::load_inventory(&args.common.inventory, &settings)?;
-    let opts = super::options(&args.common, TagFilter::default(), None, &settings)?;
+    let mut opts = super::options(&args.common, TagFilter::default(), None, &settings)?;
     let text = args.args.clone().unwrap_or_default();
     let file = SourceFile::new("<command line -a>", text.clone());
     let loc = Loc::file_start(file);
@@ -56,7 +56,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     };
     let reports = super::reports::Reports::open(&args.common)?;
     let sink = reports.around(printer);
-    super::flush_cache_note(&args.common);
+    opts.fact_cache = super::fact_cache(&args.common, &settings, &inventory, sink.as_ref());
     let runner = Runner::new(&inventory, &opts, sink.as_ref())?;
     let outcome = runner.run(&pbs);
     drop(runner);

@@ -137,6 +137,7 @@ pub(crate) fn options(
         gathering: settings.gathering,
         exclude_hosts: Vec::new(),
         missing_handler_warns: !settings.error_on_missing_handler,
+        fact_cache: None,
     })
 }
 
@@ -173,14 +174,29 @@ fn connection_defaults(c: &CommonArgs, settings: &Settings) -> Result<serde_json
     Ok(m)
 }
 
-/// `--flush-cache` is accepted for Ansible users' scripts; it has nothing to do in orc, and a
-/// note says so.
-pub(crate) fn flush_cache_note(c: &CommonArgs) {
-    if c.flush_cache {
-        eprintln!(
-            "[WARNING]: --flush-cache: orc keeps no fact cache (facts are gathered on every run); nothing to flush"
-        );
+/// The run's fact cache (docs/config.md, "The fact cache"): the jsonfile cache the settings name,
+/// emptied for every inventory host with `--flush-cache` before anything runs, as
+/// ansible-playbook's `_flush_cache`. A cache that cannot be used is a warning, and the run keeps
+/// its facts for itself (Ansible falls back to the memory plugin the same way).
+pub(crate) fn fact_cache(
+    c: &CommonArgs,
+    settings: &Settings,
+    inventory: &crate::inventory::Inventory,
+    sink: &dyn crate::output::EventSink,
+) -> Option<std::sync::Arc<crate::executor::fact_cache::FactCache>> {
+    let cache = match crate::executor::fact_cache::from_settings(settings) {
+        Ok(cache) => cache,
+        Err(warning) => {
+            sink.emit(&crate::output::Event::Warning(warning));
+            None
+        }
+    };
+    if let (Some(cache), true) = (&cache, c.flush_cache) {
+        for host in inventory.hosts() {
+            cache.delete(&host);
+        }
     }
+    cache.map(std::sync::Arc::new)
 }
 
 /// Whether this process can ask the user something: a terminal it can open.

@@ -102,7 +102,7 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     super::say_config_file(&args.common, format, &settings);
     let reports = super::reports::Reports::open(&args.common)?;
     let sink = reports.around(super::printer(&args.common, format));
-    super::flush_cache_note(&args.common);
+    opts.fact_cache = super::fact_cache(&args.common, &settings, &inventory, sink.as_ref());
     let mut answers = Vec::new();
     for play in playbooks.iter().flat_map(|pb| &pb.plays) {
         let mut warn = |msg: &str| sink.emit(&crate::output::Event::Warning(msg.to_string()));

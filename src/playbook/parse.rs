@@ -823,6 +823,9 @@ fn compile_include(
                 vars: text("vars_from"),
                 defaults: text("defaults_from"),
                 handlers: text("handlers_from"),
+                skip_validation: args
+                    .get("rolespec_validate")
+                    .is_some_and(|v| orc_modules::args::parse_bool(v) == Some(false)),
             };
             if name == "include_role" {
                 let public = args.get("public").cloned();
@@ -841,8 +844,14 @@ fn compile_include(
             }
             // An import is part of the play: its keywords apply to the role's tasks, its vars as
             // block vars (below set_fact, unlike include_role's parameters), as in Ansible.
-            let spec =
-                RoleSpec { name: role, params: Map::new(), loc: value.loc.clone(), kw: Keywords::default(), files };
+            let spec = RoleSpec {
+                name: role,
+                params: Map::new(),
+                loc: value.loc.clone(),
+                kw: Keywords::default(),
+                files,
+                given: Map::new(),
+            };
             let params = super::roles::include_role_params(ctx.role.as_deref(), ctx.include_params.as_deref());
             let parents = ctx.role.as_ref().map(|r| r.chain()).unwrap_or_default();
             let expanded = expand_roles(std::slice::from_ref(&spec), &ctx.play_dir, &kw, params, parents)?;

@@ -25,6 +25,10 @@ pub struct RoleSpec {
     pub kw: Keywords,
     /// Which files of the role to load instead of `main`.
     pub files: RoleFiles,
+    /// The parameters written on a `roles:` (or meta dependency) entry itself, not its `vars:`:
+    /// what the role's argument spec checks as given (Ansible's `_role_params`); none for
+    /// import_role and include_role.
+    pub given: Map<String, Value>,
 }
 
 /// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from` (import_role/include_role).
@@ -38,6 +42,9 @@ pub struct RoleFiles {
     pub defaults: Option<String>,
     /// `handlers_from:`.
     pub handlers: Option<String>,
+    /// `rolespec_validate: false` (import_role, include_role): the role's argument spec is not
+    /// checked when it starts.
+    pub skip_validation: bool,
 }
 
 impl RoleSpec {
@@ -49,6 +56,7 @@ impl RoleSpec {
                 .or_else(|| n.get("name"))
                 .ok_or_else(|| OrcError::at(&n.loc, "a role entry needs 'role:' with the role's name"))?;
             let mut params = Map::new();
+            let mut given = Map::new();
             for (k, v) in pairs {
                 match k.as_str() {
                     "role" | "name" => {}
@@ -60,6 +68,7 @@ impl RoleSpec {
                     k if INHERITED.contains(&k) => {}
                     _ => {
                         params.insert(k.clone(), v.to_value());
+                        given.insert(k.clone(), v.to_value());
                     }
                 }
             }
@@ -69,6 +78,7 @@ impl RoleSpec {
                 loc: n.loc.clone(),
                 kw: Keywords::parse(n, false)?,
                 files: RoleFiles::default(),
+                given,
             });
         }
         Ok(RoleSpec {
@@ -77,6 +87,7 @@ impl RoleSpec {
             loc: n.loc.clone(),
             kw: Keywords::default(),
             files: RoleFiles::default(),
+            given: Map::new(),
         })
     }
 }
@@ -257,13 +268,18 @@ pub fn load_role_in(
         include_params,
     };
     let tasks_stem = stem(&spec.files.tasks);
-    let tasks = match main_file(&path.join("tasks"), &tasks_stem) {
+    let mut tasks = match main_file(&path.join("tasks"), &tasks_stem) {
         Some(f) => parse_task_file(&f, &ctx)?,
         None if spec.files.tasks.is_some() => {
             return Err(OrcError::at(&spec.loc, format!("role '{}' has no tasks/{tasks_stem}.yml", spec.name)));
         }
         None => Vec::new(),
     };
+    if !spec.files.skip_validation {
+        if let Some(check) = validation_task(spec, &role, &ctx)? {
+            tasks.insert(0, check);
+        }
+    }
     let handlers_stem = stem(&spec.files.handlers);
     let handlers = match main_file(&path.join("handlers"), &handlers_stem) {
         Some(f) => super::task::splice_imports(parse_task_file(&f, &ParseCtx { dir: path.join("handlers"), ..ctx })?),
@@ -282,6 +298,68 @@ pub fn load_role_in(
         }
     }
     Ok(LoadedRole { role, tasks, handlers, deps })
+}
+
+/// The role's argument specs: the `argument_specs` of `meta/argument_specs.yml` (`.yaml`) when
+/// the file exists, else those of `meta/main.yml`, never both (Ansible's `_get_role_argspecs`).
+fn argument_specs(path: &Path) -> Result<Option<Node>> {
+    let meta = path.join("meta");
+    let file = ["argument_specs.yml", "argument_specs.yaml"]
+        .iter()
+        .map(|f| meta.join(f))
+        .find(|p| p.is_file())
+        .or_else(|| main_file(&meta, "main"));
+    let Some(file) = file else { return Ok(None) };
+    let node = yaml::load_file(&file)?;
+    Ok(node.get("argument_specs").filter(|s| s.as_map().is_some()).cloned())
+}
+
+/// The task Ansible puts in front of a role's tasks when the role has an argument spec for the
+/// entry point (`tasks_from`, else `main`): `validate_argument_spec` with the spec's options,
+/// the entry's own parameters and what is validated, named after the spec, tagged `always`
+/// (Ansible's `Role._prepend_validation_task`).
+fn validation_task(spec: &RoleSpec, role: &Arc<Role>, ctx: &ParseCtx) -> Result<Option<Task>> {
+    let Some(specs) = argument_specs(&role.path)? else { return Ok(None) };
+    let entry = spec.files.tasks.clone().unwrap_or_else(|| "main".into());
+    let Some(entry_spec) = specs.get(&entry).filter(|n| n.as_map().is_some_and(|m| !m.is_empty())) else {
+        return Ok(None);
+    };
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(short) = entry_spec.get("short_description") {
+        name.push_str(&format!(" - {}", crate::yaml::display(&short.to_value())));
+    }
+    // Collection roles are named by their last part, as Ansible's `_role_name`.
+    let role_name = split_collection(&spec.name).map(|(_, r)| r.to_string()).unwrap_or_else(|| role.name.clone());
+    let path = std::fs::canonicalize(&role.path).unwrap_or_else(|_| role.path.clone());
+    let mut args = Map::new();
+    args.insert(
+        "argument_spec".into(),
+        entry_spec.get("options").map(Node::to_value).unwrap_or_else(|| Value::Object(Map::new())),
+    );
+    args.insert("provided_arguments".into(), Value::Object(spec.given.clone()));
+    args.insert(
+        "validate_args_context".into(),
+        serde_json::json!({
+            "type": "role",
+            "name": role_name,
+            "argument_spec_name": entry,
+            "path": path.display().to_string(),
+        }),
+    );
+    let action = super::task::Action {
+        module: "ansible.builtin.validate_argument_spec".into(),
+        short: "validate_argument_spec".into(),
+        args,
+        loc: entry_spec.loc.clone(),
+        engine: crate::executor::actions::lookup("validate_argument_spec"),
+    };
+    let mut kw = ctx.kw.clone();
+    kw.tags.push("always".into());
+    let mut task = Task::new(entry_spec.loc.clone(), TaskBody::Action(action), kw);
+    task.name = Some(name);
+    task.role = Some(role.clone());
+    task.include_params = ctx.include_params.clone();
+    Ok(Some(task))
 }
 
 /// Roles expanded: one block per role, their handlers, and the roles themselves.

@@ -48,7 +48,7 @@ const ROLE_ARGS: &[Arg] = &[
         "Whether the role's vars and defaults are visible to the play's other tasks (default: private_role_vars when set, else yes for import_role, no for include_role).",
     ),
     ("allow_duplicates", false, "Accepted; a role included twice runs twice."),
-    ("rolespec_validate", false, "Accepted; orc does not validate argument specs."),
+    ("rolespec_validate", false, "false: the role's meta/argument_specs.yml is not checked when it starts."),
 ];
 
 const TASKS_TEXT: ModuleText = ModuleText {

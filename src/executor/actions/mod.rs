@@ -15,6 +15,7 @@ mod includes;
 mod meta;
 mod pause;
 mod set_fact;
+mod validate_argument_spec;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -144,6 +145,7 @@ pub static ALL: &[&dyn EngineAction] = &[
     &add_host::AddHost,
     &group_by::GroupBy,
     &pause::Pause,
+    &validate_argument_spec::ValidateArgumentSpec,
 ];
 
 /// The engine action `name` (short or FQCN) names, if any. `include` is `include_tasks`'s old

@@ -22,7 +22,7 @@ impl EngineAction for SetFact {
     fn text(&self) -> ModuleText {
         ModuleText {
             short: "Sets variables for this host, at set_fact precedence (above play and role vars).",
-            notes: "Every argument is a variable to set (the value is templated). `cacheable` is accepted and has no effect: orc keeps no fact cache.",
+            notes: "Every argument is a variable to set (the value is templated). With `cacheable: true` the variables are facts too, which the fact cache keeps between runs (`fact_caching = jsonfile`, docs/config.md); without it they last this run.",
             returns: &[("ansible_facts", "The variables set.")],
             example: "- ansible.builtin.set_fact:\n    app_url: \"http://{{ ansible_host }}:{{ app_port }}\"\n",
         }
@@ -50,18 +50,20 @@ impl EngineAction for SetFact {
                      character, and contain only letters, numbers and underscores."
                 )));
             }
-            let value = match v {
-                // Ansible converts "yes"/"true"-like strings given as k=v to booleans.
-                Value::String(s) if ["true", "True", "yes", "false", "False", "no"].contains(&s.as_str()) => {
-                    orc_modules::args::parse_bool(v).map(Value::Bool).unwrap_or_else(|| v.clone())
-                }
-                _ => v.clone(),
-            };
+            // Values are kept as given: ansible-core 2.19 no longer turns "yes"/"true" strings
+            // (quoted YAML or k=v) into booleans.
+            let value = v.clone();
             call.host.set_fact(k, value.clone());
             facts.insert(k.clone(), value);
         }
         if facts.is_empty() {
             return Err(fail("No key/value pairs provided, at least one is required for this action to succeed"));
+        }
+        // `cacheable`: facts as well (set_host_facts), which the fact cache keeps, besides the
+        // set_fact variables that keep their higher precedence for this run (Ansible's
+        // StrategyBase sets both).
+        if call.args.get("cacheable").is_some_and(|v| orc_modules::args::parse_bool(v) == Some(true)) {
+            call.host.add_facts(&facts);
         }
         Ok((Status::Ok, json!({"ansible_facts": facts, "changed": false})))
     }
