@@ -44,6 +44,7 @@ mod native;
 mod password;
 mod password_lookup;
 mod paths;
+mod percent;
 mod pyfmt;
 mod pyyaml;
 mod regexes;
@@ -198,6 +199,8 @@ fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'s
     lookups::register(&mut env);
     // `undef(hint)`: an undefined value, for defaults that must stay undefined (Ansible 2.19).
     env.add_function("undef", |_hint: Option<String>| Value::UNDEFINED);
+    // Python's `%` on strings and numbers: the loader rewrites the operator into this call.
+    env.add_function(percent::FUNCTION, percent::percent);
     datetime::register(&mut env);
     env
 }
@@ -671,12 +674,16 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
 
 /// [`load_template`] for an environment with other file options: a file's newlines become
 /// their newline sequence (`\n` without options).
+///
+/// Every source goes through [`percent::rewrite`]: Python's `%` operator becomes a call.
 fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<TemplateSource>, minijinja::Error> {
+    let syntax = || opts.map_or_else(|| FileOptions::default().syntax(), FileOptions::syntax).unwrap_or_default();
     if let Some(src) = name.strip_prefix(INLINE) {
-        return Ok(Some(TemplateSource::new(src)));
+        return Ok(Some(TemplateSource::new(percent::rewrite(src, syntax()).into_owned())));
     }
     if let Some(expr) = name.strip_prefix(EXPR) {
-        return Ok(Some(TemplateSource::new(format!("{{% set {RESULT_VAR} = ({expr}) %}}"))));
+        let source = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
+        return Ok(Some(TemplateSource::new(percent::rewrite(&source, syntax()).into_owned())));
     }
     let path = PathBuf::from(name);
     // A vault-encrypted template is decrypted on the controller (src/secrets/).
@@ -691,6 +698,7 @@ fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<T
                 None => FileOptions::default().normalize_newlines(body),
             };
             check_extends_cycle(name, &source)?;
+            let source = percent::rewrite(&source, syntax()).into_owned();
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }
