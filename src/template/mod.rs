@@ -415,7 +415,7 @@ impl Templar {
     pub fn eval_conditional(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
         let trimmed = expr.trim();
         let Some(inner) = single_expression(trimmed) else {
-            return self.eval_value(trimmed, vars);
+            return self.eval_with_embedded(trimmed, vars);
         };
         let value = self.eval_value(inner, vars)?;
         let Some(text) = value.as_str() else { return Ok(value) };
@@ -428,6 +428,43 @@ impl Templar {
         }
         // The indirect expression is evaluated as is: braces in it are not unwrapped again.
         self.eval_value_exact(text, vars)
+    }
+
+    /// Evaluates a conditional expression whose string constants may hold templates
+    /// (`'{{ dir }}/x' in paths`): Ansible 2.19 renders such a constant (with a deprecation
+    /// warning) and uses its value. Each one is rendered here and the expression reads its value
+    /// from a variable of its own.
+    fn eval_with_embedded(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
+        if !has_template_syntax(expr) {
+            return self.eval_value(expr, vars);
+        }
+        let mut rewritten = String::with_capacity(expr.len());
+        let mut values = Vec::new();
+        let mut pos = 0;
+        for token in minijinja::machinery::tokenize(expr, true, Default::default()) {
+            let Ok((token, span)) = token else { return self.eval_value(expr, vars) };
+            let text = match &token {
+                minijinja::machinery::Token::Str(s) => *s,
+                minijinja::machinery::Token::String(s) => s,
+                _ => continue,
+            };
+            if !has_template_syntax(text) {
+                continue;
+            }
+            let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+            let Some(before) = expr.get(pos..start) else { return self.eval_value(expr, vars) };
+            rewritten.push_str(before);
+            let name = format!("__orc_embedded_{}", values.len());
+            rewritten.push_str(&name);
+            values.push((name, Value::from(minijinja::value::Serde(self.render_str(text, vars)?))));
+            pos = end;
+        }
+        if values.is_empty() {
+            return self.eval_value(expr, vars);
+        }
+        rewritten.push_str(expr.get(pos..).unwrap_or_default());
+        let scope = minijinja::value::merge_maps([vars.clone(), Value::from_pairs(values)]);
+        self.eval_value_exact(&rewritten, &scope)
     }
 
     /// Evaluates a condition as ansible-core 2.19 does: the result must be a boolean. Any other

@@ -767,3 +767,15 @@ fn python_percent_formats_strings_in_templates_conditions_and_files() {
     std::fs::write(&file, "{% for i in range(3) %}{{ '%s=%d;' % (name, i) }}{% endfor %}\n").unwrap();
     assert_eq!(t.render_file(&file, &base()).unwrap(), "web=0;web=1;web=2;\n");
 }
+
+#[test]
+fn conditionals_render_templates_inside_their_string_constants() {
+    // Ansible 2.19 renders a template-looking constant of a conditional (deprecated, still on).
+    let t = Templar::new();
+    assert!(t.eval_condition("'{{ name }}/x' == 'web/x'", &base()).unwrap());
+    assert!(t
+        .eval_condition("'{{ name }}' in d and 'a' == \"{{ name }}\"", &vars(json!({"name": "a", "d": {"a": 1}})))
+        .unwrap());
+    assert!(t.eval_condition("d['{{ k }}'] == 1", &vars(json!({"k": "a", "d": {"a": 1}}))).unwrap());
+    assert!(!t.eval_condition("'{{ name }}' == 'x'", &base()).unwrap());
+}
