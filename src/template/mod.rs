@@ -45,6 +45,7 @@ mod native;
 mod password;
 mod password_lookup;
 mod paths;
+mod percent;
 mod pyfmt;
 mod pyyaml;
 mod regexes;
@@ -199,6 +200,8 @@ fn build_env(undefined: UndefinedBehavior, opts: &FileOptions) -> Environment<'s
     lookups::register(&mut env);
     // `undef(hint)`: an undefined value, for defaults that must stay undefined (Ansible 2.19).
     env.add_function("undef", |_hint: Option<String>| Value::UNDEFINED);
+    // Python's `%` on strings and numbers: the loader rewrites the operator into this call.
+    env.add_function(percent::FUNCTION, percent::percent);
     datetime::register(&mut env);
     env
 }
@@ -413,7 +416,7 @@ impl Templar {
     pub fn eval_conditional(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
         let trimmed = expr.trim();
         let Some(inner) = single_expression(trimmed) else {
-            return self.eval_value(trimmed, vars);
+            return self.eval_with_embedded(trimmed, vars);
         };
         let value = self.eval_value(inner, vars)?;
         let Some(text) = value.as_str() else { return Ok(value) };
@@ -426,6 +429,43 @@ impl Templar {
         }
         // The indirect expression is evaluated as is: braces in it are not unwrapped again.
         self.eval_value_exact(text, vars)
+    }
+
+    /// Evaluates a conditional expression whose string constants may hold templates
+    /// (`'{{ dir }}/x' in paths`): Ansible 2.19 renders such a constant (with a deprecation
+    /// warning) and uses its value. Each one is rendered here and the expression reads its value
+    /// from a variable of its own.
+    fn eval_with_embedded(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
+        if !has_template_syntax(expr) {
+            return self.eval_value(expr, vars);
+        }
+        let mut rewritten = String::with_capacity(expr.len());
+        let mut values = Vec::new();
+        let mut pos = 0;
+        for token in minijinja::machinery::tokenize(expr, true, Default::default()) {
+            let Ok((token, span)) = token else { return self.eval_value(expr, vars) };
+            let text = match &token {
+                minijinja::machinery::Token::Str(s) => *s,
+                minijinja::machinery::Token::String(s) => s,
+                _ => continue,
+            };
+            if !has_template_syntax(text) {
+                continue;
+            }
+            let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+            let Some(before) = expr.get(pos..start) else { return self.eval_value(expr, vars) };
+            rewritten.push_str(before);
+            let name = format!("__orc_embedded_{}", values.len());
+            rewritten.push_str(&name);
+            values.push((name, Value::from(minijinja::value::Serde(self.render_str(text, vars)?))));
+            pos = end;
+        }
+        if values.is_empty() {
+            return self.eval_value(expr, vars);
+        }
+        rewritten.push_str(expr.get(pos..).unwrap_or_default());
+        let scope = minijinja::value::merge_maps([vars.clone(), Value::from_pairs(values)]);
+        self.eval_value_exact(&rewritten, &scope)
     }
 
     /// Evaluates a condition as ansible-core 2.19 does: the result must be a boolean. Any other
@@ -672,12 +712,16 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
 
 /// [`load_template`] for an environment with other file options: a file's newlines become
 /// their newline sequence (`\n` without options).
+///
+/// Every source goes through [`percent::rewrite`]: Python's `%` operator becomes a call.
 fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<TemplateSource>, minijinja::Error> {
+    let syntax = || opts.map_or_else(|| FileOptions::default().syntax(), FileOptions::syntax).unwrap_or_default();
     if let Some(src) = name.strip_prefix(INLINE) {
-        return Ok(Some(TemplateSource::new(src)));
+        return Ok(Some(TemplateSource::new(percent::rewrite(src, syntax()).into_owned())));
     }
     if let Some(expr) = name.strip_prefix(EXPR) {
-        return Ok(Some(TemplateSource::new(format!("{{% set {RESULT_VAR} = ({expr}) %}}"))));
+        let source = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
+        return Ok(Some(TemplateSource::new(percent::rewrite(&source, syntax()).into_owned())));
     }
     let path = PathBuf::from(name);
     // A vault-encrypted template is decrypted on the controller (src/secrets/).
@@ -692,6 +736,7 @@ fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<T
                 None => FileOptions::default().normalize_newlines(body),
             };
             check_extends_cycle(name, &source)?;
+            let source = percent::rewrite(&source, syntax()).into_owned();
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
         }

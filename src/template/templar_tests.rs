@@ -748,3 +748,34 @@ fn rekey_on_member_takes_duplicates_by_keyword() {
     let e = Templar::new().render_str("{{ [] | rekey_on_member('a', duplicates='boo') }}", &base()).unwrap_err();
     assert!(e.to_string().contains("duplicates parameter to rekey_on_member has unknown value 'boo'"), "{e}");
 }
+
+#[test]
+fn python_percent_formats_strings_in_templates_conditions_and_files() {
+    // Recorded from Ansible 2.19: Jinja evaluates `%` with Python's semantics.
+    assert_eq!(text("{{ 'host-%s' % name }}"), "host-web");
+    assert_eq!(text("{{ '%d-%s' % (n, name) }} and {{ '%s' % d.b }}"), "3-web and [1, 2]");
+    assert_eq!(render("{{ n % 2 }}"), json!(1));
+    assert_eq!(render("{{ 'x' ~ '%03d' % n }}"), json!("x003"));
+    let t = Templar::new();
+    assert!(t.eval_bool("name == ('%s' % (name))", &base()).unwrap());
+    assert!(t.eval_bool("'Failed %s/x' % (name) == 'Failed web/x'", &base()).unwrap());
+    assert!(t.eval_bool("n % 2 == 1", &base()).unwrap());
+    let e = t.render_str("{{ '%s %s' % name }}", &base()).unwrap_err();
+    assert!(e.msg.contains("not enough arguments for format string"), "{}", e.msg);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.j2");
+    std::fs::write(&file, "{% for i in range(3) %}{{ '%s=%d;' % (name, i) }}{% endfor %}\n").unwrap();
+    assert_eq!(t.render_file(&file, &base()).unwrap(), "web=0;web=1;web=2;\n");
+}
+
+#[test]
+fn conditionals_render_templates_inside_their_string_constants() {
+    // Ansible 2.19 renders a template-looking constant of a conditional (deprecated, still on).
+    let t = Templar::new();
+    assert!(t.eval_condition("'{{ name }}/x' == 'web/x'", &base()).unwrap());
+    assert!(t
+        .eval_condition("'{{ name }}' in d and 'a' == \"{{ name }}\"", &vars(json!({"name": "a", "d": {"a": 1}})))
+        .unwrap());
+    assert!(t.eval_condition("d['{{ k }}'] == 1", &vars(json!({"k": "a", "d": {"a": 1}}))).unwrap());
+    assert!(!t.eval_condition("'{{ name }}' == 'x'", &base()).unwrap());
+}

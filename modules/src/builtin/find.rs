@@ -98,7 +98,7 @@ pub struct FindArgs {
     /// Stop after this many matches.
     #[serde(default, deserialize_with = "crate::args::opt_u64")]
     pub limit: Option<u64>,
-    /// Text encoding for `contains` (utf-8 only).
+    /// Text encoding of the files `contains` reads (Python's codec names; utf-8 by default).
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub encoding: Option<String>,
     /// Permissions to match, octal (`0644`) or symbolic (`u=rw,g=r,o=r`).
@@ -351,11 +351,33 @@ fn find_cmd(a: &FindArgs) -> String {
     for p in &a.paths {
         let q = quote(p);
         cmd.push_str(&format!(
-            "printf 'P\\0%s\\0' {q}; if [ -d {q} ]; then find {follow}{q} -mindepth 1{maxdepth} -printf '{PRINTF}' 2>/dev/null; else printf 'X\\0'; fi; "
+            "printf 'P\\0%s\\0' {q}; if [ -d {q} ]; then find {follow}{q} -mindepth 1{maxdepth} -printf '{PRINTF}'; else printf 'X\\0'; fi; "
         ));
     }
     cmd.push_str("true");
     cmd
+}
+
+/// The directories GNU find could not read (`find: 'PATH': Permission denied` on its stderr),
+/// each with Python's text of the error os.walk met there (`[Errno 13] Permission denied:
+/// 'PATH'`), for the errors Ansible's walk error handler keeps (EPERM, EACCES, ENOENT).
+fn walk_errors(stderr: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix("find: ") else { continue };
+        let Some(rest) = rest.strip_prefix(['\'', '\u{2018}']) else { continue };
+        let Some((path, reason)) = rest.rsplit_once("': ").or_else(|| rest.rsplit_once("\u{2019}: ")) else {
+            continue;
+        };
+        let errno = match reason.trim() {
+            "Operation not permitted" => 1,
+            "No such file or directory" => 2,
+            "Permission denied" => 13,
+            _ => continue,
+        };
+        out.push((path.to_string(), format!("[Errno {errno}] {}: '{path}'", reason.trim())));
+    }
+    out
 }
 
 fn basename(p: &str) -> &str {
@@ -373,8 +395,8 @@ impl TypedModule for Find {
                 in orc and the files come in the order Python's os.walk gives. `contains` (checked with `file_type: \
                 file` only, before `limit` counts a match) and `get_checksum` read files in one more command each. `patterns` are shell \
                 globs, or with `use_regex` Python regular expressions matched at the start of the name (on Rust's \
-                regex engine). Names starting with a dot are left out unless `hidden`. `encoding` accepts utf-8 \
-                only. A path that is not a directory is listed in `skipped_paths`. Never changes anything; runs in \
+                regex engine). Names starting with a dot are left out unless `hidden`. `encoding` takes Python's \
+                codec names (utf-8, latin-1, utf-16...) and the WHATWG ones (gbk, shift_jis, cp1252...). A path that is not a directory is listed in `skipped_paths`. Never changes anything; runs in \
                 check mode too.",
         returns: &[
             (
@@ -419,12 +441,6 @@ impl TypedModule for Find {
                 });
             }
         }
-        if let Some(e) = &a.encoding {
-            let e = e.to_ascii_lowercase();
-            if e != "utf-8" && e != "utf8" {
-                return Err(ArgError { msg: format!("encoding '{e}' is not supported; orc's find reads utf-8 only") });
-            }
-        }
         NameFilter::new(&a.patterns, &a.excludes, a.use_regex).map_err(err)?;
         if let Some(c) = &a.contains {
             crate::pyre::compile(c).map_err(err)?;
@@ -440,7 +456,9 @@ impl TypedModule for Find {
         let out = ctx.conn.exec(&find_cmd(&a), None)?;
         let (now, paths) = parse_output(&out.stdout);
         let depth_limit = if a.recurse { a.depth.filter(|d| *d > 0) } else { None };
-        let mut skipped = Map::new();
+        // Directories the walk could not read: Ansible's os.walk error handler lists them.
+        let mut skipped: Map<String, Value> =
+            walk_errors(&out.stderr_str()).into_iter().map(|(p, why)| (p, Value::from(why))).collect();
         let mut msg = "All paths examined";
         // Every filter but `contains` first, on all entries; each walked directory's entries kept
         // with whether they passed, so the limit can then be applied as Ansible's walk does.
@@ -470,12 +488,12 @@ impl TypedModule for Find {
             );
         }
         // `contains` reads the candidates' content in one command (only with file_type: file, as Ansible).
-        let (contains_hits, undecodable) = if a.contains.is_some() && a.file_type == FileTypeArg::File {
+        let (contains_hits, unreadable) = if a.contains.is_some() && a.file_type == FileTypeArg::File {
             let cands: Vec<&Entry> = walked.iter().flatten().flatten().filter(|(_, p)| *p).map(|(e, _)| e).collect();
             let (hits, bad) = filter_contains(ctx, &a, &cands)?;
             (Some(hits), bad)
         } else {
-            (None, std::collections::HashSet::new())
+            (None, std::collections::HashMap::new())
         };
         let limit = a.limit.map(|l| l as usize);
         let mut examined = 0usize;
@@ -489,16 +507,9 @@ impl TypedModule for Find {
                     if (!a.hidden && basename(&e.path).starts_with('.')) || depth_limit.is_some_and(|d| e.depth > d) {
                         continue;
                     }
-                    if pass && undecodable.contains(&e.path) {
+                    if let Some(why) = unreadable.get(&e.path).filter(|_| pass) {
                         // Ansible's contentfilter raises, which ends the walk of this path.
-                        let enc = a
-                            .encoding
-                            .as_deref()
-                            .unwrap_or("None (default determined by the Python built-in function \"open\")");
-                        let why = format!(
-                            "Failed to read the file {} due to an encoding error. current encoding: {enc}",
-                            e.path
-                        );
+                        let why = why.clone();
                         warnings.push(Value::from(format!("Skipped '{root}' path due to this access issue: {why}\n")));
                         skipped.insert(root.clone(), Value::from(why));
                         msg = "Not all paths examined, check warnings for details";
@@ -572,17 +583,17 @@ fn passes(
     type_ok && age_ok && names.matches(name)
 }
 
+/// What [`filter_contains`] found: the paths whose content matches, and the paths whose content
+/// cannot be read as text with why (Python's exception text, which ends the walk of that path).
+type ContainsHits = (std::collections::HashSet<String>, std::collections::HashMap<String, String>);
+
 /// The paths among `files` whose content matches `contains` (Python `re.match` per line, or
-/// `re.search` on the whole file).
-fn filter_contains(
-    ctx: &mut ModuleCtx,
-    a: &FindArgs,
-    files: &[&Entry],
-) -> Result<(std::collections::HashSet<String>, std::collections::HashSet<String>), ModuleError> {
+/// `re.search` on the whole file), decoded from `encoding` as Python's `open` does.
+fn filter_contains(ctx: &mut ModuleCtx, a: &FindArgs, files: &[&Entry]) -> Result<ContainsHits, ModuleError> {
     let mut keep = std::collections::HashSet::new();
-    let mut undecodable = std::collections::HashSet::new();
+    let mut unreadable = std::collections::HashMap::new();
     if files.is_empty() {
-        return Ok((keep, undecodable));
+        return Ok((keep, unreadable));
     }
     let pat = a.contains.clone().unwrap_or_default();
     let src =
@@ -594,12 +605,26 @@ fn filter_contains(
     let text = out.stdout_str();
     let b64 = base64::engine::general_purpose::STANDARD;
     for (f, line) in files.iter().zip(text.split('\n')) {
-        let data = b64.decode(line.trim()).unwrap_or_default();
-        if std::str::from_utf8(&data).is_err() {
-            // Python opens the file as UTF-8 text (orc's only encoding): it cannot be decoded.
-            undecodable.insert(f.path.clone());
-            continue;
-        }
+        let raw = b64.decode(line.trim()).unwrap_or_default();
+        // Python's `open` without an encoding uses the locale's: UTF-8 on the hosts orc supports.
+        let data = match crate::encoding::decode(&raw, a.encoding.as_deref().unwrap_or("utf-8")) {
+            Ok(Some(text)) => text.into_bytes(),
+            Ok(None) => {
+                let enc = a
+                    .encoding
+                    .as_deref()
+                    .unwrap_or("None (default determined by the Python built-in function \"open\")");
+                let why =
+                    format!("Failed to read the file {} due to an encoding error. current encoding: {enc}", f.path);
+                unreadable.insert(f.path.clone(), why);
+                continue;
+            }
+            // An unknown encoding is Python's LookupError, raised at the first file opened.
+            Err(e) => {
+                unreadable.insert(f.path.clone(), e);
+                continue;
+            }
+        };
         let hit = if a.read_whole_file {
             // Python's `$` also matches before a final newline (`re.search` without MULTILINE).
             re.is_match(&data) || (!pat.contains("\\Z") && re.is_match(data.strip_suffix(b"\n").unwrap_or(&data)))
@@ -613,7 +638,7 @@ fn filter_contains(
             keep.insert(f.path.clone());
         }
     }
-    Ok((keep, undecodable))
+    Ok((keep, unreadable))
 }
 
 fn add_checksums(
@@ -742,6 +767,18 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_directories_are_skipped_paths_with_pythons_error() {
+        let err = "find: '/t/r/1-unreadable': Permission denied\nfind: \u{2018}/t/x\u{2019}: No such file or directory\nfind: odd\n";
+        assert_eq!(
+            super::walk_errors(err),
+            vec![
+                ("/t/r/1-unreadable".to_string(), "[Errno 13] Permission denied: '/t/r/1-unreadable'".to_string()),
+                ("/t/x".to_string(), "[Errno 2] No such file or directory: '/t/x'".to_string()),
+            ]
+        );
+    }
+
+    #[test]
     fn contains_dollar_matches_before_a_final_newline_and_undecodable_files_skip_the_path() {
         let mut sb = Sandbox::new();
         sb.write("t/log.txt", "01/01 - OK\n01/03 - KO\n01/04 - OK\n");
@@ -760,6 +797,14 @@ mod tests {
         assert_eq!(
             r.data["skipped_paths"][&root],
             format!("Failed to read the file {root}/hello.gbk due to an encoding error. current encoding: utf-8")
+        ); // Read in the file's own encoding it matches; an unknown encoding skips the path.
+        std::fs::write(sb.path("t/hello.gbk"), b"\xc4\xe3\xba\xc3\xca\xc0\xbd\xe7\n").unwrap();
+        let gbk = serde_json::json!({"paths": root, "patterns": "*.gbk", "contains": "你好世界", "encoding": "gbk"});
+        assert_eq!(sb.ok(&Find, gbk).data["matched"], 1);
+        let r = sb.ok(
+            &Find,
+            serde_json::json!({"paths": root, "patterns": "*.gbk", "contains": "x", "encoding": "idontexist"}),
         );
+        assert_eq!(r.data["skipped_paths"][&root], "unknown encoding: idontexist");
     }
 }
