@@ -448,7 +448,12 @@ impl TypedModule for Find {
         Ok(())
     }
 
-    fn run(&self, a: FindArgs, ctx: &mut ModuleCtx) -> RunResult {
+    fn run(&self, mut a: FindArgs, ctx: &mut ModuleCtx) -> RunResult {
+        // `paths` are paths: a leading `~` is the (become) user's home on the host, as Ansible's
+        // `type='path'` expands it there.
+        for p in &mut a.paths {
+            *p = crate::sh_words::expand_user(ctx, p)?;
+        }
         let names = NameFilter::new(&a.patterns, &a.excludes, a.use_regex).map_err(ModuleError::msg)?;
         let age = a.age.as_deref().map(parse_age).transpose().map_err(ModuleError::msg)?;
         let size = a.size.as_deref().map(parse_size).transpose().map_err(ModuleError::msg)?;
@@ -764,6 +769,18 @@ mod tests {
         assert_eq!(found("o=r", false), ["mode_0444", "mode_0644", "mode_0666"]);
         assert_eq!(found("u=r", false).len(), 5);
         assert!(wanted_mode("u=rwq").is_err());
+    }
+
+    #[test]
+    fn a_leading_tilde_in_paths_is_the_users_home_on_the_host() {
+        let mut sb = Sandbox::new();
+        let home = sb.path("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(format!("{home}/wharevs.txt"), "").unwrap();
+        sb.conn.env.push(("HOME".into(), home.clone()));
+        let r = sb.ok(&Find, serde_json::json!({"paths": "~/", "patterns": "whar*"}));
+        assert_eq!(r.data["matched"], 1, "{:?}", r.data);
+        assert_eq!(r.data["files"][0]["path"], format!("{home}/wharevs.txt"));
     }
 
     #[test]
