@@ -14,6 +14,20 @@ pub fn item_label(item: &Value) -> String {
     }
 }
 
+/// Python's name of a JSON value's type (`type(v).__name__`), as Ansible's and Python's messages
+/// write it: `NoneType`, `bool`, `int`, `float`, `str`, `list`, `dict`.
+pub fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 /// Python's `repr()` of a JSON value (dict keys in their order, `True`/`False`/`None`).
 pub fn repr(v: &Value) -> String {
     let mut out = String::new();
@@ -56,6 +70,13 @@ fn write_repr(out: &mut String, v: &Value) {
             out.push('}');
         }
     }
+}
+
+/// Python's `repr(str)`: the text quoted and escaped as Python prints it.
+pub fn str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_str_repr(&mut out, s);
+    out
 }
 
 /// Python's string repr: single quotes unless the text has a `'` and no `"`; backslash escapes for
@@ -107,6 +128,15 @@ fn is_printable(c: char) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn python_type_names() {
+        let names: Vec<_> = [json!(null), json!(true), json!(1), json!(1.5), json!("s"), json!([]), json!({})]
+            .iter()
+            .map(py_type)
+            .collect();
+        assert_eq!(names, ["NoneType", "bool", "int", "float", "str", "list", "dict"]);
+    }
 
     #[test]
     fn strings_are_plain() {

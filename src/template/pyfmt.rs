@@ -1,8 +1,6 @@
 //! Python-compatible text for values: `str()`/`repr()` as Ansible prints them in rendered text
 //! (`True`, `None`, `['a', 'b']`, `{'k': 1}`), and `json.dumps` output for `to_json`.
 
-use std::fmt::Write;
-
 use minijinja::value::{Value, ValueKind};
 
 /// How a value prints inside rendered text, as Ansible 2.19 does: strings as they are, `None`
@@ -98,29 +96,9 @@ pub(crate) fn float_repr(f: f64) -> String {
     orc_modules::pyjson::float_repr(f)
 }
 
-/// Python's `repr(str)`: single quotes unless the text has a `'` and no `"`.
+/// Python's `repr(str)` (modules/src/pyrepr.rs, shared with the printers).
 pub(crate) fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    orc_modules::pyrepr::str_repr(s)
 }
 
 /// Options of Python's `json.dumps` that Ansible's filters use.

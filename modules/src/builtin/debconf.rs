@@ -117,19 +117,6 @@ fn py_str(v: &Value) -> String {
     }
 }
 
-/// Python's name of a JSON value's type, as its TypeError messages write it.
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 /// Sorts a list as Python's `sorted` does, failing as it does on items that cannot be compared:
 /// numbers (and booleans) compare with numbers, strings with strings, and nothing else with
 /// anything (lists of lists are not sorted here: they are refused as Python's `join` would).
@@ -144,7 +131,11 @@ fn py_sort(items: &mut [Value]) -> Result<(), String> {
         let bad = items.iter().find(|v| class(v).is_none() || class(v) != class(first));
         if let Some(b) = bad {
             let (x, y) = if std::ptr::eq(b, first) { (b, b) } else { (b, first) };
-            return Err(format!("'<' not supported between instances of '{}' and '{}'", py_type(x), py_type(y)));
+            return Err(format!(
+                "'<' not supported between instances of '{}' and '{}'",
+                crate::pyrepr::py_type(x),
+                crate::pyrepr::py_type(y)
+            ));
         }
     }
     let num = |v: &Value| match v {
@@ -164,7 +155,12 @@ fn py_join(items: &[Value]) -> Result<String, String> {
     for (i, v) in items.iter().enumerate() {
         match v {
             Value::String(s) => words.push(s.as_str()),
-            other => return Err(format!("sequence item {i}: expected str instance, {} found", py_type(other))),
+            other => {
+                return Err(format!(
+                    "sequence item {i}: expected str instance, {} found",
+                    crate::pyrepr::py_type(other)
+                ))
+            }
         }
     }
     Ok(words.join(", "))

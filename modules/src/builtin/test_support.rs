@@ -269,3 +269,18 @@ pub fn fake_systemctl(sb: &mut Sandbox, active: &str, enabled: &str) -> tempfile
     sb.conn.env.push(("PATH".into(), path));
     dir
 }
+
+/// A stand-in `tool` (first on PATH for `sb`'s connection) that does nothing but append
+/// `tool ARGS...` to the returned dir's `log` file: tests that must not change this machine
+/// (usermod on root, say) check what would have run.
+pub fn logging_stand_in(sb: &mut Sandbox, tool: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let script = format!("#!/bin/sh\necho \"{tool} $*\" >> {}\n", log.display());
+    std::fs::write(dir.path().join(tool), script).unwrap();
+    std::fs::set_permissions(dir.path().join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    sb.conn.env.push(("PATH".into(), path));
+    (dir, log)
+}

@@ -961,16 +961,9 @@ G:alice:x:1001:\nG:sudo:x:27:alice\nG:adm:x:4:\nG:docker:x:999:bob\nH\n";
 
     #[test]
     fn deciding_changes_nothing_and_applying_does_what_was_decided() {
-        use std::os::unix::fs::PermissionsExt;
         let mut sb = crate::builtin::test_support::Sandbox::new();
         // usermod is a stand-in logging its arguments: this test must not change this machine's root.
-        let bin = tempfile::tempdir().unwrap();
-        let log = bin.path().join("log");
-        std::fs::write(bin.path().join("usermod"), format!("#!/bin/sh\necho \"usermod $*\" >> {}\n", log.display()))
-            .unwrap();
-        std::fs::set_permissions(bin.path().join("usermod"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
-        sb.conn.env.push(("PATH".into(), path));
+        let (_bin, log) = crate::builtin::test_support::logging_stand_in(&mut sb, "usermod");
         let passwd = std::process::Command::new("getent").args(["passwd", "root"]).output().unwrap();
         let shell = String::from_utf8(passwd.stdout).unwrap().trim().rsplit(':').next().unwrap().to_string();
 
@@ -1041,15 +1034,8 @@ G:alice:x:1001:\nG:sudo:x:27:alice\nG:adm:x:4:\nG:docker:x:999:bob\nH\n";
 
     #[test]
     fn a_tilde_in_shell_is_the_hosts_home() {
-        use std::os::unix::fs::PermissionsExt;
         let mut sb = crate::builtin::test_support::Sandbox::new();
-        let bin = tempfile::tempdir().unwrap();
-        let log = bin.path().join("log");
-        std::fs::write(bin.path().join("usermod"), format!("#!/bin/sh\necho \"usermod $*\" >> {}\n", log.display()))
-            .unwrap();
-        std::fs::set_permissions(bin.path().join("usermod"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
-        sb.conn.env.push(("PATH".into(), path));
+        let (_bin, log) = crate::builtin::test_support::logging_stand_in(&mut sb, "usermod");
         sb.conn.env.push(("HOME".into(), "/orc-home".into()));
         let args = json!({"name": "root", "shell": "~/custom_shell", "create_home": false});
         let d = sb.decide(&User, &args);

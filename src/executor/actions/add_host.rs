@@ -65,7 +65,7 @@ impl EngineAction for AddHost {
             Some(other) => {
                 return Err(fail(format!(
                     "Invalid raw parameters passed, requires a dictionary/mapping got a  {}",
-                    python_type(other)
+                    crate::output::pyrepr::py_type(other)
                 )))
             }
         }
@@ -111,18 +111,5 @@ impl EngineAction for AddHost {
             "add_host": {"host_name": name, "groups": unique, "host_vars": host_vars},
         });
         Ok((if changed { Status::Changed } else { Status::Ok }, result))
-    }
-}
-
-/// Python's name for a value's type, in Ansible's messages.
-fn python_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }

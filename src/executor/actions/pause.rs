@@ -131,7 +131,7 @@ fn validate(args: &Map<String, Value>) -> Result<PauseArgs, String> {
                 "argument 'echo' is of type {} and we were unable to convert to bool: The value {} is not a valid \
                  boolean. Valid booleans include: 0, 1, 'f', '0', 'on', 'false', 'yes', 'y', 'off', 'no', 't', '1', \
                  'n', 'true'",
-                py_type(v),
+                crate::output::pyrepr::py_type(v),
                 crate::output::pyrepr::repr(v)
             )
         })?,
@@ -146,7 +146,10 @@ fn validate(args: &Map<String, Value>) -> Result<PauseArgs, String> {
 /// Python's `int(v)`: a float is truncated, a string must hold a whole number.
 fn to_int(name: &str, v: &Value) -> Result<i64, String> {
     let fail = |why: String| {
-        format!("argument '{name}' is of type {} and we were unable to convert to int: {why}", py_type(v))
+        format!(
+            "argument '{name}' is of type {} and we were unable to convert to int: {why}",
+            crate::output::pyrepr::py_type(v)
+        )
     };
     match v {
         Value::Number(n) => n
@@ -160,21 +163,8 @@ fn to_int(name: &str, v: &Value) -> Result<i64, String> {
             .map_err(|_| fail(format!("invalid literal for int() with base 10: {}", crate::output::pyrepr::repr(v)))),
         _ => Err(fail(format!(
             "int() argument must be a string, a bytes-like object or a real number, not '{}'",
-            py_type(v)
+            crate::output::pyrepr::py_type(v)
         ))),
-    }
-}
-
-/// Python's type name for a value.
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

@@ -213,7 +213,7 @@ fn check_level(
                                         };
                                         errors.push(format!(
                                             "Elements value for option '{name}'{ctx} is of type {} and we were unable to convert to {elements}: {e}",
-                                            py_type(&item)
+                                            crate::output::pyrepr::py_type(&item)
                                         ))
                                     }
                                 }
@@ -228,7 +228,7 @@ fn check_level(
             }
             Err(e) => errors.push(format!(
                 "argument '{name}' is of type {}{in_context} and we were unable to convert to {wanted}: {e}",
-                py_type(&value)
+                crate::output::pyrepr::py_type(&value)
             )),
         }
     }
@@ -316,7 +316,7 @@ fn sub_options_are_dicts(spec: &Map<String, Value>, params: &Map<String, Value>)
                 return Err(format!(
                     "Value '{}' in the sub parameter field '{name}' must be a {wanted}, not '{}'",
                     py_str(&element),
-                    py_type(&element)
+                    crate::output::pyrepr::py_type(&element)
                 ));
             };
             sub_options_are_dicts(sub, sub_params)?;
@@ -555,22 +555,9 @@ fn py_str(v: &Value) -> String {
     crate::output::pyrepr::item_label(v)
 }
 
-/// Python's type name.
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 /// Python's `type(v)` as printed: `<class 'dict'>`.
 fn py_class(v: &Value) -> String {
-    format!("<class '{}'>", py_type(v))
+    format!("<class '{}'>", crate::output::pyrepr::py_type(v))
 }
 
 #[cfg(test)]
