@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod host_streams;
 pub mod hostkeys;
+pub mod opening;
 pub mod proxy;
 pub mod relay;
 pub mod stream_bridge;
@@ -405,12 +406,15 @@ impl Drop for SshConnection {
 }
 
 /// Opens an authenticated session to `target` (through its jump hosts); returns it with the
-/// descriptor of its socket. `depth` counts jump hosts already in the chain.
+/// descriptor of its socket. `depth` counts jump hosts already in the chain. An opening waits for
+/// a slot of [`opening::gate`] first (its jump hosts ride on that slot), so the connect timeout
+/// counts the host's delay, not orc's queue.
 pub(crate) fn open_session(
     target: &SshTarget,
     opts: &ConnectOptions,
     depth: usize,
 ) -> Result<(Session, RawFd), ConnError> {
+    let _slot = (depth == 0).then(|| opening::gate().enter());
     let mut session =
         Session::new().map_err(|e| ConnError::Unreachable(format!("ssh: cannot start a session: {e}")))?;
     let keys: Vec<String> = target.identity_files.iter().map(|k| k.display().to_string()).collect();
