@@ -202,10 +202,21 @@ pub struct Context {
     shared: Arc<Map<String, Value>>,
     /// Names whose values are data, never rendered (registered results, set_fact values, facts).
     data: HashSet<String>,
+    /// The parts of `data` variables whose strings came unchanged from a trusted source
+    /// ([`TrustedParts`]).
+    trusted: Arc<TrustedParts>,
     hostvars: Arc<HostVars>,
     templar: Arc<Templar>,
-    cache: Mutex<HashMap<String, JValue>>,
+    /// Values read, and whether their trusted strings were marked (src/template/trust.rs).
+    cache: Mutex<HashMap<String, (JValue, bool)>>,
 }
+
+/// Per data variable (a set_fact value or a registered result), the paths (keys of nested maps;
+/// an empty path is the whole value) whose strings came unchanged from a trusted source: a
+/// `set_fact` value written without a template, the variables `include_vars` read from a file.
+/// They stay data (never rendered); `ansible._protomatter.tagged_with("TrustedAsTemplate")`
+/// answers true for them, as Ansible 2.19 does (src/template/trust.rs).
+pub type TrustedParts = std::collections::BTreeMap<String, Vec<Vec<String>>>;
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -244,7 +255,13 @@ impl Context {
                 vars.shift_remove(k);
             }
         }
-        Arc::new(Context { vars, shared, data, hostvars, templar, cache: Mutex::new(HashMap::new()) })
+        let trusted = Arc::new(TrustedParts::new());
+        Arc::new(Context { vars, shared, data, trusted, hostvars, templar, cache: Mutex::new(HashMap::new()) })
+    }
+
+    /// Declares the trusted parts of the data variables (before the context is shared).
+    pub fn set_trusted(&mut self, trusted: Arc<TrustedParts>) {
+        self.trusted = trusted;
     }
 
     /// The value templates see.
@@ -258,17 +275,32 @@ impl Context {
         &self.vars
     }
 
-    /// A new context with some variables added on top (loop items, registered results).
+    /// A new context with some variables added on top (loop items, registered results). They
+    /// are data (never rendered): what a task returned, or items a loop's template produced.
     pub fn with(self: &Arc<Self>, extra: &Map<String, Value>) -> Arc<Context> {
+        self.with_trusted(extra, TrustedParts::new())
+    }
+
+    /// [`Context::with`], where the parts of the added variables at `trusted` came unchanged
+    /// from a trusted source (the items of a loop written as a list).
+    pub fn with_trusted(self: &Arc<Self>, extra: &Map<String, Value>, trusted: TrustedParts) -> Arc<Context> {
         if extra.is_empty() {
             return self.clone();
         }
         let mut vars = self.vars.clone();
         merge(&mut vars, extra);
+        let mut data = self.data.clone();
+        data.extend(extra.keys().cloned());
+        let mut parts = (*self.trusted).clone();
+        for k in extra.keys() {
+            parts.remove(k);
+        }
+        parts.extend(trusted);
         Arc::new(Context {
             vars,
             shared: self.shared.clone(),
-            data: self.data.clone(),
+            data,
+            trusted: Arc::new(parts),
             hostvars: self.hostvars.clone(),
             templar: self.templar.clone(),
             cache: Mutex::new(HashMap::new()),
@@ -279,6 +311,24 @@ impl Context {
     /// set_fact values): never rendered, and never trusted as an expression.
     pub fn is_data(&self, name: &str) -> bool {
         self.data.contains(name)
+    }
+
+    /// Whether the whole value of `name` is trusted: not data, or data declared trusted as a
+    /// whole ([`TrustedParts`]: a set_fact value written without a template, a literal loop item).
+    pub fn trusts(&self, name: &str) -> bool {
+        !self.data.contains(name) || self.trusted.get(name).is_some_and(|paths| paths.iter().any(Vec::is_empty))
+    }
+
+    /// `value` (of the variable `name`, whose raw value is `raw`) with the strings orc trusts as
+    /// templates marked (src/template/trust.rs): the raw text of a variable that is not data, and
+    /// of the trusted parts of one that is. A host's output never is.
+    fn mark_trusted(&self, name: &str, raw: &Value, value: JValue) -> JValue {
+        use crate::template::trust;
+        if !self.data.contains(name) {
+            return trust::mark(raw, &value);
+        }
+        let Some(paths) = self.trusted.get(name) else { return value };
+        paths.iter().fold(value, |v, path| trust::mark_at(raw, &v, path))
     }
 
     /// Renders a variable's value fully (templates inside resolved).
@@ -300,9 +350,13 @@ impl Object for Context {
             "vars" => return Some(JValue::from_dyn_object(self.clone())),
             _ => {}
         }
+        // Once a template asks about trust, trusted strings are handed out marked.
+        let marking = crate::template::trust::tracking();
         if let Ok(cache) = self.cache.lock() {
-            if let Some(v) = cache.get(name) {
-                return Some(v.clone());
+            if let Some((v, marked)) = cache.get(name) {
+                if *marked || !marking {
+                    return Some(v.clone());
+                }
             }
         }
         let raw = self.vars.get(name).or_else(|| self.shared.get(name))?;
@@ -341,8 +395,9 @@ impl Object for Context {
         } else {
             JValue::from(Serde(raw))
         };
+        let rendered = if marking { self.mark_trusted(name, raw, rendered) } else { rendered };
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(name.to_string(), rendered.clone());
+            cache.insert(name.to_string(), (rendered.clone(), marking));
         }
         Some(rendered)
     }
@@ -405,6 +460,50 @@ mod tests {
             _ => Vec::new(),
         };
         assert_eq!(keys, ["inventory_hostname", "ansible_play_hosts", "hostvars"]);
+    }
+
+    fn eval(ctx: &Arc<Context>, expr: &str) -> Value {
+        Templar::new().render_str(expr, &ctx.value()).unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn tagged_with_answers_from_what_is_data_and_its_trusted_parts() {
+        let t = "is ansible._protomatter.tagged_with('TrustedAsTemplate')";
+        let data: HashSet<String> = ["out".to_string(), "sfr".to_string()].into();
+        let mut ctx = Context::with_data(
+            obj(json!({
+                "pv": "hello", "pt": "{{ 'x' }}",
+                "out": {"stdout": "hi", "ansible_facts": {"foo": "bar"}},
+                "sfr": {"ansible_facts": {"foo": "bar", "t": "{{ 'x' }}"}, "changed": "no"},
+            })),
+            data,
+            HostVars::new(Vec::new()),
+            Arc::new(Templar::new()),
+        );
+        let mut trusted = TrustedParts::new();
+        trusted.insert("sfr".into(), vec![vec!["ansible_facts".into()]]);
+        if let Some(c) = Arc::get_mut(&mut ctx) {
+            c.set_trusted(Arc::new(trusted));
+        }
+        let answers = eval(
+            &ctx,
+            &format!(
+                "{{{{ [pv {t}, pt {t}, out.stdout {t}, out.ansible_facts.foo {t}, sfr.ansible_facts.foo {t}, \
+                 sfr.ansible_facts.t {t}, sfr.changed {t}] }}}}"
+            ),
+        );
+        assert_eq!(answers, json!([true, false, false, false, true, false, false]));
+        // Data stays data: the trusted part's template is not rendered.
+        assert_eq!(eval(&ctx, "{{ sfr.ansible_facts.t }}"), json!("{{ 'x' }}"));
+        // Added variables (loop items, results) are data unless declared trusted.
+        let item = ctx.with(&obj(json!({"item": "{{ pv }}"})));
+        assert_eq!(eval(&item, "{{ item }}"), json!("{{ pv }}"));
+        assert_eq!(eval(&item, &format!("{{{{ item {t} }}}}")), json!(false));
+        let mut parts = TrustedParts::new();
+        parts.insert("item".into(), vec![Vec::new()]);
+        let literal = ctx.with_trusted(&obj(json!({"item": "a"})), parts);
+        assert_eq!(eval(&literal, &format!("{{{{ item {t} }}}}")), json!(true));
+        assert!(literal.trusts("item") && !literal.trusts("out") && literal.trusts("pv"));
     }
 
     #[test]

@@ -2099,3 +2099,81 @@ fn a_roles_argument_spec_is_checked_when_the_role_starts() {
         .success()
         .stdout_has("TASK [r : Validating arguments against arg spec 'main'");
 }
+
+// Group trust (include_vars, set_fact): `ansible._protomatter.tagged_with("TrustedAsTemplate")`
+// answers from orc's trust model (src/template/trust.rs), and results a task returned are data.
+
+#[test]
+fn tagged_with_trusted_as_template_answers_from_where_a_value_came_from() {
+    let p = Project::new().file("vars.yml", "iv: from_file\niv_t: \"{{ 'x' }}\"\n").file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            pv: hello
+            pt: "{{ 'x' }}"
+            pn: 5
+          tasks:
+            - command: echo hi
+              register: out
+            - set_fact: {sf: bar, sft: "{{ 'y' }}"}
+              register: sfr
+            - include_vars: {file: vars.yml}
+              register: ivr
+            - debug:
+                msg: >-
+                  {% set t = 'TrustedAsTemplate' %}
+                  pv={{ pv is ansible._protomatter.tagged_with(t) }}
+                  pt={{ pt is ansible._protomatter.tagged_with(t) }}
+                  pn={{ pn is ansible._protomatter.tagged_with(t) }}
+                  lit={{ 'hello' is ansible._protomatter.tagged_with(t) }}
+                  stdout={{ out.stdout is ansible._protomatter.tagged_with(t) }}
+                  sf={{ sf is ansible._protomatter.tagged_with(t) }}
+                  sft={{ sft is ansible._protomatter.tagged_with(t) }}
+                  sfr={{ sfr.ansible_facts.sf is ansible._protomatter.tagged_with(t) }}
+                  sfrt={{ sfr.ansible_facts.sft is ansible._protomatter.tagged_with(t) }}
+                  iv={{ iv is ansible._protomatter.tagged_with(t) }}
+                  iv_t={{ iv_t is ansible._protomatter.tagged_with(t) }}
+                  ivr={{ ivr.ansible_facts.iv is ansible._protomatter.tagged_with(t) }}
+                  origin={{ pv is ansible._protomatter.tagged_with('Origin') }}
+                  names={{ pv | ansible._protomatter.tag_names }}/{{ out.stdout | ansible._protomatter.tag_names }}
+            - debug: {msg: "item {{ item }}={{ item is ansible._protomatter.tagged_with('TrustedAsTemplate') }}"}
+              loop: [a]
+            - debug: {msg: "item {{ item }}={{ item is ansible._protomatter.tagged_with('TrustedAsTemplate') }}"}
+              loop: "{{ ['b'] }}"
+            - debug: {msg: "{{ pv is ansible._protomatter.tagged_with('Bogus') }}"}
+        "#,
+    );
+    p.play("site.yml")
+        .run()
+        .code(2)
+        .stdout_has(
+            "pv=True pt=False pn=False lit=False stdout=False sf=True sft=False sfr=True sfrt=False iv=True \
+             iv_t=False ivr=True origin=False names=['TrustedAsTemplate']/[]",
+        )
+        .stdout_has("\"msg\": \"item a=True\"")
+        .stdout_has("\"msg\": \"item b=False\"")
+        .stdout_has("Unknown tag name 'Bogus'.");
+}
+
+#[test]
+fn a_commands_output_is_never_rendered_as_a_loop_item_or_in_changed_when() {
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo "{{ '{{' }} 40 + 2 }}"
+              register: out
+            - debug: {msg: "item={{ item }}"}
+              loop: "{{ out.stdout_lines }}"
+            - command: echo "{{ '{{' }} 40 + 2 }}"
+              register: second
+              changed_when: second.stdout != '42'
+        "#,
+    );
+    let out = p.play("site.yml").run().success().stdout_has("\"msg\": \"item={{ 40 + 2 }}\"");
+    assert_eq!(out.recap("localhost").changed, 2, "{out}");
+}

@@ -170,6 +170,12 @@ pub struct HostState {
     pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// set_fact and registered variables.
     pub set_facts: Arc<Map<String, Value>>,
+    /// The parts of `set_facts` values whose strings came unchanged from a trusted source
+    /// (`vars::TrustedParts`): still data, never rendered, but tagged as trusted.
+    pub trusted_facts: Arc<crate::vars::TrustedParts>,
+    /// The parts of the current task's result that an engine action declared trusted (its
+    /// `set_fact` values, the variables `include_vars` read): `register` keeps them so.
+    pub result_trust: Vec<Vec<String>>,
     /// `facts` changed since they were last written to the fact cache.
     pub facts_dirty: bool,
     /// Facts were gathered for the host (this run, or a run whose facts the cache kept):
@@ -212,6 +218,8 @@ impl HostState {
             included_vars: Arc::new(Map::new()),
             bare_facts: Arc::new(std::collections::BTreeSet::new()),
             set_facts: Arc::new(Map::new()),
+            trusted_facts: Arc::new(crate::vars::TrustedParts::new()),
+            result_trust: Vec::new(),
             facts_dirty: false,
             facts_gathered: false,
             stats: HostStats::default(),
@@ -239,9 +247,22 @@ impl HostState {
         }
     }
 
-    /// Records a variable at set_fact/register precedence.
+    /// Records a variable at set_fact/register precedence (data: nothing in it is trusted).
     pub fn set_fact(&mut self, name: &str, value: Value) {
+        self.set_fact_trusting(name, value, Vec::new());
+    }
+
+    /// Records a variable at set_fact/register precedence whose parts at `trusted` (paths of
+    /// keys; an empty path is the whole value) came unchanged from a trusted source.
+    pub fn set_fact_trusting(&mut self, name: &str, value: Value, trusted: Vec<Vec<String>>) {
         Arc::make_mut(&mut self.set_facts).insert(name.to_string(), value);
+        if trusted.is_empty() {
+            if self.trusted_facts.contains_key(name) {
+                Arc::make_mut(&mut self.trusted_facts).remove(name);
+            }
+        } else {
+            Arc::make_mut(&mut self.trusted_facts).insert(name.to_string(), trusted);
+        }
     }
 
     /// Records a variable `include_vars` loaded (Ansible's `set_host_variable`).

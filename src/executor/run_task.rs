@@ -134,7 +134,19 @@ pub fn context_for(
         ));
     }
     // The play-wide magic variables win over the host's, as if merged last (`Context::layered`).
-    Context::layered(m, play.magic.clone(), data, hostvars.clone(), runner.templar.clone())
+    let mut ctx = Context::layered(m, play.magic.clone(), data, hostvars.clone(), runner.templar.clone());
+    if let Some(c) = Arc::get_mut(&mut ctx) {
+        c.set_trusted(st.trusted_facts.clone());
+    }
+    ctx
+}
+
+/// Whether item `idx` of a loop is the text written in its literal list (`loop: [a, b]`,
+/// `with_list`), no template in it: trusted as Ansible's (`TrustedAsTemplate`).
+fn literal_item(spec: &crate::playbook::LoopSpec, items: &[Value], idx: usize) -> bool {
+    use crate::playbook::LoopSpec;
+    let (LoopSpec::Loop(Value::Array(raw)) | LoopSpec::WithList(Value::Array(raw))) = spec else { return false };
+    raw.len() == items.len() && raw.get(idx).is_some_and(|r| !crate::vars::has_template(r) && Some(r) == items.get(idx))
 }
 
 /// Evaluates the task's `when:` (with those of its blocks and roles, merged into it).
@@ -195,6 +207,7 @@ pub fn run_on_host(
         }
     }
     let ahead = Ahead { next, hostvars };
+    st.result_trust.clear();
     let mut ctx = context_for(runner, play, st, task, hostvars);
     let mut events = Vec::new();
     let base = Settings::resolve(runner, &task.kw, &ctx);
@@ -278,7 +291,12 @@ pub fn run_on_host(
                         let item = item.clone();
                         let mut extra = registered_item.clone();
                         merge(&mut extra, &loops::item_vars(lc, &items, idx));
-                        let ictx = ctx.with(&extra);
+                        // Items are data; one written in a literal list as it is stays trusted.
+                        let mut trusted = crate::vars::TrustedParts::new();
+                        if literal_item(spec, &items, idx) {
+                            trusted.insert(loop_var.clone(), vec![Vec::new()]);
+                        }
+                        let ictx = ctx.with_trusted(&extra, trusted);
                         let item_settings = Settings::resolve(runner, &task.kw, &ictx);
                         let r = run_item(runner, play, st, task, &ictx, &item_settings, &ahead);
                         let item_settings =
@@ -396,8 +414,12 @@ pub fn run_on_host(
         status
     };
 
+    // What an engine action declared trusted in its result stays so when registered (a loop's
+    // results are data as a whole).
+    let trusted = if is_loop { Vec::new() } else { std::mem::take(&mut st.result_trust) };
+    st.result_trust.clear();
     if let Some(reg) = &task.register {
-        st.set_fact(reg, result.clone());
+        st.set_fact_trusting(reg, result.clone(), trusted);
     }
     if !matches!(status, Status::Failed { .. } | Status::Unreachable | Status::Skipped) {
         super::python_facts::record(st, task, &result, settings.delegate_to.as_deref(), settings.delegate_facts);

@@ -90,6 +90,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     // ansible-core's internal test collection: `finalize` turns a template's result into plain
     // data, which orc's values always are.
     env.add_filter("ansible._protomatter.finalize", |v: Value| v);
+    env.add_filter("ansible._protomatter.tag_names", |v: Value| super::trust::tag_names(&v));
     filter!(env, "extract", collections::extract);
     filter!(env, "int", to_int);
     filter!(env, "float", to_float);

@@ -112,6 +112,10 @@ impl Node {
                 }
                 value
             }
+            serde_json::Value::String(_) if super::trust::tracking() && self.trusted(&seg) => {
+                // Handed out unchanged from a trusted variable (src/template/trust.rs).
+                super::trust::mark(json, &Value::from(minijinja::value::Serde(json)))
+            }
             other => Value::from(minijinja::value::Serde(other)),
         }
     }

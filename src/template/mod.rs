@@ -52,6 +52,7 @@ mod regexes;
 mod search;
 mod syntax;
 mod tests;
+pub mod trust;
 mod undefined;
 mod urls;
 mod vault_filters;
@@ -717,9 +718,11 @@ fn load_template(name: &str) -> Result<Option<TemplateSource>, minijinja::Error>
 fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<TemplateSource>, minijinja::Error> {
     let syntax = || opts.map_or_else(|| FileOptions::default().syntax(), FileOptions::syntax).unwrap_or_default();
     if let Some(src) = name.strip_prefix(INLINE) {
+        trust::note_source(src);
         return Ok(Some(TemplateSource::new(percent::rewrite(src, syntax()).into_owned())));
     }
     if let Some(expr) = name.strip_prefix(EXPR) {
+        trust::note_source(expr);
         let source = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
         return Ok(Some(TemplateSource::new(percent::rewrite(&source, syntax()).into_owned())));
     }
@@ -736,6 +739,7 @@ fn load_template_with(name: &str, opts: Option<&FileOptions>) -> Result<Option<T
                 None => FileOptions::default().normalize_newlines(body),
             };
             check_extends_cycle(name, &source)?;
+            trust::note_source(&source);
             let source = percent::rewrite(&source, syntax()).into_owned();
             let stamp = file_stamp(&path);
             Ok(Some(TemplateSource::new(source).with_uptodate_check(move || file_stamp(&path) == stamp)))
@@ -807,7 +811,7 @@ fn trusted_indirection(inner: &str, vars: &Value) -> bool {
     let Some(caps) = path.as_ref().and_then(|re| re.captures(inner)) else { return false };
     let root = caps.get(1).map(|m| m.as_str()).unwrap_or_default();
     match vars.downcast_object_ref::<crate::vars::Context>() {
-        Some(ctx) => !ctx.is_data(root),
+        Some(ctx) => ctx.trusts(root),
         None => true,
     }
 }

@@ -13,6 +13,8 @@ use super::{regexes, version};
 /// `number`, `mapping`, `iterable`, `sequence`, `boolean`, `integer`, `float`, `in`...).
 pub(crate) fn register(env: &mut Environment<'static>) {
     test!(env, "changed", changed);
+    // ansible-core's internal collection: which data tags a value carries (src/template/trust.rs).
+    env.add_test("ansible._protomatter.tagged_with", |v: &Value, name: String| super::trust::tagged_with(v, &name));
     test!(env, "change", changed);
     test!(env, "failed", |r: &Value| result_flag(r, "failed"));
     test!(env, "failure", |r: &Value| result_flag(r, "failed"));

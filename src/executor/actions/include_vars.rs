@@ -124,6 +124,12 @@ impl EngineAction for IncludeVars {
             Some("replace") => Some(false),
             _ => None,
         };
+        let combining = wanted.is_some_and(|m| m != crate::vars::hash_merge());
+        if !combining {
+            // Read from files as written: the registered result's variables are trusted as
+            // Ansible's are (`TrustedAsTemplate`), though registered results stay data.
+            call.host.result_trust.push(vec!["ansible_facts".to_string()]);
+        }
         if let Some(merge) = wanted.filter(|m| *m != crate::vars::hash_merge()) {
             let mut existing = Map::new();
             for k in facts.keys() {

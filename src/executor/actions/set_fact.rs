@@ -53,7 +53,16 @@ impl EngineAction for SetFact {
             // Values are kept as given: ansible-core 2.19 no longer turns "yes"/"true" strings
             // (quoted YAML or k=v) into booleans.
             let value = v.clone();
-            call.host.set_fact(k, value.clone());
+            // A value written without a template is the playbook's own text: trusted, as
+            // Ansible's (`TrustedAsTemplate`), though set_fact values stay data.
+            let raw = call.task.action().and_then(|a| a.args.get(k));
+            let trusted = raw.is_some_and(|r| !crate::vars::has_template(r) && r == v);
+            if trusted {
+                call.host.set_fact_trusting(k, value.clone(), vec![Vec::new()]);
+                call.host.result_trust.push(vec!["ansible_facts".to_string(), k.clone()]);
+            } else {
+                call.host.set_fact(k, value.clone());
+            }
             facts.insert(k.clone(), value);
         }
         if facts.is_empty() {
