@@ -227,14 +227,27 @@ impl SshConnection {
         let limit = self.shell.timeout().map_or(0, |t| t.as_millis());
         self.session.set_timeout(limit.min(u32::MAX as u128) as u32);
         if self.sftp.is_none() {
-            let sftp = self
-                .session
-                .sftp()
-                .map_err(|e| ConnError::Lost(format!("cannot open the SFTP channel: {}", e.message())))?;
+            let started = Instant::now();
+            let sftp = loop {
+                match self.session.sftp() {
+                    Ok(sftp) => break sftp,
+                    // libssh2 ends a blocking wait with LIBSSH2_ERROR_TIMEOUT ("Timed out waiting
+                    // on socket") when its keepalive interval passes first, although no time limit
+                    // was set; a host busy starting its sftp-server takes that long under load.
+                    // Its SFTP start-up keeps its state, so asking again goes on with it.
+                    Err(e) if is_timeout(&e) && (limit == 0 || started.elapsed().as_millis() < limit) => continue,
+                    Err(e) => return Err(ConnError::Lost(format!("cannot open the SFTP channel: {}", e.message()))),
+                }
+            };
             self.sftp = Some(sftp);
         }
         self.sftp.as_ref().ok_or_else(|| ConnError::Lost("the SFTP channel is not open".to_string()))
     }
+}
+
+/// Whether libssh2 gave up waiting on the socket (LIBSSH2_ERROR_TIMEOUT).
+fn is_timeout(e: &ssh2::Error) -> bool {
+    matches!(e.code(), ssh2::ErrorCode::Session(-9))
 }
 
 /// A file error as `ConnError::Lost` naming the path.
