@@ -2177,3 +2177,41 @@ fn a_commands_output_is_never_rendered_as_a_loop_item_or_in_changed_when() {
     let out = p.play("site.yml").run().success().stdout_has("\"msg\": \"item={{ 40 + 2 }}\"");
     assert_eq!(out.recap("localhost").changed, 2, "{out}");
 }
+// Group become_sudo (lab target): sudo's become_exe, become_flags and sudo_chdir shape the become
+// shell, an empty become_user names none, and a become step that fails fails the task.
+
+#[test]
+fn sudo_options_shape_the_become_shell_and_its_failures_fail_the_task() {
+    let p = Project::new()
+        .file("fake-sudo", "#!/bin/sh\necho \"$*\" > \"$0.args\"\nexec sudo \"$@\"\n")
+        .file(
+            "site.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              become: true
+              vars:
+                ansible_become_exe: "{{ playbook_dir }}/fake-sudo"
+                ansible_become_flags: -H -S -n -E
+              tasks:
+                - raw: echo "CWD IS <$(pwd)>"
+                  vars: {ansible_sudo_chdir: /}
+                  register: root_cwd
+                - raw: exit 0
+                  vars: {ansible_sudo_chdir: /nonexistent_dir}
+                  ignore_errors: true
+                  register: gone
+                - raw: whoami
+                  vars: {ansible_become_user: ""}
+                  register: no_user
+                - debug:
+                    msg: "{{ root_cwd.stdout | trim }} | {{ gone is failed }} {{ gone.msg is search('cd.*/nonexistent_dir') }} | {{ no_user.stdout | trim }} | {{ lookup('file', playbook_dir ~ '/fake-sudo.args') }}"
+            "#,
+        );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p.join("fake-sudo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = p.play("site.yml").run().success();
+    let out = out.stdout_has("\"msg\": \"CWD IS </> | True True | root | -H -S -n -E /bin/sh -s\"");
+    assert_eq!(out.recap("localhost").unreachable, 0, "{out}");
+    assert_eq!(out.recap("localhost").ignored, 1, "{out}");
+}

@@ -254,7 +254,11 @@ fn each_way_of_losing_a_host_has_a_one_line_reason() {
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     // Only host 1's key is known.
     std::fs::write(home.join(".ssh/known_hosts"), format!("{}\n", lab.known_hosts_line(&h1.name))).unwrap();
-    let out = p.play("site.yaml").inventory(p.join("hosts.ini")).env("HOME", &home).run().code(4);
+    // A wrong become password is no lost host: the task fails with Ansible's message, and a
+    // failed host makes the exit code 2 (docs/cli.md, "Exit codes").
+    let out = p.play("site.yaml").inventory(p.join("hosts.ini")).env("HOME", &home).run().code(2);
+    assert_eq!(out.recap("wrong_sudo").failed, 1, "{out}");
+    assert_eq!(out.recap("wrong_sudo").unreachable, 0, "{out}");
     let shown = redact(&out.stdout, &lab, p.path());
     insta::assert_snapshot!("losing_a_host", shown);
     for line in shown.lines().filter(|l| l.starts_with("fatal:")) {

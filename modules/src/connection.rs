@@ -27,7 +27,8 @@ impl CmdOutput {
 }
 
 /// A failure of the transport itself: the host is unreachable or the channel broke.
-/// The engine marks the host unreachable; it is not a task failure.
+/// The engine marks the host unreachable; it is not a task failure (except [`ConnError::File`]
+/// and [`ConnError::Become`], which fail the task on a host that stays reachable).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConnError {
     /// The host could not be reached or authenticated.
@@ -43,6 +44,12 @@ pub enum ConnError {
     /// connection is fine and the task fails, as Ansible's module does; the host stays reachable.
     #[error("{0}")]
     File(String),
+    /// The host was reached but its shell could not be started as the become user: a wrong or
+    /// missing become password, or the become command itself failing (sudo refusing, a
+    /// `sudo_chdir` that does not exist). Ansible's connection raises a plain error there
+    /// ("Incorrect sudo password"), so the task fails and the host stays reachable.
+    #[error("{0}")]
+    Become(String),
 }
 
 /// What a module may do on a managed host. One connection is used by one thread at a time.

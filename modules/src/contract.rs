@@ -228,6 +228,8 @@ impl From<ConnError> for ModuleError {
         match e {
             // A refused write is the module's failure, not a lost host.
             ConnError::File(msg) => ModuleError::msg(msg),
+            // The shell could not become the user: the task's failure, as Ansible's.
+            ConnError::Become(msg) => ModuleError::msg(format!("Task failed: {msg}")),
             e => ModuleError::Conn(e),
         }
     }

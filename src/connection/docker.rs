@@ -36,8 +36,15 @@ fn docker_command(container: &str, user: Option<&str>, become_user: Option<&str>
         cmd.args(["-u", user]);
     }
     cmd.arg(container);
-    if let Some(become_user) = become_user {
-        cmd.args(["sudo", "-H", "-n", "-u", become_user, "--"]);
+    match become_user {
+        // An empty become user names none (sudo's default, root), as sudo.py builds it.
+        Some("") => {
+            cmd.args(["sudo", "-H", "-n", "--"]);
+        }
+        Some(become_user) => {
+            cmd.args(["sudo", "-H", "-n", "-u", become_user, "--"]);
+        }
+        None => {}
     }
     cmd.args(["sh", "-s"]);
     cmd
@@ -87,6 +94,10 @@ mod tests {
         assert_eq!(
             args(&docker_command("web1", Some("app"), Some("root"))),
             ["exec", "-i", "-u", "app", "web1", "sudo", "-H", "-n", "-u", "root", "--", "sh", "-s"]
+        );
+        assert_eq!(
+            args(&docker_command("web1", None, Some(""))),
+            ["exec", "-i", "web1", "sudo", "-H", "-n", "--", "sh", "-s"]
         );
     }
 

@@ -7,13 +7,15 @@
 use std::process::Command;
 use std::time::Duration;
 
+use orc_modules::shell_quote::quote;
 use orc_modules::{CmdOutput, ConnError, Connection};
 
 use super::process::ProcessShell;
 use super::shellfs;
+use super::sudo_opts::SudoOptions;
 
 /// A connection to the controller machine through one persistent local `sh` child, optionally
-/// started through `sudo -n` as another user (become).
+/// started through sudo as another user (become).
 pub struct LocalConnection {
     host: String,
     become_user: Option<String>,
@@ -22,9 +24,20 @@ pub struct LocalConnection {
 
 impl LocalConnection {
     /// Starts the persistent shell for inventory host `host`: `/bin/sh -s`, or with `become_user`
-    /// `sudo -H -n -u USER -- /bin/sh -s` (sudo never prompts: a password requirement makes the
-    /// host unreachable with sudo's message).
+    /// through sudo with its default options ([`LocalConnection::with_sudo`]).
     pub fn new(host: &str, become_user: Option<&str>) -> Result<Self, ConnError> {
+        Self::with_sudo(host, become_user, &SudoOptions::default())
+    }
+
+    /// Starts the persistent shell for inventory host `host`: `/bin/sh -s`, or with
+    /// `become_user` the command Ansible's sudo plugin builds from `sudo`
+    /// (`[cd DIR && ]EXE FLAGS [-u USER] /bin/sh -s`, by default `sudo -H -S -n -u USER`),
+    /// run by `/bin/sh -c` as sudo.py's command is. The local transport takes no become
+    /// password (the default flags' `-n` makes sudo refuse instead of asking). A become shell
+    /// that does not start (sudo refusing, a `sudo_chdir` that does not exist) is
+    /// `ConnError::Become` with what it printed: the task fails, as Ansible's local connection
+    /// fails it.
+    pub fn with_sudo(host: &str, become_user: Option<&str>, sudo: &SudoOptions) -> Result<Self, ConnError> {
         let cmd = match become_user {
             None => {
                 let mut cmd = Command::new("/bin/sh");
@@ -32,12 +45,23 @@ impl LocalConnection {
                 cmd
             }
             Some(user) => {
-                let mut cmd = Command::new("sudo");
-                cmd.args(["-H", "-n", "-u", user, "--", "/bin/sh", "-s"]);
+                // `"$@"` is `-s` (the shell reading commands), or `-c SCRIPT` when the stop
+                // script of an interrupt runs the same way (process.rs).
+                let chdir = sudo.chdir.as_deref().map(|d| format!("cd {} && ", quote(d))).unwrap_or_default();
+                let plain = SudoOptions { chdir: None, ..sudo.clone() };
+                let line = format!("{chdir}exec {}", plain.command(user, None, "/bin/sh \"$@\""));
+                let mut cmd = Command::new("/bin/sh");
+                cmd.args(["-c", &line, "sh", "-s"]);
                 cmd
             }
         };
-        let mut shell = ProcessShell::spawn(cmd)?;
+        let mut shell = ProcessShell::spawn(cmd).map_err(|e| match (e, become_user) {
+            (ConnError::Unreachable(why), Some(_)) if why.contains("a password is required") => {
+                ConnError::Become(format!("Missing sudo password: {why}"))
+            }
+            (ConnError::Unreachable(why), Some(_)) => ConnError::Become(why),
+            (e, _) => e,
+        })?;
         shell.label = host.to_string();
         Ok(LocalConnection { host: host.to_string(), become_user: become_user.map(str::to_string), shell })
     }
@@ -190,9 +214,33 @@ mod tests {
     }
 
     #[test]
-    fn become_without_a_usable_sudo_is_unreachable() {
-        // Either sudo is missing, or it needs a password (-n), or the user does not exist.
+    fn become_without_a_usable_sudo_fails_the_task() {
+        // Either sudo is missing, or it needs a password (-n), or the user does not exist: the
+        // become step failed on a host that answered.
         let err = LocalConnection::new("localhost", Some("orc-no-such-user")).err();
-        assert!(matches!(err, Some(ConnError::Unreachable(_))), "{err:?}");
+        assert!(matches!(err, Some(ConnError::Become(_))), "{err:?}");
+    }
+
+    #[test]
+    fn become_follows_the_sudo_options() {
+        // A become_exe that is not sudo at all shows the command line sudo.py builds: the flags
+        // as written, no -u for an empty user, `/bin/sh -s` last.
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("fake-sudo");
+        std::fs::write(&exe, "#!/bin/sh\nprintf '%s\\n' \"$*\" > \"$0.args\"\npwd >> \"$0.args\"\nwhile [ \"$1\" != /bin/sh ]; do shift; done\nexec \"$@\"\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let args = dir.path().join("fake-sudo.args");
+        let sudo = SudoOptions { exe: exe.display().to_string(), flags: "-E --x".into(), chdir: Some("/".into()) };
+        let mut c = LocalConnection::with_sudo("localhost", Some(""), &sudo).unwrap();
+        assert_eq!(c.exec("echo hi", None).unwrap().stdout, b"hi\n");
+        assert_eq!(std::fs::read_to_string(&args).unwrap(), "-E --x /bin/sh -s\n/\n");
+        let c = LocalConnection::with_sudo("localhost", Some("app"), &SudoOptions { chdir: None, ..sudo.clone() });
+        assert!(c.is_ok());
+        assert_eq!(std::fs::read_to_string(&args).unwrap().lines().next(), Some("-E --x -u app /bin/sh -s"));
+        // A chdir that fails fails the task with the shell's message.
+        let gone = SudoOptions { chdir: Some("/nonexistent_dir".into()), ..sudo };
+        let err = LocalConnection::with_sudo("localhost", Some("app"), &gone).err();
+        let Some(ConnError::Become(msg)) = err else { panic!("{err:?}") };
+        assert!(msg.contains("cd") && msg.contains("/nonexistent_dir"), "{msg}");
     }
 }

@@ -17,6 +17,7 @@ pub mod process;
 pub mod reconnect;
 pub mod shellfs;
 pub mod ssh;
+pub mod sudo_opts;
 
 use orc_modules::args::{parse_bool, scalar_to_string};
 use orc_modules::{ConnError, Connection};
@@ -28,6 +29,7 @@ pub use local::LocalConnection;
 pub use options::{ConnectOptions, HostKeyChecking, Secret};
 pub use pool::{ConnectionPool, PoolStreams};
 pub use ssh::SshConnection;
+pub use sudo_opts::SudoOptions;
 
 /// The transports `ansible_connection` may name, for messages.
 const KNOWN: &str = "local, ssh, docker";
@@ -64,7 +66,7 @@ fn open_transport(
         )));
     }
     match kind {
-        "local" => Ok(Box::new(LocalConnection::new(host, become_as)?)),
+        "local" => Ok(Box::new(LocalConnection::with_sudo(host, become_as, &SudoOptions::from_vars(vars))?)),
         "docker" => {
             let container = string_var(vars, "ansible_host")
                 .or_else(|| string_var(vars, "ansible_docker_host"))
@@ -102,7 +104,9 @@ pub fn become_method(vars: &Map<String, Value>) -> Result<BecomeMethod, ConnErro
 }
 
 /// The user to become from `ansible_become`, `ansible_become_user` and `ansible_become_method`
-/// (`None` when become is off). The sudo and su methods are supported.
+/// (`None` when become is off). The sudo and su methods are supported. An empty
+/// `ansible_become_user` stays empty: the become command then names no user (`sudo` without
+/// `-u`, as sudo.py does), which is sudo's and su's default, root.
 pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnError> {
     let on = match vars.get("ansible_become") {
         None | Some(Value::Null) => false,
@@ -114,7 +118,8 @@ pub fn become_user(vars: &Map<String, Value>) -> Result<Option<String>, ConnErro
         return Ok(None);
     }
     become_method(vars)?;
-    Ok(Some(string_var(vars, "ansible_become_user").unwrap_or_else(|| "root".to_string())))
+    let user = vars.get("ansible_become_user").and_then(scalar_to_string);
+    Ok(Some(user.unwrap_or_else(|| "root".to_string())))
 }
 
 /// The short transport name of an `ansible_connection` value, without a collection prefix
@@ -183,6 +188,10 @@ mod tests {
         assert_eq!(
             become_user(&vars(json!({"ansible_become": true, "ansible_become_user": "app"}))),
             Ok(Some("app".into()))
+        );
+        assert_eq!(
+            become_user(&vars(json!({"ansible_become": true, "ansible_become_user": ""}))),
+            Ok(Some(String::new()))
         );
         assert!(become_user(&vars(json!({"ansible_become": "maybe"}))).is_err());
         assert!(become_user(&vars(json!({"ansible_become": true, "ansible_become_method": "doas"}))).is_err());

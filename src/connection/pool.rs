@@ -24,9 +24,13 @@ type Slot = Arc<Mutex<Option<Box<dyn Connection>>>>;
 /// another `connection:`, port or user never gets an earlier play's connection.
 type Key = (String, String);
 
-/// Whether the variable `name` changes how a host is reached (the transports read it).
+/// Whether the variable `name` changes how a host is reached (the transports read it): the
+/// become variables include sudo's options (`ansible_become_exe`, `ansible_become_flags`,
+/// `ansible_sudo_chdir`, `ansible_sudo_flags`...: connection/sudo_opts.rs), which shape the
+/// become shell, so a task that sets other ones gets its own shell.
 pub fn defines_connection(name: &str) -> bool {
-    const PREFIXES: &[&str] = &["ansible_ssh_", "ansible_become", "ansible_docker_", "ansible_paramiko_"];
+    const PREFIXES: &[&str] =
+        &["ansible_ssh_", "ansible_become", "ansible_sudo_", "ansible_docker_", "ansible_paramiko_"];
     const NAMES: &[&str] = &[
         "ansible_connection",
         "ansible_host",
@@ -250,6 +254,13 @@ mod tests {
         other.insert("ansible_port".into(), json!(2222));
         let b = pool.with_conn("h", &other, |c| c.exec("echo $$", None).unwrap().stdout_str()).unwrap();
         assert_ne!(a, b);
+        // sudo's options shape the become shell: another chdir is another shell.
+        let mut chdir = local_vars();
+        chdir.insert("ansible_sudo_chdir".into(), json!("/"));
+        assert_ne!(key("h", &chdir), key("h", &local_vars()));
+        let mut flags = local_vars();
+        flags.insert("ansible_become_flags".into(), json!("-H -S"));
+        assert_ne!(key("h", &flags), key("h", &local_vars()));
         // Variables that do not define the connection share it.
         let mut same = local_vars();
         same.insert("ansible_check_mode".into(), json!(true));

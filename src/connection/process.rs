@@ -69,7 +69,7 @@ impl ProcessShell {
             Err(ConnError::Timeout(secs)) => {
                 return Err(ConnError::Unreachable(format!("`{program}` did not answer within {secs} s")))
             }
-            Err(ConnError::Lost(why) | ConnError::Unreachable(why) | ConnError::File(why)) => {
+            Err(ConnError::Lost(why) | ConnError::Unreachable(why) | ConnError::File(why) | ConnError::Become(why)) => {
                 return Err(ConnError::Unreachable(format!("`{program}`: {why}")))
             }
         }

@@ -1201,6 +1201,11 @@ fn run_module(
 /// from `failed`/`skipped`/`changed`, its diffs in diff mode.
 pub(super) fn module_item(outcome: Result<Result<ModuleResult, ModuleError>, ConnError>, diff: bool) -> ItemResult {
     let (res, unreachable) = match outcome {
+        // The shell could not become the user (a wrong password, a failing sudo): the host
+        // answered, so the task fails as Ansible's does ("Task failed: Incorrect sudo password").
+        Err(ConnError::Become(msg)) | Ok(Err(ModuleError::Conn(ConnError::Become(msg)))) => {
+            (ModuleResult::failed(format!("Task failed: {msg}")), false)
+        }
         Err(e) => (ModuleResult::failed(e.to_string()), true),
         Ok(Err(ModuleError::Conn(ConnError::File(msg)))) => (ModuleResult::failed(msg), false),
         Ok(Err(ModuleError::Conn(e))) => (ModuleResult::failed(e.to_string()), true),

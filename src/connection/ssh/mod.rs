@@ -7,7 +7,9 @@
 //! `ansible_ssh_common_args`), connect over TCP or through jump hosts ([`proxy`]), handshake
 //! preferring host key types known_hosts already has, check the host key ([`hostkeys`]),
 //! authenticate ([`auth`]), start the shell (through sudo for become, [`sudo`]) and check that it
-//! answers. Every failure is one line saying what went wrong, as `ConnError::Unreachable`.
+//! answers. Every failure is one line saying what went wrong, as `ConnError::Unreachable`, except
+//! a become step that fails on a host that answered (a wrong password, a failing sudo), which is
+//! `ConnError::Become` ([`sudo`]).
 
 pub mod auth;
 pub mod config;
@@ -87,7 +89,7 @@ impl SshConnection {
     ) -> Result<Self, ConnError> {
         let target = SshTarget::from_vars(host, vars, opts)?;
         let (session, fd) = open_session(&target, opts, 0)?;
-        let become_password = ["ansible_become_password", "ansible_become_pass"]
+        let become_password = ["ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"]
             .iter()
             .find_map(|n| vars.get(*n).and_then(orc_modules::args::scalar_to_string))
             .map(Secret::new)
@@ -99,7 +101,8 @@ impl SshConnection {
         session.set_blocking(true);
         let mut channel = session.channel_session().map_err(|e| unreachable("cannot open a shell channel", e))?;
         let method = super::become_method(vars)?;
-        let plan = become_user.map(|u| BecomePlan::new(method, u, become_password.is_some()));
+        let sudo = super::SudoOptions::from_vars(vars);
+        let plan = become_user.map(|u| BecomePlan::new(method, u, become_password.is_some(), &sudo));
         if let Some(u) = become_user {
             tracing::info!(
                 "<{host}> become: {} as {u}, {}",
@@ -141,7 +144,7 @@ impl SshConnection {
             Err(ConnError::Timeout(secs)) => {
                 return Err(ConnError::Unreachable(format!("ssh: the shell on {login} did not answer within {secs} s")))
             }
-            Err(ConnError::Lost(why) | ConnError::Unreachable(why) | ConnError::File(why)) => {
+            Err(ConnError::Lost(why) | ConnError::Unreachable(why) | ConnError::File(why) | ConnError::Become(why)) => {
                 return Err(ConnError::Unreachable(format!("ssh: {login}: {why}")))
             }
         };
@@ -152,7 +155,13 @@ impl SshConnection {
                     super::BecomeMethod::Sudo => login.clone(),
                     super::BecomeMethod::Su => format!("{user}@{host}"),
                 };
-                Some(BecomeRoute { method, user: user.to_string(), password: become_password.clone(), asked })
+                Some(BecomeRoute {
+                    method,
+                    user: user.to_string(),
+                    sudo: sudo.clone(),
+                    password: become_password.clone(),
+                    asked,
+                })
             }
             _ => None,
         };
@@ -203,7 +212,7 @@ impl SshConnection {
         self.session.set_timeout(5000);
         let mut channel = self.session.channel_session().map_err(|e| e.message().to_string())?;
         let route = self.become_route.clone();
-        let plan = route.as_ref().map(|r| BecomePlan::new(r.method, &r.user, r.password.is_some()));
+        let plan = route.as_ref().map(|r| BecomePlan::new(r.method, &r.user, r.password.is_some(), &r.sudo));
         let command = plan.as_ref().map_or("/bin/sh -s", |p| p.command.as_str());
         channel.exec(command).map_err(|e| e.message().to_string())?;
         let mut streams = ChannelStreams::new(self.session.clone(), channel, self.fd, &self.host);

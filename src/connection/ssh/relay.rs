@@ -22,6 +22,7 @@ use super::streams::ChannelStreams;
 use super::sudo::BecomePlan;
 use crate::connection::framing::{ShellStreams, Stream, StreamEvent};
 use crate::connection::options::Secret;
+use crate::connection::sudo_opts::SudoOptions;
 use crate::connection::BecomeMethod;
 
 /// How to become the user that may open the socket.
@@ -29,8 +30,10 @@ use crate::connection::BecomeMethod;
 pub struct BecomeRoute {
     /// sudo or su.
     pub method: BecomeMethod,
-    /// The user to become.
+    /// The user to become (empty: the become command names none, root).
     pub user: String,
+    /// sudo's options (`become_exe`, `become_flags`, `sudo_chdir`), as the shell was started.
+    pub sudo: SudoOptions,
     /// Its password, when one is needed.
     pub password: Option<Secret>,
     /// `user@host` whose password is asked, for messages.
@@ -86,7 +89,7 @@ pub fn open(
     deadline: Instant,
 ) -> Result<Channel, String> {
     let mut channel = session.channel_session().map_err(|e| format!("ssh: cannot open a channel: {}", e.message()))?;
-    let plan = BecomePlan::new(route.method, &route.user, route.password.is_some());
+    let plan = BecomePlan::new(route.method, &route.user, route.password.is_some(), &route.sudo);
     channel.exec(&plan.command).map_err(|e| format!("ssh: cannot start {}: {}", plan.command, e.message()))?;
     let mut streams = ChannelStreams::new(session.clone(), channel, fd, peer);
     plan.handshake(&mut streams, route.password.as_ref(), &route.asked, deadline).map_err(|e| e.to_string())?;

@@ -1,15 +1,23 @@
-//! become over SSH: the persistent shell is started through `sudo` once per host and user.
+//! become over SSH: the persistent shell is started through `sudo` once per host, user and
+//! sudo options.
 //!
-//! The channel runs `sudo -H -S -p PROMPT -u USER -- /bin/sh -c 'echo READY; exec /bin/sh -s'`
-//! (`-n` instead of `-S -p` without a password). With a password, orc waits for the unique prompt
-//! on stderr and only then writes the password to the channel's stdin: it is never on a command
-//! line (so never in a process list), never in output, and never logged. The shell announces
-//! itself with READY on stdout; a second prompt means the password was wrong.
+//! The channel runs the command Ansible's sudo become plugin builds (`super::super::sudo_opts`):
+//! `[cd DIR && ]EXE FLAGS [-p PROMPT] [-u USER] /bin/sh -c 'echo READY; exec /bin/sh -s'`, by
+//! default `sudo -H -S -p PROMPT -u USER ...` with a password and `sudo -H -S -n -u USER ...`
+//! without. With a password, orc waits for the unique prompt on stderr and only then writes the
+//! password to the channel's stdin: it is never on a command line (so never in a process list),
+//! never in output, and never logged. The shell announces itself with READY on stdout.
+//!
+//! Failures of the become step itself are `ConnError::Become` (the task fails, the host stays
+//! reachable, as Ansible's connection raises a plain error): a second prompt is "Incorrect sudo
+//! password", sudo saying a password is required is "Missing sudo password", and a become
+//! command that exits before READY (sudo refusing, a `sudo_chdir` that does not exist) carries
+//! its last line of stderr. No answer in time, or a broken channel, stays unreachable.
 //!
 //! `su` (`ansible_become_method: su`) works the same way with
 //! `LC_ALL=C su -s /bin/sh USER -c '...'`: su's prompt cannot be chosen, so it runs in the C
 //! locale to make its prompt `Password:` (LC_ALL is unset again inside the shell), and it asks
-//! for the target user's password. A wrong password makes su exit.
+//! for the target user's password. A wrong password makes su exit ("Incorrect su password").
 
 use std::time::Instant;
 
@@ -19,6 +27,7 @@ use orc_modules::ConnError;
 use super::streams::ChannelStreams;
 use crate::connection::framing::{ShellStreams, Stream, StreamEvent};
 use crate::connection::options::Secret;
+use crate::connection::sudo_opts::SudoOptions;
 use crate::connection::BecomeMethod;
 
 /// The words that start a become shell, and what the handshake waits for.
@@ -32,38 +41,24 @@ pub struct BecomePlan {
 }
 
 impl BecomePlan {
-    /// The plan for becoming `user` with `method`, prompting for a password (sudo) when one is
-    /// given.
-    pub fn new(method: BecomeMethod, user: &str, with_password: bool) -> Self {
+    /// The plan for becoming `user` with `method`, prompting for a password when one is given;
+    /// `sudo` gives sudo's options (su has none). An empty `user` names none (root).
+    pub fn new(method: BecomeMethod, user: &str, with_password: bool, sudo: &SudoOptions) -> Self {
         let nonce = format!("{:016x}", fastrand::u64(..));
         let ready = format!("__orc_become_ready_{nonce}__");
-        let user_q = quote(user);
         if method == BecomeMethod::Su {
             let inner = quote(&format!("unset LC_ALL; echo {ready}; exec /bin/sh -s"));
+            let user_q = if user.is_empty() { String::new() } else { format!("{} ", quote(user)) };
             return BecomePlan {
-                command: format!("LC_ALL=C su -s /bin/sh {user_q} -c {inner}"),
+                command: format!("LC_ALL=C su -s /bin/sh {user_q}-c {inner}"),
                 prompt: Some("Password:".to_string()),
                 ready,
                 tool: "su",
             };
         }
-        let inner = quote(&format!("echo {ready}; exec /bin/sh -s"));
-        if with_password {
-            let prompt = format!("[orc-become-{nonce}] password:");
-            BecomePlan {
-                command: format!("sudo -H -S -p {} -u {user_q} -- /bin/sh -c {inner}", quote(&prompt)),
-                prompt: Some(prompt),
-                ready,
-                tool: "sudo",
-            }
-        } else {
-            BecomePlan {
-                command: format!("sudo -H -n -u {user_q} -- /bin/sh -c {inner}"),
-                prompt: None,
-                ready,
-                tool: "sudo",
-            }
-        }
+        let inner = format!("/bin/sh -c {}", quote(&format!("echo {ready}; exec /bin/sh -s")));
+        let prompt = with_password.then(|| format!("[orc-become-{nonce}] password:"));
+        BecomePlan { command: sudo.command(user, prompt.as_deref(), &inner), prompt, ready, tool: "sudo" }
     }
 
     /// Waits for the shell to start, answering the prompt with `password`. `login` is
@@ -104,12 +99,14 @@ impl BecomePlan {
                     }
                     err.clear();
                     if prompts_answered > 0 {
+                        // Ansible's words (plugins/connection/ssh.py).
                         streams.close();
-                        return Err(ConnError::Unreachable(format!("{tool}: incorrect become password for {login}")));
+                        return Err(ConnError::Become(format!("Incorrect {tool} password")));
                     }
                     let Some(pw) = password else {
-                        return Err(ConnError::Unreachable(format!(
-                            "{tool} on {login} asks for a password; set ansible_become_password or use --ask-become-pass"
+                        streams.close();
+                        return Err(ConnError::Become(format!(
+                            "Missing {tool} password: {tool} on {login} asks for one; set ansible_become_password or use --ask-become-pass"
                         )));
                     };
                     let mut line = pw.expose().as_bytes().to_vec();
@@ -120,19 +117,19 @@ impl BecomePlan {
                     prompts_answered += 1;
                 }
                 Some(StreamEvent::Closed(_)) => {
+                    // The become command ended before the shell announced itself: the host
+                    // answered, the become step failed (the task's failure, not a lost host).
                     if tool == "su" && prompts_answered > 0 {
-                        return Err(ConnError::Unreachable(format!("su: incorrect become password for {login}")));
+                        return Err(ConnError::Become("Incorrect su password".to_string()));
                     }
                     let msg = String::from_utf8_lossy(&err);
-                    let hint = if msg.contains("a password is required") {
-                        "; set ansible_become_password or use --ask-become-pass"
-                    } else {
-                        ""
-                    };
-                    return Err(ConnError::Unreachable(format!(
-                        "{tool} on {login} did not start a shell{}{hint}",
-                        tail(&err)
-                    )));
+                    if msg.contains("a password is required") {
+                        return Err(ConnError::Become(format!(
+                            "Missing {tool} password: {tool} on {login} did not start a shell{}; set ansible_become_password or use --ask-become-pass",
+                            tail(&err)
+                        )));
+                    }
+                    return Err(ConnError::Become(format!("{tool} on {login} did not start a shell{}", tail(&err))));
                 }
             }
         }
@@ -157,10 +154,29 @@ mod tests {
 
     #[test]
     fn plans_never_carry_the_password() {
-        let p = BecomePlan::new(BecomeMethod::Sudo, "app user", true);
+        let d = SudoOptions::default();
+        let p = BecomePlan::new(BecomeMethod::Sudo, "app user", true, &d);
         assert!(p.command.starts_with("sudo -H -S -p '[orc-become-"), "{}", p.command);
-        assert!(p.command.contains("-u 'app user' -- /bin/sh -c"), "{}", p.command);
-        let p = BecomePlan::new(BecomeMethod::Sudo, "root", false);
-        assert!(p.command.starts_with("sudo -H -n -u root -- /bin/sh -c 'echo __orc_become_ready_"));
+        assert!(p.command.contains("-u 'app user' /bin/sh -c"), "{}", p.command);
+        let p = BecomePlan::new(BecomeMethod::Sudo, "root", false, &d);
+        assert!(p.command.starts_with("sudo -H -S -n -u root /bin/sh -c 'echo __orc_become_ready_"), "{}", p.command);
+    }
+
+    #[test]
+    fn plans_follow_the_sudo_options() {
+        let shim = SudoOptions {
+            exe: "/tmp/sudoshim.sh".into(),
+            flags: "--set-home --stdin --non-interactive --intermediate-user u1".into(),
+            chdir: Some("/nonexistent_dir".into()),
+        };
+        let p = BecomePlan::new(BecomeMethod::Sudo, "u0", true, &shim);
+        let want = "cd /nonexistent_dir && /tmp/sudoshim.sh --set-home --stdin --intermediate-user u1 -p '[orc-become-";
+        assert!(p.command.starts_with(want), "{}", p.command);
+        assert!(p.command.contains("] password:' -u u0 /bin/sh -c 'echo __orc_become_ready_"), "{}", p.command);
+        // An empty become user: no -u.
+        let p = BecomePlan::new(BecomeMethod::Sudo, "", false, &SudoOptions::default());
+        assert!(p.command.starts_with("sudo -H -S -n /bin/sh -c "), "{}", p.command);
+        let p = BecomePlan::new(BecomeMethod::Su, "", true, &SudoOptions::default());
+        assert!(p.command.starts_with("LC_ALL=C su -s /bin/sh -c "), "{}", p.command);
     }
 }

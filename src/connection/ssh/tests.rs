@@ -30,6 +30,14 @@ fn unreachable_msg(r: Result<SshConnection, ConnError>) -> String {
     }
 }
 
+fn become_msg(r: Result<SshConnection, ConnError>) -> String {
+    match r {
+        Err(ConnError::Become(msg)) => msg,
+        Err(other) => panic!("expected Become, got {other:?}"),
+        Ok(_) => panic!("expected Become, got a connection"),
+    }
+}
+
 fn count(log: &str, needle: &str) -> usize {
     log.matches(needle).count()
 }
@@ -300,13 +308,63 @@ fn become_through_sudo_with_and_without_a_password() {
     assert_eq!(c.exec("id -u", None).unwrap().stdout_str(), "0\n");
     drop(c);
 
-    let msg = unreachable_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
+    // A missing or wrong password fails the become step, not the connection: the task fails
+    // with Ansible's words and the host stays reachable.
+    let msg = become_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
+    assert!(msg.starts_with("Missing sudo password: "), "{msg}");
     assert!(msg.contains("password is required"), "{msg}");
     assert!(msg.contains("--ask-become-pass"), "{msg}");
     vars.insert("ansible_become_pass".into(), json!("not-it"));
-    let msg = unreachable_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
-    assert_eq!(msg, "sudo: incorrect become password for orcsshbe@web1");
+    let msg = become_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
+    assert_eq!(msg, "Incorrect sudo password");
     assert!(!server.log().contains("not-it"));
+    // Through the pool, a task with the wrong password gets the failure and the next task with
+    // the right one its shell.
+    let pool = ConnectionPool::with_options(opts.clone());
+    vars.insert("ansible_become".into(), json!(true));
+    let got = pool.with_conn("web1", &vars, |c| c.exec("id -u", None).map(|o| o.stdout_str()));
+    assert_eq!(got.err(), Some(ConnError::Become("Incorrect sudo password".into())));
+    vars.insert("ansible_become_pass".into(), json!("Be-pass-42"));
+    let got = pool.with_conn("web1", &vars, |c| c.exec("id -u", None).map(|o| o.stdout_str()));
+    assert_eq!(got, Ok(Ok("0\n".to_string())));
+}
+
+#[test]
+fn become_honours_sudo_exe_flags_chdir_and_an_empty_user() {
+    let (env, server, opts) = known_server();
+    let user = TestUser::create("orcsshbx", "Bx-pass-7", true);
+    // A become_exe that logs its arguments and working directory, then runs sudo with them
+    // (in a directory the login user may read, the log writable by it).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // become_exe goes into the command as written (sudo.py does not quote it).
+    let shim = dir.path().join("sudo-shim");
+    let log = dir.path().join("shim.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\nprintf '%s|%s\\n' \"$(pwd)\" \"$*\" >> '{}'\nexec sudo \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut vars = env.vars(&server);
+    vars.insert("ansible_user".into(), Value::from(user.name.clone()));
+    vars.insert("ansible_become_password".into(), json!("Bx-pass-7"));
+    vars.insert("ansible_become_exe".into(), json!(shim.to_str().unwrap()));
+    vars.insert("ansible_become_flags".into(), json!("--set-home --stdin --non-interactive -Hn"));
+    vars.insert("ansible_sudo_chdir".into(), json!("/"));
+    let mut c = SshConnection::open("web1", &vars, Some(""), &opts).unwrap();
+    assert_eq!(c.exec("id -un", None).unwrap().stdout_str(), "root\n");
+    drop(c);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    // The password takes -n and --non-interactive out; an empty user names none.
+    assert!(logged.starts_with("/|--set-home --stdin -H -p [orc-become-"), "{logged}");
+    assert!(logged.contains("] password: /bin/sh -c echo __orc_become_ready_"), "{logged}");
+    // A chdir that fails is the task's failure, with the shell's message.
+    vars.insert("ansible_sudo_chdir".into(), json!("/nonexistent_dir"));
+    let msg = become_msg(SshConnection::open("web1", &vars, Some("root"), &opts));
+    assert!(msg.contains("cd") && msg.contains("/nonexistent_dir"), "{msg}");
 }
 
 #[test]
@@ -322,11 +380,11 @@ fn become_through_su_with_the_target_users_password() {
     assert_eq!(c.exec("id -un; echo \"${LC_ALL-unset}\"", None).unwrap().stdout_str(), "orcsshsu2\nunset\n");
     drop(c);
     vars.insert("ansible_become_password".into(), json!("wrong"));
-    let msg = unreachable_msg(SshConnection::open("web1", &vars, Some(&target.name), &opts));
-    assert_eq!(msg, "su: incorrect become password for orcsshsu2@web1");
+    let msg = become_msg(SshConnection::open("web1", &vars, Some(&target.name), &opts));
+    assert_eq!(msg, "Incorrect su password");
     vars.remove("ansible_become_password");
-    let msg = unreachable_msg(SshConnection::open("web1", &vars, Some(&target.name), &opts));
-    assert!(msg.starts_with("su on orcsshsu2@web1 asks for a password"), "{msg}");
+    let msg = become_msg(SshConnection::open("web1", &vars, Some(&target.name), &opts));
+    assert!(msg.starts_with("Missing su password: su on orcsshsu2@web1 asks for one"), "{msg}");
 }
 
 #[test]
