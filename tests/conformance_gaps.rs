@@ -2099,3 +2099,30 @@ fn a_roles_argument_spec_is_checked_when_the_role_starts() {
         .success()
         .stdout_has("TASK [r : Validating arguments against arg spec 'main'");
 }
+
+// --- group remotesrc (copy on a lab host: remote_src, a relative src made by the run) ---
+
+#[test]
+fn a_relative_src_that_an_earlier_task_makes_is_looked_for_when_the_task_runs() {
+    // tests/conformance target `copy`: `file: path=source_recursive state=directory` and a
+    // `copy: content=... dest=source_recursive/file` made with `delegate_to: localhost`, then
+    // `copy: src=source_recursive`: not refused up front. A relative typo still is.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ playbook_dir }}/source_recursive", state: directory}
+            - copy: {content: "testing", dest: "{{ playbook_dir }}/source_recursive/file"}
+            - copy: {src: source_recursive, dest: "{{ playbook_dir }}/out/"}
+        "#,
+    );
+    p.play("site.yml").run().success();
+    assert_eq!(std::fs::read_to_string(p.join("out/source_recursive/file")).unwrap(), "testing");
+    let p = p.file(
+        "typo.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {src: source_recursiv, dest: /tmp/x}\n",
+    );
+    p.play("typo.yml").run().code(3).stderr_has("does not exist");
+}

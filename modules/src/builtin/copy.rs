@@ -25,7 +25,8 @@ pub struct CopyArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub content: Option<String>,
     /// Destination path; a trailing `/` or an existing directory means `dest/basename(src)`.
-    #[serde(deserialize_with = "crate::args::string")]
+    /// Required (checked with the other arguments, for Ansible's message).
+    #[serde(default, deserialize_with = "crate::args::string")]
     pub dest: String,
     /// Permissions, or `preserve` to keep the source's.
     #[serde(default, deserialize_with = "crate::args::opt_mode")]
@@ -58,6 +59,13 @@ pub struct CopyArgs {
     /// file), write it in place. Unset: the host's `ANSIBLE_UNSAFE_WRITES` decides, as in Ansible.
     #[serde(default, deserialize_with = "crate::args::opt_bool")]
     pub unsafe_writes: Option<bool>,
+    /// `src` is a file or directory on the host, copied there (no content through the controller).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub remote_src: bool,
+    /// With `remote_src`, whether links inside a source directory are followed (`true`) or copied
+    /// as links (`false`); unset keeps links when a new tree is copied, as Ansible does.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub local_follow: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -350,6 +358,8 @@ enum CopyAction {
     One(Box<PutAction>),
     /// A controller directory, recursively.
     Tree(TreeAction),
+    /// A copy on the host (`remote_src`).
+    Remote(Box<copy_remote::RemoteAction>),
 }
 
 /// Decides a copy of a controller directory: `src/` copies its contents into `dest`, `src` copies
@@ -490,8 +500,10 @@ impl TypedModule for Copy {
     };
 
     fn check_args(a: &CopyArgs) -> Result<(), ArgError> {
-        match (&a.src, &a.content) {
+        // As Ansible's action plugin: an empty src is none; dest is checked after src.
+        match (a.src.as_deref().filter(|s| !s.is_empty()), &a.content) {
             (None, None) => Err(ArgError { msg: "src (or content) is required".into() }),
+            _ if a.dest.is_empty() => Err(ArgError { msg: "dest is required".into() }),
             (Some(_), Some(_)) => Err(ArgError { msg: "src and content are mutually exclusive".into() }),
             (None, Some(_)) if a.mode == Some(Mode::Preserve) => {
                 Err(ArgError { msg: "Cannot use mode=preserve with content".into() })
@@ -503,7 +515,7 @@ impl TypedModule for Copy {
     /// `decide_put`'s first probe of the destination (a `dest/` asks about the directory first;
     /// a directory `src` probes otherwise: then the probe sent ahead is not used).
     fn first_probe(a: &CopyArgs) -> Option<String> {
-        if a.dest.ends_with('/') {
+        if a.dest.ends_with('/') || (a.remote_src && a.content.is_none()) {
             return None;
         }
         filewrite::ahead_probe_cmd(&a.dest, a.follow, filewrite::Read::Hash)
@@ -518,6 +530,7 @@ impl TypedModule for Copy {
             a
         };
         let (data, src_label, basename) = match (&a.src, &a.content) {
+            (Some(src), None) if a.remote_src => return copy_remote::decide(ctx, a, src),
             (Some(src), _) => {
                 let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
                     ModuleError::msg(format!("Could not find or access '{src}' on the Ansible Controller: {e}"))
@@ -559,9 +572,13 @@ impl TypedModule for Copy {
         match act {
             CopyAction::One(act) => apply_put(ctx, decided, *act),
             CopyAction::Tree(tree) => apply_dir(ctx, &a, a.src.as_deref().unwrap_or_default(), tree),
+            CopyAction::Remote(act) => copy_remote::apply(ctx, &a, decided, *act),
         }
     }
 }
+
+#[path = "copy_remote.rs"]
+mod copy_remote;
 
 #[cfg(test)]
 #[path = "copy_tests.rs"]
