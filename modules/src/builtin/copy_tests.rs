@@ -250,3 +250,34 @@ fn an_empty_src_or_a_missing_dest_fails_with_ansibles_messages() {
     let e = sb.run(&Copy, json!({"dest": sb.path("x")}), false, false).unwrap_err();
     assert_eq!(fail_msg(e), "src (or content) is required");
 }
+
+#[test]
+fn a_controller_tree_with_link_loops_is_copied_as_ansible_walks_it() {
+    // tests/conformance target `copy`: links in files/subdir/subdir1 (a loop to `../`, a link to a
+    // sibling directory, a link to a file, a dangling one). local_follow (the default) copies a
+    // linked file or directory as itself and keeps a loop as a link; local_follow=false keeps
+    // every link.
+    let mut sb = Sandbox::new();
+    sb.write("files/tree/a.txt", "a\n");
+    sb.write("files/tree/sub2/sub3/b.txt", "b\n");
+    std::fs::create_dir_all(sb.path("files/tree/sub1")).unwrap();
+    for (target, name) in [("../", "circles"), ("../sub2/sub3", "sub3"), ("../a.txt", "a.txt"), ("invalid", "invalid")]
+    {
+        std::os::unix::fs::symlink(target, sb.path(&format!("files/tree/sub1/{name}"))).unwrap();
+    }
+    let is_link = |p: &str| std::fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+    let args = json!({"src": "tree", "dest": sb.path("o1/")});
+    assert!(sb.ok(&Copy, args.clone()).changed);
+    assert_eq!(sb.read("o1/tree/sub1/a.txt"), "a\n");
+    assert!(!is_link(&sb.path("o1/tree/sub1/a.txt")));
+    assert_eq!(sb.read("o1/tree/sub1/sub3/b.txt"), "b\n");
+    assert!(!is_link(&sb.path("o1/tree/sub1/sub3")));
+    assert!(is_link(&sb.path("o1/tree/sub1/circles")));
+    assert_eq!(std::fs::read_link(sb.path("o1/tree/sub1/invalid")).unwrap().to_str(), Some("invalid"));
+    assert!(!sb.ok(&Copy, args).changed);
+    let args = json!({"src": "tree/", "dest": sb.path("o2/"), "local_follow": false});
+    assert!(sb.ok(&Copy, args.clone()).changed);
+    assert_eq!(std::fs::read_link(sb.path("o2/sub1/sub3")).unwrap().to_str(), Some("../sub2/sub3"));
+    assert_eq!(std::fs::read_link(sb.path("o2/sub1/a.txt")).unwrap().to_str(), Some("../a.txt"));
+    assert!(!sb.ok(&Copy, args).changed);
+}
