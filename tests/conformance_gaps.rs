@@ -2137,7 +2137,7 @@ fn copying_a_vault_file_without_a_password_fails_with_ansibles_words() {
         34656231633238396361393131623834316262306533663838336362366137306562646561383766\n\
         6363373965633337640a373666336461613337346131353564383134326139616561393664663563\n\
         3431\n";
-    let p = Project::new().file("files/v/vault-file", vault).file(
+    let p = Project::new().file("files/v/vault-file", vault).file("files/v/folder/nested", vault).file(
         "site.yml",
         r#"
         - hosts: localhost

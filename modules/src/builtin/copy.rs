@@ -351,6 +351,10 @@ fn walk(top: &Path, follow: bool) -> Result<Walk, String> {
             .filter_map(Result::ok)
             .collect();
         entries.sort_by_key(|e| e.file_name());
+        // As `os.walk` (top-down): this directory's files, then its subdirectories (a linked one
+        // walked where it is met, as `_recurse` does), then the plain subdirectories' trees.
+        entries.sort_by_key(|e| e.path().is_dir());
+        let mut plain = Vec::new();
         for e in entries {
             let path = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
@@ -369,7 +373,7 @@ fn walk(top: &Path, follow: bool) -> Result<Walk, String> {
             }
             if !is_link {
                 out.dirs.push(r.clone());
-                recurse(&path, &r, parents, follow, out)?;
+                plain.push((path, r));
                 continue;
             }
             let real = std::fs::canonicalize(&path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
@@ -399,6 +403,9 @@ fn walk(top: &Path, follow: bool) -> Result<Walk, String> {
             out.dirs.push(r.clone());
             let all: std::collections::HashSet<_> = parents.union(&new_parents).copied().collect();
             recurse(&real, &r, &all, follow, out)?;
+        }
+        for (path, r) in plain {
+            recurse(&path, &r, parents, follow, out)?;
         }
         Ok(())
     }
