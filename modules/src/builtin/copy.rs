@@ -639,6 +639,36 @@ impl TypedModule for Copy {
     }
 
     fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let mut d = self.decide_inner(a, ctx)?;
+        d.result = diff_list(d.result);
+        Ok(d)
+    }
+
+    fn apply(&self, mut a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        a.dest = crate::sh_words::expand_user(ctx, &a.dest)?;
+        let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
+        let res = match act {
+            CopyAction::One(act) => apply_put(ctx, decided, *act),
+            CopyAction::Tree(tree) => apply_dir(ctx, &a, tree),
+            CopyAction::Remote(act) => copy_remote::apply(ctx, &a, decided, *act),
+        }?;
+        Ok(diff_list(res))
+    }
+}
+
+/// Ansible's copy action registers its `diff` as a list (one entry per file written), where
+/// most modules register one mapping.
+fn diff_list(mut res: ModuleResult) -> ModuleResult {
+    if !res.diff.is_empty() && !res.data.contains_key("diff") {
+        let list = res.diff.iter().map(crate::contract::FileDiff::to_json).collect();
+        res.data.insert("diff".into(), Value::Array(list));
+    }
+    res
+}
+
+impl Copy {
+    /// [`TypedModule::decide`] before the diff is listed.
+    fn decide_inner(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let expanded;
         let a = if a.dest.starts_with('~') {
             expanded = CopyArgs { dest: crate::sh_words::expand_user(ctx, &a.dest)?, ..a.clone() };
@@ -681,16 +711,6 @@ impl TypedModule for Copy {
         };
         let (result, observed, act) = decide_put(ctx, req)?;
         Ok(Decision { result, observed, action: Box::new(CopyAction::One(Box::new(act))) })
-    }
-
-    fn apply(&self, mut a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
-        a.dest = crate::sh_words::expand_user(ctx, &a.dest)?;
-        let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
-        match act {
-            CopyAction::One(act) => apply_put(ctx, decided, *act),
-            CopyAction::Tree(tree) => apply_dir(ctx, &a, tree),
-            CopyAction::Remote(act) => copy_remote::apply(ctx, &a, decided, *act),
-        }
     }
 }
 

@@ -281,3 +281,15 @@ fn a_controller_tree_with_link_loops_is_copied_as_ansible_walks_it() {
     assert_eq!(std::fs::read_link(sb.path("o2/sub1/a.txt")).unwrap().to_str(), Some("../a.txt"));
     assert!(!sb.ok(&Copy, args).changed);
 }
+
+#[test]
+fn the_registered_diff_is_a_list_as_ansibles_copy_action_makes_it() {
+    // tests/conformance target `copy`: `diff_output.diff[0].before`.
+    let mut sb = Sandbox::new();
+    let r = sb.run(&Copy, json!({"content": "x\n", "dest": sb.path("f")}), false, true).unwrap();
+    let diff = r.to_json()["diff"].clone();
+    assert_eq!(diff[0]["before"], "", "{diff}");
+    assert_eq!(diff[0]["after"], "x\n");
+    let again = sb.run(&Copy, json!({"content": "x\n", "dest": sb.path("f")}), false, true).unwrap();
+    assert!(again.to_json().get("diff").is_none());
+}
