@@ -62,8 +62,9 @@ pub struct CopyArgs {
     /// `src` is a file or directory on the host, copied there (no content through the controller).
     #[serde(default, deserialize_with = "crate::args::bool")]
     pub remote_src: bool,
-    /// With `remote_src`, whether links inside a source directory are followed (`true`) or copied
-    /// as links (`false`); unset keeps links when a new tree is copied, as Ansible does.
+    /// Whether links inside a source directory are followed (`true`) or copied as links
+    /// (`false`). Unset: followed for a controller `src`; with `remote_src`, kept as links when a
+    /// new tree is copied, as Ansible does.
     #[serde(default, deserialize_with = "crate::args::opt_bool")]
     pub local_follow: Option<bool>,
 }
