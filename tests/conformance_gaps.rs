@@ -2215,3 +2215,62 @@ fn sudo_options_shape_the_become_shell_and_its_failures_fail_the_task() {
     assert_eq!(out.recap("localhost").unreachable, 0, "{out}");
     assert_eq!(out.recap("localhost").ignored, 1, "{out}");
 }
+// --- group remotesrc (copy on a lab host: remote_src, a relative src made by the run) ---
+
+#[test]
+fn a_relative_src_that_an_earlier_task_makes_is_looked_for_when_the_task_runs() {
+    // tests/conformance target `copy`: `file: path=source_recursive state=directory` and a
+    // `copy: content=... dest=source_recursive/file` made with `delegate_to: localhost`, then
+    // `copy: src=source_recursive`: not refused up front. A relative typo still is.
+    let p = Project::new().file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ playbook_dir }}/source_recursive", state: directory}
+            - copy: {content: "testing", dest: "{{ playbook_dir }}/source_recursive/file"}
+            - copy: {src: source_recursive, dest: "{{ playbook_dir }}/out/"}
+        "#,
+    );
+    p.play("site.yml").run().success();
+    assert_eq!(std::fs::read_to_string(p.join("out/source_recursive/file")).unwrap(), "testing");
+    let p = p.file(
+        "typo.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {src: source_recursiv, dest: /tmp/x}\n",
+    );
+    p.play("typo.yml").run().code(3).stderr_has("does not exist");
+}
+
+#[test]
+fn copying_a_vault_file_without_a_password_fails_with_ansibles_words() {
+    // tests/conformance target `copy`: the message ends as Ansible's DataLoader words it, for a
+    // file src and for a directory holding the file.
+    let vault = "$ANSIBLE_VAULT;1.1;AES256\n\
+        30353665333635633433356261616636356130386330363962386533303566313463383734373532\n\
+        3933643234323638623939613462346361313431363939370a303532656338353035346661353965\n\
+        34656231633238396361393131623834316262306533663838336362366137306562646561383766\n\
+        6363373965633337640a373666336461613337346131353564383134326139616561393664663563\n\
+        3431\n";
+    let p = Project::new().file("files/v/vault-file", vault).file("files/v/folder/nested", vault).file(
+        "site.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: "{{ playbook_dir }}/files/v/vault-file", dest: "{{ playbook_dir }}/out"}
+              register: one
+              ignore_errors: true
+            - copy: {src: "{{ playbook_dir }}/files/v", dest: "{{ playbook_dir }}/outdir/"}
+              register: tree
+              ignore_errors: true
+            - assert:
+                that:
+                  - one is failed
+                  - one.msg.endswith('A vault password or secret must be specified to decrypt ' + playbook_dir + '/files/v/vault-file')
+                  - tree is failed
+                  - tree.msg.endswith('A vault password or secret must be specified to decrypt ' + playbook_dir + '/files/v/vault-file')
+        "#,
+    );
+    p.play("site.yml").run().success();
+}

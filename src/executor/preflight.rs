@@ -426,6 +426,17 @@ fn named_by_tasks(playbooks: &[Playbook]) -> Vec<String> {
     out
 }
 
+/// Whether a task's argument `n` names the relative path `src` (the path itself, a path ending
+/// in it, or a path inside it): a file or directory a `delegate_to: localhost` task makes beside
+/// the playbook before a later `copy` reads it (tests/conformance target `copy`).
+fn names_relative(n: &str, src: &str) -> bool {
+    let src = src.trim_end_matches('/');
+    !src.is_empty()
+        && (n.trim_end_matches('/') == src
+            || n.trim_end_matches('/').ends_with(&format!("/{src}"))
+            || n.starts_with(&format!("{src}/")))
+}
+
 fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf], named: &[String]) -> Result<()> {
     let sub = match a.short.as_str() {
         "template" => "templates",
@@ -437,6 +448,7 @@ fn check_src_exists(a: &crate::playbook::Action, search: &[PathBuf], named: &[St
     };
     if src.contains("{{")
         || (src.starts_with('/') && named.iter().any(|n| n.contains(src.as_str())))
+        || (!src.starts_with('/') && named.iter().any(|n| names_relative(n, src)))
         || (a.short == "copy" && a.args.get("remote_src").and_then(orc_modules::args::parse_bool) == Some(true))
     {
         return Ok(());

@@ -1354,6 +1354,15 @@ impl Controller for TaskController {
         if !decrypt || !crate::vault::is_encrypted(&bytes) {
             return Ok(bytes);
         }
-        crate::secrets::open_bytes(path, &bytes).map(|p| p.to_vec()).map_err(|e| e.to_string())
+        crate::secrets::open_bytes(path, &bytes).map(|p| p.to_vec()).map_err(|e| {
+            let msg = e.to_string();
+            // No password at all: Ansible's DataLoader.get_real_file words it so (copy's `src`, a
+            // file of a directory `src`); the copy target checks the message's end.
+            if msg.ends_with("is vault-encrypted, and no vault password was given") {
+                format!("{msg}: A vault password or secret must be specified to decrypt {}", path.display())
+            } else {
+                msg
+            }
+        })
     }
 }

@@ -25,7 +25,8 @@ pub struct CopyArgs {
     #[serde(default, deserialize_with = "crate::args::opt_string")]
     pub content: Option<String>,
     /// Destination path; a trailing `/` or an existing directory means `dest/basename(src)`.
-    #[serde(deserialize_with = "crate::args::string")]
+    /// Required (checked with the other arguments, for Ansible's message).
+    #[serde(default, deserialize_with = "crate::args::string")]
     pub dest: String,
     /// Permissions, or `preserve` to keep the source's.
     #[serde(default, deserialize_with = "crate::args::opt_mode")]
@@ -58,6 +59,14 @@ pub struct CopyArgs {
     /// file), write it in place. Unset: the host's `ANSIBLE_UNSAFE_WRITES` decides, as in Ansible.
     #[serde(default, deserialize_with = "crate::args::opt_bool")]
     pub unsafe_writes: Option<bool>,
+    /// `src` is a file or directory on the host, copied there (no content through the controller).
+    #[serde(default, deserialize_with = "crate::args::bool")]
+    pub remote_src: bool,
+    /// Whether links inside a source directory are followed (`true`) or copied as links
+    /// (`false`). Unset: followed for a controller `src`; with `remote_src`, kept as links when a
+    /// new tree is copied, as Ansible does.
+    #[serde(default, deserialize_with = "crate::args::opt_bool")]
+    pub local_follow: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -305,31 +314,106 @@ pub fn apply_put(ctx: &mut ModuleCtx, decided: ModuleResult, act: PutAction) -> 
     Ok(res)
 }
 
-/// Files and directories under `root`, relative, sorted, directories first in walk order.
-fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
-    let mut dirs = Vec::new();
-    let mut files = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let full = root.join(&rel);
-        let mut entries: Vec<_> = std::fs::read_dir(&full)
-            .map_err(|e| format!("could not read {}: {e}", full.display()))?
+/// A controller directory tree as Ansible's copy action walks it (`_walk_dirs` in
+/// `ansible/plugins/action/copy.py`): each path relative to the top.
+#[derive(Debug, Default)]
+struct Walk {
+    /// Regular files: the file to read (a followed link's target) and where it goes.
+    files: Vec<(PathBuf, String)>,
+    /// Directories to make.
+    dirs: Vec<String>,
+    /// Links to make on the host: their target as read, and where they go.
+    links: Vec<(String, String)>,
+}
+
+fn dev_ino(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn read_link(p: &Path) -> String {
+    std::fs::read_link(p).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Walks `top`. With `follow` (`local_follow`, Ansible's default) links to files are copied as
+/// the files, links to directories as the directories unless that makes a loop (a link to a
+/// directory being copied stays a link); without it every link is copied as a link. A dangling
+/// link is copied as a link.
+fn walk(top: &Path, follow: bool) -> Result<Walk, String> {
+    fn recurse(
+        dir: &Path,
+        rel: &str,
+        parents: &std::collections::HashSet<(u64, u64)>,
+        follow: bool,
+        out: &mut Walk,
+    ) -> Result<(), String> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| format!("could not read {}: {e}", dir.display()))?
             .filter_map(Result::ok)
             .collect();
         entries.sort_by_key(|e| e.file_name());
-        for e in entries.into_iter().rev() {
-            let r = rel.join(e.file_name());
-            if e.path().is_dir() {
-                dirs.push(r.clone());
-                stack.push(r);
-            } else {
-                files.push(r);
+        // As `os.walk` (top-down): this directory's files, then its subdirectories (a linked one
+        // walked where it is met, as `_recurse` does), then the plain subdirectories' trees.
+        entries.sort_by_key(|e| e.path().is_dir());
+        let mut plain = Vec::new();
+        for e in entries {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let r = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let is_link = std::fs::symlink_metadata(&path).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+            if !path.is_dir() {
+                if !is_link {
+                    out.files.push((path, r));
+                    continue;
+                }
+                match std::fs::canonicalize(&path) {
+                    Ok(real) if follow && real.is_file() => out.files.push((real, r)),
+                    _ => out.links.push((read_link(&path), r)),
+                }
+                continue;
             }
+            if !is_link {
+                out.dirs.push(r.clone());
+                plain.push((path, r));
+                continue;
+            }
+            let real = std::fs::canonicalize(&path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+            let id = dev_ino(&real);
+            if !follow || id.is_some_and(|i| parents.contains(&i)) {
+                out.links.push((read_link(&path), r));
+                continue;
+            }
+            // The directories between this one and a directory already being copied: a link to
+            // one of them is a loop.
+            let mut new_parents = std::collections::HashSet::new();
+            let mut up = path.parent();
+            while let Some(p) = up {
+                match dev_ino(p) {
+                    Some(i) if parents.contains(&i) => break,
+                    Some(i) => {
+                        new_parents.insert(i);
+                    }
+                    None => break,
+                }
+                up = p.parent();
+            }
+            if id.is_some_and(|i| new_parents.contains(&i)) {
+                out.links.push((read_link(&path), r));
+                continue;
+            }
+            out.dirs.push(r.clone());
+            let all: std::collections::HashSet<_> = parents.union(&new_parents).copied().collect();
+            recurse(&real, &r, &all, follow, out)?;
         }
+        for (path, r) in plain {
+            recurse(&path, &r, parents, follow, out)?;
+        }
+        Ok(())
     }
-    dirs.sort();
-    files.sort();
-    Ok((dirs, files))
+    let mut out = Walk::default();
+    let parents = dev_ino(top).into_iter().collect();
+    recurse(top, "", &parents, follow, &mut out)?;
+    Ok(out)
 }
 
 /// What copying a controller directory decided: the directories to make and each file's decision.
@@ -341,6 +425,11 @@ struct TreeAction {
     dirs: Vec<String>,
     /// Each file's decided result and action.
     files: Vec<(ModuleResult, PutAction)>,
+    /// The `src` reported: the controller path found.
+    label: String,
+    /// Links to make or fix on the host: target and path (Ansible's `file: state=link
+    /// force=yes`).
+    links: Vec<(String, String)>,
 }
 
 /// What `copy` decided: one file, or a directory tree.
@@ -350,6 +439,8 @@ enum CopyAction {
     One(Box<PutAction>),
     /// A controller directory, recursively.
     Tree(TreeAction),
+    /// A copy on the host (`remote_src`).
+    Remote(Box<copy_remote::RemoteAction>),
 }
 
 /// Decides a copy of a controller directory: `src/` copies its contents into `dest`, `src` copies
@@ -360,9 +451,9 @@ fn decide_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> Res
     } else {
         format!("{}/{}", a.dest.trim_end_matches('/'), filewrite::basename(src.trim_end_matches('/')))
     };
-    let (dirs, files) = walk(local).map_err(ModuleError::msg)?;
+    let walked = walk(local, a.local_follow.unwrap_or(true)).map_err(ModuleError::msg)?;
     let mut all_dirs = vec![base.clone()];
-    all_dirs.extend(dirs.iter().map(|d| format!("{base}/{}", d.to_string_lossy())));
+    all_dirs.extend(walked.dirs.iter().map(|d| format!("{base}/{d}")));
     let script: String =
         all_dirs.iter().enumerate().map(|(i, d)| format!("[ -d {} ] || echo C{i}; ", quote(d))).collect();
     let out = ctx.conn.exec(&script, None)?;
@@ -383,19 +474,18 @@ fn decide_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> Res
     let mut observed_files = Map::new();
     let mut decided = Vec::new();
     let attrs = attrs_of(a, None)?;
-    for f in &files {
-        let lf = local.join(f);
+    for (lf, f) in &walked.files {
         let data = ctx
             .controller
-            .read_source(&lf, a.decrypt)
+            .read_source(lf, a.decrypt)
             .map_err(|e| ModuleError::msg(format!("could not read {}: {e}", lf.display())))?;
         let attrs = match a.mode {
-            Some(Mode::Preserve) => attrs_of(a, Some(&lf))?,
+            Some(Mode::Preserve) => attrs_of(a, Some(lf))?,
             _ => attrs.clone(),
         };
         let req = PutRequest {
             data,
-            dest: format!("{base}/{}", f.to_string_lossy()),
+            dest: format!("{base}/{f}"),
             src_label: None,
             basename: None,
             attrs,
@@ -413,19 +503,44 @@ fn decide_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, local: &Path) -> Res
         observed_files.insert(path, Value::Object(seen));
         decided.push((r, act));
     }
-    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", src.to_string());
+    // Ansible reports the source found on the controller, keeping the trailing slash.
+    let label = format!("{}{}", local.display(), if src.ends_with('/') { "/" } else { "" });
+    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", label.clone());
     res.diff = diffs;
     let mut observed = Map::new();
+    // Links: those missing or pointing elsewhere are (re)made.
+    let mut links = Vec::new();
+    if !walked.links.is_empty() {
+        let script: String = walked
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, (t, r))| {
+                let q = quote(&format!("{base}/{r}"));
+                format!("{{ [ -L {q} ] && [ \"$(readlink -- {q})\" = {} ]; }} || echo {i}; ", quote(t))
+            })
+            .collect();
+        let out = ctx.conn.exec(&script, None)?;
+        for i in out.stdout_str().lines().filter_map(|l| l.trim().parse::<usize>().ok()) {
+            if let Some((t, r)) = walked.links.get(i) {
+                changed = true;
+                links.push((t.clone(), format!("{base}/{r}")));
+            }
+        }
+    }
+    res.changed = changed;
     observed.insert("path".into(), base.clone().into());
     observed.insert("missing_directories".into(), Value::Array(missing));
     observed.insert("files".into(), Value::Object(observed_files));
-    let action = CopyAction::Tree(TreeAction { base, dirs: all_dirs, files: decided });
+    let links_observed: Vec<Value> = links.iter().map(|(_, p)| Value::from(p.clone())).collect();
+    observed.insert("links_to_make".into(), Value::Array(links_observed));
+    let action = CopyAction::Tree(TreeAction { base, dirs: all_dirs, files: decided, label, links });
     Ok(Decision { result: res, observed, action: Box::new(action) })
 }
 
 /// Carries out a directory copy [`decide_dir`] decided.
-fn apply_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, tree: TreeAction) -> RunResult {
-    let TreeAction { base, dirs, files } = tree;
+fn apply_dir(ctx: &mut ModuleCtx, a: &CopyArgs, tree: TreeAction) -> RunResult {
+    let TreeAction { base, dirs, files, label, links } = tree;
     let mut script = String::new();
     for d in &dirs {
         let q = quote(d);
@@ -446,12 +561,25 @@ fn apply_dir(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str, tree: TreeAction) -> 
     }
     let mut changed = out.stdout_str().contains('C');
     let mut diffs = Vec::new();
+    for (t, p) in &links {
+        let q = quote(p);
+        let mut cmd = format!("if [ -d {q} ] && [ ! -L {q} ]; then rmdir -- {q}; fi; ln -sfn -- {} {q}", quote(t));
+        let own = Attrs { mode: None, owner: a.owner.clone(), group: a.group.clone() }.apply_cmd(p);
+        if !own.is_empty() {
+            cmd = format!("{cmd} && {own}");
+        }
+        let out = ctx.conn.exec(&cmd, None)?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(format!("could not link {p} to {t}: {}", out.stderr_str().trim())));
+        }
+        changed = true;
+    }
     for (decided, act) in files {
         let r = apply_put(ctx, decided, act)?;
         changed |= r.changed;
         diffs.extend(r.diff);
     }
-    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", src.to_string());
+    let mut res = ModuleResult::changed(changed).with("dest", a.dest.clone()).with("src", label);
     res.diff = diffs;
     Ok(res)
 }
@@ -490,8 +618,10 @@ impl TypedModule for Copy {
     };
 
     fn check_args(a: &CopyArgs) -> Result<(), ArgError> {
-        match (&a.src, &a.content) {
+        // As Ansible's action plugin: an empty src is none; dest is checked after src.
+        match (a.src.as_deref().filter(|s| !s.is_empty()), &a.content) {
             (None, None) => Err(ArgError { msg: "src (or content) is required".into() }),
+            _ if a.dest.is_empty() => Err(ArgError { msg: "dest is required".into() }),
             (Some(_), Some(_)) => Err(ArgError { msg: "src and content are mutually exclusive".into() }),
             (None, Some(_)) if a.mode == Some(Mode::Preserve) => {
                 Err(ArgError { msg: "Cannot use mode=preserve with content".into() })
@@ -503,13 +633,43 @@ impl TypedModule for Copy {
     /// `decide_put`'s first probe of the destination (a `dest/` asks about the directory first;
     /// a directory `src` probes otherwise: then the probe sent ahead is not used).
     fn first_probe(a: &CopyArgs) -> Option<String> {
-        if a.dest.ends_with('/') {
+        if a.dest.ends_with('/') || (a.remote_src && a.content.is_none()) {
             return None;
         }
         filewrite::ahead_probe_cmd(&a.dest, a.follow, filewrite::Read::Hash)
     }
 
     fn decide(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
+        let mut d = self.decide_inner(a, ctx)?;
+        d.result = diff_list(d.result);
+        Ok(d)
+    }
+
+    fn apply(&self, mut a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
+        a.dest = crate::sh_words::expand_user(ctx, &a.dest)?;
+        let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
+        let res = match act {
+            CopyAction::One(act) => apply_put(ctx, decided, *act),
+            CopyAction::Tree(tree) => apply_dir(ctx, &a, tree),
+            CopyAction::Remote(act) => copy_remote::apply(ctx, &a, decided, *act),
+        }?;
+        Ok(diff_list(res))
+    }
+}
+
+/// Ansible's copy action registers its `diff` as a list (one entry per file written), where
+/// most modules register one mapping.
+fn diff_list(mut res: ModuleResult) -> ModuleResult {
+    if !res.diff.is_empty() && !res.data.contains_key("diff") {
+        let list = res.diff.iter().map(crate::contract::FileDiff::to_json).collect();
+        res.data.insert("diff".into(), Value::Array(list));
+    }
+    res
+}
+
+impl Copy {
+    /// [`TypedModule::decide`] before the diff is listed.
+    fn decide_inner(&self, a: &CopyArgs, ctx: &mut ModuleCtx) -> Result<Decision, ModuleError> {
         let expanded;
         let a = if a.dest.starts_with('~') {
             expanded = CopyArgs { dest: crate::sh_words::expand_user(ctx, &a.dest)?, ..a.clone() };
@@ -518,6 +678,7 @@ impl TypedModule for Copy {
             a
         };
         let (data, src_label, basename) = match (&a.src, &a.content) {
+            (Some(src), None) if a.remote_src => return copy_remote::decide(ctx, a, src),
             (Some(src), _) => {
                 let local = ctx.controller.find_file(FileKind::Files, src).map_err(|e| {
                     ModuleError::msg(format!("Could not find or access '{src}' on the Ansible Controller: {e}"))
@@ -552,16 +713,10 @@ impl TypedModule for Copy {
         let (result, observed, act) = decide_put(ctx, req)?;
         Ok(Decision { result, observed, action: Box::new(CopyAction::One(Box::new(act))) })
     }
-
-    fn apply(&self, mut a: CopyArgs, decision: Decision, ctx: &mut ModuleCtx) -> RunResult {
-        a.dest = crate::sh_words::expand_user(ctx, &a.dest)?;
-        let (decided, act) = decision.take_action::<CopyAction>(Self::NAME)?;
-        match act {
-            CopyAction::One(act) => apply_put(ctx, decided, *act),
-            CopyAction::Tree(tree) => apply_dir(ctx, &a, a.src.as_deref().unwrap_or_default(), tree),
-        }
-    }
 }
+
+#[path = "copy_remote.rs"]
+mod copy_remote;
 
 #[cfg(test)]
 #[path = "copy_tests.rs"]

@@ -143,3 +143,153 @@ fn unchanged_copy_costs_one_command_and_big_files_get_no_diff() {
     assert!(r.changed);
     assert!(r.diff.is_empty());
 }
+
+// remote_src: the source is on the host (here, the sandbox); values checked against
+// ansible-playbook 2.19 with /work/shared/tools/ansible-diff on the same cases.
+
+#[test]
+fn remote_src_copies_a_host_file_with_ansible_fields() {
+    let mut sb = Sandbox::new();
+    let src = sb.write("src/a.txt", "hello\n");
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let dest = sb.path("out.txt");
+    let args = json!({"src": src, "dest": dest, "remote_src": true});
+    let check = sb.run(&Copy, args.clone(), true, false).unwrap();
+    assert!(check.changed);
+    assert_eq!(check.data["state"], "absent");
+    assert!(!std::path::Path::new(&dest).exists(), "check mode wrote");
+    let r = sb.ok(&Copy, args.clone());
+    assert!(r.changed);
+    assert_eq!(sb.read("out.txt"), "hello\n");
+    assert_eq!(r.data["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
+    assert_eq!(r.data["md5sum"], "b1946ac92492d2347c6235b4d2611184");
+    assert_eq!(r.data["src"], src.as_str());
+    assert_eq!(r.data["dest"], dest.as_str());
+    assert_eq!(r.data["size"], 6);
+    assert_eq!(r.data["state"], "file");
+    // A new file gets the default mode, not the source's.
+    assert_ne!(mode_of(&dest), 0o640);
+    let again = sb.ok(&Copy, args.clone());
+    assert!(!again.changed);
+    assert_eq!(again.data["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
+    // Replacing an existing file takes the source's mode; mode=preserve too.
+    sb.write("src/a.txt", "bye\n");
+    assert!(sb.ok(&Copy, args).changed);
+    assert_eq!(mode_of(&dest), 0o640);
+    let r = sb.ok(&Copy, json!({"src": src, "dest": sb.path("p.txt"), "remote_src": true, "mode": "preserve"}));
+    assert_eq!(r.data["mode"], "0640");
+    // The host's cp did the copy.
+    assert!(sb.conn.log.iter().any(|l| l.starts_with("cp --preserve=mode,timestamps")), "{:?}", sb.conn.log);
+}
+
+#[test]
+fn remote_src_into_a_missing_directory_and_its_failures() {
+    let mut sb = Sandbox::new();
+    let src = sb.write("a.txt", "x\n");
+    let args = json!({"src": src, "dest": format!("{}/", sb.path("n1/n2")), "remote_src": true});
+    let check = sb.run(&Copy, args.clone(), true, false).unwrap();
+    assert!(check.changed);
+    assert_eq!(check.msg, Some(format!("dest directory {} would be created", sb.path("n1/n2"))));
+    let r = sb.ok(&Copy, args);
+    assert!(r.changed);
+    assert_eq!(r.data["dest"], sb.path("n1/n2/a.txt"));
+    assert_eq!(sb.read("n1/n2/a.txt"), "x\n");
+    let e = sb.run(&Copy, json!({"src": sb.path("nope"), "dest": sb.path("x"), "remote_src": true}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("Source {} not found", sb.path("nope")));
+    let e = sb.run(&Copy, json!({"src": src, "dest": sb.path("no/x"), "remote_src": true}), false, false);
+    assert_eq!(fail_msg(e.unwrap_err()), format!("Destination directory {} does not exist", sb.path("no")));
+    let r = sb.ok(&Copy, json!({"src": src, "dest": sb.path("n1/n2/a.txt"), "remote_src": true, "force": false}));
+    assert!(!r.changed);
+    assert_eq!(r.msg.as_deref(), Some("file already exists"));
+}
+
+#[test]
+fn remote_src_copies_directories_as_ansible_does() {
+    let mut sb = Sandbox::new();
+    sb.write("src/a.txt", "a\n");
+    sb.write("src/sub/b.txt", "b\n");
+    std::os::unix::fs::symlink("a.txt", sb.path("src/link")).unwrap();
+    // `src/` into a missing dest: the contents, links kept as links.
+    let args = json!({"src": format!("{}/", sb.path("src")), "dest": sb.path("t1"), "remote_src": true});
+    let check = sb.run(&Copy, args.clone(), true, false).unwrap();
+    assert!(check.changed);
+    assert!(!std::path::Path::new(&sb.path("t1")).exists());
+    let r = sb.ok(&Copy, args.clone());
+    assert!(r.changed);
+    assert_eq!(r.data["checksum"], serde_json::Value::Null);
+    assert_eq!(sb.read("t1/sub/b.txt"), "b\n");
+    assert!(std::fs::symlink_metadata(sb.path("t1/link")).unwrap().file_type().is_symlink());
+    assert!(!sb.ok(&Copy, args.clone()).changed);
+    // A changed file and a new one are copied; the result names the adjusted dest.
+    sb.write("src/sub/b.txt", "bb\n");
+    sb.write("src/sub/new.txt", "n\n");
+    let r = sb.ok(&Copy, args.clone());
+    assert!(r.changed);
+    assert_eq!(sb.read("t1/sub/b.txt"), "bb\n");
+    assert_eq!(sb.read("t1/sub/new.txt"), "n\n");
+    assert!(!sb.ok(&Copy, args).changed);
+    // `src` without a slash into an existing directory: dest/src, and the result's dest is it.
+    std::fs::create_dir(sb.path("t2")).unwrap();
+    let args = json!({"src": sb.path("src"), "dest": sb.path("t2"), "remote_src": true, "local_follow": true});
+    let r = sb.ok(&Copy, args.clone());
+    assert!(r.changed);
+    assert_eq!(r.data["dest"], sb.path("t2/src"));
+    assert_eq!(sb.read("t2/src/sub/new.txt"), "n\n");
+    assert!(!std::fs::symlink_metadata(sb.path("t2/src/link")).unwrap().file_type().is_symlink());
+    assert!(!sb.ok(&Copy, args).changed);
+}
+
+#[test]
+fn an_empty_src_or_a_missing_dest_fails_with_ansibles_messages() {
+    // tests/conformance target `copy`: `src: ''` is no src; a missing dest is named after src.
+    let mut sb = Sandbox::new();
+    let e = sb.run(&Copy, json!({"src": "", "dest": sb.path("x")}), false, false).unwrap_err();
+    assert_eq!(fail_msg(e), "src (or content) is required");
+    let e = sb.run(&Copy, json!({"src": "foo.txt"}), false, false).unwrap_err();
+    assert_eq!(fail_msg(e), "dest is required");
+    let e = sb.run(&Copy, json!({"dest": sb.path("x")}), false, false).unwrap_err();
+    assert_eq!(fail_msg(e), "src (or content) is required");
+}
+
+#[test]
+fn a_controller_tree_with_link_loops_is_copied_as_ansible_walks_it() {
+    // tests/conformance target `copy`: links in files/subdir/subdir1 (a loop to `../`, a link to a
+    // sibling directory, a link to a file, a dangling one). local_follow (the default) copies a
+    // linked file or directory as itself and keeps a loop as a link; local_follow=false keeps
+    // every link.
+    let mut sb = Sandbox::new();
+    sb.write("files/tree/a.txt", "a\n");
+    sb.write("files/tree/sub2/sub3/b.txt", "b\n");
+    std::fs::create_dir_all(sb.path("files/tree/sub1")).unwrap();
+    for (target, name) in [("../", "circles"), ("../sub2/sub3", "sub3"), ("../a.txt", "a.txt"), ("invalid", "invalid")]
+    {
+        std::os::unix::fs::symlink(target, sb.path(&format!("files/tree/sub1/{name}"))).unwrap();
+    }
+    let is_link = |p: &str| std::fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+    let args = json!({"src": "tree", "dest": sb.path("o1/")});
+    assert!(sb.ok(&Copy, args.clone()).changed);
+    assert_eq!(sb.read("o1/tree/sub1/a.txt"), "a\n");
+    assert!(!is_link(&sb.path("o1/tree/sub1/a.txt")));
+    assert_eq!(sb.read("o1/tree/sub1/sub3/b.txt"), "b\n");
+    assert!(!is_link(&sb.path("o1/tree/sub1/sub3")));
+    assert!(is_link(&sb.path("o1/tree/sub1/circles")));
+    assert_eq!(std::fs::read_link(sb.path("o1/tree/sub1/invalid")).unwrap().to_str(), Some("invalid"));
+    assert!(!sb.ok(&Copy, args).changed);
+    let args = json!({"src": "tree/", "dest": sb.path("o2/"), "local_follow": false});
+    assert!(sb.ok(&Copy, args.clone()).changed);
+    assert_eq!(std::fs::read_link(sb.path("o2/sub1/sub3")).unwrap().to_str(), Some("../sub2/sub3"));
+    assert_eq!(std::fs::read_link(sb.path("o2/sub1/a.txt")).unwrap().to_str(), Some("../a.txt"));
+    assert!(!sb.ok(&Copy, args).changed);
+}
+
+#[test]
+fn the_registered_diff_is_a_list_as_ansibles_copy_action_makes_it() {
+    // tests/conformance target `copy`: `diff_output.diff[0].before`.
+    let mut sb = Sandbox::new();
+    let r = sb.run(&Copy, json!({"content": "x\n", "dest": sb.path("f")}), false, true).unwrap();
+    let diff = r.to_json()["diff"].clone();
+    assert_eq!(diff[0]["before"], "", "{diff}");
+    assert_eq!(diff[0]["after"], "x\n");
+    let again = sb.run(&Copy, json!({"content": "x\n", "dest": sb.path("f")}), false, true).unwrap();
+    assert!(again.to_json().get("diff").is_none());
+}
