@@ -141,6 +141,27 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// Python's `os.path.basename`: what follows the last `/` (empty for `dir/`).
+fn py_basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// Python's `os.path.dirname`.
+fn py_dirname(p: &str) -> String {
+    match p.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => {
+            let d = p[..i].trim_end_matches('/');
+            if d.is_empty() {
+                "/".to_string()
+            } else {
+                d.to_string()
+            }
+        }
+        None => String::new(),
+    }
+}
+
 /// Decides a `remote_src` copy, changing nothing.
 pub(super) fn decide(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str) -> Result<Decision, ModuleError> {
     let s = read_source(ctx, a, src)?;
@@ -155,14 +176,14 @@ pub(super) fn decide(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str) -> Result<Dec
     }
     let mut dest = s.dest.clone();
     if dest.ends_with('/') && !s.dest_dir_exists {
-        let dir = filewrite::dirname(&dest).to_string();
+        let dir = py_dirname(&dest);
         let res = ModuleResult::changed(true)
             .with_msg(format!("dest directory {dir} would be created"))
             .with("src", src.clone());
         return Ok(decision(res, Map::new(), RemoteAction::MakeDirs { dir }));
     }
     if s.dest_is_dir {
-        dest = join(&dest, filewrite::basename(&src));
+        dest = join(&dest, py_basename(&src));
     }
     let attrs = attrs_for(a, s.mode);
     let p = filewrite::probe(ctx.conn, &dest, true, filewrite::Read::Hash)?;
@@ -188,7 +209,7 @@ pub(super) fn decide(ctx: &mut ModuleCtx, a: &CopyArgs, src: &str) -> Result<Dec
             return Ok(decision(res, observed, RemoteAction::Keep));
         }
     } else if !p.parent_exists {
-        return Err(ModuleError::msg(format!("Destination directory {} does not exist", filewrite::dirname(&dest))));
+        return Err(ModuleError::msg(format!("Destination directory {} does not exist", py_dirname(&dest))));
     }
     let file_dest_sha1 = p.stat.as_ref().filter(|st| st.file_type == FileType::File).and(p.sha1.clone());
     if let Some(sha1) = sha1 {
@@ -313,7 +334,7 @@ fn decide_tree(
     let (csrc, target) = if s.src.ends_with('/') {
         (s.src.clone(), s.dest.clone())
     } else {
-        (format!("{}/", s.src), join(&s.dest, filewrite::basename(&s.src)))
+        (format!("{}/", s.src), join(&s.dest, py_basename(&s.src)))
     };
     let base = ModuleResult::ok()
         .with("dest", top.clone())
@@ -346,7 +367,7 @@ fn decide_tree(
             let follow = if a.local_follow == Some(true) { "-L" } else { "-P" };
             script.push(format!(
                 "mkdir -p -- {parent} && cp -R {follow} --preserve=mode,timestamps -- {s} {t}",
-                parent = quote(filewrite::dirname(&target)),
+                parent = quote(&py_dirname(&target)),
                 s = quote(&csrc),
                 t = quote(&target),
             ));
@@ -551,7 +572,7 @@ fn apply_file(ctx: &mut ModuleCtx, a: &CopyArgs, step: FileStep) -> RunResult {
         if is_link {
             ctx.conn.exec(&format!("rm -f -- {}", quote(&dest)), None)?;
         }
-        let dir = match filewrite::dirname(&dest) {
+        let dir = match py_dirname(&dest).as_str() {
             "" => ".".to_string(),
             d => d.to_string(),
         };
